@@ -1,0 +1,56 @@
+#pragma once
+
+// Shared machinery of the C entry points: the thread-local last error, the
+// guard that turns every exception into a status, and argument checks.
+
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <string_view>
+
+#include "tessera.h"
+#include "tessera/error.hpp"
+
+namespace tessera::capi {
+
+void set_last_error(std::string_view message);
+void clear_last_error();
+
+// Runs `body` and maps any exception to a status; no exception crosses the ABI.
+template <typename Body>
+tsr_status guarded(Body&& body) noexcept {
+  try {
+    body();
+    clear_last_error();
+    return TSR_OK;
+  } catch (const Error& error) {
+    set_last_error(error.what());
+    return static_cast<tsr_status>(error.code());
+  } catch (const std::bad_alloc&) {
+    set_last_error("out of memory");
+    return TSR_INTERNAL;
+  } catch (const std::exception& error) {
+    set_last_error(error.what());
+    return TSR_INTERNAL;
+  } catch (...) {
+    set_last_error("unknown exception");
+    return TSR_INTERNAL;
+  }
+}
+
+// Throws InvalidInput when a required pointer argument is NULL.
+template <typename T>
+T* require(T* pointer, const char* function, const char* argument) {
+  if (pointer == nullptr) {
+    throw Error(ErrorCode::kInvalidInput, std::string(function) + ": argument '" + argument + "' is NULL");
+  }
+  return pointer;
+}
+
+// A malloc'ed, NUL-terminated copy released by tsr_free.
+char* copy_string(std::string_view text);
+
+}  // namespace tessera::capi
+
+#define TSR_REQUIRE(arg) ::tessera::capi::require((arg), __func__, #arg)

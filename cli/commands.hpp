@@ -1,0 +1,10 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tessera::cli {
+
+// Each area adds its subcommand to the app; the callbacks run the command.
+void add_storage_command(CLI::App& app);
+
+}  // namespace tessera::cli

@@ -1,0 +1,15 @@
+# Every third-party dependency, found through its CMake target. All come from
+# Debian packages (scripts/setup.sh installs them); nothing is vendored.
+find_package(Threads REQUIRED)
+find_package(GDAL CONFIG REQUIRED)          # GDAL::GDAL
+find_package(PROJ CONFIG REQUIRED)          # PROJ::proj
+find_package(SQLite3 REQUIRED)              # SQLite::SQLite3
+find_package(PostgreSQL REQUIRED)           # PostgreSQL::PostgreSQL
+find_package(fmt CONFIG REQUIRED)           # fmt::fmt
+find_package(nlohmann_json CONFIG REQUIRED) # nlohmann_json::nlohmann_json
+if(TESSERA_BUILD_CLI)
+  find_package(CLI11 CONFIG REQUIRED)       # CLI11::CLI11
+endif()
+if(TESSERA_BUILD_TESTS)
+  find_package(GTest CONFIG REQUIRED)       # GTest::gtest_main
+endif()

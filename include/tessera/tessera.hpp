@@ -1,0 +1,18 @@
+#pragma once
+
+// Umbrella header for the C++ API.
+#include "tessera/error.hpp"
+#include "tessera/geometry.hpp"
+#include "tessera/log.hpp"
+#include "tessera/storage.hpp"
+#include "tessera/version.hpp"
+
+namespace tessera {
+
+// The library's version, e.g. "0.1.0".
+TESSERA_API const char* version() noexcept;
+
+// Versions of the libraries tessera was built on, as {"gdal": ..., "proj": ..., ...}.
+TESSERA_API nlohmann::json dependency_versions();
+
+}  // namespace tessera

@@ -1,0 +1,181 @@
+// The storage conformance suite: every backend must pass the same tests.
+// Backends register a factory in storage_backends(); S3 joins with its issue.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tessera/storage.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using tessera::ErrorCode;
+using tessera::Storage;
+using tessera::testing::expect_error;
+using tessera::testing::TempDir;
+
+namespace {
+
+struct Backend {
+  std::string name;
+  // Opens a fresh, empty storage; `scratch` is a local folder it may use.
+  std::function<std::unique_ptr<Storage>(const fs::path& scratch)> open;
+};
+
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
+std::vector<Backend> storage_backends() {
+  return {
+      {"local", [](const fs::path& scratch) { return Storage::open((scratch / "root").string()); }},
+      {"local_file_uri", [](const fs::path& scratch) { return Storage::open("file://" + (scratch / "r").string()); }},
+  };
+}
+
+class StorageConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { storage_ = GetParam().open(scratch_.path()); }
+  TempDir scratch_;
+  std::unique_ptr<Storage> storage_;
+};
+
+}  // namespace
+
+TEST_P(StorageConformance, PutGetExistsStatRemove) {
+  const std::string data("binary\0data", 11);
+  storage_->put("a/b/c.bin", data);
+  EXPECT_TRUE(storage_->exists("a/b/c.bin"));
+  EXPECT_FALSE(storage_->exists("a/b/missing.bin"));
+  EXPECT_FALSE(storage_->exists("a/b"));  // a folder is not an object
+  EXPECT_EQ(storage_->get("a/b/c.bin"), data);
+  const auto info = storage_->stat("a/b/c.bin");
+  EXPECT_EQ(info.key, "a/b/c.bin");
+  EXPECT_EQ(info.size, data.size());
+  EXPECT_GT(info.modified_unix_ms, 1600000000000);
+  storage_->put("a/b/c.bin", "replaced");
+  EXPECT_EQ(storage_->get("a/b/c.bin"), "replaced");
+  storage_->remove("a/b/c.bin");
+  EXPECT_FALSE(storage_->exists("a/b/c.bin"));
+  EXPECT_TRUE(storage_->list("").empty());
+}
+
+TEST_P(StorageConformance, EmptyObjectsAndRangeReads) {
+  storage_->put("empty", "");
+  EXPECT_EQ(storage_->get("empty"), "");
+  EXPECT_EQ(storage_->stat("empty").size, 0U);
+  storage_->put("digits", "0123456789");
+  EXPECT_EQ(storage_->read_range("digits", 2, 3), "234");
+  EXPECT_EQ(storage_->read_range("digits", 8, 100), "89");
+  EXPECT_EQ(storage_->read_range("digits", 10, 5), "");
+}
+
+TEST_P(StorageConformance, PutFileCopiesContent) {
+  const fs::path source = scratch_.path() / "source.txt";
+  std::ofstream(source) << "from a file";
+  storage_->put_file("copied/file.txt", source);
+  EXPECT_EQ(storage_->get("copied/file.txt"), "from a file");
+  expect_error([&] { storage_->put_file("x", scratch_.path() / "no-such-file"); }, ErrorCode::kNotFound,
+               "no-such-file");
+}
+
+TEST_P(StorageConformance, ListIsSortedByPrefixAndDepth) {
+  for (const char* key : {"b/2.json", "a/1.json", "a/sub/3.json", "ab.json", "c.json"}) {
+    storage_->put(key, key);
+  }
+  EXPECT_EQ(storage_->list(""), (std::vector<std::string>{"a/1.json", "a/sub/3.json", "ab.json", "b/2.json", "c.json"}));
+  EXPECT_EQ(storage_->list("a"), (std::vector<std::string>{"a/1.json", "a/sub/3.json", "ab.json"}));
+  EXPECT_EQ(storage_->list("a/"), (std::vector<std::string>{"a/1.json", "a/sub/3.json"}));
+  EXPECT_EQ(storage_->list("a/", false), (std::vector<std::string>{"a/1.json", "a/sub/"}));
+  EXPECT_EQ(storage_->list("", false), (std::vector<std::string>{"a/", "ab.json", "b/", "c.json"}));
+  EXPECT_TRUE(storage_->list("zzz/").empty());
+}
+
+TEST_P(StorageConformance, MissingKeysAreNotFound) {
+  expect_error([&] { storage_->get("nope.json"); }, ErrorCode::kNotFound, "nope.json");
+  expect_error([&] { storage_->stat("nope.json"); }, ErrorCode::kNotFound, "nope.json");
+  expect_error([&] { storage_->remove("nope.json"); }, ErrorCode::kNotFound, "nope.json");
+  expect_error([&] { storage_->read_range("nope.json", 0, 1); }, ErrorCode::kNotFound, "nope.json");
+}
+
+TEST_P(StorageConformance, KeysEscapingTheRootAreRejected) {
+  for (const char* key : {"../escape", "a/../../escape", "/etc/passwd", "", "a//b", "./a", "a\\b"}) {
+    expect_error([&] { storage_->put(key, "x"); }, ErrorCode::kInvalidInput);
+    expect_error([&] { storage_->get(key); }, ErrorCode::kInvalidInput);
+    expect_error([&] { (void)storage_->exists(key); }, ErrorCode::kInvalidInput);
+    expect_error([&] { storage_->remove(key); }, ErrorCode::kInvalidInput);
+  }
+  expect_error([&] { (void)storage_->list("../"); }, ErrorCode::kInvalidInput);
+  EXPECT_FALSE(fs::exists(scratch_.path() / "escape"));
+  EXPECT_TRUE(storage_->list("").empty());
+}
+
+TEST_P(StorageConformance, UriNamesTheKey) {
+  storage_->put("dir/file name.tif", "x");
+  const std::string uri = storage_->uri("dir/file name.tif");
+  EXPECT_TRUE(uri.starts_with(storage_->root_uri())) << uri;
+  EXPECT_TRUE(uri.ends_with("dir/file%20name.tif")) << uri;
+}
+
+TEST_P(StorageConformance, ConcurrentWritersNeverTearAnObject) {
+  const std::string big_a(1 << 20, 'a');
+  const std::string big_b(1 << 20, 'b');
+  std::atomic<bool> torn{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 20; ++i) {
+      storage_->put("shared.bin", (i % 2 == 0) ? big_a : big_b);
+    }
+  });
+  storage_->put("shared.bin", big_a);
+  for (int i = 0; i < 40; ++i) {
+    const std::string seen = storage_->get("shared.bin");
+    if (seen != big_a && seen != big_b) {
+      torn = true;
+    }
+  }
+  writer.join();
+  EXPECT_FALSE(torn);
+  EXPECT_EQ(storage_->list(""), std::vector<std::string>{"shared.bin"});  // no temp files left
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageConformance, ::testing::ValuesIn(storage_backends()),
+                         [](const auto& backend) { return backend.param.name; });
+
+// --- Local-only behaviour --------------------------------------------------
+
+TEST(LocalStorage, SymlinksOutOfTheRootAreRefused) {
+  TempDir scratch;
+  const fs::path root = scratch.path() / "root";
+  const fs::path outside = scratch.path() / "outside";
+  fs::create_directories(outside);
+  std::ofstream(outside / "secret.txt") << "secret";
+  auto storage = Storage::open(root.string());
+  fs::create_directory_symlink(outside, root / "link_dir");
+  fs::create_symlink(outside / "secret.txt", root / "link_file");
+
+  expect_error([&] { storage->get("link_dir/secret.txt"); }, ErrorCode::kInvalidInput, "outside the storage root");
+  expect_error([&] { storage->get("link_file"); }, ErrorCode::kInvalidInput, "outside the storage root");
+  expect_error([&] { storage->put("link_dir/new.txt", "x"); }, ErrorCode::kInvalidInput, "outside");
+  expect_error([&] { storage->put("link_file", "x"); }, ErrorCode::kInvalidInput, "outside");
+  EXPECT_FALSE(fs::exists(outside / "new.txt"));
+  EXPECT_EQ(std::ifstream(outside / "secret.txt").rdbuf() != nullptr, true);
+  EXPECT_TRUE(storage->list("").empty());  // links out of the root are not listed
+}
+
+TEST(LocalStorage, BadUrisAreRejected) {
+  expect_error([] { Storage::open(""); }, ErrorCode::kInvalidInput, "empty");
+  expect_error([] { Storage::open("relative/dir"); }, ErrorCode::kInvalidInput, "absolute");
+  expect_error([] { Storage::open("file://relative"); }, ErrorCode::kInvalidInput, "absolute");
+  expect_error([] { Storage::open("ftp://host/dir"); }, ErrorCode::kUnsupported, "ftp");
+  expect_error([] { Storage::open("/tmp/x", {{"endpoint", "x"}}); }, ErrorCode::kInvalidInput, "endpoint");
+}
+
+TEST(LocalStorage, RemovingTheLastKeyDropsEmptyFolders) {
+  TempDir scratch;
+  auto storage = Storage::open((scratch.path() / "root").string());
+  storage->put("x/y/z.txt", "1");
+  storage->remove("x/y/z.txt");
+  EXPECT_FALSE(fs::exists(scratch.path() / "root" / "x"));
+  EXPECT_TRUE(fs::exists(scratch.path() / "root"));
+}
