@@ -32,7 +32,8 @@ tessera::StorageOptions parse_options(const tsr_storage_options* options) {
   }
   for (const auto& [name, value] : json.items()) {
     if (!value.is_string()) {
-      throw Error(ErrorCode::kInvalidInput, "tsr_storage_options.options_json: value of '" + name + "' is not a string");
+      throw Error(ErrorCode::kInvalidInput,
+                  "tsr_storage_options.options_json: value of '" + name + "' is not a string");
     }
     parsed[name] = value.get<std::string>();
   }
@@ -134,8 +135,7 @@ tsr_status tsr_storage_stat(tsr_storage storage, const char* key, char** out_jso
     TSR_REQUIRE(key);
     TSR_REQUIRE(out_json);
     const auto info = impl.stat(key);
-    const nlohmann::json json = {
-        {"key", info.key}, {"size", info.size}, {"modified_unix_ms", info.modified_unix_ms}};
+    const nlohmann::json json = {{"key", info.key}, {"size", info.size}, {"modified_unix_ms", info.modified_unix_ms}};
     *out_json = tessera::capi::copy_string(json.dump());
   });
 }

@@ -161,8 +161,7 @@ std::unique_ptr<OGRGeometry> read_geometry(const json& value, const std::string&
   if (type == "MultiPolygon") {
     auto multi = std::make_unique<OGRMultiPolygon>();
     for (std::size_t i = 0; i < coordinates.size(); ++i) {
-      multi->addGeometryDirectly(
-          read_polygon(coordinates[i], fmt::format("{}[{}]", coordinates_path, i)).release());
+      multi->addGeometryDirectly(read_polygon(coordinates[i], fmt::format("{}[{}]", coordinates_path, i)).release());
     }
     return multi;
   }

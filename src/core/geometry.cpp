@@ -84,8 +84,7 @@ Bbox Bbox::from_json(const nlohmann::json& value, std::string_view where) {
     }
   }
   const std::size_t half = value.size() / 2;
-  Bbox box{value[0].get<double>(), value[1].get<double>(), value[half].get<double>(),
-           value[half + 1].get<double>()};
+  Bbox box{value[0].get<double>(), value[1].get<double>(), value[half].get<double>(), value[half + 1].get<double>()};
   if (box.miny > box.maxy) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("{}: south ({}) is greater than north ({})", where, box.miny, box.maxy));
@@ -215,9 +214,7 @@ Validity Geometry::validity() const {
   return {false, capture.messages().empty() ? std::string("invalid geometry") : capture.messages()};
 }
 
-Geometry Geometry::make_valid() const {
-  return checked_result(require(geom_.get()).MakeValid(), "make_valid");
-}
+Geometry Geometry::make_valid() const { return checked_result(require(geom_.get()).MakeValid(), "make_valid"); }
 
 bool Geometry::intersects(const Geometry& other) const {
   return require(geom_.get()).Intersects(&require(other.geom_.get())) != FALSE;
@@ -245,9 +242,7 @@ double Geometry::area() const {
   return OGR_G_Area(OGRGeometry::ToHandle(const_cast<OGRGeometry*>(&require(geom_.get()))));
 }
 
-Geometry Geometry::transformed(const Crs& from, const Crs& to) const {
-  return Transformer(from, to).transform(*this);
-}
+Geometry Geometry::transformed(const Crs& from, const Crs& to) const { return Transformer(from, to).transform(*this); }
 
 // --- Crs --------------------------------------------------------------------
 
@@ -255,9 +250,8 @@ namespace {
 
 std::shared_ptr<OGRSpatialReference> make_srs() {
   gdal::ensure_initialized();
-  auto srs = std::shared_ptr<OGRSpatialReference>(new OGRSpatialReference(), [](OGRSpatialReference* s) {
-    s->Release();
-  });
+  auto srs =
+      std::shared_ptr<OGRSpatialReference>(new OGRSpatialReference(), [](OGRSpatialReference* s) { s->Release(); });
   srs->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
   return srs;
 }
@@ -354,8 +348,8 @@ void Transformer::transform(double* x, double* y, std::size_t count) const {
 
 Bbox Transformer::transform_bbox(const Bbox& box, int densify_points) const {
   Bbox out;
-  if (!transformation_->TransformBounds(box.minx, box.miny, box.maxx, box.maxy, &out.minx, &out.miny,
-                                        &out.maxx, &out.maxy, densify_points)) {
+  if (!transformation_->TransformBounds(box.minx, box.miny, box.maxx, box.maxy, &out.minx, &out.miny, &out.maxx,
+                                        &out.maxy, densify_points)) {
     gdal::throw_last_error(ErrorCode::kInvalidInput, "bbox could not be transformed");
   }
   return out;

@@ -52,8 +52,7 @@ void log(LogLevel level, std::string_view message) {
     s.callback(level, message);
     return;
   }
-  std::fprintf(stderr, "tessera %s: %.*s\n", level_name(level), static_cast<int>(message.size()),
-               message.data());
+  std::fprintf(stderr, "tessera %s: %.*s\n", level_name(level), static_cast<int>(message.size()), message.data());
 }
 
 }  // namespace tessera

@@ -15,7 +15,8 @@ void validate_storage_key(std::string_view key) {
     throw Error(ErrorCode::kInvalidInput, "storage key is empty");
   }
   if (key.front() == '/') {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("storage key '{}' is absolute; keys are relative to the root", key));
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("storage key '{}' is absolute; keys are relative to the root", key));
   }
   if (key.find('\0') != std::string_view::npos || key.find('\\') != std::string_view::npos) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("storage key '{}' contains a NUL or backslash", key));
@@ -43,7 +44,8 @@ std::unique_ptr<Storage> Storage::open(std::string_view uri, const StorageOption
     }
     return std::make_unique<storage::LocalStorage>(parsed.path);
   }
-  throw Error(ErrorCode::kUnsupported, fmt::format("storage URI scheme '{}' is not supported: '{}'", parsed.scheme, uri));
+  throw Error(ErrorCode::kUnsupported,
+              fmt::format("storage URI scheme '{}' is not supported: '{}'", parsed.scheme, uri));
 }
 
 }  // namespace tessera

@@ -107,8 +107,8 @@ TEST(CApi, OptionsStructIsVersioned) {
 
 TEST(CApi, LogCallbackReceivesMessages) {
   static std::string received;
-  ASSERT_EQ(tsr_set_log_callback([](tsr_log_level, const char* message, void*) { received = message; },
-                                 TSR_LOG_DEBUG, nullptr),
+  ASSERT_EQ(tsr_set_log_callback([](tsr_log_level, const char* message, void*) { received = message; }, TSR_LOG_DEBUG,
+                                 nullptr),
             TSR_OK);
   tessera::log(tessera::LogLevel::kInfo, "through the C callback");
   EXPECT_EQ(received, "through the C callback");

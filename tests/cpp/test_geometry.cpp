@@ -45,12 +45,11 @@ TEST(GeoJson, StructuralErrorsNameThePath) {
   expect_error([] { Geometry::from_geojson(json::parse(R"({"type":"Point","coordinates":[0,"x"]})")); },
                ErrorCode::kInvalidInput, "geometry.coordinates[1]");
   expect_error(
-      [] {
-        Geometry::from_geojson(json::parse(R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]})"));
-      },
+      [] { Geometry::from_geojson(json::parse(R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]})")); },
       ErrorCode::kInvalidInput, "not closed");
-  expect_error([] { Geometry::from_geojson(json::parse(R"({"type":"LineString","coordinates":[[0,0]]})"), "item.geometry"); },
-               ErrorCode::kInvalidInput, "item.geometry.coordinates: needs at least 2");
+  expect_error(
+      [] { Geometry::from_geojson(json::parse(R"({"type":"LineString","coordinates":[[0,0]]})"), "item.geometry"); },
+      ErrorCode::kInvalidInput, "item.geometry.coordinates: needs at least 2");
   expect_error([] { Geometry::from_geojson(json::parse(R"({"type":"Polygon"})")); }, ErrorCode::kInvalidInput,
                "geometry.coordinates: missing");
 }
@@ -74,8 +73,8 @@ TEST(Geometry, BboxAndPredicates) {
 }
 
 TEST(Geometry, ValidityReportsGeosReason) {
-  const auto bowtie = Geometry::from_geojson(
-      json::parse(R"({"type":"Polygon","coordinates":[[[0,0],[2,2],[2,0],[0,2],[0,0]]]})"));
+  const auto bowtie =
+      Geometry::from_geojson(json::parse(R"({"type":"Polygon","coordinates":[[[0,0],[2,2],[2,0],[0,2],[0,0]]]})"));
   const auto validity = bowtie.validity();
   EXPECT_FALSE(validity.valid);
   EXPECT_NE(validity.reason.find("Self-intersection"), std::string::npos) << validity.reason;

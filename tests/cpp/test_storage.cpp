@@ -84,7 +84,8 @@ TEST_P(StorageConformance, ListIsSortedByPrefixAndDepth) {
   for (const char* key : {"b/2.json", "a/1.json", "a/sub/3.json", "ab.json", "c.json"}) {
     storage_->put(key, key);
   }
-  EXPECT_EQ(storage_->list(""), (std::vector<std::string>{"a/1.json", "a/sub/3.json", "ab.json", "b/2.json", "c.json"}));
+  EXPECT_EQ(storage_->list(""),
+            (std::vector<std::string>{"a/1.json", "a/sub/3.json", "ab.json", "b/2.json", "c.json"}));
   EXPECT_EQ(storage_->list("a"), (std::vector<std::string>{"a/1.json", "a/sub/3.json", "ab.json"}));
   EXPECT_EQ(storage_->list("a/"), (std::vector<std::string>{"a/1.json", "a/sub/3.json"}));
   EXPECT_EQ(storage_->list("a/", false), (std::vector<std::string>{"a/1.json", "a/sub/"}));

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace tessera::python {
+
+namespace py = pybind11;
+
+void bind_core(py::module_& m);
+void bind_storage(py::module_& m);
+
+}  // namespace tessera::python

@@ -1,0 +1,28 @@
+"""tessera: STAC catalog, ingest, matching, tiling and packaging for Earth-observation data."""
+
+from ._errors import (
+    Conflict,
+    Error,
+    InternalError,
+    InvalidInput,
+    NotFound,
+    StorageError,
+    Unavailable,
+    Unsupported,
+)
+from ._tessera import Storage, __version__, dependency_versions, set_log_callback
+
+__all__ = [
+    "Conflict",
+    "Error",
+    "InternalError",
+    "InvalidInput",
+    "NotFound",
+    "Storage",
+    "StorageError",
+    "Unavailable",
+    "Unsupported",
+    "__version__",
+    "dependency_versions",
+    "set_log_callback",
+]

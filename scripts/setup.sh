@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs every system and Python dependency of the build, tests, benchmarks
+# and demo. Idempotent: skips what is already present. Debian 12 (apt) + PyPI.
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
+  libsqlite3-dev sqlite3 libpq-dev
+  libfmt-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev googletest
+  clang-format clang-tidy
+)
+PYTHON_PACKAGES=(
+  "scikit-build-core>=0.10"
+  "pybind11>=2.10"
+  "pytest>=7"
+)
+
+log() { printf '[setup] %s\n' "$*"; }
+
+missing_apt=()
+for package in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing_apt+=("$package")
+  fi
+done
+if ((${#missing_apt[@]})); then
+  log "installing Debian packages: ${missing_apt[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing_apt[@]}" >/dev/null
+else
+  log "Debian packages present"
+fi
+
+PYTHON=${PYTHON:-python3}
+missing_py=()
+for requirement in "${PYTHON_PACKAGES[@]}"; do
+  if ! "$PYTHON" - "$requirement" <<'PY' 2>/dev/null; then
+import sys
+from importlib.metadata import version
+from packaging.requirements import Requirement
+requirement = Requirement(sys.argv[1])
+sys.exit(0 if requirement.specifier.contains(version(requirement.name), prereleases=True) else 1)
+PY
+    missing_py+=("$requirement")
+  fi
+done
+if ((${#missing_py[@]})); then
+  log "installing Python packages: ${missing_py[*]}"
+  "$PYTHON" -m pip install -q --disable-pip-version-check "${missing_py[@]}"
+else
+  log "Python packages present"
+fi

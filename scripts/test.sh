@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, format check, C++/C tests (ctest), the
+# installed-package consumer, the Python tests (pytest) and the sanitizer run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PYTHON=${PYTHON:-python3}
+step() { printf '\n==== %s\n' "$*"; }
+
+step "set-up"
+scripts/setup.sh
+
+step "format"
+scripts/check_format.sh
+
+step "C++ and C tests (dev preset)"
+cmake --preset dev
+cmake --build --preset dev
+ctest --preset dev
+
+step "install tree and external find_package(tessera) consumer"
+rm -rf build/dev-install build/consumer
+cmake --install build/dev
+cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$ROOT/build/dev-install"
+cmake --build build/consumer
+build/consumer/tessera_consumer "$ROOT/build/consumer/storage"
+
+step "Python tests"
+"$PYTHON" -m pip install -q --disable-pip-version-check --no-build-isolation .
+(cd tests/python && "$PYTHON" -m pytest -q -p no:cacheprovider .)
+
+step "C++ and C tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake --preset asan
+cmake --build --preset asan
+ctest --preset asan
+
+step "all test stages passed"
