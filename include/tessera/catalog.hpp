@@ -1,0 +1,116 @@
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/export.hpp"
+
+namespace tessera {
+
+// How load() treats an item whose (collection, id) already exists.
+enum class LoadMode {
+  kInsert,  // a duplicate is a per-item failure
+  kIgnore,  // keep the existing item; the new one counts as skipped
+  kUpsert,  // replace the existing item
+};
+
+// "insert" | "ignore" | "upsert"; anything else is InvalidInput.
+TESSERA_API LoadMode parse_load_mode(std::string_view name);
+TESSERA_API std::string_view load_mode_name(LoadMode mode) noexcept;
+
+struct TESSERA_API LoadOptions {
+  LoadMode mode = LoadMode::kInsert;
+  // Items per transaction: each batch is written all-or-nothing.
+  std::size_t batch_size = 1000;
+  // Called after each batch with the number of items processed so far.
+  std::function<void(std::size_t processed)> progress;
+};
+
+struct TESSERA_API LoadFailure {
+  std::string id;          // "" when the item has no readable id
+  std::string collection;  // "" when the item names none
+  std::string error;       // what is wrong and where
+};
+
+// {"loaded": n, "skipped": n, "failed": [{"id", "collection", "error"}]}.
+struct TESSERA_API LoadReport {
+  std::size_t loaded = 0;
+  std::size_t skipped = 0;
+  std::vector<LoadFailure> failed;
+
+  [[nodiscard]] nlohmann::json to_json() const;
+  void merge(const LoadReport& other);
+};
+
+struct TESSERA_API CatalogOptions {
+  // The largest `limit` a search may ask for.
+  std::size_t max_limit = 10000;
+  // How long a writer waits for another process's write lock before the call
+  // fails with a retryable Unavailable error.
+  int busy_timeout_ms = 5000;
+};
+
+// A STAC catalog: collections, items, bulk load and STAC-API item search.
+// Backends (SQLite, PgSTAC) implement this one interface and give the same
+// answers. Instances are safe to use from several threads.
+class TESSERA_API Catalog {
+ public:
+  virtual ~Catalog();
+
+  // `sqlite:///abs/path.db`, `sqlite://:memory:` (or `:memory:`), or a plain
+  // path ending in .db/.sqlite.
+  static std::unique_ptr<Catalog> open(std::string_view uri, const CatalogOptions& options = {});
+
+  // --- Collections ---------------------------------------------------------
+  // Validated STAC Collections stored whole. create: Conflict if the id
+  // exists; update: NotFound if it does not; upsert: either.
+  virtual void create_collection(const nlohmann::json& collection) = 0;
+  virtual void update_collection(const nlohmann::json& collection) = 0;
+  virtual void upsert_collection(const nlohmann::json& collection) = 0;
+  // Conflict when the collection still has items and `cascade` is false.
+  virtual void delete_collection(std::string_view id, bool cascade = false) = 0;
+  virtual nlohmann::json get_collection(std::string_view id) = 0;
+  // Every collection, ordered by id.
+  virtual nlohmann::json collections() = 0;
+  // Recomputes extent.spatial.bbox and extent.temporal.interval from the
+  // items, stores and returns the updated collection.
+  virtual nlohmann::json update_collection_extent(std::string_view id) = 0;
+
+  // --- Items ---------------------------------------------------------------
+  // Validates and writes items in batches. A bad item never stops or rolls
+  // back the good ones: it is reported in LoadReport::failed.
+  virtual LoadReport load(const std::vector<nlohmann::json>& items, const LoadOptions& options = {}) = 0;
+  // Streams an ndjson file, a FeatureCollection or a single Item from disk.
+  LoadReport load_file(const std::filesystem::path& path, const LoadOptions& options = {});
+  // The same for text already in memory.
+  LoadReport load_text(std::string_view text, const LoadOptions& options = {});
+
+  virtual nlohmann::json get_item(std::string_view collection, std::string_view id) = 0;
+  virtual void delete_item(std::string_view collection, std::string_view id) = 0;
+
+  // --- Search --------------------------------------------------------------
+  // STAC API item search. `request` takes ids, collections, bbox, intersects,
+  // datetime, filter (+ filter-lang cql2-json | cql2-text), sortby, fields,
+  // limit, token and context (false skips numberMatched). Returns a
+  // FeatureCollection with numberReturned, numberMatched and next/prev tokens.
+  virtual nlohmann::json search(const nlohmann::json& request) = 0;
+
+  // JSON Schema of the properties present in the items of `collection` (all
+  // collections when empty), as the STAC API queryables endpoint serves it.
+  virtual nlohmann::json queryables(std::string_view collection = {}) = 0;
+
+ protected:
+  // Reads a stream of items and hands them to load() batch by batch, so a
+  // large file never sits in memory whole. Shared by load_file/load_text.
+  LoadReport load_stream(std::istream& input, std::string_view source_name, const LoadOptions& options);
+};
+
+}  // namespace tessera

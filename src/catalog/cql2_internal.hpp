@@ -1,0 +1,104 @@
+#pragma once
+
+// Pieces the CQL2 parsers and evaluator share: the operator table with its
+// typing rules, node construction and string helpers. Internal header.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "tessera/cql2.hpp"
+#include "tessera/datetime.hpp"
+
+namespace tessera::cql2::detail {
+
+// What an expression can evaluate to, as a set of bits. Literals and
+// operations have one type; a property or null may turn out to be anything.
+enum TypeBits : unsigned {
+  kBoolean = 1U << 0,
+  kNumber = 1U << 1,
+  kString = 1U << 2,
+  kInstant = 1U << 3,
+  kInterval = 1U << 4,
+  kGeometry = 1U << 5,
+  kArray = 1U << 6,
+  kAnyType = (1U << 7) - 1,
+};
+
+// An operand as the type checker sees it; `description` names it in messages
+// ("property 'eo:cloud_cover'", "number 10", "S_INTERSECTS").
+struct Operand {
+  unsigned type = kAnyType;
+  std::string description;
+};
+
+struct OperandProblem {
+  static constexpr std::size_t kArity = static_cast<std::size_t>(-1);
+  std::size_t index = kArity;  // the offending operand, or kArity for a wrong count
+  std::string message;
+};
+
+enum class Syntax {
+  kLogical,   // AND, OR, NOT
+  kInfix,     // comparisons, LIKE, BETWEEN, IN, IS NULL, arithmetic
+  kFunction,  // CASEI(x), S_INTERSECTS(a, b), ...: the name then parenthesized arguments
+};
+
+struct OpInfo {
+  Op op;
+  std::string_view name;       // CQL2-JSON
+  std::string_view text_name;  // CQL2-Text, for messages
+  Syntax syntax;
+  std::size_t min_args;
+  std::size_t max_args;
+  unsigned operand_types;  // every operand must be able to be one of these
+  unsigned result_type;
+  bool comparison;  // the operands must share a type (=, <, BETWEEN, IN, ...)
+};
+
+const OpInfo& op_info(Op op) noexcept;
+
+// Checks the operand count and types of `op`. For IN only the first operand
+// is checked here; its list goes through check_in_list(). `name` is how the
+// operator is written in the caller's language.
+std::optional<OperandProblem> check_operands(Op op, std::string_view name, std::span<const Operand> operands);
+// Checks an IN list: scalars of one type, comparable with the value searched for.
+std::optional<OperandProblem> check_in_list(const Operand& needle, std::span<const Operand> elements);
+
+// "a string", "a geometry", "a timestamp, date or interval", ...
+std::string describe_types(unsigned types);
+// A literal for messages: strings quoted and shortened.
+std::string describe_literal(const nlohmann::json& value);
+
+// An instant string of CQL2: an RFC 3339 timestamp or a date, in microseconds.
+inline std::optional<std::int64_t> parse_instant(std::string_view text) noexcept {
+  if (const auto timestamp = parse_rfc3339_micros(text)) {
+    return timestamp;
+  }
+  return parse_date_micros(text);
+}
+
+// Whether `value` is an object whose "type" names a GeoJSON geometry.
+bool is_geometry_object(const nlohmann::json& value);
+
+struct NodeFactory {
+  static Expr make(Node node) { return Expr(std::make_shared<const Node>(std::move(node))); }
+};
+
+// --- Strings (cql2_strings.cpp) ---
+
+// The byte offset of the first invalid UTF-8 sequence, or nullopt.
+std::optional<std::size_t> find_invalid_utf8(std::string_view text) noexcept;
+// The number of characters (code points) in the first `bytes` bytes of valid UTF-8.
+std::size_t count_characters(std::string_view text, std::size_t bytes) noexcept;
+// CASEI: lower case for ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic.
+std::string fold_case(std::string_view text);
+// ACCENTI: Latin letters without their diacritics, combining marks removed.
+std::string strip_accents(std::string_view text);
+// SQL LIKE: '%' any run, '_' one character, '\' makes the next character literal.
+bool like_matches(std::string_view text, std::string_view pattern);
+
+}  // namespace tessera::cql2::detail

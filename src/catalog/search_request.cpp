@@ -1,0 +1,433 @@
+#include "catalog/search_request.hpp"
+
+#include <cpl_string.h>
+#include <fmt/format.h>
+#include <algorithm>
+
+#include "tessera/datetime.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::catalog {
+
+using nlohmann::json;
+
+namespace {
+
+[[noreturn]] void fail(std::string_view member, std::string_view problem) {
+  throw Error(ErrorCode::kInvalidInput, fmt::format("search: {}: {}", member, problem));
+}
+
+std::vector<std::string> split(std::string_view text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(separator, start), text.size());
+    if (end > start) {
+      parts.emplace_back(text.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  return parts;
+}
+
+// A list of strings given as a JSON array or, as in GET requests, "a,b".
+std::vector<std::string> string_list(const json& value, std::string_view member) {
+  if (value.is_string()) {
+    return split(value.get_ref<const std::string&>(), ',');
+  }
+  if (!value.is_array()) {
+    fail(member, fmt::format("expected an array of strings, got {}", value.type_name()));
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (!value[i].is_string()) {
+      fail(fmt::format("{}[{}]", member, i), fmt::format("expected a string, got {}", value[i].type_name()));
+    }
+    out.push_back(value[i].get<std::string>());
+  }
+  return out;
+}
+
+std::optional<std::int64_t> parse_datetime_end(std::string_view text, std::string_view member) {
+  if (text.empty() || text == "..") {
+    return std::nullopt;
+  }
+  auto micros = parse_rfc3339_micros(text);
+  if (!micros) {
+    micros = parse_date_micros(text);
+  }
+  if (!micros) {
+    fail(member, fmt::format("'{}' is not an RFC 3339 date-time", text));
+  }
+  return micros;
+}
+
+TimeRange parse_datetime(const json& value) {
+  if (!value.is_string()) {
+    fail("datetime", fmt::format("expected a string, got {}", value.type_name()));
+  }
+  const auto& text = value.get_ref<const std::string&>();
+  const std::size_t slash = text.find('/');
+  TimeRange range;
+  if (slash == std::string::npos) {
+    range.start = parse_datetime_end(text, "datetime");
+    if (!range.start) {
+      fail("datetime", "an instant cannot be open ('..')");
+    }
+    range.end = range.start;
+    return range;
+  }
+  if (text.find('/', slash + 1) != std::string::npos) {
+    fail("datetime", fmt::format("'{}' has more than one '/'", text));
+  }
+  range.start = parse_datetime_end(std::string_view(text).substr(0, slash), "datetime");
+  range.end = parse_datetime_end(std::string_view(text).substr(slash + 1), "datetime");
+  if (!range.start && !range.end) {
+    fail("datetime", "both ends of the interval are open");
+  }
+  if (range.start && range.end && *range.start > *range.end) {
+    fail("datetime", fmt::format("interval '{}' ends before it starts", text));
+  }
+  return range;
+}
+
+std::vector<SortKey> parse_sortby(const json& value) {
+  std::vector<SortKey> keys;
+  if (value.is_string()) {  // GET form: "+a,-b"
+    for (auto part : split(value.get_ref<const std::string&>(), ',')) {
+      SortKey key;
+      if (part.front() == '-' || part.front() == '+') {
+        key.descending = part.front() == '-';
+        part.erase(0, 1);
+      }
+      key.field = normalize_field(part);
+      keys.push_back(std::move(key));
+    }
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const auto& entry = value[i];
+      const std::string where = fmt::format("sortby[{}]", i);
+      if (!entry.is_object() || !entry.contains("field") || !entry["field"].is_string()) {
+        fail(where, "expected {\"field\": ..., \"direction\": \"asc\"|\"desc\"}");
+      }
+      SortKey key{normalize_field(entry["field"].get<std::string>()), false};
+      if (const auto direction = entry.find("direction"); direction != entry.end()) {
+        if (*direction == "desc") {
+          key.descending = true;
+        } else if (*direction != "asc") {
+          fail(where + ".direction", fmt::format("must be 'asc' or 'desc', got {}", direction->dump()));
+        }
+      }
+      keys.push_back(std::move(key));
+    }
+  } else {
+    fail("sortby", fmt::format("expected an array or a string, got {}", value.type_name()));
+  }
+  for (const auto& key : keys) {
+    if (key.field.empty()) {
+      fail("sortby", "empty field name");
+    }
+  }
+  return keys;
+}
+
+void parse_fields(const json& value, SearchRequest& request) {
+  if (value.is_string()) {  // GET form: "a,-b"
+    for (auto part : split(value.get_ref<const std::string&>(), ',')) {
+      if (part.front() == '-') {
+        request.fields_exclude.push_back(part.substr(1));
+      } else {
+        request.fields_include.push_back(part.front() == '+' ? part.substr(1) : part);
+      }
+    }
+    return;
+  }
+  if (!value.is_object()) {
+    fail("fields", "expected {\"include\": [...], \"exclude\": [...]}");
+  }
+  for (const auto& [name, list] : value.items()) {
+    if (name == "include") {
+      request.fields_include = string_list(list, "fields.include");
+    } else if (name == "exclude") {
+      request.fields_exclude = string_list(list, "fields.exclude");
+    } else {
+      fail("fields", fmt::format("unknown member '{}'", name));
+    }
+  }
+}
+
+cql2::Expr parse_filter(const json& filter, const json& language) {
+  std::string lang;
+  if (!language.is_null()) {
+    if (!language.is_string()) {
+      fail("filter-lang", "must be a string");
+    }
+    lang = language.get<std::string>();
+    if (lang != "cql2-json" && lang != "cql2-text") {
+      fail("filter-lang", fmt::format("must be 'cql2-json' or 'cql2-text', got '{}'", lang));
+    }
+  }
+  if (filter.is_string()) {
+    if (lang == "cql2-json") {
+      fail("filter", "filter-lang is cql2-json but the filter is a string");
+    }
+    return cql2::parse_text(filter.get_ref<const std::string&>());
+  }
+  if (lang == "cql2-text") {
+    fail("filter", "filter-lang is cql2-text but the filter is not a string");
+  }
+  return cql2::parse_json(filter, "filter");
+}
+
+struct DecodedToken {
+  json query;
+  PageCursor cursor;
+};
+
+DecodedToken decode_page_token(const json& value) {
+  if (!value.is_string() || value.get_ref<const std::string&>().empty()) {
+    fail("token", "expected a non-empty string");
+  }
+  std::string text = value.get<std::string>();
+  for (auto& c : text) {
+    if (c == '-') {
+      c = '+';
+    } else if (c == '_') {
+      c = '/';
+    } else if (!std::isalnum(static_cast<unsigned char>(c))) {
+      fail("token", "is not a token this catalog issued");
+    }
+  }
+  const int size = CPLBase64DecodeInPlace(reinterpret_cast<GByte*>(text.data()));
+  const json decoded = json::parse(text.data(), text.data() + size, nullptr, false);
+  DecodedToken token;
+  if (!decoded.is_object() || !decoded.contains("q") || !decoded["q"].is_object() || !decoded.contains("d") ||
+      !decoded.contains("v") || !decoded["v"].is_array() || !decoded.contains("i") || !decoded["i"].is_string() ||
+      !decoded.contains("c") || !decoded["c"].is_string()) {
+    fail("token", "is not a token this catalog issued");
+  }
+  token.query = decoded["q"];
+  token.cursor.forward = decoded["d"] == "n";
+  token.cursor.values = decoded["v"];
+  token.cursor.id = decoded["i"].get<std::string>();
+  token.cursor.collection = decoded["c"].get<std::string>();
+  return token;
+}
+
+// Members that define the result set (kept in tokens); the others shape one page.
+constexpr std::string_view kQueryMembers[] = {"ids",      "collections", "bbox",        "intersects",
+                                              "datetime", "filter",      "filter-lang", "sortby"};
+constexpr std::string_view kPageMembers[] = {"limit", "token", "fields", "context", "filter-crs"};
+
+bool is_one_of(std::string_view name, std::span<const std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+void parse_query(const json& query, SearchRequest& request) {
+  if (const auto it = query.find("ids"); it != query.end()) {
+    request.ids = string_list(*it, "ids");
+  }
+  if (const auto it = query.find("collections"); it != query.end()) {
+    request.collections = string_list(*it, "collections");
+  }
+  if (const auto it = query.find("bbox"); it != query.end()) {
+    json box = *it;
+    if (box.is_string()) {
+      box = json::array();
+      for (const auto& part : split(it->get_ref<const std::string&>(), ',')) {
+        char* end = nullptr;
+        const double number = std::strtod(part.c_str(), &end);
+        if (end == part.c_str() || *end != '\0') {
+          fail("bbox", fmt::format("'{}' is not a number", part));
+        }
+        box.push_back(number);
+      }
+    }
+    request.bbox = Bbox::from_json(box, "search: bbox");
+  }
+  if (const auto it = query.find("intersects"); it != query.end()) {
+    if (request.bbox) {
+      fail("intersects", "cannot be combined with bbox");
+    }
+    request.intersects = std::make_shared<const Geometry>(Geometry::from_geojson(*it, "search: intersects"));
+  }
+  if (const auto it = query.find("datetime"); it != query.end()) {
+    request.datetime = parse_datetime(*it);
+  }
+  if (const auto it = query.find("filter"); it != query.end()) {
+    request.filter = parse_filter(*it, query.value("filter-lang", json()));
+  }
+  if (const auto it = query.find("sortby"); it != query.end()) {
+    request.sortby = parse_sortby(*it);
+  }
+}
+
+}  // namespace
+
+std::string normalize_field(std::string_view field) {
+  constexpr std::string_view kPrefix = "properties.";
+  if (field.starts_with(kPrefix)) {
+    field.remove_prefix(kPrefix.size());
+  }
+  return std::string(field);
+}
+
+SearchRequest parse_search_request(const json& request, std::size_t max_limit) {
+  if (!request.is_object()) {
+    fail("request", fmt::format("expected a JSON object, got {}", request.type_name()));
+  }
+  SearchRequest parsed;
+  json query = json::object();
+  for (const auto& [name, value] : request.items()) {
+    if (is_one_of(name, kQueryMembers)) {
+      if (!value.is_null()) {
+        query[name] = value;
+      }
+    } else if (name == "query") {
+      fail("query", "the query extension is not supported; use a CQL2 'filter'");
+    } else if (!is_one_of(name, kPageMembers)) {
+      fail(name, "unknown search parameter");
+    }
+  }
+  if (const auto it = request.find("token"); it != request.end() && !it->is_null()) {
+    auto token = decode_page_token(*it);
+    // A token alone continues its own query; a client that resends the whole
+    // request with it gets that request.
+    if (query.empty()) {
+      query = std::move(token.query);
+    }
+    parsed.cursor = std::move(token.cursor);
+  }
+  parse_query(query, parsed);
+  if (parsed.cursor && parsed.cursor->values.size() != std::max<std::size_t>(parsed.sortby.size(), 1)) {
+    fail("token", "does not belong to this query's sort order");
+  }
+  parsed.query = std::move(query);
+
+  if (const auto it = request.find("limit"); it != request.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1) {
+      fail("limit", fmt::format("must be a positive integer, got {}", it->dump()));
+    }
+    if (it->get<std::uint64_t>() > max_limit) {
+      fail("limit", fmt::format("{} is above this catalog's maximum of {}", it->get<std::uint64_t>(), max_limit));
+    }
+    parsed.limit = it->get<std::size_t>();
+  }
+  if (const auto it = request.find("fields"); it != request.end() && !it->is_null()) {
+    parse_fields(*it, parsed);
+  }
+  if (const auto it = request.find("context"); it != request.end() && !it->is_null()) {
+    if (!it->is_boolean()) {
+      fail("context", "must be true or false");
+    }
+    parsed.count_matched = it->get<bool>();
+  }
+  if (const auto it = request.find("filter-crs"); it != request.end() && !it->is_null()) {
+    if (*it != "http://www.opengis.net/def/crs/OGC/1.3/CRS84") {
+      fail("filter-crs", "only http://www.opengis.net/def/crs/OGC/1.3/CRS84 is supported");
+    }
+  }
+  return parsed;
+}
+
+std::vector<SortKey> effective_sort(const SearchRequest& request) {
+  std::vector<SortKey> keys = request.sortby;
+  if (keys.empty()) {
+    keys.push_back({"datetime", true});
+  }
+  keys.push_back({"id", keys.back().descending});
+  return keys;
+}
+
+std::string encode_page_token(const json& query, const PageCursor& cursor) {
+  const std::string text = json{
+      {"q", query},
+      {"d", cursor.forward ? "n" : "p"},
+      {"v", cursor.values},
+      {"i", cursor.id},
+      {"c", cursor.collection}}.dump();
+  char* encoded = CPLBase64Encode(static_cast<int>(text.size()), reinterpret_cast<const GByte*>(text.data()));
+  std::string token(encoded);
+  CPLFree(encoded);
+  std::string url_safe;
+  url_safe.reserve(token.size());
+  for (const char c : token) {
+    if (c == '+') {
+      url_safe.push_back('-');
+    } else if (c == '/') {
+      url_safe.push_back('_');
+    } else if (c != '=') {
+      url_safe.push_back(c);
+    }
+  }
+  return url_safe;
+}
+
+namespace {
+
+std::vector<std::string> path_of(const std::string& field) {
+  // "properties.eo:cloud_cover" -> ["properties", "eo:cloud_cover"]: only the
+  // first dot separates, property names may contain dots themselves.
+  const std::size_t dot = field.find('.');
+  if (dot == std::string::npos) {
+    return {field};
+  }
+  return {field.substr(0, dot), field.substr(dot + 1)};
+}
+
+void copy_path(const json& from, json& to, const std::vector<std::string>& path) {
+  const auto top = from.find(path[0]);
+  if (top == from.end()) {
+    return;
+  }
+  if (path.size() == 1) {
+    to[path[0]] = *top;
+    return;
+  }
+  if (!top->is_object()) {
+    return;
+  }
+  const auto inner = top->find(path[1]);
+  if (inner != top->end()) {
+    to[path[0]][path[1]] = *inner;
+  }
+}
+
+void erase_path(json& item, const std::vector<std::string>& path) {
+  if (path.size() == 1) {
+    item.erase(path[0]);
+    return;
+  }
+  const auto top = item.find(path[0]);
+  if (top != item.end() && top->is_object()) {
+    top->erase(path[1]);
+  }
+}
+
+}  // namespace
+
+void apply_fields(json& item, const SearchRequest& request) {
+  if (!request.fields_include.empty()) {
+    // The STAC fields extension's default set, plus what was asked for.
+    static const std::vector<std::string> kDefaults = {"type",   "stac_version",       "stac_extensions", "id",
+                                                       "bbox",   "geometry",           "collection",      "links",
+                                                       "assets", "properties.datetime"};
+    json kept = json::object();
+    for (const auto& field : kDefaults) {
+      copy_path(item, kept, path_of(field));
+    }
+    for (const auto& field : request.fields_include) {
+      copy_path(item, kept, path_of(field));
+    }
+    item = std::move(kept);
+  }
+  for (const auto& field : request.fields_exclude) {
+    const bool also_included =
+        std::find(request.fields_include.begin(), request.fields_include.end(), field) != request.fields_include.end();
+    if (!also_included) {
+      erase_path(item, path_of(field));
+    }
+  }
+}
+
+}  // namespace tessera::catalog

@@ -1,0 +1,515 @@
+#include "catalog/sqlite/sqlite_catalog.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "catalog/search_request.hpp"
+#include "catalog/sqlite/sqlite_functions.hpp"
+#include "catalog/sqlite/sqlite_query.hpp"
+#include "catalog/sqlite/sqlite_schema.sql.hpp"
+#include "catalog/stac.hpp"
+#include "tessera/datetime.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::catalog::sqlite {
+
+using nlohmann::json;
+
+namespace {
+
+// Connections per file catalog: enough for the host's threads to search in
+// parallel; an in-memory database exists only in its one connection.
+constexpr std::size_t kFilePoolSize = 8;
+
+// Above this many R*Tree candidates a search scans in sort order and checks
+// the bbox inline instead of collecting (and sorting) every candidate.
+constexpr int kRtreeCandidateLimit = 4000;
+
+json parse_stored(std::string_view text) { return json::parse(text); }
+
+json column_value(const Statement& statement, int column) {
+  switch (statement.column_type(column)) {
+    case SQLITE_INTEGER:
+      return statement.int64(column);
+    case SQLITE_FLOAT:
+      return statement.real(column);
+    case SQLITE_TEXT:
+      return std::string(statement.text(column));
+    default:
+      return nullptr;
+  }
+}
+
+[[noreturn]] void collection_not_found(std::string_view id) {
+  throw Error(ErrorCode::kNotFound, fmt::format("collection '{}' not found", id));
+}
+
+}  // namespace
+
+SqliteCatalog::SqliteCatalog(const std::string& path, const CatalogOptions& options) : path_(path), options_(options) {
+  const bool in_memory = path == ":memory:";
+  pool_ = std::make_unique<ConnectionPool>([this] { return connect(); }, in_memory ? 1 : kFilePoolSize);
+  auto connection = pool_->acquire();
+  create_schema(*connection);
+}
+
+std::unique_ptr<Connection> SqliteCatalog::connect() const {
+  auto connection =
+      std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options_.busy_timeout_ms);
+  register_functions(connection->get());
+  // WAL lets readers (in this and other processes) run while one writer
+  // writes; NORMAL synchronous keeps every committed batch intact after a
+  // process crash (only an OS crash can lose the last commits).
+  connection->exec(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+      "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;");
+  return connection;
+}
+
+void SqliteCatalog::create_schema(Connection& connection) const {
+  auto& version_query = connection.cached("PRAGMA user_version");
+  version_query.step();
+  const auto version = version_query.int64(0);
+  version_query.reset();
+  if (version > kSchemaVersion) {
+    throw Error(ErrorCode::kUnsupported, fmt::format("catalog '{}' has schema version {}, newer than this tessera ({})",
+                                                     path_, version, kSchemaVersion));
+  }
+  if (version == kSchemaVersion) {
+    return;
+  }
+  auto& tables = connection.cached("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+  tables.step();
+  const auto table_count = tables.int64(0);
+  tables.reset();
+  if (table_count > 0) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' is an SQLite database but not a tessera catalog", path_));
+  }
+  WriteTransaction transaction(connection);
+  connection.exec(kSchemaSql);
+  connection.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion));
+  transaction.commit();
+}
+
+// --- Collections -------------------------------------------------------------
+
+void SqliteCatalog::write_collection(const json& collection, CollectionWrite how) {
+  validate_collection(collection);
+  const auto& id = collection["id"].get_ref<const std::string&>();
+  auto connection = pool_->acquire();
+  WriteTransaction transaction(*connection);
+  auto& exists = connection->cached("SELECT 1 FROM collections WHERE id = ?");
+  exists.bind(1, id);
+  const bool found = exists.step();
+  exists.reset();
+  if (found && how == CollectionWrite::kCreate) {
+    throw Error(ErrorCode::kConflict, fmt::format("collection '{}' already exists", id));
+  }
+  if (!found && how == CollectionWrite::kUpdate) {
+    collection_not_found(id);
+  }
+  auto& write = connection->cached(
+      "INSERT INTO collections (id, content) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET content = excluded.content");
+  write.bind(1, id).bind(2, collection.dump()).run();
+  transaction.commit();
+}
+
+void SqliteCatalog::create_collection(const json& collection) {
+  write_collection(collection, CollectionWrite::kCreate);
+}
+void SqliteCatalog::update_collection(const json& collection) {
+  write_collection(collection, CollectionWrite::kUpdate);
+}
+void SqliteCatalog::upsert_collection(const json& collection) {
+  write_collection(collection, CollectionWrite::kUpsert);
+}
+
+void SqliteCatalog::delete_collection(std::string_view id, bool cascade) {
+  auto connection = pool_->acquire();
+  WriteTransaction transaction(*connection);
+  auto& exists = connection->cached("SELECT 1 FROM collections WHERE id = ?");
+  exists.bind(1, id);
+  if (!exists.step()) {
+    collection_not_found(id);
+  }
+  exists.reset();
+  auto& count = connection->cached("SELECT count(*) FROM items WHERE collection = ?");
+  count.bind(1, id).step();
+  const auto items = count.int64(0);
+  count.reset();
+  if (items > 0 && !cascade) {
+    throw Error(ErrorCode::kConflict,
+                fmt::format("collection '{}' has {} items; delete them first or pass cascade", id, items));
+  }
+  connection->cached("DELETE FROM items_rtree WHERE id IN (SELECT rowid FROM items WHERE collection = ?)")
+      .bind(1, id)
+      .run();
+  connection->cached("DELETE FROM items WHERE collection = ?").bind(1, id).run();
+  connection->cached("DELETE FROM queryables WHERE collection = ?").bind(1, id).run();
+  connection->cached("DELETE FROM collections WHERE id = ?").bind(1, id).run();
+  transaction.commit();
+}
+
+json SqliteCatalog::get_collection(std::string_view id) {
+  auto connection = pool_->acquire();
+  auto& select = connection->cached("SELECT content FROM collections WHERE id = ?");
+  select.bind(1, id);
+  if (!select.step()) {
+    collection_not_found(id);
+  }
+  json collection = parse_stored(select.text(0));
+  select.reset();
+  return collection;
+}
+
+json SqliteCatalog::collections() {
+  auto connection = pool_->acquire();
+  auto& select = connection->cached("SELECT content FROM collections ORDER BY id");
+  json all = json::array();
+  while (select.step()) {
+    all.push_back(parse_stored(select.text(0)));
+  }
+  return all;
+}
+
+json SqliteCatalog::update_collection_extent(std::string_view id) {
+  json collection = get_collection(id);
+  auto connection = pool_->acquire();
+  WriteTransaction transaction(*connection);
+  auto& extent = connection->cached(
+      "SELECT min(minx), min(miny), max(maxx), max(maxy), max(minx > maxx), min(datetime), max(end_datetime), "
+      "count(*) FROM items WHERE collection = ?");
+  extent.bind(1, id).step();
+  if (extent.int64(7) > 0) {
+    if (!extent.is_null(0)) {
+      const bool crosses = extent.int64(4) != 0;
+      collection["extent"]["spatial"]["bbox"] = json::array({json::array(
+          {crosses ? -180.0 : extent.real(0), extent.real(1), crosses ? 180.0 : extent.real(2), extent.real(3)})});
+    }
+    collection["extent"]["temporal"]["interval"] =
+        json::array({json::array({format_rfc3339_micros(extent.int64(5)), format_rfc3339_micros(extent.int64(6))})});
+  }
+  extent.reset();
+  connection->cached("UPDATE collections SET content = ? WHERE id = ?").bind(1, collection.dump()).bind(2, id).run();
+  transaction.commit();
+  return collection;
+}
+
+// --- Items -------------------------------------------------------------------
+
+LoadReport SqliteCatalog::load(const std::vector<json>& items, const LoadOptions& options) {
+  if (options.batch_size == 0) {
+    throw Error(ErrorCode::kInvalidInput, "load: batch_size must be at least 1");
+  }
+  LoadReport report;
+  auto connection = pool_->acquire();
+  std::set<std::string, std::less<>> known_collections;
+  auto refresh_collections = [&] {
+    auto& select = connection->cached("SELECT id FROM collections");
+    while (select.step()) {
+      known_collections.emplace(select.text(0));
+    }
+  };
+  refresh_collections();
+
+  const char* insert_sql = nullptr;
+  switch (options.mode) {
+    case LoadMode::kInsert:
+      insert_sql =
+          "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rowid";
+      break;
+    case LoadMode::kIgnore:
+      insert_sql =
+          "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING RETURNING rowid";
+      break;
+    case LoadMode::kUpsert:
+      insert_sql =
+          "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET "
+          "datetime = excluded.datetime, end_datetime = excluded.end_datetime, minx = excluded.minx, "
+          "miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy, geometry = excluded.geometry, "
+          "content = excluded.content RETURNING rowid";
+      break;
+  }
+
+  for (std::size_t start = 0; start < items.size(); start += options.batch_size) {
+    const std::size_t end = std::min(items.size(), start + options.batch_size);
+    std::vector<PreparedItem> batch;
+    batch.reserve(end - start);
+    for (std::size_t n = start; n < end; ++n) {
+      try {
+        PreparedItem prepared = prepare_item(items[n]);
+        if (!known_collections.contains(prepared.collection)) {
+          refresh_collections();
+          if (!known_collections.contains(prepared.collection)) {
+            throw Error(ErrorCode::kInvalidInput,
+                        fmt::format("item '{}': collection '{}' does not exist in the catalog", prepared.id,
+                                    prepared.collection));
+          }
+        }
+        batch.push_back(std::move(prepared));
+      } catch (const Error& error) {
+        report.failed.push_back({item_id_of(items[n]), item_collection_of(items[n]), error.what()});
+      }
+    }
+
+    LoadReport batch_report;
+    std::vector<const PreparedItem*> written;
+    try {
+      WriteTransaction transaction(*connection);
+      auto& insert = connection->cached(insert_sql);
+      auto& index =
+          connection->cached("INSERT OR REPLACE INTO items_rtree (id, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)");
+      auto& unindex = connection->cached("DELETE FROM items_rtree WHERE id = ?");
+      auto& queryable =
+          connection->cached("INSERT OR IGNORE INTO queryables (collection, name, type) VALUES (?, ?, ?)");
+      std::set<std::tuple<std::string, std::string, std::string>> seen_properties;
+      for (const auto& item : batch) {
+        insert.reset();
+        insert.bind(1, item.collection).bind(2, item.id).bind(3, item.datetime).bind(4, item.end_datetime);
+        if (item.bbox) {
+          insert.bind(5, item.bbox->minx).bind(6, item.bbox->miny).bind(7, item.bbox->maxx).bind(8, item.bbox->maxy);
+          insert.bind_blob(9, item.geometry_wkb);
+        } else {
+          for (int column = 5; column <= 9; ++column) {
+            insert.bind_null(column);
+          }
+        }
+        insert.bind(10, item.content);
+        bool row = false;
+        try {
+          row = insert.step();
+        } catch (const Error& error) {
+          if (error.code() != ErrorCode::kConflict) {
+            throw;
+          }
+          batch_report.failed.push_back({item.id, item.collection,
+                                         fmt::format("item '{}' already exists in collection '{}' (load mode insert)",
+                                                     item.id, item.collection)});
+          continue;
+        }
+        if (!row) {
+          ++batch_report.skipped;  // ignore mode kept the existing item
+          continue;
+        }
+        const std::int64_t rowid = insert.int64(0);
+        insert.reset();
+        if (item.bbox) {
+          // Items crossing the antimeridian cover the whole longitude range in
+          // the index; the exact test sorts them out.
+          const bool crosses = item.bbox->crosses_antimeridian();
+          index.reset();
+          index.bind(1, rowid)
+              .bind(2, crosses ? -180.0 : item.bbox->minx)
+              .bind(3, crosses ? 180.0 : item.bbox->maxx)
+              .bind(4, item.bbox->miny)
+              .bind(5, item.bbox->maxy)
+              .run();
+        } else if (options.mode == LoadMode::kUpsert) {
+          unindex.reset();
+          unindex.bind(1, rowid).run();
+        }
+        for (const auto& [name, value] : (*item.item)["properties"].items()) {
+          seen_properties.emplace(item.collection, name, json_schema_type(value));
+        }
+        written.push_back(&item);
+      }
+      for (const auto& [collection, name, type] : seen_properties) {
+        queryable.reset();
+        queryable.bind(1, collection).bind(2, name).bind(3, type).run();
+      }
+      transaction.commit();
+      batch_report.loaded = written.size();
+    } catch (const Error& error) {
+      // The batch rolled back as a whole: every item in it is reported, none lost silently.
+      batch_report = LoadReport{};
+      for (const auto& item : batch) {
+        batch_report.failed.push_back({item.id, item.collection, fmt::format("batch not written: {}", error.what())});
+      }
+    }
+    report.merge(batch_report);
+    if (options.progress) {
+      options.progress(end);
+    }
+  }
+  return report;
+}
+
+json SqliteCatalog::get_item(std::string_view collection, std::string_view id) {
+  auto connection = pool_->acquire();
+  auto& select = connection->cached("SELECT content FROM items WHERE collection = ? AND id = ?");
+  select.bind(1, collection).bind(2, id);
+  if (!select.step()) {
+    throw Error(ErrorCode::kNotFound, fmt::format("item '{}' not found in collection '{}'", id, collection));
+  }
+  json item = parse_stored(select.text(0));
+  select.reset();
+  return item;
+}
+
+void SqliteCatalog::delete_item(std::string_view collection, std::string_view id) {
+  auto connection = pool_->acquire();
+  WriteTransaction transaction(*connection);
+  auto& select = connection->cached("SELECT rowid FROM items WHERE collection = ? AND id = ?");
+  select.bind(1, collection).bind(2, id);
+  if (!select.step()) {
+    throw Error(ErrorCode::kNotFound, fmt::format("item '{}' not found in collection '{}'", id, collection));
+  }
+  const std::int64_t rowid = select.int64(0);
+  select.reset();
+  connection->cached("DELETE FROM items_rtree WHERE id = ?").bind(1, rowid).run();
+  connection->cached("DELETE FROM items WHERE rowid = ?").bind(1, rowid).run();
+  transaction.commit();
+}
+
+// --- Search ------------------------------------------------------------------
+
+json SqliteCatalog::search(const json& request_json) {
+  const SearchRequest request = parse_search_request(request_json, options_.max_limit);
+  auto connection = pool_->acquire();
+
+  SpatialPlan plan = SpatialPlan::kInline;
+  if (const auto box = spatial_filter_box(request)) {
+    Sql probe;
+    probe.append("SELECT count(*) FROM (")
+        .append(rtree_rowids(*box))
+        .append(" LIMIT ")
+        .append(std::to_string(kRtreeCandidateLimit + 1))
+        .append(")");
+    auto statement = connection->prepare(probe.text);
+    probe.bind_to(statement);
+    statement.step();
+    if (statement.int64(0) <= kRtreeCandidateLimit) {
+      plan = SpatialPlan::kRtree;
+    }
+  }
+  const SearchSql sql = build_search_sql(request, plan);
+
+  Sql select;
+  select.append("SELECT i.content, i.id, i.collection");
+  for (const auto& field : sql.sort_fields) {
+    select.append(", ").append(field_expression(field));
+  }
+  select.append(" FROM items i WHERE ").append(sql.where);
+  if (!sql.keyset.text.empty()) {
+    select.append(" AND ").append(sql.keyset);
+  }
+  select.append(" ").append(sql.order_by).append(" LIMIT ").append(std::to_string(request.limit + 1));
+
+  auto statement = connection->prepare(select.text);
+  select.bind_to(statement);
+  struct Row {
+    json item;
+    std::string id;
+    std::string collection;
+    json sort_values;
+  };
+  std::vector<Row> rows;
+  bool more = false;
+  while (statement.step()) {
+    if (rows.size() == request.limit) {
+      more = true;
+      break;
+    }
+    Row row{parse_stored(statement.text(0)), std::string(statement.text(1)), std::string(statement.text(2)),
+            json::array()};
+    for (std::size_t n = 0; n < sql.sort_fields.size(); ++n) {
+      row.sort_values.push_back(column_value(statement, static_cast<int>(3 + n)));
+    }
+    rows.push_back(std::move(row));
+  }
+  if (sql.reversed) {
+    std::reverse(rows.begin(), rows.end());
+  }
+
+  json result = {{"type", "FeatureCollection"}, {"features", json::array()}};
+  auto& features = result["features"];
+  for (auto& row : rows) {
+    apply_fields(row.item, request);
+    features.push_back(std::move(row.item));
+  }
+  result["numberReturned"] = rows.size();
+  if (request.count_matched) {
+    Sql count;
+    count.append("SELECT count(*) FROM items i WHERE ").append(sql.where);
+    auto counter = connection->prepare(count.text);
+    count.bind_to(counter);
+    counter.step();
+    result["numberMatched"] = counter.int64(0);
+  }
+  if (!rows.empty()) {
+    auto cursor_at = [](const Row& row, bool forward) {
+      return PageCursor{forward, row.sort_values, row.id, row.collection};
+    };
+    const bool has_next = sql.reversed ? true : more;
+    const bool has_prev = sql.reversed ? more : request.cursor.has_value();
+    if (has_next) {
+      result["next"] = encode_page_token(request.query, cursor_at(rows.back(), true));
+    }
+    if (has_prev) {
+      result["prev"] = encode_page_token(request.query, cursor_at(rows.front(), false));
+    }
+  }
+  return result;
+}
+
+json SqliteCatalog::queryables(std::string_view collection) {
+  auto connection = pool_->acquire();
+  if (!collection.empty()) {
+    auto& exists = connection->cached("SELECT 1 FROM collections WHERE id = ?");
+    exists.bind(1, collection);
+    if (!exists.step()) {
+      collection_not_found(collection);
+    }
+    exists.reset();
+  }
+  auto& select = collection.empty()
+                     ? connection->cached("SELECT name, type FROM queryables ORDER BY name, type")
+                     : connection->cached("SELECT name, type FROM queryables WHERE collection = ? ORDER BY name, type");
+  if (!collection.empty()) {
+    select.bind(1, collection);
+  }
+  json properties = {
+      {"id", {{"title", "Item ID"}, {"type", "string"}}},
+      {"collection", {{"title", "Collection ID"}, {"type", "string"}}},
+      {"geometry", {{"title", "Item geometry"}, {"$ref", "https://geojson.org/schema/Feature.json"}}},
+      {"datetime", {{"title", "Acquisition time"}, {"type", "string"}, {"format", "date-time"}}},
+  };
+  std::map<std::string, std::set<std::string>> types;
+  while (select.step()) {
+    types[std::string(select.text(0))].emplace(select.text(1));
+  }
+  for (auto& [name, type_set] : types) {
+    if (name == "datetime") {
+      continue;
+    }
+    // An integer-valued property that also holds fractions is a number.
+    if (type_set.contains("number")) {
+      type_set.erase("integer");
+    }
+    type_set.erase("null");
+    json schema = json::object();
+    if (type_set.size() == 1) {
+      schema["type"] = *type_set.begin();
+    } else if (type_set.size() > 1) {
+      schema["type"] = json(type_set);
+    }
+    if (name == "start_datetime" || name == "end_datetime" || name == "created" || name == "updated") {
+      schema["format"] = "date-time";
+    }
+    properties[name] = schema;
+  }
+  return {
+      {"$schema", "https://json-schema.org/draft/2019-09/schema"},
+      {"$id", collection.empty() ? std::string("queryables") : fmt::format("collections/{}/queryables", collection)},
+      {"type", "object"},
+      {"title", "Queryables"},
+      {"properties", properties},
+      {"additionalProperties", true}};
+}
+
+}  // namespace tessera::catalog::sqlite

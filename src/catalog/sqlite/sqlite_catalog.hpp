@@ -1,0 +1,47 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "catalog/sqlite/sqlite_db.hpp"
+#include "tessera/catalog.hpp"
+
+namespace tessera::catalog::sqlite {
+
+// The embedded catalog: one SQLite file in WAL mode (readers in other
+// processes proceed while one process writes), items indexed by an R*Tree on
+// their bbox and by collection and datetime. See docs/catalog.md.
+class SqliteCatalog final : public Catalog {
+ public:
+  // `path` is a file path or ":memory:".
+  SqliteCatalog(const std::string& path, const CatalogOptions& options);
+
+  void create_collection(const nlohmann::json& collection) override;
+  void update_collection(const nlohmann::json& collection) override;
+  void upsert_collection(const nlohmann::json& collection) override;
+  void delete_collection(std::string_view id, bool cascade) override;
+  nlohmann::json get_collection(std::string_view id) override;
+  nlohmann::json collections() override;
+  nlohmann::json update_collection_extent(std::string_view id) override;
+
+  LoadReport load(const std::vector<nlohmann::json>& items, const LoadOptions& options) override;
+  nlohmann::json get_item(std::string_view collection, std::string_view id) override;
+  void delete_item(std::string_view collection, std::string_view id) override;
+
+  nlohmann::json search(const nlohmann::json& request) override;
+  nlohmann::json queryables(std::string_view collection) override;
+
+ private:
+  enum class CollectionWrite { kCreate, kUpdate, kUpsert };
+  void write_collection(const nlohmann::json& collection, CollectionWrite how);
+  std::unique_ptr<Connection> connect() const;
+  void create_schema(Connection& connection) const;
+
+  std::string path_;
+  CatalogOptions options_;
+  std::unique_ptr<ConnectionPool> pool_;
+};
+
+}  // namespace tessera::catalog::sqlite

@@ -1,0 +1,771 @@
+#include "catalog/sqlite/sqlite_query.hpp"
+
+#include <limits>
+
+#include <fmt/format.h>
+#include <ogr_geometry.h>
+
+#include "catalog/sqlite/sqlite_functions.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::catalog::sqlite {
+
+using nlohmann::json;
+
+void Sql::bind_to(Statement& statement, int first_index) const {
+  int index = first_index;
+  for (const auto& value : params) {
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::nullptr_t>) {
+            statement.bind_null(index);
+          } else if constexpr (std::is_same_v<T, Blob>) {
+            statement.bind_blob(index, v.bytes);
+          } else if constexpr (std::is_same_v<T, const cql2::Expr*>) {
+            sqlite3_bind_pointer(statement.get(), index, const_cast<cql2::Expr*>(v), kExpressionPointerType, nullptr);
+          } else {
+            statement.bind(index, v);
+          }
+        },
+        value);
+    ++index;
+  }
+}
+
+namespace {
+
+constexpr std::int64_t kMinInstant = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kMaxInstant = std::numeric_limits<std::int64_t>::max();
+
+// Property names made only of these characters are written into the JSON
+// path literally (so expression indexes can match); others are bound.
+bool is_plain_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':' || c == '-' || c == '.';
+  });
+}
+
+enum class Column { kNone, kId, kCollection, kDatetime, kEndDatetime, kGeometry };
+
+Column column_of(const std::string& name) {
+  if (name == "id") {
+    return Column::kId;
+  }
+  if (name == "collection") {
+    return Column::kCollection;
+  }
+  if (name == "datetime" || name == "start_datetime") {
+    return Column::kDatetime;
+  }
+  if (name == "end_datetime") {
+    return Column::kEndDatetime;
+  }
+  if (name == "geometry") {
+    return Column::kGeometry;
+  }
+  return Column::kNone;
+}
+
+std::string wkb_of(const Geometry& geometry) {
+  std::string wkb(geometry.ogr()->WkbSize(), '\0');
+  geometry.ogr()->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()), wkbVariantIso);
+  return wkb;
+}
+
+Sql bbox_params(const Bbox& box) {
+  Sql sql;
+  sql.param(box.minx).append(", ").param(box.miny).append(", ").param(box.maxx).append(", ").param(box.maxy);
+  return sql;
+}
+
+// An operand compiled to SQL, with what it is so operators can pick the form.
+struct Operand {
+  enum Kind { kValue, kInstant, kSpan, kGeometry, kArray, kUnsupported } kind = kValue;
+  Sql value;  // kValue, kInstant (microseconds), kGeometry (WKB), kArray (JSON text)
+  Sql begin;  // kSpan
+  Sql end;    // kSpan
+  bool item_geometry = false;
+  std::shared_ptr<const Geometry> literal_geometry;
+};
+
+class Translator {
+ public:
+  Sql boolean(const cql2::Expr& expr);
+
+ private:
+  Operand operand(const cql2::Expr& expr);
+  Operand property(const std::string& name);
+  Sql comparison(const cql2::Expr& expr, const cql2::Operation& operation);
+  Sql spatial(const cql2::Expr& expr, const cql2::Operation& operation);
+  Sql temporal(const cql2::Expr& expr, const cql2::Operation& operation);
+  Sql array(const cql2::Expr& expr, const cql2::Operation& operation);
+  // Expressions SQL cannot state run through the in-memory evaluator.
+  static Sql fallback(const cql2::Expr& expr) {
+    Sql sql;
+    return sql.append("tsr_cql2(i.content, ").param(&expr).append(")");
+  }
+  static bool span_of(Operand& operand);
+};
+
+Operand Translator::property(const std::string& raw_name) {
+  const std::string name = normalize_field(raw_name);
+  Operand out;
+  switch (column_of(name)) {
+    case Column::kId:
+      out.value.append("i.id");
+      return out;
+    case Column::kCollection:
+      out.value.append("i.collection");
+      return out;
+    case Column::kDatetime:
+      out.kind = Operand::kInstant;
+      out.value.append("i.datetime");
+      if (name == "datetime") {
+        // As a temporal operand, "datetime" is the item's whole extent.
+        out.kind = Operand::kSpan;
+        out.begin.append("i.datetime");
+        out.end.append("i.end_datetime");
+      }
+      return out;
+    case Column::kEndDatetime:
+      out.kind = Operand::kInstant;
+      out.value.append("i.end_datetime");
+      return out;
+    case Column::kGeometry:
+      out.kind = Operand::kGeometry;
+      out.item_geometry = true;
+      out.value.append("i.geometry");
+      return out;
+    case Column::kNone:
+      break;
+  }
+  out.value = field_expression(name);
+  return out;
+}
+
+Operand Translator::operand(const cql2::Expr& expr) {
+  Operand out;
+  if (const auto* ref = expr.get_if<cql2::PropertyRef>()) {
+    return property(ref->name);
+  }
+  if (const auto* literal = expr.get_if<cql2::Literal>()) {
+    const auto& v = literal->value;
+    if (v.is_null()) {
+      out.value.param(nullptr);
+    } else if (v.is_boolean()) {
+      out.value.param(std::int64_t{v.get<bool>() ? 1 : 0});
+    } else if (v.is_number_integer()) {
+      out.value.param(v.get<std::int64_t>());
+    } else if (v.is_number()) {
+      out.value.param(v.get<double>());
+    } else if (v.is_string()) {
+      out.value.param(v.get<std::string>());
+    } else {
+      out.kind = Operand::kUnsupported;
+    }
+    return out;
+  }
+  if (const auto* timestamp = expr.get_if<cql2::TimestampLiteral>()) {
+    out.kind = Operand::kInstant;
+    out.value.param(timestamp->micros);
+    return out;
+  }
+  if (const auto* date = expr.get_if<cql2::DateLiteral>()) {
+    out.kind = Operand::kInstant;
+    out.value.param(date->micros);
+    return out;
+  }
+  if (const auto* interval = expr.get_if<cql2::IntervalLiteral>()) {
+    out.kind = Operand::kSpan;
+    auto end_sql = [&](const std::optional<cql2::Expr>& end, std::int64_t open, bool is_start) {
+      if (!end) {
+        Sql sql;
+        sql.param(open);
+        return sql;
+      }
+      Operand inner = operand(*end);
+      if (!span_of(inner)) {
+        out.kind = Operand::kUnsupported;
+      }
+      return is_start ? inner.begin : inner.end;
+    };
+    out.begin = end_sql(interval->start, kMinInstant, true);
+    out.end = end_sql(interval->end, kMaxInstant, false);
+    return out;
+  }
+  if (const auto* geometry = expr.get_if<cql2::GeometryLiteral>()) {
+    out.kind = Operand::kGeometry;
+    out.literal_geometry = geometry->geometry;
+    out.value.param(Blob{wkb_of(*geometry->geometry)});
+    return out;
+  }
+  if (const auto* box = expr.get_if<cql2::BboxLiteral>()) {
+    out.kind = Operand::kGeometry;
+    out.literal_geometry = box->geometry;
+    out.value.param(Blob{wkb_of(*box->geometry)});
+    return out;
+  }
+  if (const auto* array_literal = expr.get_if<cql2::ArrayLiteral>()) {
+    json values = json::array();
+    for (const auto& item : array_literal->items) {
+      const auto* literal = item.get_if<cql2::Literal>();
+      if (literal == nullptr) {
+        out.kind = Operand::kUnsupported;
+        return out;
+      }
+      values.push_back(literal->value);
+    }
+    out.kind = Operand::kArray;
+    out.value.param(values.dump());
+    return out;
+  }
+  if (const auto* operation = expr.get_if<cql2::Operation>()) {
+    using cql2::Op;
+    const Op op = operation->op;
+    if (op == Op::kCasei || op == Op::kAccenti) {
+      Operand inner = operand(operation->args[0]);
+      if (inner.kind != Operand::kValue) {
+        out.kind = Operand::kUnsupported;
+        return out;
+      }
+      out.value.append(op == Op::kCasei ? "tsr_casei(" : "tsr_accenti(").append(inner.value).append(")");
+      return out;
+    }
+    static const std::pair<Op, const char*> kArithmetic[] = {
+        {Op::kAdd, " + "}, {Op::kSubtract, " - "}, {Op::kMultiply, " * "}, {Op::kDivide, " * 1.0 / "}};
+    for (const auto& [arithmetic_op, symbol] : kArithmetic) {
+      if (op == arithmetic_op) {
+        Operand left = operand(operation->args[0]);
+        Operand right = operand(operation->args[1]);
+        if (left.kind != Operand::kValue || right.kind != Operand::kValue) {
+          break;
+        }
+        out.value.append("(").append(left.value).append(symbol).append(right.value).append(")");
+        return out;
+      }
+    }
+  }
+  out.kind = Operand::kUnsupported;
+  return out;
+}
+
+// Gives `operand` a [begin, end] form; false when it has no temporal meaning.
+bool Translator::span_of(Operand& operand) {
+  switch (operand.kind) {
+    case Operand::kSpan:
+      return true;
+    case Operand::kInstant:
+      operand.begin = operand.value;
+      operand.end = operand.value;
+      operand.kind = Operand::kSpan;
+      return true;
+    case Operand::kValue: {
+      // A property holding a timestamp string, or a string literal.
+      Sql micros;
+      micros.append("tsr_micros(").append(operand.value).append(")");
+      operand.begin = micros;
+      operand.end = micros;
+      operand.kind = Operand::kSpan;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+Sql Translator::comparison(const cql2::Expr& expr, const cql2::Operation& operation) {
+  const cql2::Op op = operation.op;
+  static const std::pair<cql2::Op, const char*> kSymbols[] = {
+      {cql2::Op::kEqual, " = "},      {cql2::Op::kNotEqual, " <> "}, {cql2::Op::kLess, " < "},
+      {cql2::Op::kLessEqual, " <= "}, {cql2::Op::kGreater, " > "},   {cql2::Op::kGreaterEqual, " >= "}};
+  const char* symbol = " = ";
+  for (const auto& [candidate, text] : kSymbols) {
+    if (candidate == op) {
+      symbol = text;
+    }
+  }
+  Operand left = operand(operation.args[0]);
+  Operand right = operand(operation.args[1]);
+  // An instant against anything else compares as instants (a string is parsed).
+  const bool temporal = left.kind == Operand::kInstant || right.kind == Operand::kInstant;
+  for (Operand* side : {&left, &right}) {
+    if (side->kind == Operand::kSpan && side->begin.text == "i.datetime") {
+      side->kind = Operand::kInstant;  // "datetime" compared as a value is its start
+    }
+    if (temporal && side->kind == Operand::kValue) {
+      Sql micros;
+      micros.append("tsr_micros(").append(side->value).append(")");
+      side->value = micros;
+      side->kind = Operand::kInstant;
+    }
+    if (side->kind != Operand::kValue && side->kind != Operand::kInstant) {
+      return fallback(expr);
+    }
+  }
+  Sql sql;
+  return sql.append("(").append(left.value).append(symbol).append(right.value).append(")");
+}
+
+Sql Translator::spatial(const cql2::Expr& expr, const cql2::Operation& operation) {
+  using cql2::Op;
+  static const std::pair<Op, SpatialCode> kCodes[] = {{Op::kSIntersects, kIntersects}, {Op::kSEquals, kEquals},
+                                                      {Op::kSDisjoint, kDisjoint},     {Op::kSTouches, kTouches},
+                                                      {Op::kSWithin, kWithin},         {Op::kSOverlaps, kOverlaps},
+                                                      {Op::kSCrosses, kCrosses},       {Op::kSContains, kContains}};
+  SpatialCode code = kIntersects;
+  for (const auto& [op, candidate] : kCodes) {
+    if (op == operation.op) {
+      code = candidate;
+    }
+  }
+  Operand a = operand(operation.args[0]);
+  Operand b = operand(operation.args[1]);
+  if (a.kind != Operand::kGeometry || b.kind != Operand::kGeometry) {
+    return fallback(expr);
+  }
+  Sql sql;
+  if (a.item_geometry && b.literal_geometry) {
+    // The bbox columns rule out most rows before any geometry is read; a
+    // disjoint test cannot use them.
+    if (code != kDisjoint) {
+      sql.append("(tsr_bbox_intersects(i.minx, i.miny, i.maxx, i.maxy, ")
+          .append(bbox_params(b.literal_geometry->bbox()))
+          .append(") AND ");
+    } else {
+      sql.append("(");
+    }
+    return sql.append("tsr_spatial(").param(std::int64_t{code}).append(", i.geometry, ").append(b.value).append("))");
+  }
+  if (b.item_geometry && a.literal_geometry) {
+    // Keep the constant second: within and contains swap, the rest are symmetric.
+    const SpatialCode swapped = code == kWithin ? kContains : code == kContains ? kWithin : code;
+    return sql.append("tsr_spatial(").param(std::int64_t{swapped}).append(", i.geometry, ").append(a.value).append(")");
+  }
+  return sql.append("tsr_spatial2(")
+      .param(std::int64_t{code})
+      .append(", ")
+      .append(a.value)
+      .append(", ")
+      .append(b.value)
+      .append(")");
+}
+
+Sql Translator::temporal(const cql2::Expr& expr, const cql2::Operation& operation) {
+  using cql2::Op;
+  Operand a = operand(operation.args[0]);
+  Operand b = operand(operation.args[1]);
+  if (!span_of(a) || !span_of(b)) {
+    return fallback(expr);
+  }
+  // Each relation as (left endpoint, symbol, right endpoint) clauses joined by AND,
+  // except t_disjoint, which is an OR; the same definitions as cql2::evaluate.
+  struct Clause {
+    bool left_begin;
+    const char* symbol;
+    bool right_begin;
+  };
+  std::vector<Clause> clauses;
+  bool any = false;
+  switch (operation.op) {
+    case Op::kTAfter:
+      clauses = {{true, ">", false}};
+      break;
+    case Op::kTBefore:
+      clauses = {{false, "<", true}};
+      break;
+    case Op::kTContains:
+      clauses = {{true, "<", true}, {false, ">", false}};
+      break;
+    case Op::kTDisjoint:
+      clauses = {{true, ">", false}, {false, "<", true}};
+      any = true;
+      break;
+    case Op::kTDuring:
+      clauses = {{true, ">", true}, {false, "<", false}};
+      break;
+    case Op::kTEquals:
+      clauses = {{true, "=", true}, {false, "=", false}};
+      break;
+    case Op::kTFinishedBy:
+      clauses = {{true, "<", true}, {false, "=", false}};
+      break;
+    case Op::kTFinishes:
+      clauses = {{true, ">", true}, {false, "=", false}};
+      break;
+    case Op::kTIntersects:
+      clauses = {{true, "<=", false}, {false, ">=", true}};
+      break;
+    case Op::kTMeets:
+      clauses = {{false, "=", true}};
+      break;
+    case Op::kTMetBy:
+      clauses = {{true, "=", false}};
+      break;
+    case Op::kTOverlappedBy:
+      clauses = {{true, ">", true}, {true, "<", false}, {false, ">", false}};
+      break;
+    case Op::kTOverlaps:
+      clauses = {{true, "<", true}, {false, ">", true}, {false, "<", false}};
+      break;
+    case Op::kTStartedBy:
+      clauses = {{true, "=", true}, {false, ">", false}};
+      break;
+    case Op::kTStarts:
+      clauses = {{true, "=", true}, {false, "<", false}};
+      break;
+    default:
+      return fallback(expr);
+  }
+  Sql sql;
+  sql.append("(");
+  for (std::size_t i = 0; i < clauses.size(); ++i) {
+    if (i > 0) {
+      sql.append(any ? " OR " : " AND ");
+    }
+    sql.append(clauses[i].left_begin ? a.begin : a.end)
+        .append(" ")
+        .append(clauses[i].symbol)
+        .append(" ")
+        .append(clauses[i].right_begin ? b.begin : b.end);
+  }
+  return sql.append(")");
+}
+
+Sql Translator::array(const cql2::Expr& expr, const cql2::Operation& operation) {
+  using cql2::Op;
+  ArrayCode code = kArrayEquals;
+  switch (operation.op) {
+    case Op::kAContains:
+      code = kArrayContains;
+      break;
+    case Op::kAContainedBy:
+      code = kArrayContainedBy;
+      break;
+    case Op::kAOverlaps:
+      code = kArrayOverlaps;
+      break;
+    default:
+      break;
+  }
+  Operand a = operand(operation.args[0]);
+  Operand b = operand(operation.args[1]);
+  const auto usable = [](const Operand& o) { return o.kind == Operand::kArray || o.kind == Operand::kValue; };
+  if (!usable(a) || !usable(b)) {
+    return fallback(expr);
+  }
+  Sql sql;
+  return sql.append("tsr_array(")
+      .param(std::int64_t{code})
+      .append(", ")
+      .append(a.value)
+      .append(", ")
+      .append(b.value)
+      .append(")");
+}
+
+Sql Translator::boolean(const cql2::Expr& expr) {
+  using cql2::Op;
+  const auto* operation = expr.get_if<cql2::Operation>();
+  if (operation == nullptr) {
+    if (const auto* literal = expr.get_if<cql2::Literal>(); literal != nullptr && literal->value.is_boolean()) {
+      Sql sql;
+      return sql.append(literal->value.get<bool>() ? "1" : "0");
+    }
+    return fallback(expr);
+  }
+  const auto& args = operation->args;
+  Sql sql;
+  switch (operation->op) {
+    case Op::kAnd:
+    case Op::kOr: {
+      sql.append("(");
+      for (std::size_t i = 0; i < args.size(); ++i) {
+        if (i > 0) {
+          sql.append(operation->op == Op::kAnd ? " AND " : " OR ");
+        }
+        sql.append(boolean(args[i]));
+      }
+      return sql.append(")");
+    }
+    case Op::kNot:
+      return sql.append("(NOT ").append(boolean(args[0])).append(")");
+    case Op::kEqual:
+    case Op::kNotEqual:
+    case Op::kLess:
+    case Op::kLessEqual:
+    case Op::kGreater:
+    case Op::kGreaterEqual:
+      return comparison(expr, *operation);
+    case Op::kLike: {
+      Operand value = operand(args[0]);
+      Operand pattern = operand(args[1]);
+      if (value.kind != Operand::kValue || pattern.kind != Operand::kValue) {
+        return fallback(expr);
+      }
+      return sql.append("tsr_like(").append(value.value).append(", ").append(pattern.value).append(")");
+    }
+    case Op::kBetween: {
+      Operand value = operand(args[0]);
+      Operand low = operand(args[1]);
+      Operand high = operand(args[2]);
+      if (value.kind != Operand::kValue || low.kind != Operand::kValue || high.kind != Operand::kValue) {
+        return fallback(expr);
+      }
+      return sql.append("(")
+          .append(value.value)
+          .append(" BETWEEN ")
+          .append(low.value)
+          .append(" AND ")
+          .append(high.value)
+          .append(")");
+    }
+    case Op::kIn: {
+      Operand value = operand(args[0]);
+      const auto* list = args[1].get_if<cql2::ArrayLiteral>();
+      if (value.kind != Operand::kValue || list == nullptr) {
+        return fallback(expr);
+      }
+      sql.append("(").append(value.value).append(" IN (");
+      for (std::size_t i = 0; i < list->items.size(); ++i) {
+        Operand element = operand(list->items[i]);
+        if (element.kind != Operand::kValue) {
+          return fallback(expr);
+        }
+        sql.append(i > 0 ? ", " : "").append(element.value);
+      }
+      return sql.append("))");
+    }
+    case Op::kIsNull: {
+      Operand value = operand(args[0]);
+      if (value.kind == Operand::kUnsupported || value.kind == Operand::kSpan) {
+        return fallback(expr);
+      }
+      return sql.append("(").append(value.value).append(" IS NULL)");
+    }
+    case Op::kSIntersects:
+    case Op::kSEquals:
+    case Op::kSDisjoint:
+    case Op::kSTouches:
+    case Op::kSWithin:
+    case Op::kSOverlaps:
+    case Op::kSCrosses:
+    case Op::kSContains:
+      return spatial(expr, *operation);
+    case Op::kAEquals:
+    case Op::kAContains:
+    case Op::kAContainedBy:
+    case Op::kAOverlaps:
+      return array(expr, *operation);
+    default:
+      break;
+  }
+  if (cql2::op_name(operation->op).starts_with("t_")) {
+    return temporal(expr, *operation);
+  }
+  return fallback(expr);
+}
+
+}  // namespace
+
+Sql field_expression(const std::string& raw_name) {
+  const std::string name = normalize_field(raw_name);
+  Sql sql;
+  switch (column_of(name)) {
+    case Column::kId:
+      return sql.append("i.id");
+    case Column::kCollection:
+      return sql.append("i.collection");
+    case Column::kDatetime:
+      return sql.append("i.datetime");
+    case Column::kEndDatetime:
+      return sql.append("i.end_datetime");
+    case Column::kGeometry:
+      return sql.append("i.geometry");
+    case Column::kNone:
+      break;
+  }
+  if (is_plain_name(name)) {
+    return sql.append("json_extract(i.content, '$.properties.\"").append(name).append("\"')");
+  }
+  const bool addressable = std::none_of(
+      name.begin(), name.end(), [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
+  if (!addressable) {
+    return sql.append("NULL");  // no SQLite JSON path can name it: unknown, so null
+  }
+  return sql.append("json_extract(i.content, ").param("$.properties.\"" + name + "\"").append(")");
+}
+
+Sql translate_filter(const cql2::Expr& filter) { return Translator().boolean(filter); }
+
+std::optional<Bbox> spatial_filter_box(const SearchRequest& request) {
+  if (request.bbox) {
+    return request.bbox;
+  }
+  if (request.intersects) {
+    return request.intersects->bbox();
+  }
+  return std::nullopt;
+}
+
+Sql rtree_rowids(const Bbox& box) {
+  auto range = [](double minx, double miny, double maxx, double maxy) {
+    Sql sql;
+    return sql.append("SELECT id FROM items_rtree WHERE minx <= ")
+        .param(maxx)
+        .append(" AND maxx >= ")
+        .param(minx)
+        .append(" AND miny <= ")
+        .param(maxy)
+        .append(" AND maxy >= ")
+        .param(miny);
+  };
+  if (!box.crosses_antimeridian()) {
+    return range(box.minx, box.miny, box.maxx, box.maxy);
+  }
+  return range(box.minx, box.miny, 180.0, box.maxy)
+      .append(" UNION ")
+      .append(range(-180.0, box.miny, box.maxx, box.maxy));
+}
+
+namespace {
+
+// The keyset condition "row comes after the cursor" in the given order.
+// NULL sorts as the largest value (PostgreSQL's order, which pgstac has).
+Sql after_cursor(const std::vector<SortKey>& keys, const std::vector<json>& values, std::size_t index) {
+  const SortKey& key = keys[index];
+  const Sql field = field_expression(key.field);
+  const json& value = values[index];
+  const bool last = index + 1 == keys.size();
+  Sql rest;
+  if (!last) {
+    rest = after_cursor(keys, values, index + 1);
+  }
+  auto bind_value = [](Sql& sql, const json& v) {
+    if (v.is_number_integer()) {
+      sql.param(v.get<std::int64_t>());
+    } else if (v.is_number()) {
+      sql.param(v.get<double>());
+    } else if (v.is_string()) {
+      sql.param(v.get<std::string>());
+    } else {
+      sql.param(nullptr);
+    }
+  };
+  Sql sql;
+  sql.append("(");
+  if (value.is_null()) {
+    // Ascending: only other NULLs can follow; descending: every non-NULL follows.
+    if (key.descending) {
+      sql.append(field).append(" IS NOT NULL");
+      if (!last) {
+        sql.append(" OR (").append(field).append(" IS NULL AND ").append(rest).append(")");
+      }
+    } else if (!last) {
+      sql.append(field).append(" IS NULL AND ").append(rest);
+    } else {
+      sql.append("0");
+    }
+    return sql.append(")");
+  }
+  sql.append(field).append(key.descending ? " < " : " > ");
+  bind_value(sql, value);
+  if (!key.descending) {
+    sql.append(" OR ").append(field).append(" IS NULL");
+  }
+  if (!last) {
+    sql.append(" OR (").append(field).append(" = ");
+    bind_value(sql, value);
+    sql.append(" AND ").append(rest).append(")");
+  }
+  return sql.append(")");
+}
+
+}  // namespace
+
+SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
+  SearchSql out;
+  std::vector<Sql> conditions;
+  if (!request.ids.empty()) {
+    Sql sql;
+    sql.append("i.id IN (");
+    for (std::size_t n = 0; n < request.ids.size(); ++n) {
+      sql.append(n > 0 ? ", " : "").param(request.ids[n]);
+    }
+    conditions.push_back(sql.append(")"));
+  }
+  if (!request.collections.empty()) {
+    Sql sql;
+    sql.append("i.collection IN (");
+    for (std::size_t n = 0; n < request.collections.size(); ++n) {
+      sql.append(n > 0 ? ", " : "").param(request.collections[n]);
+    }
+    conditions.push_back(sql.append(")"));
+  }
+  if (request.datetime) {
+    Sql sql;
+    sql.append("i.datetime <= ")
+        .param(request.datetime->end.value_or(kMaxInstant))
+        .append(" AND i.end_datetime >= ")
+        .param(request.datetime->start.value_or(kMinInstant));
+    conditions.push_back(sql);
+  }
+  if (const auto box = spatial_filter_box(request)) {
+    if (plan == SpatialPlan::kRtree) {
+      Sql sql;
+      conditions.push_back(sql.append("i.rowid IN (").append(rtree_rowids(*box)).append(")"));
+    }
+    Sql exact;
+    if (request.bbox) {
+      exact.append("tsr_in_bbox(i.geometry, i.minx, i.miny, i.maxx, i.maxy, ")
+          .append(bbox_params(*box))
+          .append(", ")
+          .param(Blob{wkb_of(Geometry::from_bbox(*box))})
+          .append(")");
+    } else {
+      exact.append("tsr_bbox_intersects(i.minx, i.miny, i.maxx, i.maxy, ")
+          .append(bbox_params(*box))
+          .append(") AND tsr_spatial(")
+          .param(std::int64_t{kIntersects})
+          .append(", i.geometry, ")
+          .param(Blob{wkb_of(*request.intersects)})
+          .append(")");
+    }
+    conditions.push_back(exact);
+  }
+  if (request.filter) {
+    conditions.push_back(translate_filter(*request.filter));
+  }
+  out.where.append("1");
+  for (const auto& condition : conditions) {
+    out.where.append(" AND (").append(condition).append(")");
+  }
+
+  // Sort keys plus the (id, collection) tie-break in the last key's direction.
+  std::vector<SortKey> keys = effective_sort(request);
+  keys.push_back({"collection", keys.back().descending});
+  for (std::size_t n = 0; n + 2 < keys.size(); ++n) {
+    out.sort_fields.push_back(keys[n].field);
+  }
+  out.reversed = request.cursor && !request.cursor->forward;
+  if (out.reversed) {
+    for (auto& key : keys) {
+      key.descending = !key.descending;
+    }
+  }
+  out.order_by.append("ORDER BY ");
+  for (std::size_t n = 0; n < keys.size(); ++n) {
+    out.order_by.append(n > 0 ? ", " : "")
+        .append(field_expression(keys[n].field))
+        .append(keys[n].descending ? " DESC NULLS FIRST" : " ASC NULLS LAST");
+  }
+  if (request.cursor) {
+    std::vector<json> values(request.cursor->values.begin(), request.cursor->values.end());
+    values.emplace_back(request.cursor->id);
+    values.emplace_back(request.cursor->collection);
+    out.keyset = after_cursor(keys, values, 0);
+  }
+  return out;
+}
+
+}  // namespace tessera::catalog::sqlite

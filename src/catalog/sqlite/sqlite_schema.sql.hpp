@@ -1,0 +1,43 @@
+#pragma once
+
+// The SQLite catalog schema. `PRAGMA user_version` records its version.
+namespace tessera::catalog::sqlite {
+
+inline constexpr int kSchemaVersion = 1;
+
+inline constexpr const char* kSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS collections (
+  id TEXT PRIMARY KEY,
+  content TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS items (
+  rowid INTEGER PRIMARY KEY,
+  collection TEXT NOT NULL REFERENCES collections(id),
+  id TEXT NOT NULL,
+  datetime INTEGER NOT NULL,      -- microseconds: datetime or start_datetime
+  end_datetime INTEGER NOT NULL,  -- microseconds: end_datetime or datetime
+  minx REAL, miny REAL, maxx REAL, maxy REAL,  -- bbox; minx > maxx crosses the antimeridian
+  geometry BLOB,                  -- ISO WKB, NULL for items without geometry
+  content TEXT NOT NULL,          -- the whole item as stored
+  UNIQUE (collection, id)
+);
+CREATE INDEX IF NOT EXISTS items_datetime ON items (datetime, id, collection);
+CREATE INDEX IF NOT EXISTS items_end_datetime ON items (end_datetime);
+CREATE INDEX IF NOT EXISTS items_collection_datetime ON items (collection, datetime, id);
+CREATE INDEX IF NOT EXISTS items_id ON items (id);
+
+-- One entry per item with a geometry; items crossing the antimeridian span
+-- the whole longitude range here and are tested exactly afterwards.
+CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree (id, minx, maxx, miny, maxy);
+
+-- Which properties (with their JSON types) each collection's items carry.
+CREATE TABLE IF NOT EXISTS queryables (
+  collection TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  PRIMARY KEY (collection, name, type)
+) WITHOUT ROWID;
+)sql";
+
+}  // namespace tessera::catalog::sqlite

@@ -1,0 +1,587 @@
+// The catalog conformance suite: the same collections, items, loads and
+// queries with the same expected ids in the same order, for every backend.
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include <fstream>
+#include <map>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "catalog_fixtures.hpp"
+#include "tessera/catalog.hpp"
+#include "tessera/cql2.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using tessera::Catalog;
+using tessera::ErrorCode;
+using tessera::LoadMode;
+using tessera::testing::expect_error;
+using tessera::testing::make_collection;
+using tessera::testing::make_item;
+using tessera::testing::TempDir;
+
+namespace {
+
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<Catalog>(const fs::path& scratch)> open;
+};
+
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
+std::vector<Backend> catalog_backends() {
+  return {
+      {"sqlite_file", [](const fs::path& scratch) { return Catalog::open("sqlite://" + (scratch / "c.db").string()); }},
+      {"sqlite_memory", [](const fs::path&) { return Catalog::open("sqlite://:memory:"); }},
+  };
+}
+
+std::vector<std::string> ids_of(const json& result) {
+  std::vector<std::string> ids;
+  for (const auto& feature : result["features"]) {
+    ids.push_back(feature["id"].get<std::string>());
+  }
+  return ids;
+}
+
+class CatalogConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { catalog_ = GetParam().open(scratch_.path()); }
+
+  // Twelve items: a 4x3 grid of 1-degree squares in collection "a" (days
+  // 1..12 of January 2021, cloud cover 0..55), plus a few special ones in "b".
+  void load_standard_items() {
+    catalog_->upsert_collection(make_collection("a"));
+    catalog_->upsert_collection(make_collection("b"));
+    std::vector<json> items;
+    for (int n = 0; n < 12; ++n) {
+      json properties = {{"eo:cloud_cover", n * 5},
+                         {"platform", n % 2 == 0 ? "sentinel-2a" : "sentinel-2b"},
+                         {"keywords", n % 3 == 0 ? json::array({"x", "y"}) : json::array({"y"})}};
+      if (n == 11) {
+        properties.erase("eo:cloud_cover");
+      }
+      items.push_back(make_item(fmt::format("a{:02d}", n), "a", fmt::format("2021-01-{:02d}T10:00:00Z", n + 1),
+                                10 + n % 4, 40 + n / 4, 1.0, properties));
+    }
+    // A range item overlapping February.
+    json range = make_item("b-range", "b", "2021-01-01T00:00:00Z", 0, 0);
+    range["properties"]["datetime"] = nullptr;
+    range["properties"]["start_datetime"] = "2021-01-20T00:00:00Z";
+    range["properties"]["end_datetime"] = "2021-02-10T00:00:00Z";
+    items.push_back(range);
+    // An item crossing the antimeridian, as a MultiPolygon split at 180.
+    json across = make_item("b-antimeridian", "b", "2021-03-01T00:00:00Z", 0, 0);
+    across["geometry"] = {{"type", "MultiPolygon"},
+                          {"coordinates",
+                           {{{{179, -1}, {180, -1}, {180, 1}, {179, 1}, {179, -1}}},
+                            {{{-180, -1}, {-179, -1}, {-179, 1}, {-180, 1}, {-180, -1}}}}}};
+    across["bbox"] = {179, -1, -179, 1};
+    items.push_back(across);
+    // A thin diagonal triangle whose bbox covers (20..30, 20..30) but whose
+    // geometry stays near the diagonal.
+    json diagonal = make_item("b-diagonal", "b", "2021-04-01T00:00:00Z", 20, 20, 10);
+    diagonal["geometry"]["coordinates"] = {{{20, 20}, {30, 30}, {29.5, 30}, {20, 20}}};
+    items.push_back(diagonal);
+    const auto report = catalog_->load(items);
+    ASSERT_EQ(report.loaded, items.size()) << report.to_json().dump(2);
+  }
+
+  json search(json request) { return catalog_->search(request); }
+
+  TempDir scratch_;
+  std::unique_ptr<Catalog> catalog_;
+};
+
+}  // namespace
+
+// --- Collections ------------------------------------------------------------
+
+TEST_P(CatalogConformance, CollectionLifecycle) {
+  catalog_->create_collection(make_collection("c1"));
+  expect_error([&] { catalog_->create_collection(make_collection("c1")); }, ErrorCode::kConflict, "c1");
+  expect_error([&] { catalog_->update_collection(make_collection("zz")); }, ErrorCode::kNotFound, "zz");
+  auto updated = make_collection("c1");
+  updated["title"] = "Updated";
+  catalog_->update_collection(updated);
+  EXPECT_EQ(catalog_->get_collection("c1")["title"], "Updated");
+  catalog_->upsert_collection(make_collection("c0"));
+  const auto all = catalog_->collections();
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[0]["id"], "c0");
+  EXPECT_EQ(all[1]["id"], "c1");
+
+  ASSERT_EQ(catalog_->load({make_item("i1", "c1", "2020-01-01T00:00:00Z", 0, 0)}).loaded, 1U);
+  expect_error([&] { catalog_->delete_collection("c1"); }, ErrorCode::kConflict, "cascade");
+  catalog_->delete_collection("c1", true);
+  expect_error([&] { catalog_->get_collection("c1"); }, ErrorCode::kNotFound, "c1");
+  expect_error([&] { catalog_->get_item("c1", "i1"); }, ErrorCode::kNotFound, "i1");
+  expect_error([&] { catalog_->delete_collection("c1"); }, ErrorCode::kNotFound, "c1");
+}
+
+TEST_P(CatalogConformance, CollectionValidationNamesTheField) {
+  auto bad = make_collection("bad");
+  bad.erase("license");
+  expect_error([&] { catalog_->create_collection(bad); }, ErrorCode::kInvalidInput, "collection 'bad': license");
+  bad = make_collection("bad");
+  bad["extent"]["spatial"]["bbox"] = json::array({json::array({0, 10, 1, 5})});
+  expect_error([&] { catalog_->create_collection(bad); }, ErrorCode::kInvalidInput, "extent.spatial.bbox[0]");
+  bad = make_collection("bad");
+  bad["extent"]["temporal"]["interval"] = json::array({json::array({"yesterday", nullptr})});
+  expect_error([&] { catalog_->create_collection(bad); }, ErrorCode::kInvalidInput, "interval[0]");
+  bad = make_collection("bad");
+  bad["type"] = "Feature";
+  expect_error([&] { catalog_->create_collection(bad); }, ErrorCode::kInvalidInput, "type");
+  expect_error([&] { catalog_->create_collection(json::array()); }, ErrorCode::kInvalidInput, "JSON object");
+}
+
+TEST_P(CatalogConformance, ExtentIsRecomputedFromItems) {
+  load_standard_items();
+  const auto collection = catalog_->update_collection_extent("a");
+  EXPECT_EQ(collection["extent"]["spatial"]["bbox"][0], json::array({10.0, 40.0, 14.0, 43.0}));
+  EXPECT_EQ(collection["extent"]["temporal"]["interval"][0],
+            json::array({"2021-01-01T10:00:00Z", "2021-01-12T10:00:00Z"}));
+  EXPECT_EQ(catalog_->get_collection("a")["extent"], collection["extent"]);
+}
+
+// --- Loading -------------------------------------------------------------------
+
+TEST_P(CatalogConformance, BadItemsAreReportedAndGoodOnesKept) {
+  catalog_->upsert_collection(make_collection("a"));
+  auto no_datetime = make_item("no-datetime", "a", "2020-01-01T00:00:00Z", 0, 0);
+  no_datetime["properties"].erase("datetime");
+  auto open_ring = make_item("open-ring", "a", "2020-01-01T00:00:00Z", 0, 0);
+  open_ring["geometry"]["coordinates"][0].erase(4);
+  auto bad_bbox = make_item("bad-bbox", "a", "2020-01-01T00:00:00Z", 0, 0);
+  bad_bbox["bbox"] = {0, 0, 0.5, 0.5};
+  auto bad_time = make_item("bad-time", "a", "2020-13-01T00:00:00Z", 0, 0);
+  auto range_missing_end = make_item("range-missing-end", "a", "2020-01-01T00:00:00Z", 0, 0);
+  range_missing_end["properties"]["datetime"] = nullptr;
+  range_missing_end["properties"]["start_datetime"] = "2020-01-01T00:00:00Z";
+  auto no_links = make_item("no-links", "a", "2020-01-01T00:00:00Z", 0, 0);
+  no_links.erase("links");
+  const std::vector<json> items = {
+      make_item("good-1", "a", "2020-01-01T00:00:00Z", 0, 0),
+      no_datetime,
+      make_item("unknown-collection", "nope", "2020-01-01T00:00:00Z", 0, 0),
+      open_ring,
+      bad_bbox,
+      json("not an object"),
+      bad_time,
+      range_missing_end,
+      no_links,
+      make_item("good-2", "a", "2020-01-02T00:00:00Z", 0, 0),
+  };
+  tessera::LoadOptions options;
+  options.batch_size = 3;  // bad items share batches with good ones
+  const auto report = catalog_->load(items, options);
+  EXPECT_EQ(report.loaded, 2U);
+  EXPECT_EQ(report.skipped, 0U);
+  ASSERT_EQ(report.failed.size(), 8U) << report.to_json().dump(2);
+  std::map<std::string, std::string> errors;
+  for (const auto& failure : report.failed) {
+    errors[failure.id] = failure.error;
+  }
+  EXPECT_NE(errors["no-datetime"].find("properties.datetime"), std::string::npos) << errors["no-datetime"];
+  EXPECT_NE(errors["unknown-collection"].find("collection 'nope' does not exist"), std::string::npos);
+  EXPECT_NE(errors["open-ring"].find("not closed"), std::string::npos) << errors["open-ring"];
+  EXPECT_NE(errors["bad-bbox"].find("does not contain the geometry"), std::string::npos) << errors["bad-bbox"];
+  EXPECT_NE(errors["bad-time"].find("RFC 3339"), std::string::npos) << errors["bad-time"];
+  EXPECT_NE(errors["range-missing-end"].find("end_datetime"), std::string::npos);
+  EXPECT_NE(errors["no-links"].find("links"), std::string::npos);
+  EXPECT_NE(errors[""].find("JSON object"), std::string::npos);
+  EXPECT_EQ(report.to_json()["failed"].size(), 8U);
+  EXPECT_EQ(ids_of(search({{"limit", 100}})), (std::vector<std::string>{"good-2", "good-1"}));
+}
+
+TEST_P(CatalogConformance, LoadModes) {
+  catalog_->upsert_collection(make_collection("a"));
+  const auto first = make_item("x", "a", "2020-01-01T00:00:00Z", 0, 0, 1.0, {{"v", 1}});
+  auto second = make_item("x", "a", "2020-01-01T00:00:00Z", 5, 5, 1.0, {{"v", 2}});
+  ASSERT_EQ(catalog_->load({first}).loaded, 1U);
+
+  auto report = catalog_->load({second});
+  ASSERT_EQ(report.failed.size(), 1U);
+  EXPECT_NE(report.failed[0].error.find("already exists"), std::string::npos);
+
+  tessera::LoadOptions ignore;
+  ignore.mode = LoadMode::kIgnore;
+  report = catalog_->load({second}, ignore);
+  EXPECT_EQ(report.skipped, 1U);
+  EXPECT_EQ(catalog_->get_item("a", "x")["properties"]["v"], 1);
+
+  tessera::LoadOptions upsert;
+  upsert.mode = LoadMode::kUpsert;
+  report = catalog_->load({second}, upsert);
+  EXPECT_EQ(report.loaded, 1U);
+  EXPECT_EQ(catalog_->get_item("a", "x")["properties"]["v"], 2);
+  // The spatial index follows the replacement.
+  EXPECT_EQ(ids_of(search({{"bbox", {5.2, 5.2, 5.8, 5.8}}})), std::vector<std::string>{"x"});
+  EXPECT_TRUE(ids_of(search({{"bbox", {0.2, 0.2, 0.8, 0.8}}})).empty());
+
+  // Reloading is idempotent in ignore and upsert modes.
+  for (const auto& options : {ignore, upsert}) {
+    catalog_->load({second}, options);
+    EXPECT_EQ(search({{"limit", 10}})["numberMatched"], 1);
+  }
+  // A duplicate inside one insert batch fails the second copy only.
+  const auto y = make_item("y", "a", "2020-01-01T00:00:00Z", 0, 0);
+  report = catalog_->load({y, y});
+  EXPECT_EQ(report.loaded, 1U);
+  EXPECT_EQ(report.failed.size(), 1U);
+  EXPECT_THROW((void)tessera::parse_load_mode("replace"), tessera::Error);
+}
+
+TEST_P(CatalogConformance, ItemsRoundTripWhole) {
+  catalog_->upsert_collection(make_collection("a"));
+  auto item = make_item("whole", "a", "2020-01-01T00:00:00.123456Z", 0, 0, 1.0,
+                        {{"nested", {{"deep", json::array({1, 2.5, "x", nullptr, true})}}}, {"big", 12345678901234}});
+  item["stac_extensions"] = {"https://stac-extensions.github.io/eo/v1.1.0/schema.json"};
+  item["custom_top_level"] = {{"kept", true}};
+  item["bbox"] = {0, 0, 0, 1, 1, 10};  // 3D bbox
+  ASSERT_EQ(catalog_->load({item}).loaded, 1U);
+  EXPECT_EQ(catalog_->get_item("a", "whole"), item);
+
+  // Older versions that carry the required fields load with their version kept.
+  auto beta = make_item("beta", "a", "2020-01-01T00:00:00Z", 0, 0);
+  beta["stac_version"] = "1.0.0-beta.2";
+  ASSERT_EQ(catalog_->load({beta}).loaded, 1U);
+  EXPECT_EQ(catalog_->get_item("a", "beta")["stac_version"], "1.0.0-beta.2");
+
+  catalog_->delete_item("a", "beta");
+  expect_error([&] { catalog_->get_item("a", "beta"); }, ErrorCode::kNotFound, "beta");
+  expect_error([&] { catalog_->delete_item("a", "beta"); }, ErrorCode::kNotFound, "beta");
+}
+
+TEST_P(CatalogConformance, LoadsNdjsonAndFeatureCollections) {
+  catalog_->upsert_collection(make_collection("a"));
+  const fs::path ndjson = scratch_.path() / "items.ndjson";
+  {
+    std::ofstream out(ndjson);
+    for (int n = 0; n < 5; ++n) {
+      out << make_item(fmt::format("n{}", n), "a", "2020-01-01T00:00:00Z", n, 0).dump() << "\n";
+    }
+    out << "{not json\n\n";
+  }
+  std::size_t progress = 0;
+  tessera::LoadOptions options;
+  options.batch_size = 2;
+  options.progress = [&](std::size_t done) { progress = done; };
+  auto report = catalog_->load_file(ndjson, options);
+  EXPECT_EQ(report.loaded, 5U);
+  ASSERT_EQ(report.failed.size(), 1U);
+  EXPECT_NE(report.failed[0].error.find("line 6"), std::string::npos) << report.failed[0].error;
+  EXPECT_EQ(progress, 5U);
+
+  json collection = {
+      {"type", "FeatureCollection"},
+      {"features",
+       {make_item("fc1", "a", "2020-01-01T00:00:00Z", 0, 0), make_item("fc2", "a", "2020-01-01T00:00:00Z", 0, 0)}}};
+  report = catalog_->load_text(collection.dump(2));
+  EXPECT_EQ(report.loaded, 2U);
+  report = catalog_->load_text(make_item("single", "a", "2020-01-01T00:00:00Z", 0, 0).dump(2));
+  EXPECT_EQ(report.loaded, 1U);
+  expect_error([&] { catalog_->load_text("{\"type\": \"FeatureCollection\", "); }, ErrorCode::kInvalidInput,
+               "invalid JSON");
+  expect_error([&] { catalog_->load_file(scratch_.path() / "missing.ndjson"); }, ErrorCode::kNotFound, "missing");
+}
+
+// --- Search --------------------------------------------------------------------
+
+TEST_P(CatalogConformance, DefaultOrderIsDatetimeDescending) {
+  load_standard_items();
+  const auto result = search({{"collections", {"a"}}, {"limit", 3}});
+  EXPECT_EQ(ids_of(result), (std::vector<std::string>{"a11", "a10", "a09"}));
+  EXPECT_EQ(result["numberReturned"], 3);
+  EXPECT_EQ(result["numberMatched"], 12);
+  EXPECT_TRUE(result.contains("next"));
+  EXPECT_FALSE(result.contains("prev"));
+  EXPECT_EQ(search(json::object())["numberReturned"], 10);  // default limit
+}
+
+TEST_P(CatalogConformance, IdsCollectionsBboxIntersects) {
+  load_standard_items();
+  EXPECT_EQ(ids_of(search({{"ids", {"a03", "a01", "nope"}}})), (std::vector<std::string>{"a03", "a01"}));
+  EXPECT_EQ(ids_of(search({{"ids", {"a03"}}, {"collections", {"b"}}})), std::vector<std::string>{});
+  EXPECT_EQ(search({{"collections", {"b"}}})["numberMatched"], 3);
+  // Items whose squares touch (11.5, 40.5)-(12.5, 41.5): columns 1-2, rows 0-1.
+  EXPECT_EQ(ids_of(search({{"bbox", {11.5, 40.5, 12.5, 41.5}}, {"sortby", "id"}})),
+            (std::vector<std::string>{"a01", "a02", "a05", "a06"}));
+  // 3D bbox.
+  EXPECT_EQ(ids_of(search({{"bbox", {11.5, 40.5, -100, 11.6, 40.6, 100}}})), std::vector<std::string>{"a01"});
+  // Antimeridian: a search box crossing it, and one on either side.
+  EXPECT_EQ(ids_of(search({{"bbox", {170, -5, -170, 5}}})), std::vector<std::string>{"b-antimeridian"});
+  EXPECT_EQ(ids_of(search({{"bbox", {-179.5, -0.5, -179.2, 0.5}}})), std::vector<std::string>{"b-antimeridian"});
+  EXPECT_TRUE(ids_of(search({{"bbox", {-170, -0.5, 170, 0.5}}, {"collections", {"b"}}})).size() == 1);  // b-range only
+  // The exact geometry counts, not the bbox: (21..22, 28..29) is inside the
+  // diagonal item's bbox but away from its geometry.
+  EXPECT_TRUE(ids_of(search({{"bbox", {21, 28, 22, 29}}})).empty());
+  EXPECT_EQ(ids_of(search({{"bbox", {24, 24, 26, 26}}})), std::vector<std::string>{"b-diagonal"});
+  const json off_diagonal = {{"type", "Polygon"}, {"coordinates", {{{21, 28}, {22, 28}, {22, 29}, {21, 28}}}}};
+  EXPECT_TRUE(ids_of(search({{"intersects", off_diagonal}})).empty());
+  const json on_diagonal = {{"type", "Point"}, {"coordinates", {25, 25}}};
+  EXPECT_EQ(ids_of(search({{"intersects", on_diagonal}})), std::vector<std::string>{"b-diagonal"});
+}
+
+TEST_P(CatalogConformance, DatetimeInstantsIntervalsAndRanges) {
+  load_standard_items();
+  EXPECT_EQ(ids_of(search({{"datetime", "2021-01-03T10:00:00Z"}})), std::vector<std::string>{"a02"});
+  EXPECT_EQ(ids_of(search({{"datetime", "2021-01-10T00:00:00Z/2021-01-12T00:00:00Z"}})),
+            (std::vector<std::string>{"a10", "a09"}));
+  // Open ends; the range item (Jan 20 - Feb 10) overlaps.
+  EXPECT_EQ(ids_of(search({{"datetime", "2021-02-01T00:00:00Z/.."}})),
+            (std::vector<std::string>{"b-diagonal", "b-antimeridian", "b-range"}));
+  EXPECT_EQ(ids_of(search({{"datetime", "../2021-01-02T10:00:00Z"}})), (std::vector<std::string>{"a01", "a00"}));
+  EXPECT_EQ(ids_of(search({{"datetime", "2021-02-05T00:00:00Z"}})), std::vector<std::string>{"b-range"});
+}
+
+TEST_P(CatalogConformance, SortbyWithIdTieBreak) {
+  load_standard_items();
+  // Ascending by platform: ties broken by id ascending; missing values last.
+  auto result = search(
+      {{"collections", {"a"}}, {"sortby", {{{"field", "properties.platform"}, {"direction", "asc"}}}}, {"limit", 12}});
+  EXPECT_EQ(ids_of(result), (std::vector<std::string>{"a00", "a02", "a04", "a06", "a08", "a10", "a01", "a03", "a05",
+                                                      "a07", "a09", "a11"}));
+  result = search({{"collections", {"a"}}, {"sortby", "-eo:cloud_cover"}, {"limit", 3}});
+  EXPECT_EQ(ids_of(result), (std::vector<std::string>{"a11", "a10", "a09"}));  // NULL sorts as largest
+  result = search({{"collections", {"a"}}, {"sortby", "+eo:cloud_cover"}, {"limit", 2}});
+  EXPECT_EQ(ids_of(result), (std::vector<std::string>{"a00", "a01"}));
+  result = search({{"collections", {"a"}}, {"sortby", {{{"field", "platform"}, {"direction", "desc"}}}}, {"limit", 2}});
+  EXPECT_EQ(ids_of(result), (std::vector<std::string>{"a11", "a09"}));
+}
+
+TEST_P(CatalogConformance, PagingVisitsEveryItemOnceBothWays) {
+  load_standard_items();
+  for (const json& sortby : {json(nullptr), json("+platform"), json("-eo:cloud_cover"), json("id")}) {
+    json request = {{"limit", 4}};
+    if (!sortby.is_null()) {
+      request["sortby"] = sortby;
+    }
+    const auto all = ids_of(search({{"limit", 100}, {"sortby", sortby}}));
+    ASSERT_EQ(all.size(), 15U);
+    std::vector<std::string> seen;
+    std::vector<json> pages;
+    json page = search(request);
+    for (;;) {
+      pages.push_back(page);
+      for (const auto& id : ids_of(page)) {
+        seen.push_back(id);
+      }
+      if (!page.contains("next")) {
+        break;
+      }
+      page = search({{"token", page["next"]}, {"limit", 4}});
+    }
+    EXPECT_EQ(seen, all) << sortby.dump();
+    // Walking back with prev returns the same pages.
+    for (std::size_t n = pages.size() - 1; n > 0; --n) {
+      ASSERT_TRUE(pages[n].contains("prev"));
+      const auto previous = search({{"token", pages[n]["prev"]}, {"limit", 4}});
+      EXPECT_EQ(ids_of(previous), ids_of(pages[n - 1])) << sortby.dump() << " page " << n;
+    }
+  }
+}
+
+TEST_P(CatalogConformance, PagesNeitherSkipNorRepeatWhileItemsAreInserted) {
+  load_standard_items();
+  auto page = search({{"collections", {"a"}}, {"limit", 5}});
+  std::vector<std::string> seen = ids_of(page);
+  // New items sorting before and after the cursor arrive between pages.
+  catalog_->load({make_item("new-late", "a", "2030-01-01T00:00:00Z", 10, 40),
+                  make_item("new-early", "a", "2000-01-01T00:00:00Z", 10, 40)});
+  while (page.contains("next")) {
+    page = search({{"token", page["next"]}, {"limit", 5}});
+    for (const auto& id : ids_of(page)) {
+      seen.push_back(id);
+    }
+  }
+  std::set<std::string> unique(seen.begin(), seen.end());
+  EXPECT_EQ(unique.size(), seen.size());  // nothing repeated
+  for (int n = 0; n < 12; ++n) {
+    EXPECT_TRUE(unique.contains(fmt::format("a{:02d}", n))) << n;  // nothing skipped
+  }
+  EXPECT_FALSE(unique.contains("new-late"));  // sorts before the first page
+  EXPECT_TRUE(unique.contains("new-early"));
+}
+
+TEST_P(CatalogConformance, FieldsIncludeExclude) {
+  load_standard_items();
+  auto item = search({{"ids", {"a01"}}, {"fields", {{"include", {"properties.eo:cloud_cover"}}}}})["features"][0];
+  EXPECT_EQ(item["properties"], json({{"datetime", "2021-01-02T10:00:00Z"}, {"eo:cloud_cover", 5}}));
+  EXPECT_TRUE(item.contains("assets"));
+  item = search({{"ids", {"a01"}}, {"fields", {{"exclude", {"assets", "properties.platform"}}}}})["features"][0];
+  EXPECT_FALSE(item.contains("assets"));
+  EXPECT_FALSE(item["properties"].contains("platform"));
+  EXPECT_TRUE(item["properties"].contains("eo:cloud_cover"));
+  item = search({{"ids", {"a01"}}, {"fields", "properties.platform,-links"}})["features"][0];
+  EXPECT_FALSE(item.contains("links"));
+  EXPECT_EQ(item["properties"]["platform"], "sentinel-2b");
+}
+
+TEST_P(CatalogConformance, ContextFalseSkipsNumberMatched) {
+  load_standard_items();
+  const auto result = search({{"context", false}, {"limit", 1}});
+  EXPECT_FALSE(result.contains("numberMatched"));
+  EXPECT_EQ(result["numberReturned"], 1);
+}
+
+TEST_P(CatalogConformance, Cql2FiltersInJsonAndText) {
+  load_standard_items();
+  const std::vector<std::pair<json, std::vector<std::string>>> cases = {
+      {"eo:cloud_cover < 10", {"a00", "a01"}},
+      {R"("eo:cloud_cover" BETWEEN 10 AND 20)", {"a02", "a03", "a04"}},
+      {"platform = 'sentinel-2a' AND eo:cloud_cover >= 40", {"a08", "a10"}},
+      {"id IN ('a01', 'a05') OR collection = 'b'", {"a01", "a05", "b-antimeridian", "b-diagonal", "b-range"}},
+      {"platform LIKE 'sentinel-2_' AND NOT eo:cloud_cover > 5", {"a00", "a01"}},
+      {"eo:cloud_cover IS NULL AND collection = 'a'", {"a11"}},
+      {"CASEI(platform) = CASEI('SENTINEL-2B') AND eo:cloud_cover < 20", {"a01", "a03"}},
+      {"S_INTERSECTS(geometry, POLYGON((11.5 40.5, 12.5 40.5, 12.5 41.5, 11.5 41.5, 11.5 40.5)))",
+       {"a01", "a02", "a05", "a06"}},
+      {"S_WITHIN(geometry, BBOX(9.5, 39.5, 11.5, 41.5))", {"a00"}},
+      {"T_INTERSECTS(datetime, INTERVAL('2021-02-01T00:00:00Z', '2021-02-02T00:00:00Z'))", {"b-range"}},
+      {"T_BEFORE(datetime, TIMESTAMP('2021-01-02T00:00:00Z'))", {"a00"}},
+      {"datetime > TIMESTAMP('2021-01-11T00:00:00Z') AND collection = 'a'", {"a10", "a11"}},
+      {"A_CONTAINS(keywords, ('x'))", {"a00", "a03", "a06", "a09"}},
+      {"A_OVERLAPS(keywords, ('x', 'z')) AND eo:cloud_cover > 20", {"a06", "a09"}},
+      {"no_such_property = 1", {}},
+      {"eo:cloud_cover * 2 = 20", {"a02"}},
+      {json::parse(R"({"op": "and", "args": [{"op": "<", "args": [{"property": "eo:cloud_cover"}, 10]},
+                                           {"op": "=", "args": [{"property": "collection"}, "a"]}]})"),
+       {"a00", "a01"}},
+  };
+  for (const auto& [filter, expected] : cases) {
+    auto ids = ids_of(search({{"filter", filter}, {"limit", 100}}));
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, expected) << filter.dump();
+  }
+  // An unknown property is null everywhere, so isNull matches every item.
+  EXPECT_EQ(
+      search({{"filter", json::parse(R"({"op": "isNull", "args": [{"property": "missing"}]})")}})["numberMatched"], 15);
+}
+
+TEST_P(CatalogConformance, SqlFiltersAgreeWithTheInMemoryEvaluator) {
+  load_standard_items();
+  const auto everything = search({{"limit", 1000}})["features"];
+  const char* filters[] = {
+      "eo:cloud_cover <> 15",
+      "NOT (eo:cloud_cover < 30)",
+      "platform NOT LIKE '%2a'",
+      "eo:cloud_cover NOT BETWEEN 10 AND 30",
+      "NOT eo:cloud_cover IN (0, 5, 10)",
+      "eo:cloud_cover IS NOT NULL",
+      "T_DURING(datetime, INTERVAL('2021-01-03T00:00:00Z', '2021-01-06T00:00:00Z'))",
+      "T_AFTER(datetime, TIMESTAMP('2021-01-10T10:00:00Z'))",
+      "T_DISJOINT(datetime, INTERVAL('2021-01-02T00:00:00Z', '2021-03-01T00:00:00Z'))",
+      "A_EQUALS(keywords, ('y'))",
+      "A_CONTAINEDBY(keywords, ('x', 'y', 'z'))",
+      "S_DISJOINT(geometry, POINT(25 25))",
+      "S_CONTAINS(geometry, POINT(10.5 40.5))",
+      "eo:cloud_cover / 5 >= 9 OR id = 'b-range'",
+      "ACCENTI(platform) = 'sentinel-2a'",
+  };
+  for (const char* text : filters) {
+    const auto expr = tessera::cql2::parse_text(text);
+    std::vector<std::string> expected;
+    for (const auto& item : everything) {
+      if (tessera::cql2::evaluate(expr, item)) {
+        expected.push_back(item["id"].get<std::string>());
+      }
+    }
+    std::sort(expected.begin(), expected.end());
+    auto ids = ids_of(search({{"filter", text}, {"filter-lang", "cql2-text"}, {"limit", 1000}}));
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, expected) << text;
+  }
+}
+
+TEST_P(CatalogConformance, BadSearchRequestsAreInvalidInput) {
+  load_standard_items();
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"bbox", {1, 2, 3}}}, "bbox"},
+      {{{"bbox", {0, 10, 1, 5}}}, "south"},
+      {{{"datetime", "yesterday"}}, "datetime"},
+      {{{"datetime", "2021-02-01T00:00:00Z/2021-01-01T00:00:00Z"}}, "ends before"},
+      {{{"limit", 0}}, "limit"},
+      {{{"limit", 1000000}}, "maximum"},
+      {{{"bboxx", {0, 0, 1, 1}}}, "unknown search parameter"},
+      {{{"filter", "eo:cloud_cover <"}}, "CQL2"},
+      {{{"filter", {{"op", "nope"}, {"args", json::array()}}}}, "nope"},
+      {{{"filter", "a = 1"}, {"filter-lang", "cql2-json"}}, "filter-lang"},
+      {{{"sortby", {{{"field", "id"}, {"direction", "up"}}}}}, "direction"},
+      {{{"token", "garbage!"}}, "token"},
+      {{{"token", "eyJmb28iOjF9"}}, "token"},
+      {{{"intersects", {{"type", "Point"}}}}, "intersects"},
+      {{{"bbox", {0, 0, 1, 1}}, {"intersects", {{"type", "Point"}, {"coordinates", {0, 0}}}}}, "bbox"},
+      {{{"query", {{"eo:cloud_cover", {{"lt", 10}}}}}}, "filter"},
+  };
+  for (const auto& [request, fragment] : cases) {
+    expect_error([&] { search(request); }, ErrorCode::kInvalidInput, fragment);
+  }
+}
+
+TEST_P(CatalogConformance, InjectionAttemptsChangeNothing) {
+  load_standard_items();
+  const std::vector<std::string> payloads = {"'; DROP TABLE items; --",
+                                             "\"; DROP TABLE items; --",
+                                             "a') OR 1=1 --",
+                                             "x\" OR \"1\"=\"1",
+                                             "$.properties",
+                                             "properties.\"eo:cloud_cover\"')) OR 1=1 --",
+                                             "%' OR '1'='1",
+                                             "\\\"",
+                                             std::string("\0x", 2)};
+  for (const auto& payload : payloads) {
+    EXPECT_TRUE(ids_of(search({{"ids", {payload}}})).empty()) << payload;
+    EXPECT_TRUE(ids_of(search({{"collections", {payload}}})).empty()) << payload;
+    // As a property name: unknown, so null, so no match; as a value: no match.
+    json by_name = {{"op", "="}, {"args", {{{"property", payload}}, 1}}};
+    EXPECT_TRUE(ids_of(search({{"filter", by_name}})).empty()) << payload;
+    json by_value = {{"op", "="}, {"args", {{{"property", "platform"}}, payload}}};
+    EXPECT_TRUE(ids_of(search({{"filter", by_value}})).empty()) << payload;
+    json like = {{"op", "like"}, {"args", {{{"property", "platform"}}, payload}}};
+    EXPECT_TRUE(ids_of(search({{"filter", like}})).empty()) << payload;
+    EXPECT_EQ(search({{"sortby", {{{"field", payload}}}}, {"limit", 1}})["numberMatched"], 15) << payload;
+    expect_error([&] { catalog_->get_item(payload, payload); }, ErrorCode::kNotFound);
+  }
+  EXPECT_EQ(search(json::object())["numberMatched"], 15);
+  EXPECT_EQ(catalog_->collections().size(), 2U);
+}
+
+TEST_P(CatalogConformance, QueryablesListPropertiesWithTypes) {
+  load_standard_items();
+  const auto all = catalog_->queryables();
+  EXPECT_EQ(all["type"], "object");
+  EXPECT_EQ(all["properties"]["eo:cloud_cover"]["type"], "integer");
+  EXPECT_EQ(all["properties"]["platform"]["type"], "string");
+  EXPECT_EQ(all["properties"]["keywords"]["type"], "array");
+  EXPECT_EQ(all["properties"]["start_datetime"]["format"], "date-time");
+  const auto b = catalog_->queryables("b");
+  EXPECT_FALSE(b["properties"].contains("platform"));
+  EXPECT_TRUE(b["properties"].contains("start_datetime"));
+  expect_error([&] { catalog_->queryables("nope"); }, ErrorCode::kNotFound, "nope");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CatalogConformance, ::testing::ValuesIn(catalog_backends()),
+                         [](const auto& backend) { return backend.param.name; });
+
+// --- URIs ------------------------------------------------------------------------
+
+TEST(CatalogOpen, RejectsBadUris) {
+  expect_error([] { Catalog::open("sqlite://relative.db"); }, ErrorCode::kInvalidInput, "absolute");
+  expect_error([] { Catalog::open("mysql://x"); }, ErrorCode::kInvalidInput, "mysql");
+  expect_error([] { Catalog::open("/tmp/not-a-db-extension"); }, ErrorCode::kInvalidInput, "catalog URI");
+  TempDir dir;
+  const auto path = dir.path() / "other.db";
+  {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_exec(db, "CREATE TABLE foreign_table (x)", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  expect_error([&] { Catalog::open(path.string()); }, ErrorCode::kInvalidInput, "not a tessera catalog");
+}
