@@ -107,6 +107,60 @@ TSR_API tsr_status tsr_storage_remove(tsr_storage storage, const char* key);
 /* The absolute URI of `key`; freed with tsr_free. */
 TSR_API tsr_status tsr_storage_uri(tsr_storage storage, const char* key, char** out_uri);
 
+/* ---- Catalog ------------------------------------------------------------ */
+
+typedef struct tsr_catalog_s* tsr_catalog;
+
+#define TSR_CATALOG_OPTIONS_VERSION 1
+
+typedef struct tsr_catalog_options {
+  unsigned int version; /* TSR_CATALOG_OPTIONS_VERSION */
+  size_t max_limit;     /* largest search limit; default 10000 */
+  int busy_timeout_ms;  /* wait for another writer before TSR_UNAVAILABLE; default 5000 */
+} tsr_catalog_options;
+
+TSR_API tsr_status tsr_catalog_options_init(tsr_catalog_options* options, unsigned int version);
+
+/* Opens sqlite:///abs/path.db, sqlite://:memory: or an absolute .db path.
+ * `options` may be NULL. */
+TSR_API tsr_status tsr_catalog_open(const char* uri, const tsr_catalog_options* options, tsr_catalog* out_catalog);
+
+/* Closes the catalog and sets *catalog to NULL. NULL or *NULL is a no-op. */
+TSR_API void tsr_catalog_destroy(tsr_catalog* catalog);
+
+/* Collections are STAC Collection JSON objects. */
+TSR_API tsr_status tsr_catalog_upsert_collection(tsr_catalog catalog, const char* collection_json);
+TSR_API tsr_status tsr_catalog_get_collection(tsr_catalog catalog, const char* id, char** out_json);
+/* A JSON array of every collection, ordered by id. */
+TSR_API tsr_status tsr_catalog_collections(tsr_catalog catalog, char** out_json);
+TSR_API tsr_status tsr_catalog_delete_collection(tsr_catalog catalog, const char* id, bool cascade);
+
+#define TSR_LOAD_OPTIONS_VERSION 1
+
+typedef struct tsr_load_options {
+  unsigned int version; /* TSR_LOAD_OPTIONS_VERSION */
+  const char* mode;     /* "insert" (default), "ignore" or "upsert" */
+  size_t batch_size;    /* items per transaction; default 1000 */
+} tsr_load_options;
+
+TSR_API tsr_status tsr_load_options_init(tsr_load_options* options, unsigned int version);
+
+/* Loads an ndjson file, a FeatureCollection or an Item (file path or JSON
+ * text). *out_report_json is {"loaded": n, "skipped": n, "failed": [...]}. */
+TSR_API tsr_status tsr_catalog_load_file(tsr_catalog catalog, const char* path, const tsr_load_options* options,
+                                         char** out_report_json);
+TSR_API tsr_status tsr_catalog_load_json(tsr_catalog catalog, const char* json_text, const tsr_load_options* options,
+                                         char** out_report_json);
+
+TSR_API tsr_status tsr_catalog_get_item(tsr_catalog catalog, const char* collection, const char* id, char** out_json);
+TSR_API tsr_status tsr_catalog_delete_item(tsr_catalog catalog, const char* collection, const char* id);
+
+/* STAC API item search: request JSON in, FeatureCollection JSON out. */
+TSR_API tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, char** out_json);
+
+/* Queryables (JSON Schema) of one collection, or of all when NULL. */
+TSR_API tsr_status tsr_catalog_queryables(tsr_catalog catalog, const char* collection, char** out_json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,5 +6,7 @@ namespace tessera::cli {
 
 // Each area adds its subcommand to the app; the callbacks run the command.
 void add_storage_command(CLI::App& app);
+// collection, load and search.
+void add_catalog_commands(CLI::App& app);
 
 }  // namespace tessera::cli

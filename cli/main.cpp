@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("tessera ") + tessera::version());
   app.require_subcommand(1);
   tessera::cli::add_storage_command(app);
+  tessera::cli::add_catalog_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

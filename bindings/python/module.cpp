@@ -4,4 +4,5 @@ PYBIND11_MODULE(_tessera, m) {
   m.doc() = "tessera native module; import the 'tessera' package instead.";
   tessera::python::bind_core(m);
   tessera::python::bind_storage(m);
+  tessera::python::bind_catalog(m);
 }

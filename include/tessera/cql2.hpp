@@ -23,7 +23,8 @@ class Geometry;
 // which evaluate() runs against an item in memory. Conformance classes covered:
 // Basic CQL2, Advanced Comparison Operators (LIKE, BETWEEN, IN), Case- and
 // Accent-insensitive Comparison, Basic Spatial and Spatial Functions, Temporal
-// Functions, Array Functions, Property-Property comparisons and Arithmetic.
+// Functions, Array Functions, Property-Property comparisons and Arithmetic
+// (+ - * / % div ^).
 // Custom functions are not supported: an unknown operator is InvalidInput.
 //
 // Every malformed filter is tessera::Error(ErrorCode::kInvalidInput) whose
@@ -187,7 +188,8 @@ const T* Expr::get_if() const noexcept {
 // Keywords are case-insensitive; NOT LIKE, NOT BETWEEN, NOT IN and IS NOT NULL
 // become "not" around the positive predicate; unary minus on a non-literal
 // becomes a multiplication by -1; chains of one operator (a AND b AND c) become
-// one operation. The result is checked the way parse_json() checks JSON.
+// one operation. Operators and literals are checked as parse_json() checks
+// them, except that only parse_json() builds geometries (GEOS-level checks).
 TESSERA_API nlohmann::json text_to_json(std::string_view text);
 
 // Validates CQL2-JSON: operator names, arity, operand kinds and literal values
@@ -224,7 +226,8 @@ TESSERA_API std::vector<std::string> properties(const Expr& expr);
 // [start_datetime, end_datetime] when datetime is null. Array functions treat
 // arrays as sets: a_equals same elements, a_contains A ⊇ B, a_containedBy
 // A ⊆ B, a_overlaps a common element. Spatial functions compare geometries in
-// their own coordinates. A malformed item geometry is InvalidInput.
+// their own coordinates; S_EQUALS is topological (the same point set). A
+// malformed item geometry is InvalidInput.
 TESSERA_API bool evaluate(const Expr& expr, const nlohmann::json& item);
 
 }  // namespace tessera::cql2

@@ -120,14 +120,15 @@ std::optional<Typed> parse_single_member(const json& object, const std::string& 
     return parse_bbox(member, inner_path);
   }
   if (!member.is_string()) {
-    fail(inner_path, fmt::format("expected a string, found {}", member.dump()));
+    fail(inner_path, fmt::format("expected a string, found {}", detail::describe_literal(member)));
   }
   const auto& text = member.get_ref<const std::string&>();
   if (*key == "property") {
     if (text.empty()) {
       fail(inner_path, "a property name cannot be empty");
     }
-    return Typed{NodeFactory::make(Node{PropertyRef{text}}), {detail::kAnyType, fmt::format("property '{}'", text)}};
+    return Typed{NodeFactory::make(Node{PropertyRef{text}}),
+                 {detail::kAnyType, fmt::format("property '{}'", detail::shortened(text))}};
   }
   if (*key == "timestamp") {
     const auto micros = parse_rfc3339_micros(text);
@@ -147,11 +148,12 @@ std::optional<Typed> parse_single_member(const json& object, const std::string& 
 Typed parse_operation(const json& object, const std::string& path, std::size_t depth) {
   const json& name = object["op"];
   if (!name.is_string()) {
-    fail(member_path(path, "op"), fmt::format("expected an operator name, found {}", name.dump()));
+    fail(member_path(path, "op"), fmt::format("expected an operator name, found {}", detail::describe_literal(name)));
   }
   const std::optional<Op> op = op_from_name(name.get_ref<const std::string&>());
   if (!op) {
-    fail(member_path(path, "op"), fmt::format("unknown operator '{}'", name.get_ref<const std::string&>()));
+    fail(member_path(path, "op"),
+         fmt::format("unknown operator '{}'", detail::shortened(name.get_ref<const std::string&>())));
   }
   const detail::OpInfo& info = detail::op_info(*op);
   const std::string display = fmt::format("'{}'", info.name);
@@ -174,7 +176,7 @@ Typed parse_operation(const json& object, const std::string& path, std::size_t d
     const std::string arg_path = index_path(args_path, i);
     if (*op == Op::kIn && i == 1) {
       if (!arg.is_array()) {
-        fail(arg_path, fmt::format("the list of 'in' must be an array, found {}", arg.dump()));
+        fail(arg_path, fmt::format("the list of 'in' must be an array, found {}", detail::describe_literal(arg)));
       }
       ArrayLiteral list;
       for (std::size_t j = 0; j < arg.size(); ++j) {
@@ -206,17 +208,18 @@ Typed parse_object(const json& object, const std::string& path, std::size_t dept
   if (object.contains("op")) {
     return parse_operation(object, path, depth);
   }
-  if (std::optional<Typed> single = parse_single_member(object, path, depth)) {
-    return std::move(*single);
-  }
-  const auto type = object.find("type");
-  if (detail::is_geometry_object(object)) {
+  // Before the one-member forms: a GeoJSON geometry may have a "bbox" member.
+  if (const auto type = object.find("type"); type != object.end()) {
+    if (!detail::is_geometry_object(object)) {
+      fail(member_path(path, "type"),
+           fmt::format("expected a GeoJSON geometry type, found {}", detail::describe_literal(*type)));
+    }
     auto geometry = std::make_shared<const Geometry>(Geometry::from_geojson(object, path));
     return {NodeFactory::make(Node{GeometryLiteral{object, std::move(geometry)}}),
             {detail::kGeometry, fmt::format("a {} geometry", type->get<std::string>())}};
   }
-  if (type != object.end()) {
-    fail(member_path(path, "type"), fmt::format("expected a GeoJSON geometry type, found {}", type->dump()));
+  if (std::optional<Typed> single = parse_single_member(object, path, depth)) {
+    return std::move(*single);
   }
   std::vector<std::string> keys;
   for (const auto& [key, unused] : object.items()) {
@@ -234,7 +237,7 @@ Typed parse(const json& value, const std::string& path, std::size_t depth) {
     case json::value_t::null:
       return make_literal(value, detail::kAnyType, "null");
     case json::value_t::boolean:
-      return make_literal(value, detail::kBoolean, value.dump());
+      return make_literal(value, detail::kBoolean, detail::describe_literal(value));
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
     case json::value_t::number_float:

@@ -1,312 +1,17 @@
-// In-memory evaluation of a validated CQL2 expression against a STAC item,
-// with SQL's three-valued logic (see evaluate() in the header).
-#include <cmath>
-#include <limits>
+// In-memory evaluation of a validated CQL2 expression against a STAC item
+// (see evaluate() in the header for the semantics).
 #include <memory>
 #include <vector>
 
-#include <ogr_geometry.h>
-
 #include "catalog/cql2_internal.hpp"
+#include "catalog/cql2_value.hpp"
 #include "tessera/geometry.hpp"
 
 namespace tessera::cql2 {
+namespace detail {
 namespace {
 
 using nlohmann::json;
-
-enum class Truth { kFalse, kTrue, kUnknown };
-
-Truth truth(bool value) { return value ? Truth::kTrue : Truth::kFalse; }
-
-Truth negate(Truth value) {
-  switch (value) {
-    case Truth::kTrue:
-      return Truth::kFalse;
-    case Truth::kFalse:
-      return Truth::kTrue;
-    case Truth::kUnknown:
-      break;
-  }
-  return Truth::kUnknown;
-}
-
-// Open interval ends: before and after every instant.
-constexpr std::int64_t kOpenStart = std::numeric_limits<std::int64_t>::min();
-constexpr std::int64_t kOpenEnd = std::numeric_limits<std::int64_t>::max();
-
-// A value met during evaluation. Geometries and objects are borrowed from the
-// filter or the item, which outlive the evaluation.
-struct Value {
-  enum class Kind { kNull, kBoolean, kNumber, kString, kInstant, kInterval, kGeometry, kArray, kObject };
-
-  Kind kind = Kind::kNull;
-  bool boolean = false;
-  double number = 0;
-  // Strings; an instant read from a string keeps it, so LIKE and CASEI still see the text.
-  std::string text;
-  std::int64_t begin = 0;  // instants (begin == end) and intervals, in microseconds
-  std::int64_t end = 0;
-  const Geometry* geometry = nullptr;
-  const json* object = nullptr;
-  std::vector<Value> items;
-
-  static Value of_boolean(bool value) {
-    Value result;
-    result.kind = Kind::kBoolean;
-    result.boolean = value;
-    return result;
-  }
-  static Value of_number(double value) {
-    Value result;
-    result.kind = Kind::kNumber;
-    result.number = value;
-    return result;
-  }
-  static Value of_string(std::string value) {
-    Value result;
-    result.kind = Kind::kString;
-    result.text = std::move(value);
-    return result;
-  }
-  static Value of_span(Kind kind, std::int64_t begin, std::int64_t end, std::string text = {}) {
-    Value result;
-    result.kind = kind;
-    result.begin = begin;
-    result.end = end;
-    result.text = std::move(text);
-    return result;
-  }
-  static Value of_truth(Truth value) { return value == Truth::kUnknown ? Value{} : of_boolean(value == Truth::kTrue); }
-};
-
-struct Span {
-  std::int64_t begin;
-  std::int64_t end;
-};
-
-// The text of a string, or of an instant that was read from one.
-const std::string* text_of(const Value& value) {
-  const bool has_text =
-      value.kind == Value::Kind::kString || (value.kind == Value::Kind::kInstant && !value.text.empty());
-  return has_text ? &value.text : nullptr;
-}
-
-// An instant, an interval, or a string holding a timestamp or date.
-std::optional<Span> span_of(const Value& value) {
-  switch (value.kind) {
-    case Value::Kind::kInstant:
-    case Value::Kind::kInterval:
-      return Span{value.begin, value.end};
-    case Value::Kind::kString:
-      if (const auto instant = detail::parse_instant(value.text)) {
-        return Span{*instant, *instant};
-      }
-      return std::nullopt;
-    default:
-      return std::nullopt;
-  }
-}
-
-template <class T>
-int three_way(const T& a, const T& b) {
-  return a < b ? -1 : (b < a ? 1 : 0);
-}
-
-// The order of two values, or nullopt when either is null or their kinds
-// cannot be compared. A string meeting an instant is read as a timestamp.
-std::optional<int> order(const Value& a, const Value& b) {
-  using Kind = Value::Kind;
-  if (a.kind == Kind::kInstant || b.kind == Kind::kInstant) {
-    const std::optional<Span> left = a.kind == Kind::kInterval ? std::nullopt : span_of(a);
-    const std::optional<Span> right = b.kind == Kind::kInterval ? std::nullopt : span_of(b);
-    if (!left || !right) {
-      return std::nullopt;
-    }
-    return three_way(left->begin, right->begin);
-  }
-  if (a.kind != b.kind) {
-    return std::nullopt;
-  }
-  switch (a.kind) {
-    case Kind::kBoolean:
-      return three_way(a.boolean, b.boolean);
-    case Kind::kNumber:
-      return three_way(a.number, b.number);
-    case Kind::kString:
-      return three_way(a.text, b.text);
-    default:
-      return std::nullopt;
-  }
-}
-
-// Equality of array elements; nested arrays are equal element by element.
-bool elements_equal(const Value& a, const Value& b) {
-  if (a.kind == Value::Kind::kArray && b.kind == Value::Kind::kArray) {
-    if (a.items.size() != b.items.size()) {
-      return false;
-    }
-    for (std::size_t i = 0; i < a.items.size(); ++i) {
-      if (!elements_equal(a.items[i], b.items[i])) {
-        return false;
-      }
-    }
-    return true;
-  }
-  return order(a, b) == 0;
-}
-
-bool contains_all(const Value& superset, const Value& subset) {
-  for (const Value& wanted : subset.items) {
-    bool found = false;
-    for (const Value& candidate : superset.items) {
-      if (elements_equal(candidate, wanted)) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool shares_element(const Value& a, const Value& b) {
-  for (const Value& x : a.items) {
-    for (const Value& y : b.items) {
-      if (elements_equal(x, y)) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
-Truth compare(Op op, const Value& a, const Value& b) {
-  const std::optional<int> result = order(a, b);
-  if (!result) {
-    return Truth::kUnknown;
-  }
-  switch (op) {
-    case Op::kEqual:
-      return truth(*result == 0);
-    case Op::kNotEqual:
-      return truth(*result != 0);
-    case Op::kLess:
-      return truth(*result < 0);
-    case Op::kLessEqual:
-      return truth(*result <= 0);
-    case Op::kGreater:
-      return truth(*result > 0);
-    case Op::kGreaterEqual:
-      return truth(*result >= 0);
-    default:
-      return Truth::kUnknown;
-  }
-}
-
-// The temporal relations of CQL2 on closed spans; an instant is a span of one instant.
-bool temporal_relation(Op op, Span a, Span b) {
-  switch (op) {
-    case Op::kTAfter:
-      return a.begin > b.end;
-    case Op::kTBefore:
-      return a.end < b.begin;
-    case Op::kTContains:
-      return a.begin < b.begin && a.end > b.end;
-    case Op::kTDisjoint:
-      return a.begin > b.end || a.end < b.begin;
-    case Op::kTDuring:
-      return a.begin > b.begin && a.end < b.end;
-    case Op::kTEquals:
-      return a.begin == b.begin && a.end == b.end;
-    case Op::kTFinishedBy:
-      return a.begin < b.begin && a.end == b.end;
-    case Op::kTFinishes:
-      return a.begin > b.begin && a.end == b.end;
-    case Op::kTIntersects:
-      return a.begin <= b.end && a.end >= b.begin;
-    case Op::kTMeets:
-      return a.end == b.begin;
-    case Op::kTMetBy:
-      return a.begin == b.end;
-    case Op::kTOverlappedBy:
-      return a.begin > b.begin && a.begin < b.end && a.end > b.end;
-    case Op::kTOverlaps:
-      return a.begin < b.begin && a.end > b.begin && a.end < b.end;
-    case Op::kTStartedBy:
-      return a.begin == b.begin && a.end > b.end;
-    case Op::kTStarts:
-      return a.begin == b.begin && a.end < b.end;
-    default:
-      return false;
-  }
-}
-
-bool spatial_relation(Op op, const Geometry& a, const Geometry& b) {
-  switch (op) {
-    case Op::kSIntersects:
-      return a.intersects(b);
-    case Op::kSEquals:
-      // Topological equality (the same point set): OGR's Equals compares vertices.
-      return a.within(b) && b.within(a);
-    case Op::kSDisjoint:
-      return a.disjoint(b);
-    case Op::kSWithin:
-      return a.within(b);
-    case Op::kSContains:
-      return a.contains(b);
-    case Op::kSTouches:
-      return a.ogr()->Touches(b.ogr()) != FALSE;
-    case Op::kSOverlaps:
-      return a.ogr()->Overlaps(b.ogr()) != FALSE;
-    case Op::kSCrosses:
-      return a.ogr()->Crosses(b.ogr()) != FALSE;
-    default:
-      return false;
-  }
-}
-
-Value arithmetic(Op op, const Value& a, const Value& b) {
-  if (a.kind != Value::Kind::kNumber || b.kind != Value::Kind::kNumber) {
-    return {};
-  }
-  const double x = a.number;
-  const double y = b.number;
-  // SQL raises an error on division by zero; here it makes the value unknown.
-  const bool divides = op == Op::kDivide || op == Op::kModulo || op == Op::kIntegerDivide;
-  if (divides && y == 0) {
-    return {};
-  }
-  double result = 0;
-  switch (op) {
-    case Op::kAdd:
-      result = x + y;
-      break;
-    case Op::kSubtract:
-      result = x - y;
-      break;
-    case Op::kMultiply:
-      result = x * y;
-      break;
-    case Op::kDivide:
-      result = x / y;
-      break;
-    case Op::kModulo:
-      result = std::fmod(x, y);
-      break;
-    case Op::kIntegerDivide:
-      result = std::trunc(x / y);
-      break;
-    case Op::kPower:
-      result = std::pow(x, y);
-      break;
-    default:
-      return {};
-  }
-  return std::isfinite(result) ? Value::of_number(result) : Value{};
-}
 
 std::string_view strip_properties_prefix(std::string_view name) {
   constexpr std::string_view kPrefix = "properties.";
@@ -317,45 +22,6 @@ std::string_view strip_properties_prefix(std::string_view name) {
 bool is_temporal_property(std::string_view name) {
   return name == "datetime" || name == "start_datetime" || name == "end_datetime" || name == "created" ||
          name == "updated";
-}
-
-Value from_json(const json& value, bool temporal, std::size_t depth) {
-  switch (value.type()) {
-    case json::value_t::boolean:
-      return Value::of_boolean(value.get<bool>());
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float:
-      return Value::of_number(value.get<double>());
-    case json::value_t::string: {
-      const auto& text = value.get_ref<const std::string&>();
-      if (temporal) {
-        if (const auto instant = detail::parse_instant(text)) {
-          return Value::of_span(Value::Kind::kInstant, *instant, *instant, text);
-        }
-      }
-      return Value::of_string(text);
-    }
-    case json::value_t::array:
-      // Beyond the filter's own depth limit an item's array stays opaque.
-      if (depth < kMaxDepth) {
-        Value array;
-        array.kind = Value::Kind::kArray;
-        for (const json& element : value) {
-          array.items.push_back(from_json(element, false, depth + 1));
-        }
-        return array;
-      }
-      [[fallthrough]];
-    case json::value_t::object: {
-      Value object;
-      object.kind = Value::Kind::kObject;
-      object.object = &value;
-      return object;
-    }
-    default:
-      return {};
-  }
 }
 
 class Evaluator {
@@ -374,7 +40,7 @@ class Evaluator {
     struct Visitor {
       Evaluator& evaluator;
       Value operator()(const PropertyRef& property) const { return evaluator.property(property.name); }
-      Value operator()(const Literal& literal) const { return from_json(literal.value, false, 0); }
+      Value operator()(const Literal& literal) const { return value_from_json(literal.value, false); }
       Value operator()(const TimestampLiteral& timestamp) const {
         return Value::of_span(Value::Kind::kInstant, timestamp.micros, timestamp.micros);
       }
@@ -414,7 +80,7 @@ class Evaluator {
         if (text == nullptr) {
           return {};
         }
-        return Value::of_string(operation.op == Op::kCasei ? detail::fold_case(*text) : detail::strip_accents(*text));
+        return Value::of_string(operation.op == Op::kCasei ? fold_case(*text) : strip_accents(*text));
       }
       case Op::kAdd:
       case Op::kSubtract:
@@ -464,7 +130,7 @@ class Evaluator {
         if (text_of(text) == nullptr || text_of(pattern) == nullptr) {
           return Truth::kUnknown;
         }
-        return truth(detail::like_matches(*text_of(text), *text_of(pattern)));
+        return truth(like_matches(*text_of(text), *text_of(pattern)));
       }
       case Op::kBetween: {
         const Value subject = value(args[0]);
@@ -499,32 +165,16 @@ class Evaluator {
       default:
         break;
     }
-    const detail::OpInfo& info = detail::op_info(op);
-    if (info.operand_types == detail::kGeometry) {
+    const OpInfo& info = op_info(op);
+    if (info.operand_types == kGeometry) {
       return spatial(op, args[0], args[1]);
     }
-    if (info.operand_types == (detail::kInstant | detail::kInterval)) {
+    if (info.operand_types == (kInstant | kInterval)) {
       const std::optional<Span> a = temporal_operand(args[0]);
       const std::optional<Span> b = temporal_operand(args[1]);
       return a && b ? truth(temporal_relation(op, *a, *b)) : Truth::kUnknown;
     }
     return Truth::kUnknown;
-  }
-
-  static Truth array_relation(Op op, const Value& a, const Value& b) {
-    if (a.kind != Value::Kind::kArray || b.kind != Value::Kind::kArray) {
-      return Truth::kUnknown;
-    }
-    switch (op) {
-      case Op::kAEquals:
-        return truth(contains_all(a, b) && contains_all(b, a));
-      case Op::kAContains:
-        return truth(contains_all(a, b));
-      case Op::kAContainedBy:
-        return truth(contains_all(b, a));
-      default:
-        return truth(shares_element(a, b));
-    }
   }
 
   Truth spatial(Op op, const Expr& left, const Expr& right) {
@@ -543,7 +193,7 @@ class Evaluator {
     if (operand.kind == Value::Kind::kGeometry) {
       return operand.geometry;
     }
-    if (operand.kind != Value::Kind::kObject || !detail::is_geometry_object(*operand.object)) {
+    if (operand.kind != Value::Kind::kObject || !is_geometry_object(*operand.object)) {
       return nullptr;
     }
     for (const auto& [source, geometry] : geometries_) {
@@ -601,7 +251,7 @@ class Evaluator {
         found = member(*properties, name);
       }
     }
-    return found == nullptr ? Value{} : from_json(*found, is_temporal_property(name), 0);
+    return found == nullptr ? Value{} : value_from_json(*found, is_temporal_property(name));
   }
 
   static const json* member(const json& object, std::string_view name) {
@@ -617,7 +267,10 @@ class Evaluator {
 };
 
 }  // namespace
+}  // namespace detail
 
-bool evaluate(const Expr& expr, const nlohmann::json& item) { return Evaluator(item).test(expr) == Truth::kTrue; }
+bool evaluate(const Expr& expr, const nlohmann::json& item) {
+  return detail::Evaluator(item).test(expr) == detail::Truth::kTrue;
+}
 
 }  // namespace tessera::cql2

@@ -70,7 +70,9 @@ std::optional<OperandProblem> check_in_list(const Operand& needle, std::span<con
 
 // "a string", "a geometry", "a timestamp, date or interval", ...
 std::string describe_types(unsigned types);
-// A literal for messages: strings quoted and shortened.
+// Text for messages, cut after 40 bytes so a huge input never makes a huge message.
+std::string shortened(std::string_view text);
+// A JSON value for messages: "string 'abc'", "number 5", "true", "[1,2]", shortened.
 std::string describe_literal(const nlohmann::json& value);
 
 // An instant string of CQL2: an RFC 3339 timestamp or a date, in microseconds.

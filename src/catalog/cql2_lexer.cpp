@@ -30,12 +30,12 @@ std::string describe(const Token& token) {
     case TokenKind::kNumber:
       return fmt::format("number {}", token.text);
     case TokenKind::kQuotedName:
-      return fmt::format("\"{}\"", token.text);
+      return fmt::format("\"{}\"", shortened(token.text));
     case TokenKind::kWord:
     case TokenKind::kSymbol:
       break;
   }
-  return fmt::format("'{}'", token.text);
+  return fmt::format("'{}'", shortened(token.text));
 }
 
 }  // namespace
@@ -211,7 +211,8 @@ Token Lexer::scan_number() {
     while (position_ < input_.size() && is_identifier_part(input_[position_])) {
       ++position_;
     }
-    fail_at(token.offset, fmt::format("malformed number '{}'", input_.substr(token.offset, position_ - token.offset)));
+    fail_at(token.offset,
+            fmt::format("malformed number '{}'", shortened(input_.substr(token.offset, position_ - token.offset))));
   }
   token.text = std::string(input_.substr(token.offset, position_ - token.offset));
   return token;

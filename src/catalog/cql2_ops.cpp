@@ -140,17 +140,24 @@ std::string describe_types(unsigned types) {
   return fmt::format("{} {}", vowel ? "an" : "a", fmt::join(names, " or "));
 }
 
-std::string describe_literal(const nlohmann::json& value) {
+std::string shortened(std::string_view text) {
   constexpr std::size_t kShown = 40;
+  if (text.size() <= kShown) {
+    return std::string(text);
+  }
+  std::size_t cut = kShown;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;  // not inside a UTF-8 sequence
+  }
+  return fmt::format("{}...", text.substr(0, cut));
+}
+
+std::string describe_literal(const nlohmann::json& value) {
   if (value.is_string()) {
-    const auto& text = value.get_ref<const std::string&>();
-    return text.size() <= kShown ? fmt::format("string '{}'", text)
-                                 : fmt::format("string '{}...'", text.substr(0, kShown));
+    return fmt::format("string '{}'", shortened(value.get_ref<const std::string&>()));
   }
-  if (value.is_number()) {
-    return fmt::format("number {}", value.dump());
-  }
-  return value.dump();
+  const std::string text = shortened(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return value.is_number() ? fmt::format("number {}", text) : text;
 }
 
 std::optional<OperandProblem> check_operands(Op op, std::string_view name, std::span<const Operand> operands) {

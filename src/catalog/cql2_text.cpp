@@ -296,7 +296,7 @@ class TextParser {
 
   Parsed property() {
     const Token token = lexer_.take();
-    std::string description = fmt::format("property '{}'", token.text);
+    std::string description = fmt::format("property '{}'", shortened(token.text));
     return Parsed{{{"property", token.text}}, kAnyType, std::move(description), token.offset};
   }
 
@@ -342,11 +342,10 @@ class TextParser {
     if (text.kind != TokenKind::kString ||
         !(is_date ? parse_date_micros(text.text) : parse_rfc3339_micros(text.text))) {
       lexer_.fail(text, is_date ? "DATE needs a date such as '2020-01-31'"
-                                : "TIMESTAMP needs an RFC 3339 timestamp such as "
-                                  "'2020-01-31T12:00:00Z'");
+                                : "TIMESTAMP needs an RFC 3339 timestamp such as '2020-01-31T12:00:00Z'");
     }
     lexer_.expect_symbol(")", is_date ? "to close DATE" : "to close TIMESTAMP");
-    std::string description = fmt::format("{}('{}')", is_date ? "DATE" : "TIMESTAMP", text.text);
+    std::string description = fmt::format("{}('{}')", is_date ? "DATE" : "TIMESTAMP", shortened(text.text));
     return Parsed{{{is_date ? "date" : "timestamp", text.text}}, kInstant, std::move(description), name.offset};
   }
 
@@ -387,9 +386,9 @@ class TextParser {
       end.value = json(end.value.begin().value());
       end.height = 0;
     } else if ((end.type & kInstant) == 0) {
-      lexer_.fail_at(end.offset, fmt::format("an INTERVAL end must be a date, a timestamp, '..' "
-                                             "or a property, found {}",
-                                             end.description));
+      lexer_.fail_at(
+          end.offset,
+          fmt::format("an INTERVAL end must be a date, a timestamp, '..' or a property, found {}", end.description));
     }
     return end;
   }
@@ -469,9 +468,8 @@ class TextParser {
 
 nlohmann::json text_to_json(std::string_view text) {
   if (text.size() > kMaxTextBytes) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("CQL2 text of {} bytes is longer than the {} "
-                                                      "allowed",
-                                                      text.size(), kMaxTextBytes));
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("CQL2 text of {} bytes is longer than the {} allowed", text.size(), kMaxTextBytes));
   }
   if (const std::optional<std::size_t> invalid = detail::find_invalid_utf8(text)) {
     throw Error(ErrorCode::kInvalidInput,

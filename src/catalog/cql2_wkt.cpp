@@ -126,9 +126,7 @@ class WktParser {
       const std::size_t offset = lexer_.peek().offset;
       json ring = positions(name, 4);
       if (ring.front() != ring.back()) {
-        lexer_.fail_at(offset, fmt::format("{} ring is not closed: its first and last "
-                                           "positions differ",
-                                           name));
+        lexer_.fail_at(offset, fmt::format("{} ring is not closed: its first and last positions differ", name));
       }
       return ring;
     });

@@ -15,6 +15,45 @@ static int failures = 0;
     }                                                                          \
   } while (0)
 
+static const char* kCollection =
+    "{\"type\":\"Collection\",\"stac_version\":\"1.1.0\",\"id\":\"c\",\"description\":\"d\","
+    "\"license\":\"CC0-1.0\",\"links\":[],\"extent\":{\"spatial\":{\"bbox\":[[-180,-90,180,90]]},"
+    "\"temporal\":{\"interval\":[[null,null]]}}}";
+
+/* One good item and one without geometry/bbox, as a FeatureCollection. */
+static const char* kItems =
+    "{\"type\":\"FeatureCollection\",\"features\":["
+    "{\"type\":\"Feature\",\"stac_version\":\"1.1.0\",\"id\":\"i1\",\"collection\":\"c\","
+    "\"geometry\":{\"type\":\"Point\",\"coordinates\":[1,2]},\"bbox\":[1,2,1,2],"
+    "\"properties\":{\"datetime\":\"2021-01-01T00:00:00Z\"},\"links\":[],\"assets\":{}},"
+    "{\"type\":\"Feature\",\"stac_version\":\"1.1.0\",\"id\":\"bad\",\"collection\":\"c\","
+    "\"properties\":{\"datetime\":\"2021-01-01T00:00:00Z\"},\"links\":[],\"assets\":{}}]}";
+
+static void check_catalog(void) {
+  tsr_catalog catalog = NULL;
+  tsr_load_options load;
+  char* json = NULL;
+
+  CHECK(tsr_catalog_open("sqlite://:memory:", NULL, &catalog) == TSR_OK);
+  CHECK(tsr_catalog_upsert_collection(catalog, kCollection) == TSR_OK);
+  CHECK(tsr_catalog_upsert_collection(catalog, "{\"id\": \"x\"}") == TSR_INVALID_INPUT);
+  CHECK(tsr_load_options_init(&load, TSR_LOAD_OPTIONS_VERSION) == TSR_OK);
+  load.mode = "upsert";
+  CHECK(tsr_catalog_load_json(catalog, kItems, &load, &json) == TSR_OK);
+  CHECK(json != NULL && strstr(json, "\"loaded\":1") != NULL && strstr(json, "\"bad\"") != NULL);
+  tsr_free(json);
+  CHECK(tsr_catalog_search(catalog, "{\"bbox\": [0, 0, 5, 5]}", &json) == TSR_OK);
+  CHECK(json != NULL && strstr(json, "\"numberReturned\":1") != NULL);
+  tsr_free(json);
+  CHECK(tsr_catalog_search(catalog, "{\"limit\": -1}", &json) == TSR_INVALID_INPUT);
+  CHECK(strstr(tsr_last_error_message(), "limit") != NULL);
+  CHECK(tsr_catalog_get_item(catalog, "c", "i1", &json) == TSR_OK);
+  tsr_free(json);
+  CHECK(tsr_catalog_get_item(catalog, "c", "missing", &json) == TSR_NOT_FOUND);
+  tsr_catalog_destroy(&catalog);
+  CHECK(catalog == NULL);
+}
+
 int main(int argc, char** argv) {
   tsr_storage storage = NULL;
   void* data = NULL;
@@ -48,6 +87,7 @@ int main(int argc, char** argv) {
   CHECK(tsr_storage_open("not-a-uri", NULL, &storage) == TSR_INVALID_INPUT);
   CHECK(storage == NULL);
 
+  check_catalog();
   if (failures == 0) {
     printf("C API checks passed\n");
   }

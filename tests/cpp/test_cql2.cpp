@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <functional>
+#include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -403,6 +405,16 @@ TEST(TextErrors, NameTheCharacterAndTheToken) {
   expect_text_error("   ", {"character 3", "the end of the text"});
 }
 
+TEST(TextErrors, LongTokensAreShortenedInMessages) {
+  const std::string message = invalid_input_message([] { text_to_json("a = 1 " + std::string(100000, 'x')); });
+  EXPECT_LT(message.size(), 200U) << message;
+  EXPECT_NE(message.find("'xxxxxxxxxx"), std::string::npos) << message;
+  const std::string json_message = invalid_input_message([] {
+    parse_json(json{{"op", std::string(100000, 'y')}, {"args", json::array()}});
+  });
+  EXPECT_LT(json_message.size(), 200U) << json_message;
+}
+
 TEST(TextErrors, CountCharactersNotBytes) { expect_text_error("'é' = 'e' x", {"character 10", "'x'"}); }
 
 TEST(TextErrors, InvalidUtf8) {
@@ -498,6 +510,84 @@ TEST(TextErrors, DepthLimit) {
                     {"nesting deeper than 256 levels"});
 }
 
+// Random token soup: every outcome is a filter or InvalidInput, never a crash
+// or another exception.
+TEST(TextErrors, RandomInputOnlyFailsWithInvalidInput) {
+  const std::vector<std::string> tokens = {"a",
+                                           "eo:cloud_cover",
+                                           "\"q\"",
+                                           "'s'",
+                                           "'2020-01-01'",
+                                           "1",
+                                           "-",
+                                           "2.5e3",
+                                           "(",
+                                           ")",
+                                           ",",
+                                           "=",
+                                           "<>",
+                                           "<",
+                                           ">=",
+                                           "+",
+                                           "*",
+                                           "/",
+                                           "^",
+                                           "%",
+                                           "AND",
+                                           "OR",
+                                           "NOT",
+                                           "LIKE",
+                                           "BETWEEN",
+                                           "IN",
+                                           "IS",
+                                           "NULL",
+                                           "TRUE",
+                                           "DIV",
+                                           "CASEI",
+                                           "S_INTERSECTS",
+                                           "POINT",
+                                           "POLYGON",
+                                           "BBOX",
+                                           "Z",
+                                           "T_AFTER",
+                                           "INTERVAL",
+                                           "'..'",
+                                           "DATE",
+                                           "TIMESTAMP",
+                                           "A_CONTAINS",
+                                           "GEOMETRYCOLLECTION",
+                                           "'2020-01-01T00:00:00Z'",
+                                           "geometry",
+                                           "datetime",
+                                           "\xC3",
+                                           "!",
+                                           "'unterminated",
+                                           "1e"};
+  std::mt19937 random(12345);
+  const json item = json::parse(R"({"id":"x","geometry":{"type":"Point","coordinates":[1,2]},
+      "properties":{"a":1,"datetime":"2020-01-01T00:00:00Z","eo:cloud_cover":5}})");
+  int parsed = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    const std::size_t length = 1 + random() % 12;
+    for (std::size_t i = 0; i < length; ++i) {
+      text += tokens[random() % tokens.size()];
+      text += random() % 4 == 0 ? "" : " ";
+    }
+    try {
+      const Expr expr = parse_text(text);
+      evaluate(expr, item);
+      EXPECT_EQ(to_json(parse_json(to_json(expr))), to_json(expr)) << text;
+      ++parsed;
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ErrorCode::kInvalidInput) << text;
+    } catch (const std::exception& error) {
+      ADD_FAILURE() << text << ": " << error.what();
+    }
+  }
+  EXPECT_GT(parsed, 0);
+}
+
 TEST(TextErrors, SizeLimit) {
   const std::string huge = "a = '" + std::string(kMaxTextBytes, 'x') + "'";
   expect_text_error(huge, {"longer than the"});
@@ -522,6 +612,7 @@ TEST(ParseJson, AcceptsEveryOperator) {
       R"({"op":"isNull","args":[{"op":"=","args":[{"property":"a"},1]}]})",
       R"({"op":"=","args":[{"op":"accenti","args":[{"property":"a"}]},"x"]})",
       R"({"op":"s_intersects","args":[{"property":"geometry"},{"type":"Point","coordinates":[1,2]}]})",
+      R"({"op":"s_intersects","args":[{"property":"geometry"},{"type":"Point","coordinates":[1,2],"bbox":[1,2,1,2]}]})",
       R"({"op":"s_within","args":[{"property":"geometry"},{"bbox":[0,0,1,1]}]})",
       R"({"op":"s_contains","args":[{"property":"geometry"},{"type":"LineString","coordinates":[[0,0],[1,1]]}]})",
       R"({"op":"s_disjoint","args":[{"property":"geometry"},{"type":"MultiPoint","coordinates":[[0,0]]}]})",
@@ -578,7 +669,7 @@ TEST(ParseJson, ErrorsNameThePathAndTheOperator) {
   expect_json_error(json::parse(R"({"op":"and","args":[true,{"op":"foo","args":[]}]})"),
                     {"filter.args[1].op: unknown operator 'foo'"});
   expect_json_error(json::parse(R"({"op":"or","args":[true,{"op":"and","args":[true, {"op":7}]}]})"),
-                    {"filter.args[1].args[1].op: expected an operator name, found 7"});
+                    {"filter.args[1].args[1].op: expected an operator name, found number 7"});
   expect_json_error(json::parse(R"({"op":"=","args":[{"property":"a"}]})"),
                     {"filter.args: '=' takes 2 arguments, found 1"});
   expect_json_error(json::parse(R"({"op":"and","args":[true]})"),
@@ -1043,6 +1134,25 @@ TEST_F(Evaluate, CombinedSearch) {
               "S_INTERSECTS(geometry, BBOX(5, 5, 6, 6)) AND "
               "T_INTERSECTS(datetime, INTERVAL('2020-06-01T00:00:00Z', '2020-06-30T23:59:59Z')) AND "
               "A_CONTAINS(instruments, ('msi')) AND CASEI(platform) IN ('sentinel-2a', 'sentinel-2b')"));
+}
+
+TEST_F(Evaluate, ConcurrentEvaluationsShareOneFilter) {
+  const Expr filter = parse_text(
+      "S_INTERSECTS(geometry, POLYGON((4 4, 6 4, 6 6, 4 6, 4 4))) AND eo:cloud_cover < 10 AND "
+      "CASEI(platform) LIKE 'sentinel%' AND T_DURING(datetime, INTERVAL('2020-01-01', '2021-01-01'))");
+  std::vector<std::thread> threads;
+  std::vector<int> matches(4, 0);
+  for (std::size_t t = 0; t < matches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        matches[t] += evaluate(filter, item_) ? 1 : 0;
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(matches, std::vector<int>(4, 200));
 }
 
 TEST_F(Evaluate, NonObjectItems) {

@@ -10,9 +10,10 @@ from ._errors import (
     Unavailable,
     Unsupported,
 )
-from ._tessera import Storage, __version__, dependency_versions, set_log_callback
+from ._tessera import Catalog, Storage, __version__, dependency_versions, set_log_callback
 
 __all__ = [
+    "Catalog",
     "Conflict",
     "Error",
     "InternalError",

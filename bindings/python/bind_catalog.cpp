@@ -1,0 +1,179 @@
+#include <filesystem>
+#include <optional>
+
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "json_convert.hpp"
+#include "tessera/catalog.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::python {
+namespace {
+
+using nlohmann::json;
+
+LoadOptions make_load_options(const std::string& mode, std::size_t batch_size, const py::object& progress) {
+  LoadOptions options;
+  options.mode = parse_load_mode(mode);
+  options.batch_size = batch_size;
+  if (!progress.is_none()) {
+    options.progress = [progress](std::size_t done) {
+      py::gil_scoped_acquire gil;
+      progress(done);
+    };
+  }
+  return options;
+}
+
+// load() accepts a path, a FeatureCollection or Item dict, or any iterable of
+// Item dicts (consumed a batch at a time, so generators stream).
+py::dict load(Catalog& catalog, const py::object& source, const std::string& mode, std::size_t batch_size,
+              const py::object& progress) {
+  const LoadOptions options = make_load_options(mode, batch_size, progress);
+  LoadReport report;
+  if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__")) {
+    const std::filesystem::path path = py::str(py::module_::import("os").attr("fspath")(source)).cast<std::string>();
+    {
+      py::gil_scoped_release release;
+      report = catalog.load_file(path, options);
+    }
+    return py::cast<py::dict>(from_json(report.to_json()));
+  }
+  std::vector<json> batch;
+  auto flush = [&] {
+    LoadReport part;
+    {
+      py::gil_scoped_release release;
+      part = catalog.load(batch, options);
+    }
+    report.merge(part);
+    batch.clear();
+  };
+  if (py::isinstance<py::dict>(source)) {
+    const json document = to_json(source);
+    if (document.value("type", "") == "FeatureCollection") {
+      if (!document.contains("features") || !document["features"].is_array()) {
+        throw Error(ErrorCode::kInvalidInput, "load: FeatureCollection has no 'features' list");
+      }
+      batch = document["features"].get<std::vector<json>>();
+    } else {
+      batch.push_back(document);
+    }
+    flush();
+  } else {
+    for (const auto& item : source) {
+      batch.push_back(to_json(item));
+      if (batch.size() == options.batch_size) {
+        flush();
+      }
+    }
+    if (!batch.empty()) {
+      flush();
+    }
+  }
+  return py::cast<py::dict>(from_json(report.to_json()));
+}
+
+// Runs `call` on the catalog without the GIL and converts its JSON result.
+template <typename Call>
+py::object released(Call&& call) {
+  json result;
+  {
+    py::gil_scoped_release release;
+    result = call();
+  }
+  return from_json(result);
+}
+
+}  // namespace
+
+void bind_catalog(py::module_& m) {
+  py::class_<Catalog>(m, "Catalog",
+                      "A STAC catalog (SQLite: sqlite:///abs/path.db or sqlite://:memory:) with bulk load and "
+                      "STAC-API item search.")
+      .def_static(
+          "open",
+          [](const std::string& uri, std::size_t max_limit, int busy_timeout_ms) {
+            CatalogOptions options;
+            options.max_limit = max_limit;
+            options.busy_timeout_ms = busy_timeout_ms;
+            py::gil_scoped_release release;
+            return Catalog::open(uri, options);
+          },
+          py::arg("uri"), py::arg("max_limit") = CatalogOptions{}.max_limit,
+          py::arg("busy_timeout_ms") = CatalogOptions{}.busy_timeout_ms)
+      .def(
+          "create_collection",
+          [](Catalog& self, const py::dict& collection) {
+            const json value = to_json(collection);
+            py::gil_scoped_release release;
+            self.create_collection(value);
+          },
+          py::arg("collection"))
+      .def(
+          "update_collection",
+          [](Catalog& self, const py::dict& collection) {
+            const json value = to_json(collection);
+            py::gil_scoped_release release;
+            self.update_collection(value);
+          },
+          py::arg("collection"))
+      .def(
+          "upsert_collection",
+          [](Catalog& self, const py::dict& collection) {
+            const json value = to_json(collection);
+            py::gil_scoped_release release;
+            self.upsert_collection(value);
+          },
+          py::arg("collection"))
+      .def("delete_collection", &Catalog::delete_collection, py::arg("id"), py::arg("cascade") = false,
+           py::call_guard<py::gil_scoped_release>())
+      .def(
+          "get_collection",
+          [](Catalog& self, const std::string& id) { return released([&] { return self.get_collection(id); }); },
+          py::arg("id"))
+      .def("collections", [](Catalog& self) { return released([&] { return self.collections(); }); })
+      .def(
+          "update_collection_extent",
+          [](Catalog& self, const std::string& id) {
+            return released([&] { return self.update_collection_extent(id); });
+          },
+          py::arg("id"))
+      .def("load", &load, py::arg("items_or_path"), py::arg("mode") = "insert", py::arg("batch_size") = 1000,
+           py::arg("progress") = py::none(),
+           "Load items from a path (ndjson, FeatureCollection or Item JSON), a FeatureCollection/Item dict or an "
+           "iterable of Item dicts. Returns {'loaded', 'skipped', 'failed': [{'id', 'collection', 'error'}]}.")
+      .def(
+          "get_item",
+          [](Catalog& self, const std::string& collection, const std::string& id) {
+            return released([&] { return self.get_item(collection, id); });
+          },
+          py::arg("collection"), py::arg("id"))
+      .def("delete_item", &Catalog::delete_item, py::arg("collection"), py::arg("id"),
+           py::call_guard<py::gil_scoped_release>())
+      .def(
+          "search",
+          [](Catalog& self, const py::object& request, const py::kwargs& parameters) {
+            json value = request.is_none() ? json::object() : to_json(request);
+            if (!value.is_object()) {
+              throw Error(ErrorCode::kInvalidInput, "search: the request must be a dict");
+            }
+            for (const auto& [name, parameter] : parameters) {
+              value[name.cast<std::string>()] = to_json(parameter);
+            }
+            return released([&] { return self.search(value); });
+          },
+          py::arg("request") = py::none(),
+          "STAC API item search; the request dict (or keyword arguments) takes ids, collections, bbox, intersects, "
+          "datetime, filter, filter-lang, sortby, fields, limit, token, context.")
+      .def(
+          "queryables",
+          [](Catalog& self, const std::optional<std::string>& collection) {
+            return released([&] { return self.queryables(collection.value_or("")); });
+          },
+          py::arg("collection") = py::none());
+}
+
+}  // namespace tessera::python

@@ -1,0 +1,173 @@
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "capi_internal.hpp"
+#include "tessera/catalog.hpp"
+
+struct tsr_catalog_s {
+  std::unique_ptr<tessera::Catalog> impl;
+};
+
+namespace {
+
+using nlohmann::json;
+using tessera::Error;
+using tessera::ErrorCode;
+using tessera::capi::guarded;
+
+tessera::Catalog& catalog_of(tsr_catalog catalog, const char* function) {
+  tessera::capi::require(catalog, function, "catalog");
+  return *catalog->impl;
+}
+
+json parse_argument(const char* text, const char* function, const char* argument) {
+  json value = json::parse(tessera::capi::require(text, function, argument), nullptr, false);
+  if (value.is_discarded()) {
+    throw Error(ErrorCode::kInvalidInput, std::string(function) + ": argument '" + argument + "' is not valid JSON");
+  }
+  return value;
+}
+
+tessera::LoadOptions load_options_of(const tsr_load_options* options) {
+  tessera::LoadOptions parsed;
+  if (options == nullptr) {
+    return parsed;
+  }
+  if (options->version == 0 || options->version > TSR_LOAD_OPTIONS_VERSION) {
+    throw Error(ErrorCode::kInvalidInput, "tsr_load_options: unknown version (use tsr_load_options_init)");
+  }
+  if (options->mode != nullptr) {
+    parsed.mode = tessera::parse_load_mode(options->mode);
+  }
+  if (options->batch_size != 0) {
+    parsed.batch_size = options->batch_size;
+  }
+  return parsed;
+}
+
+void hand_out_json(const json& value, char** out_json) { *out_json = tessera::capi::copy_string(value.dump()); }
+
+}  // namespace
+
+extern "C" {
+
+tsr_status tsr_catalog_options_init(tsr_catalog_options* options, unsigned int version) {
+  return guarded([&] {
+    TSR_REQUIRE(options);
+    if (version == 0 || version > TSR_CATALOG_OPTIONS_VERSION) {
+      throw Error(ErrorCode::kInvalidInput, "tsr_catalog_options_init: unknown version");
+    }
+    const tessera::CatalogOptions defaults;
+    *options = tsr_catalog_options{version, defaults.max_limit, defaults.busy_timeout_ms};
+  });
+}
+
+tsr_status tsr_catalog_open(const char* uri, const tsr_catalog_options* options, tsr_catalog* out_catalog) {
+  return guarded([&] {
+    TSR_REQUIRE(uri);
+    TSR_REQUIRE(out_catalog);
+    tessera::CatalogOptions parsed;
+    if (options != nullptr) {
+      if (options->version == 0 || options->version > TSR_CATALOG_OPTIONS_VERSION) {
+        throw Error(ErrorCode::kInvalidInput, "tsr_catalog_options: unknown version (use tsr_catalog_options_init)");
+      }
+      parsed.max_limit = options->max_limit;
+      parsed.busy_timeout_ms = options->busy_timeout_ms;
+    }
+    auto handle = std::make_unique<tsr_catalog_s>();
+    handle->impl = tessera::Catalog::open(uri, parsed);
+    *out_catalog = handle.release();
+  });
+}
+
+void tsr_catalog_destroy(tsr_catalog* catalog) {
+  if (catalog == nullptr || *catalog == nullptr) {
+    return;
+  }
+  delete *catalog;
+  *catalog = nullptr;
+}
+
+tsr_status tsr_catalog_upsert_collection(tsr_catalog catalog, const char* collection_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    impl.upsert_collection(parse_argument(collection_json, __func__, "collection_json"));
+  });
+}
+
+tsr_status tsr_catalog_get_collection(tsr_catalog catalog, const char* id, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(id);
+    hand_out_json(impl.get_collection(id), TSR_REQUIRE(out_json));
+  });
+}
+
+tsr_status tsr_catalog_collections(tsr_catalog catalog, char** out_json) {
+  return guarded([&] { hand_out_json(catalog_of(catalog, __func__).collections(), TSR_REQUIRE(out_json)); });
+}
+
+tsr_status tsr_catalog_delete_collection(tsr_catalog catalog, const char* id, bool cascade) {
+  return guarded([&] { catalog_of(catalog, __func__).delete_collection(TSR_REQUIRE(id), cascade); });
+}
+
+tsr_status tsr_load_options_init(tsr_load_options* options, unsigned int version) {
+  return guarded([&] {
+    TSR_REQUIRE(options);
+    if (version == 0 || version > TSR_LOAD_OPTIONS_VERSION) {
+      throw Error(ErrorCode::kInvalidInput, "tsr_load_options_init: unknown version");
+    }
+    *options = tsr_load_options{version, "insert", tessera::LoadOptions{}.batch_size};
+  });
+}
+
+tsr_status tsr_catalog_load_file(tsr_catalog catalog, const char* path, const tsr_load_options* options,
+                                 char** out_report_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(path);
+    TSR_REQUIRE(out_report_json);
+    hand_out_json(impl.load_file(path, load_options_of(options)).to_json(), out_report_json);
+  });
+}
+
+tsr_status tsr_catalog_load_json(tsr_catalog catalog, const char* json_text, const tsr_load_options* options,
+                                 char** out_report_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(json_text);
+    TSR_REQUIRE(out_report_json);
+    hand_out_json(impl.load_text(json_text, load_options_of(options)).to_json(), out_report_json);
+  });
+}
+
+tsr_status tsr_catalog_get_item(tsr_catalog catalog, const char* collection, const char* id, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(collection);
+    TSR_REQUIRE(id);
+    hand_out_json(impl.get_item(collection, id), TSR_REQUIRE(out_json));
+  });
+}
+
+tsr_status tsr_catalog_delete_item(tsr_catalog catalog, const char* collection, const char* id) {
+  return guarded([&] { catalog_of(catalog, __func__).delete_item(TSR_REQUIRE(collection), TSR_REQUIRE(id)); });
+}
+
+tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    const json request = parse_argument(request_json, __func__, "request_json");
+    hand_out_json(impl.search(request), TSR_REQUIRE(out_json));
+  });
+}
+
+tsr_status tsr_catalog_queryables(tsr_catalog catalog, const char* collection, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    hand_out_json(impl.queryables(collection != nullptr ? collection : ""), TSR_REQUIRE(out_json));
+  });
+}
+
+}  // extern "C"

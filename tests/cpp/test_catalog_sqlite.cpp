@@ -1,0 +1,139 @@
+// Behaviour specific to the SQLite backend: crash consistency, locking,
+// readers during writes.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "catalog_fixtures.hpp"
+#include "tessera/catalog.hpp"
+#include "test_support.hpp"
+
+using nlohmann::json;
+using tessera::Catalog;
+using tessera::ErrorCode;
+using tessera::testing::expect_error;
+using tessera::testing::make_collection;
+using tessera::testing::make_item;
+using tessera::testing::TempDir;
+
+namespace {
+
+std::vector<json> numbered_items(int count) {
+  std::vector<json> items;
+  items.reserve(static_cast<std::size_t>(count));
+  for (int n = 0; n < count; ++n) {
+    items.push_back(make_item(fmt::format("item-{:06d}", n), "a", "2021-01-01T00:00:00Z", (n % 300) * 0.5,
+                              (n / 300) * 0.5 - 60, 0.5, {{"n", n}}));
+  }
+  return items;
+}
+
+std::int64_t scalar(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* statement = nullptr;
+  sqlite3_prepare_v2(db, sql, -1, &statement, nullptr);
+  std::int64_t value = -1;
+  if (sqlite3_step(statement) == SQLITE_ROW) {
+    value = sqlite3_column_type(statement, 0) == SQLITE_TEXT
+                ? (std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0))) == "ok" ? 1 : 0)
+                : sqlite3_column_int64(statement, 0);
+  }
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  return value;
+}
+
+}  // namespace
+
+// A process killed while loading leaves whole batches only; rerunning the
+// same load in ignore mode completes it.
+TEST(SqliteCatalog, KilledLoaderLeavesWholeBatches) {
+  TempDir dir;
+  const std::string path = (dir.path() / "killed.db").string();
+  Catalog::open(path)->upsert_collection(make_collection("a"));
+  const auto items = numbered_items(6000);
+  constexpr std::size_t kBatch = 250;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      tessera::LoadOptions options;
+      options.batch_size = kBatch;
+      options.mode = tessera::LoadMode::kIgnore;
+      Catalog::open(path)->load(items, options);
+      _exit(0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(40 + 60 * attempt));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    EXPECT_EQ(scalar(path, "PRAGMA integrity_check"), 1);
+    const auto count = scalar(path, "SELECT count(*) FROM items");
+    EXPECT_EQ(count % static_cast<std::int64_t>(kBatch), 0) << "a batch was torn: " << count;
+    EXPECT_EQ(scalar(path, "SELECT count(*) FROM items_rtree"), count);
+  }
+  tessera::LoadOptions options;
+  options.mode = tessera::LoadMode::kIgnore;
+  options.batch_size = kBatch;
+  const auto report = Catalog::open(path)->load(items, options);
+  EXPECT_TRUE(report.failed.empty());
+  EXPECT_EQ(report.loaded + report.skipped, items.size());
+  EXPECT_EQ(scalar(path, "SELECT count(*) FROM items"), 6000);
+}
+
+TEST(SqliteCatalog, BusyWriterIsARetryableErrorAndReadersProceed) {
+  TempDir dir;
+  const std::string path = (dir.path() / "busy.db").string();
+  tessera::CatalogOptions options;
+  options.busy_timeout_ms = 150;
+  auto catalog = Catalog::open(path, options);
+  catalog->upsert_collection(make_collection("a"));
+  ASSERT_EQ(catalog->load({make_item("one", "a", "2021-01-01T00:00:00Z", 0, 0)}).loaded, 1U);
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; DELETE FROM queryables;", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  const auto start = std::chrono::steady_clock::now();
+  expect_error([&] { catalog->upsert_collection(make_collection("b")); }, ErrorCode::kUnavailable, "write lock");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  const auto report = catalog->load({make_item("two", "a", "2021-01-01T00:00:00Z", 0, 0)});
+  ASSERT_EQ(report.failed.size(), 1U);
+  EXPECT_NE(report.failed[0].error.find("retry"), std::string::npos) << report.failed[0].error;
+  // Readers are not blocked by the writer (WAL).
+  EXPECT_EQ(catalog->search({{"limit", 5}})["numberMatched"], 1);
+
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_EQ(catalog->load({make_item("two", "a", "2021-01-01T00:00:00Z", 0, 0)}).loaded, 1U);
+}
+
+TEST(SqliteCatalog, ConcurrentSearchesFromThreads) {
+  TempDir dir;
+  auto catalog = Catalog::open((dir.path() / "threads.db").string());
+  catalog->upsert_collection(make_collection("a"));
+  ASSERT_EQ(catalog->load(numbered_items(500)).loaded, 500U);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int n = 0; n < 20; ++n) {
+        const auto result = catalog->search({{"bbox", {0, -60, 10.0 + t, -59}}, {"limit", 5}});
+        if (result["features"].size() != 5) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(failures, 0);
+}
