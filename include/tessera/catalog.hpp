@@ -87,7 +87,7 @@ class TESSERA_API Catalog {
   // --- Items ---------------------------------------------------------------
   // Validates and writes items in batches. A bad item never stops or rolls
   // back the good ones: it is reported in LoadReport::failed.
-  virtual LoadReport load(const std::vector<nlohmann::json>& items, const LoadOptions& options = {}) = 0;
+  LoadReport load(const std::vector<nlohmann::json>& items, const LoadOptions& options = {});
   // Streams an ndjson file, a FeatureCollection or a single Item from disk.
   LoadReport load_file(const std::filesystem::path& path, const LoadOptions& options = {});
   // The same for text already in memory.
@@ -108,9 +108,20 @@ class TESSERA_API Catalog {
   virtual nlohmann::json queryables(std::string_view collection = {}) = 0;
 
  protected:
-  // Reads a stream of items and hands them to load() batch by batch, so a
-  // large file never sits in memory whole. Shared by load_file/load_text.
-  LoadReport load_stream(std::istream& input, std::string_view source_name, const LoadOptions& options);
+  // One item as JSON text; `line` (1-based, 0 if unknown) locates it in its
+  // source for error reports.
+  struct ItemText {
+    std::string text;
+    std::size_t line = 0;
+  };
+  // What backends implement: validate and write items given as JSON text,
+  // stored as given. `source` names the input in error reports.
+  virtual LoadReport load_texts(std::vector<ItemText>& items, std::string_view source, const LoadOptions& options) = 0;
+
+ private:
+  // Reads a stream of items and hands them over a batch at a time, so a
+  // large ndjson file never sits in memory whole.
+  LoadReport load_stream(std::istream& input, std::string_view source, const LoadOptions& options);
 };
 
 }  // namespace tessera

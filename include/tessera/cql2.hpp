@@ -221,9 +221,11 @@ TESSERA_API std::vector<std::string> properties(const Expr& expr);
 // case (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic), ACCENTI removes
 // Latin diacritics. The properties datetime, start_datetime, end_datetime,
 // created and updated are instants; a string compared with an instant is read
-// as an RFC 3339 timestamp or a date. In temporal functions the property
-// "datetime" is the item's temporal extent: its datetime, or the interval
-// [start_datetime, end_datetime] when datetime is null. Array functions treat
+// as an RFC 3339 timestamp or a date. The temporal fields follow pgstac's
+// columns, as the SQL catalogs do: an item starts at start_datetime (else
+// datetime) and ends at end_datetime (else datetime); "datetime" compared as a
+// value is the start, and in temporal functions it is the whole extent
+// [start, end] (an instant when the item has only datetime). Array functions treat
 // arrays as sets: a_equals same elements, a_contains A ⊇ B, a_containedBy
 // A ⊆ B, a_overlaps a common element. Spatial functions compare geometries in
 // their own coordinates; S_EQUALS is topological (the same point set). A

@@ -91,33 +91,25 @@ LoadReport Catalog::load_text(std::string_view text, const LoadOptions& options)
   return load_stream(input, "text", options);
 }
 
+LoadReport Catalog::load(const std::vector<json>& items, const LoadOptions& options) {
+  std::vector<ItemText> texts;
+  texts.reserve(items.size());
+  for (const auto& item : items) {
+    texts.push_back({item.dump(), 0});
+  }
+  return load_texts(texts, "items", options);
+}
+
 namespace {
 
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
-// The items of a whole JSON document: a FeatureCollection, an Item or an array of Items.
-std::vector<json> items_of_document(json document, std::string_view source) {
-  if (document.is_array()) {
-    return document.get<std::vector<json>>();
-  }
-  if (document.is_object() && document.value("type", "") == "FeatureCollection") {
-    auto features = document.find("features");
-    if (features == document.end() || !features->is_array()) {
-      throw Error(ErrorCode::kInvalidInput, fmt::format("{}: FeatureCollection has no 'features' array", source));
-    }
-    return features->get<std::vector<json>>();
-  }
-  if (document.is_object()) {
-    return {std::move(document)};
-  }
-  throw Error(ErrorCode::kInvalidInput,
-              fmt::format("{}: expected ndjson, a FeatureCollection, an Item or an array of Items", source));
-}
-
 }  // namespace
 
 LoadReport Catalog::load_stream(std::istream& input, std::string_view source, const LoadOptions& options) {
-  LoadReport report;
+  if (options.batch_size == 0) {
+    throw Error(ErrorCode::kInvalidInput, "load: batch_size must be at least 1");
+  }
   std::string first;
   std::size_t line_number = 0;
   while (std::getline(input, first)) {
@@ -127,12 +119,12 @@ LoadReport Catalog::load_stream(std::istream& input, std::string_view source, co
     }
   }
   if (is_blank(first)) {
-    return report;  // empty input
+    return {};  // empty input
   }
-  // ndjson when the first line is a whole Item; otherwise one JSON document.
-  json first_value = json::parse(first, nullptr, false);
-  const bool ndjson = first_value.is_object() && first_value.value("type", "") == "Feature";
-  if (!ndjson) {
+  // ndjson when the first line is a whole Item; otherwise one JSON document
+  // (a FeatureCollection, an Item over several lines, or an array of Items).
+  const json first_value = json::parse(first, nullptr, false);
+  if (!(first_value.is_object() && first_value.value("type", "") == "Feature")) {
     std::stringstream rest;
     rest << first << '\n' << input.rdbuf();
     json document;
@@ -141,21 +133,39 @@ LoadReport Catalog::load_stream(std::istream& input, std::string_view source, co
     } catch (const json::parse_error& error) {
       throw Error(ErrorCode::kInvalidInput, fmt::format("{}: invalid JSON: {}", source, error.what()));
     }
-    return load(items_of_document(std::move(document), source), options);
+    const json* features = &document;
+    if (document.is_object() && document.value("type", "") == "FeatureCollection") {
+      const auto it = document.find("features");
+      if (it == document.end() || !it->is_array()) {
+        throw Error(ErrorCode::kInvalidInput, fmt::format("{}: FeatureCollection has no 'features' array", source));
+      }
+      features = &*it;
+    }
+    std::vector<ItemText> texts;
+    if (features->is_array()) {
+      for (const auto& feature : *features) {
+        texts.push_back({feature.dump(), 0});
+      }
+    } else {
+      texts.push_back({document.dump(), 0});
+    }
+    return load_texts(texts, source, options);
   }
 
-  // Stream ndjson a batch at a time; an unreadable line is a per-line failure.
-  const std::size_t chunk = std::max<std::size_t>(options.batch_size, 1);
-  std::vector<json> batch;
-  batch.reserve(chunk);
-  batch.push_back(std::move(first_value));
+  // Stream ndjson a batch at a time, each line stored as written.
+  LoadReport report;
+  std::vector<ItemText> batch;
+  batch.reserve(options.batch_size);
+  batch.push_back({std::move(first), line_number});
   std::size_t processed = 0;
   LoadOptions batch_options = options;
   if (options.progress) {
     batch_options.progress = [&](std::size_t done) { options.progress(processed + done); };
   }
+  // Several batches per call let a backend overlap parsing with writing.
+  const std::size_t chunk = options.batch_size * 8;
   auto flush = [&] {
-    report.merge(load(batch, batch_options));
+    report.merge(load_texts(batch, source, batch_options));
     processed += batch.size();
     batch.clear();
   };
@@ -165,12 +175,7 @@ LoadReport Catalog::load_stream(std::istream& input, std::string_view source, co
     if (is_blank(line)) {
       continue;
     }
-    json value = json::parse(line, nullptr, false);
-    if (value.is_discarded()) {
-      report.failed.push_back({"", "", fmt::format("{} line {}: invalid JSON", source, line_number)});
-      continue;
-    }
-    batch.push_back(std::move(value));
+    batch.push_back({std::move(line), line_number});
     if (batch.size() == chunk) {
       flush();
     }

@@ -208,16 +208,11 @@ class Evaluator {
     return geometries_.back().second.get();
   }
 
-  // In temporal functions "datetime" is the item's extent: its datetime, or
-  // [start_datetime, end_datetime] when datetime is null.
+  // In temporal functions "datetime" is the item's extent, from its start to its end.
   std::optional<Span> temporal_operand(const Expr& expr) {
     const auto* property = expr.get_if<PropertyRef>();
     if (property == nullptr || strip_properties_prefix(property->name) != "datetime") {
       return span_of(value(expr));
-    }
-    const Value datetime = this->property("datetime");
-    if (datetime.kind != Value::Kind::kNull) {
-      return span_of(datetime);
     }
     const std::optional<Span> start = span_of(this->property("start_datetime"));
     const std::optional<Span> end = span_of(this->property("end_datetime"));
@@ -240,17 +235,35 @@ class Evaluator {
   }
 
   // "id", "collection" and "geometry" are the item's members; any other name
-  // (with or without "properties.") is in its properties.
+  // (with or without "properties.") is in its properties. The temporal fields
+  // are pgstac's columns, which the SQL catalogs share: an item starts at
+  // start_datetime, else datetime, and ends at end_datetime, else datetime;
+  // "datetime" as a value is the start.
   Value property(std::string_view name) {
-    const json* found = nullptr;
     if (name == "id" || name == "collection" || name == "geometry") {
-      found = member(item_, name);
-    } else {
-      name = strip_properties_prefix(name);
-      if (const json* properties = member(item_, "properties")) {
-        found = member(*properties, name);
-      }
+      return field(member(item_, name), name);
     }
+    name = strip_properties_prefix(name);
+    if (name == "datetime" || name == "start_datetime") {
+      return first_non_null("start_datetime", "datetime");
+    }
+    if (name == "end_datetime") {
+      return first_non_null("end_datetime", "datetime");
+    }
+    return field(item_property(name), name);
+  }
+
+  Value first_non_null(std::string_view preferred, std::string_view fallback) {
+    const json* found = item_property(preferred);
+    return found != nullptr && !found->is_null() ? field(found, preferred) : field(item_property(fallback), fallback);
+  }
+
+  const json* item_property(std::string_view name) const {
+    const json* properties = member(item_, "properties");
+    return properties == nullptr ? nullptr : member(*properties, name);
+  }
+
+  static Value field(const json* found, std::string_view name) {
     return found == nullptr ? Value{} : value_from_json(*found, is_temporal_property(name));
   }
 

@@ -164,6 +164,7 @@ class TextParser {
     } while (lexer_.take_symbol(","));
     lexer_.expect_symbol(")", "or ',' in the IN list");
     std::vector<Operand> elements;
+    elements.reserve(values.size());
     for (const Parsed& value : values) {
       elements.push_back({value.type, value.description});
     }

@@ -27,23 +27,22 @@ struct PreparedItem {
   // end_datetime or datetime, in microseconds since the epoch.
   std::int64_t datetime = 0;
   std::int64_t end_datetime = 0;
-  std::optional<Bbox> bbox;              // 2D; absent for a null geometry
-  std::string geometry_wkb;              // ISO WKB, empty for a null geometry
-  std::string content;                   // the item's JSON text, exactly as stored
-  const nlohmann::json* item = nullptr;  // the source object (valid during the load)
+  std::optional<Bbox> bbox;  // 2D; absent for a null geometry
+  std::string geometry_wkb;  // ISO WKB, empty for a null geometry
+  std::string content;       // the item's JSON text, stored as given
+  // Each property's name and JSON Schema type, for the queryables.
+  std::vector<std::pair<std::string, const char*>> property_types;
 };
 
-// Validates a STAC Item (1.0, 1.1 and 1.0.0-beta/rc with the required
-// fields) and extracts its indexed values. The known-collection check is the
-// backend's. Throws InvalidInput "item '<id>' (collection '<c>'): <field>: <problem>".
-PreparedItem prepare_item(const nlohmann::json& item);
+// Validates a STAC Item given as JSON text (1.0, 1.1 and 1.0.0-beta/rc with
+// the required fields) and extracts its indexed values. Bulk loads parse with
+// simdjson: the text is read once and stored as it is. The known-collection
+// check is the backend's. Throws InvalidInput
+// "item '<id>' (collection '<c>'): <field>: <problem>".
+PreparedItem prepare_item(std::string&& text);
 
-// Best-effort id/collection of an item that failed validation, for reports.
-std::string item_id_of(const nlohmann::json& item);
-std::string item_collection_of(const nlohmann::json& item);
-
-// The JSON type name of a property value as JSON Schema calls it
-// ("string", "number", "integer", "boolean", "array", "object", "null").
-std::string json_schema_type(const nlohmann::json& value);
+// What a report names an item that failed validation by: its id and
+// collection when the text has them, else empty strings.
+std::pair<std::string, std::string> item_identity(std::string_view text);
 
 }  // namespace tessera::catalog

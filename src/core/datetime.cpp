@@ -113,7 +113,7 @@ bool read_offset(Cursor& cursor, std::int64_t& offset_seconds) {
   if (!cursor.digits(2, hours) || !cursor.literal(':') || !cursor.digits(2, minutes) || hours > 23 || minutes > 59) {
     return false;
   }
-  offset_seconds = sign * (hours * 3600 + minutes * 60);
+  offset_seconds = sign * (std::int64_t{hours} * 3600 + std::int64_t{minutes} * 60);
   return true;
 }
 
@@ -147,7 +147,8 @@ std::optional<std::int64_t> parse_rfc3339_micros(std::string_view text) noexcept
   if (!read_offset(cursor, offset_seconds) || !cursor.at_end()) {
     return std::nullopt;
   }
-  const std::int64_t seconds = *days * kSecondsPerDay + hour * 3600 + minute * 60 + second - offset_seconds;
+  const std::int64_t seconds =
+      *days * kSecondsPerDay + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second - offset_seconds;
   return seconds * kMicrosPerSecond + fraction;
 }
 

@@ -229,7 +229,8 @@ bool Geometry::disjoint(const Geometry& other) const {
   return require(geom_.get()).Disjoint(&require(other.geom_.get())) != FALSE;
 }
 bool Geometry::equals(const Geometry& other) const {
-  return require(geom_.get()).Equals(&require(other.geom_.get())) != FALSE;
+  // The same point set (OGR's own Equals compares vertices in order).
+  return within(other) && other.within(*this);
 }
 Geometry Geometry::intersection(const Geometry& other) const {
   return checked_result(require(geom_.get()).Intersection(&require(other.geom_.get())), "intersection");

@@ -276,7 +276,7 @@ TEST_P(CatalogConformance, LoadsNdjsonAndFeatureCollections) {
   EXPECT_EQ(report.loaded, 5U);
   ASSERT_EQ(report.failed.size(), 1U);
   EXPECT_NE(report.failed[0].error.find("line 6"), std::string::npos) << report.failed[0].error;
-  EXPECT_EQ(progress, 5U);
+  EXPECT_EQ(progress, 6U);  // every line processed, the bad one included
 
   json collection = {
       {"type", "FeatureCollection"},

@@ -32,7 +32,7 @@ std::string invalid_input_message(const std::function<void()>& action) {
 }
 
 // Expects text_to_json(text) to fail with a message containing every fragment.
-void expect_text_error(std::string_view text, std::vector<std::string_view> fragments) {
+void expect_text_error(std::string_view text, const std::vector<std::string_view>& fragments) {
   const std::string message = invalid_input_message([&] { text_to_json(text); });
   for (const std::string_view fragment : fragments) {
     EXPECT_NE(message.find(fragment), std::string::npos)
@@ -40,7 +40,7 @@ void expect_text_error(std::string_view text, std::vector<std::string_view> frag
   }
 }
 
-void expect_json_error(const json& filter, std::vector<std::string_view> fragments) {
+void expect_json_error(const json& filter, const std::vector<std::string_view>& fragments) {
   const std::string message = invalid_input_message([&] { parse_json(filter); });
   for (const std::string_view fragment : fragments) {
     EXPECT_NE(message.find(fragment), std::string::npos)
@@ -1024,11 +1024,25 @@ TEST_F(Evaluate, TemporalFunctionsOnAnIntervalItem) {
       matches_item("T_EQUALS(datetime, INTERVAL(TIMESTAMP('2020-01-01T00:00:00Z'), '2020-12-31T23:59:59Z'))", item));
   EXPECT_TRUE(matches_item(
       "T_EQUALS(INTERVAL(start_datetime, end_datetime), INTERVAL('2020-01-01', '2020-12-31T23:59:59Z'))", item));
-  // Outside temporal functions datetime is just the (null) property.
-  EXPECT_TRUE(matches_item("datetime IS NULL", item));
-  EXPECT_FALSE(matches_item("datetime > DATE('2000-01-01')", item));
+  // Compared as a value, datetime is the start (pgstac's datetime column).
+  EXPECT_FALSE(matches_item("datetime IS NULL", item));
+  EXPECT_TRUE(matches_item("datetime = TIMESTAMP('2020-01-01T00:00:00Z')", item));
+  EXPECT_TRUE(matches_item("end_datetime > DATE('2020-12-31')", item));
   item["properties"].erase("end_datetime");
   EXPECT_FALSE(matches_item("T_INTERSECTS(datetime, INTERVAL('..', '..'))", item));
+}
+
+TEST_F(Evaluate, StartAndEndFallBackToDatetime) {
+  EXPECT_TRUE(matches("start_datetime = TIMESTAMP('2020-06-15T10:30:00Z')"));
+  EXPECT_TRUE(matches("end_datetime = datetime"));
+  EXPECT_TRUE(matches("T_EQUALS(datetime, TIMESTAMP('2020-06-15T10:30:00Z'))"));
+  // With datetime and a range both given, the range is the extent, as in pgstac.
+  json item = item_;
+  item["properties"]["start_datetime"] = "2020-06-01T00:00:00Z";
+  item["properties"]["end_datetime"] = "2020-06-30T00:00:00Z";
+  EXPECT_TRUE(matches_item("T_EQUALS(datetime, INTERVAL('2020-06-01', '2020-06-30'))", item));
+  EXPECT_TRUE(matches_item("datetime = DATE('2020-06-01')", item));
+  EXPECT_TRUE(matches_item("properties.datetime < TIMESTAMP('2020-06-15T10:30:00Z')", item));
 }
 
 TEST(EvaluateTemporal, RelationsFollowCql2) {
@@ -1162,7 +1176,7 @@ TEST_F(Evaluate, NonObjectItems) {
 
 TEST_F(Evaluate, SharedExpressionIsReusable) {
   const Expr filter = parse_text("eo:cloud_cover < 10");
-  const Expr copy = filter;  // copies share the tree
+  const Expr copy = filter;  // NOLINT(performance-unnecessary-copy-initialization): copies share the tree
   json cloudy = item_;
   cloudy["properties"]["eo:cloud_cover"] = 90;
   EXPECT_TRUE(evaluate(filter, item_));

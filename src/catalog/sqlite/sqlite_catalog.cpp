@@ -1,7 +1,9 @@
 #include "catalog/sqlite/sqlite_catalog.hpp"
 
 #include <algorithm>
+#include <future>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -59,11 +61,14 @@ std::unique_ptr<Connection> SqliteCatalog::connect() const {
   auto connection =
       std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options_.busy_timeout_ms);
   register_functions(connection->get());
+  // Large pages keep a whole item (typically 2-10 KB) on one page; the
+  // setting only applies to a new database.
   // WAL lets readers (in this and other processes) run while one writer
   // writes; NORMAL synchronous keeps every committed batch intact after a
   // process crash (only an OS crash can lose the last commits).
   connection->exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+      "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA "
+      "temp_store=MEMORY;"
       "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;");
   return connection;
 }
@@ -199,7 +204,36 @@ json SqliteCatalog::update_collection_extent(std::string_view id) {
 
 // --- Items -------------------------------------------------------------------
 
-LoadReport SqliteCatalog::load(const std::vector<json>& items, const LoadOptions& options) {
+namespace {
+
+const char* insert_sql(LoadMode mode) {
+  switch (mode) {
+    case LoadMode::kIgnore:
+      return "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING RETURNING rowid";
+    case LoadMode::kUpsert:
+      return "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET "
+             "datetime = excluded.datetime, end_datetime = excluded.end_datetime, minx = excluded.minx, "
+             "miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy, geometry = excluded.geometry, "
+             "content = excluded.content RETURNING rowid";
+    case LoadMode::kInsert:
+      break;
+  }
+  return "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rowid";
+}
+
+// One batch after validation: the items to write and those that failed.
+struct PreparedBatch {
+  std::vector<PreparedItem> items;
+  std::vector<LoadFailure> failed;
+};
+
+}  // namespace
+
+LoadReport SqliteCatalog::load_texts(std::vector<ItemText>& items, std::string_view source,
+                                     const LoadOptions& options) {
   if (options.batch_size == 0) {
     throw Error(ErrorCode::kInvalidInput, "load: batch_size must be at least 1");
   }
@@ -214,126 +248,130 @@ LoadReport SqliteCatalog::load(const std::vector<json>& items, const LoadOptions
   };
   refresh_collections();
 
-  const char* insert_sql = nullptr;
-  switch (options.mode) {
-    case LoadMode::kInsert:
-      insert_sql =
-          "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rowid";
-      break;
-    case LoadMode::kIgnore:
-      insert_sql =
-          "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING RETURNING rowid";
-      break;
-    case LoadMode::kUpsert:
-      insert_sql =
-          "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET "
-          "datetime = excluded.datetime, end_datetime = excluded.end_datetime, minx = excluded.minx, "
-          "miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy, geometry = excluded.geometry, "
-          "content = excluded.content RETURNING rowid";
-      break;
-  }
-
-  for (std::size_t start = 0; start < items.size(); start += options.batch_size) {
-    const std::size_t end = std::min(items.size(), start + options.batch_size);
-    std::vector<PreparedItem> batch;
-    batch.reserve(end - start);
+  // Parsing and validating the next batch runs on a second thread while this
+  // one writes the current batch: the two halves of a load take similar time.
+  auto prepare_batch = [&items, source](std::size_t start, std::size_t end) {
+    PreparedBatch batch;
+    batch.items.reserve(end - start);
     for (std::size_t n = start; n < end; ++n) {
       try {
-        PreparedItem prepared = prepare_item(items[n]);
-        if (!known_collections.contains(prepared.collection)) {
-          refresh_collections();
-          if (!known_collections.contains(prepared.collection)) {
-            throw Error(ErrorCode::kInvalidInput,
-                        fmt::format("item '{}': collection '{}' does not exist in the catalog", prepared.id,
-                                    prepared.collection));
-          }
-        }
-        batch.push_back(std::move(prepared));
+        batch.items.push_back(prepare_item(std::move(items[n].text)));
       } catch (const Error& error) {
-        report.failed.push_back({item_id_of(items[n]), item_collection_of(items[n]), error.what()});
+        auto [id, collection] = item_identity(items[n].text);
+        const std::string where =
+            items[n].line > 0 ? fmt::format("{} line {}: ", source, items[n].line) : std::string();
+        batch.failed.push_back({std::move(id), std::move(collection), where + error.what()});
       }
     }
-
-    LoadReport batch_report;
-    std::vector<const PreparedItem*> written;
-    try {
-      WriteTransaction transaction(*connection);
-      auto& insert = connection->cached(insert_sql);
-      auto& index =
-          connection->cached("INSERT OR REPLACE INTO items_rtree (id, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)");
-      auto& unindex = connection->cached("DELETE FROM items_rtree WHERE id = ?");
-      auto& queryable =
-          connection->cached("INSERT OR IGNORE INTO queryables (collection, name, type) VALUES (?, ?, ?)");
-      std::set<std::tuple<std::string, std::string, std::string>> seen_properties;
-      for (const auto& item : batch) {
-        insert.reset();
-        insert.bind(1, item.collection).bind(2, item.id).bind(3, item.datetime).bind(4, item.end_datetime);
-        if (item.bbox) {
-          insert.bind(5, item.bbox->minx).bind(6, item.bbox->miny).bind(7, item.bbox->maxx).bind(8, item.bbox->maxy);
-          insert.bind_blob(9, item.geometry_wkb);
-        } else {
-          for (int column = 5; column <= 9; ++column) {
-            insert.bind_null(column);
-          }
-        }
-        insert.bind(10, item.content);
-        bool row = false;
-        try {
-          row = insert.step();
-        } catch (const Error& error) {
-          if (error.code() != ErrorCode::kConflict) {
-            throw;
-          }
-          batch_report.failed.push_back({item.id, item.collection,
-                                         fmt::format("item '{}' already exists in collection '{}' (load mode insert)",
-                                                     item.id, item.collection)});
-          continue;
-        }
-        if (!row) {
-          ++batch_report.skipped;  // ignore mode kept the existing item
-          continue;
-        }
-        const std::int64_t rowid = insert.int64(0);
-        insert.reset();
-        if (item.bbox) {
-          // Items crossing the antimeridian cover the whole longitude range in
-          // the index; the exact test sorts them out.
-          const bool crosses = item.bbox->crosses_antimeridian();
-          index.reset();
-          index.bind(1, rowid)
-              .bind(2, crosses ? -180.0 : item.bbox->minx)
-              .bind(3, crosses ? 180.0 : item.bbox->maxx)
-              .bind(4, item.bbox->miny)
-              .bind(5, item.bbox->maxy)
-              .run();
-        } else if (options.mode == LoadMode::kUpsert) {
-          unindex.reset();
-          unindex.bind(1, rowid).run();
-        }
-        for (const auto& [name, value] : (*item.item)["properties"].items()) {
-          seen_properties.emplace(item.collection, name, json_schema_type(value));
-        }
-        written.push_back(&item);
+    return batch;
+  };
+  const std::size_t count = items.size();
+  const std::size_t size = options.batch_size;
+  std::future<PreparedBatch> next = std::async(std::launch::async, prepare_batch, 0, std::min(count, size));
+  for (std::size_t start = 0; start < count; start += size) {
+    PreparedBatch batch = next.get();
+    const std::size_t end = std::min(count, start + size);
+    if (end < count) {
+      next = std::async(std::launch::async, prepare_batch, end, std::min(count, end + size));
+    }
+    report.failed.insert(report.failed.end(), batch.failed.begin(), batch.failed.end());
+    std::vector<const PreparedItem*> accepted;
+    accepted.reserve(batch.items.size());
+    for (const auto& item : batch.items) {
+      if (!known_collections.contains(item.collection)) {
+        refresh_collections();
       }
-      for (const auto& [collection, name, type] : seen_properties) {
-        queryable.reset();
-        queryable.bind(1, collection).bind(2, name).bind(3, type).run();
-      }
-      transaction.commit();
-      batch_report.loaded = written.size();
-    } catch (const Error& error) {
-      // The batch rolled back as a whole: every item in it is reported, none lost silently.
-      batch_report = LoadReport{};
-      for (const auto& item : batch) {
-        batch_report.failed.push_back({item.id, item.collection, fmt::format("batch not written: {}", error.what())});
+      if (known_collections.contains(item.collection)) {
+        accepted.push_back(&item);
+      } else {
+        report.failed.push_back(
+            {item.id, item.collection,
+             fmt::format("item '{}': collection '{}' does not exist in the catalog", item.id, item.collection)});
       }
     }
-    report.merge(batch_report);
+    report.merge(write_batch(*connection, accepted, options.mode));
     if (options.progress) {
       options.progress(end);
+    }
+  }
+  return report;
+}
+
+LoadReport SqliteCatalog::write_batch(Connection& connection, const std::vector<const PreparedItem*>& batch,
+                                      LoadMode mode) {
+  LoadReport report;
+  try {
+    WriteTransaction transaction(connection);
+    auto& insert = connection.cached(insert_sql(mode));
+    auto& index =
+        connection.cached("INSERT OR REPLACE INTO items_rtree (id, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)");
+    auto& unindex = connection.cached("DELETE FROM items_rtree WHERE id = ?");
+    auto& queryable = connection.cached("INSERT OR IGNORE INTO queryables (collection, name, type) VALUES (?, ?, ?)");
+    std::set<std::tuple<std::string_view, std::string_view, std::string_view>> seen_properties;
+    for (const PreparedItem* item : batch) {
+      insert.reset();
+      // The prepared item outlives the statement step: bind without copying.
+      insert.bind_static(1, item->collection)
+          .bind_static(2, item->id)
+          .bind(3, item->datetime)
+          .bind(4, item->end_datetime);
+      if (item->bbox) {
+        insert.bind(5, item->bbox->minx).bind(6, item->bbox->miny).bind(7, item->bbox->maxx).bind(8, item->bbox->maxy);
+        insert.bind_blob_static(9, item->geometry_wkb);
+      } else {
+        for (int column = 5; column <= 9; ++column) {
+          insert.bind_null(column);
+        }
+      }
+      insert.bind_static(10, item->content);
+      bool row = false;
+      try {
+        row = insert.step();
+      } catch (const Error& error) {
+        if (error.code() != ErrorCode::kConflict) {
+          throw;
+        }
+        report.failed.push_back({item->id, item->collection,
+                                 fmt::format("item '{}' already exists in collection '{}' (load mode insert)", item->id,
+                                             item->collection)});
+        continue;
+      }
+      if (!row) {
+        ++report.skipped;  // ignore mode kept the existing item
+        continue;
+      }
+      const std::int64_t rowid = insert.int64(0);
+      insert.reset();
+      if (item->bbox) {
+        // Items crossing the antimeridian cover the whole longitude range in
+        // the index; the exact test sorts them out.
+        const bool crosses = item->bbox->crosses_antimeridian();
+        index.reset();
+        index.bind(1, rowid)
+            .bind(2, crosses ? -180.0 : item->bbox->minx)
+            .bind(3, crosses ? 180.0 : item->bbox->maxx)
+            .bind(4, item->bbox->miny)
+            .bind(5, item->bbox->maxy)
+            .run();
+      } else if (mode == LoadMode::kUpsert) {
+        unindex.reset();
+        unindex.bind(1, rowid).run();
+      }
+      for (const auto& [name, type] : item->property_types) {
+        seen_properties.emplace(item->collection, name, type);
+      }
+      ++report.loaded;
+    }
+    for (const auto& [collection, name, type] : seen_properties) {
+      queryable.reset();
+      queryable.bind(1, collection).bind(2, name).bind(3, type).run();
+    }
+    transaction.commit();
+  } catch (const Error& error) {
+    // The batch rolled back as a whole: every item in it is reported, none lost silently.
+    report = LoadReport{};
+    for (const PreparedItem* item : batch) {
+      report.failed.push_back({item->id, item->collection, fmt::format("batch not written: {}", error.what())});
     }
   }
   return report;

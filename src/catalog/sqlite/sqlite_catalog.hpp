@@ -6,6 +6,7 @@
 #include <string>
 
 #include "catalog/sqlite/sqlite_db.hpp"
+#include "catalog/stac.hpp"
 #include "tessera/catalog.hpp"
 
 namespace tessera::catalog::sqlite {
@@ -26,7 +27,7 @@ class SqliteCatalog final : public Catalog {
   nlohmann::json collections() override;
   nlohmann::json update_collection_extent(std::string_view id) override;
 
-  LoadReport load(const std::vector<nlohmann::json>& items, const LoadOptions& options) override;
+  LoadReport load_texts(std::vector<ItemText>& items, std::string_view source, const LoadOptions& options) override;
   nlohmann::json get_item(std::string_view collection, std::string_view id) override;
   void delete_item(std::string_view collection, std::string_view id) override;
 
@@ -36,6 +37,8 @@ class SqliteCatalog final : public Catalog {
  private:
   enum class CollectionWrite { kCreate, kUpdate, kUpsert };
   void write_collection(const nlohmann::json& collection, CollectionWrite how);
+  // Writes one batch in one transaction; any failure rolls back and reports the whole batch.
+  static LoadReport write_batch(Connection& connection, const std::vector<const PreparedItem*>& batch, LoadMode mode);
   std::unique_ptr<Connection> connect() const;
   void create_schema(Connection& connection) const;
 

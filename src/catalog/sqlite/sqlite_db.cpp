@@ -68,6 +68,14 @@ Statement& Statement::bind_blob(int index, std::string_view bytes) {
   check_bind(db_, sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
   return *this;
 }
+Statement& Statement::bind_static(int index, std::string_view text) {
+  check_bind(db_, sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8));
+  return *this;
+}
+Statement& Statement::bind_blob_static(int index, std::string_view bytes) {
+  check_bind(db_, sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+  return *this;
+}
 Statement& Statement::bind_null(int index) {
   check_bind(db_, sqlite3_bind_null(stmt_, index));
   return *this;

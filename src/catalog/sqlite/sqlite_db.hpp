@@ -33,6 +33,9 @@ class Statement {
   Statement& bind(int index, std::string_view text);
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
+  // Without a copy: `text`/`bytes` must stay valid until the statement is reset.
+  Statement& bind_static(int index, std::string_view text);
+  Statement& bind_blob_static(int index, std::string_view bytes);
   // Steps once: true while a row is available.
   bool step();
   // Steps to completion, expecting no rows.

@@ -72,7 +72,8 @@ bool relate(int code, const OGRGeometry& a, const OGRGeometry& b) {
     case kIntersects:
       return a.Intersects(&b) != FALSE;
     case kEquals:
-      return a.Equals(&b) != FALSE;
+      // OGR's Equals compares vertices; CQL2 means the same point set.
+      return a.Within(&b) != FALSE && b.Within(&a) != FALSE;
     case kDisjoint:
       return a.Disjoint(&b) != FALSE;
     case kTouches:
