@@ -7,7 +7,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
   libsqlite3-dev sqlite3 libpq-dev
-  libfmt-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev
+  libfmt-dev nlohmann-json3-dev libsimdjson-dev libzstd-dev libcli11-dev
   libgtest-dev googletest
   clang-format clang-tidy
 )

@@ -103,24 +103,40 @@ class TESSERA_API Catalog {
   // FeatureCollection with numberReturned, numberMatched and next/prev tokens.
   virtual nlohmann::json search(const nlohmann::json& request) = 0;
 
+  // Adds an index for sorting and filtering on `property` (like a pgstac
+  // queryable's property_index_type), so sortby and comparisons on it avoid a
+  // scan of every item. Idempotent. InvalidInput for names outside
+  // [A-Za-z0-9_:.-].
+  virtual void index_property(std::string_view property) = 0;
+
   // JSON Schema of the properties present in the items of `collection` (all
   // collections when empty), as the STAC API queryables endpoint serves it.
   virtual nlohmann::json queryables(std::string_view collection = {}) = 0;
 
- protected:
+  // --- For backend implementations -----------------------------------------
   // One item as JSON text; `line` (1-based, 0 if unknown) locates it in its
   // source for error reports.
   struct ItemText {
     std::string text;
     std::size_t line = 0;
   };
-  // What backends implement: validate and write items given as JSON text,
-  // stored as given. `source` names the input in error reports.
-  virtual LoadReport load_texts(std::vector<ItemText>& items, std::string_view source, const LoadOptions& options) = 0;
+  // Items to load, handed out a batch at a time so a large input never sits
+  // in memory whole. Called from one thread at a time, not always the caller's.
+  class ItemSource {
+   public:
+    virtual ~ItemSource() = default;
+    // Replaces `batch` with up to `max` items; false when none are left.
+    virtual bool next(std::vector<ItemText>& batch, std::size_t max) = 0;
+    // Names the input in error reports ("items.ndjson").
+    [[nodiscard]] virtual std::string_view name() const = 0;
+  };
+
+ protected:
+  // What backends implement: validate and write every item of `source`,
+  // stored as given.
+  virtual LoadReport load_items(ItemSource& source, const LoadOptions& options) = 0;
 
  private:
-  // Reads a stream of items and hands them over a batch at a time, so a
-  // large ndjson file never sits in memory whole.
   LoadReport load_stream(std::istream& input, std::string_view source, const LoadOptions& options);
 };
 

@@ -1,5 +1,6 @@
 #include "tessera/catalog.hpp"
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -91,25 +92,92 @@ LoadReport Catalog::load_text(std::string_view text, const LoadOptions& options)
   return load_stream(input, "text", options);
 }
 
-LoadReport Catalog::load(const std::vector<json>& items, const LoadOptions& options) {
-  std::vector<ItemText> texts;
-  texts.reserve(items.size());
-  for (const auto& item : items) {
-    texts.push_back({item.dump(), 0});
-  }
-  return load_texts(texts, "items", options);
-}
-
 namespace {
 
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
+using ItemText = Catalog::ItemText;
+
+// Items already in memory as JSON values, written out as text batch by batch.
+class JsonItemSource final : public Catalog::ItemSource {
+ public:
+  JsonItemSource(const std::vector<json>& items, std::string_view name) : items_(items), name_(name) {}
+  bool next(std::vector<ItemText>& batch, std::size_t max) override {
+    batch.clear();
+    for (; next_ < items_.size() && batch.size() < max; ++next_) {
+      batch.push_back({items_[next_].dump(), 0});
+    }
+    return !batch.empty();
+  }
+  [[nodiscard]] std::string_view name() const override { return name_; }
+
+ private:
+  const std::vector<json>& items_;
+  std::string name_;
+  std::size_t next_ = 0;
+};
+
+// ndjson lines cut out of large blocks: each line costs one allocation.
+class NdjsonItemSource final : public Catalog::ItemSource {
+ public:
+  NdjsonItemSource(std::istream& input, std::string first, std::size_t first_line, std::string_view name)
+      : input_(input), pending_(std::move(first)), line_(first_line), name_(name) {
+    block_.resize(std::size_t{4} << 20);
+  }
+  bool next(std::vector<ItemText>& batch, std::size_t max) override {
+    batch.clear();
+    if (!pending_.empty()) {
+      batch.push_back({std::move(pending_), line_});
+      pending_.clear();
+    }
+    while (batch.size() < max) {
+      if (position_ == filled_) {
+        if (!input_) {
+          break;
+        }
+        input_.read(block_.data(), static_cast<std::streamsize>(block_.size()));
+        filled_ = static_cast<std::size_t>(input_.gcount());
+        position_ = 0;
+        if (filled_ == 0) {
+          break;
+        }
+      }
+      const auto* newline = static_cast<const char*>(std::memchr(block_.data() + position_, '\n', filled_ - position_));
+      const std::size_t end = newline != nullptr ? static_cast<std::size_t>(newline - block_.data()) : filled_;
+      partial_.append(block_, position_, end - position_);
+      position_ = newline != nullptr ? end + 1 : end;
+      if (newline == nullptr && input_) {
+        continue;  // the line goes on in the next block
+      }
+      ++line_;
+      if (!is_blank(partial_)) {
+        batch.push_back({std::move(partial_), line_});
+      }
+      partial_ = std::string();
+    }
+    return !batch.empty();
+  }
+  [[nodiscard]] std::string_view name() const override { return name_; }
+
+ private:
+  std::istream& input_;
+  std::string pending_;
+  std::size_t line_;
+  std::string name_;
+  std::string block_;
+  std::size_t filled_ = 0;
+  std::size_t position_ = 0;
+  std::string partial_;
+};
+
 }  // namespace
 
+LoadReport Catalog::load(const std::vector<json>& items, const LoadOptions& options) {
+  JsonItemSource source(items, "items");
+  return load_items(source, options);
+}
+
 LoadReport Catalog::load_stream(std::istream& input, std::string_view source, const LoadOptions& options) {
-  if (options.batch_size == 0) {
-    throw Error(ErrorCode::kInvalidInput, "load: batch_size must be at least 1");
-  }
   std::string first;
   std::size_t line_number = 0;
   while (std::getline(input, first)) {
@@ -124,66 +192,32 @@ LoadReport Catalog::load_stream(std::istream& input, std::string_view source, co
   // ndjson when the first line is a whole Item; otherwise one JSON document
   // (a FeatureCollection, an Item over several lines, or an array of Items).
   const json first_value = json::parse(first, nullptr, false);
-  if (!(first_value.is_object() && first_value.value("type", "") == "Feature")) {
-    std::stringstream rest;
-    rest << first << '\n' << input.rdbuf();
-    json document;
-    try {
-      document = json::parse(rest.str());
-    } catch (const json::parse_error& error) {
-      throw Error(ErrorCode::kInvalidInput, fmt::format("{}: invalid JSON: {}", source, error.what()));
-    }
-    const json* features = &document;
-    if (document.is_object() && document.value("type", "") == "FeatureCollection") {
-      const auto it = document.find("features");
-      if (it == document.end() || !it->is_array()) {
-        throw Error(ErrorCode::kInvalidInput, fmt::format("{}: FeatureCollection has no 'features' array", source));
-      }
-      features = &*it;
-    }
-    std::vector<ItemText> texts;
-    if (features->is_array()) {
-      for (const auto& feature : *features) {
-        texts.push_back({feature.dump(), 0});
-      }
-    } else {
-      texts.push_back({document.dump(), 0});
-    }
-    return load_texts(texts, source, options);
+  if (first_value.is_object() && first_value.value("type", "") == "Feature") {
+    NdjsonItemSource items(input, std::move(first), line_number, source);
+    return load_items(items, options);
   }
-
-  // Stream ndjson a batch at a time, each line stored as written.
-  LoadReport report;
-  std::vector<ItemText> batch;
-  batch.reserve(options.batch_size);
-  batch.push_back({std::move(first), line_number});
-  std::size_t processed = 0;
-  LoadOptions batch_options = options;
-  if (options.progress) {
-    batch_options.progress = [&](std::size_t done) { options.progress(processed + done); };
+  std::stringstream rest;
+  rest << first << '\n' << input.rdbuf();
+  json document;
+  try {
+    document = json::parse(rest.str());
+  } catch (const json::parse_error& error) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("{}: invalid JSON: {}", source, error.what()));
   }
-  // Several batches per call let a backend overlap parsing with writing.
-  const std::size_t chunk = options.batch_size * 8;
-  auto flush = [&] {
-    report.merge(load_texts(batch, source, batch_options));
-    processed += batch.size();
-    batch.clear();
-  };
-  std::string line;
-  while (std::getline(input, line)) {
-    ++line_number;
-    if (is_blank(line)) {
-      continue;
+  std::vector<json> items;
+  if (document.is_object() && document.value("type", "") == "FeatureCollection") {
+    const auto it = document.find("features");
+    if (it == document.end() || !it->is_array()) {
+      throw Error(ErrorCode::kInvalidInput, fmt::format("{}: FeatureCollection has no 'features' array", source));
     }
-    batch.push_back({std::move(line), line_number});
-    if (batch.size() == chunk) {
-      flush();
-    }
+    items = std::move(*it).get<std::vector<json>>();
+  } else if (document.is_array()) {
+    items = std::move(document).get<std::vector<json>>();
+  } else {
+    items.push_back(std::move(document));
   }
-  if (!batch.empty()) {
-    flush();
-  }
-  return report;
+  JsonItemSource json_items(items, source);
+  return load_items(json_items, options);
 }
 
 }  // namespace tessera

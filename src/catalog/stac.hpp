@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,8 +31,12 @@ struct PreparedItem {
   std::optional<Bbox> bbox;  // 2D; absent for a null geometry
   std::string geometry_wkb;  // ISO WKB, empty for a null geometry
   std::string content;       // the item's JSON text, stored as given
-  // Each property's name and JSON Schema type, for the queryables.
+  // Each property's name and JSON Schema type, for the queryables; left
+  // empty when the caller already knows this item's property_signature.
   std::vector<std::pair<std::string, const char*>> property_types;
+  // A hash of the collection and the property names and types: items from
+  // one producer share it, so their queryables are gathered once.
+  std::uint64_t property_signature = 0;
 };
 
 // Validates a STAC Item given as JSON text (1.0, 1.1 and 1.0.0-beta/rc with
@@ -39,7 +44,9 @@ struct PreparedItem {
 // simdjson: the text is read once and stored as it is. The known-collection
 // check is the backend's. Throws InvalidInput
 // "item '<id>' (collection '<c>'): <field>: <problem>".
-PreparedItem prepare_item(std::string&& text);
+// `known_signatures`, when given, holds property signatures the caller has
+// seen; items with one of them skip listing property_types.
+PreparedItem prepare_item(std::string&& text, const std::unordered_set<std::uint64_t>* known_signatures = nullptr);
 
 // What a report names an item that failed validation by: its id and
 // collection when the text has them, else empty strings.

@@ -172,7 +172,7 @@ std::pair<std::string, std::string> item_identity(std::string_view text) {
           std::string(string_member(item, "collection").value_or(""))};
 }
 
-PreparedItem prepare_item(std::string&& text) {
+PreparedItem prepare_item(std::string&& text, const std::unordered_set<std::uint64_t>* known_signatures) {
   element document;
   if (const auto error = thread_parser().parse(text.data(), text.size()).get(document); error != simdjson::SUCCESS) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("item: invalid JSON: {}", simdjson::error_message(error)));
@@ -256,9 +256,25 @@ PreparedItem prepare_item(std::string&& text) {
     prepared.geometry_wkb.resize(geometry->WkbSize());
     geometry->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(prepared.geometry_wkb.data()), wkbVariantIso);
   }
-  prepared.property_types.reserve(properties.size());
+  // FNV-1a over the collection and each property's name and type.
+  std::uint64_t signature = 14695981039346656037ULL;
+  auto mix = [&signature](std::string_view bytes) {
+    for (const char c : bytes) {
+      signature = (signature ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+    signature = (signature ^ 0xffU) * 1099511628211ULL;
+  };
+  mix(prepared.collection);
   for (const auto field : properties) {
-    prepared.property_types.emplace_back(std::string(field.key), type_name(field.value));
+    mix(field.key);
+    mix(type_name(field.value));
+  }
+  prepared.property_signature = signature;
+  if (known_signatures == nullptr || !known_signatures->contains(signature)) {
+    prepared.property_types.reserve(properties.size());
+    for (const auto field : properties) {
+      prepared.property_types.emplace_back(std::string(field.key), type_name(field.value));
+    }
   }
   prepared.content = std::move(text);  // only on success: a failed item keeps its text for the report
   return prepared;

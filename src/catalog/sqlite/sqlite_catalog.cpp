@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <future>
+#include <mutex>
 #include <set>
 #include <tuple>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "catalog/search_request.hpp"
+#include "catalog/sqlite/item_codec.hpp"
 #include "catalog/sqlite/sqlite_functions.hpp"
 #include "catalog/sqlite/sqlite_query.hpp"
 #include "catalog/sqlite/sqlite_schema.sql.hpp"
@@ -29,7 +32,12 @@ constexpr std::size_t kFilePoolSize = 8;
 // the bbox inline instead of collecting (and sorting) every candidate.
 constexpr int kRtreeCandidateLimit = 4000;
 
+// Loads of at least this many items refresh the query planner's statistics.
+constexpr std::size_t kAnalyzeAfterItems = 10000;
+
 json parse_stored(std::string_view text) { return json::parse(text); }
+
+json parse_stored_item(std::string_view stored) { return json::parse(decompress_item(stored)); }
 
 json column_value(const Statement& statement, int column) {
   switch (statement.column_type(column)) {
@@ -58,6 +66,11 @@ SqliteCatalog::SqliteCatalog(const std::string& path, const CatalogOptions& opti
 }
 
 std::unique_ptr<Connection> SqliteCatalog::connect() const {
+  // SQLite's per-allocation memory statistics take a global mutex; tessera
+  // does not read them. Only possible before SQLite initialises: if another
+  // library got there first, the call fails harmlessly.
+  static std::once_flag configure_once;
+  std::call_once(configure_once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   auto connection =
       std::make_unique<Connection>(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options_.busy_timeout_ms);
   register_functions(connection->get());
@@ -67,9 +80,9 @@ std::unique_ptr<Connection> SqliteCatalog::connect() const {
   // writes; NORMAL synchronous keeps every committed batch intact after a
   // process crash (only an OS crash can lose the last commits).
   connection->exec(
-      "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA "
+      "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA "
       "temp_store=MEMORY;"
-      "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;");
+      "PRAGMA cache_size=-65536;");
   return connection;
 }
 
@@ -206,34 +219,43 @@ json SqliteCatalog::update_collection_extent(std::string_view id) {
 
 namespace {
 
-const char* insert_sql(LoadMode mode) {
-  switch (mode) {
-    case LoadMode::kIgnore:
-      return "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING RETURNING rowid";
-    case LoadMode::kUpsert:
-      return "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET "
-             "datetime = excluded.datetime, end_datetime = excluded.end_datetime, minx = excluded.minx, "
-             "miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy, geometry = excluded.geometry, "
-             "content = excluded.content RETURNING rowid";
-    case LoadMode::kInsert:
-      break;
+constexpr const char* kInsertItem =
+    "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kInsertItemIgnoring =
+    "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING";
+constexpr const char* kReplaceItem =
+    "UPDATE items SET collection = ?1, id = ?2, datetime = ?3, end_datetime = ?4, minx = ?5, miny = ?6, maxx = ?7, "
+    "maxy = ?8, geometry = ?9, content = ?10 WHERE collection = ?1 AND id = ?2 RETURNING rowid";
+
+// Binds an item to the ten parameters the insert and replace statements share.
+// The prepared item outlives the statement step: bound without copying.
+void bind_item(Statement& statement, const PreparedItem& item) {
+  statement.bind_static(1, item.collection).bind_static(2, item.id).bind(3, item.datetime).bind(4, item.end_datetime);
+  if (item.bbox) {
+    statement.bind(5, item.bbox->minx).bind(6, item.bbox->miny).bind(7, item.bbox->maxx).bind(8, item.bbox->maxy);
+    statement.bind_blob_static(9, item.geometry_wkb);
+  } else {
+    for (int column = 5; column <= 9; ++column) {
+      statement.bind_null(column);
+    }
   }
-  return "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rowid";
+  statement.bind_blob_static(10, item.content);
 }
 
-// One batch after validation: the items to write and those that failed.
+// One batch after validation: the items to write, those that failed, and
+// the (collection, property, type) triples its items carry for queryables.
 struct PreparedBatch {
+  std::size_t count = 0;  // items read, good and bad
   std::vector<PreparedItem> items;
   std::vector<LoadFailure> failed;
+  std::set<std::tuple<std::string, std::string, std::string>> properties;
 };
 
 }  // namespace
 
-LoadReport SqliteCatalog::load_texts(std::vector<ItemText>& items, std::string_view source,
-                                     const LoadOptions& options) {
+LoadReport SqliteCatalog::load_items(ItemSource& source, const LoadOptions& options) {
   if (options.batch_size == 0) {
     throw Error(ErrorCode::kInvalidInput, "load: batch_size must be at least 1");
   }
@@ -248,36 +270,50 @@ LoadReport SqliteCatalog::load_texts(std::vector<ItemText>& items, std::string_v
   };
   refresh_collections();
 
-  // Parsing and validating the next batch runs on a second thread while this
-  // one writes the current batch: the two halves of a load take similar time.
-  auto prepare_batch = [&items, source](std::size_t start, std::size_t end) {
+  // Reading, parsing, validating and compressing the next batch run on a
+  // second thread while this one writes the current batch: the two halves of
+  // a load take similar time. Only one preparation runs at a time, so the
+  // source is never read from two threads at once.
+  auto prepare_next = [&source, &options]() -> std::optional<PreparedBatch> {
+    std::vector<ItemText> texts;
+    if (!source.next(texts, options.batch_size)) {
+      return std::nullopt;
+    }
     PreparedBatch batch;
-    batch.items.reserve(end - start);
-    for (std::size_t n = start; n < end; ++n) {
+    batch.count = texts.size();
+    batch.items.reserve(texts.size());
+    // Each batch gathers its own queryables, so they commit with its items.
+    std::unordered_set<std::uint64_t> signatures;
+    for (auto& text : texts) {
       try {
-        batch.items.push_back(prepare_item(std::move(items[n].text)));
+        PreparedItem item = prepare_item(std::move(text.text), &signatures);
+        item.content = compress_item(item.content);
+        if (signatures.insert(item.property_signature).second) {
+          for (const auto& [name, type] : item.property_types) {
+            batch.properties.emplace(item.collection, name, type);
+          }
+        }
+        batch.items.push_back(std::move(item));
       } catch (const Error& error) {
-        auto [id, collection] = item_identity(items[n].text);
-        const std::string where =
-            items[n].line > 0 ? fmt::format("{} line {}: ", source, items[n].line) : std::string();
+        auto [id, collection] = item_identity(text.text);
+        const std::string where = text.line > 0 ? fmt::format("{} line {}: ", source.name(), text.line) : std::string();
         batch.failed.push_back({std::move(id), std::move(collection), where + error.what()});
       }
     }
     return batch;
   };
-  const std::size_t count = items.size();
-  const std::size_t size = options.batch_size;
-  std::future<PreparedBatch> next = std::async(std::launch::async, prepare_batch, 0, std::min(count, size));
-  for (std::size_t start = 0; start < count; start += size) {
-    PreparedBatch batch = next.get();
-    const std::size_t end = std::min(count, start + size);
-    if (end < count) {
-      next = std::async(std::launch::async, prepare_batch, end, std::min(count, end + size));
+  std::size_t processed = 0;
+  auto next = std::async(std::launch::async, prepare_next);
+  for (;;) {
+    std::optional<PreparedBatch> batch = next.get();
+    if (!batch) {
+      break;
     }
-    report.failed.insert(report.failed.end(), batch.failed.begin(), batch.failed.end());
+    next = std::async(std::launch::async, prepare_next);
+    report.failed.insert(report.failed.end(), batch->failed.begin(), batch->failed.end());
     std::vector<const PreparedItem*> accepted;
-    accepted.reserve(batch.items.size());
-    for (const auto& item : batch.items) {
+    accepted.reserve(batch->items.size());
+    for (const auto& item : batch->items) {
       if (!known_collections.contains(item.collection)) {
         refresh_collections();
       }
@@ -289,59 +325,61 @@ LoadReport SqliteCatalog::load_texts(std::vector<ItemText>& items, std::string_v
              fmt::format("item '{}': collection '{}' does not exist in the catalog", item.id, item.collection)});
       }
     }
-    report.merge(write_batch(*connection, accepted, options.mode));
+    report.merge(write_batch(*connection, accepted, batch->properties, options.mode));
+    processed += batch->count;
     if (options.progress) {
-      options.progress(end);
+      options.progress(processed);
     }
+  }
+  // Fresh statistics keep the planner choosing the right index once the
+  // catalog has grown; bounded so it costs milliseconds, not a scan.
+  if (report.loaded >= kAnalyzeAfterItems) {
+    connection->exec("PRAGMA analysis_limit=1000; ANALYZE");
   }
   return report;
 }
 
 LoadReport SqliteCatalog::write_batch(Connection& connection, const std::vector<const PreparedItem*>& batch,
-                                      LoadMode mode) {
+                                      const PropertyTypes& properties, LoadMode mode) {
   LoadReport report;
   try {
     WriteTransaction transaction(connection);
-    auto& insert = connection.cached(insert_sql(mode));
+    // Plain inserts (no RETURNING, which costs SQLite a result buffer per
+    // row): the new rowid comes from sqlite3_last_insert_rowid, and an upsert
+    // replaces in place only when the insert meets an existing item.
+    auto& insert = connection.cached(mode == LoadMode::kIgnore ? kInsertItemIgnoring : kInsertItem);
+    auto& replace = connection.cached(kReplaceItem);
     auto& index =
         connection.cached("INSERT OR REPLACE INTO items_rtree (id, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)");
     auto& unindex = connection.cached("DELETE FROM items_rtree WHERE id = ?");
     auto& queryable = connection.cached("INSERT OR IGNORE INTO queryables (collection, name, type) VALUES (?, ?, ?)");
-    std::set<std::tuple<std::string_view, std::string_view, std::string_view>> seen_properties;
     for (const PreparedItem* item : batch) {
       insert.reset();
-      // The prepared item outlives the statement step: bind without copying.
-      insert.bind_static(1, item->collection)
-          .bind_static(2, item->id)
-          .bind(3, item->datetime)
-          .bind(4, item->end_datetime);
-      if (item->bbox) {
-        insert.bind(5, item->bbox->minx).bind(6, item->bbox->miny).bind(7, item->bbox->maxx).bind(8, item->bbox->maxy);
-        insert.bind_blob_static(9, item->geometry_wkb);
-      } else {
-        for (int column = 5; column <= 9; ++column) {
-          insert.bind_null(column);
-        }
-      }
-      insert.bind_static(10, item->content);
-      bool row = false;
+      bind_item(insert, *item);
+      std::int64_t rowid = 0;
       try {
-        row = insert.step();
+        insert.run();
+        if (connection.changes() == 0) {
+          ++report.skipped;  // ignore mode kept the existing item
+          continue;
+        }
+        rowid = sqlite3_last_insert_rowid(connection.get());
       } catch (const Error& error) {
         if (error.code() != ErrorCode::kConflict) {
           throw;
         }
-        report.failed.push_back({item->id, item->collection,
-                                 fmt::format("item '{}' already exists in collection '{}' (load mode insert)", item->id,
-                                             item->collection)});
-        continue;
+        if (mode != LoadMode::kUpsert) {
+          report.failed.push_back({item->id, item->collection,
+                                   fmt::format("item '{}' already exists in collection '{}' (load mode insert)",
+                                               item->id, item->collection)});
+          continue;
+        }
+        replace.reset();
+        bind_item(replace, *item);
+        replace.step();
+        rowid = replace.int64(0);
+        replace.reset();
       }
-      if (!row) {
-        ++report.skipped;  // ignore mode kept the existing item
-        continue;
-      }
-      const std::int64_t rowid = insert.int64(0);
-      insert.reset();
       if (item->bbox) {
         // Items crossing the antimeridian cover the whole longitude range in
         // the index; the exact test sorts them out.
@@ -357,12 +395,9 @@ LoadReport SqliteCatalog::write_batch(Connection& connection, const std::vector<
         unindex.reset();
         unindex.bind(1, rowid).run();
       }
-      for (const auto& [name, type] : item->property_types) {
-        seen_properties.emplace(item->collection, name, type);
-      }
       ++report.loaded;
     }
-    for (const auto& [collection, name, type] : seen_properties) {
+    for (const auto& [collection, name, type] : properties) {
       queryable.reset();
       queryable.bind(1, collection).bind(2, name).bind(3, type).run();
     }
@@ -384,7 +419,7 @@ json SqliteCatalog::get_item(std::string_view collection, std::string_view id) {
   if (!select.step()) {
     throw Error(ErrorCode::kNotFound, fmt::format("item '{}' not found in collection '{}'", id, collection));
   }
-  json item = parse_stored(select.text(0));
+  json item = parse_stored_item(select.blob(0));
   select.reset();
   return item;
 }
@@ -453,7 +488,7 @@ json SqliteCatalog::search(const json& request_json) {
       more = true;
       break;
     }
-    Row row{parse_stored(statement.text(0)), std::string(statement.text(1)), std::string(statement.text(2)),
+    Row row{parse_stored_item(statement.blob(0)), std::string(statement.text(1)), std::string(statement.text(2)),
             json::array()};
     for (std::size_t n = 0; n < sql.sort_fields.size(); ++n) {
       row.sort_values.push_back(column_value(statement, static_cast<int>(3 + n)));
@@ -493,6 +528,31 @@ json SqliteCatalog::search(const json& request_json) {
     }
   }
   return result;
+}
+
+void SqliteCatalog::index_property(std::string_view property) {
+  const std::string name = normalize_field(property);
+  if (!is_nullable_field(name)) {
+    return;  // id, collection and the datetimes are indexed already
+  }
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':' || c == '.' || c == '-';
+  });
+  if (!plain) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("index_property: '{}' has characters outside [A-Za-z0-9_:.-]", property));
+  }
+  // The index holds exactly the expressions search sorts and filters by
+  // (SQLite matches them to queries on the aliased table).
+  const std::string field = fmt::format("tsr_property(content, '{}')", name);
+  std::string index_name = "items_property_";
+  for (const char c : name) {
+    index_name += std::isalnum(static_cast<unsigned char>(c)) != 0 ? c : '_';
+  }
+  auto connection = pool_->acquire();
+  connection->exec(fmt::format("CREATE INDEX IF NOT EXISTS \"{}\" ON items (({} IS NULL), {}, id, collection)",
+                               index_name, field, field));
+  connection->exec("PRAGMA analysis_limit=1000; ANALYZE");
 }
 
 json SqliteCatalog::queryables(std::string_view collection) {

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "catalog/sqlite/sqlite_db.hpp"
 #include "catalog/stac.hpp"
@@ -27,18 +28,22 @@ class SqliteCatalog final : public Catalog {
   nlohmann::json collections() override;
   nlohmann::json update_collection_extent(std::string_view id) override;
 
-  LoadReport load_texts(std::vector<ItemText>& items, std::string_view source, const LoadOptions& options) override;
+  LoadReport load_items(ItemSource& source, const LoadOptions& options) override;
   nlohmann::json get_item(std::string_view collection, std::string_view id) override;
   void delete_item(std::string_view collection, std::string_view id) override;
 
   nlohmann::json search(const nlohmann::json& request) override;
   nlohmann::json queryables(std::string_view collection) override;
+  void index_property(std::string_view property) override;
 
  private:
   enum class CollectionWrite { kCreate, kUpdate, kUpsert };
   void write_collection(const nlohmann::json& collection, CollectionWrite how);
-  // Writes one batch in one transaction; any failure rolls back and reports the whole batch.
-  static LoadReport write_batch(Connection& connection, const std::vector<const PreparedItem*>& batch, LoadMode mode);
+  using PropertyTypes = std::set<std::tuple<std::string, std::string, std::string>>;
+  // Writes one batch in one transaction (items and the queryables they add);
+  // any failure rolls back and reports the whole batch.
+  static LoadReport write_batch(Connection& connection, const std::vector<const PreparedItem*>& batch,
+                                const PropertyTypes& properties, LoadMode mode);
   std::unique_ptr<Connection> connect() const;
   void create_schema(Connection& connection) const;
 

@@ -7,9 +7,11 @@
 
 #include <ogr_api.h>
 #include <ogr_geometry.h>
+#include <simdjson.h>
 #include <nlohmann/json.hpp>
 
 #include "catalog/cql2_internal.hpp"
+#include "catalog/sqlite/item_codec.hpp"
 #include "tessera/cql2.hpp"
 #include "tessera/datetime.hpp"
 #include "tessera/geometry.hpp"
@@ -251,15 +253,95 @@ void array(sqlite3_context* context, int argc, sqlite3_value** argv) {
   sqlite3_result_int(context, result ? 1 : 0);
 }
 
+// The last item a thread read a property from, decompressed and parsed:
+// a filter and a sort on the same row read one item several times.
+struct ParsedItem {
+  std::string stored;
+  simdjson::dom::parser parser;
+  simdjson::dom::element properties;
+  bool has_properties = false;
+};
+
+const ParsedItem& parsed_item(std::string_view stored) {
+  thread_local ParsedItem cache;
+  if (cache.stored.size() == stored.size() && !stored.empty() &&
+      std::equal(stored.begin(), stored.end(), cache.stored.begin())) {
+    return cache;
+  }
+  cache.stored.assign(stored);
+  cache.has_properties = false;
+  const std::string text = decompress_item(stored);
+  simdjson::dom::element document;
+  if (cache.parser.parse(text).get(document) == simdjson::SUCCESS &&
+      document["properties"].get(cache.properties) == simdjson::SUCCESS && cache.properties.is_object()) {
+    cache.has_properties = true;
+  }
+  return cache;
+}
+
+// tsr_property(content, name): one property of a stored item as an SQL value,
+// as json_extract gives it (arrays and objects as JSON text, booleans as 0/1,
+// missing or null as NULL). Deterministic, so expression indexes can use it.
+void property(sqlite3_context* context, int argc, sqlite3_value** argv) {
+  if (any_null(argc, argv)) {
+    sqlite3_result_null(context);
+    return;
+  }
+  try {
+    const ParsedItem& item = parsed_item(blob_arg(argv[0]));
+    simdjson::dom::element value;
+    if (!item.has_properties ||
+        item.properties.get_object().at_key(text_arg(argv[1])).get(value) != simdjson::SUCCESS) {
+      sqlite3_result_null(context);
+      return;
+    }
+    switch (value.type()) {
+      case simdjson::dom::element_type::STRING: {
+        const std::string_view text = value.get_string().value_unsafe();
+        sqlite3_result_text64(context, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        return;
+      }
+      case simdjson::dom::element_type::INT64:
+        sqlite3_result_int64(context, value.get_int64().value_unsafe());
+        return;
+      case simdjson::dom::element_type::UINT64:
+        sqlite3_result_double(context, static_cast<double>(value.get_uint64().value_unsafe()));
+        return;
+      case simdjson::dom::element_type::DOUBLE:
+        sqlite3_result_double(context, value.get_double().value_unsafe());
+        return;
+      case simdjson::dom::element_type::BOOL:
+        sqlite3_result_int(context, value.get_bool().value_unsafe() ? 1 : 0);
+        return;
+      case simdjson::dom::element_type::NULL_VALUE:
+        sqlite3_result_null(context);
+        return;
+      default: {
+        const std::string text = simdjson::minify(value);
+        sqlite3_result_text64(context, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        return;
+      }
+    }
+  } catch (const std::exception& error) {
+    sqlite3_result_error(context, error.what(), -1);
+  }
+}
+
 // tsr_cql2(content, expression): evaluates a CQL2 expression SQL cannot
 // express on the stored item itself.
 void evaluate_cql2(sqlite3_context* context, int /*argc*/, sqlite3_value** argv) {
   const auto* expression = static_cast<const cql2::Expr*>(sqlite3_value_pointer(argv[1], kExpressionPointerType));
-  if (expression == nullptr || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+  if (expression == nullptr || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
     sqlite3_result_null(context);
     return;
   }
-  const auto item = nlohmann::json::parse(text_arg(argv[0]), nullptr, false);
+  nlohmann::json item;
+  try {
+    item = nlohmann::json::parse(decompress_item(blob_arg(argv[0])), nullptr, false);
+  } catch (const std::exception& error) {
+    sqlite3_result_error(context, error.what(), -1);
+    return;
+  }
   try {
     sqlite3_result_int(context, cql2::evaluate(*expression, item) ? 1 : 0);
   } catch (const std::exception&) {
@@ -285,6 +367,7 @@ void register_functions(sqlite3* db) {
   add(db, "tsr_micros", 1, micros);
   add(db, "tsr_array", 3, array);
   add(db, "tsr_cql2", 2, evaluate_cql2);
+  add(db, "tsr_property", 2, property);
 }
 
 }  // namespace tessera::catalog::sqlite

@@ -585,16 +585,15 @@ Sql field_expression(const std::string& raw_name) {
     case Column::kNone:
       break;
   }
+  // Plain names are written into the SQL so expression indexes match them;
+  // any other name is a bound parameter.
   if (is_plain_name(name)) {
-    return sql.append("json_extract(i.content, '$.properties.\"").append(name).append("\"')");
+    return sql.append("tsr_property(i.content, '").append(name).append("')");
   }
-  const bool addressable = std::none_of(
-      name.begin(), name.end(), [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
-  if (!addressable) {
-    return sql.append("NULL");  // no SQLite JSON path can name it: unknown, so null
-  }
-  return sql.append("json_extract(i.content, ").param("$.properties.\"" + name + "\"").append(")");
+  return sql.append("tsr_property(i.content, ").param(name).append(")");
 }
+
+bool is_nullable_field(const std::string& name) { return column_of(normalize_field(name)) == Column::kNone; }
 
 Sql translate_filter(const cql2::Expr& filter) { return Translator().boolean(filter); }
 
@@ -630,6 +629,18 @@ Sql rtree_rowids(const Bbox& box) {
 
 namespace {
 
+void bind_json_value(Sql& sql, const json& value) {
+  if (value.is_number_integer()) {
+    sql.param(value.get<std::int64_t>());
+  } else if (value.is_number()) {
+    sql.param(value.get<double>());
+  } else if (value.is_string()) {
+    sql.param(value.get<std::string>());
+  } else {
+    sql.param(nullptr);
+  }
+}
+
 // The keyset condition "row comes after the cursor" in the given order.
 // NULL sorts as the largest value (PostgreSQL's order, which pgstac has).
 Sql after_cursor(const std::vector<SortKey>& keys, const std::vector<json>& values, std::size_t index) {
@@ -641,17 +652,6 @@ Sql after_cursor(const std::vector<SortKey>& keys, const std::vector<json>& valu
   if (!last) {
     rest = after_cursor(keys, values, index + 1);
   }
-  auto bind_value = [](Sql& sql, const json& v) {
-    if (v.is_number_integer()) {
-      sql.param(v.get<std::int64_t>());
-    } else if (v.is_number()) {
-      sql.param(v.get<double>());
-    } else if (v.is_string()) {
-      sql.param(v.get<std::string>());
-    } else {
-      sql.param(nullptr);
-    }
-  };
   Sql sql;
   sql.append("(");
   if (value.is_null()) {
@@ -669,13 +669,13 @@ Sql after_cursor(const std::vector<SortKey>& keys, const std::vector<json>& valu
     return sql.append(")");
   }
   sql.append(field).append(key.descending ? " < " : " > ");
-  bind_value(sql, value);
+  bind_json_value(sql, value);
   if (!key.descending) {
     sql.append(" OR ").append(field).append(" IS NULL");
   }
   if (!last) {
     sql.append(" OR (").append(field).append(" = ");
-    bind_value(sql, value);
+    bind_json_value(sql, value);
     sql.append(" AND ").append(rest).append(")");
   }
   return sql.append(")");
@@ -753,17 +753,41 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
       key.descending = !key.descending;
     }
   }
+  // NULL sorts as the largest value (PostgreSQL's order, which pgstac has):
+  // a nullable key sorts by "is null" first, the form property indexes take.
   out.order_by.append("ORDER BY ");
   for (std::size_t n = 0; n < keys.size(); ++n) {
-    out.order_by.append(n > 0 ? ", " : "")
-        .append(field_expression(keys[n].field))
-        .append(keys[n].descending ? " DESC NULLS FIRST" : " ASC NULLS LAST");
+    const char* direction = keys[n].descending ? " DESC" : " ASC";
+    const Sql field = field_expression(keys[n].field);
+    out.order_by.append(n > 0 ? ", " : "");
+    if (is_nullable_field(keys[n].field)) {
+      out.order_by.append("(").append(field).append(" IS NULL)").append(direction).append(", ");
+    }
+    out.order_by.append(field).append(direction);
   }
   if (request.cursor) {
     std::vector<json> values(request.cursor->values.begin(), request.cursor->values.end());
     values.emplace_back(request.cursor->id);
     values.emplace_back(request.cursor->collection);
-    out.keyset = after_cursor(keys, values, 0);
+    const bool one_direction =
+        std::all_of(keys.begin(), keys.end(), [&](const SortKey& key) { return key.descending == keys[0].descending; });
+    const bool no_nulls =
+        std::none_of(keys.begin(), keys.end(), [](const SortKey& key) { return is_nullable_field(key.field); });
+    if (one_direction && no_nulls) {
+      // A row-value comparison lets SQLite seek straight to the page in the index.
+      out.keyset.append("(");
+      for (std::size_t n = 0; n < keys.size(); ++n) {
+        out.keyset.append(n > 0 ? ", " : "").append(field_expression(keys[n].field));
+      }
+      out.keyset.append(keys[0].descending ? ") < (" : ") > (");
+      for (std::size_t n = 0; n < values.size(); ++n) {
+        out.keyset.append(n > 0 ? ", " : "");
+        bind_json_value(out.keyset, values[n]);
+      }
+      out.keyset.append(")");
+    } else {
+      out.keyset = after_cursor(keys, values, 0);
+    }
   }
   return out;
 }

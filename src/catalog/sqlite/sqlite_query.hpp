@@ -48,6 +48,9 @@ struct Sql {
 // table aliased "i" (a column for id/collection/datetime, else json_extract).
 Sql field_expression(const std::string& name);
 
+// Whether a sort field can be NULL (a property, not one of the item columns).
+bool is_nullable_field(const std::string& name);
+
 // Translates a validated CQL2 expression into an SQL boolean expression.
 Sql translate_filter(const cql2::Expr& filter);
 

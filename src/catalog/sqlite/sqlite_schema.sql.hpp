@@ -13,17 +13,16 @@ CREATE TABLE IF NOT EXISTS collections (
 
 CREATE TABLE IF NOT EXISTS items (
   rowid INTEGER PRIMARY KEY,
-  collection TEXT NOT NULL REFERENCES collections(id),
+  collection TEXT NOT NULL,       -- a collections.id (checked by tessera on load)
   id TEXT NOT NULL,
   datetime INTEGER NOT NULL,      -- microseconds: datetime or start_datetime
   end_datetime INTEGER NOT NULL,  -- microseconds: end_datetime or datetime
   minx REAL, miny REAL, maxx REAL, maxy REAL,  -- bbox; minx > maxx crosses the antimeridian
   geometry BLOB,                  -- ISO WKB, NULL for items without geometry
-  content TEXT NOT NULL,          -- the whole item as stored
+  content BLOB NOT NULL,          -- the item's JSON text as loaded, zstd-compressed
   UNIQUE (collection, id)
 );
 CREATE INDEX IF NOT EXISTS items_datetime ON items (datetime, id, collection);
-CREATE INDEX IF NOT EXISTS items_end_datetime ON items (end_datetime);
 CREATE INDEX IF NOT EXISTS items_collection_datetime ON items (collection, datetime, id);
 CREATE INDEX IF NOT EXISTS items_id ON items (id);
 
