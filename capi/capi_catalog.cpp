@@ -163,6 +163,10 @@ tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, cha
   });
 }
 
+tsr_status tsr_catalog_index_property(tsr_catalog catalog, const char* property) {
+  return guarded([&] { catalog_of(catalog, __func__).index_property(TSR_REQUIRE(property)); });
+}
+
 tsr_status tsr_catalog_queryables(tsr_catalog catalog, const char* collection, char** out_json) {
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);

@@ -158,6 +158,9 @@ TSR_API tsr_status tsr_catalog_delete_item(tsr_catalog catalog, const char* coll
 /* STAC API item search: request JSON in, FeatureCollection JSON out. */
 TSR_API tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, char** out_json);
 
+/* Indexes a property for sorting and filtering (idempotent). */
+TSR_API tsr_status tsr_catalog_index_property(tsr_catalog catalog, const char* property);
+
 /* Queryables (JSON Schema) of one collection, or of all when NULL. */
 TSR_API tsr_status tsr_catalog_queryables(tsr_catalog catalog, const char* collection, char** out_json);
 

@@ -64,6 +64,18 @@ void add_catalog_commands(CLI::App& app) {
     }
   });
 
+  // tessera index CATALOG PROPERTY...
+  auto index_options = std::make_shared<std::pair<std::string, std::vector<std::string>>>();
+  auto* index = app.add_subcommand("index", "Index properties for sorting and filtering");
+  index->add_option("CATALOG", index_options->first, "Catalog URI")->required();
+  index->add_option("PROPERTIES", index_options->second, "Property names, e.g. eo:cloud_cover")->required();
+  index->callback([index_options] {
+    auto catalog = Catalog::open(index_options->first);
+    for (const auto& property : index_options->second) {
+      catalog->index_property(property);
+    }
+  });
+
   // tessera load CATALOG FILE [--mode] [--batch-size]
   struct LoadArgs {
     std::string catalog;

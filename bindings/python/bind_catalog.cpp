@@ -168,6 +168,8 @@ void bind_catalog(py::module_& m) {
           py::arg("request") = py::none(),
           "STAC API item search; the request dict (or keyword arguments) takes ids, collections, bbox, intersects, "
           "datetime, filter, filter-lang, sortby, fields, limit, token, context.")
+      .def("index_property", &Catalog::index_property, py::arg("property"), py::call_guard<py::gil_scoped_release>(),
+           "Index a property for sortby and filters on it (idempotent).")
       .def(
           "queryables",
           [](Catalog& self, const std::optional<std::string>& collection) {

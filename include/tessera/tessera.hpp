@@ -1,6 +1,9 @@
 #pragma once
 
 // Umbrella header for the C++ API.
+#include "tessera/catalog.hpp"
+#include "tessera/cql2.hpp"
+#include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
 #include "tessera/geometry.hpp"
 #include "tessera/log.hpp"

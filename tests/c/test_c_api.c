@@ -47,6 +47,7 @@ static void check_catalog(void) {
   tsr_free(json);
   CHECK(tsr_catalog_search(catalog, "{\"limit\": -1}", &json) == TSR_INVALID_INPUT);
   CHECK(strstr(tsr_last_error_message(), "limit") != NULL);
+  CHECK(tsr_catalog_index_property(catalog, "eo:cloud_cover") == TSR_OK);
   CHECK(tsr_catalog_get_item(catalog, "c", "i1", &json) == TSR_OK);
   tsr_free(json);
   CHECK(tsr_catalog_get_item(catalog, "c", "missing", &json) == TSR_NOT_FOUND);

@@ -387,6 +387,29 @@ TEST_P(CatalogConformance, PagingVisitsEveryItemOnceBothWays) {
   }
 }
 
+TEST_P(CatalogConformance, PropertyIndexesKeepAnswersTheSame) {
+  load_standard_items();
+  const std::vector<json> requests = {
+      {{"sortby", "+eo:cloud_cover"}, {"limit", 20}},
+      {{"sortby", "-eo:cloud_cover"}, {"limit", 20}},
+      {{"filter", "eo:cloud_cover < 20"}, {"limit", 20}},
+      {{"filter", "eo:cloud_cover >= 20 AND platform = 'sentinel-2a'"}, {"sortby", "platform"}, {"limit", 20}},
+  };
+  std::vector<std::vector<std::string>> before;
+  for (const auto& request : requests) {
+    before.push_back(ids_of(search(request)));
+  }
+  catalog_->index_property("eo:cloud_cover");
+  catalog_->index_property("properties.platform");
+  catalog_->index_property("eo:cloud_cover");  // idempotent
+  catalog_->index_property("datetime");        // already indexed: nothing to do
+  for (std::size_t n = 0; n < requests.size(); ++n) {
+    EXPECT_EQ(ids_of(search(requests[n])), before[n]) << requests[n].dump();
+  }
+  expect_error([&] { catalog_->index_property("bad name'); DROP TABLE items; --"); }, ErrorCode::kInvalidInput,
+               "characters");
+}
+
 TEST_P(CatalogConformance, PagesNeitherSkipNorRepeatWhileItemsAreInserted) {
   load_standard_items();
   auto page = search({{"collections", {"a"}}, {"limit", 5}});

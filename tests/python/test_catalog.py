@@ -148,6 +148,15 @@ def test_injection_changes_nothing(catalog):
     assert catalog.search(limit=1)["numberMatched"] == 12
 
 
+def test_index_property(catalog):
+    catalog.load(grid_items())
+    before = ids(catalog.search(sortby="-eo:cloud_cover", limit=5))
+    catalog.index_property("eo:cloud_cover")
+    assert ids(catalog.search(sortby="-eo:cloud_cover", limit=5)) == before
+    with pytest.raises(tessera.InvalidInput):
+        catalog.index_property("x'; --")
+
+
 def test_queryables(catalog):
     catalog.load(grid_items())
     queryables = catalog.queryables("a")

@@ -32,6 +32,10 @@ constexpr std::size_t kFilePoolSize = 8;
 // the bbox inline instead of collecting (and sorting) every candidate.
 constexpr int kRtreeCandidateLimit = 4000;
 
+// Page cache of a connection (KiB) normally and while it loads.
+constexpr const char* kDefaultCachePragma = "PRAGMA cache_size=-65536";
+constexpr int kLoadCacheKib = 512 * 1024;
+
 // Loads of at least this many items refresh the query planner's statistics.
 constexpr std::size_t kAnalyzeAfterItems = 10000;
 
@@ -81,8 +85,8 @@ std::unique_ptr<Connection> SqliteCatalog::connect() const {
   // process crash (only an OS crash can lose the last commits).
   connection->exec(
       "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA "
-      "temp_store=MEMORY;"
-      "PRAGMA cache_size=-65536;");
+      "temp_store=MEMORY;");
+  connection->exec(kDefaultCachePragma);
   return connection;
 }
 
@@ -302,6 +306,13 @@ LoadReport SqliteCatalog::load_items(ItemSource& source, const LoadOptions& opti
     }
     return batch;
   };
+  // Index pages of a large catalog outgrow the default cache and turn every
+  // insert into random reads; a load gets a larger cache for its duration.
+  connection->exec(fmt::format("PRAGMA cache_size=-{}", kLoadCacheKib));
+  struct RestoreCache {
+    Connection& connection;
+    ~RestoreCache() { sqlite3_exec(connection.get(), kDefaultCachePragma, nullptr, nullptr, nullptr); }
+  } restore_cache{*connection};
   std::size_t processed = 0;
   auto next = std::async(std::launch::async, prepare_next);
   for (;;) {
@@ -507,8 +518,14 @@ json SqliteCatalog::search(const json& request_json) {
   }
   result["numberReturned"] = rows.size();
   if (request.count_matched) {
+    // Counting visits every match, so it always narrows through the R*Tree.
     Sql count;
-    count.append("SELECT count(*) FROM items i WHERE ").append(sql.where);
+    if (auto bbox_count = bbox_only_count(request)) {
+      count = std::move(*bbox_count);
+    } else {
+      const Sql where = plan == SpatialPlan::kRtree ? sql.where : build_search_sql(request, SpatialPlan::kRtree).where;
+      count.append("SELECT count(*) FROM items i WHERE ").append(where);
+    }
     auto counter = connection->prepare(count.text);
     count.bind_to(counter);
     counter.step();

@@ -627,6 +627,39 @@ Sql rtree_rowids(const Bbox& box) {
       .append(range(-180.0, box.miny, box.maxx, box.maxy));
 }
 
+std::optional<Sql> bbox_only_count(const SearchRequest& request) {
+  const bool bbox_only = request.bbox && !request.bbox->crosses_antimeridian() && request.ids.empty() &&
+                         request.collections.empty() && !request.datetime && !request.filter;
+  if (!bbox_only) {
+    return std::nullopt;
+  }
+  const Bbox& box = *request.bbox;
+  // R*Tree boxes are rounded outwards, so an entry inside the search box is
+  // an item inside it: those are counted from the index alone, and only the
+  // items on the box's edge are read and tested exactly.
+  auto inside = [&box](Sql& sql) {
+    sql.append("minx >= ")
+        .param(box.minx)
+        .append(" AND maxx <= ")
+        .param(box.maxx)
+        .append(" AND miny >= ")
+        .param(box.miny)
+        .append(" AND maxy <= ")
+        .param(box.maxy);
+  };
+  Sql sql;
+  sql.append("SELECT (SELECT count(*) FROM items_rtree WHERE ");
+  inside(sql);
+  sql.append(") + (SELECT count(*) FROM items i WHERE i.rowid IN (").append(rtree_rowids(box)).append(" AND NOT (");
+  inside(sql);
+  sql.append(")) AND tsr_in_bbox(i.geometry, i.minx, i.miny, i.maxx, i.maxy, ")
+      .append(bbox_params(box))
+      .append(", ")
+      .param(Blob{wkb_of(Geometry::from_bbox(box))})
+      .append("))");
+  return sql;
+}
+
 namespace {
 
 void bind_json_value(Sql& sql, const json& value) {

@@ -76,4 +76,8 @@ std::optional<Bbox> spatial_filter_box(const SearchRequest& request);
 // (a UNION of two ranges when it crosses the antimeridian).
 Sql rtree_rowids(const Bbox& box);
 
+// A faster count for a search constrained by a bbox alone (the common
+// "how many items here" question), or nullopt when the search has more.
+std::optional<Sql> bbox_only_count(const SearchRequest& request);
+
 }  // namespace tessera::catalog::sqlite
