@@ -2,7 +2,8 @@
 // catalog (UTM-grid footprints, ~40 properties, ~15 assets, several years,
 // three collections) as ndjson, loads it, and measures a query mix.
 //
-//   catalog_bench --items 1000000 --dir /tmp/tessera-bench --queries 200
+//   catalog_bench --items 1000000 --dir /tmp/tessera-bench --queries 100 [--batch-size 20000]
+//                 [--reuse: keep the generated ndjson and database] [--load-only]
 //
 // Prints one JSON document with the figures BENCHMARKS.md records.
 #include <algorithm>
@@ -34,6 +35,7 @@ struct Args {
   int queries = 200;
   bool reuse = false;
   bool load_only = false;
+  std::size_t batch_size = 20000;
 };
 
 Args parse_args(int argc, char** argv) {
@@ -47,6 +49,8 @@ Args parse_args(int argc, char** argv) {
       args.dir = next();
     } else if (arg == "--queries") {
       args.queries = std::stoi(next());
+    } else if (arg == "--batch-size") {
+      args.batch_size = std::stoul(next());
     } else if (arg == "--load-only") {
       args.load_only = true;
     } else if (arg == "--reuse") {
@@ -175,7 +179,7 @@ int main(int argc, char** argv) {
   const fs::path ndjson = args.dir / fmt::format("items-{}.ndjson", args.items);
   const fs::path database = args.dir / fmt::format("catalog-{}.db", args.items);
   const auto tiles = make_tiles();
-  json report = {{"items", args.items}, {"tiles", tiles.size()}};
+  json report = {{"items", args.items}, {"tiles", tiles.size()}, {"batch_size", args.batch_size}};
 
   if (!args.reuse || !fs::exists(ndjson)) {
     std::mt19937_64 random(42);
@@ -199,7 +203,7 @@ int main(int argc, char** argv) {
     }
     tessera::LoadReport load;
     tessera::LoadOptions options;
-    options.batch_size = 5000;
+    options.batch_size = args.batch_size;
     const double ms = time_ms([&] { load = catalog->load_file(ndjson, options); });
     report["index_property_seconds"] = time_ms([&] { catalog->index_property("eo:cloud_cover"); }) / 1000;
     report["load_seconds"] = ms / 1000;

@@ -9,12 +9,13 @@
 #   scripts/pgstac_cluster.sh status [DIR]          exit 0 running, 3 stopped or absent
 #   scripts/pgstac_cluster.sh url    [DIR]          prints the connection URI
 #
-# DIR defaults to ${TESSERA_PG_DIR:-/tmp/tessera-pgstac}, PORT to
-# ${TESSERA_PG_PORT:-55432} (or the port DIR was last started with). The server
-# listens on 127.0.0.1 only, its unix socket is DIR/run, its log DIR/log/postgresql.log.
+# DIR defaults to ${TESSERA_PG_DIR:-/tmp/tessera-pgstac}; PORT to $TESSERA_PG_PORT, else
+# the port DIR was last started with, else 55432. The server listens on 127.0.0.1 only,
+# its unix socket is DIR/run, its log DIR/log/postgresql.log.
 # Auth is trust (throw-away cluster); database `pgstac`, login role `tessera`
 # (password `tessera`, SUPERUSER so that `pypgstac migrate` can create roles and
-# extensions); bootstrap superuser `postgres` over the socket.
+# extensions, default search_path `pgstac, public` as pgstac's docs set up an
+# application role); bootstrap superuser `postgres` over the socket.
 #
 # PostgreSQL refuses to run as root: when run as root the server runs as the system
 # user ${TESSERA_PG_USER:-tessera-pg} (created with `useradd --system` if missing)
@@ -199,10 +200,10 @@ psql_admin() {
   PGOPTIONS="-c client_min_messages=warning" timeout 120 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCK" -p "$PORT" -U postgres -d "$db" "$@"
 }
 
-# psql over TCP as the login role, as a client connects. pgstac's functions resolve their
-# tables through search_path, so (like pypgstac) the session sets it to pgstac, public.
+# psql over TCP as the login role, exactly as a client connects (the role's default
+# search_path, pgstac, public, included).
 psql_url() {
-  PGOPTIONS='-c statement_timeout=60000 -c search_path=pgstac,public' timeout 90 \
+  PGOPTIONS='-c statement_timeout=60000' timeout 90 \
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$(url_for "$PORT")" "$@"
 }
 
@@ -214,6 +215,8 @@ cmd_start() {
   check_python
   resolve_dir "${1:-}"
   [[ -z $explicit_port ]] || validate_port "$explicit_port"
+  local sock_path="$SOCK/.s.PGSQL.65535" # the longest a port can make it
+  ((${#sock_path} <= 100)) || die2 "socket path $SOCK/.s.PGSQL.<port> is too long for a unix socket: use a shorter DIR"
 
   step "preparing $DIR"
   if ((EUID == 0)); then
@@ -243,7 +246,7 @@ cmd_start() {
   fi
   chmod 0755 -- "$DIR"
 
-  local running=0 port_now
+  local running=0 port_now rc
   if is_running; then running=1; fi
   port_now=$(running_port || true)
   if ((running)); then
@@ -255,8 +258,6 @@ cmd_start() {
     PORT=${explicit_port:-$(stored_port || true)}
     PORT=${PORT:-$DEFAULT_PORT}
   fi
-  local sock_path="$SOCK/.s.PGSQL.$PORT"
-  ((${#sock_path} <= 100)) || die2 "socket path $sock_path is too long for a unix socket: use a shorter DIR"
 
   if [[ ! -f $DATA/PG_VERSION ]]; then
     step "initdb $DATA"
@@ -298,6 +299,7 @@ cmd_start() {
     # `URL=$(pgstac_cluster.sh start)` does not wait on the server.
     as_pg timeout $((START_TIMEOUT + 15)) "$PG_BIN/pg_ctl" start -D "$DATA" -l "$LOGDIR/postgresql.log" \
       -w -t "$START_TIMEOUT" </dev/null >>"$LOGDIR/pg_ctl.log" 2>&1 9>&- || {
+      show_log_tail "$LOGDIR/pg_ctl.log"
       show_log_tail "$LOGDIR/postgresql.log"
       die "PostgreSQL did not start (log: $LOGDIR/postgresql.log)"
     }
@@ -313,7 +315,7 @@ cmd_start() {
     sleep 0.5
   done
 
-  step "creating role $DB_USER, database $DB_NAME and extensions"
+  step "ensuring role $DB_USER, database $DB_NAME and extensions"
   psql_admin postgres <<SQL
 DO \$\$
 BEGIN
@@ -323,6 +325,9 @@ BEGIN
 END
 \$\$;
 ALTER ROLE $DB_USER LOGIN SUPERUSER PASSWORD '$DB_PASSWORD';
+-- As pgstac's docs set up an application role: search() and delete_item() resolve
+-- pgstac's tables through the caller's search_path.
+ALTER ROLE $DB_USER SET search_path TO pgstac, public;
 SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_USER'
   WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$DB_NAME') \gexec
 SQL
@@ -335,8 +340,9 @@ SQL
   step "pypgstac migrate (pypgstac $PYPGSTAC_VERSION, timeout ${MIGRATE_TIMEOUT}s)"
   (cd "$DIR" && timeout "$MIGRATE_TIMEOUT" "$PYTHON" -m pypgstac.pypgstac migrate \
     --dsn "$(url_for "$PORT")") </dev/null >"$LOGDIR/pypgstac-migrate.log" 2>&1 9>&- || {
+    rc=$?
     show_log_tail "$LOGDIR/pypgstac-migrate.log"
-    die "pypgstac migrate failed (log: $LOGDIR/pypgstac-migrate.log)"
+    die "pypgstac migrate failed with exit status $rc$( ((rc != 124)) || echo ' (timed out)') (log: $LOGDIR/pypgstac-migrate.log)"
   }
 
   step "verifying pgstac over $(url_for "$PORT")"

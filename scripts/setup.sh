@@ -10,11 +10,15 @@ APT_PACKAGES=(
   libfmt-dev nlohmann-json3-dev libsimdjson-dev libzstd-dev libcli11-dev
   libgtest-dev googletest
   clang-format clang-tidy
+  postgresql-15 postgresql-15-postgis-3 postgresql-client-15
 )
 PYTHON_PACKAGES=(
   "scikit-build-core>=0.10"
   "pybind11>=2.10"
   "pytest>=7"
+  "pypgstac==0.10.0"
+  "psycopg>=3.1"
+  "psycopg-pool>=3.1"
 )
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -50,7 +54,8 @@ PY
 done
 if ((${#missing_py[@]})); then
   log "installing Python packages: ${missing_py[*]}"
-  "$PYTHON" -m pip install -q --disable-pip-version-check "${missing_py[@]}"
+  # pypgstac's psycopg extra brings the binary libpq wheel it is tested with.
+  "$PYTHON" -m pip install -q --disable-pip-version-check "${missing_py[@]/#pypgstac==/pypgstac[psycopg]==}"
 else
   log "Python packages present"
 fi
