@@ -185,3 +185,34 @@ def test_other_processes_read_while_one_writes(tmp_path):
     assert process.exitcode == 0
     assert counts == sorted(counts)  # readers saw whole batches, never a decrease
     assert cat.search(limit=1)["numberMatched"] == 3000
+
+
+def _load_forever(uri, items):
+    tessera.Catalog.open(uri).load(items, mode="ignore", batch_size=200)
+
+
+def test_killed_loader_leaves_whole_batches(tmp_path):
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    path = tmp_path / "killed.db"
+    uri = f"sqlite://{path}"
+    tessera.Catalog.open(uri).upsert_collection(collection("a"))
+    items = [item(f"k{n:05d}", "a", "2021-01-01T00:00:00Z", n % 100, n // 100 % 80) for n in range(8000)]
+    context = multiprocessing.get_context("spawn")
+    for delay in (0.3, 0.6, 0.9):
+        process = context.Process(target=_load_forever, args=(uri, items))
+        process.start()
+        time.sleep(delay)
+        os.kill(process.pid, signal.SIGKILL)
+        process.join()
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            count = db.execute("SELECT count(*) FROM items").fetchone()[0]
+        assert count % 200 == 0, f"a batch was torn: {count} items"
+    report = tessera.Catalog.open(uri).load(items, mode="ignore", batch_size=200)
+    assert report["failed"] == []
+    assert report["loaded"] + report["skipped"] == len(items)
+    assert tessera.Catalog.open(uri).search(limit=1)["numberMatched"] == len(items)
