@@ -13,6 +13,16 @@ scripts/setup.sh
 step "format"
 scripts/check_format.sh
 
+step "PostgreSQL + PostGIS + pgstac (throw-away cluster on loopback)"
+# The PgSTAC tests must run: a cluster that cannot start fails the suite.
+PG_DIR=${TESSERA_PG_DIR:-/tmp/tessera-pgstac-test}
+export TESSERA_PG_DIR=$PG_DIR
+scripts/pgstac_cluster.sh stop --purge "$PG_DIR" >/dev/null 2>&1 || true
+TESSERA_TEST_PGSTAC_URL=$(scripts/pgstac_cluster.sh start "$PG_DIR" "${TESSERA_PG_PORT:-55433}")
+export TESSERA_TEST_PGSTAC_URL
+trap 'scripts/pgstac_cluster.sh stop --purge "$PG_DIR" >/dev/null 2>&1 || true' EXIT
+echo "pgstac at $TESSERA_TEST_PGSTAC_URL"
+
 step "C++ and C tests (dev preset)"
 cmake --preset dev
 cmake --build --preset dev

@@ -56,6 +56,8 @@ struct TESSERA_API CatalogOptions {
   // How long a writer waits for another process's write lock before the call
   // fails with a retryable Unavailable error.
   int busy_timeout_ms = 5000;
+  // PgSTAC: longest a statement may run before it fails (retryable).
+  int statement_timeout_ms = 60000;
 };
 
 // A STAC catalog: collections, items, bulk load and STAC-API item search.
@@ -65,8 +67,10 @@ class TESSERA_API Catalog {
  public:
   virtual ~Catalog();
 
-  // `sqlite:///abs/path.db`, `sqlite://:memory:` (or `:memory:`), or a plain
-  // path ending in .db/.sqlite.
+  // `sqlite:///abs/path.db`, `sqlite://:memory:` (or `:memory:`), a plain
+  // path ending in .db/.sqlite, or `postgresql://user@host:port/db` (any
+  // libpq URI; passwords from the URI, PGPASSWORD or ~/.pgpass) of a database
+  // with the pgstac schema.
   static std::unique_ptr<Catalog> open(std::string_view uri, const CatalogOptions& options = {});
 
   // --- Collections ---------------------------------------------------------

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/pgstac/pgstac_catalog.hpp"
 #include "catalog/sqlite/sqlite_catalog.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
@@ -72,7 +73,7 @@ std::unique_ptr<Catalog> Catalog::open(std::string_view uri, const CatalogOption
     return std::make_unique<catalog::sqlite::SqliteCatalog>(std::string(uri), options);
   }
   if (uri.starts_with("postgresql://") || uri.starts_with("postgres://")) {
-    throw Error(ErrorCode::kUnsupported, "the PgSTAC catalog backend is not built yet");
+    return std::make_unique<catalog::pgstac::PgstacCatalog>(std::string(uri), options);
   }
   throw Error(
       ErrorCode::kInvalidInput,

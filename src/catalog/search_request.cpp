@@ -181,7 +181,7 @@ cql2::Expr parse_filter(const json& filter, const json& language) {
 
 struct DecodedToken {
   json query;
-  PageCursor cursor;
+  json position;
 };
 
 DecodedToken decode_page_token(const json& value) {
@@ -200,18 +200,10 @@ DecodedToken decode_page_token(const json& value) {
   }
   const int size = CPLBase64DecodeInPlace(reinterpret_cast<GByte*>(text.data()));
   const json decoded = json::parse(text.data(), text.data() + size, nullptr, false);
-  DecodedToken token;
-  if (!decoded.is_object() || !decoded.contains("q") || !decoded["q"].is_object() || !decoded.contains("d") ||
-      !decoded.contains("v") || !decoded["v"].is_array() || !decoded.contains("i") || !decoded["i"].is_string() ||
-      !decoded.contains("c") || !decoded["c"].is_string()) {
+  if (!decoded.is_object() || !decoded.contains("q") || !decoded["q"].is_object() || !decoded.contains("p")) {
     fail("token", "is not a token this catalog issued");
   }
-  token.query = decoded["q"];
-  token.cursor.forward = decoded["d"] == "n";
-  token.cursor.values = decoded["v"];
-  token.cursor.id = decoded["i"].get<std::string>();
-  token.cursor.collection = decoded["c"].get<std::string>();
-  return token;
+  return {decoded["q"], decoded["p"]};
 }
 
 // Members that define the result set (kept in tokens); the others shape one page.
@@ -272,9 +264,33 @@ std::string normalize_field(std::string_view field) {
   return std::string(field);
 }
 
+namespace {
+
+// No stored id, collection or property value can hold a NUL (PostgreSQL text
+// cannot), so a search string with one is refused on every backend alike.
+void reject_nul_characters(const json& value, std::string_view member) {
+  if (value.is_string()) {
+    if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+      fail(member, "strings cannot contain NUL characters");
+    }
+  } else if (value.is_structured()) {
+    for (const auto& [key, element] : value.items()) {
+      if (key.find('\0') != std::string::npos) {
+        fail(member, "strings cannot contain NUL characters");
+      }
+      reject_nul_characters(element, member);
+    }
+  }
+}
+
+}  // namespace
+
 SearchRequest parse_search_request(const json& request, std::size_t max_limit) {
   if (!request.is_object()) {
     fail("request", fmt::format("expected a JSON object, got {}", request.type_name()));
+  }
+  for (const auto& [name, value] : request.items()) {
+    reject_nul_characters(value, name);
   }
   SearchRequest parsed;
   json query = json::object();
@@ -296,12 +312,9 @@ SearchRequest parse_search_request(const json& request, std::size_t max_limit) {
     if (query.empty()) {
       query = std::move(token.query);
     }
-    parsed.cursor = std::move(token.cursor);
+    parsed.position = std::move(token.position);
   }
   parse_query(query, parsed);
-  if (parsed.cursor && parsed.cursor->values.size() != std::max<std::size_t>(parsed.sortby.size(), 1)) {
-    fail("token", "does not belong to this query's sort order");
-  }
   parsed.query = std::move(query);
 
   if (const auto it = request.find("limit"); it != request.end() && !it->is_null()) {
@@ -335,17 +348,15 @@ std::vector<SortKey> effective_sort(const SearchRequest& request) {
   if (keys.empty()) {
     keys.push_back({"datetime", true});
   }
-  keys.push_back({"id", keys.back().descending});
+  // pgstac 0.10's total order: collection, then id, in the first key's direction.
+  const bool descending = keys.front().descending;
+  keys.push_back({"collection", descending});
+  keys.push_back({"id", descending});
   return keys;
 }
 
-std::string encode_page_token(const json& query, const PageCursor& cursor) {
-  const std::string text = json{
-      {"q", query},
-      {"d", cursor.forward ? "n" : "p"},
-      {"v", cursor.values},
-      {"i", cursor.id},
-      {"c", cursor.collection}}.dump();
+std::string encode_page_token(const json& query, const json& position) {
+  const std::string text = json{{"q", query}, {"p", position}}.dump();
   char* encoded = CPLBase64Encode(static_cast<int>(text.size()), reinterpret_cast<const GByte*>(text.data()));
   std::string token(encoded);
   CPLFree(encoded);

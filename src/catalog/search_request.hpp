@@ -29,14 +29,6 @@ struct SortKey {
   bool descending = false;
 };
 
-// Where a page starts: the sort values and id/collection of the item at the
-// page edge. `forward` pages follow it ("next"); others precede it ("prev").
-struct PageCursor {
-  bool forward = true;
-  nlohmann::json values;  // one per sort key (without the id tie-break)
-  std::string id;
-  std::string collection;
-};
 
 struct SearchRequest {
   std::vector<std::string> ids;
@@ -45,14 +37,15 @@ struct SearchRequest {
   std::shared_ptr<const Geometry> intersects;
   std::optional<TimeRange> datetime;
   std::optional<cql2::Expr> filter;
-  // The requested order; the id tie-break (in the direction of the last key)
-  // is implied, as pgstac does. Default: datetime descending.
+  // The requested order; the (collection, id) tie-break in the direction of
+  // the first key is implied, as pgstac does. Default: datetime descending.
   std::vector<SortKey> sortby;
   std::vector<std::string> fields_include;
   std::vector<std::string> fields_exclude;
   std::size_t limit = 10;
   bool count_matched = true;
-  std::optional<PageCursor> cursor;
+  // Where a page token says to continue, in its backend's own terms.
+  std::optional<nlohmann::json> position;
   // The request without token/limit/fields, canonical: stored in tokens so
   // {"token": ...} alone continues the query.
   nlohmann::json query;
@@ -61,13 +54,14 @@ struct SearchRequest {
 // Parses and validates `request`; InvalidInput names the offending member.
 SearchRequest parse_search_request(const nlohmann::json& request, std::size_t max_limit);
 
-// Opaque, URL-safe token for the page after/before `cursor`.
-std::string encode_page_token(const nlohmann::json& query, const PageCursor& cursor);
+// An opaque, URL-safe page token: the query it continues and the backend's
+// position in its results. Tokens are checked when read, never trusted.
+std::string encode_page_token(const nlohmann::json& query, const nlohmann::json& position);
 
 // The property name a sort or filter field refers to, without "properties.".
 std::string normalize_field(std::string_view field);
 
-// Sort keys with the tie-break appended: (field, descending) pairs.
+// Sort keys with the (collection, id) tie-break appended.
 std::vector<SortKey> effective_sort(const SearchRequest& request);
 
 // Applies the fields extension's include/exclude to one item in place.

@@ -137,3 +137,26 @@ TEST(SqliteCatalog, ConcurrentSearchesFromThreads) {
   }
   EXPECT_EQ(failures, 0);
 }
+
+// Arithmetic in CQL2 runs on SQLite; pgstac 0.10 cannot compare its results
+// (it types the literal as text), so PgSTAC refuses it instead.
+TEST(SqliteCatalog, Cql2Arithmetic) {
+  auto catalog = Catalog::open("sqlite://:memory:");
+  catalog->upsert_collection(make_collection("a"));
+  std::vector<json> items;
+  for (int n = 0; n < 5; ++n) {
+    items.push_back(make_item(fmt::format("i{}", n), "a", "2021-01-01T00:00:00Z", n, 0, 1.0, {{"v", n * 5}}));
+  }
+  ASSERT_EQ(catalog->load(items).loaded, 5U);
+  auto ids = [&](const char* filter) {
+    std::vector<std::string> out;
+    const json result = catalog->search({{"filter", filter}, {"sortby", "id"}});
+    for (const auto& feature : result["features"]) {
+      out.push_back(feature["id"].get<std::string>());
+    }
+    return out;
+  };
+  EXPECT_EQ(ids("v * 2 = 20"), std::vector<std::string>{"i2"});
+  EXPECT_EQ(ids("v / 5 >= 3"), (std::vector<std::string>{"i3", "i4"}));
+  EXPECT_EQ(ids("v + 1 < 2 OR v - 1 > 18"), (std::vector<std::string>{"i0", "i4"}));
+}

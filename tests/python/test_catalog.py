@@ -1,5 +1,6 @@
 import json
 import multiprocessing
+import os
 
 import pytest
 
@@ -7,10 +8,19 @@ import tessera
 from stac_fixtures import collection, grid_items, item
 
 
-@pytest.fixture(params=["memory", "file"])
+PGSTAC_URL = os.environ.get("TESSERA_TEST_PGSTAC_URL")
+BACKENDS = ["memory", "file"] + (["pgstac"] if PGSTAC_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
 def catalog(request, tmp_path):
-    uri = "sqlite://:memory:" if request.param == "memory" else f"sqlite://{tmp_path / 'catalog.db'}"
-    cat = tessera.Catalog.open(uri)
+    if request.param == "pgstac":
+        cat = tessera.Catalog.open(PGSTAC_URL)
+        for existing in cat.collections():  # every test starts from an empty catalog
+            cat.delete_collection(existing["id"], cascade=True)
+    else:
+        uri = "sqlite://:memory:" if request.param == "memory" else f"sqlite://{tmp_path / 'catalog.db'}"
+        cat = tessera.Catalog.open(uri)
     cat.upsert_collection(collection("a"))
     return cat
 
@@ -160,7 +170,7 @@ def test_index_property(catalog):
 def test_queryables(catalog):
     catalog.load(grid_items())
     queryables = catalog.queryables("a")
-    assert queryables["properties"]["eo:cloud_cover"]["type"] == "integer"
+    assert queryables["properties"]["eo:cloud_cover"]["type"] == "number"
     assert queryables["properties"]["platform"]["type"] == "string"
     assert "eo:cloud_cover" in catalog.queryables()["properties"]
     with pytest.raises(tessera.NotFound):

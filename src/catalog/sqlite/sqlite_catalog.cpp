@@ -533,10 +533,10 @@ json SqliteCatalog::search(const json& request_json) {
   }
   if (!rows.empty()) {
     auto cursor_at = [](const Row& row, bool forward) {
-      return PageCursor{forward, row.sort_values, row.id, row.collection};
+      return PageCursor{forward, row.sort_values, row.id, row.collection}.to_position();
     };
     const bool has_next = sql.reversed ? true : more;
-    const bool has_prev = sql.reversed ? more : request.cursor.has_value();
+    const bool has_prev = sql.reversed ? more : request.position.has_value();
     if (has_next) {
       result["next"] = encode_page_token(request.query, cursor_at(rows.back(), true));
     }
@@ -567,7 +567,7 @@ void SqliteCatalog::index_property(std::string_view property) {
     index_name += std::isalnum(static_cast<unsigned char>(c)) != 0 ? c : '_';
   }
   auto connection = pool_->acquire();
-  connection->exec(fmt::format("CREATE INDEX IF NOT EXISTS \"{}\" ON items (({} IS NULL), {}, id, collection)",
+  connection->exec(fmt::format("CREATE INDEX IF NOT EXISTS \"{}\" ON items (({} IS NULL), {}, collection, id)",
                                index_name, field, field));
   connection->exec("PRAGMA analysis_limit=1000; ANALYZE");
 }
@@ -602,9 +602,9 @@ json SqliteCatalog::queryables(std::string_view collection) {
     if (name == "datetime") {
       continue;
     }
-    // An integer-valued property that also holds fractions is a number.
-    if (type_set.contains("number")) {
-      type_set.erase("integer");
+    // Integers are numbers to queryables, as pgstac registers them.
+    if (type_set.erase("integer") > 0) {
+      type_set.insert("number");
     }
     type_set.erase("null");
     json schema = json::object();

@@ -12,6 +12,21 @@ namespace tessera::catalog::sqlite {
 
 using nlohmann::json;
 
+json PageCursor::to_position() const {
+  return {{"d", forward ? "n" : "p"}, {"v", values}, {"i", id}, {"c", collection}};
+}
+
+PageCursor PageCursor::from_position(const json& position, std::size_t sort_keys) {
+  if (!position.is_object() || !position.contains("d") || !position.contains("v") || !position["v"].is_array() ||
+      !position.contains("i") || !position["i"].is_string() || !position.contains("c") || !position["c"].is_string()) {
+    throw Error(ErrorCode::kInvalidInput, "search: token: is not a token this catalog issued");
+  }
+  if (position["v"].size() != sort_keys) {
+    throw Error(ErrorCode::kInvalidInput, "search: token: does not belong to this query's sort order");
+  }
+  return {position["d"] == "n", position["v"], position["i"].get<std::string>(), position["c"].get<std::string>()};
+}
+
 void Sql::bind_to(Statement& statement, int first_index) const {
   int index = first_index;
   for (const auto& value : params) {
@@ -774,13 +789,15 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
     out.where.append(" AND (").append(condition).append(")");
   }
 
-  // Sort keys plus the (id, collection) tie-break in the last key's direction.
   std::vector<SortKey> keys = effective_sort(request);
-  keys.push_back({"collection", keys.back().descending});
   for (std::size_t n = 0; n + 2 < keys.size(); ++n) {
     out.sort_fields.push_back(keys[n].field);
   }
-  out.reversed = request.cursor && !request.cursor->forward;
+  std::optional<PageCursor> cursor;
+  if (request.position) {
+    cursor = PageCursor::from_position(*request.position, keys.size() - 2);
+  }
+  out.reversed = cursor && !cursor->forward;
   if (out.reversed) {
     for (auto& key : keys) {
       key.descending = !key.descending;
@@ -798,10 +815,10 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
     }
     out.order_by.append(field).append(direction);
   }
-  if (request.cursor) {
-    std::vector<json> values(request.cursor->values.begin(), request.cursor->values.end());
-    values.emplace_back(request.cursor->id);
-    values.emplace_back(request.cursor->collection);
+  if (cursor) {
+    std::vector<json> values(cursor->values.begin(), cursor->values.end());
+    values.emplace_back(cursor->collection);
+    values.emplace_back(cursor->id);
     const bool one_direction =
         std::all_of(keys.begin(), keys.end(), [&](const SortKey& key) { return key.descending == keys[0].descending; });
     const bool no_nulls =

@@ -16,6 +16,19 @@
 
 namespace tessera::catalog::sqlite {
 
+// Where a page starts: the sort values and collection/id of the item at the
+// page edge. `forward` pages follow it ("next"); others precede it ("prev").
+struct PageCursor {
+  bool forward = true;
+  nlohmann::json values;  // one per requested sort key (the tie-breaks are collection and id)
+  std::string id;
+  std::string collection;
+
+  [[nodiscard]] nlohmann::json to_position() const;
+  // InvalidInput unless `position` is a cursor for a sort with `sort_keys` keys.
+  static PageCursor from_position(const nlohmann::json& position, std::size_t sort_keys);
+};
+
 struct Blob {
   std::string bytes;
 };

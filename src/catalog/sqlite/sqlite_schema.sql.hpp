@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS items (
   content BLOB NOT NULL,          -- the item's JSON text as loaded, zstd-compressed
   UNIQUE (collection, id)
 );
-CREATE INDEX IF NOT EXISTS items_datetime ON items (datetime, id, collection);
+CREATE INDEX IF NOT EXISTS items_datetime ON items (datetime, collection, id);
 CREATE INDEX IF NOT EXISTS items_collection_datetime ON items (collection, datetime, id);
 CREATE INDEX IF NOT EXISTS items_id ON items (id);
 

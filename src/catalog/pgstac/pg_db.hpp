@@ -1,0 +1,95 @@
+#pragma once
+
+// RAII over libpq: connections, results, a small pool that reconnects after
+// the server restarts, and SQLSTATE-aware errors (deadlocks, serialization
+// failures and lost connections are retryable Unavailable errors).
+
+#include <libpq-fe.h>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tessera::catalog::pgstac {
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const noexcept { PQclear(result); }
+};
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+// A query parameter in text form; nullopt is SQL NULL.
+using Param = std::optional<std::string>;
+
+class PgConnection {
+ public:
+  // `uri` is a libpq URI or conninfo; `options` are libpq "options" (-c ...).
+  PgConnection(const std::string& uri, const std::string& options);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // Runs a statement with text parameters; throws tessera::Error on failure.
+  Result exec(std::string_view sql, const std::vector<Param>& params = {});
+  // The first column of the first row, or nullopt when NULL or no row.
+  std::optional<std::string> scalar(std::string_view sql, const std::vector<Param>& params = {});
+  // COPY ... FROM STDIN with one text-format row per entry.
+  void copy_in(std::string_view copy_sql, const std::vector<std::string_view>& rows);
+
+  [[nodiscard]] bool healthy() const { return PQstatus(connection_) == CONNECTION_OK; }
+  // Best effort: a failed rollback leaves the connection unhealthy, which the pool drops.
+  void rollback() noexcept {
+    if (healthy()) {
+      PQclear(PQexec(connection_, "ROLLBACK"));
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(PGresult* result, std::string_view what);
+  PGconn* connection_ = nullptr;
+};
+
+class PgPool {
+ public:
+  using Factory = std::function<std::unique_ptr<PgConnection>()>;
+  PgPool(Factory factory, std::size_t capacity);
+
+  class Lease {
+   public:
+    Lease(PgPool& pool, std::unique_ptr<PgConnection> connection);
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    PgConnection* operator->() const noexcept { return connection_.get(); }
+    PgConnection& operator*() const noexcept { return *connection_; }
+
+   private:
+    PgPool& pool_;
+    std::unique_ptr<PgConnection> connection_;
+  };
+
+  // A healthy connection: idle ones that lost their server are replaced.
+  Lease acquire();
+
+ private:
+  void release(std::unique_ptr<PgConnection> connection);
+  Factory factory_;
+  std::size_t capacity_;
+  std::size_t created_ = 0;
+  std::vector<std::unique_ptr<PgConnection>> idle_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+};
+
+// Escapes text for one field of COPY's text format.
+std::string copy_escape(std::string_view text);
+
+// Runs `body` in BEGIN/COMMIT, retrying with backoff while it fails with a
+// retryable error (deadlock, serialization failure, lost connection).
+void with_transaction(PgPool& pool, const std::function<void(PgConnection&)>& body, int attempts = 5);
+
+}  // namespace tessera::catalog::pgstac

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "catalog/pgstac/pg_db.hpp"
+#include "tessera/catalog.hpp"
+
+namespace tessera::catalog::pgstac {
+
+// The catalog on PostgreSQL with the pgstac schema (the one stac-fastapi-pgstac
+// and titiler-pgstac use), through pgstac's own functions and staging tables:
+// a catalog written by tessera is read by those tools and the other way round.
+// See docs/pgstac.md for where pgstac's semantics differ and what tessera does.
+class PgstacCatalog final : public Catalog {
+ public:
+  PgstacCatalog(const std::string& uri, const CatalogOptions& options);
+
+  void create_collection(const nlohmann::json& collection) override;
+  void update_collection(const nlohmann::json& collection) override;
+  void upsert_collection(const nlohmann::json& collection) override;
+  void delete_collection(std::string_view id, bool cascade) override;
+  nlohmann::json get_collection(std::string_view id) override;
+  nlohmann::json collections() override;
+  nlohmann::json update_collection_extent(std::string_view id) override;
+
+  nlohmann::json get_item(std::string_view collection, std::string_view id) override;
+  void delete_item(std::string_view collection, std::string_view id) override;
+
+  nlohmann::json search(const nlohmann::json& request) override;
+  nlohmann::json queryables(std::string_view collection) override;
+  void index_property(std::string_view property) override;
+
+ protected:
+  LoadReport load_items(ItemSource& source, const LoadOptions& options) override;
+
+ private:
+  bool collection_exists(PgConnection& connection, std::string_view id);
+
+  CatalogOptions options_;
+  std::unique_ptr<PgPool> pool_;
+};
+
+}  // namespace tessera::catalog::pgstac
