@@ -380,6 +380,19 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
       with_transaction(*pool_, [&](PgConnection& connection) {
         written = LoadReport{};
         std::vector<bool> send = write;
+        // pgstac creates and maintains a collection's partitions inside the
+        // load; two loaders doing that for one collection at once fail or
+        // deadlock. Loaders of one collection take turns (locks taken in
+        // collection order, so loaders of several never wait in a cycle).
+        std::set<std::string> batch_collections;
+        for (std::size_t n = 0; n < batch.size(); ++n) {
+          if (write[n]) {
+            batch_collections.insert(batch[n].collection);
+          }
+        }
+        for (const auto& collection : batch_collections) {
+          connection.exec("SELECT pg_advisory_xact_lock(hashtext('tessera-load'), hashtext($1))", {collection});
+        }
         if (options.mode != LoadMode::kUpsert) {
           // pgstac fails a whole COPY on one duplicate: find the existing ones first.
           std::map<std::string, json> ids_by_collection;
