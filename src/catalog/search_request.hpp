@@ -29,7 +29,6 @@ struct SortKey {
   bool descending = false;
 };
 
-
 struct SearchRequest {
   std::vector<std::string> ids;
   std::vector<std::string> collections;
