@@ -59,7 +59,8 @@ tsr_status tsr_catalog_options_init(tsr_catalog_options* options, unsigned int v
       throw Error(ErrorCode::kInvalidInput, "tsr_catalog_options_init: unknown version");
     }
     const tessera::CatalogOptions defaults;
-    *options = tsr_catalog_options{version, defaults.max_limit, defaults.busy_timeout_ms};
+    *options =
+        tsr_catalog_options{version, defaults.max_limit, defaults.busy_timeout_ms, defaults.statement_timeout_ms};
   });
 }
 
@@ -74,6 +75,7 @@ tsr_status tsr_catalog_open(const char* uri, const tsr_catalog_options* options,
       }
       parsed.max_limit = options->max_limit;
       parsed.busy_timeout_ms = options->busy_timeout_ms;
+      parsed.statement_timeout_ms = options->statement_timeout_ms;
     }
     auto handle = std::make_unique<tsr_catalog_s>();
     handle->impl = tessera::Catalog::open(uri, parsed);

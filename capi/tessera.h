@@ -114,15 +114,16 @@ typedef struct tsr_catalog_s* tsr_catalog;
 #define TSR_CATALOG_OPTIONS_VERSION 1
 
 typedef struct tsr_catalog_options {
-  unsigned int version; /* TSR_CATALOG_OPTIONS_VERSION */
-  size_t max_limit;     /* largest search limit; default 10000 */
-  int busy_timeout_ms;  /* wait for another writer before TSR_UNAVAILABLE; default 5000 */
+  unsigned int version;     /* TSR_CATALOG_OPTIONS_VERSION */
+  size_t max_limit;         /* largest search limit; default 10000 */
+  int busy_timeout_ms;      /* SQLite: wait for another writer before TSR_UNAVAILABLE; default 5000 */
+  int statement_timeout_ms; /* PgSTAC: longest statement before TSR_UNAVAILABLE; default 60000 */
 } tsr_catalog_options;
 
 TSR_API tsr_status tsr_catalog_options_init(tsr_catalog_options* options, unsigned int version);
 
-/* Opens sqlite:///abs/path.db, sqlite://:memory: or an absolute .db path.
- * `options` may be NULL. */
+/* Opens sqlite:///abs/path.db, sqlite://:memory:, an absolute .db path, or
+ * postgresql://... (a database with pgstac). `options` may be NULL. */
 TSR_API tsr_status tsr_catalog_open(const char* uri, const tsr_catalog_options* options, tsr_catalog* out_catalog);
 
 /* Closes the catalog and sets *catalog to NULL. NULL or *NULL is a no-op. */

@@ -91,19 +91,21 @@ py::object released(Call&& call) {
 
 void bind_catalog(py::module_& m) {
   py::class_<Catalog>(m, "Catalog",
-                      "A STAC catalog (SQLite: sqlite:///abs/path.db or sqlite://:memory:) with bulk load and "
-                      "STAC-API item search.")
+                      "A STAC catalog (SQLite: sqlite:///abs/path.db or sqlite://:memory:; PgSTAC: "
+                      "postgresql://...) with bulk load and STAC-API item search.")
       .def_static(
           "open",
-          [](const std::string& uri, std::size_t max_limit, int busy_timeout_ms) {
+          [](const std::string& uri, std::size_t max_limit, int busy_timeout_ms, int statement_timeout_ms) {
             CatalogOptions options;
             options.max_limit = max_limit;
             options.busy_timeout_ms = busy_timeout_ms;
+            options.statement_timeout_ms = statement_timeout_ms;
             py::gil_scoped_release release;
             return Catalog::open(uri, options);
           },
           py::arg("uri"), py::arg("max_limit") = CatalogOptions{}.max_limit,
-          py::arg("busy_timeout_ms") = CatalogOptions{}.busy_timeout_ms)
+          py::arg("busy_timeout_ms") = CatalogOptions{}.busy_timeout_ms,
+          py::arg("statement_timeout_ms") = CatalogOptions{}.statement_timeout_ms)
       .def(
           "create_collection",
           [](Catalog& self, const py::dict& collection) {

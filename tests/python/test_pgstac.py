@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,24 @@ def test_reconnects_after_server_restart(catalog):
         subprocess.run([script, "start", directory], check=True, capture_output=True)
     assert catalog.search(ids=["r1"])["numberReturned"] == 1
     assert catalog.get_item("restart", "r1")["id"] == "r1"
+
+
+def test_statement_timeout_is_a_retryable_error(catalog):
+    catalog.upsert_collection(collection("slow"))
+    short = tessera.Catalog.open(PGSTAC_URL, statement_timeout_ms=300)
+    with psycopg.connect(PGSTAC_URL) as blocker:
+        # Another session holds the collections table, so the write waits past the timeout.
+        blocker.execute("LOCK TABLE pgstac.collections IN ACCESS EXCLUSIVE MODE")
+        start = time.monotonic()
+        with pytest.raises(tessera.Unavailable, match="retryable"):
+            short.upsert_collection(collection("slow"))
+        assert time.monotonic() - start < 30  # retried with backoff, then gave up: never a hang
+    short.upsert_collection(collection("slow"))  # works once the lock is gone
+
+
+def test_bad_uris_and_missing_pgstac():
+    with pytest.raises(tessera.Unavailable, match="cannot connect"):
+        tessera.Catalog.open("postgresql://nobody@127.0.0.1:1/none")
+    # A database without the pgstac schema is refused, not misread.
+    with pytest.raises(tessera.Unsupported, match="pgstac"):
+        tessera.Catalog.open(PGSTAC_URL.rsplit("/", 1)[0] + "/postgres")

@@ -142,49 +142,6 @@ std::string copy_escape(std::string_view text) {
   return out;
 }
 
-PgPool::PgPool(Factory factory, std::size_t capacity) : factory_(std::move(factory)), capacity_(capacity) {}
-
-PgPool::Lease::Lease(PgPool& pool, std::unique_ptr<PgConnection> connection)
-    : pool_(pool), connection_(std::move(connection)) {}
-
-PgPool::Lease::~Lease() { pool_.release(std::move(connection_)); }
-
-void PgPool::release(std::unique_ptr<PgConnection> connection) {
-  std::lock_guard lock(mutex_);
-  if (connection->healthy()) {
-    idle_.push_back(std::move(connection));
-  } else {
-    --created_;  // dropped: the next acquire connects afresh
-  }
-  available_.notify_one();
-}
-
-PgPool::Lease PgPool::acquire() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    while (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
-      idle_.pop_back();
-      if (connection->healthy()) {
-        return Lease(*this, std::move(connection));
-      }
-      --created_;
-    }
-    if (created_ < capacity_) {
-      ++created_;
-      lock.unlock();
-      try {
-        return Lease(*this, factory_());
-      } catch (...) {
-        lock.lock();
-        --created_;
-        throw;
-      }
-    }
-    available_.wait(lock);
-  }
-}
-
 void with_transaction(PgPool& pool, const std::function<void(PgConnection&)>& body, int attempts) {
   for (int attempt = 1;; ++attempt) {
     try {

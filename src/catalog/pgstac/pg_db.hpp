@@ -6,6 +6,8 @@
 
 #include <libpq-fe.h>
 
+#include "catalog/connection_pool.hpp"
+
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -53,37 +55,7 @@ class PgConnection {
   PGconn* connection_ = nullptr;
 };
 
-class PgPool {
- public:
-  using Factory = std::function<std::unique_ptr<PgConnection>()>;
-  PgPool(Factory factory, std::size_t capacity);
-
-  class Lease {
-   public:
-    Lease(PgPool& pool, std::unique_ptr<PgConnection> connection);
-    ~Lease();
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    PgConnection* operator->() const noexcept { return connection_.get(); }
-    PgConnection& operator*() const noexcept { return *connection_; }
-
-   private:
-    PgPool& pool_;
-    std::unique_ptr<PgConnection> connection_;
-  };
-
-  // A healthy connection: idle ones that lost their server are replaced.
-  Lease acquire();
-
- private:
-  void release(std::unique_ptr<PgConnection> connection);
-  Factory factory_;
-  std::size_t capacity_;
-  std::size_t created_ = 0;
-  std::vector<std::unique_ptr<PgConnection>> idle_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-};
+using PgPool = ConnectionPool<PgConnection>;
 
 // Escapes text for one field of COPY's text format.
 std::string copy_escape(std::string_view text);

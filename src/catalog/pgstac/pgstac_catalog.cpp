@@ -8,6 +8,7 @@
 
 #include "catalog/search_request.hpp"
 #include "catalog/stac.hpp"
+#include "catalog/temporal_relation.hpp"
 #include "tessera/cql2.hpp"
 #include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
@@ -98,41 +99,19 @@ std::optional<json> temporal_comparisons(const std::string& op, const json& args
   if (!a || !b || !args[0].contains("property")) {
     return std::nullopt;
   }
-  struct Clause {
-    bool left_begin;
-    const char* symbol;
-    bool right_begin;
-  };
-  static const std::map<std::string, std::vector<Clause>> kRelations = {
-      {"t_after", {{true, ">", false}}},
-      {"t_before", {{false, "<", true}}},
-      {"t_contains", {{true, "<", true}, {false, ">", false}}},
-      {"t_during", {{true, ">", true}, {false, "<", false}}},
-      {"t_equals", {{true, "=", true}, {false, "=", false}}},
-      {"t_finishedBy", {{true, "<", true}, {false, "=", false}}},
-      {"t_finishes", {{true, ">", true}, {false, "=", false}}},
-      {"t_intersects", {{true, "<=", false}, {false, ">=", true}}},
-      {"t_meets", {{false, "=", true}}},
-      {"t_metBy", {{true, "=", false}}},
-      {"t_overlappedBy", {{true, ">", true}, {true, "<", false}, {false, ">", false}}},
-      {"t_overlaps", {{true, "<", true}, {false, ">", true}, {false, "<", false}}},
-      {"t_startedBy", {{true, "=", true}, {false, ">", false}}},
-      {"t_starts", {{true, "=", true}, {false, "<", false}}},
-  };
-  json clauses = json::array();
-  if (op == "t_disjoint") {
-    return json{
-        {"op", "or"},
-        {"args", {{{"op", ">"}, {"args", {a->first, b->second}}}, {{"op", "<"}, {"args", {a->second, b->first}}}}}};
-  }
-  const auto relation = kRelations.find(op);
-  if (relation == kRelations.end()) {
+  const auto op_code = cql2::op_from_name(op);
+  const TemporalRelation* relation = op_code ? temporal_relation(*op_code) : nullptr;
+  if (relation == nullptr) {
     return std::nullopt;
   }
-  for (const auto& clause : relation->second) {
+  json clauses = json::array();
+  for (const auto& clause : relation->clauses) {
     clauses.push_back(
         {{"op", clause.symbol},
          {"args", {clause.left_begin ? a->first : a->second, clause.right_begin ? b->first : b->second}}});
+  }
+  if (relation->any) {
+    return json{{"op", "or"}, {"args", clauses}};
   }
   return clauses.size() == 1 ? clauses[0] : json{{"op", "and"}, {"args", clauses}};
 }
@@ -380,19 +359,11 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
       with_transaction(*pool_, [&](PgConnection& connection) {
         written = LoadReport{};
         std::vector<bool> send = write;
-        // pgstac creates and maintains a collection's partitions inside the
-        // load; two loaders doing that for one collection at once fail or
-        // deadlock. Loaders of one collection take turns (locks taken in
-        // collection order, so loaders of several never wait in a cycle).
-        std::set<std::string> batch_collections;
-        for (std::size_t n = 0; n < batch.size(); ++n) {
-          if (write[n]) {
-            batch_collections.insert(batch[n].collection);
-          }
-        }
-        for (const auto& collection : batch_collections) {
-          connection.exec("SELECT pg_advisory_xact_lock(hashtext('tessera-load'), hashtext($1))", {collection});
-        }
+        // pgstac creates and maintains partitions inside the load, and its
+        // maintenance reads the partitions of every collection: two loaders at
+        // once failed here ("relation _items_N does not exist") even on
+        // different collections. tessera's loaders take turns on this step.
+        connection.exec("SELECT pg_advisory_xact_lock(hashtext('tessera-load'))");
         if (options.mode != LoadMode::kUpsert) {
           // pgstac fails a whole COPY on one duplicate: find the existing ones first.
           std::map<std::string, json> ids_by_collection;

@@ -159,43 +159,6 @@ Statement& Connection::cached(const std::string& sql) {
   return *cache_.back().second;
 }
 
-// --- ConnectionPool -------------------------------------------------------------
-
-ConnectionPool::ConnectionPool(Factory factory, std::size_t capacity)
-    : factory_(std::move(factory)), capacity_(capacity) {}
-
-ConnectionPool::Lease::Lease(ConnectionPool& pool, std::unique_ptr<Connection> connection)
-    : pool_(pool), connection_(std::move(connection)) {}
-
-ConnectionPool::Lease::~Lease() {
-  std::lock_guard lock(pool_.mutex_);
-  pool_.idle_.push_back(std::move(connection_));
-  pool_.available_.notify_one();
-}
-
-ConnectionPool::Lease ConnectionPool::acquire() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    if (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(*this, std::move(connection));
-    }
-    if (created_ < capacity_) {
-      ++created_;
-      lock.unlock();
-      try {
-        return Lease(*this, factory_());
-      } catch (...) {
-        lock.lock();
-        --created_;
-        throw;
-      }
-    }
-    available_.wait(lock);
-  }
-}
-
 // --- WriteTransaction -------------------------------------------------------------
 
 WriteTransaction::WriteTransaction(Connection& connection) : connection_(connection) {

@@ -14,6 +14,8 @@
 
 #include <sqlite3.h>
 
+#include "catalog/connection_pool.hpp"
+
 namespace tessera::catalog::sqlite {
 
 // Throws tessera::Error for a failed SQLite call: SQLITE_BUSY/LOCKED become a
@@ -68,43 +70,15 @@ class Connection {
   Statement& cached(const std::string& sql);
   [[nodiscard]] sqlite3* get() const noexcept { return db_; }
   [[nodiscard]] int changes() const { return sqlite3_changes(db_); }
+  // A local database connection does not go away under its user.
+  [[nodiscard]] static bool healthy() noexcept { return true; }
 
  private:
   sqlite3* db_ = nullptr;
   std::vector<std::pair<std::string, std::unique_ptr<Statement>>> cache_;
 };
 
-// Hands out connections to one database, at most `capacity` at a time.
-// Each thread takes one for the duration of a call.
-class ConnectionPool {
- public:
-  using Factory = std::function<std::unique_ptr<Connection>()>;
-  ConnectionPool(Factory factory, std::size_t capacity);
-
-  class Lease {
-   public:
-    Lease(ConnectionPool& pool, std::unique_ptr<Connection> connection);
-    ~Lease();
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    Connection* operator->() const noexcept { return connection_.get(); }
-    Connection& operator*() const noexcept { return *connection_; }
-
-   private:
-    ConnectionPool& pool_;
-    std::unique_ptr<Connection> connection_;
-  };
-
-  Lease acquire();
-
- private:
-  Factory factory_;
-  std::size_t capacity_;
-  std::size_t created_ = 0;
-  std::vector<std::unique_ptr<Connection>> idle_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-};
+using ConnectionPool = catalog::ConnectionPool<Connection>;
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back if not committed.
 class WriteTransaction {

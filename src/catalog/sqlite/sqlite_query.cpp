@@ -6,6 +6,7 @@
 #include <ogr_geometry.h>
 
 #include "catalog/sqlite/sqlite_functions.hpp"
+#include "catalog/temporal_relation.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::catalog::sqlite {
@@ -367,82 +368,22 @@ Sql Translator::spatial(const cql2::Expr& expr, const cql2::Operation& operation
 }
 
 Sql Translator::temporal(const cql2::Expr& expr, const cql2::Operation& operation) {
-  using cql2::Op;
   Operand a = operand(operation.args[0]);
   Operand b = operand(operation.args[1]);
-  if (!span_of(a) || !span_of(b)) {
+  const TemporalRelation* relation = temporal_relation(operation.op);
+  if (relation == nullptr || !span_of(a) || !span_of(b)) {
     return fallback(expr);
-  }
-  // Each relation as (left endpoint, symbol, right endpoint) clauses joined by AND,
-  // except t_disjoint, which is an OR; the same definitions as cql2::evaluate.
-  struct Clause {
-    bool left_begin;
-    const char* symbol;
-    bool right_begin;
-  };
-  std::vector<Clause> clauses;
-  bool any = false;
-  switch (operation.op) {
-    case Op::kTAfter:
-      clauses = {{true, ">", false}};
-      break;
-    case Op::kTBefore:
-      clauses = {{false, "<", true}};
-      break;
-    case Op::kTContains:
-      clauses = {{true, "<", true}, {false, ">", false}};
-      break;
-    case Op::kTDisjoint:
-      clauses = {{true, ">", false}, {false, "<", true}};
-      any = true;
-      break;
-    case Op::kTDuring:
-      clauses = {{true, ">", true}, {false, "<", false}};
-      break;
-    case Op::kTEquals:
-      clauses = {{true, "=", true}, {false, "=", false}};
-      break;
-    case Op::kTFinishedBy:
-      clauses = {{true, "<", true}, {false, "=", false}};
-      break;
-    case Op::kTFinishes:
-      clauses = {{true, ">", true}, {false, "=", false}};
-      break;
-    case Op::kTIntersects:
-      clauses = {{true, "<=", false}, {false, ">=", true}};
-      break;
-    case Op::kTMeets:
-      clauses = {{false, "=", true}};
-      break;
-    case Op::kTMetBy:
-      clauses = {{true, "=", false}};
-      break;
-    case Op::kTOverlappedBy:
-      clauses = {{true, ">", true}, {true, "<", false}, {false, ">", false}};
-      break;
-    case Op::kTOverlaps:
-      clauses = {{true, "<", true}, {false, ">", true}, {false, "<", false}};
-      break;
-    case Op::kTStartedBy:
-      clauses = {{true, "=", true}, {false, ">", false}};
-      break;
-    case Op::kTStarts:
-      clauses = {{true, "=", true}, {false, "<", false}};
-      break;
-    default:
-      return fallback(expr);
   }
   Sql sql;
   sql.append("(");
-  for (std::size_t i = 0; i < clauses.size(); ++i) {
-    if (i > 0) {
-      sql.append(any ? " OR " : " AND ");
-    }
-    sql.append(clauses[i].left_begin ? a.begin : a.end)
+  for (std::size_t i = 0; i < relation->clauses.size(); ++i) {
+    const TemporalClause& clause = relation->clauses[i];
+    sql.append(i > 0 ? (relation->any ? " OR " : " AND ") : "")
+        .append(clause.left_begin ? a.begin : a.end)
         .append(" ")
-        .append(clauses[i].symbol)
+        .append(clause.symbol)
         .append(" ")
-        .append(clauses[i].right_begin ? b.begin : b.end);
+        .append(clause.right_begin ? b.begin : b.end);
   }
   return sql.append(")");
 }
