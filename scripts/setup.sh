@@ -4,7 +4,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git curl
   libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
   libsqlite3-dev sqlite3 libpq-dev
   libfmt-dev nlohmann-json3-dev libsimdjson-dev libzstd-dev libcli11-dev
@@ -58,4 +58,20 @@ if ((${#missing_py[@]})); then
   "$PYTHON" -m pip install -q --disable-pip-version-check "${missing_py[@]/#pypgstac==/pypgstac[psycopg]==}"
 else
   log "Python packages present"
+fi
+
+# versitygw, the S3-compatible test server, from the Go module proxy at a
+# pinned version (scripts/s3_server.sh runs it).
+VERSITYGW_VERSION=v1.8.0
+TOOLS_BIN=${TESSERA_TOOLS_BIN:-/opt/tessera-tools/bin}
+if [[ -x $TOOLS_BIN/versitygw && $(cat "$TOOLS_BIN/versitygw.version" 2>/dev/null) == "$VERSITYGW_VERSION" ]]; then
+  log "versitygw $VERSITYGW_VERSION present"
+else
+  # The machine's Go toolchain (Debian's golang-go is too old for versitygw).
+  GO=$(command -v go || echo /usr/local/go/bin/go)
+  [[ -x $GO ]] || { log "error: no Go toolchain to build versitygw (need Go >= 1.24)"; exit 1; }
+  log "building versitygw $VERSITYGW_VERSION with $($GO version) (a few minutes, once)"
+  mkdir -p "$TOOLS_BIN"
+  GOBIN=$TOOLS_BIN GOFLAGS=-mod=mod "$GO" install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+  echo "$VERSITYGW_VERSION" >"$TOOLS_BIN/versitygw.version"
 fi

@@ -23,6 +23,17 @@ export TESSERA_TEST_PGSTAC_URL
 trap 'scripts/pgstac_cluster.sh stop --purge "$PG_DIR" >/dev/null 2>&1 || true' EXIT
 echo "pgstac at $TESSERA_TEST_PGSTAC_URL"
 
+step "S3-compatible server (versitygw on loopback)"
+# The S3 tests must run too: a server that cannot start fails the suite.
+S3_DIR=${TESSERA_S3_DIR:-/tmp/tessera-s3-test}
+scripts/s3_server.sh stop --purge "$S3_DIR" >/dev/null 2>&1 || true
+TESSERA_TEST_S3_ENDPOINT=$(scripts/s3_server.sh start "$S3_DIR" "${TESSERA_S3_PORT:-57071}")
+export TESSERA_TEST_S3_ENDPOINT TESSERA_TEST_S3_BUCKET=tessera-test
+export TESSERA_TEST_S3_ACCESS_KEY=tessera TESSERA_TEST_S3_SECRET_KEY=tessera-secret
+trap 'scripts/pgstac_cluster.sh stop --purge "$PG_DIR" >/dev/null 2>&1 || true;
+      scripts/s3_server.sh stop --purge "$S3_DIR" >/dev/null 2>&1 || true' EXIT
+echo "S3 at $TESSERA_TEST_S3_ENDPOINT"
+
 step "C++ and C tests (dev preset)"
 cmake --preset dev
 cmake --build --preset dev

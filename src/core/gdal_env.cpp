@@ -42,7 +42,6 @@ void apply_cloud_read_defaults() {
       {"GDAL_HTTP_VERSION", "2"},
       {"VSI_CACHE", "TRUE"},
       {"GDAL_INGESTED_BYTES_AT_OPEN", "32768"},
-      {"CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".tif,.TIF,.tiff,.TIFF,.json,.geojson,.ndjson,.xml,.vrt,.jp2"},
   };
   for (const auto& [key, value] : defaults) {
     if (CPLGetConfigOption(key, nullptr) == nullptr) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "storage/local_storage.hpp"
+#include "storage/s3_storage.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
 
@@ -43,6 +44,9 @@ std::unique_ptr<Storage> Storage::open(std::string_view uri, const StorageOption
                   fmt::format("local storage takes no options, got '{}'", options.begin()->first));
     }
     return std::make_unique<storage::LocalStorage>(parsed.path);
+  }
+  if (parsed.scheme == "s3") {
+    return std::make_unique<storage::S3Storage>(parsed.path, options);
   }
   throw Error(ErrorCode::kUnsupported,
               fmt::format("storage URI scheme '{}' is not supported: '{}'", parsed.scheme, uri));

@@ -6,6 +6,7 @@
 #include <functional>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "tessera/storage.hpp"
@@ -27,11 +28,35 @@ struct Backend {
 
 void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 
+// The S3 settings of the test server that scripts/test.sh starts
+// (TESSERA_TEST_S3_ENDPOINT, _BUCKET, _ACCESS_KEY, _SECRET_KEY).
+tessera::StorageOptions s3_test_options() {
+  return {{"endpoint", std::getenv("TESSERA_TEST_S3_ENDPOINT")},
+          {"access_key_id", std::getenv("TESSERA_TEST_S3_ACCESS_KEY")},
+          {"secret_access_key", std::getenv("TESSERA_TEST_S3_SECRET_KEY")},
+          {"region", "us-east-1"}};
+}
+
+std::string s3_test_bucket() { return std::getenv("TESSERA_TEST_S3_BUCKET"); }
+
+// A prefix no earlier run has used: the test server's data outlives a run.
+std::string fresh_s3_prefix(const std::string& name) {
+  return fmt::format("s3://{}/{}-{}", s3_test_bucket(), name, std::random_device{}());
+}
+
 std::vector<Backend> storage_backends() {
-  return {
+  std::vector<Backend> backends = {
       {"local", [](const fs::path& scratch) { return Storage::open((scratch / "root").string()); }},
       {"local_file_uri", [](const fs::path& scratch) { return Storage::open("file://" + (scratch / "r").string()); }},
   };
+  if (std::getenv("TESSERA_TEST_S3_ENDPOINT") != nullptr) {
+    // Each test gets a fresh prefix in the shared bucket.
+    backends.push_back({"s3", [](const fs::path& scratch) {
+                          return Storage::open("s3://" + s3_test_bucket() + "/" + scratch.filename().string(),
+                                               s3_test_options());
+                        }});
+  }
+  return backends;
 }
 
 class StorageConformance : public ::testing::TestWithParam<Backend> {
@@ -179,4 +204,59 @@ TEST(LocalStorage, RemovingTheLastKeyDropsEmptyFolders) {
   storage->remove("x/y/z.txt");
   EXPECT_FALSE(fs::exists(scratch.path() / "root" / "x"));
   EXPECT_TRUE(fs::exists(scratch.path() / "root"));
+}
+
+// --- S3-only behaviour ----------------------------------------------------------
+
+class S3Storage : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::getenv("TESSERA_TEST_S3_ENDPOINT") == nullptr) {
+      GTEST_SKIP() << "no S3 test server (scripts/test.sh starts one)";
+    }
+  }
+};
+
+TEST_F(S3Storage, MissingBucketBadCredentialsAndMissingKeysAreDistinct) {
+  auto missing_bucket = Storage::open("s3://tessera-no-such-bucket/x", s3_test_options());
+  expect_error([&] { missing_bucket->put("a", "x"); }, ErrorCode::kNotFound, "bucket 'tessera-no-such-bucket'");
+  auto options = s3_test_options();
+  options["secret_access_key"] = "wrong-secret";
+  auto bad_credentials = Storage::open(fresh_s3_prefix("denied"), options);
+  expect_error([&] { bad_credentials->put("a", "x"); }, ErrorCode::kIo, "credentials");
+  auto storage = Storage::open(fresh_s3_prefix("missing-key"), s3_test_options());
+  expect_error([&] { storage->get("nope"); }, ErrorCode::kNotFound, "nope");
+  expect_error(
+      [] {
+        Storage::open("s3://bucket/x", {{"endpoint_url", "x"}});
+      },
+      ErrorCode::kInvalidInput, "endpoint_url");
+  expect_error([] { Storage::open("s3:///x"); }, ErrorCode::kInvalidInput, "bucket");
+}
+
+TEST_F(S3Storage, LargeObjectsGoUpInParts) {
+  auto storage = Storage::open(fresh_s3_prefix("large"), s3_test_options());
+  std::string big(12 << 20, '\0');
+  for (std::size_t n = 0; n < big.size(); ++n) {
+    big[n] = static_cast<char>(n * 31 % 251);
+  }
+  storage->put("big.bin", big);
+  EXPECT_EQ(storage->stat("big.bin").size, big.size());
+  EXPECT_EQ(storage->read_range("big.bin", 7 << 20, 16), big.substr(7 << 20, 16));
+  EXPECT_EQ(storage->get("big.bin"), big);
+  storage->remove("big.bin");
+  EXPECT_FALSE(storage->exists("big.bin"));
+}
+
+TEST_F(S3Storage, AnotherWriterIsSeenAtOnce) {
+  const std::string uri = fresh_s3_prefix("fresh");
+  auto reader = Storage::open(uri, s3_test_options());
+  EXPECT_TRUE(reader->list("").empty());
+  auto writer = Storage::open(uri, s3_test_options());
+  writer->put("new.txt", "1");
+  EXPECT_EQ(reader->list(""), std::vector<std::string>{"new.txt"});
+  writer->put("new.txt", "22");
+  EXPECT_EQ(reader->get("new.txt"), "22");
+  writer->remove("new.txt");
+  EXPECT_FALSE(reader->exists("new.txt"));
 }

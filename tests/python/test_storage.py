@@ -1,5 +1,6 @@
 import os
 import threading
+import uuid
 
 import pytest
 
@@ -84,3 +85,41 @@ def test_gil_is_released_during_io(storage):
         thread.join()
     for i in range(4):
         assert storage.get(f"big/{i}") == payload[i]
+
+
+S3_ENDPOINT = os.environ.get("TESSERA_TEST_S3_ENDPOINT")
+
+
+@pytest.fixture
+def s3_storage():
+    if not S3_ENDPOINT:
+        if os.environ.get("CI"):
+            pytest.fail("TESSERA_TEST_S3_ENDPOINT is not set: the S3 test server did not start")
+        pytest.skip("no S3 test server (run scripts/test.sh)")
+    options = {
+        "endpoint": S3_ENDPOINT,
+        "access_key_id": os.environ["TESSERA_TEST_S3_ACCESS_KEY"],
+        "secret_access_key": os.environ["TESSERA_TEST_S3_SECRET_KEY"],
+    }
+    prefix = f"python-{uuid.uuid4().hex}"
+    return tessera.Storage.open(f"s3://{os.environ['TESSERA_TEST_S3_BUCKET']}/{prefix}", options=options)
+
+
+def test_s3_round_trip(s3_storage):
+    s3_storage.put("a/b.bin", b"\x00\x01s3")
+    assert s3_storage.get("a/b.bin") == b"\x00\x01s3"
+    assert s3_storage.exists("a/b.bin")
+    assert s3_storage.list() == ["a/b.bin"]
+    assert s3_storage.list(recursive=False) == ["a/"]
+    assert s3_storage.uri("a/b.bin").startswith("s3://")
+    s3_storage.delete("a/b.bin")
+    assert not s3_storage.exists("a/b.bin")
+    with pytest.raises(tessera.NotFound):
+        s3_storage.get("a/b.bin")
+    with pytest.raises(tessera.InvalidInput):
+        s3_storage.put("../escape", b"x")
+
+
+def test_s3_options_are_checked():
+    with pytest.raises(tessera.InvalidInput, match="unknown S3 storage option"):
+        tessera.Storage.open("s3://bucket/prefix", options={"endpoint_url": "http://x"})
