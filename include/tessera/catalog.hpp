@@ -45,6 +45,8 @@ struct TESSERA_API LoadReport {
   std::size_t loaded = 0;
   std::size_t skipped = 0;
   std::vector<LoadFailure> failed;
+  // (collection, id) of the skipped items, for callers that attribute them.
+  std::vector<std::pair<std::string, std::string>> skipped_items;
 
   [[nodiscard]] nlohmann::json to_json() const;
   void merge(const LoadReport& other);
@@ -96,6 +98,8 @@ class TESSERA_API Catalog {
   LoadReport load_file(const std::filesystem::path& path, const LoadOptions& options = {});
   // The same for text already in memory.
   LoadReport load_text(std::string_view text, const LoadOptions& options = {});
+  // Items each already a JSON text of its own, stored as given.
+  LoadReport load_texts(std::vector<std::string> items, const LoadOptions& options = {});
 
   virtual nlohmann::json get_item(std::string_view collection, std::string_view id) = 0;
   virtual void delete_item(std::string_view collection, std::string_view id) = 0;

@@ -52,6 +52,7 @@ void LoadReport::merge(const LoadReport& other) {
   loaded += other.loaded;
   skipped += other.skipped;
   failed.insert(failed.end(), other.failed.begin(), other.failed.end());
+  skipped_items.insert(skipped_items.end(), other.skipped_items.begin(), other.skipped_items.end());
 }
 
 Catalog::~Catalog() = default;
@@ -172,6 +173,33 @@ class NdjsonItemSource final : public Catalog::ItemSource {
 };
 
 }  // namespace
+
+namespace {
+
+// Item texts already in memory, handed out batch by batch.
+class TextItemSource final : public Catalog::ItemSource {
+ public:
+  explicit TextItemSource(std::vector<std::string> items) : items_(std::move(items)) {}
+  bool next(std::vector<Catalog::ItemText>& batch, std::size_t max) override {
+    batch.clear();
+    for (; next_ < items_.size() && batch.size() < max; ++next_) {
+      batch.push_back({std::move(items_[next_]), 0});
+    }
+    return !batch.empty();
+  }
+  [[nodiscard]] std::string_view name() const override { return "items"; }
+
+ private:
+  std::vector<std::string> items_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace
+
+LoadReport Catalog::load_texts(std::vector<std::string> items, const LoadOptions& options) {
+  TextItemSource source(std::move(items));
+  return load_items(source, options);
+}
 
 LoadReport Catalog::load(const std::vector<json>& items, const LoadOptions& options) {
   JsonItemSource source(items, "items");

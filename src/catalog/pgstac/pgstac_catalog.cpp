@@ -339,6 +339,7 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
         write[n] = true;
       } else if (options.mode == LoadMode::kIgnore) {
         ++batch_report.skipped;
+        batch_report.skipped_items.emplace_back(batch[n].collection, batch[n].id);
       } else {
         batch_report.failed.push_back({batch[n].id, batch[n].collection,
                                        fmt::format("item '{}' already exists in collection '{}' (load mode insert)",
@@ -386,6 +387,7 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
               send[n] = false;
               if (options.mode == LoadMode::kIgnore) {
                 ++written.skipped;
+                written.skipped_items.emplace_back(batch[n].collection, batch[n].id);
               } else {
                 written.failed.push_back({batch[n].id, batch[n].collection,
                                           fmt::format("item '{}' already exists in collection '{}' (load mode insert)",

@@ -372,6 +372,7 @@ LoadReport SqliteCatalog::write_batch(Connection& connection, const std::vector<
         insert.run();
         if (connection.changes() == 0) {
           ++report.skipped;  // ignore mode kept the existing item
+          report.skipped_items.emplace_back(item->collection, item->id);
           continue;
         }
         rowid = sqlite3_last_insert_rowid(connection.get());

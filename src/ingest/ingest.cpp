@@ -1,0 +1,364 @@
+// The ingest pipeline: sources and queue messages become units (one file,
+// object or message each) holding item texts; items are de-duplicated (the
+// newest copy wins), grouped by collection, loaded in batches (collections in
+// parallel, one loader each), and every outcome is attributed back to its
+// unit. Failures go to the dead-letter sink with what is needed to replay them.
+#include "tessera/ingest.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "catalog/stac.hpp"
+#include "ingest/dead_letter.hpp"
+#include "ingest/ingest_internal.hpp"
+#include "storage/uri.hpp"
+#include "tessera/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tessera {
+
+using nlohmann::json;
+
+json IngestResult::to_json() const {
+  json failures = json::array();
+  for (const auto& failure : failed) {
+    failures.push_back({{"id", failure.id}, {"collection", failure.collection}, {"error", failure.error}});
+  }
+  json result = {
+      {"source", source}, {"status", status}, {"loaded", loaded}, {"skipped", skipped}, {"failed", failures}};
+  if (!error.empty()) {
+    result["error"] = error;
+  }
+  return result;
+}
+
+json IngestReport::to_json() const {
+  json list = json::array();
+  for (const auto& result : results) {
+    list.push_back(result.to_json());
+  }
+  return {{"loaded", loaded},
+          {"skipped", skipped},
+          {"failed", failed},
+          {"dead_lettered", dead_lettered},
+          {"results", list}};
+}
+
+namespace ingestion {
+
+std::vector<std::string> split_items(std::string_view content) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element document;
+  std::vector<std::string> items;
+  if (parser.parse(content.data(), content.size()).get(document) == simdjson::SUCCESS) {
+    std::string_view type;
+    if (document.is_object() && document["type"].get(type) == simdjson::SUCCESS && type == "FeatureCollection") {
+      simdjson::dom::array features;
+      if (document["features"].get(features) != simdjson::SUCCESS) {
+        throw Error(ErrorCode::kInvalidInput, "FeatureCollection has no 'features' array");
+      }
+      for (const auto feature : features) {
+        items.push_back(simdjson::minify(feature));
+      }
+      return items;
+    }
+    if (document.is_array()) {
+      for (const auto element : document.get_array().value_unsafe()) {
+        items.push_back(simdjson::minify(element));
+      }
+      return items;
+    }
+    items.emplace_back(content);
+    return items;
+  }
+  // Not one JSON document: ndjson, one item per non-blank line.
+  std::size_t start = 0;
+  while (start < content.size()) {
+    const std::size_t end = std::min(content.find('\n', start), content.size());
+    const std::string_view line = content.substr(start, end - start);
+    if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
+      items.emplace_back(line);
+    }
+    start = end + 1;
+  }
+  return items;
+}
+
+Fetcher::Fetcher(const StorageOptions& options) : options_(options) {}
+
+std::string Fetcher::get(const std::string& uri) {
+  const std::size_t separator = uri.find("://");
+  const std::size_t slash = uri.rfind('/');
+  if (separator == std::string::npos || slash == std::string::npos || slash <= separator + 3) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' is not an object URI", uri));
+  }
+  return storage_for(uri.substr(0, slash)).get(uri.substr(slash + 1));
+}
+
+Storage& Fetcher::storage_for(const std::string& root) {
+  std::lock_guard lock(mutex_);
+  auto& storage = storages_[root];
+  if (!storage) {
+    storage = Storage::open(root, root.starts_with("s3://") ? options_ : StorageOptions{});
+  }
+  return *storage;
+}
+
+void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, std::size_t parallel) {
+  std::vector<std::size_t> pending;
+  for (std::size_t n = 0; n < units.size(); ++n) {
+    if (!units[n].fetch.empty()) {
+      pending.push_back(n);
+    }
+  }
+  const std::size_t width = std::max<std::size_t>(parallel, 1);
+  for (std::size_t start = 0; start < pending.size(); start += width) {
+    std::vector<std::future<void>> running;
+    for (std::size_t k = start; k < std::min(pending.size(), start + width); ++k) {
+      Unit& unit = units[pending[k]];
+      running.push_back(std::async(std::launch::async, [&unit, &fetcher] {
+        for (const auto& uri : unit.fetch) {
+          try {
+            for (auto& item : split_items(fetcher.get(uri))) {
+              unit.items.push_back(std::move(item));
+            }
+          } catch (const Error& error) {
+            unit.error += (unit.error.empty() ? "" : "; ") + fmt::format("{}: {}", uri, error.what());
+          }
+        }
+      }));
+    }
+    for (auto& task : running) {
+      task.get();
+    }
+  }
+}
+
+IngestReport load_units(Catalog& catalog, std::vector<Unit>& units, const IngestOptions& options) {
+  // The newest copy of an id wins: later units and later lines override.
+  struct Entry {
+    std::size_t unit;
+    std::string text;
+  };
+  std::map<std::pair<std::string, std::string>, Entry> newest;
+  std::vector<IngestResult> results(units.size());
+  // Copies of the texts, kept only when failures are to be dead-lettered.
+  const bool keep_texts = !options.dead_letter.empty();
+  std::map<std::pair<std::string, std::string>, std::string> copies;
+  for (std::size_t n = 0; n < units.size(); ++n) {
+    results[n].source = units[n].source;
+    results[n].error = units[n].error;
+    for (auto& text : units[n].items) {
+      auto identity = catalog::item_identity(text);
+      if (identity.second.empty() || identity.first.empty()) {
+        // Without an id and collection the item cannot be tracked through a
+        // batch: validate it alone for the precise reason.
+        std::string reason = "item has no id or collection";
+        try {
+          (void)catalog::prepare_item(std::string(text));
+        } catch (const Error& error) {
+          reason = error.what();
+        }
+        results[n].failed.push_back({identity.first, identity.second, reason});
+        if (keep_texts) {
+          units[n].failed_texts[{identity.second, identity.first}] = text;
+        }
+        continue;
+      }
+      auto key = std::make_pair(std::move(identity.second), std::move(identity.first));
+      if (keep_texts) {
+        copies[key] = text;
+      }
+      auto it = newest.find(key);
+      if (it == newest.end()) {
+        newest.emplace(std::move(key), Entry{n, std::move(text)});
+      } else {
+        ++results[it->second.unit].skipped;  // superseded by a newer copy
+        it->second = Entry{n, std::move(text)};
+      }
+    }
+  }
+  // One loader per collection, collections in parallel.
+  std::map<std::string, std::vector<std::pair<std::string, std::size_t>>> by_collection;  // id -> unit
+  std::map<std::string, std::vector<std::string>> texts;
+  for (auto& [key, entry] : newest) {
+    by_collection[key.first].emplace_back(key.second, entry.unit);
+    texts[key.first].push_back(std::move(entry.text));
+  }
+  std::mutex progress_mutex;
+  std::size_t processed = 0;
+  std::vector<std::future<LoadReport>> loads;
+  for (auto& [collection, items] : texts) {
+    loads.push_back(std::async(std::launch::async, [&, items = std::move(items)]() mutable {
+      LoadOptions load_options;
+      load_options.mode = options.mode;
+      load_options.batch_size = options.batch_size;
+      const std::size_t count = items.size();
+      LoadReport report = catalog.load_texts(std::move(items), load_options);
+      if (options.progress) {
+        std::lock_guard lock(progress_mutex);
+        processed += count;
+        options.progress(processed);
+      }
+      return report;
+    }));
+  }
+  std::map<std::pair<std::string, std::string>, std::size_t> owner;
+  for (const auto& [collection, entries] : by_collection) {
+    for (const auto& [id, unit] : entries) {
+      owner[{collection, id}] = unit;
+    }
+  }
+  std::map<std::size_t, std::size_t> sent;
+  for (const auto& [key, unit] : owner) {
+    ++sent[unit];
+  }
+  std::map<std::size_t, std::size_t> not_loaded;
+  for (auto& load : loads) {
+    const LoadReport report = load.get();
+    for (const auto& failure : report.failed) {
+      const auto it = owner.find({failure.collection, failure.id});
+      const std::size_t unit = it != owner.end() ? it->second : 0;
+      results[unit].failed.push_back(failure);
+      ++not_loaded[unit];
+      if (const auto copy = copies.find({failure.collection, failure.id}); copy != copies.end()) {
+        units[unit].failed_texts[copy->first] = copy->second;
+      }
+    }
+    for (const auto& skipped : report.skipped_items) {
+      const auto it = owner.find(skipped);
+      if (it != owner.end()) {
+        ++results[it->second].skipped;
+        ++not_loaded[it->second];
+      }
+    }
+  }
+  IngestReport report;
+  for (std::size_t n = 0; n < units.size(); ++n) {
+    IngestResult& result = results[n];
+    result.loaded = sent[n] - not_loaded[n];
+    if (units[n].ignored) {
+      result.status = "ignored";
+    } else if (!result.error.empty() || !result.failed.empty()) {
+      result.status = "failed";
+    } else if (result.loaded == 0 && result.skipped > 0) {
+      result.status = "skipped";
+    } else {
+      result.status = "loaded";
+    }
+    report.loaded += result.loaded;
+    report.skipped += result.skipped;
+    report.failed += result.failed.size() + (result.error.empty() ? 0 : 1);
+  }
+  report.results = std::move(results);
+  return report;
+}
+
+}  // namespace ingestion
+
+namespace {
+
+bool is_item_file(const fs::path& path) {
+  const std::string extension = path.extension().string();
+  return extension == ".json" || extension == ".ndjson" || extension == ".geojson";
+}
+
+std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& sources, const IngestOptions& options) {
+  std::vector<ingestion::Unit> units;
+  for (const auto& source : sources) {
+    if (source.find("://") != std::string::npos && !source.starts_with("file://")) {
+      // A storage prefix: every item file below it, fetched in parallel.
+      auto storage = Storage::open(source, source.starts_with("s3://") ? options.storage_options : StorageOptions{});
+      const auto keys = storage->list("", true);
+      for (const auto& key : keys) {
+        if (is_item_file(key)) {
+          ingestion::Unit unit;
+          unit.source = storage->uri(key);
+          unit.fetch.push_back(
+              fmt::format("{}/{}", source.ends_with("/") ? source.substr(0, source.size() - 1) : source, key));
+          units.push_back(std::move(unit));
+        }
+      }
+      if (keys.empty()) {
+        ingestion::Unit unit;
+        unit.source = source;
+        unit.error = "no item files under this prefix";
+        units.push_back(std::move(unit));
+      }
+      continue;
+    }
+    const fs::path path = source.starts_with("file://") ? storage::parse_uri(source).path : source;
+    std::vector<fs::path> files;
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
+        if (entry.is_regular_file() && is_item_file(entry.path())) {
+          files.push_back(entry.path());
+        }
+      }
+      std::sort(files.begin(), files.end());
+    } else {
+      files.push_back(path);
+    }
+    for (const auto& file : files) {
+      ingestion::Unit unit;
+      unit.source = file.string();
+      std::ifstream input(file, std::ios::binary);
+      if (!input) {
+        unit.error = fmt::format("cannot open '{}'", file.string());
+      } else {
+        try {
+          unit.items = ingestion::split_items(std::string(std::istreambuf_iterator<char>(input), {}));
+        } catch (const Error& error) {
+          unit.error = error.what();
+        }
+      }
+      units.push_back(std::move(unit));
+    }
+  }
+  return units;
+}
+
+IngestReport finish(Catalog& catalog, std::vector<ingestion::Unit>& units, const IngestOptions& options) {
+  ingestion::Fetcher fetcher(options.storage_options);
+  ingestion::fetch_all(units, fetcher, options.parallel_fetches);
+  IngestReport report = ingestion::load_units(catalog, units, options);
+  if (!options.dead_letter.empty()) {
+    report.dead_lettered =
+        ingestion::write_dead_letters(options.dead_letter, options.storage_options, units, report.results);
+  }
+  return report;
+}
+
+}  // namespace
+
+IngestReport ingest(Catalog& catalog, const std::vector<std::string>& sources, const IngestOptions& options) {
+  if (options.batch_size == 0) {
+    throw Error(ErrorCode::kInvalidInput, "ingest: batch_size must be at least 1");
+  }
+  std::vector<ingestion::Unit> units = units_of_sources(sources, options);
+  return finish(catalog, units, options);
+}
+
+IngestReport ingest_messages(Catalog& catalog, const std::vector<std::string>& messages, const IngestOptions& options) {
+  if (options.batch_size == 0) {
+    throw Error(ErrorCode::kInvalidInput, "ingest: batch_size must be at least 1");
+  }
+  std::vector<ingestion::Unit> units;
+  units.reserve(messages.size());
+  for (std::size_t n = 0; n < messages.size(); ++n) {
+    units.push_back(ingestion::unit_of_message(messages[n], fmt::format("message {}", n)));
+  }
+  return finish(catalog, units, options);
+}
+
+}  // namespace tessera

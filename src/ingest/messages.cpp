@@ -1,0 +1,98 @@
+#include <fmt/format.h>
+
+#include "ingest/ingest_internal.hpp"
+#include "storage/uri.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::ingestion {
+namespace {
+
+using nlohmann::json;
+
+// S3 event keys are URL-encoded, with '+' for spaces.
+std::string decode_s3_key(std::string key) {
+  std::replace(key.begin(), key.end(), '+', ' ');
+  return storage::percent_decode(key);
+}
+
+void read_message(const json& value, Unit& unit, int depth) {
+  if (depth > 4) {
+    throw Error(ErrorCode::kInvalidInput, "message nests envelopes too deeply");
+  }
+  if (!value.is_object()) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("message is a JSON {}, not an object", value.type_name()));
+  }
+  auto unwrap = [&](const std::string& inner) {
+    const json parsed = json::parse(inner, nullptr, false);
+    if (parsed.is_discarded()) {
+      throw Error(ErrorCode::kInvalidInput, "the wrapped message is not JSON");
+    }
+    read_message(parsed, unit, depth + 1);
+  };
+  if (value.value("Type", "") == "Notification" && value.contains("Message") && value["Message"].is_string()) {
+    unwrap(value["Message"].get<std::string>());  // SNS envelope
+    return;
+  }
+  if (value.contains("tessera_dead_letter") && value.contains("message") && value["message"].is_string()) {
+    unit.message = value["message"].get<std::string>();  // replay: keep the original, not the record
+    unwrap(unit.message);
+    return;
+  }
+  if (value.value("Event", "") == "s3:TestEvent") {
+    unit.ignored = true;
+    return;
+  }
+  if (value.contains("Records")) {
+    const json& records = value["Records"];
+    if (!records.is_array()) {
+      throw Error(ErrorCode::kInvalidInput, "S3 event: Records is not an array");
+    }
+    for (std::size_t n = 0; n < records.size(); ++n) {
+      const json& record = records[n];
+      if (!record.is_object() || !record.contains("s3")) {
+        throw Error(ErrorCode::kInvalidInput, fmt::format("S3 event: Records[{}] has no s3 member", n));
+      }
+      if (record.value("eventName", "").starts_with("ObjectRemoved")) {
+        continue;  // nothing to load
+      }
+      const json& s3 = record["s3"];
+      const auto bucket = s3.contains("bucket") ? s3["bucket"].value("name", "") : "";
+      const auto key = s3.contains("object") ? s3["object"].value("key", "") : "";
+      if (bucket.empty() || key.empty()) {
+        throw Error(ErrorCode::kInvalidInput,
+                    fmt::format("S3 event: Records[{}] lacks s3.bucket.name or s3.object.key", n));
+      }
+      unit.fetch.push_back(fmt::format("s3://{}/{}", bucket, decode_s3_key(key)));
+    }
+    unit.ignored = unit.fetch.empty();
+    return;
+  }
+  const std::string type = value.value("type", "");
+  if (type == "Feature" || type == "FeatureCollection") {
+    unit.items = split_items(value.dump());
+    return;
+  }
+  throw Error(ErrorCode::kInvalidInput,
+              "message is neither a STAC Item or FeatureCollection, an S3 event notification nor an SNS notification");
+}
+
+}  // namespace
+
+Unit unit_of_message(const std::string& message, std::string label) {
+  Unit unit;
+  unit.source = std::move(label);
+  unit.message = message;
+  const json value = json::parse(message, nullptr, false);
+  if (value.is_discarded()) {
+    unit.error = "message is not valid JSON";
+    return unit;
+  }
+  try {
+    read_message(value, unit, 0);
+  } catch (const Error& error) {
+    unit.error = error.what();
+  }
+  return unit;
+}
+
+}  // namespace tessera::ingestion
