@@ -5,10 +5,6 @@
 #include "capi_internal.hpp"
 #include "tessera/catalog.hpp"
 
-struct tsr_catalog_s {
-  std::unique_ptr<tessera::Catalog> impl;
-};
-
 namespace {
 
 using nlohmann::json;

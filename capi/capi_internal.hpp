@@ -5,12 +5,23 @@
 
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
 
 #include "tessera.h"
+#include "tessera/catalog.hpp"
 #include "tessera/error.hpp"
+#include "tessera/storage.hpp"
+
+// The opaque handles behind the C typedefs: each owns one C++ object.
+struct tsr_storage_s {
+  std::unique_ptr<tessera::Storage> impl;
+};
+struct tsr_catalog_s {
+  std::unique_ptr<tessera::Catalog> impl;
+};
 
 namespace tessera::capi {
 

@@ -5,10 +5,6 @@
 #include "capi_internal.hpp"
 #include "tessera/storage.hpp"
 
-struct tsr_storage_s {
-  std::unique_ptr<tessera::Storage> impl;
-};
-
 namespace {
 
 using tessera::Error;

@@ -165,6 +165,32 @@ TSR_API tsr_status tsr_catalog_index_property(tsr_catalog catalog, const char* p
 /* Queryables (JSON Schema) of one collection, or of all when NULL. */
 TSR_API tsr_status tsr_catalog_queryables(tsr_catalog catalog, const char* collection, char** out_json);
 
+/* ---- Ingest ------------------------------------------------------------- */
+
+#define TSR_INGEST_OPTIONS_VERSION 1
+
+typedef struct tsr_ingest_options {
+  unsigned int version;             /* TSR_INGEST_OPTIONS_VERSION */
+  const char* mode;                 /* "upsert" (default), "insert" or "ignore" */
+  size_t batch_size;                /* items per batch; default 500 */
+  const char* dead_letter;          /* storage URI/folder or .ndjson path, or NULL */
+  const char* storage_options_json; /* S3 settings as for tsr_storage_open, or NULL */
+  size_t parallel_fetches;          /* objects fetched at once; default 16 */
+} tsr_ingest_options;
+
+TSR_API tsr_status tsr_ingest_options_init(tsr_ingest_options* options, unsigned int version);
+
+/* Loads files, folders and storage prefixes listed in `sources_json` (a JSON
+ * array of strings). *out_report_json: {"loaded", "skipped", "failed",
+ * "dead_lettered", "results": [one per source file or object]}. */
+TSR_API tsr_status tsr_ingest(tsr_catalog catalog, const char* sources_json, const tsr_ingest_options* options,
+                              char** out_report_json);
+
+/* Loads queue messages given as a JSON array of strings (each a message
+ * body); the report has one result per message, in order. */
+TSR_API tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages_json,
+                                       const tsr_ingest_options* options, char** out_report_json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,5 +8,7 @@ namespace tessera::cli {
 void add_storage_command(CLI::App& app);
 // collection, load and search.
 void add_catalog_commands(CLI::App& app);
+// ingest.
+void add_ingest_command(CLI::App& app);
 
 }  // namespace tessera::cli

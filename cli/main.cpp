@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tessera::cli::add_storage_command(app);
   tessera::cli::add_catalog_commands(app);
+  tessera::cli::add_ingest_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -57,3 +57,17 @@ run(1 search "${catalog}" --bbox 1,2,3)
 if(NOT err MATCHES "invalid_input")
   message(FATAL_ERROR "expected invalid_input for a bad bbox, got: ${err}")
 endif()
+
+# Ingest: a folder of item files, and a file of queue messages with a bad one
+# (exit 2) that lands in the dead-letter file.
+file(MAKE_DIRECTORY "${WORK}/ingest")
+file(COPY "${DATA}/sample-items.ndjson" DESTINATION "${WORK}/ingest")
+file(WRITE "${WORK}/messages.ndjson" "{\"Event\": \"s3:TestEvent\"}\nnot json\n")
+run(2 ingest "${catalog}" "${WORK}/ingest" --quiet)
+if(NOT err MATCHES "loaded 24, skipped 0, failed 1")
+  message(FATAL_ERROR "unexpected ingest summary: ${err}")
+endif()
+run(2 ingest "${catalog}" "${WORK}/messages.ndjson" --messages --dead-letter "${WORK}/dead.ndjson" --quiet)
+if(NOT err MATCHES "dead-lettered 1")
+  message(FATAL_ERROR "unexpected ingest summary: ${err}")
+endif()

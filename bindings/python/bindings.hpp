@@ -9,5 +9,6 @@ namespace py = pybind11;
 void bind_core(py::module_& m);
 void bind_storage(py::module_& m);
 void bind_catalog(py::module_& m);
+void bind_ingest(py::module_& m);
 
 }  // namespace tessera::python

@@ -5,4 +5,5 @@ PYBIND11_MODULE(_tessera, m) {
   tessera::python::bind_core(m);
   tessera::python::bind_storage(m);
   tessera::python::bind_catalog(m);
+  tessera::python::bind_ingest(m);
 }

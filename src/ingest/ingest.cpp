@@ -71,8 +71,9 @@ std::vector<std::string> split_items(std::string_view content) {
       }
       return items;
     }
-    if (document.is_array()) {
-      for (const auto element : document.get_array().value_unsafe()) {
+    simdjson::dom::array elements;
+    if (document.get_array().get(elements) == simdjson::SUCCESS) {
+      for (const auto element : elements) {
         items.push_back(simdjson::minify(element));
       }
       return items;

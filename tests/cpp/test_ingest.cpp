@@ -158,7 +158,7 @@ class IngestS3 : public Ingest {
                                 {"access_key_id", std::getenv("TESSERA_TEST_S3_ACCESS_KEY")},
                                 {"secret_access_key", std::getenv("TESSERA_TEST_S3_SECRET_KEY")}};
     bucket_ = std::getenv("TESSERA_TEST_S3_BUCKET");
-    prefix_ = "ingest-" + std::to_string(std::random_device{}());
+    prefix_ = fmt::format("ingest-{}", std::random_device{}());
     storage_ = tessera::Storage::open("s3://" + bucket_ + "/" + prefix_, options_.storage_options);
   }
   tessera::IngestOptions options_;
@@ -187,7 +187,7 @@ TEST_F(IngestS3, S3EventsWithEncodedKeysWrappedOrNot) {
 
 TEST_F(IngestS3, PrefixesAreFetchedInParallel) {
   for (int n = 0; n < 40; ++n) {
-    storage_->put("batch/" + std::to_string(n) + ".json", item_json("p" + std::to_string(n)).dump());
+    storage_->put(fmt::format("batch/{}.json", n), item_json(fmt::format("p{}", n)).dump());
   }
   options_.parallel_fetches = 8;
   const IngestReport report = tessera::ingest(*catalog_, {"s3://" + bucket_ + "/" + prefix_ + "/batch"}, options_);

@@ -10,7 +10,15 @@ from ._errors import (
     Unavailable,
     Unsupported,
 )
-from ._tessera import Catalog, Storage, __version__, dependency_versions, set_log_callback
+from ._tessera import (
+    Catalog,
+    Storage,
+    __version__,
+    dependency_versions,
+    ingest,
+    ingest_messages,
+    set_log_callback,
+)
 
 __all__ = [
     "Catalog",
@@ -25,5 +33,7 @@ __all__ = [
     "Unsupported",
     "__version__",
     "dependency_versions",
+    "ingest",
+    "ingest_messages",
     "set_log_callback",
 ]

@@ -1,0 +1,90 @@
+#include <optional>
+
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "json_convert.hpp"
+#include "tessera/error.hpp"
+#include "tessera/ingest.hpp"
+
+namespace tessera::python {
+namespace {
+
+IngestOptions make_options(const std::string& mode, std::size_t batch_size,
+                           const std::optional<std::string>& dead_letter,
+                           const std::optional<StorageOptions>& storage_options, std::size_t parallel_fetches) {
+  IngestOptions options;
+  options.mode = parse_load_mode(mode);
+  options.batch_size = batch_size;
+  options.dead_letter = dead_letter.value_or("");
+  options.storage_options = storage_options.value_or(StorageOptions{});
+  options.parallel_fetches = parallel_fetches;
+  return options;
+}
+
+// A message may be given as text or as a dict (serialised as JSON).
+std::string message_text(const py::handle& message) {
+  if (py::isinstance<py::str>(message)) {
+    return message.cast<std::string>();
+  }
+  if (py::isinstance<py::bytes>(message)) {
+    return message.cast<std::string>();
+  }
+  if (py::isinstance<py::dict>(message)) {
+    return to_json(message).dump();
+  }
+  throw Error(ErrorCode::kInvalidInput, "ingest_messages: each message must be a str, bytes or dict");
+}
+
+}  // namespace
+
+void bind_ingest(py::module_& m) {
+  m.def(
+      "ingest",
+      [](Catalog& catalog, const py::object& sources, const std::string& mode, std::size_t batch_size,
+         const std::optional<std::string>& dead_letter, const std::optional<StorageOptions>& storage_options,
+         std::size_t parallel_fetches) {
+        std::vector<std::string> paths;
+        if (py::isinstance<py::str>(sources) || py::hasattr(sources, "__fspath__")) {
+          paths.push_back(py::str(py::module_::import("os").attr("fspath")(sources)).cast<std::string>());
+        } else {
+          for (const auto& source : sources) {
+            paths.push_back(py::str(py::module_::import("os").attr("fspath")(source)).cast<std::string>());
+          }
+        }
+        const IngestOptions options = make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches);
+        IngestReport report;
+        {
+          py::gil_scoped_release release;
+          report = ingest(catalog, paths, options);
+        }
+        return from_json(report.to_json());
+      },
+      py::arg("catalog"), py::arg("sources"), py::arg("mode") = "upsert", py::arg("batch_size") = 500,
+      py::arg("dead_letter") = py::none(), py::arg("storage_options") = py::none(), py::arg("parallel_fetches") = 16,
+      "Load items from files, folders and storage prefixes (file:// or s3://). Returns a report with one result "
+      "per source file or object.");
+  m.def(
+      "ingest_messages",
+      [](Catalog& catalog, const py::list& messages, const std::string& mode, std::size_t batch_size,
+         const std::optional<std::string>& dead_letter, const std::optional<StorageOptions>& storage_options,
+         std::size_t parallel_fetches) {
+        std::vector<std::string> texts;
+        for (const auto& message : messages) {
+          texts.push_back(message_text(message));
+        }
+        const IngestOptions options = make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches);
+        IngestReport report;
+        {
+          py::gil_scoped_release release;
+          report = ingest_messages(catalog, texts, options);
+        }
+        return from_json(report.to_json()["results"]);
+      },
+      py::arg("catalog"), py::arg("messages"), py::arg("mode") = "upsert", py::arg("batch_size") = 500,
+      py::arg("dead_letter") = py::none(), py::arg("storage_options") = py::none(), py::arg("parallel_fetches") = 16,
+      "Load queue messages (STAC Items, S3 event notifications, SNS envelopes, dead-letter records). Returns one "
+      "result per message.");
+}
+
+}  // namespace tessera::python

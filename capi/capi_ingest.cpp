@@ -1,0 +1,95 @@
+#include <nlohmann/json.hpp>
+
+#include "capi_internal.hpp"
+#include "tessera/ingest.hpp"
+
+namespace {
+
+using nlohmann::json;
+using tessera::Error;
+using tessera::ErrorCode;
+using tessera::capi::guarded;
+
+tessera::IngestOptions ingest_options_of(const tsr_ingest_options* options) {
+  tessera::IngestOptions parsed;
+  if (options == nullptr) {
+    return parsed;
+  }
+  if (options->version == 0 || options->version > TSR_INGEST_OPTIONS_VERSION) {
+    throw Error(ErrorCode::kInvalidInput, "tsr_ingest_options: unknown version (use tsr_ingest_options_init)");
+  }
+  if (options->mode != nullptr) {
+    parsed.mode = tessera::parse_load_mode(options->mode);
+  }
+  if (options->batch_size != 0) {
+    parsed.batch_size = options->batch_size;
+  }
+  if (options->dead_letter != nullptr) {
+    parsed.dead_letter = options->dead_letter;
+  }
+  if (options->parallel_fetches != 0) {
+    parsed.parallel_fetches = options->parallel_fetches;
+  }
+  if (options->storage_options_json != nullptr) {
+    const json settings = json::parse(options->storage_options_json, nullptr, false);
+    if (!settings.is_object()) {
+      throw Error(ErrorCode::kInvalidInput, "tsr_ingest_options.storage_options_json: expected a JSON object");
+    }
+    for (const auto& [name, value] : settings.items()) {
+      if (!value.is_string()) {
+        throw Error(ErrorCode::kInvalidInput,
+                    "tsr_ingest_options.storage_options_json: '" + name + "' is not a string");
+      }
+      parsed.storage_options[name] = value.get<std::string>();
+    }
+  }
+  return parsed;
+}
+
+std::vector<std::string> string_array(const char* text, const char* function, const char* argument) {
+  const json value = json::parse(tessera::capi::require(text, function, argument), nullptr, false);
+  if (!value.is_array() || !std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); })) {
+    throw Error(ErrorCode::kInvalidInput,
+                std::string(function) + ": argument '" + argument + "' must be a JSON array of strings");
+  }
+  return value.get<std::vector<std::string>>();
+}
+
+}  // namespace
+
+extern "C" {
+
+tsr_status tsr_ingest_options_init(tsr_ingest_options* options, unsigned int version) {
+  return guarded([&] {
+    TSR_REQUIRE(options);
+    if (version == 0 || version > TSR_INGEST_OPTIONS_VERSION) {
+      throw Error(ErrorCode::kInvalidInput, "tsr_ingest_options_init: unknown version");
+    }
+    const tessera::IngestOptions defaults;
+    *options = tsr_ingest_options{version, "upsert", defaults.batch_size, nullptr, nullptr, defaults.parallel_fetches};
+  });
+}
+
+tsr_status tsr_ingest(tsr_catalog catalog, const char* sources_json, const tsr_ingest_options* options,
+                      char** out_report_json) {
+  return guarded([&] {
+    TSR_REQUIRE(catalog);
+    TSR_REQUIRE(out_report_json);
+    const auto sources = string_array(sources_json, __func__, "sources_json");
+    const auto report = tessera::ingest(*catalog->impl, sources, ingest_options_of(options));
+    *out_report_json = tessera::capi::copy_string(report.to_json().dump());
+  });
+}
+
+tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages_json, const tsr_ingest_options* options,
+                               char** out_report_json) {
+  return guarded([&] {
+    TSR_REQUIRE(catalog);
+    TSR_REQUIRE(out_report_json);
+    const auto messages = string_array(messages_json, __func__, "messages_json");
+    const auto report = tessera::ingest_messages(*catalog->impl, messages, ingest_options_of(options));
+    *out_report_json = tessera::capi::copy_string(report.to_json().dump());
+  });
+}
+
+}  // extern "C"
