@@ -2,6 +2,7 @@
 
 #include "capi_internal.hpp"
 #include "tessera/ingest.hpp"
+#include "tessera/raster_item.hpp"
 
 namespace {
 
@@ -9,6 +10,20 @@ using nlohmann::json;
 using tessera::Error;
 using tessera::ErrorCode;
 using tessera::capi::guarded;
+
+tessera::StorageOptions storage_options_of(const json& settings, const char* where) {
+  if (!settings.is_object()) {
+    throw Error(ErrorCode::kInvalidInput, std::string(where) + ": expected a JSON object");
+  }
+  tessera::StorageOptions parsed;
+  for (const auto& [name, value] : settings.items()) {
+    if (!value.is_string()) {
+      throw Error(ErrorCode::kInvalidInput, std::string(where) + ": '" + name + "' is not a string");
+    }
+    parsed[name] = value.get<std::string>();
+  }
+  return parsed;
+}
 
 tessera::IngestOptions ingest_options_of(const tsr_ingest_options* options) {
   tessera::IngestOptions parsed;
@@ -89,6 +104,40 @@ tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages_json, c
     const auto messages = string_array(messages_json, __func__, "messages_json");
     const auto report = tessera::ingest_messages(*catalog->impl, messages, ingest_options_of(options));
     *out_report_json = tessera::capi::copy_string(report.to_json().dump());
+  });
+}
+
+tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(out_item_json);
+    tessera::CreateItemOptions options;
+    if (options_json != nullptr) {
+      const json settings = json::parse(options_json, nullptr, false);
+      if (!settings.is_object()) {
+        throw Error(ErrorCode::kInvalidInput, "tsr_create_item: options_json must be a JSON object");
+      }
+      options.id = settings.value("id", "");
+      options.collection = settings.value("collection", "");
+      options.datetime = settings.value("datetime", "");
+      options.properties = settings.value("properties", json::object());
+      options.statistics = settings.value("statistics", false);
+      if (settings.contains("storage_options")) {
+        options.storage_options = storage_options_of(settings["storage_options"], "tsr_create_item: storage_options");
+      }
+    }
+    *out_item_json = tessera::capi::copy_string(tessera::create_item(href, options).dump());
+  });
+}
+
+tsr_status tsr_to_cog(const char* source, const char* destination, const char* storage_options_json) {
+  return guarded([&] {
+    tessera::StorageOptions options;
+    if (storage_options_json != nullptr) {
+      options =
+          storage_options_of(json::parse(storage_options_json, nullptr, false), "tsr_to_cog: storage_options_json");
+    }
+    tessera::to_cog(TSR_REQUIRE(source), TSR_REQUIRE(destination), options);
   });
 }
 

@@ -191,6 +191,14 @@ TSR_API tsr_status tsr_ingest(tsr_catalog catalog, const char* sources_json, con
 TSR_API tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages_json,
                                        const tsr_ingest_options* options, char** out_report_json);
 
+/* A STAC Item for a raster. `options_json` may be NULL or {"id", "collection",
+ * "datetime", "properties": {...}, "statistics": bool, "storage_options": {...}}. */
+TSR_API tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json);
+
+/* Converts a raster to a COG at a local path or storage URI; settings for
+ * s3:// as a JSON object of strings, or NULL. */
+TSR_API tsr_status tsr_to_cog(const char* source, const char* destination, const char* storage_options_json);
+
 #ifdef __cplusplus
 }
 #endif

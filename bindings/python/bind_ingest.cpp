@@ -6,6 +6,7 @@
 #include "json_convert.hpp"
 #include "tessera/error.hpp"
 #include "tessera/ingest.hpp"
+#include "tessera/raster_item.hpp"
 
 namespace tessera::python {
 namespace {
@@ -39,6 +40,39 @@ std::string message_text(const py::handle& message) {
 }  // namespace
 
 void bind_ingest(py::module_& m) {
+  m.def(
+      "create_item",
+      [](const std::string& href, const std::optional<std::string>& id, const std::optional<std::string>& collection,
+         const std::optional<std::string>& datetime, const py::object& properties, bool statistics,
+         const std::optional<StorageOptions>& storage_options) {
+        CreateItemOptions options;
+        options.id = id.value_or("");
+        options.collection = collection.value_or("");
+        options.datetime = datetime.value_or("");
+        if (!properties.is_none()) {
+          options.properties = to_json(properties);
+        }
+        options.statistics = statistics;
+        options.storage_options = storage_options.value_or(StorageOptions{});
+        nlohmann::json item;
+        {
+          py::gil_scoped_release release;
+          item = create_item(href, options);
+        }
+        return from_json(item);
+      },
+      py::arg("href"), py::arg("id") = py::none(), py::arg("collection") = py::none(), py::arg("datetime") = py::none(),
+      py::arg("properties") = py::none(), py::arg("statistics") = false, py::arg("storage_options") = py::none(),
+      "A STAC 1.1 Item for a GDAL-readable raster (path, file://, s3://, https://).");
+  m.def(
+      "to_cog",
+      [](const std::string& source, const std::string& destination,
+         const std::optional<StorageOptions>& storage_options) {
+        py::gil_scoped_release release;
+        to_cog(source, destination, storage_options.value_or(StorageOptions{}));
+      },
+      py::arg("src"), py::arg("dst"), py::arg("storage_options") = py::none(),
+      "Convert a raster to a Cloud-Optimized GeoTIFF at a local path or storage URI (file://, s3://).");
   m.def(
       "ingest",
       [](Catalog& catalog, const py::object& sources, const std::string& mode, std::size_t batch_size,

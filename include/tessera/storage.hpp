@@ -49,6 +49,9 @@ class TESSERA_API Storage {
   // The absolute URI (href) of a key, usable by GDAL and by other tools.
   [[nodiscard]] virtual std::string uri(std::string_view key) const = 0;
   [[nodiscard]] virtual std::string root_uri() const = 0;
+  // The name GDAL opens a key by (a file path, or /vsis3/... with this
+  // storage's settings in force).
+  [[nodiscard]] virtual std::string gdal_path(std::string_view key) const = 0;
 };
 
 // Checks a key's form (non-empty, relative, no "..", ".", "\\" or NUL, no empty

@@ -6,7 +6,9 @@
 #include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
 #include "tessera/geometry.hpp"
+#include "tessera/ingest.hpp"
 #include "tessera/log.hpp"
+#include "tessera/raster_item.hpp"
 #include "tessera/storage.hpp"
 #include "tessera/version.hpp"
 

@@ -298,6 +298,8 @@ std::string LocalStorage::uri(std::string_view key) const {
   return fmt::format("file://{}", percent_encode_path((root_ / fs::path(key)).string()));
 }
 
+std::string LocalStorage::gdal_path(std::string_view key) const { return resolve(key).string(); }
+
 std::string LocalStorage::root_uri() const { return fmt::format("file://{}", percent_encode_path(root_.string())); }
 
 }  // namespace tessera::storage

@@ -24,6 +24,7 @@ class LocalStorage final : public Storage {
   void remove(std::string_view key) override;
   [[nodiscard]] std::string uri(std::string_view key) const override;
   [[nodiscard]] std::string root_uri() const override;
+  [[nodiscard]] std::string gdal_path(std::string_view key) const override;
 
  private:
   // The file path of a key, after checking it stays inside the root.

@@ -27,6 +27,7 @@ class S3Storage final : public Storage {
   void remove(std::string_view key) override;
   [[nodiscard]] std::string uri(std::string_view key) const override;
   [[nodiscard]] std::string root_uri() const override;
+  [[nodiscard]] std::string gdal_path(std::string_view key) const override { return vsi_path(key); }
 
  private:
   // "/vsis3/bucket/prefix/key" after checking the key.

@@ -72,3 +72,32 @@ def test_ingest_s3_events_and_prefixes(catalog):
     assert results[0]["status"] == "loaded", results
     report = tessera.ingest(catalog, [f"s3://{bucket}/{prefix}/many"], storage_options=options)
     assert report["loaded"] == 5
+
+
+def _tiff(path, epsg=32633):
+    """A small georeferenced GeoTIFF written through tessera's own COG conversion input: a GDAL VRT."""
+    vrt = path.with_suffix(".vrt")
+    vrt.write_text(
+        f"""<VRTDataset rasterXSize="64" rasterYSize="48">
+  <SRS>EPSG:{epsg}</SRS>
+  <GeoTransform>500000, 30, 0, 5200000, 0, -30</GeoTransform>
+  <VRTRasterBand dataType="UInt16" band="1"><NoDataValue>0</NoDataValue></VRTRasterBand>
+</VRTDataset>"""
+    )
+    tessera.to_cog(str(vrt), str(path))
+    return path
+
+
+def test_create_item_and_to_cog(tmp_path):
+    cog = _tiff(tmp_path / "scene.tif")
+    item = tessera.create_item(str(cog), collection="a", datetime="2023-01-01T00:00:00Z", properties={"platform": "x"})
+    assert item["id"] == "scene"
+    assert item["properties"]["proj:code"] == "EPSG:32633"
+    assert item["properties"]["platform"] == "x"
+    assert item["assets"]["data"]["type"].endswith("profile=cloud-optimized")
+    cat = tessera.Catalog.open("sqlite://:memory:")
+    cat.upsert_collection(collection("a"))
+    assert cat.load([item])["loaded"] == 1
+    (tmp_path / "notes.txt").write_text("not a raster")
+    with pytest.raises(tessera.InvalidInput, match="not a raster"):
+        tessera.create_item(str(tmp_path / "notes.txt"))

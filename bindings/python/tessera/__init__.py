@@ -14,10 +14,12 @@ from ._tessera import (
     Catalog,
     Storage,
     __version__,
+    create_item,
     dependency_versions,
     ingest,
     ingest_messages,
     set_log_callback,
+    to_cog,
 )
 
 __all__ = [
@@ -32,8 +34,10 @@ __all__ = [
     "Unavailable",
     "Unsupported",
     "__version__",
+    "create_item",
     "dependency_versions",
     "ingest",
     "ingest_messages",
     "set_log_callback",
+    "to_cog",
 ]

@@ -1,0 +1,347 @@
+#include "tessera/raster_item.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include <cpl_conv.h>
+#include <fmt/format.h>
+#include <gdal_priv.h>
+#include <gdal_utils.h>
+#include <ogr_geometry.h>
+#include <ogr_spatialref.h>
+
+#include "core/gdal_env.hpp"
+#include "storage/uri.hpp"
+#include "tessera/datetime.hpp"
+#include "tessera/error.hpp"
+#include "tessera/geometry.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tessera {
+
+using nlohmann::json;
+
+namespace {
+
+// Where GDAL reads an href from; `storage` keeps an S3 bucket's settings set.
+struct RasterSource {
+  std::string gdal_path;
+  std::unique_ptr<Storage> storage;
+};
+
+RasterSource resolve(const std::string& href, const StorageOptions& options) {
+  if (href.starts_with("s3://")) {
+    const std::size_t slash = href.find('/', 5);
+    if (slash == std::string::npos) {
+      throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' names a bucket, not an object", href));
+    }
+    RasterSource source;
+    source.storage = Storage::open(href.substr(0, slash), options);
+    source.gdal_path = source.storage->gdal_path(storage::percent_decode(href.substr(slash + 1)));
+    return source;
+  }
+  if (href.starts_with("https://") || href.starts_with("http://")) {
+    return {"/vsicurl/" + href, nullptr};
+  }
+  if (href.starts_with("file://")) {
+    return {storage::parse_uri(href).path, nullptr};
+  }
+  if (href.starts_with("/vsi")) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("'{}': raw GDAL /vsi paths are not accepted as hrefs", href));
+  }
+  return {href, nullptr};
+}
+
+GDALDatasetUniquePtr open_raster(const std::string& href, const std::string& path) {
+  gdal::ensure_initialized();
+  gdal::ErrorCapture errors;
+  GDALDatasetUniquePtr dataset(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+  if (!dataset) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' is not a raster GDAL can read{}{}", href,
+                                                      errors.messages().empty() ? "" : ": ", errors.messages()));
+  }
+  return dataset;
+}
+
+std::string media_type(GDALDataset& dataset) {
+  const std::string driver = dataset.GetDriverName();
+  if (driver == "GTiff") {
+    const char* layout = dataset.GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE");
+    return layout != nullptr && std::string_view(layout) == "COG"
+               ? "image/tiff; application=geotiff; profile=cloud-optimized"
+               : "image/tiff; application=geotiff";
+  }
+  if (driver == "COG") {
+    return "image/tiff; application=geotiff; profile=cloud-optimized";
+  }
+  if (driver == "JP2OpenJPEG") {
+    return "image/jp2";
+  }
+  if (driver == "PNG") {
+    return "image/png";
+  }
+  if (driver == "netCDF") {
+    return "application/netcdf";
+  }
+  return "application/octet-stream";
+}
+
+std::string data_type_name(GDALDataType type) {
+  switch (type) {
+    case GDT_Byte:
+      return "uint8";
+    case GDT_UInt16:
+      return "uint16";
+    case GDT_Int16:
+      return "int16";
+    case GDT_UInt32:
+      return "uint32";
+    case GDT_Int32:
+      return "int32";
+    case GDT_UInt64:
+      return "uint64";
+    case GDT_Int64:
+      return "int64";
+    case GDT_Float32:
+      return "float32";
+    case GDT_Float64:
+      return "float64";
+    case GDT_CInt16:
+      return "cint16";
+    case GDT_CInt32:
+      return "cint32";
+    case GDT_CFloat32:
+      return "cfloat32";
+    case GDT_CFloat64:
+      return "cfloat64";
+    default:
+      return "other";
+  }
+}
+
+// The raster's outline in its own CRS, each edge densified so the WGS84
+// outline follows the real (curved) edge.
+std::unique_ptr<OGRPolygon> outline(const double transform[6], int width, int height) {
+  constexpr int kPointsPerEdge = 32;
+  auto ring = std::make_unique<OGRLinearRing>();
+  auto add = [&](double column, double row) {
+    ring->addPoint(transform[0] + column * transform[1] + row * transform[2],
+                   transform[3] + column * transform[4] + row * transform[5]);
+  };
+  for (int i = 0; i < kPointsPerEdge; ++i) {
+    add(width * static_cast<double>(i) / kPointsPerEdge, 0);
+  }
+  for (int i = 0; i < kPointsPerEdge; ++i) {
+    add(width, height * static_cast<double>(i) / kPointsPerEdge);
+  }
+  for (int i = 0; i < kPointsPerEdge; ++i) {
+    add(width * (1.0 - static_cast<double>(i) / kPointsPerEdge), height);
+  }
+  for (int i = 0; i < kPointsPerEdge; ++i) {
+    add(0, height * (1.0 - static_cast<double>(i) / kPointsPerEdge));
+  }
+  ring->closeRings();
+  auto polygon = std::make_unique<OGRPolygon>();
+  polygon->addRingDirectly(ring.release());
+  return polygon;
+}
+
+// STAC bbox of a WGS84 geometry; parts split at the antimeridian give a
+// bbox with minx > maxx.
+json stac_bbox(const OGRGeometry& geometry) {
+  OGREnvelope envelope;
+  geometry.getEnvelope(&envelope);
+  const auto type = wkbFlatten(geometry.getGeometryType());
+  if (type == wkbMultiPolygon && envelope.MinX <= -180.0 + 1e-9 && envelope.MaxX >= 180.0 - 1e-9) {
+    double east_min = 180.0;
+    double west_max = -180.0;
+    for (const auto* part : *geometry.toMultiPolygon()) {
+      OGREnvelope part_envelope;
+      part->getEnvelope(&part_envelope);
+      if (part_envelope.MinX >= 0) {
+        east_min = std::min(east_min, part_envelope.MinX);
+      } else {
+        west_max = std::max(west_max, part_envelope.MaxX);
+      }
+    }
+    return json::array({east_min, envelope.MinY, west_max, envelope.MaxY});
+  }
+  return json::array({envelope.MinX, envelope.MinY, envelope.MaxX, envelope.MaxY});
+}
+
+std::string default_datetime(GDALDataset& dataset) {
+  // TIFFTAG_DATETIME is "YYYY:MM:DD HH:MM:SS".
+  const char* tag = dataset.GetMetadataItem("TIFFTAG_DATETIME");
+  if (tag != nullptr && std::string_view(tag).size() == 19) {
+    std::string text(tag);
+    text[4] = '-';
+    text[7] = '-';
+    text[10] = 'T';
+    text += 'Z';
+    if (parse_rfc3339_micros(text)) {
+      return text;
+    }
+  }
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  return format_rfc3339_micros(now.count() * 1000000);
+}
+
+}  // namespace
+
+json create_item(const std::string& href, const CreateItemOptions& options) {
+  const RasterSource source = resolve(href, options.storage_options);
+  GDALDatasetUniquePtr dataset = open_raster(href, source.gdal_path);
+  double transform[6];
+  const OGRSpatialReference* crs = dataset->GetSpatialRef();
+  if (dataset->GetGeoTransform(transform) != CE_None || crs == nullptr || crs->IsEmpty()) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("raster '{}' has no georeferencing (CRS and geotransform)", href));
+  }
+  const int width = dataset->GetRasterXSize();
+  const int height = dataset->GetRasterYSize();
+
+  // Outline in WGS84, split at the antimeridian by OGR where it crosses.
+  auto footprint = outline(transform, width, height);
+  OGRSpatialReference wgs84;
+  wgs84.SetWellKnownGeogCS("WGS84");
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  OGRSpatialReference native(*crs);
+  native.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  std::unique_ptr<OGRCoordinateTransformation> to_wgs84(OGRCreateCoordinateTransformation(&native, &wgs84));
+  if (!to_wgs84) {
+    gdal::throw_last_error(ErrorCode::kInvalidInput, fmt::format("raster '{}': no transformation to WGS84", href));
+  }
+  OGRGeometryFactory::TransformWithOptionsCache cache;
+  const char* wrap[] = {"WRAPDATELINE=YES", nullptr};
+  std::unique_ptr<OGRGeometry> geometry(
+      OGRGeometryFactory::transformWithOptions(footprint.get(), to_wgs84.get(), const_cast<char**>(wrap), cache));
+  if (!geometry || geometry->IsEmpty()) {
+    gdal::throw_last_error(ErrorCode::kInvalidInput, fmt::format("raster '{}': footprint cannot be reprojected", href));
+  }
+  const Geometry wgs84_geometry(geometry.release());
+
+  json properties = options.properties.is_object() ? options.properties : json::object();
+  properties["datetime"] = options.datetime.empty() ? default_datetime(*dataset) : options.datetime;
+  const char* authority = crs->GetAuthorityName(nullptr);
+  const char* code = crs->GetAuthorityCode(nullptr);
+  if (authority != nullptr && code != nullptr) {
+    properties["proj:code"] = fmt::format("{}:{}", authority, code);
+  } else {
+    char* wkt = nullptr;
+    const char* wkt_options[] = {"FORMAT=WKT2_2019", nullptr};
+    crs->exportToWkt(&wkt, wkt_options);
+    properties["proj:code"] = nullptr;
+    properties["proj:wkt2"] = wkt != nullptr ? wkt : "";
+    CPLFree(wkt);
+  }
+  properties["proj:shape"] = {height, width};
+  properties["proj:transform"] = {transform[1], transform[2], transform[0], transform[4], transform[5],
+                                  transform[3], 0.0,          0.0,          1.0};
+  const double xs[] = {transform[0], transform[0] + width * transform[1] + height * transform[2]};
+  const double ys[] = {transform[3], transform[3] + width * transform[4] + height * transform[5]};
+  properties["proj:bbox"] = {std::min(xs[0], xs[1]), std::min(ys[0], ys[1]), std::max(xs[0], xs[1]),
+                             std::max(ys[0], ys[1])};
+
+  json bands = json::array();
+  for (int index = 1; index <= dataset->GetRasterCount(); ++index) {
+    GDALRasterBand* band = dataset->GetRasterBand(index);
+    json entry = {
+        {"name", band->GetDescription()[0] != '\0' ? std::string(band->GetDescription()) : fmt::format("b{}", index)},
+        {"data_type", data_type_name(band->GetRasterDataType())}};
+    int has_nodata = FALSE;
+    const double nodata = band->GetNoDataValue(&has_nodata);
+    if (has_nodata != FALSE) {
+      entry["nodata"] = std::isnan(nodata) ? json("nan") : json(nodata);
+    }
+    if (options.statistics) {
+      double minimum = 0;
+      double maximum = 0;
+      double mean = 0;
+      double stddev = 0;
+      if (band->ComputeStatistics(TRUE, &minimum, &maximum, &mean, &stddev, nullptr, nullptr) == CE_None) {
+        entry["statistics"] = {{"minimum", minimum}, {"maximum", maximum}, {"mean", mean}, {"stddev", stddev}};
+        if (const char* valid = band->GetMetadataItem("STATISTICS_VALID_PERCENT")) {
+          entry["statistics"]["valid_percent"] = std::atof(valid);
+        }
+      }
+    }
+    bands.push_back(std::move(entry));
+  }
+
+  std::string id = options.id;
+  if (id.empty()) {
+    const std::string name = href.substr(href.find_last_of('/') + 1);
+    id = name.substr(0, name.find('.'));
+  }
+  json item = {
+      {"type", "Feature"},
+      {"stac_version", "1.1.0"},
+      {"stac_extensions", {"https://stac-extensions.github.io/projection/v2.0.0/schema.json"}},
+      {"id", id},
+      {"geometry", wgs84_geometry.to_geojson()},
+      {"bbox", stac_bbox(*wgs84_geometry.ogr())},
+      {"properties", properties},
+      {"links", json::array()},
+      {"assets", {{"data", {{"href", href}, {"type", media_type(*dataset)}, {"roles", {"data"}}, {"bands", bands}}}}},
+  };
+  item["properties"]["bands"] = bands;
+  if (!options.collection.empty()) {
+    item["collection"] = options.collection;
+  }
+  return item;
+}
+
+void to_cog(const std::string& source, const std::string& destination, const StorageOptions& storage_options) {
+  const RasterSource input = resolve(source, storage_options);
+  GDALDatasetUniquePtr dataset = open_raster(source, input.gdal_path);
+  // Written next to a local destination (so the rename is atomic) or in the
+  // temp folder before an upload.
+  const bool remote = destination.find("://") != std::string::npos && !destination.starts_with("file://");
+  const fs::path local_destination =
+      remote ? fs::path()
+             : fs::path(destination.starts_with("file://") ? storage::parse_uri(destination).path : destination);
+  const fs::path folder = remote ? fs::temp_directory_path() : local_destination.parent_path();
+  fs::create_directories(folder);
+  const fs::path temp = folder / fmt::format(".tessera-cog-{}-{:x}.tif", ::getpid(), std::random_device{}());
+  const char* arguments[] = {"-of",  "COG", "-co", "COMPRESS=DEFLATE", "-co", "BLOCKSIZE=512", "-co", "OVERVIEWS=AUTO",
+                             nullptr};
+  std::unique_ptr<GDALTranslateOptions, decltype(&GDALTranslateOptionsFree)> translate_options(
+      GDALTranslateOptionsNew(const_cast<char**>(arguments), nullptr), &GDALTranslateOptionsFree);
+  gdal::ErrorCapture errors;
+  int usage_error = FALSE;
+  GDALDatasetH written =
+      GDALTranslate(temp.c_str(), GDALDataset::ToHandle(dataset.get()), translate_options.get(), &usage_error);
+  bool failed = written == nullptr;
+  if (written != nullptr) {
+    CPLErrorReset();
+    GDALClose(written);  // flushes the file: write errors surface here
+    failed = CPLGetLastErrorType() == CE_Failure;
+  }
+  if (failed) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw Error(ErrorCode::kIo, fmt::format("writing a COG of '{}' failed: {}", source, errors.messages()));
+  }
+  try {
+    if (remote) {
+      const std::size_t slash = destination.rfind('/');
+      Storage::open(destination.substr(0, slash), destination.starts_with("s3://") ? storage_options : StorageOptions{})
+          ->put_file(destination.substr(slash + 1), temp);
+      fs::remove(temp);
+    } else {
+      fs::rename(temp, local_destination);
+    }
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+    throw;
+  }
+}
+
+}  // namespace tessera

@@ -1,0 +1,143 @@
+// STAC Items from rasters, and COG conversion to local and S3 destinations.
+#include <cstdlib>
+#include <fstream>
+
+#include <random>
+
+#include <fmt/format.h>
+#include <gdal_priv.h>
+#include <gtest/gtest.h>
+#include <ogr_spatialref.h>
+
+#include "catalog_fixtures.hpp"
+#include "tessera/catalog.hpp"
+#include "tessera/raster_item.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using tessera::ErrorCode;
+using tessera::testing::expect_error;
+using tessera::testing::TempDir;
+
+namespace {
+
+// A small GeoTIFF: `epsg` CRS, origin (x, y), square pixels of `size`.
+fs::path make_tiff(const fs::path& path, int epsg, double x, double y, double size, int width = 100, int height = 80,
+                   bool georeferenced = true) {
+  GDALAllRegister();
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
+  GDALDatasetUniquePtr dataset(driver->Create(path.c_str(), width, height, 2, GDT_UInt16, nullptr));
+  if (georeferenced) {
+    double transform[6] = {x, size, 0, y, 0, -size};
+    dataset->SetGeoTransform(transform);
+    OGRSpatialReference crs;
+    crs.importFromEPSG(epsg);
+    dataset->SetSpatialRef(&crs);
+  }
+  std::vector<std::uint16_t> values(static_cast<std::size_t>(width) * height);
+  for (std::size_t n = 0; n < values.size(); ++n) {
+    values[n] = static_cast<std::uint16_t>(n % 1000);
+  }
+  for (int band = 1; band <= 2; ++band) {
+    dataset->GetRasterBand(band)->SetNoDataValue(0);
+    EXPECT_EQ(dataset->GetRasterBand(band)->RasterIO(GF_Write, 0, 0, width, height, values.data(), width, height,
+                                                     GDT_UInt16, 0, 0),
+              CE_None);
+  }
+  dataset->GetRasterBand(1)->SetDescription("red");
+  return path;
+}
+
+}  // namespace
+
+TEST(CreateItem, UtmRasterGivesAValidProjectedItem) {
+  TempDir dir;
+  const auto tiff = make_tiff(dir.path() / "scene.tif", 32633, 500000, 5200000, 30);
+  tessera::CreateItemOptions options;
+  options.collection = "rasters";
+  options.datetime = "2023-05-01T10:00:00Z";
+  options.statistics = true;
+  options.properties = {{"platform", "test"}};
+  const json item = tessera::create_item(tiff.string(), options);
+  EXPECT_EQ(item["id"], "scene");
+  EXPECT_EQ(item["geometry"]["type"], "Polygon");
+  EXPECT_GT(item["geometry"]["coordinates"][0].size(), 100U);  // densified edges
+  EXPECT_EQ(item["properties"]["proj:code"], "EPSG:32633");
+  EXPECT_EQ(item["properties"]["proj:shape"], json::array({80, 100}));
+  EXPECT_EQ(item["properties"]["proj:transform"][0], 30.0);
+  EXPECT_EQ(item["properties"]["proj:bbox"], json::array({500000.0, 5197600.0, 503000.0, 5200000.0}));
+  EXPECT_EQ(item["properties"]["platform"], "test");
+  const json& band = item["assets"]["data"]["bands"][0];
+  EXPECT_EQ(band["name"], "red");
+  EXPECT_EQ(band["data_type"], "uint16");
+  EXPECT_EQ(band["nodata"], 0.0);
+  EXPECT_GT(band["statistics"]["maximum"].get<double>(), 900);
+  EXPECT_EQ(item["assets"]["data"]["type"], "image/tiff; application=geotiff");
+  // It validates: the catalog loads it.
+  auto catalog = tessera::Catalog::open("sqlite://:memory:");
+  catalog->upsert_collection(tessera::testing::make_collection("rasters"));
+  const auto report = catalog->load({item});
+  EXPECT_EQ(report.loaded, 1U) << report.to_json().dump();
+}
+
+TEST(CreateItem, AntimeridianRasterIsSplit) {
+  TempDir dir;
+  // UTM zone 60 (central meridian 177E), 400 km wide: crosses 180.
+  const auto tiff = make_tiff(dir.path() / "dateline.tif", 32660, 600000, 7000000, 4000, 100, 20);
+  const json item = tessera::create_item(tiff.string());
+  EXPECT_EQ(item["geometry"]["type"], "MultiPolygon") << item["geometry"].dump();
+  EXPECT_GT(item["bbox"][0].get<double>(), item["bbox"][2].get<double>()) << item["bbox"].dump();
+  json with_collection = item;
+  with_collection["collection"] = "c";
+  auto catalog = tessera::Catalog::open("sqlite://:memory:");
+  catalog->upsert_collection(tessera::testing::make_collection("c"));
+  EXPECT_EQ(catalog->load({with_collection}).loaded, 1U);
+  EXPECT_EQ(catalog->search({{"bbox", {179.5, 60, -179.5, 70}}})["numberReturned"], 1);
+}
+
+TEST(CreateItem, BadInputIsInvalidInput) {
+  TempDir dir;
+  const auto text = dir.path() / "notes.txt";
+  std::ofstream(text) << "not a raster";
+  expect_error([&] { tessera::create_item(text.string()); }, ErrorCode::kInvalidInput, "not a raster");
+  expect_error([&] { tessera::create_item((dir.path() / "missing.tif").string()); }, ErrorCode::kInvalidInput,
+               "missing.tif");
+  const auto plain = make_tiff(dir.path() / "plain.tif", 4326, 0, 0, 1, 10, 10, false);
+  expect_error([&] { tessera::create_item(plain.string()); }, ErrorCode::kInvalidInput, "no georeferencing");
+  expect_error([&] { tessera::create_item("/vsimem/x.tif"); }, ErrorCode::kInvalidInput, "/vsi");
+}
+
+TEST(ToCog, LocalDestinationIsACog) {
+  TempDir dir;
+  const auto tiff = make_tiff(dir.path() / "in.tif", 32633, 500000, 5200000, 30, 600, 600);
+  const auto cog = dir.path() / "out" / "scene.tif";
+  tessera::to_cog(tiff.string(), cog.string());
+  const json item = tessera::create_item(cog.string());
+  EXPECT_EQ(item["assets"]["data"]["type"], "image/tiff; application=geotiff; profile=cloud-optimized");
+  EXPECT_EQ(item["properties"]["proj:shape"], json::array({600, 600}));
+  for (const auto& entry : fs::directory_iterator(cog.parent_path())) {
+    EXPECT_EQ(entry.path().filename(), "scene.tif");  // no temporary file left behind
+  }
+  expect_error([&] { tessera::to_cog((dir.path() / "missing.tif").string(), cog.string()); }, ErrorCode::kInvalidInput,
+               "missing.tif");
+}
+
+TEST(ToCog, S3Destination) {
+  if (std::getenv("TESSERA_TEST_S3_ENDPOINT") == nullptr) {
+    GTEST_SKIP() << "no S3 test server (scripts/test.sh starts one)";
+  }
+  TempDir dir;
+  const tessera::StorageOptions options = {{"endpoint", std::getenv("TESSERA_TEST_S3_ENDPOINT")},
+                                           {"access_key_id", std::getenv("TESSERA_TEST_S3_ACCESS_KEY")},
+                                           {"secret_access_key", std::getenv("TESSERA_TEST_S3_SECRET_KEY")}};
+  const std::string uri =
+      fmt::format("s3://{}/cogs-{}/scene.tif", std::getenv("TESSERA_TEST_S3_BUCKET"), std::random_device{}());
+  const auto tiff = make_tiff(dir.path() / "in.tif", 32633, 500000, 5200000, 30, 300, 300);
+  tessera::to_cog(tiff.string(), uri, options);
+  tessera::CreateItemOptions item_options;
+  item_options.storage_options = options;
+  const json item = tessera::create_item(uri, item_options);
+  EXPECT_EQ(item["assets"]["data"]["href"], uri);
+  EXPECT_EQ(item["assets"]["data"]["type"], "image/tiff; application=geotiff; profile=cloud-optimized");
+}
