@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end demo on local files: builds tessera, then runs the storage
-# examples (C++, C, Python), ingests sample STAC items into an SQLite catalog
-# and searches it (C++, Python, CLI). Output goes to demo-output/.
+# examples (C++, C, Python), loads sample STAC items into an SQLite catalog
+# and searches it (C++, Python, CLI), and ingests a raster turned into a COG
+# and a STAC item through queue messages. Output goes to demo-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,6 +27,10 @@ echo "== Catalog: ingest sample items (one is broken and reported), then search"
 build/release/examples/example_cpp_catalog "$OUT/catalog.db" examples/data/sample-collection.json \
   examples/data/sample-items.ndjson
 "$PYTHON" examples/python/catalog.py "$OUT/catalog-python.db"
+
+echo
+echo "== Ingest: a raster becomes a COG and a STAC item; queue messages with a dead-letter file"
+"$PYTHON" examples/python/ingest.py "$OUT/ingest"
 
 echo
 echo "== The same from the command line"
