@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_support.hpp"
 #include "tessera/catalog.hpp"
 #include "tessera/datetime.hpp"
 
@@ -159,18 +160,6 @@ double time_ms(Body&& body) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-json collection_json(const std::string& id) {
-  return {{"type", "Collection"},
-          {"stac_version", "1.1.0"},
-          {"id", id},
-          {"description", id},
-          {"license", "proprietary"},
-          {"links", json::array()},
-          {"extent",
-           {{"spatial", {{"bbox", json::array({json::array({-180, -90, 180, 90})})}}},
-            {"temporal", {{"interval", json::array({json::array({"2019-01-01T00:00:00Z", nullptr})})}}}}}};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -198,8 +187,8 @@ int main(int argc, char** argv) {
     fs::remove(database.string() + "-wal");
     fs::remove(database.string() + "-shm");
     auto catalog = tessera::Catalog::open(database.string());
-    for (const char* id : {"sentinel-2-l2a", "sentinel-2-l1c", "landsat-c2-l2"}) {
-      catalog->upsert_collection(collection_json(id));
+    for (const char* id : tessera::bench::kCollections) {
+      catalog->upsert_collection(tessera::bench::collection_json(id));
     }
     tessera::LoadReport load;
     tessera::LoadOptions options;

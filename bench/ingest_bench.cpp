@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_support.hpp"
 #include "tessera/catalog.hpp"
 #include "tessera/ingest.hpp"
 
@@ -24,25 +25,13 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-json collection_json(const std::string& id) {
-  return {{"type", "Collection"},
-          {"stac_version", "1.1.0"},
-          {"id", id},
-          {"description", id},
-          {"license", "proprietary"},
-          {"links", json::array()},
-          {"extent",
-           {{"spatial", {{"bbox", json::array({json::array({-180, -90, 180, 90})})}}},
-            {"temporal", {{"interval", json::array({json::array({"2019-01-01T00:00:00Z", nullptr})})}}}}}};
-}
-
 std::unique_ptr<tessera::Catalog> fresh_catalog(const std::string& uri) {
   auto catalog = tessera::Catalog::open(uri);
   for (const auto& existing : catalog->collections()) {
     catalog->delete_collection(existing["id"].get<std::string>(), true);
   }
-  for (const char* id : {"sentinel-2-l2a", "sentinel-2-l1c", "landsat-c2-l2"}) {
-    catalog->upsert_collection(collection_json(id));
+  for (const char* id : tessera::bench::kCollections) {
+    catalog->upsert_collection(tessera::bench::collection_json(id));
   }
   return catalog;
 }

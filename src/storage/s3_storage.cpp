@@ -269,7 +269,7 @@ std::string S3Storage::get(std::string_view key) {
   return data;
 }
 
-std::string S3Storage::read_range(std::string_view key, std::uint64_t offset, std::uint64_t length) {
+VSIStatBufL S3Storage::stat_object(std::string_view key, std::string_view what) const {
   const std::string path = vsi_path(key);
   forget_cache(path);
   CPLErrorReset();
@@ -280,9 +280,14 @@ std::string S3Storage::read_range(std::string_view key, std::uint64_t offset, st
     if (message.empty() || message.find("404") != std::string::npos || message.find("NoSuchKey") != std::string::npos) {
       throw Error(ErrorCode::kNotFound, fmt::format("key '{}' not found in {}", key, root_uri()));
     }
-    throw_failure("read", key);
+    throw_failure(what, key);
   }
-  const auto size = static_cast<std::uint64_t>(info.st_size);
+  return info;
+}
+
+std::string S3Storage::read_range(std::string_view key, std::uint64_t offset, std::uint64_t length) {
+  const std::string path = vsi_path(key);
+  const auto size = static_cast<std::uint64_t>(stat_object(key, "read").st_size);
   if (offset >= size) {
     return {};
   }
@@ -306,18 +311,7 @@ bool S3Storage::exists(std::string_view key) {
 }
 
 ObjectInfo S3Storage::stat(std::string_view key) {
-  const std::string path = vsi_path(key);
-  forget_cache(path);
-  CPLErrorReset();
-  VSIStatBufL info;
-  if (VSIStatExL(path.c_str(), &info, VSI_STAT_EXISTS_FLAG | VSI_STAT_SIZE_FLAG | VSI_STAT_SET_ERROR_FLAG) != 0 ||
-      VSI_ISDIR(info.st_mode)) {
-    const std::string message = gdal::last_error_message();
-    if (message.empty() || message.find("404") != std::string::npos) {
-      throw Error(ErrorCode::kNotFound, fmt::format("key '{}' not found in {}", key, root_uri()));
-    }
-    throw_failure("stat", key);
-  }
+  const VSIStatBufL info = stat_object(key, "stat");
   return ObjectInfo{std::string(key), static_cast<std::uint64_t>(info.st_size),
                     static_cast<std::int64_t>(info.st_mtime) * 1000};
 }

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <cpl_vsi.h>
+
 #include "tessera/storage.hpp"
 
 namespace tessera::storage {
@@ -36,6 +38,8 @@ class S3Storage final : public Storage {
   // (bad credentials) and missing key are told apart.
   // `message` is what GDAL reported (its last error when empty).
   [[noreturn]] void throw_failure(std::string_view what, std::string_view key, std::string message = {}) const;
+  // Fresh size and time of `key`'s object; NotFound when there is none.
+  VSIStatBufL stat_object(std::string_view key, std::string_view what) const;
   // Forgets GDAL's cached listings and sizes under `path`, so another
   // process's writes are seen.
   void forget_cache(const std::string& path) const;
