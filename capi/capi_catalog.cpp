@@ -157,7 +157,7 @@ tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, cha
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
     const json request = parse_argument(request_json, __func__, "request_json");
-    hand_out_json(impl.search(request), TSR_REQUIRE(out_json));
+    *TSR_REQUIRE(out_json) = tessera::capi::copy_string(impl.search_text(request));
   });
 }
 

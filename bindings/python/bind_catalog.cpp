@@ -165,7 +165,14 @@ void bind_catalog(py::module_& m) {
             for (const auto& [name, parameter] : parameters) {
               value[name.cast<std::string>()] = to_json(parameter);
             }
-            return released([&] { return self.search(value); });
+            std::string text;
+            {
+              py::gil_scoped_release release;
+              text = self.search_text(value);
+            }
+            // Python's own JSON parser builds the dicts faster than a tree walk.
+            const auto loads = py::module_::import("json").attr("loads");
+            return loads(py::str(text));
           },
           py::arg("request") = py::none(),
           "STAC API item search; the request dict (or keyword arguments) takes ids, collections, bbox, intersects, "

@@ -109,7 +109,10 @@ class TESSERA_API Catalog {
   // datetime, filter (+ filter-lang cql2-json | cql2-text), sortby, fields,
   // limit, token and context (false skips numberMatched). Returns a
   // FeatureCollection with numberReturned, numberMatched and next/prev tokens.
-  virtual nlohmann::json search(const nlohmann::json& request) = 0;
+  nlohmann::json search(const nlohmann::json& request);
+  // The same result as JSON text, built from the stored items without
+  // parsing them: cheaper for callers that serialise the result anyway.
+  virtual std::string search_text(const nlohmann::json& request) = 0;
 
   // Adds an index for sorting and filtering on `property` (like a pgstac
   // queryable's property_index_type), so sortby and comparisons on it avoid a

@@ -81,6 +81,8 @@ std::unique_ptr<Catalog> Catalog::open(std::string_view uri, const CatalogOption
       fmt::format("catalog URI '{}' is not sqlite:///abs/path.db, sqlite://:memory: or an absolute .db path", uri));
 }
 
+json Catalog::search(const json& request) { return json::parse(search_text(request)); }
+
 LoadReport Catalog::load_file(const std::filesystem::path& path, const LoadOptions& options) {
   std::ifstream input(path, std::ios::binary);
   if (!input) {

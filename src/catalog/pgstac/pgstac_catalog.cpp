@@ -5,7 +5,9 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
+#include "catalog/feature_collection.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/stac.hpp"
 #include "catalog/temporal_relation.hpp"
@@ -457,7 +459,7 @@ void PgstacCatalog::delete_item(std::string_view collection, std::string_view id
 
 // --- Search ------------------------------------------------------------------
 
-json PgstacCatalog::search(const json& request_json) {
+std::string PgstacCatalog::search_text(const json& request_json) {
   const SearchRequest request = parse_search_request(request_json, options_.max_limit);
   // The body pgstac's search() takes, built from the validated request:
   // CQL2-text becomes CQL2-JSON (pgstac reads only JSON), sortby becomes its
@@ -502,11 +504,11 @@ json PgstacCatalog::search(const json& request_json) {
   // An exact, fresh count when asked for (pgstac caches counts for a day by default).
   body["conf"] = {{"context", request.count_matched ? "on" : "off"}, {"context_stats_ttl", "0"}};
 
-  json page;
+  std::optional<std::string> page_text;
   for (int attempt = 1;; ++attempt) {
     try {
       auto connection = pool_->acquire();
-      page = parse_json_text(connection->scalar("SELECT search($1::jsonb)", {body.dump()}));
+      page_text = connection->scalar("SELECT search($1::jsonb)", {body.dump()});
       break;
     } catch (const Error& error) {
       // A server restart between calls: retry once on a fresh connection.
@@ -515,24 +517,40 @@ json PgstacCatalog::search(const json& request_json) {
       }
     }
   }
-  json result = {{"type", "FeatureCollection"}, {"features", json::array()}};
-  for (auto& feature : page.value("features", json::array())) {
-    apply_fields(feature, request);
-    result["features"].push_back(std::move(feature));
+  // pgstac's page is read with simdjson and its features copied as text.
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element page;
+  if (!page_text || parser.parse(*page_text).get(page) != simdjson::SUCCESS) {
+    throw Error(ErrorCode::kInternal, "pgstac search() returned no JSON page");
   }
-  result["numberReturned"] = result["features"].size();
-  if (request.count_matched && page.contains("numberMatched")) {
-    result["numberMatched"] = page["numberMatched"];
-  }
-  for (const auto& link : page.value("links", json::array())) {
-    const std::string rel = link.value("rel", "");
-    const std::string href = link.value("href", "");
-    const std::size_t at = href.find("token=");
-    if ((rel == "next" || rel == "prev") && at != std::string::npos) {
-      result[rel] = encode_page_token(request.query, json{{"t", href.substr(at + 6)}});
+  FeatureCollectionWriter result(request);
+  simdjson::dom::array features;
+  if (page["features"].get(features) == simdjson::SUCCESS) {
+    for (const auto feature : features) {
+      result.add(simdjson::minify(feature));
     }
   }
-  return result;
+  std::optional<std::int64_t> number_matched;
+  std::int64_t matched = 0;
+  if (request.count_matched && page["numberMatched"].get(matched) == simdjson::SUCCESS) {
+    number_matched = matched;
+  }
+  std::string tokens[2];  // next, prev
+  simdjson::dom::array links;
+  if (page["links"].get(links) == simdjson::SUCCESS) {
+    for (const auto link : links) {
+      std::string_view rel;
+      std::string_view href;
+      if (link["rel"].get(rel) != simdjson::SUCCESS || link["href"].get(href) != simdjson::SUCCESS) {
+        continue;
+      }
+      const std::size_t at = href.find("token=");
+      if ((rel == "next" || rel == "prev") && at != std::string_view::npos) {
+        tokens[rel == "next" ? 0 : 1] = encode_page_token(request.query, json{{"t", std::string(href.substr(at + 6))}});
+      }
+    }
+  }
+  return result.finish(number_matched, tokens[0], tokens[1]);
 }
 
 json PgstacCatalog::queryables(std::string_view collection) {

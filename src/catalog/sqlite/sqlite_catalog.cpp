@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/feature_collection.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/sqlite/item_codec.hpp"
 #include "catalog/sqlite/sqlite_functions.hpp"
@@ -453,7 +454,7 @@ void SqliteCatalog::delete_item(std::string_view collection, std::string_view id
 
 // --- Search ------------------------------------------------------------------
 
-json SqliteCatalog::search(const json& request_json) {
+std::string SqliteCatalog::search_text(const json& request_json) {
   const SearchRequest request = parse_search_request(request_json, options_.max_limit);
   auto connection = pool_->acquire();
 
@@ -488,7 +489,7 @@ json SqliteCatalog::search(const json& request_json) {
   auto statement = connection->prepare(select.text);
   select.bind_to(statement);
   struct Row {
-    json item;
+    std::string item;  // JSON text as stored
     std::string id;
     std::string collection;
     json sort_values;
@@ -500,7 +501,7 @@ json SqliteCatalog::search(const json& request_json) {
       more = true;
       break;
     }
-    Row row{parse_stored_item(statement.blob(0)), std::string(statement.text(1)), std::string(statement.text(2)),
+    Row row{decompress_item(statement.blob(0)), std::string(statement.text(1)), std::string(statement.text(2)),
             json::array()};
     for (std::size_t n = 0; n < sql.sort_fields.size(); ++n) {
       row.sort_values.push_back(column_value(statement, static_cast<int>(3 + n)));
@@ -511,13 +512,11 @@ json SqliteCatalog::search(const json& request_json) {
     std::reverse(rows.begin(), rows.end());
   }
 
-  json result = {{"type", "FeatureCollection"}, {"features", json::array()}};
-  auto& features = result["features"];
-  for (auto& row : rows) {
-    apply_fields(row.item, request);
-    features.push_back(std::move(row.item));
+  FeatureCollectionWriter result(request);
+  for (const auto& row : rows) {
+    result.add(row.item);
   }
-  result["numberReturned"] = rows.size();
+  std::optional<std::int64_t> number_matched;
   if (request.count_matched) {
     // Counting visits every match, so it always narrows through the R*Tree.
     Sql count;
@@ -530,22 +529,22 @@ json SqliteCatalog::search(const json& request_json) {
     auto counter = connection->prepare(count.text);
     count.bind_to(counter);
     counter.step();
-    result["numberMatched"] = counter.int64(0);
+    number_matched = counter.int64(0);
   }
+  std::string next;
+  std::string prev;
   if (!rows.empty()) {
     auto cursor_at = [](const Row& row, bool forward) {
       return PageCursor{forward, row.sort_values, row.id, row.collection}.to_position();
     };
-    const bool has_next = sql.reversed ? true : more;
-    const bool has_prev = sql.reversed ? more : request.position.has_value();
-    if (has_next) {
-      result["next"] = encode_page_token(request.query, cursor_at(rows.back(), true));
+    if (sql.reversed || more) {
+      next = encode_page_token(request.query, cursor_at(rows.back(), true));
     }
-    if (has_prev) {
-      result["prev"] = encode_page_token(request.query, cursor_at(rows.front(), false));
+    if (sql.reversed ? more : request.position.has_value()) {
+      prev = encode_page_token(request.query, cursor_at(rows.front(), false));
     }
   }
-  return result;
+  return result.finish(number_matched, next, prev);
 }
 
 void SqliteCatalog::index_property(std::string_view property) {
