@@ -503,8 +503,7 @@ std::string PgstacCatalog::search_text(const json& request_json) {
   }
   // An exact, fresh count when asked for (pgstac caches counts for a day by
   // default); without one, pgstac's own defaults, which skip the statistics.
-  body["conf"] = request.count_matched ? json{{"context", "on"}, {"context_stats_ttl", "0"}}
-                                       : json{{"context", "off"}};
+  body["conf"] = request.count_matched ? json{{"context", "on"}, {"context_stats_ttl", "0"}} : json{{"context", "off"}};
 
   std::optional<std::string> page_text;
   for (int attempt = 1;; ++attempt) {
