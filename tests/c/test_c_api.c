@@ -29,6 +29,27 @@ static const char* kItems =
     "{\"type\":\"Feature\",\"stac_version\":\"1.1.0\",\"id\":\"bad\",\"collection\":\"c\","
     "\"properties\":{\"datetime\":\"2021-01-01T00:00:00Z\"},\"links\":[],\"assets\":{}}]}";
 
+/* Queue messages through the C ABI: an SNS-wrapped item, a test event and a
+ * broken message, with the report as JSON. */
+static void check_ingest(tsr_catalog catalog) {
+  tsr_ingest_options options;
+  char* report = NULL;
+  const char* messages =
+      "[\"{\\\"Type\\\": \\\"Notification\\\", \\\"Message\\\": \\\"{}\\\"}\", "
+      "\"{\\\"Event\\\": \\\"s3:TestEvent\\\"}\", \"not json\"]";
+  CHECK(tsr_ingest_options_init(&options, TSR_INGEST_OPTIONS_VERSION) == TSR_OK);
+  CHECK(tsr_ingest_messages(catalog, messages, &options, &report) == TSR_OK);
+  CHECK(report != NULL && strstr(report, "\"ignored\"") != NULL && strstr(report, "not valid JSON") != NULL);
+  tsr_free(report);
+  CHECK(tsr_ingest_messages(catalog, "{}", &options, &report) == TSR_INVALID_INPUT);
+  CHECK(tsr_ingest(catalog, "[\"/no/such/folder/items.json\"]", NULL, &report) == TSR_OK);
+  CHECK(report != NULL && strstr(report, "cannot open") != NULL);
+  tsr_free(report);
+  CHECK(tsr_create_item("/no/such/raster.tif", NULL, &report) == TSR_INVALID_INPUT);
+  CHECK(strstr(tsr_last_error_message(), "raster.tif") != NULL);
+  CHECK(tsr_to_cog("/no/such/raster.tif", "/tmp/never.tif", NULL) == TSR_INVALID_INPUT);
+}
+
 static void check_catalog(void) {
   tsr_catalog catalog = NULL;
   tsr_load_options load;
@@ -51,6 +72,7 @@ static void check_catalog(void) {
   CHECK(tsr_catalog_get_item(catalog, "c", "i1", &json) == TSR_OK);
   tsr_free(json);
   CHECK(tsr_catalog_get_item(catalog, "c", "missing", &json) == TSR_NOT_FOUND);
+  check_ingest(catalog);
   tsr_catalog_destroy(&catalog);
   CHECK(catalog == NULL);
 }
