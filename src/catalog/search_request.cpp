@@ -285,6 +285,21 @@ void reject_nul_characters(const json& value, std::string_view member) {
 
 }  // namespace
 
+bool is_plain_property_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':' || c == '-' || c == '.';
+  });
+}
+
+std::string indexable_property(std::string_view property) {
+  std::string name = normalize_field(property);
+  if (!is_plain_property_name(name)) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("index_property: '{}' has characters outside [A-Za-z0-9_:.-]", property));
+  }
+  return name;
+}
+
 SearchRequest parse_search_request(const json& request, std::size_t max_limit) {
   if (!request.is_object()) {
     fail("request", fmt::format("expected a JSON object, got {}", request.type_name()));

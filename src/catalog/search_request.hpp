@@ -60,6 +60,13 @@ std::string encode_page_token(const nlohmann::json& query, const nlohmann::json&
 // The property name a sort or filter field refers to, without "properties.".
 std::string normalize_field(std::string_view field);
 
+// Whether a property name is made of [A-Za-z0-9_:.-] only: such names may be
+// written into SQL text (where indexes can match them); others are bound.
+bool is_plain_property_name(std::string_view name);
+
+// The normalised name index_property takes; InvalidInput for other characters.
+std::string indexable_property(std::string_view property);
+
 // Sort keys with the (collection, id) tie-break appended.
 std::vector<SortKey> effective_sort(const SearchRequest& request);
 

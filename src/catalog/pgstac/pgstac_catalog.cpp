@@ -565,14 +565,7 @@ json PgstacCatalog::queryables(std::string_view collection) {
 }
 
 void PgstacCatalog::index_property(std::string_view property) {
-  const std::string name = normalize_field(property);
-  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':' || c == '.' || c == '-';
-  });
-  if (!plain) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("index_property: '{}' has characters outside [A-Za-z0-9_:.-]", property));
-  }
+  const std::string name = indexable_property(property);
   if (name == "id" || name == "collection" || name == "datetime" || name == "end_datetime" || name == "geometry") {
     return;  // pgstac indexes these columns itself
   }

@@ -548,16 +548,9 @@ std::string SqliteCatalog::search_text(const json& request_json) {
 }
 
 void SqliteCatalog::index_property(std::string_view property) {
-  const std::string name = normalize_field(property);
+  const std::string name = indexable_property(property);
   if (!is_nullable_field(name)) {
     return;  // id, collection and the datetimes are indexed already
-  }
-  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':' || c == '.' || c == '-';
-  });
-  if (!plain) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("index_property: '{}' has characters outside [A-Za-z0-9_:.-]", property));
   }
   // The index holds exactly the expressions search sorts and filters by
   // (SQLite matches them to queries on the aliased table).

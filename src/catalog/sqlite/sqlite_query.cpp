@@ -54,14 +54,6 @@ namespace {
 constexpr std::int64_t kMinInstant = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kMaxInstant = std::numeric_limits<std::int64_t>::max();
 
-// Property names made only of these characters are written into the JSON
-// path literally (so expression indexes can match); others are bound.
-bool is_plain_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':' || c == '-' || c == '.';
-  });
-}
-
 enum class Column { kNone, kId, kCollection, kDatetime, kEndDatetime, kGeometry };
 
 Column column_of(const std::string& name) {
@@ -543,7 +535,7 @@ Sql field_expression(const std::string& raw_name) {
   }
   // Plain names are written into the SQL so expression indexes match them;
   // any other name is a bound parameter.
-  if (is_plain_name(name)) {
+  if (is_plain_property_name(name)) {
     return sql.append("tsr_property(i.content, '").append(name).append("')");
   }
   return sql.append("tsr_property(i.content, ").param(name).append(")");
