@@ -28,6 +28,10 @@ struct PreparedItem {
   // end_datetime or datetime, in microseconds since the epoch.
   std::int64_t datetime = 0;
   std::int64_t end_datetime = 0;
+  // pgstac's own columns (its stac_daterange): start_datetime and
+  // end_datetime when both are set, else datetime for both.
+  std::int64_t pgstac_datetime = 0;
+  std::int64_t pgstac_end_datetime = 0;
   std::optional<Bbox> bbox;  // 2D; absent for a null geometry
   std::string geometry_wkb;  // ISO WKB, empty for a null geometry
   std::string content;       // the item's JSON text, stored as given

@@ -220,12 +220,14 @@ PreparedItem prepare_item(std::string&& text, const std::unordered_set<std::uint
     if (!start || !end) {
       problems.fail("properties", "datetime is null, so start_datetime and end_datetime are required");
     }
-    prepared.datetime = *start;
-    prepared.end_datetime = *end;
+    prepared.datetime = prepared.pgstac_datetime = *start;
+    prepared.end_datetime = prepared.pgstac_end_datetime = *end;
   } else {
     const std::int64_t instant = require_instant(problems, properties, "datetime");
     prepared.datetime = start.value_or(instant);
     prepared.end_datetime = end.value_or(instant);
+    prepared.pgstac_datetime = start && end ? *start : instant;
+    prepared.pgstac_end_datetime = start && end ? *end : instant;
   }
   if (prepared.datetime > prepared.end_datetime) {
     problems.fail("properties.end_datetime", "is before start_datetime");

@@ -1,13 +1,16 @@
 #include "catalog/pgstac/pgstac_catalog.hpp"
 
 #include <algorithm>
+#include <future>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include <fmt/format.h>
 #include <simdjson.h>
 
 #include "catalog/feature_collection.hpp"
+#include "catalog/pgstac/pgstac_rows.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/stac.hpp"
 #include "catalog/temporal_relation.hpp"
@@ -277,20 +280,308 @@ json PgstacCatalog::update_collection_extent(std::string_view id) {
 }
 
 // --- Items -------------------------------------------------------------------
+//
+// Loading works as pypgstac's loader does, not through pgstac's staging
+// tables (whose trigger dehydrates every row in PL/pgSQL): a second thread
+// validates the next batch and builds its rows (content dehydrated against
+// the collection's base item exactly as pgstac's content_slim would, EWKB
+// geometry, pgstac's datetime columns) while this one writes the current
+// batch: check_partition per (collection, partition) and a binary COPY.
+
+namespace {
+
+// A collection as the loader needs it: its time partitioning and base item.
+struct CollectionState {
+  std::string partition_trunc;  // "", "year" or "month"
+  std::shared_ptr<const BaseItem> base;
+
+  [[nodiscard]] bool same_as(const CollectionState& other) const {
+    return partition_trunc == other.partition_trunc && base->text == other.base->text && base->id == other.base->id;
+  }
+};
+using CollectionStates = std::map<std::string, std::shared_ptr<const CollectionState>, std::less<>>;
+
+constexpr const char* kCollectionStateSql =
+    "SELECT c.id, coalesce(c.partition_trunc, ''), b.base_item_id::text, b.base_item::text "
+    "FROM collections c, current_base_item(c.id) b";
+
+CollectionStates read_collection_states(const Result& rows) {
+  CollectionStates states;
+  for (int row = 0; row < PQntuples(rows.get()); ++row) {
+    auto state = std::make_shared<CollectionState>();
+    state->partition_trunc = PQgetvalue(rows.get(), row, 1);
+    std::optional<std::string> base_id;
+    if (PQgetisnull(rows.get(), row, 2) == 0) {
+      base_id = PQgetvalue(rows.get(), row, 2);
+    }
+    state->base = std::make_shared<BaseItem>(PQgetvalue(rows.get(), row, 3), std::move(base_id));
+    states.emplace(PQgetvalue(rows.get(), row, 0), std::move(state));
+  }
+  return states;
+}
+
+// The collections of one load, read once and shared by its two threads.
+class CollectionCache {
+ public:
+  explicit CollectionCache(PgPool& pool) : pool_(pool) {
+    auto connection = pool_.acquire();
+    states_ = read_collection_states(connection->exec(kCollectionStateSql));
+  }
+
+  // The collection's state, or null when it does not exist (asked once more
+  // of the server, in case it was created during the load).
+  std::shared_ptr<const CollectionState> get(const std::string& id) {
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = states_.find(id); it != states_.end()) {
+        return it->second;
+      }
+      if (missing_.contains(id)) {
+        return nullptr;
+      }
+    }
+    auto connection = pool_.acquire();
+    auto found = read_collection_states(connection->exec(std::string(kCollectionStateSql) + " WHERE c.id = $1", {id}));
+    std::lock_guard lock(mutex_);
+    if (found.empty()) {
+      missing_.insert(id);
+      return nullptr;
+    }
+    states_[id] = found.begin()->second;
+    return found.begin()->second;
+  }
+
+  void put(const std::string& id, std::shared_ptr<const CollectionState> state) {
+    std::lock_guard lock(mutex_);
+    if (state) {
+      states_[id] = std::move(state);
+      missing_.erase(id);
+    } else {
+      states_.erase(id);
+      missing_.insert(id);
+    }
+  }
+
+ private:
+  PgPool& pool_;
+  std::mutex mutex_;
+  CollectionStates states_;
+  std::set<std::string, std::less<>> missing_;
+};
+
+// One item ready to write: validated, and its items row as a binary COPY tuple.
+struct Row {
+  PreparedItem item;
+  std::shared_ptr<const CollectionState> state;  // what the row was built against
+  std::string tuple;
+  std::int32_t bucket = 0;  // its time partition: YYYY, YYYYMM, or 0 when unpartitioned
+};
+
+struct PreparedBatch {
+  std::size_t count = 0;
+  std::vector<Row> rows;
+  std::vector<LoadFailure> failed;
+};
+
+// The UTC year and month of an instant (days to civil date, H. Hinnant's algorithm).
+std::pair<std::int64_t, int> year_month(std::int64_t micros) {
+  constexpr std::int64_t kMicrosPerDay = 86'400'000'000;
+  std::int64_t days = micros / kMicrosPerDay - (micros % kMicrosPerDay < 0 ? 1 : 0);
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const std::int64_t doe = days - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const int month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return {yoe + era * 400 + (month <= 2 ? 1 : 0), month};
+}
+
+// Builds `row`'s tuple from its item and state. Throws InvalidInput for an
+// item pgstac cannot store.
+void build_row(Row& row) {
+  const PreparedItem& item = row.item;
+  if (item.geometry_wkb.empty()) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("item '{}' (collection '{}'): geometry: null is not supported by pgstac "
+                            "(its items.geometry column is NOT NULL)",
+                            item.id, item.collection));
+  }
+  thread_local JsonTree tree;
+  thread_local std::string content;
+  tree.parse(item.content);
+  dehydrate_content(tree, *row.state->base, content);
+  row.tuple.clear();
+  append_item_tuple(row.tuple, item.id, item.geometry_wkb, item.collection, item.pgstac_datetime,
+                    item.pgstac_end_datetime, content);
+  row.bucket = 0;
+  if (!row.state->partition_trunc.empty()) {
+    const auto [year, month] = year_month(item.pgstac_datetime);
+    row.bucket = static_cast<std::int32_t>(row.state->partition_trunc == "year" ? year : year * 100 + month);
+  }
+}
+
+// Writes `rows` in the current transaction; returns what happened to them.
+LoadReport write_rows(PgConnection& connection, const std::vector<Row*>& rows, LoadMode mode, CollectionCache& cache,
+                      const std::map<std::pair<std::string, std::string>, json>& new_queryables) {
+  LoadReport written;
+  // pgstac's partition maintenance reads the partitions of every collection:
+  // two loaders at once failed here ("relation _items_N does not exist") even
+  // on different collections. tessera's loaders take turns on this step.
+  connection.exec("SELECT pg_advisory_xact_lock(hashtext('tessera-load'))");
+  std::vector<Row*> send;
+  send.reserve(rows.size());
+  // The collections as they are now, held (FOR SHARE) until commit: a row
+  // built against a base item that changed since is rebuilt.
+  {
+    json ids = json::array();
+    for (const Row* row : rows) {
+      if (ids.empty() || ids.back() != row->item.collection) {
+        ids.push_back(row->item.collection);
+      }
+    }
+    const CollectionStates current = read_collection_states(
+        connection.exec(std::string(kCollectionStateSql) +
+                            " WHERE c.id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY c.id FOR SHARE OF c",
+                        {ids.dump()}));
+    for (Row* row : rows) {
+      const auto it = current.find(row->item.collection);
+      if (it == current.end()) {
+        cache.put(row->item.collection, nullptr);
+        written.failed.push_back({row->item.id, row->item.collection,
+                                  fmt::format("item '{}': collection '{}' does not exist in the catalog", row->item.id,
+                                              row->item.collection)});
+        continue;
+      }
+      if (!row->state->same_as(*it->second)) {
+        cache.put(row->item.collection, it->second);
+        row->state = it->second;
+        build_row(*row);
+      }
+      send.push_back(row);
+    }
+  }
+  if (mode != LoadMode::kUpsert) {
+    // One duplicate fails a whole COPY: find the existing ones first (in any
+    // of the collection's partitions).
+    std::map<std::string, json> ids_by_collection;
+    for (const Row* row : send) {
+      ids_by_collection[row->item.collection].push_back(row->item.id);
+    }
+    std::set<std::pair<std::string, std::string>> existing;
+    for (const auto& [collection, ids] : ids_by_collection) {
+      const Result found = connection.exec(
+          "SELECT id FROM items WHERE collection = $1 AND id IN (SELECT jsonb_array_elements_text($2::jsonb))",
+          {collection, ids.dump()});
+      for (int row = 0; row < PQntuples(found.get()); ++row) {
+        existing.emplace(collection, PQgetvalue(found.get(), row, 0));
+      }
+    }
+    std::erase_if(send, [&](const Row* row) {
+      if (!existing.contains({row->item.collection, row->item.id})) {
+        return false;
+      }
+      if (mode == LoadMode::kIgnore) {
+        ++written.skipped;
+        written.skipped_items.emplace_back(row->item.collection, row->item.id);
+      } else {
+        written.failed.push_back({row->item.id, row->item.collection,
+                                  fmt::format("item '{}' already exists in collection '{}' (load mode insert)",
+                                              row->item.id, row->item.collection)});
+      }
+      return true;
+    });
+  }
+  if (!send.empty()) {
+    // Partitions first, as pgstac's staging trigger does: check_partition per
+    // (collection, time partition), in that order, with the batch's ranges.
+    struct Range {
+      std::int64_t lo, hi, end_lo, end_hi;
+    };
+    std::map<std::pair<std::string_view, std::int32_t>, Range> partitions;
+    for (const Row* row : send) {
+      const auto dt = row->item.pgstac_datetime;
+      const auto edt = row->item.pgstac_end_datetime;
+      const auto [it, fresh] = partitions.try_emplace({row->item.collection, row->bucket}, Range{dt, dt, edt, edt});
+      if (!fresh) {
+        it->second = {std::min(it->second.lo, dt), std::max(it->second.hi, dt), std::min(it->second.end_lo, edt),
+                      std::max(it->second.end_hi, edt)};
+      }
+    }
+    for (const auto& [key, range] : partitions) {
+      connection.exec(
+          "SELECT check_partition($1, tstzrange($2::timestamptz, $3::timestamptz, '[]'), "
+          "tstzrange($4::timestamptz, $5::timestamptz, '[]'))",
+          {std::string(key.first), format_rfc3339_micros(range.lo), format_rfc3339_micros(range.hi),
+           format_rfc3339_micros(range.end_lo), format_rfc3339_micros(range.end_hi)});
+    }
+    std::vector<std::string_view> data;
+    data.reserve(send.size() + 2);
+    data.push_back(binary_copy_header());
+    for (const Row* row : send) {
+      data.push_back(row->tuple);
+    }
+    data.push_back(binary_copy_trailer());
+    constexpr const char* kColumns = "(id, geometry, collection, datetime, end_datetime, content)";
+    if (mode == LoadMode::kInsert) {
+      connection.copy_in(fmt::format("COPY items {} FROM STDIN (FORMAT binary)", kColumns), data);
+      written.loaded += send.size();
+    } else {
+      connection.exec("CREATE TEMP TABLE tessera_items_load (LIKE items) ON COMMIT DROP");
+      connection.copy_in(fmt::format("COPY tessera_items_load {} FROM STDIN (FORMAT binary)", kColumns), data);
+      if (mode == LoadMode::kIgnore) {
+        // Rows another writer added since the check above stay and count as skipped.
+        const Result inserted = connection.exec(
+            "INSERT INTO items SELECT * FROM tessera_items_load ON CONFLICT DO NOTHING "
+            "RETURNING collection, id");
+        std::set<std::pair<std::string, std::string>> stored;
+        for (int row = 0; row < PQntuples(inserted.get()); ++row) {
+          stored.emplace(PQgetvalue(inserted.get(), row, 0), PQgetvalue(inserted.get(), row, 1));
+        }
+        for (const Row* row : send) {
+          if (stored.contains({row->item.collection, row->item.id})) {
+            ++written.loaded;
+          } else {
+            ++written.skipped;
+            written.skipped_items.emplace_back(row->item.collection, row->item.id);
+          }
+        }
+      } else {
+        // pgstac's own upsert (items_staging_upsert): existing rows that
+        // differ are locked in a fixed order and deleted, in whichever
+        // partition they are, then the new ones inserted.
+        connection.exec(
+            "WITH locked AS (SELECT o.collection, o.id FROM tessera_items_load s "
+            "JOIN items o ON (o.id = s.id AND o.collection = s.collection) WHERE o IS DISTINCT FROM s "
+            "ORDER BY o.collection, o.id FOR UPDATE OF o) "
+            "DELETE FROM items i USING locked l WHERE i.collection = l.collection AND i.id = l.id");
+        connection.exec("INSERT INTO items SELECT * FROM tessera_items_load ON CONFLICT DO NOTHING");
+        written.loaded += send.size();
+      }
+    }
+  }
+  // Typed queryables, per collection, make pgstac compare and sort numbers as
+  // numbers, and list each collection's own properties.
+  for (const auto& [key, schema] : new_queryables) {
+    connection.exec(
+        "SELECT upsert_queryable($1, $2::jsonb, NULL, NULL, ARRAY[$3]) WHERE NOT EXISTS "
+        "(SELECT 1 FROM queryables WHERE name = $1 AND (collection_ids IS NULL OR $3 = ANY (collection_ids)))",
+        {key.second, schema.dump(), key.first});
+  }
+  return written;
+}
+
+}  // namespace
 
 LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& options) {
   if (options.batch_size == 0) {
     throw Error(ErrorCode::kInvalidInput, "load: batch_size must be at least 1");
   }
   LoadReport report;
-  std::set<std::string> known_collections;
+  CollectionCache collections(*pool_);
   std::set<std::pair<std::string, std::string>> known_queryables;  // (collection, property)
   {
     auto connection = pool_->acquire();
-    const Result ids = connection->exec("SELECT id FROM collections");
-    for (int row = 0; row < PQntuples(ids.get()); ++row) {
-      known_collections.emplace(PQgetvalue(ids.get(), row, 0));
-    }
     const Result names = connection->exec(
         "SELECT c.id, q.name FROM queryables q JOIN collections c "
         "ON q.collection_ids IS NULL OR c.id = ANY (q.collection_ids)");
@@ -298,40 +589,60 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
       known_queryables.emplace(PQgetvalue(names.get(), row, 0), PQgetvalue(names.get(), row, 1));
     }
   }
-  const char* staging = options.mode == LoadMode::kInsert   ? "COPY items_staging (content) FROM STDIN"
-                        : options.mode == LoadMode::kIgnore ? "COPY items_staging_ignore (content) FROM STDIN"
-                                                            : "COPY items_staging_upsert (content) FROM STDIN";
-  std::vector<ItemText> texts;
-  std::size_t processed = 0;
-  while (source.next(texts, options.batch_size)) {
-    processed += texts.size();
-    // Validation is tessera's, the same as on SQLite, so both backends accept
-    // and reject the same items with the same messages.
-    std::vector<PreparedItem> batch;
+  // Reading, validating and building the rows of the next batch run on a
+  // second thread while this one writes the current batch. Only one
+  // preparation runs at a time, so the source is never read from two threads.
+  auto prepare_next = [&source, &options, &collections]() -> std::optional<PreparedBatch> {
+    std::vector<ItemText> texts;
+    if (!source.next(texts, options.batch_size)) {
+      return std::nullopt;
+    }
+    PreparedBatch batch;
+    batch.count = texts.size();
+    batch.rows.reserve(texts.size());
     for (auto& text : texts) {
       try {
-        PreparedItem item = prepare_item(std::move(text.text));
-        if (known_collections.contains(item.collection)) {
-          batch.push_back(std::move(item));
-        } else {
-          report.failed.push_back(
-              {item.id, item.collection,
-               fmt::format("item '{}': collection '{}' does not exist in the catalog", item.id, item.collection)});
+        Row row;
+        // Validation is tessera's, the same as on SQLite, so both backends
+        // accept and reject the same items with the same messages.
+        row.item = prepare_item(std::move(text.text));
+        row.state = collections.get(row.item.collection);
+        if (!row.state) {
+          batch.failed.push_back({row.item.id, row.item.collection,
+                                  fmt::format("item '{}': collection '{}' does not exist in the catalog", row.item.id,
+                                              row.item.collection)});
+          continue;
         }
+        build_row(row);
+        batch.rows.push_back(std::move(row));
       } catch (const Error& error) {
         auto [id, collection] = item_identity(text.text);
         const std::string where = text.line > 0 ? fmt::format("{} line {}: ", source.name(), text.line) : std::string();
-        report.failed.push_back({std::move(id), std::move(collection), where + error.what()});
+        batch.failed.push_back({std::move(id), std::move(collection), where + error.what()});
       }
     }
+    return batch;
+  };
+  std::size_t processed = 0;
+  auto next = std::async(std::launch::async, prepare_next);
+  for (;;) {
+    std::optional<PreparedBatch> batch = next.get();
+    if (!batch) {
+      break;
+    }
+    next = std::async(std::launch::async, prepare_next);
+    processed += batch->count;
+    report.failed.insert(report.failed.end(), batch->failed.begin(), batch->failed.end());
+    std::vector<Row>& rows = batch->rows;
     // Within a batch, insert keeps the first copy of an id (the others fail),
     // ignore keeps the first (the others are skipped), upsert the last.
-    std::map<std::pair<std::string, std::string>, std::size_t> chosen;
-    std::vector<bool> write(batch.size(), false);
+    std::map<std::pair<std::string_view, std::string_view>, std::size_t> chosen;
+    std::vector<bool> write(rows.size(), false);
     LoadReport batch_report;
-    for (std::size_t n = 0; n < batch.size(); ++n) {
-      const auto key = std::make_pair(batch[n].collection, batch[n].id);
-      const auto [it, fresh] = chosen.emplace(key, n);
+    for (std::size_t n = 0; n < rows.size(); ++n) {
+      const PreparedItem& item = rows[n].item;
+      const auto [it, fresh] =
+          chosen.emplace(std::pair<std::string_view, std::string_view>(item.collection, item.id), n);
       if (fresh) {
         write[n] = true;
       } else if (options.mode == LoadMode::kUpsert) {
@@ -341,94 +652,59 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
         write[n] = true;
       } else if (options.mode == LoadMode::kIgnore) {
         ++batch_report.skipped;
-        batch_report.skipped_items.emplace_back(batch[n].collection, batch[n].id);
+        batch_report.skipped_items.emplace_back(item.collection, item.id);
       } else {
-        batch_report.failed.push_back({batch[n].id, batch[n].collection,
-                                       fmt::format("item '{}' already exists in collection '{}' (load mode insert)",
-                                                   batch[n].id, batch[n].collection)});
+        batch_report.failed.push_back(
+            {item.id, item.collection,
+             fmt::format("item '{}' already exists in collection '{}' (load mode insert)", item.id, item.collection)});
       }
     }
     // (collection, property) -> JSON Schema of queryables this batch adds.
     std::map<std::pair<std::string, std::string>, json> new_queryables;
-    for (std::size_t n = 0; n < batch.size(); ++n) {
-      for (const auto& [name, type] : batch[n].property_types) {
-        if (write[n] && !known_queryables.contains({batch[n].collection, name}) && std::string_view(type) != "null") {
-          new_queryables.emplace(std::make_pair(batch[n].collection, name), queryable_schema(name, type));
+    std::vector<Row*> to_write;
+    for (std::size_t n = 0; n < rows.size(); ++n) {
+      if (!write[n]) {
+        continue;
+      }
+      to_write.push_back(&rows[n]);
+      for (const auto& [name, type] : rows[n].item.property_types) {
+        if (!known_queryables.contains({rows[n].item.collection, name}) && std::string_view(type) != "null") {
+          new_queryables.emplace(std::make_pair(rows[n].item.collection, name), queryable_schema(name, type));
         }
       }
     }
-    try {
-      LoadReport written;
-      with_transaction(*pool_, [&](PgConnection& connection) {
-        written = LoadReport{};
-        std::vector<bool> send = write;
-        // pgstac creates and maintains partitions inside the load, and its
-        // maintenance reads the partitions of every collection: two loaders at
-        // once failed here ("relation _items_N does not exist") even on
-        // different collections. tessera's loaders take turns on this step.
-        connection.exec("SELECT pg_advisory_xact_lock(hashtext('tessera-load'))");
-        if (options.mode != LoadMode::kUpsert) {
-          // pgstac fails a whole COPY on one duplicate: find the existing ones first.
-          std::map<std::string, json> ids_by_collection;
-          for (std::size_t n = 0; n < batch.size(); ++n) {
-            if (send[n]) {
-              ids_by_collection[batch[n].collection].push_back(batch[n].id);
-            }
-          }
-          std::set<std::pair<std::string, std::string>> existing;
-          for (const auto& [collection, ids] : ids_by_collection) {
-            const Result rows = connection.exec(
-                "SELECT id FROM items WHERE collection = $1 AND id IN (SELECT jsonb_array_elements_text($2::jsonb))",
-                {collection, ids.dump()});
-            for (int row = 0; row < PQntuples(rows.get()); ++row) {
-              existing.emplace(collection, PQgetvalue(rows.get(), row, 0));
-            }
-          }
-          for (std::size_t n = 0; n < batch.size(); ++n) {
-            if (send[n] && existing.contains({batch[n].collection, batch[n].id})) {
-              send[n] = false;
-              if (options.mode == LoadMode::kIgnore) {
-                ++written.skipped;
-                written.skipped_items.emplace_back(batch[n].collection, batch[n].id);
-              } else {
-                written.failed.push_back({batch[n].id, batch[n].collection,
-                                          fmt::format("item '{}' already exists in collection '{}' (load mode insert)",
-                                                      batch[n].id, batch[n].collection)});
-              }
-            }
-          }
-        }
-        std::vector<std::string> rows;
-        for (std::size_t n = 0; n < batch.size(); ++n) {
-          if (send[n]) {
-            rows.push_back(copy_escape(batch[n].content) + '\n');
-            ++written.loaded;
-          }
-        }
-        std::vector<std::string_view> views(rows.begin(), rows.end());
-        if (!views.empty()) {
-          connection.copy_in(staging, views);
-        }
-        // Typed queryables, per collection, make pgstac compare and sort
-        // numbers as numbers, and list each collection's own properties.
+    // A batch the server refuses is split until the items it refuses are
+    // alone, so one bad item never costs the good ones of its batch.
+    std::function<void(const std::vector<Row*>&)> write_part = [&](const std::vector<Row*>& part) {
+      if (part.empty()) {
+        return;
+      }
+      try {
+        LoadReport written;
+        with_transaction(*pool_, [&](PgConnection& connection) {
+          written = write_rows(connection, part, options.mode, collections, new_queryables);
+        });
+        batch_report.merge(written);
         for (const auto& [key, schema] : new_queryables) {
-          connection.exec(
-              "SELECT upsert_queryable($1, $2::jsonb, NULL, NULL, ARRAY[$3]) WHERE NOT EXISTS "
-              "(SELECT 1 FROM queryables WHERE name = $1 AND (collection_ids IS NULL OR $3 = ANY (collection_ids)))",
-              {key.second, schema.dump(), key.first});
+          known_queryables.insert(key);
         }
-      });
-      batch_report.merge(written);
-      for (const auto& [key, schema] : new_queryables) {
-        known_queryables.insert(key);
+      } catch (const Error& error) {
+        // Only what an item can cause (bad data, a duplicate) is worth a split.
+        const bool item_error = error.code() == ErrorCode::kInvalidInput || error.code() == ErrorCode::kConflict;
+        if (!item_error || part.size() == 1) {
+          const char* what = part.size() == 1 ? "not written" : "batch not written";
+          for (const Row* row : part) {
+            batch_report.failed.push_back({row->item.id, row->item.collection,
+                                           fmt::format("item '{}': {}: {}", row->item.id, what, error.what())});
+          }
+          return;
+        }
+        const auto half = part.begin() + static_cast<std::ptrdiff_t>(part.size() / 2);
+        write_part(std::vector<Row*>(part.begin(), half));
+        write_part(std::vector<Row*>(half, part.end()));
       }
-    } catch (const Error& error) {
-      batch_report = LoadReport{};
-      for (std::size_t n = 0; n < batch.size(); ++n) {
-        batch_report.failed.push_back(
-            {batch[n].id, batch[n].collection, fmt::format("batch not written: {}", error.what())});
-      }
-    }
+    };
+    write_part(to_write);
     report.merge(batch_report);
     if (options.progress) {
       options.progress(processed);
