@@ -19,6 +19,9 @@ PYTHON_PACKAGES=(
   "pypgstac==0.10.0"
   "psycopg>=3.1"
   "psycopg-pool>=3.1"
+  # The tiling peer: its tiles are the reference in the agreement tests and
+  # the benchmark (it brings rasterio, morecantile and numpy).
+  "rio-tiler==7.9.6"
 )
 
 log() { printf '[setup] %s\n' "$*"; }

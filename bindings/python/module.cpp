@@ -6,4 +6,5 @@ PYBIND11_MODULE(_tessera, m) {
   tessera::python::bind_storage(m);
   tessera::python::bind_catalog(m);
   tessera::python::bind_ingest(m);
+  tessera::python::bind_tiling(m);
 }

@@ -1,0 +1,85 @@
+#include "tiling/dataset_cache.hpp"
+
+#include <cpl_string.h>
+#include <fmt/format.h>
+
+#include "core/gdal_env.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::tiling {
+
+DatasetLease::DatasetLease(DatasetCache* cache, std::string path, int overview_level, GDALDatasetUniquePtr dataset)
+    : cache_(cache), path_(std::move(path)), overview_level_(overview_level), dataset_(std::move(dataset)) {}
+
+DatasetLease::~DatasetLease() {
+  if (dataset_) {
+    cache_->release(std::move(path_), overview_level_, std::move(dataset_));
+  }
+}
+
+DatasetCache& DatasetCache::instance() {
+  static DatasetCache cache;
+  return cache;
+}
+
+DatasetLease DatasetCache::acquire(const std::string& path, std::string_view href,
+                                   const std::vector<std::string>& drivers, int overview_level) {
+  {
+    const std::lock_guard lock(mutex_);
+    for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+      if (it->path == path && it->overview_level == overview_level) {
+        GDALDatasetUniquePtr dataset = std::move(it->dataset);
+        idle_.erase(it);
+        return {this, path, overview_level, std::move(dataset)};
+      }
+    }
+  }
+  gdal::ensure_initialized();
+  std::vector<const char*> driver_names;
+  for (const auto& name : drivers) {
+    driver_names.push_back(name.c_str());
+  }
+  driver_names.push_back(nullptr);
+  CPLStringList open_options;
+  if (overview_level >= 0) {
+    open_options.SetNameValue("OVERVIEW_LEVEL", std::to_string(overview_level).c_str());
+  }
+  CPLErrorReset();
+  GDALDatasetUniquePtr dataset(GDALDataset::Open(path.c_str(),
+                                                 GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
+                                                 driver_names.data(), open_options.List(), nullptr));
+  if (!dataset) {
+    const std::string reason = gdal::last_error_message();
+    const bool missing = CPLGetLastErrorNo() == CPLE_OpenFailed && reason.find("No such file") != std::string::npos;
+    VSIStatBufL stat;
+    const bool exists = VSIStatExL(path.c_str(), &stat, VSI_STAT_EXISTS_FLAG) == 0;
+    if (missing || !exists) {
+      throw Error(ErrorCode::kNotFound, fmt::format("raster '{}' does not exist", href));
+    }
+    throw Error(ErrorCode::kInvalidInput, fmt::format("raster '{}' cannot be read: {}", href,
+                                                      reason.empty() ? "not a raster format tessera reads" : reason));
+  }
+  return {this, path, overview_level, std::move(dataset)};
+}
+
+void DatasetCache::release(std::string path, int overview_level, GDALDatasetUniquePtr dataset) {
+  GDALDatasetUniquePtr evicted;
+  const std::lock_guard lock(mutex_);
+  idle_.push_front({std::move(path), overview_level, std::move(dataset)});
+  if (idle_.size() > capacity_) {
+    // `evicted` is declared before the lock, so it closes after the lock is released.
+    evicted = std::move(idle_.back().dataset);
+    idle_.pop_back();
+  }
+}
+
+void DatasetCache::clear(std::size_t capacity) {
+  std::list<Entry> closing;
+  {
+    const std::lock_guard lock(mutex_);
+    closing.swap(idle_);
+    capacity_ = capacity;
+  }
+}
+
+}  // namespace tessera::tiling

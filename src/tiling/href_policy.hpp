@@ -1,0 +1,22 @@
+#pragma once
+
+// Turns an href into the name GDAL opens, enforcing the host's ReaderConfig.
+// Internal header.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "tessera/tiling.hpp"
+
+namespace tessera::tiling {
+
+// The configuration in force (a snapshot: configure() swaps in a new one).
+std::shared_ptr<const ReaderConfig> current_config();
+
+// The GDAL path for `href`: a local path inside the allowed roots, /vsis3/...
+// with the configured S3 settings, or /vsicurl/ + an allowed http(s) URL.
+// InvalidInput when the href is malformed or not allowed.
+std::string resolve_href(std::string_view href);
+
+}  // namespace tessera::tiling

@@ -1,0 +1,250 @@
+// The public reads (tile, part, feature, preview, point) over one read path.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <gdal_alg.h>
+#include <ogr_geometry.h>
+
+#include "core/gdal_env.hpp"
+#include "tessera/error.hpp"
+#include "tessera/tiling.hpp"
+#include "tiling/raster_read.hpp"
+
+namespace tessera {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::pair<Resampling, std::string_view> kResamplingNames[] = {
+    {Resampling::kNearest, "nearest"}, {Resampling::kBilinear, "bilinear"},
+    {Resampling::kCubic, "cubic"},     {Resampling::kCubicSpline, "cubic_spline"},
+    {Resampling::kLanczos, "lanczos"}, {Resampling::kAverage, "average"},
+    {Resampling::kMode, "mode"},       {Resampling::kGauss, "gauss"},
+    {Resampling::kRms, "rms"},         {Resampling::kMax, "max"},
+    {Resampling::kMin, "min"},         {Resampling::kMedian, "med"},
+    {Resampling::kQ1, "q1"},           {Resampling::kQ3, "q3"},
+    {Resampling::kSum, "sum"},
+};
+
+// `box` (in `from`) as bounds in `to`, edges densified like rasterio's
+// transform_bounds(densify_pts=21).
+Bbox transform_bounds(const OGRSpatialReference& from, const OGRSpatialReference& to, const Bbox& box) {
+  if (from.IsSame(&to)) {
+    return box;
+  }
+  std::unique_ptr<OGRCoordinateTransformation> transformation(OGRCreateCoordinateTransformation(&from, &to));
+  if (!transformation) {
+    gdal::throw_last_error(ErrorCode::kInvalidInput, "no transformation between the two CRSs");
+  }
+  double minx = 0;
+  double miny = 0;
+  double maxx = 0;
+  double maxy = 0;
+  if (!transformation->TransformBounds(box.minx, box.miny, box.maxx, box.maxy, &minx, &miny, &maxx, &maxy, 21)) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("bounds [{}, {}, {}, {}] cannot be reprojected", box.minx, box.miny, box.maxx, box.maxy));
+  }
+  return {minx, miny, maxx, maxy};
+}
+
+OGRSpatialReference tms_srs(const TileMatrixSet& tms) {
+  OGRSpatialReference srs(*tms.crs().ogr());
+  srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  return srs;
+}
+
+}  // namespace
+
+Resampling resampling_from_name(std::string_view name) {
+  for (const auto& [value, text] : kResamplingNames) {
+    if (text == name) {
+      return value;
+    }
+  }
+  std::string known;
+  for (const auto& [value, text] : kResamplingNames) {
+    known += known.empty() ? std::string(text) : ", " + std::string(text);
+  }
+  throw Error(ErrorCode::kInvalidInput, fmt::format("unknown resampling '{}' (one of: {})", name, known));
+}
+
+std::string_view resampling_name(Resampling resampling) noexcept {
+  for (const auto& [value, text] : kResamplingNames) {
+    if (value == resampling) {
+      return text;
+    }
+  }
+  return "unknown";
+}
+
+ImageData read_tile(std::string_view href, const TileMatrixSet& tms, const Tile& tile, int tile_size,
+                    const ReadOptions& options) {
+  tms.check_tile(tile);
+  tiling::check_image_size(tile_size, tile_size);
+  auto raster = tiling::open_raster(href);
+  const OGRSpatialReference crs = tms_srs(tms);
+  const Bbox tile_bounds = tms.xy_bounds(tile);
+  // rio-tiler's tile_exists: the tile, reprojected to the raster's CRS, must
+  // overlap the raster.
+  Bbox in_raster_crs;
+  try {
+    in_raster_crs = transform_bounds(crs, raster.info.srs, tile_bounds);
+  } catch (const Error&) {
+    in_raster_crs = {};
+  }
+  const Bbox& bounds = raster.info.bounds;
+  if (!(in_raster_crs.minx < bounds.maxx && in_raster_crs.maxx > bounds.minx && in_raster_crs.maxy > bounds.miny &&
+        in_raster_crs.miny < bounds.maxy)) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("tile {}/{}/{} is outside the bounds of raster '{}'", tile.z, tile.x, tile.y, href));
+  }
+  const tiling::ReadGrid grid =
+      tiling::plan_part(raster.info, crs, tile_bounds, tile_size, tile_size, 0, options.buffer);
+  return tiling::read_grid(raster, grid, options);
+}
+
+ImageData read_part(std::string_view href, const Bbox& bbox, const PartOptions& part, const ReadOptions& options) {
+  if (part.version != 1) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("PartOptions version {} is not supported (1)", part.version));
+  }
+  if (part.width < 0 || part.height < 0 || part.max_size < 0) {
+    throw Error(ErrorCode::kInvalidInput, "part: width, height and max_size must not be negative");
+  }
+  auto raster = tiling::open_raster(href);
+  const OGRSpatialReference bbox_crs = tiling::srs_from_user_input(part.bbox_crs, "bbox CRS");
+  const OGRSpatialReference dst_crs =
+      part.dst_crs.empty() ? raster.info.srs : tiling::srs_from_user_input(part.dst_crs, "destination CRS");
+  const Bbox bounds = transform_bounds(bbox_crs, dst_crs, bbox);
+  const tiling::ReadGrid grid =
+      tiling::plan_part(raster.info, dst_crs, bounds, part.width, part.height, part.max_size, options.buffer);
+  return tiling::read_grid(raster, grid, options);
+}
+
+ImageData read_feature(std::string_view href, const json& geojson, const PartOptions& part,
+                       const ReadOptions& options) {
+  const json& geometry_json =
+      geojson.is_object() && geojson.value("type", "") == "Feature" ? geojson.value("geometry", json()) : geojson;
+  const Geometry shape = Geometry::from_geojson(geometry_json, "feature");
+  if (shape.is_empty()) {
+    throw Error(ErrorCode::kInvalidInput, "feature: the geometry is empty");
+  }
+  const Bbox box = shape.bbox();
+  ImageData image = read_part(href, box, part, options);
+
+  // Pixels whose centres fall outside the shape are masked (rasterio's
+  // rasterize without all_touched), with the shape in the image's CRS.
+  const OGRSpatialReference shape_crs = tiling::srs_from_user_input(part.bbox_crs, "bbox CRS");
+  const OGRSpatialReference image_crs = tiling::srs_from_user_input(image.crs_wkt, "image CRS");
+  std::unique_ptr<OGRGeometry> projected(shape.ogr()->clone());
+  if (!shape_crs.IsSame(&image_crs)) {
+    std::unique_ptr<OGRCoordinateTransformation> transformation(
+        OGRCreateCoordinateTransformation(&shape_crs, &image_crs));
+    if (!transformation || projected->transform(transformation.get()) != OGRERR_NONE) {
+      throw Error(ErrorCode::kInvalidInput, "feature: the geometry cannot be reprojected to the raster's CRS");
+    }
+  }
+  GDALDriver* memory = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDatasetUniquePtr inside(memory->Create("", image.width(), image.height(), 1, GDT_Byte, nullptr));
+  std::array<double, 6> transform = {image.bounds.minx,
+                                     (image.bounds.maxx - image.bounds.minx) / image.width(),
+                                     0,
+                                     image.bounds.maxy,
+                                     0,
+                                     (image.bounds.miny - image.bounds.maxy) / image.height()};
+  inside->SetGeoTransform(transform.data());
+  int band = 1;
+  double burn = 1;
+  OGRGeometryH handle = OGRGeometry::ToHandle(projected.get());
+  if (GDALRasterizeGeometries(inside.get(), 1, &band, 1, &handle, nullptr, nullptr, &burn, nullptr, nullptr, nullptr) !=
+      CE_None) {
+    gdal::throw_last_error(ErrorCode::kInternal, "feature: rasterizing the geometry failed");
+  }
+  std::vector<std::uint8_t> covered(image.pixel_count());
+  if (inside->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, image.width(), image.height(), covered.data(), image.width(),
+                                         image.height(), GDT_Byte, 0, 0, nullptr) != CE_None) {
+    gdal::throw_last_error(ErrorCode::kInternal, "feature: reading the rasterized geometry failed");
+  }
+  std::uint8_t* mask = image.mask();
+  for (std::size_t p = 0; p < covered.size(); ++p) {
+    if (covered[p] == 0) {
+      mask[p] = 0;
+    }
+  }
+  return image;
+}
+
+ImageData read_preview(std::string_view href, int max_size, const ReadOptions& options) {
+  if (max_size < 0) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("preview: max_size {} must not be negative", max_size));
+  }
+  auto raster = tiling::open_raster(href);
+  // rio-tiler's preview reads the whole raster without a window (so never
+  // through a boundless VRT), the longest side scaled to max_size.
+  tiling::ReadGrid grid;
+  grid.crs = raster.info.srs;
+  grid.bounds = raster.info.bounds;
+  grid.window = {0, 0, static_cast<double>(raster.info.width), static_cast<double>(raster.info.height)};
+  if (max_size == 0) {
+    grid.width = raster.info.width;
+    grid.height = raster.info.height;
+  } else {
+    const double ratio = static_cast<double>(raster.info.height) / raster.info.width;
+    if (ratio > 1) {
+      grid.height = max_size;
+      grid.width = static_cast<int>(std::ceil(max_size / ratio));
+    } else {
+      grid.width = max_size;
+      grid.height = static_cast<int>(std::ceil(max_size * ratio));
+    }
+  }
+  tiling::check_image_size(grid.width, grid.height);
+  return tiling::read_grid(raster, grid, options);
+}
+
+PointData read_point(std::string_view href, double lon, double lat, const ReadOptions& options) {
+  if (!std::isfinite(lon) || !std::isfinite(lat) || lat < -90 || lat > 90) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("point ({}, {}) is not a longitude/latitude", lon, lat));
+  }
+  auto raster = tiling::open_raster(href);
+  const OGRSpatialReference wgs84 = tiling::wgs84_srs();
+  double x = lon;
+  double y = lat;
+  if (!wgs84.IsSame(&raster.info.srs)) {
+    std::unique_ptr<OGRCoordinateTransformation> transformation(
+        OGRCreateCoordinateTransformation(&wgs84, &raster.info.srs));
+    if (!transformation || !transformation->Transform(1, &x, &y)) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("point ({}, {}) cannot be reprojected to the raster's CRS", lon, lat));
+    }
+  }
+  const Bbox& bounds = raster.info.bounds;
+  if (!(bounds.minx < x && x < bounds.maxx && bounds.miny < y && y < bounds.maxy)) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("point ({}, {}) is outside the bounds of raster '{}'", lon, lat, href));
+  }
+  const auto& gt = raster.info.transform;
+  const double column = std::floor((x - gt[0]) / gt[1]);
+  const double row = std::floor((y - gt[3]) / gt[5]);
+  tiling::ReadGrid grid;
+  grid.crs = raster.info.srs;
+  grid.window = {column, row, 1, 1};
+  grid.bounds = {gt[0] + column * gt[1], gt[3] + (row + 1) * gt[5], gt[0] + (column + 1) * gt[1], gt[3] + row * gt[5]};
+  grid.width = 1;
+  grid.height = 1;
+  const ImageData pixel = tiling::read_grid(raster, grid, options);
+  PointData point;
+  point.lon = lon;
+  point.lat = lat;
+  point.band_names = pixel.band_names;
+  point.masked = pixel.mask()[0] == 0;
+  for (int b = 0; b < pixel.band_count(); ++b) {
+    point.values.push_back(tiling::value_at(pixel, b, 0));
+  }
+  return point;
+}
+
+}  // namespace tessera
