@@ -232,13 +232,20 @@ json raster_statistics(std::string_view href, const StatisticsOptions& statistic
     }
   }
   const ImageData image = read_preview(href, statistics.max_size, options);
+  // The image's mask keeps a pixel when any band has data; statistics are
+  // per band, so each band's own nodata values are left out too (as in
+  // rio-tiler's per-band masked arrays).
+  std::optional<double> nodata = options.nodata;
+  if (!nodata && options.expression.empty()) {
+    nodata = tiling::open_raster(href).info.nodata;
+  }
   json result = json::object();
   std::vector<double> values;
   for (int b = 0; b < image.band_count(); ++b) {
     values.clear();
     for (std::size_t p = 0; p < image.pixel_count(); ++p) {
       const double value = tiling::value_at(image, b, p);
-      if (image.mask()[p] != 0 && std::isfinite(value)) {
+      if (image.mask()[p] != 0 && std::isfinite(value) && !(nodata && value == *nodata)) {
         values.push_back(value);
       }
     }
