@@ -2,7 +2,8 @@
 # The end-to-end demo on local files: builds tessera, then runs the storage
 # examples (C++, C, Python), loads sample STAC items into an SQLite catalog
 # and searches it (C++, Python, CLI), and ingests a raster turned into a COG
-# and a STAC item through queue messages. Output goes to demo-output/.
+# and a STAC item through queue messages, and renders map tiles of a COG to
+# PNG files. Output goes to demo-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -31,6 +32,10 @@ build/release/examples/example_cpp_catalog "$OUT/catalog.db" examples/data/sampl
 echo
 echo "== Ingest: a raster becomes a COG and a STAC item; queue messages with a dead-letter file"
 "$PYTHON" examples/python/ingest.py "$OUT/ingest"
+
+echo
+echo "== Tiling: a COG becomes web-map tiles (PNG files), a preview, point values and statistics"
+"$PYTHON" examples/python/tiles.py "$OUT/tiles"
 
 echo
 echo "== The same from the command line"
