@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 
 #include "tessera/error.hpp"
+#include "tiling/pixel_type.hpp"
 
 namespace tessera {
 
@@ -122,28 +123,6 @@ std::uint8_t numpy_uint8(T value) {
       return 0;
     }
     return static_cast<std::uint8_t>(static_cast<std::int32_t>(value));
-  }
-}
-
-template <typename Fn>
-void with_typed_values(const ImageData& image, Fn&& fn) {
-  switch (image.data_type()) {
-    case DataType::kUInt8:
-      return fn(image.band<std::uint8_t>(0));
-    case DataType::kInt8:
-      return fn(image.band<std::int8_t>(0));
-    case DataType::kUInt16:
-      return fn(image.band<std::uint16_t>(0));
-    case DataType::kInt16:
-      return fn(image.band<std::int16_t>(0));
-    case DataType::kUInt32:
-      return fn(image.band<std::uint32_t>(0));
-    case DataType::kInt32:
-      return fn(image.band<std::int32_t>(0));
-    case DataType::kFloat32:
-      return fn(image.band<float>(0));
-    case DataType::kFloat64:
-      return fn(image.band<double>(0));
   }
 }
 
@@ -283,7 +262,7 @@ ImageData Colormap::apply(const ImageData& image) const {
   const std::uint8_t* mask = image.mask();
   const std::size_t count = image.pixel_count();
 
-  with_typed_values(image, [&](const auto* values) {
+  tiling::with_band_values(image, 0, [&](const auto* values) {
     const auto color_of = [&](auto value) -> PaletteEntry {
       switch (kind_) {
         case Kind::kTable:

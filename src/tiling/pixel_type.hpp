@@ -37,4 +37,11 @@ decltype(auto) with_pixel_type(DataType type, Function&& function) {
   return function(TypeTag<double>{});
 }
 
+// `function(values)` with a typed pointer to band `band` of `image`.
+template <typename Function>
+decltype(auto) with_band_values(const ImageData& image, int band, Function&& function) {
+  return with_pixel_type(image.data_type(),
+                         [&](auto tag) { return function(image.band<typename decltype(tag)::type>(band)); });
+}
+
 }  // namespace tessera::tiling

@@ -20,6 +20,7 @@
 
 #include "core/gdal_env.hpp"
 #include "tessera/error.hpp"
+#include "tiling/pixel_type.hpp"
 
 namespace tessera {
 
@@ -59,28 +60,6 @@ const FormatInfo& find_format(std::string_view name) {
   }
   throw Error(ErrorCode::kInvalidInput,
               fmt::format("unknown image format '{}' (known: {})", name, fmt::join(names, ", ")));
-}
-
-template <typename Fn>
-void with_typed_band(const ImageData& image, int band, Fn&& fn) {
-  switch (image.data_type()) {
-    case DataType::kUInt8:
-      return fn(image.band<std::uint8_t>(band));
-    case DataType::kInt8:
-      return fn(image.band<std::int8_t>(band));
-    case DataType::kUInt16:
-      return fn(image.band<std::uint16_t>(band));
-    case DataType::kInt16:
-      return fn(image.band<std::int16_t>(band));
-    case DataType::kUInt32:
-      return fn(image.band<std::uint32_t>(band));
-    case DataType::kInt32:
-      return fn(image.band<std::int32_t>(band));
-    case DataType::kFloat32:
-      return fn(image.band<float>(band));
-    case DataType::kFloat64:
-      return fn(image.band<double>(band));
-  }
 }
 
 using Range = std::pair<double, double>;
@@ -133,7 +112,7 @@ ImageData rescale_to_uint8(const ImageData& image, const std::vector<Range>& ran
   for (int band = 0; band < image.band_count(); ++band) {
     const auto [min, max] = ranges.size() == 1 ? ranges[0] : ranges[static_cast<std::size_t>(band)];
     std::uint8_t* values_out = out.band<std::uint8_t>(band);
-    with_typed_band(image, band, [&](const auto* values) {
+    tiling::with_band_values(image, band, [&](const auto* values) {
       using T = std::remove_cv_t<std::remove_pointer_t<decltype(values)>>;
       for (std::size_t i = 0; i < count; ++i) {
         if (mask[i] == 0) {
@@ -272,7 +251,7 @@ std::string encode_npy(const ImageData& image, bool add_mask) {
     }
   };
   for (int band = 0; band < image.band_count(); ++band) {
-    with_typed_band(image, band, append_band);
+    tiling::with_band_values(image, band, append_band);
   }
   if (add_mask) {
     append_band(image.mask());
