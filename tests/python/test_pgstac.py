@@ -135,3 +135,178 @@ def test_bad_uris_and_missing_pgstac():
     # A database without the pgstac schema is refused, not misread.
     with pytest.raises(tessera.Unsupported, match="pgstac"):
         tessera.Catalog.open(PGSTAC_URL.rsplit("/", 1)[0] + "/postgres")
+
+
+# --- Dehydration: rows tessera builds on the client are pgstac's own ---------
+
+ITEM_ASSETS = {
+    "visual": {
+        "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+        "roles": ["visual", "data"],
+        "title": "Caf\u00e9 \"true\" colour",
+        "gsd": 10,
+        "eo:bands": [{"name": "B04", "common_name": "red"}, {"name": "B03", "common_name": "green"}],
+        "raster:bands": [{"nodata": 0, "scale": 1.5}, {"nodata": 0}],
+    },
+    "thumbnail": {"type": "image/png", "roles": ["thumbnail"], "title": "Thumbnail"},
+    "metadata": {"type": "application/xml", "roles": ["metadata"]},
+}
+
+
+def _without_null_members(value):
+    """What pgstac keeps of an item: JSON null object members go (array elements stay)."""
+    if isinstance(value, dict):
+        return {k: _without_null_members(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_null_members(v) for v in value]
+    return value
+
+
+def _dehydration_items(collection_id, version):
+    """Items whose values partly equal and partly differ from the collection's item_assets."""
+    base = item("plain", collection_id, "2023-01-02T03:04:05.123456Z", 1, 2, v=version)
+    base["assets"] = {
+        # Same type, roles, title and bands as item_assets: only the href is the item's own.
+        "visual": {
+            "href": "s3://bucket/plain/visual.tif",
+            "type": ITEM_ASSETS["visual"]["type"],
+            "roles": ["visual", "data"],
+            "title": ITEM_ASSETS["visual"]["title"],
+            "gsd": 10.0,  # equal as a number
+            "eo:bands": [{"name": "B04", "common_name": "red"}, {"name": "B03", "common_name": "green"}],
+            "raster:bands": [{"nodata": 0, "scale": 1.5}, {"nodata": 0}],
+        },
+        "thumbnail": {"href": "https://example.com/plain.png", "type": "image/png", "roles": ["thumbnail"], "title": "Thumbnail"},
+        # "metadata" is absent: pgstac marks it so it is not rehydrated.
+    }
+    differing = item(
+        "differing",
+        collection_id,
+        "2023-02-01T00:00:00+02:00",
+        -5,
+        -5,
+        v=version,
+        explicit_null=None,
+        nested={"a": {"b": 1, "c": None, "d": [1, None, {"e": None, "f": "g"}]}, "empty": {}, "list": []},
+        backslashes="C:\\temp\\b and a tab\t and a newline\n",
+        unicode="\u00e9\u4e2d\U0001F600",
+        big=12345678901234567890,
+        decimals=1.10,
+        exponent=1e-7,
+    )
+    differing["assets"] = {
+        "visual": {
+            "href": "s3://bucket/differing/visual.tif",
+            "type": ITEM_ASSETS["visual"]["type"],
+            "roles": ["visual"],  # shorter than the base's: kept whole
+            "title": None,  # explicitly null where the base has a title: not rehydrated
+            "gsd": 20,
+            "eo:bands": [{"name": "B04", "common_name": "red"}, {"name": "B8A"}],  # same length, one differs
+            "raster:bands": [None, {"nodata": 0, "unit": "m"}],
+        },
+        "thumbnail": {"href": "https://example.com/differing.png", "type": "image/jpeg"},
+        "metadata": {"href": "https://example.com/differing.xml", "type": "application/xml", "roles": ["metadata"]},
+        "extra": {"href": "https://example.com/extra.json", "roles": []},
+    }
+    differing["stac_version"] = "1.0.0"  # differs from the collection's
+    differing["stac_extensions"] = ["https://stac-extensions.github.io/eo/v1.1.0/schema.json"]
+    differing["links"] = [{"rel": "self", "href": "https://example.com/differing.json"}]
+    differing["custom"] = {"kept": True, "null": None}
+    # A range, with datetime set too: pgstac's columns take start and end.
+    ranged = item("ranged", collection_id, "2023-03-05T00:00:00Z", 100, 10, v=version)
+    ranged["properties"]["start_datetime"] = "2023-03-01T00:00:00Z"
+    ranged["properties"]["end_datetime"] = "2023-03-31T23:59:59.999999Z"
+    ranged["assets"] = {}
+    # Only start_datetime: pgstac's columns take datetime for both ends.
+    half = item("half-range", collection_id, "2023-04-05T00:00:00Z", 100, 10, v=version)
+    half["properties"]["start_datetime"] = "2023-04-01T00:00:00Z"
+    # A 3D MultiPolygon and a range with datetime null.
+    solid = item("solid", collection_id, "2023-05-01T00:00:00Z", 0, 0, v=version)
+    solid["geometry"] = {
+        "type": "MultiPolygon",
+        "coordinates": [[[[0, 0, 1], [1, 0, 1.5], [1, 1, 2], [0, 0, 1]]], [[[2, 2, 0], [3, 2, 0], [3, 3, 0], [2, 2, 0]]]],
+    }
+    solid["bbox"] = [0, 0, 0, 3, 3, 2]
+    solid["properties"]["datetime"] = None
+    solid["properties"]["start_datetime"] = "2023-05-01T00:00:00Z"
+    solid["properties"]["end_datetime"] = "2023-05-02T00:00:00Z"
+    point = item("point", collection_id, "2023-06-01T12:00:00Z", 0, 0, v=version)
+    point["geometry"] = {"type": "Point", "coordinates": [-179.999999999, 89.123456789012345]}
+    point["bbox"] = [-179.999999999, 89.123456789012345, -179.999999999, 89.123456789012345]
+    return [base, differing, ranged, half, solid, point]
+
+
+def _check_rows_are_pgstacs(connection, collection_id, items):
+    for original in items:
+        row = connection.execute(
+            """
+            SELECT i.content = d.content, i.content, d.content,
+                   i.datetime = d.datetime AND i.end_datetime = d.end_datetime,
+                   ST_AsEWKB(i.geometry) = ST_AsEWKB(d.geometry),
+                   get_item(i.id, i.collection)
+            FROM items i, content_dehydrate(%s::jsonb) d
+            WHERE i.collection = %s AND i.id = %s
+            """,
+            [json.dumps(original), collection_id, original["id"]],
+        ).fetchone()
+        assert row is not None, original["id"]
+        same_content, mine, theirs, same_times, same_geometry, hydrated = row
+        assert same_content, (original["id"], mine, theirs)
+        assert same_times, original["id"]
+        assert same_geometry, original["id"]
+        assert hydrated == _without_null_members(original), original["id"]
+
+
+@pytest.mark.parametrize("mode", ["insert", "ignore", "upsert"])
+@pytest.mark.parametrize("variant", ["base-item", "edited-base-item", "monthly"])
+def test_loaded_rows_are_the_ones_pgstac_builds(catalog, mode, variant):
+    cid = "dehydrate"
+    described = dict(collection(cid), item_assets=ITEM_ASSETS)
+    catalog.upsert_collection(described)
+    edited = variant == "edited-base-item"
+    if variant == "monthly":
+        with psycopg.connect(PGSTAC_URL) as connection:
+            connection.execute("UPDATE pgstac.collections SET partition_trunc = 'month' WHERE id = %s", [cid])
+    if edited:
+        # After an edit pgstac tags each item with the base item it was dehydrated against.
+        described["item_assets"] = dict(ITEM_ASSETS, overview={"type": "image/png", "roles": ["overview"]})
+        catalog.upsert_collection(described)
+    items = _dehydration_items(cid, version=2)
+    if mode == "upsert":
+        # Older versions first, some in other months: upsert replaces them wherever they are.
+        older = _dehydration_items(cid, version=1)
+        older[1]["properties"]["datetime"] = "2022-12-31T00:00:00Z"
+        assert catalog.load(older)["loaded"] == len(older)
+    report = catalog.load(items, mode=mode, batch_size=4)
+    assert report["failed"] == [], report["failed"]
+    assert report["loaded"] == len(items)
+    with psycopg.connect(PGSTAC_URL) as connection:
+        connection.execute("SET search_path TO pgstac, public")
+        if edited:
+            tags = connection.execute("SELECT DISTINCT content->>'pgstac:base_item' FROM items WHERE collection = %s", [cid]).fetchall()
+            assert len(tags) == 1 and tags[0][0] is not None
+        _check_rows_are_pgstacs(connection, cid, items)
+        assert connection.execute("SELECT count(*) FROM items WHERE collection = %s", [cid]).fetchone()[0] == len(items)
+    # pgstac's own search() returns them hydrated too.
+    page = pgstac_search({"collections": [cid], "limit": 100})
+    assert {f["id"]: f for f in page["features"]} == {i["id"]: _without_null_members(i) for i in items}
+    if mode != "insert":
+        again = catalog.load(items, mode=mode)
+        assert again["failed"] == []
+        assert (again["skipped"] if mode == "ignore" else again["loaded"]) == len(items)
+
+
+def test_items_pgstac_cannot_store_fail_alone(catalog):
+    catalog.upsert_collection(collection("alone"))
+    good = [item(f"g{n}", "alone", "2023-01-01T00:00:00Z", n, 0) for n in range(5)]
+    no_geometry = item("no-geometry", "alone", "2023-01-01T00:00:00Z", 0, 0)
+    no_geometry["geometry"] = None
+    del no_geometry["bbox"]
+    # Valid JSON that jsonb refuses: a NUL character in a string.
+    nul = item("nul", "alone", "2023-01-01T00:00:00Z", 0, 0, text="a\u0000b")
+    report = catalog.load(good[:2] + [no_geometry, nul] + good[2:], batch_size=10)
+    assert report["loaded"] == 5, report
+    failed = {f["id"]: f["error"] for f in report["failed"]}
+    assert set(failed) == {"no-geometry", "nul"}
+    assert "NOT NULL" in failed["no-geometry"]
+    assert sorted(f["id"] for f in catalog.search(collections=["alone"], limit=10)["features"]) == [f"g{n}" for n in range(5)]

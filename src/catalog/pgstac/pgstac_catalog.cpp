@@ -17,6 +17,7 @@
 #include "tessera/cql2.hpp"
 #include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
+#include "tessera/log.hpp"
 
 namespace tessera::catalog::pgstac {
 
@@ -421,9 +422,21 @@ void build_row(Row& row) {
   }
 }
 
+// What one load has done to a time partition's constraints.
+struct PartitionState {
+  int widened_exactly = 0;  // times check_partition widened them to a batch's range
+  bool opened = false;      // widened to the partition's whole range, tightened at the end
+};
+// (collection, bucket) -> state; the partitions opened, to tighten after the load.
+struct LoadPartitions {
+  std::map<std::pair<std::string, std::int32_t>, PartitionState> states;
+  std::set<std::string> opened;
+};
+
 // Writes `rows` in the current transaction; returns what happened to them.
 LoadReport write_rows(PgConnection& connection, const std::vector<Row*>& rows, LoadMode mode, CollectionCache& cache,
-                      const std::map<std::pair<std::string, std::string>, json>& new_queryables) {
+                      const std::map<std::pair<std::string, std::string>, json>& new_queryables,
+                      LoadPartitions& load_partitions) {
   LoadReport written;
   // pgstac's partition maintenance reads the partitions of every collection:
   // two loaders at once failed here ("relation _items_N does not exist") even
@@ -508,12 +521,49 @@ LoadReport write_rows(PgConnection& connection, const std::vector<Row*>& rows, L
                       std::max(it->second.end_hi, edt)};
       }
     }
+    // A partition whose constraints already hold the batch's range is left
+    // alone (check_partition would return at once). Otherwise check_partition
+    // widens them to the union, rebuilding and validating them: a scan of the
+    // partition. A load in time order would do that every batch, so the
+    // second time in a load the constraints are opened to the partition's
+    // whole range instead, and tightened to the data once, after the load.
+    std::map<std::pair<std::string_view, std::int32_t>, std::string> leaf;  // -> partition name
     for (const auto& [key, range] : partitions) {
-      connection.exec(
-          "SELECT check_partition($1, tstzrange($2::timestamptz, $3::timestamptz, '[]'), "
-          "tstzrange($4::timestamptz, $5::timestamptz, '[]'))",
-          {std::string(key.first), format_rfc3339_micros(range.lo), format_rfc3339_micros(range.hi),
-           format_rfc3339_micros(range.end_lo), format_rfc3339_micros(range.end_hi)});
+      const std::string collection(key.first);
+      const std::string dtrange =
+          fmt::format("[{},{}]", format_rfc3339_micros(range.lo), format_rfc3339_micros(range.hi));
+      const std::string edtrange =
+          fmt::format("[{},{}]", format_rfc3339_micros(range.end_lo), format_rfc3339_micros(range.end_hi));
+      const Result held = connection.exec(
+          "SELECT ps.partition, m.constraint_dtrange @> $2::tstzrange AND m.constraint_edtrange @> $3::tstzrange "
+          "FROM partition_stats ps JOIN LATERAL partition_catalog_meta(ps.partition) m ON TRUE "
+          "WHERE ps.collection = $1 AND ps.partition_dtrange @> $2::tstzrange LIMIT 1",
+          {collection, dtrange, edtrange});
+      if (PQntuples(held.get()) == 1 && std::string_view(PQgetvalue(held.get(), 0, 1)) == "t") {
+        leaf[key] = PQgetvalue(held.get(), 0, 0);
+        continue;
+      }
+      PartitionState& state = load_partitions.states[{collection, key.second}];
+      std::optional<std::string> name;
+      if (state.opened || state.widened_exactly > 0) {
+        name = connection.scalar(
+            "SELECT check_partition($1, tstzrange(lower(p.partition_range), "
+            "upper(p.partition_range) - interval '1 microsecond', '[]'), tstzrange('-infinity', 'infinity', '[]')) "
+            "FROM partition_name($1, $2::timestamptz) p",
+            {collection, format_rfc3339_micros(range.lo)});
+        state.opened = true;
+        if (name) {
+          load_partitions.opened.insert(*name);
+        }
+      } else {
+        name = connection.scalar("SELECT check_partition($1, $2::tstzrange, $3::tstzrange)",
+                                 {collection, dtrange, edtrange});
+        ++state.widened_exactly;
+      }
+      if (!name) {
+        throw Error(ErrorCode::kInternal, fmt::format("check_partition returned no partition for '{}'", collection));
+      }
+      leaf[key] = *name;
     }
     std::vector<std::string_view> data;
     data.reserve(send.size() + 2);
@@ -524,7 +574,22 @@ LoadReport write_rows(PgConnection& connection, const std::vector<Row*>& rows, L
     data.push_back(binary_copy_trailer());
     constexpr const char* kColumns = "(id, geometry, collection, datetime, end_datetime, content)";
     if (mode == LoadMode::kInsert) {
-      connection.copy_in(fmt::format("COPY items {} FROM STDIN (FORMAT binary)", kColumns), data);
+      // Straight into each leaf partition, as pypgstac does: a COPY into
+      // items would also collect every row for its statement trigger, which
+      // only records the partition's statistics; that is done here instead.
+      std::map<std::string, std::vector<std::string_view>> by_leaf;
+      for (const Row* row : send) {
+        auto& part = by_leaf[leaf.at({row->item.collection, row->bucket})];
+        if (part.empty()) {
+          part.push_back(binary_copy_header());
+        }
+        part.push_back(row->tuple);
+      }
+      for (auto& [name, part] : by_leaf) {
+        part.push_back(binary_copy_trailer());
+        connection.copy_in(fmt::format("COPY \"{}\" {} FROM STDIN (FORMAT binary)", name, kColumns), part);
+        connection.exec("SELECT update_partition_stats_q($1, true)", {name});
+      }
       written.loaded += send.size();
     } else {
       connection.exec("CREATE TEMP TABLE tessera_items_load (LIKE items) ON COMMIT DROP");
@@ -562,11 +627,22 @@ LoadReport write_rows(PgConnection& connection, const std::vector<Row*>& rows, L
   }
   // Typed queryables, per collection, make pgstac compare and sort numbers as
   // numbers, and list each collection's own properties.
-  for (const auto& [key, schema] : new_queryables) {
+  // One INSERT for all of them: pgstac's statement trigger on queryables then
+  // maintains each collection's partition indexes once, not once per
+  // property (upsert_queryable is a statement per property, ~70 ms each).
+  // Only names no queryable covers yet for the collection are added, so
+  // nothing upsert_queryable would replace exists.
+  if (!new_queryables.empty()) {
+    json entries = json::array();
+    for (const auto& [key, schema] : new_queryables) {
+      entries.push_back({{"c", key.first}, {"n", key.second}, {"d", schema}});
+    }
     connection.exec(
-        "SELECT upsert_queryable($1, $2::jsonb, NULL, NULL, ARRAY[$3]) WHERE NOT EXISTS "
-        "(SELECT 1 FROM queryables WHERE name = $1 AND (collection_ids IS NULL OR $3 = ANY (collection_ids)))",
-        {key.second, schema.dump(), key.first});
+        "INSERT INTO queryables (name, definition, collection_ids) "
+        "SELECT e.n, e.d, ARRAY[e.c] FROM jsonb_to_recordset($1::jsonb) AS e(c text, n text, d jsonb) "
+        "WHERE NOT EXISTS (SELECT 1 FROM queryables q WHERE q.name = e.n "
+        "AND (q.collection_ids IS NULL OR e.c = ANY (q.collection_ids)))",
+        {entries.dump()});
   }
   return written;
 }
@@ -601,8 +677,8 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
     batch.count = texts.size();
     batch.rows.reserve(texts.size());
     for (auto& text : texts) {
+      Row row;
       try {
-        Row row;
         // Validation is tessera's, the same as on SQLite, so both backends
         // accept and reject the same items with the same messages.
         row.item = prepare_item(std::move(text.text));
@@ -616,13 +692,16 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
         build_row(row);
         batch.rows.push_back(std::move(row));
       } catch (const Error& error) {
-        auto [id, collection] = item_identity(text.text);
+        // An item that passed validation has moved its text into row.item.
+        auto [id, collection] =
+            row.item.id.empty() ? item_identity(text.text) : std::make_pair(row.item.id, row.item.collection);
         const std::string where = text.line > 0 ? fmt::format("{} line {}: ", source.name(), text.line) : std::string();
         batch.failed.push_back({std::move(id), std::move(collection), where + error.what()});
       }
     }
     return batch;
   };
+  LoadPartitions load_partitions;
   std::size_t processed = 0;
   auto next = std::async(std::launch::async, prepare_next);
   for (;;) {
@@ -682,7 +761,7 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
       try {
         LoadReport written;
         with_transaction(*pool_, [&](PgConnection& connection) {
-          written = write_rows(connection, part, options.mode, collections, new_queryables);
+          written = write_rows(connection, part, options.mode, collections, new_queryables, load_partitions);
         });
         batch_report.merge(written);
         for (const auto& [key, schema] : new_queryables) {
@@ -708,6 +787,21 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
     report.merge(batch_report);
     if (options.progress) {
       options.progress(processed);
+    }
+  }
+  // Partitions whose constraints were opened get them fitted to their data
+  // (and their observed ranges recorded), as pypgstac does after each chunk.
+  // The items are committed: a failure here is only logged.
+  for (const auto& name : load_partitions.opened) {
+    try {
+      with_transaction(*pool_, [&](PgConnection& connection) {
+        connection.exec("SELECT pg_advisory_xact_lock(hashtext('tessera-load'))");
+        connection.exec("SELECT update_partition_stats_q($1)", {name});
+      });
+    } catch (const Error& error) {
+      log(LogLevel::kWarning,
+          fmt::format("pgstac partition {}: statistics not updated ({}); run update_partition_stats", name,
+                      error.what()));
     }
   }
   return report;
