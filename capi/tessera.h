@@ -199,6 +199,136 @@ TSR_API tsr_status tsr_create_item(const char* href, const char* options_json, c
  * s3:// as a JSON object of strings, or NULL. */
 TSR_API tsr_status tsr_to_cog(const char* source, const char* destination, const char* storage_options_json);
 
+/* ---- Tiling ------------------------------------------------------------- */
+
+/* Options of the tiling functions are JSON objects (NULL or "" = defaults).
+ * Unknown keys, values of the wrong type and invalid JSON are
+ * TSR_INVALID_INPUT naming the key or the byte; a null value is the same as
+ * leaving the key out. The read functions share these keys:
+ *   "indexes":    1-based band indexes, e.g. [1, 2, 3] or 1 (default: every band but alpha)
+ *   "expression": band math on b1..bN, ';' between output bands, e.g. "(b2-b1)/(b2+b1)"
+ *   "resampling": when reading at another resolution: "nearest" (default), "bilinear",
+ *                 "cubic", "cubic_spline", "lanczos", "average", "mode", "gauss", "rms",
+ *                 "max", "min", "med", "q1", "q3", "sum"
+ *   "reproject":  the same names, when warping to another CRS (default "nearest")
+ *   "nodata":     a number, or "nan", overriding the raster's nodata value
+ *   "unscale":    true to apply the bands' scale and offset (float32 out)
+ *
+ * Which hrefs may be read is set once per process by tsr_configure_reader:
+ * by default local paths and file:// anywhere, s3:// with the environment's
+ * settings and no http(s) URLs. GDAL /vsi prefixes and other GDAL name
+ * syntax are always refused (TSR_INVALID_INPUT); a missing raster is
+ * TSR_NOT_FOUND. Every function may be called from any thread. */
+
+/* Pixels read from a raster: bands x height x width values of one data type,
+ * band-major and contiguous (numpy's C order), plus a height x width
+ * validity mask (255 = valid, 0 = no data). */
+typedef struct tsr_image_s* tsr_image;
+
+/* Replaces the process-wide reader configuration; NULL restores the defaults.
+ * {"allowed_prefixes": ["https://host/path/", ...]   http(s) hrefs must start with one
+ *                                                     (each must end its host with '/'),
+ *  "allowed_roots": ["/data", ...]                    when set, local paths and file://
+ *                                                     hrefs must lie inside one (symlinks
+ *                                                     resolved),
+ *  "storage_options": {"endpoint": "...", ...}        settings for s3:// hrefs, as for
+ *                                                     tsr_storage_open,
+ *  "allowed_drivers": ["GTiff", "COG", ...]           GDAL drivers an href may be opened with,
+ *  "dataset_cache_size": 64}                          open datasets kept for reuse.
+ * Open datasets are dropped from the cache. */
+TSR_API tsr_status tsr_configure_reader(const char* config_json);
+
+/* The tile z/x/y of a tile matrix set: `tms` is a name ("WebMercatorQuad",
+ * "WorldCRS84Quad", "EPSG:<code>"), an OGC TileMatrixSet 2.0 JSON document,
+ * or NULL for WebMercatorQuad. Options: the read keys plus "tilesize" (pixels
+ * a side, default 256, at most 8192) and "buffer" (extra pixels on each side,
+ * a multiple of 0.5). TSR_INVALID_INPUT for a tile outside the set,
+ * TSR_NOT_FOUND for a tile that does not touch the raster. Destroy *out_image
+ * with tsr_image_destroy. */
+TSR_API tsr_status tsr_read_tile(const char* href, const char* tms, int z, int64_t x, int64_t y,
+                                 const char* options_json, tsr_image* out_image);
+
+/* The area `bbox` (minx, miny, maxx, maxy) of the raster. Options: the read
+ * keys plus "bbox_crs" (default "EPSG:4326"), "dst_crs" (default: the
+ * raster's), "max_size" (longest side when width/height are not set, default
+ * 1024, 0 = native resolution), "width", "height" and "buffer". */
+TSR_API tsr_status tsr_read_part(const char* href, const double bbox[4], const char* options_json,
+                                 tsr_image* out_image);
+
+/* The bounding box of a GeoJSON Feature or geometry, with the pixels outside
+ * the shape masked. Options as for tsr_read_part; "bbox_crs" is the CRS of
+ * the shape's coordinates. */
+TSR_API tsr_status tsr_read_feature(const char* href, const char* geojson, const char* options_json,
+                                    tsr_image* out_image);
+
+/* The whole raster, its longest side at most "max_size" pixels (default 1024,
+ * 0 = native resolution). Options: the read keys plus "max_size". */
+TSR_API tsr_status tsr_read_preview(const char* href, const char* options_json, tsr_image* out_image);
+
+/* The values at a WGS84 point: {"coordinates": [lon, lat], "values": [...]
+ * (null for NaN), "band_names": ["b1", ...], "masked": bool}. Options:
+ * "indexes", "expression", "nodata", "unscale". TSR_NOT_FOUND when the point
+ * is outside the raster. Freed with tsr_free. */
+TSR_API tsr_status tsr_read_point(const char* href, double lon, double lat, const char* options_json, char** out_json);
+
+/* Bounds (raster CRS and WGS84), "crs" (e.g. "EPSG:32633"), size, data type,
+ * nodata, overviews, min/max zoom in `tms` (as for tsr_read_tile), band
+ * descriptions, colour interpretation, scales and offsets, like rio-tiler's
+ * info(). Freed with tsr_free. */
+TSR_API tsr_status tsr_raster_info(const char* href, const char* tms, char** out_json);
+
+/* Per band ("b1", ...): min, max, mean, count, sum, std, median, majority,
+ * minority, unique, histogram, valid_percent, masked_pixels, valid_pixels and
+ * percentile_<p>, like rio-tiler's statistics(). Options: the read keys plus
+ * "max_size" (statistics of a preview this large, default 1024, 0 = full
+ * resolution), "percentiles" (default [2, 98]), "histogram_bins" (default
+ * 10), "histogram_range" ([min, max]) and "categorical" (count each distinct
+ * value). Freed with tsr_free. */
+TSR_API tsr_status tsr_raster_statistics(const char* href, const char* options_json, char** out_json);
+
+/* A TileJSON 3.0.0 document for the raster in `tms` (as for tsr_read_tile),
+ * with `tile_url` (with {z}/{x}/{y} placeholders) as its tile source. Freed
+ * with tsr_free. */
+TSR_API tsr_status tsr_tilejson(const char* href, const char* tile_url, const char* tms, char** out_json);
+
+/* The image's band count, height and width. */
+TSR_API tsr_status tsr_image_shape(tsr_image image, int* out_bands, int* out_height, int* out_width);
+
+/* The data type: "uint8", "int8", "uint16", "int16", "uint32", "int32",
+ * "float32" or "float64" (numpy's names); NULL for a NULL image. The string
+ * is static. */
+TSR_API const char* tsr_image_dtype(tsr_image image);
+
+/* The values (bands x height x width of tsr_image_dtype, band-major) and the
+ * mask (height x width bytes, 255 = valid); NULL for a NULL image. Owned by
+ * the image: valid until tsr_image_destroy. */
+TSR_API const void* tsr_image_data(tsr_image image);
+TSR_API const uint8_t* tsr_image_mask(tsr_image image);
+
+/* {"count", "height", "width", "dtype", "bounds": [minx, miny, maxx, maxy]
+ * (in the image's CRS), "crs_wkt", "band_names", "has_palette", "warnings"}.
+ * Freed with tsr_free. */
+TSR_API tsr_status tsr_image_info(tsr_image image, char** out_json);
+
+/* Encodes the image, like rio-tiler's render and TiTiler's parameters:
+ * {"format": "png" (default), "jpeg", "webp", "tif" or "npy",
+ *  "rescale": [min, max] for every band, or [[min, max], ...] one per band,
+ *  "colormap": a name ("viridis", ...), {"<value>": [r, g, b, a] or "#rrggbb", ...}
+ *              or [[[min, max], colour], ...] (single-band images),
+ *  "use_palette": colour with the raster's own colour table (default false),
+ *  "add_mask": write the mask as alpha (default true),
+ *  "jpeg_quality": 1-100 (default 85), "webp_quality": 1-100 (default 75)}.
+ * NULL = PNG with defaults. *out_data is freed with tsr_free. */
+TSR_API tsr_status tsr_image_render(tsr_image image, const char* render_json, void** out_data, size_t* out_size);
+
+/* The Content-Type of a tsr_image_render format ("image/png", ...), or NULL
+ * for an unknown format (tsr_last_error_message says why). The string is
+ * static. */
+TSR_API const char* tsr_render_media_type(const char* format);
+
+/* Releases the image and sets *image to NULL. NULL or *NULL is a no-op. */
+TSR_API void tsr_image_destroy(tsr_image* image);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,6 +50,125 @@ static void check_ingest(tsr_catalog catalog) {
   CHECK(tsr_to_cog("/no/such/raster.tif", "/tmp/never.tif", NULL) == TSR_INVALID_INPUT);
 }
 
+/* A 64x64 int32 raster in UTM 33N (40 m pixels, upper-left corner
+ * 500000/5000000, around 15.016E 45.142N), value = row * 64 + column:
+ * written as an ESRI ASCII grid with an ESRI .prj and made a COG with
+ * tsr_to_cog. Its path goes to `cog`. */
+static int write_raster(const char* root, char* cog, size_t cog_size) {
+  char asc[1024];
+  char prj[1024];
+  FILE* file = NULL;
+  int row = 0;
+  int column = 0;
+
+  snprintf(asc, sizeof asc, "%s/utm.asc", root);
+  snprintf(prj, sizeof prj, "%s/utm.prj", root);
+  snprintf(cog, cog_size, "%s/utm.tif", root);
+  file = fopen(asc, "w");
+  if (file == NULL) {
+    return 0;
+  }
+  fprintf(file, "ncols 64\nnrows 64\nxllcorner 500000\nyllcorner 4997440\ncellsize 40\nNODATA_value -1\n");
+  for (row = 0; row < 64; ++row) {
+    for (column = 0; column < 64; ++column) {
+      fprintf(file, "%d ", row * 64 + column);
+    }
+    fprintf(file, "\n");
+  }
+  fclose(file);
+  file = fopen(prj, "w");
+  if (file == NULL) {
+    return 0;
+  }
+  fprintf(file,
+          "Projection UTM\nZone 33\nDatum WGS84\nSpheroid WGS84\nUnits METERS\nZunits NO\nXshift 0.0\n"
+          "Yshift 0.0\nParameters\n");
+  fclose(file);
+  return tsr_to_cog(asc, cog, NULL) == TSR_OK;
+}
+
+/* Tiling through the C ABI: a tile rendered to PNG, preview, point, info,
+ * statistics, and the documented errors. */
+static void check_tiling(const char* root) {
+  char cog[1024];
+  char config[1200];
+  char missing[1100];
+  tsr_image image = NULL;
+  int bands = 0;
+  int height = 0;
+  int width = 0;
+  void* data = NULL;
+  size_t size = 0;
+  char* json = NULL;
+
+  if (!write_raster(root, cog, sizeof cog)) {
+    fprintf(stderr, "cannot write the test raster: %s\n", tsr_last_error_message());
+    failures++;
+    return;
+  }
+  snprintf(config, sizeof config, "{\"allowed_roots\": [\"%s\"], \"dataset_cache_size\": 8}", root);
+  CHECK(tsr_configure_reader(config) == TSR_OK);
+
+  /* The WebMercatorQuad tile 14/8875/5884 lies inside the raster. */
+  CHECK(tsr_read_tile(cog, NULL, 14, 8875, 5884, "{\"tilesize\": 256, \"resampling\": \"bilinear\"}", &image) ==
+        TSR_OK);
+  CHECK(tsr_image_shape(image, &bands, &height, &width) == TSR_OK);
+  CHECK(bands == 1 && height == 256 && width == 256);
+  CHECK(tsr_image_dtype(image) != NULL && strcmp(tsr_image_dtype(image), "int32") == 0);
+  CHECK(tsr_image_data(image) != NULL);
+  CHECK(tsr_image_mask(image) != NULL && tsr_image_mask(image)[0] == 255);
+  CHECK(tsr_image_render(image, "{\"rescale\": [0, 4095], \"colormap\": \"viridis\"}", &data, &size) == TSR_OK);
+  CHECK(data != NULL && size > 8 && memcmp(data, "\211PNG\r\n\032\n", 8) == 0);
+  tsr_free(data);
+  data = NULL;
+  CHECK(tsr_image_render(image, "{\"format\": \"gif\"}", &data, &size) == TSR_INVALID_INPUT && data == NULL);
+  tsr_image_destroy(&image);
+  CHECK(image == NULL);
+  tsr_image_destroy(&image);
+  tsr_image_destroy(NULL);
+
+  CHECK(tsr_read_preview(cog, "{\"max_size\": 32}", &image) == TSR_OK);
+  CHECK(tsr_image_shape(image, &bands, &height, &width) == TSR_OK && height == 32 && width == 32);
+  tsr_image_destroy(&image);
+
+  CHECK(tsr_raster_info(cog, "WorldCRS84Quad", &json) == TSR_OK);
+  CHECK(json != NULL && strstr(json, "\"width\":64") != NULL && strstr(json, "\"dtype\":\"int32\"") != NULL);
+  tsr_free(json);
+  CHECK(tsr_read_point(cog, 15.0163, 45.1420, NULL, &json) == TSR_OK);
+  CHECK(json != NULL && strstr(json, "\"masked\":false") != NULL && strstr(json, "\"b1\"") != NULL);
+  tsr_free(json);
+  CHECK(tsr_raster_statistics(cog, "{\"max_size\": 0}", &json) == TSR_OK);
+  CHECK(json != NULL && strstr(json, "\"max\":4095") != NULL);
+  tsr_free(json);
+  CHECK(tsr_tilejson(cog, "/tiles/{z}/{x}/{y}.png", NULL, &json) == TSR_OK);
+  CHECK(json != NULL && strstr(json, "\"tilejson\":\"3.0.0\"") != NULL);
+  tsr_free(json);
+
+  /* Errors: bad options, hrefs outside the allowed folder or in GDAL syntax,
+   * a missing raster, tiles outside the set or the raster, NULL out-params. */
+  json = NULL;
+  CHECK(tsr_read_tile(cog, NULL, 14, 8875, 5884, "{\"tilesize\": 256", &image) == TSR_INVALID_INPUT);
+  CHECK(strstr(tsr_last_error_message(), "not valid JSON") != NULL && image == NULL);
+  CHECK(tsr_read_tile(cog, NULL, 14, 8875, 5884, "{\"tilesize\": 1000000}", &image) == TSR_INVALID_INPUT);
+  CHECK(tsr_read_tile(cog, NULL, 14, 8875, 5884, "{\"expression\": \"b1 + (\"}", &image) == TSR_INVALID_INPUT);
+  CHECK(strstr(tsr_last_error_message(), "position") != NULL);
+  CHECK(tsr_raster_info("/etc/hostname", NULL, &json) == TSR_INVALID_INPUT);
+  CHECK(strstr(tsr_last_error_message(), "outside the allowed local folders") != NULL);
+  CHECK(tsr_raster_info("/vsimem/utm.tif", NULL, &json) == TSR_INVALID_INPUT);
+  CHECK(strstr(tsr_last_error_message(), "/vsi") != NULL && json == NULL);
+  snprintf(missing, sizeof missing, "%s/missing.tif", root);
+  CHECK(tsr_read_preview(missing, NULL, &image) == TSR_NOT_FOUND);
+  CHECK(tsr_read_tile(cog, NULL, 14, -1, 5884, NULL, &image) == TSR_INVALID_INPUT);
+  CHECK(tsr_read_tile(cog, NULL, 14, 0, 0, NULL, &image) == TSR_NOT_FOUND);
+  CHECK(tsr_read_tile(cog, "NoSuchSet", 14, 0, 0, NULL, &image) == TSR_NOT_FOUND);
+  CHECK(tsr_read_preview(cog, NULL, NULL) == TSR_INVALID_INPUT);
+  CHECK(tsr_image_shape(NULL, &bands, &height, &width) == TSR_INVALID_INPUT);
+  CHECK(tsr_image_dtype(NULL) == NULL);
+  CHECK(image == NULL);
+  CHECK(tsr_configure_reader("{\"allowed_roots\": 1}") == TSR_INVALID_INPUT);
+  CHECK(tsr_configure_reader(NULL) == TSR_OK);
+}
+
 static void check_catalog(void) {
   tsr_catalog catalog = NULL;
   tsr_load_options load;
@@ -111,6 +230,7 @@ int main(int argc, char** argv) {
   CHECK(storage == NULL);
 
   check_catalog();
+  check_tiling(argv[1]);
   if (failures == 0) {
     printf("C API checks passed\n");
   }

@@ -1,11 +1,20 @@
 // The C ABI seen from C++: statuses, thread-local messages, NULL handling.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include <gdal_priv.h>
 #include <gtest/gtest.h>
+#include <ogr_spatialref.h>
 #include <nlohmann/json.hpp>
 
 #include <tessera/tessera.h>
 #include "tessera/log.hpp"
+#include "tessera/tms.hpp"
 #include "test_support.hpp"
 
 using tessera::testing::TempDir;
@@ -113,4 +122,444 @@ TEST(CApi, LogCallbackReceivesMessages) {
   tessera::log(tessera::LogLevel::kInfo, "through the C callback");
   EXPECT_EQ(received, "through the C callback");
   ASSERT_EQ(tsr_set_log_callback(nullptr, TSR_LOG_DEBUG, nullptr), TSR_OK);
+}
+
+// ---- Tiling ----------------------------------------------------------------
+
+namespace {
+
+// A 256x256 uint16 GeoTIFF in EPSG:32633 (UTM 33N, 10 m pixels, upper-left
+// corner 500000/5000000, around 15.016E 45.142N): value = 1 + row + column,
+// nodata 0 in the top-left 16x16 block; made in MEM, copied to a tiled
+// GTiff and given internal overviews.
+std::string write_utm_raster(const std::filesystem::path& path) {
+  GDALAllRegister();
+  GDALDriver* memory = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDatasetUniquePtr source(memory->Create("", 256, 256, 1, GDT_UInt16, nullptr));
+  std::array<double, 6> transform = {500000, 10, 0, 5000000, 0, -10};
+  source->SetGeoTransform(transform.data());
+  OGRSpatialReference utm;
+  utm.importFromEPSG(32633);
+  source->SetSpatialRef(&utm);
+  std::vector<std::uint16_t> values(256 * 256);
+  for (int row = 0; row < 256; ++row) {
+    for (int column = 0; column < 256; ++column) {
+      values[static_cast<std::size_t>(row * 256 + column)] =
+          row < 16 && column < 16 ? 0 : static_cast<std::uint16_t>(1 + row + column);
+    }
+  }
+  GDALRasterBand* band = source->GetRasterBand(1);
+  EXPECT_EQ(band->RasterIO(GF_Write, 0, 0, 256, 256, values.data(), 256, 256, GDT_UInt16, 0, 0), CE_None);
+  band->SetNoDataValue(0);
+  GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+  const char* options[] = {"TILED=YES", "BLOCKXSIZE=128", "BLOCKYSIZE=128", nullptr};
+  GDALDatasetUniquePtr written(
+      gtiff->CreateCopy(path.c_str(), source.get(), FALSE, const_cast<char**>(options), nullptr, nullptr));
+  EXPECT_NE(written, nullptr);
+  int levels[] = {2, 4};
+  EXPECT_EQ(
+      GDALBuildOverviews(GDALDataset::ToHandle(written.get()), "NEAREST", 2, levels, 0, nullptr, nullptr, nullptr),
+      CE_None);
+  return path.string();
+}
+
+// The WGS84 longitude/latitude of the centre of pixel (column, row) of write_utm_raster's raster.
+std::array<double, 2> pixel_centre(int column, int row) {
+  OGRSpatialReference utm;
+  utm.importFromEPSG(32633);
+  OGRSpatialReference wgs84;
+  wgs84.importFromEPSG(4326);
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  std::unique_ptr<OGRCoordinateTransformation> transformation(OGRCreateCoordinateTransformation(&utm, &wgs84));
+  double x = 500000 + 10 * (column + 0.5);
+  double y = 5000000 - 10 * (row + 0.5);
+  EXPECT_TRUE(transformation->Transform(1, &x, &y));
+  return {x, y};
+}
+
+std::string message() { return tsr_last_error_message(); }
+
+// A JSON result handed out by the C API, parsed and freed.
+nlohmann::json take_json(char* text) {
+  EXPECT_NE(text, nullptr);
+  nlohmann::json value = nlohmann::json::parse(text);
+  tsr_free(text);
+  return value;
+}
+
+// The WebMercatorQuad tile at zoom 14 that the raster covers completely.
+constexpr int kZ = 14;
+constexpr std::int64_t kX = 8875;
+constexpr std::int64_t kY = 5884;
+
+class CApiTiling : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(tsr_configure_reader(nullptr), TSR_OK);
+    href_ = write_utm_raster(dir_.path() / "utm.tif");
+  }
+  void TearDown() override { EXPECT_EQ(tsr_configure_reader(nullptr), TSR_OK); }
+
+  tessera::testing::TempDir dir_;
+  std::string href_;
+};
+
+}  // namespace
+
+TEST_F(CApiTiling, TileShapeValuesMaskAndRender) {
+  tsr_image image = nullptr;
+  ASSERT_EQ(tsr_read_tile(href_.c_str(), nullptr, kZ, kX, kY, "{\"tilesize\": 256}", &image), TSR_OK) << message();
+  int bands = 0;
+  int height = 0;
+  int width = 0;
+  ASSERT_EQ(tsr_image_shape(image, &bands, &height, &width), TSR_OK);
+  EXPECT_EQ(bands, 1);
+  EXPECT_EQ(height, 256);
+  EXPECT_EQ(width, 256);
+  EXPECT_STREQ(tsr_image_dtype(image), "uint16");
+  const auto* values = static_cast<const std::uint16_t*>(tsr_image_data(image));
+  const std::uint8_t* mask = tsr_image_mask(image);
+  ASSERT_NE(values, nullptr);
+  ASSERT_NE(mask, nullptr);
+  for (int p = 0; p < 256 * 256; ++p) {
+    ASSERT_EQ(mask[p], 255) << "pixel " << p;  // the raster covers the whole tile
+    ASSERT_GE(values[p], 17);
+    ASSERT_LE(values[p], 511);
+  }
+  // Nearest resampling: values grow to the east (x) and to the south (y).
+  EXPECT_LT(values[0], values[255]);
+  EXPECT_LT(values[0], values[255 * 256]);
+
+  char* json = nullptr;
+  ASSERT_EQ(tsr_image_info(image, &json), TSR_OK);
+  const auto info = take_json(json);
+  EXPECT_EQ(info["band_names"], nlohmann::json::array({"b1"}));
+  EXPECT_EQ(info["dtype"], "uint16");
+  EXPECT_NE(info["crs_wkt"].get<std::string>().find("3857"), std::string::npos);
+
+  void* data = nullptr;
+  size_t size = 0;
+  ASSERT_EQ(tsr_image_render(image, "{\"format\": \"png\", \"rescale\": [[0, 511]], \"colormap\": \"viridis\"}", &data,
+                             &size),
+            TSR_OK)
+      << message();
+  ASSERT_GT(size, 8U);
+  EXPECT_EQ(std::memcmp(data, "\x89PNG\r\n\x1a\n", 8), 0);
+  tsr_free(data);
+  ASSERT_EQ(tsr_image_render(image, "{\"format\": \"npy\"}", &data, &size), TSR_OK) << message();
+  EXPECT_EQ(std::memcmp(data, "\x93NUMPY", 6), 0);
+  tsr_free(data);
+  ASSERT_EQ(tsr_image_render(image, nullptr, &data, &size), TSR_OK) << message();  // PNG (uint16)
+  EXPECT_EQ(std::memcmp(data, "\x89PNG", 4), 0);
+  tsr_free(data);
+  EXPECT_STREQ(tsr_render_media_type("png"), "image/png");
+  EXPECT_STREQ(tsr_render_media_type("JPEG"), "image/jpeg");
+  EXPECT_EQ(tsr_render_media_type("gif"), nullptr);
+  EXPECT_NE(message().find("gif"), std::string::npos);
+  tsr_image_destroy(&image);
+  EXPECT_EQ(image, nullptr);
+}
+
+TEST_F(CApiTiling, TileOptionsAndTileMatrixSets) {
+  tsr_image image = nullptr;
+  // An expression, a buffer and a TMS given by name and as a document.
+  ASSERT_EQ(tsr_read_tile(href_.c_str(), "WebMercatorQuad", kZ, kX, kY,
+                          "{\"expression\": \"b1 * 2; b1\", \"resampling\": \"bilinear\", \"buffer\": 2, "
+                          "\"tilesize\": 128, \"nodata\": null}",
+                          &image),
+            TSR_OK)
+      << message();
+  int bands = 0;
+  int height = 0;
+  int width = 0;
+  ASSERT_EQ(tsr_image_shape(image, &bands, &height, &width), TSR_OK);
+  EXPECT_EQ(bands, 2);
+  EXPECT_EQ(height, 132);
+  EXPECT_EQ(width, 132);
+  char* json = nullptr;
+  ASSERT_EQ(tsr_image_info(image, &json), TSR_OK);
+  EXPECT_EQ(take_json(json)["band_names"].size(), 2U);
+  tsr_image_destroy(&image);
+
+  const std::string document = tessera::TileMatrixSet::web_mercator_quad().to_json().dump();
+  ASSERT_EQ(tsr_read_tile(href_.c_str(), document.c_str(), kZ, kX, kY, "{\"indexes\": [1]}", &image), TSR_OK)
+      << message();
+  tsr_image_destroy(&image);
+  // A tile of a UTM grid (custom TMS over the CRS's area of use).
+  char* info = nullptr;
+  ASSERT_EQ(tsr_raster_info(href_.c_str(), "EPSG:32633", &info), TSR_OK) << message();
+  const auto utm_info = take_json(info);
+  EXPECT_EQ(utm_info["tms"], "EPSG:32633");
+  EXPECT_EQ(tsr_read_tile(href_.c_str(), "NoSuchSet", kZ, kX, kY, nullptr, &image), TSR_NOT_FOUND);
+  EXPECT_NE(message().find("NoSuchSet"), std::string::npos);
+  EXPECT_EQ(tsr_read_tile(href_.c_str(), "{\"id\": 1}", kZ, kX, kY, nullptr, &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(image, nullptr);
+}
+
+TEST_F(CApiTiling, PreviewPartFeaturePoint) {
+  tsr_image image = nullptr;
+  ASSERT_EQ(tsr_read_preview(href_.c_str(), "{\"max_size\": 64}", &image), TSR_OK) << message();
+  int bands = 0;
+  int height = 0;
+  int width = 0;
+  ASSERT_EQ(tsr_image_shape(image, &bands, &height, &width), TSR_OK);
+  EXPECT_EQ(height, 64);
+  EXPECT_EQ(width, 64);
+  const std::uint8_t* mask = tsr_image_mask(image);
+  EXPECT_EQ(mask[0], 0);  // the nodata block, at a quarter of the size
+  EXPECT_EQ(mask[3 * 64 + 3], 0);
+  EXPECT_EQ(mask[4 * 64 + 4], 255);
+  EXPECT_EQ(mask[63 * 64 + 63], 255);
+  tsr_image_destroy(&image);
+
+  // A part in the raster's own CRS at native resolution.
+  const double bbox[4] = {500000, 4999000, 501000, 5000000};
+  ASSERT_EQ(tsr_read_part(href_.c_str(), bbox, "{\"bbox_crs\": \"EPSG:32633\", \"max_size\": 0}", &image), TSR_OK)
+      << message();
+  ASSERT_EQ(tsr_image_shape(image, &bands, &height, &width), TSR_OK);
+  EXPECT_EQ(height, 100);
+  EXPECT_EQ(width, 100);
+  EXPECT_EQ(static_cast<const std::uint16_t*>(tsr_image_data(image))[99 * 100 + 99], 1 + 99 + 99);
+  tsr_image_destroy(&image);
+
+  // A feature: a triangle over the raster's centre, in WGS84; pixels outside it are masked.
+  const auto a = pixel_centre(64, 64);
+  const auto b = pixel_centre(192, 64);
+  const auto c = pixel_centre(64, 192);
+  const nlohmann::json triangle = {
+      {"type", "Feature"},
+      {"properties", nlohmann::json::object()},
+      {"geometry", {{"type", "Polygon"}, {"coordinates", {{{a[0], a[1]}, {b[0], b[1]}, {c[0], c[1]}, {a[0], a[1]}}}}}}};
+  ASSERT_EQ(tsr_read_feature(href_.c_str(), triangle.dump().c_str(),
+                             "{\"max_size\": 64, \"width\": 64, \"height\": 64}", &image),
+            TSR_OK)
+      << message();
+  mask = tsr_image_mask(image);
+  EXPECT_EQ(mask[2 * 64 + 2], 255);  // near the right angle
+  EXPECT_EQ(mask[62 * 64 + 62], 0);  // beyond the hypotenuse
+  tsr_image_destroy(&image);
+  EXPECT_EQ(tsr_read_feature(href_.c_str(), "{not json", nullptr, &image), TSR_INVALID_INPUT);
+
+  // Points: a valid pixel, a nodata pixel, a point outside the raster.
+  const auto inside = pixel_centre(128, 100);
+  char* json = nullptr;
+  ASSERT_EQ(tsr_read_point(href_.c_str(), inside[0], inside[1], nullptr, &json), TSR_OK) << message();
+  auto point = take_json(json);
+  EXPECT_EQ(point["values"], nlohmann::json::array({1 + 100 + 128}));
+  EXPECT_EQ(point["band_names"], nlohmann::json::array({"b1"}));
+  EXPECT_EQ(point["masked"], false);
+  ASSERT_EQ(tsr_read_point(href_.c_str(), inside[0], inside[1], "{\"expression\": \"b1 + 1\"}", &json), TSR_OK);
+  EXPECT_EQ(take_json(json)["values"], nlohmann::json::array({1 + 100 + 128 + 1}));
+  const auto masked = pixel_centre(3, 3);
+  ASSERT_EQ(tsr_read_point(href_.c_str(), masked[0], masked[1], nullptr, &json), TSR_OK);
+  EXPECT_EQ(take_json(json)["masked"], true);
+  json = nullptr;
+  EXPECT_EQ(tsr_read_point(href_.c_str(), 0, 0, nullptr, &json), TSR_NOT_FOUND);
+  EXPECT_NE(message().find("outside"), std::string::npos);
+  EXPECT_EQ(json, nullptr);
+  EXPECT_EQ(tsr_read_point(href_.c_str(), 0, 0, "{\"resampling\": \"nearest\"}", &json), TSR_INVALID_INPUT);
+}
+
+TEST_F(CApiTiling, InfoStatisticsTileJson) {
+  char* json = nullptr;
+  ASSERT_EQ(tsr_raster_info(href_.c_str(), nullptr, &json), TSR_OK) << message();
+  const auto info = take_json(json);
+  EXPECT_EQ(info["crs"], "EPSG:32633");
+  EXPECT_EQ(info["width"], 256);
+  EXPECT_EQ(info["dtype"], "uint16");
+  EXPECT_EQ(info["nodata_value"], 0);
+  EXPECT_EQ(info["overviews"], nlohmann::json::array({2, 4}));
+  EXPECT_EQ(info["tms"], "WebMercatorQuad");
+  EXPECT_LE(info["minzoom"].get<int>(), info["maxzoom"].get<int>());
+
+  ASSERT_EQ(
+      tsr_raster_statistics(href_.c_str(), "{\"max_size\": 0, \"percentiles\": [50], \"histogram_bins\": 5}", &json),
+      TSR_OK)
+      << message();
+  const auto statistics = take_json(json);
+  EXPECT_EQ(statistics["b1"]["min"], 17);
+  EXPECT_EQ(statistics["b1"]["max"], 511);
+  EXPECT_EQ(statistics["b1"]["valid_pixels"], 256 * 256 - 16 * 16);
+  EXPECT_TRUE(statistics["b1"].contains("percentile_50"));
+  EXPECT_EQ(statistics["b1"]["histogram"][0].size(), 5U);
+  EXPECT_EQ(tsr_raster_statistics(href_.c_str(), "{\"histogram_range\": [1]}", &json), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("histogram_range"), std::string::npos);
+  EXPECT_EQ(tsr_raster_statistics(href_.c_str(), "{\"percentiles\": [200]}", &json), TSR_INVALID_INPUT);
+
+  ASSERT_EQ(tsr_tilejson(href_.c_str(), "https://tiles.example.com/{z}/{x}/{y}.png", nullptr, &json), TSR_OK);
+  const auto document = take_json(json);
+  EXPECT_EQ(document["tilejson"], "3.0.0");
+  EXPECT_EQ(document["tiles"], nlohmann::json::array({"https://tiles.example.com/{z}/{x}/{y}.png"}));
+  EXPECT_EQ(tsr_tilejson(href_.c_str(), nullptr, nullptr, &json), TSR_INVALID_INPUT);
+}
+
+TEST_F(CApiTiling, BadOptionsNameTheProblem) {
+  tsr_image image = nullptr;
+  const char* href = href_.c_str();
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"tilesize\": }", &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("options_json is not valid JSON (at byte"), std::string::npos) << message();
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "[256]", &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("must be a JSON object"), std::string::npos) << message();
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"tile_size\": 256}", &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("unknown option 'tile_size'"), std::string::npos) << message();
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"tilesize\": \"256\"}", &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("'tilesize' must be an integer"), std::string::npos) << message();
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"tilesize\": 256.5}", &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"indexes\": [0]}", &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"unscale\": 1}", &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"resampling\": \"fastest\"}", &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("unknown resampling 'fastest'"), std::string::npos) << message();
+  // Absurd sizes.
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"tilesize\": 100000}", &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("out of range"), std::string::npos) << message();
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"tilesize\": 0}", &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"tilesize\": 1e12}", &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_preview(href, "{\"max_size\": -1}", &image), TSR_INVALID_INPUT);
+  // A bad expression: the message points at the position.
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"expression\": \"b1 +* 2\"}", &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("position"), std::string::npos) << message();
+  EXPECT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, "{\"expression\": \"b9\"}", &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(image, nullptr);  // out-params untouched on failure
+
+  // Rendering options.
+  ASSERT_EQ(tsr_read_tile(href, nullptr, kZ, kX, kY, nullptr, &image), TSR_OK) << message();
+  void* data = nullptr;
+  size_t size = 0;
+  EXPECT_EQ(tsr_image_render(image, "{\"format\": \"gif\"}", &data, &size), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("gif"), std::string::npos) << message();
+  EXPECT_EQ(tsr_image_render(image, "{\"colormap\": \"no_such_map\"}", &data, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_image_render(image, "{\"colormap\": 3}", &data, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_image_render(image, "{\"rescale\": [[0]]}", &data, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_image_render(image, "{\"jpeg_quality\": 101}", &data, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_image_render(image, "{\"quality\": 90}", &data, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(data, nullptr);
+  ASSERT_EQ(tsr_image_render(image, "{\"format\": \"jpeg\", \"rescale\": [0, 511], \"colormap\": {\"0\": \"#000\"}}",
+                             &data, &size),
+            TSR_OK)
+      << message();
+  EXPECT_EQ(std::memcmp(data, "\xff\xd8\xff", 3), 0);
+  tsr_free(data);
+  tsr_image_destroy(&image);
+}
+
+TEST_F(CApiTiling, HrefPolicyAndMissingRasters) {
+  tsr_image image = nullptr;
+  char* json = nullptr;
+  // Only the allowed folders may be read; the message says why.
+  tessera::testing::TempDir other;
+  const std::string only_other = nlohmann::json({{"allowed_roots", {other.path().string()}}}).dump();
+  ASSERT_EQ(tsr_configure_reader(only_other.c_str()), TSR_OK) << message();
+  EXPECT_EQ(tsr_read_tile(href_.c_str(), nullptr, kZ, kX, kY, nullptr, &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("outside the allowed local folders"), std::string::npos) << message();
+  EXPECT_EQ(tsr_raster_info(("file://" + href_).c_str(), nullptr, &json), TSR_INVALID_INPUT);
+  // A symbolic link inside the allowed folder does not lead out of it.
+  std::filesystem::create_symlink(href_, other.path() / "link.tif");
+  EXPECT_EQ(tsr_raster_info((other.path() / "link.tif").c_str(), nullptr, &json), TSR_INVALID_INPUT);
+  // Missing rasters inside the allowed folder are not found.
+  const std::string missing = (other.path() / "missing.tif").string();
+  EXPECT_EQ(tsr_read_tile(missing.c_str(), nullptr, kZ, kX, kY, nullptr, &image), TSR_NOT_FOUND);
+  EXPECT_NE(message().find("missing.tif"), std::string::npos) << message();
+  const std::string both =
+      nlohmann::json({{"allowed_roots", {other.path().string(), dir_.path().string()}}, {"dataset_cache_size", 2}})
+          .dump();
+  ASSERT_EQ(tsr_configure_reader(both.c_str()), TSR_OK) << message();
+  ASSERT_EQ(tsr_raster_info(href_.c_str(), nullptr, &json), TSR_OK) << message();
+  tsr_free(json);
+
+  // GDAL syntax and URLs that were not allowed.
+  json = nullptr;
+  EXPECT_EQ(tsr_read_tile(("/vsigzip/" + href_).c_str(), nullptr, kZ, kX, kY, nullptr, &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("/vsi"), std::string::npos) << message();
+  EXPECT_EQ(tsr_raster_info("/vsicurl/https://example.com/a.tif", nullptr, &json), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_raster_info("https://example.com/a.tif", nullptr, &json), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("allowed URL prefix"), std::string::npos) << message();
+  EXPECT_EQ(tsr_raster_info("PG:dbname=x", nullptr, &json), TSR_INVALID_INPUT);
+  EXPECT_EQ(json, nullptr);
+
+  // Bad configurations are refused and leave the configuration as it was.
+  EXPECT_EQ(tsr_configure_reader("{\"allowed_roots\": \"/data\"}"), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("'allowed_roots' must be an array of strings"), std::string::npos) << message();
+  EXPECT_EQ(tsr_configure_reader("{\"allowed_prefixes\": [\"https://example.com\"]}"), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("must end the host with '/'"), std::string::npos) << message();
+  EXPECT_EQ(tsr_configure_reader("{\"version\": 2}"), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_configure_reader("{\"storage_options\": {\"region\": 1}}"), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_configure_reader("{\"dataset_cache_size\": -1}"), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_configure_reader("{\"allowed_roots\": [\"/data\"],}"), TSR_INVALID_INPUT);
+  ASSERT_EQ(tsr_raster_info(href_.c_str(), nullptr, &json), TSR_OK) << message();
+  tsr_free(json);
+
+  // Tiles outside the matrix set, and tiles that miss the raster.
+  ASSERT_EQ(tsr_configure_reader(nullptr), TSR_OK);
+  EXPECT_EQ(tsr_read_tile(href_.c_str(), nullptr, kZ, std::int64_t{1} << 20, kY, nullptr, &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("outside WebMercatorQuad"), std::string::npos) << message();
+  EXPECT_EQ(tsr_read_tile(href_.c_str(), nullptr, 99, 0, 0, nullptr, &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_tile(href_.c_str(), nullptr, kZ, -1, kY, nullptr, &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_tile(href_.c_str(), nullptr, kZ, 0, 0, nullptr, &image), TSR_NOT_FOUND);
+  EXPECT_NE(message().find("outside the bounds"), std::string::npos) << message();
+  EXPECT_EQ(image, nullptr);
+}
+
+TEST_F(CApiTiling, NullArgumentsAndDestroy) {
+  tsr_image image = nullptr;
+  char* json = nullptr;
+  const double bbox[4] = {15, 45, 15.01, 45.01};
+  EXPECT_EQ(tsr_read_tile(nullptr, nullptr, kZ, kX, kY, nullptr, &image), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("'href' is NULL"), std::string::npos) << message();
+  EXPECT_EQ(tsr_read_tile(href_.c_str(), nullptr, kZ, kX, kY, nullptr, nullptr), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("'out_image' is NULL"), std::string::npos) << message();
+  EXPECT_EQ(tsr_read_part(href_.c_str(), nullptr, nullptr, &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_part(href_.c_str(), bbox, nullptr, nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_feature(href_.c_str(), nullptr, nullptr, &image), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_preview(href_.c_str(), nullptr, nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_read_point(href_.c_str(), 15, 45, nullptr, nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_raster_info(href_.c_str(), nullptr, nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_raster_statistics(nullptr, nullptr, &json), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_tilejson(href_.c_str(), "{z}/{x}/{y}", nullptr, nullptr), TSR_INVALID_INPUT);
+  int bands = 0;
+  EXPECT_EQ(tsr_image_shape(nullptr, &bands, &bands, &bands), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("'image' is NULL"), std::string::npos) << message();
+  EXPECT_EQ(tsr_image_dtype(nullptr), nullptr);
+  EXPECT_EQ(tsr_image_data(nullptr), nullptr);
+  EXPECT_EQ(tsr_image_mask(nullptr), nullptr);
+  EXPECT_EQ(tsr_image_info(nullptr, &json), TSR_INVALID_INPUT);
+  void* data = nullptr;
+  size_t size = 0;
+  EXPECT_EQ(tsr_image_render(nullptr, nullptr, &data, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_render_media_type(nullptr), nullptr);
+  ASSERT_EQ(tsr_read_tile(href_.c_str(), nullptr, kZ, kX, kY, nullptr, &image), TSR_OK) << message();
+  EXPECT_EQ(tsr_image_shape(image, &bands, nullptr, &bands), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_image_render(image, nullptr, nullptr, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_image_render(image, nullptr, &data, nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_image_info(image, nullptr), TSR_INVALID_INPUT);
+  tsr_image_destroy(&image);
+  EXPECT_EQ(image, nullptr);
+  tsr_image_destroy(&image);   // *NULL
+  tsr_image_destroy(nullptr);  // NULL
+}
+
+TEST_F(CApiTiling, ImagesAreReadFromManyThreads) {
+  std::vector<std::thread> threads;
+  std::array<tsr_status, 4> statuses{};
+  for (std::size_t t = 0; t < statuses.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        tsr_image image = nullptr;
+        statuses[t] = tsr_read_tile(href_.c_str(), nullptr, kZ, kX + (i % 2), kY, nullptr, &image);
+        if (statuses[t] != TSR_OK) {
+          return;
+        }
+        void* data = nullptr;
+        size_t size = 0;
+        statuses[t] = tsr_image_render(image, "{\"rescale\": [0, 511]}", &data, &size);
+        tsr_free(data);
+        tsr_image_destroy(&image);
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  for (const tsr_status status : statuses) {
+    EXPECT_EQ(status, TSR_OK);
+  }
 }

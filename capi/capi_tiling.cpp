@@ -1,0 +1,553 @@
+// The tiling C entry points: reader configuration, tiles/parts/features/
+// previews as tsr_image handles, points/info/statistics/TileJSON as JSON, and
+// rendering images to bytes.
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "capi_internal.hpp"
+#include "tessera/colormap.hpp"
+#include "tessera/image.hpp"
+#include "tessera/render.hpp"
+#include "tessera/tiling.hpp"
+#include "tessera/tms.hpp"
+
+// The opaque handle behind tsr_image.
+struct tsr_image_s {
+  tessera::ImageData impl;
+};
+
+namespace {
+
+using nlohmann::json;
+using tessera::Error;
+using tessera::ErrorCode;
+using tessera::capi::guarded;
+
+// An options object given as JSON text (NULL or "" = no options). Keys are
+// checked against the ones the function takes and values against their
+// types, so a typo or a wrong type is InvalidInput naming the key instead of
+// being ignored. A null value is the same as leaving the key out.
+class Options {
+ public:
+  Options(const char* text, const char* function, const char* argument, std::initializer_list<std::string_view> keys)
+      : where_(std::string(function) + ": " + argument) {
+    if (text == nullptr || std::string_view(text).find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      object_ = json::object();
+      return;
+    }
+    try {
+      object_ = json::parse(text);
+    } catch (const json::parse_error& error) {
+      throw Error(ErrorCode::kInvalidInput,
+                  where_ + " is not valid JSON (at byte " + std::to_string(error.byte) + "): " + plain(error.what()));
+    }
+    if (!object_.is_object()) {
+      throw Error(ErrorCode::kInvalidInput, where_ + " must be a JSON object");
+    }
+    for (const auto& [name, value] : object_.items()) {
+      bool known = false;
+      for (const auto key : keys) {
+        known = known || key == name;
+      }
+      if (!known) {
+        std::string list;
+        for (const auto key : keys) {
+          list += (list.empty() ? "" : ", ") + std::string(key);
+        }
+        throw Error(ErrorCode::kInvalidInput, where_ + ": unknown option '" + name + "' (known: " + list + ")");
+      }
+    }
+  }
+
+  [[nodiscard]] const std::string& where() const { return where_; }
+
+  // The value of `key`, or nullptr when it is absent or null.
+  [[nodiscard]] const json* find(std::string_view key) const {
+    const auto found = object_.find(key);
+    return found == object_.end() || found->is_null() ? nullptr : &*found;
+  }
+
+  [[nodiscard]] std::optional<std::string> string(std::string_view key) const {
+    const json* value = find(key);
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    if (!value->is_string()) {
+      fail(key, "a string");
+    }
+    return value->get<std::string>();
+  }
+
+  [[nodiscard]] std::optional<bool> boolean(std::string_view key) const {
+    const json* value = find(key);
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    if (!value->is_boolean()) {
+      fail(key, "true or false");
+    }
+    return value->get<bool>();
+  }
+
+  [[nodiscard]] std::optional<double> number(std::string_view key) const {
+    const json* value = find(key);
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    if (!value->is_number()) {
+      fail(key, "a number");
+    }
+    return value->get<double>();
+  }
+
+  [[nodiscard]] std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max) const {
+    const json* value = find(key);
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    const auto parsed = integer_of(*value, min, max);
+    if (!parsed) {
+      fail(key, "an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    return parsed;
+  }
+
+  [[nodiscard]] std::optional<int> int32(std::string_view key, int min = std::numeric_limits<int>::min(),
+                                         int max = std::numeric_limits<int>::max()) const {
+    const auto value = integer(key, min, max);
+    return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
+  }
+
+  [[nodiscard]] std::optional<std::vector<std::string>> strings(std::string_view key) const {
+    const json* value = find(key);
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    std::vector<std::string> parsed;
+    if (!value->is_array()) {
+      fail(key, "an array of strings");
+    }
+    for (const auto& item : *value) {
+      if (!item.is_string()) {
+        fail(key, "an array of strings");
+      }
+      parsed.push_back(item.get<std::string>());
+    }
+    return parsed;
+  }
+
+  [[nodiscard]] std::optional<std::vector<double>> numbers(std::string_view key) const {
+    const json* value = find(key);
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    std::vector<double> parsed;
+    if (!value->is_array()) {
+      fail(key, "an array of numbers");
+    }
+    for (const auto& item : *value) {
+      if (!item.is_number()) {
+        fail(key, "an array of numbers");
+      }
+      parsed.push_back(item.get<double>());
+    }
+    return parsed;
+  }
+
+  [[noreturn]] void fail(std::string_view key, const std::string& expected) const {
+    throw Error(ErrorCode::kInvalidInput, where_ + ": '" + std::string(key) + "' must be " + expected);
+  }
+
+  static std::optional<std::int64_t> integer_of(const json& value, std::int64_t min, std::int64_t max) {
+    if (value.is_number_unsigned()) {
+      const auto unsigned_value = value.get<std::uint64_t>();
+      if (unsigned_value > static_cast<std::uint64_t>(max)) {
+        return std::nullopt;
+      }
+      return static_cast<std::int64_t>(unsigned_value);
+    }
+    if (value.is_number_integer()) {
+      const auto signed_value = value.get<std::int64_t>();
+      return signed_value >= min && signed_value <= max ? std::optional(signed_value) : std::nullopt;
+    }
+    if (!value.is_number_float()) {
+      return std::nullopt;
+    }
+    // 256.0 is accepted as 256; 256.5 is not an integer.
+    const auto whole = value.get<double>();
+    if (!std::isfinite(whole) || std::floor(whole) != whole || whole < static_cast<double>(min) ||
+        whole > static_cast<double>(max)) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(whole);
+  }
+
+ private:
+  // nlohmann's message without its "[json.exception.parse_error.101] " tag.
+  static std::string plain(std::string_view message) {
+    if (message.starts_with("[json.exception.")) {
+      const auto end = message.find("] ");
+      if (end != std::string_view::npos) {
+        message.remove_prefix(end + 2);
+      }
+    }
+    return std::string(message);
+  }
+
+  std::string where_;
+  json object_;
+};
+
+// The keys every read takes; the functions add their own.
+#define TSR_READ_KEYS "indexes", "expression", "resampling", "reproject", "nodata", "unscale"
+
+tessera::ReadOptions read_options_of(const Options& options) {
+  tessera::ReadOptions parsed;
+  if (const json* indexes = options.find("indexes")) {
+    // One band index or an array of them, 1-based.
+    const json list = indexes->is_array() ? *indexes : json::array({*indexes});
+    for (const auto& index : list) {
+      const auto band = Options::integer_of(index, 1, std::numeric_limits<int>::max());
+      if (!band) {
+        options.fail("indexes", "a band index (1, 2, ...) or an array of them");
+      }
+      parsed.indexes.push_back(static_cast<int>(*band));
+    }
+  }
+  parsed.expression = options.string("expression").value_or("");
+  if (const auto name = options.string("resampling")) {
+    parsed.resampling = tessera::resampling_from_name(*name);
+  }
+  if (const auto name = options.string("reproject")) {
+    parsed.reproject = tessera::resampling_from_name(*name);
+  }
+  if (const json* nodata = options.find("nodata")) {
+    // JSON has no NaN: "nan" (and "inf", "-inf") are accepted as strings.
+    if (nodata->is_number()) {
+      parsed.nodata = nodata->get<double>();
+    } else if (nodata->is_string() && (*nodata == "nan" || *nodata == "NaN")) {
+      parsed.nodata = std::numeric_limits<double>::quiet_NaN();
+    } else if (nodata->is_string() && (*nodata == "inf" || *nodata == "-inf")) {
+      parsed.nodata = (*nodata == "inf" ? 1.0 : -1.0) * std::numeric_limits<double>::infinity();
+    } else {
+      options.fail("nodata", "a number or \"nan\"");
+    }
+  }
+  parsed.unscale = options.boolean("unscale").value_or(false);
+  if (const auto buffer = options.number("buffer")) {
+    parsed.buffer = *buffer;
+  }
+  return parsed;
+}
+
+tessera::PartOptions part_options_of(const Options& options) {
+  tessera::PartOptions parsed;
+  parsed.bbox_crs = options.string("bbox_crs").value_or(parsed.bbox_crs);
+  parsed.dst_crs = options.string("dst_crs").value_or("");
+  parsed.max_size = options.int32("max_size", 0).value_or(parsed.max_size);
+  parsed.width = options.int32("width", 0).value_or(0);
+  parsed.height = options.int32("height", 0).value_or(0);
+  return parsed;
+}
+
+// NULL: WebMercatorQuad; text starting with '{': an OGC TMS 2.0 document;
+// anything else: a name for TileMatrixSet::by_name.
+tessera::TileMatrixSet tms_of(const char* tms) {
+  if (tms == nullptr) {
+    return tessera::TileMatrixSet::web_mercator_quad();
+  }
+  const std::string_view text(tms);
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && text[first] == '{') {
+    return tessera::TileMatrixSet::from_json_text(text);
+  }
+  return tessera::TileMatrixSet::by_name(text);
+}
+
+json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+
+// Hands an image out as a new handle; *out is set only once nothing can fail.
+void hand_out_image(tessera::ImageData image, tsr_image* out_image) {
+  auto handle = std::make_unique<tsr_image_s>();
+  handle->impl = std::move(image);
+  *out_image = handle.release();
+}
+
+tessera::ReaderConfig reader_config_of(const char* config_json) {
+  const Options options(
+      config_json, "tsr_configure_reader", "config_json",
+      {"version", "allowed_prefixes", "allowed_roots", "storage_options", "allowed_drivers", "dataset_cache_size"});
+  tessera::ReaderConfig config;
+  config.version = options.int32("version").value_or(config.version);
+  config.allowed_prefixes = options.strings("allowed_prefixes").value_or(std::vector<std::string>{});
+  config.allowed_roots = options.strings("allowed_roots").value_or(std::vector<std::string>{});
+  if (const auto drivers = options.strings("allowed_drivers")) {
+    config.allowed_drivers = *drivers;
+  }
+  if (const json* settings = options.find("storage_options")) {
+    if (!settings->is_object()) {
+      options.fail("storage_options", "a JSON object of strings");
+    }
+    for (const auto& [name, value] : settings->items()) {
+      if (!value.is_string()) {
+        options.fail("storage_options", "a JSON object of strings ('" + name + "' is not a string)");
+      }
+      config.storage_options[name] = value.get<std::string>();
+    }
+  }
+  if (const auto size = options.integer("dataset_cache_size", 0, 1000000)) {
+    config.dataset_cache_size = static_cast<std::size_t>(*size);
+  }
+  return config;
+}
+
+tessera::RenderOptions render_options_of(const char* render_json) {
+  const Options options(render_json, "tsr_image_render", "render_json",
+                        {"format", "rescale", "colormap", "use_palette", "add_mask", "jpeg_quality", "webp_quality"});
+  tessera::RenderOptions parsed;
+  parsed.format = options.string("format").value_or(parsed.format);
+  if (const json* rescale = options.find("rescale")) {
+    // [min, max] for every band, or [[min, max], ...] one per band.
+    const bool single = rescale->is_array() && rescale->size() == 2 && (*rescale)[0].is_number();
+    const json ranges = single ? json::array({*rescale}) : *rescale;
+    if (!ranges.is_array()) {
+      options.fail("rescale", "[min, max] or [[min, max], ...]");
+    }
+    for (const auto& range : ranges) {
+      if (!range.is_array() || range.size() != 2 || !range[0].is_number() || !range[1].is_number()) {
+        options.fail("rescale", "[min, max] or [[min, max], ...]");
+      }
+      parsed.rescale.emplace_back(range[0].get<double>(), range[1].get<double>());
+    }
+  }
+  if (const json* colormap = options.find("colormap")) {
+    if (colormap->is_string()) {
+      parsed.colormap = tessera::Colormap::named(colormap->get<std::string>());
+    } else if (colormap->is_object() || colormap->is_array()) {
+      parsed.colormap = tessera::Colormap::from_json(*colormap);
+    } else {
+      options.fail("colormap", "a colormap name, a {\"value\": colour} object or an array of intervals");
+    }
+  }
+  parsed.use_palette = options.boolean("use_palette").value_or(parsed.use_palette);
+  parsed.add_mask = options.boolean("add_mask").value_or(parsed.add_mask);
+  parsed.jpeg_quality = options.int32("jpeg_quality", 1, 100).value_or(parsed.jpeg_quality);
+  parsed.webp_quality = options.int32("webp_quality", 1, 100).value_or(parsed.webp_quality);
+  return parsed;
+}
+
+// A NUL-terminated copy of `text` that lives as long as the process, for the
+// functions that return a static string (the set holds a handful of names).
+const char* interned(std::string_view text) {
+  static std::mutex mutex;
+  static std::set<std::string, std::less<>> strings;
+  const std::lock_guard lock(mutex);
+  auto found = strings.find(text);
+  if (found == strings.end()) {
+    found = strings.emplace(text).first;
+  }
+  return found->c_str();
+}
+
+const tessera::ImageData& image_of(tsr_image image, const char* function) {
+  return tessera::capi::require(image, function, "image")->impl;
+}
+
+}  // namespace
+
+extern "C" {
+
+tsr_status tsr_configure_reader(const char* config_json) {
+  return guarded([&] { tessera::configure(reader_config_of(config_json)); });
+}
+
+tsr_status tsr_read_tile(const char* href, const char* tms, int z, int64_t x, int64_t y, const char* options_json,
+                         tsr_image* out_image) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(out_image);
+    const Options options(options_json, __func__, "options_json", {TSR_READ_KEYS, "tilesize", "buffer"});
+    const int tile_size = options.int32("tilesize").value_or(256);
+    const tessera::ReadOptions read = read_options_of(options);
+    hand_out_image(tessera::read_tile(href, tms_of(tms), tessera::Tile{z, x, y}, tile_size, read), out_image);
+  });
+}
+
+tsr_status tsr_read_part(const char* href, const double bbox[4], const char* options_json, tsr_image* out_image) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(bbox);
+    TSR_REQUIRE(out_image);
+    const Options options(options_json, __func__, "options_json",
+                          {TSR_READ_KEYS, "buffer", "bbox_crs", "dst_crs", "max_size", "width", "height"});
+    const tessera::PartOptions part = part_options_of(options);
+    const tessera::ReadOptions read = read_options_of(options);
+    hand_out_image(tessera::read_part(href, tessera::Bbox{bbox[0], bbox[1], bbox[2], bbox[3]}, part, read), out_image);
+  });
+}
+
+tsr_status tsr_read_feature(const char* href, const char* geojson, const char* options_json, tsr_image* out_image) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(geojson);
+    TSR_REQUIRE(out_image);
+    const Options options(options_json, __func__, "options_json",
+                          {TSR_READ_KEYS, "buffer", "bbox_crs", "dst_crs", "max_size", "width", "height"});
+    const tessera::PartOptions part = part_options_of(options);
+    const tessera::ReadOptions read = read_options_of(options);
+    const json shape = json::parse(geojson, nullptr, false);
+    if (shape.is_discarded()) {
+      throw Error(ErrorCode::kInvalidInput, "tsr_read_feature: geojson is not valid JSON");
+    }
+    hand_out_image(tessera::read_feature(href, shape, part, read), out_image);
+  });
+}
+
+tsr_status tsr_read_preview(const char* href, const char* options_json, tsr_image* out_image) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(out_image);
+    const Options options(options_json, __func__, "options_json", {TSR_READ_KEYS, "max_size"});
+    const int max_size = options.int32("max_size", 0).value_or(1024);
+    const tessera::ReadOptions read = read_options_of(options);
+    hand_out_image(tessera::read_preview(href, max_size, read), out_image);
+  });
+}
+
+tsr_status tsr_read_point(const char* href, double lon, double lat, const char* options_json, char** out_json) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(out_json);
+    const Options options(options_json, __func__, "options_json", {"indexes", "expression", "nodata", "unscale"});
+    const tessera::PointData point = tessera::read_point(href, lon, lat, read_options_of(options));
+    json values = json::array();
+    for (const double value : point.values) {
+      values.push_back(finite_or_null(value));
+    }
+    const json result = {{"coordinates", {point.lon, point.lat}},
+                         {"values", values},
+                         {"band_names", point.band_names},
+                         {"masked", point.masked}};
+    *out_json = tessera::capi::copy_string(result.dump());
+  });
+}
+
+tsr_status tsr_raster_info(const char* href, const char* tms, char** out_json) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(tessera::raster_info(href, tms_of(tms)).dump());
+  });
+}
+
+tsr_status tsr_raster_statistics(const char* href, const char* options_json, char** out_json) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(out_json);
+    const Options options(
+        options_json, __func__, "options_json",
+        {TSR_READ_KEYS, "max_size", "percentiles", "histogram_bins", "histogram_range", "categorical"});
+    tessera::StatisticsOptions statistics;
+    statistics.max_size = options.int32("max_size", 0).value_or(statistics.max_size);
+    statistics.percentiles = options.numbers("percentiles").value_or(statistics.percentiles);
+    statistics.histogram_bins = options.int32("histogram_bins").value_or(statistics.histogram_bins);
+    if (const auto range = options.numbers("histogram_range")) {
+      if (range->size() != 2) {
+        options.fail("histogram_range", "[min, max]");
+      }
+      statistics.histogram_range = std::pair((*range)[0], (*range)[1]);
+    }
+    statistics.categorical = options.boolean("categorical").value_or(false);
+    const tessera::ReadOptions read = read_options_of(options);
+    *out_json = tessera::capi::copy_string(tessera::raster_statistics(href, statistics, read).dump());
+  });
+}
+
+tsr_status tsr_tilejson(const char* href, const char* tile_url, const char* tms, char** out_json) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(tile_url);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(tessera::tilejson(href, tile_url, tms_of(tms)).dump());
+  });
+}
+
+tsr_status tsr_image_shape(tsr_image image, int* out_bands, int* out_height, int* out_width) {
+  return guarded([&] {
+    const auto& impl = image_of(image, __func__);
+    TSR_REQUIRE(out_bands);
+    TSR_REQUIRE(out_height);
+    TSR_REQUIRE(out_width);
+    *out_bands = impl.band_count();
+    *out_height = impl.height();
+    *out_width = impl.width();
+  });
+}
+
+const char* tsr_image_dtype(tsr_image image) {
+  return image == nullptr ? nullptr : interned(tessera::data_type_name(image->impl.data_type()));
+}
+
+const void* tsr_image_data(tsr_image image) { return image == nullptr ? nullptr : image->impl.data_owner().get(); }
+
+const uint8_t* tsr_image_mask(tsr_image image) { return image == nullptr ? nullptr : image->impl.mask(); }
+
+tsr_status tsr_image_info(tsr_image image, char** out_json) {
+  return guarded([&] {
+    const auto& impl = image_of(image, __func__);
+    TSR_REQUIRE(out_json);
+    const json info = {{"count", impl.band_count()},
+                       {"height", impl.height()},
+                       {"width", impl.width()},
+                       {"dtype", tessera::data_type_name(impl.data_type())},
+                       {"bounds", {impl.bounds.minx, impl.bounds.miny, impl.bounds.maxx, impl.bounds.maxy}},
+                       {"crs_wkt", impl.crs_wkt},
+                       {"band_names", impl.band_names},
+                       {"has_palette", !impl.palette.empty()},
+                       {"warnings", impl.warnings}};
+    *out_json = tessera::capi::copy_string(info.dump());
+  });
+}
+
+tsr_status tsr_image_render(tsr_image image, const char* render_json, void** out_data, size_t* out_size) {
+  return guarded([&] {
+    const auto& impl = image_of(image, __func__);
+    TSR_REQUIRE(out_data);
+    TSR_REQUIRE(out_size);
+    const std::string bytes = tessera::render(impl, render_options_of(render_json));
+    *out_data = tessera::capi::copy_string(bytes);
+    *out_size = bytes.size();
+  });
+}
+
+const char* tsr_render_media_type(const char* format) {
+  const char* media_type = nullptr;
+  guarded([&] { media_type = interned(tessera::render_media_type(TSR_REQUIRE(format))); });
+  return media_type;
+}
+
+void tsr_image_destroy(tsr_image* image) {
+  if (image == nullptr || *image == nullptr) {
+    return;
+  }
+  delete *image;
+  *image = nullptr;
+}
+
+}  // extern "C"
+
+#undef TSR_READ_KEYS
