@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include <gdal.h>
+
 #include "tessera/image.hpp"
 
 namespace tessera::tiling {
@@ -35,6 +37,34 @@ decltype(auto) with_pixel_type(DataType type, Function&& function) {
       break;
   }
   return function(TypeTag<double>{});
+}
+
+// The GDAL type of a DataType's values. Before GDAL 3.7 signed bytes are
+// Byte bands marked PIXELTYPE=SIGNEDBYTE.
+inline GDALDataType gdal_type(DataType type) {
+  switch (type) {
+    case DataType::kUInt8:
+      return GDT_Byte;
+    case DataType::kInt8:
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 7, 0)
+      return GDT_Int8;
+#else
+      return GDT_Byte;
+#endif
+    case DataType::kUInt16:
+      return GDT_UInt16;
+    case DataType::kInt16:
+      return GDT_Int16;
+    case DataType::kUInt32:
+      return GDT_UInt32;
+    case DataType::kInt32:
+      return GDT_Int32;
+    case DataType::kFloat32:
+      return GDT_Float32;
+    case DataType::kFloat64:
+      break;
+  }
+  return GDT_Float64;
 }
 
 // `function(values)` with a typed pointer to band `band` of `image`.

@@ -127,32 +127,6 @@ DataType tessera_type(GDALDataType type, std::string_view href) {
   }
 }
 
-GDALDataType gdal_type(DataType type) {
-  switch (type) {
-    case DataType::kUInt8:
-      return GDT_Byte;
-    case DataType::kInt8:
-#if GDAL_VERSION_NUM >= 3070000
-      return GDT_Int8;
-#else
-      return GDT_Byte;  // signed bytes are read through PIXELTYPE=SIGNEDBYTE
-#endif
-    case DataType::kUInt16:
-      return GDT_UInt16;
-    case DataType::kInt16:
-      return GDT_Int16;
-    case DataType::kUInt32:
-      return GDT_UInt32;
-    case DataType::kInt32:
-      return GDT_Int32;
-    case DataType::kFloat32:
-      return GDT_Float32;
-    case DataType::kFloat64:
-      return GDT_Float64;
-  }
-  return GDT_Byte;
-}
-
 struct WarpOptionsDeleter {
   void operator()(GDALWarpOptions* options) const noexcept { GDALDestroyWarpOptions(options); }
 };

@@ -261,32 +261,6 @@ std::string encode_npy(const ImageData& image, bool add_mask) {
 
 // --- GDAL encoders -------------------------------------------------------------
 
-GDALDataType gdal_type(DataType type) {
-  switch (type) {
-    case DataType::kUInt8:
-      return GDT_Byte;
-    case DataType::kInt8:
-#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 7, 0)
-      return GDT_Int8;
-#else
-      return GDT_Byte;  // written with PIXELTYPE=SIGNEDBYTE
-#endif
-    case DataType::kUInt16:
-      return GDT_UInt16;
-    case DataType::kInt16:
-      return GDT_Int16;
-    case DataType::kUInt32:
-      return GDT_UInt32;
-    case DataType::kInt32:
-      return GDT_Int32;
-    case DataType::kFloat32:
-      return GDT_Float32;
-    case DataType::kFloat64:
-      return GDT_Float64;
-  }
-  return GDT_Byte;
-}
-
 // A /vsimem/ file that is gone when this goes out of scope, whatever happens.
 class MemFile {
  public:
@@ -385,7 +359,7 @@ class MemDataset {
 std::string encode_with_gdal(const ImageData& image, const FormatInfo& format, const RenderOptions& options) {
   const int bands = image.band_count();
   const bool uint8 = image.data_type() == DataType::kUInt8;
-  const GDALDataType type = gdal_type(image.data_type());
+  const GDALDataType type = tiling::gdal_type(image.data_type());
   const bool gray_or_rgb = bands == 1 || bands == 3;
   const GDALColorInterp first_interpretation = bands == 1 ? GCI_GrayIndex : (bands == 3 ? GCI_RedBand : GCI_Undefined);
   const auto interpretation = [&](int band) {
