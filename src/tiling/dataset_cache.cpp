@@ -18,8 +18,10 @@ DatasetLease::~DatasetLease() {
 }
 
 DatasetCache& DatasetCache::instance() {
-  static DatasetCache cache;
-  return cache;
+  // Never destroyed: closing GDAL datasets from a static destructor at exit runs after PROJ's own
+  // statics are gone (use-after-free inside proj_context_create). The process exit reclaims it.
+  static DatasetCache* const cache = new DatasetCache();
+  return *cache;
 }
 
 DatasetLease DatasetCache::acquire(const std::string& path, std::string_view href,
