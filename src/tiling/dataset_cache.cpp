@@ -2,19 +2,45 @@
 
 #include <cpl_string.h>
 #include <fmt/format.h>
+#include <gdal_alg.h>
 
 #include "core/gdal_env.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::tiling {
 
-DatasetLease::DatasetLease(DatasetCache* cache, std::string path, int overview_level, GDALDatasetUniquePtr dataset)
+namespace {
+// A handful of output CRSs per dataset covers real use (the TMS CRS, WGS84,
+// the odd part read); beyond that the oldest is rebuilt when asked again.
+constexpr std::size_t kMaxProjectionsPerDataset = 8;
+}  // namespace
+
+CrsProjection::~CrsProjection() {
+  if (pixel_transformer != nullptr) {
+    GDALDestroyGenImgProjTransformer(pixel_transformer);
+  }
+}
+
+DatasetLease::DatasetLease(DatasetCache* cache, std::string path, int overview_level, CachedDataset dataset)
     : cache_(cache), path_(std::move(path)), overview_level_(overview_level), dataset_(std::move(dataset)) {}
 
 DatasetLease::~DatasetLease() {
-  if (dataset_) {
+  if (dataset_.dataset) {
     cache_->release(std::move(path_), overview_level_, std::move(dataset_));
   }
+}
+
+CrsProjection& DatasetLease::projection(const std::string& crs_wkt) {
+  auto& projections = dataset_.projections;
+  for (auto& projection : projections) {
+    if (projection->crs_wkt == crs_wkt) {
+      return *projection;
+    }
+  }
+  if (projections.size() >= kMaxProjectionsPerDataset) {
+    projections.erase(projections.begin());
+  }
+  return *projections.emplace_back(std::make_unique<CrsProjection>(crs_wkt));
 }
 
 DatasetCache& DatasetCache::instance() {
@@ -30,7 +56,7 @@ DatasetLease DatasetCache::acquire(const std::string& path, std::string_view hre
     const std::lock_guard lock(mutex_);
     for (auto it = idle_.begin(); it != idle_.end(); ++it) {
       if (it->path == path && it->overview_level == overview_level) {
-        GDALDatasetUniquePtr dataset = std::move(it->dataset);
+        CachedDataset dataset = std::move(it->dataset);
         idle_.erase(it);
         return {this, path, overview_level, std::move(dataset)};
       }
@@ -61,11 +87,11 @@ DatasetLease DatasetCache::acquire(const std::string& path, std::string_view hre
     throw Error(ErrorCode::kInvalidInput, fmt::format("raster '{}' cannot be read: {}", href,
                                                       reason.empty() ? "not a raster format tessera reads" : reason));
   }
-  return {this, path, overview_level, std::move(dataset)};
+  return {this, path, overview_level, CachedDataset{std::move(dataset), {}}};
 }
 
-void DatasetCache::release(std::string path, int overview_level, GDALDatasetUniquePtr dataset) {
-  GDALDatasetUniquePtr evicted;
+void DatasetCache::release(std::string path, int overview_level, CachedDataset dataset) {
+  CachedDataset evicted;
   const std::lock_guard lock(mutex_);
   idle_.push_front({std::move(path), overview_level, std::move(dataset)});
   if (idle_.size() > capacity_) {

@@ -88,22 +88,16 @@ ImageData read_tile(std::string_view href, const TileMatrixSet& tms, const Tile&
   auto raster = tiling::open_raster(href);
   const OGRSpatialReference crs = tms_srs(tms);
   const Bbox tile_bounds = tms.xy_bounds(tile);
+  const tiling::ReadGrid grid = tiling::plan_part(raster, crs, tile_bounds, tile_size, tile_size, 0, options.buffer);
   // rio-tiler's tile_exists: the tile, reprojected to the raster's CRS, must
   // overlap the raster.
-  Bbox in_raster_crs;
-  try {
-    in_raster_crs = transform_bounds(crs, raster.info.srs, tile_bounds);
-  } catch (const Error&) {
-    in_raster_crs = {};
-  }
+  const std::optional<Bbox> in_raster_crs = tiling::bounds_in_raster_crs(raster, grid, tile_bounds);
   const Bbox& bounds = raster.info.bounds;
-  if (!(in_raster_crs.minx < bounds.maxx && in_raster_crs.maxx > bounds.minx && in_raster_crs.maxy > bounds.miny &&
-        in_raster_crs.miny < bounds.maxy)) {
+  if (!in_raster_crs || !(in_raster_crs->minx < bounds.maxx && in_raster_crs->maxx > bounds.minx &&
+                          in_raster_crs->maxy > bounds.miny && in_raster_crs->miny < bounds.maxy)) {
     throw Error(ErrorCode::kNotFound,
                 fmt::format("tile {}/{}/{} is outside the bounds of raster '{}'", tile.z, tile.x, tile.y, href));
   }
-  const tiling::ReadGrid grid =
-      tiling::plan_part(raster.info, crs, tile_bounds, tile_size, tile_size, 0, options.buffer);
   return tiling::read_grid(raster, grid, options);
 }
 
@@ -120,7 +114,7 @@ ImageData read_part(std::string_view href, const Bbox& bbox, const PartOptions& 
       part.dst_crs.empty() ? raster.info.srs : tiling::srs_from_user_input(part.dst_crs, "destination CRS");
   const Bbox bounds = transform_bounds(bbox_crs, dst_crs, bbox);
   const tiling::ReadGrid grid =
-      tiling::plan_part(raster.info, dst_crs, bounds, part.width, part.height, part.max_size, options.buffer);
+      tiling::plan_part(raster, dst_crs, bounds, part.width, part.height, part.max_size, options.buffer);
   return tiling::read_grid(raster, grid, options);
 }
 
@@ -186,6 +180,7 @@ ImageData read_preview(std::string_view href, int max_size, const ReadOptions& o
   // through a boundless VRT), the longest side scaled to max_size.
   tiling::ReadGrid grid;
   grid.crs = raster.info.srs;
+  grid.crs_wkt = tiling::srs_to_wkt(grid.crs);
   grid.bounds = raster.info.bounds;
   grid.window = {0, 0, static_cast<double>(raster.info.width), static_cast<double>(raster.info.height)};
   if (max_size == 0) {
@@ -231,6 +226,7 @@ PointData read_point(std::string_view href, double lon, double lat, const ReadOp
   const double row = std::floor((y - gt[3]) / gt[5]);
   tiling::ReadGrid grid;
   grid.crs = raster.info.srs;
+  grid.crs_wkt = tiling::srs_to_wkt(grid.crs);
   grid.window = {column, row, 1, 1};
   grid.bounds = {gt[0] + column * gt[1], gt[3] + (row + 1) * gt[5], gt[0] + (column + 1) * gt[1], gt[3] + row * gt[5]};
   grid.width = 1;

@@ -176,6 +176,45 @@ GeoTransform native_transform(const SourceInfo& source, const OGRSpatialReferenc
   return suggested;
 }
 
+// GDAL's approximate transformer under another name. GDALWarpOperation
+// builds a coordinate operation on every set-up to find the poles in the
+// output when the transformer is GDAL's own (a search for them needs a grid
+// of samples); tiles that cannot contain a pole skip that through this.
+int approximate_transform(void* transformer, int dst_to_src, int count, double* x, double* y, double* z, int* ok) {
+  return GDALApproxTransform(transformer, dst_to_src, count, x, y, z, ok);
+}
+
+// Whether a pole lies inside `grid` (in the CRS `projection` is for).
+bool pole_in_grid(CrsProjection& projection, const ReadGrid& grid) {
+  if (!projection.poles) {
+    projection.poles.emplace();
+    const OGRSpatialReference geographic = wgs84_srs();
+    const std::unique_ptr<OGRCoordinateTransformation> to_crs(
+        OGRCreateCoordinateTransformation(&geographic, &grid.crs));
+    // GDAL's own probe points: not exactly +/-90, which fails to round-trip in some projections.
+    for (const double latitude : {-89.9999, 89.9999}) {
+      double x = 0;
+      double y = latitude;
+      if (to_crs && to_crs->Transform(1, &x, &y) && std::isfinite(x) && std::isfinite(y)) {
+        projection.poles->emplace_back(x, y);
+      }
+    }
+  }
+  return std::any_of(projection.poles->begin(), projection.poles->end(), [&](const auto& pole) {
+    return pole.first >= grid.bounds.minx && pole.first <= grid.bounds.maxx && pole.second >= grid.bounds.miny &&
+           pole.second <= grid.bounds.maxy;
+  });
+}
+
+// Whether `crs` (the CRS `projection` is for) is the raster's own; IsSame is
+// slow enough to be worth remembering.
+bool is_raster_crs(CrsProjection& projection, const OGRSpatialReference& crs, const SourceInfo& source) {
+  if (!projection.same_crs) {
+    projection.same_crs = crs.IsSame(&source.srs);
+  }
+  return *projection.same_crs;
+}
+
 // rio-tiler's get_vrt_transform: the grid over `bounds` at the raster's own
 // resolution, or at the output's when that is finer (over-zoom).
 std::pair<int, int> vrt_size(const GeoTransform& native, const Bbox& bounds, int width, int height) {
@@ -281,31 +320,36 @@ int best_overview_level(GDALRasterBand& band, double factor, Resampling resampli
 // straight onto the output grid, as GDAL 3.8+ does when rasterio reads a
 // WarpedVRT at a lower resolution: nodata in and out, or an alpha band added
 // for the validity.
-void read_warped(const std::string& path, std::string_view href, GDALDataset& dataset, const SourceInfo& source,
-                 const ReadGrid& grid, const std::vector<int>& bands, std::optional<double> nodata,
+void read_warped(OpenRaster& raster, const ReadGrid& grid, const std::vector<int>& bands, std::optional<double> nodata,
                  const ReadOptions& options, ImageData& image) {
+  const SourceInfo& source = raster.info;
   const double factor =
       std::min(static_cast<double>(grid.vrt_width) / grid.width, static_cast<double>(grid.vrt_height) / grid.height);
   const int level =
-      factor > 1 ? best_overview_level(*dataset.GetRasterBand(bands.front()), factor, options.resampling) : -1;
+      factor > 1 ? best_overview_level(*raster.dataset->GetRasterBand(bands.front()), factor, options.resampling) : -1;
   std::optional<DatasetLease> overview;
-  GDALDataset* input = &dataset;
   if (level >= 0) {
-    overview.emplace(DatasetCache::instance().acquire(path, href, current_config()->allowed_drivers, level));
-    input = &**overview;
+    overview.emplace(
+        DatasetCache::instance().acquire(raster.dataset.path(), raster.href, current_config()->allowed_drivers, level));
   }
+  DatasetLease& lease = overview ? *overview : raster.dataset;
+  GDALDataset* input = &*lease;
+  CrsProjection& projection = lease.projection(grid.crs_wkt);
+  if (projection.pixel_transformer == nullptr) {
+    CPLStringList transformer_options;
+    transformer_options.SetNameValue("DST_SRS", grid.crs_wkt.c_str());
+    projection.pixel_transformer = GDALCreateGenImgProjTransformer2(input, nullptr, transformer_options.List());
+    if (projection.pixel_transformer == nullptr) {
+      gdal::throw_last_error(ErrorCode::kInvalidInput, "cannot reproject the raster to the requested CRS");
+    }
+  }
+  // The lease is this thread's alone, so the cached transformer can be aimed
+  // at this read's grid.
   const GeoTransform output_transform = transform_from_bounds(grid.bounds, grid.width, grid.height);
-  const std::string wkt = srs_to_wkt(grid.crs);
-  CPLStringList transformer_options;
-  transformer_options.SetNameValue("DST_SRS", wkt.c_str());
-  void* projection = GDALCreateGenImgProjTransformer2(input, nullptr, transformer_options.List());
-  if (projection == nullptr) {
-    gdal::throw_last_error(ErrorCode::kInvalidInput, "cannot reproject the raster to the requested CRS");
-  }
-  GDALSetGenImgProjTransformerDstGeoTransform(projection, output_transform.data());
+  GDALSetGenImgProjTransformerDstGeoTransform(projection.pixel_transformer, output_transform.data());
   // GDAL's default error threshold for warped VRTs (an eighth of a pixel).
-  void* approximate = GDALCreateApproxTransformer(GDALGenImgProjTransform, projection, 0.125);
-  GDALApproxTransformerOwnsSubtransformer(approximate, TRUE);
+  // The VRT destroys this wrapper; the cached transformer stays.
+  void* approximate = GDALCreateApproxTransformer(GDALGenImgProjTransform, projection.pixel_transformer, 0.125);
 
   std::unique_ptr<GDALWarpOptions, WarpOptionsDeleter> warp(GDALCreateWarpOptions());
   warp->hSrcDS = input;
@@ -329,7 +373,7 @@ void read_warped(const std::string& path, std::string_view href, GDALDataset& da
     warp->nDstAlphaBand = alpha_band;
     warp->papszWarpOptions = CSLSetNameValue(warp->papszWarpOptions, "INIT_DEST", "0");
   }
-  warp->pfnTransformer = GDALApproxTransform;
+  warp->pfnTransformer = pole_in_grid(projection, grid) ? GDALApproxTransform : approximate_transform;
   warp->pTransformerArg = approximate;  // the VRT owns it from here on
   GeoTransform vrt_geotransform = output_transform;
   GDALDatasetUniquePtr vrt(GDALDataset::FromHandle(
@@ -513,8 +557,9 @@ std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& opti
   return bands;
 }
 
-ReadGrid plan_part(const SourceInfo& source, const OGRSpatialReference& crs, const Bbox& bounds, int width, int height,
+ReadGrid plan_part(OpenRaster& raster, const OGRSpatialReference& crs, const Bbox& bounds, int width, int height,
                    int max_size, double buffer) {
+  const SourceInfo& source = raster.info;
   if (buffer < 0 || std::fmod(buffer, 0.5) != 0) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("buffer {} must be a non-negative multiple of 0.5", buffer));
   }
@@ -523,8 +568,13 @@ ReadGrid plan_part(const SourceInfo& source, const OGRSpatialReference& crs, con
   }
   ReadGrid grid;
   grid.crs = crs;
-  if (!crs.IsSame(&source.srs)) {
-    const GeoTransform native = native_transform(source, crs);
+  grid.crs_wkt = srs_to_wkt(crs);
+  CrsProjection& projection = raster.dataset.projection(grid.crs_wkt);
+  if (!is_raster_crs(projection, crs, source)) {
+    if (!projection.native_transform) {
+      projection.native_transform = native_transform(source, crs);
+    }
+    const GeoTransform& native = *projection.native_transform;
     grid.bounds = bounds;
     std::tie(grid.vrt_width, grid.vrt_height) = vrt_size(native, bounds, width, height);
     if (width == 0 && height == 0 && max_size > 0) {
@@ -588,6 +638,25 @@ ReadGrid plan_part(const SourceInfo& source, const OGRSpatialReference& crs, con
   return grid;
 }
 
+std::optional<Bbox> bounds_in_raster_crs(OpenRaster& raster, const ReadGrid& grid, const Bbox& box) {
+  CrsProjection& projection = raster.dataset.projection(grid.crs_wkt);
+  if (is_raster_crs(projection, grid.crs, raster.info)) {
+    return box;
+  }
+  if (!projection.to_dataset_crs) {
+    projection.to_dataset_crs.reset(OGRCreateCoordinateTransformation(&grid.crs, &raster.info.srs));
+    if (!projection.to_dataset_crs) {
+      return std::nullopt;
+    }
+  }
+  Bbox out;
+  if (!projection.to_dataset_crs->TransformBounds(box.minx, box.miny, box.maxx, box.maxy, &out.minx, &out.miny,
+                                                  &out.maxx, &out.maxy, 21)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions& options) {
   GDALDataset& dataset = *raster.dataset;
   const SourceInfo& source = raster.info;
@@ -599,7 +668,7 @@ ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions&
   const DataType type = tessera_type(source.type, "raster");
   ImageData image(type, static_cast<int>(bands.size()), grid.height, grid.width);
   if (grid.warp) {
-    read_warped(raster.dataset.path(), raster.href, dataset, source, grid, bands, nodata, options, image);
+    read_warped(raster, grid, bands, nodata, options, image);
   } else {
     read_window(dataset, source, grid, bands, nodata, options, image);
   }
@@ -653,7 +722,7 @@ ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions&
     result = std::move(evaluated);
   }
   result.bounds = grid.bounds;
-  result.crs_wkt = srs_to_wkt(grid.crs);
+  result.crs_wkt = grid.crs_wkt;
   result.band_names = std::move(names);
   if (GDALColorTable* table = dataset.GetRasterBand(bands.front())->GetColorTable();
       table != nullptr && options.expression.empty()) {

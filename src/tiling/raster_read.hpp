@@ -51,6 +51,7 @@ double value_at(const ImageData& image, int band, std::size_t pixel);
 // The output grid of a read: `width` x `height` pixels over `bounds` in `crs`.
 struct ReadGrid {
   OGRSpatialReference crs;
+  std::string crs_wkt;
   Bbox bounds;
   int width = 0;
   int height = 0;
@@ -69,8 +70,13 @@ std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& opti
 
 // rio-tiler's part(): the grid for `bounds` (in `crs`) at the requested size
 // (width/height, or max_size, or native resolution when all are 0).
-ReadGrid plan_part(const SourceInfo& source, const OGRSpatialReference& crs, const Bbox& bounds, int width, int height,
+ReadGrid plan_part(OpenRaster& raster, const OGRSpatialReference& crs, const Bbox& bounds, int width, int height,
                    int max_size, double buffer);
+
+// `box` (in the grid's CRS) in the raster's CRS, edges densified like
+// rasterio's transform_bounds(densify_pts=21); nullopt when it cannot be
+// reprojected.
+std::optional<Bbox> bounds_in_raster_crs(OpenRaster& raster, const ReadGrid& grid, const Bbox& box);
 
 // Reads `grid`, applies the mask rules, unscaling and the expression.
 struct OpenRaster;
