@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl
-  libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
+  libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev libssl-dev
   libsqlite3-dev sqlite3 libpq-dev
   libfmt-dev nlohmann-json3-dev libsimdjson-dev libzstd-dev libcli11-dev
   libgtest-dev googletest

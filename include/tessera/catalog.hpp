@@ -124,6 +124,20 @@ class TESSERA_API Catalog {
   // collections when empty), as the STAC API queryables endpoint serves it.
   virtual nlohmann::json queryables(std::string_view collection = {}) = 0;
 
+  // --- Registered searches ---------------------------------------------------
+  // Stores a search (the request search() takes) under a stable id, for
+  // mosaics to refer to, and returns the id: pgstac's search hash, the md5 of
+  // the request without token/limit/context and of `metadata` (a JSON
+  // object). The same request gets the same id on both backends; on PgSTAC it
+  // is a row of pgstac's searches table, which titiler-pgstac serves too.
+  // The request is validated as search() would; a CQL2-text filter is stored
+  // as CQL2-JSON. Registering it again returns the same id and counts a use.
+  std::string register_search(const nlohmann::json& request, const nlohmann::json& metadata = nlohmann::json::object());
+  // {"id", "search", "metadata", "lastused", "usecount"}; NotFound for an unknown id.
+  virtual nlohmann::json registered_search(std::string_view id) = 0;
+  // Every registered search in that form, most recently used first.
+  virtual nlohmann::json registered_searches() = 0;
+
   // --- For backend implementations -----------------------------------------
   // One item as JSON text; `line` (1-based, 0 if unknown) locates it in its
   // source for error reports.
@@ -146,6 +160,10 @@ class TESSERA_API Catalog {
   // What backends implement: validate and write every item of `source`,
   // stored as given.
   virtual LoadReport load_items(ItemSource& source, const LoadOptions& options) = 0;
+  // Stores `search` (already canonical) with `metadata` under `id`, or counts
+  // another use of it; returns the id it is kept under.
+  virtual std::string store_search(const std::string& id, const nlohmann::json& search,
+                                   const nlohmann::json& metadata) = 0;
 
  private:
   LoadReport load_stream(std::istream& input, std::string_view source, const LoadOptions& options);

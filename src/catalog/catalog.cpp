@@ -1,4 +1,5 @@
 #include "tessera/catalog.hpp"
+#include "catalog/search_hash.hpp"
 
 #include <cstring>
 #include <fstream>
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "catalog/pgstac/pgstac_catalog.hpp"
+#include "catalog/search_hash.hpp"
 #include "catalog/sqlite/sqlite_catalog.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
@@ -82,6 +84,15 @@ std::unique_ptr<Catalog> Catalog::open(std::string_view uri, const CatalogOption
 }
 
 json Catalog::search(const json& request) { return json::parse(search_text(request)); }
+
+std::string Catalog::register_search(const json& request, const json& metadata) {
+  if (!metadata.is_object()) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("register_search: metadata must be a JSON object, got {}", metadata.type_name()));
+  }
+  const json search = catalog::registrable_search(request);
+  return store_search(catalog::search_hash(search, metadata), search, metadata);
+}
 
 LoadReport Catalog::load_file(const std::filesystem::path& path, const LoadOptions& options) {
   std::ifstream input(path, std::ios::binary);

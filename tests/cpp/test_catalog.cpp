@@ -13,6 +13,7 @@
 #include "catalog_fixtures.hpp"
 #include "tessera/catalog.hpp"
 #include "tessera/cql2.hpp"
+#include "tessera/datetime.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -606,6 +607,67 @@ TEST_P(CatalogConformance, QueryablesListPropertiesWithTypes) {
   EXPECT_FALSE(b["properties"].contains("platform"));
   EXPECT_TRUE(b["properties"].contains("start_datetime"));
   expect_error([&] { catalog_->queryables("nope"); }, ErrorCode::kNotFound, "nope");
+}
+
+// --- Registered searches ------------------------------------------------------
+
+TEST_P(CatalogConformance, RegisteredSearchesHavePgstacIds) {
+  load_standard_items();
+  // Ids pgstac 0.10's search_hash gives for these (computed by the server):
+  // the same request has the same id on every backend.
+  const json request = json::parse(R"({"collections": ["a"], "bbox": [1e-7, -0.0, 10, 40.5],
+      "filter": {"op": "<", "args": [{"property": "eo:cloud_cover"}, 20]}, "filter-lang": "cql2-json",
+      "sortby": [{"field": "datetime", "direction": "asc"}], "limit": 5})");
+  const json metadata = {{"name", "\u00e9\n\"q\""}};
+  const std::string id = catalog_->register_search(request, metadata);
+  EXPECT_EQ(id, "f7ad0731b017f1946ba5264e2eb6e6ac");
+  // (A PgSTAC database keeps searches from earlier runs: count from here.)
+  const auto uses = catalog_->registered_search(id)["usecount"].get<std::int64_t>();
+  EXPECT_EQ(catalog_->register_search({{"collections", {"a"}}}), "afcf32661ddbd6f1a4e953558c80a502");
+  // Token, limit and context do not change the id; registering again counts a use.
+  json again = request;
+  again["limit"] = 50;
+  again["context"] = false;
+  EXPECT_EQ(catalog_->register_search(again, metadata), id);
+  const json described = catalog_->registered_search(id);
+  EXPECT_EQ(described["id"], id);
+  EXPECT_EQ(described["metadata"], metadata);
+  EXPECT_EQ(described["usecount"], uses + 1);
+  EXPECT_FALSE(described["search"].contains("limit"));
+  EXPECT_EQ(described["search"]["collections"], json::array({"a"}));
+  EXPECT_TRUE(tessera::parse_rfc3339_micros(described["lastused"].get<std::string>()).has_value());
+  // A stored search runs as the original did.
+  json stored = described["search"];
+  stored["limit"] = 100;
+  EXPECT_EQ(ids_of(search(stored)), ids_of(search(json{{"collections", {"a"}},
+                                                       {"bbox", {1e-7, -0.0, 10, 40.5}},
+                                                       {"filter", request["filter"]},
+                                                       {"sortby", request["sortby"]},
+                                                       {"limit", 100}})));
+
+  // CQL2 text is stored as CQL2-JSON (pgstac reads only JSON).
+  const std::string text_id =
+      catalog_->register_search({{"collections", {"a"}}, {"filter", "\"eo:cloud_cover\" < 20"}});
+  const json text_search = catalog_->registered_search(text_id)["search"];
+  EXPECT_EQ(text_search["filter-lang"], "cql2-json");
+  EXPECT_EQ(text_search["filter"]["op"], "<");
+
+  std::vector<std::string> listed;
+  for (const auto& entry : catalog_->registered_searches()) {
+    listed.push_back(entry["id"].get<std::string>());
+  }
+  for (const auto& expected : {id, text_id, std::string("afcf32661ddbd6f1a4e953558c80a502")}) {
+    EXPECT_NE(std::find(listed.begin(), listed.end(), expected), listed.end()) << expected;
+  }
+
+  expect_error([&] { catalog_->registered_search("0123456789abcdef0123456789abcdef"); }, ErrorCode::kNotFound,
+               "0123456789abcdef0123456789abcdef");
+  expect_error([&] { catalog_->register_search({{"bbox", {1, 2, 3}}}); }, ErrorCode::kInvalidInput, "bbox");
+  expect_error(
+      [&] {
+        catalog_->register_search({{"collections", {"a"}}}, json::array());
+      },
+      ErrorCode::kInvalidInput, "metadata");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogConformance, ::testing::ValuesIn(catalog_backends()),

@@ -30,8 +30,12 @@ class PgstacCatalog final : public Catalog {
   std::string search_text(const nlohmann::json& request) override;
   nlohmann::json queryables(std::string_view collection) override;
   void index_property(std::string_view property) override;
+  nlohmann::json registered_search(std::string_view id) override;
+  nlohmann::json registered_searches() override;
 
  protected:
+  std::string store_search(const std::string& id, const nlohmann::json& search,
+                           const nlohmann::json& metadata) override;
   LoadReport load_items(ItemSource& source, const LoadOptions& options) override;
 
  private:

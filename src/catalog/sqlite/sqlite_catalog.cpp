@@ -107,9 +107,11 @@ void SqliteCatalog::create_schema(Connection& connection) const {
   tables.step();
   const auto table_count = tables.int64(0);
   tables.reset();
-  if (table_count > 0) {
+  if (version == 0 && table_count > 0) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' is an SQLite database but not a tessera catalog", path_));
   }
+  // Every statement of the schema is CREATE ... IF NOT EXISTS, so running it
+  // over an older catalog adds what that version lacked.
   WriteTransaction transaction(connection);
   connection.exec(kSchemaSql);
   connection.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion));

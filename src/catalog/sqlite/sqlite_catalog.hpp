@@ -35,6 +35,12 @@ class SqliteCatalog final : public Catalog {
   std::string search_text(const nlohmann::json& request) override;
   nlohmann::json queryables(std::string_view collection) override;
   void index_property(std::string_view property) override;
+  nlohmann::json registered_search(std::string_view id) override;
+  nlohmann::json registered_searches() override;
+
+ protected:
+  std::string store_search(const std::string& id, const nlohmann::json& search,
+                           const nlohmann::json& metadata) override;
 
  private:
   enum class CollectionWrite { kCreate, kUpdate, kUpsert };

@@ -3,7 +3,7 @@
 // The SQLite catalog schema. `PRAGMA user_version` records its version.
 namespace tessera::catalog::sqlite {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;  // 2: searches
 
 inline constexpr const char* kSchemaSql = R"sql(
 CREATE TABLE IF NOT EXISTS collections (
@@ -36,6 +36,15 @@ CREATE TABLE IF NOT EXISTS queryables (
   name TEXT NOT NULL,
   type TEXT NOT NULL,
   PRIMARY KEY (collection, name, type)
+) WITHOUT ROWID;
+
+-- Registered searches (mosaics), keyed by pgstac's search hash.
+CREATE TABLE IF NOT EXISTS searches (
+  hash TEXT PRIMARY KEY,
+  search TEXT NOT NULL,      -- JSON
+  metadata TEXT NOT NULL,    -- JSON object
+  lastused TEXT NOT NULL,    -- RFC 3339 UTC
+  usecount INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql";
 
