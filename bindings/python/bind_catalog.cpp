@@ -177,6 +177,22 @@ void bind_catalog(py::module_& m) {
           py::arg("request") = py::none(),
           "STAC API item search; the request dict (or keyword arguments) takes ids, collections, bbox, intersects, "
           "datetime, filter, filter-lang, sortby, fields, limit, token, context.")
+      .def(
+          "register_search",
+          [](Catalog& self, const py::object& request, const py::object& metadata) {
+            const json search = to_json(request);
+            const json extra = metadata.is_none() ? json::object() : to_json(metadata);
+            return released([&] { return self.register_search(search, extra); });
+          },
+          py::arg("request"), py::arg("metadata") = py::none(),
+          "Store a search (a mosaic) under a stable id (pgstac's search hash) and return the id.")
+      .def(
+          "registered_search",
+          [](Catalog& self, const std::string& id) { return released([&] { return self.registered_search(id); }); },
+          py::arg("id"), "The registered search: id, search, metadata, lastused, usecount.")
+      .def(
+          "registered_searches", [](Catalog& self) { return released([&] { return self.registered_searches(); }); },
+          "Every registered search, most recently used first.")
       .def("index_property", &Catalog::index_property, py::arg("property"), py::call_guard<py::gil_scoped_release>(),
            "Index a property for sortby and filters on it (idempotent).")
       .def(

@@ -25,33 +25,6 @@ py::array view(const Owner& owner, void* data, py::dtype dtype, std::vector<py::
   return py::array(std::move(dtype), std::move(shape), {}, data, base);
 }
 
-TileMatrixSet tms_from(const py::object& tms) {
-  if (py::isinstance<TileMatrixSet>(tms)) {
-    return tms.cast<TileMatrixSet>();
-  }
-  if (py::isinstance<py::str>(tms)) {
-    return TileMatrixSet::by_name(tms.cast<std::string>());
-  }
-  if (py::isinstance<py::dict>(tms)) {
-    return TileMatrixSet::from_json(to_json(tms));
-  }
-  throw Error(ErrorCode::kInvalidInput, "tms must be a name, a TileMatrixSet or an OGC TileMatrixSet dict");
-}
-
-ReadOptions read_options(const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
-                         const std::string& resampling, const std::string& reproject,
-                         const std::optional<double>& nodata, bool unscale, double buffer) {
-  ReadOptions options;
-  options.indexes = indexes.value_or(std::vector<int>{});
-  options.expression = expression.value_or("");
-  options.resampling = resampling_from_name(resampling);
-  options.reproject = resampling_from_name(reproject);
-  options.nodata = nodata;
-  options.unscale = unscale;
-  options.buffer = buffer;
-  return options;
-}
-
 // Rescale ranges as rio-tiler takes them: one (min, max) pair for every band,
 // or one pair per band.
 std::vector<std::pair<double, double>> rescale_from(const py::object& rescale) {
@@ -105,6 +78,33 @@ py::dict point_dict(const PointData& point) {
 }
 
 }  // namespace
+
+TileMatrixSet tms_from(const py::object& tms) {
+  if (py::isinstance<TileMatrixSet>(tms)) {
+    return tms.cast<TileMatrixSet>();
+  }
+  if (py::isinstance<py::str>(tms)) {
+    return TileMatrixSet::by_name(tms.cast<std::string>());
+  }
+  if (py::isinstance<py::dict>(tms)) {
+    return TileMatrixSet::from_json(to_json(tms));
+  }
+  throw Error(ErrorCode::kInvalidInput, "tms must be a name, a TileMatrixSet or an OGC TileMatrixSet dict");
+}
+
+ReadOptions read_options(const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
+                         const std::string& resampling, const std::string& reproject,
+                         const std::optional<double>& nodata, bool unscale, double buffer) {
+  ReadOptions options;
+  options.indexes = indexes.value_or(std::vector<int>{});
+  options.expression = expression.value_or("");
+  options.resampling = resampling_from_name(resampling);
+  options.reproject = resampling_from_name(reproject);
+  options.nodata = nodata;
+  options.unscale = unscale;
+  options.buffer = buffer;
+  return options;
+}
 
 void bind_tiling(py::module_& m) {
   py::class_<Tile>(m, "Tile")
@@ -197,6 +197,9 @@ void bind_tiling(py::module_& m) {
                              })
       .def_property_readonly("crs", [](const ImageData& image) { return image.crs_wkt; })
       .def_property_readonly("band_names", [](const ImageData& image) { return image.band_names; })
+      .def_property_readonly("assets", [](const ImageData& image) { return image.assets; })
+      .def_property_readonly("metadata", [](const ImageData& image) { return from_json(image.metadata); })
+      .def_property_readonly("warnings", [](const ImageData& image) { return image.warnings; })
       .def(
           "render",
           [](const ImageData& image, const std::string& format, const py::object& rescale, const py::object& colormap,
@@ -225,7 +228,7 @@ void bind_tiling(py::module_& m) {
       [](const std::optional<std::vector<std::string>>& allowed_prefixes,
          const std::optional<std::vector<std::string>>& allowed_roots,
          const std::optional<StorageOptions>& storage_options, const std::optional<std::vector<std::string>>& drivers,
-         std::size_t dataset_cache_size) {
+         std::size_t dataset_cache_size, std::size_t tile_cache_bytes) {
         ReaderConfig config;
         config.allowed_prefixes = allowed_prefixes.value_or(std::vector<std::string>{});
         config.allowed_roots = allowed_roots.value_or(std::vector<std::string>{});
@@ -234,11 +237,12 @@ void bind_tiling(py::module_& m) {
           config.allowed_drivers = *drivers;
         }
         config.dataset_cache_size = dataset_cache_size;
+        config.tile_cache_bytes = tile_cache_bytes;
         configure(config);
       },
       py::arg("allowed_prefixes") = py::none(), py::arg("allowed_roots") = py::none(),
       py::arg("storage_options") = py::none(), py::arg("allowed_drivers") = py::none(),
-      py::arg("dataset_cache_size") = 64);
+      py::arg("dataset_cache_size") = 64, py::arg("tile_cache_bytes") = ReaderConfig{}.tile_cache_bytes);
 
   m.def(
       "read_tile",

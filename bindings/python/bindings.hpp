@@ -1,6 +1,13 @@
 #pragma once
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include <pybind11/pybind11.h>
+
+#include "tessera/tiling.hpp"
+#include "tessera/tms.hpp"
 
 namespace tessera::python {
 
@@ -11,5 +18,12 @@ void bind_storage(py::module_& m);
 void bind_catalog(py::module_& m);
 void bind_ingest(py::module_& m);
 void bind_tiling(py::module_& m);
+void bind_mosaic(py::module_& m);
+
+// A TileMatrixSet from a name, a TileMatrixSet or an OGC TileMatrixSet dict.
+TileMatrixSet tms_from(const py::object& tms);
+ReadOptions read_options(const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
+                         const std::string& resampling, const std::string& reproject,
+                         const std::optional<double>& nodata, bool unscale, double buffer);
 
 }  // namespace tessera::python

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_tessera, m) {
   tessera::python::bind_catalog(m);
   tessera::python::bind_ingest(m);
   tessera::python::bind_tiling(m);
+  tessera::python::bind_mosaic(m);
 }

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tessera/export.hpp"
 #include "tessera/geometry.hpp"
 
@@ -71,6 +73,11 @@ class TESSERA_API ImageData {
   std::vector<PaletteEntry> palette;
   // Items/assets that failed while building a mosaic tile, and similar notes.
   std::vector<std::string> warnings;
+  // Mosaic tiles: the items whose pixels the image holds, in the order used.
+  std::vector<std::string> assets;
+  // Mosaic tiles: how the tile was built (items scanned and read, what
+  // stopped it early, which items failed, data-cache hits and misses).
+  nlohmann::json metadata = nlohmann::json::object();
 
  private:
   DataType type_ = DataType::kUInt8;

@@ -37,6 +37,8 @@ struct TESSERA_API ReaderConfig {
   // Open datasets kept for reuse (GDAL handles are not thread-safe, so each
   // thread reading an href at the same time holds its own).
   std::size_t dataset_cache_size = 64;
+  // Bytes of decoded per-item tile data mosaics keep for reuse (0: none).
+  std::size_t tile_cache_bytes = std::size_t{256} << 20;
 };
 
 // Replaces the process-wide reader configuration (thread-safe; open datasets

@@ -13,6 +13,7 @@
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
 #include "tiling/dataset_cache.hpp"
+#include "tiling/tile_data_cache.hpp"
 
 namespace tessera::tiling {
 
@@ -171,6 +172,8 @@ void configure(const ReaderConfig& config) {
     shared.buckets.clear();
   }
   tiling::DatasetCache::instance().clear(config.dataset_cache_size);
+  // Cached pixels may come from hrefs the new allow-list refuses.
+  tiling::TileDataCache::instance().reset(config.tile_cache_bytes);
 }
 
 ReaderConfig reader_config() { return *tiling::current_config(); }

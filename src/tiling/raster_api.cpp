@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 #include <gdal_alg.h>
@@ -81,24 +82,37 @@ std::string_view resampling_name(Resampling resampling) noexcept {
   return "unknown";
 }
 
-ImageData read_tile(std::string_view href, const TileMatrixSet& tms, const Tile& tile, int tile_size,
-                    const ReadOptions& options) {
+namespace tiling {
+
+std::optional<ImageData> read_tile_if_covered(std::string_view href, const TileMatrixSet& tms, const Tile& tile,
+                                              int tile_size, const ReadOptions& options) {
   tms.check_tile(tile);
-  tiling::check_image_size(tile_size, tile_size);
-  auto raster = tiling::open_raster(href);
+  check_image_size(tile_size, tile_size);
+  auto raster = open_raster(href);
   const OGRSpatialReference crs = tms_srs(tms);
   const Bbox tile_bounds = tms.xy_bounds(tile);
-  const tiling::ReadGrid grid = tiling::plan_part(raster, crs, tile_bounds, tile_size, tile_size, 0, options.buffer);
+  const ReadGrid grid = plan_part(raster, crs, tile_bounds, tile_size, tile_size, 0, options.buffer);
   // rio-tiler's tile_exists: the tile, reprojected to the raster's CRS, must
   // overlap the raster.
-  const std::optional<Bbox> in_raster_crs = tiling::bounds_in_raster_crs(raster, grid, tile_bounds);
+  const std::optional<Bbox> in_raster_crs = bounds_in_raster_crs(raster, grid, tile_bounds);
   const Bbox& bounds = raster.info.bounds;
   if (!in_raster_crs || !(in_raster_crs->minx < bounds.maxx && in_raster_crs->maxx > bounds.minx &&
                           in_raster_crs->maxy > bounds.miny && in_raster_crs->miny < bounds.maxy)) {
+    return std::nullopt;
+  }
+  return read_grid(raster, grid, options);
+}
+
+}  // namespace tiling
+
+ImageData read_tile(std::string_view href, const TileMatrixSet& tms, const Tile& tile, int tile_size,
+                    const ReadOptions& options) {
+  std::optional<ImageData> image = tiling::read_tile_if_covered(href, tms, tile, tile_size, options);
+  if (!image) {
     throw Error(ErrorCode::kNotFound,
                 fmt::format("tile {}/{}/{} is outside the bounds of raster '{}'", tile.z, tile.x, tile.y, href));
   }
-  return tiling::read_grid(raster, grid, options);
+  return std::move(*image);
 }
 
 ImageData read_part(std::string_view href, const Bbox& bbox, const PartOptions& part, const ReadOptions& options) {
@@ -141,27 +155,8 @@ ImageData read_feature(std::string_view href, const json& geojson, const PartOpt
       throw Error(ErrorCode::kInvalidInput, "feature: the geometry cannot be reprojected to the raster's CRS");
     }
   }
-  GDALDriver* memory = GetGDALDriverManager()->GetDriverByName("MEM");
-  GDALDatasetUniquePtr inside(memory->Create("", image.width(), image.height(), 1, GDT_Byte, nullptr));
-  std::array<double, 6> transform = {image.bounds.minx,
-                                     (image.bounds.maxx - image.bounds.minx) / image.width(),
-                                     0,
-                                     image.bounds.maxy,
-                                     0,
-                                     (image.bounds.miny - image.bounds.maxy) / image.height()};
-  inside->SetGeoTransform(transform.data());
-  int band = 1;
-  double burn = 1;
-  OGRGeometryH handle = OGRGeometry::ToHandle(projected.get());
-  if (GDALRasterizeGeometries(inside.get(), 1, &band, 1, &handle, nullptr, nullptr, &burn, nullptr, nullptr, nullptr) !=
-      CE_None) {
-    gdal::throw_last_error(ErrorCode::kInternal, "feature: rasterizing the geometry failed");
-  }
-  std::vector<std::uint8_t> covered(image.pixel_count());
-  if (inside->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, image.width(), image.height(), covered.data(), image.width(),
-                                         image.height(), GDT_Byte, 0, 0, nullptr) != CE_None) {
-    gdal::throw_last_error(ErrorCode::kInternal, "feature: reading the rasterized geometry failed");
-  }
+  const std::vector<std::uint8_t> covered =
+      tiling::rasterize(*projected, image.bounds, image.width(), image.height(), false);
   std::uint8_t* mask = image.mask();
   for (std::size_t p = 0; p < covered.size(); ++p) {
     if (covered[p] == 0) {

@@ -445,6 +445,30 @@ void read_window(GDALDataset& dataset, const SourceInfo& source, const ReadGrid&
 
 }  // namespace
 
+std::vector<std::uint8_t> rasterize(const OGRGeometry& shape, const Bbox& bounds, int width, int height,
+                                    bool all_touched) {
+  GDALDriver* memory = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDatasetUniquePtr grid(memory->Create("", width, height, 1, GDT_Byte, nullptr));
+  GeoTransform transform = transform_from_bounds(bounds, width, height);
+  grid->SetGeoTransform(transform.data());
+  int band = 1;
+  double burn = 1;
+  OGRGeometryH handle = OGRGeometry::ToHandle(const_cast<OGRGeometry*>(&shape));
+  CPLStringList options;
+  if (all_touched) {
+    options.SetNameValue("ALL_TOUCHED", "TRUE");
+  }
+  if (GDALRasterizeGeometries(grid.get(), 1, &band, 1, &handle, nullptr, nullptr, &burn, options.List(), nullptr,
+                              nullptr) != CE_None) {
+    gdal::throw_last_error(ErrorCode::kInternal, "rasterizing a geometry failed");
+  }
+  std::vector<std::uint8_t> covered(static_cast<std::size_t>(width) * static_cast<std::size_t>(height));
+  check_io(grid->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, width, height, covered.data(), width, height, GDT_Byte, 0, 0,
+                                            nullptr),
+           "reading a rasterized geometry failed");
+  return covered;
+}
+
 OGRSpatialReference wgs84_srs() {
   OGRSpatialReference srs;
   srs.importFromEPSG(4326);

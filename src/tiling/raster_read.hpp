@@ -15,6 +15,7 @@
 
 #include "tessera/image.hpp"
 #include "tessera/tiling.hpp"
+#include "tessera/tms.hpp"
 #include "tiling/dataset_cache.hpp"
 
 namespace tessera::tiling {
@@ -81,6 +82,17 @@ std::optional<Bbox> bounds_in_raster_crs(OpenRaster& raster, const ReadGrid& gri
 // Reads `grid`, applies the mask rules, unscaling and the expression.
 struct OpenRaster;
 ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions& options);
+
+// read_tile, with nullopt where it throws NotFound because the tile does
+// not touch the raster (a missing raster is still NotFound).
+std::optional<ImageData> read_tile_if_covered(std::string_view href, const TileMatrixSet& tms, const Tile& tile,
+                                              int tile_size, const ReadOptions& options);
+
+// Which pixels of a `width` x `height` grid over `bounds` `shape` (in the
+// grid's CRS) covers: 1 inside, 0 outside; pixel centres inside, or every
+// pixel touched with `all_touched` (GDAL's rasterizer, as rasterio's).
+std::vector<std::uint8_t> rasterize(const OGRGeometry& shape, const Bbox& bounds, int width, int height,
+                                    bool all_touched);
 
 // The geographic CRS with x = longitude, y = latitude.
 OGRSpatialReference wgs84_srs();

@@ -1,0 +1,133 @@
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "json_convert.hpp"
+#include "tessera/error.hpp"
+#include "tessera/mosaic.hpp"
+
+namespace tessera::python {
+
+namespace {
+
+using nlohmann::json;
+
+MosaicOptions mosaic_options(const std::optional<std::vector<std::string>>& assets,
+                             const std::optional<std::string>& expression, const std::string& method,
+                             std::size_t max_items_scanned, std::size_t max_items_read, double time_budget,
+                             bool skip_covered) {
+  if (!(time_budget > 0)) {
+    throw Error(ErrorCode::kInvalidInput, "mosaic: time_budget (seconds) must be positive");
+  }
+  MosaicOptions options;
+  options.assets = assets.value_or(std::vector<std::string>{});
+  options.expression = expression.value_or("");
+  options.method = pixel_selection_from_name(method);
+  options.max_items_scanned = max_items_scanned;
+  options.max_items_read = max_items_read;
+  // Whole milliseconds, at least one.
+  options.time_budget = std::chrono::milliseconds(std::max<std::int64_t>(1, std::llround(time_budget * 1000)));
+  options.skip_covered = skip_covered;
+  return options;
+}
+
+}  // namespace
+
+void bind_mosaic(py::module_& m) {
+  const MosaicOptions defaults;
+  py::class_<Mosaic>(m, "Mosaic", "Tiles built from every catalog item a search matches (the catalog must stay open).")
+      .def(py::init([](Catalog& catalog, const py::object& search,
+                       const std::optional<std::vector<std::string>>& assets, const std::string& method,
+                       const std::optional<std::string>& expression, std::size_t max_items_scanned,
+                       std::size_t max_items_read, double time_budget, bool skip_covered) {
+             const json request = search.is_none() ? json::object() : to_json(search);
+             const MosaicOptions options = mosaic_options(assets, expression, method, max_items_scanned, max_items_read,
+                                                          time_budget, skip_covered);
+             py::gil_scoped_release release;
+             return Mosaic(catalog, request, options);
+           }),
+           py::keep_alive<1, 2>(), py::arg("catalog"), py::arg("search"), py::arg("assets") = py::none(),
+           py::arg("method") = "first", py::arg("expression") = py::none(),
+           py::arg("max_items_scanned") = defaults.max_items_scanned,
+           py::arg("max_items_read") = defaults.max_items_read,
+           py::arg("time_budget") = static_cast<double>(defaults.time_budget.count()) / 1000,
+           py::arg("skip_covered") = defaults.skip_covered)
+      .def_static(
+          "from_registered",
+          [](Catalog& catalog, const std::string& search_id, const std::optional<std::vector<std::string>>& assets,
+             const std::string& method, const std::optional<std::string>& expression, std::size_t max_items_scanned,
+             std::size_t max_items_read, double time_budget, bool skip_covered) {
+            const MosaicOptions options = mosaic_options(assets, expression, method, max_items_scanned, max_items_read,
+                                                         time_budget, skip_covered);
+            py::gil_scoped_release release;
+            return Mosaic::from_registered(catalog, search_id, options);
+          },
+          py::keep_alive<0, 1>(), py::arg("catalog"), py::arg("search_id"), py::arg("assets") = py::none(),
+          py::arg("method") = "first", py::arg("expression") = py::none(),
+          py::arg("max_items_scanned") = defaults.max_items_scanned,
+          py::arg("max_items_read") = defaults.max_items_read,
+          py::arg("time_budget") = static_cast<double>(defaults.time_budget.count()) / 1000,
+          py::arg("skip_covered") = defaults.skip_covered)
+      .def_property_readonly("search", [](const Mosaic& mosaic) { return from_json(mosaic.search()); })
+      .def(
+          "tile",
+          [](const Mosaic& mosaic, int z, std::int64_t x, std::int64_t y, const py::object& tms, int tilesize,
+             const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
+             const std::string& resampling, const std::optional<double>& nodata, const std::string& reproject,
+             bool unscale, double buffer) {
+            const TileMatrixSet matrix_set = tms_from(tms);
+            const ReadOptions options =
+                read_options(indexes, expression, resampling, reproject, nodata, unscale, buffer);
+            py::gil_scoped_release release;
+            return mosaic.tile(matrix_set, {z, x, y}, tilesize, options);
+          },
+          py::arg("z"), py::arg("x"), py::arg("y"), py::arg("tms") = "WebMercatorQuad", py::arg("tilesize") = 256,
+          py::arg("indexes") = py::none(), py::arg("expression") = py::none(), py::arg("resampling") = "nearest",
+          py::arg("nodata") = py::none(), py::arg("reproject") = "nearest", py::arg("unscale") = false,
+          py::arg("buffer") = 0.0,
+          "The tile z/x/y as an ImageData; .assets lists the items used, .metadata how the tile was built.")
+      .def(
+          "assets_for_tile",
+          [](const Mosaic& mosaic, int z, std::int64_t x, std::int64_t y, const py::object& tms) {
+            const TileMatrixSet matrix_set = tms_from(tms);
+            json items;
+            {
+              py::gil_scoped_release release;
+              items = mosaic.assets_for_tile(matrix_set, {z, x, y});
+            }
+            return from_json(items);
+          },
+          py::arg("z"), py::arg("x"), py::arg("y"), py::arg("tms") = "WebMercatorQuad")
+      .def(
+          "assets_for_point",
+          [](const Mosaic& mosaic, double lon, double lat) {
+            json items;
+            {
+              py::gil_scoped_release release;
+              items = mosaic.assets_for_point(lon, lat);
+            }
+            return from_json(items);
+          },
+          py::arg("lon"), py::arg("lat"));
+
+  m.def(
+      "tile_cache_stats",
+      [] {
+        const TileCacheStats stats = tile_cache_stats();
+        py::dict result;
+        result["hits"] = stats.hits;
+        result["misses"] = stats.misses;
+        result["entries"] = stats.entries;
+        result["bytes"] = stats.bytes;
+        result["capacity_bytes"] = stats.capacity_bytes;
+        return result;
+      },
+      "Hits, misses, entries and bytes of the mosaic data cache.");
+  m.def("clear_tile_cache", &clear_tile_cache, "Drop every cached tile and reset the counters.");
+}
+
+}  // namespace tessera::python

@@ -1,0 +1,107 @@
+#pragma once
+
+// Dynamic mosaics: tiles built from every catalog item a search matches, as
+// titiler-pgstac serves them, with early exit and a cache of decoded data.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/catalog.hpp"
+#include "tessera/export.hpp"
+#include "tessera/image.hpp"
+#include "tessera/tiling.hpp"
+#include "tessera/tms.hpp"
+
+namespace tessera {
+
+// How overlapping items fill a pixel (rio-tiler's pixel-selection methods).
+enum class PixelSelection {
+  kFirst,         // the first item in search order with data; stops once every pixel is filled
+  kHighest,       // the highest value, band by band
+  kLowest,        // the lowest value, band by band
+  kMean,          // mean of the items with data, in the first item's data type
+  kMedian,        // median of the items with data, in the first item's data type
+  kStdev,         // population standard deviation (float64)
+  kCount,         // how many items have data (one uint8 band; int32 from 256 items on)
+  kLastBandHigh,  // the item whose last band is highest (that band is dropped from the output)
+  kLastBandLow,   // the item whose last band is lowest (that band is dropped from the output)
+};
+// "first", "highest", "lowest", "mean", "median", "stdev", "count",
+// "last-band-high", "last-band-low" (TiTiler's "lastbandhigh"/"lastbandlow" too).
+TESSERA_API PixelSelection pixel_selection_from_name(std::string_view name);
+TESSERA_API std::string_view pixel_selection_name(PixelSelection method) noexcept;
+
+struct TESSERA_API MosaicOptions {
+  int version = 1;
+  // Assets read from every item, their bands stacked in this order and named
+  // "<asset>_b<n>". May be empty when `expression` names the bands.
+  std::vector<std::string> assets;
+  // Band math over "<asset>_b<n>" names ("(B08_b1 - B04_b1) / (B08_b1 + B04_b1)").
+  std::string expression;
+  PixelSelection method = PixelSelection::kFirst;
+  // Caps per tile: items taken from the search, items read, wall time. A cap
+  // that stops a tile early is named in the tile's metadata["stopped_by"].
+  std::size_t max_items_scanned = 1000;
+  std::size_t max_items_read = 100;
+  std::chrono::milliseconds time_budget{5000};
+  // Items whose footprint lies wholly on pixels already filled are not
+  // opened (method "first").
+  bool skip_covered = true;
+};
+
+// A mosaic over a catalog search. The catalog must outlive the mosaic.
+// tile() may be called from several threads at once.
+class TESSERA_API Mosaic {
+ public:
+  // `search` is a request as Catalog::search takes it (its order decides
+  // which item comes first; default datetime descending).
+  Mosaic(Catalog& catalog, nlohmann::json search, MosaicOptions options = {});
+  // The search registered under `search_id` (Catalog::register_search); NotFound.
+  static Mosaic from_registered(Catalog& catalog, std::string_view search_id, MosaicOptions options = {});
+
+  [[nodiscard]] const nlohmann::json& search() const noexcept { return search_; }
+  [[nodiscard]] const MosaicOptions& options() const noexcept { return options_; }
+
+  // The tile z/x/y of `tms` built from the items intersecting it. The image's
+  // `assets` lists the items used and `metadata` how the tile was built; an
+  // item that cannot be read is skipped and listed in metadata["failed"] and
+  // `warnings`. NotFound when no item has data there; Io when every item
+  // read failed. `read` sets resampling, nodata, unscale and buffer (its
+  // indexes apply to each asset; its expression, when set, replaces the
+  // mosaic's).
+  [[nodiscard]] ImageData tile(const TileMatrixSet& tms, const Tile& tile, int tile_size = 256,
+                               const ReadOptions& read = {}) const;
+
+  // The items (id, collection, bbox, the selected assets with their hrefs) the
+  // tile would read, in order, up to max_items_scanned.
+  [[nodiscard]] nlohmann::json assets_for_tile(const TileMatrixSet& tms, const Tile& tile) const;
+  // The same for the items whose footprint contains a WGS84 point.
+  [[nodiscard]] nlohmann::json assets_for_point(double lon, double lat) const;
+
+ private:
+  Catalog* catalog_;
+  nlohmann::json search_;
+  MosaicOptions options_;
+};
+
+// The cache of decoded per-item tile data mosaics share (keyed by asset
+// href, tile matrix set, z/x/y, size and read options), least recently used
+// dropped first beyond its byte budget (ReaderConfig::tile_cache_bytes).
+struct TESSERA_API TileCacheStats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::size_t entries = 0;
+  std::size_t bytes = 0;
+  std::size_t capacity_bytes = 0;
+};
+TESSERA_API TileCacheStats tile_cache_stats();
+// Drops every cached tile and resets the counters.
+TESSERA_API void clear_tile_cache();
+
+}  // namespace tessera
