@@ -10,12 +10,8 @@ namespace {
 using nlohmann::json;
 using tessera::Error;
 using tessera::ErrorCode;
+using tessera::capi::catalog_of;
 using tessera::capi::guarded;
-
-tessera::Catalog& catalog_of(tsr_catalog catalog, const char* function) {
-  tessera::capi::require(catalog, function, "catalog");
-  return *catalog->impl;
-}
 
 json parse_argument(const char* text, const char* function, const char* argument) {
   json value = json::parse(tessera::capi::require(text, function, argument), nullptr, false);
@@ -158,6 +154,31 @@ tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, cha
     auto& impl = catalog_of(catalog, __func__);
     const json request = parse_argument(request_json, __func__, "request_json");
     *TSR_REQUIRE(out_json) = tessera::capi::copy_string(impl.search_text(request));
+  });
+}
+
+tsr_status tsr_catalog_register_search(tsr_catalog catalog, const char* request_json, const char* metadata_json,
+                                       char** out_id) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    const json request = parse_argument(request_json, __func__, "request_json");
+    const json metadata =
+        metadata_json == nullptr ? json::object() : parse_argument(metadata_json, __func__, "metadata_json");
+    *TSR_REQUIRE(out_id) = tessera::capi::copy_string(impl.register_search(request, metadata));
+  });
+}
+
+tsr_status tsr_catalog_registered_search(tsr_catalog catalog, const char* id, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    *TSR_REQUIRE(out_json) = tessera::capi::copy_string(impl.registered_search(TSR_REQUIRE(id)).dump());
+  });
+}
+
+tsr_status tsr_catalog_registered_searches(tsr_catalog catalog, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    *TSR_REQUIRE(out_json) = tessera::capi::copy_string(impl.registered_searches().dump());
   });
 }
 

@@ -59,6 +59,11 @@ T* require(T* pointer, const char* function, const char* argument) {
   return pointer;
 }
 
+// The catalog behind a handle; InvalidInput naming `function` when it is NULL.
+inline Catalog& catalog_of(tsr_catalog catalog, const char* function) {
+  return *require(catalog, function, "catalog")->impl;
+}
+
 // A malloc'ed, NUL-terminated copy released by tsr_free.
 char* copy_string(std::string_view text);
 

@@ -2,6 +2,7 @@
 // previews as tsr_image handles, points/info/statistics/TileJSON as JSON, and
 // rendering images to bytes.
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -21,13 +22,17 @@
 #include "capi_internal.hpp"
 #include "tessera/colormap.hpp"
 #include "tessera/image.hpp"
+#include "tessera/mosaic.hpp"
 #include "tessera/render.hpp"
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
 
-// The opaque handle behind tsr_image.
+// The opaque handles behind tsr_image and tsr_mosaic.
 struct tsr_image_s {
   tessera::ImageData impl;
+};
+struct tsr_mosaic_s {
+  std::unique_ptr<tessera::Mosaic> impl;
 };
 
 namespace {
@@ -35,6 +40,7 @@ namespace {
 using nlohmann::json;
 using tessera::Error;
 using tessera::ErrorCode;
+using tessera::capi::catalog_of;
 using tessera::capi::guarded;
 
 // An options object given as JSON text (NULL or "" = no options). Keys are
@@ -288,9 +294,9 @@ void hand_out_image(tessera::ImageData image, tsr_image* out_image) {
 }
 
 tessera::ReaderConfig reader_config_of(const char* config_json) {
-  const Options options(
-      config_json, "tsr_configure_reader", "config_json",
-      {"version", "allowed_prefixes", "allowed_roots", "storage_options", "allowed_drivers", "dataset_cache_size"});
+  const Options options(config_json, "tsr_configure_reader", "config_json",
+                        {"version", "allowed_prefixes", "allowed_roots", "storage_options", "allowed_drivers",
+                         "dataset_cache_size", "tile_cache_bytes"});
   tessera::ReaderConfig config;
   config.version = options.int32("version").value_or(config.version);
   config.allowed_prefixes = options.strings("allowed_prefixes").value_or(std::vector<std::string>{});
@@ -311,6 +317,9 @@ tessera::ReaderConfig reader_config_of(const char* config_json) {
   }
   if (const auto size = options.integer("dataset_cache_size", 0, 1000000)) {
     config.dataset_cache_size = static_cast<std::size_t>(*size);
+  }
+  if (const auto bytes = options.integer("tile_cache_bytes", 0, std::numeric_limits<std::int64_t>::max())) {
+    config.tile_cache_bytes = static_cast<std::size_t>(*bytes);
   }
   return config;
 }
@@ -365,6 +374,37 @@ const char* interned(std::string_view text) {
 
 const tessera::ImageData& image_of(tsr_image image, const char* function) {
   return tessera::capi::require(image, function, "image")->impl;
+}
+
+tessera::MosaicOptions mosaic_options_of(const char* options_json, const char* function) {
+  const Options options(
+      options_json, function, "options_json",
+      {"assets", "expression", "method", "max_items_scanned", "max_items_read", "time_budget_ms", "skip_covered"});
+  tessera::MosaicOptions parsed;
+  parsed.assets = options.strings("assets").value_or(std::vector<std::string>{});
+  parsed.expression = options.string("expression").value_or("");
+  if (const auto method = options.string("method")) {
+    parsed.method = tessera::pixel_selection_from_name(*method);
+  }
+  const auto limit = std::numeric_limits<std::int64_t>::max();
+  parsed.max_items_scanned = static_cast<std::size_t>(
+      options.integer("max_items_scanned", 1, limit).value_or(static_cast<std::int64_t>(parsed.max_items_scanned)));
+  parsed.max_items_read = static_cast<std::size_t>(
+      options.integer("max_items_read", 1, limit).value_or(static_cast<std::int64_t>(parsed.max_items_read)));
+  parsed.time_budget =
+      std::chrono::milliseconds(options.integer("time_budget_ms", 1, limit).value_or(parsed.time_budget.count()));
+  parsed.skip_covered = options.boolean("skip_covered").value_or(parsed.skip_covered);
+  return parsed;
+}
+
+const tessera::Mosaic& mosaic_of(tsr_mosaic mosaic, const char* function) {
+  return *tessera::capi::require(mosaic, function, "mosaic")->impl;
+}
+
+void hand_out_mosaic(tessera::Mosaic mosaic, tsr_mosaic* out_mosaic) {
+  auto handle = std::make_unique<tsr_mosaic_s>();
+  handle->impl = std::make_unique<tessera::Mosaic>(std::move(mosaic));
+  *out_mosaic = handle.release();
 }
 
 }  // namespace
@@ -518,7 +558,9 @@ tsr_status tsr_image_info(tsr_image image, char** out_json) {
                        {"crs_wkt", impl.crs_wkt},
                        {"band_names", impl.band_names},
                        {"has_palette", !impl.palette.empty()},
-                       {"warnings", impl.warnings}};
+                       {"warnings", impl.warnings},
+                       {"assets", impl.assets},
+                       {"metadata", impl.metadata}};
     *out_json = tessera::capi::copy_string(info.dump());
   });
 }
@@ -546,6 +588,90 @@ void tsr_image_destroy(tsr_image* image) {
   }
   delete *image;
   *image = nullptr;
+}
+
+// --- Mosaics ------------------------------------------------------------------
+
+tsr_status tsr_mosaic_create(tsr_catalog catalog, const char* search_json, const char* options_json,
+                             tsr_mosaic* out_mosaic) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(search_json);
+    TSR_REQUIRE(out_mosaic);
+    json search;
+    try {
+      search = json::parse(search_json);
+    } catch (const json::parse_error& error) {
+      throw Error(ErrorCode::kInvalidInput, std::string(__func__) + ": search_json is not valid JSON (at byte " +
+                                                std::to_string(error.byte) + ")");
+    }
+    hand_out_mosaic(tessera::Mosaic(impl, std::move(search), mosaic_options_of(options_json, __func__)), out_mosaic);
+  });
+}
+
+tsr_status tsr_mosaic_from_registered(tsr_catalog catalog, const char* search_id, const char* options_json,
+                                      tsr_mosaic* out_mosaic) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(search_id);
+    TSR_REQUIRE(out_mosaic);
+    hand_out_mosaic(tessera::Mosaic::from_registered(impl, search_id, mosaic_options_of(options_json, __func__)),
+                    out_mosaic);
+  });
+}
+
+tsr_status tsr_mosaic_tile(tsr_mosaic mosaic, const char* tms, int z, int64_t x, int64_t y, const char* options_json,
+                           tsr_image* out_image) {
+  return guarded([&] {
+    const auto& impl = mosaic_of(mosaic, __func__);
+    TSR_REQUIRE(out_image);
+    const Options options(options_json, __func__, "options_json", {TSR_READ_KEYS, "tilesize", "buffer"});
+    const int tile_size = options.int32("tilesize").value_or(256);
+    hand_out_image(impl.tile(tms_of(tms), tessera::Tile{z, x, y}, tile_size, read_options_of(options)), out_image);
+  });
+}
+
+tsr_status tsr_mosaic_assets_for_tile(tsr_mosaic mosaic, const char* tms, int z, int64_t x, int64_t y,
+                                      char** out_json) {
+  return guarded([&] {
+    const auto& impl = mosaic_of(mosaic, __func__);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(impl.assets_for_tile(tms_of(tms), tessera::Tile{z, x, y}).dump());
+  });
+}
+
+tsr_status tsr_mosaic_assets_for_point(tsr_mosaic mosaic, double lon, double lat, char** out_json) {
+  return guarded([&] {
+    const auto& impl = mosaic_of(mosaic, __func__);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(impl.assets_for_point(lon, lat).dump());
+  });
+}
+
+void tsr_mosaic_destroy(tsr_mosaic* mosaic) {
+  if (mosaic == nullptr || *mosaic == nullptr) {
+    return;
+  }
+  delete *mosaic;
+  *mosaic = nullptr;
+}
+
+tsr_status tsr_tile_cache_stats(char** out_json) {
+  return guarded([&] {
+    TSR_REQUIRE(out_json);
+    const tessera::TileCacheStats stats = tessera::tile_cache_stats();
+    *out_json = tessera::capi::copy_string(json{
+        {"hits", stats.hits},
+        {"misses", stats.misses},
+        {"entries", stats.entries},
+        {"bytes", stats.bytes},
+        {"capacity_bytes",
+         stats.capacity_bytes}}.dump());
+  });
+}
+
+tsr_status tsr_clear_tile_cache(void) {
+  return guarded([] { tessera::clear_tile_cache(); });
 }
 
 }  // extern "C"

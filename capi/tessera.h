@@ -165,6 +165,17 @@ TSR_API tsr_status tsr_catalog_index_property(tsr_catalog catalog, const char* p
 /* Queryables (JSON Schema) of one collection, or of all when NULL. */
 TSR_API tsr_status tsr_catalog_queryables(tsr_catalog catalog, const char* collection, char** out_json);
 
+/* Stores a search request (a mosaic) under a stable id and returns the id in
+ * *out_id (freed with tsr_free): pgstac's search hash of the request (without
+ * token/limit/context) and of `metadata_json` (a JSON object, NULL = {}), the
+ * same on both backends. Registering it again returns the same id. */
+TSR_API tsr_status tsr_catalog_register_search(tsr_catalog catalog, const char* request_json,
+                                               const char* metadata_json, char** out_id);
+/* {"id", "search", "metadata", "lastused", "usecount"}; TSR_NOT_FOUND for an unknown id. */
+TSR_API tsr_status tsr_catalog_registered_search(tsr_catalog catalog, const char* id, char** out_json);
+/* Every registered search, most recently used first (a JSON array). */
+TSR_API tsr_status tsr_catalog_registered_searches(tsr_catalog catalog, char** out_json);
+
 /* ---- Ingest ------------------------------------------------------------- */
 
 #define TSR_INGEST_OPTIONS_VERSION 1
@@ -234,7 +245,8 @@ typedef struct tsr_image_s* tsr_image;
  *  "storage_options": {"endpoint": "...", ...}        settings for s3:// hrefs, as for
  *                                                     tsr_storage_open,
  *  "allowed_drivers": ["GTiff", "COG", ...]           GDAL drivers an href may be opened with,
- *  "dataset_cache_size": 64}                          open datasets kept for reuse.
+ *  "dataset_cache_size": 64,                          open datasets kept for reuse,
+ *  "tile_cache_bytes": 268435456}                     decoded mosaic item tiles kept.
  * Open datasets are dropped from the cache. */
 TSR_API tsr_status tsr_configure_reader(const char* config_json);
 
@@ -328,6 +340,44 @@ TSR_API const char* tsr_render_media_type(const char* format);
 
 /* Releases the image and sets *image to NULL. NULL or *NULL is a no-op. */
 TSR_API void tsr_image_destroy(tsr_image* image);
+
+/* ---- Mosaics -------------------------------------------------------------- */
+
+/* Tiles built from every catalog item a search matches. */
+typedef struct tsr_mosaic_s* tsr_mosaic;
+
+/* A mosaic over `catalog` (which must outlive it) and `search_json` (a
+ * request as tsr_catalog_search takes). Options:
+ * {"assets": ["visual"]             assets read from each item, bands stacked,
+ *  "expression": "B08_b1 - B04_b1"  band math over "<asset>_b<n>" names,
+ *  "method": "first"                first, highest, lowest, mean, median, stdev,
+ *                                   count, last-band-high, last-band-low,
+ *  "max_items_scanned": 1000, "max_items_read": 100, "time_budget_ms": 5000,
+ *  "skip_covered": true}            items whose footprint is already filled are not read.
+ * Destroy with tsr_mosaic_destroy. */
+TSR_API tsr_status tsr_mosaic_create(tsr_catalog catalog, const char* search_json, const char* options_json,
+                                     tsr_mosaic* out_mosaic);
+/* The same over a search registered with tsr_catalog_register_search. */
+TSR_API tsr_status tsr_mosaic_from_registered(tsr_catalog catalog, const char* search_id, const char* options_json,
+                                              tsr_mosaic* out_mosaic);
+/* The tile z/x/y (tms and options as for tsr_read_tile). tsr_image_info's
+ * "assets" lists the items used and "metadata" how the tile was built (items
+ * scanned/read, "stopped_by" a cap, "failed" items, cache hits/misses).
+ * TSR_NOT_FOUND when no item has data there, TSR_IO when every read failed. */
+TSR_API tsr_status tsr_mosaic_tile(tsr_mosaic mosaic, const char* tms, int z, int64_t x, int64_t y,
+                                   const char* options_json, tsr_image* out_image);
+/* The items (id, collection, bbox, assets: {name: href}) a tile / a WGS84
+ * point would read, in order, as a JSON array. Freed with tsr_free. */
+TSR_API tsr_status tsr_mosaic_assets_for_tile(tsr_mosaic mosaic, const char* tms, int z, int64_t x, int64_t y,
+                                              char** out_json);
+TSR_API tsr_status tsr_mosaic_assets_for_point(tsr_mosaic mosaic, double lon, double lat, char** out_json);
+/* Destroys the mosaic and sets *mosaic to NULL; NULL-safe. */
+TSR_API void tsr_mosaic_destroy(tsr_mosaic* mosaic);
+
+/* {"hits", "misses", "entries", "bytes", "capacity_bytes"} of the mosaic data
+ * cache (freed with tsr_free); tsr_clear_tile_cache empties it. */
+TSR_API tsr_status tsr_tile_cache_stats(char** out_json);
+TSR_API tsr_status tsr_clear_tile_cache(void);
 
 #ifdef __cplusplus
 }

@@ -563,3 +563,86 @@ TEST_F(CApiTiling, ImagesAreReadFromManyThreads) {
     EXPECT_EQ(status, TSR_OK);
   }
 }
+
+TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
+  tsr_catalog catalog = nullptr;
+  ASSERT_EQ(tsr_catalog_open("sqlite://:memory:", nullptr, &catalog), TSR_OK) << message();
+  const auto collection = nlohmann::json::parse(R"({"type": "Collection", "stac_version": "1.1.0", "id": "utm",
+      "description": "one raster", "license": "CC-BY-4.0", "links": [],
+      "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]},
+                 "temporal": {"interval": [["2024-01-01T00:00:00Z", null]]}}})");
+  ASSERT_EQ(tsr_catalog_upsert_collection(catalog, collection.dump().c_str()), TSR_OK) << message();
+  const auto low = pixel_centre(0, 255);
+  const auto high = pixel_centre(255, 0);
+  const nlohmann::json item = {
+      {"type", "Feature"},
+      {"stac_version", "1.1.0"},
+      {"id", "scene"},
+      {"collection", "utm"},
+      {"geometry",
+       {{"type", "Polygon"},
+        {"coordinates",
+         {{{low[0], low[1]}, {high[0], low[1]}, {high[0], high[1]}, {low[0], high[1]}, {low[0], low[1]}}}}}},
+      {"bbox", {low[0], low[1], high[0], high[1]}},
+      {"properties", {{"datetime", "2024-01-02T00:00:00Z"}}},
+      {"links", nlohmann::json::array()},
+      {"assets", {{"data", {{"href", href_}}}}}};
+  char* report = nullptr;
+  ASSERT_EQ(tsr_catalog_load_json(catalog, item.dump().c_str(), nullptr, &report), TSR_OK) << message();
+  EXPECT_EQ(take_json(report)["loaded"], 1);
+
+  char* id = nullptr;
+  ASSERT_EQ(tsr_catalog_register_search(catalog, R"({"collections": ["utm"]})", nullptr, &id), TSR_OK) << message();
+  const std::string search_id = id;
+  tsr_free(id);
+  char* described = nullptr;
+  ASSERT_EQ(tsr_catalog_registered_search(catalog, search_id.c_str(), &described), TSR_OK);
+  EXPECT_EQ(take_json(described)["search"]["collections"], nlohmann::json::array({"utm"}));
+
+  ASSERT_EQ(tsr_clear_tile_cache(), TSR_OK);
+  tsr_mosaic mosaic = nullptr;
+  ASSERT_EQ(
+      tsr_mosaic_from_registered(catalog, search_id.c_str(), R"({"assets": ["data"], "method": "highest"})", &mosaic),
+      TSR_OK)
+      << message();
+  tsr_image tile = nullptr;
+  ASSERT_EQ(tsr_mosaic_tile(mosaic, nullptr, kZ, kX, kY, nullptr, &tile), TSR_OK) << message();
+  tsr_image direct = nullptr;
+  ASSERT_EQ(tsr_read_tile(href_.c_str(), nullptr, kZ, kX, kY, nullptr, &direct), TSR_OK) << message();
+  // One item: the mosaic is that item's tile, pixel for pixel.
+  EXPECT_EQ(std::memcmp(tsr_image_data(tile), tsr_image_data(direct), 256 * 256 * 2), 0);
+  EXPECT_EQ(std::memcmp(tsr_image_mask(tile), tsr_image_mask(direct), 256 * 256), 0);
+  char* info = nullptr;
+  ASSERT_EQ(tsr_image_info(tile, &info), TSR_OK);
+  const auto tile_info = take_json(info);
+  EXPECT_EQ(tile_info["assets"], nlohmann::json::array({"scene"}));
+  EXPECT_EQ(tile_info["metadata"]["cache"]["misses"], 1);
+  tsr_image_destroy(&tile);
+  tsr_image_destroy(&direct);
+
+  char* stats = nullptr;
+  ASSERT_EQ(tsr_tile_cache_stats(&stats), TSR_OK);
+  EXPECT_EQ(take_json(stats)["entries"], 1);
+  char* listed = nullptr;
+  ASSERT_EQ(tsr_mosaic_assets_for_tile(mosaic, "WebMercatorQuad", kZ, kX, kY, &listed), TSR_OK) << message();
+  EXPECT_EQ(take_json(listed)[0]["assets"]["data"], href_);
+  ASSERT_EQ(tsr_mosaic_assets_for_point(mosaic, high[0] + 1, high[1], &listed), TSR_OK) << message();
+  EXPECT_TRUE(take_json(listed).empty());
+
+  EXPECT_EQ(tsr_mosaic_tile(mosaic, nullptr, kZ, kX + 50, kY, nullptr, &tile), TSR_NOT_FOUND);
+  EXPECT_EQ(tile, nullptr);
+  tsr_mosaic other = nullptr;
+  EXPECT_EQ(tsr_mosaic_create(catalog, "{}", R"({"assets": ["data"], "method": "loudest"})", &other),
+            TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("loudest"), std::string::npos);
+  EXPECT_EQ(tsr_mosaic_create(catalog, "{}", R"({"asets": ["data"]})", &other), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("asets"), std::string::npos);
+  EXPECT_EQ(tsr_mosaic_from_registered(catalog, "nope", nullptr, &other), TSR_NOT_FOUND);
+  EXPECT_EQ(tsr_mosaic_create(nullptr, "{}", nullptr, &other), TSR_INVALID_INPUT);
+  EXPECT_EQ(other, nullptr);
+  tsr_mosaic_destroy(&mosaic);
+  EXPECT_EQ(mosaic, nullptr);
+  tsr_mosaic_destroy(&mosaic);
+  tsr_mosaic_destroy(nullptr);
+  tsr_catalog_destroy(&catalog);
+}
