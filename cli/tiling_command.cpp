@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "tessera/colormap.hpp"
 #include "tessera/error.hpp"
+#include "tessera/mosaic.hpp"
 #include "tessera/render.hpp"
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
@@ -208,6 +209,67 @@ void add_tiling_commands(CLI::App& app) {
       const ImageData image =
           read_tile(args->read.href, tms_of(args->read.tms), Tile{args->z, args->x, args->y}, args->tile_size, options);
       write_output(render(image, render_options_of(args->render)), args->render.output);
+    });
+  }
+
+  // tessera mosaic CATALOG Z X Y --search JSON --assets NAME -o FILE
+  {
+    struct Args {
+      ReadArgs read;
+      RenderArgs render;
+      std::string catalog;
+      std::string search = "{}";
+      std::string search_id;
+      std::vector<std::string> assets;
+      std::string method = "first";
+      int z = 0;
+      std::int64_t x = 0;
+      std::int64_t y = 0;
+      int tile_size = 256;
+    };
+    auto args = std::make_shared<Args>();
+    auto* command = app.add_subcommand("mosaic", "Render one map tile of a mosaic of the items a catalog search finds");
+    command->add_option("CATALOG", args->catalog, "Catalog URI (sqlite:///path.db, postgresql://...)")->required();
+    command->add_option("Z", args->z, "Zoom level")->required();
+    command->add_option("X", args->x, "Column")->required();
+    command->add_option("Y", args->y, "Row")->required();
+    auto* search = command->add_option("--search", args->search, "The search request as JSON (default: every item)");
+    command->add_option("--search-id", args->search_id, "A registered search's id instead of --search")
+        ->excludes(search);
+    command->add_option("--assets", args->assets, "Assets read from each item, e.g. visual or B04,B03,B02")
+        ->delimiter(',');
+    command->add_option("--method", args->method,
+                        "Pixel selection: first (default), highest, lowest, mean, median, stdev, count, "
+                        "last-band-high, last-band-low");
+    command->add_option("--tms", args->read.tms,
+                        "Tile matrix set: WebMercatorQuad (default), WorldCRS84Quad, EPSG:<code> or a TMS JSON file");
+    command->add_option("--tilesize", args->tile_size, "Pixels a side (default 256)");
+    add_read_options(command, args->read, true);
+    add_render_options(command, args->render);
+    command->callback([args] {
+      MosaicOptions options;
+      options.assets = args->assets;
+      options.method = pixel_selection_from_name(args->method);
+      ReadOptions read = read_options_of(args->read);
+      options.expression = read.expression;  // over <asset>_b<n> names
+      read.expression.clear();
+      const auto catalog = Catalog::open(args->catalog);
+      json request;
+      try {
+        request = json::parse(args->search);
+      } catch (const json::parse_error& error) {
+        throw Error(ErrorCode::kInvalidInput, std::string("--search is not valid JSON: ") + error.what());
+      }
+      const Mosaic mosaic = args->search_id.empty() ? Mosaic(*catalog, request, options)
+                                                    : Mosaic::from_registered(*catalog, args->search_id, options);
+      const ImageData image =
+          mosaic.tile(tms_of(args->read.tms), Tile{args->z, args->x, args->y}, args->tile_size, read);
+      write_output(render(image, render_options_of(args->render)), args->render.output);
+      for (const auto& warning : image.warnings) {
+        std::cerr << "warning: " << warning << "\n";
+      }
+      std::cerr << "items: " << image.metadata["items_scanned"] << " scanned, " << image.metadata["items_read"]
+                << " read, " << image.metadata["items_used"] << " used\n";
     });
   }
 

@@ -122,3 +122,30 @@ if(EXISTS "${WORK}/bad.png")
   message(FATAL_ERROR "a failed tile command wrote bad.png")
 endif()
 run(106 tile "${raster}" 14 8875)  # CLI11: a required argument is missing
+
+# mosaic: a catalog with the raster as one item's asset, then one mosaic tile.
+set(catalog "sqlite://${WORK}/catalog.db")
+file(WRITE "${WORK}/collection.json" [=[{"type": "Collection", "stac_version": "1.1.0", "id": "utm",
+  "description": "the test raster", "license": "CC-BY-4.0", "links": [],
+  "extent": {"spatial": {"bbox": [[15, 45, 16, 46]]}, "temporal": {"interval": [["2024-01-01T00:00:00Z", null]]}}}]=])
+file(WRITE "${WORK}/item.json" "{\"type\": \"Feature\", \"stac_version\": \"1.1.0\", \"id\": \"scene\",
+  \"collection\": \"utm\", \"bbox\": [15.0, 45.1, 15.1, 45.2],
+  \"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[15.0, 45.1], [15.1, 45.1], [15.1, 45.2], [15.0, 45.2], [15.0, 45.1]]]},
+  \"properties\": {\"datetime\": \"2024-01-02T00:00:00Z\"}, \"links\": [],
+  \"assets\": {\"data\": {\"href\": \"${raster}\"}}}")
+run(0 collection upsert "${catalog}" "${WORK}/collection.json")
+run(0 load "${catalog}" "${WORK}/item.json")
+run(0 mosaic "${catalog}" 14 8875 5884 --search "{\"collections\": [\"utm\"]}" --assets data --rescale 0,4096
+    -o "${WORK}/mosaic.png")
+magic("${WORK}/mosaic.png" 4 png)
+if(NOT png STREQUAL "89504e47" OR NOT err MATCHES "1 used")
+  message(FATAL_ERROR "mosaic did not write a PNG from the one item: ${png} ${err}")
+endif()
+run(1 mosaic "${catalog}" 14 8875 5884 --assets data --method loudest -o "${WORK}/bad-mosaic.png")
+if(NOT err MATCHES "invalid_input" OR NOT err MATCHES "loudest")
+  message(FATAL_ERROR "expected an unknown pixel selection to be refused, got: ${err}")
+endif()
+run(1 mosaic "${catalog}" 14 0 0 --assets data -o "${WORK}/bad-mosaic.png")
+if(NOT err MATCHES "not_found" OR NOT err MATCHES "no item")
+  message(FATAL_ERROR "expected not_found for a tile without items, got: ${err}")
+endif()
