@@ -2,8 +2,8 @@
 # The end-to-end demo on local files: builds tessera, then runs the storage
 # examples (C++, C, Python), loads sample STAC items into an SQLite catalog
 # and searches it (C++, Python, CLI), and ingests a raster turned into a COG
-# and a STAC item through queue messages, and renders map tiles of a COG to
-# PNG files. Output goes to demo-output/.
+# and a STAC item through queue messages, renders map tiles of a COG to
+# PNG files and a mosaic of overlapping scenes to one viewport PNG. Output goes to demo-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -36,6 +36,10 @@ echo "== Ingest: a raster becomes a COG and a STAC item; queue messages with a d
 echo
 echo "== Tiling: a COG becomes web-map tiles (PNG files), a preview, point values and statistics"
 "$PYTHON" examples/python/tiles.py "$OUT/tiles"
+
+echo
+echo "== Mosaic: overlapping scenes in a catalog become one viewport PNG (and a re-styled one from the cache)"
+"$PYTHON" examples/python/mosaic.py "$OUT/mosaic"
 
 echo
 echo "== The same from the command line"
