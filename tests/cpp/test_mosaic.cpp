@@ -1,0 +1,260 @@
+// Pixel selection (unit) and mosaic tiles over both catalog backends.
+
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gdal_priv.h>
+#include <gtest/gtest.h>
+#include <ogr_spatialref.h>
+
+#include "catalog_fixtures.hpp"
+#include "tessera/catalog.hpp"
+#include "tessera/mosaic.hpp"
+#include "tessera/tiling.hpp"
+#include "tessera/tms.hpp"
+#include "test_support.hpp"
+#include "tiling/pixel_selection.hpp"
+
+namespace {
+
+using nlohmann::json;
+using tessera::DataType;
+using tessera::ErrorCode;
+using tessera::ImageData;
+using tessera::PixelSelection;
+using tessera::testing::expect_error;
+using tessera::tiling::PixelSelector;
+
+// A 2x2 single-band uint16 image; mask 0 where a value is 0.
+ImageData image_of(std::array<std::uint16_t, 4> values, int bands = 1) {
+  ImageData image(DataType::kUInt16, bands, 2, 2);
+  for (int b = 0; b < bands; ++b) {
+    for (int p = 0; p < 4; ++p) {
+      image.band<std::uint16_t>(b)[p] = static_cast<std::uint16_t>(values[p] + (values[p] != 0 ? 100 * b : 0));
+    }
+  }
+  for (int p = 0; p < 4; ++p) {
+    image.mask()[p] = values[p] != 0 ? 255 : 0;
+  }
+  return image;
+}
+
+std::vector<double> band_values(const ImageData& image, int band = 0) {
+  std::vector<double> values;
+  for (std::size_t p = 0; p < image.pixel_count(); ++p) {
+    switch (image.data_type()) {
+      case DataType::kUInt8:
+        values.push_back(image.band<std::uint8_t>(band)[p]);
+        break;
+      case DataType::kUInt16:
+        values.push_back(image.band<std::uint16_t>(band)[p]);
+        break;
+      case DataType::kFloat64:
+        values.push_back(image.band<double>(band)[p]);
+        break;
+      default:
+        ADD_FAILURE() << "unexpected type";
+    }
+  }
+  return values;
+}
+
+ImageData select(PixelSelection method, const std::vector<ImageData>& images) {
+  PixelSelector selector(method, 2, 2);
+  for (const auto& image : images) {
+    selector.feed(image);
+  }
+  return *selector.result();
+}
+
+TEST(PixelSelection, FirstFillsGapsInOrderAndKnowsWhenFull) {
+  PixelSelector selector(PixelSelection::kFirst, 2, 2);
+  EXPECT_FALSE(selector.result().has_value());
+  selector.feed(image_of({5, 0, 7, 0}));
+  EXPECT_FALSE(selector.filled());
+  selector.feed(image_of({1, 2, 3, 0}));
+  EXPECT_FALSE(selector.filled());
+  selector.feed(image_of({9, 9, 9, 4}));
+  EXPECT_TRUE(selector.filled());
+  const ImageData result = *selector.result();
+  EXPECT_EQ(band_values(result), (std::vector<double>{5, 2, 7, 4}));
+  EXPECT_EQ(result.data_type(), DataType::kUInt16);
+}
+
+TEST(PixelSelection, HighestLowestBandByBand) {
+  const std::vector<ImageData> images = {image_of({5, 0, 7, 1}, 2), image_of({6, 3, 2, 0}, 2)};
+  const ImageData highest = select(PixelSelection::kHighest, images);
+  EXPECT_EQ(band_values(highest, 0), (std::vector<double>{6, 3, 7, 1}));
+  EXPECT_EQ(band_values(highest, 1), (std::vector<double>{106, 103, 107, 101}));
+  const ImageData lowest = select(PixelSelection::kLowest, images);
+  EXPECT_EQ(band_values(lowest, 0), (std::vector<double>{5, 3, 2, 1}));
+  for (std::size_t p = 0; p < 4; ++p) {
+    EXPECT_EQ(highest.mask()[p], 255);
+  }
+}
+
+TEST(PixelSelection, StatisticsOverTheItemsWithData) {
+  const std::vector<ImageData> images = {image_of({10, 0, 1, 0}), image_of({20, 4, 2, 0}), image_of({31, 0, 4, 0}),
+                                         image_of({41, 0, 3, 0})};
+  const ImageData mean = select(PixelSelection::kMean, images);
+  EXPECT_EQ(mean.data_type(), DataType::kUInt16);
+  EXPECT_EQ(band_values(mean), (std::vector<double>{25, 4, 2, 0}));  // 25.5 and 2.5 truncated, as numpy's astype
+  EXPECT_EQ(mean.mask()[3], 0);
+  const ImageData median = select(PixelSelection::kMedian, images);
+  EXPECT_EQ(band_values(median), (std::vector<double>{25, 4, 2, 0}));
+  const ImageData stdev = select(PixelSelection::kStdev, images);
+  EXPECT_EQ(stdev.data_type(), DataType::kFloat64);
+  EXPECT_NEAR(band_values(stdev)[0], std::sqrt(135.25), 1e-12);  // population: (15.5² + 5.5²) * 2 / 4
+  EXPECT_EQ(band_values(stdev)[1], 0);
+  const ImageData count = select(PixelSelection::kCount, images);
+  EXPECT_EQ(count.data_type(), DataType::kUInt8);
+  EXPECT_EQ(band_values(count), (std::vector<double>{4, 1, 4, 0}));
+  EXPECT_EQ(count.mask()[3], 255);  // a count is always defined
+}
+
+TEST(PixelSelection, LastBandDecidesAndIsDropped) {
+  ImageData a = image_of({5, 6, 7, 8}, 2);
+  ImageData b = image_of({9, 1, 9, 1}, 2);
+  b.band<std::uint16_t>(1)[1] = 999;  // b wins pixel 1 on the last band only
+  const ImageData high = select(PixelSelection::kLastBandHigh, {a, b});
+  EXPECT_EQ(high.band_count(), 1);
+  EXPECT_EQ(band_values(high), (std::vector<double>{9, 1, 9, 8}));
+  const ImageData low = select(PixelSelection::kLastBandLow, {a, b});
+  EXPECT_EQ(band_values(low), (std::vector<double>{5, 6, 7, 1}));
+  PixelSelector one_band(PixelSelection::kLastBandHigh, 2, 2);
+  expect_error([&] { one_band.feed(image_of({1, 1, 1, 1})); }, ErrorCode::kInvalidInput, "two bands");
+}
+
+TEST(PixelSelection, BandCountMustMatchTheFirstItem) {
+  PixelSelector selector(PixelSelection::kFirst, 2, 2);
+  selector.feed(image_of({1, 0, 0, 0}, 2));
+  expect_error([&] { selector.feed(image_of({1, 1, 1, 1}, 3)); }, ErrorCode::kInvalidInput, "3 bands");
+}
+
+TEST(PixelSelection, NamesRoundTrip) {
+  for (const char* name :
+       {"first", "highest", "lowest", "mean", "median", "stdev", "count", "last-band-high", "last-band-low"}) {
+    EXPECT_EQ(tessera::pixel_selection_name(tessera::pixel_selection_from_name(name)), name);
+  }
+  EXPECT_EQ(tessera::pixel_selection_from_name("lastbandhigh"), PixelSelection::kLastBandHigh);
+  expect_error([] { tessera::pixel_selection_from_name("brightest"); }, ErrorCode::kInvalidInput, "brightest");
+}
+
+// --- Mosaic tiles over both backends --------------------------------------------------
+
+// The WebMercatorQuad tile 10/545/361 (around 11.6E, 48.1N) and a raster in
+// EPSG:3857 covering its left or right half (128 x 256 pixels) with `value`.
+constexpr int kZ = 10;
+constexpr std::int64_t kX = 545;
+constexpr std::int64_t kY = 361;
+
+std::string half_raster(const std::filesystem::path& path, bool left, std::uint8_t value) {
+  const tessera::Bbox tile = tessera::TileMatrixSet::web_mercator_quad().xy_bounds({kZ, kX, kY});
+  const double middle = (tile.minx + tile.maxx) / 2;
+  GDALAllRegister();
+  GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+  GDALDatasetUniquePtr dataset(gtiff->Create(path.c_str(), 128, 256, 1, GDT_Byte, nullptr));
+  std::array<double, 6> transform = {left ? tile.minx : middle,    (tile.maxx - tile.minx) / 256, 0, tile.maxy, 0,
+                                     (tile.miny - tile.maxy) / 256};
+  dataset->SetGeoTransform(transform.data());
+  OGRSpatialReference mercator;
+  mercator.importFromEPSG(3857);
+  dataset->SetSpatialRef(&mercator);
+  std::vector<std::uint8_t> values(128 * 256, value);
+  EXPECT_EQ(dataset->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 128, 256, values.data(), 128, 256, GDT_Byte, 0, 0),
+            CE_None);
+  dataset->GetRasterBand(1)->SetNoDataValue(0);
+  return path.string();
+}
+
+json half_item(const std::string& id, const std::string& day, const std::string& href, bool left) {
+  const tessera::Bbox box = tessera::TileMatrixSet::web_mercator_quad().bounds({kZ, kX, kY});
+  const double middle = (box.minx + box.maxx) / 2;
+  const double west = left ? box.minx : middle;
+  const double east = left ? middle : box.maxx;
+  json item = tessera::testing::make_item(id, "m", day + "T00:00:00Z", 0, 0);
+  item["geometry"] = {
+      {"type", "Polygon"},
+      {"coordinates", {{{west, box.miny}, {east, box.miny}, {east, box.maxy}, {west, box.maxy}, {west, box.miny}}}}};
+  item["bbox"] = {west, box.miny, east, box.maxy};
+  item["assets"] = {{"data", {{"href", href}}}};
+  return item;
+}
+
+class MosaicBackends : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "pgstac") {
+      catalog_ = tessera::Catalog::open(std::getenv("TESSERA_TEST_PGSTAC_URL"));
+      for (const auto& collection : catalog_->collections()) {
+        catalog_->delete_collection(collection["id"].get<std::string>(), true);
+      }
+    } else {
+      catalog_ = tessera::Catalog::open("sqlite://" + (dir_.path() / "c.db").string());
+    }
+    catalog_->upsert_collection(tessera::testing::make_collection("m"));
+    tessera::clear_tile_cache();
+  }
+
+  tessera::testing::TempDir dir_;
+  std::unique_ptr<tessera::Catalog> catalog_;
+};
+
+TEST_P(MosaicBackends, HalvesCachesCapsAndFailures) {
+  const auto left = half_raster(dir_.path() / "left.tif", true, 7);
+  const auto right = half_raster(dir_.path() / "right.tif", false, 9);
+  const auto report =
+      catalog_->load({half_item("left", "2024-01-03", left, true), half_item("right", "2024-01-02", right, false),
+                      half_item("broken", "2024-01-04", (dir_.path() / "gone.tif").string(), false)});
+  ASSERT_EQ(report.loaded, 3U) << report.to_json().dump();
+  const auto tms = tessera::TileMatrixSet::web_mercator_quad();
+  tessera::MosaicOptions options;
+  options.assets = {"data"};
+  const std::string id = catalog_->register_search({{"collections", {"m"}}});
+  const auto mosaic = tessera::Mosaic::from_registered(*catalog_, id, options);
+
+  const ImageData image = mosaic.tile(tms, {kZ, kX, kY});
+  EXPECT_EQ(image.assets, (std::vector<std::string>{"left", "right"}));
+  EXPECT_EQ(image.band<std::uint8_t>(0)[10], 7);
+  EXPECT_EQ(image.band<std::uint8_t>(0)[200], 9);
+  for (std::size_t p = 0; p < image.pixel_count(); ++p) {
+    ASSERT_EQ(image.mask()[p], 255) << p;
+  }
+  ASSERT_EQ(image.metadata["failed"].size(), 1U);
+  EXPECT_EQ(image.metadata["failed"][0]["id"], "broken");
+  EXPECT_EQ(image.metadata["cache"]["misses"], 3);
+
+  const ImageData again = mosaic.tile(tms, {kZ, kX, kY});
+  EXPECT_EQ(again.metadata["cache"]["hits"], 2);  // the failed read is not cached
+  EXPECT_GE(tessera::tile_cache_stats().hits, 2U);
+
+  options.max_items_read = 2;
+  const ImageData capped = tessera::Mosaic(*catalog_, {{"collections", {"m"}}}, options).tile(tms, {kZ, kX, kY});
+  EXPECT_EQ(capped.metadata["stopped_by"], "max_items_read");
+  EXPECT_EQ(capped.assets, (std::vector<std::string>{"left"}));
+
+  const json listed = mosaic.assets_for_tile(tms, {kZ, kX, kY});
+  ASSERT_EQ(listed.size(), 3U);
+  EXPECT_EQ(listed[0]["id"], "broken");
+  EXPECT_EQ(listed[1]["assets"]["data"], left);
+  expect_error([&] { static_cast<void>(mosaic.tile(tms, {kZ, kX + 3, kY})); }, ErrorCode::kNotFound, "no item");
+}
+
+std::vector<std::string> backends() {
+  std::vector<std::string> names = {"sqlite"};
+  if (std::getenv("TESSERA_TEST_PGSTAC_URL") != nullptr) {
+    names.emplace_back("pgstac");
+  }
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MosaicBackends, ::testing::ValuesIn(backends()),
+                         [](const auto& backend) { return backend.param; });
+
+}  // namespace
