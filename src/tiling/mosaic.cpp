@@ -605,7 +605,9 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
                                                   run->states.begin() + static_cast<std::ptrdiff_t>(next_dispatch),
                                                   ReadState::kRunning));
   }
+  // Read under the lock: reads stopped by a cap may still be finishing.
   const CacheCounts cache = run->cache;
+  const auto skipped_covered = std::count(run->states.begin(), run->states.end(), ReadState::kSkipped);
   lock.unlock();
   if (to_tms) {
     FootprintTransformers::instance().release(transformer_key, std::move(to_tms));
@@ -643,7 +645,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
                     {"items_scanned", count},
                     {"items_read", reads_started},
                     {"items_used", used.size()},
-                    {"items_skipped_covered", std::count(run->states.begin(), run->states.end(), ReadState::kSkipped)},
+                    {"items_skipped_covered", skipped_covered},
                     {"filled", selector.filled()},
                     {"stopped_by", stopped_by ? json(*stopped_by) : json()},
                     {"failed", failed},
