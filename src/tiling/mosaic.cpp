@@ -13,13 +13,10 @@
 
 #include <fmt/format.h>
 
-#include "tessera/cql2.hpp"
 #include "tessera/error.hpp"
-#include "tiling/expression.hpp"
+#include "tiling/mosaic_items.hpp"
 #include "tiling/pixel_selection.hpp"
-#include "tiling/pixel_type.hpp"
 #include "tiling/raster_read.hpp"
-#include "tiling/tile_data_cache.hpp"
 #include "tiling/work_pool.hpp"
 
 namespace tessera {
@@ -27,6 +24,13 @@ namespace tessera {
 using nlohmann::json;
 
 namespace {
+
+using tiling::CacheCounts;
+using tiling::Candidate;
+using tiling::ItemPlan;
+using tiling::plan_items;
+using tiling::scan_items;
+using tiling::ScanResult;
 
 constexpr std::pair<PixelSelection, std::string_view> kMethodNames[] = {
     {PixelSelection::kFirst, "first"},
@@ -39,298 +43,6 @@ constexpr std::pair<PixelSelection, std::string_view> kMethodNames[] = {
     {PixelSelection::kLastBandHigh, "last-band-high"},
     {PixelSelection::kLastBandLow, "last-band-low"},
 };
-
-// --- Which items, which assets ----------------------------------------------
-
-// One asset band a mosaic reads: "<asset>_b<n>".
-struct AssetBand {
-  std::string asset;
-  int band = 0;
-};
-
-AssetBand parse_asset_band(const std::string& name) {
-  const auto separator = name.rfind("_b");
-  if (separator != std::string::npos && separator > 0 && separator + 2 < name.size() &&
-      std::all_of(name.begin() + static_cast<std::ptrdiff_t>(separator) + 2, name.end(),
-                  [](char c) { return c >= '0' && c <= '9'; })) {
-    const int band = std::stoi(name.substr(separator + 2));
-    if (band >= 1) {
-      return {name.substr(0, separator), band};
-    }
-  }
-  throw Error(ErrorCode::kInvalidInput,
-              fmt::format("mosaic expression: '{}' is not an asset band (write <asset>_b<n>, e.g. visual_b1)", name));
-}
-
-// What every item contributes: the assets read, and the expression over
-// their bands when there is one.
-struct ItemPlan {
-  std::vector<std::string> assets;
-  std::optional<tiling::Expression> expression;
-  std::vector<AssetBand> variables;  // aligned with expression->variables()
-};
-
-ItemPlan plan_items(const MosaicOptions& options, const ReadOptions& read) {
-  ItemPlan plan;
-  const std::string& expression = read.expression.empty() ? options.expression : read.expression;
-  if (!expression.empty()) {
-    plan.expression = tiling::Expression::parse(expression);
-    for (const auto& name : plan.expression->variables()) {
-      plan.variables.push_back(parse_asset_band(name));
-      if (std::find(plan.assets.begin(), plan.assets.end(), plan.variables.back().asset) == plan.assets.end()) {
-        plan.assets.push_back(plan.variables.back().asset);
-      }
-    }
-  } else {
-    plan.assets = options.assets;
-  }
-  if (plan.assets.empty()) {
-    throw Error(ErrorCode::kInvalidInput, "mosaic: name the assets to read (assets or an expression over them)");
-  }
-  return plan;
-}
-
-// An item a tile may read: its assets' hrefs and its footprint.
-struct Candidate {
-  std::string id;
-  std::string collection;
-  json bbox;
-  std::vector<std::pair<std::string, std::string>> hrefs;  // (asset, href), in plan order
-  std::string missing_asset;                               // the first asset the item lacks
-  json geometry;
-};
-
-// An asset href relative to the item's self link is resolved against it.
-std::string resolve_href(const json& item, const std::string& href) {
-  if (href.find("://") != std::string::npos || href.starts_with("/")) {
-    return href;
-  }
-  for (const auto& link : item.value("links", json::array())) {
-    if (link.is_object() && link.value("rel", "") == "self" && link.contains("href") && link["href"].is_string()) {
-      const std::string self = link["href"].get<std::string>();
-      const auto slash = self.rfind('/');
-      if (slash != std::string::npos) {
-        return self.substr(0, slash + 1) + (href.starts_with("./") ? href.substr(2) : href);
-      }
-    }
-  }
-  return href;
-}
-
-Candidate candidate_from(const json& item, const std::vector<std::string>& assets) {
-  Candidate candidate;
-  candidate.id = item.value("id", "");
-  candidate.collection = item.value("collection", "");
-  candidate.bbox = item.value("bbox", json());
-  candidate.geometry = item.value("geometry", json());
-  const json& item_assets = item.contains("assets") && item["assets"].is_object() ? item["assets"] : json::object();
-  for (const auto& name : assets) {
-    const auto found = item_assets.find(name);
-    if (found == item_assets.end() || !found->is_object() || !found->contains("href") ||
-        !(*found)["href"].is_string()) {
-      if (candidate.missing_asset.empty()) {
-        candidate.missing_asset = name;
-      }
-      continue;
-    }
-    candidate.hrefs.emplace_back(name, resolve_href(item, (*found)["href"].get<std::string>()));
-  }
-  return candidate;
-}
-
-// The mosaic's search restricted to `geometry` (WGS84 GeoJSON): its own
-// bbox/intersects and filter are kept as one CQL2-JSON filter.
-json spatial_request(const json& search, const json& geometry) {
-  json request = search;
-  std::vector<json> clauses;
-  if (const auto bbox = request.find("bbox"); bbox != request.end() && !bbox->is_null()) {
-    clauses.push_back({{"op", "s_intersects"}, {"args", {{{"property", "geometry"}}, {{"bbox", *bbox}}}}});
-  }
-  if (const auto shape = request.find("intersects"); shape != request.end() && !shape->is_null()) {
-    clauses.push_back({{"op", "s_intersects"}, {"args", {{{"property", "geometry"}}, *shape}}});
-  }
-  if (const auto filter = request.find("filter"); filter != request.end() && !filter->is_null()) {
-    clauses.push_back(filter->is_string() ? cql2::text_to_json(filter->get_ref<const std::string&>()) : *filter);
-  }
-  for (const char* member : {"bbox", "intersects", "filter", "filter-lang", "token", "limit", "fields", "context"}) {
-    request.erase(member);
-  }
-  request["intersects"] = geometry;
-  if (!clauses.empty()) {
-    request["filter"] = clauses.size() == 1 ? clauses.front() : json{{"op", "and"}, {"args", clauses}};
-    request["filter-lang"] = "cql2-json";
-  }
-  return request;
-}
-
-struct ScanResult {
-  std::vector<Candidate> candidates;
-  bool capped = false;  // max_items_scanned left items unvisited
-};
-
-ScanResult scan_items(Catalog& catalog, const json& search, const json& geometry,
-                      const std::vector<std::string>& assets, std::size_t max_items) {
-  ScanResult scan;
-  json request = spatial_request(search, geometry);
-  request["context"] = false;
-  while (scan.candidates.size() < max_items) {
-    request["limit"] = std::min<std::size_t>(max_items - scan.candidates.size(), 1000);
-    const json page = catalog.search(request);
-    for (const auto& item : page["features"]) {
-      scan.candidates.push_back(candidate_from(item, assets));
-    }
-    const auto next = page.find("next");
-    if (next == page.end() || !next->is_string()) {
-      return scan;
-    }
-    request["token"] = *next;
-  }
-  // The page ended exactly at the cap: one more item decides whether it cut anything.
-  request["limit"] = 1;
-  scan.capped = !catalog.search(request)["features"].empty();
-  return scan;
-}
-
-// What assets_for_tile/point answer: each item with the hrefs it would be read from.
-json describe_items(const ScanResult& scan) {
-  json items = json::array();
-  for (const auto& candidate : scan.candidates) {
-    json assets = json::object();
-    for (const auto& [asset, href] : candidate.hrefs) {
-      assets[asset] = href;
-    }
-    items.push_back(
-        {{"id", candidate.id}, {"collection", candidate.collection}, {"bbox", candidate.bbox}, {"assets", assets}});
-  }
-  return items;
-}
-
-json tile_geometry(const TileMatrixSet& tms, const Tile& tile) {
-  return Geometry::from_bbox(tms.bounds(tile)).to_geojson();
-}
-
-// --- Reading one item ---------------------------------------------------------
-
-std::string cache_key(std::string_view href, const TileMatrixSet& tms, const Tile& tile, int tile_size,
-                      const ReadOptions& read) {
-  std::string indexes;
-  for (const int index : read.indexes) {
-    indexes += fmt::format("{},", index);
-  }
-  return fmt::format("{}\n{}\n{}/{}/{}\n{}\n{}\n{}/{}\n{}\n{}\n{}", href, tms.id(), tile.z, tile.x, tile.y, tile_size,
-                     indexes, resampling_name(read.resampling), resampling_name(read.reproject),
-                     read.nodata ? fmt::format("{}", *read.nodata) : "-", read.unscale, read.buffer);
-}
-
-struct CacheCounts {
-  std::uint64_t hits = 0;
-  std::uint64_t misses = 0;
-};
-
-// One asset's tile, from the cache or read (nullopt: no data there).
-std::optional<ImageData> asset_tile(const std::string& href, const TileMatrixSet& tms, const Tile& tile, int tile_size,
-                                    const ReadOptions& read, CacheCounts& counts) {
-  auto& cache = tiling::TileDataCache::instance();
-  const std::string key = cache_key(href, tms, tile, tile_size, read);
-  if (auto cached = cache.find(key)) {
-    ++counts.hits;
-    return cached->band_count() == 0 ? std::nullopt : std::move(cached);
-  }
-  ++counts.misses;
-  std::optional<ImageData> image = tiling::read_tile_if_covered(href, tms, tile, tile_size, read);
-  // "No data here" is remembered too, as an image without bands.
-  cache.insert(key, image ? *image : ImageData());
-  return image;
-}
-
-// The item's assets stacked into one image (bands "<asset>_b<n>", valid where
-// every asset is), then the expression when there is one.
-std::optional<ImageData> read_item(const Candidate& candidate, const ItemPlan& plan, const TileMatrixSet& tms,
-                                   const Tile& tile, int tile_size, const ReadOptions& read, CacheCounts& counts) {
-  if (!candidate.missing_asset.empty()) {
-    throw Error(ErrorCode::kNotFound, fmt::format("has no asset '{}'", candidate.missing_asset));
-  }
-  ReadOptions asset_read = read;
-  asset_read.expression.clear();
-  std::vector<ImageData> parts;
-  for (const auto& [asset, href] : candidate.hrefs) {
-    std::optional<ImageData> part = asset_tile(href, tms, tile, tile_size, asset_read, counts);
-    if (!part) {
-      return std::nullopt;
-    }
-    parts.push_back(std::move(*part));
-  }
-  if (parts.size() == 1 && !plan.expression) {
-    ImageData image = parts.front();  // shares the cached buffers, which nobody writes
-    for (auto& name : image.band_names) {
-      name = fmt::format("{}_{}", candidate.hrefs.front().first, name);
-    }
-    return image;
-  }
-  int band_count = 0;
-  DataType type = parts.front().data_type();
-  for (const auto& part : parts) {
-    band_count += part.band_count();
-    if (part.data_type() != type) {
-      type = DataType::kFloat64;
-    }
-  }
-  ImageData stacked(type, band_count, parts.front().height(), parts.front().width());
-  std::fill_n(stacked.mask(), stacked.pixel_count(), 255);
-  int band = 0;
-  std::map<std::string, int> band_of;
-  for (std::size_t n = 0; n < parts.size(); ++n) {
-    const ImageData& part = parts[n];
-    for (int b = 0; b < part.band_count(); ++b, ++band) {
-      tiling::with_pixel_type(type, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        T* out = stacked.band<T>(band);
-        for (std::size_t p = 0; p < part.pixel_count(); ++p) {
-          out[p] = static_cast<T>(tiling::value_at(part, b, p));
-        }
-      });
-      const std::string name = fmt::format("{}_b{}", candidate.hrefs[n].first, b + 1);
-      stacked.band_names.push_back(name);
-      band_of[name] = band;
-    }
-    for (std::size_t p = 0; p < part.pixel_count(); ++p) {
-      if (part.mask()[p] == 0) {
-        stacked.mask()[p] = 0;
-      }
-    }
-  }
-  stacked.bounds = parts.front().bounds;
-  stacked.crs_wkt = parts.front().crs_wkt;
-  if (!plan.expression) {
-    return stacked;
-  }
-  std::vector<std::vector<double>> inputs;
-  std::vector<const double*> input_pointers;
-  for (std::size_t v = 0; v < plan.variables.size(); ++v) {
-    const auto found = band_of.find(plan.expression->variables()[v]);
-    if (found == band_of.end()) {
-      throw Error(ErrorCode::kInvalidInput,
-                  fmt::format("asset '{}' has no band {}", plan.variables[v].asset, plan.variables[v].band));
-    }
-    inputs.emplace_back(stacked.pixel_count());
-    for (std::size_t p = 0; p < stacked.pixel_count(); ++p) {
-      inputs.back()[p] = tiling::value_at(stacked, found->second, p);
-    }
-    input_pointers.push_back(inputs.back().data());
-  }
-  ImageData evaluated(DataType::kFloat64, static_cast<int>(plan.expression->output_count()), stacked.height(),
-                      stacked.width());
-  std::vector<double*> outputs;
-  for (int o = 0; o < evaluated.band_count(); ++o) {
-    outputs.push_back(evaluated.band<double>(o));
-  }
-  plan.expression->evaluate(input_pointers, stacked.pixel_count(), outputs);
-  std::copy_n(stacked.mask(), stacked.pixel_count(), evaluated.mask());
-  evaluated.band_names = plan.expression->output_texts();
-  evaluated.bounds = stacked.bounds;
-  evaluated.crs_wkt = stacked.crs_wkt;
-  return evaluated;
-}
 
 // --- Footprints on the tile grid (skipping covered items) -----------------------
 
@@ -457,7 +169,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
   const auto deadline = std::chrono::steady_clock::now() + options_.time_budget;
   const ItemPlan plan = plan_items(options_, read);
   const ScanResult scan =
-      scan_items(*catalog_, search_, tile_geometry(tms, tile), plan.assets, options_.max_items_scanned);
+      scan_items(*catalog_, search_, tiling::tile_geometry(tms, tile), plan.assets, options_.max_items_scanned);
   const auto& candidates = scan.candidates;
   const std::size_t count = candidates.size();
 
@@ -576,7 +288,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
         std::string error;
         CacheCounts counts;
         try {
-          image = read_item((*shared_candidates)[n], *shared_plan, tms, tile, tile_size, read, counts);
+          image = tiling::read_item((*shared_candidates)[n], *shared_plan, tms, tile, tile_size, read, counts);
         } catch (const std::exception& failure) {
           error = failure.what();
         }
@@ -655,8 +367,8 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
 
 json Mosaic::assets_for_tile(const TileMatrixSet& tms, const Tile& tile) const {
   tms.check_tile(tile);
-  return describe_items(scan_items(*catalog_, search_, tile_geometry(tms, tile), plan_items(options_, {}).assets,
-                                   options_.max_items_scanned));
+  return tiling::describe_items(scan_items(*catalog_, search_, tiling::tile_geometry(tms, tile),
+                                           plan_items(options_, {}).assets, options_.max_items_scanned));
 }
 
 json Mosaic::assets_for_point(double lon, double lat) const {
@@ -664,7 +376,7 @@ json Mosaic::assets_for_point(double lon, double lat) const {
     throw Error(ErrorCode::kInvalidInput, fmt::format("point ({}, {}) is not a longitude/latitude", lon, lat));
   }
   const json point = {{"type", "Point"}, {"coordinates", {lon, lat}}};
-  return describe_items(
+  return tiling::describe_items(
       scan_items(*catalog_, search_, point, plan_items(options_, {}).assets, options_.max_items_scanned));
 }
 
