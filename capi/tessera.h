@@ -245,7 +245,7 @@ typedef struct tsr_image_s* tsr_image;
  *  "storage_options": {"endpoint": "...", ...}        settings for s3:// hrefs, as for
  *                                                     tsr_storage_open,
  *  "allowed_drivers": ["GTiff", "COG", ...]           GDAL drivers an href may be opened with,
- *  "dataset_cache_size": 64,                          open datasets kept for reuse,
+ *  "dataset_cache_size": 256,                         open datasets kept for reuse,
  *  "tile_cache_bytes": 268435456}                     decoded mosaic item tiles kept.
  * Open datasets are dropped from the cache. */
 TSR_API tsr_status tsr_configure_reader(const char* config_json);

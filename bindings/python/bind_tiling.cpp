@@ -242,7 +242,8 @@ void bind_tiling(py::module_& m) {
       },
       py::arg("allowed_prefixes") = py::none(), py::arg("allowed_roots") = py::none(),
       py::arg("storage_options") = py::none(), py::arg("allowed_drivers") = py::none(),
-      py::arg("dataset_cache_size") = 64, py::arg("tile_cache_bytes") = ReaderConfig{}.tile_cache_bytes);
+      py::arg("dataset_cache_size") = ReaderConfig{}.dataset_cache_size,
+      py::arg("tile_cache_bytes") = ReaderConfig{}.tile_cache_bytes);
 
   m.def(
       "read_tile",

@@ -36,7 +36,7 @@ struct TESSERA_API ReaderConfig {
   std::vector<std::string> allowed_drivers = {"GTiff", "COG", "PNG", "JPEG", "WEBP", "JP2OpenJPEG", "netCDF", "HDF5"};
   // Open datasets kept for reuse (GDAL handles are not thread-safe, so each
   // thread reading an href at the same time holds its own).
-  std::size_t dataset_cache_size = 64;
+  std::size_t dataset_cache_size = 256;
   // Bytes of decoded per-item tile data mosaics keep for reuse (0: none).
   std::size_t tile_cache_bytes = std::size_t{256} << 20;
 };

@@ -16,6 +16,8 @@
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
 
+#include "tessera/tiling.hpp"
+
 namespace tessera::tiling {
 
 class DatasetCache;
@@ -93,7 +95,7 @@ class DatasetCache {
   };
   std::mutex mutex_;
   std::list<Entry> idle_;  // most recently used first
-  std::size_t capacity_ = 64;
+  std::size_t capacity_ = ReaderConfig{}.dataset_cache_size;
 };
 
 }  // namespace tessera::tiling

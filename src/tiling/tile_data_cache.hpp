@@ -13,6 +13,7 @@
 
 #include "tessera/image.hpp"
 #include "tessera/mosaic.hpp"
+#include "tessera/tiling.hpp"
 
 namespace tessera::tiling {
 
@@ -38,7 +39,7 @@ class TileDataCache {
   std::list<Entry> entries_;  // most recently used first
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
   std::size_t bytes_ = 0;
-  std::size_t capacity_bytes_ = std::size_t{256} << 20;
+  std::size_t capacity_bytes_ = ReaderConfig{}.tile_cache_bytes;
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
 };
