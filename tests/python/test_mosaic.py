@@ -249,3 +249,21 @@ def test_bad_mosaic_definitions(catalog):
         tessera.Mosaic(catalog, SEARCH, assets=["data"], time_budget=0)
     with pytest.raises(tessera.InvalidInput, match="longitude"):
         tessera.Mosaic(catalog, SEARCH, assets=["data"]).assets_for_point(200, 0)
+
+
+def test_items_crossing_the_antimeridian(catalog, tmp_path):
+    # A UTM zone 60 scene reaching past 180 degrees: its footprint is split
+    # in two, and tiles on both sides of the antimeridian read it.
+    data = np.full((1, 200, 200), 5, dtype="uint8")
+    path = write_cog(tmp_path / "dateline.tif", data, "EPSG:32660", from_bounds(650000, 4900000, 850000, 5100000,
+                                                                                 200, 200), nodata=0)
+    item = tessera.create_item(path, collection="m", datetime="2024-02-01T00:00:00Z")
+    assert item["geometry"]["type"] == "MultiPolygon"
+    assert catalog.load([item])["loaded"] == 1
+    mosaic = tessera.Mosaic(catalog, SEARCH, assets=list(item["assets"]))
+    for lon in (179.5, -179.7):
+        tile = WEB_MERCATOR.tile(lon, 45.0, 7)
+        image = mosaic.tile(tile.z, tile.x, tile.y)
+        assert image.assets == [item["id"]]
+        assert (image.data[0][image.mask == 255] == 5).all() and (image.mask == 255).any()
+        assert [entry["id"] for entry in mosaic.assets_for_point(lon, 45.0)] == [item["id"]]
