@@ -22,6 +22,8 @@ PYTHON_PACKAGES=(
   # The tiling peer: its tiles are the reference in the agreement tests and
   # the benchmark (it brings rasterio, morecantile and numpy).
   "rio-tiler==7.9.6"
+  # Validates the Data Packages tessera writes (tests).
+  "frictionless==5.21.0"
 )
 
 log() { printf '[setup] %s\n' "$*"; }

@@ -1,11 +1,7 @@
 #include "tessera/raster_item.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <random>
 
 #include <cpl_conv.h>
 #include <fmt/format.h>
@@ -15,47 +11,16 @@
 #include <ogr_spatialref.h>
 
 #include "core/gdal_env.hpp"
-#include "storage/uri.hpp"
+#include "storage/gdal_source.hpp"
 #include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
 #include "tessera/geometry.hpp"
-
-namespace fs = std::filesystem;
 
 namespace tessera {
 
 using nlohmann::json;
 
 namespace {
-
-// Where GDAL reads an href from; `storage` keeps an S3 bucket's settings set.
-struct RasterSource {
-  std::string gdal_path;
-  std::unique_ptr<Storage> storage;
-};
-
-RasterSource resolve(const std::string& href, const StorageOptions& options) {
-  if (href.starts_with("s3://")) {
-    const std::size_t slash = href.find('/', 5);
-    if (slash == std::string::npos) {
-      throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' names a bucket, not an object", href));
-    }
-    RasterSource source;
-    source.storage = Storage::open(href.substr(0, slash), options);
-    source.gdal_path = source.storage->gdal_path(storage::percent_decode(href.substr(slash + 1)));
-    return source;
-  }
-  if (href.starts_with("https://") || href.starts_with("http://")) {
-    return {"/vsicurl/" + href, nullptr};
-  }
-  if (href.starts_with("file://")) {
-    return {storage::parse_uri(href).path, nullptr};
-  }
-  if (href.starts_with("/vsi")) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("'{}': raw GDAL /vsi paths are not accepted as hrefs", href));
-  }
-  return {href, nullptr};
-}
 
 GDALDatasetUniquePtr open_raster(const std::string& href, const std::string& path) {
   gdal::ensure_initialized();
@@ -195,7 +160,7 @@ std::string default_datetime(GDALDataset& dataset) {
 }  // namespace
 
 json create_item(const std::string& href, const CreateItemOptions& options) {
-  const RasterSource source = resolve(href, options.storage_options);
+  const storage::GdalSource source = storage::resolve_gdal_source(href, options.storage_options);
   GDALDatasetUniquePtr dataset = open_raster(href, source.gdal_path);
   double transform[6];
   const OGRSpatialReference* crs = dataset->GetSpatialRef();
@@ -298,25 +263,17 @@ json create_item(const std::string& href, const CreateItemOptions& options) {
 }
 
 void to_cog(const std::string& source, const std::string& destination, const StorageOptions& storage_options) {
-  const RasterSource input = resolve(source, storage_options);
+  const storage::GdalSource input = storage::resolve_gdal_source(source, storage_options);
   GDALDatasetUniquePtr dataset = open_raster(source, input.gdal_path);
-  // Written next to a local destination (so the rename is atomic) or in the
-  // temp folder before an upload.
-  const bool remote = destination.find("://") != std::string::npos && !destination.starts_with("file://");
-  const fs::path local_destination =
-      remote ? fs::path()
-             : fs::path(destination.starts_with("file://") ? storage::parse_uri(destination).path : destination);
-  const fs::path folder = remote ? fs::temp_directory_path() : local_destination.parent_path();
-  fs::create_directories(folder);
-  const fs::path temp = folder / fmt::format(".tessera-cog-{}-{:x}.tif", ::getpid(), std::random_device{}());
+  storage::StagedOutput output(destination, storage_options, ".tif");
   const char* arguments[] = {"-of",  "COG", "-co", "COMPRESS=DEFLATE", "-co", "BLOCKSIZE=512", "-co", "OVERVIEWS=AUTO",
                              nullptr};
   std::unique_ptr<GDALTranslateOptions, decltype(&GDALTranslateOptionsFree)> translate_options(
       GDALTranslateOptionsNew(const_cast<char**>(arguments), nullptr), &GDALTranslateOptionsFree);
   gdal::ErrorCapture errors;
   int usage_error = FALSE;
-  GDALDatasetH written =
-      GDALTranslate(temp.c_str(), GDALDataset::ToHandle(dataset.get()), translate_options.get(), &usage_error);
+  GDALDatasetH written = GDALTranslate(output.temp_path().c_str(), GDALDataset::ToHandle(dataset.get()),
+                                       translate_options.get(), &usage_error);
   bool failed = written == nullptr;
   if (written != nullptr) {
     CPLErrorReset();
@@ -324,24 +281,9 @@ void to_cog(const std::string& source, const std::string& destination, const Sto
     failed = CPLGetLastErrorType() == CE_Failure;
   }
   if (failed) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
     throw Error(ErrorCode::kIo, fmt::format("writing a COG of '{}' failed: {}", source, errors.messages()));
   }
-  try {
-    if (remote) {
-      const std::size_t slash = destination.rfind('/');
-      Storage::open(destination.substr(0, slash), destination.starts_with("s3://") ? storage_options : StorageOptions{})
-          ->put_file(destination.substr(slash + 1), temp);
-      fs::remove(temp);
-    } else {
-      fs::rename(temp, local_destination);
-    }
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw;
-  }
+  output.commit();
 }
 
 }  // namespace tessera

@@ -1,0 +1,210 @@
+#include "packaging/locks.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tessera/error.hpp"
+#include "tessera/log.hpp"
+
+namespace tessera::packaging {
+
+using nlohmann::json;
+
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Names held by this process, so threads of one process exclude each other
+// exactly whatever the storage.
+class HeldNames {
+ public:
+  bool insert(const std::string& name) {
+    const std::lock_guard lock(mutex_);
+    return names_.insert(name).second;
+  }
+  void erase(const std::string& name) {
+    const std::lock_guard lock(mutex_);
+    names_.erase(name);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> names_;
+};
+
+HeldNames& held_names() {
+  static HeldNames names;
+  return names;
+}
+
+class StorageLocks final : public Locks {
+ public:
+  StorageLocks(Storage& storage, std::chrono::seconds lease)
+      : storage_(storage), lease_(lease), local_(storage.root_uri().starts_with("file://")) {}
+
+  bool try_acquire(const std::string& name, const std::string& owner) override {
+    const std::string process_name = storage_.root_uri() + "#" + name;
+    if (!held_names().insert(process_name)) {
+      return false;
+    }
+    try {
+      if (take_marker(key_of(name), owner)) {
+        return true;
+      }
+    } catch (...) {
+      held_names().erase(process_name);
+      throw;
+    }
+    held_names().erase(process_name);
+    return false;
+  }
+
+  void release(const std::string& name, const std::string& owner) override {
+    const std::string key = key_of(name);
+    try {
+      if (storage_.exists(key) && json::parse(storage_.get(key)).value("owner", "") == owner) {
+        storage_.remove(key);
+      }
+    } catch (const std::exception& error) {
+      tessera::log(LogLevel::kWarning, fmt::format("releasing lock '{}': {}", name, error.what()));
+    }
+    held_names().erase(storage_.root_uri() + "#" + name);
+  }
+
+ private:
+  static std::string key_of(const std::string& name) { return ".tessera/locks/" + name + ".json"; }
+
+  std::string marker(const std::string& owner) const {
+    return json{{"owner", owner},
+                {"host", host_name()},
+                {"pid", ::getpid()},
+                {"acquired_unix_ms", now_ms()},
+                {"expires_unix_ms", now_ms() + lease_.count() * 1000}}
+        .dump();
+  }
+
+  // A marker left by a process that is gone, or past its lease.
+  bool stale(const std::string& key) {
+    json held;
+    try {
+      held = json::parse(storage_.get(key));
+    } catch (const Error& error) {
+      return error.code() == ErrorCode::kNotFound;
+    } catch (const json::exception&) {
+      return true;  // a marker that is not JSON was never written by a lock holder
+    }
+    if (held.value("expires_unix_ms", std::int64_t{0}) < now_ms()) {
+      return true;
+    }
+    const auto pid = held.value("pid", 0);
+    return held.value("host", "") == host_name() && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+  }
+
+  bool take_marker(const std::string& key, const std::string& owner) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (local_ ? create_exclusive(key, owner) : put_and_confirm(key, owner)) {
+        return true;
+      }
+      if (!stale(key)) {
+        return false;
+      }
+      tessera::log(LogLevel::kWarning, fmt::format("taking over stale lock '{}'", key));
+      try {
+        storage_.remove(key);
+      } catch (const Error& error) {
+        if (error.code() != ErrorCode::kNotFound) {
+          throw;
+        }
+      }
+    }
+    return false;
+  }
+
+  bool create_exclusive(const std::string& key, const std::string& owner) {
+    const std::filesystem::path path = storage_.gdal_path(key);
+    std::filesystem::create_directories(path.parent_path());
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      if (errno == EEXIST) {
+        return false;
+      }
+      throw Error(ErrorCode::kIo, fmt::format("creating lock marker '{}' failed: {}", key, std::strerror(errno)));
+    }
+    const std::string text = marker(owner);
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (!written) {
+      std::filesystem::remove(path);
+      throw Error(ErrorCode::kIo, fmt::format("writing lock marker '{}' failed", key));
+    }
+    return true;
+  }
+
+  // S3 has no create-if-absent here: write, wait for a concurrent writer's
+  // PUT to land, and keep the lock only if ours is the marker that stayed.
+  bool put_and_confirm(const std::string& key, const std::string& owner) {
+    if (storage_.exists(key)) {
+      return false;
+    }
+    storage_.put(key, marker(owner));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    try {
+      return json::parse(storage_.get(key)).value("owner", "") == owner;
+    } catch (const Error& error) {
+      if (error.code() == ErrorCode::kNotFound) {
+        return false;
+      }
+      throw;
+    }
+  }
+
+  Storage& storage_;
+  std::chrono::seconds lease_;
+  bool local_;
+};
+
+}  // namespace
+
+std::unique_ptr<Locks> storage_locks(Storage& storage, std::chrono::seconds lease) {
+  return std::make_unique<StorageLocks>(storage, lease);
+}
+
+bool acquire_waiting(Locks& locks, const std::string& name, const std::string& owner, std::chrono::milliseconds timeout,
+                     std::chrono::milliseconds poll) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!locks.try_acquire(name, owner)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(poll);
+  }
+  return true;
+}
+
+std::string new_owner_token() {
+  std::random_device random;
+  return fmt::format("{}:{}:{:08x}{:08x}", host_name(), ::getpid(), random(), random());
+}
+
+}  // namespace tessera::packaging

@@ -1,0 +1,37 @@
+#pragma once
+
+// Named locks that keep two jobs from producing the same outputs at once.
+// Internal header.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "tessera/catalog.hpp"
+#include "tessera/storage.hpp"
+
+namespace tessera::packaging {
+
+class Locks {
+ public:
+  virtual ~Locks() = default;
+  // True when `owner` now holds `name`; false while another owner holds it.
+  virtual bool try_acquire(const std::string& name, const std::string& owner) = 0;
+  virtual void release(const std::string& name, const std::string& owner) = 0;
+};
+
+// Markers under ".tessera/locks/" on the storage: created exclusively
+// (O_EXCL) on a local storage; on S3 written and read back, which is exact
+// within a process and best effort between processes (give the packager a
+// catalog there). A marker whose process is gone (same host) or whose lease
+// ran out is taken over, so a crashed job can be re-run.
+std::unique_ptr<Locks> storage_locks(Storage& storage, std::chrono::seconds lease);
+
+// Tries `locks` every `poll` until it is taken (true) or `timeout` passes (false).
+bool acquire_waiting(Locks& locks, const std::string& name, const std::string& owner, std::chrono::milliseconds timeout,
+                     std::chrono::milliseconds poll);
+
+// The identity of this process ("host:pid") and a fresh random owner token.
+std::string new_owner_token();
+
+}  // namespace tessera::packaging
