@@ -379,6 +379,62 @@ TSR_API void tsr_mosaic_destroy(tsr_mosaic* mosaic);
 TSR_API tsr_status tsr_tile_cache_stats(char** out_json);
 TSR_API tsr_status tsr_clear_tile_cache(void);
 
+/* ---- Packaging ---------------------------------------------------------- */
+
+/* Geometries are GeoJSON text in WGS84 (a geometry or a Feature). Options are
+ * JSON objects (NULL or "" = defaults). Results are JSON text freed with
+ * tsr_free. A boundary that covers none of the data is TSR_NOT_FOUND
+ * ("no data for this boundary"). */
+
+/* Exact raster clip written as a COG in the source grid.
+ * options_json: {"all_touched": false, "storage_options": {...}}.
+ * *out_result_json: {"destination", "bytes", "crs", "bbox", "width", "height", "media_type", "format"}. */
+TSR_API tsr_status tsr_clip_raster(const char* src, const char* geometry_json, const char* dst,
+                                   const char* options_json, char** out_result_json);
+
+/* Vector clip. options_json: {"format": "GPKG" | "FlatGeobuf" | "GeoJSON" (default: from dst's
+ * extension), "storage_options": {...}}. *out_result_json has "features" instead of width/height. */
+TSR_API tsr_status tsr_clip_vector(const char* src, const char* geometry_json, const char* dst,
+                                   const char* options_json, char** out_result_json);
+
+/* Validates and clips a user sketch (Polygon/MultiPolygon). options_json:
+ * {"clip_to": GeoJSON or an OGR source path, "erase": GeoJSON or a path,
+ *  "keep_largest": false, "max_area_km2": 1e6, "max_vertices": 100000, "cache_key": ""}.
+ * cache: a storage the results are cached on, or NULL.
+ * *out_result_json: {"geometry", "bbox", "area_km2", "key", "cached"}. */
+TSR_API tsr_status tsr_preprocess_sketch(const char* sketch_json, const char* options_json, tsr_storage cache,
+                                         char** out_result_json);
+
+/* Builds data packages on a storage. The storage (and catalog, may be NULL)
+ * must outlive the packager. */
+typedef struct tsr_packager_s* tsr_packager;
+
+/* Called from worker threads, one call at a time. */
+typedef void (*tsr_progress_callback)(double percent, const char* step, void* user_data);
+
+TSR_API tsr_status tsr_packager_create(tsr_storage storage, tsr_catalog catalog, tsr_packager* out_packager);
+
+/* source: an OGR source. options_json: {"name_field": "name", "long_name_field", "layer"}.
+ * *out_json: [{"id", "name", "long_name"}]. */
+TSR_API tsr_status tsr_packager_add_boundaries(tsr_packager packager, const char* source, const char* options_json,
+                                               char** out_json);
+
+/* [{"id", "name", "long_name", "bbox"}]. */
+TSR_API tsr_status tsr_packager_boundaries(tsr_packager packager, char** out_json);
+
+/* datasets_json: an array of dataset definitions (see docs/packaging.md).
+ * options_json: {"job_id", "parallelism": 2, "wait_for_locks": true, "storage_options": {...}}.
+ * *out_package_json: the datapackage.json written. progress may be NULL. */
+TSR_API tsr_status tsr_packager_build(tsr_packager packager, const char* boundary, const char* datasets_json,
+                                      const char* options_json, tsr_progress_callback progress, void* user_data,
+                                      char** out_package_json);
+
+/* {"id", "boundary", "status", "error", "percent", "step", "datasets": [...], ...}. */
+TSR_API tsr_status tsr_packager_job_status(tsr_packager packager, const char* job_id, char** out_json);
+
+/* Releases the packager and sets *packager to NULL. NULL or *NULL is a no-op. */
+TSR_API void tsr_packager_destroy(tsr_packager* packager);
+
 #ifdef __cplusplus
 }
 #endif

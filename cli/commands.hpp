@@ -12,5 +12,7 @@ void add_catalog_commands(CLI::App& app);
 void add_ingest_command(CLI::App& app);
 // tile, preview, info, point and statistics.
 void add_tiling_commands(CLI::App& app);
+// package.
+void add_packaging_command(CLI::App& app);
 
 }  // namespace tessera::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_catalog_commands(app);
   tessera::cli::add_ingest_command(app);
   tessera::cli::add_tiling_commands(app);
+  tessera::cli::add_packaging_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

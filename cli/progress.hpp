@@ -8,13 +8,20 @@
 namespace tessera::cli {
 
 // A one-line progress bar on stderr, redrawn at most ten times a second.
+// Counts items (with a rate) by default; with a `unit` ("%"), a quantity and
+// a note on the current step instead.
 class ProgressBar {
  public:
-  ProgressBar(std::string label, std::size_t total, bool enabled)
-      : label_(std::move(label)), total_(total), enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+  ProgressBar(std::string label, std::size_t total, bool enabled, std::string unit = {})
+      : label_(std::move(label)),
+        total_(total),
+        enabled_(enabled),
+        unit_(std::move(unit)),
+        start_(std::chrono::steady_clock::now()) {}
 
-  void update(std::size_t done) {
+  void update(std::size_t done, std::string note = {}) {
     done_ = done;
+    note_ = std::move(note);
     const auto now = std::chrono::steady_clock::now();
     if (!enabled_ || now - last_draw_ < std::chrono::milliseconds(100)) {
       return;
@@ -45,12 +52,20 @@ class ProgressBar {
     if (total_ > 0) {
       std::cerr << "/" << total_;
     }
-    std::cerr << " items, " << static_cast<long>(rate) << "/s" << std::flush;
+    if (unit_.empty()) {
+      std::cerr << " items, " << static_cast<long>(rate) << "/s";
+    } else {
+      // Padded so a shorter note overwrites a longer one.
+      std::cerr << unit_ << " " << note_ << std::string(note_.size() < 40 ? 40 - note_.size() : 0, ' ');
+    }
+    std::cerr << std::flush;
   }
 
   std::string label_;
   std::size_t total_;
   bool enabled_;
+  std::string unit_;
+  std::string note_;
   std::size_t done_ = 0;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_{};

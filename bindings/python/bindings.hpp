@@ -19,6 +19,7 @@ void bind_catalog(py::module_& m);
 void bind_ingest(py::module_& m);
 void bind_tiling(py::module_& m);
 void bind_mosaic(py::module_& m);
+void bind_packaging(py::module_& m);
 
 // A TileMatrixSet from a name, a TileMatrixSet or an OGC TileMatrixSet dict.
 TileMatrixSet tms_from(const py::object& tms);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -137,6 +138,17 @@ class TESSERA_API Catalog {
   virtual nlohmann::json registered_search(std::string_view id) = 0;
   // Every registered search in that form, most recently used first.
   virtual nlohmann::json registered_searches() = 0;
+
+  // --- Named locks -----------------------------------------------------------
+  // Mutual exclusion between processes sharing the catalog, for work built on
+  // it (packaging jobs). try_lock takes `name` for `owner` unless another
+  // owner holds it, and returns whether it did. SQLite: a row written in a
+  // write transaction; a hold older than `lease` is taken over (its holder is
+  // presumed dead). PostgreSQL: a session advisory lock on a connection of its
+  // own, released by the server if the holder dies.
+  virtual bool try_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) = 0;
+  // Releases `name` if `owner` holds it.
+  virtual void unlock(std::string_view name, std::string_view owner) = 0;
 
   // --- For backend implementations -----------------------------------------
   // One item as JSON text; `line` (1-based, 0 if unknown) locates it in its

@@ -65,8 +65,26 @@ std::string crs_label(const Crs& crs) {
   return code.empty() ? crs.to_wkt() : code;
 }
 
-Geometry boundary_in_crs(const Geometry& boundary, const Crs& target, const std::optional<Bbox>& extent) {
-  Geometry local = target.same_as(Crs::wgs84()) ? boundary.clone() : boundary.transformed(Crs::wgs84(), target);
+double degrees_of(const Crs& crs, double length) {
+  if (crs.is_geographic()) {
+    return length;
+  }
+  constexpr double kMetresPerDegree = 111320.0;
+  return length * crs.ogr()->GetLinearUnits() / kMetresPerDegree;
+}
+
+Geometry boundary_in_crs(const Geometry& boundary, const Crs& target, const std::optional<Bbox>& extent,
+                         double max_segment_degrees) {
+  Geometry local;
+  if (target.same_as(Crs::wgs84())) {
+    local = boundary.clone();
+  } else if (max_segment_degrees > 0 && !target.is_geographic()) {
+    Geometry dense = boundary.clone();
+    dense.ogr()->segmentize(max_segment_degrees);
+    local = dense.transformed(Crs::wgs84(), target);
+  } else {
+    local = boundary.transformed(Crs::wgs84(), target);
+  }
   if (!target.is_geographic() || !extent) {
     return local;
   }

@@ -19,12 +19,21 @@ namespace tessera::packaging {
 // The CRS of a GDAL dataset or layer (x/y axis order); WGS84 when it has none.
 Crs crs_of(const OGRSpatialReference* srs);
 
-// `boundary` (WGS84) reprojected to `target`. For a geographic target whose
+// `boundary` (WGS84) reprojected to `target`. Its edges are straight lines
+// in longitude/latitude, which bend in a projected CRS: with
+// `max_segment_degrees` > 0 they are first densified to segments no longer
+// than that, so the reprojected boundary follows them (as gdalwarp densifies
+// its cutline). For a geographic target whose
 // `extent` is known, the parts of the boundary that lie a full turn away
 // (split at the antimeridian, beyond ±180°, or data stored in 0..360°) are
 // shifted by ±360° onto the extent, so a boundary crossing the antimeridian
 // clips data on both sides of it.
-Geometry boundary_in_crs(const Geometry& boundary, const Crs& target, const std::optional<Bbox>& extent);
+Geometry boundary_in_crs(const Geometry& boundary, const Crs& target, const std::optional<Bbox>& extent,
+                         double max_segment_degrees);
+
+// About how many degrees of latitude `length` units of `crs` span (1 for a
+// geographic CRS): turns a pixel size into a densification step.
+double degrees_of(const Crs& crs, double length);
 
 // Adds the polygons of `geometry` (a polygon, multipolygon or collection) to
 // `into`, leaving out the points and lines an overlay can produce.

@@ -184,7 +184,31 @@ class StorageLocks final : public Locks {
   bool local_;
 };
 
+class CatalogLocks final : public Locks {
+ public:
+  CatalogLocks(Catalog& catalog, std::chrono::seconds lease) : catalog_(catalog), lease_(lease) {}
+
+  bool try_acquire(const std::string& name, const std::string& owner) override {
+    return catalog_.try_lock("tessera-package:" + name, owner, lease_);
+  }
+  void release(const std::string& name, const std::string& owner) override {
+    try {
+      catalog_.unlock("tessera-package:" + name, owner);
+    } catch (const std::exception& error) {
+      tessera::log(LogLevel::kWarning, fmt::format("releasing lock '{}': {}", name, error.what()));
+    }
+  }
+
+ private:
+  Catalog& catalog_;
+  std::chrono::seconds lease_;
+};
+
 }  // namespace
+
+std::unique_ptr<Locks> catalog_locks(Catalog& catalog, std::chrono::seconds lease) {
+  return std::make_unique<CatalogLocks>(catalog, lease);
+}
 
 std::unique_ptr<Locks> storage_locks(Storage& storage, std::chrono::seconds lease) {
   return std::make_unique<StorageLocks>(storage, lease);

@@ -27,6 +27,10 @@ class Locks {
 // ran out is taken over, so a crashed job can be re-run.
 std::unique_ptr<Locks> storage_locks(Storage& storage, std::chrono::seconds lease);
 
+// Locks in the catalog backend (Catalog::try_lock): a row in a SQLite write
+// transaction, a PostgreSQL advisory lock.
+std::unique_ptr<Locks> catalog_locks(Catalog& catalog, std::chrono::seconds lease);
+
 // Tries `locks` every `poll` until it is taken (true) or `timeout` passes (false).
 bool acquire_waiting(Locks& locks, const std::string& name, const std::string& owner, std::chrono::milliseconds timeout,
                      std::chrono::milliseconds poll);

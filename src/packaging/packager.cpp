@@ -126,13 +126,14 @@ class JobRecord {
 
 struct Packager::Impl {
   Storage& storage;
-  Catalog* catalog;
   std::unique_ptr<packaging::Locks> locks;
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<Processor>, std::less<>> processors;
 
   Impl(Storage& storage_in, Catalog* catalog_in)
-      : storage(storage_in), catalog(catalog_in), locks(packaging::storage_locks(storage_in, kLockLease)) {
+      : storage(storage_in),
+        locks(catalog_in != nullptr ? packaging::catalog_locks(*catalog_in, kLockLease)
+                                    : packaging::storage_locks(storage_in, kLockLease)) {
     processors["raster"] = packaging::raster_processor();
     processors["vector"] = packaging::vector_processor();
   }

@@ -164,7 +164,9 @@ ClipResult clip_raster(const std::string& source, const Geometry& boundary, cons
   const double y_end = transform[3] + transform[5] * dataset->GetRasterYSize();
   const Bbox extent{std::min(transform[0], x_end), std::min(transform[3], y_end), std::max(transform[0], x_end),
                     std::max(transform[3], y_end)};
-  const Geometry local = packaging::boundary_in_crs(boundary, crs, extent);
+  // Densified to half a pixel: finer than any pixel centre test can tell apart.
+  const double half_pixel = std::min(std::abs(transform[1]), std::abs(transform[5])) / 2;
+  const Geometry local = packaging::boundary_in_crs(boundary, crs, extent, packaging::degrees_of(crs, half_pixel));
   if (local.is_empty() || !local.bbox().intersects(extent)) {
     throw packaging::no_data_error(source);
   }

@@ -45,19 +45,25 @@ double area_km2(const Geometry& geometry) {
   return geometry.transformed(Crs::wgs84(), laea).area() / 1.0e6;
 }
 
-// GEOS says "Self-intersection[12.5 41.9]"; users read "Self-intersection at (12.5, 41.9)".
+// GEOS says "Self-intersection at or near point 12.5 41.9" (or, in other
+// versions, "Self-intersection[12.5 41.9]"); users read "Self-intersection at (12.5, 41.9)".
 std::string located_reason(const std::string& reason) {
-  const std::size_t open = reason.find('[');
-  const std::size_t close = reason.find(']', open);
-  if (open == std::string::npos || close == std::string::npos) {
+  std::string what;
+  std::string location;
+  if (const std::size_t near = reason.find(" at or near point "); near != std::string::npos) {
+    what = reason.substr(0, near);
+    location = reason.substr(near + std::string_view(" at or near point ").size());
+  } else if (const std::size_t open = reason.find('['); open != std::string::npos && reason.back() == ']') {
+    what = reason.substr(0, open);
+    location = reason.substr(open + 1, reason.size() - open - 2);
+  } else {
     return reason;
   }
-  std::string location = reason.substr(open + 1, close - open - 1);
   const std::size_t space = location.find(' ');
-  if (space != std::string::npos) {
-    location.replace(space, 1, ", ");
+  if (space == std::string::npos) {
+    return reason;
   }
-  return fmt::format("{} at ({})", reason.substr(0, open), location);
+  return fmt::format("{} at ({}, {})", what, location.substr(0, space), location.substr(space + 1));
 }
 
 const json& geometry_of(const json& value, std::string_view where) {

@@ -19,6 +19,9 @@ namespace tessera {
 
 namespace {
 
+// Boundary edges are followed to about 10 m when reprojected to the layer's CRS.
+constexpr double kDensifyDegrees = 1e-4;
+
 struct VectorFormat {
   const char* driver;
   const char* format;      // Data Package "format"
@@ -113,7 +116,7 @@ std::size_t clip_layer(OGRLayer& layer, const Geometry& boundary, GDALDataset& o
   if (layer.GetExtent(&layer_extent, FALSE) == OGRERR_NONE) {
     extent = Bbox{layer_extent.MinX, layer_extent.MinY, layer_extent.MaxX, layer_extent.MaxY};
   }
-  const Geometry local = packaging::boundary_in_crs(boundary, crs, extent);
+  const Geometry local = packaging::boundary_in_crs(boundary, crs, extent, kDensifyDegrees);
   if (local.is_empty()) {
     return 0;
   }

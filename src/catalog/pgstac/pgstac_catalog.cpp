@@ -169,7 +169,8 @@ PgstacCatalog::PgstacCatalog(const std::string& uri, const CatalogOptions& optio
   // a stuck server from hanging the caller.
   const std::string session =
       fmt::format("-c search_path=pgstac,public -c statement_timeout={}", options.statement_timeout_ms);
-  pool_ = std::make_unique<PgPool>([uri, session] { return std::make_unique<PgConnection>(uri, session); }, kPoolSize);
+  connect_ = [uri, session] { return std::make_unique<PgConnection>(uri, session); };
+  pool_ = std::make_unique<PgPool>(connect_, kPoolSize);
   auto connection = pool_->acquire();
   try {
     connection->scalar("SELECT pgstac.get_version()");
@@ -964,6 +965,36 @@ void PgstacCatalog::index_property(std::string_view property) {
       }
     }
   });
+}
+
+// --- Named locks ---------------------------------------------------------------
+
+bool PgstacCatalog::try_lock(std::string_view name, std::string_view owner, std::chrono::seconds /*lease*/) {
+  const std::lock_guard lock(locks_mutex_);
+  if (locks_.contains(name)) {
+    return false;
+  }
+  auto connection = connect_();
+  if (connection->scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", {std::string(name)}) != "t") {
+    return false;
+  }
+  locks_.emplace(std::string(name), std::make_pair(std::string(owner), std::move(connection)));
+  return true;
+}
+
+void PgstacCatalog::unlock(std::string_view name, std::string_view owner) {
+  std::unique_ptr<PgConnection> connection;
+  {
+    const std::lock_guard lock(locks_mutex_);
+    const auto found = locks_.find(name);
+    if (found == locks_.end() || found->second.first != owner) {
+      return;
+    }
+    connection = std::move(found->second.second);
+    locks_.erase(found);
+  }
+  // Closing the session releases its advisory locks either way.
+  connection->exec("SELECT pg_advisory_unlock(hashtextextended($1, 0))", {std::string(name)});
 }
 
 }  // namespace tessera::catalog::pgstac

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "catalog/pgstac/pg_db.hpp"
@@ -32,6 +34,8 @@ class PgstacCatalog final : public Catalog {
   void index_property(std::string_view property) override;
   nlohmann::json registered_search(std::string_view id) override;
   nlohmann::json registered_searches() override;
+  bool try_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) override;
+  void unlock(std::string_view name, std::string_view owner) override;
 
  protected:
   std::string store_search(const std::string& id, const nlohmann::json& search,
@@ -43,6 +47,10 @@ class PgstacCatalog final : public Catalog {
 
   CatalogOptions options_;
   std::unique_ptr<PgPool> pool_;
+  PgPool::Factory connect_;
+  // Each held named lock keeps the connection whose session holds it.
+  std::mutex locks_mutex_;
+  std::map<std::string, std::pair<std::string, std::unique_ptr<PgConnection>>, std::less<>> locks_;
 };
 
 }  // namespace tessera::catalog::pgstac

@@ -622,4 +622,45 @@ json SqliteCatalog::queryables(std::string_view collection) {
       {"additionalProperties", true}};
 }
 
+// --- Named locks ---------------------------------------------------------------
+
+namespace {
+
+// Created on first use: catalogs that never lock carry no such table.
+constexpr const char* kLocksTableSql =
+    "CREATE TABLE IF NOT EXISTS tessera_locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+    "expires_unix_ms INTEGER NOT NULL)";
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool SqliteCatalog::try_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) {
+  auto connection = pool_->acquire();
+  WriteTransaction transaction(*connection);
+  connection->exec(kLocksTableSql);
+  const std::int64_t now = unix_ms_now();
+  connection->prepare("DELETE FROM tessera_locks WHERE name = ? AND expires_unix_ms < ?")
+      .bind(1, name)
+      .bind(2, now)
+      .run();
+  auto insert =
+      connection->prepare("INSERT OR IGNORE INTO tessera_locks (name, owner, expires_unix_ms) VALUES (?, ?, ?)");
+  insert.bind(1, name).bind(2, owner).bind(3, now + std::chrono::milliseconds(lease).count()).run();
+  const bool taken = connection->changes() == 1;
+  transaction.commit();
+  return taken;
+}
+
+void SqliteCatalog::unlock(std::string_view name, std::string_view owner) {
+  auto connection = pool_->acquire();
+  WriteTransaction transaction(*connection);
+  connection->exec(kLocksTableSql);
+  connection->prepare("DELETE FROM tessera_locks WHERE name = ? AND owner = ?").bind(1, name).bind(2, owner).run();
+  transaction.commit();
+}
+
 }  // namespace tessera::catalog::sqlite

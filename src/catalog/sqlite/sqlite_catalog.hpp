@@ -37,6 +37,8 @@ class SqliteCatalog final : public Catalog {
   void index_property(std::string_view property) override;
   nlohmann::json registered_search(std::string_view id) override;
   nlohmann::json registered_searches() override;
+  bool try_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) override;
+  void unlock(std::string_view name, std::string_view owner) override;
 
  protected:
   std::string store_search(const std::string& id, const nlohmann::json& search,
