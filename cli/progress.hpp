@@ -49,7 +49,7 @@ class ProgressBar {
       std::cerr << (n < filled ? '#' : '.');
     }
     std::cerr << "] " << done_;
-    if (total_ > 0) {
+    if (total_ > 0 && unit_.empty()) {
       std::cerr << "/" << total_;
     }
     if (unit_.empty()) {

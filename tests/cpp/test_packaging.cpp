@@ -1,5 +1,5 @@
 // Packaging: raster and vector clips, dataset definitions, sketches, package
-// jobs (layout, hashes, status, locks, plugins). The agreement with gdalwarp,
+// jobs (layout, hashes, status, locks, plugins), and the C ABI. The agreement with gdalwarp,
 // frictionless validation and S3 are covered by tests/python/test_packaging.py.
 #include <atomic>
 #include <fstream>
@@ -9,6 +9,8 @@
 #include <gdal_priv.h>
 #include <gtest/gtest.h>
 #include <ogr_spatialref.h>
+
+#include <tessera/tessera.h>
 
 #include "tessera/packaging.hpp"
 #include "test_support.hpp"
@@ -312,4 +314,80 @@ TEST(Packager, ConcurrentJobsForTheSameOutputRunItOnce) {
                 {{{"name", "x"}, {"version", "1"}, {"sources", {"-"}}, {"type", "vector"}, {"processor", "nope"}}}));
       },
       ErrorCode::kInvalidInput, "processor 'nope' is not registered");
+}
+
+namespace {
+
+std::string take(char* text) {
+  std::string copy = text != nullptr ? text : "";
+  tsr_free(text);
+  return copy;
+}
+
+}  // namespace
+
+TEST(PackagingCApi, ClipsSketchesAndPackagerHandle) {
+  TempDir dir;
+  const auto raster = make_raster(dir.path() / "src.tif");
+  const std::string triangle = Geometry::from_wkt(kTriangle).to_geojson().dump();
+  const std::string clip = (dir.path() / "clip.tif").string();
+  char* result = nullptr;
+  ASSERT_EQ(tsr_clip_raster(raster.c_str(), triangle.c_str(), clip.c_str(), "{\"all_touched\": false}", &result),
+            TSR_OK)
+      << tsr_last_error_message();
+  EXPECT_EQ(json::parse(take(result))["width"], 56);
+  const std::string far = Geometry::from_wkt("POLYGON ((0 0, 1 0, 1 1, 0 0))").to_geojson().dump();
+  EXPECT_EQ(tsr_clip_raster(raster.c_str(), far.c_str(), clip.c_str(), nullptr, &result), TSR_NOT_FOUND);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("no data for this boundary"), std::string::npos);
+  EXPECT_EQ(tsr_clip_raster(raster.c_str(), triangle.c_str(), clip.c_str(), "{\"all_touch\": true}", &result),
+            TSR_INVALID_INPUT);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("unknown option 'all_touch'"), std::string::npos);
+  EXPECT_EQ(tsr_clip_vector(raster.c_str(), nullptr, clip.c_str(), nullptr, &result), TSR_INVALID_INPUT);
+
+  const char* bowtie = R"({"type":"Polygon","coordinates":[[[0,0],[2,2],[2,0],[0,2],[0,0]]]})";
+  EXPECT_EQ(tsr_preprocess_sketch(bowtie, nullptr, nullptr, &result), TSR_INVALID_INPUT);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("Self-intersection at (1, 1)"), std::string::npos);
+  const char* square = R"({"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]})";
+  ASSERT_EQ(tsr_preprocess_sketch(square, R"({"keep_largest": true, "erase": {"type":"Polygon","coordinates":
+             [[[0.4,-1],[0.5,-1],[0.5,2],[0.4,2],[0.4,-1]]]}})",
+                                  nullptr, &result),
+            TSR_OK)
+      << tsr_last_error_message();
+  EXPECT_NEAR(Geometry::from_geojson(json::parse(take(result))["geometry"]).area(), 0.5, 1e-12);
+
+  tsr_storage storage = nullptr;
+  ASSERT_EQ(tsr_storage_open((dir.path() / "out").c_str(), nullptr, &storage), TSR_OK);
+  tsr_packager packager = nullptr;
+  ASSERT_EQ(tsr_packager_create(storage, nullptr, &packager), TSR_OK);
+  ASSERT_EQ(tsr_packager_add_boundaries(packager, write_boundaries(dir.path()).c_str(), R"({"name_field": "admin"})",
+                                        &result),
+            TSR_OK)
+      << tsr_last_error_message();
+  EXPECT_EQ(json::parse(take(result))[0]["id"], "lake-district");
+  ASSERT_EQ(tsr_packager_boundaries(packager, &result), TSR_OK);
+  EXPECT_EQ(json::parse(take(result)).size(), 1u);
+  const std::string datasets =
+      json::array({{{"name", "heights"}, {"version", "1"}, {"sources", {raster.string()}}, {"type", "raster"}}}).dump();
+  int calls = 0;
+  auto progress = [](double, const char* step, void* user_data) {
+    EXPECT_NE(step, nullptr);
+    ++*static_cast<int*>(user_data);
+  };
+  ASSERT_EQ(tsr_packager_build(packager, "Lake District", datasets.c_str(), R"({"job_id": "c-job"})", progress, &calls,
+                               &result),
+            TSR_OK)
+      << tsr_last_error_message();
+  EXPECT_EQ(json::parse(take(result))["resources"][0]["path"], "datasets/heights/1/heights.tif");
+  EXPECT_GT(calls, 0);
+  ASSERT_EQ(tsr_packager_job_status(packager, "c-job", &result), TSR_OK);
+  EXPECT_EQ(json::parse(take(result))["status"], "completed");
+  EXPECT_EQ(tsr_packager_job_status(packager, "other", &result), TSR_NOT_FOUND);
+  EXPECT_EQ(tsr_packager_build(packager, "Lake District", "[{}]", nullptr, nullptr, nullptr, &result),
+            TSR_INVALID_INPUT);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("datasets[0].name"), std::string::npos);
+  tsr_packager_destroy(&packager);
+  EXPECT_EQ(packager, nullptr);
+  tsr_packager_destroy(&packager);
+  tsr_packager_destroy(nullptr);
+  tsr_storage_destroy(&storage);
 }
