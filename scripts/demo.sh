@@ -3,7 +3,8 @@
 # examples (C++, C, Python), loads sample STAC items into an SQLite catalog
 # and searches it (C++, Python, CLI), and ingests a raster turned into a COG
 # and a STAC item through queue messages, renders map tiles of a COG to
-# PNG files and a mosaic of overlapping scenes to one viewport PNG. Output goes to demo-output/.
+# PNG files and a mosaic of overlapping scenes to one viewport PNG, and
+# builds a data package for a real country. Output goes to demo-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -42,11 +43,22 @@ echo "== Mosaic: overlapping scenes in a catalog become one viewport PNG (and a 
 "$PYTHON" examples/python/mosaic.py "$OUT/mosaic"
 
 echo
+echo "== Packaging: a Frictionless data package for Luxembourg (Natural Earth boundaries)"
+COUNTRIES=$(scripts/natural_earth.sh)
+"$PYTHON" examples/python/package.py "$OUT/package" "$COUNTRIES"
+
+echo
 echo "== The same from the command line"
 CATALOG="sqlite://$OUT/catalog-cli.db"
 "$CLI" collection upsert "$CATALOG" examples/data/sample-collection.json
 "$CLI" load "$CATALOG" examples/data/sample-items.ndjson --mode upsert || echo "(exit $?: a broken item was reported above)"
 "$CLI" search "$CATALOG" --bbox 7.2,45.2,7.8,45.8 --filter "eo:cloud_cover < 50" --limit 5 --collection |
   "$PYTHON" -c 'import json,sys; r=json.load(sys.stdin); print(r["numberMatched"], "matches:", [f["id"] for f in r["features"]])'
+cat >"$OUT/cli-datasets.json" <<EOF
+[{"name": "elevation", "version": "2024.1", "type": "raster", "license": {"name": "CC0-1.0"},
+  "sources": ["$OUT/package/elevation.tif"]}]
+EOF
+"$CLI" package "$OUT/package-cli" --boundaries "$COUNTRIES" --boundary Luxembourg --datasets "$OUT/cli-datasets.json" |
+  "$PYTHON" -c 'import json,sys; p=json.load(sys.stdin); print(p["name"], [(r["path"], r["hash"][:15]) for r in p["resources"]])'
 echo
 echo "Demo finished; files are in $OUT"

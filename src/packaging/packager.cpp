@@ -304,6 +304,7 @@ json Packager::add_boundaries(const std::string& source, const BoundaryLoadOptio
   const Crs crs = packaging::crs_of(layer->GetSpatialRef());
   const bool wgs84 = crs.same_as(Crs::wgs84());
   json added = json::array();
+  std::map<std::string, std::string> names_by_id;
   for (auto& feature : *layer) {
     const std::string name = feature->GetFieldAsString(name_index);
     const OGRGeometry* geometry = feature->GetGeometryRef();
@@ -316,6 +317,12 @@ json Packager::add_boundaries(const std::string& source, const BoundaryLoadOptio
     boundary.id = packaging::slug(name);
     if (boundary.id.empty()) {
       throw Error(ErrorCode::kInvalidInput, fmt::format("boundaries: name '{}' has no letters or digits", name));
+    }
+    if (const auto [other, inserted] = names_by_id.emplace(boundary.id, name); !inserted) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("boundaries: '{}' and '{}' of '{}' have the same id '{}'; give them names that differ "
+                              "in letters or digits",
+                              other->second, name, source, boundary.id));
     }
     boundary.name = name;
     boundary.long_name = feature->GetFieldAsString(long_name_index);
