@@ -6,14 +6,14 @@
 #include <cstring>
 #include <vector>
 
-#include <cpl_string.h>
 #include <fmt/format.h>
-#include <gdal_alg.h>
 #include <gdal_priv.h>
 #include <ogr_geometry.h>
 
 #include "core/gdal_env.hpp"
+#include "packaging/boundary_mask.hpp"
 #include "packaging/boundary_projection.hpp"
+#include "packaging/mem_raster.hpp"
 #include "storage/gdal_source.hpp"
 #include "tessera/packaging.hpp"
 
@@ -47,24 +47,6 @@ PixelWindow window_of(const Bbox& envelope, const double* transform, int raster_
   }
   return {static_cast<int>(col_min), static_cast<int>(row_min), static_cast<int>(col_max - col_min),
           static_cast<int>(row_max - row_min)};
-}
-
-GDALDatasetUniquePtr create_mem(int width, int height) {
-  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
-  GDALDatasetUniquePtr dataset(mem->Create("", width, height, 0, GDT_Byte, nullptr));
-  if (!dataset) {
-    gdal::throw_last_error(ErrorCode::kInternal, "creating an in-memory raster");
-  }
-  return dataset;
-}
-
-// Adds a band of the MEM dataset over memory the caller owns.
-void add_band_over(GDALDataset& dataset, GDALDataType type, void* data) {
-  const std::string pointer = fmt::format("DATAPOINTER={}", data);
-  const char* options[] = {pointer.c_str(), nullptr};
-  if (dataset.AddBand(type, const_cast<char**>(options)) != CE_None) {
-    gdal::throw_last_error(ErrorCode::kInternal, "adding an in-memory band");
-  }
 }
 
 // Sets every pixel whose mask byte is 0 to `fill` (one value of `size` bytes).
@@ -164,9 +146,9 @@ ClipResult clip_raster(const std::string& source, const Geometry& boundary, cons
   const double y_end = transform[3] + transform[5] * dataset->GetRasterYSize();
   const Bbox extent{std::min(transform[0], x_end), std::min(transform[3], y_end), std::max(transform[0], x_end),
                     std::max(transform[3], y_end)};
-  // Densified to half a pixel: finer than any pixel centre test can tell apart.
-  const double half_pixel = std::min(std::abs(transform[1]), std::abs(transform[5])) / 2;
-  const Geometry local = packaging::boundary_in_crs(boundary, crs, extent, packaging::degrees_of(crs, half_pixel));
+  // Densified to a pixel, as gdalwarp densifies its cutline.
+  const double pixel = std::min(std::abs(transform[1]), std::abs(transform[5]));
+  const Geometry local = packaging::boundary_in_crs(boundary, crs, extent, packaging::degrees_of(crs, pixel));
   if (local.is_empty() || !local.bbox().intersects(extent)) {
     throw packaging::no_data_error(source);
   }
@@ -178,25 +160,8 @@ ClipResult clip_raster(const std::string& source, const Geometry& boundary, cons
                                       transform[3] + window.row * transform[5], 0.0,          transform[5]};
   const std::size_t pixel_count = static_cast<std::size_t>(window.width) * static_cast<std::size_t>(window.height);
 
-  // The boundary burnt into a byte mask of the window.
-  std::vector<unsigned char> mask(pixel_count, 0);
-  {
-    GDALDatasetUniquePtr mask_dataset = create_mem(window.width, window.height);
-    add_band_over(*mask_dataset, GDT_Byte, mask.data());
-    mask_dataset->SetGeoTransform(const_cast<double*>(window_transform));
-    int band_list[] = {1};
-    double burn[] = {255.0};
-    OGRGeometryH geometry = OGRGeometry::ToHandle(local.ogr());
-    CPLStringList rasterize_options;
-    if (options.all_touched) {
-      rasterize_options.SetNameValue("ALL_TOUCHED", "TRUE");
-    }
-    gdal::ErrorCapture errors;
-    if (GDALRasterizeGeometries(GDALDataset::ToHandle(mask_dataset.get()), 1, band_list, 1, &geometry, nullptr, nullptr,
-                                burn, rasterize_options.List(), nullptr, nullptr) != CE_None) {
-      throw Error(ErrorCode::kInternal, fmt::format("rasterizing the boundary failed: {}", errors.messages()));
-    }
-  }
+  std::vector<unsigned char> mask =
+      packaging::boundary_mask(local, window_transform, window.width, window.height, options.all_touched);
   if (std::find(mask.begin(), mask.end(), 255) == mask.end()) {
     throw packaging::no_data_error(source);
   }
@@ -212,7 +177,7 @@ ClipResult clip_raster(const std::string& source, const Geometry& boundary, cons
       throw Error(ErrorCode::kIo, fmt::format("reading '{}' failed: {}", source, errors.messages()));
     }
   }
-  GDALDatasetUniquePtr clipped = create_mem(window.width, window.height);
+  GDALDatasetUniquePtr clipped = packaging::create_mem(window.width, window.height);
   clipped->SetGeoTransform(const_cast<double*>(window_transform));
   clipped->SetSpatialRef(dataset->GetSpatialRef());
   clipped->SetMetadata(dataset->GetMetadata());
@@ -223,7 +188,7 @@ ClipResult clip_raster(const std::string& source, const Geometry& boundary, cons
       throw Error(ErrorCode::kUnsupported, fmt::format("'{}' mixes band data types", source));
     }
     unsigned char* band_pixels = pixels.data() + static_cast<std::size_t>(b - 1) * pixel_count * type_size;
-    add_band_over(*clipped, type, band_pixels);
+    packaging::add_band_over(*clipped, type, band_pixels);
     GDALRasterBand& to = *clipped->GetRasterBand(b);
     copy_band_description(from, to);
     int has_nodata = FALSE;
