@@ -4,6 +4,8 @@
 #include <ogr_geometry.h>
 #include <ogr_spatialref.h>
 
+#include "core/gdal_env.hpp"
+
 namespace tessera::packaging {
 
 namespace {
@@ -42,6 +44,17 @@ void append_polygons(const OGRGeometry& geometry, OGRMultiPolygon& into) {
     default:  // points and lines left by an overlay have no area
       break;
   }
+}
+
+Geometry union_of(const OGRMultiPolygon& polygons) {
+  if (polygons.IsEmpty()) {
+    return Geometry(new OGRMultiPolygon());
+  }
+  OGRGeometry* merged = polygons.UnionCascaded();
+  if (merged == nullptr) {
+    gdal::throw_last_error(ErrorCode::kInvalidInput, "merging polygons failed");
+  }
+  return Geometry(merged);
 }
 
 Crs crs_of(const OGRSpatialReference* srs) {
@@ -103,7 +116,7 @@ Geometry boundary_in_crs(const Geometry& boundary, const Crs& target, const std:
   for (const double dx : {-360.0, 0.0, 360.0}) {
     append_polygons(*(dx == 0.0 ? local.clone() : shifted(local, dx)).intersection(window).ogr(), pieces);
   }
-  return Geometry(pieces.UnionCascaded());
+  return union_of(pieces);
 }
 
 }  // namespace tessera::packaging

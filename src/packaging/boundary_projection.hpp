@@ -39,6 +39,9 @@ double degrees_of(const Crs& crs, double length);
 // `into`, leaving out the points and lines an overlay can produce.
 void append_polygons(const OGRGeometry& geometry, OGRMultiPolygon& into);
 
+// The union of `polygons` (an empty multipolygon when there are none).
+Geometry union_of(const OGRMultiPolygon& polygons);
+
 // The NotFound error of a boundary that covers none of a source's data.
 Error no_data_error(std::string_view source);
 

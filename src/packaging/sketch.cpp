@@ -97,7 +97,7 @@ Geometry reference_from_geojson(const json& value, const Bbox& within, std::stri
   } else {
     add(value, std::string(where));
   }
-  return Geometry(parts.UnionCascaded());
+  return packaging::union_of(parts);
 }
 
 // The union of the polygons of an OGR source's features within `within`
@@ -124,7 +124,7 @@ Geometry reference_from_source(const std::string& source, const Bbox& within, st
       }
     }
   }
-  return Geometry(parts.UnionCascaded());
+  return packaging::union_of(parts);
 }
 
 std::string canonical_wkb(const Geometry& geometry) {

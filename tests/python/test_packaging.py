@@ -309,6 +309,12 @@ def test_sketch_clip_erase_keep_largest_and_outside(tmp_path):
     assert polygon_area(largest["geometry"]) == pytest.approx(0.6)
     with pytest.raises(tessera.InvalidInput, match="outside of boundary"):
         tessera.preprocess_sketch(sketch, clip_to=square(5, 5, 1))
+    # No reference feature near the sketch: nothing to clip to.
+    far_features = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": square(50, 50, 1)}]}
+    with pytest.raises(tessera.InvalidInput, match="outside of boundary"):
+        tessera.preprocess_sketch(sketch, clip_to=far_features)
+    assert tessera.preprocess_sketch(sketch, erase=far_features)["area_km2"] == pytest.approx(12364, rel=0.01)
 
 
 def test_sketch_cache_on_storage(storage, tmp_path):
