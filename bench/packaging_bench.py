@@ -250,6 +250,22 @@ def machine():
             f"1-minute load average {os.getloadavg()[0]:.1f} at the start")
 
 
+NOTES = (
+    "\n### Where the time goes\n\n"
+    "Every tool here spends most of its time writing the COG (DEFLATE of the full-resolution image and of the "
+    "overviews it computes); tessera's own work is one windowed read (GeoTIFF blocks decoded on every core), the "
+    "mask and the nodata fill. Rasterizing the boundary in strips of 64 rows, each with only the edges that cross "
+    "it, makes a 120k-150k-vertex boundary cost about 0.1 s more than the 7-58-vertex one, where gdalwarp's cutline "
+    "costs 3-5x more. The plain bbox crop of the S2 COG is faster than tessera because it copies the source's "
+    "overviews instead of computing them (with them recomputed it is slower than tessera's exact clip), so that "
+    "target is missed against a crop that does less work. Against gdalwarp, tessera is 2.6x faster on the uint16 "
+    "COG but only 1.4x on the float32 raster with the 58-vertex boundary: there DEFLATE of float noise dominates "
+    "and gdalwarp's warp of a same-CRS window is cheap, so the >= 2x target is missed; with the dense boundaries "
+    "it is met by 4.6-10.6x. The vector clip keeps features inside the boundary whole after a prepared-geometry "
+    "test and cuts only the crossing ones, where ogr2ogr -clipsrc intersects every feature.\n"
+)
+
+
 def section(cases, vector, rounds):
     deps = tessera.dependency_versions()
     gdal = subprocess.run(["gdalinfo", "--version"], capture_output=True, text=True).stdout.strip()
@@ -287,7 +303,8 @@ def section(cases, vector, rounds):
               "| tool | seconds | features out |\n|---|---|---|\n",
               f"| tessera clip_vector | {vector['tessera']:.2f} | {vector['features_tessera']:,} |\n",
               f"| ogr2ogr -clipsrc | {vector['ogr2ogr']:.2f} | {vector['features_ogr2ogr']:,} |\n",
-              f"\ntessera is {ratio:.2f}× ogr2ogr's speed (target ≥ 1×: {'met' if ratio >= 1 else '**MISSED**'}).\n"]
+              f"\ntessera is {ratio:.2f}× ogr2ogr's speed (target ≥ 1×: {'met' if ratio >= 1 else '**MISSED**'}).\n",
+              NOTES]
     return "".join(lines)
 
 
