@@ -221,6 +221,10 @@ void bind_packaging(py::module_& m) {
       .def(
           "register_processor",
           [](Packager& self, const std::string& name, const py::object& processor) {
+            if (!py::isinstance<Processor>(processor)) {
+              throw Error(ErrorCode::kInvalidInput,
+                          "register_processor: '" + name + "' must be a tessera.Processor subclass instance");
+            }
             auto* native = processor.cast<Processor*>();
             // The C++ side shares the Python object's lifetime.
             auto keeper = hold(processor);

@@ -502,6 +502,8 @@ def test_python_processor_and_concurrent_jobs_run_once(tmp_path, package_inputs,
     for packager in packagers:
         packager.register_processor("names", processor)
     packagers[0].add_boundaries(package_inputs["boundaries"], name_field="NAME")
+    with pytest.raises(tessera.InvalidInput, match="must be a tessera.Processor subclass"):
+        packagers[0].register_processor("bad", lambda context: [])
     # A version per run: PgSTAC's advisory locks are server-wide, shared by every test run.
     version = f"{os.getpid()}-{time.time_ns()}"
     dataset = {"name": "names", "version": version, "sources": ["boundaries"], "type": "vector", "processor": "names",
