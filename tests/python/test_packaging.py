@@ -624,3 +624,29 @@ def test_package_on_s3_with_atomic_updates(s3_env, tmp_path, package_inputs):
     result = tessera.clip_raster(f"{prefix}/sources/elevation.tif", to_wgs84(UTM_BOUNDARY),
                                  f"{prefix}/clips/elevation.tif", storage_options=s3_env["options"])
     assert storage.stat("clips/elevation.tif")["size"] == result["bytes"]
+
+
+def test_boundaries_from_a_postgis_table(tmp_path):
+    url = os.environ.get("TESSERA_TEST_PGSTAC_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
+        pytest.skip("no pgstac cluster (run scripts/test.sh)")
+    psycopg = pytest.importorskip("psycopg")
+    table = f"tessera_boundaries_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"CREATE TABLE public.{table} (admin_name text, geom geometry(Polygon, 32633))")
+        connection.execute(f"INSERT INTO public.{table} VALUES ('District One', ST_GeomFromText(%s, 32633))",
+                           ["POLYGON((500000 3990000, 510000 3990000, 510000 4000000, 500000 4000000, 500000 3990000))"])
+    try:
+        parsed = psycopg.conninfo.conninfo_to_dict(url)
+        source = ("PG:" + " ".join(f"{key}={parsed[key]}" for key in ("host", "port", "dbname", "user", "password")
+                                   if key in parsed) + f" tables={table}")
+        packager = tessera.Packager(tessera.Storage.open(str(tmp_path / "packages")))
+        assert packager.add_boundaries(source, name_field="admin_name") == [
+            {"id": "district-one", "name": "District One", "long_name": "District One"}]
+        bbox = packager.boundaries()[0]["bbox"]
+        assert bbox[0] == pytest.approx(15.0, abs=0.01) and bbox[3] == pytest.approx(36.14, abs=0.01)  # WGS84 now
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f"DROP TABLE public.{table}")
