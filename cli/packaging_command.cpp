@@ -81,7 +81,13 @@ void add_packaging_command(CLI::App& app) {
       const std::lock_guard lock(bar_mutex);
       bar.update(static_cast<std::size_t>(percent), step);
     };
-    const nlohmann::json package = packager.build(args->boundary, read_json_file(args->datasets), options);
+    nlohmann::json package;
+    try {
+      package = packager.build(args->boundary, read_json_file(args->datasets), options);
+    } catch (const Error&) {
+      bar.finish();  // the error goes on a line of its own
+      throw;
+    }
     bar.finish();
     std::cout << package.dump(2) << "\n";
   });
