@@ -8,6 +8,7 @@
 #include "tessera/geometry.hpp"
 #include "tessera/ingest.hpp"
 #include "tessera/log.hpp"
+#include "tessera/packaging.hpp"
 #include "tessera/raster_item.hpp"
 #include "tessera/storage.hpp"
 #include "tessera/version.hpp"
