@@ -169,8 +169,8 @@ TSR_API tsr_status tsr_catalog_queryables(tsr_catalog catalog, const char* colle
  * *out_id (freed with tsr_free): pgstac's search hash of the request (without
  * token/limit/context) and of `metadata_json` (a JSON object, NULL = {}), the
  * same on both backends. Registering it again returns the same id. */
-TSR_API tsr_status tsr_catalog_register_search(tsr_catalog catalog, const char* request_json,
-                                               const char* metadata_json, char** out_id);
+TSR_API tsr_status tsr_catalog_register_search(tsr_catalog catalog, const char* request_json, const char* metadata_json,
+                                               char** out_id);
 /* {"id", "search", "metadata", "lastused", "usecount"}; TSR_NOT_FOUND for an unknown id. */
 TSR_API tsr_status tsr_catalog_registered_search(tsr_catalog catalog, const char* id, char** out_json);
 /* Every registered search, most recently used first (a JSON array). */
