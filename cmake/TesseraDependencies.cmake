@@ -3,6 +3,7 @@
 find_package(Threads REQUIRED)
 find_package(GDAL CONFIG REQUIRED)          # GDAL::GDAL
 find_package(PROJ CONFIG REQUIRED)          # PROJ::proj
+find_package(GEOS CONFIG REQUIRED)          # GEOS::geos_c (matching's AOI index)
 find_package(SQLite3 REQUIRED)              # SQLite::SQLite3
 find_package(PostgreSQL REQUIRED)           # PostgreSQL::PostgreSQL
 find_package(fmt CONFIG REQUIRED)           # fmt::fmt

@@ -27,12 +27,26 @@ enum class LoadMode {
 TESSERA_API LoadMode parse_load_mode(std::string_view name);
 TESSERA_API std::string_view load_mode_name(LoadMode mode) noexcept;
 
+// An event a load writes to the catalog's outbox (see docs/matching.md).
+struct TESSERA_API OutboxEvent {
+  std::string kind;     // what happened, e.g. "run_requested"
+  std::string subject;  // whom it concerns (a model id): consumers select by it
+  std::string payload;  // JSON text
+};
+
+// Returns the outbox events an item causes, given its JSON text.
+using OutboxHook = std::function<std::vector<OutboxEvent>(std::string_view item_text)>;
+
 struct TESSERA_API LoadOptions {
   LoadMode mode = LoadMode::kInsert;
   // Items per transaction: each batch is written all-or-nothing.
   std::size_t batch_size = 1000;
   // Called after each batch with the number of items processed so far.
   std::function<void(std::size_t processed)> progress;
+  // Optional: called for every valid item; its events are written in the
+  // transaction that writes the item, so they exist exactly when the item
+  // does (a skipped item writes none). A hook that throws fails that item.
+  OutboxHook outbox;
 };
 
 struct TESSERA_API LoadFailure {

@@ -77,6 +77,10 @@ class TESSERA_API Geometry {
 
   // Reprojected copy; see Transformer for repeated use.
   [[nodiscard]] Geometry transformed(const Crs& from, const Crs& to) const;
+  // Reprojected to WGS84 longitude/latitude as GeoJSON wants it: parts that
+  // cross the antimeridian are split there (also for WGS84 input with
+  // longitudes past +-180), and a polygon around a pole closes over it.
+  [[nodiscard]] Geometry to_wgs84(const Crs& from) const;
 
   [[nodiscard]] OGRGeometry* ogr() const noexcept { return geom_.get(); }
 

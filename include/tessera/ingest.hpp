@@ -28,6 +28,8 @@ struct TESSERA_API IngestOptions {
   std::size_t parallel_fetches = 16;
   // Called with the number of items processed so far.
   std::function<void(std::size_t processed)> progress;
+  // Events written with each item, as LoadOptions::outbox.
+  OutboxHook outbox;
 };
 
 // What became of one source file/object or one queue message.

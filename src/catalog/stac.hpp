@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tessera/catalog.hpp"
 #include "tessera/geometry.hpp"
 
 namespace tessera::catalog {
@@ -41,6 +42,8 @@ struct PreparedItem {
   // A hash of the collection and the property names and types: items from
   // one producer share it, so their queryables are gathered once.
   std::uint64_t property_signature = 0;
+  // What LoadOptions::outbox returned for this item.
+  std::vector<OutboxEvent> outbox_events;
 };
 
 // Validates a STAC Item given as JSON text (1.0, 1.1 and 1.0.0-beta/rc with

@@ -245,6 +245,27 @@ double Geometry::area() const {
 
 Geometry Geometry::transformed(const Crs& from, const Crs& to) const { return Transformer(from, to).transform(*this); }
 
+Geometry Geometry::to_wgs84(const Crs& from) const {
+  if (!geom_) {
+    throw Error(ErrorCode::kInvalidInput, "geometry is null");
+  }
+  std::unique_ptr<OGRCoordinateTransformation> transformation(
+      OGRCreateCoordinateTransformation(from.ogr(), Crs::wgs84().ogr()));
+  if (!transformation) {
+    gdal::throw_last_error(ErrorCode::kInvalidInput, "no transformation to WGS84");
+  }
+  // OGR's wrapping splits at the antimeridian and closes polygons around a pole.
+  OGRGeometryFactory::TransformWithOptionsCache cache;
+  const char* wrap[] = {"WRAPDATELINE=YES", nullptr};
+  OGRGeometry* wrapped =
+      OGRGeometryFactory::transformWithOptions(geom_.get(), transformation.get(), const_cast<char**>(wrap), cache);
+  if (wrapped == nullptr || wrapped->IsEmpty()) {
+    delete wrapped;
+    gdal::throw_last_error(ErrorCode::kInvalidInput, "geometry could not be reprojected to WGS84");
+  }
+  return Geometry(wrapped);
+}
+
 // --- Crs --------------------------------------------------------------------
 
 namespace {

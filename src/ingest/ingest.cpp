@@ -203,6 +203,7 @@ IngestReport load_units(Catalog& catalog, std::vector<Unit>& units, const Ingest
       LoadOptions load_options;
       load_options.mode = options.mode;
       load_options.batch_size = options.batch_size;
+      load_options.outbox = options.outbox;
       const std::size_t count = items.size();
       LoadReport report = catalog.load_texts(std::move(items), load_options);
       if (options.progress) {

@@ -171,25 +171,18 @@ json create_item(const std::string& href, const CreateItemOptions& options) {
   const int width = dataset->GetRasterXSize();
   const int height = dataset->GetRasterYSize();
 
-  // Outline in WGS84, split at the antimeridian by OGR where it crosses.
-  auto footprint = outline(transform, width, height);
-  OGRSpatialReference wgs84;
-  wgs84.SetWellKnownGeogCS("WGS84");
-  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  OGRSpatialReference native(*crs);
-  native.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-  std::unique_ptr<OGRCoordinateTransformation> to_wgs84(OGRCreateCoordinateTransformation(&native, &wgs84));
-  if (!to_wgs84) {
-    gdal::throw_last_error(ErrorCode::kInvalidInput, fmt::format("raster '{}': no transformation to WGS84", href));
+  // Outline in WGS84, split at the antimeridian where it crosses.
+  char* native_wkt = nullptr;
+  const char* wkt_format[] = {"FORMAT=WKT2_2019", nullptr};
+  crs->exportToWkt(&native_wkt, wkt_format);
+  const std::string native_text = native_wkt != nullptr ? native_wkt : "";
+  CPLFree(native_wkt);
+  Geometry wgs84_geometry;
+  try {
+    wgs84_geometry = Geometry(outline(transform, width, height).release()).to_wgs84(Crs::from_user_input(native_text));
+  } catch (const Error& error) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("raster '{}': footprint: {}", href, error.what()));
   }
-  OGRGeometryFactory::TransformWithOptionsCache cache;
-  const char* wrap[] = {"WRAPDATELINE=YES", nullptr};
-  std::unique_ptr<OGRGeometry> geometry(
-      OGRGeometryFactory::transformWithOptions(footprint.get(), to_wgs84.get(), const_cast<char**>(wrap), cache));
-  if (!geometry || geometry->IsEmpty()) {
-    gdal::throw_last_error(ErrorCode::kInvalidInput, fmt::format("raster '{}': footprint cannot be reprojected", href));
-  }
-  const Geometry wgs84_geometry(geometry.release());
 
   json properties = options.properties.is_object() ? options.properties : json::object();
   properties["datetime"] = options.datetime.empty() ? default_datetime(*dataset) : options.datetime;

@@ -10,6 +10,7 @@
 #include <simdjson.h>
 
 #include "catalog/feature_collection.hpp"
+#include "catalog/outbox_schema.hpp"
 #include "catalog/pgstac/pgstac_rows.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/stac.hpp"
@@ -656,6 +657,34 @@ LoadReport write_rows(PgConnection& connection, const std::vector<Row*>& rows, L
 
 }  // namespace
 
+namespace {
+
+// The outbox events of the rows `written` reports neither failed nor skipped,
+// in the transaction that wrote them.
+void write_outbox_events(PgConnection& connection, const std::vector<Row*>& rows, const LoadReport& written) {
+  std::set<std::pair<std::string_view, std::string_view>> not_written;
+  for (const auto& failure : written.failed) {
+    not_written.emplace(failure.collection, failure.id);
+  }
+  for (const auto& [collection, id] : written.skipped_items) {
+    not_written.emplace(collection, id);
+  }
+  json events = json::array();
+  for (const Row* row : rows) {
+    if (row->item.outbox_events.empty() || not_written.contains({row->item.collection, row->item.id})) {
+      continue;
+    }
+    for (const auto& event : row->item.outbox_events) {
+      events.push_back({{"kind", event.kind}, {"subject", event.subject}, {"payload", json::parse(event.payload)}});
+    }
+  }
+  if (!events.empty()) {
+    connection.exec(kPgOutboxInsert, {events.dump(), std::to_string(outbox_now_micros())});
+  }
+}
+
+}  // namespace
+
 LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& options) {
   if (options.batch_size == 0) {
     throw Error(ErrorCode::kInvalidInput, "load: batch_size must be at least 1");
@@ -693,6 +722,9 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
         // Validation is tessera's, the same as on SQLite, so both backends
         // accept and reject the same items with the same messages.
         row.item = prepare_item(std::move(text.text));
+        if (options.outbox) {
+          row.item.outbox_events = options.outbox(row.item.content);
+        }
         row.state = collections.get(row.item.collection);
         if (!row.state) {
           batch.failed.push_back({row.item.id, row.item.collection,
@@ -712,6 +744,12 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
     }
     return batch;
   };
+  if (options.outbox) {
+    with_transaction(*pool_, [](PgConnection& connection) {
+      connection.exec(kPgSchemaLock);
+      connection.exec(kPgOutboxDdl);
+    });
+  }
   LoadPartitions load_partitions;
   std::size_t processed = 0;
   auto next = std::async(std::launch::async, prepare_next);
@@ -773,6 +811,7 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
         LoadReport written;
         with_transaction(*pool_, [&](PgConnection& connection) {
           written = write_rows(connection, part, options.mode, collections, new_queryables, load_partitions, lz4);
+          write_outbox_events(connection, part, written);
         });
         batch_report.merge(written);
         for (const auto& [key, schema] : new_queryables) {

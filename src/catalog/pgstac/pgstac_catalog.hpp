@@ -37,6 +37,10 @@ class PgstacCatalog final : public Catalog {
   bool try_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) override;
   void unlock(std::string_view name, std::string_view owner) override;
 
+  // The catalog's connections, for modules that keep their own tables in
+  // tessera's schema of the same database (matching).
+  [[nodiscard]] PgPool& pool() const noexcept { return *pool_; }
+
  protected:
   std::string store_search(const std::string& id, const nlohmann::json& search,
                            const nlohmann::json& metadata) override;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "catalog/feature_collection.hpp"
+#include "catalog/outbox_schema.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/sqlite/item_codec.hpp"
 #include "catalog/sqlite/sqlite_functions.hpp"
@@ -276,6 +277,9 @@ LoadReport SqliteCatalog::load_items(ItemSource& source, const LoadOptions& opti
     }
   };
   refresh_collections();
+  if (options.outbox) {
+    connection->exec(kSqliteOutboxDdl);
+  }
 
   // Reading, parsing, validating and compressing the next batch run on a
   // second thread while this one writes the current batch: the two halves of
@@ -294,6 +298,9 @@ LoadReport SqliteCatalog::load_items(ItemSource& source, const LoadOptions& opti
     for (auto& text : texts) {
       try {
         PreparedItem item = prepare_item(std::move(text.text), &signatures);
+        if (options.outbox) {
+          item.outbox_events = options.outbox(item.content);
+        }
         item.content = compress_item(item.content);
         if (signatures.insert(item.property_signature).second) {
           for (const auto& [name, type] : item.property_types) {
@@ -367,6 +374,7 @@ LoadReport SqliteCatalog::write_batch(Connection& connection, const std::vector<
         connection.cached("INSERT OR REPLACE INTO items_rtree (id, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)");
     auto& unindex = connection.cached("DELETE FROM items_rtree WHERE id = ?");
     auto& queryable = connection.cached("INSERT OR IGNORE INTO queryables (collection, name, type) VALUES (?, ?, ?)");
+    const std::int64_t now = outbox_now_micros();
     for (const PreparedItem* item : batch) {
       insert.reset();
       bind_item(insert, *item);
@@ -409,6 +417,10 @@ LoadReport SqliteCatalog::write_batch(Connection& connection, const std::vector<
       } else if (mode == LoadMode::kUpsert) {
         unindex.reset();
         unindex.bind(1, rowid).run();
+      }
+      for (const auto& event : item->outbox_events) {
+        auto& enqueue = connection.cached(kSqliteOutboxInsert);
+        enqueue.bind(1, event.kind).bind(2, event.subject).bind(3, event.payload).bind(4, now).bind(5, now).run();
       }
       ++report.loaded;
     }

@@ -44,6 +44,10 @@ class SqliteCatalog final : public Catalog {
   std::string store_search(const std::string& id, const nlohmann::json& search,
                            const nlohmann::json& metadata) override;
 
+  // The catalog's connections, for modules that keep their own tables in the
+  // same file (matching).
+  [[nodiscard]] ConnectionPool& pool() const noexcept { return *pool_; }
+
  private:
   enum class CollectionWrite { kCreate, kUpdate, kUpsert };
   void write_collection(const nlohmann::json& collection, CollectionWrite how);

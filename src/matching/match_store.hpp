@@ -1,0 +1,58 @@
+#pragma once
+
+// Where models, AOIs, predictions and the outbox live: tables next to the
+// catalog's own, in the same database (SQLite file; tessera's schema in the
+// pgstac database). Documents are stored as JSON; the columns are what is
+// looked up or ordered by.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/catalog.hpp"
+#include "tessera/matching.hpp"
+
+namespace tessera::matching {
+
+class MatchStore {
+ public:
+  virtual ~MatchStore() = default;
+
+  // Conflict when the id exists.
+  virtual void insert_model(const nlohmann::json& model) = 0;
+  // Replaces the model and writes `event` in the same transaction; false when absent.
+  virtual bool update_model(const nlohmann::json& model, const OutboxEvent& event) = 0;
+  virtual std::optional<nlohmann::json> get_model(std::string_view id) = 0;
+  virtual std::vector<nlohmann::json> models() = 0;  // by id
+
+  // Conflict when the id exists.
+  virtual void insert_aoi(const nlohmann::json& aoi) = 0;
+  virtual bool delete_aoi(std::string_view id) = 0;
+  virtual std::vector<nlohmann::json> aois() = 0;  // by id
+
+  virtual std::int64_t append_event(const OutboxEvent& event) = 0;
+  virtual std::vector<MatchEvent> events(const EventQuery& query) = 0;
+  // False when no event has this id.
+  virtual bool ack(std::int64_t id) = 0;
+
+  // Records a prediction {id, model, aoi, collection, item, created_us, doc} and its event in one transaction.
+  virtual void insert_prediction(const nlohmann::json& prediction, std::int64_t created_us,
+                                 const OutboxEvent& event) = 0;
+  // The documents of a model's predictions recorded in [start_us, end_us], oldest first.
+  virtual std::vector<nlohmann::json> predictions(std::string_view model, std::int64_t start_us,
+                                                  std::int64_t end_us) = 0;
+};
+
+// The store of the catalog's backend.
+std::unique_ptr<MatchStore> open_store(Catalog& catalog);
+
+// The MatchEvent of an outbox row.
+MatchEvent make_event(std::int64_t id, std::string kind, std::string model, std::string_view payload,
+                      std::int64_t created_us, int deliveries, bool acknowledged);
+
+}  // namespace tessera::matching

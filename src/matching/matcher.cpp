@@ -1,0 +1,275 @@
+#include <limits>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "catalog/outbox_schema.hpp"
+#include "catalog/pgstac/pgstac_catalog.hpp"
+#include "catalog/sqlite/sqlite_catalog.hpp"
+#include "matching/aoi_index.hpp"
+#include "matching/match_store.hpp"
+#include "matching/predictions.hpp"
+#include "tessera/datetime.hpp"
+#include "tessera/error.hpp"
+#include "tessera/matching.hpp"
+
+namespace tessera {
+
+using matching::MatchStore;
+using nlohmann::json;
+
+namespace matching {
+
+std::unique_ptr<MatchStore> open_sqlite_store(catalog::sqlite::SqliteCatalog& catalog);
+std::unique_ptr<MatchStore> open_pgstac_store(catalog::pgstac::PgstacCatalog& catalog);
+
+std::unique_ptr<MatchStore> open_store(Catalog& catalog) {
+  if (auto* sqlite = dynamic_cast<catalog::sqlite::SqliteCatalog*>(&catalog)) {
+    return open_sqlite_store(*sqlite);
+  }
+  if (auto* pgstac = dynamic_cast<catalog::pgstac::PgstacCatalog*>(&catalog)) {
+    return open_pgstac_store(*pgstac);
+  }
+  throw Error(ErrorCode::kUnsupported, "matching: the catalog's backend keeps no matching tables");
+}
+
+MatchEvent make_event(std::int64_t id, std::string kind, std::string model, std::string_view payload,
+                      std::int64_t created_us, int deliveries, bool acknowledged) {
+  MatchEvent event;
+  event.id = id;
+  event.kind = std::move(kind);
+  event.model = std::move(model);
+  event.payload = json::parse(payload);
+  event.created = format_rfc3339_micros(created_us);
+  event.deliveries = deliveries;
+  event.acknowledged = acknowledged;
+  return event;
+}
+
+}  // namespace matching
+
+json MatchEvent::to_json() const {
+  return {{"id", id},
+          {"kind", kind},
+          {"model", model},
+          {"payload", payload},
+          {"created", created},
+          {"deliveries", deliveries},
+          {"acknowledged", acknowledged}};
+}
+
+struct Matcher::Impl {
+  explicit Impl(Catalog& target) : catalog(target), store(matching::open_store(target)) {}
+
+  std::vector<Match> match(const json& item) {
+    const matching::ItemFacts facts = matching::read_item(item);
+    std::lock_guard lock(mutex);
+    return index.match(facts);
+  }
+
+  void reload() {
+    std::vector<matching::Aoi> parsed;
+    for (const json& stored : store->aois()) {
+      parsed.push_back(matching::parse_aoi(stored));
+    }
+    std::lock_guard lock(mutex);
+    index.clear();
+    for (const auto& aoi : parsed) {
+      index.add(aoi);
+    }
+  }
+
+  json require_model(std::string_view id) const {
+    auto model = store->get_model(id);
+    if (!model) {
+      throw Error(ErrorCode::kNotFound, fmt::format("model '{}' not found", id));
+    }
+    return *model;
+  }
+
+  Catalog& catalog;
+  std::unique_ptr<MatchStore> store;
+  std::mutex mutex;  // over the index: GEOS prepared geometries are not safe to share
+  matching::AoiIndex index;
+};
+
+Matcher::Matcher(Catalog& catalog) : impl_(std::make_unique<Impl>(catalog)) { impl_->reload(); }
+
+Matcher::~Matcher() = default;
+
+Catalog& Matcher::catalog() const noexcept { return impl_->catalog; }
+
+std::string Matcher::add_model(const json& model) {
+  json stored = matching::normalize_model(model);
+  impl_->store->insert_model(stored);
+  return stored["id"].get<std::string>();
+}
+
+void Matcher::update_model(const json& model) {
+  if (!model.is_object() || !model.contains("id") || !model["id"].is_string()) {
+    throw Error(ErrorCode::kInvalidInput, "model: id: required to update a model");
+  }
+  const json existing = impl_->require_model(model["id"].get<std::string>());
+  const json stored = matching::normalize_model(model, &existing);
+  const OutboxEvent event{std::string(kModelUpdated), stored["id"].get<std::string>(), json{{"model", stored}}.dump()};
+  if (!impl_->store->update_model(stored, event)) {
+    throw Error(ErrorCode::kNotFound, fmt::format("model '{}' not found", stored["id"].get<std::string>()));
+  }
+}
+
+json Matcher::get_model(std::string_view id) const { return impl_->require_model(id); }
+
+json Matcher::models() const { return impl_->store->models(); }
+
+std::string Matcher::add_aoi(const json& aoi) {
+  matching::Aoi parsed = matching::parse_aoi(aoi);
+  if (!impl_->store->get_model(parsed.rule.model)) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("aoi '{}': model: model '{}' not found", parsed.rule.id, parsed.rule.model));
+  }
+  impl_->store->insert_aoi(parsed.stored);
+  std::lock_guard lock(impl_->mutex);
+  impl_->index.add(parsed);
+  return parsed.rule.id;
+}
+
+void Matcher::remove_aoi(std::string_view id) {
+  if (!impl_->store->delete_aoi(id)) {
+    throw Error(ErrorCode::kNotFound, fmt::format("aoi '{}' not found", id));
+  }
+  std::lock_guard lock(impl_->mutex);
+  impl_->index.remove(std::string(id));
+}
+
+json Matcher::get_aoi(std::string_view id) const {
+  for (json& aoi : impl_->store->aois()) {
+    if (aoi["id"] == id) {
+      return aoi;
+    }
+  }
+  throw Error(ErrorCode::kNotFound, fmt::format("aoi '{}' not found", id));
+}
+
+json Matcher::aois(std::string_view model) const {
+  json found = json::array();
+  for (json& aoi : impl_->store->aois()) {
+    if (model.empty() || aoi["model"] == model) {
+      found.push_back(std::move(aoi));
+    }
+  }
+  return found;
+}
+
+void Matcher::reload() { impl_->reload(); }
+
+std::vector<Match> Matcher::match(const json& item) const { return impl_->match(item); }
+
+std::vector<std::vector<Match>> Matcher::match_batch(const std::vector<json>& items) const {
+  std::vector<matching::ItemFacts> facts;
+  facts.reserve(items.size());
+  for (const json& item : items) {
+    facts.push_back(matching::read_item(item));
+  }
+  std::vector<std::vector<Match>> results;
+  results.reserve(items.size());
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& item : facts) {
+    results.push_back(impl_->index.match(item));
+  }
+  return results;
+}
+
+OutboxHook Matcher::outbox_hook() const {
+  return [impl = impl_.get()](std::string_view text) {
+    const json item = json::parse(text);
+    std::vector<OutboxEvent> events;
+    json href = nullptr;
+    for (const json& link : item.value("links", json::array())) {
+      if (link.is_object() && link.value("rel", "") == "self" && link.contains("href")) {
+        href = link["href"];
+      }
+    }
+    for (const Match& match : impl->match(item)) {
+      const json payload = {{"model", match.model},
+                            {"aoi", match.aoi},
+                            {"collection", item.value("collection", "")},
+                            {"item", item.value("id", "")},
+                            {"href", href}};
+      events.push_back({std::string(kRunRequested), match.model, payload.dump()});
+    }
+    return events;
+  };
+}
+
+std::vector<MatchEvent> Matcher::events(const EventQuery& query) {
+  if (query.limit == 0) {
+    throw Error(ErrorCode::kInvalidInput, "events: limit must be at least 1");
+  }
+  if (query.claim && !(query.lease_seconds > 0)) {
+    throw Error(ErrorCode::kInvalidInput, "events: lease_seconds must be positive");
+  }
+  return impl_->store->events(query);
+}
+
+void Matcher::ack(std::int64_t event_id) {
+  if (!impl_->store->ack(event_id)) {
+    throw Error(ErrorCode::kNotFound, fmt::format("event {} not found", event_id));
+  }
+}
+
+std::int64_t Matcher::emit(std::string_view kind, std::string_view model, const json& payload) {
+  if (kind.empty()) {
+    throw Error(ErrorCode::kInvalidInput, "event: kind: required");
+  }
+  return impl_->store->append_event({std::string(kind), std::string(model), payload.dump()});
+}
+
+std::string Matcher::add_prediction(std::string_view model, std::string_view aoi, const json& label_item) {
+  impl_->require_model(model);
+  const json stored_aoi = get_aoi(aoi);
+  if (stored_aoi["model"] != model) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("aoi '{}' belongs to model '{}', not '{}'", aoi,
+                                                      stored_aoi["model"].get<std::string>(), model));
+  }
+  json item = label_item;
+  matching::validate_label_item(item);
+  const std::string collection = matching::predictions_collection(model);
+  item["collection"] = collection;
+  matching::ensure_predictions_collection(impl_->catalog, collection, model);
+  LoadOptions options;
+  options.mode = LoadMode::kUpsert;
+  const LoadReport report = impl_->catalog.load({item}, options);
+  if (!report.failed.empty()) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("label item: {}", report.failed.front().error));
+  }
+  const std::int64_t now = catalog::outbox_now_micros();
+  json prediction = matching::prediction_record(item, model, aoi, now);
+  const OutboxEvent event{std::string(kPredictionReceived), std::string(model),
+                          json{{"prediction", prediction["id"]},
+                               {"aoi", std::string(aoi)},
+                               {"collection", collection},
+                               {"item", item["id"]},
+                               {"uri", prediction["uri"]}}
+                              .dump()};
+  impl_->store->insert_prediction(prediction, now, event);
+  return prediction["id"].get<std::string>();
+}
+
+json Matcher::summary(std::string_view model, std::string_view start, std::string_view end) const {
+  impl_->require_model(model);
+  const auto bound = [](std::string_view text, std::int64_t open, const char* field) {
+    if (text.empty() || text == "..") {
+      return open;
+    }
+    const auto micros = parse_rfc3339_micros(text);
+    if (!micros) {
+      throw Error(ErrorCode::kInvalidInput, fmt::format("summary: {}: '{}' is not an RFC 3339 date-time", field, text));
+    }
+    return *micros;
+  };
+  const std::int64_t start_us = bound(start, std::numeric_limits<std::int64_t>::min(), "start");
+  const std::int64_t end_us = bound(end, std::numeric_limits<std::int64_t>::max(), "end");
+  return matching::summarize(model, impl_->store->predictions(model, start_us, end_us));
+}
+
+}  // namespace tessera

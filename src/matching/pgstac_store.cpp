@@ -1,0 +1,185 @@
+#include <fmt/format.h>
+
+#include "catalog/outbox_schema.hpp"
+#include "catalog/pgstac/pgstac_catalog.hpp"
+#include "matching/match_store.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::matching {
+
+using catalog::outbox_now_micros;
+using catalog::pgstac::PgConnection;
+using catalog::pgstac::PgPool;
+using catalog::pgstac::Result;
+using catalog::pgstac::with_transaction;
+using nlohmann::json;
+
+namespace {
+
+// tessera's own schema in the pgstac database; pgstac's schema is untouched.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS tessera.models (id text PRIMARY KEY, doc jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS tessera.aois (id text PRIMARY KEY, model text NOT NULL, doc jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS tessera.predictions (
+  id text PRIMARY KEY, model text NOT NULL, aoi text NOT NULL, created_us bigint NOT NULL, doc jsonb NOT NULL);
+CREATE INDEX IF NOT EXISTS predictions_model ON tessera.predictions (model, created_us);
+)sql";
+
+constexpr const char* kOutboxColumns = "id, kind, subject, payload::text, created_us, deliveries, acked_us";
+
+class PgStore final : public MatchStore {
+ public:
+  explicit PgStore(PgPool& pool) : pool_(pool) {
+    with_transaction(pool_, [](PgConnection& connection) {
+      connection.exec(catalog::kPgSchemaLock);
+      connection.exec(catalog::kPgOutboxDdl);
+      connection.exec(kSchema);
+    });
+  }
+
+  void insert_model(const json& model) override {
+    insert_document("INSERT INTO tessera.models (id, doc) VALUES ($1, $2::jsonb)", model, "model",
+                    {model.at("id").get<std::string>(), model.dump()});
+  }
+
+  bool update_model(const json& model, const OutboxEvent& event) override {
+    bool found = false;
+    with_transaction(pool_, [&](PgConnection& connection) {
+      const Result updated = connection.exec("UPDATE tessera.models SET doc = $2::jsonb WHERE id = $1 RETURNING id",
+                                             {model.at("id").get<std::string>(), model.dump()});
+      found = PQntuples(updated.get()) > 0;
+      if (found) {
+        write_event(connection, event);
+      }
+    });
+    return found;
+  }
+
+  std::optional<json> get_model(std::string_view id) override {
+    auto connection = pool_.acquire();
+    const auto doc = connection->scalar("SELECT doc::text FROM tessera.models WHERE id = $1", {std::string(id)});
+    return doc ? std::optional<json>(json::parse(*doc)) : std::nullopt;
+  }
+
+  std::vector<json> models() override { return documents("SELECT doc::text FROM tessera.models ORDER BY id", {}); }
+
+  void insert_aoi(const json& aoi) override {
+    insert_document("INSERT INTO tessera.aois (id, model, doc) VALUES ($1, $2, $3::jsonb)", aoi, "aoi",
+                    {aoi.at("id").get<std::string>(), aoi.at("model").get<std::string>(), aoi.dump()});
+  }
+
+  bool delete_aoi(std::string_view id) override {
+    auto connection = pool_.acquire();
+    const Result deleted = connection->exec("DELETE FROM tessera.aois WHERE id = $1 RETURNING id", {std::string(id)});
+    return PQntuples(deleted.get()) > 0;
+  }
+
+  std::vector<json> aois() override { return documents("SELECT doc::text FROM tessera.aois ORDER BY id", {}); }
+
+  std::int64_t append_event(const OutboxEvent& event) override {
+    std::int64_t id = 0;
+    with_transaction(pool_, [&](PgConnection& connection) { id = write_event(connection, event); });
+    return id;
+  }
+
+  std::vector<MatchEvent> events(const EventQuery& query) override {
+    const std::int64_t now = outbox_now_micros();
+    std::vector<MatchEvent> events;
+    const std::string filters = "acked_us IS NULL AND ($1 = '' OR kind = $1) AND ($2 = '' OR subject = $2)";
+    with_transaction(pool_, [&](PgConnection& connection) {
+      events.clear();
+      Result rows;
+      if (query.claim) {
+        // SKIP LOCKED: concurrent consumers each get different events.
+        rows = connection.exec(
+            fmt::format("UPDATE tessera.outbox SET visible_us = $5, deliveries = deliveries + 1 WHERE id IN "
+                        "(SELECT id FROM tessera.outbox WHERE {} AND visible_us <= $4 ORDER BY id LIMIT $3 "
+                        "FOR UPDATE SKIP LOCKED) RETURNING {}",
+                        filters, kOutboxColumns),
+            {query.kind, query.model, std::to_string(query.limit), std::to_string(now),
+             std::to_string(now + static_cast<std::int64_t>(query.lease_seconds * 1e6))});
+      } else {
+        rows = connection.exec(
+            fmt::format("SELECT {} FROM tessera.outbox WHERE {} ORDER BY id LIMIT $3", kOutboxColumns, filters),
+            {query.kind, query.model, std::to_string(query.limit)});
+      }
+      for (int row = 0; row < PQntuples(rows.get()); ++row) {
+        events.push_back(make_event(std::stoll(PQgetvalue(rows.get(), row, 0)), PQgetvalue(rows.get(), row, 1),
+                                    PQgetvalue(rows.get(), row, 2), PQgetvalue(rows.get(), row, 3),
+                                    std::stoll(PQgetvalue(rows.get(), row, 4)),
+                                    std::stoi(PQgetvalue(rows.get(), row, 5)), !PQgetisnull(rows.get(), row, 6)));
+      }
+    });
+    std::sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return events;
+  }
+
+  bool ack(std::int64_t id) override {
+    auto connection = pool_.acquire();
+    const Result updated =
+        connection->exec("UPDATE tessera.outbox SET acked_us = coalesce(acked_us, $2) WHERE id = $1 RETURNING id",
+                         {std::to_string(id), std::to_string(outbox_now_micros())});
+    return PQntuples(updated.get()) > 0;
+  }
+
+  void insert_prediction(const json& prediction, std::int64_t created_us, const OutboxEvent& event) override {
+    with_transaction(pool_, [&](PgConnection& connection) {
+      connection.exec(
+          "INSERT INTO tessera.predictions (id, model, aoi, created_us, doc) VALUES ($1, $2, $3, $4, $5::jsonb)",
+          {prediction.at("id").get<std::string>(), prediction.at("model").get<std::string>(),
+           prediction.at("aoi").get<std::string>(), std::to_string(created_us), prediction.dump()});
+      write_event(connection, event);
+    });
+  }
+
+  std::vector<json> predictions(std::string_view model, std::int64_t start_us, std::int64_t end_us) override {
+    return documents(
+        "SELECT doc::text FROM tessera.predictions WHERE model = $1 AND created_us BETWEEN $2 AND $3 "
+        "ORDER BY created_us, id",
+        {std::string(model), std::to_string(start_us), std::to_string(end_us)});
+  }
+
+ private:
+  static std::int64_t write_event(PgConnection& connection, const OutboxEvent& event) {
+    const std::int64_t now = outbox_now_micros();
+    const auto id = connection.scalar(
+        "INSERT INTO tessera.outbox (kind, subject, payload, created_us, visible_us) "
+        "VALUES ($1, $2, $3::jsonb, $4, $4) RETURNING id",
+        {event.kind, event.subject, event.payload, std::to_string(now)});
+    return std::stoll(id.value_or("0"));
+  }
+
+  void insert_document(const char* sql, const json& document, const char* what,
+                       const std::vector<catalog::pgstac::Param>& params) {
+    auto connection = pool_.acquire();
+    try {
+      connection->exec(sql, params);
+    } catch (const Error& error) {
+      if (error.code() == ErrorCode::kConflict) {
+        throw Error(ErrorCode::kConflict,
+                    fmt::format("{} '{}' already exists", what, document.at("id").get<std::string>()));
+      }
+      throw;
+    }
+  }
+
+  std::vector<json> documents(const char* sql, const std::vector<catalog::pgstac::Param>& params) {
+    auto connection = pool_.acquire();
+    const Result rows = connection->exec(sql, params);
+    std::vector<json> found;
+    for (int row = 0; row < PQntuples(rows.get()); ++row) {
+      found.push_back(json::parse(PQgetvalue(rows.get(), row, 0)));
+    }
+    return found;
+  }
+
+  PgPool& pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<MatchStore> open_pgstac_store(catalog::pgstac::PgstacCatalog& catalog) {
+  return std::make_unique<PgStore>(catalog.pool());
+}
+
+}  // namespace tessera::matching

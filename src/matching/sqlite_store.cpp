@@ -1,0 +1,206 @@
+#include <fmt/format.h>
+
+#include "catalog/outbox_schema.hpp"
+#include "catalog/sqlite/sqlite_catalog.hpp"
+#include "matching/match_store.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::matching {
+
+using catalog::outbox_now_micros;
+using catalog::sqlite::ConnectionPool;
+using catalog::sqlite::Statement;
+using catalog::sqlite::WriteTransaction;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS matching_models (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS matching_aois (id TEXT PRIMARY KEY, model TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS matching_predictions (
+  id TEXT PRIMARY KEY, model TEXT NOT NULL, aoi TEXT NOT NULL, created_us INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS matching_predictions_model ON matching_predictions (model, created_us);
+)sql";
+
+bool is_unique_violation(const Error& error) { return error.code() == ErrorCode::kConflict; }
+
+class SqliteStore final : public MatchStore {
+ public:
+  explicit SqliteStore(ConnectionPool& pool) : pool_(pool) {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    connection->exec(kSchema);
+    connection->exec(catalog::kSqliteOutboxDdl);
+    transaction.commit();
+  }
+
+  void insert_model(const json& model) override { insert_document("matching_models", model, "model"); }
+
+  bool update_model(const json& model, const OutboxEvent& event) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    auto& update = connection->cached("UPDATE matching_models SET doc = ? WHERE id = ?");
+    update.bind(1, model.dump()).bind(2, model.at("id").get<std::string>()).run();
+    if (connection->changes() == 0) {
+      return false;
+    }
+    write_event(*connection, event);
+    transaction.commit();
+    return true;
+  }
+
+  std::optional<json> get_model(std::string_view id) override {
+    auto connection = pool_.acquire();
+    auto& select = connection->cached("SELECT doc FROM matching_models WHERE id = ?");
+    select.bind(1, id);
+    std::optional<json> model;
+    if (select.step()) {
+      model = json::parse(select.text(0));
+    }
+    select.reset();
+    return model;
+  }
+
+  std::vector<json> models() override { return documents("SELECT doc FROM matching_models ORDER BY id"); }
+
+  void insert_aoi(const json& aoi) override { insert_document("matching_aois", aoi, "aoi"); }
+
+  bool delete_aoi(std::string_view id) override {
+    auto connection = pool_.acquire();
+    auto& remove = connection->cached("DELETE FROM matching_aois WHERE id = ?");
+    remove.bind(1, id).run();
+    return connection->changes() > 0;
+  }
+
+  std::vector<json> aois() override { return documents("SELECT doc FROM matching_aois ORDER BY id"); }
+
+  std::int64_t append_event(const OutboxEvent& event) override {
+    auto connection = pool_.acquire();
+    write_event(*connection, event);
+    return sqlite3_last_insert_rowid(connection->get());
+  }
+
+  std::vector<MatchEvent> events(const EventQuery& query) override {
+    auto connection = pool_.acquire();
+    const std::int64_t now = outbox_now_micros();
+    const std::string where = "acked_us IS NULL AND (?1 = '' OR kind = ?1) AND (?2 = '' OR subject = ?2)" +
+                              std::string(query.claim ? " AND visible_us <= ?3" : "");
+    constexpr const char* kColumns = "id, kind, subject, payload, created_us, deliveries, acked_us";
+    std::string sql;
+    if (query.claim) {
+      sql = fmt::format(
+          "UPDATE outbox SET visible_us = ?4, deliveries = deliveries + 1 WHERE id IN "
+          "(SELECT id FROM outbox WHERE {} ORDER BY id LIMIT ?5) RETURNING {}",
+          where, kColumns);
+    } else {
+      sql = fmt::format("SELECT {} FROM outbox WHERE {} ORDER BY id LIMIT ?5", kColumns, where);
+    }
+    std::optional<WriteTransaction> transaction;
+    if (query.claim) {
+      transaction.emplace(*connection);
+    }
+    Statement statement = connection->prepare(sql);
+    statement.bind(1, query.kind).bind(2, query.model).bind(5, static_cast<std::int64_t>(query.limit));
+    if (query.claim) {
+      statement.bind(3, now).bind(4, now + static_cast<std::int64_t>(query.lease_seconds * 1e6));
+    }
+    std::vector<MatchEvent> events;
+    while (statement.step()) {
+      events.push_back(make_event(statement.int64(0), std::string(statement.text(1)), std::string(statement.text(2)),
+                                  statement.text(3), statement.int64(4), static_cast<int>(statement.int64(5)),
+                                  !statement.is_null(6)));
+    }
+    statement.reset();
+    if (transaction) {
+      transaction->commit();
+    }
+    // RETURNING gives rows in no promised order.
+    std::sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return events;
+  }
+
+  bool ack(std::int64_t id) override {
+    auto connection = pool_.acquire();
+    auto& update = connection->cached("UPDATE outbox SET acked_us = coalesce(acked_us, ?) WHERE id = ?");
+    update.bind(1, outbox_now_micros()).bind(2, id).run();
+    return connection->changes() > 0;
+  }
+
+  void insert_prediction(const json& prediction, std::int64_t created_us, const OutboxEvent& event) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    auto& insert =
+        connection->cached("INSERT INTO matching_predictions (id, model, aoi, created_us, doc) VALUES (?, ?, ?, ?, ?)");
+    insert.bind(1, prediction.at("id").get<std::string>())
+        .bind(2, prediction.at("model").get<std::string>())
+        .bind(3, prediction.at("aoi").get<std::string>())
+        .bind(4, created_us)
+        .bind(5, prediction.dump())
+        .run();
+    write_event(*connection, event);
+    transaction.commit();
+  }
+
+  std::vector<json> predictions(std::string_view model, std::int64_t start_us, std::int64_t end_us) override {
+    auto connection = pool_.acquire();
+    auto& select = connection->cached(
+        "SELECT doc FROM matching_predictions WHERE model = ? AND created_us BETWEEN ? AND ? ORDER BY created_us, id");
+    select.bind(1, model).bind(2, start_us).bind(3, end_us);
+    std::vector<json> found;
+    while (select.step()) {
+      found.push_back(json::parse(select.text(0)));
+    }
+    select.reset();
+    return found;
+  }
+
+ private:
+  static void write_event(catalog::sqlite::Connection& connection, const OutboxEvent& event) {
+    const std::int64_t now = outbox_now_micros();
+    auto& insert = connection.cached(catalog::kSqliteOutboxInsert);
+    insert.bind(1, event.kind).bind(2, event.subject).bind(3, event.payload).bind(4, now).bind(5, now).run();
+  }
+
+  void insert_document(const char* table, const json& document, const char* what) {
+    auto connection = pool_.acquire();
+    const std::string id = document.at("id").get<std::string>();
+    const bool with_model = std::string_view(table) == "matching_aois";
+    Statement insert =
+        connection->prepare(with_model ? fmt::format("INSERT INTO {} (id, model, doc) VALUES (?1, ?3, ?2)", table)
+                                       : fmt::format("INSERT INTO {} (id, doc) VALUES (?1, ?2)", table));
+    insert.bind(1, id).bind(2, document.dump());
+    if (with_model) {
+      insert.bind(3, document.at("model").get<std::string>());
+    }
+    try {
+      insert.run();
+    } catch (const Error& error) {
+      if (is_unique_violation(error)) {
+        throw Error(ErrorCode::kConflict, fmt::format("{} '{}' already exists", what, id));
+      }
+      throw;
+    }
+  }
+
+  std::vector<json> documents(const char* sql) {
+    auto connection = pool_.acquire();
+    auto& select = connection->cached(sql);
+    std::vector<json> found;
+    while (select.step()) {
+      found.push_back(json::parse(select.text(0)));
+    }
+    select.reset();
+    return found;
+  }
+
+  ConnectionPool& pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<MatchStore> open_sqlite_store(catalog::sqlite::SqliteCatalog& catalog) {
+  return std::make_unique<SqliteStore>(catalog.pool());
+}
+
+}  // namespace tessera::matching
