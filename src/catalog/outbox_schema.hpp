@@ -6,6 +6,7 @@
 // SQLite file, and in tessera's own schema next to pgstac's (pgstac's schema
 // is never altered).
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 
@@ -37,20 +38,13 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (visible_us) WHERE acked_us 
 inline constexpr const char* kSqliteOutboxInsert =
     "INSERT INTO outbox (kind, subject, payload, created_us, visible_us) VALUES (?, ?, ?, ?, ?)";
 
-inline constexpr const char* kPgOutboxDdl = R"sql(
-CREATE SCHEMA IF NOT EXISTS tessera;
-CREATE TABLE IF NOT EXISTS tessera.outbox (
-  id bigserial PRIMARY KEY,
-  kind text NOT NULL,
-  subject text NOT NULL,
-  payload jsonb NOT NULL,
-  created_us bigint NOT NULL,
-  visible_us bigint NOT NULL,
-  deliveries integer NOT NULL DEFAULT 0,
-  acked_us bigint
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON tessera.outbox (visible_us) WHERE acked_us IS NULL;
-)sql";
+// One statement each: libpq's parameterised calls take one at a time.
+inline constexpr std::array<const char*, 3> kPgOutboxDdl = {
+    "CREATE SCHEMA IF NOT EXISTS tessera",
+    "CREATE TABLE IF NOT EXISTS tessera.outbox (id bigserial PRIMARY KEY, kind text NOT NULL, subject text NOT NULL, "
+    "payload jsonb NOT NULL, created_us bigint NOT NULL, visible_us bigint NOT NULL, deliveries integer NOT NULL "
+    "DEFAULT 0, acked_us bigint)",
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON tessera.outbox (visible_us) WHERE acked_us IS NULL"};
 
 // $1: a JSON array of {"kind", "subject", "payload"}; $2: the time.
 inline constexpr const char* kPgOutboxInsert =

@@ -1,3 +1,5 @@
+#include <array>
+
 #include <fmt/format.h>
 
 #include "catalog/outbox_schema.hpp"
@@ -17,13 +19,12 @@ using nlohmann::json;
 namespace {
 
 // tessera's own schema in the pgstac database; pgstac's schema is untouched.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS tessera.models (id text PRIMARY KEY, doc jsonb NOT NULL);
-CREATE TABLE IF NOT EXISTS tessera.aois (id text PRIMARY KEY, model text NOT NULL, doc jsonb NOT NULL);
-CREATE TABLE IF NOT EXISTS tessera.predictions (
-  id text PRIMARY KEY, model text NOT NULL, aoi text NOT NULL, created_us bigint NOT NULL, doc jsonb NOT NULL);
-CREATE INDEX IF NOT EXISTS predictions_model ON tessera.predictions (model, created_us);
-)sql";
+constexpr std::array<const char*, 4> kSchema = {
+    "CREATE TABLE IF NOT EXISTS tessera.models (id text PRIMARY KEY, doc jsonb NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tessera.aois (id text PRIMARY KEY, model text NOT NULL, doc jsonb NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tessera.predictions (id text PRIMARY KEY, model text NOT NULL, aoi text NOT NULL, "
+    "created_us bigint NOT NULL, doc jsonb NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS predictions_model ON tessera.predictions (model, created_us)"};
 
 constexpr const char* kOutboxColumns = "id, kind, subject, payload::text, created_us, deliveries, acked_us";
 
@@ -32,8 +33,12 @@ class PgStore final : public MatchStore {
   explicit PgStore(PgPool& pool) : pool_(pool) {
     with_transaction(pool_, [](PgConnection& connection) {
       connection.exec(catalog::kPgSchemaLock);
-      connection.exec(catalog::kPgOutboxDdl);
-      connection.exec(kSchema);
+      for (const char* statement : catalog::kPgOutboxDdl) {
+        connection.exec(statement);
+      }
+      for (const char* statement : kSchema) {
+        connection.exec(statement);
+      }
     });
   }
 

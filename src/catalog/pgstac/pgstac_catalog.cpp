@@ -747,7 +747,9 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
   if (options.outbox) {
     with_transaction(*pool_, [](PgConnection& connection) {
       connection.exec(kPgSchemaLock);
-      connection.exec(kPgOutboxDdl);
+      for (const char* statement : kPgOutboxDdl) {
+        connection.exec(statement);
+      }
     });
   }
   LoadPartitions load_partitions;

@@ -1,0 +1,259 @@
+// Matching state on every catalog backend: models and AOIs persisted and
+// reloaded, run requests written in the load's transaction, claim / ack /
+// redelivery, the local runner, predictions and summaries.
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "matching_fixtures.hpp"
+#include "tessera/matching.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using tessera::Catalog;
+using tessera::ErrorCode;
+using tessera::EventQuery;
+using tessera::LoadMode;
+using tessera::LoadOptions;
+using tessera::Matcher;
+using tessera::MatchEvent;
+using tessera::Runner;
+using tessera::RunnerOptions;
+using tessera::testing::expect_error;
+using tessera::testing::make_aoi;
+using tessera::testing::make_collection;
+using tessera::testing::make_imagery;
+using tessera::testing::make_model;
+using tessera::testing::square;
+using tessera::testing::TempDir;
+
+namespace {
+
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<Catalog>(const fs::path& scratch)> open;
+};
+
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
+// The PgSTAC backend joins when TESSERA_TEST_PGSTAC_URL names a pgstac database.
+std::vector<Backend> backends() {
+  std::vector<Backend> found = {
+      {"sqlite", [](const fs::path& scratch) { return Catalog::open("sqlite://" + (scratch / "m.db").string()); }}};
+  if (std::getenv("TESSERA_TEST_PGSTAC_URL") != nullptr) {
+    found.push_back({"pgstac", [](const fs::path&) {
+                       auto catalog = Catalog::open(std::getenv("TESSERA_TEST_PGSTAC_URL"));
+                       for (const auto& collection : catalog->collections()) {
+                         catalog->delete_collection(collection["id"].get<std::string>(), true);
+                       }
+                       return catalog;
+                     }});
+  }
+  return found;
+}
+
+class MatchingBackend : public ::testing::TestWithParam<Backend> {
+ protected:
+  MatchingBackend() : catalog_(GetParam().open(scratch_.path())), matcher_(std::make_unique<Matcher>(*catalog_)) {
+    // A shared database keeps other tests' AOIs and events: start from none.
+    for (const auto& aoi : matcher_->aois()) {
+      matcher_->remove_aoi(aoi["id"].get<std::string>());
+    }
+    EventQuery everything;
+    everything.limit = 100000;
+    for (const auto& event : matcher_->events(everything)) {
+      matcher_->ack(event.id);
+    }
+    catalog_->create_collection(make_collection("imagery"));
+  }
+
+  std::vector<MatchEvent> pending(const std::string& model, bool claim = false, double lease = 60) {
+    EventQuery query;
+    query.model = model;
+    query.claim = claim;
+    query.lease_seconds = lease;
+    return matcher_->events(query);
+  }
+
+  TempDir scratch_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<Matcher> matcher_;
+};
+
+TEST_P(MatchingBackend, ModelsAndAoisPersistAndReload) {
+  const std::string model = matcher_->add_model(make_model("persisted"));
+  auto aoi = make_aoi(model, square(5, 5, 2));
+  const std::string aoi_id = matcher_->add_aoi(aoi);
+  EXPECT_EQ(matcher_->get_model(model)["name"], "persisted");
+  EXPECT_EQ(matcher_->get_model(model)["runner"]["concurrency"], 1);
+  expect_error([&] { matcher_->add_model(matcher_->get_model(model)); }, ErrorCode::kConflict, "already exists");
+  // A second Matcher on the same database loads the AOI into its index.
+  Matcher other(*catalog_);
+  ASSERT_EQ(other.match(make_imagery("x", "imagery", 5.5, 5.5, 0.5)).size(), 1U);
+  EXPECT_EQ(other.match(make_imagery("x", "imagery", 5.5, 5.5, 0.5))[0].aoi, aoi_id);
+  EXPECT_EQ(other.aois(model).size(), 1U);
+  // update_model emits model_updated.
+  json changed = matcher_->get_model(model);
+  changed["runner"] = {{"timeout", 5}, {"concurrency", 2}};
+  matcher_->update_model(changed);
+  EXPECT_EQ(matcher_->get_model(model)["runner"]["timeout"], 5.0);
+  const auto events = pending(model);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].kind, "model_updated");
+}
+
+TEST_P(MatchingBackend, LoadWritesRunRequestsWithTheItems) {
+  const std::string model = matcher_->add_model(make_model("on-load"));
+  const std::string aoi = matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  LoadOptions options;
+  options.mode = LoadMode::kIgnore;
+  options.outbox = matcher_->outbox_hook();
+  json bad = make_imagery("broken", "imagery", 1, 1);
+  bad["properties"]["datetime"] = "not a date";
+  const auto report =
+      catalog_->load({make_imagery("inside", "imagery", 1, 1), make_imagery("outside", "imagery", 40, 40), bad,
+                      make_imagery("other-collection", "missing", 1, 1)},
+                     options);
+  EXPECT_EQ(report.loaded, 2U);
+  EXPECT_EQ(report.failed.size(), 2U);
+  auto events = pending(model);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].kind, "run_requested");
+  EXPECT_EQ(events[0].payload["item"], "inside");
+  EXPECT_EQ(events[0].payload["aoi"], aoi);
+  EXPECT_EQ(events[0].payload["collection"], "imagery");
+  // Loading it again in ignore mode writes nothing: the item was skipped.
+  const auto again = catalog_->load({make_imagery("inside", "imagery", 1, 1)}, options);
+  EXPECT_EQ(again.skipped, 1U);
+  EXPECT_EQ(pending(model).size(), 1U);
+}
+
+TEST_P(MatchingBackend, ClaimAckAndRedelivery) {
+  const std::string model = matcher_->add_model(make_model("outbox"));
+  for (int n = 0; n < 3; ++n) {
+    matcher_->emit("run_requested", model, {{"n", n}});
+  }
+  // A claim leases the events: a second consumer gets none of them.
+  const auto first = pending(model, true, 0.3);
+  ASSERT_EQ(first.size(), 3U);
+  EXPECT_EQ(first[0].payload["n"], 0);
+  EXPECT_EQ(first[0].deliveries, 1);
+  EXPECT_TRUE(pending(model, true, 0.3).empty());
+  matcher_->ack(first[0].id);
+  matcher_->ack(first[0].id);  // twice is harmless
+  expect_error([&] { matcher_->ack(999999999); }, ErrorCode::kNotFound, "event 999999999");
+  // Once the lease expires the unacknowledged two come back.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const auto again = pending(model, true, 60);
+  ASSERT_EQ(again.size(), 2U);
+  EXPECT_EQ(again[0].id, first[1].id);
+  EXPECT_EQ(again[0].deliveries, 2);
+  for (const auto& event : again) {
+    matcher_->ack(event.id);
+  }
+  EXPECT_TRUE(pending(model).empty());
+}
+
+TEST_P(MatchingBackend, RunnerExecutesRecordsAndAcknowledges) {
+  // The command gets the item's JSON path as its last argument ($0 of sh -c).
+  const std::string ok = matcher_->add_model(make_model("ok", {"/bin/sh", "-c", "echo ran on $(basename $0)"}));
+  const std::string fails = matcher_->add_model(make_model("fails", {"/bin/sh", "-c", "echo oops >&2; exit 3"}));
+  json slow = make_model("slow", {"/bin/sh", "-c", "sleep 30"});
+  slow["runner"] = {{"timeout", 0.3}};
+  const std::string sleeps = matcher_->add_model(slow);
+  for (const auto& model : {ok, fails, sleeps}) {
+    matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  }
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("scene", "imagery", 1, 1)}, options).loaded, 1U);
+  RunnerOptions runner_options;
+  runner_options.work_dir = (scratch_.path() / "work").string();
+  const auto started = std::chrono::steady_clock::now();
+  const json records = Runner(*matcher_, runner_options).run_pending();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  ASSERT_EQ(records.size(), 3U);
+  std::map<std::string, json> by_model;
+  for (const auto& record : records) {
+    by_model[record["model"]] = record;
+  }
+  EXPECT_EQ(by_model[ok]["kind"], "run_succeeded");
+  EXPECT_EQ(by_model[ok]["exit_code"], 0);
+  EXPECT_EQ(by_model[ok]["log"], "ran on scene.json\n");
+  EXPECT_EQ(by_model[fails]["kind"], "run_failed");
+  EXPECT_EQ(by_model[fails]["exit_code"], 3);
+  EXPECT_EQ(by_model[fails]["log"], "oops\n");
+  EXPECT_EQ(by_model[sleeps]["kind"], "run_failed");
+  EXPECT_TRUE(by_model[sleeps]["timed_out"].get<bool>());
+  // The requests are acknowledged; the outcomes are events of their own.
+  for (const auto& model : {ok, fails, sleeps}) {
+    const auto events = pending(model);
+    ASSERT_EQ(events.size(), 1U) << model;
+    EXPECT_NE(events[0].kind, "run_requested");
+  }
+  EXPECT_EQ(Runner(*matcher_).run_pending().size(), 0U);
+}
+
+json label_item(const std::string& id, double water, double land) {
+  json item = make_imagery(id, "ignored", 1, 1);
+  item["properties"] = {{"datetime", "2024-05-02T00:00:00Z"},
+                        {"label:properties", {"class"}},
+                        {"label:description", "water mask"},
+                        {"label:type", "vector"},
+                        {"label:tasks", {"segmentation"}},
+                        {"label:classes", {{{"name", "class"}, {"classes", {"water", "land"}}}}},
+                        {"label:overviews",
+                         {{{"property_key", "class"},
+                           {"counts", {{{"name", "water"}, {"count", water}}, {{"name", "land"}, {"count", land}}}}}}}};
+  item["links"] = {{{"rel", "source"}, {"href", "https://example.com/imagery/scene.json"}}};
+  item["assets"] = {{"labels", {{"href", "s3://results/" + id + ".geojson"}}}};
+  return item;
+}
+
+TEST_P(MatchingBackend, PredictionsAreStoredAndSummarised) {
+  const std::string model = matcher_->add_model(make_model("segmenter"));
+  const std::string aoi = matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  const std::string second_aoi = matcher_->add_aoi(make_aoi(model, square(20, 0, 10)));
+  matcher_->add_prediction(model, aoi, label_item("p1", 10, 90));
+  matcher_->add_prediction(model, aoi, label_item("p2", 5, 5));
+  matcher_->add_prediction(model, second_aoi, label_item("p3", 1, 0));
+  const json stored = catalog_->get_item(model + "-predictions", "p2");
+  EXPECT_EQ(stored["properties"]["label:type"], "vector");
+  const json summary = matcher_->summary(model);
+  EXPECT_EQ(summary["predictions"], 3);
+  EXPECT_EQ(summary["latest"]["item"], "p3");
+  EXPECT_EQ(summary["by_aoi"][aoi]["predictions"], 2);
+  EXPECT_EQ(summary["by_aoi"][aoi]["classes"]["water"], 15.0);
+  EXPECT_EQ(summary["classes"]["land"], 95.0);
+  EXPECT_EQ(summary["by_aoi"][second_aoi]["latest"]["uri"], "s3://results/p3.geojson");
+  EXPECT_EQ(matcher_->summary(model, "2999-01-01T00:00:00Z")["predictions"], 0);
+  const auto events = pending(model);
+  ASSERT_EQ(events.size(), 3U);
+  EXPECT_EQ(events[0].kind, "prediction_received");
+  // Label items missing required fields name the field.
+  json missing = label_item("bad", 1, 1);
+  missing["properties"].erase("label:description");
+  expect_error([&] { matcher_->add_prediction(model, aoi, missing); }, ErrorCode::kInvalidInput,
+               "label item 'bad': properties.label:description: required");
+  missing = label_item("bad", 1, 1);
+  missing["properties"].erase("label:classes");
+  expect_error([&] { matcher_->add_prediction(model, aoi, missing); }, ErrorCode::kInvalidInput,
+               "properties.label:classes: required");
+  missing = label_item("bad", 1, 1);
+  missing["properties"]["label:type"] = "tile";
+  expect_error([&] { matcher_->add_prediction(model, aoi, missing); }, ErrorCode::kInvalidInput, "label:type");
+  missing = label_item("bad", 1, 1);
+  missing["links"] = json::array();
+  expect_error([&] { matcher_->add_prediction(model, aoi, missing); }, ErrorCode::kInvalidInput,
+               "links: a link with rel \"source\"");
+  expect_error([&] { matcher_->add_prediction(model, "nope", label_item("x", 1, 1)); }, ErrorCode::kNotFound,
+               "aoi 'nope'");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MatchingBackend, ::testing::ValuesIn(backends()),
+                         [](const auto& test) { return test.param.name; });
+
+}  // namespace
