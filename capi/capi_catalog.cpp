@@ -12,8 +12,16 @@ using tessera::Error;
 using tessera::ErrorCode;
 using tessera::capi::catalog_of;
 using tessera::capi::guarded;
+using tessera::capi::load_options_of;
+using tessera::capi::parse_json_argument;
 
-json parse_argument(const char* text, const char* function, const char* argument) {
+void hand_out_json(const json& value, char** out_json) { *out_json = tessera::capi::copy_string(value.dump()); }
+
+}  // namespace
+
+namespace tessera::capi {
+
+json parse_json_argument(const char* text, const char* function, const char* argument) {
   json value = json::parse(tessera::capi::require(text, function, argument), nullptr, false);
   if (value.is_discarded()) {
     throw Error(ErrorCode::kInvalidInput, std::string(function) + ": argument '" + argument + "' is not valid JSON");
@@ -38,9 +46,7 @@ tessera::LoadOptions load_options_of(const tsr_load_options* options) {
   return parsed;
 }
 
-void hand_out_json(const json& value, char** out_json) { *out_json = tessera::capi::copy_string(value.dump()); }
-
-}  // namespace
+}  // namespace tessera::capi
 
 extern "C" {
 
@@ -86,7 +92,7 @@ void tsr_catalog_destroy(tsr_catalog* catalog) {
 tsr_status tsr_catalog_upsert_collection(tsr_catalog catalog, const char* collection_json) {
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
-    impl.upsert_collection(parse_argument(collection_json, __func__, "collection_json"));
+    impl.upsert_collection(parse_json_argument(collection_json, __func__, "collection_json"));
   });
 }
 
@@ -152,7 +158,7 @@ tsr_status tsr_catalog_delete_item(tsr_catalog catalog, const char* collection, 
 tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, char** out_json) {
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
-    const json request = parse_argument(request_json, __func__, "request_json");
+    const json request = parse_json_argument(request_json, __func__, "request_json");
     *TSR_REQUIRE(out_json) = tessera::capi::copy_string(impl.search_text(request));
   });
 }
@@ -161,9 +167,9 @@ tsr_status tsr_catalog_register_search(tsr_catalog catalog, const char* request_
                                        char** out_id) {
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
-    const json request = parse_argument(request_json, __func__, "request_json");
+    const json request = parse_json_argument(request_json, __func__, "request_json");
     const json metadata =
-        metadata_json == nullptr ? json::object() : parse_argument(metadata_json, __func__, "metadata_json");
+        metadata_json == nullptr ? json::object() : parse_json_argument(metadata_json, __func__, "metadata_json");
     *TSR_REQUIRE(out_id) = tessera::capi::copy_string(impl.register_search(request, metadata));
   });
 }

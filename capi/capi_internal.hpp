@@ -67,6 +67,12 @@ inline Catalog& catalog_of(tsr_catalog catalog, const char* function) {
 // A malloc'ed, NUL-terminated copy released by tsr_free.
 char* copy_string(std::string_view text);
 
+// JSON text of a required argument; InvalidInput naming the function and argument.
+nlohmann::json parse_json_argument(const char* text, const char* function, const char* argument);
+
+// The checked options (defaults for NULL).
+LoadOptions load_options_of(const tsr_load_options* options);
+
 }  // namespace tessera::capi
 
 #define TSR_REQUIRE(arg) ::tessera::capi::require((arg), __func__, #arg)

@@ -210,6 +210,53 @@ TSR_API tsr_status tsr_create_item(const char* href, const char* options_json, c
  * s3:// as a JSON object of strings, or NULL. */
 TSR_API tsr_status tsr_to_cog(const char* source, const char* destination, const char* storage_options_json);
 
+/* ---- Matching ----------------------------------------------------------- */
+
+/* Models, AOIs, run-request events and predictions of a catalog (see
+ * docs/matching.md). The catalog must outlive the matcher. */
+typedef struct tsr_matcher_s* tsr_matcher;
+
+TSR_API tsr_status tsr_matcher_open(tsr_catalog catalog, tsr_matcher* out_matcher);
+/* Sets *matcher to NULL. NULL or *NULL is a no-op. */
+TSR_API void tsr_matcher_destroy(tsr_matcher* matcher);
+
+/* Model {"id"?, "name", "description"?, "command": [...], "runner"?: {"timeout",
+ * "concurrency"}} and AOI {"id"?, "model", "geometry", "crs"?, "resolution",
+ * "wavelengths"?, "collections"?, "datetime"?, "max_cloud_cover"?, "filter"?}
+ * JSON in; the new id out (freed with tsr_free). */
+TSR_API tsr_status tsr_matcher_add_model(tsr_matcher matcher, const char* model_json, char** out_id);
+TSR_API tsr_status tsr_matcher_add_aoi(tsr_matcher matcher, const char* aoi_json, char** out_id);
+TSR_API tsr_status tsr_matcher_remove_aoi(tsr_matcher matcher, const char* aoi_id);
+
+/* A STAC Item in; [{"model", "aoi"}] out, ordered by model then AOI. */
+TSR_API tsr_status tsr_matcher_match(tsr_matcher matcher, const char* item_json, char** out_matches_json);
+/* A JSON array of Items in; one array of matches per item out. */
+TSR_API tsr_status tsr_matcher_match_batch(tsr_matcher matcher, const char* items_json, char** out_matches_json);
+
+/* tsr_catalog_load_json writing a run_requested event with each item that
+ * matches, in the item's transaction. */
+TSR_API tsr_status tsr_matcher_load_json(tsr_matcher matcher, const char* json_text, const tsr_load_options* options,
+                                         char** out_report_json);
+
+/* `query_json` may be NULL or {"claim": bool, "limit": n, "kind", "model",
+ * "lease": seconds}; out: a JSON array of {"id", "kind", "model", "payload",
+ * "created", "deliveries", "acknowledged"}. Claimed events not acknowledged
+ * within the lease are delivered again. */
+TSR_API tsr_status tsr_matcher_events(tsr_matcher matcher, const char* query_json, char** out_events_json);
+TSR_API tsr_status tsr_matcher_ack(tsr_matcher matcher, int64_t event_id);
+
+/* Stores a STAC label item as a prediction of model/AOI; the prediction id out. */
+TSR_API tsr_status tsr_matcher_add_prediction(tsr_matcher matcher, const char* model_id, const char* aoi_id,
+                                              const char* label_item_json, char** out_id);
+/* Per-model summary; `start`/`end` (RFC 3339) may be NULL for open ends. */
+TSR_API tsr_status tsr_matcher_summary(tsr_matcher matcher, const char* model_id, const char* start, const char* end,
+                                       char** out_summary_json);
+
+/* Runs the pending run requests with the local process runner. `options_json`
+ * may be NULL or {"concurrency", "lease", "max_runs", "work_dir"}; out: a JSON
+ * array of the recorded outcomes. */
+TSR_API tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json, char** out_records_json);
+
 /* ---- Tiling ------------------------------------------------------------- */
 
 /* Options of the tiling functions are JSON objects (NULL or "" = defaults).

@@ -2,9 +2,11 @@
 # The end-to-end demo on local files: builds tessera, then runs the storage
 # examples (C++, C, Python), loads sample STAC items into an SQLite catalog
 # and searches it (C++, Python, CLI), and ingests a raster turned into a COG
-# and a STAC item through queue messages, renders map tiles of a COG to
-# PNG files and a mosaic of overlapping scenes to one viewport PNG, and
-# builds a data package for a real country. Output goes to demo-output/.
+# and a STAC item through queue messages, matches new imagery to a registered
+# model that the runner executes (its output recorded as a STAC prediction),
+# renders map tiles of a COG to PNG files and a mosaic of overlapping scenes to
+# one viewport PNG, and builds a data package for a real country. Output goes
+# to demo-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,6 +35,11 @@ build/release/examples/example_cpp_catalog "$OUT/catalog.db" examples/data/sampl
 echo
 echo "== Ingest: a raster becomes a COG and a STAC item; queue messages with a dead-letter file"
 "$PYTHON" examples/python/ingest.py "$OUT/ingest"
+
+echo
+echo "== Matching: ingested imagery triggers a registered model; its output is recorded as a prediction"
+"$PYTHON" examples/python/matching.py "$OUT/matching"
+"$CLI" match "sqlite://$OUT/matching/catalog.db" "$OUT/matching/new/scene.json"
 
 echo
 echo "== Tiling: a COG becomes web-map tiles (PNG files), a preview, point values and statistics"

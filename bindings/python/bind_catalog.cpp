@@ -27,11 +27,9 @@ LoadOptions make_load_options(const std::string& mode, std::size_t batch_size, c
   return options;
 }
 
-// load() accepts a path, a FeatureCollection or Item dict, or any iterable of
-// Item dicts (consumed a batch at a time, so generators stream).
-py::dict load(Catalog& catalog, const py::object& source, const std::string& mode, std::size_t batch_size,
-              const py::object& progress) {
-  const LoadOptions options = make_load_options(mode, batch_size, progress);
+}  // namespace
+
+py::dict load_items(Catalog& catalog, const py::object& source, const LoadOptions& options) {
   LoadReport report;
   if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__")) {
     const std::filesystem::path path = py::str(py::module_::import("os").attr("fspath")(source)).cast<std::string>();
@@ -74,6 +72,13 @@ py::dict load(Catalog& catalog, const py::object& source, const std::string& mod
     }
   }
   return py::cast<py::dict>(from_json(report.to_json()));
+}
+
+namespace {
+
+py::dict load(Catalog& catalog, const py::object& source, const std::string& mode, std::size_t batch_size,
+              const py::object& progress) {
+  return load_items(catalog, source, make_load_options(mode, batch_size, progress));
 }
 
 // Runs `call` on the catalog without the GIL and converts its JSON result.

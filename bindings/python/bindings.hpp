@@ -8,6 +8,7 @@
 
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
+#include "tessera/catalog.hpp"
 
 namespace tessera::python {
 
@@ -18,6 +19,7 @@ void bind_storage(py::module_& m);
 void bind_catalog(py::module_& m);
 void bind_ingest(py::module_& m);
 void bind_tiling(py::module_& m);
+void bind_matching(py::module_& m);
 void bind_mosaic(py::module_& m);
 void bind_packaging(py::module_& m);
 
@@ -26,5 +28,9 @@ TileMatrixSet tms_from(const py::object& tms);
 ReadOptions read_options(const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
                          const std::string& resampling, const std::string& reproject,
                          const std::optional<double>& nodata, bool unscale, double buffer);
+
+// Catalog.load: a path, a FeatureCollection or Item dict, or any iterable of
+// Item dicts (consumed a batch at a time, so generators stream).
+py::dict load_items(Catalog& catalog, const py::object& source, const LoadOptions& options);
 
 }  // namespace tessera::python

@@ -8,5 +8,6 @@ PYBIND11_MODULE(_tessera, m) {
   tessera::python::bind_ingest(m);
   tessera::python::bind_tiling(m);
   tessera::python::bind_mosaic(m);
+  tessera::python::bind_matching(m);
   tessera::python::bind_packaging(m);
 }

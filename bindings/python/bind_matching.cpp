@@ -1,0 +1,231 @@
+#include <optional>
+
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "json_convert.hpp"
+#include "tessera/error.hpp"
+#include "tessera/matching.hpp"
+
+namespace tessera::python {
+namespace {
+
+using nlohmann::json;
+
+py::list matches_to_python(const std::vector<Match>& matches) {
+  py::list result;
+  for (const auto& match : matches) {
+    result.append(from_json(match.to_json()));
+  }
+  return result;
+}
+
+// A run executor written in Python: a callable taking the request as a dict
+// and returning {"exit_code", "timed_out"?, "log"?, "error"?}.
+class PythonExecutor final : public RunExecutor {
+ public:
+  explicit PythonExecutor(py::object callable) : callable_(std::move(callable)) {}
+  ~PythonExecutor() override {
+    py::gil_scoped_acquire gil;
+    callable_ = py::object();
+  }
+
+  RunResult execute(const RunRequest& request) override {
+    py::gil_scoped_acquire gil;
+    const json argument = {{"event_id", request.event_id},      {"model", request.model}, {"aoi", request.aoi},
+                           {"collection", request.collection},  {"item", request.item},   {"command", request.command},
+                           {"timeout", request.timeout_seconds}};
+    const json answer = to_json(callable_(from_json(argument)));
+    if (!answer.is_object()) {
+      throw Error(ErrorCode::kInvalidInput, "runner executor: must return a dict {exit_code, log, ...}");
+    }
+    RunResult result;
+    result.exit_code = answer.value("exit_code", -1);
+    result.timed_out = answer.value("timed_out", false);
+    result.log = answer.value("log", "");
+    result.error = answer.value("error", "");
+    result.seconds = answer.value("seconds", 0.0);
+    return result;
+  }
+
+ private:
+  py::object callable_;
+};
+
+}  // namespace
+
+void bind_matching(py::module_& m) {
+  py::class_<Matcher>(m, "Matcher",
+                      "Models, their areas of interest and the matching of new STAC items against them, stored in "
+                      "the catalog's database (see docs/matching.md).")
+      .def(py::init([](Catalog& catalog) {
+             py::gil_scoped_release release;
+             return std::make_unique<Matcher>(catalog);
+           }),
+           py::arg("catalog"), py::keep_alive<1, 2>())
+      .def(
+          "add_model", [](Matcher& self, const py::dict& model) { return self.add_model(to_json(model)); },
+          py::arg("model"),
+          "Register a model {id?, name, description?, command: [program, args...], runner?: {timeout, "
+          "concurrency}}. Returns its id.")
+      .def(
+          "update_model", [](Matcher& self, const py::dict& model) { self.update_model(to_json(model)); },
+          py::arg("model"), "Replace a model (by id); emits a model_updated event.")
+      .def(
+          "get_model", [](const Matcher& self, const std::string& id) { return from_json(self.get_model(id)); },
+          py::arg("model_id"))
+      .def("models", [](const Matcher& self) { return from_json(self.models()); })
+      .def(
+          "add_aoi",
+          [](Matcher& self, const py::dict& aoi) {
+            const json parsed = to_json(aoi);
+            py::gil_scoped_release release;
+            return self.add_aoi(parsed);
+          },
+          py::arg("aoi"),
+          "Register an AOI {id?, model, geometry, crs?, resolution, wavelengths?, collections?, datetime?, "
+          "max_cloud_cover?, filter?}. Returns its id.")
+      .def(
+          "remove_aoi", [](Matcher& self, const std::string& id) { self.remove_aoi(id); }, py::arg("aoi_id"))
+      .def(
+          "get_aoi", [](const Matcher& self, const std::string& id) { return from_json(self.get_aoi(id)); },
+          py::arg("aoi_id"))
+      .def(
+          "aois",
+          [](const Matcher& self, const std::optional<std::string>& model) {
+            return from_json(self.aois(model.value_or("")));
+          },
+          py::arg("model_id") = py::none())
+      .def(
+          "reload",
+          [](Matcher& self) {
+            py::gil_scoped_release release;
+            self.reload();
+          },
+          "Rebuild the index from the stored AOIs (picks up other processes' changes).")
+      .def(
+          "match",
+          [](const Matcher& self, const py::dict& item) {
+            const json parsed = to_json(item);
+            std::vector<Match> matches;
+            {
+              py::gil_scoped_release release;
+              matches = self.match(parsed);
+            }
+            return matches_to_python(matches);
+          },
+          py::arg("item"), "The AOIs a STAC item meets: [{'model', 'aoi'}], ordered by model then AOI.")
+      .def(
+          "match_batch",
+          [](const Matcher& self, const py::iterable& items) {
+            std::vector<json> parsed;
+            for (const auto& item : items) {
+              parsed.push_back(to_json(item));
+            }
+            std::vector<std::vector<Match>> results;
+            {
+              py::gil_scoped_release release;
+              results = self.match_batch(parsed);
+            }
+            py::list out;
+            for (const auto& matches : results) {
+              out.append(matches_to_python(matches));
+            }
+            return out;
+          },
+          py::arg("items"), "match() for many items: one list of matches per item.")
+      .def(
+          "load",
+          [](const Matcher& self, const py::object& items, const std::string& mode, std::size_t batch_size) {
+            LoadOptions options;
+            options.mode = parse_load_mode(mode);
+            options.batch_size = batch_size;
+            options.outbox = self.outbox_hook();
+            return load_items(self.catalog(), items, options);
+          },
+          py::arg("items_or_path"), py::arg("mode") = "insert", py::arg("batch_size") = 1000,
+          "Catalog.load with matching: each match writes a run_requested event in the item's transaction.")
+      .def(
+          "events",
+          [](Matcher& self, bool claim, std::size_t limit, const std::optional<std::string>& kind,
+             const std::optional<std::string>& model, double lease) {
+            EventQuery query;
+            query.claim = claim;
+            query.limit = limit;
+            query.kind = kind.value_or("");
+            query.model = model.value_or("");
+            query.lease_seconds = lease;
+            std::vector<MatchEvent> events;
+            {
+              py::gil_scoped_release release;
+              events = self.events(query);
+            }
+            py::list out;
+            for (const auto& event : events) {
+              out.append(from_json(event.to_json()));
+            }
+            return out;
+          },
+          py::arg("claim") = false, py::arg("limit") = 100, py::arg("kind") = py::none(), py::arg("model") = py::none(),
+          py::arg("lease") = 300.0,
+          "Unacknowledged events, oldest first. claim=True leases them for `lease` seconds; unacknowledged "
+          "claims are delivered again after it.")
+      .def(
+          "ack", [](Matcher& self, std::int64_t event_id) { self.ack(event_id); }, py::arg("event_id"))
+      .def(
+          "emit",
+          [](Matcher& self, const std::string& kind, const std::string& model, const py::object& payload) {
+            return self.emit(kind, model, payload.is_none() ? json::object() : to_json(payload));
+          },
+          py::arg("kind"), py::arg("model_id"), py::arg("payload") = py::none())
+      .def(
+          "add_prediction",
+          [](Matcher& self, const std::string& model, const std::string& aoi, const py::dict& label_item) {
+            const json parsed = to_json(label_item);
+            py::gil_scoped_release release;
+            return self.add_prediction(model, aoi, parsed);
+          },
+          py::arg("model_id"), py::arg("aoi_id"), py::arg("label_item"),
+          "Store a STAC label item as a prediction of the model for the AOI. Returns the prediction id.")
+      .def(
+          "summary",
+          [](const Matcher& self, const std::string& model, const std::optional<std::string>& start,
+             const std::optional<std::string>& end) {
+            return from_json(self.summary(model, start.value_or(""), end.value_or("")));
+          },
+          py::arg("model_id"), py::arg("start") = py::none(), py::arg("end") = py::none(),
+          "Counts, latest prediction and class counts per model and AOI, within [start, end] when given.");
+
+  py::class_<Runner>(m, "Runner",
+                     "Executes run requests: the model's command with the item's href (or JSON path) appended, at "
+                     "most `concurrency` at once, killed after the model's timeout; outcomes are recorded as events.")
+      .def(py::init([](Matcher& matcher, std::size_t concurrency, double lease, std::size_t max_runs,
+                       const std::optional<std::string>& work_dir, const py::object& executor) {
+             RunnerOptions options;
+             options.concurrency = concurrency;
+             options.lease_seconds = lease;
+             options.max_runs = max_runs;
+             options.work_dir = work_dir.value_or("");
+             std::shared_ptr<RunExecutor> chosen;
+             if (!executor.is_none()) {
+               chosen = std::make_shared<PythonExecutor>(executor);
+             }
+             return std::make_unique<Runner>(matcher, options, std::move(chosen));
+           }),
+           py::arg("matcher"), py::arg("concurrency") = 4, py::arg("lease") = 0.0, py::arg("max_runs") = 0,
+           py::arg("work_dir") = py::none(), py::arg("executor") = py::none(), py::keep_alive<1, 2>())
+      .def(
+          "run_pending",
+          [](Runner& self) {
+            json records;
+            {
+              py::gil_scoped_release release;
+              records = self.run_pending();
+            }
+            return from_json(records);
+          },
+          "Run every pending request; returns the recorded outcomes.");
+}
+
+}  // namespace tessera::python

@@ -1,0 +1,184 @@
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "capi_internal.hpp"
+#include "tessera/matching.hpp"
+
+struct tsr_matcher_s {
+  std::unique_ptr<tessera::Matcher> impl;
+};
+
+namespace {
+
+using nlohmann::json;
+using tessera::Error;
+using tessera::ErrorCode;
+using tessera::capi::guarded;
+using tessera::capi::parse_json_argument;
+
+tessera::Matcher& matcher_of(tsr_matcher matcher, const char* function) {
+  tessera::capi::require(matcher, function, "matcher");
+  return *matcher->impl;
+}
+
+void hand_out(const json& value, char** out) { *out = tessera::capi::copy_string(value.dump()); }
+
+json matches_json(const std::vector<tessera::Match>& matches) {
+  json out = json::array();
+  for (const auto& match : matches) {
+    out.push_back(match.to_json());
+  }
+  return out;
+}
+
+// An optional JSON object argument: NULL is {}.
+json optional_object(const char* text, const char* function, const char* argument) {
+  if (text == nullptr) {
+    return json::object();
+  }
+  json value = parse_json_argument(text, function, argument);
+  if (!value.is_object()) {
+    throw Error(ErrorCode::kInvalidInput, std::string(function) + ": argument '" + argument + "' must be an object");
+  }
+  return value;
+}
+
+}  // namespace
+
+extern "C" {
+
+tsr_status tsr_matcher_open(tsr_catalog catalog, tsr_matcher* out_matcher) {
+  return guarded([&] {
+    auto& target = tessera::capi::catalog_of(catalog, __func__);
+    TSR_REQUIRE(out_matcher);
+    auto handle = std::make_unique<tsr_matcher_s>();
+    handle->impl = std::make_unique<tessera::Matcher>(target);
+    *out_matcher = handle.release();
+  });
+}
+
+void tsr_matcher_destroy(tsr_matcher* matcher) {
+  if (matcher != nullptr) {
+    delete *matcher;
+    *matcher = nullptr;
+  }
+}
+
+tsr_status tsr_matcher_add_model(tsr_matcher matcher, const char* model_json, char** out_id) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json model = parse_json_argument(model_json, __func__, "model_json");
+    TSR_REQUIRE(out_id);
+    *out_id = tessera::capi::copy_string(impl.add_model(model));
+  });
+}
+
+tsr_status tsr_matcher_add_aoi(tsr_matcher matcher, const char* aoi_json, char** out_id) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json aoi = parse_json_argument(aoi_json, __func__, "aoi_json");
+    TSR_REQUIRE(out_id);
+    *out_id = tessera::capi::copy_string(impl.add_aoi(aoi));
+  });
+}
+
+tsr_status tsr_matcher_remove_aoi(tsr_matcher matcher, const char* aoi_id) {
+  return guarded([&] { matcher_of(matcher, __func__).remove_aoi(TSR_REQUIRE(aoi_id)); });
+}
+
+tsr_status tsr_matcher_match(tsr_matcher matcher, const char* item_json, char** out_matches_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json item = parse_json_argument(item_json, __func__, "item_json");
+    hand_out(matches_json(impl.match(item)), TSR_REQUIRE(out_matches_json));
+  });
+}
+
+tsr_status tsr_matcher_match_batch(tsr_matcher matcher, const char* items_json, char** out_matches_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json items = parse_json_argument(items_json, __func__, "items_json");
+    if (!items.is_array()) {
+      throw Error(ErrorCode::kInvalidInput, "tsr_matcher_match_batch: argument 'items_json' must be an array");
+    }
+    json out = json::array();
+    for (const auto& matches : impl.match_batch(items.get<std::vector<json>>())) {
+      out.push_back(matches_json(matches));
+    }
+    hand_out(out, TSR_REQUIRE(out_matches_json));
+  });
+}
+
+tsr_status tsr_matcher_load_json(tsr_matcher matcher, const char* json_text, const tsr_load_options* options,
+                                 char** out_report_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(json_text);
+    TSR_REQUIRE(out_report_json);
+    tessera::LoadOptions parsed = tessera::capi::load_options_of(options);
+    parsed.outbox = impl.outbox_hook();
+    hand_out(impl.catalog().load_text(json_text, parsed).to_json(), out_report_json);
+  });
+}
+
+tsr_status tsr_matcher_events(tsr_matcher matcher, const char* query_json, char** out_events_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json settings = optional_object(query_json, __func__, "query_json");
+    TSR_REQUIRE(out_events_json);
+    tessera::EventQuery query;
+    query.claim = settings.value("claim", false);
+    query.limit = settings.value("limit", query.limit);
+    query.kind = settings.value("kind", "");
+    query.model = settings.value("model", "");
+    query.lease_seconds = settings.value("lease", query.lease_seconds);
+    json out = json::array();
+    for (const auto& event : impl.events(query)) {
+      out.push_back(event.to_json());
+    }
+    hand_out(out, out_events_json);
+  });
+}
+
+tsr_status tsr_matcher_ack(tsr_matcher matcher, int64_t event_id) {
+  return guarded([&] { matcher_of(matcher, __func__).ack(event_id); });
+}
+
+tsr_status tsr_matcher_add_prediction(tsr_matcher matcher, const char* model_id, const char* aoi_id,
+                                      const char* label_item_json, char** out_id) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(model_id);
+    TSR_REQUIRE(aoi_id);
+    const json label_item = parse_json_argument(label_item_json, __func__, "label_item_json");
+    TSR_REQUIRE(out_id);
+    *out_id = tessera::capi::copy_string(impl.add_prediction(model_id, aoi_id, label_item));
+  });
+}
+
+tsr_status tsr_matcher_summary(tsr_matcher matcher, const char* model_id, const char* start, const char* end,
+                               char** out_summary_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(model_id);
+    hand_out(impl.summary(model_id, start != nullptr ? start : "", end != nullptr ? end : ""),
+             TSR_REQUIRE(out_summary_json));
+  });
+}
+
+tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json, char** out_records_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json settings = optional_object(options_json, __func__, "options_json");
+    TSR_REQUIRE(out_records_json);
+    tessera::RunnerOptions options;
+    options.concurrency = settings.value("concurrency", options.concurrency);
+    options.lease_seconds = settings.value("lease", options.lease_seconds);
+    options.max_runs = settings.value("max_runs", options.max_runs);
+    options.work_dir = settings.value("work_dir", "");
+    hand_out(tessera::Runner(impl, options).run_pending(), out_records_json);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,225 @@
+"""Matching through the Python contract: models, AOIs, match/match_batch,
+run requests written with ingested items, claim/ack/redelivery, the runner,
+predictions and summaries, on SQLite and (when its server is set) PgSTAC.
+
+In CI a missing PgSTAC server fails the pgstac cases instead of skipping them.
+"""
+
+import json
+import os
+import sys
+import time
+
+import pytest
+
+import tessera
+from stac_fixtures import collection, item
+
+PGSTAC_URL = os.environ.get("TESSERA_TEST_PGSTAC_URL")
+
+
+def square(x, y, size):
+    return {"type": "Polygon", "coordinates": [[[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]]}
+
+
+def imagery(item_id, x, y, size=1.0, gsd=10.0, collection_id="imagery"):
+    bands = [
+        {"name": "B04", "common_name": "red", "center_wavelength": 0.665, "full_width_half_max": 0.038},
+        {"name": "B08", "common_name": "nir", "center_wavelength": 0.842, "full_width_half_max": 0.145},
+    ]
+    return item(item_id, collection_id, "2024-05-01T10:00:00Z", x, y, size, gsd=gsd, **{"eo:bands": bands})
+
+
+def label_item(item_id, water, land):
+    labelled = item(item_id, "ignored", "2024-05-02T00:00:00Z", 1, 1)
+    labelled["properties"].update(
+        {
+            "label:properties": ["class"],
+            "label:description": "water mask",
+            "label:type": "vector",
+            "label:tasks": ["segmentation"],
+            "label:classes": [{"name": "class", "classes": ["water", "land"]}],
+            "label:overviews": [
+                {"property_key": "class", "counts": [{"name": "water", "count": water}, {"name": "land", "count": land}]}
+            ],
+        }
+    )
+    labelled["links"] = [{"rel": "source", "href": "https://example.com/imagery/scene.json"}]
+    labelled["assets"] = {"labels": {"href": f"s3://results/{item_id}.geojson"}}
+    return labelled
+
+
+@pytest.fixture(params=["sqlite", "pgstac"])
+def catalog(request, tmp_path):
+    if request.param == "sqlite":
+        cat = tessera.Catalog.open(f"sqlite://{tmp_path / 'matching.db'}")
+    else:
+        if not PGSTAC_URL:
+            if os.environ.get("CI"):
+                pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
+            pytest.skip("no pgstac cluster (run scripts/test.sh)")
+        cat = tessera.Catalog.open(PGSTAC_URL)
+        for existing in cat.collections():
+            cat.delete_collection(existing["id"], cascade=True)
+    cat.create_collection(collection("imagery"))
+    return cat
+
+
+@pytest.fixture
+def mt(catalog):
+    matcher = tessera.Matcher(catalog)
+    # A shared PgSTAC database keeps other tests' AOIs and events: start from none.
+    for aoi in matcher.aois():
+        matcher.remove_aoi(aoi["id"])
+    for event in matcher.events(limit=100000):
+        matcher.ack(event["id"])
+    return matcher
+
+
+def test_match_follows_geometry_resolution_and_wavelengths(mt):
+    model = mt.add_model({"name": "water", "command": ["/bin/true"]})
+    fine = mt.add_aoi({"id": "fine", "model": model, "geometry": square(0, 0, 10), "resolution": 10, "wavelengths": [0.842]})
+    coarse = mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 60, "wavelengths": [0.665, 0.842]})
+    swir = mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 60, "wavelengths": [1.6]})
+    assert fine == "fine"
+    expected = sorted([{"model": model, "aoi": fine}, {"model": model, "aoi": coarse}], key=lambda m: m["aoi"])
+    assert mt.match(imagery("s2", 1, 1)) == expected
+    assert mt.match(imagery("l8", 1, 1, gsd=30)) == [{"model": model, "aoi": coarse}]
+    assert mt.match(imagery("far", 50, 50)) == []
+    assert swir not in [m["aoi"] for m in mt.match(imagery("s2", 1, 1))]
+    batch = mt.match_batch([imagery("s2", 1, 1), imagery("far", 50, 50), imagery("l8", 1, 1, gsd=30)])
+    assert batch == [expected, [], [{"model": model, "aoi": coarse}]]
+    mt.remove_aoi(coarse)
+    assert mt.match(imagery("l8", 1, 1, gsd=30)) == []
+    with pytest.raises(tessera.NotFound, match=f"aoi '{coarse}' not found"):
+        mt.remove_aoi(coarse)
+
+
+def test_antimeridian_and_polar_aois(mt):
+    model = mt.add_model({"name": "polar", "command": ["/bin/true"]})
+    fiji = mt.add_aoi({"model": model, "geometry": square(175, -20, 10), "resolution": 30})
+    arctic = mt.add_aoi(
+        {"model": model, "geometry": square(-1e6, -1e6, 2e6), "crs": "EPSG:3413", "resolution": 30}
+    )
+    assert mt.get_aoi(fiji)["geometry"]["type"] == "MultiPolygon"
+    assert [m["aoi"] for m in mt.match(imagery("west", -179.5, -15, 0.5))] == [fiji]
+    assert [m["aoi"] for m in mt.match(imagery("pole", 100, 85))] == [arctic]
+    assert mt.match(imagery("temperate", 100, 50)) == []
+
+
+def test_bad_input_names_the_field(mt):
+    model = mt.add_model({"name": "m", "command": ["/bin/true"]})
+    with pytest.raises(tessera.InvalidInput, match="resolution"):
+        mt.add_aoi({"model": model, "geometry": square(0, 0, 1), "resolution": -5})
+    with pytest.raises(tessera.InvalidInput, match=r"wavelengths\[0\]"):
+        mt.add_aoi({"model": model, "geometry": square(0, 0, 1), "resolution": 5, "wavelengths": [0.1]})
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    with pytest.raises(tessera.InvalidInput, match="geometry: is not valid"):
+        mt.add_aoi({"model": model, "geometry": bowtie, "resolution": 5})
+    with pytest.raises(tessera.InvalidInput, match="command"):
+        mt.add_model({"name": "no command"})
+    mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30, "wavelengths": [0.665]})
+    bad = imagery("bad", 1, 1)
+    bad["properties"]["eo:bands"][0]["full_width_half_max"] = -1
+    with pytest.raises(tessera.InvalidInput, match=r"item 'bad': properties.eo:bands\[0\].full_width_half_max"):
+        mt.match(bad)
+    with pytest.raises(tessera.InvalidInput, match="label:type"):
+        labelled = label_item("x", 1, 1)
+        labelled["properties"]["label:type"] = "tile"
+        mt.add_prediction(model, mt.aois(model)[0]["id"], labelled)
+
+
+def test_ingest_writes_run_requests_that_are_claimed_acked_and_redelivered(mt, catalog, tmp_path):
+    model = mt.add_model({"name": "on-ingest", "command": ["/bin/true"]})
+    aoi = mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30, "wavelengths": [0.842]})
+    source = tmp_path / "items.ndjson"
+    source.write_text("\n".join(json.dumps(i) for i in [imagery("a", 1, 1), imagery("b", 2, 2), imagery("c", 40, 40)]))
+    report = tessera.ingest(catalog, [str(source)], matcher=mt)
+    assert report["loaded"] == 3
+    pending = mt.events(model=model)
+    assert [(e["kind"], e["payload"]["item"], e["payload"]["aoi"]) for e in pending] == [
+        ("run_requested", "a", aoi),
+        ("run_requested", "b", aoi),
+    ]
+    first = mt.events(claim=True, model=model, lease=0.2)
+    assert [e["deliveries"] for e in first] == [1, 1]
+    assert mt.events(claim=True, model=model) == []  # leased to the first consumer
+    mt.ack(first[0]["id"])
+    time.sleep(0.3)
+    again = mt.events(claim=True, model=model)
+    assert [(e["id"], e["deliveries"]) for e in again] == [(first[1]["id"], 2)]
+    mt.ack(again[0]["id"])
+    assert mt.events(model=model) == []
+    # Matcher.load does the same for items given directly.
+    mt.load([imagery("d", 3, 3)])
+    assert [e["payload"]["item"] for e in mt.events(model=model)] == ["d"]
+
+
+def test_runner_executes_commands_and_records_outcomes(mt, catalog, tmp_path):
+    script = tmp_path / "model.py"
+    script.write_text("import json, sys\nitem = json.load(open(sys.argv[-1]))\nprint('segmented', item['id'])\n")
+    ok = mt.add_model({"name": "ok", "command": [sys.executable, str(script)]})
+    failing = mt.add_model({"name": "failing", "command": [sys.executable, "-c", "import sys; sys.exit(4)"]})
+    slow = mt.add_model(
+        {"name": "slow", "command": [sys.executable, "-c", "import time; time.sleep(30)"], "runner": {"timeout": 0.3}}
+    )
+    for model in (ok, failing, slow):
+        mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30})
+    mt.load([imagery("scene", 1, 1)])
+    started = time.monotonic()
+    records = tessera.Runner(mt, concurrency=3, work_dir=str(tmp_path / "work")).run_pending()
+    assert time.monotonic() - started < 10
+    by_model = {r["model"]: r for r in records}
+    assert by_model[ok]["kind"] == "run_succeeded" and by_model[ok]["log"] == "segmented scene\n"
+    assert by_model[failing]["kind"] == "run_failed" and by_model[failing]["exit_code"] == 4
+    assert by_model[slow]["kind"] == "run_failed" and by_model[slow]["timed_out"]
+    assert [e["kind"] for e in mt.events(model=ok)] == ["run_succeeded"]
+    assert tessera.Runner(mt).run_pending() == []
+
+
+def test_runner_takes_a_pluggable_executor(mt):
+    model = mt.add_model({"name": "batch", "command": ["submit-job"]})
+    mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30})
+    mt.load([imagery("scene", 1, 1)])
+    seen = []
+
+    def batch_system(request):
+        seen.append(request)
+        return {"exit_code": 0, "log": "queued as job 42"}
+
+    records = tessera.Runner(mt, executor=batch_system).run_pending()
+    assert [r["kind"] for r in records] == ["run_succeeded"]
+    assert seen[0]["command"][0] == "submit-job" and seen[0]["item"] == "scene"
+
+
+def test_predictions_and_summary(mt, catalog):
+    model = mt.add_model({"name": "segmenter", "command": ["/bin/true"]})
+    first = mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30})
+    second = mt.add_aoi({"model": model, "geometry": square(20, 0, 10), "resolution": 30})
+    mt.add_prediction(model, first, label_item("p1", 10, 90))
+    mt.add_prediction(model, second, label_item("p2", 1, 0))
+    assert catalog.get_item(f"{model}-predictions", "p1")["properties"]["label:type"] == "vector"
+    summary = mt.summary(model)
+    assert summary["predictions"] == 2
+    assert summary["latest"]["item"] == "p2"
+    assert summary["by_aoi"][first]["classes"] == {"water": 10, "land": 90}
+    assert summary["classes"] == {"water": 11, "land": 90}
+    assert mt.summary(model, start="2999-01-01T00:00:00Z")["predictions"] == 0
+    assert [e["kind"] for e in mt.events(model=model)] == ["prediction_received"] * 2
+    missing = label_item("bad", 1, 1)
+    del missing["links"]
+    with pytest.raises(tessera.InvalidInput, match='links: a link with rel "source"'):
+        mt.add_prediction(model, first, missing)
+
+
+def test_model_update_emits_an_event_and_state_survives_reopening(mt, catalog):
+    model = mt.add_model({"name": "v1", "command": ["/bin/true"], "runner": {"timeout": 60, "concurrency": 2}})
+    aoi = mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30})
+    stored = mt.get_model(model)
+    stored["name"] = "v2"
+    mt.update_model(stored)
+    assert [e["kind"] for e in mt.events(model=model)] == ["model_updated"]
+    reopened = tessera.Matcher(catalog)
+    assert reopened.get_model(model)["name"] == "v2"
+    assert reopened.get_model(model)["runner"] == {"timeout": 60, "concurrency": 2}
+    assert reopened.match(imagery("x", 1, 1)) == [{"model": model, "aoi": aoi}]
