@@ -10,7 +10,7 @@ void add_storage_command(CLI::App& app);
 void add_catalog_commands(CLI::App& app);
 // ingest.
 void add_ingest_command(CLI::App& app);
-// match and runner.
+// model, aoi, match and runner.
 void add_matching_commands(CLI::App& app);
 // tile, preview, info, point and statistics.
 void add_tiling_commands(CLI::App& app);

@@ -14,16 +14,21 @@ namespace {
 
 using nlohmann::json;
 
-// The items of ITEM.json: one Item or a FeatureCollection.
-std::vector<json> read_items(const std::string& path) {
+json read_object(const std::string& path, const char* what) {
   std::ifstream input(path);
   if (!input) {
     throw Error(ErrorCode::kNotFound, "cannot open '" + path + "'");
   }
-  const json document = json::parse(input, nullptr, false);
+  json document = json::parse(input, nullptr, false);
   if (document.is_discarded() || !document.is_object()) {
-    throw Error(ErrorCode::kInvalidInput, "'" + path + "' is not a JSON Item or FeatureCollection");
+    throw Error(ErrorCode::kInvalidInput, "'" + path + "' is not a JSON " + what);
   }
+  return document;
+}
+
+// The items of ITEM.json: one Item or a FeatureCollection.
+std::vector<json> read_items(const std::string& path) {
+  const json document = read_object(path, "Item or FeatureCollection");
   if (document.value("type", "") == "FeatureCollection") {
     if (!document.contains("features") || !document["features"].is_array()) {
       throw Error(ErrorCode::kInvalidInput, "'" + path + "': FeatureCollection has no 'features' list");
@@ -36,6 +41,48 @@ std::vector<json> read_items(const std::string& path) {
 }  // namespace
 
 void add_matching_commands(CLI::App& app) {
+  // Models and AOIs: add from JSON files (the new id is printed), list, remove.
+  struct DefinitionArgs {
+    std::string catalog;
+    std::string argument;
+  };
+  for (const bool is_model : {true, false}) {
+    const char* noun = is_model ? "model" : "aoi";
+    auto* group = app.add_subcommand(noun, is_model ? "Register and list models" : "Register, list and remove AOIs");
+    group->require_subcommand(1);
+    auto add_args = std::make_shared<DefinitionArgs>();
+    auto* add = group->add_subcommand("add", is_model ? "Register a model from a JSON file; prints its id"
+                                                      : "Register an AOI from a JSON file; prints its id");
+    add->add_option("CATALOG", add_args->catalog, "Catalog URI")->required();
+    add->add_option("FILE", add_args->argument, "JSON file")->required()->check(CLI::ExistingFile);
+    add->callback([add_args, is_model] {
+      auto catalog = Catalog::open(add_args->catalog);
+      Matcher matcher(*catalog);
+      const json definition = read_object(add_args->argument, is_model ? "model" : "AOI");
+      std::cout << (is_model ? matcher.add_model(definition) : matcher.add_aoi(definition)) << "\n";
+    });
+    auto ls_args = std::make_shared<DefinitionArgs>();
+    auto* ls = group->add_subcommand("ls", "One JSON line per definition, ordered by id");
+    ls->add_option("CATALOG", ls_args->catalog, "Catalog URI")->required();
+    ls->callback([ls_args, is_model] {
+      auto catalog = Catalog::open(ls_args->catalog);
+      const Matcher matcher(*catalog);
+      for (const auto& definition : is_model ? matcher.models() : matcher.aois()) {
+        std::cout << definition.dump() << "\n";
+      }
+    });
+    if (!is_model) {
+      auto rm_args = std::make_shared<DefinitionArgs>();
+      auto* rm = group->add_subcommand("rm", "Remove an AOI");
+      rm->add_option("CATALOG", rm_args->catalog, "Catalog URI")->required();
+      rm->add_option("ID", rm_args->argument, "AOI id")->required();
+      rm->callback([rm_args] {
+        auto catalog = Catalog::open(rm_args->catalog);
+        Matcher(*catalog).remove_aoi(rm_args->argument);
+      });
+    }
+  }
+
   struct MatchArgs {
     std::string catalog;
     std::string item;
