@@ -33,6 +33,7 @@ class MatchStore {
   // Conflict when the id exists.
   virtual void insert_aoi(const nlohmann::json& aoi) = 0;
   virtual bool delete_aoi(std::string_view id) = 0;
+  virtual std::optional<nlohmann::json> get_aoi(std::string_view id) = 0;
   virtual std::vector<nlohmann::json> aois() = 0;  // by id
 
   virtual std::int64_t append_event(const OutboxEvent& event) = 0;

@@ -142,12 +142,11 @@ void Matcher::remove_aoi(std::string_view id) {
 }
 
 json Matcher::get_aoi(std::string_view id) const {
-  for (json& aoi : impl_->store->aois()) {
-    if (aoi["id"] == id) {
-      return aoi;
-    }
+  auto aoi = impl_->store->get_aoi(id);
+  if (!aoi) {
+    throw Error(ErrorCode::kNotFound, fmt::format("aoi '{}' not found", id));
   }
-  throw Error(ErrorCode::kNotFound, fmt::format("aoi '{}' not found", id));
+  return *aoi;
 }
 
 json Matcher::aois(std::string_view model) const {

@@ -61,9 +61,11 @@ class PgStore final : public MatchStore {
   }
 
   std::optional<json> get_model(std::string_view id) override {
-    auto connection = pool_.acquire();
-    const auto doc = connection->scalar("SELECT doc::text FROM tessera.models WHERE id = $1", {std::string(id)});
-    return doc ? std::optional<json>(json::parse(*doc)) : std::nullopt;
+    return document("SELECT doc::text FROM tessera.models WHERE id = $1", id);
+  }
+
+  std::optional<json> get_aoi(std::string_view id) override {
+    return document("SELECT doc::text FROM tessera.aois WHERE id = $1", id);
   }
 
   std::vector<json> models() override { return documents("SELECT doc::text FROM tessera.models ORDER BY id", {}); }
@@ -166,6 +168,12 @@ class PgStore final : public MatchStore {
       }
       throw;
     }
+  }
+
+  std::optional<json> document(const char* sql, std::string_view id) {
+    auto connection = pool_.acquire();
+    const auto doc = connection->scalar(sql, {std::string(id)});
+    return doc ? std::optional<json>(json::parse(*doc)) : std::nullopt;
   }
 
   std::vector<json> documents(const char* sql, const std::vector<catalog::pgstac::Param>& params) {

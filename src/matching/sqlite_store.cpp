@@ -51,15 +51,7 @@ class SqliteStore final : public MatchStore {
   }
 
   std::optional<json> get_model(std::string_view id) override {
-    auto connection = pool_.acquire();
-    auto& select = connection->cached("SELECT doc FROM matching_models WHERE id = ?");
-    select.bind(1, id);
-    std::optional<json> model;
-    if (select.step()) {
-      model = json::parse(select.text(0));
-    }
-    select.reset();
-    return model;
+    return document("SELECT doc FROM matching_models WHERE id = ?", id);
   }
 
   std::vector<json> models() override { return documents("SELECT doc FROM matching_models ORDER BY id"); }
@@ -71,6 +63,10 @@ class SqliteStore final : public MatchStore {
     auto& remove = connection->cached("DELETE FROM matching_aois WHERE id = ?");
     remove.bind(1, id).run();
     return connection->changes() > 0;
+  }
+
+  std::optional<json> get_aoi(std::string_view id) override {
+    return document("SELECT doc FROM matching_aois WHERE id = ?", id);
   }
 
   std::vector<json> aois() override { return documents("SELECT doc FROM matching_aois ORDER BY id"); }
@@ -181,6 +177,18 @@ class SqliteStore final : public MatchStore {
       }
       throw;
     }
+  }
+
+  std::optional<json> document(const char* sql, std::string_view id) {
+    auto connection = pool_.acquire();
+    auto& select = connection->cached(sql);
+    select.bind(1, id);
+    std::optional<json> found;
+    if (select.step()) {
+      found = json::parse(select.text(0));
+    }
+    select.reset();
+    return found;
   }
 
   std::vector<json> documents(const char* sql) {
