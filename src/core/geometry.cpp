@@ -249,6 +249,13 @@ Geometry Geometry::to_wgs84(const Crs& from) const {
   if (!geom_) {
     throw Error(ErrorCode::kInvalidInput, "geometry is null");
   }
+  if (&from == &Crs::wgs84() || from.same_as(Crs::wgs84())) {
+    OGREnvelope envelope;
+    geom_->getEnvelope(&envelope);
+    if (envelope.MinX >= -180.0 && envelope.MaxX <= 180.0) {
+      return clone();  // nothing to reproject or split
+    }
+  }
   std::unique_ptr<OGRCoordinateTransformation> transformation(
       OGRCreateCoordinateTransformation(from.ogr(), Crs::wgs84().ogr()));
   if (!transformation) {

@@ -19,13 +19,6 @@ namespace {
 constexpr std::size_t kPendingBeforeRebuild = 64;
 constexpr std::size_t kTreeNodeCapacity = 10;
 
-struct Envelope {
-  double minx = 0, miny = 0, maxx = 0, maxy = 0;
-  [[nodiscard]] bool intersects(const Envelope& other) const noexcept {
-    return minx <= other.maxx && other.minx <= maxx && miny <= other.maxy && other.miny <= maxy;
-  }
-};
-
 Envelope envelope_of(GEOSContextHandle_t context, const GEOSGeometry* geometry) {
   Envelope envelope;
   GEOSGeom_getExtent_r(context, geometry, &envelope.minx, &envelope.miny, &envelope.maxx, &envelope.maxy);
@@ -50,10 +43,15 @@ std::optional<std::int64_t> instant(const json& properties, const char* key, std
 
 }  // namespace
 
+// AOIs with more vertices than this are prepared (indexed segments, O(log n)
+// tests); smaller ones are tested against the prepared item geometry, which
+// is built once per match however many AOIs it meets.
+constexpr int kPrepareAboveVertices = 64;
+
 struct AoiIndex::Entry {
   AoiRule rule;
   GeosGeometry geometry;
-  GeosPrepared prepared;
+  GeosPrepared prepared;                 // null for small AOIs
   std::vector<Envelope> part_envelopes;  // one per polygon: an AOI split at the antimeridian has two
   bool removed = false;
 };
@@ -108,7 +106,9 @@ void AoiIndex::add(const Aoi& aoi) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("aoi '{}': geometry: not usable by GEOS ({})", aoi.rule.id, context_.last_error()));
   }
-  entry->prepared.reset(GEOSPrepare_r(context, entry->geometry.get()));
+  if (GEOSGetNumCoordinates_r(context, entry->geometry.get()) > kPrepareAboveVertices) {
+    entry->prepared.reset(GEOSPrepare_r(context, entry->geometry.get()));
+  }
   const int parts = GEOSGetNumGeometries_r(context, entry->geometry.get());
   for (int n = 0; n < parts; ++n) {
     entry->part_envelopes.push_back(envelope_of(context, GEOSGetGeometryN_r(context, entry->geometry.get(), n)));
@@ -161,7 +161,7 @@ void AoiIndex::rebuild() {
   indexed_ = entries_.size();
 }
 
-bool AoiIndex::meets(const Entry& entry, const ItemFacts& item, const GEOSGeometry* geometry) const {
+bool AoiIndex::meets(const Entry& entry, const ItemFacts& item, ItemGeometry& geometry) const {
   const AoiRule& rule = entry.rule;
   if (!rule.collections.empty() &&
       !std::binary_search(rule.collections.begin(), rule.collections.end(), item.collection)) {
@@ -179,15 +179,40 @@ bool AoiIndex::meets(const Entry& entry, const ItemFacts& item, const GEOSGeomet
   if (!item.spectrum.satisfies(rule.wavelengths, rule.resolution)) {
     return false;
   }
-  const char intersects = GEOSPreparedIntersects_r(context_.get(), entry.prepared.get(), geometry);
-  if (intersects == 2) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("aoi '{}': intersection test failed ({})", rule.id, context_.last_error()));
-  }
-  if (intersects == 0) {
+  if (!geometry_meets(entry, geometry)) {
     return false;
   }
   return !rule.filter || cql2::evaluate(*rule.filter, *item.item);
+}
+
+bool AoiIndex::geometry_meets(const Entry& entry, ItemGeometry& geometry) const {
+  const auto& parts = entry.part_envelopes;
+  if (std::none_of(parts.begin(), parts.end(),
+                   [&](const Envelope& part) { return part.intersects(geometry.envelope); })) {
+    return false;
+  }
+  // An item that is an axis-aligned rectangle contains any AOI part whose box
+  // it contains: no GEOS call needed (the common case of many small AOIs).
+  if (geometry.is_rectangle &&
+      std::any_of(parts.begin(), parts.end(), [&](const Envelope& part) { return geometry.envelope.contains(part); })) {
+    return true;
+  }
+  GEOSContextHandle_t context = context_.get();
+  char intersects = 0;
+  if (entry.prepared) {
+    intersects = GEOSPreparedIntersects_r(context, entry.prepared.get(), geometry.geometry.get());
+  } else {
+    if (!geometry.prepared) {
+      geometry.prepared.reset(GEOSPrepare_r(context, geometry.geometry.get()));
+    }
+    intersects = GEOSPreparedIntersects_r(context, geometry.prepared.get(), entry.geometry.get());
+  }
+  if (intersects == 2) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("item '{}': geometry: intersection test with aoi '{}' failed ({})", geometry.id,
+                            entry.rule.id, context_.last_error()));
+  }
+  return intersects == 1;
 }
 
 std::vector<Match> AoiIndex::match(const ItemFacts& item) {
@@ -195,24 +220,29 @@ std::vector<Match> AoiIndex::match(const ItemFacts& item) {
     rebuild();
   }
   GEOSContextHandle_t context = context_.get();
-  GeosGeometry geometry(item.geometry.ogr()->exportToGEOS(context), GeosGeometryDeleter{context});
-  if (!geometry) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("item '{}': geometry: not usable by GEOS ({})",
-                                                      item.item->value("id", std::string()), context_.last_error()));
+  ItemGeometry geometry{GeosGeometry(item.geometry.ogr()->exportToGEOS(context), GeosGeometryDeleter{context}),
+                        GeosPrepared(nullptr, GeosPreparedDeleter{context}),
+                        {},
+                        is_axis_aligned_rectangle(item.geometry),
+                        item.item->value("id", std::string())};
+  if (!geometry.geometry) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("item '{}': geometry: not usable by GEOS ({})", geometry.id, context_.last_error()));
   }
+  geometry.envelope = envelope_of(context, geometry.geometry.get());
   std::vector<std::size_t> candidates;
   if (tree_) {
     GEOSSTRtree_query_r(
-        context, tree_.get(), geometry.get(),
+        context, tree_.get(), geometry.geometry.get(),
         [](void* payload, void* found) {
           static_cast<std::vector<std::size_t>*>(found)->push_back(reinterpret_cast<std::size_t>(payload));
         },
         &candidates);
   }
-  const Envelope item_envelope = envelope_of(context, geometry.get());
   for (std::size_t position = indexed_; position < entries_.size(); ++position) {
     const auto& parts = entries_[position]->part_envelopes;
-    if (std::any_of(parts.begin(), parts.end(), [&](const Envelope& part) { return part.intersects(item_envelope); })) {
+    if (std::any_of(parts.begin(), parts.end(),
+                    [&](const Envelope& part) { return part.intersects(geometry.envelope); })) {
       candidates.push_back(position);
     }
   }
@@ -221,7 +251,7 @@ std::vector<Match> AoiIndex::match(const ItemFacts& item) {
   std::vector<Match> matches;
   for (const std::size_t position : candidates) {
     const Entry& entry = *entries_[position];
-    if (!entry.removed && meets(entry, item, geometry.get())) {
+    if (!entry.removed && meets(entry, item, geometry)) {
       matches.push_back({entry.rule.model, entry.rule.id});
     }
   }

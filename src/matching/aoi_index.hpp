@@ -35,6 +35,16 @@ struct ItemFacts {
 // InvalidInput naming the item for a missing/invalid geometry or malformed band metadata.
 ItemFacts read_item(const nlohmann::json& item);
 
+struct Envelope {
+  double minx = 0, miny = 0, maxx = 0, maxy = 0;
+  [[nodiscard]] bool intersects(const Envelope& other) const noexcept {
+    return minx <= other.maxx && other.minx <= maxx && miny <= other.maxy && other.miny <= maxy;
+  }
+  [[nodiscard]] bool contains(const Envelope& other) const noexcept {
+    return minx <= other.minx && other.maxx <= maxx && miny <= other.miny && other.maxy <= maxy;
+  }
+};
+
 class AoiIndex {
  public:
   AoiIndex();
@@ -54,8 +64,17 @@ class AoiIndex {
 
  private:
   struct Entry;
+  // The item's geometry in GEOS, prepared on first need.
+  struct ItemGeometry {
+    GeosGeometry geometry;
+    GeosPrepared prepared;
+    Envelope envelope;
+    bool is_rectangle = false;
+    std::string id;
+  };
   void rebuild();
-  [[nodiscard]] bool meets(const Entry& entry, const ItemFacts& item, const GEOSGeometry* geometry) const;
+  [[nodiscard]] bool meets(const Entry& entry, const ItemFacts& item, ItemGeometry& geometry) const;
+  [[nodiscard]] bool geometry_meets(const Entry& entry, ItemGeometry& geometry) const;
 
   // Declared first so it is destroyed last: every handle below belongs to it.
   GeosContext context_;
