@@ -41,12 +41,44 @@ std::optional<std::int64_t> instant(const json& properties, const char* key, std
   return micros;
 }
 
-}  // namespace
-
 // AOIs with more vertices than this are prepared (indexed segments, O(log n)
 // tests); smaller ones are tested against the prepared item geometry, which
 // is built once per match however many AOIs it meets.
 constexpr int kPrepareAboveVertices = 64;
+
+// A Polygon without holes whose ring is its own bounding box.
+bool is_axis_aligned_rectangle(const Geometry& geometry) {
+  const OGRGeometry* ogr = geometry.ogr();
+  if (ogr == nullptr || wkbFlatten(ogr->getGeometryType()) != wkbPolygon) {
+    return false;
+  }
+  const OGRPolygon* polygon = ogr->toPolygon();
+  const OGRLinearRing* ring = polygon->getExteriorRing();
+  if (polygon->getNumInteriorRings() != 0 || ring == nullptr || ring->getNumPoints() != 5) {
+    return false;
+  }
+  OGREnvelope box;
+  ring->getEnvelope(&box);
+  // Every vertex a corner of the box, consecutive ones differing in exactly
+  // one coordinate (no degenerate or bow-tie ring).
+  for (int n = 0; n < 5; ++n) {
+    const double x = ring->getX(n);
+    const double y = ring->getY(n);
+    if ((x != box.MinX && x != box.MaxX) || (y != box.MinY && y != box.MaxY)) {
+      return false;
+    }
+  }
+  for (int n = 0; n < 4; ++n) {
+    const bool same_x = ring->getX(n) == ring->getX(n + 1);
+    const bool same_y = ring->getY(n) == ring->getY(n + 1);
+    if (same_x == same_y) {
+      return false;
+    }
+  }
+  return box.MinX < box.MaxX && box.MinY < box.MaxY;
+}
+
+}  // namespace
 
 struct AoiIndex::Entry {
   AoiRule rule;

@@ -2,6 +2,7 @@
 // GSD, geometry (antimeridian, poles, other CRSs), the optional constraints,
 // bad input, and the index against a brute-force check.
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -234,8 +235,18 @@ TEST_F(MatchingRules, IndexAgreesWithBruteForce) {
     double resolution;
   };
   std::vector<Reference> references;
+  // Squares and 100-vertex circles (large AOIs take the prepared-geometry path).
+  const auto circle = [](double x, double y, double radius) {
+    json ring = json::array();
+    for (int v = 0; v < 100; ++v) {
+      ring.push_back({x + radius * std::cos(v * 2 * M_PI / 100), y + radius * std::sin(v * 2 * M_PI / 100)});
+    }
+    ring.push_back(ring.front());
+    return json{{"type", "Polygon"}, {"coordinates", {ring}}};
+  };
   for (int n = 0; n < 1500; ++n) {
-    const json geometry = square(lon(random), lat(random), size(random));
+    const json geometry = n % 3 == 0 ? circle(lon(random), lat(random), size(random) / 2)
+                                     : square(lon(random), lat(random), size(random));
     auto aoi = make_aoi(model_, geometry, resolution(random), json::array());
     aoi["id"] = fmt::format("aoi{:05}", n);
     matcher_.add_aoi(aoi);
@@ -250,8 +261,12 @@ TEST_F(MatchingRules, IndexAgreesWithBruteForce) {
   }
   std::size_t total = 0;
   for (int n = 0; n < 300; ++n) {
-    const json item =
+    json item =
         make_imagery(fmt::format("i{}", n), "c", lon(random), lat(random), size(random) / 2, resolution(random));
+    if (n % 2 == 1) {  // a triangle: not an axis-aligned rectangle
+      auto& ring = item["geometry"]["coordinates"][0];
+      ring.erase(ring.begin() + 2);
+    }
     const Geometry footprint = Geometry::from_geojson(item["geometry"]);
     const double gsd = item["properties"]["gsd"];
     Ids expected;

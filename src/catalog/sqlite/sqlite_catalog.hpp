@@ -40,13 +40,13 @@ class SqliteCatalog final : public Catalog {
   bool try_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) override;
   void unlock(std::string_view name, std::string_view owner) override;
 
- protected:
-  std::string store_search(const std::string& id, const nlohmann::json& search,
-                           const nlohmann::json& metadata) override;
-
   // The catalog's connections, for modules that keep their own tables in the
   // same file (matching).
   [[nodiscard]] ConnectionPool& pool() const noexcept { return *pool_; }
+
+ protected:
+  std::string store_search(const std::string& id, const nlohmann::json& search,
+                           const nlohmann::json& metadata) override;
 
  private:
   enum class CollectionWrite { kCreate, kUpdate, kUpsert };
