@@ -3,7 +3,7 @@
 // throughput, a brute-force agreement check on a sample, and the same
 // matching as one PostGIS query per item on the same AOIs, side by side.
 //
-//   matching_bench --aois 1000000 --items 100000 --sample 2000 \
+//   matching_bench --aois 1000000 --items 100000 --sample 500 [--skew 0.05] \
 //                  [--postgis postgresql://tessera:tessera@127.0.0.1:55434/pgstac]
 #include <algorithm>
 #include <chrono>
@@ -62,7 +62,7 @@ json random_polygon(std::mt19937_64& random, double x, double y, double radius) 
 
 std::vector<AoiSpec> make_aois(std::size_t count, std::mt19937_64& random) {
   std::uniform_real_distribution<double> lon(-180, 180), lat(-75, 75), world_radius(0.05, 1.0);
-  std::normal_distribution<double> cluster(0.0, 0.7);
+  std::normal_distribution<double> cluster(0.0, 1.0);
   std::uniform_real_distribution<double> cluster_radius(0.005, 0.05);
   std::vector<AoiSpec> aois;
   aois.reserve(count);
@@ -70,10 +70,11 @@ std::vector<AoiSpec> make_aois(std::size_t count, std::mt19937_64& random) {
     AoiSpec aoi;
     aoi.id = fmt::format("aoi{:07}", n);
     aoi.model = fmt::format("model{}", n % kModels);
-    // One in five is in a dense cluster of small fields around (10 E, 50 N).
-    aoi.geometry = n % 5 == 0
-                       ? random_polygon(random, 10 + cluster(random), 50 + cluster(random) / 2, cluster_radius(random))
-                       : random_polygon(random, lon(random), lat(random), world_radius(random));
+    // One in ten is in a dense cluster of small fields over central Europe
+    // (about 8 x 6 degrees around 10 E, 50 N).
+    aoi.geometry = n % 10 == 0 ? random_polygon(random, 10 + 2 * cluster(random), 50 + 1.5 * cluster(random),
+                                                cluster_radius(random))
+                               : random_polygon(random, lon(random), lat(random), world_radius(random));
     aoi.resolution = kResolutions[random() % 4];
     aoi.wavelengths = kWavelengthSets[random() % kWavelengthSets.size()];
     aois.push_back(std::move(aoi));
@@ -81,26 +82,28 @@ std::vector<AoiSpec> make_aois(std::size_t count, std::mt19937_64& random) {
   return aois;
 }
 
-json make_item(std::size_t n, std::mt19937_64& random) {
+// Items are squares of 0.5-1.1 degrees; `skew` (degrees) shears them into
+// parallelograms, as footprints in UTM are in WGS84 (no rectangle shortcut).
+json make_item(std::size_t n, std::mt19937_64& random, double skew) {
   std::uniform_real_distribution<double> lon(-180, 179), lat(-75, 74), size(0.5, 1.1);
-  std::normal_distribution<double> cluster(0.0, 0.8);
+  std::normal_distribution<double> cluster(0.0, 1.0);
   const bool dense = n % 10 < 3;  // three in ten over the cluster
   const double s = size(random);
-  const double x = dense ? 10 + cluster(random) - s / 2 : lon(random);
-  const double y = dense ? 50 + cluster(random) / 2 - s / 2 : lat(random);
+  const double x = dense ? 10 + 2 * cluster(random) - s / 2 : lon(random);
+  const double y = dense ? 50 + 1.5 * cluster(random) - s / 2 : lat(random);
   const bool sentinel = random() % 2 == 0;
   json bands = json::array();
   for (const Band& band : sentinel ? kSentinelBands : kLandsatBands) {
     bands.push_back({{"center_wavelength", band.center}, {"full_width_half_max", band.width}});
   }
-  const json ring = json::array({json::array({x, y}), json::array({x + s, y}), json::array({x + s, y + s}),
-                                 json::array({x, y + s}), json::array({x, y})});
+  const json ring = json::array({json::array({x, y}), json::array({x + s, y}), json::array({x + s + skew, y + s}),
+                                 json::array({x + skew, y + s}), json::array({x, y})});
   return {{"type", "Feature"},
           {"stac_version", "1.1.0"},
           {"id", fmt::format("item{:07}", n)},
           {"collection", "imagery"},
           {"geometry", {{"type", "Polygon"}, {"coordinates", json::array({ring})}}},
-          {"bbox", {x, y, x + s, y + s}},
+          {"bbox", {x, y, x + s + skew, y + s}},
           {"properties", {{"datetime", "2024-05-01T10:00:00Z"}, {"gsd", sentinel ? 10.0 : 30.0}, {"eo:bands", bands}}},
           {"links", json::array()},
           {"assets", json::object()}};
@@ -256,6 +259,7 @@ int main(int argc, char** argv) {
   std::size_t item_count = 10000;
   std::size_t sample = 1000;
   std::string postgis;
+  double skew = 0;
   for (int n = 1; n + 1 < argc; n += 2) {
     const std::string arg = argv[n];
     if (arg == "--aois") {
@@ -264,6 +268,8 @@ int main(int argc, char** argv) {
       item_count = std::stoul(argv[n + 1]);
     } else if (arg == "--sample") {
       sample = std::stoul(argv[n + 1]);
+    } else if (arg == "--skew") {
+      skew = std::stod(argv[n + 1]);
     } else if (arg == "--postgis") {
       postgis = argv[n + 1];
     } else {
@@ -277,7 +283,7 @@ int main(int argc, char** argv) {
   std::vector<json> items;
   items.reserve(item_count);
   for (std::size_t n = 0; n < item_count; ++n) {
-    items.push_back(make_item(n, random));
+    items.push_back(make_item(n, random, skew));
   }
   fmt::print("generated {} AOIs and {} items in {:.1f} s\n", aoi_count, item_count,
              std::chrono::duration<double>(Clock::now() - started).count());
