@@ -1,4 +1,6 @@
 #include <memory>
+#include <string>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +44,23 @@ json optional_object(const char* text, const char* function, const char* argumen
     throw Error(ErrorCode::kInvalidInput, std::string(function) + ": argument '" + argument + "' must be an object");
   }
   return value;
+}
+
+// settings[name] as T, or `fallback` when absent; InvalidInput naming the field otherwise.
+template <typename T>
+T field(const json& settings, const char* name, T fallback, const char* function) {
+  const auto it = settings.find(name);
+  if (it == settings.end() || it->is_null()) {
+    return fallback;
+  }
+  const bool fits = std::is_same_v<T, bool>          ? it->is_boolean()
+                    : std::is_same_v<T, std::string> ? it->is_string()
+                    : std::is_unsigned_v<T>          ? it->is_number_unsigned()
+                                                     : it->is_number();
+  if (!fits) {
+    throw Error(ErrorCode::kInvalidInput, std::string(function) + ": '" + name + "' has the wrong type");
+  }
+  return it->get<T>();
 }
 
 }  // namespace
@@ -128,11 +147,11 @@ tsr_status tsr_matcher_events(tsr_matcher matcher, const char* query_json, char*
     const json settings = optional_object(query_json, __func__, "query_json");
     TSR_REQUIRE(out_events_json);
     tessera::EventQuery query;
-    query.claim = settings.value("claim", false);
-    query.limit = settings.value("limit", query.limit);
-    query.kind = settings.value("kind", "");
-    query.model = settings.value("model", "");
-    query.lease_seconds = settings.value("lease", query.lease_seconds);
+    query.claim = field(settings, "claim", false, __func__);
+    query.limit = field(settings, "limit", query.limit, __func__);
+    query.kind = field(settings, "kind", std::string(), __func__);
+    query.model = field(settings, "model", std::string(), __func__);
+    query.lease_seconds = field(settings, "lease", query.lease_seconds, __func__);
     json out = json::array();
     for (const auto& event : impl.events(query)) {
       out.push_back(event.to_json());
@@ -173,10 +192,10 @@ tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json,
     const json settings = optional_object(options_json, __func__, "options_json");
     TSR_REQUIRE(out_records_json);
     tessera::RunnerOptions options;
-    options.concurrency = settings.value("concurrency", options.concurrency);
-    options.lease_seconds = settings.value("lease", options.lease_seconds);
-    options.max_runs = settings.value("max_runs", options.max_runs);
-    options.work_dir = settings.value("work_dir", "");
+    options.concurrency = field(settings, "concurrency", options.concurrency, __func__);
+    options.lease_seconds = field(settings, "lease", options.lease_seconds, __func__);
+    options.max_runs = field(settings, "max_runs", options.max_runs, __func__);
+    options.work_dir = field(settings, "work_dir", std::string(), __func__);
     hand_out(tessera::Runner(impl, options).run_pending(), out_records_json);
   });
 }

@@ -79,6 +79,9 @@ TEST_F(CApiMatching, ErrorsAreStatusesWithMessages) {
   EXPECT_EQ(tsr_matcher_match(nullptr, "{}", &out), TSR_INVALID_INPUT);
   EXPECT_EQ(tsr_matcher_match_batch(matcher_, "{}", &out), TSR_INVALID_INPUT);
   EXPECT_EQ(tsr_matcher_events(matcher_, "[1]", &out), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_matcher_events(matcher_, R"({"limit": -3})", &out), TSR_INVALID_INPUT);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("'limit' has the wrong type"), std::string::npos);
+  EXPECT_EQ(tsr_runner_run_pending(matcher_, R"({"work_dir": 5})", &out), TSR_INVALID_INPUT);
   EXPECT_EQ(out, nullptr);  // untouched on failure
   tsr_matcher_destroy(nullptr);
 }
