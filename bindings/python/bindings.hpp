@@ -6,9 +6,9 @@
 
 #include <pybind11/pybind11.h>
 
+#include "tessera/catalog.hpp"
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
-#include "tessera/catalog.hpp"
 
 namespace tessera::python {
 
