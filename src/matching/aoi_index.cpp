@@ -78,6 +78,28 @@ bool is_axis_aligned_rectangle(const Geometry& geometry) {
   return box.MinX < box.MaxX && box.MinY < box.MaxY;
 }
 
+// Whether a vertex of a (multi)polygon's outer rings lies in `box`.
+bool any_vertex_inside(GEOSContextHandle_t context, const GEOSGeometry* geometry, const Envelope& box) {
+  const int parts = GEOSGetNumGeometries_r(context, geometry);
+  for (int part = 0; part < parts; ++part) {
+    const GEOSGeometry* ring = GEOSGetExteriorRing_r(context, GEOSGetGeometryN_r(context, geometry, part));
+    const GEOSCoordSequence* coordinates = ring != nullptr ? GEOSGeom_getCoordSeq_r(context, ring) : nullptr;
+    unsigned int size = 0;
+    if (coordinates == nullptr || GEOSCoordSeq_getSize_r(context, coordinates, &size) == 0) {
+      continue;
+    }
+    for (unsigned int n = 0; n < size; ++n) {
+      double x = 0;
+      double y = 0;
+      GEOSCoordSeq_getXY_r(context, coordinates, n, &x, &y);
+      if (box.minx <= x && x <= box.maxx && box.miny <= y && y <= box.maxy) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 struct AoiIndex::Entry {
@@ -224,12 +246,16 @@ bool AoiIndex::geometry_meets(const Entry& entry, ItemGeometry& geometry) const 
     return false;
   }
   // An item that is an axis-aligned rectangle contains any AOI part whose box
-  // it contains: no GEOS call needed (the common case of many small AOIs).
+  // it contains, and meets any AOI with a vertex inside it: no GEOS predicate
+  // needed (the common case of many small AOIs, and most partial overlaps).
   if (geometry.is_rectangle &&
       std::any_of(parts.begin(), parts.end(), [&](const Envelope& part) { return geometry.envelope.contains(part); })) {
     return true;
   }
   GEOSContextHandle_t context = context_.get();
+  if (geometry.is_rectangle && any_vertex_inside(context, entry.geometry.get(), geometry.envelope)) {
+    return true;  // a vertex of the AOI lies in the rectangular item
+  }
   char intersects = 0;
   if (entry.prepared) {
     intersects = GEOSPreparedIntersects_r(context, entry.prepared.get(), geometry.geometry.get());
