@@ -592,8 +592,13 @@ void dehydrate_content(const JsonTree& item, const BaseItem& base, std::string& 
   std::string scratch;
   for (std::int32_t m = root.first; m >= 0; m = item.node(m).next) {
     const auto& node = item.node(m);
-    const std::string_view key =
-        node.key_escaped ? std::string_view(scratch = "\"" + unescape(item.key(node)) + "\"") : item.key(node);
+    if (node.key_escaped) {
+      // Appended piece by piece: GCC 12 at -O3 misreads `"\"" + ... + "\""` as an overlapping copy (-Wrestrict).
+      scratch.assign(1, '"');
+      scratch += unescape(item.key(node));
+      scratch += '"';
+    }
+    const std::string_view key = node.key_escaped ? std::string_view(scratch) : item.key(node);
     if (item_key(key) || overridden(item, m)) {
       continue;
     }
