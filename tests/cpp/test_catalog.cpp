@@ -28,34 +28,6 @@ using tessera::testing::TempDir;
 
 namespace {
 
-struct Backend {
-  std::string name;
-  std::function<std::unique_ptr<Catalog>(const fs::path& scratch)> open;
-};
-
-void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
-
-// The PgSTAC backend joins when TESSERA_TEST_PGSTAC_URL names a database
-// with pgstac (scripts/test.sh starts one); each test starts from an empty catalog.
-std::unique_ptr<Catalog> open_empty_pgstac() {
-  auto catalog = Catalog::open(std::getenv("TESSERA_TEST_PGSTAC_URL"));
-  for (const auto& collection : catalog->collections()) {
-    catalog->delete_collection(collection["id"].get<std::string>(), true);
-  }
-  return catalog;
-}
-
-std::vector<Backend> catalog_backends() {
-  std::vector<Backend> backends = {
-      {"sqlite_file", [](const fs::path& scratch) { return Catalog::open("sqlite://" + (scratch / "c.db").string()); }},
-      {"sqlite_memory", [](const fs::path&) { return Catalog::open("sqlite://:memory:"); }},
-  };
-  if (std::getenv("TESSERA_TEST_PGSTAC_URL") != nullptr) {
-    backends.push_back({"pgstac", [](const fs::path&) { return open_empty_pgstac(); }});
-  }
-  return backends;
-}
-
 std::vector<std::string> ids_of(const json& result) {
   std::vector<std::string> ids;
   for (const auto& feature : result["features"]) {
@@ -64,7 +36,7 @@ std::vector<std::string> ids_of(const json& result) {
   return ids;
 }
 
-class CatalogConformance : public ::testing::TestWithParam<Backend> {
+class CatalogConformance : public ::testing::TestWithParam<tessera::testing::CatalogBackend> {
  protected:
   void SetUp() override { catalog_ = GetParam().open(scratch_.path()); }
 
@@ -670,7 +642,7 @@ TEST_P(CatalogConformance, RegisteredSearchesHavePgstacIds) {
       ErrorCode::kInvalidInput, "metadata");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CatalogConformance, ::testing::ValuesIn(catalog_backends()),
+INSTANTIATE_TEST_SUITE_P(Backends, CatalogConformance, ::testing::ValuesIn(tessera::testing::catalog_backends(true)),
                          [](const auto& backend) { return backend.param.name; });
 
 // --- URIs ------------------------------------------------------------------------

@@ -32,30 +32,7 @@ using tessera::testing::TempDir;
 
 namespace {
 
-struct Backend {
-  std::string name;
-  std::function<std::unique_ptr<Catalog>(const fs::path& scratch)> open;
-};
-
-void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
-
-// The PgSTAC backend joins when TESSERA_TEST_PGSTAC_URL names a pgstac database.
-std::vector<Backend> backends() {
-  std::vector<Backend> found = {
-      {"sqlite", [](const fs::path& scratch) { return Catalog::open("sqlite://" + (scratch / "m.db").string()); }}};
-  if (std::getenv("TESSERA_TEST_PGSTAC_URL") != nullptr) {
-    found.push_back({"pgstac", [](const fs::path&) {
-                       auto catalog = Catalog::open(std::getenv("TESSERA_TEST_PGSTAC_URL"));
-                       for (const auto& collection : catalog->collections()) {
-                         catalog->delete_collection(collection["id"].get<std::string>(), true);
-                       }
-                       return catalog;
-                     }});
-  }
-  return found;
-}
-
-class MatchingBackend : public ::testing::TestWithParam<Backend> {
+class MatchingBackend : public ::testing::TestWithParam<tessera::testing::CatalogBackend> {
  protected:
   MatchingBackend() : catalog_(GetParam().open(scratch_.path())), matcher_(std::make_unique<Matcher>(*catalog_)) {
     // A shared database keeps other tests' AOIs and events: start from none.
@@ -253,7 +230,7 @@ TEST_P(MatchingBackend, PredictionsAreStoredAndSummarised) {
                "aoi 'nope'");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, MatchingBackend, ::testing::ValuesIn(backends()),
+INSTANTIATE_TEST_SUITE_P(Backends, MatchingBackend, ::testing::ValuesIn(tessera::testing::catalog_backends()),
                          [](const auto& test) { return test.param.name; });
 
 }  // namespace

@@ -187,17 +187,10 @@ json half_item(const std::string& id, const std::string& day, const std::string&
   return item;
 }
 
-class MosaicBackends : public ::testing::TestWithParam<std::string> {
+class MosaicBackends : public ::testing::TestWithParam<tessera::testing::CatalogBackend> {
  protected:
   void SetUp() override {
-    if (GetParam() == "pgstac") {
-      catalog_ = tessera::Catalog::open(std::getenv("TESSERA_TEST_PGSTAC_URL"));
-      for (const auto& collection : catalog_->collections()) {
-        catalog_->delete_collection(collection["id"].get<std::string>(), true);
-      }
-    } else {
-      catalog_ = tessera::Catalog::open("sqlite://" + (dir_.path() / "c.db").string());
-    }
+    catalog_ = GetParam().open(dir_.path());
     catalog_->upsert_collection(tessera::testing::make_collection("m"));
     tessera::clear_tile_cache();
   }
@@ -246,15 +239,7 @@ TEST_P(MosaicBackends, HalvesCachesCapsAndFailures) {
   expect_error([&] { static_cast<void>(mosaic.tile(tms, {kZ, kX + 3, kY})); }, ErrorCode::kNotFound, "no item");
 }
 
-std::vector<std::string> backends() {
-  std::vector<std::string> names = {"sqlite"};
-  if (std::getenv("TESSERA_TEST_PGSTAC_URL") != nullptr) {
-    names.emplace_back("pgstac");
-  }
-  return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, MosaicBackends, ::testing::ValuesIn(backends()),
-                         [](const auto& backend) { return backend.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, MosaicBackends, ::testing::ValuesIn(tessera::testing::catalog_backends()),
+                         [](const auto& backend) { return backend.param.name; });
 
 }  // namespace
