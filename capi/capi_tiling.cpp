@@ -413,15 +413,8 @@ tsr_status tsr_mosaic_create(tsr_catalog catalog, const char* search_json, const
                              tsr_mosaic* out_mosaic) {
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
-    TSR_REQUIRE(search_json);
     TSR_REQUIRE(out_mosaic);
-    json search;
-    try {
-      search = json::parse(search_json);
-    } catch (const json::parse_error& error) {
-      throw Error(ErrorCode::kInvalidInput, std::string(__func__) + ": search_json is not valid JSON (at byte " +
-                                                std::to_string(error.byte) + ")");
-    }
+    json search = tessera::capi::parse_json_argument(search_json, __func__, "search_json");
     hand_out_mosaic(tessera::Mosaic(impl, std::move(search), mosaic_options_of(options_json, __func__)), out_mosaic);
   });
 }

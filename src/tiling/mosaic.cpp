@@ -178,13 +178,13 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
   const int grid_size = tile_size + static_cast<int>(2 * read.buffer);
   tiling::PixelSelector selector(options_.method, grid_size, grid_size);
 
-  std::string transformer_key;
+  // Names the output's CRS and keys the footprint transformers.
+  const std::string tms_wkt = tms.crs().to_wkt();
   std::unique_ptr<Transformer> to_tms;
   std::vector<std::vector<std::uint8_t>> footprints(count);
   std::vector<bool> footprint_known(count, false);
   if (skip_covered && count > 1) {
-    transformer_key = tms.crs().to_wkt();
-    to_tms = FootprintTransformers::instance().acquire(tms.crs(), transformer_key);
+    to_tms = FootprintTransformers::instance().acquire(tms.crs(), tms_wkt);
   }
   const Bbox xy_bounds = tms.xy_bounds(tile);
   auto footprint = [&](std::size_t n) -> const std::vector<std::uint8_t>& {
@@ -322,7 +322,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
   const auto skipped_covered = std::count(run->states.begin(), run->states.end(), ReadState::kSkipped);
   lock.unlock();
   if (to_tms) {
-    FootprintTransformers::instance().release(transformer_key, std::move(to_tms));
+    FootprintTransformers::instance().release(tms_wkt, std::move(to_tms));
   }
   if (!stopped_by && scan.capped && !filled) {
     stopped_by = "max_items_scanned";
@@ -340,8 +340,8 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
                             tile.y, count, stopped_by ? fmt::format(", stopped by {}", *stopped_by) : ""));
   }
   ImageData image = std::move(*result);
-  image.bounds = tms.xy_bounds(tile);
-  image.crs_wkt = tms.crs().to_wkt();
+  image.bounds = xy_bounds;
+  image.crs_wkt = tms_wkt;
   if (options_.method == PixelSelection::kCount) {
     band_names = {"count"};
   } else if (options_.method == PixelSelection::kLastBandHigh || options_.method == PixelSelection::kLastBandLow) {
