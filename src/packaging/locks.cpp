@@ -1,12 +1,9 @@
 #include "packaging/locks.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <random>
 #include <set>
@@ -15,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "storage/local_storage.hpp"
 #include "tessera/error.hpp"
 #include "tessera/log.hpp"
 
@@ -61,7 +59,7 @@ HeldNames& held_names() {
 class StorageLocks final : public Locks {
  public:
   StorageLocks(Storage& storage, std::chrono::seconds lease)
-      : storage_(storage), lease_(lease), local_(storage.root_uri().starts_with("file://")) {}
+      : storage_(storage), lease_(lease), local_(dynamic_cast<storage::LocalStorage*>(&storage)) {}
 
   bool try_acquire(const std::string& name, const std::string& owner) override {
     const std::string process_name = storage_.root_uri() + "#" + name;
@@ -123,7 +121,7 @@ class StorageLocks final : public Locks {
 
   bool take_marker(const std::string& key, const std::string& owner) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (local_ ? create_exclusive(key, owner) : put_and_confirm(key, owner)) {
+      if (local_ != nullptr ? local_->put_if_absent(key, marker(owner)) : put_and_confirm(key, owner)) {
         return true;
       }
       if (!stale(key)) {
@@ -139,26 +137,6 @@ class StorageLocks final : public Locks {
       }
     }
     return false;
-  }
-
-  bool create_exclusive(const std::string& key, const std::string& owner) {
-    const std::filesystem::path path = storage_.gdal_path(key);
-    std::filesystem::create_directories(path.parent_path());
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      if (errno == EEXIST) {
-        return false;
-      }
-      throw Error(ErrorCode::kIo, fmt::format("creating lock marker '{}' failed: {}", key, std::strerror(errno)));
-    }
-    const std::string text = marker(owner);
-    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ::close(fd);
-    if (!written) {
-      std::filesystem::remove(path);
-      throw Error(ErrorCode::kIo, fmt::format("writing lock marker '{}' failed", key));
-    }
-    return true;
   }
 
   // S3 has no create-if-absent here: write, wait for a concurrent writer's
@@ -181,7 +159,8 @@ class StorageLocks final : public Locks {
 
   Storage& storage_;
   std::chrono::seconds lease_;
-  bool local_;
+  // Local folders can create a marker only if absent; object stores cannot.
+  storage::LocalStorage* local_;
 };
 
 class CatalogLocks final : public Locks {

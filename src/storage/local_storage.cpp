@@ -22,6 +22,8 @@ namespace tessera::storage {
 namespace {
 
 constexpr std::string_view kTempPrefix = ".tessera-tmp-";
+// How often a step that lost a race with a concurrent folder prune is retried.
+constexpr int kFolderRaceAttempts = 8;
 
 [[noreturn]] void throw_io(std::string_view what, const fs::path& path, int error_number) {
   const ErrorCode code = error_number == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
@@ -96,10 +98,20 @@ fs::path LocalStorage::resolve(std::string_view key) const {
   validate_storage_key(key);
   const fs::path path = root_ / fs::path(key);
   // weakly_canonical follows every symlink on the existing part of the path,
-  // so a link pointing outside the root is caught here.
+  // so a link pointing outside the root is caught here. A folder pruned by a
+  // concurrent remove() between its steps makes it fail with ENOENT: look again.
   std::error_code ec;
-  const fs::path real = fs::weakly_canonical(path, ec);
-  if (ec || !inside_root(real)) {
+  fs::path real;
+  for (int attempt = 0; attempt < kFolderRaceAttempts; ++attempt) {
+    real = fs::weakly_canonical(path, ec);
+    if (ec != std::errc::no_such_file_or_directory) {
+      break;
+    }
+  }
+  if (ec) {
+    throw Error(ErrorCode::kIo, fmt::format("cannot resolve storage key '{}': {}", key, ec.message()));
+  }
+  if (!inside_root(real)) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("storage key '{}' resolves outside the storage root", key));
   }
   return path;
@@ -110,18 +122,33 @@ void LocalStorage::throw_not_found(std::string_view key) const {
 }
 
 template <typename WriteBody>
-void LocalStorage::write_atomically(std::string_view key, WriteBody&& write_body) {
+bool LocalStorage::write_atomically(std::string_view key, Placement placement, WriteBody&& write_body) {
   const fs::path target = resolve(key);
   std::error_code ec;
   if (fs::is_directory(target, ec)) {
     throw Error(ErrorCode::kConflict, fmt::format("key '{}' is a folder in {}", key, root_uri()));
   }
-  fs::create_directories(target.parent_path(), ec);
+  // remove() prunes the folders it leaves empty, so the folder made here can
+  // vanish before the temporary file is created in it: make it again.
+  const fs::path temp = target.parent_path() / unique_temp_name();
+  int descriptor = -1;
+  for (int attempt = 0; descriptor < 0 && attempt < kFolderRaceAttempts; ++attempt) {
+    fs::create_directories(target.parent_path(), ec);
+    if (ec == std::errc::no_such_file_or_directory) {
+      continue;
+    }
+    if (ec) {
+      break;
+    }
+    descriptor = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (descriptor < 0 && errno != ENOENT) {
+      break;
+    }
+  }
   if (ec) {
     throw Error(ErrorCode::kIo, fmt::format("cannot create folder for key '{}': {}", key, ec.message()));
   }
-  const fs::path temp = target.parent_path() / unique_temp_name();
-  FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  FileDescriptor fd(descriptor);
   if (fd.get() < 0) {
     throw_io("cannot create", temp, errno);
   }
@@ -133,9 +160,19 @@ void LocalStorage::write_atomically(std::string_view key, WriteBody&& write_body
     if (fd.close() != 0) {
       throw_io("cannot close", temp, errno);
     }
-    if (::rename(temp.c_str(), target.c_str()) != 0) {
-      throw_io("cannot rename into place", target, errno);
+    if (placement == Placement::kReplace) {
+      if (::rename(temp.c_str(), target.c_str()) != 0) {
+        throw_io("cannot rename into place", target, errno);
+      }
+      return true;
     }
+    // link() never replaces: the complete file appears at the key, or EEXIST.
+    const bool placed = ::link(temp.c_str(), target.c_str()) == 0;
+    if (!placed && errno != EEXIST) {
+      throw_io("cannot link into place", target, errno);
+    }
+    ::unlink(temp.c_str());
+    return placed;
   } catch (...) {
     ::unlink(temp.c_str());
     throw;
@@ -143,7 +180,12 @@ void LocalStorage::write_atomically(std::string_view key, WriteBody&& write_body
 }
 
 void LocalStorage::put(std::string_view key, std::string_view data) {
-  write_atomically(key, [&](int fd, const fs::path& temp) { write_all(fd, data.data(), data.size(), temp); });
+  write_atomically(key, Placement::kReplace, [&](int fd, const fs::path& temp) { write_all(fd, data.data(), data.size(), temp); });
+}
+
+bool LocalStorage::put_if_absent(std::string_view key, std::string_view data) {
+  return write_atomically(key, Placement::kIfAbsent,
+                          [&](int fd, const fs::path& temp) { write_all(fd, data.data(), data.size(), temp); });
 }
 
 void LocalStorage::put_file(std::string_view key, const fs::path& source) {
@@ -151,7 +193,7 @@ void LocalStorage::put_file(std::string_view key, const fs::path& source) {
   if (in.get() < 0) {
     throw_io("cannot open source file", source, errno);
   }
-  write_atomically(key, [&](int fd, const fs::path& temp) {
+  write_atomically(key, Placement::kReplace, [&](int fd, const fs::path& temp) {
     std::string buffer(1 << 20, '\0');
     for (;;) {
       const ssize_t count = ::read(in.get(), buffer.data(), buffer.size());

@@ -16,6 +16,9 @@ class LocalStorage final : public Storage {
 
   void put(std::string_view key, std::string_view data) override;
   void put_file(std::string_view key, const std::filesystem::path& source) override;
+  // Writes `data` to `key` only if nothing is there yet, atomically (the
+  // complete file appears or nothing does); false when the key exists.
+  bool put_if_absent(std::string_view key, std::string_view data);
   std::string get(std::string_view key) override;
   std::string read_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override;
   bool exists(std::string_view key) override;
@@ -30,9 +33,11 @@ class LocalStorage final : public Storage {
   // The file path of a key, after checking it stays inside the root.
   [[nodiscard]] std::filesystem::path resolve(std::string_view key) const;
   [[nodiscard]] bool inside_root(const std::filesystem::path& path) const;
-  // Writes through `write_body(fd)` into a temporary file, then renames it to `key`.
+  enum class Placement { kReplace, kIfAbsent };
+  // Writes through `write_body(fd)` into a temporary file, then moves it to
+  // `key`; with kIfAbsent returns false (writing nothing) when the key exists.
   template <typename WriteBody>
-  void write_atomically(std::string_view key, WriteBody&& write_body);
+  bool write_atomically(std::string_view key, Placement placement, WriteBody&& write_body);
   [[noreturn]] void throw_not_found(std::string_view key) const;
 
   std::filesystem::path root_;

@@ -206,6 +206,25 @@ TEST(LocalStorage, RemovingTheLastKeyDropsEmptyFolders) {
   EXPECT_TRUE(fs::exists(scratch.path() / "root"));
 }
 
+// remove() prunes the folders it empties; writers into a sibling folder under
+// the same parent must never see that as an error (it failed CI as "resolves
+// outside the storage root" when two package jobs released their locks).
+TEST(LocalStorage, WritersSurviveConcurrentFolderPruning) {
+  TempDir scratch;
+  auto storage = Storage::open((scratch.path() / "root").string());
+  auto churn = [&](const std::string& key) {
+    for (int i = 0; i < 2000; ++i) {
+      storage->put(key, "x");
+      storage->remove(key);
+    }
+  };
+  std::thread first([&] { EXPECT_NO_THROW(churn("locks/area/grid/1.json")); });
+  std::thread second([&] { EXPECT_NO_THROW(churn("locks/area/sites/2.json")); });
+  first.join();
+  second.join();
+  EXPECT_TRUE(storage->list("", true).empty());
+}
+
 // --- S3-only behaviour ----------------------------------------------------------
 
 class S3Storage : public ::testing::Test {
