@@ -180,7 +180,8 @@ bool LocalStorage::write_atomically(std::string_view key, Placement placement, W
 }
 
 void LocalStorage::put(std::string_view key, std::string_view data) {
-  write_atomically(key, Placement::kReplace, [&](int fd, const fs::path& temp) { write_all(fd, data.data(), data.size(), temp); });
+  write_atomically(key, Placement::kReplace,
+                   [&](int fd, const fs::path& temp) { write_all(fd, data.data(), data.size(), temp); });
 }
 
 bool LocalStorage::put_if_absent(std::string_view key, std::string_view data) {
