@@ -272,7 +272,11 @@ void Packager::register_processor(const std::string& name, std::shared_ptr<Proce
 
 json Packager::add_boundaries(const std::string& source, const BoundaryLoadOptions& options) {
   gdal::ensure_initialized();
-  const storage::GdalSource input = storage::resolve_gdal_source(source, {});
+  // A PostGIS connection string is the host's own configuration, not an href
+  // that came with data, so it bypasses the href allow-list.
+  const bool postgis = source.starts_with("PG:");
+  const storage::GdalSource input =
+      postgis ? storage::GdalSource{source, nullptr} : storage::resolve_gdal_source(source, {});
   gdal::ErrorCapture errors;
   GDALDatasetUniquePtr dataset(GDALDataset::Open(input.gdal_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
   if (!dataset) {

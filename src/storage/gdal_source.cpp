@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/href_policy.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
 
@@ -14,26 +15,20 @@ namespace fs = std::filesystem;
 namespace tessera::storage {
 
 GdalSource resolve_gdal_source(const std::string& href, const StorageOptions& options) {
-  if (href.starts_with("s3://")) {
-    const std::size_t slash = href.find('/', 5);
-    if (slash == std::string::npos) {
-      throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' names a bucket, not an object", href));
+  const CheckedHref checked = check_href(href);
+  switch (checked.kind) {
+    case HrefKind::kHttp:
+      return {"/vsicurl/" + checked.location, nullptr};
+    case HrefKind::kS3: {
+      GdalSource source;
+      source.storage = Storage::open(checked.location, options);
+      source.gdal_path = source.storage->gdal_path(checked.key);
+      return source;
     }
-    GdalSource source;
-    source.storage = Storage::open(href.substr(0, slash), options);
-    source.gdal_path = source.storage->gdal_path(percent_decode(href.substr(slash + 1)));
-    return source;
+    case HrefKind::kLocalPath:
+      break;
   }
-  if (href.starts_with("https://") || href.starts_with("http://")) {
-    return {"/vsicurl/" + href, nullptr};
-  }
-  if (href.starts_with("file://")) {
-    return {parse_uri(href).path, nullptr};
-  }
-  if (href.starts_with("/vsi")) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("'{}': raw GDAL /vsi paths are not accepted as hrefs", href));
-  }
-  return {href, nullptr};
+  return {checked.location, nullptr};
 }
 
 StagedOutput::StagedOutput(std::string destination, StorageOptions options, std::string_view extension)

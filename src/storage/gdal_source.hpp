@@ -20,8 +20,9 @@ struct GdalSource {
 };
 
 // A local path, file://, s3:// (with `options`) or http(s):// href (read
-// through /vsicurl/). Raw /vsi paths are InvalidInput: they are GDAL syntax,
-// not hrefs.
+// through /vsicurl/), after the process-wide href policy (href_policy.hpp)
+// accepted it: InvalidInput for hrefs outside the allow-list and for GDAL
+// syntax (/vsi paths, connection strings), which is not an href.
 GdalSource resolve_gdal_source(const std::string& href, const StorageOptions& options);
 
 // A file written at a temporary local path and then published whole at its

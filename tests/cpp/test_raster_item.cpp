@@ -12,6 +12,7 @@
 #include "catalog_fixtures.hpp"
 #include "tessera/catalog.hpp"
 #include "tessera/raster_item.hpp"
+#include "tessera/tiling.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -106,6 +107,28 @@ TEST(CreateItem, BadInputIsInvalidInput) {
   const auto plain = make_tiff(dir.path() / "plain.tif", 4326, 0, 0, 1, 10, 10, false);
   expect_error([&] { tessera::create_item(plain.string()); }, ErrorCode::kInvalidInput, "no georeferencing");
   expect_error([&] { tessera::create_item("/vsimem/x.tif"); }, ErrorCode::kInvalidInput, "/vsi");
+}
+
+// Ingest reads rasters through the same href allow-list as the tile reader.
+TEST(CreateItem, HrefsOutsideTheAllowListAreRefused) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "inside");
+  const auto inside = make_tiff(dir.path() / "inside" / "a.tif", 4326, 10, 46, 0.01, 10, 10, true);
+  expect_error([] { tessera::create_item("https://example.com/a.tif"); }, ErrorCode::kInvalidInput,
+               "not under an allowed URL prefix");
+  expect_error([] { tessera::to_cog("https://example.com/a.tif", "/tmp/never.tif"); }, ErrorCode::kInvalidInput,
+               "allowed URL prefix");
+  expect_error([] { tessera::create_item("PG:dbname=x"); }, ErrorCode::kInvalidInput, "only local paths");
+  tessera::ReaderConfig config;
+  config.allowed_roots = {(dir.path() / "elsewhere").string()};
+  tessera::configure(config);
+  expect_error([&] { tessera::create_item(inside.string()); }, ErrorCode::kInvalidInput,
+               "outside the allowed local folders");
+  config.allowed_roots = {(dir.path() / "inside").string()};
+  tessera::configure(config);
+  EXPECT_EQ(tessera::create_item(inside.string())["type"], "Feature");
+  tessera::configure({});
+  EXPECT_FALSE(fs::exists("/tmp/never.tif"));
 }
 
 TEST(ToCog, LocalDestinationIsACog) {

@@ -1,7 +1,10 @@
 """Packaging: exact clips (checked against gdalwarp and rasterio's masks), Data Packages (checked with
 frictionless), jobs, locks, atomic updates on local storage and S3, and sketch preprocessing."""
 
+import functools
 import hashlib
+import http.server
+import io
 import json
 import math
 import os
@@ -267,6 +270,86 @@ def test_clip_vector_errors(tmp_path, vector_source):
     with pytest.raises(tessera.InvalidInput, match="format 'KML'"):
         tessera.clip_vector(vector_source, square(10, 45, 1), tmp_path / "clip.kml", format="KML")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["features.geojson"]
+
+
+class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with single byte-range GETs, which GDAL's /vsicurl/ needs."""
+
+    def log_message(self, *args):
+        pass
+
+    def send_head(self):
+        wanted = self.headers.get("Range", "")
+        path = self.translate_path(self.path)
+        if not wanted.startswith("bytes=") or not os.path.isfile(path):
+            return super().send_head()
+        data = open(path, "rb").read()
+        first, _, last = wanted[len("bytes="):].partition("-")
+        first, last = int(first), min(int(last or len(data) - 1), len(data) - 1)
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
+        self.send_header("Content-Length", str(last - first + 1))
+        self.end_headers()
+        return io.BytesIO(data[first:last + 1])
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """Serves tmp_path/"served" over HTTP on loopback; yields (folder, base URL)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(RangeRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    tessera.configure()
+
+
+def test_http_sources_need_the_allow_list(tmp_path, http_folder, vector_source):
+    folder, base = http_folder
+    write_raster(folder / "src.tif", gradient())
+    (folder / "features.geojson").write_bytes(open(vector_source, "rb").read())
+    boundary = to_wgs84(UTM_BOUNDARY)
+    tessera.configure()
+    with pytest.raises(tessera.InvalidInput, match="not under an allowed URL prefix"):
+        tessera.clip_raster(base + "src.tif", boundary, tmp_path / "clip.tif")
+    with pytest.raises(tessera.InvalidInput, match="not under an allowed URL prefix"):
+        tessera.clip_vector(base + "features.geojson", square(10, 45, 1), tmp_path / "clip.gpkg")
+    assert not (tmp_path / "clip.tif").exists() and not (tmp_path / "clip.gpkg").exists()
+
+    tessera.configure(allowed_prefixes=["http://127.0.0.1:1/elsewhere/"])
+    with pytest.raises(tessera.InvalidInput, match="allowed URL prefix"):
+        tessera.clip_raster(base + "src.tif", boundary, tmp_path / "clip.tif")
+
+    tessera.configure(allowed_prefixes=[base])
+    over_http = tessera.clip_raster(base + "src.tif", boundary, tmp_path / "clip.tif")
+    local = tessera.clip_raster(str(folder / "src.tif"), boundary, tmp_path / "local.tif")
+    assert over_http["bytes"] > 0
+    with rasterio.open(tmp_path / "clip.tif") as remote, rasterio.open(tmp_path / "local.tif") as here:
+        assert numpy.array_equal(remote.read(), here.read())
+    assert tessera.clip_vector(base + "features.geojson", square(10, 45, 1), tmp_path / "clip.gpkg")["bytes"] > 0
+
+
+def test_gdal_syntax_and_roots_are_refused_in_sources(tmp_path):
+    source = write_raster(tmp_path / "src.tif", gradient())
+    boundary = to_wgs84(UTM_BOUNDARY)
+    for href in ["/vsicurl/http://127.0.0.1/x.tif", "s3://bucket/%2Fvsicurl%2Fx.tif", "PG:dbname=x", "ftp://host/x.tif"]:
+        with pytest.raises(tessera.InvalidInput, match="href"):
+            tessera.clip_raster(href, boundary, tmp_path / "clip.tif")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    try:
+        tessera.configure(allowed_roots=[str(elsewhere)])
+        with pytest.raises(tessera.InvalidInput, match="outside the allowed local folders"):
+            tessera.clip_raster(str(source), boundary, tmp_path / "clip.tif")
+        (elsewhere / "link.tif").symlink_to(source)
+        with pytest.raises(tessera.InvalidInput, match="outside the allowed local folders"):
+            tessera.clip_raster(str(elsewhere / "link.tif"), boundary, tmp_path / "clip.tif")
+    finally:
+        tessera.configure()
+    assert not (tmp_path / "clip.tif").exists()
 
 
 # --- Sketches --------------------------------------------------------------------

@@ -1,0 +1,143 @@
+#include "storage/href_policy.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "storage/uri.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::storage {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct PolicyState {
+  std::mutex mutex;
+  std::shared_ptr<const HrefPolicy> policy = std::make_shared<HrefPolicy>();
+};
+
+PolicyState& policy_state() {
+  static PolicyState instance;
+  return instance;
+}
+
+std::shared_ptr<const HrefPolicy> current_policy() {
+  PolicyState& state = policy_state();
+  const std::lock_guard lock(state.mutex);
+  return state.policy;
+}
+
+std::string lowercase(std::string_view text) {
+  std::string lowered(text);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lowered;
+}
+
+// GDAL reads special meaning into /vsi prefixes and into a few other name
+// forms (connection strings, inline XML); none may come with data.
+void refuse_gdal_syntax(std::string_view href, std::string_view lowered) {
+  if (href.empty()) {
+    throw Error(ErrorCode::kInvalidInput, "href is empty");
+  }
+  if (std::any_of(href.begin(), href.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("href '{}' contains a control character", href));
+  }
+  // Percent-decoded too: a file:// or s3:// href is decoded before GDAL sees it.
+  if (lowered.find("/vsi") != std::string_view::npos ||
+      lowercase(percent_decode(lowered)).find("/vsi") != std::string::npos) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("href '{}': GDAL /vsi prefixes are not accepted in hrefs; use a path or URL", href));
+  }
+  if (href.front() == '<') {
+    throw Error(ErrorCode::kInvalidInput, "href is inline XML, not a path or URL");
+  }
+}
+
+std::string resolve_local(std::string_view path_text, const HrefPolicy& policy) {
+  std::error_code error;
+  const fs::path absolute = fs::absolute(fs::path(path_text), error);
+  // Symbolic links are resolved before the roots are checked, so a link
+  // inside a root cannot lead outside it.
+  const fs::path resolved = error ? fs::path() : fs::weakly_canonical(absolute, error);
+  if (error) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("href '{}' is not a valid path", path_text));
+  }
+  if (!policy.allowed_roots.empty()) {
+    const bool inside = std::any_of(policy.allowed_roots.begin(), policy.allowed_roots.end(), [&](const auto& root) {
+      std::error_code root_error;
+      const fs::path canonical_root = fs::weakly_canonical(fs::absolute(root), root_error);
+      if (root_error) {
+        return false;
+      }
+      const auto [root_end, unused] =
+          std::mismatch(canonical_root.begin(), canonical_root.end(), resolved.begin(), resolved.end());
+      return root_end == canonical_root.end();
+    });
+    if (!inside) {
+      throw Error(ErrorCode::kInvalidInput, fmt::format("href '{}' is outside the allowed local folders", path_text));
+    }
+  }
+  return resolved.string();
+}
+
+}  // namespace
+
+void set_href_policy(HrefPolicy policy) {
+  for (const auto& prefix : policy.allowed_prefixes) {
+    if (!prefix.starts_with("http://") && !prefix.starts_with("https://")) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("allowed prefix '{}' must start with http:// or https://", prefix));
+    }
+    // A bare host prefix would also allow "https://example.com.evil.org".
+    if (prefix.find('/', prefix.find("://") + 3) == std::string::npos) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("allowed prefix '{}' must end the host with '/' (e.g. '{}/')", prefix, prefix));
+    }
+  }
+  PolicyState& state = policy_state();
+  const std::lock_guard lock(state.mutex);
+  state.policy = std::make_shared<const HrefPolicy>(std::move(policy));
+}
+
+CheckedHref check_href(std::string_view href) {
+  const std::string lowered = lowercase(href);
+  refuse_gdal_syntax(href, lowered);
+  const auto policy = current_policy();
+  if (lowered.starts_with("http://") || lowered.starts_with("https://")) {
+    const bool allowed = std::any_of(policy->allowed_prefixes.begin(), policy->allowed_prefixes.end(),
+                                     [&](const std::string& prefix) { return href.starts_with(prefix); });
+    if (!allowed) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("href '{}' is not under an allowed URL prefix (configure allowed_prefixes)", href));
+    }
+    return {HrefKind::kHttp, std::string(href), {}};
+  }
+  if (lowered.starts_with("s3://")) {
+    const std::size_t slash = href.find('/', 5);
+    if (slash == std::string_view::npos || slash + 1 == href.size()) {
+      throw Error(ErrorCode::kInvalidInput, fmt::format("href '{}' names a bucket, not an object", href));
+    }
+    return {HrefKind::kS3, std::string(href.substr(0, slash)), percent_decode(href.substr(slash + 1))};
+  }
+  if (lowered.starts_with("file://")) {
+    return {HrefKind::kLocalPath, resolve_local(parse_uri(href).path, *policy), {}};
+  }
+  const std::size_t colon = href.find(':');
+  const std::size_t slash = href.find('/');
+  if (href.find("://") != std::string_view::npos ||
+      (colon != std::string_view::npos && (slash == std::string_view::npos || colon < slash))) {
+    // "PG:...", "WMS:...", "ftp://...": anything with a scheme tessera does not read.
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("href '{}': only local paths, file://, s3://, http:// and https:// are read", href));
+  }
+  return {HrefKind::kLocalPath, resolve_local(href, *policy), {}};
+}
+
+}  // namespace tessera::storage
