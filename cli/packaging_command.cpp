@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "progress.hpp"
 #include "tessera/error.hpp"
 #include "tessera/packaging.hpp"
+#include "tessera/tiling.hpp"
 
 namespace tessera::cli {
 
@@ -41,6 +43,7 @@ void add_packaging_command(CLI::App& app) {
     std::string long_name_field;
     std::string catalog;
     std::string job_id;
+    std::vector<std::string> allowed_prefixes;
     std::size_t parallelism = 2;
     bool no_wait = false;
     bool quiet = false;
@@ -58,9 +61,14 @@ void add_packaging_command(CLI::App& app) {
   command->add_option("--catalog", args->catalog, "Catalog URI (locks are taken there when given)");
   command->add_option("--job-id", args->job_id, "Id of the job (default: random)");
   command->add_option("--parallelism", args->parallelism, "Datasets processed at once")->check(CLI::PositiveNumber);
+  command->add_option("--allowed-prefix", args->allowed_prefixes,
+                      "URL prefix http(s) dataset sources may start with (repeatable; none by default)");
   command->add_flag("--no-wait", args->no_wait, "Report datasets another job is building instead of waiting");
   command->add_flag("-q,--quiet", args->quiet, "No progress");
   command->callback([args] {
+    ReaderConfig config = reader_config();
+    config.allowed_prefixes = args->allowed_prefixes;
+    configure(config);
     auto storage = Storage::open(args->storage);
     std::unique_ptr<Catalog> catalog = args->catalog.empty() ? nullptr : Catalog::open(args->catalog);
     Packager packager(*storage, catalog.get());
