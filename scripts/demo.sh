@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
-# The end-to-end demo on local files: builds tessera, then runs the storage
-# examples (C++, C, Python), loads sample STAC items into an SQLite catalog
-# and searches it (C++, Python, CLI), and ingests a raster turned into a COG
-# and a STAC item through queue messages, matches new imagery to a registered
-# model that the runner executes (its output recorded as a STAC prediction),
-# renders map tiles of a COG to PNG files and a mosaic of overlapping scenes to
-# one viewport PNG, and builds a data package for a real country. Output goes
-# to demo-output/.
+# The guided end-to-end demo on local files (SQLite catalog, local storage).
+# First the walkthrough (examples/python/walkthrough.py) over a real country:
+# generated imagery becomes COGs and STAC items, a model's area of interest
+# triggers runs as the scenes are ingested, the runner records predictions, a
+# search, a dynamic mosaic and the country's data package. Then every other
+# example once (C++, C, Python, the CLI). Output goes to demo-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,7 +18,13 @@ cmake --build --preset release
 rm -rf "$OUT"
 mkdir -p "$OUT"
 CLI=build/release/cli/tessera
+COUNTRIES=$(scripts/natural_earth.sh)
 
+echo "======== The walkthrough: Luxembourg, from new imagery to a data package"
+"$PYTHON" examples/python/walkthrough.py "$OUT/walkthrough" "$COUNTRIES"
+
+echo
+echo "======== More examples, one per area"
 echo "== Storage: C++, C (through the C ABI) and Python"
 build/release/examples/example_cpp_storage "$OUT/storage"
 build/release/examples/example_c_storage "$OUT/storage"
@@ -51,7 +55,6 @@ echo "== Mosaic: overlapping scenes in a catalog become one viewport PNG (and a 
 
 echo
 echo "== Packaging: a Frictionless data package for Luxembourg (Natural Earth boundaries)"
-COUNTRIES=$(scripts/natural_earth.sh)
 "$PYTHON" examples/python/package.py "$OUT/package" "$COUNTRIES"
 
 echo

@@ -86,6 +86,8 @@ DatasetDefinition DatasetDefinition::from_json(const json& definition, std::stri
   parsed.format = optional_string(definition, "format", where);
   if (parsed.format.empty()) {
     parsed.format = parsed.type == "raster" ? "COG" : "GPKG";
+  } else if (parsed.format == "GeoPackage" && parsed.type == "vector") {
+    parsed.format = "GPKG";  // GDAL's name for it
   }
   const bool format_fits = parsed.type == "raster" ? parsed.format == "COG"
                                                    : (parsed.format == "GPKG" || parsed.format == "FlatGeobuf" ||
@@ -93,7 +95,7 @@ DatasetDefinition DatasetDefinition::from_json(const json& definition, std::stri
   if (!format_fits) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("{}.format: '{}' is not an output format for {} datasets ({})", where, parsed.format,
-                            parsed.type, parsed.type == "raster" ? "COG" : "GPKG, FlatGeobuf, GeoJSON"));
+                            parsed.type, parsed.type == "raster" ? "COG" : "GPKG (GeoPackage), FlatGeobuf, GeoJSON"));
   }
   if (definition.contains("options")) {
     if (!definition["options"].is_object()) {

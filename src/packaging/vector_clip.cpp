@@ -39,8 +39,9 @@ const VectorFormat& vector_format(const std::string& requested, const std::strin
   std::string extension = std::filesystem::path(destination).extension().string();
   std::transform(extension.begin(), extension.end(), extension.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string driver = requested == "GeoPackage" ? "GPKG" : requested;  // GDAL's name for it
   for (const auto& format : kVectorFormats) {
-    if (requested.empty() ? extension == format.extension : requested == format.driver) {
+    if (requested.empty() ? extension == format.extension : driver == format.driver) {
       return format;
     }
   }

@@ -267,6 +267,9 @@ def test_clip_vector_errors(tmp_path, vector_source):
         tessera.clip_vector(vector_source, square(-50, -50, 1), tmp_path / "none.gpkg")
     with pytest.raises(tessera.InvalidInput, match="extension"):
         tessera.clip_vector(vector_source, square(10, 45, 1), tmp_path / "clip.shp")
+    named = tessera.clip_vector(vector_source, square(10, 45, 1), tmp_path / "named.out", format="GeoPackage")
+    assert named["format"] == "gpkg" and named["media_type"] == "application/geopackage+sqlite3"
+    (tmp_path / "named.out").unlink()
     with pytest.raises(tessera.InvalidInput, match="format 'KML'"):
         tessera.clip_vector(vector_source, square(10, 45, 1), tmp_path / "clip.kml", format="KML")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["features.geojson"]
