@@ -180,7 +180,10 @@ ClipResult clip_raster(const std::string& source, const Geometry& boundary, cons
     gdal::ErrorCapture errors;
     if (dataset->RasterIO(GF_Read, window.col, window.row, window.width, window.height, pixels.data(), window.width,
                           window.height, type, bands, nullptr, 0, 0, 0, nullptr) != CE_None) {
-      throw Error(ErrorCode::kIo, fmt::format("reading '{}' failed: {}", source, errors.messages()));
+      // Blocks decoded on GDAL's worker threads report their errors to the log, not to this capture.
+      throw Error(ErrorCode::kIo,
+                  fmt::format("reading '{}' failed: {}", source,
+                              errors.messages().empty() ? "see the log for GDAL's reason" : errors.messages()));
     }
   }
   GDALDatasetUniquePtr clipped = packaging::create_mem(window.width, window.height);
