@@ -24,6 +24,10 @@ PYTHON_PACKAGES=(
   "rio-tiler==7.9.6"
   # Validates the Data Packages tessera writes (tests).
   "frictionless==5.21.0"
+  # The distributed example and its LocalCluster test (distributed listed too,
+  # so a dask without its extra is completed).
+  "dask[distributed]==2026.8.0"
+  "distributed==2026.8.0"
 )
 
 log() { printf '[setup] %s\n' "$*"; }

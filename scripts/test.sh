@@ -39,12 +39,17 @@ cmake --preset dev
 cmake --build --preset dev
 ctest --preset dev
 
-step "install tree and external find_package(tessera) consumer"
-rm -rf build/dev-install build/consumer
+step "install tree and external find_package(tessera) consumers"
+rm -rf build/dev-install build/consumer build/cpp_consumer
 cmake --install build/dev
+# tests/consumer: the C ABI and C++ API link from the installed tree.
 cmake -S tests/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$ROOT/build/dev-install"
 cmake --build build/consumer
 build/consumer/tessera_consumer "$ROOT/build/consumer/storage"
+# examples/cpp_consumer: the downstream application users copy.
+cmake -S examples/cpp_consumer -B build/cpp_consumer -G Ninja -DCMAKE_PREFIX_PATH="$ROOT/build/dev-install"
+cmake --build build/cpp_consumer
+build/cpp_consumer/tessera_cpp_consumer "$ROOT/build/cpp_consumer/work"
 
 step "Python tests"
 "$PYTHON" -m pip install -q --disable-pip-version-check --no-build-isolation .

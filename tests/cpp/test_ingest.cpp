@@ -194,3 +194,17 @@ TEST_F(IngestS3, PrefixesAreFetchedInParallel) {
   EXPECT_EQ(report.loaded, 40U) << report.to_json().dump(2);
   EXPECT_EQ(report.failed, 0U);
 }
+
+TEST_F(IngestS3, AnObjectNamedLikeAFileIsReadAlone) {
+  storage_->put("one/a.ndjson", item_json("o1").dump() + "\n" + item_json("o2").dump() + "\n");
+  storage_->put("one/b.json", item_json("o3").dump());
+  const std::string root = "s3://" + bucket_ + "/" + prefix_ + "/one/";
+  const IngestReport report = tessera::ingest(*catalog_, {root + "a.ndjson", root + "missing.json"}, options_);
+  ASSERT_EQ(report.results.size(), 2U) << report.to_json().dump(2);
+  EXPECT_EQ(report.results[0].source, root + "a.ndjson");
+  EXPECT_EQ(report.results[0].loaded, 2U);
+  EXPECT_EQ(report.results[1].status, "failed");
+  EXPECT_NE(report.results[1].error.find("missing.json"), std::string::npos);
+  EXPECT_EQ(report.loaded, 2U);
+  tessera::testing::expect_error([&] { (void)catalog_->get_item("a", "o3"); }, tessera::ErrorCode::kNotFound);
+}

@@ -276,6 +276,18 @@ TEST(Packager, BuildsThePackageLayoutWithHashesAndStatus) {
   const json status = packager.job_status("job-a");
   EXPECT_EQ(status["status"], "completed");
   EXPECT_EQ(status["datasets"][0]["status"], "completed");
+
+  // A re-run finds everything published and rewrites nothing.
+  const auto modified = [&](const std::string& key) { return storage->stat(key).modified_unix_ms; };
+  const auto package_written = modified("lake-district/datapackage.json");
+  const auto provenance_written = modified("lake-district/provenance.json");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  tessera::BuildOptions again;
+  again.job_id = "job-again";
+  EXPECT_EQ(packager.build("Lake District", datasets, again), package);
+  EXPECT_EQ(packager.job_status("job-again")["datasets"][0]["status"], "skipped");
+  EXPECT_EQ(modified("lake-district/datapackage.json"), package_written);
+  EXPECT_EQ(modified("lake-district/provenance.json"), provenance_written);
   expect_error([&] { packager.job_status("missing"); }, ErrorCode::kNotFound, "job 'missing'");
   expect_error([&] { packager.build("Nowhere", datasets); }, ErrorCode::kNotFound, "boundary 'Nowhere'");
 }

@@ -72,6 +72,10 @@ def test_ingest_s3_events_and_prefixes(catalog):
     assert results[0]["status"] == "loaded", results
     report = tessera.ingest(catalog, [f"s3://{bucket}/{prefix}/many"], storage_options=options)
     assert report["loaded"] == 5
+    # An object named like a file is read alone (as a distributed run's task does).
+    one = tessera.ingest(catalog, [f"s3://{bucket}/{prefix}/many/0.json"], mode="ignore", storage_options=options)
+    assert (one["loaded"], one["skipped"], [r["source"] for r in one["results"]]) == (
+        0, 1, [f"s3://{bucket}/{prefix}/many/0.json"])
 
 
 def _tiff(path, epsg=32633):

@@ -1,0 +1,149 @@
+"""examples/python/distributed_pipeline.py on a Dask LocalCluster of worker processes, against the test
+PgSTAC catalog and S3 server: every package is built once (duplicated tasks are kept out by the catalog's
+locks) and validates, every item is ingested once, and a second run changes nothing."""
+
+import json
+import os
+import pathlib
+import sys
+import time
+
+import frictionless
+import numpy
+import pytest
+import rasterio
+from dask import distributed
+from rasterio.transform import from_origin
+
+import tessera
+from stac_fixtures import collection, item
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python"
+sys.path.insert(0, str(EXAMPLES))
+# Worker processes import the example module by name, as a real cluster's workers would from their image.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(EXAMPLES), os.environ.get("PYTHONPATH")]))
+import distributed_pipeline as pipeline  # noqa: E402
+
+BOUNDARIES = [f"District {n}" for n in range(6)]
+ITEM_FILES, ITEMS_PER_FILE = 6, 10
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as dask_client:
+        yield dask_client
+
+
+@pytest.fixture
+def pgstac_url():
+    url = os.environ.get("TESSERA_TEST_PGSTAC_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
+        pytest.skip("no pgstac cluster (run scripts/test.sh)")
+    return url
+
+
+@pytest.fixture
+def target(pgstac_url, s3_env):
+    run = f"dask-{os.getpid()}-{time.time_ns()}"
+    return pipeline.Target(pgstac_url, f"s3://{s3_env['bucket']}/{run}", tuple(s3_env["options"].items()))
+
+
+def square(x, y, size):
+    return {"type": "Polygon", "coordinates": [[[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]]}
+
+
+def upload_sources(tmp_path, storage):
+    """A 0.01° raster over 10..11 E, 45..46 N and points every 0.05°, uploaded to the shared storage."""
+    raster = tmp_path / "elevation.tif"
+    rows, cols = numpy.mgrid[0:100, 0:100]
+    with rasterio.open(raster, "w", driver="GTiff", width=100, height=100, count=1, dtype="uint16", crs="EPSG:4326",
+                       transform=from_origin(10, 46, 0.01, 0.01), nodata=0, tiled=True) as dst:
+        dst.write((100 + rows * 3 + cols).astype("uint16")[numpy.newaxis])
+    points = tmp_path / "stations.geojson"
+    points.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"station": f"S{i}-{j}"},
+         "geometry": {"type": "Point", "coordinates": [10.025 + i * 0.05, 45.025 + j * 0.05]}}
+        for i in range(20) for j in range(20)]}))
+    storage.put_file("sources/elevation.tif", str(raster))
+    storage.put_file("sources/stations.geojson", str(points))
+    return [
+        {"name": "elevation", "version": "1", "title": "Elevation", "type": "raster",
+         "license": {"name": "CC0-1.0", "path": "https://creativecommons.org/publicdomain/zero/1.0/"},
+         "sources": [storage.uri("sources/elevation.tif")]},
+        {"name": "stations", "version": "1", "title": "Stations", "type": "vector", "format": "GeoJSON",
+         "license": {"name": "CC0-1.0"}, "sources": [storage.uri("sources/stations.geojson")]},
+    ]
+
+
+def package_objects(storage):
+    """What the packages consist of on S3 (not the job records under .tessera/): key -> (size, modified)."""
+    return {key: (storage.stat(key)["size"], storage.stat(key)["modified_unix_ms"])
+            for key in storage.list() if not key.startswith((".tessera/", "sources/"))}
+
+
+def test_packages_across_dask_workers_are_built_once_and_rerun_is_a_no_op(client, target, tmp_path):
+    _, storage = pipeline.connect(target)
+    datasets = upload_sources(tmp_path, storage)
+    boundaries = tmp_path / "districts.geojson"
+    boundaries.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": name}, "geometry": square(10.1 + 0.3 * (n % 3), 45.1 + 0.4 * (n // 3),
+                                                                                0.25)}
+        for n, name in enumerate(BOUNDARIES)]}))
+    assert pipeline.add_boundaries(target, str(boundaries), "name") == BOUNDARIES
+
+    # Every boundary is submitted twice, as a retried or overlapping request would be.
+    statuses = pipeline.package_all(client, target, BOUNDARIES * 2, datasets, "first")
+    assert {status["status"] for status in statuses} == {"completed"}
+    ids = [f"district-{n}" for n in range(6)]
+    for n, boundary_id in enumerate(ids):
+        for dataset in range(2):
+            outcomes = sorted(statuses[copy * 6 + n]["datasets"][dataset]["status"] for copy in range(2))
+            assert outcomes == ["completed", "skipped"], (boundary_id, dataset)
+        provenance = json.loads(storage.get(f"{boundary_id}/provenance.json"))
+        assert sorted(entry["dataset"] for entry in provenance["entries"]) == ["elevation", "stations"]
+        package = json.loads(storage.get(f"{boundary_id}/datapackage.json"))
+        assert [r["path"] for r in package["resources"]] == [
+            "datasets/elevation/1/elevation.tif", "datasets/stations/1/stations.geojson"]
+        local = tmp_path / "copies" / boundary_id
+        for key in storage.list(f"{boundary_id}/"):
+            (local / key).parent.mkdir(parents=True, exist_ok=True)
+            (local / key).write_bytes(storage.get(key))
+        report = frictionless.validate(str(local / boundary_id / "datapackage.json"))
+        assert report.valid, report.flatten(["type", "note"])
+    published = package_objects(storage)
+    assert sorted(published) == sorted(f"{b}/{file}" for b in ids for file in [
+        "datapackage.json", "provenance.json", "datasets/elevation/1/elevation.tif",
+        "datasets/stations/1/stations.geojson"])
+
+    # S3 times have one-second resolution: a rewrite in the second run would show.
+    time.sleep(1.1)
+    statuses = pipeline.package_all(client, target, BOUNDARIES, datasets, "second")
+    assert [[d["status"] for d in status["datasets"]] for status in statuses] == [["skipped", "skipped"]] * 6
+    assert package_objects(storage) == published
+
+
+def test_item_files_across_dask_workers_are_ingested_once(client, target):
+    catalog, storage = pipeline.connect(target)
+    collection_id = target.storage.rsplit("/", 1)[1]
+    catalog.create_collection(collection(collection_id))
+    for f in range(ITEM_FILES):
+        lines = [json.dumps(item(f"{collection_id}-{f}-{n}", collection_id, f"2024-01-{f + 1:02d}T10:00:00Z",
+                                 n, f)) for n in range(ITEMS_PER_FILE)]
+        storage.put(f"stac/part-{f}.ndjson", ("\n".join(lines) + "\n").encode())
+    files = pipeline.item_files(target, [f"{target.storage}/stac/"])
+    assert len(files) == ITEM_FILES
+
+    total = ITEM_FILES * ITEMS_PER_FILE
+    reports = pipeline.ingest_all(client, target, files)
+    assert [(r["loaded"], r["skipped"], r["failed"]) for r in reports] == [(ITEMS_PER_FILE, 0, 0)] * ITEM_FILES
+    found = catalog.search(collections=[collection_id], limit=total + 10)
+    assert sorted(f["id"] for f in found["features"]) == sorted(
+        f"{collection_id}-{f}-{n}" for f in range(ITEM_FILES) for n in range(ITEMS_PER_FILE))
+
+    again = pipeline.ingest_all(client, target, files)
+    assert [(r["loaded"], r["skipped"], r["failed"]) for r in again] == [(0, ITEMS_PER_FILE, 0)] * ITEM_FILES
+    assert len(catalog.search(collections=[collection_id], limit=total + 10)["features"]) == total
+    catalog.delete_collection(collection_id, cascade=True)
