@@ -55,12 +55,15 @@ def connect(target: Target) -> tuple[tessera.Catalog, tessera.Storage | None]:
     return _handles[target]
 
 
-def package_boundary(target: Target, boundary: str, datasets: list[dict], job_id: str) -> dict:
-    """A worker task: build one boundary's package; returns the job's status record."""
+def package_boundary(target: Target, boundary: str, datasets: list[dict], job_id: str,
+                     wait_for_locks: bool = True) -> dict:
+    """A worker task: build one boundary's package; returns the job's status record. A dataset another job
+    is building is waited for and then skipped, or with wait_for_locks=False reported "in_progress"."""
     catalog, storage = connect(target)
     packager = tessera.Packager(storage, catalog)  # the catalog holds the locks
     try:
-        packager.build(boundary, datasets, job_id=job_id, storage_options=target.options())
+        packager.build(boundary, datasets, job_id=job_id, wait_for_locks=wait_for_locks,
+                       storage_options=target.options())
     except tessera.Error:
         # A failed dataset does not stop the others; the status record names it.
         pass
@@ -113,32 +116,34 @@ def open_client(scheduler: str | None, workers: int):
 
 
 def main(argv: list[str]) -> int:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--catalog", required=True, help="postgresql://... (the shared PgSTAC catalog)")
+    common.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
+    common.add_argument("--scheduler", help="a Dask scheduler address, e.g. tcp://scheduler:8786")
+    common.add_argument("--workers", type=int, default=2, help="LocalCluster size without --scheduler")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["package", "ingest"])
-    parser.add_argument("sources", nargs="*", help="ingest: item files or prefixes ending in '/'")
-    parser.add_argument("--catalog", required=True, help="postgresql://... (the shared PgSTAC catalog)")
-    parser.add_argument("--storage", default="", help="package: where packages go (s3://bucket/packages)")
-    parser.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--boundaries", help="package: an OGR source of boundaries")
-    parser.add_argument("--name-field", default="name")
-    parser.add_argument("--datasets", help="package: a JSON file with the dataset definitions")
-    parser.add_argument("--only", action="append", help="package: these boundaries only (default: all)")
-    parser.add_argument("--scheduler", help="a Dask scheduler address, e.g. tcp://scheduler:8786")
-    parser.add_argument("--workers", type=int, default=2, help="LocalCluster size without --scheduler")
+    commands = parser.add_subparsers(dest="command", required=True)
+    package = commands.add_parser("package", parents=[common], help="build the packages of many boundaries")
+    package.add_argument("--storage", required=True, help="where packages go (s3://bucket/packages)")
+    package.add_argument("--boundaries", required=True, help="an OGR source of boundaries")
+    package.add_argument("--name-field", default="name")
+    package.add_argument("--datasets", required=True, help="a JSON file with the dataset definitions")
+    package.add_argument("--only", action="append", help="these boundaries only (default: all)")
+    ingest = commands.add_parser("ingest", parents=[common], help="ingest many item files")
+    ingest.add_argument("sources", nargs="+", help="item files or storage prefixes ending in '/'")
     args = parser.parse_args(argv)
     options = tuple(tuple(option.split("=", 1)) for option in args.storage_option)
-    target = Target(args.catalog, args.storage, options)
+    target = Target(args.catalog, getattr(args, "storage", ""), options)
 
     with open_client(args.scheduler, args.workers) as client:
         print("dask scheduler:", client.scheduler_info()["address"], file=sys.stderr)
+        client.upload_file(__file__)  # every worker imports this module
         if args.command == "ingest":
             reports = ingest_all(client, target, item_files(target, args.sources))
             failed = sum(report["failed"] for report in reports)
             print(json.dumps({"files": len(reports), "loaded": sum(r["loaded"] for r in reports),
                               "skipped": sum(r["skipped"] for r in reports), "failed": failed}))
             return 1 if failed else 0
-        if not (args.storage and args.boundaries and args.datasets):
-            parser.error("package needs --storage, --boundaries and --datasets")
         names = add_boundaries(target, args.boundaries, args.name_field)
         with open(args.datasets) as definitions:
             datasets = json.load(definitions)
@@ -149,4 +154,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Run as the module, so that tasks refer to its functions by name instead of
+    # pickling them from __main__ along with the client's open handles.
+    import distributed_pipeline
+
+    sys.exit(distributed_pipeline.main(sys.argv[1:]))

@@ -5,6 +5,7 @@ locks) and validates, every item is ingested once, and a second run changes noth
 import json
 import os
 import pathlib
+import subprocess
 import sys
 import time
 
@@ -78,6 +79,15 @@ def upload_sources(tmp_path, storage):
     ]
 
 
+def districts(tmp_path):
+    """Six 0.25° squares over the sources, as a GeoJSON file."""
+    path = tmp_path / "districts.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": name},
+         "geometry": square(10.1 + 0.3 * (n % 3), 45.1 + 0.4 * (n // 3), 0.25)} for n, name in enumerate(BOUNDARIES)]}))
+    return str(path)
+
+
 def package_objects(storage):
     """What the packages consist of on S3 (not the job records under .tessera/): key -> (size, modified)."""
     return {key: (storage.stat(key)["size"], storage.stat(key)["modified_unix_ms"])
@@ -87,12 +97,7 @@ def package_objects(storage):
 def test_packages_across_dask_workers_are_built_once_and_rerun_is_a_no_op(client, target, tmp_path):
     _, storage = pipeline.connect(target)
     datasets = upload_sources(tmp_path, storage)
-    boundaries = tmp_path / "districts.geojson"
-    boundaries.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": name}, "geometry": square(10.1 + 0.3 * (n % 3), 45.1 + 0.4 * (n // 3),
-                                                                                0.25)}
-        for n, name in enumerate(BOUNDARIES)]}))
-    assert pipeline.add_boundaries(target, str(boundaries), "name") == BOUNDARIES
+    assert pipeline.add_boundaries(target, districts(tmp_path), "name") == BOUNDARIES
 
     # Every boundary is submitted twice, as a retried or overlapping request would be.
     statuses = pipeline.package_all(client, target, BOUNDARIES * 2, datasets, "first")
@@ -147,3 +152,46 @@ def test_item_files_across_dask_workers_are_ingested_once(client, target):
     assert [(r["loaded"], r["skipped"], r["failed"]) for r in again] == [(0, ITEMS_PER_FILE, 0)] * ITEM_FILES
     assert len(catalog.search(collections=[collection_id], limit=total + 10)["features"]) == total
     catalog.delete_collection(collection_id, cascade=True)
+
+
+# A builder holding the catalog's lock on district-0's elevation, stuck in its processor until it is killed.
+STUCK_BUILDER = """
+import json, sys, time
+import tessera
+
+class Stuck(tessera.Processor):
+    def process(self, context):
+        print("building", flush=True)
+        time.sleep(120)
+
+target = json.loads(sys.argv[1])
+packager = tessera.Packager(tessera.Storage.open(target["storage"], target["options"]),
+                            tessera.Catalog.open(target["catalog"]))
+packager.register_processor("stuck", Stuck())
+packager.build("District 0", [json.loads(sys.argv[2])], job_id="killed")
+"""
+
+
+def test_a_builder_killed_mid_job_leaves_nothing_and_the_rerun_completes(client, target, tmp_path):
+    _, storage = pipeline.connect(target)
+    datasets = upload_sources(tmp_path, storage)
+    pipeline.add_boundaries(target, districts(tmp_path), "name")
+    settings = json.dumps({"catalog": target.catalog, "storage": target.storage, "options": target.options()})
+    builder = subprocess.Popen([sys.executable, "-c", STUCK_BUILDER, settings,
+                                json.dumps(dict(datasets[0], processor="stuck"))], stdout=subprocess.PIPE, text=True)
+    try:
+        assert builder.stdout.readline() == "building\n"
+        # Another worker meanwhile finds the dataset locked and, not waiting, reports it in progress.
+        busy = pipeline.package_boundary(target, "District 0", datasets[:1], "busy", wait_for_locks=False)
+        assert busy["datasets"][0]["status"] == "in_progress"
+    finally:
+        builder.kill()  # as a worker dies: no cleanup runs
+        builder.wait()
+    assert json.loads(storage.get(".tessera/jobs/killed.json"))["status"] == "running"
+    assert [key for key in storage.list() if key.startswith(("district-0/datasets/", ".tessera/outputs/"))] == []
+
+    # PostgreSQL dropped the dead session's advisory lock: the re-run builds the dataset.
+    [status] = pipeline.package_all(client, target, ["District 0"], datasets[:1], "rerun")
+    assert status["datasets"][0]["status"] == "completed"
+    provenance = json.loads(storage.get("district-0/provenance.json"))
+    assert [(entry["dataset"], entry["job"]) for entry in provenance["entries"]] == [("elevation", "rerun-0")]
