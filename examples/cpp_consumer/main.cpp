@@ -36,15 +36,16 @@ fs::path make_scene(const fs::path& dir) {
   return cog;
 }
 
-const json kCollection = {{"type", "Collection"},
-                          {"stac_version", "1.1.0"},
-                          {"id", "scenes"},
-                          {"description", "generated scenes"},
-                          {"license", "CC0-1.0"},
-                          {"links", json::array()},
-                          {"extent",
-                           {{"spatial", {{"bbox", {{-180, -90, 180, 90}}}}},
-                            {"temporal", {{"interval", {{"2024-01-01T00:00:00Z", nullptr}}}}}}}};
+const json kCollection = {
+    {"type", "Collection"},
+    {"stac_version", "1.1.0"},
+    {"id", "scenes"},
+    {"description", "generated scenes"},
+    {"license", "CC0-1.0"},
+    {"links", json::array()},
+    {"extent",
+     {{"spatial", {{"bbox", {{-180, -90, 180, 90}}}}},
+      {"temporal", {{"interval", json::array({json::array({"2024-01-01T00:00:00Z", nullptr})})}}}}}};
 
 // A rough outline of Luxembourg, as a one-feature GeoJSON file.
 fs::path make_boundary(const fs::path& dir) {
@@ -52,8 +53,9 @@ fs::path make_boundary(const fs::path& dir) {
                      {6.13, 50.13}, {5.80, 49.98}, {5.73, 49.54}};
   const json feature = {{"type", "Feature"},
                         {"properties", {{"name", "Luxembourg"}}},
-                        {"geometry", {{"type", "Polygon"}, {"coordinates", {ring}}}}};
-  std::ofstream(dir / "luxembourg.geojson") << json{{"type", "FeatureCollection"}, {"features", {feature}}}.dump();
+                        {"geometry", {{"type", "Polygon"}, {"coordinates", json::array({ring})}}}};
+  std::ofstream(dir / "luxembourg.geojson")
+      << json{{"type", "FeatureCollection"}, {"features", json::array({feature})}}.dump();
   return dir / "luxembourg.geojson";
 }
 
@@ -85,7 +87,7 @@ int main(int argc, char** argv) {
     const json found = catalog->search(search);
     std::cout << "search: " << found["features"].size() << " item(s), first " << found["features"][0]["id"] << "\n";
 
-    // Mosaic tile: the web-mercator tile over the city, rendered as a PNG.
+    // Mosaic tile: the web-mercator tile north of the city, rendered as a PNG.
     tessera::ReaderConfig reader;
     reader.allowed_roots = {work.string()};  // the reader opens nothing outside WORK_DIR
     tessera::configure(reader);
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
     mosaic_options.assets = {"data"};
     const tessera::Mosaic mosaic(*catalog, search, mosaic_options);
     const auto tms = tessera::TileMatrixSet::web_mercator_quad();
-    const tessera::Tile tile = tms.tile(6.13, 49.61, 10);
+    const tessera::Tile tile = tms.tile(6.13, 49.7, 10);
     const tessera::ImageData image = mosaic.tile(tms, tile);
     tessera::RenderOptions render;
     render.rescale = {{150, 450}};
@@ -115,7 +117,7 @@ int main(int argc, char** argv) {
       std::cout << "package: luxembourg/" << resource["path"].get<std::string>() << ", " << resource["bytes"]
                 << " bytes\n";
     }
-    return ingested.loaded == 1 && package["resources"].size() == 1 ? 0 : 1;
+    return ingested.loaded == 1 && image.assets.size() == 1 && package["resources"].size() == 1 ? 0 : 1;
   } catch (const tessera::Error& error) {
     std::cerr << tessera::error_code_name(error.code()) << ": " << error.what() << "\n";
     return 1;
