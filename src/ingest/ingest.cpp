@@ -277,16 +277,16 @@ bool is_item_file(const fs::path& path) {
 std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& sources, const IngestOptions& options) {
   std::vector<ingestion::Unit> units;
   for (const auto& source : sources) {
-    if (source.find("://") != std::string::npos && !source.starts_with("file://") && is_item_file(source)) {
-      // One object, named as a file would be: fetched like a prefix's files
-      // (a task per object is how distributed runs share the work).
-      ingestion::Unit unit;
-      unit.source = source;
-      unit.fetch.push_back(source);
-      units.push_back(std::move(unit));
-      continue;
-    }
     if (source.find("://") != std::string::npos && !source.starts_with("file://")) {
+      if (is_item_file(source)) {
+        // One object, named as a file would be, is read alone like a file
+        // given directly (a task per object is how distributed runs share work).
+        ingestion::Unit unit;
+        unit.source = source;
+        unit.fetch.push_back(source);
+        units.push_back(std::move(unit));
+        continue;
+      }
       // A storage prefix: every item file below it, fetched in parallel.
       auto storage = Storage::open(source, source.starts_with("s3://") ? options.storage_options : StorageOptions{});
       const auto keys = storage->list("", true);
