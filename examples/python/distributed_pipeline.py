@@ -24,6 +24,7 @@ import dataclasses
 import json
 import os
 import sys
+import threading
 import uuid
 
 import tessera
@@ -43,16 +44,19 @@ class Target:
         return dict(self.storage_options) or None
 
 
-# One catalog (a pool of connections) and one storage per worker process and target, opened on first use.
+# One catalog (a pool of connections) and one storage per worker process and target, opened on first use
+# and shared by the worker's threads (both are thread-safe).
 _handles: dict[Target, tuple[tessera.Catalog, tessera.Storage | None]] = {}
+_handles_lock = threading.Lock()
 
 
 def connect(target: Target) -> tuple[tessera.Catalog, tessera.Storage | None]:
-    if target not in _handles:
-        catalog = tessera.Catalog.open(target.catalog)
-        storage = tessera.Storage.open(target.storage, target.options()) if target.storage else None
-        _handles[target] = (catalog, storage)
-    return _handles[target]
+    with _handles_lock:
+        if target not in _handles:
+            catalog = tessera.Catalog.open(target.catalog)
+            storage = tessera.Storage.open(target.storage, target.options()) if target.storage else None
+            _handles[target] = (catalog, storage)
+        return _handles[target]
 
 
 def package_boundary(target: Target, boundary: str, datasets: list[dict], job_id: str,

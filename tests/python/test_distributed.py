@@ -16,7 +16,6 @@ import rasterio
 from dask import distributed
 from rasterio.transform import from_origin
 
-import tessera
 from stac_fixtures import collection, item
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python"
