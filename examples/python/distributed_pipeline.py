@@ -143,7 +143,13 @@ def main(argv: list[str]) -> int:
         print("dask scheduler:", client.scheduler_info()["address"], file=sys.stderr)
         client.upload_file(__file__)  # every worker imports this module
         if args.command == "ingest":
-            reports = ingest_all(client, target, item_files(target, args.sources))
+            # Listed on a worker: the client needs no access to the data.
+            files = client.submit(item_files, target, args.sources, pure=False).result()
+            reports = ingest_all(client, target, files)
+            for report in reports:
+                for result in report["results"]:
+                    if result["status"] == "failed":
+                        print(f"{result['source']}: {result.get('error') or result['failed']}", file=sys.stderr)
             failed = sum(report["failed"] for report in reports)
             print(json.dumps({"files": len(reports), "loaded": sum(r["loaded"] for r in reports),
                               "skipped": sum(r["skipped"] for r in reports), "failed": failed}))

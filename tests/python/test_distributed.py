@@ -30,7 +30,11 @@ ITEM_FILES, ITEMS_PER_FILE = 6, 10
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None)
+    # The workers hold the S3 keys in their environment, as a real cluster's would (docs/distributed.md).
+    keys = {"AWS_ACCESS_KEY_ID": os.environ.get("TESSERA_TEST_S3_ACCESS_KEY", ""),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("TESSERA_TEST_S3_SECRET_KEY", "")}
+    cluster = distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       env=keys)
     with cluster, distributed.Client(cluster) as dask_client:
         yield dask_client
 
@@ -150,6 +154,17 @@ def test_item_files_across_dask_workers_are_ingested_once(client, target):
     again = pipeline.ingest_all(client, target, files)
     assert [(r["loaded"], r["skipped"], r["failed"]) for r in again] == [(0, ITEMS_PER_FILE, 0)] * ITEM_FILES
     assert len(catalog.search(collections=[collection_id], limit=total + 10)["features"]) == total
+
+    # The command line on the same cluster: it sends only the endpoint, lists and ingests on the workers,
+    # which use their own S3 keys; the client has none.
+    endpoint = dict(target.storage_options)["endpoint"]
+    command = subprocess.run(
+        [sys.executable, str(EXAMPLES / "distributed_pipeline.py"), "ingest", "--catalog", target.catalog,
+         "--scheduler", client.scheduler.address, "--storage-option", f"endpoint={endpoint}",
+         f"{target.storage}/stac/"], env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        capture_output=True, text=True, timeout=120)
+    assert command.returncode == 0, command.stderr
+    assert json.loads(command.stdout) == {"files": ITEM_FILES, "loaded": 0, "skipped": total, "failed": 0}
     catalog.delete_collection(collection_id, cascade=True)
 
 
