@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 
@@ -60,15 +61,39 @@ py::dict load_items(Catalog& catalog, const py::object& source, const LoadOption
       batch.push_back(document);
     }
     flush();
-  } else {
-    for (const auto& item : source) {
-      batch.push_back(to_json(item));
+    return py::cast<py::dict>(from_json(report.to_json()));
+  }
+  // An iterable is loaded a batch at a time. When the server goes away after
+  // some batches were written, the rest is reported failed and retryable
+  // (as one Catalog::load reports the batches it could not write), so the
+  // caller knows exactly what to load again; with nothing written yet the
+  // error is raised.
+  py::iterator items = py::iter(source);
+  try {
+    for (; items != py::iterator::sentinel(); ++items) {
+      batch.push_back(to_json(*items));
       if (batch.size() == options.batch_size) {
         flush();
       }
     }
     if (!batch.empty()) {
       flush();
+    }
+  } catch (const Error& error) {
+    if (!error.retryable() || report.loaded + report.skipped + report.failed.size() == 0) {
+      throw;
+    }
+    auto not_written = [&](const json& item) {
+      auto member = [&](const char* name) {
+        return item.is_object() && item.contains(name) && item[name].is_string() ? item[name].get<std::string>()
+                                                                                 : std::string();
+      };
+      report.failed.push_back(
+          {member("id"), member("collection"), "item '" + member("id") + "': not written: " + error.what(), true});
+    };
+    std::for_each(batch.begin(), batch.end(), not_written);
+    for (; items != py::iterator::sentinel(); ++items) {
+      not_written(to_json(*items));
     }
   }
   return py::cast<py::dict>(from_json(report.to_json()));
@@ -151,7 +176,8 @@ void bind_catalog(py::module_& m) {
       .def("load", &load, py::arg("items_or_path"), py::arg("mode") = "insert", py::arg("batch_size") = 1000,
            py::arg("progress") = py::none(),
            "Load items from a path (ndjson, FeatureCollection or Item JSON), a FeatureCollection/Item dict or an "
-           "iterable of Item dicts. Returns {'loaded', 'skipped', 'failed': [{'id', 'collection', 'error'}]}.")
+           "iterable of Item dicts. Returns {'loaded', 'skipped', 'failed': [{'id', 'collection', 'error', "
+           "'retryable'}]}.")
       .def(
           "get_item",
           [](Catalog& self, const std::string& collection, const std::string& id) {

@@ -53,9 +53,12 @@ struct TESSERA_API LoadFailure {
   std::string id;          // "" when the item has no readable id
   std::string collection;  // "" when the item names none
   std::string error;       // what is wrong and where
+  // The item was refused for a transient reason (server down or restarting,
+  // write lock busy, statement timeout): loading it again later may work.
+  bool retryable = false;
 };
 
-// {"loaded": n, "skipped": n, "failed": [{"id", "collection", "error"}]}.
+// {"loaded": n, "skipped": n, "failed": [{"id", "collection", "error", "retryable"}]}.
 struct TESSERA_API LoadReport {
   std::size_t loaded = 0;
   std::size_t skipped = 0;

@@ -45,7 +45,10 @@ std::string_view load_mode_name(LoadMode mode) noexcept {
 json LoadReport::to_json() const {
   json failures = json::array();
   for (const auto& failure : failed) {
-    failures.push_back({{"id", failure.id}, {"collection", failure.collection}, {"error", failure.error}});
+    failures.push_back({{"id", failure.id},
+                        {"collection", failure.collection},
+                        {"error", failure.error},
+                        {"retryable", failure.retryable}});
   }
   return {{"loaded", loaded}, {"skipped", skipped}, {"failed", failures}};
 }

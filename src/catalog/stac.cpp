@@ -34,6 +34,10 @@ class Problems {
     if (value.get_ref<const std::string&>().empty()) {
       fail(field, "is empty");
     }
+    // Ids are looked up through C strings (libpq, the C ABI): a NUL would cut them short.
+    if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+      fail(field, "contains a NUL character");
+    }
     return value.get_ref<const std::string&>();
   }
 

@@ -84,6 +84,10 @@ class Problems {
     if (text.empty()) {
       fail(field, "is empty");
     }
+    // Ids are looked up through C strings (libpq, the C ABI): a NUL would cut them short.
+    if (text.find('\0') != std::string_view::npos) {
+      fail(field, "contains a NUL character");
+    }
     return text;
   }
 

@@ -116,7 +116,17 @@ class StorageLocks final : public Locks {
       return true;
     }
     const auto pid = held.value("pid", 0);
-    return held.value("host", "") == host_name() && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+    if (held.value("host", "") != host_name() || pid <= 0) {
+      return false;
+    }
+    // This process's own marker: held_names() already keeps its threads
+    // apart, so the marker is one whose release failed (the storage was
+    // unreachable then) and would otherwise block this process until the
+    // lease ends.
+    if (pid == ::getpid()) {
+      return true;
+    }
+    return ::kill(pid, 0) != 0 && errno == ESRCH;
   }
 
   bool take_marker(const std::string& key, const std::string& owner) {

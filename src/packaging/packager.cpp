@@ -104,7 +104,22 @@ class JobRecord {
     save();
   }
 
+  // Progress and per-dataset changes. A record the storage cannot take now
+  // (S3 down, disk full) is logged and saved with a later change: the job's
+  // outcome is decided by its outputs, and a status write that throws from a
+  // worker thread must not end the process.
   void update(const std::function<void(json&)>& change) {
+    const std::lock_guard lock(mutex_);
+    change(record_);
+    try {
+      save();
+    } catch (const Error& error) {
+      tessera::log(LogLevel::kWarning, fmt::format("package job {}: status not saved yet: {}",
+                                                   record_["id"].get<std::string>(), error.what()));
+    }
+  }
+  // The final state, which must be stored: throws when it cannot be.
+  void finish(const std::function<void(json&)>& change) {
     const std::lock_guard lock(mutex_);
     change(record_);
     save();
@@ -478,7 +493,7 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
     if (!failures.empty()) {
       throw Error(code, fmt::format("package job {}: {}", job_id, failures));
     }
-    job.update([&](json& record) {
+    job.finish([&](json& record) {
       record["status"] = "completed";
       record["percent"] = 100.0;
       record["step"] = "done";
@@ -489,11 +504,18 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
     }
     return package;
   } catch (const std::exception& error) {
-    job.update([&](json& record) {
-      record["status"] = "failed";
-      record["error"] = error.what();
-      record["finished"] = packaging::now_rfc3339();
-    });
+    // The job's own error is what the caller gets, even when its record
+    // cannot be stored either (then job_status keeps the last saved state).
+    try {
+      job.finish([&](json& record) {
+        record["status"] = "failed";
+        record["error"] = error.what();
+        record["finished"] = packaging::now_rfc3339();
+      });
+    } catch (const Error& status_error) {
+      tessera::log(LogLevel::kWarning,
+                   fmt::format("package job {}: final status 'failed' not saved: {}", job_id, status_error.what()));
+    }
     throw;
   }
 }

@@ -150,7 +150,7 @@ bool LocalStorage::write_atomically(std::string_view key, Placement placement, W
   }
   FileDescriptor fd(descriptor);
   if (fd.get() < 0) {
-    throw_io("cannot create", temp, errno);
+    throw_io(fmt::format("cannot write key '{}': cannot create", key), temp, errno);
   }
   try {
     write_body(fd.get(), temp);
@@ -173,6 +173,11 @@ bool LocalStorage::write_atomically(std::string_view key, Placement placement, W
     }
     ::unlink(temp.c_str());
     return placed;
+  } catch (const Error& error) {
+    // No temporary file is left behind (a full disk is the usual cause), and
+    // the error names the key as well as the file that failed.
+    ::unlink(temp.c_str());
+    throw Error(error.code(), fmt::format("cannot write key '{}' in {}: {}", key, root_uri(), error.what()));
   } catch (...) {
     ::unlink(temp.c_str());
     throw;

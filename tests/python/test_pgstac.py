@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -100,26 +101,143 @@ def test_concurrent_loaders_store_every_item_once(catalog):
     assert searched > 0
 
 
-def test_reconnects_after_server_restart(catalog):
-    catalog.upsert_collection(collection("restart"))
-    catalog.load([item("r1", "restart", "2022-01-01T00:00:00Z", 0, 0)])
-    assert catalog.search(ids=["r1"])["numberReturned"] == 1
-    # Only a cluster the caller names may be restarted (scripts/test.sh names
-    # its throw-away one); the shared dev cluster is never stopped by default.
+def _cluster_control():
+    """Stops and starts the cluster at TESSERA_TEST_PGSTAC_URL.
+
+    Only a cluster the caller names may be stopped (scripts/test.sh names its
+    throw-away one); the shared dev cluster is never stopped by default.
+    """
     directory = os.environ.get("TESSERA_PG_DIR")
     if not directory:
         if os.environ.get("CI"):
             pytest.fail("TESSERA_PG_DIR is not set: scripts/test.sh names the cluster this test restarts")
         pytest.skip("set TESSERA_PG_DIR to the data directory of the cluster at TESSERA_TEST_PGSTAC_URL")
     script = str(REPO / "scripts" / "pgstac_cluster.sh")
-    subprocess.run([script, "stop", directory], check=True, capture_output=True)
+
+    def run(action):
+        subprocess.run([script, action, directory], check=True, capture_output=True, timeout=120)
+
+    return run
+
+
+def test_reconnects_after_server_restart(catalog):
+    catalog.upsert_collection(collection("restart"))
+    catalog.load([item("r1", "restart", "2022-01-01T00:00:00Z", 0, 0)])
+    assert catalog.search(ids=["r1"])["numberReturned"] == 1
+    cluster = _cluster_control()
+    cluster("stop")
     try:
         with pytest.raises(tessera.Unavailable):
             catalog.search(ids=["r1"])
     finally:
-        subprocess.run([script, "start", directory], check=True, capture_output=True)
+        cluster("start")
     assert catalog.search(ids=["r1"])["numberReturned"] == 1
     assert catalog.get_item("restart", "r1")["id"] == "r1"
+
+
+def _stored_ids(collection_id):
+    with psycopg.connect(PGSTAC_URL) as connection:
+        rows = connection.execute("SELECT id FROM pgstac.items WHERE collection = %s", [collection_id]).fetchall()
+    ids = [row[0] for row in rows]
+    assert len(ids) == len(set(ids)), "an item is stored twice"
+    return set(ids)
+
+
+@pytest.mark.parametrize("mode", ["insert", "upsert"])
+def test_server_stopped_during_a_load_loses_and_duplicates_nothing(catalog, mode):
+    """The server stops while batches are being written and comes back a few
+    seconds later: the batches written while it was down are reported failed
+    and retryable, the load carries on once it is back, and loading the
+    failed items again stores every item exactly once."""
+    cluster = _cluster_control()
+    catalog.upsert_collection(collection("outage"))
+    items = [item(f"o{n:05d}", "outage", f"2022-01-{n % 28 + 1:02d}T00:00:00Z", n % 90, n % 80, v=1) for n in range(4000)]
+    by_id = {i["id"]: i for i in items}
+    stop_now = threading.Event()
+    restarted = threading.Event()
+
+    def outage():
+        stop_now.wait(60)
+        try:
+            cluster("stop")  # fast shutdown: the in-flight transaction is cut off
+            time.sleep(1)
+        finally:
+            cluster("start")
+            restarted.set()
+
+    controller = threading.Thread(target=outage)
+    controller.start()
+    batches = []
+
+    def progress(processed):
+        batches.append(processed)
+        if len(batches) == 3:
+            stop_now.set()
+        if not restarted.is_set():
+            time.sleep(0.05)  # the load must still be running while the server is down
+
+    started = time.monotonic()
+    try:
+        report = catalog.load(items, mode=mode, batch_size=100, progress=progress)
+    finally:
+        stop_now.set()
+        controller.join(180)
+    assert time.monotonic() - started < 120, "the load hung on the stopped server"
+    failed = report["failed"]
+    assert failed, "the server stop did not land during the load"
+    assert all(f["retryable"] and "retryable" in f["error"] for f in failed), failed[:3]
+    assert report["loaded"] + len(failed) == len(items)
+    assert report["loaded"] > 0, "the load did not resume after the restart"
+
+    # Retrying what failed completes the load. A batch whose COMMIT reached the
+    # server just before it stopped is reported failed though stored: insert
+    # finds it there (Conflict-like failure), upsert rewrites it.
+    again = catalog.load([by_id[f["id"]] for f in failed], mode=mode)
+    if mode == "insert":
+        assert all("already exists" in f["error"] for f in again["failed"]), again["failed"][:3]
+    else:
+        assert again["failed"] == []
+    assert _stored_ids("outage") == set(by_id)
+    assert catalog.search(collections=["outage"], limit=1)["numberMatched"] == len(items)
+
+
+def test_searches_while_the_server_restarts_fail_retryable_and_recover(catalog):
+    cluster = _cluster_control()
+    catalog.upsert_collection(collection("outage-search"))
+    items = [item(f"s{n:03d}", "outage-search", "2022-01-01T00:00:00Z", n % 90, 0) for n in range(50)]
+    assert catalog.load(items)["loaded"] == len(items)
+    outcomes = []
+    done = threading.Event()
+
+    def search_until_done():
+        while not done.is_set():
+            started = time.monotonic()
+            try:
+                result = catalog.search(collections=["outage-search"], limit=100)
+                outcomes.append(("ok", sorted(f["id"] for f in result["features"]), time.monotonic() - started))
+            except tessera.Unavailable as error:
+                outcomes.append(("unavailable", str(error), time.monotonic() - started))
+            time.sleep(0.02)
+
+    searcher = threading.Thread(target=search_until_done)
+    searcher.start()
+    try:
+        time.sleep(0.3)
+        cluster("stop")
+        time.sleep(0.5)
+        with pytest.raises(tessera.Unavailable, match="retryable|cannot connect"):
+            tessera.Catalog.open(PGSTAC_URL)
+    finally:
+        cluster("start")
+        time.sleep(0.5)
+        done.set()
+        searcher.join(60)
+    kinds = [kind for kind, _, _ in outcomes]
+    assert "unavailable" in kinds and kinds[-1] == "ok", kinds
+    expected = sorted(i["id"] for i in items)
+    assert all(found == expected for kind, found, _ in outcomes if kind == "ok")
+    assert max(seconds for _, _, seconds in outcomes) < 15, "a search hung on the stopped server"
+    assert catalog.search(collections=["outage-search"], limit=100)["numberReturned"] == len(items)
 
 
 def test_statement_timeout_is_a_retryable_error(catalog):

@@ -73,6 +73,12 @@ Result PgConnection::exec(std::string_view sql, const std::vector<Param>& params
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& param : params) {
+    // libpq reads text parameters as C strings: one with a NUL would be cut
+    // there and match another row ('a\0b' would find 'a').
+    if (param && param->find('\0') != std::string::npos) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("a text value contains a NUL character: '{}'", param->substr(0, param->find('\0'))));
+    }
     values.push_back(param ? param->c_str() : nullptr);
   }
   const std::string text(sql);

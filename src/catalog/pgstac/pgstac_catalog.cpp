@@ -826,7 +826,8 @@ LoadReport PgstacCatalog::load_items(ItemSource& source, const LoadOptions& opti
           const char* what = part.size() == 1 ? "not written" : "batch not written";
           for (const Row* row : part) {
             batch_report.failed.push_back({row->item.id, row->item.collection,
-                                           fmt::format("item '{}': {}: {}", row->item.id, what, error.what())});
+                                           fmt::format("item '{}': {}: {}", row->item.id, what, error.what()),
+                                           error.retryable()});
           }
           return;
         }

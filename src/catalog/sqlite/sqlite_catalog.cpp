@@ -433,7 +433,8 @@ LoadReport SqliteCatalog::write_batch(Connection& connection, const std::vector<
     // The batch rolled back as a whole: every item in it is reported, none lost silently.
     report = LoadReport{};
     for (const PreparedItem* item : batch) {
-      report.failed.push_back({item->id, item->collection, fmt::format("batch not written: {}", error.what())});
+      report.failed.push_back(
+          {item->id, item->collection, fmt::format("batch not written: {}", error.what()), error.retryable()});
     }
   }
   return report;
