@@ -504,8 +504,8 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
     }
     return package;
   } catch (const std::exception& error) {
-    // The job's own error is what the caller gets, even when its record
-    // cannot be stored either (then job_status keeps the last saved state).
+    // The job's own error is what the caller gets (naming the job), even when
+    // its record cannot be stored either (job_status keeps the last saved state).
     try {
       job.finish([&](json& record) {
         record["status"] = "failed";
@@ -515,6 +515,10 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
     } catch (const Error& status_error) {
       tessera::log(LogLevel::kWarning,
                    fmt::format("package job {}: final status 'failed' not saved: {}", job_id, status_error.what()));
+    }
+    const auto* failure = dynamic_cast<const Error*>(&error);
+    if (failure != nullptr && !std::string_view(failure->what()).starts_with("package job ")) {
+      throw Error(failure->code(), fmt::format("package job {}: {}", job_id, failure->what()));
     }
     throw;
   }
