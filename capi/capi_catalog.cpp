@@ -57,8 +57,14 @@ tsr_status tsr_catalog_options_init(tsr_catalog_options* options, unsigned int v
       throw Error(ErrorCode::kInvalidInput, "tsr_catalog_options_init: unknown version");
     }
     const tessera::CatalogOptions defaults;
-    *options =
-        tsr_catalog_options{version, defaults.max_limit, defaults.busy_timeout_ms, defaults.statement_timeout_ms};
+    // A caller built against version 1 has a shorter struct: only its fields are written.
+    options->version = version;
+    options->max_limit = defaults.max_limit;
+    options->busy_timeout_ms = defaults.busy_timeout_ms;
+    options->statement_timeout_ms = defaults.statement_timeout_ms;
+    if (version >= 2) {
+      options->max_geometry_vertices = defaults.max_geometry_vertices;
+    }
   });
 }
 
@@ -74,6 +80,9 @@ tsr_status tsr_catalog_open(const char* uri, const tsr_catalog_options* options,
       parsed.max_limit = options->max_limit;
       parsed.busy_timeout_ms = options->busy_timeout_ms;
       parsed.statement_timeout_ms = options->statement_timeout_ms;
+      if (options->version >= 2) {
+        parsed.max_geometry_vertices = options->max_geometry_vertices;
+      }
     }
     auto handle = std::make_unique<tsr_catalog_s>();
     handle->impl = tessera::Catalog::open(uri, parsed);

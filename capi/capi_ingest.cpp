@@ -45,6 +45,12 @@ tessera::IngestOptions ingest_options_of(const tsr_ingest_options* options) {
   if (options->parallel_fetches != 0) {
     parsed.parallel_fetches = options->parallel_fetches;
   }
+  if (options->version >= 2 && options->max_message_bytes != 0) {
+    parsed.max_message_bytes = options->max_message_bytes;
+  }
+  if (options->version >= 2 && options->max_object_bytes != 0) {
+    parsed.max_object_bytes = options->max_object_bytes;
+  }
   if (options->storage_options_json != nullptr) {
     const json settings = json::parse(options->storage_options_json, nullptr, false);
     if (!settings.is_object()) {
@@ -81,7 +87,17 @@ tsr_status tsr_ingest_options_init(tsr_ingest_options* options, unsigned int ver
       throw Error(ErrorCode::kInvalidInput, "tsr_ingest_options_init: unknown version");
     }
     const tessera::IngestOptions defaults;
-    *options = tsr_ingest_options{version, "upsert", defaults.batch_size, nullptr, nullptr, defaults.parallel_fetches};
+    // A caller built against version 1 has a shorter struct: only its fields are written.
+    options->version = version;
+    options->mode = "upsert";
+    options->batch_size = defaults.batch_size;
+    options->dead_letter = nullptr;
+    options->storage_options_json = nullptr;
+    options->parallel_fetches = defaults.parallel_fetches;
+    if (version >= 2) {
+      options->max_message_bytes = defaults.max_message_bytes;
+      options->max_object_bytes = defaults.max_object_bytes;
+    }
   });
 }
 

@@ -111,13 +111,16 @@ TSR_API tsr_status tsr_storage_uri(tsr_storage storage, const char* key, char** 
 
 typedef struct tsr_catalog_s* tsr_catalog;
 
-#define TSR_CATALOG_OPTIONS_VERSION 1
+#define TSR_CATALOG_OPTIONS_VERSION 2
 
 typedef struct tsr_catalog_options {
   unsigned int version;     /* TSR_CATALOG_OPTIONS_VERSION */
   size_t max_limit;         /* largest search limit; default 10000 */
   int busy_timeout_ms;      /* SQLite: wait for another writer before TSR_UNAVAILABLE; default 5000 */
   int statement_timeout_ms; /* PgSTAC: longest statement before TSR_UNAVAILABLE; default 60000 */
+  /* Version 2: most vertices of a search's intersects (and, separately, of
+   * its filter's geometries); default 100000. */
+  size_t max_geometry_vertices;
 } tsr_catalog_options;
 
 TSR_API tsr_status tsr_catalog_options_init(tsr_catalog_options* options, unsigned int version);
@@ -178,7 +181,7 @@ TSR_API tsr_status tsr_catalog_registered_searches(tsr_catalog catalog, char** o
 
 /* ---- Ingest ------------------------------------------------------------- */
 
-#define TSR_INGEST_OPTIONS_VERSION 1
+#define TSR_INGEST_OPTIONS_VERSION 2
 
 typedef struct tsr_ingest_options {
   unsigned int version;             /* TSR_INGEST_OPTIONS_VERSION */
@@ -187,6 +190,10 @@ typedef struct tsr_ingest_options {
   const char* dead_letter;          /* storage URI/folder or .ndjson path, or NULL */
   const char* storage_options_json; /* S3 settings as for tsr_storage_open, or NULL */
   size_t parallel_fetches;          /* objects fetched at once; default 16 */
+  /* Version 2: a longer queue message fails unparsed; default 1 MiB. */
+  size_t max_message_bytes;
+  /* Version 2: a larger fetched object fails unread; default 256 MiB. */
+  size_t max_object_bytes;
 } tsr_ingest_options;
 
 TSR_API tsr_status tsr_ingest_options_init(tsr_ingest_options* options, unsigned int version);

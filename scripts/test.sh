@@ -26,6 +26,8 @@ echo "pgstac at $TESSERA_TEST_PGSTAC_URL"
 step "S3-compatible server (versitygw on loopback)"
 # The S3 tests must run too: a server that cannot start fails the suite.
 S3_DIR=${TESSERA_S3_DIR:-/tmp/tessera-s3-test}
+# Named so that the fault-injection tests may stop and restart this server.
+export TESSERA_S3_DIR=$S3_DIR
 scripts/s3_server.sh stop --purge "$S3_DIR" >/dev/null 2>&1 || true
 TESSERA_TEST_S3_ENDPOINT=$(scripts/s3_server.sh start "$S3_DIR" "${TESSERA_S3_PORT:-57071}")
 export TESSERA_TEST_S3_ENDPOINT TESSERA_TEST_S3_BUCKET=tessera-test

@@ -125,9 +125,11 @@ void bind_catalog(py::module_& m) {
                       "postgresql://...) with bulk load and STAC-API item search.")
       .def_static(
           "open",
-          [](const std::string& uri, std::size_t max_limit, int busy_timeout_ms, int statement_timeout_ms) {
+          [](const std::string& uri, std::size_t max_limit, int busy_timeout_ms, int statement_timeout_ms,
+             std::size_t max_geometry_vertices) {
             CatalogOptions options;
             options.max_limit = max_limit;
+            options.max_geometry_vertices = max_geometry_vertices;
             options.busy_timeout_ms = busy_timeout_ms;
             options.statement_timeout_ms = statement_timeout_ms;
             py::gil_scoped_release release;
@@ -135,7 +137,8 @@ void bind_catalog(py::module_& m) {
           },
           py::arg("uri"), py::arg("max_limit") = CatalogOptions{}.max_limit,
           py::arg("busy_timeout_ms") = CatalogOptions{}.busy_timeout_ms,
-          py::arg("statement_timeout_ms") = CatalogOptions{}.statement_timeout_ms)
+          py::arg("statement_timeout_ms") = CatalogOptions{}.statement_timeout_ms,
+          py::arg("max_geometry_vertices") = CatalogOptions{}.max_geometry_vertices)
       .def(
           "create_collection",
           [](Catalog& self, const py::dict& collection) {

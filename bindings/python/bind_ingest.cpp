@@ -15,8 +15,10 @@ namespace {
 IngestOptions make_options(const std::string& mode, std::size_t batch_size,
                            const std::optional<std::string>& dead_letter,
                            const std::optional<StorageOptions>& storage_options, std::size_t parallel_fetches,
-                           const Matcher* matcher) {
+                           const Matcher* matcher, std::size_t max_message_bytes, std::size_t max_object_bytes) {
   IngestOptions options;
+  options.max_message_bytes = max_message_bytes;
+  options.max_object_bytes = max_object_bytes;
   options.mode = parse_load_mode(mode);
   options.batch_size = batch_size;
   options.dead_letter = dead_letter.value_or("");
@@ -82,7 +84,8 @@ void bind_ingest(py::module_& m) {
       "ingest",
       [](Catalog& catalog, const py::object& sources, const std::string& mode, std::size_t batch_size,
          const std::optional<std::string>& dead_letter, const std::optional<StorageOptions>& storage_options,
-         std::size_t parallel_fetches, const Matcher* matcher) {
+         std::size_t parallel_fetches, const Matcher* matcher, std::size_t max_message_bytes,
+         std::size_t max_object_bytes) {
         std::vector<std::string> paths;
         if (py::isinstance<py::str>(sources) || py::hasattr(sources, "__fspath__")) {
           paths.push_back(py::str(py::module_::import("os").attr("fspath")(sources)).cast<std::string>());
@@ -91,8 +94,8 @@ void bind_ingest(py::module_& m) {
             paths.push_back(py::str(py::module_::import("os").attr("fspath")(source)).cast<std::string>());
           }
         }
-        const IngestOptions options =
-            make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches, matcher);
+        const IngestOptions options = make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches,
+                                                   matcher, max_message_bytes, max_object_bytes);
         IngestReport report;
         {
           py::gil_scoped_release release;
@@ -102,20 +105,22 @@ void bind_ingest(py::module_& m) {
       },
       py::arg("catalog"), py::arg("sources"), py::arg("mode") = "upsert", py::arg("batch_size") = 500,
       py::arg("dead_letter") = py::none(), py::arg("storage_options") = py::none(), py::arg("parallel_fetches") = 16,
-      py::arg("matcher") = py::none(),
+      py::arg("matcher") = py::none(), py::arg("max_message_bytes") = IngestOptions{}.max_message_bytes,
+      py::arg("max_object_bytes") = IngestOptions{}.max_object_bytes,
       "Load items from files, folders and storage prefixes (file:// or s3://). Returns a report with one result "
       "per source file or object. With a Matcher, each match writes a run_requested event with its item.");
   m.def(
       "ingest_messages",
       [](Catalog& catalog, const py::list& messages, const std::string& mode, std::size_t batch_size,
          const std::optional<std::string>& dead_letter, const std::optional<StorageOptions>& storage_options,
-         std::size_t parallel_fetches, const Matcher* matcher) {
+         std::size_t parallel_fetches, const Matcher* matcher, std::size_t max_message_bytes,
+         std::size_t max_object_bytes) {
         std::vector<std::string> texts;
         for (const auto& message : messages) {
           texts.push_back(message_text(message));
         }
-        const IngestOptions options =
-            make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches, matcher);
+        const IngestOptions options = make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches,
+                                                   matcher, max_message_bytes, max_object_bytes);
         IngestReport report;
         {
           py::gil_scoped_release release;
@@ -125,7 +130,8 @@ void bind_ingest(py::module_& m) {
       },
       py::arg("catalog"), py::arg("messages"), py::arg("mode") = "upsert", py::arg("batch_size") = 500,
       py::arg("dead_letter") = py::none(), py::arg("storage_options") = py::none(), py::arg("parallel_fetches") = 16,
-      py::arg("matcher") = py::none(),
+      py::arg("matcher") = py::none(), py::arg("max_message_bytes") = IngestOptions{}.max_message_bytes,
+      py::arg("max_object_bytes") = IngestOptions{}.max_object_bytes,
       "Load queue messages (STAC Items, S3 event notifications, SNS envelopes, dead-letter records). Returns one "
       "result per message.");
 }

@@ -73,6 +73,9 @@ struct TESSERA_API LoadReport {
 struct TESSERA_API CatalogOptions {
   // The largest `limit` a search may ask for.
   std::size_t max_limit = 10000;
+  // The most vertices a search's geometries may have (intersects, and the
+  // geometry literals of its filter, counted separately).
+  std::size_t max_geometry_vertices = 100000;
   // How long a writer waits for another process's write lock before the call
   // fails with a retryable Unavailable error.
   int busy_timeout_ms = 5000;

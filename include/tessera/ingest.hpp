@@ -26,6 +26,11 @@ struct TESSERA_API IngestOptions {
   StorageOptions storage_options;
   // Objects fetched at once from a storage prefix or for S3 events.
   std::size_t parallel_fetches = 16;
+  // A queue message longer than this fails (unparsed) instead of loading.
+  std::size_t max_message_bytes = std::size_t{1} << 20;
+  // An object (from a storage prefix or an S3 event) larger than this fails
+  // unread instead of being held in memory whole.
+  std::size_t max_object_bytes = std::size_t{256} << 20;
   // Called with the number of items processed so far.
   std::function<void(std::size_t processed)> progress;
   // Events written with each item, as LoadOptions::outbox.

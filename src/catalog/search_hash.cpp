@@ -144,7 +144,7 @@ std::string jsonb_text(const json& value) {
 
 json registrable_search(const json& request) {
   // Validates every member the way a search would (InvalidInput names it).
-  static_cast<void>(parse_search_request(request, std::numeric_limits<std::size_t>::max()));
+  static_cast<void>(parse_search_request(request, SearchLimits{}));
   json search = json::object();
   for (const auto& [name, value] : request.items()) {
     if (value.is_null() || name == "token" || name == "limit" || name == "context" || name == "includes" ||

@@ -2,6 +2,7 @@
 
 #include <cpl_string.h>
 #include <fmt/format.h>
+#include <ogr_geometry.h>
 #include <algorithm>
 
 #include "tessera/datetime.hpp"
@@ -283,6 +284,51 @@ void reject_nul_characters(const json& value, std::string_view member) {
   }
 }
 
+// Points of a geometry, summed over its parts and rings.
+std::size_t vertex_count(const OGRGeometry& geometry) {
+  const OGRwkbGeometryType type = wkbFlatten(geometry.getGeometryType());
+  std::size_t count = 0;
+  if (OGR_GT_IsSubClassOf(type, wkbGeometryCollection) != 0) {
+    for (const OGRGeometry* part : *geometry.toGeometryCollection()) {
+      count += vertex_count(*part);
+    }
+  } else if (OGR_GT_IsSubClassOf(type, wkbCurvePolygon) != 0) {
+    for (const OGRCurve* ring : *geometry.toCurvePolygon()) {
+      count += static_cast<std::size_t>(ring->getNumPoints());
+    }
+  } else if (OGR_GT_IsSubClassOf(type, wkbCurve) != 0) {
+    count = static_cast<std::size_t>(geometry.toCurve()->getNumPoints());
+  } else {
+    count = geometry.IsEmpty() ? 0 : 1;
+  }
+  return count;
+}
+
+// Points of the geometry literals of a CQL2 filter.
+std::size_t vertex_count(const cql2::Expr& expr) {
+  if (const auto* literal = expr.get_if<cql2::GeometryLiteral>()) {
+    return vertex_count(*literal->geometry->ogr());
+  }
+  std::size_t count = 0;
+  if (const auto* operation = expr.get_if<cql2::Operation>()) {
+    for (const auto& arg : operation->args) {
+      count += vertex_count(arg);
+    }
+  } else if (const auto* array = expr.get_if<cql2::ArrayLiteral>()) {
+    for (const auto& item : array->items) {
+      count += vertex_count(item);
+    }
+  }
+  return count;
+}
+
+void check_vertices(std::string_view member, std::size_t vertices, const SearchLimits& limits) {
+  if (vertices > limits.max_geometry_vertices) {
+    fail(member, fmt::format("its geometries have {} vertices, more than this catalog's maximum of {}", vertices,
+                             limits.max_geometry_vertices));
+  }
+}
+
 }  // namespace
 
 bool is_plain_property_name(std::string_view name) {
@@ -300,7 +346,7 @@ std::string indexable_property(std::string_view property) {
   return name;
 }
 
-SearchRequest parse_search_request(const json& request, std::size_t max_limit) {
+SearchRequest parse_search_request(const json& request, const SearchLimits& limits) {
   if (!request.is_object()) {
     fail("request", fmt::format("expected a JSON object, got {}", request.type_name()));
   }
@@ -331,13 +377,22 @@ SearchRequest parse_search_request(const json& request, std::size_t max_limit) {
   }
   parse_query(query, parsed);
   parsed.query = std::move(query);
+  // Spatial tests cost time in the number of vertices: a huge literal is
+  // refused before any backend sees it.
+  if (parsed.intersects) {
+    check_vertices("intersects", vertex_count(*parsed.intersects->ogr()), limits);
+  }
+  if (parsed.filter) {
+    check_vertices("filter", vertex_count(*parsed.filter), limits);
+  }
 
   if (const auto it = request.find("limit"); it != request.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<std::int64_t>() < 1) {
       fail("limit", fmt::format("must be a positive integer, got {}", it->dump()));
     }
-    if (it->get<std::uint64_t>() > max_limit) {
-      fail("limit", fmt::format("{} is above this catalog's maximum of {}", it->get<std::uint64_t>(), max_limit));
+    if (it->get<std::uint64_t>() > limits.max_limit) {
+      fail("limit",
+           fmt::format("{} is above this catalog's maximum of {}", it->get<std::uint64_t>(), limits.max_limit));
     }
     parsed.limit = it->get<std::size_t>();
   }

@@ -4,6 +4,7 @@
 // works from the same validated values. Also the paging token format.
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,8 +51,14 @@ struct SearchRequest {
   nlohmann::json query;
 };
 
+// What a search may ask for (from CatalogOptions).
+struct SearchLimits {
+  std::size_t max_limit = std::numeric_limits<std::size_t>::max();
+  std::size_t max_geometry_vertices = std::numeric_limits<std::size_t>::max();
+};
+
 // Parses and validates `request`; InvalidInput names the offending member.
-SearchRequest parse_search_request(const nlohmann::json& request, std::size_t max_limit);
+SearchRequest parse_search_request(const nlohmann::json& request, const SearchLimits& limits);
 
 // An opaque, URL-safe page token: the query it continues and the backend's
 // position in its results. Tokens are checked when read, never trusted.

@@ -94,7 +94,8 @@ std::vector<std::string> split_items(std::string_view content) {
   return items;
 }
 
-Fetcher::Fetcher(const StorageOptions& options) : options_(options) {}
+Fetcher::Fetcher(const StorageOptions& options, std::size_t max_object_bytes)
+    : options_(options), max_object_bytes_(max_object_bytes) {}
 
 std::string Fetcher::get(const std::string& uri) {
   const std::size_t separator = uri.find("://");
@@ -102,7 +103,14 @@ std::string Fetcher::get(const std::string& uri) {
   if (separator == std::string::npos || slash == std::string::npos || slash <= separator + 3) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' is not an object URI", uri));
   }
-  return storage_for(uri.substr(0, slash)).get(uri.substr(slash + 1));
+  Storage& storage = storage_for(uri.substr(0, slash));
+  const std::string key = uri.substr(slash + 1);
+  // An event may name any object: one too large to hold is refused unread.
+  if (const std::uint64_t size = storage.stat(key).size; size > max_object_bytes_) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("object of {} bytes is larger than max_object_bytes ({})", size, max_object_bytes_));
+  }
+  return storage.get(key);
 }
 
 Storage& Fetcher::storage_for(const std::string& root) {
@@ -340,7 +348,7 @@ std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& so
 }
 
 IngestReport finish(Catalog& catalog, std::vector<ingestion::Unit>& units, const IngestOptions& options) {
-  ingestion::Fetcher fetcher(options.storage_options);
+  ingestion::Fetcher fetcher(options.storage_options, options.max_object_bytes);
   ingestion::fetch_all(units, fetcher, options.parallel_fetches);
   IngestReport report = ingestion::load_units(catalog, units, options);
   if (!options.dead_letter.empty()) {
@@ -367,6 +375,16 @@ IngestReport ingest_messages(Catalog& catalog, const std::vector<std::string>& m
   std::vector<ingestion::Unit> units;
   units.reserve(messages.size());
   for (std::size_t n = 0; n < messages.size(); ++n) {
+    if (messages[n].size() > options.max_message_bytes) {
+      // Not parsed; kept whole for the dead-letter sink, as every failure is.
+      ingestion::Unit unit;
+      unit.source = fmt::format("message {}", n);
+      unit.message = messages[n];
+      unit.error = fmt::format("message of {} bytes is larger than max_message_bytes ({})", messages[n].size(),
+                               options.max_message_bytes);
+      units.push_back(std::move(unit));
+      continue;
+    }
     units.push_back(ingestion::unit_of_message(messages[n], fmt::format("message {}", n)));
   }
   return finish(catalog, units, options);

@@ -30,12 +30,14 @@ std::vector<std::string> split_items(std::string_view content);
 // Reads objects by URI, one Storage per bucket/folder, from several threads.
 class Fetcher {
  public:
-  explicit Fetcher(const StorageOptions& options);
+  Fetcher(const StorageOptions& options, std::size_t max_object_bytes);
+  // InvalidInput for an object larger than max_object_bytes.
   std::string get(const std::string& uri);
 
  private:
   Storage& storage_for(const std::string& root);
   StorageOptions options_;
+  std::size_t max_object_bytes_;
   std::map<std::string, std::unique_ptr<Storage>> storages_;
   std::mutex mutex_;
 };

@@ -1,6 +1,7 @@
 // The catalog conformance suite: the same collections, items, loads and
 // queries with the same expected ids in the same order, for every backend.
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <set>
 
@@ -530,6 +531,27 @@ TEST_P(CatalogConformance, BadSearchRequestsAreInvalidInput) {
   for (const auto& [request, fragment] : cases) {
     expect_error([&] { search(request); }, ErrorCode::kInvalidInput, fragment);
   }
+  // A polygon of one vertex more than CatalogOptions::max_geometry_vertices
+  // (a circle), as intersects and inside a filter; one vertex fewer passes.
+  auto circle = [](int vertices) {
+    json ring = json::array();
+    for (int n = 0; n < vertices - 1; ++n) {
+      const double angle = 2 * M_PI * n / (vertices - 1);
+      ring.push_back({10 + std::cos(angle), 40 + std::sin(angle)});
+    }
+    ring.push_back(ring[0]);
+    return json{{"type", "Polygon"}, {"coordinates", {ring}}};
+  };
+  const auto limit = static_cast<int>(tessera::CatalogOptions{}.max_geometry_vertices);
+  expect_error(
+      [&] {
+        search({{"intersects", circle(limit + 1)}});
+      },
+      ErrorCode::kInvalidInput,
+      "intersects: its geometries have 100001 vertices, more than this catalog's maximum of 100000");
+  const json filter = {{"op", "s_intersects"}, {"args", {{{"property", "geometry"}}, circle(limit + 1)}}};
+  expect_error([&] { search({{"filter", filter}}); }, ErrorCode::kInvalidInput, "filter: its geometries have 100001");
+  EXPECT_FALSE(ids_of(search({{"intersects", circle(limit)}})).empty());
 }
 
 TEST_P(CatalogConformance, InjectionAttemptsChangeNothing) {

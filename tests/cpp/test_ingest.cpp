@@ -145,6 +145,34 @@ TEST_F(Ingest, StoragePrefixes) {
   EXPECT_EQ(report.results.size(), 2U);
 }
 
+TEST_F(Ingest, OversizedMessagesAndObjectsFailUnread) {
+  tessera::IngestOptions options;
+  options.max_message_bytes = 2000;
+  options.max_object_bytes = 3000;
+  json padded = item_json("big");
+  padded["properties"]["padding"] = std::string(2000, 'p');
+  const std::vector<std::string> messages = {item_json("small").dump(), padded.dump()};
+  IngestReport report = tessera::ingest_messages(*catalog_, messages, options);
+  ASSERT_EQ(report.results.size(), 2U);
+  EXPECT_EQ(report.results[0].status, "loaded");
+  EXPECT_EQ(report.results[1].status, "failed");
+  EXPECT_NE(report.results[1].error.find("message of " + std::to_string(messages[1].size()) +
+                                         " bytes is larger than max_message_bytes (2000)"),
+            std::string::npos)
+      << report.results[1].error;
+  // Objects of a storage prefix: the large one is refused before it is read.
+  auto storage = tessera::Storage::open((dir_.path() / "store").string());
+  storage->put("items/small.json", item_json("small-object").dump());
+  padded["properties"]["padding"] = std::string(4000, 'p');
+  storage->put("items/large.json", padded.dump());
+  report = tessera::ingest(*catalog_, {storage->uri("items")}, options);
+  EXPECT_EQ(report.loaded, 1U) << report.to_json().dump(2);
+  ASSERT_EQ(report.failed, 1U) << report.to_json().dump(2);
+  EXPECT_NE(report.to_json().dump().find("is larger than max_object_bytes (3000)"), std::string::npos)
+      << report.to_json().dump(2);
+  EXPECT_EQ(tessera::IngestOptions{}.max_message_bytes, std::size_t{1} << 20);
+}
+
 // --- With the S3 test server ----------------------------------------------------
 
 class IngestS3 : public Ingest {
