@@ -41,8 +41,16 @@ std::string first_line(std::string_view message) {
 }  // namespace
 
 PgConnection::PgConnection(const std::string& uri, const std::string& options) {
-  const char* keywords[] = {"dbname", "connect_timeout", "application_name", "options", nullptr};
-  const char* values[] = {uri.c_str(), "10", "tessera", options.c_str(), nullptr};
+  // Defaults first, so the URI may override them: connecting gives up after
+  // 10 s, and TCP keepalives plus a user timeout notice a server host that
+  // vanished (network cut, power loss) within about a minute instead of the
+  // kernel's two hours. The session options come last: tessera needs them.
+  const char* keywords[] = {"connect_timeout",  "keepalives",
+                            "keepalives_idle",  "keepalives_interval",
+                            "keepalives_count", "tcp_user_timeout",
+                            "application_name", "dbname",
+                            "options",          nullptr};
+  const char* values[] = {"10", "1", "30", "10", "3", "60000", "tessera", uri.c_str(), options.c_str(), nullptr};
   connection_ = PQconnectdbParams(keywords, values, 1);
   if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
     const std::string message = connection_ != nullptr ? first_line(PQerrorMessage(connection_)) : "out of memory";
