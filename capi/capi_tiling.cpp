@@ -123,13 +123,16 @@ void hand_out_image(tessera::ImageData image, tsr_image* out_image) {
 tessera::ReaderConfig reader_config_of(const char* config_json) {
   const Options options(config_json, "tsr_configure_reader", "config_json",
                         {"version", "allowed_prefixes", "allowed_roots", "storage_options", "allowed_drivers",
-                         "dataset_cache_size", "tile_cache_bytes"});
+                         "allowed_vector_drivers", "dataset_cache_size", "tile_cache_bytes"});
   tessera::ReaderConfig config;
   config.version = options.int32("version").value_or(config.version);
   config.allowed_prefixes = options.strings("allowed_prefixes").value_or(std::vector<std::string>{});
   config.allowed_roots = options.strings("allowed_roots").value_or(std::vector<std::string>{});
   if (const auto drivers = options.strings("allowed_drivers")) {
     config.allowed_drivers = *drivers;
+  }
+  if (const auto drivers = options.strings("allowed_vector_drivers")) {
+    config.allowed_vector_drivers = *drivers;
   }
   config.storage_options = options.storage_options("storage_options");
   if (const auto size = options.integer("dataset_cache_size", 0, 1000000)) {

@@ -298,7 +298,8 @@ typedef struct tsr_image_s* tsr_image;
  *                                                     resolved),
  *  "storage_options": {"endpoint": "...", ...}        settings for s3:// hrefs, as for
  *                                                     tsr_storage_open,
- *  "allowed_drivers": ["GTiff", "COG", ...]           GDAL drivers an href may be opened with,
+ *  "allowed_drivers": ["GTiff", "COG", ...]           GDAL drivers a raster href may be opened with,
+ *  "allowed_vector_drivers": ["GPKG", ...]            GDAL drivers a vector href may be opened with,
  *  "dataset_cache_size": 256,                         open datasets kept for reuse,
  *  "tile_cache_bytes": 268435456}                     decoded mosaic item tiles kept.
  * Open datasets are dropped from the cache. */

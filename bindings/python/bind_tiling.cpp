@@ -228,13 +228,17 @@ void bind_tiling(py::module_& m) {
       [](const std::optional<std::vector<std::string>>& allowed_prefixes,
          const std::optional<std::vector<std::string>>& allowed_roots,
          const std::optional<StorageOptions>& storage_options, const std::optional<std::vector<std::string>>& drivers,
-         std::size_t dataset_cache_size, std::size_t tile_cache_bytes) {
+         std::size_t dataset_cache_size, std::size_t tile_cache_bytes,
+         const std::optional<std::vector<std::string>>& vector_drivers) {
         ReaderConfig config;
         config.allowed_prefixes = allowed_prefixes.value_or(std::vector<std::string>{});
         config.allowed_roots = allowed_roots.value_or(std::vector<std::string>{});
         config.storage_options = storage_options.value_or(StorageOptions{});
         if (drivers) {
           config.allowed_drivers = *drivers;
+        }
+        if (vector_drivers) {
+          config.allowed_vector_drivers = *vector_drivers;
         }
         config.dataset_cache_size = dataset_cache_size;
         config.tile_cache_bytes = tile_cache_bytes;
@@ -243,7 +247,7 @@ void bind_tiling(py::module_& m) {
       py::arg("allowed_prefixes") = py::none(), py::arg("allowed_roots") = py::none(),
       py::arg("storage_options") = py::none(), py::arg("allowed_drivers") = py::none(),
       py::arg("dataset_cache_size") = ReaderConfig{}.dataset_cache_size,
-      py::arg("tile_cache_bytes") = ReaderConfig{}.tile_cache_bytes);
+      py::arg("tile_cache_bytes") = ReaderConfig{}.tile_cache_bytes, py::arg("allowed_vector_drivers") = py::none());
 
   m.def(
       "read_tile",

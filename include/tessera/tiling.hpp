@@ -34,6 +34,10 @@ struct TESSERA_API ReaderConfig {
   // GDAL drivers an href may be opened with. VRT and the network/database
   // drivers are left out on purpose: a VRT can point at any file or URL.
   std::vector<std::string> allowed_drivers = {"GTiff", "COG", "PNG", "JPEG", "WEBP", "JP2OpenJPEG", "netCDF", "HDF5"};
+  // GDAL drivers a vector href (packaging sources, boundaries, sketches) may
+  // be opened with: file formats only, no network or database drivers.
+  std::vector<std::string> allowed_vector_drivers = {"GPKG",           "GeoJSON",    "GeoJSONSeq",
+                                                     "ESRI Shapefile", "FlatGeobuf", "Parquet"};
   // Open datasets kept for reuse (GDAL handles are not thread-safe, so each
   // thread reading an href at the same time holds its own).
   std::size_t dataset_cache_size = 256;

@@ -22,6 +22,9 @@ using nlohmann::json;
 
 namespace {
 
+// to_cog's input is the host's own conversion source, opened with any raster
+// driver (a VRT included); hrefs that come with data go through
+// storage::open_href_dataset instead.
 GDALDatasetUniquePtr open_raster(const std::string& href, const std::string& path) {
   gdal::ensure_initialized();
   gdal::ErrorCapture errors;
@@ -161,7 +164,8 @@ std::string default_datetime(GDALDataset& dataset) {
 
 json create_item(const std::string& href, const CreateItemOptions& options) {
   const storage::GdalSource source = storage::resolve_gdal_source(href, options.storage_options);
-  GDALDatasetUniquePtr dataset = open_raster(href, source.gdal_path);
+  // An href that came with data: only the allowed formats (no VRT).
+  GDALDatasetUniquePtr dataset = storage::open_href_dataset(source, href, GDAL_OF_RASTER);
   double transform[6];
   const OGRSpatialReference* crs = dataset->GetSpatialRef();
   if (dataset->GetGeoTransform(transform) != CE_None || crs == nullptr || crs->IsEmpty()) {

@@ -306,11 +306,17 @@ json Packager::add_boundaries(const std::string& source, const BoundaryLoadOptio
   const bool postgis = source.starts_with("PG:");
   const storage::GdalSource input =
       postgis ? storage::GdalSource{source, nullptr} : storage::resolve_gdal_source(source, {});
-  gdal::ErrorCapture errors;
-  GDALDatasetUniquePtr dataset(GDALDataset::Open(input.gdal_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
-  if (!dataset) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("boundaries: '{}' is not a vector source GDAL can read: {}", source, errors.messages()));
+  GDALDatasetUniquePtr dataset;
+  if (postgis) {
+    gdal::ErrorCapture errors;
+    const char* const postgis_only[] = {"PostgreSQL", nullptr};
+    dataset.reset(GDALDataset::Open(source.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, postgis_only));
+    if (!dataset) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("boundaries: cannot read PostGIS source: {}", errors.messages()));
+    }
+  } else {
+    dataset = storage::open_href_dataset(input, source, GDAL_OF_VECTOR);
   }
   OGRLayer* layer = options.layer.empty() ? dataset->GetLayer(0) : dataset->GetLayerByName(options.layer.c_str());
   if (layer == nullptr) {

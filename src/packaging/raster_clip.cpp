@@ -125,17 +125,18 @@ ClipResult clip_raster(const std::string& source, const Geometry& boundary, cons
     throw Error(ErrorCode::kInvalidInput, "clip_raster: the boundary geometry is empty");
   }
   const storage::GdalSource input = storage::resolve_gdal_source(source, options.storage_options);
-  gdal::ErrorCapture open_errors;
   // GeoTIFF sources decode the window's blocks on every core (GDAL reads the
   // setting when the dataset opens; thread-local, so other threads keep theirs).
   const std::string previous_threads = CPLGetThreadLocalConfigOption("GDAL_NUM_THREADS", "");
   CPLSetThreadLocalConfigOption("GDAL_NUM_THREADS", "ALL_CPUS");
-  GDALDatasetUniquePtr dataset(GDALDataset::Open(input.gdal_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
-  CPLSetThreadLocalConfigOption("GDAL_NUM_THREADS", previous_threads.empty() ? nullptr : previous_threads.c_str());
-  if (!dataset) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("'{}' is not a raster GDAL can read: {}", source, open_errors.messages()));
+  GDALDatasetUniquePtr dataset;
+  try {
+    dataset = storage::open_href_dataset(input, source, GDAL_OF_RASTER);
+  } catch (...) {
+    CPLSetThreadLocalConfigOption("GDAL_NUM_THREADS", previous_threads.empty() ? nullptr : previous_threads.c_str());
+    throw;
   }
+  CPLSetThreadLocalConfigOption("GDAL_NUM_THREADS", previous_threads.empty() ? nullptr : previous_threads.c_str());
   double transform[6];
   if (dataset->GetGeoTransform(transform) != CE_None || dataset->GetSpatialRef() == nullptr) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' has no georeferencing (geotransform and CRS)", source));

@@ -105,11 +105,11 @@ Geometry reference_from_geojson(const json& value, const Bbox& within, std::stri
 Geometry reference_from_source(const std::string& source, const Bbox& within, std::string_view where) {
   gdal::ensure_initialized();
   const storage::GdalSource input = storage::resolve_gdal_source(source, {});
-  gdal::ErrorCapture errors;
-  GDALDatasetUniquePtr dataset(GDALDataset::Open(input.gdal_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
-  if (!dataset) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("{}: '{}' is not a vector source GDAL can read: {}", where, source, errors.messages()));
+  GDALDatasetUniquePtr dataset;
+  try {
+    dataset = storage::open_href_dataset(input, source, GDAL_OF_VECTOR);
+  } catch (const Error& error) {
+    throw Error(error.code(), fmt::format("{}: {}", where, error.what()));
   }
   OGRMultiPolygon parts;
   for (auto* layer : dataset->GetLayers()) {

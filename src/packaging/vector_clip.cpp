@@ -197,12 +197,7 @@ ClipResult clip_vector(const std::string& source, const Geometry& boundary, cons
   }
   const VectorFormat& format = vector_format(options.format, destination);
   const storage::GdalSource input = storage::resolve_gdal_source(source, options.storage_options);
-  gdal::ErrorCapture open_errors;
-  GDALDatasetUniquePtr dataset(GDALDataset::Open(input.gdal_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY));
-  if (!dataset) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("'{}' is not a vector source GDAL can read: {}", source, open_errors.messages()));
-  }
+  GDALDatasetUniquePtr dataset = storage::open_href_dataset(input, source, GDAL_OF_VECTOR);
   if (dataset->GetLayerCount() == 0) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' has no layers", source));
   }

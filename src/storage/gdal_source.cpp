@@ -5,7 +5,9 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "core/gdal_env.hpp"
 #include "storage/href_policy.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
@@ -29,6 +31,31 @@ GdalSource resolve_gdal_source(const std::string& href, const StorageOptions& op
       break;
   }
   return {checked.location, nullptr};
+}
+
+GDALDatasetUniquePtr open_href_dataset(const GdalSource& source, std::string_view href, unsigned int kind) {
+  gdal::ensure_initialized();
+  const auto policy = href_policy();
+  const auto& drivers = kind == GDAL_OF_VECTOR ? policy->vector_drivers : policy->raster_drivers;
+  std::vector<const char*> names;
+  for (const auto& name : drivers) {
+    names.push_back(name.c_str());
+  }
+  names.push_back(nullptr);
+  gdal::ErrorCapture errors;
+  GDALDatasetUniquePtr dataset(
+      GDALDataset::Open(source.gdal_path.c_str(), kind | GDAL_OF_READONLY, names.data(), nullptr, nullptr));
+  if (dataset) {
+    return dataset;
+  }
+  VSIStatBufL stat;
+  if (VSIStatExL(source.gdal_path.c_str(), &stat, VSI_STAT_EXISTS_FLAG) != 0) {
+    throw Error(ErrorCode::kNotFound, fmt::format("'{}' does not exist", href));
+  }
+  throw Error(ErrorCode::kInvalidInput,
+              fmt::format("'{}' is not a {} in a format tessera reads (allowed drivers: {}){}{}", href,
+                          kind == GDAL_OF_VECTOR ? "vector dataset" : "raster", fmt::join(drivers, ", "),
+                          errors.messages().empty() ? "" : ": ", errors.messages()));
 }
 
 StagedOutput::StagedOutput(std::string destination, StorageOptions options, std::string_view extension)

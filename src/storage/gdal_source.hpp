@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include <gdal_priv.h>
+
 #include "tessera/storage.hpp"
 
 namespace tessera::storage {
@@ -24,6 +26,12 @@ struct GdalSource {
 // accepted it: InvalidInput for hrefs outside the allow-list and for GDAL
 // syntax (/vsi paths, connection strings), which is not an href.
 GdalSource resolve_gdal_source(const std::string& href, const StorageOptions& options);
+
+// Opens `source` (from `href`) read-only as a raster (GDAL_OF_RASTER) or
+// vector (GDAL_OF_VECTOR) dataset with the drivers the href policy allows.
+// NotFound when it does not exist; InvalidInput naming the href when no
+// allowed driver reads it.
+GDALDatasetUniquePtr open_href_dataset(const GdalSource& source, std::string_view href, unsigned int kind);
 
 // A file written at a temporary local path and then published whole at its
 // destination (a local path, file:// or s3:// URI): renamed next to a local

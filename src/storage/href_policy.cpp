@@ -27,7 +27,7 @@ PolicyState& policy_state() {
   return instance;
 }
 
-std::shared_ptr<const HrefPolicy> current_policy() {
+std::shared_ptr<const HrefPolicy> current_policy_snapshot() {
   PolicyState& state = policy_state();
   const std::lock_guard lock(state.mutex);
   return state.policy;
@@ -49,9 +49,13 @@ void refuse_gdal_syntax(std::string_view href, std::string_view lowered) {
   if (std::any_of(href.begin(), href.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("href '{}' contains a control character", href));
   }
-  // Percent-decoded too: a file:// or s3:// href is decoded before GDAL sees it.
-  if (lowered.find("/vsi") != std::string_view::npos ||
-      lowercase(percent_decode(lowered)).find("/vsi") != std::string::npos) {
+  // Percent-decoded too: a file:// or s3:// href is decoded before GDAL sees
+  // it, and a decoded NUL would cut the path GDAL opens short.
+  const std::string decoded = lowercase(percent_decode(lowered));
+  if (std::any_of(decoded.begin(), decoded.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("href '{}' contains an encoded control character", href));
+  }
+  if (lowered.find("/vsi") != std::string_view::npos || decoded.find("/vsi") != std::string::npos) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("href '{}': GDAL /vsi prefixes are not accepted in hrefs; use a path or URL", href));
   }
@@ -87,7 +91,36 @@ std::string resolve_local(std::string_view path_text, const HrefPolicy& policy) 
   return resolved.string();
 }
 
+// Whether a URL's path climbs with dot segments ("/../", "/./", also
+// percent-encoded) or uses backslashes: libcurl removes dot segments before
+// it sends the request (RFC 3986) and some servers treat '\' as '/', so
+// "https://host/allowed/../other" would leave an allowed prefix.
+bool has_path_tricks(std::string_view url) {
+  const std::size_t authority = url.find("://");
+  const std::size_t path_start = url.find('/', authority == std::string_view::npos ? 0 : authority + 3);
+  if (path_start == std::string_view::npos) {
+    return false;
+  }
+  std::string path(url.substr(path_start, url.find_first_of("?#", path_start) - path_start));
+  path = percent_decode(path);
+  if (path.find('\\') != std::string::npos) {
+    return true;
+  }
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    const std::string_view segment(path.data() + start, end - start);
+    if (segment == "." || segment == "..") {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
+
+std::shared_ptr<const HrefPolicy> href_policy() { return current_policy_snapshot(); }
 
 void set_href_policy(HrefPolicy policy) {
   for (const auto& prefix : policy.allowed_prefixes) {
@@ -109,13 +142,17 @@ void set_href_policy(HrefPolicy policy) {
 CheckedHref check_href(std::string_view href) {
   const std::string lowered = lowercase(href);
   refuse_gdal_syntax(href, lowered);
-  const auto policy = current_policy();
+  const auto policy = current_policy_snapshot();
   if (lowered.starts_with("http://") || lowered.starts_with("https://")) {
     const bool allowed = std::any_of(policy->allowed_prefixes.begin(), policy->allowed_prefixes.end(),
                                      [&](const std::string& prefix) { return href.starts_with(prefix); });
     if (!allowed) {
       throw Error(ErrorCode::kInvalidInput,
                   fmt::format("href '{}' is not under an allowed URL prefix (configure allowed_prefixes)", href));
+    }
+    if (has_path_tricks(href)) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("href '{}': '.' and '..' path segments and backslashes are not accepted in URLs", href));
     }
     return {HrefKind::kHttp, std::string(href), {}};
   }

@@ -6,6 +6,7 @@
 // that a request or a document can never make tessera fetch an arbitrary URL
 // or open an arbitrary local file. Internal header.
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,11 +19,18 @@ struct HrefPolicy {
   // When not empty, local paths and file:// hrefs must lie inside one of these
   // folders after symbolic links are resolved.
   std::vector<std::string> allowed_roots;
+  // GDAL drivers a raster or vector href may be opened with (formats only:
+  // VRTs, network and database drivers can reach anything).
+  std::vector<std::string> raster_drivers = {"GTiff", "COG", "PNG", "JPEG", "WEBP", "JP2OpenJPEG", "netCDF", "HDF5"};
+  std::vector<std::string> vector_drivers = {"GPKG",           "GeoJSON",    "GeoJSONSeq",
+                                             "ESRI Shapefile", "FlatGeobuf", "Parquet"};
 };
 
 // Checks and installs the process-wide policy (thread-safe). InvalidInput for
 // a prefix that is not http(s) or does not end its host with '/'.
 void set_href_policy(HrefPolicy policy);
+// The policy in force (a snapshot).
+std::shared_ptr<const HrefPolicy> href_policy();
 
 enum class HrefKind { kLocalPath, kHttp, kS3 };
 

@@ -66,7 +66,8 @@ void configure(const ReaderConfig& config) {
   if (config.version != 1) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("ReaderConfig version {} is not supported (1)", config.version));
   }
-  storage::set_href_policy({config.allowed_prefixes, config.allowed_roots});
+  storage::set_href_policy(
+      {config.allowed_prefixes, config.allowed_roots, config.allowed_drivers, config.allowed_vector_drivers});
   gdal::ensure_initialized();
   auto& shared = tiling::state();
   {
