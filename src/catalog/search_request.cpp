@@ -7,6 +7,7 @@
 
 #include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
+#include "tessera/geometry.hpp"
 
 namespace tessera::catalog {
 

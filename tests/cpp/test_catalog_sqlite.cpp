@@ -97,7 +97,7 @@ TEST(SqliteCatalog, LoaderKilledAtRandomPointsLeavesWholeBatches) {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
   const auto seed = static_cast<unsigned>(std::random_device{}());
   SCOPED_TRACE(fmt::format("seed {}, one full load {} us", seed, full_load_us));
-  std::mt19937 random(seed);
+  std::mt19937 generator(seed);
   std::uniform_int_distribution<std::int64_t> kill_after_us(0, full_load_us * 5 / 4 + 1000);
   std::int64_t previous_count = 0;
   int torn_down_mid_load = 0;
@@ -109,7 +109,7 @@ TEST(SqliteCatalog, LoaderKilledAtRandomPointsLeavesWholeBatches) {
       load(mode);
       _exit(0);
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(kill_after_us(random)));
+    std::this_thread::sleep_for(std::chrono::microseconds(kill_after_us(generator)));
     kill(child, SIGKILL);
     int status = 0;
     waitpid(child, &status, 0);

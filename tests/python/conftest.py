@@ -1,4 +1,8 @@
+import functools
+import http.server
+import io
 import os
+import threading
 
 import pytest
 
@@ -24,3 +28,57 @@ def s3_env():
         "secret_access_key": os.environ["TESSERA_TEST_S3_SECRET_KEY"],
     }
     return {"bucket": os.environ["TESSERA_TEST_S3_BUCKET"], "options": options}
+
+
+class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with single byte-range GETs, which GDAL's /vsicurl/ needs,
+    and redirects: a request for a name listed in `redirects` gets a 302 to
+    its target."""
+
+    redirects = {}
+
+    def log_message(self, *args):
+        pass
+
+    def send_head(self):
+        target = self.redirects.get(self.path.lstrip("/"))
+        if target is not None:
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        wanted = self.headers.get("Range", "")
+        path = self.translate_path(self.path)
+        if not wanted.startswith("bytes=") or not os.path.isfile(path):
+            return super().send_head()
+        data = open(path, "rb").read()
+        first, _, last = wanted[len("bytes="):].partition("-")
+        first, last = int(first), min(int(last or len(data) - 1), len(data) - 1)
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
+        self.send_header("Content-Length", str(last - first + 1))
+        self.end_headers()
+        return io.BytesIO(data[first:last + 1])
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """Serves tmp_path/"served" over HTTP on loopback; yields (folder, base URL).
+    The http_redirects fixture adds redirects to it."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    RangeRequestHandler.redirects = {}
+    handler = functools.partial(RangeRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    tessera.configure()
+
+
+@pytest.fixture
+def http_redirects(http_folder):
+    """Redirects served by http_folder: {name under the base URL: Location}."""
+    return RangeRequestHandler.redirects

@@ -1,9 +1,7 @@
 """Packaging: exact clips (checked against gdalwarp and rasterio's masks), Data Packages (checked with
 frictionless), jobs, locks, atomic updates on local storage and S3, and sketch preprocessing."""
 
-import functools
 import hashlib
-import http.server
 import io
 import json
 import math
@@ -273,41 +271,6 @@ def test_clip_vector_errors(tmp_path, vector_source):
     with pytest.raises(tessera.InvalidInput, match="format 'KML'"):
         tessera.clip_vector(vector_source, square(10, 45, 1), tmp_path / "clip.kml", format="KML")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["features.geojson"]
-
-
-class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with single byte-range GETs, which GDAL's /vsicurl/ needs."""
-
-    def log_message(self, *args):
-        pass
-
-    def send_head(self):
-        wanted = self.headers.get("Range", "")
-        path = self.translate_path(self.path)
-        if not wanted.startswith("bytes=") or not os.path.isfile(path):
-            return super().send_head()
-        data = open(path, "rb").read()
-        first, _, last = wanted[len("bytes="):].partition("-")
-        first, last = int(first), min(int(last or len(data) - 1), len(data) - 1)
-        self.send_response(206)
-        self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
-        self.send_header("Content-Length", str(last - first + 1))
-        self.end_headers()
-        return io.BytesIO(data[first:last + 1])
-
-
-@pytest.fixture
-def http_folder(tmp_path):
-    """Serves tmp_path/"served" over HTTP on loopback; yields (folder, base URL)."""
-    folder = tmp_path / "served"
-    folder.mkdir()
-    handler = functools.partial(RangeRequestHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    tessera.configure()
 
 
 def test_http_sources_need_the_allow_list(tmp_path, http_folder, vector_source):
