@@ -84,10 +84,18 @@ class FullFilesystem {
         std::fprintf(stderr, "cannot mount a tmpfs: %s\n", std::strerror(errno));
         _exit(3);
       }
-      FullFilesystem disk(mount_point);
-      body(disk);
+      // Nothing may leave the child: it would go on to run the rest of the suite.
+      int status = 0;
+      try {
+        FullFilesystem disk(mount_point);
+        body(disk);
+        status = ::testing::Test::HasFailure() ? 1 : 0;
+      } catch (const std::exception& error) {
+        std::fprintf(stderr, "unexpected exception: %s\n", error.what());
+        status = 2;
+      }
       std::fflush(nullptr);
-      _exit(::testing::Test::HasFailure() ? 1 : 0);
+      _exit(status);
     }
     int status = 0;
     waitpid(child, &status, 0);
