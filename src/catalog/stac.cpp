@@ -48,12 +48,25 @@ class Problems {
 std::string object_context(std::string_view kind, const json& object) {
   const auto id = object.is_object() ? object.find("id") : json::const_iterator();
   if (object.is_object() && id != object.end() && id->is_string()) {
-    return fmt::format("{} '{}'", kind, id->get<std::string>());
+    return fmt::format("{} '{}'", kind, printable_id(id->get<std::string>()));
   }
   return std::string(kind);
 }
 
 }  // namespace
+
+std::string printable_id(std::string_view id) {
+  std::string printable;
+  printable.reserve(id.size());
+  for (const char c : id) {
+    if (c == '\0') {
+      printable += "\\0";
+    } else {
+      printable.push_back(c);
+    }
+  }
+  return printable;
+}
 
 void validate_collection(const json& collection) {
   if (!collection.is_object()) {

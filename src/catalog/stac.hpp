@@ -21,6 +21,10 @@ namespace tessera::catalog {
 // Throws InvalidInput "collection '<id>': <field>: <problem>".
 void validate_collection(const nlohmann::json& collection);
 
+// An id as error messages show it: a NUL becomes "\0" (a message is read
+// through what(), a C string, which would end there).
+std::string printable_id(std::string_view id);
+
 // An item after validation, with the values the backends index.
 struct PreparedItem {
   std::string id;

@@ -188,10 +188,10 @@ PreparedItem prepare_item(std::string&& text, const std::unordered_set<std::uint
   PreparedItem prepared;
   std::string context = "item";
   if (const auto id = string_member(item, "id")) {
-    context = fmt::format("item '{}'", *id);
+    context = fmt::format("item '{}'", printable_id(*id));
   }
   if (const auto collection = string_member(item, "collection"); collection && !collection->empty()) {
-    context += fmt::format(" (collection '{}')", *collection);
+    context += fmt::format(" (collection '{}')", printable_id(*collection));
   }
   const Problems problems(std::move(context));
   const auto type = problems.require_string(item, "type");

@@ -148,7 +148,6 @@ TEST_F(Ingest, StoragePrefixes) {
 TEST_F(Ingest, OversizedMessagesAndObjectsFailUnread) {
   tessera::IngestOptions options;
   options.max_message_bytes = 2000;
-  options.max_object_bytes = 3000;
   json padded = item_json("big");
   padded["properties"]["padding"] = std::string(2000, 'p');
   const std::vector<std::string> messages = {item_json("small").dump(), padded.dump()};
@@ -160,16 +159,6 @@ TEST_F(Ingest, OversizedMessagesAndObjectsFailUnread) {
                                          " bytes is larger than max_message_bytes (2000)"),
             std::string::npos)
       << report.results[1].error;
-  // Objects of a storage prefix: the large one is refused before it is read.
-  auto storage = tessera::Storage::open((dir_.path() / "store").string());
-  storage->put("items/small.json", item_json("small-object").dump());
-  padded["properties"]["padding"] = std::string(4000, 'p');
-  storage->put("items/large.json", padded.dump());
-  report = tessera::ingest(*catalog_, {storage->uri("items")}, options);
-  EXPECT_EQ(report.loaded, 1U) << report.to_json().dump(2);
-  ASSERT_EQ(report.failed, 1U) << report.to_json().dump(2);
-  EXPECT_NE(report.to_json().dump().find("is larger than max_object_bytes (3000)"), std::string::npos)
-      << report.to_json().dump(2);
   EXPECT_EQ(tessera::IngestOptions{}.max_message_bytes, std::size_t{1} << 20);
 }
 
@@ -235,4 +224,21 @@ TEST_F(IngestS3, AnObjectNamedLikeAFileIsReadAlone) {
   EXPECT_NE(report.results[1].error.find("missing.json"), std::string::npos);
   EXPECT_EQ(report.loaded, 2U);
   tessera::testing::expect_error([&] { (void)catalog_->get_item("a", "o3"); }, tessera::ErrorCode::kNotFound);
+}
+
+TEST_F(IngestS3, OversizedObjectsFailUnread) {
+  json padded = item_json("large-object");
+  padded["properties"]["padding"] = std::string(4000, 'p');
+  storage_->put("sized/small.json", item_json("small-object").dump());
+  storage_->put("sized/large.json", padded.dump());
+  options_.max_object_bytes = 3000;
+  // From a prefix and from an S3 event: the large object is refused before it is read.
+  IngestReport report = tessera::ingest(*catalog_, {storage_->uri("sized")}, options_);
+  EXPECT_EQ(report.loaded, 1U) << report.to_json().dump(2);
+  ASSERT_EQ(report.failed, 1U) << report.to_json().dump(2);
+  EXPECT_NE(report.to_json().dump().find("is larger than max_object_bytes (3000)"), std::string::npos)
+      << report.to_json().dump(2);
+  report = tessera::ingest_messages(*catalog_, {s3_event(bucket_, prefix_ + "/sized/large.json")}, options_);
+  EXPECT_EQ(report.results.at(0).status, "failed");
+  EXPECT_NE(report.results[0].error.find("larger than max_object_bytes"), std::string::npos) << report.results[0].error;
 }

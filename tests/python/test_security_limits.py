@@ -60,7 +60,7 @@ def test_search_limit_and_geometry_vertices(catalog_uri):
         default.search(intersects=circle(100001))
 
 
-def test_queue_messages_and_fetched_objects_are_bounded(tmp_path):
+def test_queue_messages_are_bounded(tmp_path):
     catalog = tessera.Catalog.open("sqlite://:memory:")
     catalog.upsert_collection(collection("q"))
     small = item("small", "q", "2022-01-01T00:00:00Z", 0, 0)
@@ -72,13 +72,21 @@ def test_queue_messages_and_fetched_objects_are_bounded(tmp_path):
     record = json.loads((tmp_path / "dead.ndjson").read_text().splitlines()[0])
     replayed = tessera.ingest_messages(catalog, [json.dumps(record)], max_message_bytes=1 << 20)
     assert replayed[0]["status"] == "loaded"
-    # Objects under a storage prefix: the large one fails unread.
-    storage = tessera.Storage.open(str(tmp_path / "store"))
+
+
+def test_fetched_objects_are_bounded(s3_env):
+    catalog = tessera.Catalog.open("sqlite://:memory:")
+    catalog.upsert_collection(collection("q"))
+    prefix = f"limits-{os.getpid()}"
+    storage = tessera.Storage.open(f"s3://{s3_env['bucket']}/{prefix}", s3_env["options"])
     storage.put("items/small.json", json.dumps(item("o-small", "q", "2022-01-01T00:00:00Z", 0, 0)).encode())
     storage.put("items/large.json", json.dumps(item("o-large", "q", "2022-01-01T00:00:00Z", 0, 0, padding="p" * 5000)).encode())
-    report = tessera.ingest(catalog, storage.uri("items"), max_object_bytes=4096)
+    report = tessera.ingest(catalog, storage.uri("items"), storage_options=s3_env["options"], max_object_bytes=4096)
     assert report["loaded"] == 1
     assert "larger than max_object_bytes (4096)" in json.dumps(report)
+    event = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": s3_env["bucket"]}, "object": {"key": f"{prefix}/items/large.json"}}}]}
+    results = tessera.ingest_messages(catalog, [event], storage_options=s3_env["options"], max_object_bytes=4096)
+    assert results[0]["status"] == "failed" and "larger than max_object_bytes" in results[0]["error"]
 
 
 @pytest.fixture(scope="module")

@@ -137,7 +137,8 @@ def test_drivers_outside_the_allow_lists_are_refused(tmp_path, raster):
     # A VRT can name any file or URL: not among the default raster drivers.
     vrt = tmp_path / "r.vrt"
     vrt.write_text(
-        f'<VRTDataset rasterXSize="64" rasterYSize="64"><VRTRasterBand dataType="UInt16" band="1">'
+        f'<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:4326</SRS><GeoTransform>10, 0.01, 0, 46, 0, -0.01</GeoTransform>'
+        f'<VRTRasterBand dataType="UInt16" band="1">'
         f'<SimpleSource><SourceFilename>{raster}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>'
         f"</VRTRasterBand></VRTDataset>"
     )
