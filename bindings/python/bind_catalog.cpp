@@ -70,8 +70,11 @@ py::dict load_items(Catalog& catalog, const py::object& source, const LoadOption
   // error is raised.
   py::iterator items = py::iter(source);
   try {
-    for (; items != py::iterator::sentinel(); ++items) {
+    // The iterator moves past an item before its batch is flushed, so the
+    // items reported after a failure start after the failed batch.
+    while (items != py::iterator::sentinel()) {
       batch.push_back(to_json(*items));
+      ++items;
       if (batch.size() == options.batch_size) {
         flush();
       }
