@@ -170,15 +170,11 @@ class BulkProcessor final : public tessera::Processor {
   std::size_t bytes_;
 };
 
-fs::path write_boundary(const fs::path& dir){
-    const json features = {
-        {"type", "FeatureCollection"},
-        {"features",
-         {{{"type", "Feature"},
-           {"properties", {{"name", "Square"}}},
-           {"geometry", {{"type", "Polygon"}, {"coordinates", {{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}}}}}}}}}}};
-std::ofstream(dir / "boundary.geojson") << features.dump();
-return dir / "boundary.geojson";
+fs::path write_boundary(const fs::path& dir) {
+  std::ofstream(dir / "boundary.geojson") << R"({"type": "FeatureCollection", "features": [{"type": "Feature",
+      "properties": {"name": "Square"},
+      "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}}]})";
+  return dir / "boundary.geojson";
 }
 
 const json kBulkDataset =
