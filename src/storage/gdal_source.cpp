@@ -48,13 +48,9 @@ GDALDatasetUniquePtr open_href_dataset(const GdalSource& source, std::string_vie
   if (dataset) {
     return dataset;
   }
-  VSIStatBufL stat;
-  if (VSIStatExL(source.gdal_path.c_str(), &stat, VSI_STAT_EXISTS_FLAG) != 0) {
-    throw Error(ErrorCode::kNotFound, fmt::format("'{}' does not exist", href));
-  }
   throw Error(ErrorCode::kInvalidInput,
-              fmt::format("'{}' is not a {} in a format tessera reads (allowed drivers: {}){}{}", href,
-                          kind == GDAL_OF_VECTOR ? "vector dataset" : "raster", fmt::join(drivers, ", "),
+              fmt::format("'{}' is not a {} GDAL can read (allowed drivers: {}){}{}", href,
+                          kind == GDAL_OF_VECTOR ? "vector source" : "raster", fmt::join(drivers, ", "),
                           errors.messages().empty() ? "" : ": ", errors.messages()));
 }
 

@@ -28,9 +28,9 @@ struct GdalSource {
 GdalSource resolve_gdal_source(const std::string& href, const StorageOptions& options);
 
 // Opens `source` (from `href`) read-only as a raster (GDAL_OF_RASTER) or
-// vector (GDAL_OF_VECTOR) dataset with the drivers the href policy allows.
-// NotFound when it does not exist; InvalidInput naming the href when no
-// allowed driver reads it.
+// vector (GDAL_OF_VECTOR) dataset with the drivers the href policy allows;
+// InvalidInput naming the href and the drivers when none of them reads it
+// (or it does not exist).
 GDALDatasetUniquePtr open_href_dataset(const GdalSource& source, std::string_view href, unsigned int kind);
 
 // A file written at a temporary local path and then published whole at its
