@@ -154,12 +154,14 @@ def test_server_stopped_during_a_load_loses_and_duplicates_nothing(catalog, mode
     items = [item(f"o{n:05d}", "outage", f"2022-01-{n % 28 + 1:02d}T00:00:00Z", n % 90, n % 80, v=1) for n in range(4000)]
     by_id = {i["id"]: i for i in items}
     stop_now = threading.Event()
+    stopped = threading.Event()
     restarted = threading.Event()
 
     def outage():
         stop_now.wait(60)
         try:
             cluster("stop")  # fast shutdown: the in-flight transaction is cut off
+            stopped.set()
             time.sleep(1)
         finally:
             cluster("start")
@@ -173,8 +175,10 @@ def test_server_stopped_during_a_load_loses_and_duplicates_nothing(catalog, mode
         batches.append(processed)
         if len(batches) == 3:
             stop_now.set()
-        if not restarted.is_set():
-            time.sleep(0.05)  # the load must still be running while the server is down
+        # The load must not outrun the stop (which takes a second or two):
+        # batches keep going, slowly, until the server is down.
+        if stop_now.is_set() and not stopped.is_set():
+            time.sleep(0.2)
 
     started = time.monotonic()
     try:
