@@ -883,7 +883,8 @@ void PgstacCatalog::delete_item(std::string_view collection, std::string_view id
 // --- Search ------------------------------------------------------------------
 
 std::string PgstacCatalog::search_text(const json& request_json) {
-  const SearchRequest request = parse_search_request(request_json, {options_.max_limit, options_.max_geometry_vertices});
+  const SearchRequest request =
+      parse_search_request(request_json, {options_.max_limit, options_.max_geometry_vertices});
   // The body pgstac's search() takes, built from the validated request:
   // CQL2-text becomes CQL2-JSON (pgstac reads only JSON), sortby becomes its
   // array form, and fields are applied by tessera so both backends agree.

@@ -470,7 +470,8 @@ void SqliteCatalog::delete_item(std::string_view collection, std::string_view id
 // --- Search ------------------------------------------------------------------
 
 std::string SqliteCatalog::search_text(const json& request_json) {
-  const SearchRequest request = parse_search_request(request_json, {options_.max_limit, options_.max_geometry_vertices});
+  const SearchRequest request =
+      parse_search_request(request_json, {options_.max_limit, options_.max_geometry_vertices});
   auto connection = pool_->acquire();
 
   SpatialPlan plan = SpatialPlan::kInline;
