@@ -81,7 +81,8 @@ if(NOT job MATCHES "\"status\":\"skipped\"")
 endif()
 
 run(1 package "${WORK}/out" --boundary Atlantis --datasets "${WORK}/datasets.json" -q)
-if(NOT err MATCHES "not_found: boundary 'Atlantis' is not known")
+# The error names the job, then what went wrong.
+if(NOT err MATCHES "not_found: package job [0-9a-f]+: boundary 'Atlantis' is not known")
   message(FATAL_ERROR "unexpected error: ${err}")
 endif()
 file(WRITE "${WORK}/bad.json" "[{\"name\": \"x\", \"version\": \"1\", \"sources\": [\"a\"], \"type\": \"table\"}]")
