@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sqlite3
+import uuid
 
 import pytest
 
@@ -280,3 +281,30 @@ def test_stored_identifiers_and_metadata_round_trip_literally(backend):
         assert len(failed) == 1 and "contains a NUL character" in failed[0]["error"], failed
     with pytest.raises(tessera.InvalidInput, match="NUL"):
         catalog.upsert_collection(collection("sec\x00x"))
+
+
+def test_matching_identifiers_are_literal(backend):
+    """Models and AOIs live in the catalog's database too: identifiers and names
+    from requests are stored and looked up literally, and lookups of hostile
+    ids change nothing."""
+    catalog = backend["catalog"]
+    matcher = tessera.Matcher(catalog)
+    before = backend["fingerprint"]()
+    for payload in PAYLOADS:
+        for lookup in (matcher.get_model, matcher.get_aoi, matcher.remove_aoi):
+            with pytest.raises(CLEAN_ERRORS):
+                lookup(payload)
+        assert matcher.aois(payload) == []
+    assert backend["fingerprint"]() == before
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
+    run = uuid.uuid4().hex[:8]  # the pgstac database outlives a test run
+    for n, payload in enumerate(PAYLOADS):
+        try:
+            model = matcher.add_model({"id": f"m-{run}-{n}", "name": payload, "command": ["/bin/true", payload]})
+        except tessera.InvalidInput:
+            assert "\x00" in payload  # PostgreSQL cannot store a NUL: refused, never cut short
+            continue
+        assert matcher.get_model(model)["name"] == payload
+        aoi = matcher.add_aoi({"id": f"aoi-{run}-{n}", "model": model, "geometry": square, "resolution": 10, "collections": [payload]})
+        assert matcher.get_aoi(aoi)["collections"] == [payload]
+        matcher.remove_aoi(aoi)
