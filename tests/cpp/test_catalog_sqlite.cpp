@@ -75,7 +75,7 @@ TEST(SqliteCatalog, LoaderKilledAtRandomPointsLeavesWholeBatches) {
   TempDir dir;
   const std::string path = (dir.path() / "killed.db").string();
   Catalog::open(path)->upsert_collection(make_collection("a"));
-  const auto items = numbered_items(3000);
+  const auto items = numbered_items(2000);
   constexpr std::size_t kBatch = 50;
   const auto load = [&](tessera::LoadMode mode) {
     tessera::LoadOptions options;
