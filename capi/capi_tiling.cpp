@@ -121,9 +121,10 @@ void hand_out_image(tessera::ImageData image, tsr_image* out_image) {
 }
 
 tessera::ReaderConfig reader_config_of(const char* config_json) {
-  const Options options(config_json, "tsr_configure_reader", "config_json",
-                        {"version", "allowed_prefixes", "allowed_roots", "storage_options", "allowed_drivers",
-                         "allowed_vector_drivers", "dataset_cache_size", "tile_cache_bytes"});
+  const Options options(
+      config_json, "tsr_configure_reader", "config_json",
+      {"version", "allowed_prefixes", "allowed_roots", "storage_options", "allowed_drivers", "allowed_vector_drivers",
+       "dataset_cache_size", "tile_cache_bytes", "max_image_size", "max_expression_length", "max_expression_depth"});
   tessera::ReaderConfig config;
   config.version = options.int32("version").value_or(config.version);
   config.allowed_prefixes = options.strings("allowed_prefixes").value_or(std::vector<std::string>{});
@@ -140,6 +141,15 @@ tessera::ReaderConfig reader_config_of(const char* config_json) {
   }
   if (const auto bytes = options.integer("tile_cache_bytes", 0, std::numeric_limits<std::int64_t>::max())) {
     config.tile_cache_bytes = static_cast<std::size_t>(*bytes);
+  }
+  if (const auto size = options.integer("max_image_size", 1, 65536)) {
+    config.max_image_size = static_cast<int>(*size);
+  }
+  if (const auto length = options.integer("max_expression_length", 1, 1 << 20)) {
+    config.max_expression_length = static_cast<std::size_t>(*length);
+  }
+  if (const auto depth = options.integer("max_expression_depth", 1, 1024)) {
+    config.max_expression_depth = static_cast<std::size_t>(*depth);
   }
   return config;
 }

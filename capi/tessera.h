@@ -301,7 +301,10 @@ typedef struct tsr_image_s* tsr_image;
  *  "allowed_drivers": ["GTiff", "COG", ...]           GDAL drivers a raster href may be opened with,
  *  "allowed_vector_drivers": ["GPKG", ...]            GDAL drivers a vector href may be opened with,
  *  "dataset_cache_size": 256,                         open datasets kept for reuse,
- *  "tile_cache_bytes": 268435456}                     decoded mosaic item tiles kept.
+ *  "tile_cache_bytes": 268435456,                     decoded mosaic item tiles kept,
+ *  "max_image_size": 8192,                            largest image width/height read,
+ *  "max_expression_length": 2048,                     longest band-math expression (bytes),
+ *  "max_expression_depth": 64}                        deepest expression nesting.
  * Open datasets are dropped from the cache. */
 TSR_API tsr_status tsr_configure_reader(const char* config_json);
 

@@ -22,6 +22,9 @@ namespace tessera {
 // Which hrefs a reader may open: a server built on tessera sets this once so
 // that a request can never make it fetch an arbitrary URL or open an
 // arbitrary local file.
+// The default of ReaderConfig::max_image_size.
+inline constexpr int kMaxImageSize = 8192;
+
 struct TESSERA_API ReaderConfig {
   int version = 1;
   // http:// and https:// hrefs must start with one of these (default: none allowed).
@@ -43,6 +46,12 @@ struct TESSERA_API ReaderConfig {
   std::size_t dataset_cache_size = 256;
   // Bytes of decoded per-item tile data mosaics keep for reuse (0: none).
   std::size_t tile_cache_bytes = std::size_t{256} << 20;
+  // Largest width/height of any image read (tiles with their buffer, parts,
+  // previews, mosaic tiles): a request for more is InvalidInput.
+  int max_image_size = kMaxImageSize;
+  // Longest band-math expression (bytes) and deepest nesting accepted.
+  std::size_t max_expression_length = 2048;
+  std::size_t max_expression_depth = 64;
 };
 
 // Replaces the process-wide reader configuration (thread-safe; open datasets
@@ -82,9 +91,6 @@ struct TESSERA_API ReadOptions {
   bool unscale = false;                          // apply the bands' scale and offset (float32 out)
   double buffer = 0;                             // tiles: extra pixels on each side, a multiple of 0.5
 };
-
-// Largest width/height of any image tessera reads (tiles, parts, previews).
-inline constexpr int kMaxImageSize = 8192;
 
 // The tile z/x/y of `tms`, `tile_size` pixels square (plus the buffer).
 // NotFound when the tile does not touch the raster.

@@ -58,6 +58,14 @@ std::string resolve_href(std::string_view href) {
   return checked.location;
 }
 
+ExpressionLimits expression_limits() {
+  const auto config = current_config();
+  ExpressionLimits limits;
+  limits.max_length = config->max_expression_length;
+  limits.max_depth = config->max_expression_depth;
+  return limits;
+}
+
 }  // namespace tessera::tiling
 
 namespace tessera {
@@ -65,6 +73,10 @@ namespace tessera {
 void configure(const ReaderConfig& config) {
   if (config.version != 1) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("ReaderConfig version {} is not supported (1)", config.version));
+  }
+  if (config.max_image_size < 1 || config.max_expression_length < 1 || config.max_expression_depth < 1) {
+    throw Error(ErrorCode::kInvalidInput,
+                "ReaderConfig: max_image_size, max_expression_length and max_expression_depth must be positive");
   }
   storage::set_href_policy(
       {config.allowed_prefixes, config.allowed_roots, config.allowed_drivers, config.allowed_vector_drivers});

@@ -8,11 +8,15 @@
 #include <string_view>
 
 #include "tessera/tiling.hpp"
+#include "tiling/expression.hpp"
 
 namespace tessera::tiling {
 
 // The configuration in force (a snapshot: configure() swaps in a new one).
 std::shared_ptr<const ReaderConfig> current_config();
+
+// The expression limits the configuration in force sets.
+ExpressionLimits expression_limits();
 
 // The GDAL path for `href`: a local path inside the allowed roots, /vsis3/...
 // with the configured S3 settings, or /vsicurl/ + an allowed http(s) URL.

@@ -10,6 +10,7 @@
 
 #include "tessera/cql2.hpp"
 #include "tessera/error.hpp"
+#include "tiling/href_policy.hpp"
 #include "tiling/pixel_type.hpp"
 #include "tiling/raster_read.hpp"
 #include "tiling/tile_data_cache.hpp"
@@ -130,7 +131,7 @@ ItemPlan plan_items(const MosaicOptions& options, const ReadOptions& read) {
   ItemPlan plan;
   const std::string& expression = read.expression.empty() ? options.expression : read.expression;
   if (!expression.empty()) {
-    plan.expression = tiling::Expression::parse(expression);
+    plan.expression = tiling::Expression::parse(expression, tiling::expression_limits());
     for (const auto& name : plan.expression->variables()) {
       plan.variables.push_back(parse_asset_band(name));
       if (std::find(plan.assets.begin(), plan.assets.end(), plan.variables.back().asset) == plan.assets.end()) {

@@ -550,9 +550,11 @@ double value_at(const ImageData& image, int band, std::size_t pixel) {
 }
 
 void check_image_size(int width, int height) {
-  if (width < 1 || height < 1 || width > kMaxImageSize || height > kMaxImageSize) {
+  const int largest = current_config()->max_image_size;
+  if (width < 1 || height < 1 || width > largest || height > largest) {
     throw Error(ErrorCode::kInvalidInput,
-                fmt::format("image size {}x{} is out of range (1 to {} pixels a side)", width, height, kMaxImageSize));
+                fmt::format("image size {}x{} is out of range (1 to {} pixels a side; ReaderConfig::max_image_size)",
+                            width, height, largest));
   }
 }
 
@@ -562,7 +564,7 @@ std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& opti
     if (!options.indexes.empty()) {
       throw Error(ErrorCode::kInvalidInput, "give either band indexes or an expression, not both");
     }
-    bands = band_indexes(Expression::parse(options.expression));
+    bands = band_indexes(Expression::parse(options.expression, expression_limits()));
   } else if (!options.indexes.empty()) {
     bands = options.indexes;
   } else {
@@ -724,7 +726,7 @@ ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions&
     result = std::move(scaled);
   }
   if (!options.expression.empty()) {
-    const Expression expression = Expression::parse(options.expression);
+    const Expression expression = Expression::parse(options.expression, expression_limits());
     const std::vector<int> variable_bands = band_indexes(expression);
     std::vector<std::vector<double>> inputs;
     std::vector<const double*> input_pointers;

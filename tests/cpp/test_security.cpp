@@ -121,3 +121,32 @@ TEST(HrefSecurity, DriversOutsideTheAllowListsAreRefused) {
   read["clip_vector"](csv.string());
   EXPECT_TRUE(fs::exists(scratch.path() / "c.gpkg"));
 }
+
+TEST(ReaderLimits, ImageSizeAndExpressionsAreBoundedAndConfigurable) {
+  const DefaultConfigurationAfter reset;
+  TempDir scratch;
+  const fs::path vrt = scratch.path() / "source.vrt";
+  std::ofstream(vrt) << R"(<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:4326</SRS>)"
+                     << R"(<GeoTransform>10, 0.01, 0, 46, 0, -0.01</GeoTransform>)"
+                     << R"(<VRTRasterBand dataType="Byte" band="1"/></VRTDataset>)";
+  const std::string cog = (scratch.path() / "small.tif").string();
+  tessera::to_cog(vrt.string(), cog);
+  expect_error([&] { tessera::read_preview(cog, tessera::kMaxImageSize + 1); }, ErrorCode::kInvalidInput,
+               "out of range (1 to 8192 pixels a side");
+  tessera::ReadOptions expression;
+  expression.expression = "b1" + std::string(3000, ' ') + "+ 1";
+  expect_error([&] { tessera::read_preview(cog, 32, expression); }, ErrorCode::kInvalidInput, "too long");
+  tessera::ReaderConfig config;
+  config.max_image_size = 48;
+  config.max_expression_length = 8;
+  config.max_expression_depth = 2;
+  tessera::configure(config);
+  EXPECT_EQ(tessera::read_preview(cog, 48).width(), 48);
+  expect_error([&] { tessera::read_preview(cog, 49); }, ErrorCode::kInvalidInput, "1 to 48 pixels a side");
+  expression.expression = "b1 + 1000";
+  expect_error([&] { tessera::read_preview(cog, 32, expression); }, ErrorCode::kInvalidInput, "the limit is 8");
+  expression.expression = "(((b1)))";
+  expect_error([&] { tessera::read_preview(cog, 32, expression); }, ErrorCode::kInvalidInput, "deeper than 2");
+  config.max_image_size = 0;
+  expect_error([&] { tessera::configure(config); }, ErrorCode::kInvalidInput, "max_image_size");
+}

@@ -109,3 +109,15 @@ def test_image_sizes_and_expressions_are_bounded(cog):
         tessera.read_tile(cog, tile.z, tile.x, tile.y, expression="b1" + " + b1" * 600)
     with pytest.raises(tessera.InvalidInput, match="nested deeper than 64 levels"):
         tessera.read_tile(cog, tile.z, tile.x, tile.y, expression="(" * 70 + "b1" + ")" * 70)
+    # All three are configurable.
+    try:
+        tessera.configure(max_image_size=48, max_expression_length=8, max_expression_depth=2)
+        assert tessera.preview(cog, max_size=48).data.shape[1:] == (48, 48)
+        with pytest.raises(tessera.InvalidInput, match="1 to 48 pixels a side"):
+            tessera.preview(cog, max_size=49)
+        with pytest.raises(tessera.InvalidInput, match="the limit is 8"):
+            tessera.preview(cog, max_size=32, expression="b1 + 1000")
+        with pytest.raises(tessera.InvalidInput, match="deeper than 2"):
+            tessera.preview(cog, max_size=32, expression="(((b1)))")
+    finally:
+        tessera.configure()
