@@ -11,6 +11,9 @@ APT_PACKAGES=(
   libgtest-dev googletest
   clang-format clang-tidy
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15
+  # The tile server example (HTTP library), its viewer test (headless
+  # browser; Node.js and npm are the machine's) and its load test.
+  libcpp-httplib-dev chromium wrk
 )
 PYTHON_PACKAGES=(
   "scikit-build-core>=0.10"
@@ -84,3 +87,21 @@ else
   GOBIN=$TOOLS_BIN GOFLAGS=-mod=mod "$GO" install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
   echo "$VERSITYGW_VERSION" >"$TOOLS_BIN/versitygw.version"
 fi
+
+# The tile server viewer's npm packages (MapLibre GL JS, esbuild,
+# playwright-core), pinned by package-lock.json. `npm ci` reinstalls from
+# scratch, so it runs only when the lock file changed since the last install.
+VIEWER_DIR=examples/tile_server/viewer
+VIEWER_STAMP=$VIEWER_DIR/node_modules/.tessera-lock.sha256
+(
+  cd "$(dirname "$0")/.."
+  LOCK_HASH=$(sha256sum "$VIEWER_DIR/package-lock.json" | cut -d' ' -f1)
+  if [[ $(cat "$VIEWER_STAMP" 2>/dev/null) == "$LOCK_HASH" ]]; then
+    log "viewer npm packages present"
+  else
+    command -v npm >/dev/null || { log "error: npm is needed for the tile server viewer (Node.js >= 20)"; exit 1; }
+    log "installing the viewer's npm packages (npm ci)"
+    (cd "$VIEWER_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$LOCK_HASH" >"$VIEWER_STAMP"
+  fi
+)

@@ -1,0 +1,266 @@
+// The tile server's HTTP API, served in-process on loopback: status codes,
+// content types, ETag/304, Cache-Control, JSON errors naming the parameter,
+// the href allow-list, TileJSON and the mosaic search endpoints.
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "sample_data.hpp"
+#include "server.hpp"
+#include "tessera/tiling.hpp"
+#include "tessera/tms.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+class TileServerApi : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_ = tile_server::testing::write_sample_data(std::filesystem::path(TILE_SERVER_TEST_WORK) / "api");
+    tessera::ReaderConfig config = tessera::reader_config();
+    config.allowed_roots = {data_.folder.string()};
+    config.allowed_prefixes = {"https://allowed.example.org/"};
+    tessera::configure(config);
+    tile_server::ServerOptions options;
+    options.catalog_uri = data_.catalog_uri;
+    options.threads = 4;
+    options.cache.max_age_seconds = 120;
+    server_ = std::make_unique<tile_server::TileServer>(options);
+    port_ = server_->bind("127.0.0.1", 0);
+    thread_ = std::thread([] { server_->run(); });
+  }
+  static void TearDownTestSuite() {
+    if (server_) {
+      server_->stop();
+      thread_.join();
+      server_.reset();
+    }
+  }
+
+  static httplib::Client client() {
+    httplib::Client http("127.0.0.1", port_);
+    http.set_read_timeout(30, 0);
+    return http;
+  }
+  static std::string cog_query(std::size_t scene = 0) {
+    return "url=" + httplib::detail::encode_query_param(data_.scenes.at(scene).cog.string());
+  }
+  // The WebMercatorQuad tile holding a scene's centre.
+  static std::string tile_of(std::size_t scene, int z) {
+    const auto& s = data_.scenes.at(scene);
+    const tessera::Tile tile =
+        tessera::TileMatrixSet::web_mercator_quad().tile((s.west + s.east) / 2, (s.south + s.north) / 2, z);
+    return std::to_string(z) + "/" + std::to_string(tile.x) + "/" + std::to_string(tile.y);
+  }
+  static std::string register_search(const json& search) {
+    const auto response = client().Post("/searches/register", search.dump(), "application/json");
+    EXPECT_EQ(response->status, 200) << response->body;
+    return json::parse(response->body).at("id").get<std::string>();
+  }
+  static void expect_json_error(const httplib::Result& response, int status, const std::string& parameter) {
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, status) << response->body;
+    EXPECT_EQ(response->get_header_value("Content-Type"), "application/json");
+    const json body = json::parse(response->body);
+    EXPECT_TRUE(body.contains("detail")) << response->body;
+    if (!parameter.empty()) {
+      EXPECT_EQ(body.value("parameter", ""), parameter) << response->body;
+    }
+  }
+
+  static inline tile_server::testing::SampleData data_;
+  static inline std::unique_ptr<tile_server::TileServer> server_;
+  static inline std::thread thread_;
+  static inline int port_ = 0;
+};
+
+TEST_F(TileServerApi, CogTileIsAPngWithStrongEtagAndCacheControl) {
+  const auto response = client().Get("/cog/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".png?" + cog_query());
+  ASSERT_TRUE(response);
+  ASSERT_EQ(response->status, 200) << response->body;
+  EXPECT_EQ(response->get_header_value("Content-Type"), "image/png");
+  EXPECT_EQ(response->body.substr(1, 3), "PNG");
+  EXPECT_EQ(response->get_header_value("Cache-Control"), "public, max-age=120");
+  const std::string etag = response->get_header_value("ETag");
+  ASSERT_EQ(etag.front(), '"');
+  EXPECT_EQ(etag, tile_server::etag_of(response->body));
+
+  const auto cached =
+      client().Get("/cog/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".png?" + cog_query(), {{"If-None-Match", etag}});
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(cached->status, 304);
+  EXPECT_TRUE(cached->body.empty());
+  EXPECT_EQ(cached->get_header_value("ETag"), etag);
+
+  const auto coloured = client().Get(
+      "/cog/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".png?colormap_name=viridis&rescale=0,255&" + cog_query(),
+      {{"If-None-Match", etag}});
+  ASSERT_TRUE(coloured);
+  EXPECT_EQ(coloured->status, 200);
+  EXPECT_NE(coloured->get_header_value("ETag"), etag);
+}
+
+TEST_F(TileServerApi, FormatsScaleAndTileSize) {
+  const std::string tile = "/cog/tiles/WebMercatorQuad/" + tile_of(0, 9);
+  for (const auto& [suffix, type] : {std::pair{".jpeg", "image/jpeg"}, std::pair{".webp", "image/webp"},
+                                     std::pair{".npy", "application/x-binary"}, std::pair{"", "image/png"}}) {
+    const auto response = client().Get(tile + suffix + "?" + cog_query());
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200) << suffix << ": " << response->body;
+    EXPECT_EQ(response->get_header_value("Content-Type"), type) << suffix;
+  }
+  // NPY: a uint8 band plus the mask, 512 x 512 at @2x.
+  const auto scaled = client().Get(tile + "@2x.npy?" + cog_query());
+  ASSERT_TRUE(scaled);
+  ASSERT_EQ(scaled->status, 200);
+  EXPECT_NE(scaled->body.find("'shape': (2, 512, 512)"), std::string::npos) << scaled->body.substr(0, 120);
+  const auto sized = client().Get(tile + ".npy?tilesize=64&" + cog_query());
+  ASSERT_TRUE(sized);
+  EXPECT_NE(sized->body.find("'shape': (2, 64, 64)"), std::string::npos) << sized->body.substr(0, 120);
+}
+
+TEST_F(TileServerApi, BadParametersAre400WithTheParameterNamed) {
+  const std::string tile = "/cog/tiles/WebMercatorQuad/" + tile_of(0, 9);
+  expect_json_error(client().Get(tile + ".png?rescale=0,abc&" + cog_query()), 400, "rescale");
+  expect_json_error(client().Get(tile + ".png?colormap_name=nope&" + cog_query()), 400, "colormap_name");
+  expect_json_error(client().Get(tile + ".png?colormap=%7Bbad&" + cog_query()), 400, "colormap");
+  expect_json_error(client().Get(tile + ".png?tilesize=0&" + cog_query()), 400, "tilesize");
+  expect_json_error(client().Get(tile + ".png?bidx=0&" + cog_query()), 400, "bidx");
+  expect_json_error(client().Get(tile + ".png?resampling=sharpest&" + cog_query()), 400, "resampling");
+  expect_json_error(client().Get(tile + ".gif?" + cog_query()), 400, "format");
+  expect_json_error(client().Get(tile + "@9x.png?" + cog_query()), 400, "scale");
+  expect_json_error(client().Get(tile + ".png"), 400, "url");
+  expect_json_error(client().Get("/cog/tiles/NoSuchTms/" + tile_of(0, 9) + ".png?" + cog_query()), 400,
+                    "tileMatrixSetId");
+  expect_json_error(client().Get("/cog/point/ten,45?" + cog_query()), 400, "lon");
+  // A tile beyond the zoom levels of the set is a bad request too.
+  expect_json_error(client().Get("/cog/tiles/WebMercatorQuad/30/0/0.png?" + cog_query()), 400, "");
+}
+
+TEST_F(TileServerApi, MissingThingsAre404) {
+  // The tile exists in the set but the raster does not reach it.
+  expect_json_error(client().Get("/cog/tiles/WebMercatorQuad/9/0/0.png?" + cog_query()), 404, "");
+  expect_json_error(client().Get("/searches/0123456789abcdef/info"), 404, "");
+  expect_json_error(client().Get("/no/such/endpoint"), 404, "");
+  const std::string missing = "url=" + httplib::detail::encode_query_param((data_.folder / "missing.tif").string());
+  expect_json_error(client().Get("/cog/info?" + missing), 404, "");
+}
+
+TEST_F(TileServerApi, HrefsOutsideTheAllowListAreRefused) {
+  const auto outside = client().Get("/cog/info?url=%2Fetc%2Fpasswd");
+  expect_json_error(outside, 400, "");
+  EXPECT_NE(json::parse(outside->body).at("detail").get<std::string>().find("outside the allowed"), std::string::npos);
+  const auto url = client().Get("/cog/info?url=https%3A%2F%2Fevil.example.com%2Fa.tif");
+  expect_json_error(url, 400, "");
+  EXPECT_NE(json::parse(url->body).at("detail").get<std::string>().find("evil.example.com"), std::string::npos);
+  expect_json_error(client().Get("/cog/info?url=%2Fvsicurl%2Fhttp%3A%2F%2Fx%2Fa.tif"), 400, "");
+}
+
+TEST_F(TileServerApi, CogTilejsonInfoPointAndStatistics) {
+  const auto tilejson = client().Get("/cog/WebMercatorQuad/tilejson.json?rescale=0,255&" + cog_query());
+  ASSERT_TRUE(tilejson);
+  ASSERT_EQ(tilejson->status, 200) << tilejson->body;
+  EXPECT_EQ(tilejson->get_header_value("Content-Type"), "application/json");
+  const json document = json::parse(tilejson->body);
+  EXPECT_EQ(document.at("tilejson"), "3.0.0");
+  const std::string url = document.at("tiles").at(0).get<std::string>();
+  EXPECT_EQ(url.rfind("http://127.0.0.1:" + std::to_string(port_) + "/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.png?", 0),
+            0u)
+      << url;
+  EXPECT_NE(url.find("rescale=0%2C255"), std::string::npos) << url;
+  EXPECT_NEAR(document.at("bounds").at(0).get<double>(), 10.0, 1e-6);
+  EXPECT_NEAR(document.at("bounds").at(3).get<double>(), 46.0, 1e-6);
+
+  const json info = json::parse(client().Get("/cog/info?" + cog_query())->body);
+  EXPECT_EQ(info.at("width"), 256);
+  EXPECT_EQ(info.at("dtype"), "uint8");
+
+  // Scene 0 is a diagonal gradient: the top-left corner is 1.
+  const auto point = client().Get("/cog/point/10.001,45.999?" + cog_query());
+  ASSERT_EQ(point->status, 200) << point->body;
+  EXPECT_EQ(json::parse(point->body).at("values"), json::array({1.0}));
+
+  const json statistics = json::parse(client().Get("/cog/statistics?" + cog_query())->body);
+  EXPECT_EQ(statistics.at("b1").at("min"), 1.0);
+  EXPECT_EQ(statistics.at("b1").at("max"), 255.0);
+}
+
+TEST_F(TileServerApi, SearchesRegisterListTileAssetsAndPoint) {
+  const std::string all = register_search({{"collections", {"sample"}}, {"metadata", {{"name", "all"}}}});
+  const std::string june =
+      register_search({{"collections", {"sample"}}, {"datetime", "2024-06-01T00:00:00Z/2024-06-30T23:59:59Z"}});
+  EXPECT_NE(all, june);
+
+  const auto list = client().Get("/searches/list");
+  ASSERT_EQ(list->status, 200);
+  EXPECT_EQ(list->get_header_value("Cache-Control"), "no-store");
+  std::set<std::string> ids;
+  const json listed = json::parse(list->body);
+  for (const json& entry : listed.at("searches")) {
+    ids.insert(entry.at("search").at("id").get<std::string>());
+  }
+  EXPECT_TRUE(ids.contains(all) && ids.contains(june));
+  EXPECT_EQ(json::parse(client().Get("/searches/" + all + "/info")->body).at("metadata").at("name"), "all");
+
+  // The centre of the June scene is covered by June and July; newest first.
+  const std::string tile = tile_of(0, 9);
+  const json assets =
+      json::parse(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile + "/assets?assets=data")->body);
+  ASSERT_EQ(assets.size(), 2u) << assets;
+  EXPECT_EQ(assets.at(0).at("id"), "scene-july");
+  EXPECT_EQ(assets.at(1).at("id"), "scene-june");
+  const json june_assets =
+      json::parse(client().Get("/searches/" + june + "/tiles/WebMercatorQuad/" + tile + "/assets?assets=data")->body);
+  ASSERT_EQ(june_assets.size(), 1u);
+  EXPECT_EQ(june_assets.at(0).at("id"), "scene-june");
+
+  const auto png = client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile +
+                                ".png?assets=data&colormap_name=viridis&rescale=0,255");
+  ASSERT_EQ(png->status, 200) << png->body;
+  EXPECT_EQ(png->get_header_value("Content-Type"), "image/png");
+  const auto june_png = client().Get("/searches/" + june + "/tiles/WebMercatorQuad/" + tile +
+                                     ".png?assets=data&colormap_name=viridis&rescale=0,255");
+  ASSERT_EQ(june_png->status, 200);
+  EXPECT_NE(png->get_header_value("ETag"), june_png->get_header_value("ETag"));
+
+  const json point_assets =
+      json::parse(client().Get("/searches/" + all + "/point/10.75,45.75/assets?assets=data")->body);
+  ASSERT_EQ(point_assets.size(), 2u);
+  const json values = json::parse(client().Get("/searches/" + all + "/point/10.75,45.75?assets=data")->body);
+  ASSERT_EQ(values.at("values").size(), 2u) << values;
+  EXPECT_EQ(values.at("values").at(0).at("id"), "scene-july");
+  EXPECT_EQ(values.at("values").at(0).at("band_names"), json::array({"data_b1"}));
+  // July is horizontal bands of 40 + 25 per 32 rows: 10.75,45.75 is row 192.
+  EXPECT_EQ(values.at("values").at(0).at("values"), json::array({190.0}));
+
+  const json tilejson =
+      json::parse(client().Get("/searches/" + all + "/WebMercatorQuad/tilejson.json?assets=data")->body);
+  EXPECT_NE(tilejson.at("tiles").at(0).get<std::string>().find("/searches/" + all +
+                                                               "/tiles/WebMercatorQuad/{z}/{x}/{y}.png?assets=data"),
+            std::string::npos)
+      << tilejson;
+}
+
+TEST_F(TileServerApi, SearchErrors) {
+  expect_json_error(client().Post("/searches/register", "{not json", "application/json"), 400, "");
+  expect_json_error(client().Post("/searches/register", "[1]", "application/json"), 400, "body");
+  expect_json_error(client().Post("/searches/register", R"({"bbox": [1, 2]})", "application/json"), 400, "");
+  const std::string all = register_search({{"collections", {"sample"}}});
+  expect_json_error(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".png"), 400,
+                    "assets");
+  expect_json_error(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile_of(0, 9) +
+                                 ".png?assets=data&pixel_selection=loudest"),
+                    400, "pixel_selection");
+  // No item over the Pacific.
+  expect_json_error(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/9/0/255.png?assets=data"), 404, "");
+}
+
+}  // namespace
