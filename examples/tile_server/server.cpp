@@ -24,6 +24,8 @@ TileServer::TileServer(ServerOptions options) {
   // MapLibre loads its worker as an ES module, which browsers only run when
   // served as JavaScript.
   http_.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
+  // Search bodies are small; larger ones are refused with 413.
+  http_.set_payload_max_length(std::size_t{1} << 20);
   http_.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr error) {
     send_error(response, std::move(error));
   });
