@@ -22,7 +22,7 @@ into a venv of its own (pinned below) on first use. Not part of the tests.
 
     cmake --preset release && cmake --build build/release --target tessera_tile_server
     python3 bench/tile_server_bench.py                 # work dir /tmp/tessera-tile-server-bench
-    python3 bench/tile_server_bench.py --rounds 1 --requests 2000 --no-write
+    python3 bench/tile_server_bench.py --rounds 1 --requests 10000 --titiler-requests 3000
 """
 
 import argparse
@@ -87,10 +87,18 @@ def write_cog(path):
 
 
 def tile_paths(cog):
+    """Tiles overlapping the raster itself (not just its WGS84 envelope, whose
+    corners both servers answer with 404)."""
     with rasterio.open(cog) as src:
         bounds = rasterio.warp.transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+        raster = src.bounds
     tms = morecantile.tms.get("WebMercatorQuad")
-    tiles = [t for z in ZOOMS for t in tms.tiles(*bounds, zooms=[z])]
+
+    def overlaps(tile):
+        left, bottom, right, top = rasterio.warp.transform_bounds("EPSG:3857", CRS, *tms.xy_bounds(tile))
+        return left < raster.right and right > raster.left and bottom < raster.top and top > raster.bottom
+
+    tiles = [t for z in ZOOMS for t in tms.tiles(*bounds, zooms=[z]) if overlaps(t)]
     random.Random(10).shuffle(tiles)
     query = f"url={urllib.parse.quote(str(cog), safe='')}&{RENDER_QUERY}"
     return [f"/cog/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png?{query}" for t in tiles[:MAX_URLS]]
@@ -186,6 +194,7 @@ def main():
                         default=REPO / "build/release/examples/tile_server/tessera_tile_server")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=10000)
+    parser.add_argument("--titiler-requests", type=int, help="timed requests for TiTiler (default: --requests)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -220,7 +229,8 @@ def main():
                     print(f"{name} warm-up: {warm['requests']} requests, {warm['non_200']} non-200, "
                           f"{warm['socket_errors']} socket errors", file=sys.stderr)
                 # Long enough for --requests at the warm-up's rate.
-                seconds = max(5, math.ceil(args.requests / warm["tiles_per_s"] * 1.05))
+                requests = args.requests if name == "tessera" else (args.titiler_requests or args.requests)
+                seconds = max(5, math.ceil(requests / warm["tiles_per_s"] * 1.05))
                 result = run_wrk(port, paths_file, seconds, args.connections, rss_of=server.process.pid)
             results[name].append(result)
             rss = result["rss"]
@@ -273,7 +283,7 @@ python3 bench/tile_server_bench.py /tmp/tessera-tile-server-bench   # installs T
 
 **Machine:** {os.cpu_count()} vCPU, {cpu}, {memory:.0f} GiB RAM, Linux {platform.release()}; 1-minute load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (other work shares the machine). **Versions:** tessera 0.1.0 (Release, system GDAL {system_gdal_version()}), cpp-httplib 0.11.4, wrk {wrk_version}; titiler.core {titiler_versions[0]}, uvicorn {titiler_versions[1]}, fastapi {titiler_versions[2]}, rio-tiler {titiler_versions[3]}, rasterio {titiler_versions[4]}; Python {platform.python_version()}.
 
-The COG: {SIZE}x{SIZE} uint16, {CRS}, 10 m pixels, COG driver, deflate, predictor 2, 512-pixel blocks, average overviews, nodata 0 in one corner. {len(paths)} WebMercatorQuad tiles over zooms {zooms[0]}-{zooms[-1]} (PNG, 256 px, `{RENDER_QUERY}`), shuffled; the same paths for both servers (`/cog/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?url=...`). Servers on loopback, sharing the 2 cores with wrk (2 threads, {args.connections} connections): tessera `tessera_tile_server --threads 8`, TiTiler `uvicorn --workers 2`. Per server and round: 20 s untimed over the tiles (each at least once), then a timed run sized for {args.requests} requests at the warm-up's rate (requests made: {", ".join(str(r["requests"]) for runs in results.values() for r in runs)}); RSS of the server's processes sampled every 0.2 s during the timed run. Medians of {args.rounds} rounds, servers in alternating order.
+The COG: {SIZE}x{SIZE} uint16, {CRS}, 10 m pixels, COG driver, deflate, predictor 2, 512-pixel blocks, average overviews, nodata 0 in one corner. {len(paths)} WebMercatorQuad tiles over zooms {zooms[0]}-{zooms[-1]} (PNG, 256 px, `{RENDER_QUERY}`), shuffled; the same paths for both servers (`/cog/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?url=...`). Servers on loopback, sharing the 2 cores with wrk (2 threads, {args.connections} connections): tessera `tessera_tile_server --threads 8`, TiTiler `uvicorn --workers 2`. Per server and round: 20 s untimed over the tiles (each at least once), then a timed run sized for {args.requests} requests (TiTiler: {args.titiler_requests or args.requests}) at the warm-up's rate (requests made: {", ".join(str(r["requests"]) for runs in results.values() for r in runs)}); RSS of the server's processes sampled every 0.2 s during the timed run. Medians of {args.rounds} rounds, servers in alternating order.
 
 | server | tiles/s | p50 ms | p99 ms | errors (all rounds) | RSS start MiB | RSS peak MiB | RSS end MiB |
 |---|---|---|---|---|---|---|---|

@@ -250,8 +250,10 @@ std::string query_string_of(const httplib::Request& request, const std::vector<s
     if (std::find(excluded.begin(), excluded.end(), name) != excluded.end()) {
       continue;
     }
-    query += (query.empty() ? "?" : "&") + httplib::detail::encode_query_param(name) + "=" +
-             httplib::detail::encode_query_param(value);
+    query += query.empty() ? '?' : '&';
+    query += httplib::detail::encode_query_param(name);
+    query += '=';
+    query += httplib::detail::encode_query_param(value);
   }
   return query;
 }

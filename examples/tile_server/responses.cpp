@@ -90,7 +90,6 @@ void send_error(httplib::Response& response, std::exception_ptr error) {
   } catch (...) {
     body = {{"detail", "unknown error"}};
   }
-  response.headers.erase("ETag");
   send_json(response, body, status);
 }
 

@@ -72,8 +72,13 @@ async function waitForTiles(page, problems) {
   try {
     await page.waitForFunction(() => window.viewer?.ready === true, null, { timeout: 60000 });
   } catch (error) {
-    const status = await page.locator("#status").innerText();
-    throw new Error(`the map did not finish loading (status: "${status}")\n${problems.join("\n")}`, { cause: error });
+    const state = await page.evaluate(() => ({
+      status: document.getElementById("status").textContent,
+      searchId: window.viewer.searchId,
+      tilesLoaded: window.viewer.tilesLoaded,
+      loaded: window.viewer.map.loaded(),
+    }));
+    throw new Error(`the map did not finish loading: ${JSON.stringify(state)}\n${problems.join("\n")}`, { cause: error });
   }
 }
 

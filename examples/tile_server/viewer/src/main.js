@@ -101,22 +101,36 @@ const map = new maplibregl.Map({
 });
 viewer.map = map;
 
+// viewer.ready turns false when the layer is about to change and true at the
+// first idle map (every tile loaded) after the new layer is in.
+let layerPending = true;
+
 function showLayer() {
   if (map.getLayer("imagery")) {
     map.removeLayer("imagery");
     map.removeSource("imagery");
   }
-  viewer.ready = false;
   map.addSource("imagery", { type: "raster", tiles: [tileUrl()], tileSize: 256 });
   map.addLayer({ id: "imagery", type: "raster", source: "imagery" });
-  map.once("idle", () => {
+  layerPending = false;
+  map.triggerRepaint();
+}
+
+map.on("idle", () => {
+  if (!layerPending && !viewer.ready) {
     viewer.ready = true;
     setStatus(`${viewer.tilesLoaded} tiles, ${viewer.tileErrors} errors${viewer.searchId ? `, search ${viewer.searchId.slice(0, 8)}` : ""}`);
-  });
+  }
+});
+
+function changeLayer() {
+  viewer.ready = false;
+  layerPending = true;
 }
 
 async function apply(event) {
   event?.preventDefault();
+  changeLayer();
   try {
     if (!cogUrl) {
       viewer.searchId = await registerSearch();
@@ -170,7 +184,10 @@ map.on("click", async (event) => {
   }
 });
 
-controls.colormap.addEventListener("change", () => showLayer());
+controls.colormap.addEventListener("change", () => {
+  changeLayer();
+  showLayer();
+});
 document.getElementById("controls").addEventListener("submit", apply);
 
 map.on("load", async () => {
