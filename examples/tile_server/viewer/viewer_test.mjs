@@ -70,7 +70,7 @@ async function canvasPixels(page) {
 
 async function waitForTiles(page, problems) {
   try {
-    await page.waitForFunction(() => window.viewer?.ready === true, null, { timeout: 60000 });
+    await page.waitForFunction(() => window.viewer?.isReady?.() === true, null, { timeout: 60000, polling: 100 });
   } catch (error) {
     const state = await page.evaluate(() => ({
       status: document.getElementById("status").textContent,

@@ -29,7 +29,7 @@ controls.start.value = page.get("start") || "";
 controls.end.value = page.get("end") || "";
 
 // What the test (and a curious user in the console) can look at.
-const viewer = { searchId: null, tileErrors: 0, tilesLoaded: 0, ready: false };
+const viewer = { searchId: null, tileErrors: 0, tilesLoaded: 0 };
 window.viewer = viewer;
 
 function setStatus(text) {
@@ -101,9 +101,14 @@ const map = new maplibregl.Map({
 });
 viewer.map = map;
 
-// viewer.ready turns false when the layer is about to change and true at the
-// first idle map (every tile loaded) after the new layer is in.
+// The layer is being replaced from changeLayer() until showLayer() has put
+// the new one in; the map is ready once that layer's tiles have all loaded.
 let layerPending = true;
+viewer.isReady = () => !layerPending && map.loaded() && map.isSourceLoaded("imagery");
+
+function changeLayer() {
+  layerPending = true;
+}
 
 function showLayer() {
   if (map.getLayer("imagery")) {
@@ -111,22 +116,16 @@ function showLayer() {
     map.removeSource("imagery");
   }
   map.addSource("imagery", { type: "raster", tiles: [tileUrl()], tileSize: 256 });
-  map.addLayer({ id: "imagery", type: "raster", source: "imagery" });
+  // No fade-in, so a loaded map shows the new tiles at once.
+  map.addLayer({ id: "imagery", type: "raster", source: "imagery", paint: { "raster-fade-duration": 0 } });
   layerPending = false;
-  map.triggerRepaint();
 }
 
 map.on("idle", () => {
-  if (!layerPending && !viewer.ready) {
-    viewer.ready = true;
+  if (viewer.isReady()) {
     setStatus(`${viewer.tilesLoaded} tiles, ${viewer.tileErrors} errors${viewer.searchId ? `, search ${viewer.searchId.slice(0, 8)}` : ""}`);
   }
 });
-
-function changeLayer() {
-  viewer.ready = false;
-  layerPending = true;
-}
 
 async function apply(event) {
   event?.preventDefault();
