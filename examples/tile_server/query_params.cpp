@@ -180,9 +180,10 @@ int tile_size_of(const httplib::Request& request, int scale) {
   }
   const int tile_size =
       request.has_param("tilesize") ? integer_of(request.get_param_value("tilesize"), "tilesize") : 256 * scale;
-  if (tile_size < 1 || tile_size > tessera::kMaxImageSize) {
-    throw BadParameter("tilesize", "tilesize: " + std::to_string(tile_size) + " is not 1 to " +
-                                       std::to_string(tessera::kMaxImageSize));
+  const int max_size = tessera::reader_config().max_image_size;
+  if (tile_size < 1 || tile_size > max_size) {
+    throw BadParameter("tilesize",
+                       "tilesize: " + std::to_string(tile_size) + " is not 1 to " + std::to_string(max_size));
   }
   return tile_size;
 }

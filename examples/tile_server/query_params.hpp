@@ -39,7 +39,7 @@ tessera::ReadOptions read_options_of(const httplib::Request& request);
 tessera::RenderOptions render_options_of(const httplib::Request& request, const std::string& format);
 // assets, expression, pixel_selection, max_items.
 tessera::MosaicOptions mosaic_options_of(const httplib::Request& request);
-// tilesize (default 256 times the @{scale}x of the path, 1..kMaxImageSize).
+// tilesize (default 256 times the @{scale}x of the path, 1..ReaderConfig::max_image_size).
 int tile_size_of(const httplib::Request& request, int scale);
 // max_size, categorical, p (percentiles), histogram_bins, histogram_range.
 tessera::StatisticsOptions statistics_options_of(const httplib::Request& request);
