@@ -5,7 +5,12 @@
 # triggers runs as the scenes are ingested, the runner records predictions, a
 # search, a dynamic mosaic and the country's data package. Then every other
 # example once (C++, C, Python, the CLI). Output goes to demo-output/.
+# Finally it starts the tile server with the map viewer on the walkthrough's
+# catalog and prints its URL; `--no-serve` (or TESSERA_DEMO_NO_SERVE=1) checks
+# the server answers and exits instead, for scripted runs.
 set -euo pipefail
+SERVE=yes
+[[ ${1:-} == --no-serve || ${TESSERA_DEMO_NO_SERVE:-0} == 1 ]] && SERVE=no
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PYTHON=${PYTHON:-python3}
@@ -70,5 +75,28 @@ cat >"$OUT/cli-datasets.json" <<EOF
 EOF
 "$CLI" package "$OUT/package-cli" --boundaries "$COUNTRIES" --boundary Luxembourg --datasets "$OUT/cli-datasets.json" |
   "$PYTHON" -c 'import json,sys; p=json.load(sys.stdin); print(p["name"], [(r["path"], r["hash"][:15]) for r in p["resources"]])'
+
 echo
-echo "Demo finished; files are in $OUT"
+echo "======== The viewer: the walkthrough's NDVI mosaic on a map (examples/tile_server)"
+ogr2ogr -f GeoJSON "$OUT/countries.geojson" "$COUNTRIES"
+PORT=${TESSERA_DEMO_PORT:-8000}
+VIEWER="http://127.0.0.1:$PORT/?collection=scenes&assets=data&expression=(data_b2-data_b1)/(data_b2%2Bdata_b1)"
+VIEWER+="&rescale=0,0.8&colormap_name=viridis&center=5.95,49.75&zoom=9"
+SERVER=(build/release/examples/tile_server/tessera_tile_server --catalog "sqlite://$OUT/walkthrough/catalog.db"
+  --allowed-root "$OUT/walkthrough" --basemap "$OUT/countries.geojson" --port "$PORT")
+echo "Files are in $OUT"
+if [[ $SERVE == yes ]]; then
+  echo "Open $VIEWER"
+  echo "(Ctrl-C stops the server)"
+  exec "${SERVER[@]}"
+fi
+"${SERVER[@]}" >"$OUT/tile-server.log" 2>&1 &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+SEARCH=$(curl -fs -X POST -H 'Content-Type: application/json' -d '{"collections": ["scenes"]}' \
+  "http://127.0.0.1:$PORT/searches/register" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -fs -o "$OUT/viewer-tile.png" \
+  "http://127.0.0.1:$PORT/searches/$SEARCH/tiles/WebMercatorQuad/9/264/174.png?assets=data&bidx=2&rescale=0,4000"
+echo "The server answered (a tile of search $SEARCH is in $OUT/viewer-tile.png); --no-serve: not left running."
+echo "Run without --no-serve to open $VIEWER"

@@ -12,6 +12,7 @@ import "./style.css";
 const page = new URLSearchParams(window.location.search);
 const assets = page.get("assets") || "data";
 const cogUrl = page.get("url");
+const expression = page.get("expression"); // band math, e.g. an index over two bands
 const [rescaleMin, rescaleMax] = (page.get("rescale") || "0,255").split(",");
 const center = (page.get("center") || "0,20").split(",").map(Number);
 
@@ -74,6 +75,9 @@ function renderQuery() {
     query.set("url", cogUrl);
   } else {
     query.set("assets", assets);
+  }
+  if (expression) {
+    query.set("expression", expression);
   }
   return query.toString();
 }
