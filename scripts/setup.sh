@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libfmt-dev nlohmann-json3-dev libsimdjson-dev libzstd-dev libcli11-dev
   libgtest-dev googletest
   clang-format clang-tidy
+  # libFuzzer and its sanitizer runtimes (scripts/fuzz.sh).
+  clang llvm
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15
   # The tile server example (HTTP library), its viewer test (headless
   # browser; Node.js and npm are the machine's) and its load test.

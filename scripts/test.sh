@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, format check, C++/C tests (ctest), the
-# installed-package consumer, the Python tests (pytest) and the sanitizer run.
+# installed-package consumer, the Python tests (pytest), the sanitizer run
+# and a short fuzzing run of every parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -61,5 +62,8 @@ step "C++ and C tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake --preset asan
 cmake --build --preset asan
 ctest --preset asan
+
+step "fuzzing: every parser target for a short bounded time (clang, ASan + UBSan)"
+scripts/fuzz.sh "${TESSERA_FUZZ_SECONDS:-20}"
 
 step "all test stages passed"

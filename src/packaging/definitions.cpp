@@ -110,7 +110,8 @@ DatasetDefinition DatasetDefinition::from_json(const json& definition, std::stri
   if (parsed.processor.empty()) {
     parsed.processor = parsed.type;
   }
-  for (const auto& [field, value] : definition.items()) {
+  for (const auto& member : definition.items()) {
+    const std::string& field = member.key();
     static const char* const kKnown[] = {"name",    "version", "title",  "description", "license",  "citation",
                                          "sources", "type",    "format", "options",     "processor"};
     if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* known) { return field == known; })) {
@@ -121,9 +122,15 @@ DatasetDefinition DatasetDefinition::from_json(const json& definition, std::stri
 }
 
 json DatasetDefinition::to_json() const {
-  return {{"name", name},       {"version", version},   {"title", title},        {"description", description},
-          {"license", license}, {"citation", citation}, {"sources", sources},    {"type", type},
-          {"format", format},   {"options", options},   {"processor", processor}};
+  json definition = {{"name", name},         {"version", version},    {"title", title}, {"description", description},
+                     {"citation", citation}, {"sources", sources},    {"type", type},   {"format", format},
+                     {"options", options},   {"processor", processor}};
+  // No license is an empty object here, which from_json() rejects: leave it
+  // out so the document reads back (processors get it and may pass it on).
+  if (!license.empty()) {
+    definition["license"] = license;
+  }
+  return definition;
 }
 
 json ClipResult::to_json() const {

@@ -47,7 +47,9 @@ std::string env(const char* name) {
 // environment variables as the AWS SDKs read them.
 std::map<std::string, std::string> bucket_settings(const StorageOptions& options) {
   std::map<std::string, std::string> settings;
-  for (const auto& [name, value] : options) {
+  // Not a structured binding: clang before 16 cannot capture one in a lambda.
+  for (const auto& option : options) {
+    const std::string& name = option.first;
     const auto* known = std::find_if(std::begin(kOptionKeys), std::end(kOptionKeys),
                                      [&](const auto& pair) { return name == pair.first; });
     if (known == std::end(kOptionKeys)) {
@@ -56,7 +58,7 @@ std::map<std::string, std::string> bucket_settings(const StorageOptions& options
                               "secret_access_key, session_token, https, path_style)",
                               name));
     }
-    settings[known->second] = value;
+    settings[known->second] = option.second;
   }
   std::string endpoint = settings.count("AWS_S3_ENDPOINT") != 0 ? settings["AWS_S3_ENDPOINT"] : "";
   if (endpoint.empty()) {

@@ -110,7 +110,10 @@ ImageData rescale_to_uint8(const ImageData& image, const std::vector<Range>& ran
   const std::uint8_t* mask = image.mask();
   const std::size_t count = image.pixel_count();
   for (int band = 0; band < image.band_count(); ++band) {
-    const auto [min, max] = ranges.size() == 1 ? ranges[0] : ranges[static_cast<std::size_t>(band)];
+    // Not a structured binding: clang before 16 cannot capture one in a lambda.
+    const auto& range = ranges.size() == 1 ? ranges[0] : ranges[static_cast<std::size_t>(band)];
+    const double min = range.first;
+    const double max = range.second;
     std::uint8_t* values_out = out.band<std::uint8_t>(band);
     tiling::with_band_values(image, band, [&](const auto* values) {
       using T = std::remove_cv_t<std::remove_pointer_t<decltype(values)>>;
