@@ -194,6 +194,21 @@ TEST(DatasetDefinition, ErrorsNameTheField) {
       ErrorCode::kInvalidInput, "d.license: expected an object with a name or path");
 }
 
+// Fuzz finding (fuzz_dataset_definition): a definition without a license
+// wrote "license": {} in to_json(), which from_json() rejects, so the document
+// a processor is handed did not read back.
+TEST(DatasetDefinition, ToJsonReadsBackWithoutALicense) {
+  const json input = json::parse(R"({"name":"roads","version":"2024","sources":["/data/roads.gpkg"],"type":"vector"})");
+  const json written = tessera::DatasetDefinition::from_json(input).to_json();
+  EXPECT_FALSE(written.contains("license"));
+  const auto reread = tessera::DatasetDefinition::from_json(written);
+  EXPECT_EQ(reread.to_json(), written);
+
+  json licensed = input;
+  licensed["license"] = {{"name", "CC0-1.0"}};
+  EXPECT_EQ(tessera::DatasetDefinition::from_json(licensed).to_json()["license"], licensed["license"]);
+}
+
 TEST(Sketch, ValidatesClipsAndCaches) {
   TempDir dir;
   const json bowtie = json::parse(R"({"type":"Polygon","coordinates":[[[0,0],[2,2],[2,0],[0,2],[0,0]]]})");
