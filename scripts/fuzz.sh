@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target (fuzz/) for a bounded time over its seed corpus:
 #   scripts/fuzz.sh [seconds-per-target] [target...]
-# Default 20 s per target (the CI stage); `scripts/fuzz.sh 600` is the longer
+# Default 10 s per target (the CI stage); `scripts/fuzz.sh 600` is the longer
 # local campaign recorded in docs/fuzzing.md. Builds the fuzz preset first,
 # unless TESSERA_FUZZ_BIN_DIR names already built targets. A crash, leak,
 # sanitizer report, timeout or out-of-memory fails the run; its reproducer is
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_PER_TARGET=${1:-20}
+SECONDS_PER_TARGET=${1:-10}
 shift || true
 OUT=${TESSERA_FUZZ_OUT:-build/fuzz/runs}
 

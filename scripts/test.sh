@@ -64,6 +64,6 @@ cmake --build --preset asan
 ctest --preset asan
 
 step "fuzzing: every parser target for a short bounded time (clang, ASan + UBSan)"
-scripts/fuzz.sh "${TESSERA_FUZZ_SECONDS:-20}"
+scripts/fuzz.sh "${TESSERA_FUZZ_SECONDS:-10}"
 
 step "all test stages passed"

@@ -237,7 +237,7 @@ LoadReport Catalog::load_stream(std::istream& input, std::string_view source, co
   // ndjson when the first line is a whole Item; otherwise one JSON document
   // (a FeatureCollection, an Item over several lines, or an array of Items).
   const json first_value = json::parse(first, nullptr, false);
-  if (first_value.is_object() && first_value.value("type", "") == "Feature") {
+  if (first_value.is_object() && first_value.contains("type") && first_value["type"] == "Feature") {
     NdjsonItemSource items(input, std::move(first), line_number, source);
     return load_items(items, options);
   }
@@ -246,11 +246,12 @@ LoadReport Catalog::load_stream(std::istream& input, std::string_view source, co
   json document;
   try {
     document = json::parse(rest.str());
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) {
+    // parse_error, or out_of_range for a number beyond a double's range.
     throw Error(ErrorCode::kInvalidInput, fmt::format("{}: invalid JSON: {}", source, error.what()));
   }
   std::vector<json> items;
-  if (document.is_object() && document.value("type", "") == "FeatureCollection") {
+  if (document.is_object() && document.contains("type") && document["type"] == "FeatureCollection") {
     const auto it = document.find("features");
     if (it == document.end() || !it->is_array()) {
       throw Error(ErrorCode::kInvalidInput, fmt::format("{}: FeatureCollection has no 'features' array", source));

@@ -15,6 +15,16 @@ std::string decode_s3_key(std::string key) {
   return storage::percent_decode(key);
 }
 
+// A member's string, or "" when it is missing or not a string (json's
+// value("name", "") throws type_error for a member of another type).
+std::string string_member(const json& object, const char* name) {
+  if (!object.is_object()) {
+    return {};
+  }
+  const auto member = object.find(name);
+  return member != object.end() && member->is_string() ? member->get<std::string>() : std::string();
+}
+
 void read_message(const json& value, Unit& unit, int depth) {
   if (depth > 4) {
     throw Error(ErrorCode::kInvalidInput, "message nests envelopes too deeply");
@@ -29,7 +39,7 @@ void read_message(const json& value, Unit& unit, int depth) {
     }
     read_message(parsed, unit, depth + 1);
   };
-  if (value.value("Type", "") == "Notification" && value.contains("Message") && value["Message"].is_string()) {
+  if (string_member(value, "Type") == "Notification" && value.contains("Message") && value["Message"].is_string()) {
     unwrap(value["Message"].get<std::string>());  // SNS envelope
     return;
   }
@@ -38,7 +48,7 @@ void read_message(const json& value, Unit& unit, int depth) {
     unwrap(unit.message);
     return;
   }
-  if (value.value("Event", "") == "s3:TestEvent") {
+  if (string_member(value, "Event") == "s3:TestEvent") {
     unit.ignored = true;
     return;
   }
@@ -52,12 +62,12 @@ void read_message(const json& value, Unit& unit, int depth) {
       if (!record.is_object() || !record.contains("s3")) {
         throw Error(ErrorCode::kInvalidInput, fmt::format("S3 event: Records[{}] has no s3 member", n));
       }
-      if (record.value("eventName", "").starts_with("ObjectRemoved")) {
+      if (string_member(record, "eventName").starts_with("ObjectRemoved")) {
         continue;  // nothing to load
       }
       const json& s3 = record["s3"];
-      const auto bucket = s3.contains("bucket") ? s3["bucket"].value("name", "") : "";
-      const auto key = s3.contains("object") ? s3["object"].value("key", "") : "";
+      const auto bucket = s3.contains("bucket") ? string_member(s3["bucket"], "name") : std::string();
+      const auto key = s3.contains("object") ? string_member(s3["object"], "key") : std::string();
       if (bucket.empty() || key.empty()) {
         throw Error(ErrorCode::kInvalidInput,
                     fmt::format("S3 event: Records[{}] lacks s3.bucket.name or s3.object.key", n));
@@ -67,7 +77,7 @@ void read_message(const json& value, Unit& unit, int depth) {
     unit.ignored = unit.fetch.empty();
     return;
   }
-  const std::string type = value.value("type", "");
+  const std::string type = string_member(value, "type");
   if (type == "Feature" || type == "FeatureCollection") {
     unit.items = split_items(value.dump());
     return;

@@ -464,6 +464,9 @@ TileMatrixSet TileMatrixSet::from_json_text(std::string_view text) {
   } catch (const json::parse_error& error) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("tile matrix set: invalid JSON at byte {}: {}", error.byte, error.what()));
+  } catch (const json::exception& error) {
+    // A number beyond a double's range is out_of_range, not a parse_error.
+    throw Error(ErrorCode::kInvalidInput, fmt::format("tile matrix set: invalid JSON: {}", error.what()));
   }
   return from_json(document);
 }

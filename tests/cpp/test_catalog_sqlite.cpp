@@ -140,6 +140,20 @@ TEST(SqliteCatalog, LoaderKilledAtRandomPointsLeavesWholeBatches) {
   EXPECT_EQ(scalar(path, "PRAGMA integrity_check"), 1);
 }
 
+// Found beside the fuzz_ingest_message finding (the same json::value() and
+// parse_error-only pattern): a stream whose "type" is not a string, or with a
+// number beyond a double's range, failed with a nlohmann::json exception.
+TEST(SqliteCatalog, LoadStreamRejectsMistypedAndOverflowingJson) {
+  TempDir dir;
+  auto catalog = Catalog::open((dir.path() / "stream.db").string());
+  // Not a FeatureCollection: read as one item, which then fails validation.
+  const auto report = catalog->load_text(R"({"type": 5, "features": []})");
+  EXPECT_EQ(report.loaded, 0U);
+  EXPECT_EQ(report.failed.size(), 1U);
+  expect_error([&] { (void)catalog->load_text("[\n{\"type\": \"Feature\", \"x\": 1e99999}]"); },
+               ErrorCode::kInvalidInput, "text: invalid JSON");
+}
+
 TEST(SqliteCatalog, BusyWriterIsARetryableErrorAndReadersProceed) {
   TempDir dir;
   const std::string path = (dir.path() / "busy.db").string();

@@ -106,6 +106,27 @@ TEST_F(Ingest, MessagesItemsSnsAndTestEvents) {
   EXPECT_EQ(catalog_->get_item("a", "m2")["id"], "m2");
 }
 
+// Fuzz finding (fuzz_ingest_message): members of the wrong type (a number as
+// the bucket name, the type, the event name) made json::value() throw
+// type_error out of the message reader instead of failing that message.
+TEST_F(Ingest, MessagesWithMembersOfTheWrongTypeFail) {
+  const std::vector<std::string> messages = {
+      sns(R"({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": 4444}}}]})"),
+      R"({"Records": [{"eventName": 7, "s3": {"bucket": "b", "object": {"key": "k"}}}]})",
+      R"({"type": 5})",
+      R"({"Type": 1, "Event": [], "Message": "x"})",
+  };
+  const IngestReport report = tessera::ingest_messages(*catalog_, messages);
+  ASSERT_EQ(report.results.size(), messages.size());
+  for (std::size_t n = 0; n < messages.size(); ++n) {
+    EXPECT_EQ(report.results[n].status, "failed") << n << ": " << report.results[n].to_json().dump();
+  }
+  EXPECT_NE(report.results[0].error.find("lacks s3.bucket.name or s3.object.key"), std::string::npos);
+  EXPECT_NE(report.results[1].error.find("lacks s3.bucket.name or s3.object.key"), std::string::npos);
+  EXPECT_NE(report.results[2].error.find("neither a STAC Item"), std::string::npos);
+  EXPECT_NE(report.results[3].error.find("neither a STAC Item"), std::string::npos);
+}
+
 TEST_F(Ingest, DeadLettersKeepEverythingAndReplay) {
   const std::string sink = (dir_.path() / "dead" / "letters.ndjson").string();
   tessera::IngestOptions options;

@@ -1270,6 +1270,13 @@ TEST(TileMatrixSet, BadDocumentsNameTheMember) {
                "tile matrix set: invalid JSON at byte");
 }
 
+// Fuzz finding (fuzz_tms): a number beyond a double's range made json::parse
+// throw out_of_range, which escaped as a nlohmann::json exception.
+TEST(TileMatrixSet, NumberOverflowIsInvalidInput) {
+  expect_error([] { (void)TileMatrixSet::from_json_text(R"({"crs": 68247.346e83193})"); }, ErrorCode::kInvalidInput,
+               "tile matrix set: invalid JSON");
+}
+
 TEST(TileMatrixSet, UnsupportedDocuments) {
   json v1 = minimal_document();
   v1["supportedCRS"] = "http://www.opengis.net/def/crs/EPSG/0/3857";
