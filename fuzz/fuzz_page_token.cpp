@@ -12,9 +12,12 @@
 
 namespace {
 
+// CatalogOptions' defaults.
+constexpr tessera::catalog::SearchLimits kLimits{.max_limit = 10000, .max_geometry_vertices = 100000};
+
 void continue_with(const std::string& token) {
   tessera::fuzz::accepted([&] {
-    const auto request = tessera::catalog::parse_search_request(nlohmann::json{{"token", token}}, 10000);
+    const auto request = tessera::catalog::parse_search_request(nlohmann::json{{"token", token}}, kLimits);
     if (request.position) {
       const auto keys = tessera::catalog::effective_sort(request).size() - 2;
       (void)tessera::catalog::sqlite::PageCursor::from_position(*request.position, keys);

@@ -5,13 +5,16 @@
 #include "cql2_fuzz_item.hpp"
 #include "fuzz_support.hpp"
 
+// CatalogOptions' defaults.
+constexpr tessera::catalog::SearchLimits kLimits{.max_limit = 10000, .max_geometry_vertices = 100000};
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto request = tessera::fuzz::as_json(data, size);
   if (!request) {
     return 0;
   }
   tessera::fuzz::accepted([&] {
-    const auto parsed = tessera::catalog::parse_search_request(*request, 10000);
+    const auto parsed = tessera::catalog::parse_search_request(*request, kLimits);
     (void)tessera::catalog::effective_sort(parsed);
     auto item = tessera::fuzz::cql2_item();
     tessera::catalog::apply_fields(item, parsed);
