@@ -243,8 +243,11 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
     if (filled || next_merge == count) {
       break;
     }
-    // Start reads, in order, while threads are free and the caps allow.
-    while (next_dispatch < count && running < pool.thread_count()) {
+    // Start reads, in order, while the caps allow, at most one pool's worth
+    // ahead of the oldest unmerged item: a slow read at the front must not let
+    // later reads run on unbounded (each would be one more read "first" may not
+    // need, and one more image held until the front is merged).
+    while (next_dispatch < count && next_dispatch - next_merge < pool.thread_count()) {
       if (reads_started >= options_.max_items_read) {
         stopped_by = "max_items_read";
         break;
