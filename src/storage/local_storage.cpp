@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <random>
+#include <shared_mutex>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -22,8 +24,16 @@ namespace tessera::storage {
 namespace {
 
 constexpr std::string_view kTempPrefix = ".tessera-tmp-";
-// How often a step that lost a race with a concurrent folder prune is retried.
+// How often a step that lost a race with another process's folder prune is retried.
 constexpr int kFolderRaceAttempts = 8;
+
+// remove() prunes the folders it empties. Within a process, pruning excludes
+// the steps that make or walk folders (writers, key resolution), so those
+// never see a folder vanish under them; other processes are met by retries.
+std::shared_mutex& folder_mutex() {
+  static std::shared_mutex mutex;
+  return mutex;
+}
 
 [[noreturn]] void throw_io(std::string_view what, const fs::path& path, int error_number) {
   const ErrorCode code = error_number == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo;
@@ -102,6 +112,7 @@ fs::path LocalStorage::resolve(std::string_view key) const {
   // concurrent remove() between its steps makes it fail with ENOENT: look again.
   std::error_code ec;
   fs::path real;
+  const std::shared_lock folders(folder_mutex());
   for (int attempt = 0; attempt < kFolderRaceAttempts; ++attempt) {
     real = fs::weakly_canonical(path, ec);
     if (ec != std::errc::no_such_file_or_directory) {
@@ -132,6 +143,8 @@ bool LocalStorage::write_atomically(std::string_view key, Placement placement, W
   // vanish before the temporary file is created in it: make it again.
   const fs::path temp = target.parent_path() / unique_temp_name();
   int descriptor = -1;
+  int open_error = 0;
+  std::shared_lock folders(folder_mutex());
   for (int attempt = 0; descriptor < 0 && attempt < kFolderRaceAttempts; ++attempt) {
     fs::create_directories(target.parent_path(), ec);
     if (ec == std::errc::no_such_file_or_directory) {
@@ -141,16 +154,18 @@ bool LocalStorage::write_atomically(std::string_view key, Placement placement, W
       break;
     }
     descriptor = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (descriptor < 0 && errno != ENOENT) {
+    open_error = errno;
+    if (descriptor < 0 && open_error != ENOENT) {
       break;
     }
   }
   if (ec) {
     throw Error(ErrorCode::kIo, fmt::format("cannot create folder for key '{}': {}", key, ec.message()));
   }
+  folders.unlock();  // the temporary file keeps its folder from being pruned
   FileDescriptor fd(descriptor);
   if (fd.get() < 0) {
-    throw_io(fmt::format("cannot write key '{}': cannot create", key), temp, errno);
+    throw_io(fmt::format("cannot write key '{}': cannot create", key), temp, open_error);
   }
   try {
     write_body(fd.get(), temp);
@@ -334,6 +349,7 @@ void LocalStorage::remove(std::string_view key) {
     throw Error(ErrorCode::kIo, fmt::format("cannot delete key '{}': {}", key, ec.message()));
   }
   // Object stores have no folders: drop the ones this removal left empty.
+  const std::unique_lock folders(folder_mutex());
   for (fs::path parent = path.parent_path(); parent != root_ && inside_root(parent); parent = parent.parent_path()) {
     if (!fs::is_empty(parent, ec) || ec || !fs::remove(parent, ec)) {
       break;
