@@ -45,14 +45,7 @@ file(WRITE "${WORK}/datasets.json" "[
    \"format\": \"FlatGeobuf\"}
 ]")
 
-function(run expect_rc)
-  execute_process(COMMAND "${CLI}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL expect_rc)
-    message(FATAL_ERROR "tessera ${ARGN}: exit ${rc} (wanted ${expect_rc})\n${out}\n${err}")
-  endif()
-  set(out "${out}" PARENT_SCOPE)
-  set(err "${err}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/cli_run.cmake")
 
 run(0 package "${WORK}/out" --boundaries "${WORK}/areas.geojson" --long-name-field long --boundary "Test Area"
   --datasets "${WORK}/datasets.json" --job-id cli-job)

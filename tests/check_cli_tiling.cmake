@@ -31,14 +31,7 @@ if(NOT rc EQUAL 0)
 endif()
 set(raster "${WORK}/utm.tif")
 
-function(run expect_rc)
-  execute_process(COMMAND "${CLI}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL expect_rc)
-    message(FATAL_ERROR "tessera ${ARGN}: exit ${rc} (wanted ${expect_rc})\n${out}\n${err}")
-  endif()
-  set(out "${out}" PARENT_SCOPE)
-  set(err "${err}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/cli_run.cmake")
 
 # The first bytes of a file as hex.
 function(magic file length result)
