@@ -15,6 +15,17 @@ def storage(tmp_path):
 
 
 @pytest.fixture
+def pgstac_url():
+    """The test pgstac cluster's URL (started by scripts/test.sh): a failure in CI when missing, else a skip."""
+    url = os.environ.get("TESSERA_TEST_PGSTAC_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
+        pytest.skip("no pgstac cluster (run scripts/test.sh)")
+    return url
+
+
+@pytest.fixture
 def s3_env():
     """The test S3 server's bucket and client options (started by scripts/test.sh)."""
     endpoint = os.environ.get("TESSERA_TEST_S3_ENDPOINT")

@@ -39,14 +39,6 @@ def client():
         yield dask_client
 
 
-@pytest.fixture
-def pgstac_url():
-    url = os.environ.get("TESSERA_TEST_PGSTAC_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
-        pytest.skip("no pgstac cluster (run scripts/test.sh)")
-    return url
 
 
 @pytest.fixture

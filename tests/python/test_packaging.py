@@ -529,25 +529,21 @@ class SlowCsvProcessor(tessera.Processor):
         return [{"file": "names.csv", "format": "csv", "media_type": "text/csv"}]
 
 
-def lock_catalogs(kind, tmp_path):
+def lock_catalogs(kind, tmp_path, request):
     """Two catalog handles on one database (as two processes would have), or none for storage markers."""
     if kind == "storage":
         return [None, None]
     if kind == "sqlite":
         return [tessera.Catalog.open(f"sqlite://{tmp_path}/locks.db") for _ in range(2)]
-    url = os.environ.get("TESSERA_TEST_PGSTAC_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
-        pytest.skip("no pgstac cluster (run scripts/test.sh)")
+    url = request.getfixturevalue("pgstac_url")
     return [tessera.Catalog.open(url) for _ in range(2)]
 
 
 @pytest.mark.parametrize("locks", ["storage", "sqlite", "pgstac"])
-def test_python_processor_and_concurrent_jobs_run_once(tmp_path, package_inputs, locks):
+def test_python_processor_and_concurrent_jobs_run_once(tmp_path, package_inputs, locks, request):
     storage = tessera.Storage.open(str(tmp_path / "packages"))
     processor = SlowCsvProcessor()
-    packagers = [tessera.Packager(storage, catalog) for catalog in lock_catalogs(locks, tmp_path)]
+    packagers = [tessera.Packager(storage, catalog) for catalog in lock_catalogs(locks, tmp_path, request)]
     for packager in packagers:
         packager.register_processor("names", processor)
     packagers[0].add_boundaries(package_inputs["boundaries"], name_field="NAME")
@@ -675,12 +671,8 @@ def test_package_on_s3_with_atomic_updates(s3_env, tmp_path, package_inputs):
     assert storage.stat("clips/elevation.tif")["size"] == result["bytes"]
 
 
-def test_boundaries_from_a_postgis_table(tmp_path):
-    url = os.environ.get("TESSERA_TEST_PGSTAC_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
-        pytest.skip("no pgstac cluster (run scripts/test.sh)")
+def test_boundaries_from_a_postgis_table(tmp_path, pgstac_url):
+    url = pgstac_url
     psycopg = pytest.importorskip("psycopg")
     table = f"tessera_boundaries_{os.getpid()}"
     with psycopg.connect(url, autocommit=True) as connection:
