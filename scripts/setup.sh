@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libgtest-dev googletest
   clang-format clang-tidy
   # libFuzzer and its sanitizer runtimes (scripts/fuzz.sh).
-  clang llvm
+  clang llvm libclang-rt-14-dev
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15
   # The tile server example (HTTP library), its viewer test (headless
   # browser; Node.js and npm are the machine's) and its load test.

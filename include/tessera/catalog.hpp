@@ -16,6 +16,10 @@
 
 namespace tessera {
 
+namespace catalog {
+struct Database;  // internal: the backend's database, for tessera's own modules
+}
+
 // How load() treats an item whose (collection, id) already exists.
 enum class LoadMode {
   kInsert,  // a duplicate is a per-item failure
@@ -169,6 +173,11 @@ class TESSERA_API Catalog {
   virtual bool try_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) = 0;
   // Releases `name` if `owner` holds it.
   virtual void unlock(std::string_view name, std::string_view owner) = 0;
+
+  // The backend's database for tessera's own modules that keep tables in it
+  // (matching); nullptr for a catalog without one. Not for applications: the
+  // type is internal to the library.
+  [[nodiscard]] virtual const catalog::Database* database() const noexcept;
 
   // --- For backend implementations -----------------------------------------
   // One item as JSON text; `line` (1-based, 0 if unknown) locates it in its

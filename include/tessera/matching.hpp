@@ -145,6 +145,13 @@ struct TESSERA_API RunRequest {
   std::string item;
   std::vector<std::string> command;
   double timeout_seconds = 3600;
+  // The child's whole environment ("NAME=value"): the runner's allow-list
+  // (PATH, HOME, LANG, TMPDIR), the model's `env` and the host variables its
+  // `inherit_env` names. Nothing else of the host's reaches a model.
+  std::vector<std::string> environment;
+  // A private folder of this run (mode 0700, removed after it), the child's
+  // working directory; the item's JSON file lives here.
+  std::string work_dir;
 };
 
 struct TESSERA_API RunResult {
@@ -180,13 +187,17 @@ struct TESSERA_API RunnerOptions {
   std::size_t concurrency = 4;  // runs at once overall (each model's own limit also applies)
   double lease_seconds = 0;     // event lease; 0: longest model timeout + 60 s
   std::size_t max_runs = 0;     // stop after this many runs (0: every pending request)
-  // Folder for item JSON files of items without an href (default: temp folder).
+  // Where each run's private folder is made (default: the temp folder).
   std::string work_dir;
 };
 
 // Claims run_requested events, executes them, records run_succeeded or
 // run_failed (exit status, timeout, log) and acknowledges the request. A run
 // interrupted before its acknowledgement is requested again after the lease.
+// Each run gets a private folder and an environment of its own (RunRequest);
+// its log is capped and the values of the host's secret variables (PG*,
+// AWS_*, DATABASE_URL, *PASSWORD*, *SECRET*, *TOKEN*, ...) are scrubbed from it
+// before it is stored.
 class TESSERA_API Runner {
  public:
   explicit Runner(Matcher& matcher, RunnerOptions options = {}, std::shared_ptr<RunExecutor> executor = nullptr);

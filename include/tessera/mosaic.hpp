@@ -90,18 +90,4 @@ class TESSERA_API Mosaic {
   MosaicOptions options_;
 };
 
-// The cache of decoded per-item tile data mosaics share (keyed by asset
-// href, tile matrix set, z/x/y, size and read options), least recently used
-// dropped first beyond its byte budget (ReaderConfig::tile_cache_bytes).
-struct TESSERA_API TileCacheStats {
-  std::uint64_t hits = 0;
-  std::uint64_t misses = 0;
-  std::size_t entries = 0;
-  std::size_t bytes = 0;
-  std::size_t capacity_bytes = 0;
-};
-TESSERA_API TileCacheStats tile_cache_stats();
-// Drops every cached tile and resets the counters.
-TESSERA_API void clear_tile_cache();
-
 }  // namespace tessera

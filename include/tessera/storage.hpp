@@ -35,6 +35,16 @@ class TESSERA_API Storage {
   // Writes are atomic: readers see the old object or the whole new one.
   virtual void put(std::string_view key, std::string_view data) = 0;
   virtual void put_file(std::string_view key, const std::filesystem::path& source) = 0;
+  // Create-only write: stores `data` at `key` unless something is there, and
+  // returns whether it did. Each backend's guarantee, from
+  // create_if_absent_is_atomic():
+  //  - local: atomic (link(2) of a complete temporary file): of racing
+  //    writers, in any processes, exactly one wins;
+  //  - S3: checked, written, then confirmed after a settling delay; two
+  //    writers racing inside that window can both see the key free, so
+  //    exclusion across hosts must come from a catalog lock.
+  virtual bool put_if_absent(std::string_view key, std::string_view data) = 0;
+  [[nodiscard]] virtual bool create_if_absent_is_atomic() const noexcept = 0;
   virtual std::string get(std::string_view key) = 0;
   // Up to `length` bytes from `offset` (fewer at the end of the object).
   virtual std::string read_range(std::string_view key, std::uint64_t offset, std::uint64_t length) = 0;

@@ -19,13 +19,3 @@
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
 #include "tessera/version.hpp"
-
-namespace tessera {
-
-// The library's version, e.g. "0.1.0".
-TESSERA_API const char* version() noexcept;
-
-// Versions of the libraries tessera was built on, as {"gdal": ..., "proj": ..., ...}.
-TESSERA_API nlohmann::json dependency_versions();
-
-}  // namespace tessera

@@ -62,6 +62,8 @@ void LoadReport::merge(const LoadReport& other) {
 
 Catalog::~Catalog() = default;
 
+const catalog::Database* Catalog::database() const noexcept { return nullptr; }
+
 std::unique_ptr<Catalog> Catalog::open(std::string_view uri, const CatalogOptions& options) {
   constexpr std::string_view kScheme = "sqlite://";
   if (uri == ":memory:" || uri == "sqlite://:memory:") {

@@ -1,5 +1,7 @@
 #include "tessera/error.hpp"
 
+#include "core/redact.hpp"
+
 namespace tessera {
 
 std::string_view error_code_name(ErrorCode code) noexcept {
@@ -22,6 +24,9 @@ std::string_view error_code_name(ErrorCode code) noexcept {
   return "unknown";
 }
 
-Error::Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+// Every message is redacted where it is made, so no path (logs, job records,
+// C and Python errors) can carry a password, key or signature further.
+Error::Error(ErrorCode code, const std::string& message)
+    : std::runtime_error(core::redact_secrets(message)), code_(code) {}
 
 }  // namespace tessera

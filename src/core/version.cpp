@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tessera/tessera.hpp"
+#include "tessera/version.hpp"
 
 namespace tessera {
 

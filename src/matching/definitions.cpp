@@ -1,6 +1,7 @@
 #include "matching/definitions.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 
 #include <fmt/format.h>
@@ -63,6 +64,17 @@ std::optional<std::int64_t> window_end(const std::string& text, std::string_view
   invalid(what, "datetime", fmt::format("'{}' is not an RFC 3339 date-time, a date or '..'", text));
 }
 
+// POSIX portable names: letters, digits and '_', not starting with a digit.
+void check_variable_name(const std::string& what, const std::string& field, const std::string& name) {
+  const bool valid = !name.empty() && name.size() <= 256 && std::isdigit(static_cast<unsigned char>(name[0])) == 0 &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+                     });
+  if (!valid) {
+    invalid(what, field, fmt::format("'{}' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", name));
+  }
+}
+
 }  // namespace
 
 std::string new_id() {
@@ -106,11 +118,35 @@ json normalize_model(const json& model, const json* existing) {
   if (concurrency < 1 || concurrency != static_cast<double>(static_cast<std::int64_t>(concurrency))) {
     invalid(what, "runner.concurrency", "must be a whole number of at least 1");
   }
+  // The child's environment beyond the runner's allow-list: variables the
+  // model sets, and host variables it names (nothing else of the host's reaches it).
+  const json env = model.value("env", json::object());
+  if (!env.is_object()) {
+    invalid(what, "env", "must be an object of variable names to string values");
+  }
+  for (const auto& [variable, value] : env.items()) {
+    check_variable_name(what, "env", variable);
+    if (!value.is_string() || value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+      invalid(what, fmt::format("env.{}", variable), "must be a string without NUL");
+    }
+  }
+  const json inherit = model.value("inherit_env", json::array());
+  if (!inherit.is_array()) {
+    invalid(what, "inherit_env", "must be an array of host variable names");
+  }
+  for (std::size_t n = 0; n < inherit.size(); ++n) {
+    if (!inherit[n].is_string()) {
+      invalid(what, fmt::format("inherit_env[{}]", n), "must be a variable name");
+    }
+    check_variable_name(what, fmt::format("inherit_env[{}]", n), inherit[n].get_ref<const std::string&>());
+  }
   const std::string now = now_text();
   return {{"id", id},
           {"name", *name},
           {"description", description != model.end() && description->is_string() ? *description : json("")},
           {"command", *command},
+          {"env", env},
+          {"inherit_env", inherit},
           {"runner", {{"timeout", timeout}, {"concurrency", static_cast<std::int64_t>(concurrency)}}},
           {"created", existing != nullptr ? existing->at("created") : json(now)},
           {"updated", now}};

@@ -3,9 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "catalog/database.hpp"
 #include "catalog/outbox_schema.hpp"
-#include "catalog/pgstac/pgstac_catalog.hpp"
-#include "catalog/sqlite/sqlite_catalog.hpp"
 #include "matching/aoi_index.hpp"
 #include "matching/match_store.hpp"
 #include "matching/predictions.hpp"
@@ -20,15 +19,17 @@ using nlohmann::json;
 
 namespace matching {
 
-std::unique_ptr<MatchStore> open_sqlite_store(catalog::sqlite::SqliteCatalog& catalog);
-std::unique_ptr<MatchStore> open_pgstac_store(catalog::pgstac::PgstacCatalog& catalog);
+std::unique_ptr<MatchStore> open_sqlite_store(catalog::sqlite::ConnectionPool& pool);
+std::unique_ptr<MatchStore> open_pgstac_store(catalog::pgstac::PgPool& pool);
 
 std::unique_ptr<MatchStore> open_store(Catalog& catalog) {
-  if (auto* sqlite = dynamic_cast<catalog::sqlite::SqliteCatalog*>(&catalog)) {
-    return open_sqlite_store(*sqlite);
-  }
-  if (auto* pgstac = dynamic_cast<catalog::pgstac::PgstacCatalog*>(&catalog)) {
-    return open_pgstac_store(*pgstac);
+  if (const catalog::Database* database = catalog.database()) {
+    if (database->sqlite != nullptr) {
+      return open_sqlite_store(*database->sqlite);
+    }
+    if (database->postgres != nullptr) {
+      return open_pgstac_store(*database->postgres);
+    }
   }
   throw Error(ErrorCode::kUnsupported, "matching: the catalog's backend keeps no matching tables");
 }

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "catalog/outbox_schema.hpp"
-#include "catalog/pgstac/pgstac_catalog.hpp"
+#include "catalog/database.hpp"
 #include "matching/match_store.hpp"
 #include "tessera/error.hpp"
 
@@ -191,8 +191,8 @@ class PgStore final : public MatchStore {
 
 }  // namespace
 
-std::unique_ptr<MatchStore> open_pgstac_store(catalog::pgstac::PgstacCatalog& catalog) {
-  return std::make_unique<PgStore>(catalog.pool());
+std::unique_ptr<MatchStore> open_pgstac_store(PgPool& pool) {
+  return std::make_unique<PgStore>(pool);
 }
 
 }  // namespace tessera::matching

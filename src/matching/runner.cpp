@@ -1,5 +1,12 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -8,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include "core/redact.hpp"
+#include "storage/href_policy.hpp"
 #include "tessera/error.hpp"
 #include "tessera/log.hpp"
 #include "tessera/matching.hpp"
@@ -39,6 +48,81 @@ class ModelSlots {
   std::condition_variable changed_;
   std::map<std::string, std::int64_t> running_;
 };
+
+// The host variables every model gets, whatever its definition says.
+constexpr std::array<const char*, 4> kAllowedHostVariables = {"PATH", "HOME", "LANG", "TMPDIR"};
+
+// The child's environment: the allow-list, the host variables the model
+// names in inherit_env, then the model's own env (which wins).
+std::vector<std::string> model_environment(const json& model) {
+  std::map<std::string, std::string> variables;
+  const auto inherit = [&](const std::string& name) {
+    if (const char* value = std::getenv(name.c_str())) {
+      variables[name] = value;
+    }
+  };
+  for (const char* name : kAllowedHostVariables) {
+    inherit(name);
+  }
+  for (const json& name : model.value("inherit_env", json::array())) {
+    inherit(name.get<std::string>());
+  }
+  for (const auto& [name, value] : model.value("env", json::object()).items()) {
+    variables[name] = value.get<std::string>();
+  }
+  std::vector<std::string> environment;
+  environment.reserve(variables.size());
+  for (const auto& [name, value] : variables) {
+    environment.push_back(name + "=" + value);
+  }
+  return environment;
+}
+
+// A folder only this process's user can enter, removed with the run.
+class RunFolder {
+ public:
+  explicit RunFolder(const std::filesystem::path& parent) {
+    std::filesystem::create_directories(parent);
+    std::string pattern = (parent / "run-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw Error(ErrorCode::kIo, fmt::format("runner: cannot make a run folder in {}: {}", parent.string(),
+                                              std::strerror(errno)));
+    }
+    path_ = pattern;  // mkdtemp makes it with mode 0700
+  }
+  ~RunFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  RunFolder(const RunFolder&) = delete;
+  RunFolder& operator=(const RunFolder&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// What an event keeps of a run's output, whatever the executor returned.
+constexpr std::size_t kStoredLogLimit = 1 << 20;
+
+std::string capped_log(std::string log) {
+  if (log.size() > kStoredLogLimit) {
+    log.resize(kStoredLogLimit);
+    log += "\n[log truncated]";
+  }
+  return log;
+}
+
+// The last argument of a run: an allowed href, never one a program could take
+// for an option.
+std::string checked_href_argument(const std::string& href) {
+  if (href.empty() || href.front() == '-') {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("runner: href '{}' cannot be passed to a model (empty or starting with '-')", href));
+  }
+  static_cast<void>(storage::check_href(href));
+  return href;
+}
 
 }  // namespace
 
@@ -104,15 +188,20 @@ json Runner::run_pending() {
           request.command = model["command"].get<std::vector<std::string>>();
           request.timeout_seconds = model["runner"]["timeout"].get<double>();
           limit = model["runner"]["concurrency"].get<std::int64_t>();
+          request.environment = model_environment(model);
+          const RunFolder folder(work_dir);
+          request.work_dir = folder.path().string();
           const json& href = event.payload["href"];
           if (href.is_string()) {
-            request.command.push_back(href.get<std::string>());
+            request.command.push_back(checked_href_argument(href.get<std::string>()));
           } else {
-            // No href: the item's JSON text in a file.
-            const std::filesystem::path folder = work_dir / request.collection;
-            std::filesystem::create_directories(folder);
-            const std::filesystem::path path = folder / (request.item + ".json");
-            std::ofstream(path) << matcher_.catalog().get_item(request.collection, request.item).dump();
+            // No href: the item's JSON text in a file whose name no id can steer.
+            const std::filesystem::path path = folder.path() / "item.json";
+            std::ofstream file(path, std::ios::binary | std::ios::trunc);
+            file << matcher_.catalog().get_item(request.collection, request.item).dump();
+            if (!file.flush()) {
+              throw Error(ErrorCode::kIo, fmt::format("runner: cannot write {}", path.string()));
+            }
             request.command.push_back(path.string());
           }
           slots.acquire(request.model, limit);
@@ -133,8 +222,8 @@ json Runner::run_pending() {
                        {"command", request.command},
                        {"exit_code", result.exit_code},
                        {"timed_out", result.timed_out},
-                       {"error", result.error},
-                       {"log", result.log},
+                       {"error", core::redact_secrets(result.error)},
+                       {"log", core::redact_secrets(capped_log(std::move(result.log)))},
                        {"seconds", result.seconds}};
         const std::string_view kind = result.succeeded() ? kRunSucceeded : kRunFailed;
         record["event"] = matcher_.emit(kind, request.model, record);

@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 
 #include "catalog/outbox_schema.hpp"
-#include "catalog/sqlite/sqlite_catalog.hpp"
+#include "catalog/database.hpp"
 #include "matching/match_store.hpp"
 #include "tessera/error.hpp"
 
@@ -207,8 +207,8 @@ class SqliteStore final : public MatchStore {
 
 }  // namespace
 
-std::unique_ptr<MatchStore> open_sqlite_store(catalog::sqlite::SqliteCatalog& catalog) {
-  return std::make_unique<SqliteStore>(catalog.pool());
+std::unique_ptr<MatchStore> open_sqlite_store(ConnectionPool& pool) {
+  return std::make_unique<SqliteStore>(pool);
 }
 
 }  // namespace tessera::matching

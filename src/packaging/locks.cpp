@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "storage/local_storage.hpp"
 #include "tessera/error.hpp"
 #include "tessera/log.hpp"
 
@@ -59,7 +58,7 @@ HeldNames& held_names() {
 class StorageLocks final : public Locks {
  public:
   StorageLocks(Storage& storage, std::chrono::seconds lease)
-      : storage_(storage), lease_(lease), local_(dynamic_cast<storage::LocalStorage*>(&storage)) {}
+      : storage_(storage), lease_(lease) {}
 
   bool try_acquire(const std::string& name, const std::string& owner) override {
     const std::string process_name = storage_.root_uri() + "#" + name;
@@ -131,7 +130,7 @@ class StorageLocks final : public Locks {
 
   bool take_marker(const std::string& key, const std::string& owner) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (local_ != nullptr ? local_->put_if_absent(key, marker(owner)) : put_and_confirm(key, owner)) {
+      if (storage_.put_if_absent(key, marker(owner))) {
         return true;
       }
       if (!stale(key)) {
@@ -149,28 +148,8 @@ class StorageLocks final : public Locks {
     return false;
   }
 
-  // S3 has no create-if-absent here: write, wait for a concurrent writer's
-  // PUT to land, and keep the lock only if ours is the marker that stayed.
-  bool put_and_confirm(const std::string& key, const std::string& owner) {
-    if (storage_.exists(key)) {
-      return false;
-    }
-    storage_.put(key, marker(owner));
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    try {
-      return json::parse(storage_.get(key)).value("owner", "") == owner;
-    } catch (const Error& error) {
-      if (error.code() == ErrorCode::kNotFound) {
-        return false;
-      }
-      throw;
-    }
-  }
-
   Storage& storage_;
   std::chrono::seconds lease_;
-  // Local folders can create a marker only if absent; object stores cannot.
-  storage::LocalStorage* local_;
 };
 
 class CatalogLocks final : public Locks {

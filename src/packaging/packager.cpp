@@ -22,7 +22,7 @@
 #include "storage/gdal_source.hpp"
 #include "tessera/log.hpp"
 #include "tessera/packaging.hpp"
-#include "tessera/tessera.hpp"
+#include "tessera/version.hpp"
 
 namespace fs = std::filesystem;
 

@@ -16,9 +16,8 @@ class LocalStorage final : public Storage {
 
   void put(std::string_view key, std::string_view data) override;
   void put_file(std::string_view key, const std::filesystem::path& source) override;
-  // Writes `data` to `key` only if nothing is there yet, atomically (the
-  // complete file appears or nothing does); false when the key exists.
-  bool put_if_absent(std::string_view key, std::string_view data);
+  bool put_if_absent(std::string_view key, std::string_view data) override;
+  [[nodiscard]] bool create_if_absent_is_atomic() const noexcept override { return true; }
   std::string get(std::string_view key) override;
   std::string read_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override;
   bool exists(std::string_view key) override;

@@ -1,13 +1,16 @@
 #include "storage/s3_storage.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include <cpl_vsi.h>
 #include <cpl_vsi_error.h>
+
 #include <fmt/format.h>
 
 #include "core/gdal_env.hpp"
@@ -189,6 +192,25 @@ void S3Storage::throw_failure(std::string_view what, std::string_view key, std::
   }
   throw Error(ErrorCode::kIo,
               fmt::format("S3 {} '{}' in {} failed{}{}", what, key, root_uri(), message.empty() ? "" : ": ", message));
+}
+
+// GDAL's /vsis3/ has no conditional PUT: write, wait for a concurrent
+// writer's PUT to land, and report success only if ours is the object that
+// stayed.
+bool S3Storage::put_if_absent(std::string_view key, std::string_view data) {
+  if (exists(key)) {
+    return false;
+  }
+  put(key, data);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  try {
+    return get(key) == data;
+  } catch (const Error& error) {
+    if (error.code() == ErrorCode::kNotFound) {
+      return false;
+    }
+    throw;
+  }
 }
 
 void S3Storage::put(std::string_view key, std::string_view data) {

@@ -20,6 +20,8 @@ class S3Storage final : public Storage {
   S3Storage(const std::string& location, const StorageOptions& options);
 
   void put(std::string_view key, std::string_view data) override;
+  bool put_if_absent(std::string_view key, std::string_view data) override;
+  [[nodiscard]] bool create_if_absent_is_atomic() const noexcept override { return false; }
   void put_file(std::string_view key, const std::filesystem::path& source) override;
   std::string get(std::string_view key) override;
   std::string read_range(std::string_view key, std::uint64_t offset, std::uint64_t length) override;

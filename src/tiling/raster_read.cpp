@@ -236,8 +236,8 @@ std::pair<int, int> vrt_size(const GeoTransform& native, const Bbox& bounds, int
 Bbox apply_buffer(const Bbox& bounds, int& width, int& height, double buffer) {
   const double x_resolution = (bounds.maxx - bounds.minx) / width;
   const double y_resolution = (bounds.maxy - bounds.miny) / height;
-  width += static_cast<int>(buffer * 2);
-  height += static_cast<int>(buffer * 2);
+  width = buffered_size(width, buffer);
+  height = buffered_size(height, buffer);
   return {bounds.minx - x_resolution * buffer, bounds.miny - y_resolution * buffer, bounds.maxx + x_resolution * buffer,
           bounds.maxy + y_resolution * buffer};
 }
@@ -558,6 +558,26 @@ void check_image_size(int width, int height) {
   }
 }
 
+void check_buffer(double buffer) {
+  if (!std::isfinite(buffer) || buffer < 0 || std::fmod(buffer, 0.5) != 0) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("buffer {} must be a non-negative multiple of 0.5", buffer));
+  }
+}
+
+int buffered_size(int size, double buffer) {
+  check_buffer(buffer);
+  // Compared as doubles first: a huge buffer must never reach an int conversion.
+  const double buffered = static_cast<double>(size) + 2 * buffer;
+  const int largest = current_config()->max_image_size;
+  if (buffered > largest) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("image size {} plus a buffer of {} on each side exceeds {} pixels a side "
+                            "(ReaderConfig::max_image_size)",
+                            size, buffer, largest));
+  }
+  return static_cast<int>(buffered);
+}
+
 std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& options) {
   std::vector<int> bands;
   if (!options.expression.empty()) {
@@ -565,6 +585,11 @@ std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& opti
       throw Error(ErrorCode::kInvalidInput, "give either band indexes or an expression, not both");
     }
     bands = band_indexes(Expression::parse(options.expression, expression_limits()));
+    if (bands.empty()) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("expression '{}' names no band (use b1, b2, ... for the raster's bands)",
+                              options.expression));
+    }
   } else if (!options.indexes.empty()) {
     bands = options.indexes;
   } else {
@@ -586,9 +611,7 @@ std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& opti
 ReadGrid plan_part(OpenRaster& raster, const OGRSpatialReference& crs, const Bbox& bounds, int width, int height,
                    int max_size, double buffer) {
   const SourceInfo& source = raster.info;
-  if (buffer < 0 || std::fmod(buffer, 0.5) != 0) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("buffer {} must be a non-negative multiple of 0.5", buffer));
-  }
+  check_buffer(buffer);
   if (!(bounds.maxx > bounds.minx) || !(bounds.maxy > bounds.miny)) {
     throw Error(ErrorCode::kInvalidInput, "the requested bounds are empty (maxx <= minx or maxy <= miny)");
   }

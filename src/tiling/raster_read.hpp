@@ -67,6 +67,11 @@ struct ReadGrid {
 
 // Size limits and the band list, checked before any pixel is read.
 void check_image_size(int width, int height);
+// InvalidInput unless `buffer` is a finite, non-negative multiple of 0.5.
+void check_buffer(double buffer);
+// `size` + 2 x `buffer`, refused beyond ReaderConfig::max_image_size before
+// anything is allocated.
+int buffered_size(int size, double buffer);
 std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& options);
 
 // rio-tiler's part(): the grid for `bounds` (in `crs`) at the requested size

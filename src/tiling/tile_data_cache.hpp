@@ -12,7 +12,6 @@
 #include <unordered_map>
 
 #include "tessera/image.hpp"
-#include "tessera/mosaic.hpp"
 #include "tessera/tiling.hpp"
 
 namespace tessera::tiling {

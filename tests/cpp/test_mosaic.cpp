@@ -19,7 +19,7 @@
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
 #include "test_support.hpp"
-#include "tiling/pixel_selection.hpp"
+#include "mosaic/pixel_selection.hpp"
 
 namespace {
 
@@ -29,7 +29,7 @@ using tessera::ErrorCode;
 using tessera::ImageData;
 using tessera::PixelSelection;
 using tessera::testing::expect_error;
-using tessera::tiling::PixelSelector;
+using tessera::mosaic::PixelSelector;
 
 // A 2x2 single-band uint16 image; mask 0 where a value is 0.
 ImageData image_of(std::array<std::uint16_t, 4> values, int bands = 1) {

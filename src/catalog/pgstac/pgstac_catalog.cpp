@@ -172,6 +172,7 @@ PgstacCatalog::PgstacCatalog(const std::string& uri, const CatalogOptions& optio
       fmt::format("-c search_path=pgstac,public -c statement_timeout={}", options.statement_timeout_ms);
   connect_ = [uri, session] { return std::make_unique<PgConnection>(uri, session); };
   pool_ = std::make_unique<PgPool>(connect_, kPoolSize);
+  database_.postgres = pool_.get();
   auto connection = pool_->acquire();
   try {
     connection->scalar("SELECT pgstac.get_version()");

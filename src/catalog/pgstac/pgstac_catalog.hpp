@@ -6,6 +6,7 @@
 #include <string>
 
 #include "catalog/pgstac/pg_db.hpp"
+#include "catalog/database.hpp"
 #include "tessera/catalog.hpp"
 
 namespace tessera::catalog::pgstac {
@@ -40,6 +41,7 @@ class PgstacCatalog final : public Catalog {
   // The catalog's connections, for modules that keep their own tables in
   // tessera's schema of the same database (matching).
   [[nodiscard]] PgPool& pool() const noexcept { return *pool_; }
+  [[nodiscard]] const Database* database() const noexcept override { return &database_; }
 
  protected:
   std::string store_search(const std::string& id, const nlohmann::json& search,
@@ -51,6 +53,7 @@ class PgstacCatalog final : public Catalog {
 
   CatalogOptions options_;
   std::unique_ptr<PgPool> pool_;
+  Database database_;  // points into pool_
   PgPool::Factory connect_;
   // Each held named lock keeps the connection whose session holds it.
   std::mutex locks_mutex_;

@@ -67,6 +67,7 @@ json column_value(const Statement& statement, int column) {
 SqliteCatalog::SqliteCatalog(const std::string& path, const CatalogOptions& options) : path_(path), options_(options) {
   const bool in_memory = path == ":memory:";
   pool_ = std::make_unique<ConnectionPool>([this] { return connect(); }, in_memory ? 1 : kFilePoolSize);
+  database_.sqlite = pool_.get();
   auto connection = pool_->acquire();
   create_schema(*connection);
 }

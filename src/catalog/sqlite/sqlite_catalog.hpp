@@ -8,6 +8,7 @@
 
 #include "catalog/sqlite/sqlite_db.hpp"
 #include "catalog/stac.hpp"
+#include "catalog/database.hpp"
 #include "tessera/catalog.hpp"
 
 namespace tessera::catalog::sqlite {
@@ -43,6 +44,7 @@ class SqliteCatalog final : public Catalog {
   // The catalog's connections, for modules that keep their own tables in the
   // same file (matching).
   [[nodiscard]] ConnectionPool& pool() const noexcept { return *pool_; }
+  [[nodiscard]] const Database* database() const noexcept override { return &database_; }
 
  protected:
   std::string store_search(const std::string& id, const nlohmann::json& search,
@@ -62,6 +64,7 @@ class SqliteCatalog final : public Catalog {
   std::string path_;
   CatalogOptions options_;
   std::unique_ptr<ConnectionPool> pool_;
+  Database database_;  // points into pool_
 };
 
 }  // namespace tessera::catalog::sqlite

@@ -11,7 +11,7 @@
 #include "tessera/image.hpp"
 #include "tessera/mosaic.hpp"
 
-namespace tessera::tiling {
+namespace tessera::mosaic {
 
 class PixelSelector {
  public:
@@ -47,4 +47,4 @@ class PixelSelector {
   std::vector<ImageData> stack_;  // mean, median, stdev, count
 };
 
-}  // namespace tessera::tiling
+}  // namespace tessera::mosaic

@@ -19,7 +19,7 @@
 #include "tessera/tms.hpp"
 #include "tiling/expression.hpp"
 
-namespace tessera::tiling {
+namespace tessera::mosaic {
 
 // One asset band a mosaic reads: "<asset>_b<n>".
 struct AssetBand {
@@ -31,7 +31,7 @@ struct AssetBand {
 // their bands when there is one.
 struct ItemPlan {
   std::vector<std::string> assets;
-  std::optional<Expression> expression;
+  std::optional<tiling::Expression> expression;
   std::vector<AssetBand> variables;  // aligned with expression->variables()
 };
 
@@ -76,4 +76,4 @@ nlohmann::json tile_geometry(const TileMatrixSet& tms, const Tile& tile);
 std::optional<ImageData> read_item(const Candidate& candidate, const ItemPlan& plan, const TileMatrixSet& tms,
                                    const Tile& tile, int tile_size, const ReadOptions& read, CacheCounts& counts);
 
-}  // namespace tessera::tiling
+}  // namespace tessera::mosaic

@@ -1,7 +1,7 @@
 // The items a mosaic tile reads: the search restricted to the tile, the
 // assets of each item, and reading one item (through the data cache).
 
-#include "tiling/mosaic_items.hpp"
+#include "mosaic/mosaic_items.hpp"
 
 #include <algorithm>
 #include <map>
@@ -15,7 +15,7 @@
 #include "tiling/raster_read.hpp"
 #include "tiling/tile_data_cache.hpp"
 
-namespace tessera::tiling {
+namespace tessera::mosaic {
 
 using nlohmann::json;
 
@@ -274,4 +274,4 @@ std::optional<ImageData> read_item(const Candidate& candidate, const ItemPlan& p
   return evaluated;
 }
 
-}  // namespace tessera::tiling
+}  // namespace tessera::mosaic

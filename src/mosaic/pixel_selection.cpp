@@ -1,4 +1,4 @@
-#include "tiling/pixel_selection.hpp"
+#include "mosaic/pixel_selection.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,13 +8,13 @@
 #include "tessera/error.hpp"
 #include "tiling/pixel_type.hpp"
 
-namespace tessera::tiling {
+namespace tessera::mosaic {
 
 namespace {
 
 void to_doubles(const ImageData& image, int band, std::vector<double>& out) {
   out.resize(image.pixel_count());
-  with_pixel_type(image.data_type(), [&](auto tag) {
+  tiling::with_pixel_type(image.data_type(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* values = image.band<T>(band);
     std::transform(values, values + image.pixel_count(), out.begin(), [](T v) { return static_cast<double>(v); });
@@ -23,7 +23,7 @@ void to_doubles(const ImageData& image, int band, std::vector<double>& out) {
 
 // numpy's astype: floating values truncated toward zero into integer types.
 void from_doubles(const std::vector<double>& values, ImageData& image, int band) {
-  with_pixel_type(image.data_type(), [&](auto tag) {
+  tiling::with_pixel_type(image.data_type(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* out = image.band<T>(band);
     std::transform(values.begin(), values.end(), out, [](double v) { return static_cast<T>(v); });
@@ -198,4 +198,4 @@ ImageData PixelSelector::reduce_stack() const {
   return image;
 }
 
-}  // namespace tessera::tiling
+}  // namespace tessera::mosaic

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace tessera::tiling {
+namespace tessera::mosaic {
 
 class WorkPool {
  public:
@@ -32,4 +32,4 @@ class WorkPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace tessera::tiling
+}  // namespace tessera::mosaic

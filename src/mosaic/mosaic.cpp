@@ -14,10 +14,10 @@
 #include <fmt/format.h>
 
 #include "tessera/error.hpp"
-#include "tiling/mosaic_items.hpp"
-#include "tiling/pixel_selection.hpp"
+#include "mosaic/mosaic_items.hpp"
+#include "mosaic/pixel_selection.hpp"
 #include "tiling/raster_read.hpp"
-#include "tiling/work_pool.hpp"
+#include "mosaic/work_pool.hpp"
 
 namespace tessera {
 
@@ -25,12 +25,12 @@ using nlohmann::json;
 
 namespace {
 
-using tiling::CacheCounts;
-using tiling::Candidate;
-using tiling::ItemPlan;
-using tiling::plan_items;
-using tiling::scan_items;
-using tiling::ScanResult;
+using mosaic::CacheCounts;
+using mosaic::Candidate;
+using mosaic::ItemPlan;
+using mosaic::plan_items;
+using mosaic::scan_items;
+using mosaic::ScanResult;
 
 constexpr std::pair<PixelSelection, std::string_view> kMethodNames[] = {
     {PixelSelection::kFirst, "first"},
@@ -166,17 +166,18 @@ Mosaic Mosaic::from_registered(Catalog& catalog, std::string_view search_id, Mos
 ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size, const ReadOptions& read) const {
   tms.check_tile(tile);
   tiling::check_image_size(tile_size, tile_size);
+  // Checked before anything is sized by it: the selector keeps grid_size² pixels per band.
+  const int grid_size = tiling::buffered_size(tile_size, read.buffer);
   const auto deadline = std::chrono::steady_clock::now() + options_.time_budget;
   const ItemPlan plan = plan_items(options_, read);
   const ScanResult scan =
-      scan_items(*catalog_, search_, tiling::tile_geometry(tms, tile), plan.assets, options_.max_items_scanned);
+      scan_items(*catalog_, search_, mosaic::tile_geometry(tms, tile), plan.assets, options_.max_items_scanned);
   const auto& candidates = scan.candidates;
   const std::size_t count = candidates.size();
 
   const bool first = options_.method == PixelSelection::kFirst;
   const bool skip_covered = first && options_.skip_covered && read.buffer == 0;
-  const int grid_size = tile_size + static_cast<int>(2 * read.buffer);
-  tiling::PixelSelector selector(options_.method, grid_size, grid_size);
+  mosaic::PixelSelector selector(options_.method, grid_size, grid_size);
 
   // Names the output's CRS and keys the footprint transformers.
   const std::string tms_wkt = tms.crs().to_wkt();
@@ -199,7 +200,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
   run->states.assign(count, ReadState::kWaiting);
   run->images.resize(count);
   run->errors.resize(count);
-  auto& pool = tiling::WorkPool::instance();
+  auto& pool = mosaic::WorkPool::instance();
   const auto shared_candidates = std::make_shared<const std::vector<Candidate>>(candidates);
   const auto shared_plan = std::make_shared<const ItemPlan>(plan);
 
@@ -291,7 +292,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
         std::string error;
         CacheCounts counts;
         try {
-          image = tiling::read_item((*shared_candidates)[n], *shared_plan, tms, tile, tile_size, read, counts);
+          image = mosaic::read_item((*shared_candidates)[n], *shared_plan, tms, tile, tile_size, read, counts);
         } catch (const std::exception& failure) {
           error = failure.what();
         }
@@ -370,7 +371,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
 
 json Mosaic::assets_for_tile(const TileMatrixSet& tms, const Tile& tile) const {
   tms.check_tile(tile);
-  return tiling::describe_items(scan_items(*catalog_, search_, tiling::tile_geometry(tms, tile),
+  return mosaic::describe_items(scan_items(*catalog_, search_, mosaic::tile_geometry(tms, tile),
                                            plan_items(options_, {}).assets, options_.max_items_scanned));
 }
 
@@ -379,7 +380,7 @@ json Mosaic::assets_for_point(double lon, double lat) const {
     throw Error(ErrorCode::kInvalidInput, fmt::format("point ({}, {}) is not a longitude/latitude", lon, lat));
   }
   const json point = {{"type", "Point"}, {"coordinates", {lon, lat}}};
-  return tiling::describe_items(
+  return mosaic::describe_items(
       scan_items(*catalog_, search_, point, plan_items(options_, {}).assets, options_.max_items_scanned));
 }
 

@@ -1,8 +1,8 @@
-#include "tiling/work_pool.hpp"
+#include "mosaic/work_pool.hpp"
 
 #include <algorithm>
 
-namespace tessera::tiling {
+namespace tessera::mosaic {
 
 WorkPool& WorkPool::instance() {
   // Never destroyed: its threads wait for work until the process ends.
@@ -40,4 +40,4 @@ void WorkPool::run() {
   }
 }
 
-}  // namespace tessera::tiling
+}  // namespace tessera::mosaic

@@ -1,0 +1,13 @@
+# The module graph the build declares (cmake/TesseraModules.cmake writes it)
+# must be the one docs/ARCHITECTURE.md draws between its module-graph markers.
+file(READ "${GRAPH}" built)
+file(READ "${DOC}" doc)
+string(REGEX MATCH "<!-- module-graph -->\n```text\n(.*)```\n<!-- /module-graph -->" found "${doc}")
+if(NOT found)
+  message(FATAL_ERROR "${DOC} has no module-graph block")
+endif()
+set(documented "${CMAKE_MATCH_1}")
+if(NOT built STREQUAL documented)
+  message(FATAL_ERROR "the module graph of the build differs from ${DOC}.\nBuilt:\n${built}\nDocumented:\n${documented}")
+endif()
+message(STATUS "module graph as documented:\n${built}")
