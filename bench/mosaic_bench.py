@@ -168,7 +168,7 @@ def tessera_call(mosaic, style):
     """Tile z/x/y as numpy arrays (style None) or rendered to PNG with `style`."""
     def call(tile):
         z, x, y = tile
-        image = mosaic.tile(z, x, y)
+        image = mosaic.tile(x, y, z)
         return image.data if style is None else image.render(format="png", **style)
 
     return call
@@ -220,14 +220,14 @@ def pick_tiles(mosaic):
     columns, rows = VIEWPORT
     viewport = [(VIEWPORT_ZOOM, centre.x + dx, centre.y + dy)
                 for dy in range(-(rows // 2), rows - rows // 2) for dx in range(-(columns // 2), columns - columns // 2)]
-    counts = {tile: len(mosaic.assets_for_tile(*tile)) for tile in viewport}
+    counts = {tile: len(mosaic.assets_for_tile(tile[1], tile[2], tile[0])) for tile in viewport}
     fifteen = min(viewport, key=lambda tile: (abs(counts[tile] - 15), tile))
     one = None
     for z, x, y in viewport:
         for dx in range(4):
             for dy in range(4):
                 child = (z + 2, 4 * x + dx, 4 * y + dy)
-                if len(mosaic.assets_for_tile(*child)) == 1:
+                if len(mosaic.assets_for_tile(child[1], child[2], child[0])) == 1:
                     one = child
                     break
             if one:
@@ -240,14 +240,14 @@ def pick_tiles(mosaic):
 
 
 def hrefs_for(mosaic, tiles):
-    return {tile: [entry["assets"]["data"] for entry in mosaic.assets_for_tile(*tile)] for tile in tiles}
+    return {tile: [entry["assets"]["data"] for entry in mosaic.assets_for_tile(tile[1], tile[2], tile[0])] for tile in tiles}
 
 
 def agreement(mosaic, assets, tiles):
     """Share of pixels where tessera's and rio-tiler's tiles have the same mask and value."""
     same = total = 0
     for z, x, y in tiles:
-        ours = mosaic.tile(z, x, y)
+        ours = mosaic.tile(x, y, z)
         theirs, _ = mosaic_reader(assets[(z, x, y)], read_item, x, y, z, pixel_selection=FirstMethod())
         valid = ours.mask > 0
         same += int(np.count_nonzero((valid == (theirs.mask > 0)) & (~valid | (ours.data[0] == theirs.data[0]))))
@@ -326,7 +326,7 @@ def main():
 
     # Work per tile (not timed): what tessera read, and what rio-tiler read.
     cold()
-    metadata = {tile: reference.tile(*tile).metadata for tile in viewport + [one]}
+    metadata = {tile: reference.tile(tile[1], tile[2], tile[0]).metadata for tile in viewport + [one]}
     rio_used = {(z, x, y): len(mosaic_reader(assets[(z, x, y)], read_item, x, y, z, pixel_selection=FirstMethod())[1])
                 for z, x, y in viewport + [one]}
     agree = agreement(reference, assets, viewport)
@@ -376,7 +376,7 @@ def main():
     pool.shutdown()
 
     # PNG encoding alone (both libraries write the same bytes): the ~15-item tile's image, re-rendered.
-    image = reference.tile(*fifteen)
+    image = reference.tile(fifteen[1], fifteen[2], fifteen[0])
     encode = statistics.median(timed(lambda: image.render(format="png", **STYLE_COLD)) for _ in range(20))
 
     # ----- markdown

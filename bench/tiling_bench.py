@@ -265,7 +265,7 @@ class Peer:
 def tessera_raw(href):
     def call(tile):
         z, x, y = tile
-        return tessera.read_tile(href, z, x, y)
+        return tessera.read_tile(href, x, y, z)
 
     return call
 
@@ -273,7 +273,7 @@ def tessera_raw(href):
 def tessera_png(href):
     def call(tile):
         z, x, y = tile
-        return tessera.read_tile(href, z, x, y).render(format="png", rescale=[RESCALE])
+        return tessera.read_tile(href, x, y, z).render(format="png", rescale=[RESCALE])
 
     return call
 
@@ -500,7 +500,7 @@ def main():
     # Sanity: same pixels on both sides (not timed).
     same = total = 0
     for tile in tiles[:AGREEMENT_TILES]:
-        a = tessera.read_tile(href, *tile)
+        a = tessera.read_tile(href, tile[1], tile[2], tile[0])
         b = peer.raw(tile)
         same += int(np.count_nonzero((a.data == b.data) & ((a.mask > 0) == (b.mask > 0))))
         total += a.data.size

@@ -75,33 +75,37 @@ void bind_mosaic(py::module_& m) {
       .def_property_readonly("search", [](const Mosaic& mosaic) { return from_json(mosaic.search()); })
       .def(
           "tile",
-          [](const Mosaic& mosaic, int z, std::int64_t x, std::int64_t y, const py::object& tms, int tilesize,
-             const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
+          [](const Mosaic& mosaic, const py::object& x, const py::object& y, const py::object& z, const py::object& tms,
+             int tilesize, const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
              const std::string& resampling, const std::optional<double>& nodata, const std::string& reproject,
              bool unscale, double buffer) {
+            const Tile tile = tile_from(x, y, z);
             const TileMatrixSet matrix_set = tms_from(tms);
             const ReadOptions options =
                 read_options(indexes, expression, resampling, reproject, nodata, unscale, buffer);
             py::gil_scoped_release release;
-            return mosaic.tile(matrix_set, {z, x, y}, tilesize, options);
+            return mosaic.tile(matrix_set, tile, tilesize, options);
           },
-          py::arg("z"), py::arg("x"), py::arg("y"), py::arg("tms") = "WebMercatorQuad", py::arg("tilesize") = 256,
+          py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none(), py::arg("tms") = "WebMercatorQuad",
+          py::arg("tilesize") = 256,
           py::arg("indexes") = py::none(), py::arg("expression") = py::none(), py::arg("resampling") = "nearest",
           py::arg("nodata") = py::none(), py::arg("reproject") = "nearest", py::arg("unscale") = false,
           py::arg("buffer") = 0.0,
-          "The tile z/x/y as an ImageData; .assets lists the items used, .metadata how the tile was built.")
+          "The tile (x, y, z) (or a Tile) as an ImageData; .assets lists the items used, .metadata how the tile was built.")
       .def(
           "assets_for_tile",
-          [](const Mosaic& mosaic, int z, std::int64_t x, std::int64_t y, const py::object& tms) {
+          [](const Mosaic& mosaic, const py::object& x, const py::object& y, const py::object& z,
+             const py::object& tms) {
+            const Tile tile = tile_from(x, y, z);
             const TileMatrixSet matrix_set = tms_from(tms);
             json items;
             {
               py::gil_scoped_release release;
-              items = mosaic.assets_for_tile(matrix_set, {z, x, y});
+              items = mosaic.assets_for_tile(matrix_set, tile);
             }
             return from_json(items);
           },
-          py::arg("z"), py::arg("x"), py::arg("y"), py::arg("tms") = "WebMercatorQuad")
+          py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none(), py::arg("tms") = "WebMercatorQuad")
       .def(
           "assets_for_point",
           [](const Mosaic& mosaic, double lon, double lat) {

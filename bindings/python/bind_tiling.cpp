@@ -79,6 +79,23 @@ py::dict point_dict(const PointData& point) {
 
 }  // namespace
 
+Tile tile_from(const py::object& x_or_tile, const py::object& y, const py::object& z) {
+  if (y.is_none() && z.is_none()) {
+    if (py::isinstance<Tile>(x_or_tile)) {
+      return x_or_tile.cast<Tile>();
+    }
+    if (py::isinstance<py::sequence>(x_or_tile) && !py::isinstance<py::str>(x_or_tile) && py::len(x_or_tile) == 3) {
+      const auto parts = x_or_tile.cast<py::sequence>();
+      return Tile{parts[2].cast<int>(), parts[0].cast<std::int64_t>(), parts[1].cast<std::int64_t>()};
+    }
+    throw Error(ErrorCode::kInvalidInput, "a tile is (x, y, z) or a Tile");
+  }
+  if (y.is_none() || z.is_none()) {
+    throw Error(ErrorCode::kInvalidInput, "a tile is (x, y, z): give all three, or a Tile");
+  }
+  return Tile{z.cast<int>(), x_or_tile.cast<std::int64_t>(), y.cast<std::int64_t>()};
+}
+
 TileMatrixSet tms_from(const py::object& tms) {
   if (py::isinstance<TileMatrixSet>(tms)) {
     return tms.cast<TileMatrixSet>();
@@ -108,17 +125,17 @@ ReadOptions read_options(const std::optional<std::vector<int>>& indexes, const s
 
 void bind_tiling(py::module_& m) {
   py::class_<Tile>(m, "Tile")
-      .def(py::init([](int z, std::int64_t x, std::int64_t y) {
+      .def(py::init([](std::int64_t x, std::int64_t y, int z) {
              return Tile{z, x, y};
            }),
-           py::arg("z"), py::arg("x"), py::arg("y"))
+           py::arg("x"), py::arg("y"), py::arg("z"))
       .def_readwrite("z", &Tile::z)
       .def_readwrite("x", &Tile::x)
       .def_readwrite("y", &Tile::y)
       .def("__eq__", [](const Tile& a, const Tile& b) { return a == b; })
       .def("__iter__", [](const Tile& tile) { return py::iter(py::make_tuple(tile.x, tile.y, tile.z)); })
       .def("__repr__", [](const Tile& tile) {
-        return "Tile(z=" + std::to_string(tile.z) + ", x=" + std::to_string(tile.x) + ", y=" + std::to_string(tile.y) +
+        return "Tile(x=" + std::to_string(tile.x) + ", y=" + std::to_string(tile.y) + ", z=" + std::to_string(tile.z) +
                ")";
       });
 
@@ -135,18 +152,18 @@ void bind_tiling(py::module_& m) {
       .def("to_json", [](const TileMatrixSet& tms) { return from_json(tms.to_json()); })
       .def(
           "xy_bounds",
-          [](const TileMatrixSet& tms, int z, std::int64_t x, std::int64_t y) {
-            const Bbox box = tms.xy_bounds({z, x, y});
+          [](const TileMatrixSet& tms, const py::object& x, const py::object& y, const py::object& z) {
+            const Bbox box = tms.xy_bounds(tile_from(x, y, z));
             return py::make_tuple(box.minx, box.miny, box.maxx, box.maxy);
           },
-          py::arg("z"), py::arg("x"), py::arg("y"))
+          py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none())
       .def(
           "bounds",
-          [](const TileMatrixSet& tms, int z, std::int64_t x, std::int64_t y) {
-            const Bbox box = tms.bounds({z, x, y});
+          [](const TileMatrixSet& tms, const py::object& x, const py::object& y, const py::object& z) {
+            const Bbox box = tms.bounds(tile_from(x, y, z));
             return py::make_tuple(box.minx, box.miny, box.maxx, box.maxy);
           },
-          py::arg("z"), py::arg("x"), py::arg("y"))
+          py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none())
       .def("tile", &TileMatrixSet::tile, py::arg("lon"), py::arg("lat"), py::arg("z"))
       .def(
           "tiles",
@@ -258,16 +275,18 @@ void bind_tiling(py::module_& m) {
 
   m.def(
       "read_tile",
-      [](const std::string& href, int z, std::int64_t x, std::int64_t y, const py::object& tms, int tilesize,
-         const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
+      [](const std::string& href, const py::object& x, const py::object& y, const py::object& z, const py::object& tms,
+         int tilesize, const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
          const std::string& resampling, const std::optional<double>& nodata, const std::string& reproject, bool unscale,
          double buffer) {
+        const Tile tile = tile_from(x, y, z);
         const TileMatrixSet matrix_set = tms_from(tms);
         const ReadOptions options = read_options(indexes, expression, resampling, reproject, nodata, unscale, buffer);
         py::gil_scoped_release release;
-        return read_tile(href, matrix_set, {z, x, y}, tilesize, options);
+        return read_tile(href, matrix_set, tile, tilesize, options);
       },
-      py::arg("href"), py::arg("z"), py::arg("x"), py::arg("y"), py::arg("tms") = "WebMercatorQuad",
+      py::arg("href"), py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none(),
+      py::arg("tms") = "WebMercatorQuad",
       py::arg("tilesize") = 256, py::arg("indexes") = py::none(), py::arg("expression") = py::none(),
       py::arg("resampling") = "nearest", py::arg("nodata") = py::none(), py::arg("reproject") = "nearest",
       py::arg("unscale") = false, py::arg("buffer") = 0.0);

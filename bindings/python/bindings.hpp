@@ -23,6 +23,10 @@ void bind_matching(py::module_& m);
 void bind_mosaic(py::module_& m);
 void bind_packaging(py::module_& m);
 
+// A tile addressed as morecantile and rio-tiler do: (x, y, z), or a Tile (or
+// any (x, y, z) sequence) in place of x with y and z left out.
+Tile tile_from(const py::object& x_or_tile, const py::object& y, const py::object& z);
+
 // A TileMatrixSet from a name, a TileMatrixSet or an OGC TileMatrixSet dict.
 TileMatrixSet tms_from(const py::object& tms);
 ReadOptions read_options(const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,

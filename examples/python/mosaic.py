@@ -66,7 +66,7 @@ def viewport(colour):
     for dy in range(rows_):
         for dx in range(columns):
             try:
-                tile = mosaic.tile(9, corner.x + dx, corner.y + dy)
+                tile = mosaic.tile(corner.x + dx, corner.y + dy, 9)
             except tessera.NotFound:
                 continue
             read += tile.metadata["items_read"]
@@ -97,4 +97,4 @@ for name, colour in (("mosaic.png", grey), ("mosaic-restyled.png", warm)):
     print(f"{work / name}: {columns}x{rows_} tiles in {elapsed * 1000:.0f} ms ({read} item reads)")
 stats = tessera.tile_cache_stats()
 print(f"data cache: {stats['hits']} hits, {stats['misses']} misses, {stats['bytes'] // 1024} KiB")
-print("items under the viewport's first tile:", [entry["id"] for entry in mosaic.assets_for_tile(9, corner.x, corner.y)])
+print("items under the viewport's first tile:", [entry["id"] for entry in mosaic.assets_for_tile(corner.x, corner.y, 9)])

@@ -144,7 +144,7 @@ east_tile = tms.tile(luxembourg["bbox"][2], luxembourg["bbox"][1], zoom)
 for x in range(west_tile.x, east_tile.x + 1):
     for y in range(west_tile.y, east_tile.y + 1):
         try:
-            tile = mosaic.tile(zoom, x, y)
+            tile = mosaic.tile(x, y, zoom)
         except tessera.NotFound:
             continue
         png = work / f"ndvi-{zoom}-{x}-{y}.png"

@@ -117,7 +117,7 @@ std::string redact_secrets(std::string_view input) {
     }
     const std::string_view name(*entry, static_cast<std::size_t>(equals - *entry));
     const std::string_view value(equals + 1);
-    if (value.size() < 6 || !is_secret_variable(name)) {
+    if (value.size() < 8 || !is_secret_variable(name)) {
       continue;
     }
     for (std::size_t at = text.find(value); at != std::string::npos; at = text.find(value, at + kRedacted.size())) {

@@ -64,10 +64,12 @@ std::vector<std::string> model_environment(const json& model) {
   for (const char* name : kAllowedHostVariables) {
     inherit(name);
   }
-  for (const json& name : model.value("inherit_env", json::array())) {
+  const json inherited = model.value("inherit_env", json::array());
+  for (const json& name : inherited) {
     inherit(name.get<std::string>());
   }
-  for (const auto& [name, value] : model.value("env", json::object()).items()) {
+  const json own = model.value("env", json::object());
+  for (const auto& [name, value] : own.items()) {
     variables[name] = value.get<std::string>();
   }
   std::vector<std::string> environment;
@@ -113,15 +115,18 @@ std::string capped_log(std::string log) {
   return log;
 }
 
-// The last argument of a run: an allowed href, never one a program could take
-// for an option.
-std::string checked_href_argument(const std::string& href) {
+// Whether an item's href may be a model's last argument: one the href policy
+// allows, and never one a program could take for an option.
+bool passable_href(const std::string& href) {
   if (href.empty() || href.front() == '-') {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("runner: href '{}' cannot be passed to a model (empty or starting with '-')", href));
+    return false;
   }
-  static_cast<void>(storage::check_href(href));
-  return href;
+  try {
+    static_cast<void>(storage::check_href(href));
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 }  // namespace
@@ -192,10 +197,10 @@ json Runner::run_pending() {
           const RunFolder folder(work_dir);
           request.work_dir = folder.path().string();
           const json& href = event.payload["href"];
-          if (href.is_string()) {
-            request.command.push_back(checked_href_argument(href.get<std::string>()));
+          if (href.is_string() && passable_href(href.get_ref<const std::string&>())) {
+            request.command.push_back(href.get<std::string>());
           } else {
-            // No href: the item's JSON text in a file whose name no id can steer.
+            // No usable href: the item's JSON text in a file whose name no id can steer.
             const std::filesystem::path path = folder.path() / "item.json";
             std::ofstream file(path, std::ios::binary | std::ios::trunc);
             file << matcher_.catalog().get_item(request.collection, request.item).dump();

@@ -43,3 +43,25 @@ TEST(Log, CallbackReceivesMessagesAtOrAboveLevel) {
   EXPECT_EQ(seen[0].first, tessera::LogLevel::kWarning);
   EXPECT_EQ(seen[0].second, "shown");
 }
+
+// Secrets never leave through an error message: connection-string and URL
+// passwords, presigned signatures and the values of secret host variables.
+TEST(Error, MessagesAreRedacted) {
+  ::setenv("TESSERA_TEST_SECRET_TOKEN", "host-secret-5d1e", 1);
+  const auto redacted = [](const std::string& message) {
+    return std::string(tessera::Error(tessera::ErrorCode::kUnavailable, message).what());
+  };
+  EXPECT_EQ(redacted("cannot connect to PG:dbname=x password=pg-pass-1 host=h"),
+            "cannot connect to PG:dbname=x password=*** host=h");
+  EXPECT_EQ(redacted("libpq: host=h password='quoted pass' port=1"), "libpq: host=h password=*** port=1");
+  EXPECT_EQ(redacted("postgresql://alice:url-pass-2@db:5432/stac refused"),
+            "postgresql://alice:***@db:5432/stac refused");
+  EXPECT_EQ(redacted("GET https://b.s3.amazonaws.com/k.tif?X-Amz-Credential=AKIAX%2F1&X-Amz-Signature=abc123&x=1"),
+            "GET https://b.s3.amazonaws.com/k.tif?X-Amz-Credential=***&X-Amz-Signature=***&x=1");
+  EXPECT_EQ(redacted("blob https://a.blob.core.windows.net/c/k?sv=1&sig=sas-sig%3D"),
+            "blob https://a.blob.core.windows.net/c/k?sv=1&sig=***");
+  EXPECT_EQ(redacted("token host-secret-5d1e leaked twice: host-secret-5d1e"), "token *** leaked twice: ***");
+  // Nothing else changes.
+  EXPECT_EQ(redacted("user@host:5432 https://example.com/a?b=c"), "user@host:5432 https://example.com/a?b=c");
+  ::unsetenv("TESSERA_TEST_SECRET_TOKEN");
+}

@@ -2,6 +2,8 @@
 // reloaded, run requests written in the load's transaction, claim / ack /
 // redelivery, the local runner, predictions and summaries.
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <thread>
 
@@ -14,6 +16,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using tessera::Catalog;
+using tessera::Error;
 using tessera::ErrorCode;
 using tessera::EventQuery;
 using tessera::LoadMode;
@@ -26,6 +29,8 @@ using tessera::testing::expect_error;
 using tessera::testing::make_aoi;
 using tessera::testing::make_collection;
 using tessera::testing::make_imagery;
+using tessera::testing::read_text;
+using tessera::testing::ScopedEnv;
 using tessera::testing::make_model;
 using tessera::testing::square;
 using tessera::testing::TempDir;
@@ -159,7 +164,7 @@ TEST_P(MatchingBackend, RunnerExecutesRecordsAndAcknowledges) {
   }
   EXPECT_EQ(by_model[ok]["kind"], "run_succeeded");
   EXPECT_EQ(by_model[ok]["exit_code"], 0);
-  EXPECT_EQ(by_model[ok]["log"], "ran on scene.json\n");
+  EXPECT_EQ(by_model[ok]["log"], "ran on item.json\n");
   EXPECT_EQ(by_model[fails]["kind"], "run_failed");
   EXPECT_EQ(by_model[fails]["exit_code"], 3);
   EXPECT_EQ(by_model[fails]["log"], "oops\n");
@@ -172,6 +177,126 @@ TEST_P(MatchingBackend, RunnerExecutesRecordsAndAcknowledges) {
     EXPECT_NE(events[0].kind, "run_requested");
   }
   EXPECT_EQ(Runner(*matcher_).run_pending().size(), 0U);
+}
+
+// Runs every pending request of the catalog's single loaded item and returns the record of `model`.
+json run_one(Matcher& matcher, const std::filesystem::path& work_dir) {
+  RunnerOptions options;
+  options.work_dir = work_dir.string();
+  const json records = Runner(matcher, options).run_pending();
+  EXPECT_EQ(records.size(), 1U);
+  return records.empty() ? json() : records[0];
+}
+
+// An item id can no longer steer where its JSON file is written: relative
+// escapes and absolute ids land in the run's private folder as item.json.
+TEST_P(MatchingBackend, RunnerItemFilesStayInsideThePrivateRunFolder) {
+  const std::filesystem::path work = scratch_.path() / "a" / "b" / "work";
+  const std::filesystem::path escape = scratch_.path() / "a" / "b" / "escape";
+  std::filesystem::create_directories(escape);
+  { std::ofstream(escape / "PWNED.json") << "original"; }
+  const std::string absolute = (scratch_.path() / "absolute" / "PWNED").string();
+  std::filesystem::create_directories(scratch_.path() / "absolute");
+  // The model reports the folder it ran in, its mode and the file it got.
+  const std::string model = matcher_->add_model(
+      make_model("reporter", {"/bin/sh", "-c", "pwd; stat -c %a .; basename \"$0\"; head -c 1 \"$0\"; echo"}));
+  matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  for (const std::string& id : {std::string("../../escape/PWNED"), absolute, std::string(300, 'x'), std::string("caf\u00e9/\u00fcber")}) {
+    ASSERT_EQ(catalog_->load({make_imagery(id, "imagery", 1, 1)}, options).loaded, 1U) << id;
+    const json record = run_one(*matcher_, work);
+    ASSERT_EQ(record["kind"], "run_succeeded") << record.dump();
+    const std::string log = record["log"];
+    EXPECT_NE(log.find(work.string() + "/run-"), std::string::npos) << log;
+    EXPECT_NE(log.find("\n700\nitem.json\n{\n"), std::string::npos) << log;
+  }
+  EXPECT_EQ(read_text(escape / "PWNED.json"), "original");
+  EXPECT_FALSE(std::filesystem::exists(absolute + ".json"));
+  // Each run's folder is removed after it.
+  EXPECT_TRUE(std::filesystem::is_empty(work));
+}
+
+// Model processes get the allow-list, their own env and the host variables
+// they name, nothing else; secrets they print are scrubbed from the record.
+TEST_P(MatchingBackend, RunnerChildEnvironmentIsAnAllowList) {
+  ScopedEnv password("PGPASSWORD", "pg-secret-3c9d1");
+  ScopedEnv aws("AWS_SECRET_ACCESS_KEY", "aws-secret-77f2e0");
+  ScopedEnv database("DATABASE_URL", "postgresql://user:db-secret-41a@localhost/db");
+  ScopedEnv token("SERVICE_TOKEN", "named-token-9be1c");
+  json definition = make_model("env", {"/bin/sh", "-c", "env | sort"});
+  definition["env"] = {{"MODEL_SETTING", "yes"}};
+  definition["inherit_env"] = {"SERVICE_TOKEN"};
+  const std::string model = matcher_->add_model(definition);
+  matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("scene", "imagery", 1, 1)}, options).loaded, 1U);
+  const json record = run_one(*matcher_, scratch_.path() / "work");
+  ASSERT_EQ(record["kind"], "run_succeeded") << record.dump();
+  const std::string log = record["log"];
+  EXPECT_NE(log.find("MODEL_SETTING=yes"), std::string::npos) << log;
+  EXPECT_NE(log.find("PATH="), std::string::npos) << log;
+  // Named, so passed on, but its value never reaches the stored record.
+  EXPECT_NE(log.find("SERVICE_TOKEN=***"), std::string::npos) << log;
+  for (const char* absent : {"PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "pg-secret-3c9d1",
+                             "aws-secret-77f2e0", "db-secret-41a", "named-token-9be1c"}) {
+    EXPECT_EQ(log.find(absent), std::string::npos) << absent << " in\n" << log;
+  }
+  // The stored event holds the same scrubbed log.
+  EventQuery query;
+  query.model = model;
+  query.kind = "run_succeeded";
+  const auto events = matcher_->events(query);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].payload["log"], log);
+}
+
+TEST_P(MatchingBackend, RunnerModelEnvironmentIsValidated) {
+  json definition = make_model("bad-env");
+  definition["env"] = {{"1BAD", "x"}};
+  EXPECT_THROW(matcher_->add_model(definition), Error);
+  definition["env"] = {{"GOOD", 5}};
+  EXPECT_THROW(matcher_->add_model(definition), Error);
+  definition["env"] = json::object();
+  definition["inherit_env"] = {"A=B"};
+  EXPECT_THROW(matcher_->add_model(definition), Error);
+}
+
+// What a run starts dies with it: a background child does not outlive the
+// run, and does not hold the runner until the timeout.
+TEST_P(MatchingBackend, RunnerKillsTheRunsProcessGroup) {
+  const std::filesystem::path late = scratch_.path() / "late";
+  const std::string model = matcher_->add_model(make_model(
+      "spawner", {"/bin/sh", "-c", "(sleep 1; echo late > '" + late.string() + "') & echo started"}));
+  matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("scene", "imagery", 1, 1)}, options).loaded, 1U);
+  const auto started = std::chrono::steady_clock::now();
+  const json record = run_one(*matcher_, scratch_.path() / "work");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));
+  EXPECT_EQ(record["kind"], "run_succeeded") << record.dump();
+  EXPECT_EQ(record["log"], "started\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_FALSE(std::filesystem::exists(late));
+}
+
+// An href that could be read as an option, or that the href policy refuses,
+// never becomes an argument: the model gets the item's JSON file instead.
+TEST_P(MatchingBackend, RunnerPassesOnlyAllowedHrefs) {
+  const std::string model = matcher_->add_model(make_model("args", {"/bin/sh", "-c", "basename -- \"$0\""}));
+  matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  for (const std::string& href : {std::string("--output=/tmp/x"), std::string("https://not-allowed.example/item.json"),
+                                 std::string("/vsicurl/https://x/y")}) {
+    json item = make_imagery("scene-" + std::to_string(href.size()), "imagery", 1, 1);
+    item["links"] = {{{"rel", "self"}, {"href", href}}};
+    ASSERT_EQ(catalog_->load({item}, options).loaded, 1U) << href;
+    const json record = run_one(*matcher_, scratch_.path() / "work");
+    EXPECT_EQ(record["log"], "item.json\n") << href << ": " << record.dump();
+  }
 }
 
 json label_item(const std::string& id, double water, double land) {

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include <gdal_priv.h>
+#include <limits>
+
 #include <gtest/gtest.h>
 #include <ogr_spatialref.h>
 
@@ -237,6 +239,27 @@ TEST_P(MosaicBackends, HalvesCachesCapsAndFailures) {
   EXPECT_EQ(listed[0]["id"], "broken");
   EXPECT_EQ(listed[1]["assets"]["data"], left);
   expect_error([&] { static_cast<void>(mosaic.tile(tms, {kZ, kX + 3, kY})); }, ErrorCode::kNotFound, "no item");
+}
+
+// Hostile reads are refused before anything is sized by them: a buffer of
+// 20,000 pixels once allocated ~1.6 GB before the size check.
+TEST_P(MosaicBackends, HostileReadsAreRefusedBeforeAllocation) {
+  const auto left = half_raster(dir_.path() / "left.tif", true, 7);
+  ASSERT_EQ(catalog_->load({half_item("left", "2024-01-03", left, true)}).loaded, 1U);
+  const auto tms = tessera::TileMatrixSet::web_mercator_quad();
+  tessera::MosaicOptions options;
+  options.assets = {"data"};
+  const tessera::Mosaic mosaic(*catalog_, {{"collections", {"m"}}}, options);
+  tessera::ReadOptions read;
+  for (const double buffer : {20000.0, 45000.0, 1e300, std::numeric_limits<double>::infinity(), -2.0}) {
+    read.buffer = buffer;
+    expect_error([&] { static_cast<void>(mosaic.tile(tms, {kZ, kX, kY}, 256, read)); }, ErrorCode::kInvalidInput,
+                 "buffer");
+  }
+  read.buffer = 0;
+  read.expression = "1";
+  expect_error([&] { static_cast<void>(mosaic.tile(tms, {kZ, kX, kY}, 256, read)); }, ErrorCode::kInvalidInput,
+               "assets");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MosaicBackends, ::testing::ValuesIn(tessera::testing::catalog_backends()),

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include <gdal_priv.h>
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "tessera/tiling.hpp"
@@ -199,6 +201,24 @@ TEST_F(TilingTest, AllowListAndBadInput) {
   options.indexes.clear();
   options.expression = "b1 + (b2";
   expect_error([&] { read_tile(href, tms, tile, 256, options); }, ErrorCode::kInvalidInput, "position");
+  // An expression naming no band once reached .front() of an empty band list (SIGSEGV).
+  for (const char* constant : {"1", "2 * 3", "1; 2"}) {
+    options.expression = constant;
+    expect_error([&] { read_tile(href, tms, tile, 256, options); }, ErrorCode::kInvalidInput, "names no band");
+    const nlohmann::json bounds = raster_info(href)["geographic_bounds"];
+    const double lon = (bounds[0].get<double>() + bounds[2].get<double>()) / 2;
+    const double lat = (bounds[1].get<double>() + bounds[3].get<double>()) / 2;
+    expect_error([&] { read_point(href, lon, lat, options); }, ErrorCode::kInvalidInput, "names no band");
+  }
+  options.expression.clear();
+  // A buffer is checked against the size limit before anything is allocated,
+  // and a non-finite or huge one never reaches an int conversion.
+  for (const double buffer : {20000.0, 45000.0, 1e300, std::numeric_limits<double>::infinity(), -1.0, 0.3,
+                              std::numeric_limits<double>::quiet_NaN()}) {
+    options.buffer = buffer;
+    expect_error([&] { read_tile(href, tms, tile, 256, options); }, ErrorCode::kInvalidInput, "buffer");
+  }
+  options.buffer = 0;
   expect_error([&] { resampling_from_name("sharp"); }, ErrorCode::kInvalidInput, "unknown resampling");
   expect_error([&] { read_point(href, 100, 10); }, ErrorCode::kNotFound, "outside the bounds");
 }

@@ -74,7 +74,7 @@ SEARCH = {"collections": ["m"]}
 def test_first_fills_from_the_newest_item_and_stops(catalog, tmp_path):
     for day, value in [(1, 10), (2, 20), (3, 30)]:
         add_item(catalog, tmp_path, f"full-{day}", day, value)
-    image = tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(Z, X, Y)
+    image = tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(X, Y, Z)
     assert image.data.shape == (1, 256, 256)
     assert (image.data == 30).all() and (image.mask == 255).all()
     assert image.assets == ["full-3"]
@@ -88,7 +88,7 @@ def test_first_fills_from_the_newest_item_and_stops(catalog, tmp_path):
 def test_first_without_footprint_skipping_still_stops_as_reads_complete(catalog, tmp_path):
     for day in range(1, 41):
         add_item(catalog, tmp_path, f"full-{day:02d}", day % 28 + 1, day)
-    image = tessera.Mosaic(catalog, SEARCH, assets=["data"], skip_covered=False).tile(Z, X, Y)
+    image = tessera.Mosaic(catalog, SEARCH, assets=["data"], skip_covered=False).tile(X, Y, Z)
     assert (image.mask == 255).all()
     assert len(image.assets) == 1
     # At most one pool's worth of reads was in flight when the tile filled.
@@ -101,7 +101,7 @@ def test_halves_are_combined_in_search_order(catalog, tmp_path):
     add_item(catalog, tmp_path, "right", 1, 9, part="right")
     add_item(catalog, tmp_path, "old-full", 0 + 1, 99)  # oldest: only where nothing else has data
     image = tessera.Mosaic(catalog, {"collections": ["m"], "sortby": [{"field": "datetime", "direction": "desc"}]},
-                           assets=["data"]).tile(Z, X, Y)
+                           assets=["data"]).tile(X, Y, Z)
     assert (image.mask == 255).all()
     assert (image.data[0, :, :128] == 7).all()
     # day 1 ties: right and old-full share the date; either way the right half is one item's
@@ -116,7 +116,7 @@ def test_halves_are_combined_in_search_order(catalog, tmp_path):
 def test_pixel_selection_methods(catalog, tmp_path, method, expected):
     for day, value in [(1, 10), (2, 30), (3, 20)]:
         add_item(catalog, tmp_path, f"full-{day}", day, value)
-    image = tessera.Mosaic(catalog, SEARCH, assets=["data"], method=method).tile(Z, X, Y)
+    image = tessera.Mosaic(catalog, SEARCH, assets=["data"], method=method).tile(X, Y, Z)
     assert (image.data == expected).all()
     assert image.metadata["items_read"] == 3
     if method == "count":
@@ -126,24 +126,24 @@ def test_pixel_selection_methods(catalog, tmp_path, method, expected):
 def test_stdev_median_and_last_band(catalog, tmp_path):
     for day, value in [(1, 10), (2, 30), (3, 20), (4, 40)]:
         add_item(catalog, tmp_path, f"full-{day}", day, value, bands=2)
-    stdev = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="stdev").tile(Z, X, Y)
+    stdev = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="stdev").tile(X, Y, Z)
     assert stdev.dtype == "float64"
     assert np.allclose(stdev.data[0], np.std([10, 30, 20, 40]))
-    median = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="median").tile(Z, X, Y)
+    median = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="median").tile(X, Y, Z)
     assert (median.data[0] == 25).all()  # mean of the two middle values, in uint8
-    high = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="last-band-high").tile(Z, X, Y)
+    high = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="last-band-high").tile(X, Y, Z)
     assert high.count == 1 and (high.data[0] == 40).all()
-    low = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="lastbandlow").tile(Z, X, Y)
+    low = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="lastbandlow").tile(X, Y, Z)
     assert (low.data[0] == 10).all()
 
 
 def test_caps_are_reported(catalog, tmp_path):
     add_item(catalog, tmp_path, "left", 2, 7, part="left")
     add_item(catalog, tmp_path, "right", 1, 9, part="right")
-    read_capped = tessera.Mosaic(catalog, SEARCH, assets=["data"], max_items_read=1).tile(Z, X, Y)
+    read_capped = tessera.Mosaic(catalog, SEARCH, assets=["data"], max_items_read=1).tile(X, Y, Z)
     assert read_capped.metadata["stopped_by"] == "max_items_read"
     assert (read_capped.mask[:, :128] == 255).all() and (read_capped.mask[:, 128:] == 0).all()
-    scan_capped = tessera.Mosaic(catalog, SEARCH, assets=["data"], max_items_scanned=1).tile(Z, X, Y)
+    scan_capped = tessera.Mosaic(catalog, SEARCH, assets=["data"], max_items_scanned=1).tile(X, Y, Z)
     assert scan_capped.metadata["stopped_by"] == "max_items_scanned"
     assert scan_capped.metadata["items_scanned"] == 1
     # 1 ms cannot read 40 more items (every one is needed for a mean).
@@ -151,7 +151,7 @@ def test_caps_are_reported(catalog, tmp_path):
         add_item(catalog, tmp_path, f"late-{day}", day % 28 + 1, day)
     mosaic = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="mean", time_budget=1e-9)
     try:
-        timed = mosaic.tile(Z, X, Y)
+        timed = mosaic.tile(X, Y, Z)
         assert timed.metadata["stopped_by"] == "time_budget"
         assert timed.metadata["items_used"] < 42
     except tessera.NotFound as error:  # not even the first read finished in time
@@ -162,7 +162,7 @@ def test_unreadable_items_do_not_fail_the_tile(catalog, tmp_path):
     add_item(catalog, tmp_path, "broken", 3, 0, href=tmp_path / "missing.tif")
     add_item(catalog, tmp_path, "no-asset", 2, 5, asset="other")
     add_item(catalog, tmp_path, "good", 1, 42)
-    image = tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(Z, X, Y)
+    image = tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(X, Y, Z)
     assert (image.data == 42).all()
     failed = {entry["id"]: entry["error"] for entry in image.metadata["failed"]}
     assert set(failed) == {"broken", "no-asset"}
@@ -173,23 +173,23 @@ def test_unreadable_items_do_not_fail_the_tile(catalog, tmp_path):
 def test_every_item_failing_is_an_error(catalog, tmp_path):
     add_item(catalog, tmp_path, "broken", 3, 0, href=tmp_path / "missing.tif")
     with pytest.raises(tessera.StorageError, match="broken"):
-        tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(Z, X, Y)
+        tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(X, Y, Z)
 
 
 def test_data_cache_serves_a_restyled_tile(catalog, tmp_path):
     for day, value in [(1, 10), (2, 30)]:
         add_item(catalog, tmp_path, f"full-{day}", day, value)
     mosaic = tessera.Mosaic(catalog, SEARCH, assets=["data"], method="highest")
-    cold = mosaic.tile(Z, X, Y)
+    cold = mosaic.tile(X, Y, Z)
     assert cold.metadata["cache"] == {"hits": 0, "misses": 2}
-    warm = mosaic.tile(Z, X, Y)
+    warm = mosaic.tile(X, Y, Z)
     assert warm.metadata["cache"] == {"hits": 2, "misses": 0}
     assert np.array_equal(cold.data, warm.data)
     assert cold.render(format="png", rescale=[(0, 50)]) != warm.render(format="png", colormap="viridis")
     stats = tessera.tile_cache_stats()
     assert stats["hits"] == 2 and stats["misses"] == 2 and stats["entries"] == 2 and stats["bytes"] > 0
     # Another mosaic over the same items shares the cache.
-    other = tessera.Mosaic(catalog, {"collections": ["m"], "ids": ["full-1"]}, assets=["data"]).tile(Z, X, Y)
+    other = tessera.Mosaic(catalog, {"collections": ["m"], "ids": ["full-1"]}, assets=["data"]).tile(X, Y, Z)
     assert other.metadata["cache"] == {"hits": 1, "misses": 0}
     tessera.clear_tile_cache()
     assert tessera.tile_cache_stats()["entries"] == 0
@@ -201,7 +201,7 @@ def test_registered_search_and_expression(catalog, tmp_path):
     assert catalog.registered_search(search_id)["metadata"] == {"name": "one"}
     assert search_id in [entry["id"] for entry in catalog.registered_searches()]
     mosaic = tessera.Mosaic.from_registered(catalog, search_id, expression="data_b1 * 10 + 1")
-    image = mosaic.tile(Z, X, Y)
+    image = mosaic.tile(X, Y, Z)
     assert image.dtype == "float64" and (image.data == 121).all()
     assert image.band_names == ["data_b1 * 10 + 1"]
     with pytest.raises(tessera.NotFound):
@@ -216,7 +216,7 @@ def test_items_in_other_crss_and_resolutions(catalog, tmp_path):
                      from_bounds(west - 0.5, south - 0.5, east + 0.5, north + 0.5, 100, 100), nodata=0)
     add_item(catalog, tmp_path, "wgs84", 5, 0, href=path)
     add_item(catalog, tmp_path, "left", 6, 7, part="left")
-    image = tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(Z, X, Y)
+    image = tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(X, Y, Z)
     assert (image.mask == 255).all()
     assert (image.data[0, :, :128] == 7).all() and (image.data[0, :, 130:] == 77).all()
     assert image.assets == ["left", "wgs84"]
@@ -226,14 +226,14 @@ def test_assets_for_tile_and_point(catalog, tmp_path):
     add_item(catalog, tmp_path, "left", 2, 7, part="left")
     add_item(catalog, tmp_path, "right", 1, 9, part="right")
     mosaic = tessera.Mosaic(catalog, SEARCH, assets=["data"])
-    listed = mosaic.assets_for_tile(Z, X, Y)
+    listed = mosaic.assets_for_tile(X, Y, Z)
     assert [entry["id"] for entry in listed] == ["left", "right"]
     assert listed[0]["assets"]["data"].endswith("left.tif")
     west, south = WEB_MERCATOR._to_geographic.transform(TILE.left + 1000, TILE.bottom + 1000)
     assert [entry["id"] for entry in mosaic.assets_for_point(west, south)] == ["left"]
-    assert mosaic.assets_for_tile(Z, X + 5, Y) == []
+    assert mosaic.assets_for_tile(X + 5, Y, Z) == []
     with pytest.raises(tessera.NotFound, match="no item"):
-        mosaic.tile(Z, X + 5, Y)
+        mosaic.tile(X + 5, Y, Z)
 
 
 def test_bad_mosaic_definitions(catalog):
@@ -263,7 +263,7 @@ def test_items_crossing_the_antimeridian(catalog, tmp_path):
     mosaic = tessera.Mosaic(catalog, SEARCH, assets=list(item["assets"]))
     for lon in (179.5, -179.7):
         tile = WEB_MERCATOR.tile(lon, 45.0, 7)
-        image = mosaic.tile(tile.z, tile.x, tile.y)
+        image = mosaic.tile(tile)
         assert image.assets == [item["id"]]
         assert (image.data[0][image.mask == 255] == 5).all() and (image.mask == 255).any()
         assert [entry["id"] for entry in mosaic.assets_for_point(lon, 45.0)] == [item["id"]]

@@ -108,7 +108,7 @@ def tiles_with_overlap(mosaic, items):
     east, north = (max(item["bbox"][i] for item in items) for i in (2, 3))
     chosen = []
     for z in ZOOMS:
-        ranked = sorted((-len(mosaic.assets_for_tile(t.z, t.x, t.y)), t.x, t.y)
+        ranked = sorted((-len(mosaic.assets_for_tile(t.x, t.y, t.z)), t.x, t.y)
                         for t in WEB_MERCATOR.tiles(west, south, east, north, zooms=[z]))
         chosen += [(z, x, y) for _, x, y in ranked[:TILES_PER_ZOOM]]
     return chosen
@@ -120,7 +120,7 @@ def read_with_rio_tiler(href, x, y, z):
 
 
 def read_with_tessera(href, x, y, z):
-    image = tessera.read_tile(href, z, x, y)
+    image = tessera.read_tile(href, x, y, z)
     if not image.mask.any():
         raise TileOutsideBounds(href)  # what rio-tiler's reader says for a tile without data
     invalid = numpy.broadcast_to(image.mask == 0, image.data.shape)
@@ -136,9 +136,9 @@ def compare(catalog, items, collections, method, reader):
     mask_mismatches = []
     overlaps = []
     for z, x, y in tiles:
-        hrefs = [entry["assets"]["data"] for entry in mosaic.assets_for_tile(z, x, y)]
+        hrefs = [entry["assets"]["data"] for entry in mosaic.assets_for_tile(x, y, z)]
         overlaps.append(len(hrefs))
-        actual = mosaic.tile(z, x, y)
+        actual = mosaic.tile(x, y, z)
         expected, _ = mosaic_reader(hrefs, reader, x, y, z, pixel_selection=METHODS[method](), threads=0)
         assert actual.data.shape == expected.data.shape and actual.dtype == str(expected.data.dtype)
         expected_valid = ~numpy.logical_or.reduce(expected.array.mask, axis=0)  # one band: its mask

@@ -99,16 +99,16 @@ def test_image_sizes_and_expressions_are_bounded(cog):
     tessera.configure()
     tile = tessera.TileMatrixSet.from_name("WebMercatorQuad").tile(10.3, 45.7, 8)
     with pytest.raises(tessera.InvalidInput, match=r"image size 8193x8193 is out of range \(1 to 8192 pixels a side; ReaderConfig::max_image_size\)"):
-        tessera.read_tile(cog, tile.z, tile.x, tile.y, tilesize=8193)
+        tessera.read_tile(cog, tile.x, tile.y, tile.z, tilesize=8193)
     with pytest.raises(tessera.InvalidInput, match="out of range"):
         tessera.preview(cog, max_size=8193)
     with pytest.raises(tessera.InvalidInput, match="out of range"):
         tessera.part(cog, [10.1, 45.5, 10.5, 45.9], width=9000, height=10)
-    assert tessera.read_tile(cog, tile.z, tile.x, tile.y, expression="b1 + " * 100 + "b2").data.shape[0] == 1
+    assert tessera.read_tile(cog, tile.x, tile.y, tile.z, expression="b1 + " * 100 + "b2").data.shape[0] == 1
     with pytest.raises(tessera.InvalidInput, match="2048"):
-        tessera.read_tile(cog, tile.z, tile.x, tile.y, expression="b1" + " + b1" * 600)
+        tessera.read_tile(cog, tile.x, tile.y, tile.z, expression="b1" + " + b1" * 600)
     with pytest.raises(tessera.InvalidInput, match="nested deeper than 64 levels"):
-        tessera.read_tile(cog, tile.z, tile.x, tile.y, expression="(" * 70 + "b1" + ")" * 70)
+        tessera.read_tile(cog, tile.x, tile.y, tile.z, expression="(" * 70 + "b1" + ")" * 70)
     # All three are configurable.
     try:
         tessera.configure(max_image_size=48, max_expression_length=8, max_expression_depth=2)

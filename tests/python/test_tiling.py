@@ -39,7 +39,7 @@ def centre_tile(href, z):
 
 def test_read_tile_gives_bands_mask_and_georeferencing(cog):
     tile = centre_tile(cog, 13)
-    image = tessera.read_tile(cog, tile.z, tile.x, tile.y)
+    image = tessera.read_tile(cog, tile.x, tile.y, tile.z)
     assert image.data.shape == (3, 256, 256)
     assert image.dtype == "uint16" and image.data.dtype == numpy.uint16
     assert image.mask.shape == (256, 256) and image.mask.dtype == numpy.uint8
@@ -47,12 +47,12 @@ def test_read_tile_gives_bands_mask_and_georeferencing(cog):
     assert image.band_names == ["b1", "b2", "b3"]
     assert numpy.all(image.data[2][image.mask == 255] == 7)
     tms = tessera.TileMatrixSet.from_name("WebMercatorQuad")
-    assert image.bounds == pytest.approx(tms.xy_bounds(tile.z, tile.x, tile.y))
+    assert image.bounds == pytest.approx(tms.xy_bounds(tile))
 
 
 def test_arrays_are_views_of_the_image(cog):
     tile = centre_tile(cog, 12)
-    image = tessera.read_tile(cog, tile.z, tile.x, tile.y)
+    image = tessera.read_tile(cog, tile.x, tile.y, tile.z)
     data = image.data
     assert not data.flags["OWNDATA"]
     del image  # the view keeps the buffer alive
@@ -61,17 +61,17 @@ def test_arrays_are_views_of_the_image(cog):
 
 def test_indexes_expression_tilesize_and_buffer(cog):
     tile = centre_tile(cog, 13)
-    second = tessera.read_tile(cog, tile.z, tile.x, tile.y, indexes=[2])
+    second = tessera.read_tile(cog, tile.x, tile.y, tile.z, indexes=[2])
     assert second.data.shape == (1, 256, 256)
-    both = tessera.read_tile(cog, tile.z, tile.x, tile.y, expression="b1 * 2; where(b3 == 7, 1, 0)")
+    both = tessera.read_tile(cog, tile.x, tile.y, tile.z, expression="b1 * 2; where(b3 == 7, 1, 0)")
     assert both.dtype == "float64"
     assert both.band_names == ["b1 * 2", "where(b3 == 7, 1, 0)"]
-    first = tessera.read_tile(cog, tile.z, tile.x, tile.y, indexes=[1])
+    first = tessera.read_tile(cog, tile.x, tile.y, tile.z, indexes=[1])
     valid = first.mask == 255
     assert numpy.array_equal(both.data[0][valid], first.data[0][valid] * 2.0)
     assert numpy.all(both.data[1][valid] == 1)
-    assert tessera.read_tile(cog, tile.z, tile.x, tile.y, tilesize=512).data.shape == (3, 512, 512)
-    assert tessera.read_tile(cog, tile.z, tile.x, tile.y, buffer=2).data.shape == (3, 260, 260)
+    assert tessera.read_tile(cog, tile.x, tile.y, tile.z, tilesize=512).data.shape == (3, 512, 512)
+    assert tessera.read_tile(cog, tile.x, tile.y, tile.z, buffer=2).data.shape == (3, 260, 260)
 
 
 def test_nodata_becomes_the_mask(cog):
@@ -80,12 +80,12 @@ def test_nodata_becomes_the_mask(cog):
     tms = tessera.TileMatrixSet.from_name("WebMercatorQuad")
     west, south, east, north = info["geographic_bounds"]
     tile = tms.tile((west + east) / 2, north - 1e-4, 14)
-    image = tessera.read_tile(cog, tile.z, tile.x, tile.y)
+    image = tessera.read_tile(cog, tile.x, tile.y, tile.z)
     assert 0 < int((image.mask == 0).sum()) < 256 * 256
     assert numpy.all(image.data[0][image.mask == 0] == 0)
     # Overriding nodata: band 3 holds 7 wherever the raster has data, so only
     # the former nodata rows (now 0, a valid value) remain.
-    overridden = tessera.read_tile(cog, tile.z, tile.x, tile.y, nodata=7, indexes=[3])
+    overridden = tessera.read_tile(cog, tile.x, tile.y, tile.z, nodata=7, indexes=[3])
     assert numpy.array_equal(overridden.mask == 0, overridden.data[0] == 7)
     assert 0 < int((overridden.mask == 255).sum()) < int((image.mask == 0).sum())
 
@@ -133,7 +133,7 @@ def test_info_statistics_and_tilejson(cog):
 
 def test_render_formats_rescale_and_colormaps(cog):
     tile = centre_tile(cog, 13)
-    image = tessera.read_tile(cog, tile.z, tile.x, tile.y, indexes=[1])
+    image = tessera.read_tile(cog, tile.x, tile.y, tile.z, indexes=[1])
     png = image.render(format="png", rescale=[(0, 800)], colormap="viridis")
     assert png.startswith(PNG_MAGIC)
     assert image.render(format="jpeg", rescale=(0, 800)).startswith(b"\xff\xd8")
@@ -171,29 +171,29 @@ def test_allow_list_for_urls_and_local_roots(cog, tmp_path):
 def test_bad_input_gets_clear_errors(cog, tmp_path):
     tile = centre_tile(cog, 13)
     with pytest.raises(tessera.InvalidInput, match="outside WebMercatorQuad"):
-        tessera.read_tile(cog, 3, 100, 0)
+        tessera.read_tile(cog, 100, 0, 3)
     with pytest.raises(tessera.InvalidInput):
-        tessera.read_tile(cog, 40, 0, 0)
+        tessera.read_tile(cog, 0, 0, 40)
     with pytest.raises(tessera.NotFound, match="outside the bounds"):
-        tessera.read_tile(cog, 5, 0, 0)
+        tessera.read_tile(cog, 0, 0, 5)
     with pytest.raises(tessera.NotFound, match="does not exist"):
-        tessera.read_tile(str(tmp_path / "missing.tif"), tile.z, tile.x, tile.y)
+        tessera.read_tile(str(tmp_path / "missing.tif"), tile)
     corrupt = tmp_path / "corrupt.tif"
     corrupt.write_bytes(b"II*\x00 this is not a tiff")
     with pytest.raises(tessera.InvalidInput, match="cannot be read"):
         tessera.info(str(corrupt))
     with pytest.raises(tessera.InvalidInput, match="band 9 does not exist"):
-        tessera.read_tile(cog, tile.z, tile.x, tile.y, indexes=[9])
+        tessera.read_tile(cog, tile.x, tile.y, tile.z, indexes=[9])
     with pytest.raises(tessera.InvalidInput, match="position"):
-        tessera.read_tile(cog, tile.z, tile.x, tile.y, expression="b1 +* 2")
+        tessera.read_tile(cog, tile.x, tile.y, tile.z, expression="b1 +* 2")
     with pytest.raises(tessera.InvalidInput, match="unknown band"):
-        tessera.read_tile(cog, tile.z, tile.x, tile.y, expression="red + 1")
+        tessera.read_tile(cog, tile.x, tile.y, tile.z, expression="red + 1")
     with pytest.raises(tessera.InvalidInput, match="image size"):
-        tessera.read_tile(cog, tile.z, tile.x, tile.y, tilesize=100000)
+        tessera.read_tile(cog, tile.x, tile.y, tile.z, tilesize=100000)
     with pytest.raises(tessera.InvalidInput, match="resampling"):
-        tessera.read_tile(cog, tile.z, tile.x, tile.y, resampling="sharpest")
+        tessera.read_tile(cog, tile.x, tile.y, tile.z, resampling="sharpest")
     with pytest.raises(tessera.InvalidInput, match="buffer"):
-        tessera.read_tile(cog, tile.z, tile.x, tile.y, buffer=0.3)
+        tessera.read_tile(cog, tile.x, tile.y, tile.z, buffer=0.3)
     with pytest.raises(tessera.NotFound, match="outside the bounds"):
         tessera.point(cog, 0.0, 0.0)
 
@@ -202,7 +202,7 @@ def test_tile_matrix_sets(cog):
     assert set(tessera.TileMatrixSet.names()) >= {"WebMercatorQuad", "WorldCRS84Quad"}
     geographic = tessera.TileMatrixSet.from_name("WorldCRS84Quad")
     tile = geographic.tile(15.1, 46.8, 10)
-    image = tessera.read_tile(cog, tile.z, tile.x, tile.y, tms="WorldCRS84Quad")
+    image = tessera.read_tile(cog, tile.x, tile.y, tile.z, tms="WorldCRS84Quad")
     assert image.data.shape == (3, 256, 256)
     document = geographic.to_json()
     assert tessera.TileMatrixSet.from_json(json.loads(json.dumps(document))).id == "WorldCRS84Quad"
@@ -216,6 +216,6 @@ def test_reads_from_s3(cog, s3_env):
     tessera.configure(storage_options=s3_env["options"])
     href = f"s3://{s3_env['bucket']}/tiling/bands.tif"
     tile = centre_tile(cog, 13)
-    remote = tessera.read_tile(href, tile.z, tile.x, tile.y)
-    local = tessera.read_tile(cog, tile.z, tile.x, tile.y)
+    remote = tessera.read_tile(href, tile.x, tile.y, tile.z)
+    local = tessera.read_tile(cog, tile.x, tile.y, tile.z)
     assert numpy.array_equal(remote.data, local.data) and numpy.array_equal(remote.mask, local.mask)

@@ -42,7 +42,7 @@ def compare(href, tile, **options):
             expected = reader.tile(tile.x, tile.y, tile.z, **options)
         except TileOutsideBounds:
             return None
-    actual = tessera.read_tile(href, tile.z, tile.x, tile.y, **options)
+    actual = tessera.read_tile(href, tile.x, tile.y, tile.z, **options)
     assert actual.data.shape == expected.data.shape
     assert actual.dtype == str(expected.data.dtype)
     mask_equal = numpy.array_equal(actual.mask, expected.mask)
@@ -118,7 +118,7 @@ def test_overview_level_per_zoom_matches_rio_tiler(tmp_path):
                 z,
             )
             expected = reader.tile(center.x, center.y, center.z)
-            actual = tessera.read_tile(href, center.z, center.x, center.y)
+            actual = tessera.read_tile(href, center.x, center.y, center.z)
             expected_level = int(numpy.bincount(expected.data[0][expected.mask > 0]).argmax())
             actual_level = int(numpy.bincount(actual.data[0][actual.mask > 0]).argmax())
             chosen[z] = (expected_level, actual_level)

@@ -75,6 +75,11 @@ class TileServerApi : public ::testing::Test {
       EXPECT_EQ(body.value("parameter", ""), parameter) << response->body;
     }
   }
+  // A 400 whose detail says `fragment`: errors the library raises name no parameter.
+  static void expect_bad_request(const httplib::Result& response, const std::string& fragment) {
+    expect_json_error(response, 400, "");
+    EXPECT_NE(json::parse(response->body).value("detail", "").find(fragment), std::string::npos) << response->body;
+  }
 
   static inline tile_server::testing::SampleData data_;
   static inline std::unique_ptr<tile_server::TileServer> server_;
@@ -138,6 +143,12 @@ TEST_F(TileServerApi, BadParametersAre400WithTheParameterNamed) {
   expect_json_error(client().Get(tile + ".gif?" + cog_query()), 400, "format");
   expect_json_error(client().Get(tile + "@9x.png?" + cog_query()), 400, "scale");
   expect_json_error(client().Get(tile + ".png"), 400, "url");
+  // Once one unauthenticated GET killed the server (an expression naming no band).
+  expect_bad_request(client().Get(tile + ".png?expression=1&" + cog_query()), "names no band");
+  // A buffer is checked before anything is allocated for it.
+  expect_bad_request(client().Get(tile + ".png?buffer=20000&" + cog_query()), "buffer");
+  expect_bad_request(client().Get(tile + ".png?buffer=1e308&" + cog_query()), "buffer");
+  ASSERT_EQ(client().Get(tile + ".png?" + cog_query())->status, 200);  // still serving
   expect_json_error(client().Get("/cog/tiles/NoSuchTms/" + tile_of(0, 9) + ".png?" + cog_query()), 400,
                     "tileMatrixSetId");
   expect_json_error(client().Get("/cog/point/ten,45?" + cog_query()), 400, "lon");
@@ -259,6 +270,11 @@ TEST_F(TileServerApi, SearchErrors) {
   expect_json_error(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile_of(0, 9) +
                                  ".png?assets=data&pixel_selection=loudest"),
                     400, "pixel_selection");
+  expect_bad_request(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile_of(0, 9) +
+                                  ".png?assets=data&buffer=20000"),
+                     "buffer");
+  expect_json_error(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".png?expression=1"),
+                    400, "");
   // No item over the Pacific.
   expect_json_error(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/9/0/255.png?assets=data"), 404, "");
 }
