@@ -87,11 +87,11 @@ void bind_mosaic(py::module_& m) {
             return mosaic.tile(matrix_set, tile, tilesize, options);
           },
           py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none(), py::arg("tms") = "WebMercatorQuad",
-          py::arg("tilesize") = 256,
-          py::arg("indexes") = py::none(), py::arg("expression") = py::none(), py::arg("resampling") = "nearest",
-          py::arg("nodata") = py::none(), py::arg("reproject") = "nearest", py::arg("unscale") = false,
-          py::arg("buffer") = 0.0,
-          "The tile (x, y, z) (or a Tile) as an ImageData; .assets lists the items used, .metadata how the tile was built.")
+          py::arg("tilesize") = 256, py::arg("indexes") = py::none(), py::arg("expression") = py::none(),
+          py::arg("resampling") = "nearest", py::arg("nodata") = py::none(), py::arg("reproject") = "nearest",
+          py::arg("unscale") = false, py::arg("buffer") = 0.0,
+          "The tile (x, y, z) (or a Tile) as an ImageData; .assets lists the items used, .metadata how the tile was "
+          "built.")
       .def(
           "assets_for_tile",
           [](const Mosaic& mosaic, const py::object& x, const py::object& y, const py::object& z,

@@ -286,10 +286,9 @@ void bind_tiling(py::module_& m) {
         return read_tile(href, matrix_set, tile, tilesize, options);
       },
       py::arg("href"), py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none(),
-      py::arg("tms") = "WebMercatorQuad",
-      py::arg("tilesize") = 256, py::arg("indexes") = py::none(), py::arg("expression") = py::none(),
-      py::arg("resampling") = "nearest", py::arg("nodata") = py::none(), py::arg("reproject") = "nearest",
-      py::arg("unscale") = false, py::arg("buffer") = 0.0);
+      py::arg("tms") = "WebMercatorQuad", py::arg("tilesize") = 256, py::arg("indexes") = py::none(),
+      py::arg("expression") = py::none(), py::arg("resampling") = "nearest", py::arg("nodata") = py::none(),
+      py::arg("reproject") = "nearest", py::arg("unscale") = false, py::arg("buffer") = 0.0);
 
   m.def(
       "part",

@@ -24,11 +24,10 @@ template <typename Ends>
 void redact_after(std::string& text, std::string_view key, Ends value_ends) {
   std::size_t from = 0;
   for (;;) {
-    const auto found = std::search(text.begin() + static_cast<std::ptrdiff_t>(from), text.end(), key.begin(),
-                                   key.end(), [](char a, char b) {
-                                     return std::tolower(static_cast<unsigned char>(a)) ==
-                                            std::tolower(static_cast<unsigned char>(b));
-                                   });
+    const auto found = std::search(
+        text.begin() + static_cast<std::ptrdiff_t>(from), text.end(), key.begin(), key.end(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        });
     if (found == text.end()) {
       return;
     }
@@ -87,8 +86,8 @@ void redact_userinfo(std::string& text) {
 }  // namespace
 
 bool is_secret_variable(std::string_view name) noexcept {
-  static constexpr std::array<std::string_view, 9> kMarkers = {"PASSWORD", "PASSWD", "SECRET",  "TOKEN",   "CREDENTIAL",
-                                                                "PRIVATE",  "_KEY",   "APIKEY", "SIGNATURE"};
+  static constexpr std::array<std::string_view, 9> kMarkers = {"PASSWORD", "PASSWD", "SECRET", "TOKEN",    "CREDENTIAL",
+                                                               "PRIVATE",  "_KEY",   "APIKEY", "SIGNATURE"};
   if (name == "DATABASE_URL" || name == "PGPASSWORD" || name == "PGSERVICEFILE" || name == "PGPASSFILE") {
     return true;
   }

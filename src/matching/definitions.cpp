@@ -67,9 +67,8 @@ std::optional<std::int64_t> window_end(const std::string& text, std::string_view
 // POSIX portable names: letters, digits and '_', not starting with a digit.
 void check_variable_name(const std::string& what, const std::string& field, const std::string& name) {
   const bool valid = !name.empty() && name.size() <= 256 && std::isdigit(static_cast<unsigned char>(name[0])) == 0 &&
-                     std::all_of(name.begin(), name.end(), [](char c) {
-                       return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-                     });
+                     std::all_of(name.begin(), name.end(),
+                                 [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; });
   if (!valid) {
     invalid(what, field, fmt::format("'{}' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", name));
   }

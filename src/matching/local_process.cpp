@@ -115,8 +115,8 @@ RunResult LocalProcessExecutor::execute(const RunRequest& request) {
   }
   pid_t pid = 0;
   const int spawned = program.empty() ? ENOENT
-                                      : ::posix_spawn(&pid, program.c_str(), &actions.actions,
-                                                      &attributes.attributes, argv.data(), envp.data());
+                                      : ::posix_spawn(&pid, program.c_str(), &actions.actions, &attributes.attributes,
+                                                      argv.data(), envp.data());
   write_end.reset();
   if (spawned != 0) {
     result.error = fmt::format("cannot start '{}': {}", request.command[0], std::strerror(spawned));

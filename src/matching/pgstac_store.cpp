@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "catalog/outbox_schema.hpp"
 #include "catalog/database.hpp"
+#include "catalog/outbox_schema.hpp"
 #include "matching/match_store.hpp"
 #include "tessera/error.hpp"
 
@@ -191,8 +191,6 @@ class PgStore final : public MatchStore {
 
 }  // namespace
 
-std::unique_ptr<MatchStore> open_pgstac_store(PgPool& pool) {
-  return std::make_unique<PgStore>(pool);
-}
+std::unique_ptr<MatchStore> open_pgstac_store(PgPool& pool) { return std::make_unique<PgStore>(pool); }
 
 }  // namespace tessera::matching

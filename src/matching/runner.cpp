@@ -87,8 +87,8 @@ class RunFolder {
     std::filesystem::create_directories(parent);
     std::string pattern = (parent / "run-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
-      throw Error(ErrorCode::kIo, fmt::format("runner: cannot make a run folder in {}: {}", parent.string(),
-                                              std::strerror(errno)));
+      throw Error(ErrorCode::kIo,
+                  fmt::format("runner: cannot make a run folder in {}: {}", parent.string(), std::strerror(errno)));
     }
     path_ = pattern;  // mkdtemp makes it with mode 0700
   }

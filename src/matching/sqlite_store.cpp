@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 
-#include "catalog/outbox_schema.hpp"
 #include "catalog/database.hpp"
+#include "catalog/outbox_schema.hpp"
 #include "matching/match_store.hpp"
 #include "tessera/error.hpp"
 
@@ -207,8 +207,6 @@ class SqliteStore final : public MatchStore {
 
 }  // namespace
 
-std::unique_ptr<MatchStore> open_sqlite_store(ConnectionPool& pool) {
-  return std::make_unique<SqliteStore>(pool);
-}
+std::unique_ptr<MatchStore> open_sqlite_store(ConnectionPool& pool) { return std::make_unique<SqliteStore>(pool); }
 
 }  // namespace tessera::matching

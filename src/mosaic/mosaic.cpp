@@ -13,11 +13,11 @@
 
 #include <fmt/format.h>
 
-#include "tessera/error.hpp"
 #include "mosaic/mosaic_items.hpp"
 #include "mosaic/pixel_selection.hpp"
-#include "tiling/raster_read.hpp"
 #include "mosaic/work_pool.hpp"
+#include "tessera/error.hpp"
+#include "tiling/raster_read.hpp"
 
 namespace tessera {
 

@@ -57,8 +57,7 @@ HeldNames& held_names() {
 
 class StorageLocks final : public Locks {
  public:
-  StorageLocks(Storage& storage, std::chrono::seconds lease)
-      : storage_(storage), lease_(lease) {}
+  StorageLocks(Storage& storage, std::chrono::seconds lease) : storage_(storage), lease_(lease) {}
 
   bool try_acquire(const std::string& name, const std::string& owner) override {
     const std::string process_name = storage_.root_uri() + "#" + name;

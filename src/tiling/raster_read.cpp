@@ -586,9 +586,9 @@ std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& opti
     }
     bands = band_indexes(Expression::parse(options.expression, expression_limits()));
     if (bands.empty()) {
-      throw Error(ErrorCode::kInvalidInput,
-                  fmt::format("expression '{}' names no band (use b1, b2, ... for the raster's bands)",
-                              options.expression));
+      throw Error(
+          ErrorCode::kInvalidInput,
+          fmt::format("expression '{}' names no band (use b1, b2, ... for the raster's bands)", options.expression));
     }
   } else if (!options.indexes.empty()) {
     bands = options.indexes;

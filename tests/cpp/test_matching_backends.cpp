@@ -29,9 +29,9 @@ using tessera::testing::expect_error;
 using tessera::testing::make_aoi;
 using tessera::testing::make_collection;
 using tessera::testing::make_imagery;
+using tessera::testing::make_model;
 using tessera::testing::read_text;
 using tessera::testing::ScopedEnv;
-using tessera::testing::make_model;
 using tessera::testing::square;
 using tessera::testing::TempDir;
 
@@ -203,7 +203,8 @@ TEST_P(MatchingBackend, RunnerItemFilesStayInsideThePrivateRunFolder) {
   matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
   LoadOptions options;
   options.outbox = matcher_->outbox_hook();
-  for (const std::string& id : {std::string("../../escape/PWNED"), absolute, std::string(300, 'x'), std::string("caf\u00e9/\u00fcber")}) {
+  for (const std::string& id :
+       {std::string("../../escape/PWNED"), absolute, std::string(300, 'x'), std::string("caf\u00e9/\u00fcber")}) {
     ASSERT_EQ(catalog_->load({make_imagery(id, "imagery", 1, 1)}, options).loaded, 1U) << id;
     const json record = run_one(*matcher_, work);
     ASSERT_EQ(record["kind"], "run_succeeded") << record.dump();
@@ -267,8 +268,8 @@ TEST_P(MatchingBackend, RunnerModelEnvironmentIsValidated) {
 // run, and does not hold the runner until the timeout.
 TEST_P(MatchingBackend, RunnerKillsTheRunsProcessGroup) {
   const std::filesystem::path late = scratch_.path() / "late";
-  const std::string model = matcher_->add_model(make_model(
-      "spawner", {"/bin/sh", "-c", "(sleep 1; echo late > '" + late.string() + "') & echo started"}));
+  const std::string model = matcher_->add_model(
+      make_model("spawner", {"/bin/sh", "-c", "(sleep 1; echo late > '" + late.string() + "') & echo started"}));
   matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
   LoadOptions options;
   options.outbox = matcher_->outbox_hook();
@@ -290,7 +291,7 @@ TEST_P(MatchingBackend, RunnerPassesOnlyAllowedHrefs) {
   LoadOptions options;
   options.outbox = matcher_->outbox_hook();
   for (const std::string& href : {std::string("--output=/tmp/x"), std::string("https://not-allowed.example/item.json"),
-                                 std::string("/vsicurl/https://x/y")}) {
+                                  std::string("/vsicurl/https://x/y")}) {
     json item = make_imagery("scene-" + std::to_string(href.size()), "imagery", 1, 1);
     item["links"] = {{{"rel", "self"}, {"href", href}}};
     ASSERT_EQ(catalog_->load({item}, options).loaded, 1U) << href;

@@ -16,12 +16,12 @@
 #include <ogr_spatialref.h>
 
 #include "catalog_fixtures.hpp"
+#include "mosaic/pixel_selection.hpp"
 #include "tessera/catalog.hpp"
 #include "tessera/mosaic.hpp"
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
 #include "test_support.hpp"
-#include "mosaic/pixel_selection.hpp"
 
 namespace {
 
@@ -30,8 +30,8 @@ using tessera::DataType;
 using tessera::ErrorCode;
 using tessera::ImageData;
 using tessera::PixelSelection;
-using tessera::testing::expect_error;
 using tessera::mosaic::PixelSelector;
+using tessera::testing::expect_error;
 
 // A 2x2 single-band uint16 image; mask 0 where a value is 0.
 ImageData image_of(std::array<std::uint16_t, 4> values, int bands = 1) {
@@ -253,13 +253,19 @@ TEST_P(MosaicBackends, HostileReadsAreRefusedBeforeAllocation) {
   tessera::ReadOptions read;
   for (const double buffer : {20000.0, 45000.0, 1e300, std::numeric_limits<double>::infinity(), -2.0}) {
     read.buffer = buffer;
-    expect_error([&] { static_cast<void>(mosaic.tile(tms, {kZ, kX, kY}, 256, read)); }, ErrorCode::kInvalidInput,
-                 "buffer");
+    expect_error(
+        [&] {
+          static_cast<void>(mosaic.tile(tms, {kZ, kX, kY}, 256, read));
+        },
+        ErrorCode::kInvalidInput, "buffer");
   }
   read.buffer = 0;
   read.expression = "1";
-  expect_error([&] { static_cast<void>(mosaic.tile(tms, {kZ, kX, kY}, 256, read)); }, ErrorCode::kInvalidInput,
-               "assets");
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.tile(tms, {kZ, kX, kY}, 256, read));
+      },
+      ErrorCode::kInvalidInput, "assets");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MosaicBackends, ::testing::ValuesIn(tessera::testing::catalog_backends()),

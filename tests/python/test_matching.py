@@ -223,3 +223,37 @@ def test_model_update_emits_an_event_and_state_survives_reopening(mt, catalog):
     assert reopened.get_model(model)["name"] == "v2"
     assert reopened.get_model(model)["runner"] == {"timeout": 60, "concurrency": 2}
     assert reopened.match(imagery("x", 1, 1)) == [{"model": model, "aoi": aoi}]
+
+
+def test_runner_isolates_models_from_the_host(mt, catalog, tmp_path, monkeypatch):
+    """Ids cannot steer file writes; models see no host credentials; secrets are scrubbed from records."""
+    monkeypatch.setenv("PGPASSWORD", "pg-secret-python-1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-python-2")
+    monkeypatch.setenv("MODEL_API_TOKEN", "named-token-python-3")
+    victim = tmp_path / "escape"
+    victim.mkdir()
+    (victim / "PWNED.json").write_text("original")
+    script = (
+        "import json, os, sys\n"
+        "item = json.load(open(sys.argv[-1]))\n"
+        "print(os.path.basename(sys.argv[-1]), oct(os.stat('.').st_mode & 0o777), item['id'])\n"
+        "print(sorted(os.environ))\n"
+        "print(os.environ.get('MODEL_API_TOKEN'))\n"
+    )
+    model = mt.add_model({
+        "name": "isolated", "command": [sys.executable, "-c", script],
+        "env": {"MODEL_SETTING": "on"}, "inherit_env": ["MODEL_API_TOKEN"],
+    })
+    mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30})
+    mt.load([imagery("../escape/PWNED", 1, 1)])
+    work = tmp_path / "work"
+    [record] = tessera.Runner(mt, work_dir=str(work)).run_pending()
+    assert record["kind"] == "run_succeeded", record
+    log = record["log"]
+    assert log.startswith("item.json 0o700 ../escape/PWNED\n"), log
+    assert "MODEL_SETTING" in log and "PGPASSWORD" not in log and "AWS_SECRET_ACCESS_KEY" not in log
+    for secret in ("pg-secret-python-1", "aws-secret-python-2", "named-token-python-3"):
+        assert secret not in log
+    assert "***" in log  # the named token reached the model but not the record
+    assert (victim / "PWNED.json").read_text() == "original"
+    assert list(work.iterdir()) == []

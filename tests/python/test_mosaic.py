@@ -267,3 +267,19 @@ def test_items_crossing_the_antimeridian(catalog, tmp_path):
         assert image.assets == [item["id"]]
         assert (image.data[0][image.mask == 255] == 5).all() and (image.mask == 255).any()
         assert [entry["id"] for entry in mosaic.assets_for_point(lon, 45.0)] == [item["id"]]
+
+
+def test_hostile_mosaic_requests_are_refused_before_allocation(catalog, tmp_path):
+    import resource
+
+    add_item(catalog, tmp_path, "full-1", 1, 10)
+    mosaic = tessera.Mosaic(catalog, SEARCH, assets=["data"])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # buffer=20000 once allocated ~1.6 GB before the size check.
+    for buffer in (20000, 45000, 1e300, float("inf")):
+        with pytest.raises(tessera.InvalidInput, match="buffer"):
+            mosaic.tile(X, Y, Z, buffer=buffer)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
+    with pytest.raises(tessera.InvalidInput):
+        mosaic.tile(X, Y, Z, expression="1")
+    assert mosaic.tile(tessera.Tile(X, Y, Z)).assets == ["full-1"]

@@ -219,3 +219,39 @@ def test_reads_from_s3(cog, s3_env):
     remote = tessera.read_tile(href, tile.x, tile.y, tile.z)
     local = tessera.read_tile(cog, tile.x, tile.y, tile.z)
     assert numpy.array_equal(remote.data, local.data) and numpy.array_equal(remote.mask, local.mask)
+
+
+def test_tiles_are_addressed_x_y_z_as_morecantile_and_rio_tiler_do(cog):
+    tms = tessera.TileMatrixSet.from_name("WebMercatorQuad")
+    tile = centre_tile(cog, 13)
+    assert tuple(tile) == (tile.x, tile.y, tile.z)
+    assert tessera.Tile(tile.x, tile.y, tile.z) == tile
+    assert tessera.Tile(x=1, y=2, z=3).z == 3 and repr(tessera.Tile(1, 2, 3)) == "Tile(x=1, y=2, z=3)"
+    reference = tessera.read_tile(cog, tile.x, tile.y, tile.z)
+    bounds = tessera.info(cog)["geographic_bounds"]
+    lon, lat = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    # Unpacking a Tile, passing it whole, or a plain (x, y, z) tuple: the same tile.
+    for same in (
+        tessera.read_tile(cog, *tms.tile(lon, lat, 13)),
+        tessera.read_tile(cog, tile),
+        tessera.read_tile(cog, (tile.x, tile.y, tile.z)),
+        tessera.read_tile(cog, x=tile.x, y=tile.y, z=tile.z),
+    ):
+        assert numpy.array_equal(same.data, reference.data) and same.bounds == reference.bounds
+    assert tms.xy_bounds(*tile) == tms.xy_bounds(tile) == reference.bounds
+    assert tms.bounds(tile) == tms.bounds(tile.x, tile.y, tile.z)
+    with pytest.raises(tessera.InvalidInput, match="x, y, z"):
+        tessera.read_tile(cog, tile.x, tile.y)
+
+
+def test_hostile_tile_requests_fail_safe(cog):
+    tile = centre_tile(cog, 13)
+    # An expression naming no band once killed the process (SIGSEGV).
+    for constant in ("1", "2 * 3", "1; 2"):
+        with pytest.raises(tessera.InvalidInput, match="names no band"):
+            tessera.read_tile(cog, tile, expression=constant)
+    # A buffer is checked against the size limit before anything is allocated.
+    for buffer in (20000, 45000, 1e300, float("inf"), float("nan"), -1):
+        with pytest.raises(tessera.InvalidInput, match="buffer"):
+            tessera.read_tile(cog, tile, buffer=buffer)
+    assert tessera.read_tile(cog, tile).data.shape == (3, 256, 256)  # still alive and well

@@ -270,9 +270,9 @@ TEST_F(TileServerApi, SearchErrors) {
   expect_json_error(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile_of(0, 9) +
                                  ".png?assets=data&pixel_selection=loudest"),
                     400, "pixel_selection");
-  expect_bad_request(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile_of(0, 9) +
-                                  ".png?assets=data&buffer=20000"),
-                     "buffer");
+  expect_bad_request(
+      client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".png?assets=data&buffer=20000"),
+      "buffer");
   expect_json_error(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".png?expression=1"),
                     400, "");
   // No item over the Pacific.

@@ -5,8 +5,8 @@
 #include <mutex>
 #include <string>
 
-#include "catalog/pgstac/pg_db.hpp"
 #include "catalog/database.hpp"
+#include "catalog/pgstac/pg_db.hpp"
 #include "tessera/catalog.hpp"
 
 namespace tessera::catalog::pgstac {

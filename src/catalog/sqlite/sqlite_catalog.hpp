@@ -6,9 +6,9 @@
 #include <string>
 #include <tuple>
 
+#include "catalog/database.hpp"
 #include "catalog/sqlite/sqlite_db.hpp"
 #include "catalog/stac.hpp"
-#include "catalog/database.hpp"
 #include "tessera/catalog.hpp"
 
 namespace tessera::catalog::sqlite {
