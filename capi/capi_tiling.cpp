@@ -121,10 +121,10 @@ void hand_out_image(tessera::ImageData image, tsr_image* out_image) {
 }
 
 tessera::ReaderConfig reader_config_of(const char* config_json) {
-  const Options options(
-      config_json, "tsr_configure_reader", "config_json",
-      {"version", "allowed_prefixes", "allowed_roots", "storage_options", "allowed_drivers", "allowed_vector_drivers",
-       "dataset_cache_size", "tile_cache_bytes", "max_image_size", "max_expression_length", "max_expression_depth"});
+  const Options options(config_json, "tsr_configure_reader", "config_json",
+                        {"version", "allowed_prefixes", "allowed_roots", "storage_options", "allowed_drivers",
+                         "allowed_vector_drivers", "dataset_cache_size", "tile_cache_bytes", "max_image_size",
+                         "max_expression_length", "max_expression_depth", "max_request_values"});
   tessera::ReaderConfig config;
   config.version = options.int32("version").value_or(config.version);
   config.allowed_prefixes = options.strings("allowed_prefixes").value_or(std::vector<std::string>{});
@@ -150,6 +150,9 @@ tessera::ReaderConfig reader_config_of(const char* config_json) {
   }
   if (const auto depth = options.integer("max_expression_depth", 1, 1024)) {
     config.max_expression_depth = static_cast<std::size_t>(*depth);
+  }
+  if (const auto values = options.integer("max_request_values", 1, std::numeric_limits<std::int64_t>::max())) {
+    config.max_request_values = static_cast<std::size_t>(*values);
   }
   return config;
 }

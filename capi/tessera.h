@@ -304,7 +304,9 @@ typedef struct tsr_image_s* tsr_image;
  *  "tile_cache_bytes": 268435456,                     decoded mosaic item tiles kept,
  *  "max_image_size": 8192,                            largest image width/height read,
  *  "max_expression_length": 2048,                     longest band-math expression (bytes),
- *  "max_expression_depth": 64}                        deepest expression nesting.
+ *  "max_expression_depth": 64,                        deepest expression nesting,
+ *  "max_request_values": 268435456}                   values (pixels x bands, stacked
+ *                                                     mosaic items) one request may hold.
  * Open datasets are dropped from the cache. */
 TSR_API tsr_status tsr_configure_reader(const char* config_json);
 

@@ -83,7 +83,9 @@ struct TESSERA_API CatalogOptions {
   // How long a writer waits for another process's write lock before the call
   // fails with a retryable Unavailable error.
   int busy_timeout_ms = 5000;
-  // PgSTAC: longest a statement may run before it fails (retryable).
+  // Longest a statement may run before it fails with a retryable
+  // Unavailable: PgSTAC's statement_timeout; on SQLite, searches are
+  // interrupted past it (progress handler).
   int statement_timeout_ms = 60000;
 };
 

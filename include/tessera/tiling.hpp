@@ -53,6 +53,12 @@ struct TESSERA_API ReaderConfig {
   // Longest band-math expression (bytes) and deepest nesting accepted.
   std::size_t max_expression_length = 2048;
   std::size_t max_expression_depth = 64;
+  // Values (pixels x bands) one request may hold, checked before they are
+  // allocated: a read's bands (repeated indexes count each time), its
+  // expression's inputs and outputs, and every item image a stacking mosaic
+  // method (mean, median, stdev, count) keeps. 2^28 is four bands of the
+  // largest image.
+  std::size_t max_request_values = std::size_t{1} << 28;
 };
 
 // Replaces the process-wide reader configuration (thread-safe; open datasets

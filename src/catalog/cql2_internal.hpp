@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tessera/cql2.hpp"
 #include "tessera/datetime.hpp"
@@ -101,6 +102,20 @@ std::string fold_case(std::string_view text);
 // ACCENTI: Latin letters without their diacritics, combining marks removed.
 std::string strip_accents(std::string_view text);
 // SQL LIKE: '%' any run, '_' one character, '\' makes the next character literal.
+// A pattern compiled once, for matching many texts (a statement's rows).
+class LikePattern {
+ public:
+  explicit LikePattern(std::string_view pattern);
+  [[nodiscard]] bool matches(std::string_view text) const;
+
+ private:
+  struct Unit {
+    enum class Kind { kLiteral, kAnyRun, kAnyOne };
+    Kind kind;
+    char32_t code_point;
+  };
+  std::vector<Unit> units_;
+};
 bool like_matches(std::string_view text, std::string_view pattern);
 
 }  // namespace tessera::cql2::detail

@@ -152,30 +152,6 @@ char32_t base_letter(char32_t c) {
   return base == '.' ? c : static_cast<char32_t>(base);
 }
 
-struct PatternUnit {
-  enum class Kind { kLiteral, kAnyRun, kAnyOne };
-  Kind kind;
-  char32_t code_point;
-};
-
-std::vector<PatternUnit> compile_pattern(std::string_view pattern) {
-  const std::vector<char32_t> code_points = decode_all(pattern);
-  std::vector<PatternUnit> units;
-  for (std::size_t i = 0; i < code_points.size(); ++i) {
-    const char32_t c = code_points[i];
-    if (c == '\\' && i + 1 < code_points.size()) {
-      units.push_back({PatternUnit::Kind::kLiteral, code_points[++i]});
-    } else if (c == '%') {
-      units.push_back({PatternUnit::Kind::kAnyRun, c});
-    } else if (c == '_') {
-      units.push_back({PatternUnit::Kind::kAnyOne, c});
-    } else {
-      units.push_back({PatternUnit::Kind::kLiteral, c});
-    }
-  }
-  return units;
-}
-
 }  // namespace
 
 std::optional<std::size_t> find_invalid_utf8(std::string_view text) noexcept {
@@ -217,9 +193,24 @@ std::string strip_accents(std::string_view text) {
   return out;
 }
 
-bool like_matches(std::string_view text, std::string_view pattern) {
+LikePattern::LikePattern(std::string_view pattern) {
+  const std::vector<char32_t> code_points = decode_all(pattern);
+  for (std::size_t i = 0; i < code_points.size(); ++i) {
+    const char32_t c = code_points[i];
+    if (c == '\\' && i + 1 < code_points.size()) {
+      units_.push_back({Unit::Kind::kLiteral, code_points[++i]});
+    } else if (c == '%') {
+      units_.push_back({Unit::Kind::kAnyRun, c});
+    } else if (c == '_') {
+      units_.push_back({Unit::Kind::kAnyOne, c});
+    } else {
+      units_.push_back({Unit::Kind::kLiteral, c});
+    }
+  }
+}
+
+bool LikePattern::matches(std::string_view text) const {
   const std::vector<char32_t> subject = decode_all(text);
-  const std::vector<PatternUnit> units = compile_pattern(pattern);
   // Greedy matching that, on a mismatch, lets the last '%' absorb one more
   // character: O(text * pattern) at worst, never exponential.
   constexpr std::size_t kNone = static_cast<std::size_t>(-1);
@@ -228,11 +219,11 @@ bool like_matches(std::string_view text, std::string_view pattern) {
   std::size_t last_run = kNone;
   std::size_t run_end = 0;
   while (s < subject.size()) {
-    if (p < units.size() && (units[p].kind == PatternUnit::Kind::kAnyOne ||
-                             (units[p].kind == PatternUnit::Kind::kLiteral && units[p].code_point == subject[s]))) {
+    if (p < units_.size() && (units_[p].kind == Unit::Kind::kAnyOne ||
+                              (units_[p].kind == Unit::Kind::kLiteral && units_[p].code_point == subject[s]))) {
       ++p;
       ++s;
-    } else if (p < units.size() && units[p].kind == PatternUnit::Kind::kAnyRun) {
+    } else if (p < units_.size() && units_[p].kind == Unit::Kind::kAnyRun) {
       last_run = p++;
       run_end = s;
     } else if (last_run != kNone) {
@@ -242,10 +233,12 @@ bool like_matches(std::string_view text, std::string_view pattern) {
       return false;
     }
   }
-  while (p < units.size() && units[p].kind == PatternUnit::Kind::kAnyRun) {
+  while (p < units_.size() && units_[p].kind == Unit::Kind::kAnyRun) {
     ++p;
   }
-  return p == units.size();
+  return p == units_.size();
 }
+
+bool like_matches(std::string_view text, std::string_view pattern) { return LikePattern(pattern).matches(text); }
 
 }  // namespace tessera::cql2::detail

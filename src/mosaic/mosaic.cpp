@@ -13,10 +13,12 @@
 
 #include <fmt/format.h>
 
+#include "catalog/deadline.hpp"
 #include "mosaic/mosaic_items.hpp"
 #include "mosaic/pixel_selection.hpp"
 #include "mosaic/work_pool.hpp"
 #include "tessera/error.hpp"
+#include "tiling/href_policy.hpp"
 #include "tiling/raster_read.hpp"
 
 namespace tessera {
@@ -108,6 +110,23 @@ struct TileRun {
   CacheCounts cache;
 };
 
+// Runs a catalog scan under the mosaic's time budget: the catalog interrupts
+// a search past `deadline`, reported as the budget running out.
+template <typename Scan>
+ScanResult scan_within(std::chrono::steady_clock::time_point deadline, Scan&& scan) {
+  const catalog::ScopedDeadline scoped(deadline);
+  try {
+    return scan();
+  } catch (const Error& error) {
+    if (error.code() == ErrorCode::kUnavailable && std::chrono::steady_clock::now() >= deadline) {
+      throw Error(ErrorCode::kUnavailable,
+                  fmt::format("mosaic: the catalog scan ran past the time budget (MosaicOptions::time_budget): {}",
+                              error.what()));
+    }
+    throw;
+  }
+}
+
 }  // namespace
 
 PixelSelection pixel_selection_from_name(std::string_view name) {
@@ -170,14 +189,16 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
   const int grid_size = tiling::buffered_size(tile_size, read.buffer);
   const auto deadline = std::chrono::steady_clock::now() + options_.time_budget;
   const ItemPlan plan = plan_items(options_, read);
-  const ScanResult scan =
-      scan_items(*catalog_, search_, mosaic::tile_geometry(tms, tile), plan.assets, options_.max_items_scanned);
+  const ScanResult scan = scan_within(deadline, [&] {
+    return scan_items(*catalog_, search_, mosaic::tile_geometry(tms, tile), plan.assets, options_.max_items_scanned);
+  });
   const auto& candidates = scan.candidates;
   const std::size_t count = candidates.size();
 
   const bool first = options_.method == PixelSelection::kFirst;
   const bool skip_covered = first && options_.skip_covered && read.buffer == 0;
-  mosaic::PixelSelector selector(options_.method, grid_size, grid_size);
+  const std::size_t budget = tiling::current_config()->max_request_values;
+  mosaic::PixelSelector selector(options_.method, grid_size, grid_size, budget);
 
   // Names the output's CRS and keys the footprint transformers.
   const std::string tms_wkt = tms.crs().to_wkt();
@@ -221,6 +242,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
       const ReadState state = run->states[next_merge];
       const Candidate& candidate = candidates[next_merge];
       if (state == ReadState::kRead) {
+        selector.check_budget(*run->images[next_merge]);  // fails the request, not the item
         try {
           if (selector.fed() == 0) {
             band_names = run->images[next_merge]->band_names;
@@ -371,8 +393,10 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
 
 json Mosaic::assets_for_tile(const TileMatrixSet& tms, const Tile& tile) const {
   tms.check_tile(tile);
-  return mosaic::describe_items(scan_items(*catalog_, search_, mosaic::tile_geometry(tms, tile),
-                                           plan_items(options_, {}).assets, options_.max_items_scanned));
+  return mosaic::describe_items(scan_within(std::chrono::steady_clock::now() + options_.time_budget, [&] {
+    return scan_items(*catalog_, search_, mosaic::tile_geometry(tms, tile), plan_items(options_, {}).assets,
+                      options_.max_items_scanned);
+  }));
 }
 
 json Mosaic::assets_for_point(double lon, double lat) const {
@@ -380,8 +404,9 @@ json Mosaic::assets_for_point(double lon, double lat) const {
     throw Error(ErrorCode::kInvalidInput, fmt::format("point ({}, {}) is not a longitude/latitude", lon, lat));
   }
   const json point = {{"type", "Point"}, {"coordinates", {lon, lat}}};
-  return mosaic::describe_items(
-      scan_items(*catalog_, search_, point, plan_items(options_, {}).assets, options_.max_items_scanned));
+  return mosaic::describe_items(scan_within(std::chrono::steady_clock::now() + options_.time_budget, [&] {
+    return scan_items(*catalog_, search_, point, plan_items(options_, {}).assets, options_.max_items_scanned);
+  }));
 }
 
 }  // namespace tessera

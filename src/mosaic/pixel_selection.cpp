@@ -32,15 +32,28 @@ void from_doubles(const std::vector<double>& values, ImageData& image, int band)
 
 }  // namespace
 
-PixelSelector::PixelSelector(PixelSelection method, int width, int height)
+PixelSelector::PixelSelector(PixelSelection method, int width, int height, std::size_t max_values)
     : method_(method),
       width_(width),
       height_(height),
+      max_values_(max_values),
       mask_(static_cast<std::size_t>(width) * static_cast<std::size_t>(height), 0) {}
 
 bool PixelSelector::stacks() const noexcept {
   return method_ == PixelSelection::kMean || method_ == PixelSelection::kMedian || method_ == PixelSelection::kStdev ||
          method_ == PixelSelection::kCount;
+}
+
+void PixelSelector::check_budget(const ImageData& image) const {
+  // The running planes, plus every image a stacking method keeps (and the
+  // samples it reduces them to).
+  const double kept = static_cast<double>(stacks() ? 2 * (stack_.size() + 1) + 1 : 1);
+  if (kept * image.band_count() * static_cast<double>(mask_.size()) > static_cast<double>(max_values_)) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("mosaic: {} item images of {} bands at {}x{} exceed the request budget of {} values "
+                            "(ReaderConfig::max_request_values)",
+                            fed_ + 1, image.band_count(), width_, height_, max_values_));
+  }
 }
 
 void PixelSelector::feed(const ImageData& image) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -15,12 +16,18 @@ namespace tessera::mosaic {
 
 class PixelSelector {
  public:
-  PixelSelector(PixelSelection method, int width, int height);
+  // `max_values`: the most values (pixels x bands, over every kept item
+  // image for the stacking methods) the selector may hold.
+  PixelSelector(PixelSelection method, int width, int height,
+                std::size_t max_values = std::numeric_limits<std::size_t>::max());
 
   // Adds one item's image (same size as the tile; only read, never written,
   // so it may share cached buffers). InvalidInput when its band count
   // differs from the first image's.
   void feed(const ImageData& image);
+  // InvalidInput (failing the whole request, unlike feed's per-item errors)
+  // when keeping `image` would exceed max_values.
+  void check_budget(const ImageData& image) const;
   // Every pixel has data (what lets "first" stop).
   [[nodiscard]] bool filled() const noexcept { return filled_count_ == mask_.size(); }
   // Which pixels have data so far (1/0), for skipping covered items.
@@ -38,6 +45,7 @@ class PixelSelector {
   PixelSelection method_;
   int width_;
   int height_;
+  std::size_t max_values_;
   int bands_ = 0;
   DataType type_ = DataType::kUInt8;
   std::size_t fed_ = 0;

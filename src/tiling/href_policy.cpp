@@ -74,9 +74,12 @@ void configure(const ReaderConfig& config) {
   if (config.version != 1) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("ReaderConfig version {} is not supported (1)", config.version));
   }
-  if (config.max_image_size < 1 || config.max_expression_length < 1 || config.max_expression_depth < 1) {
-    throw Error(ErrorCode::kInvalidInput,
-                "ReaderConfig: max_image_size, max_expression_length and max_expression_depth must be positive");
+  if (config.max_image_size < 1 || config.max_expression_length < 1 || config.max_expression_depth < 1 ||
+      config.max_request_values < 1) {
+    throw Error(
+        ErrorCode::kInvalidInput,
+        "ReaderConfig: max_image_size, max_expression_length, max_expression_depth and max_request_values must be "
+        "positive");
   }
   storage::set_href_policy(
       {config.allowed_prefixes, config.allowed_roots, config.allowed_drivers, config.allowed_vector_drivers});

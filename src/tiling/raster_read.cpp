@@ -578,6 +578,15 @@ int buffered_size(int size, double buffer) {
   return static_cast<int>(buffered);
 }
 
+void check_request_values(double values, std::string_view what) {
+  const std::size_t budget = current_config()->max_request_values;
+  if (values > static_cast<double>(budget)) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("{} needs {:.0f} values, more than the request budget of {} "
+                                                      "(ReaderConfig::max_request_values)",
+                                                      what, values, budget));
+  }
+}
+
 std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& options) {
   std::vector<int> bands;
   if (!options.expression.empty()) {
@@ -713,6 +722,17 @@ ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions&
     throw Error(ErrorCode::kInvalidInput, fmt::format("ReadOptions version {} is not supported (1)", options.version));
   }
   const std::vector<int> bands = bands_to_read(source, options);
+  {
+    // Everything the read holds at once: the bands, their unscaled copies,
+    // the expression's inputs and outputs.
+    double planes = static_cast<double>(bands.size()) * (options.unscale ? 2 : 1);
+    if (!options.expression.empty()) {
+      const Expression expression = Expression::parse(options.expression, expression_limits());
+      planes += static_cast<double>(band_indexes(expression).size() + expression.output_count());
+    }
+    check_request_values(planes * grid.width * grid.height,
+                         fmt::format("a {}x{} read of {} bands", grid.width, grid.height, bands.size()));
+  }
   const std::optional<double> nodata = options.nodata ? options.nodata : source.nodata;
   const DataType type = tessera_type(source.type, "raster");
   ImageData image(type, static_cast<int>(bands.size()), grid.height, grid.width);

@@ -72,6 +72,8 @@ void check_buffer(double buffer);
 // `size` + 2 x `buffer`, refused beyond ReaderConfig::max_image_size before
 // anything is allocated.
 int buffered_size(int size, double buffer);
+// InvalidInput naming `what` when `values` exceeds ReaderConfig::max_request_values.
+void check_request_values(double values, std::string_view what);
 std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& options);
 
 // rio-tiler's part(): the grid for `bounds` (in `crs`) at the requested size

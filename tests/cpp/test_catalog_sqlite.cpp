@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "catalog/deadline.hpp"
 #include "catalog_fixtures.hpp"
 #include "tessera/catalog.hpp"
 #include "test_support.hpp"
@@ -226,4 +227,31 @@ TEST(SqliteCatalog, Cql2Arithmetic) {
   EXPECT_EQ(ids("v * 2 = 20"), std::vector<std::string>{"i2"});
   EXPECT_EQ(ids("v / 5 >= 3"), (std::vector<std::string>{"i3", "i4"}));
   EXPECT_EQ(ids("v + 1 < 2 OR v - 1 > 18"), (std::vector<std::string>{"i0", "i4"}));
+}
+
+// Searches have a deadline: the statement timeout, or an earlier one the
+// caller sets for its thread (a mosaic's time budget). Past it, the search is
+// interrupted with a retryable Unavailable naming the limit.
+TEST(SqliteCatalog, SearchesStopAtTheirDeadline) {
+  TempDir dir;
+  auto catalog = Catalog::open((dir.path() / "deadline.db").string());
+  catalog->upsert_collection(make_collection("a"));
+  std::vector<json> items;
+  for (int n = 0; n < 300; ++n) {
+    items.push_back(make_item(fmt::format("item-{:04d}", n), "a", "2021-01-01T00:00:00Z", (n % 30) * 0.5, 0));
+  }
+  ASSERT_EQ(catalog->load(items).loaded, items.size());
+  const json scan = {{"filter", {{"op", "like"}, {"args", {{{"property", "id"}}, "%9%"}}}}, {"limit", 1000}};
+  const auto matched = catalog->search(scan)["features"].size();
+  EXPECT_GT(matched, 0U);
+  {
+    const tessera::catalog::ScopedDeadline past(std::chrono::steady_clock::now() - std::chrono::seconds(1));
+    expect_error([&] { catalog->search(scan); }, ErrorCode::kUnavailable, "time limit");
+  }
+  // The deadline ends with its scope; the connection serves the next search.
+  EXPECT_EQ(catalog->search(scan)["features"].size(), matched);
+  tessera::CatalogOptions options;
+  options.statement_timeout_ms = 0;
+  auto hurried = Catalog::open((dir.path() / "deadline.db").string(), options);
+  expect_error([&] { hurried->search(scan); }, ErrorCode::kUnavailable, "statement_timeout_ms");
 }

@@ -260,6 +260,19 @@ TEST_P(MosaicBackends, HostileReadsAreRefusedBeforeAllocation) {
         ErrorCode::kInvalidInput, "buffer");
   }
   read.buffer = 0;
+  // A stacking method keeps every item image: the request budget bounds them.
+  ASSERT_EQ(catalog_->load({half_item("again", "2024-01-04", left, true)}).loaded, 1U);
+  tessera::ReaderConfig budget = tessera::reader_config();
+  budget.max_request_values = 256 * 256 * 4;
+  tessera::configure(budget);
+  options.method = tessera::PixelSelection::kMean;
+  expect_error(
+      [&] {
+        static_cast<void>(tessera::Mosaic(*catalog_, {{"collections", {"m"}}}, options).tile(tms, {kZ, kX, kY}));
+      },
+      ErrorCode::kInvalidInput, "max_request_values");
+  tessera::configure(tessera::ReaderConfig{});
+  EXPECT_EQ(tessera::Mosaic(*catalog_, {{"collections", {"m"}}}, options).tile(tms, {kZ, kX, kY}).assets.size(), 2U);
   read.expression = "1";
   expect_error(
       [&] {

@@ -219,6 +219,21 @@ TEST_F(TilingTest, AllowListAndBadInput) {
     expect_error([&] { read_tile(href, tms, tile, 256, options); }, ErrorCode::kInvalidInput, "buffer");
   }
   options.buffer = 0;
+  // Repeated band indexes count each time against the request budget.
+  options.indexes.assign(10000, 1);
+  expect_error([&] { read_tile(href, tms, tile, 256, options); }, ErrorCode::kInvalidInput, "max_request_values");
+  options.indexes = {1, 2};
+  ReaderConfig budget = reader_config();
+  budget.max_request_values = 256 * 256 * 2;
+  configure(budget);
+  EXPECT_EQ(read_tile(href, tms, tile, 256, options).band_count(), 2);
+  options.indexes = {1, 2, 1};
+  expect_error([&] { read_tile(href, tms, tile, 256, options); }, ErrorCode::kInvalidInput, "max_request_values");
+  options.indexes.clear();
+  options.expression = "b1 + b2";  // two inputs and one output beside the two bands read
+  expect_error([&] { read_tile(href, tms, tile, 256, options); }, ErrorCode::kInvalidInput, "max_request_values");
+  options.expression.clear();
+  configure(ReaderConfig{});
   expect_error([&] { resampling_from_name("sharp"); }, ErrorCode::kInvalidInput, "unknown resampling");
   expect_error([&] { read_point(href, 100, 10); }, ErrorCode::kNotFound, "outside the bounds");
 }

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/deadline.hpp"
 #include "catalog/feature_collection.hpp"
 #include "catalog/outbox_schema.hpp"
 #include "catalog/search_request.hpp"
@@ -474,6 +475,12 @@ std::string SqliteCatalog::search_text(const json& request_json) {
   const SearchRequest request =
       parse_search_request(request_json, {options_.max_limit, options_.max_geometry_vertices});
   auto connection = pool_->acquire();
+  // The statement timeout, or the caller's earlier deadline (a mosaic's budget).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.statement_timeout_ms);
+  if (const auto caller = thread_deadline()) {
+    deadline = std::min(deadline, *caller);
+  }
+  const StatementDeadline interrupt(*connection, deadline);
 
   SpatialPlan plan = SpatialPlan::kInline;
   if (const auto box = spatial_filter_box(request)) {

@@ -22,6 +22,9 @@ void throw_sqlite_error(sqlite3* db, int rc, std::string_view what) {
   } else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
     code = ErrorCode::kIo;
     hint = " (the catalog file is damaged or not a tessera catalog)";
+  } else if (primary == SQLITE_INTERRUPT) {
+    code = ErrorCode::kUnavailable;
+    hint = " (the query ran past its time limit: CatalogOptions::statement_timeout_ms or the caller's budget)";
   } else if (primary == SQLITE_CONSTRAINT) {
     code = ErrorCode::kConflict;
   } else if (primary == SQLITE_TOOBIG || primary == SQLITE_RANGE) {
@@ -118,6 +121,21 @@ std::string_view Statement::blob(int column) const {
   const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
   return data == nullptr ? std::string_view() : std::string_view(data, sqlite3_column_bytes(stmt_, column));
 }
+
+// --- StatementDeadline ----------------------------------------------------------
+
+StatementDeadline::StatementDeadline(Connection& connection, std::chrono::steady_clock::time_point deadline)
+    : db_(connection.get()), deadline_(deadline) {
+  // Every 1000 virtual-machine instructions: a clock read per ~10 µs of work.
+  sqlite3_progress_handler(
+      db_, 1000,
+      [](void* self) -> int {
+        return std::chrono::steady_clock::now() > static_cast<StatementDeadline*>(self)->deadline_ ? 1 : 0;
+      },
+      this);
+}
+
+StatementDeadline::~StatementDeadline() { sqlite3_progress_handler(db_, 0, nullptr, nullptr); }
 
 // --- Connection ---------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 // RAII wrappers over the SQLite C API and a small connection pool.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -55,6 +56,22 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Connection;
+
+// Interrupts the connection's statements past `deadline` for its lifetime
+// (SQLite's progress handler): they fail with a retryable Unavailable.
+class StatementDeadline {
+ public:
+  StatementDeadline(Connection& connection, std::chrono::steady_clock::time_point deadline);
+  ~StatementDeadline();
+  StatementDeadline(const StatementDeadline&) = delete;
+  StatementDeadline& operator=(const StatementDeadline&) = delete;
+
+ private:
+  sqlite3* db_;
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 class Connection {

@@ -179,7 +179,18 @@ void like(sqlite3_context* context, int argc, sqlite3_value** argv) {
     sqlite3_result_null(context);
     return;
   }
-  sqlite3_result_int(context, cql2::detail::like_matches(text_arg(argv[0]), text_arg(argv[1])) ? 1 : 0);
+  // The pattern is compiled once per statement: SQLite keeps it with the
+  // constant argument across rows.
+  auto* pattern = static_cast<cql2::detail::LikePattern*>(sqlite3_get_auxdata(context, 1));
+  if (pattern == nullptr) {
+    auto compiled = std::make_unique<cql2::detail::LikePattern>(text_arg(argv[1]));
+    const bool matched = compiled->matches(text_arg(argv[0]));
+    sqlite3_set_auxdata(context, 1, compiled.release(),
+                        [](void* p) { delete static_cast<cql2::detail::LikePattern*>(p); });
+    sqlite3_result_int(context, matched ? 1 : 0);
+    return;
+  }
+  sqlite3_result_int(context, pattern->matches(text_arg(argv[0])) ? 1 : 0);
 }
 
 template <std::string (*Transform)(std::string_view)>
