@@ -57,6 +57,11 @@ struct TESSERA_API EventQuery {
   // acknowledged by then are delivered again (at-least-once).
   bool claim = false;
   double lease_seconds = 300;
+  // With claim: at most this many events of the query's kind and model
+  // leased at once, counting every consumer's unexpired leases, in any
+  // process (0: no cap). Runners claim a model's run requests this way, so
+  // its concurrency holds across runner processes.
+  std::size_t max_leased = 0;
 };
 
 // Models, AOIs, the in-memory AOI index, events and predictions of one
@@ -184,8 +189,8 @@ class TESSERA_API LocalProcessExecutor final : public RunExecutor {
 };
 
 struct TESSERA_API RunnerOptions {
-  std::size_t concurrency = 4;  // runs at once overall (each model's own limit also applies)
-  double lease_seconds = 0;     // event lease; 0: longest model timeout + 60 s
+  std::size_t concurrency = 4;  // runs at once overall (each model's own limit holds across runners)
+  double lease_seconds = 0;     // event lease; 0: the model's timeout + 60 s
   std::size_t max_runs = 0;     // stop after this many runs (0: every pending request)
   // Where each run's private folder is made (default: the temp folder).
   std::string work_dir;

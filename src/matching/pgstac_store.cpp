@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -96,6 +97,20 @@ class PgStore final : public MatchStore {
     with_transaction(pool_, [&](PgConnection& connection) {
       events.clear();
       Result rows;
+      std::size_t limit = query.limit;
+      if (query.claim && query.max_leased > 0) {
+        // Claimers of one (kind, model) take turns, so the count and the claim agree.
+        connection.exec("SELECT pg_advisory_xact_lock(hashtext('tessera.outbox/' || $1 || '/' || $2))",
+                        {query.kind, query.model});
+        const Result leased = connection.exec(
+            fmt::format("SELECT count(*) FROM tessera.outbox WHERE {} AND deliveries > 0 AND visible_us > $3", filters),
+            {query.kind, query.model, std::to_string(now)});
+        const auto held = static_cast<std::size_t>(std::stoll(PQgetvalue(leased.get(), 0, 0)));
+        limit = std::min(limit, query.max_leased > held ? query.max_leased - held : 0);
+        if (limit == 0) {
+          return;
+        }
+      }
       if (query.claim) {
         // SKIP LOCKED: concurrent consumers each get different events.
         rows = connection.exec(
@@ -103,7 +118,7 @@ class PgStore final : public MatchStore {
                         "(SELECT id FROM tessera.outbox WHERE {} AND visible_us <= $4 ORDER BY id LIMIT $3 "
                         "FOR UPDATE SKIP LOCKED) RETURNING {}",
                         filters, kOutboxColumns),
-            {query.kind, query.model, std::to_string(query.limit), std::to_string(now),
+            {query.kind, query.model, std::to_string(limit), std::to_string(now),
              std::to_string(now + static_cast<std::int64_t>(query.lease_seconds * 1e6))});
       } else {
         rows = connection.exec(

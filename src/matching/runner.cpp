@@ -4,14 +4,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <map>
-#include <mutex>
 
 #include <fmt/format.h>
 
@@ -26,28 +24,6 @@ namespace tessera {
 using nlohmann::json;
 
 namespace {
-
-// At most `limit` holders per model at once.
-class ModelSlots {
- public:
-  void acquire(const std::string& model, std::int64_t limit) {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return running_[model] < limit; });
-    ++running_[model];
-  }
-  void release(const std::string& model) {
-    {
-      std::lock_guard lock(mutex_);
-      --running_[model];
-    }
-    changed_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::string, std::int64_t> running_;
-};
 
 // The host variables every model gets, whatever its definition says.
 constexpr std::array<const char*, 4> kAllowedHostVariables = {"PATH", "HOME", "LANG", "TMPDIR"};
@@ -144,20 +120,10 @@ Runner::Runner(Matcher& matcher, RunnerOptions options, std::shared_ptr<RunExecu
 }
 
 json Runner::run_pending() {
-  double lease = options_.lease_seconds;
-  if (lease == 0) {
-    // A claim must outlive the longest run it may start.
-    double longest = 0;
-    for (const json& model : matcher_.models()) {
-      longest = std::max(longest, model["runner"]["timeout"].get<double>());
-    }
-    lease = longest + 60;
-  }
   const std::filesystem::path work_dir = options_.work_dir.empty()
                                              ? std::filesystem::temp_directory_path() / "tessera-runner"
                                              : std::filesystem::path(options_.work_dir);
   json records = json::array();
-  ModelSlots slots;
   std::size_t started = 0;
   for (;;) {
     std::size_t wave = options_.concurrency;
@@ -167,12 +133,26 @@ json Runner::run_pending() {
     if (wave == 0) {
       break;
     }
-    EventQuery query;
-    query.kind = std::string(kRunRequested);
-    query.claim = true;
-    query.limit = wave;
-    query.lease_seconds = lease;
-    const std::vector<MatchEvent> claimed = matcher_.events(query);
+    // Model by model, never more of a model's requests leased at once (by
+    // any runner, in any process) than its concurrency: every claimed run
+    // starts at once, so a lease only has to outlive the run itself.
+    std::vector<MatchEvent> claimed;
+    for (const json& model : matcher_.models()) {
+      if (claimed.size() == wave) {
+        break;
+      }
+      EventQuery query;
+      query.kind = std::string(kRunRequested);
+      query.model = model["id"].get<std::string>();
+      query.claim = true;
+      query.max_leased = model["runner"]["concurrency"].get<std::size_t>();
+      query.limit = std::min(wave - claimed.size(), query.max_leased);
+      query.lease_seconds =
+          options_.lease_seconds > 0 ? options_.lease_seconds : model["runner"]["timeout"].get<double>() + 60;
+      for (MatchEvent& event : matcher_.events(query)) {
+        claimed.push_back(std::move(event));
+      }
+    }
     if (claimed.empty()) {
       break;
     }
@@ -187,12 +167,10 @@ json Runner::run_pending() {
         request.collection = event.payload.value("collection", "");
         request.item = event.payload.value("item", "");
         RunResult result;
-        std::int64_t limit = 1;
         try {
           const json model = matcher_.get_model(request.model);
           request.command = model["command"].get<std::vector<std::string>>();
           request.timeout_seconds = model["runner"]["timeout"].get<double>();
-          limit = model["runner"]["concurrency"].get<std::int64_t>();
           request.environment = model_environment(model);
           const RunFolder folder(work_dir);
           request.work_dir = folder.path().string();
@@ -209,13 +187,11 @@ json Runner::run_pending() {
             }
             request.command.push_back(path.string());
           }
-          slots.acquire(request.model, limit);
           try {
             result = executor_->execute(request);
           } catch (const std::exception& error) {
             result.error = error.what();
           }
-          slots.release(request.model);
         } catch (const std::exception& error) {
           result.error = error.what();
         }

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "catalog/database.hpp"
@@ -93,11 +95,24 @@ class SqliteStore final : public MatchStore {
       sql = fmt::format("SELECT {} FROM outbox WHERE {} ORDER BY id LIMIT ?5", kColumns, where);
     }
     std::optional<WriteTransaction> transaction;
+    std::size_t limit = query.limit;
     if (query.claim) {
+      // The write transaction serialises claimers, so the count and the claim agree.
       transaction.emplace(*connection);
+      if (query.max_leased > 0) {
+        Statement leased = connection->prepare(
+            "SELECT count(*) FROM outbox WHERE acked_us IS NULL AND deliveries > 0 AND visible_us > ?3 "
+            "AND (?1 = '' OR kind = ?1) AND (?2 = '' OR subject = ?2)");
+        leased.bind(1, query.kind).bind(2, query.model).bind(3, now).step();
+        const auto held = static_cast<std::size_t>(leased.int64(0));
+        limit = std::min(limit, query.max_leased > held ? query.max_leased - held : 0);
+        if (limit == 0) {
+          return {};
+        }
+      }
     }
     Statement statement = connection->prepare(sql);
-    statement.bind(1, query.kind).bind(2, query.model).bind(5, static_cast<std::int64_t>(query.limit));
+    statement.bind(1, query.kind).bind(2, query.model).bind(5, static_cast<std::int64_t>(limit));
     if (query.claim) {
       statement.bind(3, now).bind(4, now + static_cast<std::int64_t>(query.lease_seconds * 1e6));
     }

@@ -1,10 +1,14 @@
 // Matching state on every catalog backend: models and AOIs persisted and
 // reloaded, run requests written in the load's transaction, claim / ack /
 // redelivery, the local runner, predictions and summaries.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -297,6 +301,56 @@ TEST_P(MatchingBackend, RunnerPassesOnlyAllowedHrefs) {
     ASSERT_EQ(catalog_->load({item}, options).loaded, 1U) << href;
     const json record = run_one(*matcher_, scratch_.path() / "work");
     EXPECT_EQ(record["log"], "item.json\n") << href << ": " << record.dump();
+  }
+}
+
+// A model's concurrency holds across runners that share only the catalog
+// (two handles, as two processes would have): runs of a concurrency-1 model
+// never overlap, and every request runs exactly once.
+TEST_P(MatchingBackend, ModelConcurrencyHoldsAcrossRunners) {
+  const std::filesystem::path log = scratch_.path() / "intervals.log";
+  const std::string model =
+      matcher_->add_model(make_model("serial", {"/bin/sh", "-c",
+                                                "echo start $(date +%s%N) >> '" + log.string() +
+                                                    "'; sleep 0.2; echo end $(date +%s%N) >> '" + log.string() + "'"}));
+  matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  std::vector<json> items;
+  for (int n = 0; n < 4; ++n) {
+    items.push_back(make_imagery("scene-" + std::to_string(n), "imagery", 1, 1));
+  }
+  ASSERT_EQ(catalog_->load(items, options).loaded, 4U);
+  auto other_catalog = GetParam().name == "pgstac"
+                           ? Catalog::open(std::getenv("TESSERA_TEST_PGSTAC_URL"))
+                           : Catalog::open("sqlite://" + (scratch_.path() / "catalog.db").string());
+  Matcher other(*other_catalog);
+  RunnerOptions runner_options;
+  runner_options.work_dir = (scratch_.path() / "work").string();
+  auto first = std::async(std::launch::async, [&] { return Runner(*matcher_, runner_options).run_pending(); });
+  auto second = std::async(std::launch::async, [&] { return Runner(other, runner_options).run_pending(); });
+  const json a = first.get();
+  const json b = second.get();
+  std::set<std::int64_t> requests;
+  for (const json& records : {a, b}) {
+    for (const json& record : records) {
+      EXPECT_EQ(record["kind"], "run_succeeded") << record.dump();
+      EXPECT_TRUE(requests.insert(record["request"].get<std::int64_t>()).second) << "ran twice: " << record.dump();
+    }
+  }
+  EXPECT_EQ(requests.size(), 4U);
+  // Starts and ends alternate: never two runs at once.
+  std::istringstream lines(read_text(log));
+  std::vector<std::pair<long long, std::string>> marks;
+  std::string kind;
+  long long at = 0;
+  while (lines >> kind >> at) {
+    marks.emplace_back(at, kind);
+  }
+  std::sort(marks.begin(), marks.end());
+  ASSERT_EQ(marks.size(), 8U);
+  for (std::size_t n = 0; n < marks.size(); ++n) {
+    EXPECT_EQ(marks[n].second, n % 2 == 0 ? "start" : "end") << n;
   }
 }
 
