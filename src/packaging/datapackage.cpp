@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/redact.hpp"
 #include "tessera/datetime.hpp"
 
 namespace tessera::packaging {
@@ -18,7 +19,9 @@ constexpr const char* kProfile = "https://datapackage.org/profiles/2.0/datapacka
 json sources_of(const DatasetDefinition& dataset) {
   json sources = json::array();
   for (const auto& href : dataset.sources) {
-    json source = {{"title", dataset.title.empty() ? dataset.name : dataset.title}, {"path", href}};
+    // Published: no presigned query string, password or host secret in it.
+    json source = {{"title", dataset.title.empty() ? dataset.name : dataset.title},
+                   {"path", core::redact_secrets(href)}};
     if (!dataset.citation.empty()) {
       source["citation"] = dataset.citation;
     }

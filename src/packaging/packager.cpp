@@ -13,6 +13,7 @@
 #include <ogrsf_frmts.h>
 
 #include "core/gdal_env.hpp"
+#include "core/redact.hpp"
 #include "packaging/boundary_projection.hpp"
 #include "packaging/datapackage.hpp"
 #include "packaging/definitions.hpp"
@@ -33,6 +34,17 @@ using nlohmann::json;
 Processor::~Processor() = default;
 
 namespace {
+
+// Sources as recorded in provenance.json: presigned query strings, passwords
+// and the host's secret values never reach a published file.
+std::vector<std::string> redacted(const std::vector<std::string>& sources) {
+  std::vector<std::string> out;
+  out.reserve(sources.size());
+  for (const auto& source : sources) {
+    out.push_back(core::redact_secrets(source));
+  }
+  return out;
+}
 
 constexpr std::string_view kBoundaryPrefix = ".tessera/boundaries/";
 constexpr std::string_view kJobPrefix = ".tessera/jobs/";
@@ -237,7 +249,7 @@ struct Packager::Impl {
                           {"dataset", dataset.name},
                           {"version", dataset.version},
                           {"processor", dataset.processor},
-                          {"sources", dataset.sources},
+                          {"sources", redacted(dataset.sources)},
                           {"options", dataset.options},
                           {"started", started},
                           {"finished", packaging::now_rfc3339()},
@@ -515,7 +527,7 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
     try {
       job.finish([&](json& record) {
         record["status"] = "failed";
-        record["error"] = error.what();
+        record["error"] = core::redact_secrets(error.what());
         record["finished"] = packaging::now_rfc3339();
       });
     } catch (const Error& status_error) {

@@ -307,6 +307,46 @@ TEST(Packager, BuildsThePackageLayoutWithHashesAndStatus) {
   expect_error([&] { packager.build("Nowhere", datasets); }, ErrorCode::kNotFound, "boundary 'Nowhere'");
 }
 
+// A source href carrying a secret (a token in its path, as signed URLs do)
+// is published redacted: neither provenance.json, datapackage.json nor the
+// job record shows it.
+TEST(Packager, PublishedRecordsCarryNoSecrets) {
+  TempDir dir;
+  const std::string secret = "fake-secret-token-4f8e2a";
+  tessera::testing::ScopedEnv token("TESSERA_FAKE_TOKEN", secret);
+  fs::create_directories(dir.path() / secret);
+  const auto raster = make_raster(dir.path() / secret / "src.tif");
+  auto storage = tessera::Storage::open((dir.path() / "out").string());
+  tessera::Packager packager(*storage);
+  tessera::BoundaryLoadOptions load;
+  load.name_field = "admin";
+  packager.add_boundaries(write_boundaries(dir.path()).string(), load);
+  const json datasets = {{{"name", "heights"},
+                          {"version", "1.0"},
+                          {"license", {{"name", "CC0-1.0"}}},
+                          {"sources", {raster.string()}},
+                          {"type", "raster"}}};
+  tessera::BuildOptions options;
+  options.job_id = "job-secret";
+  packager.build("Lake District", datasets, options);
+  for (const std::string key : {"lake-district/provenance.json", "lake-district/datapackage.json"}) {
+    const std::string text = storage->get(key);
+    EXPECT_EQ(text.find(secret), std::string::npos) << key << ": " << text;
+    EXPECT_NE(text.find("***"), std::string::npos) << key;
+  }
+  EXPECT_EQ(packager.job_status("job-secret").dump().find(secret), std::string::npos);
+  // A failing source's error in the job record is redacted too.
+  const json missing = {{{"name", "gone"},
+                         {"version", "1.0"},
+                         {"license", {{"name", "CC0-1.0"}}},
+                         {"sources", {(dir.path() / secret / "missing.tif").string()}},
+                         {"type", "raster"}}};
+  options.job_id = "job-missing";
+  EXPECT_THROW(packager.build("Lake District", missing, options), tessera::Error);
+  const std::string record = packager.job_status("job-missing").dump();
+  EXPECT_EQ(record.find(secret), std::string::npos) << record;
+}
+
 TEST(Packager, ConcurrentJobsForTheSameOutputRunItOnce) {
   TempDir dir;
   auto storage = tessera::Storage::open((dir.path() / "out").string());
