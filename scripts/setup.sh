@@ -33,6 +33,10 @@ PYTHON_PACKAGES=(
   # so a dask without its extra is completed).
   "dask[distributed]==2026.8.0"
   "distributed==2026.8.0"
+  # The wheel's type stubs (generated at build time, so in this interpreter:
+  # the build runs without isolation) and the type check of the examples.
+  "pybind11-stubgen==3.0.0"
+  "mypy==2.4.1"
 )
 
 log() { printf '[setup] %s\n' "$*"; }

@@ -84,7 +84,7 @@ void bind_ingest(py::module_& m) {
       "ingest",
       [](Catalog& catalog, const py::object& sources, const std::string& mode, std::size_t batch_size,
          const std::optional<std::string>& dead_letter, const std::optional<StorageOptions>& storage_options,
-         std::size_t parallel_fetches, const Matcher* matcher, std::size_t max_message_bytes,
+         std::size_t parallel_fetches, const optional_ref<const Matcher>& matcher, std::size_t max_message_bytes,
          std::size_t max_object_bytes) {
         std::vector<std::string> paths;
         if (py::isinstance<py::str>(sources) || py::hasattr(sources, "__fspath__")) {
@@ -95,7 +95,7 @@ void bind_ingest(py::module_& m) {
           }
         }
         const IngestOptions options = make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches,
-                                                   matcher, max_message_bytes, max_object_bytes);
+                                                   pointer_of(matcher), max_message_bytes, max_object_bytes);
         IngestReport report;
         {
           py::gil_scoped_release release;
@@ -113,14 +113,14 @@ void bind_ingest(py::module_& m) {
       "ingest_messages",
       [](Catalog& catalog, const py::list& messages, const std::string& mode, std::size_t batch_size,
          const std::optional<std::string>& dead_letter, const std::optional<StorageOptions>& storage_options,
-         std::size_t parallel_fetches, const Matcher* matcher, std::size_t max_message_bytes,
+         std::size_t parallel_fetches, const optional_ref<const Matcher>& matcher, std::size_t max_message_bytes,
          std::size_t max_object_bytes) {
         std::vector<std::string> texts;
         for (const auto& message : messages) {
           texts.push_back(message_text(message));
         }
         const IngestOptions options = make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches,
-                                                   matcher, max_message_bytes, max_object_bytes);
+                                                   pointer_of(matcher), max_message_bytes, max_object_bytes);
         IngestReport report;
         {
           py::gil_scoped_release release;

@@ -142,7 +142,8 @@ void bind_packaging(py::module_& m) {
   m.def(
       "preprocess_sketch",
       [](const py::object& sketch, const py::object& clip_to, const py::object& erase, bool keep_largest,
-         double max_area_km2, std::size_t max_vertices, Storage* cache, const std::optional<std::string>& cache_key) {
+         double max_area_km2, std::size_t max_vertices, const optional_ref<Storage>& cache,
+         const std::optional<std::string>& cache_key) {
         SketchOptions options;
         // A dict is GeoJSON; a str or path is an OGR source read within the sketch's bbox.
         auto reference = [](const py::object& value, std::optional<nlohmann::json>& geojson, std::string& source) {
@@ -160,7 +161,7 @@ void bind_packaging(py::module_& m) {
         options.keep_largest = keep_largest;
         options.max_area_km2 = max_area_km2;
         options.max_vertices = max_vertices;
-        options.cache = cache;
+        options.cache = pointer_of(cache);
         options.cache_key = cache_key.value_or("");
         const nlohmann::json input = to_json(sketch);
         nlohmann::json result;
@@ -172,7 +173,7 @@ void bind_packaging(py::module_& m) {
       },
       py::arg("sketch"), py::arg("clip_to") = py::none(), py::arg("erase") = py::none(),
       py::arg("keep_largest") = false, py::arg("max_area_km2") = SketchOptions{}.max_area_km2,
-      py::arg("max_vertices") = SketchOptions{}.max_vertices, py::arg("cache") = nullptr,
+      py::arg("max_vertices") = SketchOptions{}.max_vertices, py::arg("cache") = py::none(),
       py::arg("cache_key") = py::none(),
       "Validate a user-drawn Polygon/MultiPolygon and clip it to clip_to / erase `erase` (GeoJSON dicts, or OGR "
       "sources read within the sketch's bbox). Returns {geometry, bbox, area_km2, key, cached}.");
@@ -186,8 +187,10 @@ void bind_packaging(py::module_& m) {
 
   py::class_<Packager>(m, "Packager",
                        "Builds Frictionless data packages of datasets clipped to boundaries on a storage.")
-      .def(py::init([](Storage& storage, Catalog* catalog) { return std::make_unique<Packager>(storage, catalog); }),
-           py::arg("storage"), py::arg("catalog") = nullptr, py::keep_alive<1, 2>(), py::keep_alive<1, 3>())
+      .def(py::init([](Storage& storage, const optional_ref<Catalog>& catalog) {
+             return std::make_unique<Packager>(storage, pointer_of(catalog));
+           }),
+           py::arg("storage"), py::arg("catalog") = py::none(), py::keep_alive<1, 2>(), py::keep_alive<1, 3>())
       .def(
           "add_boundaries",
           [](Packager& self, const py::object& source, const std::string& name_field,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,17 @@ void bind_tiling(py::module_& m);
 void bind_matching(py::module_& m);
 void bind_mosaic(py::module_& m);
 void bind_packaging(py::module_& m);
+
+// An optional bound object: shown as `T | None` in signatures and the type
+// stubs (a raw pointer defaulting to None shows as `T = None`, an implicit
+// Optional that type checkers reject). Needs <pybind11/stl.h> where bound.
+template <typename T>
+using optional_ref = std::optional<std::reference_wrapper<T>>;
+
+template <typename T>
+T* pointer_of(const optional_ref<T>& object) {
+  return object ? &object->get() : nullptr;
+}
 
 // A tile addressed as morecantile and rio-tiler do: (x, y, z), or a Tile (or
 // any (x, y, z) sequence) in place of x with y and z left out.

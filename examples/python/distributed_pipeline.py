@@ -59,11 +59,19 @@ def connect(target: Target) -> tuple[tessera.Catalog, tessera.Storage | None]:
         return _handles[target]
 
 
+def connect_packaging(target: Target) -> tuple[tessera.Catalog, tessera.Storage]:
+    """The handles a package task needs: packages are written to the target's storage, which it must name."""
+    catalog, storage = connect(target)
+    if storage is None:
+        raise ValueError("packaging needs a storage URI (--storage)")
+    return catalog, storage
+
+
 def package_boundary(target: Target, boundary: str, datasets: list[dict], job_id: str,
                      wait_for_locks: bool = True) -> dict:
     """A worker task: build one boundary's package; returns the job's status record. A dataset another job
     is building is waited for and then skipped, or with wait_for_locks=False reported "in_progress"."""
-    catalog, storage = connect(target)
+    catalog, storage = connect_packaging(target)
     packager = tessera.Packager(storage, catalog)  # the catalog holds the locks
     try:
         packager.build(boundary, datasets, job_id=job_id, wait_for_locks=wait_for_locks,
@@ -82,7 +90,7 @@ def ingest_source(target: Target, source: str) -> dict:
 
 def add_boundaries(target: Target, source: str, name_field: str) -> list[str]:
     """Once, on the client: store the boundaries on the shared storage, where every worker finds them."""
-    catalog, storage = connect(target)
+    catalog, storage = connect_packaging(target)
     return [b["name"] for b in tessera.Packager(storage, catalog).add_boundaries(source, name_field=name_field)]
 
 
