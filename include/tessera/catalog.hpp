@@ -175,6 +175,11 @@ class TESSERA_API Catalog {
   virtual bool try_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) = 0;
   // Releases `name` if `owner` holds it.
   virtual void unlock(std::string_view name, std::string_view owner) = 0;
+  // Keeps `owner`'s hold on `name` for another `lease` (a holder renews
+  // while it works, so a long job is never taken for dead). Conflict when
+  // the hold is lost: taken over after its lease, or, on PostgreSQL, the
+  // session holding the advisory lock is gone.
+  virtual void renew_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) = 0;
 
   // The backend's database for tessera's own modules that keep tables in it
   // (matching); nullptr for a catalog without one. Not for applications: the

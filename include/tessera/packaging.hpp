@@ -189,6 +189,10 @@ struct TESSERA_API BuildOptions {
   // outputs it wrote), or report the dataset as "in_progress" at once.
   bool wait_for_locks = true;
   std::chrono::milliseconds lock_timeout{std::chrono::minutes(30)};
+  // How long a lock outlives its holder: a job renews its locks every
+  // quarter of this while it runs (so a long job is never taken for dead),
+  // and a crashed job's locks are taken over once it has passed.
+  std::chrono::seconds lock_lease{120};
   StorageOptions storage_options;  // for s3:// dataset sources
 };
 

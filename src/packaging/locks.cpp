@@ -76,6 +76,26 @@ class StorageLocks final : public Locks {
     return false;
   }
 
+  void renew(const std::string& name, const std::string& owner) override {
+    const std::string key = key_of(name);
+    bool held = false;
+    try {
+      held = json::parse(storage_.get(key)).value("owner", "") == owner;
+    } catch (const Error& error) {
+      if (error.code() != ErrorCode::kNotFound) {
+        throw;
+      }
+    } catch (const json::exception&) {
+    }
+    if (!held) {
+      throw Error(ErrorCode::kConflict,
+                  fmt::format("lock '{}' was lost (its marker {} was taken over)", name, storage_.uri(key)));
+    }
+    storage_.put(key, marker(owner));
+  }
+
+  [[nodiscard]] std::chrono::seconds lease() const noexcept override { return lease_; }
+
   void release(const std::string& name, const std::string& owner) override {
     const std::string key = key_of(name);
     try {
@@ -158,6 +178,12 @@ class CatalogLocks final : public Locks {
   bool try_acquire(const std::string& name, const std::string& owner) override {
     return catalog_.try_lock("tessera-package:" + name, owner, lease_);
   }
+  void renew(const std::string& name, const std::string& owner) override {
+    catalog_.renew_lock("tessera-package:" + name, owner, lease_);
+  }
+
+  [[nodiscard]] std::chrono::seconds lease() const noexcept override { return lease_; }
+
   void release(const std::string& name, const std::string& owner) override {
     try {
       catalog_.unlock("tessera-package:" + name, owner);
@@ -172,6 +198,54 @@ class CatalogLocks final : public Locks {
 };
 
 }  // namespace
+
+HeldLock::HeldLock(Locks& locks, std::string name, std::string owner)
+    : locks_(locks), name_(std::move(name)), owner_(std::move(owner)) {
+  const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(locks_.lease()) / 4;
+  heartbeat_ = std::thread([this, interval] {
+    std::unique_lock lock(mutex_);
+    while (!stop_.wait_for(lock, interval, [this] { return stopping_; })) {
+      lock.unlock();
+      std::optional<std::string> failure;
+      try {
+        locks_.renew(name_, owner_);
+      } catch (const Error& error) {
+        // Unreachable storage may come back before the lease ends: only a
+        // hold that is gone (Conflict) stops the holder.
+        if (error.code() == ErrorCode::kConflict) {
+          failure = error.what();
+        } else {
+          tessera::log(LogLevel::kWarning, fmt::format("renewing lock '{}': {}", name_, error.what()));
+        }
+      } catch (const std::exception& error) {
+        tessera::log(LogLevel::kWarning, fmt::format("renewing lock '{}': {}", name_, error.what()));
+      }
+      lock.lock();
+      if (failure) {
+        lost_ = std::move(failure);
+        return;
+      }
+    }
+  });
+}
+
+HeldLock::~HeldLock() {
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_.notify_all();
+  heartbeat_.join();
+  locks_.release(name_, owner_);
+}
+
+void HeldLock::check() const {
+  const std::lock_guard lock(mutex_);
+  if (lost_) {
+    // Retryable: a re-run takes the lock again.
+    throw Error(ErrorCode::kUnavailable, *lost_);
+  }
+}
 
 std::unique_ptr<Locks> catalog_locks(Catalog& catalog, std::chrono::seconds lease) {
   return std::make_unique<CatalogLocks>(catalog, lease);

@@ -4,8 +4,12 @@
 // Internal header.
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "tessera/catalog.hpp"
 #include "tessera/storage.hpp"
@@ -18,6 +22,34 @@ class Locks {
   // True when `owner` now holds `name`; false while another owner holds it.
   virtual bool try_acquire(const std::string& name, const std::string& owner) = 0;
   virtual void release(const std::string& name, const std::string& owner) = 0;
+  // Extends `owner`'s hold for another lease; Conflict when the hold was
+  // lost (taken over, or the catalog session holding it is gone).
+  virtual void renew(const std::string& name, const std::string& owner) = 0;
+  // How long a hold lasts unless renewed.
+  [[nodiscard]] virtual std::chrono::seconds lease() const noexcept = 0;
+};
+
+// Holds a lock taken with try_acquire and renews it every quarter lease on a
+// thread of its own until dropped (then releases it). A lost hold is
+// remembered: check() throws it (Unavailable, retryable), so the holder
+// stops at its next step instead of working on unlocked.
+class HeldLock {
+ public:
+  HeldLock(Locks& locks, std::string name, std::string owner);
+  ~HeldLock();
+  HeldLock(const HeldLock&) = delete;
+  HeldLock& operator=(const HeldLock&) = delete;
+  void check() const;
+
+ private:
+  Locks& locks_;
+  std::string name_;
+  std::string owner_;
+  mutable std::mutex mutex_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
+  std::optional<std::string> lost_;
+  std::thread heartbeat_;
 };
 
 // Markers under ".tessera/locks/" on the storage: created exclusively

@@ -49,7 +49,6 @@ std::vector<std::string> redacted(const std::vector<std::string>& sources) {
 constexpr std::string_view kBoundaryPrefix = ".tessera/boundaries/";
 constexpr std::string_view kJobPrefix = ".tessera/jobs/";
 constexpr std::string_view kOutputPrefix = ".tessera/outputs/";
-constexpr auto kLockLease = std::chrono::hours(6);
 constexpr auto kLockPoll = std::chrono::milliseconds(200);
 
 std::string boundary_key(std::string_view id) { return fmt::format("{}{}.json", kBoundaryPrefix, id); }
@@ -76,21 +75,6 @@ class TempFolder {
 
  private:
   fs::path path_;
-};
-
-// A held lock, released when dropped.
-class LockGuard {
- public:
-  LockGuard(packaging::Locks& locks, std::string name, std::string owner)
-      : locks_(locks), name_(std::move(name)), owner_(std::move(owner)) {}
-  ~LockGuard() { locks_.release(name_, owner_); }
-  LockGuard(const LockGuard&) = delete;
-  LockGuard& operator=(const LockGuard&) = delete;
-
- private:
-  packaging::Locks& locks_;
-  std::string name_;
-  std::string owner_;
 };
 
 // The status record of one job, written to storage on every change so any
@@ -160,16 +144,25 @@ bool same_apart_from_created(json a, json b) {
 
 struct Packager::Impl {
   Storage& storage;
-  std::unique_ptr<packaging::Locks> locks;
+  Catalog* catalog;
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<Processor>, std::less<>> processors;
 
-  Impl(Storage& storage_in, Catalog* catalog_in)
-      : storage(storage_in),
-        locks(catalog_in != nullptr ? packaging::catalog_locks(*catalog_in, kLockLease)
-                                    : packaging::storage_locks(storage_in, kLockLease)) {
+  Impl(Storage& storage_in, Catalog* catalog_in) : storage(storage_in), catalog(catalog_in) {
+    if (catalog == nullptr && !storage.create_if_absent_is_atomic()) {
+      tessera::log(LogLevel::kWarning,
+                   fmt::format("packaging on {}: lock markers there are best effort between processes (no atomic "
+                               "create); give the Packager a catalog for its locks",
+                               storage.root_uri()));
+    }
     processors["raster"] = packaging::raster_processor();
     processors["vector"] = packaging::vector_processor();
+  }
+
+  // Locks whose holds last options.lock_lease unless renewed (HeldLock renews them).
+  std::unique_ptr<packaging::Locks> locks_for(const BuildOptions& options) const {
+    return catalog != nullptr ? packaging::catalog_locks(*catalog, options.lock_lease)
+                              : packaging::storage_locks(storage, options.lock_lease);
   }
 
   std::shared_ptr<Processor> processor(const std::string& name) {
@@ -196,6 +189,7 @@ struct Packager::Impl {
     const std::string manifest_key =
         fmt::format("{}{}/{}/{}.json", kOutputPrefix, boundary.id, dataset.name, dataset.version);
     const std::string lock_name = fmt::format("{}/{}/{}", boundary.id, dataset.name, dataset.version);
+    const auto locks = locks_for(options);
     const bool locked = options.wait_for_locks
                             ? packaging::acquire_waiting(*locks, lock_name, owner, options.lock_timeout, kLockPoll)
                             : locks->try_acquire(lock_name, owner);
@@ -206,7 +200,7 @@ struct Packager::Impl {
                                   options.wait_for_locks ? " (timed out waiting for it)" : "");
       return outcome;
     }
-    const LockGuard guard(*locks, lock_name, owner);
+    const packaging::HeldLock held(*locks, lock_name, owner);
     // Outputs published by an earlier (or the concurrent) job are reused.
     if (storage.exists(manifest_key)) {
       const json manifest = json::parse(storage.get(manifest_key));
@@ -226,6 +220,7 @@ struct Packager::Impl {
       outcome.error = error.what();
       return outcome;
     }
+    held.check();  // nothing is uploaded under a lock that was lost
     json published = json::array();
     for (std::size_t i = 0; i < files.size(); ++i) {
       const fs::path local = folder.path() / files[i].file;
@@ -243,6 +238,7 @@ struct Packager::Impl {
     }
     // Written last: a job that dies before this point publishes nothing a
     // re-run would skip.
+    held.check();
     storage.put(manifest_key, json{{"job", job_id}, {"resources", outcome.resources}}.dump());
     outcome.status = "completed";
     outcome.provenance = {{"job", job_id},
@@ -263,10 +259,11 @@ struct Packager::Impl {
   json publish(const Boundary& boundary, const std::vector<DatasetDefinition>& datasets,
                const std::vector<DatasetOutcome>& outcomes, const BuildOptions& options, const std::string& owner) {
     const std::string lock_name = boundary.id + "/datapackage";
+    const auto locks = locks_for(options);
     if (!packaging::acquire_waiting(*locks, lock_name, owner, options.lock_timeout, kLockPoll)) {
       throw Error(ErrorCode::kConflict, fmt::format("timed out waiting to update the package of '{}'", boundary.id));
     }
-    const LockGuard guard(*locks, lock_name, owner);
+    const packaging::HeldLock held(*locks, lock_name, owner);
     const std::string package_key = boundary.id + "/datapackage.json";
     const std::string provenance_key = boundary.id + "/provenance.json";
     std::vector<std::string> replaced;
@@ -294,6 +291,7 @@ struct Packager::Impl {
     }
     // Data first, then the package that points at it: a reader of the
     // package always finds its files.
+    held.check();
     storage.put(provenance_key, provenance.dump(2));
     storage.put(package_key, package.dump(2));
     return package;

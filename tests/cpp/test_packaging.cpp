@@ -7,8 +7,11 @@
 
 #include <fmt/format.h>
 #include <gdal_priv.h>
+#include <future>
+
 #include <gtest/gtest.h>
 #include <ogr_spatialref.h>
+#include <sqlite3.h>
 
 #include <tessera/tessera.h>
 
@@ -237,11 +240,12 @@ class SlowTextProcessor final : public tessera::Processor {
  public:
   std::vector<tessera::ProcessedFile> process(const tessera::ProcessorContext& context) override {
     ++calls;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(pause);
     std::ofstream(context.output_dir / "note.txt") << context.boundary.name << "\n";
     return {{"note.txt", "txt", "text/plain", "", std::nullopt}};
   }
   std::atomic<int> calls{0};
+  std::chrono::milliseconds pause{500};
 };
 
 fs::path write_boundaries(const fs::path& dir) {
@@ -345,6 +349,77 @@ TEST(Packager, PublishedRecordsCarryNoSecrets) {
   EXPECT_THROW(packager.build("Lake District", missing, options), tessera::Error);
   const std::string record = packager.job_status("job-missing").dump();
   EXPECT_EQ(record.find(secret), std::string::npos) << record;
+}
+
+// Locks are renewed while a job runs: a job longer than its lock lease is
+// never taken for dead; a job whose lock is lost stops with a retryable
+// error and publishes nothing.
+TEST(Packager, LocksAreRenewedWhileAJobRunsAndALostLockStopsIt) {
+  TempDir dir;
+  const std::string catalog_path = (dir.path() / "locks.db").string();
+  auto catalog = tessera::Catalog::open(catalog_path);
+  auto other_catalog = tessera::Catalog::open(catalog_path);
+  auto storage = tessera::Storage::open((dir.path() / "out").string());
+  auto processor = std::make_shared<SlowTextProcessor>();
+  processor->pause = std::chrono::milliseconds(2500);
+  tessera::Packager packager(*storage, catalog.get());
+  tessera::Packager other(*storage, other_catalog.get());
+  for (auto* p : {&packager, &other}) {
+    p->register_processor("slow", processor);
+    tessera::BoundaryLoadOptions load;
+    load.name_field = "admin";
+    p->add_boundaries(write_boundaries(dir.path()).string(), load);
+  }
+  const json datasets = {{{"name", "notes"},
+                          {"version", "1"},
+                          {"license", {{"name", "CC0-1.0"}}},
+                          {"sources", {"unused"}},
+                          {"type", "raster"},
+                          {"processor", "slow"}}};
+  tessera::BuildOptions options;
+  options.lock_lease = std::chrono::seconds(1);
+  auto job = std::async(std::launch::async, [&] { return packager.build("Lake District", datasets, options); });
+  tessera::BuildOptions probe = options;
+  probe.wait_for_locks = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int attempt = 0; attempt < 8; ++attempt) {  // well past the lease
+    probe.job_id = "probe-" + std::to_string(attempt);
+    try {
+      other.build("Lake District", datasets, probe);
+    } catch (const tessera::Error&) {
+    }
+    EXPECT_EQ(other.job_status(probe.job_id)["datasets"][0]["status"], "in_progress") << attempt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_NO_THROW(job.get());
+  EXPECT_EQ(processor->calls.load(), 1);
+
+  // The hold is lost mid-job (its row deleted, as a takeover would): the job
+  // stops before uploading anything, retryably.
+  const json again = {{{"name", "notes"},
+                       {"version", "2"},
+                       {"license", {{"name", "CC0-1.0"}}},
+                       {"sources", {"unused"}},
+                       {"type", "raster"},
+                       {"processor", "slow"}}};
+  options.job_id = "loses-its-lock";
+  auto losing = std::async(std::launch::async, [&] { return packager.build("Lake District", again, options); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(catalog_path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM tessera_locks WHERE name LIKE '%notes/2'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  try {
+    losing.get();
+    ADD_FAILURE() << "the job went on without its lock";
+  } catch (const tessera::Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::kUnavailable) << error.what();
+  }
+  EXPECT_NE(packager.job_status("loses-its-lock").dump().find("was lost"), std::string::npos)
+      << packager.job_status("loses-its-lock").dump();
+  EXPECT_FALSE(storage->exists("lake-district/datasets/notes/2/note.txt"));
 }
 
 TEST(Packager, ConcurrentJobsForTheSameOutputRunItOnce) {

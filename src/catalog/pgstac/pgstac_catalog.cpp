@@ -1026,6 +1026,27 @@ bool PgstacCatalog::try_lock(std::string_view name, std::string_view owner, std:
   return true;
 }
 
+void PgstacCatalog::renew_lock(std::string_view name, std::string_view /*owner*/, std::chrono::seconds /*lease*/) {
+  // The advisory lock lives as long as its session: renewing is checking
+  // that the session is still there.
+  std::unique_ptr<PgConnection> lost;
+  {
+    const std::lock_guard lock(locks_mutex_);
+    const auto found = locks_.find(name);
+    if (found == locks_.end()) {
+      throw Error(ErrorCode::kConflict, fmt::format("lock '{}' is not held", name));
+    }
+    try {
+      static_cast<void>(found->second.second->scalar("SELECT 1", {}));
+      return;
+    } catch (const Error&) {
+      lost = std::move(found->second.second);
+      locks_.erase(found);
+    }
+  }
+  throw Error(ErrorCode::kConflict, fmt::format("lock '{}' was lost: the PostgreSQL session holding it is gone", name));
+}
+
 void PgstacCatalog::unlock(std::string_view name, std::string_view owner) {
   std::unique_ptr<PgConnection> connection;
   {

@@ -677,6 +677,22 @@ bool SqliteCatalog::try_lock(std::string_view name, std::string_view owner, std:
   return taken;
 }
 
+void SqliteCatalog::renew_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) {
+  auto connection = pool_->acquire();
+  WriteTransaction transaction(*connection);
+  connection->exec(kLocksTableSql);
+  connection->prepare("UPDATE tessera_locks SET expires_unix_ms = ? WHERE name = ? AND owner = ?")
+      .bind(1, unix_ms_now() + std::chrono::milliseconds(lease).count())
+      .bind(2, name)
+      .bind(3, owner)
+      .run();
+  const bool held = connection->changes() == 1;
+  transaction.commit();
+  if (!held) {
+    throw Error(ErrorCode::kConflict, fmt::format("lock '{}' was lost (taken over after its lease)", name));
+  }
+}
+
 void SqliteCatalog::unlock(std::string_view name, std::string_view owner) {
   auto connection = pool_->acquire();
   WriteTransaction transaction(*connection);

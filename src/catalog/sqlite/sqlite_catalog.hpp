@@ -39,6 +39,7 @@ class SqliteCatalog final : public Catalog {
   nlohmann::json registered_search(std::string_view id) override;
   nlohmann::json registered_searches() override;
   bool try_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) override;
+  void renew_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) override;
   void unlock(std::string_view name, std::string_view owner) override;
 
   // The catalog's connections, for modules that keep their own tables in the
