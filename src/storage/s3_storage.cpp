@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -112,6 +114,77 @@ std::map<std::string, std::string> bucket_settings(const StorageOptions& options
   return settings;
 }
 
+// S3's rules for bucket names (DNS-compatible): 3 to 63 lower-case letters,
+// digits, dots and hyphens, starting and ending with a letter or digit, no
+// "..", not an IP address. A name from data never becomes some other /vsis3/ path.
+void validate_bucket_name(const std::string& bucket) {
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  bool valid = bucket.size() >= 3 && bucket.size() <= 63 && alnum(bucket.front()) && alnum(bucket.back()) &&
+               bucket.find("..") == std::string::npos && bucket.find(".-") == std::string::npos &&
+               bucket.find("-.") == std::string::npos &&
+               std::all_of(bucket.begin(), bucket.end(), [&](char c) { return alnum(c) || c == '.' || c == '-'; });
+  if (valid) {
+    const bool ip_like =
+        std::count(bucket.begin(), bucket.end(), '.') == 3 &&
+        std::all_of(bucket.begin(), bucket.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    valid = !ip_like;
+  }
+  if (!valid) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("'{}' is not a valid S3 bucket name (3-63 characters: a-z, 0-9, '.', '-'; starting and "
+                            "ending with a letter or digit)",
+                            bucket));
+  }
+}
+
+// The settings GDAL holds for each bucket, and how many storages use them.
+struct BucketSettings {
+  std::map<std::string, std::string> settings;
+  std::size_t users = 0;
+};
+
+std::mutex& buckets_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::map<std::string, BucketSettings>& installed_buckets() {
+  static std::map<std::string, BucketSettings> buckets;
+  return buckets;
+}
+
+// Takes the bucket's settings for one more storage: installs them when no
+// storage uses the bucket, refuses different ones while one does.
+void acquire_bucket(const std::string& bucket, const std::map<std::string, std::string>& settings) {
+  const std::lock_guard lock(buckets_mutex());
+  BucketSettings& installed = installed_buckets()[bucket];
+  if (installed.users > 0) {
+    if (installed.settings != settings) {
+      throw Error(ErrorCode::kConflict,
+                  fmt::format("S3 bucket '{}' is already open in this process with other settings (endpoint, region "
+                              "or credentials); GDAL keeps one set per bucket: open it with the same settings",
+                              bucket));
+    }
+    ++installed.users;
+    return;
+  }
+  const std::string bucket_path = "/vsis3/" + bucket;
+  VSIClearPathSpecificOptions(bucket_path.c_str());
+  for (const auto& [key, value] : settings) {
+    VSISetPathSpecificOption(bucket_path.c_str(), key.c_str(), value.c_str());
+  }
+  installed.settings = settings;
+  installed.users = 1;
+}
+
+void release_bucket(const std::string& bucket) {
+  const std::lock_guard lock(buckets_mutex());
+  BucketSettings& installed = installed_buckets()[bucket];
+  if (installed.users > 0) {
+    --installed.users;
+  }
+}
+
 }  // namespace
 
 S3Storage::S3Storage(const std::string& location, const StorageOptions& options) {
@@ -121,6 +194,7 @@ S3Storage::S3Storage(const std::string& location, const StorageOptions& options)
   if (bucket_.empty()) {
     throw Error(ErrorCode::kInvalidInput, "S3 storage URI has no bucket (s3://bucket/prefix)");
   }
+  validate_bucket_name(bucket_);
   if (slash != std::string::npos) {
     std::string prefix = location.substr(slash + 1);
     while (!prefix.empty() && prefix.back() == '/') {
@@ -131,12 +205,10 @@ S3Storage::S3Storage(const std::string& location, const StorageOptions& options)
       prefix_ = prefix + '/';
     }
   }
-  const std::string bucket_path = "/vsis3/" + bucket_;
-  VSIClearPathSpecificOptions(bucket_path.c_str());
-  for (const auto& [key, value] : bucket_settings(options)) {
-    VSISetPathSpecificOption(bucket_path.c_str(), key.c_str(), value.c_str());
-  }
+  acquire_bucket(bucket_, bucket_settings(options));
 }
+
+S3Storage::~S3Storage() { release_bucket(bucket_); }
 
 std::string S3Storage::vsi_path(std::string_view key) const {
   validate_storage_key(key);

@@ -12,12 +12,20 @@ namespace tessera::storage {
 // GDAL's /vsis3/. Settings come from the options (endpoint, region,
 // access_key_id, secret_access_key, session_token, https, path_style), else
 // from the standard AWS environment variables, and are set for this bucket
-// only (GDAL path-specific options). Objects appear whole when their upload
-// completes: S3 never shows a partial object. Secrets are never logged.
+// only (GDAL path-specific options). GDAL keeps one set of settings per
+// bucket in a process: storages open on one bucket at a time must agree on
+// them (Conflict otherwise), and settings are installed only while no
+// storage uses the bucket, so no read ever runs with half of them. Objects
+// appear whole when their upload completes: S3 never shows a partial object.
+// Secrets are never logged.
 class S3Storage final : public Storage {
  public:
-  // `location` is "bucket" or "bucket/prefix" (what follows s3://).
+  // `location` is "bucket" or "bucket/prefix" (what follows s3://). The
+  // bucket name must be DNS-compatible (InvalidInput otherwise).
   S3Storage(const std::string& location, const StorageOptions& options);
+  ~S3Storage() override;
+  S3Storage(const S3Storage&) = delete;
+  S3Storage& operator=(const S3Storage&) = delete;
 
   void put(std::string_view key, std::string_view data) override;
   bool put_if_absent(std::string_view key, std::string_view data) override;

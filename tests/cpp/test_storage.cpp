@@ -1,6 +1,7 @@
 // The storage conformance suite: every backend must pass the same tests.
 // Backends register a factory in storage_backends(); S3 joins with its issue.
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -241,8 +242,10 @@ TEST_F(S3Storage, MissingBucketBadCredentialsAndMissingKeysAreDistinct) {
   expect_error([&] { missing_bucket->put("a", "x"); }, ErrorCode::kNotFound, "bucket 'tessera-no-such-bucket'");
   auto options = s3_test_options();
   options["secret_access_key"] = "wrong-secret";
-  auto bad_credentials = Storage::open(fresh_s3_prefix("denied"), options);
-  expect_error([&] { bad_credentials->put("a", "x"); }, ErrorCode::kIo, "credentials");
+  {
+    auto bad_credentials = Storage::open(fresh_s3_prefix("denied"), options);
+    expect_error([&] { bad_credentials->put("a", "x"); }, ErrorCode::kIo, "credentials");
+  }
   auto storage = Storage::open(fresh_s3_prefix("missing-key"), s3_test_options());
   expect_error([&] { storage->get("nope"); }, ErrorCode::kNotFound, "nope");
   expect_error(
@@ -251,6 +254,49 @@ TEST_F(S3Storage, MissingBucketBadCredentialsAndMissingKeysAreDistinct) {
       },
       ErrorCode::kInvalidInput, "endpoint_url");
   expect_error([] { Storage::open("s3:///x"); }, ErrorCode::kInvalidInput, "bucket");
+}
+
+// GDAL keeps one set of settings per bucket: a second storage on the bucket
+// with other credentials is refused instead of silently replacing the first
+// one's, and storages coming and going with the same settings never disturb
+// a read in flight.
+TEST_F(S3Storage, SettingsPerBucketAreNeverOverwrittenWhileInUse) {
+  const std::string uri = fresh_s3_prefix("settings");
+  auto storage = Storage::open(uri, s3_test_options());
+  storage->put("object.bin", std::string(1 << 20, 'x'));
+  auto other = s3_test_options();
+  other["secret_access_key"] = "another-secret";
+  expect_error([&] { Storage::open(fresh_s3_prefix("other"), other); }, ErrorCode::kConflict, "other settings");
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::thread churn([&] {
+    while (!stop) {
+      auto same = Storage::open(uri, s3_test_options());
+      static_cast<void>(same->exists("object.bin"));
+    }
+  });
+  for (int n = 0; n < 30; ++n) {
+    try {
+      if (storage->get("object.bin").size() != (1U << 20)) {
+        ++failures;
+      }
+    } catch (const tessera::Error&) {
+      ++failures;
+    }
+  }
+  stop = true;
+  churn.join();
+  EXPECT_EQ(failures.load(), 0);
+  storage.reset();
+  // Once no storage uses the bucket, other settings may be installed.
+  EXPECT_NO_THROW(Storage::open(fresh_s3_prefix("later"), other));
+}
+
+TEST(S3StorageUris, BucketNamesMustBeDnsCompatible) {
+  for (const char* uri : {"s3://ab/x", "s3://UPPER/x", "s3://a..b/x", "s3://-start/x", "s3://end-/x",
+                          "s3://192.168.1.1/x", "s3://under_score/x", "s3://dot.-dash/x"}) {
+    expect_error([&] { Storage::open(uri); }, ErrorCode::kInvalidInput, "bucket name");
+  }
 }
 
 TEST_F(S3Storage, LargeObjectsGoUpInParts) {
