@@ -664,6 +664,31 @@ TEST_P(CatalogConformance, RegisteredSearchesHavePgstacIds) {
       ErrorCode::kInvalidInput, "metadata");
 }
 
+// Named locks: one owner at a time, renewable by their owner, and a renewal
+// says Conflict once the hold is lost (released, or on PostgreSQL the
+// session holding it terminated).
+TEST_P(CatalogConformance, LocksExcludeRenewAndReportLoss) {
+  const auto lease = std::chrono::seconds(60);
+  ASSERT_TRUE(catalog_->try_lock("job/a", "owner-1", lease));
+  EXPECT_FALSE(catalog_->try_lock("job/a", "owner-2", lease));
+  EXPECT_NO_THROW(catalog_->renew_lock("job/a", "owner-1", lease));
+  if (GetParam().name == "pgstac") {
+    // The server ends the session holding the advisory lock (as a dropped
+    // connection would): the hold is gone, and renewing says so.
+    const std::string command = fmt::format(
+        "psql -q -X '{}' -c \"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+        "AND pid <> pg_backend_pid()\" >/dev/null",
+        std::getenv("TESSERA_TEST_PGSTAC_URL"));
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    expect_error([&] { catalog_->renew_lock("job/a", "owner-1", lease); }, ErrorCode::kConflict, "was lost");
+  } else {
+    catalog_->unlock("job/a", "owner-1");
+    expect_error([&] { catalog_->renew_lock("job/a", "owner-1", lease); }, ErrorCode::kConflict, "job/a");
+  }
+  EXPECT_TRUE(catalog_->try_lock("job/a", "owner-2", lease));
+  catalog_->unlock("job/a", "owner-2");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogConformance, ::testing::ValuesIn(tessera::testing::catalog_backends(true)),
                          [](const auto& backend) { return backend.param.name; });
 
