@@ -677,7 +677,8 @@ TEST_P(CatalogConformance, LocksExcludeRenewAndReportLoss) {
     // connection would): the hold is gone, and renewing says so.
     const std::string command = fmt::format(
         "psql -q -X '{}' -c \"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-        "AND pid <> pg_backend_pid()\" >/dev/null",
+        "AND pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = "
+        "current_database())\" >/dev/null",
         std::getenv("TESSERA_TEST_PGSTAC_URL"));
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
     expect_error([&] { catalog_->renew_lock("job/a", "owner-1", lease); }, ErrorCode::kConflict, "was lost");
