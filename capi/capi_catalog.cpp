@@ -109,12 +109,16 @@ tsr_status tsr_catalog_get_collection(tsr_catalog catalog, const char* id, char*
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
     TSR_REQUIRE(id);
-    hand_out_json(impl.get_collection(id), TSR_REQUIRE(out_json));
+    TSR_REQUIRE(out_json);
+    hand_out_json(impl.get_collection(id), out_json);
   });
 }
 
 tsr_status tsr_catalog_collections(tsr_catalog catalog, char** out_json) {
-  return guarded([&] { hand_out_json(catalog_of(catalog, __func__).collections(), TSR_REQUIRE(out_json)); });
+  return guarded([&] {
+    TSR_REQUIRE(out_json);
+    hand_out_json(catalog_of(catalog, __func__).collections(), out_json);
+  });
 }
 
 tsr_status tsr_catalog_delete_collection(tsr_catalog catalog, const char* id, bool cascade) {
@@ -156,7 +160,8 @@ tsr_status tsr_catalog_get_item(tsr_catalog catalog, const char* collection, con
     auto& impl = catalog_of(catalog, __func__);
     TSR_REQUIRE(collection);
     TSR_REQUIRE(id);
-    hand_out_json(impl.get_item(collection, id), TSR_REQUIRE(out_json));
+    TSR_REQUIRE(out_json);
+    hand_out_json(impl.get_item(collection, id), out_json);
   });
 }
 
@@ -168,7 +173,8 @@ tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, cha
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
     const json request = parse_json_argument(request_json, __func__, "request_json");
-    *TSR_REQUIRE(out_json) = tessera::capi::copy_string(impl.search_text(request));
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(impl.search_text(request));
   });
 }
 
@@ -179,21 +185,24 @@ tsr_status tsr_catalog_register_search(tsr_catalog catalog, const char* request_
     const json request = parse_json_argument(request_json, __func__, "request_json");
     const json metadata =
         metadata_json == nullptr ? json::object() : parse_json_argument(metadata_json, __func__, "metadata_json");
-    *TSR_REQUIRE(out_id) = tessera::capi::copy_string(impl.register_search(request, metadata));
+    TSR_REQUIRE(out_id);
+    *out_id = tessera::capi::copy_string(impl.register_search(request, metadata));
   });
 }
 
 tsr_status tsr_catalog_registered_search(tsr_catalog catalog, const char* id, char** out_json) {
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
-    *TSR_REQUIRE(out_json) = tessera::capi::copy_string(impl.registered_search(TSR_REQUIRE(id)).dump());
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(impl.registered_search(TSR_REQUIRE(id)).dump());
   });
 }
 
 tsr_status tsr_catalog_registered_searches(tsr_catalog catalog, char** out_json) {
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
-    *TSR_REQUIRE(out_json) = tessera::capi::copy_string(impl.registered_searches().dump());
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(impl.registered_searches().dump());
   });
 }
 
@@ -204,7 +213,8 @@ tsr_status tsr_catalog_index_property(tsr_catalog catalog, const char* property)
 tsr_status tsr_catalog_queryables(tsr_catalog catalog, const char* collection, char** out_json) {
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);
-    hand_out_json(impl.queryables(collection != nullptr ? collection : ""), TSR_REQUIRE(out_json));
+    TSR_REQUIRE(out_json);
+    hand_out_json(impl.queryables(collection != nullptr ? collection : ""), out_json);
   });
 }
 

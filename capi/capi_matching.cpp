@@ -110,7 +110,8 @@ tsr_status tsr_matcher_match(tsr_matcher matcher, const char* item_json, char** 
   return guarded([&] {
     auto& impl = matcher_of(matcher, __func__);
     const json item = parse_json_argument(item_json, __func__, "item_json");
-    hand_out(matches_json(impl.match(item)), TSR_REQUIRE(out_matches_json));
+    TSR_REQUIRE(out_matches_json);
+    hand_out(matches_json(impl.match(item)), out_matches_json);
   });
 }
 
@@ -125,7 +126,8 @@ tsr_status tsr_matcher_match_batch(tsr_matcher matcher, const char* items_json, 
     for (const auto& matches : impl.match_batch(items.get<std::vector<json>>())) {
       out.push_back(matches_json(matches));
     }
-    hand_out(out, TSR_REQUIRE(out_matches_json));
+    TSR_REQUIRE(out_matches_json);
+    hand_out(out, out_matches_json);
   });
 }
 
@@ -181,8 +183,8 @@ tsr_status tsr_matcher_summary(tsr_matcher matcher, const char* model_id, const 
   return guarded([&] {
     auto& impl = matcher_of(matcher, __func__);
     TSR_REQUIRE(model_id);
-    hand_out(impl.summary(model_id, start != nullptr ? start : "", end != nullptr ? end : ""),
-             TSR_REQUIRE(out_summary_json));
+    TSR_REQUIRE(out_summary_json);
+    hand_out(impl.summary(model_id, start != nullptr ? start : "", end != nullptr ? end : ""), out_summary_json);
   });
 }
 

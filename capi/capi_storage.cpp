@@ -121,7 +121,8 @@ tsr_status tsr_storage_exists(tsr_storage storage, const char* key, bool* out_ex
   return guarded([&] {
     auto& impl = storage_of(storage, __func__);
     TSR_REQUIRE(key);
-    *TSR_REQUIRE(out_exists) = impl.exists(key);
+    TSR_REQUIRE(out_exists);
+    *out_exists = impl.exists(key);
   });
 }
 
@@ -153,7 +154,8 @@ tsr_status tsr_storage_uri(tsr_storage storage, const char* key, char** out_uri)
   return guarded([&] {
     auto& impl = storage_of(storage, __func__);
     TSR_REQUIRE(key);
-    *TSR_REQUIRE(out_uri) = tessera::capi::copy_string(impl.uri(key));
+    TSR_REQUIRE(out_uri);
+    *out_uri = tessera::capi::copy_string(impl.uri(key));
   });
 }
 

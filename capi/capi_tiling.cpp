@@ -371,8 +371,16 @@ tsr_status tsr_image_shape(tsr_image image, int* out_bands, int* out_height, int
   });
 }
 
-const char* tsr_image_dtype(tsr_image image) {
-  return image == nullptr ? nullptr : interned(tessera::data_type_name(image->impl.data_type()));
+// tsr_dtype is DataType + 1: 0 stays free for "no image".
+tsr_dtype tsr_image_dtype(tsr_image image) {
+  return image == nullptr ? TSR_DTYPE_INVALID : static_cast<tsr_dtype>(static_cast<int>(image->impl.data_type()) + 1);
+}
+
+const char* tsr_dtype_name(tsr_dtype dtype) {
+  if (dtype < TSR_DTYPE_UINT8 || dtype > TSR_DTYPE_FLOAT64) {
+    return nullptr;
+  }
+  return interned(tessera::data_type_name(static_cast<tessera::DataType>(static_cast<int>(dtype) - 1)));
 }
 
 const void* tsr_image_data(tsr_image image) { return image == nullptr ? nullptr : image->impl.data_owner().get(); }

@@ -366,10 +366,25 @@ TSR_API tsr_status tsr_tilejson(const char* href, const char* tile_url, const ch
 /* The image's band count, height and width. */
 TSR_API tsr_status tsr_image_shape(tsr_image image, int* out_bands, int* out_height, int* out_width);
 
-/* The data type: "uint8", "int8", "uint16", "int16", "uint32", "int32",
- * "float32" or "float64" (numpy's names); NULL for a NULL image. The string
- * is static. */
-TSR_API const char* tsr_image_dtype(tsr_image image);
+/* Pixel data types. */
+typedef enum tsr_dtype {
+  TSR_DTYPE_INVALID = 0, /* a NULL image */
+  TSR_DTYPE_UINT8 = 1,
+  TSR_DTYPE_INT8 = 2,
+  TSR_DTYPE_UINT16 = 3,
+  TSR_DTYPE_INT16 = 4,
+  TSR_DTYPE_UINT32 = 5,
+  TSR_DTYPE_INT32 = 6,
+  TSR_DTYPE_FLOAT32 = 7,
+  TSR_DTYPE_FLOAT64 = 8
+} tsr_dtype;
+
+/* The image's data type; TSR_DTYPE_INVALID for a NULL image. */
+TSR_API tsr_dtype tsr_image_dtype(tsr_image image);
+
+/* numpy's name of a data type ("uint8", "int16", "float32", ...); NULL for
+ * TSR_DTYPE_INVALID or an unknown value. The string is static. */
+TSR_API const char* tsr_dtype_name(tsr_dtype dtype);
 
 /* The values (bands x height x width of tsr_image_dtype, band-major) and the
  * mask (height x width bytes, 255 = valid); NULL for a NULL image. Owned by

@@ -114,7 +114,7 @@ static void check_tiling(const char* root) {
         TSR_OK);
   CHECK(tsr_image_shape(image, &bands, &height, &width) == TSR_OK);
   CHECK(bands == 1 && height == 256 && width == 256);
-  CHECK(tsr_image_dtype(image) != NULL && strcmp(tsr_image_dtype(image), "int32") == 0);
+  CHECK(tsr_image_dtype(image) == TSR_DTYPE_INT32 && strcmp(tsr_dtype_name(tsr_image_dtype(image)), "int32") == 0);
   CHECK(tsr_image_data(image) != NULL);
   CHECK(tsr_image_mask(image) != NULL && tsr_image_mask(image)[0] == 255);
   CHECK(tsr_image_render(image, "{\"rescale\": [0, 4095], \"colormap\": \"viridis\"}", &data, &size) == TSR_OK);
@@ -163,7 +163,7 @@ static void check_tiling(const char* root) {
   CHECK(tsr_read_tile(cog, "NoSuchSet", 14, 0, 0, NULL, &image) == TSR_NOT_FOUND);
   CHECK(tsr_read_preview(cog, NULL, NULL) == TSR_INVALID_INPUT);
   CHECK(tsr_image_shape(NULL, &bands, &height, &width) == TSR_INVALID_INPUT);
-  CHECK(tsr_image_dtype(NULL) == NULL);
+  CHECK(tsr_image_dtype(NULL) == TSR_DTYPE_INVALID && tsr_dtype_name(TSR_DTYPE_INVALID) == NULL);
   CHECK(image == NULL);
   CHECK(tsr_configure_reader("{\"allowed_roots\": 1}") == TSR_INVALID_INPUT);
   CHECK(tsr_configure_reader(NULL) == TSR_OK);

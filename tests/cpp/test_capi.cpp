@@ -216,7 +216,8 @@ TEST_F(CApiTiling, TileShapeValuesMaskAndRender) {
   EXPECT_EQ(bands, 1);
   EXPECT_EQ(height, 256);
   EXPECT_EQ(width, 256);
-  EXPECT_STREQ(tsr_image_dtype(image), "uint16");
+  EXPECT_EQ(tsr_image_dtype(image), TSR_DTYPE_UINT16);
+  EXPECT_STREQ(tsr_dtype_name(tsr_image_dtype(image)), "uint16");
   const auto* values = static_cast<const std::uint16_t*>(tsr_image_data(image));
   const std::uint8_t* mask = tsr_image_mask(image);
   ASSERT_NE(values, nullptr);
@@ -518,7 +519,8 @@ TEST_F(CApiTiling, NullArgumentsAndDestroy) {
   int bands = 0;
   EXPECT_EQ(tsr_image_shape(nullptr, &bands, &bands, &bands), TSR_INVALID_INPUT);
   EXPECT_NE(message().find("'image' is NULL"), std::string::npos) << message();
-  EXPECT_EQ(tsr_image_dtype(nullptr), nullptr);
+  EXPECT_EQ(tsr_image_dtype(nullptr), TSR_DTYPE_INVALID);
+  EXPECT_EQ(tsr_dtype_name(static_cast<tsr_dtype>(9)), nullptr);
   EXPECT_EQ(tsr_image_data(nullptr), nullptr);
   EXPECT_EQ(tsr_image_mask(nullptr), nullptr);
   EXPECT_EQ(tsr_image_info(nullptr, &json), TSR_INVALID_INPUT);
@@ -591,6 +593,13 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
   ASSERT_EQ(tsr_catalog_load_json(catalog, item.dump().c_str(), nullptr, &report), TSR_OK) << message();
   EXPECT_EQ(take_json(report)["loaded"], 1);
 
+  // A NULL out-parameter is refused before any work: nothing is registered.
+  EXPECT_EQ(tsr_catalog_register_search(catalog, R"({"collections": ["utm"], "limit": 7})", nullptr, nullptr),
+            TSR_INVALID_INPUT);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("out_id"), std::string::npos) << tsr_last_error_message();
+  char* registered = nullptr;
+  ASSERT_EQ(tsr_catalog_registered_searches(catalog, &registered), TSR_OK);
+  EXPECT_TRUE(take_json(registered).empty());
   char* id = nullptr;
   ASSERT_EQ(tsr_catalog_register_search(catalog, R"({"collections": ["utm"]})", nullptr, &id), TSR_OK) << message();
   const std::string search_id = id;
