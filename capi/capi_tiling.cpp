@@ -126,7 +126,11 @@ tessera::ReaderConfig reader_config_of(const char* config_json) {
                          "allowed_vector_drivers", "dataset_cache_size", "tile_cache_bytes", "max_image_size",
                          "max_expression_length", "max_expression_depth", "max_request_values"});
   tessera::ReaderConfig config;
-  config.version = options.int32("version").value_or(config.version);
+  // The JSON document's own version (1); the C++ struct has none.
+  if (const auto version = options.int32("version"); version && *version != 1) {
+    throw tessera::Error(tessera::ErrorCode::kInvalidInput, "tsr_configure_reader: config_json version " +
+                                                                std::to_string(*version) + " is not supported (1)");
+  }
   config.allowed_prefixes = options.strings("allowed_prefixes").value_or(std::vector<std::string>{});
   config.allowed_roots = options.strings("allowed_roots").value_or(std::vector<std::string>{});
   if (const auto drivers = options.strings("allowed_drivers")) {

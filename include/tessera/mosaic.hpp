@@ -38,7 +38,6 @@ TESSERA_API PixelSelection pixel_selection_from_name(std::string_view name);
 TESSERA_API std::string_view pixel_selection_name(PixelSelection method) noexcept;
 
 struct TESSERA_API MosaicOptions {
-  int version = 1;
   // Assets read from every item, their bands stacked in this order and named
   // "<asset>_b<n>". May be empty when `expression` names the bands.
   std::vector<std::string> assets;

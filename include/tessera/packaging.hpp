@@ -28,7 +28,6 @@ namespace tessera {
 // --- Clipping ----------------------------------------------------------------
 
 struct TESSERA_API ClipOptions {
-  int version = 1;
   // Raster: keep every pixel the boundary touches, not only those whose
   // centre lies inside it (GDAL's ALL_TOUCHED).
   bool all_touched = false;
@@ -76,7 +75,6 @@ TESSERA_API ClipResult clip_vector(const std::string& source, const Geometry& bo
 // --- Sketches ----------------------------------------------------------------
 
 struct TESSERA_API SketchOptions {
-  int version = 1;
   // Keep only the part of the sketch inside this area (WGS84 geometry, a
   // Feature or a FeatureCollection) ...
   std::optional<nlohmann::json> clip_to;
@@ -178,7 +176,6 @@ struct TESSERA_API BoundaryLoadOptions {
 };
 
 struct TESSERA_API BuildOptions {
-  int version = 1;
   // Datasets processed at once.
   std::size_t parallelism = 2;
   // Called from worker threads (one at a time) with the percent done and the step.

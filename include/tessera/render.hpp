@@ -17,7 +17,6 @@
 namespace tessera {
 
 struct TESSERA_API RenderOptions {
-  int version = 1;
   // "png", "jpeg" (or "jpg"), "webp", "tif" (or "gtiff"), "npy"; any case.
   std::string format = "png";
   // Rescale each band linearly from [min, max] to 0-255 uint8, values outside

@@ -27,7 +27,6 @@ namespace tessera {
 inline constexpr int kMaxImageSize = 8192;
 
 struct TESSERA_API ReaderConfig {
-  int version = 1;
   // http:// and https:// hrefs must start with one of these (default: none allowed).
   std::vector<std::string> allowed_prefixes;
   // When not empty, local paths (and file:// hrefs) must lie inside one of
@@ -89,7 +88,6 @@ TESSERA_API Resampling resampling_from_name(std::string_view name);
 TESSERA_API std::string_view resampling_name(Resampling resampling) noexcept;
 
 struct TESSERA_API ReadOptions {
-  int version = 1;
   std::vector<int> indexes;                      // 1-based band indexes; empty: every band but alpha
   std::string expression;                        // band math on b1..bN, ';' between output bands
   Resampling resampling = Resampling::kNearest;  // when reading at another resolution
@@ -105,7 +103,6 @@ TESSERA_API ImageData read_tile(std::string_view href, const TileMatrixSet& tms,
                                 const ReadOptions& options = {});
 
 struct TESSERA_API PartOptions {
-  int version = 1;
   std::string bbox_crs = "EPSG:4326";  // CRS of the requested bbox
   std::string dst_crs;                 // CRS of the output (default: the raster's)
   int max_size = 1024;                 // longest side when width/height are not set (0: native resolution)
@@ -140,7 +137,6 @@ TESSERA_API nlohmann::json raster_info(std::string_view href,
                                        const TileMatrixSet& tms = TileMatrixSet::web_mercator_quad());
 
 struct TESSERA_API StatisticsOptions {
-  int version = 1;
   int max_size = 1024;  // statistics of a preview this large (0: full resolution)
   std::vector<double> percentiles = {2, 98};
   int histogram_bins = 10;

@@ -159,10 +159,6 @@ std::string_view pixel_selection_name(PixelSelection method) noexcept {
 
 Mosaic::Mosaic(Catalog& catalog, json search, MosaicOptions options)
     : catalog_(&catalog), search_(std::move(search)), options_(std::move(options)) {
-  if (options_.version != 1) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("MosaicOptions version {} is not supported (1)", options_.version));
-  }
   if (!search_.is_object()) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("mosaic: the search must be a JSON object, got {}", search_.type_name()));

@@ -427,9 +427,6 @@ json Packager::build(std::string_view boundary_name, const json& datasets, const
 
 json Packager::build(std::string_view boundary_name, const std::vector<DatasetDefinition>& datasets,
                      const BuildOptions& options) {
-  if (options.version != 1) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("BuildOptions version {} is not supported (1)", options.version));
-  }
   for (std::size_t i = 0; i < datasets.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (datasets[i].name == datasets[j].name) {

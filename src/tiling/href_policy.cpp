@@ -71,9 +71,6 @@ ExpressionLimits expression_limits() {
 namespace tessera {
 
 void configure(const ReaderConfig& config) {
-  if (config.version != 1) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("ReaderConfig version {} is not supported (1)", config.version));
-  }
   if (config.max_image_size < 1 || config.max_expression_length < 1 || config.max_expression_depth < 1 ||
       config.max_request_values < 1) {
     throw Error(

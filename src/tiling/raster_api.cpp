@@ -116,9 +116,6 @@ ImageData read_tile(std::string_view href, const TileMatrixSet& tms, const Tile&
 }
 
 ImageData read_part(std::string_view href, const Bbox& bbox, const PartOptions& part, const ReadOptions& options) {
-  if (part.version != 1) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("PartOptions version {} is not supported (1)", part.version));
-  }
   if (part.width < 0 || part.height < 0 || part.max_size < 0) {
     throw Error(ErrorCode::kInvalidInput, "part: width, height and max_size must not be negative");
   }

@@ -218,10 +218,6 @@ json raster_info(std::string_view href, const TileMatrixSet& tms) {
 }
 
 json raster_statistics(std::string_view href, const StatisticsOptions& statistics, const ReadOptions& options) {
-  if (statistics.version != 1) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("StatisticsOptions version {} is not supported (1)", statistics.version));
-  }
   if (statistics.histogram_bins < 1 || statistics.histogram_bins > 10000) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("histogram_bins {} is out of range (1 to 10000)", statistics.histogram_bins));

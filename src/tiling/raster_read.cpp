@@ -718,9 +718,6 @@ std::optional<Bbox> bounds_in_raster_crs(OpenRaster& raster, const ReadGrid& gri
 ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions& options) {
   GDALDataset& dataset = *raster.dataset;
   const SourceInfo& source = raster.info;
-  if (options.version != 1) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("ReadOptions version {} is not supported (1)", options.version));
-  }
   const std::vector<int> bands = bands_to_read(source, options);
   {
     // Everything the read holds at once: the bands, their unscaled copies,

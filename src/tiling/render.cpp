@@ -136,10 +136,6 @@ ImageData rescale_to_uint8(const ImageData& image, const std::vector<Range>& ran
 }
 
 void check_options(const RenderOptions& options, const ImageData& image) {
-  if (options.version != 1) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("RenderOptions version {} is not supported (1)", options.version));
-  }
   if (options.jpeg_quality < 1 || options.jpeg_quality > 100) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("jpeg_quality {} is not 1-100", options.jpeg_quality));
   }

@@ -628,9 +628,6 @@ TEST(Render, RejectsWhatItCannotRender) {
   EXPECT_EQ(Decoded(render_as(two, "tif")).bands(), 3);
   expect_error([] { (void)tessera::render(ImageData(DataType::kUInt8, 1, 0, 5)); }, ErrorCode::kInvalidInput,
                "empty image");
-  RenderOptions version;
-  version.version = 2;
-  expect_error([&] { (void)tessera::render(one, version); }, ErrorCode::kInvalidInput, "version 2");
   RenderOptions quality;
   quality.jpeg_quality = 0;
   expect_error([&] { (void)tessera::render(one, quality); }, ErrorCode::kInvalidInput, "jpeg_quality 0");
