@@ -486,6 +486,15 @@ tsr_status tsr_mosaic_assets_for_point(tsr_mosaic mosaic, double lon, double lat
   });
 }
 
+tsr_status tsr_mosaic_point(tsr_mosaic mosaic, double lon, double lat, const char* options_json, char** out_json) {
+  return guarded([&] {
+    const auto& impl = mosaic_of(mosaic, __func__);
+    TSR_REQUIRE(out_json);
+    const Options options(options_json, __func__, "options_json", {TSR_READ_KEYS});
+    *out_json = tessera::capi::copy_string(impl.point(lon, lat, read_options_of(options)).dump());
+  });
+}
+
 void tsr_mosaic_destroy(tsr_mosaic* mosaic) {
   if (mosaic == nullptr || *mosaic == nullptr) {
     return;

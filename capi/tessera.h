@@ -446,6 +446,12 @@ TSR_API tsr_status tsr_mosaic_tile(tsr_mosaic mosaic, const char* tms, int z, in
 TSR_API tsr_status tsr_mosaic_assets_for_tile(tsr_mosaic mosaic, const char* tms, int z, int64_t x, int64_t y,
                                               char** out_json);
 TSR_API tsr_status tsr_mosaic_assets_for_point(tsr_mosaic mosaic, double lon, double lat, char** out_json);
+/* The values of every item under a WGS84 point, for each of the mosaic's
+ * assets, in order: {"coordinates", "values": [{"id", "collection", "values",
+ * "band_names"}], "stopped_by"?}; bounded by max_items_read and the time
+ * budget. options_json: the read options of tsr_read_tile, or NULL. */
+TSR_API tsr_status tsr_mosaic_point(tsr_mosaic mosaic, double lon, double lat, const char* options_json,
+                                    char** out_json);
 /* Destroys the mosaic and sets *mosaic to NULL; NULL-safe. */
 TSR_API void tsr_mosaic_destroy(tsr_mosaic* mosaic);
 

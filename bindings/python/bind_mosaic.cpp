@@ -107,6 +107,21 @@ void bind_mosaic(py::module_& m) {
           },
           py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none(), py::arg("tms") = "WebMercatorQuad")
       .def(
+          "point",
+          [](const Mosaic& mosaic, double lon, double lat, const std::optional<std::vector<int>>& indexes,
+             const std::string& resampling, const std::optional<double>& nodata, bool unscale) {
+            const ReadOptions options = read_options(indexes, std::nullopt, resampling, "nearest", nodata, unscale, 0);
+            json values;
+            {
+              py::gil_scoped_release release;
+              values = mosaic.point(lon, lat, options);
+            }
+            return from_json(values);
+          },
+          py::arg("lon"), py::arg("lat"), py::arg("indexes") = py::none(), py::arg("resampling") = "nearest",
+          py::arg("nodata") = py::none(), py::arg("unscale") = false,
+          "Values of every item under a WGS84 point for each asset, in search order, within the mosaic's caps.")
+      .def(
           "assets_for_point",
           [](const Mosaic& mosaic, double lon, double lat) {
             json items;

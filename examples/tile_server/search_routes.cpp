@@ -89,8 +89,8 @@ void tilejson(const ServerContext& context, const httplib::Request& request, htt
                       context.options.cache);
 }
 
-// Values of every item under the point, for each asset, in search order:
-// {"coordinates": [lon, lat], "values": [{"id", "collection", "values", "band_names"}, ...]}.
+// Values of every item under the point, for each asset, in search order,
+// within the mosaic's caps (Mosaic::point).
 void point(const ServerContext& context, const httplib::Request& request, httplib::Response& response) {
   const double lon = number_of(request.matches[2].str(), "lon");
   const double lat = number_of(request.matches[3].str(), "lat");
@@ -98,32 +98,7 @@ void point(const ServerContext& context, const httplib::Request& request, httpli
   if (mosaic.options().assets.empty()) {
     throw BadParameter("assets", "assets: point values need the assets to read");
   }
-  const tessera::ReadOptions read = read_options_of(request);
-  json values = json::array();
-  for (const json& item : mosaic.assets_for_point(lon, lat)) {
-    json item_values = json::array();
-    json band_names = json::array();
-    for (const std::string& asset : mosaic.options().assets) {
-      try {
-        const tessera::PointData point =
-            tessera::read_point(item.at("assets").at(asset).get<std::string>(), lon, lat, read);
-        for (std::size_t band = 0; band < point.values.size(); ++band) {
-          item_values.push_back(point.masked ? json(nullptr) : json(point.values[band]));
-          band_names.push_back(asset + "_" + point.band_names[band]);
-        }
-      } catch (const tessera::Error& error) {
-        // The footprint holds the point but the raster's edge pixels may not.
-        if (error.code() != tessera::ErrorCode::kNotFound) {
-          throw;
-        }
-      }
-    }
-    values.push_back({{"id", item.at("id")},
-                      {"collection", item.at("collection")},
-                      {"values", item_values},
-                      {"band_names", band_names}});
-  }
-  send_cacheable_json(request, response, {{"coordinates", {lon, lat}}, {"values", values}}, context.options.cache);
+  send_cacheable_json(request, response, mosaic.point(lon, lat, read_options_of(request)), context.options.cache);
 }
 
 }  // namespace

@@ -82,6 +82,13 @@ class TESSERA_API Mosaic {
   [[nodiscard]] nlohmann::json assets_for_tile(const TileMatrixSet& tms, const Tile& tile) const;
   // The same for the items whose footprint contains a WGS84 point.
   [[nodiscard]] nlohmann::json assets_for_point(double lon, double lat) const;
+  // The values at a WGS84 point of every item under it, for each of the
+  // mosaic's assets, in search order: {"coordinates": [lon, lat], "values":
+  // [{"id", "collection", "values": [v | null], "band_names": ["<asset>_b1", ...]}]}.
+  // Bounded like a tile: at most max_items_read items, and the time budget
+  // covers the scan and the reads ("stopped_by" names a cap that cut it short).
+  // InvalidInput when the mosaic has no assets (an expression alone is not read here).
+  [[nodiscard]] nlohmann::json point(double lon, double lat, const ReadOptions& read = {}) const;
 
  private:
   Catalog* catalog_;

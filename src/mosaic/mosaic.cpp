@@ -405,4 +405,55 @@ json Mosaic::assets_for_point(double lon, double lat) const {
   }));
 }
 
+json Mosaic::point(double lon, double lat, const ReadOptions& read) const {
+  if (options_.assets.empty()) {
+    throw Error(ErrorCode::kInvalidInput, "mosaic: point values need the assets to read (MosaicOptions::assets)");
+  }
+  const auto deadline = std::chrono::steady_clock::now() + options_.time_budget;
+  const json items = assets_for_point(lon, lat);
+  ReadOptions asset_read = read;
+  asset_read.expression.clear();
+  json values = json::array();
+  std::optional<std::string> stopped_by;
+  for (const json& item : items) {
+    if (values.size() == options_.max_items_read) {
+      stopped_by = "max_items_read";
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      stopped_by = "time_budget";
+      break;
+    }
+    json item_values = json::array();
+    json band_names = json::array();
+    for (const std::string& asset : options_.assets) {
+      const auto href = item.at("assets").find(asset);
+      if (href == item.at("assets").end()) {
+        continue;  // the item lacks the asset
+      }
+      try {
+        const PointData point = read_point(href->get<std::string>(), lon, lat, asset_read);
+        for (std::size_t band = 0; band < point.values.size(); ++band) {
+          item_values.push_back(point.masked ? json(nullptr) : json(point.values[band]));
+          band_names.push_back(asset + "_" + point.band_names[band]);
+        }
+      } catch (const Error& error) {
+        // The footprint holds the point but the raster's edge pixels may not.
+        if (error.code() != ErrorCode::kNotFound) {
+          throw;
+        }
+      }
+    }
+    values.push_back({{"id", item.at("id")},
+                      {"collection", item.at("collection")},
+                      {"values", std::move(item_values)},
+                      {"band_names", std::move(band_names)}});
+  }
+  json result = {{"coordinates", {lon, lat}}, {"values", std::move(values)}};
+  if (stopped_by) {
+    result["stopped_by"] = *stopped_by;
+  }
+  return result;
+}
+
 }  // namespace tessera

@@ -637,6 +637,13 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
   EXPECT_EQ(take_json(listed)[0]["assets"]["data"], href_);
   ASSERT_EQ(tsr_mosaic_assets_for_point(mosaic, high[0] + 1, high[1], &listed), TSR_OK) << message();
   EXPECT_TRUE(take_json(listed).empty());
+  char* values = nullptr;
+  ASSERT_EQ(tsr_mosaic_point(mosaic, (low[0] + high[0]) / 2, (low[1] + high[1]) / 2, nullptr, &values), TSR_OK)
+      << message();
+  const auto point = take_json(values);
+  ASSERT_EQ(point["values"].size(), 1U) << point;
+  EXPECT_EQ(point["values"][0]["band_names"], nlohmann::json::array({"data_b1"}));
+  EXPECT_EQ(tsr_mosaic_point(mosaic, 0, 0, R"({"nope": 1})", &values), TSR_INVALID_INPUT);
 
   EXPECT_EQ(tsr_mosaic_tile(mosaic, nullptr, kZ, kX + 50, kY, nullptr, &tile), TSR_NOT_FOUND);
   EXPECT_EQ(tile, nullptr);

@@ -241,6 +241,39 @@ TEST_P(MosaicBackends, HalvesCachesCapsAndFailures) {
   expect_error([&] { static_cast<void>(mosaic.tile(tms, {kZ, kX + 3, kY})); }, ErrorCode::kNotFound, "no item");
 }
 
+// Point values of every item under a point, in search order, within the
+// mosaic's caps.
+TEST_P(MosaicBackends, PointValuesAreBoundedLikeTiles) {
+  const auto left = half_raster(dir_.path() / "left.tif", true, 7);
+  const auto again = half_raster(dir_.path() / "again.tif", true, 5);
+  ASSERT_EQ(catalog_->load({half_item("left", "2024-01-03", left, true), half_item("again", "2024-01-02", again, true)})
+                .loaded,
+            2U);
+  const tessera::Bbox box = tessera::TileMatrixSet::web_mercator_quad().bounds({kZ, kX, kY});
+  const double lon = box.minx + (box.maxx - box.minx) / 4;
+  const double lat = (box.miny + box.maxy) / 2;
+  tessera::MosaicOptions options;
+  options.assets = {"data"};
+  const json all = tessera::Mosaic(*catalog_, {{"collections", {"m"}}}, options).point(lon, lat);
+  ASSERT_EQ(all["values"].size(), 2U) << all;
+  EXPECT_EQ(all["values"][0]["id"], "left");
+  EXPECT_EQ(all["values"][0]["values"], json::array({7.0}));
+  EXPECT_EQ(all["values"][0]["band_names"], json::array({"data_b1"}));
+  EXPECT_EQ(all["values"][1]["values"], json::array({5.0}));
+  EXPECT_FALSE(all.contains("stopped_by"));
+  options.max_items_read = 1;
+  const json capped = tessera::Mosaic(*catalog_, {{"collections", {"m"}}}, options).point(lon, lat);
+  EXPECT_EQ(capped["values"].size(), 1U);
+  EXPECT_EQ(capped["stopped_by"], "max_items_read");
+  options.assets.clear();
+  options.expression = "data_b1 * 2";
+  expect_error(
+      [&] {
+        static_cast<void>(tessera::Mosaic(*catalog_, {{"collections", {"m"}}}, options).point(lon, lat));
+      },
+      ErrorCode::kInvalidInput, "assets");
+}
+
 // Hostile reads are refused before anything is sized by them: a buffer of
 // 20,000 pixels once allocated ~1.6 GB before the size check.
 TEST_P(MosaicBackends, HostileReadsAreRefusedBeforeAllocation) {
