@@ -98,7 +98,7 @@ tessera::PartOptions part_options_of(const Options& options) {
 }
 
 // NULL: WebMercatorQuad; text starting with '{': an OGC TMS 2.0 document;
-// anything else: a name for TileMatrixSet::by_name.
+// anything else: a name for TileMatrixSet::from_name.
 tessera::TileMatrixSet tms_of(const char* tms) {
   if (tms == nullptr) {
     return tessera::TileMatrixSet::web_mercator_quad();
@@ -108,7 +108,7 @@ tessera::TileMatrixSet tms_of(const char* tms) {
   if (first != std::string_view::npos && text[first] == '{') {
     return tessera::TileMatrixSet::from_json_text(text);
   }
-  return tessera::TileMatrixSet::by_name(text);
+  return tessera::TileMatrixSet::from_name(text);
 }
 
 json finite_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }

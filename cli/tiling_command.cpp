@@ -107,7 +107,7 @@ TileMatrixSet tms_of(const std::string& tms) {
     }
     return TileMatrixSet::from_json_text(std::string(std::istreambuf_iterator<char>(input), {}));
   }
-  return TileMatrixSet::by_name(tms);
+  return TileMatrixSet::from_name(tms);
 }
 
 double parse_number(const std::string& text, const std::string& what) {

@@ -101,7 +101,7 @@ TileMatrixSet tms_from(const py::object& tms) {
     return tms.cast<TileMatrixSet>();
   }
   if (py::isinstance<py::str>(tms)) {
-    return TileMatrixSet::by_name(tms.cast<std::string>());
+    return TileMatrixSet::from_name(tms.cast<std::string>());
   }
   if (py::isinstance<py::dict>(tms)) {
     return TileMatrixSet::from_json(to_json(tms));
@@ -140,7 +140,7 @@ void bind_tiling(py::module_& m) {
       });
 
   py::class_<TileMatrixSet>(m, "TileMatrixSet")
-      .def_static("from_name", &TileMatrixSet::by_name, py::arg("name"))
+      .def_static("from_name", &TileMatrixSet::from_name, py::arg("name"))
       .def_static(
           "from_json", [](const py::object& document) { return TileMatrixSet::from_json(to_json(document)); },
           py::arg("document"))

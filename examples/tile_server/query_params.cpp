@@ -261,7 +261,7 @@ std::string query_string_of(const httplib::Request& request, const std::vector<s
 
 tessera::TileMatrixSet tms_of(const std::string& name) {
   try {
-    return tessera::TileMatrixSet::by_name(name);
+    return tessera::TileMatrixSet::from_name(name);
   } catch (const tessera::Error& error) {
     throw BadParameter("tileMatrixSetId", std::string("tileMatrixSetId: ") + error.what());
   }

@@ -89,7 +89,7 @@ class TESSERA_API TileMatrixSet {
 
   // A built-in set by id, or "EPSG:<code>": custom() over that CRS's area of
   // use, zoom 0..24, with the name as id. NotFound for other names.
-  static TileMatrixSet by_name(std::string_view name);
+  static TileMatrixSet from_name(std::string_view name);
   static std::vector<std::string> builtin_names();
 
   [[nodiscard]] const std::string& id() const noexcept { return id_; }

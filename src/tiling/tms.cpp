@@ -545,7 +545,7 @@ TileMatrixSet TileMatrixSet::custom(const Crs& crs, const Bbox& extent, int min_
 
 std::vector<std::string> TileMatrixSet::builtin_names() { return {"WebMercatorQuad", "WorldCRS84Quad"}; }
 
-TileMatrixSet TileMatrixSet::by_name(std::string_view name) {
+TileMatrixSet TileMatrixSet::from_name(std::string_view name) {
   if (name == "WebMercatorQuad") {
     return web_mercator_quad();
   }

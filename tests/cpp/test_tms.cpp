@@ -641,9 +641,9 @@ const PointCase kWorld30Points[] = {
     {0.0, 0.0, 15, 16384, 16384},
     {0.0, 0.0, 30, 536870912, 536870912},
 };
-// by_name EPSG:32633: z0 cellSize 36441.4264939353 scale 130147951.76405466 origin ['166021.44308054162',
+// from_name EPSG:32633: z0 cellSize 36441.4264939353 scale 130147951.76405466 origin ['166021.44308054162',
 // '9329005.182447437']; xy_bounds 10/300/200 ['2899128.430125689', '7497823.501127188', '2908238.786749173',
-// '7506933.857750672'] by_name EPSG:3035: z0 cellSize 31138.28780350614 scale 111208170.72680765 origin
+// '7506933.857750672'] from_name EPSG:3035: z0 cellSize 31138.28780350614 scale 111208170.72680765 origin
 // ['6971477.4845221285', '-146473.1132416511']; xy_bounds 10/300/200 ['2188898.4720213097', '5406778.522395945',
 // '2196683.043972186', '5414563.094346821'] EuropeanETRS89_LAEAQuad: minzoom 0 maxzoom 15 bbox ['-43.2303347136906',
 // '28.779301457662175', '61.0886988287346', '72.65443215564865'] EuropeanETRS89LAEAQuad: z, x, y, xy_bounds (minx,
@@ -899,12 +899,12 @@ TEST(TileMatrixSet, WorldCrs84QuadHasTheOgcDefinition) {
 TEST(TileMatrixSet, BuiltinsByName) {
   EXPECT_EQ(TileMatrixSet::builtin_names(), (std::vector<std::string>{"WebMercatorQuad", "WorldCRS84Quad"}));
   for (const std::string& name : TileMatrixSet::builtin_names()) {
-    EXPECT_EQ(TileMatrixSet::by_name(name).id(), name);
+    EXPECT_EQ(TileMatrixSet::from_name(name).id(), name);
   }
-  expect_error([] { (void)TileMatrixSet::by_name("GoogleMapsCompatible"); }, ErrorCode::kNotFound,
+  expect_error([] { (void)TileMatrixSet::from_name("GoogleMapsCompatible"); }, ErrorCode::kNotFound,
                "unknown tile matrix set 'GoogleMapsCompatible'");
-  expect_error([] { (void)TileMatrixSet::by_name("EPSG:abc"); }, ErrorCode::kNotFound, "EPSG:<code>");
-  expect_error([] { (void)TileMatrixSet::by_name("EPSG:999999"); }, ErrorCode::kInvalidInput, "999999");
+  expect_error([] { (void)TileMatrixSet::from_name("EPSG:abc"); }, ErrorCode::kNotFound, "EPSG:<code>");
+  expect_error([] { (void)TileMatrixSet::from_name("EPSG:999999"); }, ErrorCode::kInvalidInput, "999999");
 }
 
 TEST(TileMatrixSet, WebMercatorTileBoundsMatchMorecantile) {
@@ -995,7 +995,7 @@ TEST(TileMatrixSet, RejectsNonFiniteInput) {
 }
 
 TEST(TileMatrixSet, UsableFromManyThreads) {
-  const TileMatrixSet tms = TileMatrixSet::by_name("EPSG:32633");
+  const TileMatrixSet tms = TileMatrixSet::from_name("EPSG:32633");
   const Bbox expected = tms.bounds({8, 20, 80});
   std::vector<std::thread> threads;
   std::atomic<int> mismatches = 0;
@@ -1099,7 +1099,7 @@ TEST(TileMatrixSet, EpsgByNameCoversTheAreaOfUse) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    const TileMatrixSet tms = TileMatrixSet::by_name(c.name);
+    const TileMatrixSet tms = TileMatrixSet::from_name(c.name);
     EXPECT_EQ(tms.id(), c.name);
     EXPECT_EQ(tms.min_zoom(), 0);
     EXPECT_EQ(tms.max_zoom(), 24);
