@@ -48,9 +48,13 @@ cleanup() {
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount -l "${mounts[i]}" 2>/dev/null || true; done
 }
 trap cleanup EXIT
-bind() {  # bind SOURCE TARGET [ro]
-  mkdir -p "$2"
-  [[ -d $1 ]] || { mkdir -p "$(dirname "$2")"; rmdir "$2"; touch "$2"; }
+bind() {  # bind SOURCE TARGET [ro]: a folder onto a folder, a file onto a file
+  if [[ -d $1 ]]; then
+    mkdir -p "$2"
+  else
+    mkdir -p "$(dirname "$2")"
+    [[ -e $2 ]] || touch "$2"
+  fi
   mount --bind "$1" "$2"
   mounts+=("$2")
   if [[ ${3:-} == ro ]]; then mount -o remount,bind,ro "$2"; fi
@@ -77,9 +81,15 @@ if [[ ${TESSERA_FRESH_KEEP:-0} != 1 || ! -d $ROOT$WORK ]]; then
   git clone -q "$REPO" "$ROOT$WORK"
 fi
 
+# The machine's CA settings (as CI has them), nothing else of this shell's.
+ca_variables=()
+while IFS='=' read -r name value; do
+  [[ $name =~ (CA_BUNDLE|CA_CERT|SSL_CERT_) && -e $ROOT$value ]] && ca_variables+=("$name=$value")
+done < <(env)
+
 log "running in the clean root: ${COMMAND[*]}"
 chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PYTHON=/opt/venv/bin/python CI=true \
+  LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PYTHON=/opt/venv/bin/python CI=true "${ca_variables[@]}" \
   bash -c "set -e
     if [[ ! -x /opt/venv/bin/python ]]; then
       apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 python3-venv python3-dev git ca-certificates >/dev/null
