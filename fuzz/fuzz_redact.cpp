@@ -15,10 +15,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (redacted.size() > 3 * input.size() + 3) {
     std::abort();
   }
-  // A planted password never survives, whatever surrounds it.
-  const std::string planted = input + " password=fuzz-secret-value " + input;
-  if (tessera::core::redact_secrets(planted).find("fuzz-secret-value") != std::string::npos) {
-    std::abort();
+  // A planted password never survives, whatever surrounds it (unless the
+  // input itself carries the same text outside a password).
+  constexpr std::string_view kSecret = "fuzz-secret-value";
+  if (input.find(kSecret) == std::string::npos) {
+    const std::string planted = input + " password=" + std::string(kSecret) + " " + input;
+    if (tessera::core::redact_secrets(planted).find(kSecret) != std::string::npos) {
+      std::abort();
+    }
   }
   return 0;
 }

@@ -47,8 +47,10 @@ void redact_after(std::string& text, std::string_view key, Ends value_ends) {
     }
     if (end > start) {
       text.replace(start, end - start, kRedacted);
+      from = start + kRedacted.size();
+    } else {
+      from = start;  // an empty value: the next key may follow at once
     }
-    from = start + kRedacted.size();
   }
 }
 

@@ -61,6 +61,8 @@ TEST(Error, MessagesAreRedacted) {
   EXPECT_EQ(redacted("blob https://a.blob.core.windows.net/c/k?sv=1&sig=sas-sig%3D"),
             "blob https://a.blob.core.windows.net/c/k?sv=1&sig=***");
   EXPECT_EQ(redacted("token host-secret-5d1e leaked twice: host-secret-5d1e"), "token *** leaked twice: ***");
+  // Found by fuzz_redact: an empty value right before another key once hid it.
+  EXPECT_EQ(redacted("x password= password=hidden-2 y"), "x password= password=*** y");
   // Nothing else changes.
   EXPECT_EQ(redacted("user@host:5432 https://example.com/a?b=c"), "user@host:5432 https://example.com/a?b=c");
   ::unsetenv("TESSERA_TEST_SECRET_TOKEN");
