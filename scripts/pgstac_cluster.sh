@@ -17,6 +17,12 @@
 # extensions, default search_path `pgstac, public` as pgstac's docs set up an
 # application role); bootstrap superuser `postgres` over the socket.
 #
+# A second database, `pgstac_template`, is migrated the same way and then closed to
+# connections: tests clone it (`CREATE DATABASE <name> TEMPLATE pgstac_template`, a
+# fraction of a second) so that each test, or each test process, has a pgstac
+# database of its own and tests can run in parallel. Its COMMENT holds the pgstac
+# version; a start migrates it again only when that differs.
+#
 # PostgreSQL refuses to run as root: when run as root the server runs as the system
 # user ${TESSERA_PG_USER:-tessera-pg} (created with `useradd --system` if missing)
 # through `runuser`, and DIR is owned by that user; DIR's parents must be traversable
@@ -38,6 +44,7 @@ RUN_AS=${TESSERA_PG_USER:-tessera-pg}
 DEFAULT_DIR=/tmp/tessera-pgstac
 DEFAULT_PORT=55432
 DB_NAME=pgstac
+TEMPLATE_DB=pgstac_template
 DB_USER=tessera
 DB_PASSWORD=tessera
 START_TIMEOUT=${TESSERA_PG_START_TIMEOUT:-30}
@@ -146,7 +153,8 @@ stored_port() { [[ -f $DIR/port ]] && tr -dc '0-9' <"$DIR/port"; }
 # Port of the running postmaster (line 4 of postmaster.pid), empty if none.
 running_port() { [[ -f $DATA/postmaster.pid ]] && sed -n 4p "$DATA/postmaster.pid" | tr -dc '0-9'; }
 
-url_for() { printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' "$DB_USER" "$DB_PASSWORD" "$1" "$DB_NAME"; }
+# url_for PORT [DATABASE]: the database defaults to $DB_NAME.
+url_for() { printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' "$DB_USER" "$DB_PASSWORD" "$1" "${2:-$DB_NAME}"; }
 
 is_ours() { [[ -f $DIR/$MARKER ]]; }
 
@@ -202,9 +210,12 @@ psql_admin() {
 
 # psql over TCP as the login role, exactly as a client connects (the role's default
 # search_path, pgstac, public, included).
-psql_url() {
+psql_url() { psql_url_db "$DB_NAME" "$@"; }
+psql_url_db() {
+  local db=$1
+  shift
   PGOPTIONS='-c statement_timeout=60000' timeout 90 \
-    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$(url_for "$PORT")" "$@"
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -At "$(url_for "$PORT" "$db")" "$@"
 }
 
 # --- commands --------------------------------------------------------------------
@@ -237,10 +248,10 @@ cmd_start() {
   mkdir -p -- "$SOCK" "$LOGDIR"
   # Created up front so that everything in DIR belongs to the server's user: the logs
   # below are written by this shell, and a redirection into an existing file keeps its owner.
-  touch -- "$DIR/port" "$LOGDIR/initdb.log" "$LOGDIR/pg_ctl.log" "$LOGDIR/pypgstac-migrate.log"
+  touch -- "$DIR/port" "$LOGDIR/initdb.log" "$LOGDIR/pg_ctl.log" "$LOGDIR/pypgstac-migrate.log" "$LOGDIR/pypgstac-migrate-template.log"
   if ((EUID == 0)); then
     chown "$RUN_AS:" -- "$DIR" "$DIR/$MARKER" "$DIR/.lock" "$DIR/port" "$SOCK" "$LOGDIR" \
-      "$LOGDIR/initdb.log" "$LOGDIR/pg_ctl.log" "$LOGDIR/pypgstac-migrate.log"
+      "$LOGDIR/initdb.log" "$LOGDIR/pg_ctl.log" "$LOGDIR/pypgstac-migrate.log" "$LOGDIR/pypgstac-migrate-template.log"
     as_pg test -w "$DIR" -a -w "$SOCK" -a -w "$LOGDIR" ||
       die2 "user $RUN_AS cannot write $DIR (are its parent directories traversable by $RUN_AS? do not use a path under /root)"
   fi
@@ -345,6 +356,8 @@ SQL
     die "pypgstac migrate failed with exit status $rc$( ((rc != 124)) || echo ' (timed out)') (log: $LOGDIR/pypgstac-migrate.log)"
   }
 
+  ensure_template
+
   step "verifying pgstac over $(url_for "$PORT")"
   local got
   got=$(psql_url -c 'SELECT pgstac.get_version()')
@@ -356,6 +369,42 @@ SQL
   got=$(psql_url -c 'SELECT postgis_lib_version()')
   log "ready: PostgreSQL $(psql_url -c 'SHOW server_version' | cut -d' ' -f1), PostGIS $got, pgstac $PYPGSTAC_VERSION on 127.0.0.1:$PORT"
   url_for "$PORT"
+}
+
+# The template database the tests clone: created, migrated while it takes connections,
+# then closed to them (a clone fails while anyone is connected to its template).
+ensure_template() {
+  local comment="pgstac $PYPGSTAC_VERSION" got rc
+  got=$(psql_admin postgres -At -c \
+    "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$TEMPLATE_DB'")
+  if [[ $got == "$comment" ]]; then
+    log "template database $TEMPLATE_DB holds $comment"
+    return 0
+  fi
+  step "template database $TEMPLATE_DB (pypgstac $PYPGSTAC_VERSION migrate, timeout ${MIGRATE_TIMEOUT}s)"
+  psql_admin postgres <<SQL
+SELECT 'CREATE DATABASE $TEMPLATE_DB OWNER $DB_USER'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$TEMPLATE_DB') \gexec
+ALTER DATABASE $TEMPLATE_DB WITH IS_TEMPLATE false ALLOW_CONNECTIONS true;
+SQL
+  psql_admin "$TEMPLATE_DB" <<SQL
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE EXTENSION IF NOT EXISTS unaccent;
+SQL
+  (cd "$DIR" && timeout "$MIGRATE_TIMEOUT" "$PYTHON" -m pypgstac.pypgstac migrate \
+    --dsn "$(url_for "$PORT" "$TEMPLATE_DB")") </dev/null >"$LOGDIR/pypgstac-migrate-template.log" 2>&1 9>&- || {
+    rc=$?
+    show_log_tail "$LOGDIR/pypgstac-migrate-template.log"
+    die "pypgstac migrate of $TEMPLATE_DB failed with exit status $rc (log: $LOGDIR/pypgstac-migrate-template.log)"
+  }
+  got=$(psql_url_db "$TEMPLATE_DB" -c 'SELECT pgstac.get_version()')
+  [[ $got == "$PYPGSTAC_VERSION" ]] ||
+    die "pgstac.get_version() in $TEMPLATE_DB returned '$got', expected $PYPGSTAC_VERSION"
+  psql_admin postgres <<SQL
+ALTER DATABASE $TEMPLATE_DB WITH IS_TEMPLATE true ALLOW_CONNECTIONS false;
+COMMENT ON DATABASE $TEMPLATE_DB IS '$comment';
+SQL
 }
 
 # Stops the server in DIR (fast, then immediate, then SIGKILL); no-op when not running.

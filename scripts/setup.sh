@@ -21,6 +21,8 @@ PYTHON_PACKAGES=(
   "scikit-build-core>=0.10"
   "pybind11>=2.10"
   "pytest>=7"
+  # Runs the Python tests in parallel (scripts/test.sh: pytest -n 2).
+  "pytest-xdist==3.8.0"
   "pypgstac==0.10.0"
   "psycopg>=3.1"
   "psycopg-pool>=3.1"

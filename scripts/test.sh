@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PYTHON=${PYTHON:-python3}
+# The tests run in parallel: each has its own folders, ports, pgstac database and S3
+# prefix, and those that stop a server stop one of their own.
+JOBS=${TESSERA_TEST_JOBS:-2}
 step() { printf '\n==== %s\n' "$*"; }
 
 step "set-up"
@@ -17,7 +20,6 @@ scripts/check_format.sh
 step "PostgreSQL + PostGIS + pgstac (throw-away cluster on loopback)"
 # The PgSTAC tests must run: a cluster that cannot start fails the suite.
 PG_DIR=${TESSERA_PG_DIR:-/tmp/tessera-pgstac-test}
-export TESSERA_PG_DIR=$PG_DIR
 scripts/pgstac_cluster.sh stop --purge "$PG_DIR" >/dev/null 2>&1 || true
 TESSERA_TEST_PGSTAC_URL=$(scripts/pgstac_cluster.sh start "$PG_DIR" "${TESSERA_PG_PORT:-55433}")
 export TESSERA_TEST_PGSTAC_URL
@@ -27,8 +29,6 @@ echo "pgstac at $TESSERA_TEST_PGSTAC_URL"
 step "S3-compatible server (versitygw on loopback)"
 # The S3 tests must run too: a server that cannot start fails the suite.
 S3_DIR=${TESSERA_S3_DIR:-/tmp/tessera-s3-test}
-# Named so that the fault-injection tests may stop and restart this server.
-export TESSERA_S3_DIR=$S3_DIR
 scripts/s3_server.sh stop --purge "$S3_DIR" >/dev/null 2>&1 || true
 TESSERA_TEST_S3_ENDPOINT=$(scripts/s3_server.sh start "$S3_DIR" "${TESSERA_S3_PORT:-57071}")
 export TESSERA_TEST_S3_ENDPOINT TESSERA_TEST_S3_BUCKET=tessera-test
@@ -40,7 +40,7 @@ echo "S3 at $TESSERA_TEST_S3_ENDPOINT"
 step "C++ and C tests (dev preset)"
 cmake --preset dev
 cmake --build --preset dev
-ctest --preset dev
+ctest --preset dev -j "$JOBS"
 
 step "install tree and external find_package(tessera) consumers"
 rm -rf build/dev-install build/consumer build/cpp_consumer
@@ -56,12 +56,13 @@ build/cpp_consumer/tessera_cpp_consumer "$ROOT/build/cpp_consumer/work"
 
 step "Python tests"
 "$PYTHON" -m pip install -q --disable-pip-version-check --no-build-isolation .
-(cd tests/python && "$PYTHON" -m pytest -q -p no:cacheprovider .)
+# In parallel (pytest-xdist): each test has its own folders, ports, S3 prefix and pgstac database.
+(cd tests/python && "$PYTHON" -m pytest -q -p no:cacheprovider -n "$JOBS" .)
 
 step "C++ and C tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake --preset asan
 cmake --build --preset asan
-ctest --preset asan
+ctest --preset asan -j "$JOBS"
 
 step "fuzzing: every parser target for a short bounded time (clang, ASan + UBSan)"
 scripts/fuzz.sh "${TESSERA_FUZZ_SECONDS:-10}"

@@ -679,7 +679,7 @@ TEST_P(CatalogConformance, LocksExcludeRenewAndReportLoss) {
         "psql -q -X '{}' -c \"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
         "AND pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = "
         "current_database())\" >/dev/null",
-        std::getenv("TESSERA_TEST_PGSTAC_URL"));
+        tessera::testing::pgstac_test_url());
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
     expect_error([&] { catalog_->renew_lock("job/a", "owner-1", lease); }, ErrorCode::kConflict, "was lost");
   } else {

@@ -3,10 +3,13 @@
 // during a package job. (The SQLite loader killed at random points is in
 // test_catalog_sqlite.cpp, PostgreSQL stopped under loads and searches in
 // tests/python/test_pgstac.py.)
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -314,70 +318,89 @@ TEST(FullDisk, PackageJobFailsWithoutTornOutputsAndARerunCompletes) {
 
 namespace {
 
-// Stops and starts the S3 server named by TESSERA_S3_DIR (the throw-away one
-// scripts/test.sh starts); the shared dev server is never stopped.
+// An S3 server of the test's own (versitygw through scripts/s3_server.sh, in
+// a temporary folder, on a free loopback port) that the test stops and starts:
+// the server other tests share is never stopped, so these run in parallel
+// with them. Stopped and removed at scope exit.
 class S3Server {
  public:
-  static std::optional<S3Server> from_environment() {
-    const char* endpoint = std::getenv("TESSERA_TEST_S3_ENDPOINT");
-    const char* dir = std::getenv("TESSERA_S3_DIR");
-    if (endpoint == nullptr || dir == nullptr) {
-      return std::nullopt;
+  // The server, or none when versitygw is not installed (a failure in CI).
+  static std::unique_ptr<S3Server> start_own() {
+    auto server = std::unique_ptr<S3Server>(new S3Server());
+    for (int attempt = 1;; ++attempt) {
+      server->port_ = free_port();
+      const int status = server->run(fmt::format("start {} {} >/dev/null", server->folder().string(), server->port_));
+      if (status == 0) {
+        return server;
+      }
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {  // no versitygw
+        if (std::getenv("CI") != nullptr) {
+          ADD_FAILURE() << "versitygw is missing: scripts/setup.sh installs it";
+        }
+        return nullptr;
+      }
+      if (attempt == 3) {  // the port was taken meanwhile, twice
+        ADD_FAILURE() << "cannot start an S3 server of the test's own (scripts/s3_server.sh)";
+        return nullptr;
+      }
     }
-    const std::string url = endpoint;
-    return S3Server(dir, url.substr(url.rfind(':') + 1));
   }
-  void stop() const { run("stop " + dir_); }
-  void start() const { run(fmt::format("start {} {} >/dev/null", dir_, port_)); }
+  ~S3Server() { run("stop --purge " + folder().string()); }
+  S3Server(const S3Server&) = delete;
+  S3Server& operator=(const S3Server&) = delete;
 
-  static tessera::StorageOptions options() {
-    return {{"endpoint", std::getenv("TESSERA_TEST_S3_ENDPOINT")},
-            {"access_key_id", std::getenv("TESSERA_TEST_S3_ACCESS_KEY")},
-            {"secret_access_key", std::getenv("TESSERA_TEST_S3_SECRET_KEY")},
+  void stop() const { ASSERT_EQ(run("stop " + folder().string()), 0); }
+  void start() const { ASSERT_EQ(run(fmt::format("start {} {} >/dev/null", folder().string(), port_)), 0); }
+
+  // The keys and bucket scripts/s3_server.sh sets up.
+  [[nodiscard]] tessera::StorageOptions options() const {
+    return {{"endpoint", fmt::format("http://127.0.0.1:{}", port_)},
+            {"access_key_id", "tessera"},
+            {"secret_access_key", "tessera-secret"},
             {"region", "us-east-1"}};
   }
   static std::string fresh_root(const std::string& name) {
-    return fmt::format("s3://{}/{}-{}", std::getenv("TESSERA_TEST_S3_BUCKET"), name, std::random_device{}());
+    return fmt::format("s3://tessera-test/{}-{}", name, std::random_device{}());
   }
 
  private:
-  S3Server(std::string dir, std::string port) : dir_(std::move(dir)), port_(std::move(port)) {}
-  static void run(const std::string& arguments) {
-    const std::string command = fmt::format("{}/scripts/s3_server.sh {}", TESSERA_SOURCE_DIR, arguments);
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  }
-  std::string dir_;
-  std::string port_;
-};
-
-std::optional<S3Server> s3_server_or_skip() {
-  auto server = S3Server::from_environment();
-  if (!server && std::getenv("CI") != nullptr) {
-    ADD_FAILURE() << "TESSERA_TEST_S3_ENDPOINT and TESSERA_S3_DIR must name the S3 server scripts/test.sh started";
-  }
-  return server;
-}
-
-// Restarts the server when a test ends early.
-struct StartOnExit {
-  const S3Server& server;
-  bool stopped = false;
-  ~StartOnExit() {
-    if (stopped) {
-      server.start();
+  S3Server() = default;
+  [[nodiscard]] fs::path folder() const { return dir_.path() / "server"; }
+  // A port the kernel just handed out and took back: free, barring a race
+  // (start_own then tries another).
+  static int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    int port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port = ntohs(address.sin_port);
     }
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    return port;
   }
+  int run(const std::string& arguments) const {
+    std::fflush(nullptr);
+    return std::system(fmt::format("{}/scripts/s3_server.sh {}", TESSERA_SOURCE_DIR, arguments).c_str());
+  }
+  TempDir dir_;
+  int port_ = 0;
 };
 
 }  // namespace
 
 TEST(S3Outage, MultipartUploadCutOffLeavesNoObjectAndARetryCompletes) {
-  const auto server = s3_server_or_skip();
+  const auto server = S3Server::start_own();
   if (!server) {
-    GTEST_SKIP() << "no S3 test server to stop (run scripts/test.sh)";
+    GTEST_SKIP() << "no S3 server to stop (versitygw is not installed: scripts/setup.sh)";
   }
   TempDir dir;
-  auto storage = Storage::open(S3Server::fresh_root("outage"), S3Server::options());
+  auto storage = Storage::open(S3Server::fresh_root("outage"), server->options());
   // 5 MiB parts (the S3 minimum) so that a 12 MiB upload is multipart.
   CPLSetConfigOption("VSIS3_CHUNK_SIZE", "5");
   // The source is a pipe: the first parts go up, then the server stops,
@@ -386,13 +409,11 @@ TEST(S3Outage, MultipartUploadCutOffLeavesNoObjectAndARetryCompletes) {
   ASSERT_EQ(::mkfifo(pipe.c_str(), 0600), 0);
   auto upload =
       std::async(std::launch::async, [&] { return error_of([&] { storage->put_file("big/object.bin", pipe); }); });
-  StartOnExit restart{*server};
   {
     std::ofstream writer(pipe, std::ios::binary);
     writer << std::string(9 * kMiB, 'a') << std::flush;  // put_file reads 8 MiB: one part goes up
     std::this_thread::sleep_for(std::chrono::seconds(1));
     server->stop();
-    restart.stopped = true;
     writer << std::string(3 * kMiB, 'b');
   }
   const auto started = std::chrono::steady_clock::now();
@@ -402,7 +423,6 @@ TEST(S3Outage, MultipartUploadCutOffLeavesNoObjectAndARetryCompletes) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
   EXPECT_NE(error.find("big/object.bin"), std::string::npos) << "no clear error: '" << error << "'";
   server->start();
-  restart.stopped = false;
   EXPECT_FALSE(storage->exists("big/object.bin")) << "a partial object is visible";
   EXPECT_TRUE(storage->list("big/").empty());
   write_file(dir.path() / "source.bin", 12 * kMiB, 'c');
@@ -411,12 +431,12 @@ TEST(S3Outage, MultipartUploadCutOffLeavesNoObjectAndARetryCompletes) {
 }
 
 TEST(S3Outage, PackageJobFailsCleanlyAndARerunCompletes) {
-  const auto server = s3_server_or_skip();
+  const auto server = S3Server::start_own();
   if (!server) {
-    GTEST_SKIP() << "no S3 test server to stop (run scripts/test.sh)";
+    GTEST_SKIP() << "no S3 server to stop (versitygw is not installed: scripts/setup.sh)";
   }
   TempDir dir;
-  auto storage = Storage::open(S3Server::fresh_root("package-outage"), S3Server::options());
+  auto storage = Storage::open(S3Server::fresh_root("package-outage"), server->options());
   auto processor = std::make_shared<BulkProcessor>(kMiB);
   std::promise<void> open_gate;
   processor->gate = open_gate.get_future().share();
@@ -430,10 +450,8 @@ TEST(S3Outage, PackageJobFailsCleanlyAndARerunCompletes) {
     std::string error = error_of([&] { packager.build("square", kBulkDataset, options); }, &code);
     return std::make_pair(code, error);
   });
-  StartOnExit restart{*server};
   ASSERT_EQ(processor->started.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
   server->stop();
-  restart.stopped = true;
   open_gate.set_value();
   ASSERT_EQ(job.wait_for(std::chrono::seconds(120)), std::future_status::ready) << "the job hung";
   const auto [code, error] = job.get();
@@ -441,7 +459,6 @@ TEST(S3Outage, PackageJobFailsCleanlyAndARerunCompletes) {
   EXPECT_NE(error.find("package job outage: "), std::string::npos) << error;
   EXPECT_NE(error.find(storage->root_uri()), std::string::npos) << error;
   server->start();
-  restart.stopped = false;
   EXPECT_FALSE(storage->exists("square/datasets/bulk/1/bulk.bin")) << "a partial output is visible";
   EXPECT_FALSE(storage->exists("square/datapackage.json"));
   // A re-run once the server is back completes (the lock whose release

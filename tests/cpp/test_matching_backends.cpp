@@ -322,7 +322,7 @@ TEST_P(MatchingBackend, ModelConcurrencyHoldsAcrossRunners) {
   }
   ASSERT_EQ(catalog_->load(items, options).loaded, 4U);
   auto other_catalog = GetParam().name == "pgstac"
-                           ? Catalog::open(std::getenv("TESSERA_TEST_PGSTAC_URL"))
+                           ? Catalog::open(tessera::testing::pgstac_test_url())
                            : Catalog::open("sqlite://" + (scratch_.path() / "catalog.db").string());
   Matcher other(*other_catalog);
   RunnerOptions runner_options;

@@ -2,11 +2,17 @@ import functools
 import http.server
 import io
 import os
+import pathlib
+import subprocess
+import tempfile
 import threading
 
 import pytest
 
 import tessera
+from pgstac_fixtures import free_port, pgstac_cluster_url, pgstac_database
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -16,13 +22,40 @@ def storage(tmp_path):
 
 @pytest.fixture
 def pgstac_url():
-    """The test pgstac cluster's URL (started by scripts/test.sh): a failure in CI when missing, else a skip."""
-    url = os.environ.get("TESSERA_TEST_PGSTAC_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
-        pytest.skip("no pgstac cluster (run scripts/test.sh)")
-    return url
+    """A pgstac database of the test's own (see pgstac_database): a failure in CI when there is
+    no test cluster, else a skip."""
+    with pgstac_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def own_pgstac_cluster():
+    """A PostgreSQL + pgstac cluster of the test process's own (each pytest-xdist worker has
+    one), for tests that stop and start the server: scripts/pgstac_cluster.sh in a fresh folder,
+    on a free port, purged at the end, so the cluster other tests share (in parallel) is never
+    stopped. Yields (URL of its pgstac database, control) where control("stop") and
+    control("start") stop and start it."""
+    pgstac_cluster_url()  # the same prerequisites: a skip, or a failure in CI, without them
+    script = str(REPO / "scripts" / "pgstac_cluster.sh")
+    # Under /tmp, short: the server's user must reach it, and its socket path has a limit.
+    directory = tempfile.mkdtemp(prefix="tsr-pg-", dir="/tmp")
+    try:
+        for attempt in range(3):
+            port = str(free_port())
+            run = subprocess.run([script, "start", directory, port], capture_output=True, text=True, timeout=900)
+            if run.returncode == 0:
+                break
+            if attempt == 2 or run.returncode == 2:  # taken ports thrice, or missing prerequisites
+                pytest.fail(f"cannot start a pgstac cluster of the test's own: {run.stderr[-2000:]}")
+        url = run.stdout.strip().splitlines()[-1]
+
+        def control(action):
+            subprocess.run([script, action, directory, *([port] if action == "start" else [])], check=True,
+                           capture_output=True, timeout=120)
+
+        yield url, control
+    finally:
+        subprocess.run([script, "stop", "--purge", directory], capture_output=True, timeout=120)
 
 
 @pytest.fixture

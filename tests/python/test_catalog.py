@@ -15,9 +15,7 @@ BACKENDS = ["memory", "file"] + (["pgstac"] if PGSTAC_URL else [])
 @pytest.fixture(params=BACKENDS)
 def catalog(request, tmp_path):
     if request.param == "pgstac":
-        cat = tessera.Catalog.open(PGSTAC_URL)
-        for existing in cat.collections():  # every test starts from an empty catalog
-            cat.delete_collection(existing["id"], cascade=True)
+        cat = tessera.Catalog.open(request.getfixturevalue("pgstac_url"))  # a database of the test's own
     else:
         uri = "sqlite://:memory:" if request.param == "memory" else f"sqlite://{tmp_path / 'catalog.db'}"
         cat = tessera.Catalog.open(uri)

@@ -25,9 +25,7 @@ TILE = WEB_MERCATOR.xy_bounds(X, Y, Z)
 @pytest.fixture(params=BACKENDS)
 def catalog(request, tmp_path):
     if request.param == "pgstac":
-        cat = tessera.Catalog.open(PGSTAC_URL)
-        for existing in cat.collections():
-            cat.delete_collection(existing["id"], cascade=True)
+        cat = tessera.Catalog.open(request.getfixturevalue("pgstac_url"))  # a database of the test's own
     else:
         cat = tessera.Catalog.open(f"sqlite://{tmp_path / 'catalog.db'}")
     cat.upsert_collection(collection("m"))

@@ -2,7 +2,9 @@
 pgstac's own search(), concurrent loaders, and a server restart between calls.
 
 scripts/test.sh starts the cluster and sets TESSERA_TEST_PGSTAC_URL; in CI a
-missing server fails these tests instead of skipping them.
+missing server fails these tests instead of skipping them. Each test has a
+database of its own on it (the pgstac_url fixture); the tests that stop and
+start the server have a cluster of their own (own_pgstac_cluster).
 """
 
 import json
@@ -12,17 +14,13 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 import tessera
 from stac_fixtures import collection, item
 
-PGSTAC_URL = os.environ.get("TESSERA_TEST_PGSTAC_URL")
-REPO = Path(__file__).resolve().parents[2]
-
-if not PGSTAC_URL:
+if not os.environ.get("TESSERA_TEST_PGSTAC_URL"):
     if os.environ.get("CI"):
         pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start", pytrace=False)
     pytest.skip("no pgstac cluster (run scripts/test.sh)", allow_module_level=True)
@@ -31,26 +29,34 @@ psycopg = pytest.importorskip("psycopg")
 
 
 @pytest.fixture
-def catalog():
-    cat = tessera.Catalog.open(PGSTAC_URL)
+def catalog(pgstac_url):
+    return tessera.Catalog.open(pgstac_url)
+
+
+@pytest.fixture
+def restartable(own_pgstac_cluster):
+    """A catalog on a cluster of the test process's own, emptied, and the control that stops and
+    starts that cluster."""
+    url, control = own_pgstac_cluster
+    cat = tessera.Catalog.open(url)
     for existing in cat.collections():
         cat.delete_collection(existing["id"], cascade=True)
-    return cat
+    return url, cat, control
 
 
-def pgstac_search(body):
-    with psycopg.connect(PGSTAC_URL) as connection:
+def pgstac_search(url, body):
+    with psycopg.connect(url) as connection:
         connection.execute("SET search_path TO pgstac, public")
         return connection.execute("SELECT search(%s::jsonb)", [json.dumps(body)]).fetchone()[0]
 
 
-def test_items_loaded_by_pypgstac_are_searchable_through_tessera(catalog, tmp_path):
+def test_items_loaded_by_pypgstac_are_searchable_through_tessera(catalog, pgstac_url, tmp_path):
     catalog.upsert_collection(collection("interop"))
     items = [item(f"py{n}", "interop", f"2022-03-{n + 1:02d}T00:00:00Z", n, 10, **{"eo:cloud_cover": n}) for n in range(5)]
     path = tmp_path / "items.ndjson"
     path.write_text("\n".join(json.dumps(i) for i in items) + "\n")
     subprocess.run(
-        [sys.executable, "-m", "pypgstac.pypgstac", "load", "items", str(path), "--dsn", PGSTAC_URL, "--method", "insert"],
+        [sys.executable, "-m", "pypgstac.pypgstac", "load", "items", str(path), "--dsn", pgstac_url, "--method", "insert"],
         check=True,
         capture_output=True,
     )
@@ -59,11 +65,11 @@ def test_items_loaded_by_pypgstac_are_searchable_through_tessera(catalog, tmp_pa
     assert catalog.get_item("interop", "py3")["properties"]["eo:cloud_cover"] == 3
 
 
-def test_items_loaded_by_tessera_are_returned_by_pgstac_search(catalog):
+def test_items_loaded_by_tessera_are_returned_by_pgstac_search(catalog, pgstac_url):
     catalog.upsert_collection(collection("interop"))
     items = [item(f"ts{n}", "interop", f"2022-03-{n + 1:02d}T00:00:00Z", n, 10) for n in range(4)]
     assert catalog.load(items)["loaded"] == 4
-    page = pgstac_search({"collections": ["interop"], "limit": 10})
+    page = pgstac_search(pgstac_url, {"collections": ["interop"], "limit": 10})
     assert sorted(f["id"] for f in page["features"]) == ["ts0", "ts1", "ts2", "ts3"]
     # cql2-text filters are translated by tessera (pgstac reads only CQL2-JSON).
     result = catalog.search(filter="id IN ('ts1', 'ts2') AND collection = 'interop'")
@@ -77,13 +83,13 @@ def _load(url, collection_id, start, count):
     assert report["failed"] == [], report["failed"][:3]
 
 
-def test_concurrent_loaders_store_every_item_once(catalog):
+def test_concurrent_loaders_store_every_item_once(catalog, pgstac_url):
     for name in ("conc-a", "conc-b"):
         catalog.upsert_collection(collection(name))
     context = multiprocessing.get_context("spawn")
     # Two loaders per collection with overlapping ranges, all at once.
     jobs = [("conc-a", 0, 600), ("conc-a", 300, 600), ("conc-b", 0, 600), ("conc-b", 200, 600)]
-    processes = [context.Process(target=_load, args=(PGSTAC_URL, *job)) for job in jobs]
+    processes = [context.Process(target=_load, args=(pgstac_url, *job)) for job in jobs]
     for process in processes:
         process.start()
     searched = 0
@@ -93,7 +99,7 @@ def test_concurrent_loaders_store_every_item_once(catalog):
     for process in processes:
         process.join(120)
         assert process.exitcode == 0
-    with psycopg.connect(PGSTAC_URL) as connection:
+    with psycopg.connect(pgstac_url) as connection:
         rows = connection.execute(
             "SELECT collection, count(*), count(DISTINCT id) FROM pgstac.items GROUP BY collection ORDER BY 1"
         ).fetchall()
@@ -101,30 +107,15 @@ def test_concurrent_loaders_store_every_item_once(catalog):
     assert searched > 0
 
 
-def _cluster_control():
-    """Stops and starts the cluster at TESSERA_TEST_PGSTAC_URL.
-
-    Only a cluster the caller names may be stopped (scripts/test.sh names its
-    throw-away one); the shared dev cluster is never stopped by default.
-    """
-    directory = os.environ.get("TESSERA_PG_DIR")
-    if not directory:
-        if os.environ.get("CI"):
-            pytest.fail("TESSERA_PG_DIR is not set: scripts/test.sh names the cluster this test restarts")
-        pytest.skip("set TESSERA_PG_DIR to the data directory of the cluster at TESSERA_TEST_PGSTAC_URL")
-    script = str(REPO / "scripts" / "pgstac_cluster.sh")
-
-    def run(action):
-        subprocess.run([script, action, directory], check=True, capture_output=True, timeout=120)
-
-    return run
+# The tests below stop and start the server: a cluster of the test process's own (one per
+# pytest-xdist worker that runs them), never the one the other tests share.
 
 
-def test_reconnects_after_server_restart(catalog):
+def test_reconnects_after_server_restart(restartable):
+    _, catalog, cluster = restartable
     catalog.upsert_collection(collection("restart"))
     catalog.load([item("r1", "restart", "2022-01-01T00:00:00Z", 0, 0)])
     assert catalog.search(ids=["r1"])["numberReturned"] == 1
-    cluster = _cluster_control()
     cluster("stop")
     try:
         with pytest.raises(tessera.Unavailable):
@@ -135,8 +126,8 @@ def test_reconnects_after_server_restart(catalog):
     assert catalog.get_item("restart", "r1")["id"] == "r1"
 
 
-def _stored_ids(collection_id):
-    with psycopg.connect(PGSTAC_URL) as connection:
+def _stored_ids(url, collection_id):
+    with psycopg.connect(url) as connection:
         rows = connection.execute("SELECT id FROM pgstac.items WHERE collection = %s", [collection_id]).fetchall()
     ids = [row[0] for row in rows]
     assert len(ids) == len(set(ids)), "an item is stored twice"
@@ -144,12 +135,12 @@ def _stored_ids(collection_id):
 
 
 @pytest.mark.parametrize("mode", ["insert", "upsert"])
-def test_server_stopped_during_a_load_loses_and_duplicates_nothing(catalog, mode):
+def test_server_stopped_during_a_load_loses_and_duplicates_nothing(restartable, mode):
     """The server stops while batches are being written and comes back a few
     seconds later: the batches written while it was down are reported failed
     and retryable, the load carries on once it is back, and loading the
     failed items again stores every item exactly once."""
-    cluster = _cluster_control()
+    url, catalog, cluster = restartable
     catalog.upsert_collection(collection("outage"))
     items = [item(f"o{n:05d}", "outage", f"2022-01-{n % 28 + 1:02d}T00:00:00Z", n % 90, n % 80, v=1) for n in range(4000)]
     by_id = {i["id"]: i for i in items}
@@ -201,12 +192,12 @@ def test_server_stopped_during_a_load_loses_and_duplicates_nothing(catalog, mode
         assert all("already exists" in f["error"] for f in again["failed"]), again["failed"][:3]
     else:
         assert again["failed"] == []
-    assert _stored_ids("outage") == set(by_id)
+    assert _stored_ids(url, "outage") == set(by_id)
     assert catalog.search(collections=["outage"], limit=1)["numberMatched"] == len(items)
 
 
-def test_searches_while_the_server_restarts_fail_retryable_and_recover(catalog):
-    cluster = _cluster_control()
+def test_searches_while_the_server_restarts_fail_retryable_and_recover(restartable):
+    url, catalog, cluster = restartable
     catalog.upsert_collection(collection("outage-search"))
     items = [item(f"s{n:03d}", "outage-search", "2022-01-01T00:00:00Z", n % 90, 0) for n in range(50)]
     assert catalog.load(items)["loaded"] == len(items)
@@ -230,7 +221,7 @@ def test_searches_while_the_server_restarts_fail_retryable_and_recover(catalog):
         cluster("stop")
         time.sleep(0.5)
         with pytest.raises(tessera.Unavailable, match="retryable|cannot connect"):
-            tessera.Catalog.open(PGSTAC_URL)
+            tessera.Catalog.open(url)
     finally:
         cluster("start")
         time.sleep(0.5)
@@ -244,10 +235,10 @@ def test_searches_while_the_server_restarts_fail_retryable_and_recover(catalog):
     assert catalog.search(collections=["outage-search"], limit=100)["numberReturned"] == len(items)
 
 
-def test_statement_timeout_is_a_retryable_error(catalog):
+def test_statement_timeout_is_a_retryable_error(catalog, pgstac_url):
     catalog.upsert_collection(collection("slow"))
-    short = tessera.Catalog.open(PGSTAC_URL, statement_timeout_ms=300)
-    with psycopg.connect(PGSTAC_URL) as blocker:
+    short = tessera.Catalog.open(pgstac_url, statement_timeout_ms=300)
+    with psycopg.connect(pgstac_url) as blocker:
         # Another session holds the collections table, so the write waits past the timeout.
         blocker.execute("LOCK TABLE pgstac.collections IN ACCESS EXCLUSIVE MODE")
         start = time.monotonic()
@@ -257,12 +248,12 @@ def test_statement_timeout_is_a_retryable_error(catalog):
     short.upsert_collection(collection("slow"))  # works once the lock is gone
 
 
-def test_bad_uris_and_missing_pgstac():
+def test_bad_uris_and_missing_pgstac(pgstac_url):
     with pytest.raises(tessera.Unavailable, match="cannot connect"):
         tessera.Catalog.open("postgresql://nobody@127.0.0.1:1/none")
     # A database without the pgstac schema is refused, not misread.
     with pytest.raises(tessera.Unsupported, match="pgstac"):
-        tessera.Catalog.open(PGSTAC_URL.rsplit("/", 1)[0] + "/postgres")
+        tessera.Catalog.open(pgstac_url.rsplit("/", 1)[0] + "/postgres")
 
 
 # --- Dehydration: rows tessera builds on the client are pgstac's own ---------
@@ -387,13 +378,13 @@ def _check_rows_are_pgstacs(connection, collection_id, items):
 
 @pytest.mark.parametrize("mode", ["insert", "ignore", "upsert"])
 @pytest.mark.parametrize("variant", ["base-item", "edited-base-item", "monthly"])
-def test_loaded_rows_are_the_ones_pgstac_builds(catalog, mode, variant):
+def test_loaded_rows_are_the_ones_pgstac_builds(catalog, pgstac_url, mode, variant):
     cid = "dehydrate"
     described = dict(collection(cid), item_assets=ITEM_ASSETS)
     catalog.upsert_collection(described)
     edited = variant == "edited-base-item"
     if variant == "monthly":
-        with psycopg.connect(PGSTAC_URL) as connection:
+        with psycopg.connect(pgstac_url) as connection:
             connection.execute("UPDATE pgstac.collections SET partition_trunc = 'month' WHERE id = %s", [cid])
     if edited:
         # After an edit pgstac tags each item with the base item it was dehydrated against.
@@ -408,7 +399,7 @@ def test_loaded_rows_are_the_ones_pgstac_builds(catalog, mode, variant):
     report = catalog.load(items, mode=mode, batch_size=4)
     assert report["failed"] == [], report["failed"]
     assert report["loaded"] == len(items)
-    with psycopg.connect(PGSTAC_URL) as connection:
+    with psycopg.connect(pgstac_url) as connection:
         connection.execute("SET search_path TO pgstac, public")
         if edited:
             tags = connection.execute("SELECT DISTINCT content->>'pgstac:base_item' FROM items WHERE collection = %s", [cid]).fetchall()
@@ -416,7 +407,7 @@ def test_loaded_rows_are_the_ones_pgstac_builds(catalog, mode, variant):
         _check_rows_are_pgstacs(connection, cid, items)
         assert connection.execute("SELECT count(*) FROM items WHERE collection = %s", [cid]).fetchone()[0] == len(items)
     # pgstac's own search() returns them hydrated too.
-    page = pgstac_search({"collections": [cid], "limit": 100})
+    page = pgstac_search(pgstac_url, {"collections": [cid], "limit": 100})
     assert {f["id"]: f for f in page["features"]} == {i["id"]: _without_null_members(i) for i in items}
     if mode != "insert":
         again = catalog.load(items, mode=mode)

@@ -9,9 +9,9 @@ anything a literal match would not.
 In CI a missing PgSTAC server fails the pgstac cases instead of skipping them.
 """
 
+import contextlib
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import uuid
@@ -19,9 +19,9 @@ import uuid
 import pytest
 
 import tessera
+from pgstac_fixtures import pgstac_database
 from stac_fixtures import collection, item
 
-PGSTAC_URL = os.environ.get("TESSERA_TEST_PGSTAC_URL")
 
 PAYLOADS = [
     "'",
@@ -124,26 +124,22 @@ def _items():
 
 @pytest.fixture(scope="module", params=["sqlite", "pgstac"])
 def backend(request, tmp_path_factory):
-    if request.param == "pgstac":
-        if not PGSTAC_URL:
-            if os.environ.get("CI"):
-                pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
-            pytest.skip("no pgstac cluster (run scripts/test.sh)")
-        catalog = tessera.Catalog.open(PGSTAC_URL)
-        for existing in catalog.collections():
-            catalog.delete_collection(existing["id"], cascade=True)
-        fingerprint = lambda: _pgstac_fingerprint(PGSTAC_URL)  # noqa: E731
-    else:
-        path = tmp_path_factory.mktemp("injection") / "catalog.db"
-        catalog = tessera.Catalog.open(f"sqlite://{path}")
-        fingerprint = lambda: _sqlite_fingerprint(path)  # noqa: E731
-    catalog.upsert_collection(collection("sec"))
-    for value in STORED:
-        catalog.upsert_collection(collection(value))
-    items = _items()
-    report = catalog.load(items)
-    assert report["failed"] == [] and report["loaded"] == len(items)
-    return {"catalog": catalog, "fingerprint": fingerprint, "items": items}
+    with contextlib.ExitStack() as stack:
+        if request.param == "pgstac":
+            url = stack.enter_context(pgstac_database())  # a database of the module's own
+            catalog = tessera.Catalog.open(url)
+            fingerprint = lambda: _pgstac_fingerprint(url)  # noqa: E731
+        else:
+            path = tmp_path_factory.mktemp("injection") / "catalog.db"
+            catalog = tessera.Catalog.open(f"sqlite://{path}")
+            fingerprint = lambda: _sqlite_fingerprint(path)  # noqa: E731
+        catalog.upsert_collection(collection("sec"))
+        for value in STORED:
+            catalog.upsert_collection(collection(value))
+        items = _items()
+        report = catalog.load(items)
+        assert report["failed"] == [] and report["loaded"] == len(items)
+        yield {"catalog": catalog, "fingerprint": fingerprint, "items": items}
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ storage keys on local and S3 storage.
 """
 
 import os
+import uuid
 
 import numpy as np
 import pytest
@@ -167,7 +168,7 @@ def test_storage_keys_cannot_leave_their_root(tmp_path, request, backend):
         storage = tessera.Storage.open(str(tmp_path / "root"))
     else:
         s3_env = request.getfixturevalue("s3_env")
-        storage = tessera.Storage.open(f"s3://{s3_env['bucket']}/paths-{os.getpid()}", s3_env["options"])
+        storage = tessera.Storage.open(f"s3://{s3_env['bucket']}/paths-{uuid.uuid4().hex}", s3_env["options"])
     for key in ["../escape", "a/../../escape", "/etc/passwd", "a\\..\\b", "a/./b", "a//b", "nul\x00", ".", ".."]:
         with pytest.raises(tessera.InvalidInput):
             storage.put(key, b"x")

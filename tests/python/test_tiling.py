@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import uuid
 
 import numpy
 import pytest
@@ -211,10 +212,11 @@ def test_tile_matrix_sets(cog):
 
 
 def test_reads_from_s3(cog, s3_env):
-    storage = tessera.Storage.open(f"s3://{s3_env['bucket']}/tiling", s3_env["options"])
+    prefix = f"tiling-{uuid.uuid4().hex}"
+    storage = tessera.Storage.open(f"s3://{s3_env['bucket']}/{prefix}", s3_env["options"])
     storage.put_file("bands.tif", cog)
     tessera.configure(storage_options=s3_env["options"])
-    href = f"s3://{s3_env['bucket']}/tiling/bands.tif"
+    href = f"s3://{s3_env['bucket']}/{prefix}/bands.tif"
     tile = centre_tile(cog, 13)
     remote = tessera.read_tile(href, tile.x, tile.y, tile.z)
     local = tessera.read_tile(cog, tile.x, tile.y, tile.z)

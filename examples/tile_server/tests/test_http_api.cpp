@@ -2,8 +2,11 @@
 // content types, ETag/304, Cache-Control, JSON errors naming the parameter,
 // the href allow-list, TileJSON and the mosaic search endpoints.
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,8 +26,13 @@ using nlohmann::json;
 
 class TileServerApi : public ::testing::Test {
  protected:
+  // The sample data goes to a folder of this process's own (ctest runs each
+  // test in a process of its own, in parallel with the others), the server
+  // to a free port.
   static void SetUpTestSuite() {
-    data_ = tile_server::testing::write_sample_data(std::filesystem::path(TILE_SERVER_TEST_WORK) / "api");
+    folder_ = std::filesystem::temp_directory_path() /
+              ("tessera-tile-server-api-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
+    data_ = tile_server::testing::write_sample_data(folder_);
     tessera::ReaderConfig config = tessera::reader_config();
     config.allowed_roots = {data_.folder.string()};
     config.allowed_prefixes = {"https://allowed.example.org/"};
@@ -43,6 +51,8 @@ class TileServerApi : public ::testing::Test {
       thread_.join();
       server_.reset();
     }
+    std::error_code ignored;
+    std::filesystem::remove_all(folder_, ignored);
   }
 
   static httplib::Client client() {
@@ -81,6 +91,7 @@ class TileServerApi : public ::testing::Test {
     EXPECT_NE(json::parse(response->body).value("detail", "").find(fragment), std::string::npos) << response->body;
   }
 
+  static inline std::filesystem::path folder_;
   static inline tile_server::testing::SampleData data_;
   static inline std::unique_ptr<tile_server::TileServer> server_;
   static inline std::thread thread_;
