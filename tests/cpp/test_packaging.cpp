@@ -258,6 +258,22 @@ fs::path write_boundaries(const fs::path& dir) {
   return dir / "boundaries.geojson";
 }
 
+// The boundaries of write_boundaries() loaded with their "admin" names.
+json add_lake_district(tessera::Packager& packager, const fs::path& dir) {
+  tessera::BoundaryLoadOptions load;
+  load.name_field = "admin";
+  return packager.add_boundaries(write_boundaries(dir).string(), load);
+}
+
+// One licensed raster dataset, "heights" version 1.0, read from `raster`.
+json heights_dataset(const fs::path& raster) {
+  return {{{"name", "heights"},
+           {"version", "1.0"},
+           {"license", {{"name", "CC0-1.0"}}},
+           {"sources", {raster.string()}},
+           {"type", "raster"}}};
+}
+
 }  // namespace
 
 TEST(Packager, BuildsThePackageLayoutWithHashesAndStatus) {
@@ -265,16 +281,10 @@ TEST(Packager, BuildsThePackageLayoutWithHashesAndStatus) {
   const auto raster = make_raster(dir.path() / "src.tif");
   auto storage = tessera::Storage::open((dir.path() / "out").string());
   tessera::Packager packager(*storage);
-  tessera::BoundaryLoadOptions load;
-  load.name_field = "admin";
-  const json added = packager.add_boundaries(write_boundaries(dir.path()).string(), load);
+  const json added = add_lake_district(packager, dir.path());
   ASSERT_EQ(added.size(), 1u);
   EXPECT_EQ(added[0]["id"], "lake-district");
-  const json datasets = {{{"name", "heights"},
-                          {"version", "1.0"},
-                          {"license", {{"name", "CC0-1.0"}}},
-                          {"sources", {raster.string()}},
-                          {"type", "raster"}}};
+  const json datasets = heights_dataset(raster);
   tessera::BuildOptions options;
   options.job_id = "job-a";
   std::vector<double> percents;
@@ -322,14 +332,8 @@ TEST(Packager, PublishedRecordsCarryNoSecrets) {
   const auto raster = make_raster(dir.path() / secret / "src.tif");
   auto storage = tessera::Storage::open((dir.path() / "out").string());
   tessera::Packager packager(*storage);
-  tessera::BoundaryLoadOptions load;
-  load.name_field = "admin";
-  packager.add_boundaries(write_boundaries(dir.path()).string(), load);
-  const json datasets = {{{"name", "heights"},
-                          {"version", "1.0"},
-                          {"license", {{"name", "CC0-1.0"}}},
-                          {"sources", {raster.string()}},
-                          {"type", "raster"}}};
+  add_lake_district(packager, dir.path());
+  const json datasets = heights_dataset(raster);
   tessera::BuildOptions options;
   options.job_id = "job-secret";
   packager.build("Lake District", datasets, options);
@@ -366,9 +370,7 @@ TEST(Packager, LocksAreRenewedWhileAJobRunsAndALostLockStopsIt) {
   tessera::Packager other(*storage, other_catalog.get());
   for (auto* p : {&packager, &other}) {
     p->register_processor("slow", processor);
-    tessera::BoundaryLoadOptions load;
-    load.name_field = "admin";
-    p->add_boundaries(write_boundaries(dir.path()).string(), load);
+    add_lake_district(*p, dir.path());
   }
   const json datasets = {{{"name", "notes"},
                           {"version", "1"},
@@ -430,9 +432,7 @@ TEST(Packager, ConcurrentJobsForTheSameOutputRunItOnce) {
   tessera::Packager second(*storage);
   first.register_processor("note", processor);
   second.register_processor("note", processor);
-  tessera::BoundaryLoadOptions load;
-  load.name_field = "admin";
-  first.add_boundaries(write_boundaries(dir.path()).string(), load);
+  add_lake_district(first, dir.path());
   const json datasets = {
       {{"name", "note"}, {"version", "1"}, {"sources", {"-"}}, {"type", "vector"}, {"processor", "note"}}};
   tessera::BuildOptions options_a;
