@@ -10,7 +10,7 @@ import threading
 import pytest
 
 import tessera
-from pgstac_fixtures import free_port, pgstac_cluster_url, pgstac_database
+from pgstac_fixtures import free_port, pgstac_cluster_url, pgstac_database, required_server_variable
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -61,11 +61,7 @@ def own_pgstac_cluster():
 @pytest.fixture
 def s3_env():
     """The test S3 server's bucket and client options (started by scripts/test.sh)."""
-    endpoint = os.environ.get("TESSERA_TEST_S3_ENDPOINT")
-    if not endpoint:
-        if os.environ.get("CI"):
-            pytest.fail("TESSERA_TEST_S3_ENDPOINT is not set: the S3 test server did not start")
-        pytest.skip("no S3 test server (run scripts/test.sh)")
+    endpoint = required_server_variable("TESSERA_TEST_S3_ENDPOINT", "S3 test server")
     options = {
         "endpoint": endpoint,
         "access_key_id": os.environ["TESSERA_TEST_S3_ACCESS_KEY"],

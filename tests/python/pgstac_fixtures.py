@@ -11,14 +11,19 @@ import uuid
 import pytest
 
 
-def pgstac_cluster_url():
-    """The test pgstac cluster's URL (started by scripts/test.sh): a failure in CI when missing, else a skip."""
-    url = os.environ.get("TESSERA_TEST_PGSTAC_URL")
-    if not url:
+def required_server_variable(name, server):
+    """The variable scripts/test.sh sets for a test server it started: a failure in CI when missing, else a skip."""
+    value = os.environ.get(name)
+    if not value:
         if os.environ.get("CI"):
-            pytest.fail("TESSERA_TEST_PGSTAC_URL is not set: the pgstac cluster did not start")
-        pytest.skip("no pgstac cluster (run scripts/test.sh)")
-    return url
+            pytest.fail(f"{name} is not set: the {server} did not start")
+        pytest.skip(f"no {server} (run scripts/test.sh)")
+    return value
+
+
+def pgstac_cluster_url():
+    """The test pgstac cluster's URL."""
+    return required_server_variable("TESSERA_TEST_PGSTAC_URL", "pgstac cluster")
 
 
 def with_database(url, database):
