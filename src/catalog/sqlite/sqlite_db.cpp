@@ -126,9 +126,11 @@ std::string_view Statement::blob(int column) const {
 
 StatementDeadline::StatementDeadline(Connection& connection, std::chrono::steady_clock::time_point deadline)
     : db_(connection.get()), deadline_(deadline) {
-  // Every 1000 virtual-machine instructions: a clock read per ~10 µs of work.
+  // Every 100,000 virtual-machine instructions (well under a millisecond of
+  // work): checking every 1,000 slowed counting searches by a third at 1M
+  // items (BENCHMARKS.md).
   sqlite3_progress_handler(
-      db_, 1000,
+      db_, 100000,
       [](void* self) -> int {
         return std::chrono::steady_clock::now() > static_cast<StatementDeadline*>(self)->deadline_ ? 1 : 0;
       },
