@@ -587,13 +587,14 @@ void check_request_values(double values, std::string_view what) {
   }
 }
 
-std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& options) {
+std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& options,
+                               const std::optional<Expression>& expression) {
   std::vector<int> bands;
-  if (!options.expression.empty()) {
+  if (expression) {
     if (!options.indexes.empty()) {
       throw Error(ErrorCode::kInvalidInput, "give either band indexes or an expression, not both");
     }
-    bands = band_indexes(Expression::parse(options.expression, expression_limits()));
+    bands = band_indexes(*expression);
     if (bands.empty()) {
       throw Error(
           ErrorCode::kInvalidInput,
@@ -718,14 +719,18 @@ std::optional<Bbox> bounds_in_raster_crs(OpenRaster& raster, const ReadGrid& gri
 ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions& options) {
   GDALDataset& dataset = *raster.dataset;
   const SourceInfo& source = raster.info;
-  const std::vector<int> bands = bands_to_read(source, options);
+  // Parsed once: it names the bands to read, sizes the budget and is evaluated.
+  std::optional<Expression> expression;
+  if (!options.expression.empty()) {
+    expression = Expression::parse(options.expression, expression_limits());
+  }
+  const std::vector<int> bands = bands_to_read(source, options, expression);
   {
     // Everything the read holds at once: the bands, their unscaled copies,
-    // the expression's inputs and outputs.
+    // the expression's inputs (one per band read) and outputs.
     double planes = static_cast<double>(bands.size()) * (options.unscale ? 2 : 1);
-    if (!options.expression.empty()) {
-      const Expression expression = Expression::parse(options.expression, expression_limits());
-      planes += static_cast<double>(band_indexes(expression).size() + expression.output_count());
+    if (expression) {
+      planes += static_cast<double>(bands.size() + expression->output_count());
     }
     check_request_values(planes * grid.width * grid.height,
                          fmt::format("a {}x{} read of {} bands", grid.width, grid.height, bands.size()));
@@ -765,26 +770,24 @@ ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions&
     std::copy_n(result.mask(), result.pixel_count(), scaled.mask());
     result = std::move(scaled);
   }
-  if (!options.expression.empty()) {
-    const Expression expression = Expression::parse(options.expression, expression_limits());
-    const std::vector<int> variable_bands = band_indexes(expression);
+  if (expression) {
+    // The bands read are the expression's variables, in its order.
     std::vector<std::vector<double>> inputs;
     std::vector<const double*> input_pointers;
-    for (const int band : variable_bands) {
-      const auto position = std::find(bands.begin(), bands.end(), band) - bands.begin();
+    for (int band = 0; band < result.band_count(); ++band) {
       inputs.emplace_back(result.pixel_count());
-      band_as_double(result, static_cast<int>(position), inputs.back().data());
+      band_as_double(result, band, inputs.back().data());
       input_pointers.push_back(inputs.back().data());
     }
-    ImageData evaluated(DataType::kFloat64, static_cast<int>(expression.output_count()), result.height(),
+    ImageData evaluated(DataType::kFloat64, static_cast<int>(expression->output_count()), result.height(),
                         result.width());
     std::vector<double*> outputs;
     for (int o = 0; o < evaluated.band_count(); ++o) {
       outputs.push_back(evaluated.band<double>(o));
     }
-    expression.evaluate(input_pointers, result.pixel_count(), outputs);
+    expression->evaluate(input_pointers, result.pixel_count(), outputs);
     std::copy_n(result.mask(), result.pixel_count(), evaluated.mask());
-    names = expression.output_texts();
+    names = expression->output_texts();
     result = std::move(evaluated);
   }
   result.bounds = grid.bounds;

@@ -17,6 +17,7 @@
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
 #include "tiling/dataset_cache.hpp"
+#include "tiling/expression.hpp"
 
 namespace tessera::tiling {
 
@@ -74,7 +75,9 @@ void check_buffer(double buffer);
 int buffered_size(int size, double buffer);
 // InvalidInput naming `what` when `values` exceeds ReaderConfig::max_request_values.
 void check_request_values(double values, std::string_view what);
-std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& options);
+// The bands `options` reads; `expression` is options.expression parsed.
+std::vector<int> bands_to_read(const SourceInfo& source, const ReadOptions& options,
+                               const std::optional<Expression>& expression);
 
 // rio-tiler's part(): the grid for `bounds` (in `crs`) at the requested size
 // (width/height, or max_size, or native resolution when all are 0).
