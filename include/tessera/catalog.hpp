@@ -17,8 +17,9 @@
 namespace tessera {
 
 namespace catalog {
-struct Database;  // internal: the backend's database, for tessera's own modules
-}
+struct Database;   // internal: the backend's database, for tessera's own modules
+class LoadWriter;  // internal: a backend's half of a load
+}  // namespace catalog
 
 // How load() treats an item whose (collection, id) already exists.
 enum class LoadMode {
@@ -205,15 +206,20 @@ class TESSERA_API Catalog {
   };
 
  protected:
-  // What backends implement: validate and write every item of `source`,
-  // stored as given.
-  virtual LoadReport load_items(ItemSource& source, const LoadOptions& options) = 0;
+  // What backends implement: their half of one load, which prepares the
+  // rows of each validated item and writes them a batch at a time (the type
+  // is internal to the library: src/catalog/load_pipeline.hpp).
+  virtual std::unique_ptr<catalog::LoadWriter> load_writer(const LoadOptions& options) = 0;
   // Stores `search` (already canonical) with `metadata` under `id`, or counts
   // another use of it; returns the id it is kept under.
   virtual std::string store_search(const std::string& id, const nlohmann::json& search,
                                    const nlohmann::json& metadata) = 0;
 
  private:
+  // The one load pipeline behind every load entry point: validates every
+  // item of `source` and has the backend write the valid ones, stored as
+  // given (src/catalog/load_pipeline.cpp).
+  LoadReport load_items(ItemSource& source, const LoadOptions& options);
   LoadReport load_stream(std::istream& input, std::string_view source, const LoadOptions& options);
 };
 

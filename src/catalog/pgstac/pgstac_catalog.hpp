@@ -47,7 +47,7 @@ class PgstacCatalog final : public Catalog {
  protected:
   std::string store_search(const std::string& id, const nlohmann::json& search,
                            const nlohmann::json& metadata) override;
-  LoadReport load_items(ItemSource& source, const LoadOptions& options) override;
+  std::unique_ptr<LoadWriter> load_writer(const LoadOptions& options) override;
 
  private:
   bool collection_exists(PgConnection& connection, std::string_view id);

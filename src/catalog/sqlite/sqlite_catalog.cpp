@@ -1,17 +1,14 @@
 #include "catalog/sqlite/sqlite_catalog.hpp"
 
 #include <algorithm>
-#include <future>
+#include <map>
 #include <mutex>
 #include <set>
-#include <tuple>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "catalog/deadline.hpp"
 #include "catalog/feature_collection.hpp"
-#include "catalog/outbox_schema.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/sqlite/item_codec.hpp"
 #include "catalog/sqlite/sqlite_functions.hpp"
@@ -34,13 +31,6 @@ constexpr std::size_t kFilePoolSize = 8;
 // Above this many R*Tree candidates a search scans in sort order and checks
 // the bbox inline instead of collecting (and sorting) every candidate.
 constexpr int kRtreeCandidateLimit = 4000;
-
-// Page cache of a connection (KiB) normally and while it loads.
-constexpr const char* kDefaultCachePragma = "PRAGMA cache_size=-65536";
-constexpr int kLoadCacheKib = 512 * 1024;
-
-// Loads of at least this many items refresh the query planner's statistics.
-constexpr std::size_t kAnalyzeAfterItems = 10000;
 
 json parse_stored(std::string_view text) { return json::parse(text); }
 
@@ -226,221 +216,6 @@ json SqliteCatalog::update_collection_extent(std::string_view id) {
 }
 
 // --- Items -------------------------------------------------------------------
-
-namespace {
-
-constexpr const char* kInsertItem =
-    "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-constexpr const char* kInsertItemIgnoring =
-    "INSERT INTO items (collection, id, datetime, end_datetime, minx, miny, maxx, maxy, geometry, content) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, id) DO NOTHING";
-constexpr const char* kReplaceItem =
-    "UPDATE items SET collection = ?1, id = ?2, datetime = ?3, end_datetime = ?4, minx = ?5, miny = ?6, maxx = ?7, "
-    "maxy = ?8, geometry = ?9, content = ?10 WHERE collection = ?1 AND id = ?2 RETURNING rowid";
-
-// Binds an item to the ten parameters the insert and replace statements share.
-// The prepared item outlives the statement step: bound without copying.
-void bind_item(Statement& statement, const PreparedItem& item) {
-  statement.bind_static(1, item.collection).bind_static(2, item.id).bind(3, item.datetime).bind(4, item.end_datetime);
-  if (item.bbox) {
-    statement.bind(5, item.bbox->minx).bind(6, item.bbox->miny).bind(7, item.bbox->maxx).bind(8, item.bbox->maxy);
-    statement.bind_blob_static(9, item.geometry_wkb);
-  } else {
-    for (int column = 5; column <= 9; ++column) {
-      statement.bind_null(column);
-    }
-  }
-  statement.bind_blob_static(10, item.content);
-}
-
-// One batch after validation: the items to write, those that failed, and
-// the (collection, property, type) triples its items carry for queryables.
-struct PreparedBatch {
-  std::size_t count = 0;  // items read, good and bad
-  std::vector<PreparedItem> items;
-  std::vector<LoadFailure> failed;
-  std::set<std::tuple<std::string, std::string, std::string>> properties;
-};
-
-}  // namespace
-
-LoadReport SqliteCatalog::load_items(ItemSource& source, const LoadOptions& options) {
-  if (options.batch_size == 0) {
-    throw Error(ErrorCode::kInvalidInput, "load: batch_size must be at least 1");
-  }
-  LoadReport report;
-  auto connection = pool_->acquire();
-  std::set<std::string, std::less<>> known_collections;
-  auto refresh_collections = [&] {
-    auto& select = connection->cached("SELECT id FROM collections");
-    while (select.step()) {
-      known_collections.emplace(select.text(0));
-    }
-  };
-  refresh_collections();
-  if (options.outbox) {
-    connection->exec(kSqliteOutboxDdl);
-  }
-
-  // Reading, parsing, validating and compressing the next batch run on a
-  // second thread while this one writes the current batch: the two halves of
-  // a load take similar time. Only one preparation runs at a time, so the
-  // source is never read from two threads at once.
-  auto prepare_next = [&source, &options]() -> std::optional<PreparedBatch> {
-    std::vector<ItemText> texts;
-    if (!source.next(texts, options.batch_size)) {
-      return std::nullopt;
-    }
-    PreparedBatch batch;
-    batch.count = texts.size();
-    batch.items.reserve(texts.size());
-    // Each batch gathers its own queryables, so they commit with its items.
-    std::unordered_set<std::uint64_t> signatures;
-    for (auto& text : texts) {
-      try {
-        PreparedItem item = prepare_item(std::move(text.text), &signatures);
-        if (options.outbox) {
-          item.outbox_events = options.outbox(item.content);
-        }
-        item.content = compress_item(item.content);
-        if (signatures.insert(item.property_signature).second) {
-          for (const auto& [name, type] : item.property_types) {
-            batch.properties.emplace(item.collection, name, type);
-          }
-        }
-        batch.items.push_back(std::move(item));
-      } catch (const Error& error) {
-        auto [id, collection] = item_identity(text.text);
-        const std::string where = text.line > 0 ? fmt::format("{} line {}: ", source.name(), text.line) : std::string();
-        batch.failed.push_back({std::move(id), std::move(collection), where + error.what()});
-      }
-    }
-    return batch;
-  };
-  // Index pages of a large catalog outgrow the default cache and turn every
-  // insert into random reads; a load gets a larger cache for its duration.
-  connection->exec(fmt::format("PRAGMA cache_size=-{}", kLoadCacheKib));
-  struct RestoreCache {
-    Connection& connection;
-    ~RestoreCache() { sqlite3_exec(connection.get(), kDefaultCachePragma, nullptr, nullptr, nullptr); }
-  } restore_cache{*connection};
-  std::size_t processed = 0;
-  auto next = std::async(std::launch::async, prepare_next);
-  for (;;) {
-    std::optional<PreparedBatch> batch = next.get();
-    if (!batch) {
-      break;
-    }
-    next = std::async(std::launch::async, prepare_next);
-    report.failed.insert(report.failed.end(), batch->failed.begin(), batch->failed.end());
-    std::vector<const PreparedItem*> accepted;
-    accepted.reserve(batch->items.size());
-    for (const auto& item : batch->items) {
-      if (!known_collections.contains(item.collection)) {
-        refresh_collections();
-      }
-      if (known_collections.contains(item.collection)) {
-        accepted.push_back(&item);
-      } else {
-        report.failed.push_back(
-            {item.id, item.collection,
-             fmt::format("item '{}': collection '{}' does not exist in the catalog", item.id, item.collection)});
-      }
-    }
-    report.merge(write_batch(*connection, accepted, batch->properties, options.mode));
-    processed += batch->count;
-    if (options.progress) {
-      options.progress(processed);
-    }
-  }
-  // Fresh statistics keep the planner choosing the right index once the
-  // catalog has grown; bounded so it costs milliseconds, not a scan.
-  if (report.loaded >= kAnalyzeAfterItems) {
-    connection->exec("PRAGMA analysis_limit=1000; ANALYZE");
-  }
-  return report;
-}
-
-LoadReport SqliteCatalog::write_batch(Connection& connection, const std::vector<const PreparedItem*>& batch,
-                                      const PropertyTypes& properties, LoadMode mode) {
-  LoadReport report;
-  try {
-    WriteTransaction transaction(connection);
-    // Plain inserts (no RETURNING, which costs SQLite a result buffer per
-    // row): the new rowid comes from sqlite3_last_insert_rowid, and an upsert
-    // replaces in place only when the insert meets an existing item.
-    auto& insert = connection.cached(mode == LoadMode::kIgnore ? kInsertItemIgnoring : kInsertItem);
-    auto& replace = connection.cached(kReplaceItem);
-    auto& index =
-        connection.cached("INSERT OR REPLACE INTO items_rtree (id, minx, maxx, miny, maxy) VALUES (?, ?, ?, ?, ?)");
-    auto& unindex = connection.cached("DELETE FROM items_rtree WHERE id = ?");
-    auto& queryable = connection.cached("INSERT OR IGNORE INTO queryables (collection, name, type) VALUES (?, ?, ?)");
-    const std::int64_t now = outbox_now_micros();
-    for (const PreparedItem* item : batch) {
-      insert.reset();
-      bind_item(insert, *item);
-      std::int64_t rowid = 0;
-      try {
-        insert.run();
-        if (connection.changes() == 0) {
-          ++report.skipped;  // ignore mode kept the existing item
-          report.skipped_items.emplace_back(item->collection, item->id);
-          continue;
-        }
-        rowid = sqlite3_last_insert_rowid(connection.get());
-      } catch (const Error& error) {
-        if (error.code() != ErrorCode::kConflict) {
-          throw;
-        }
-        if (mode != LoadMode::kUpsert) {
-          report.failed.push_back({item->id, item->collection,
-                                   fmt::format("item '{}' already exists in collection '{}' (load mode insert)",
-                                               item->id, item->collection)});
-          continue;
-        }
-        replace.reset();
-        bind_item(replace, *item);
-        replace.step();
-        rowid = replace.int64(0);
-        replace.reset();
-      }
-      if (item->bbox) {
-        // Items crossing the antimeridian cover the whole longitude range in
-        // the index; the exact test sorts them out.
-        const bool crosses = item->bbox->crosses_antimeridian();
-        index.reset();
-        index.bind(1, rowid)
-            .bind(2, crosses ? -180.0 : item->bbox->minx)
-            .bind(3, crosses ? 180.0 : item->bbox->maxx)
-            .bind(4, item->bbox->miny)
-            .bind(5, item->bbox->maxy)
-            .run();
-      } else if (mode == LoadMode::kUpsert) {
-        unindex.reset();
-        unindex.bind(1, rowid).run();
-      }
-      for (const auto& event : item->outbox_events) {
-        auto& enqueue = connection.cached(kSqliteOutboxInsert);
-        enqueue.bind(1, event.kind).bind(2, event.subject).bind(3, event.payload).bind(4, now).bind(5, now).run();
-      }
-      ++report.loaded;
-    }
-    for (const auto& [collection, name, type] : properties) {
-      queryable.reset();
-      queryable.bind(1, collection).bind(2, name).bind(3, type).run();
-    }
-    transaction.commit();
-  } catch (const Error& error) {
-    // The batch rolled back as a whole: every item in it is reported, none lost silently.
-    report = LoadReport{};
-    for (const PreparedItem* item : batch) {
-      report.failed.push_back(
-          {item->id, item->collection, fmt::format("batch not written: {}", error.what()), error.retryable()});
-    }
-  }
-  return report;
-}
 
 json SqliteCatalog::get_item(std::string_view collection, std::string_view id) {
   auto connection = pool_->acquire();

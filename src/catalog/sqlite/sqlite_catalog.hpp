@@ -2,9 +2,7 @@
 
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
-#include <tuple>
 
 #include "catalog/database.hpp"
 #include "catalog/sqlite/sqlite_db.hpp"
@@ -12,6 +10,9 @@
 #include "tessera/catalog.hpp"
 
 namespace tessera::catalog::sqlite {
+
+// A connection's page cache (KiB) outside loads (a load enlarges it).
+inline constexpr const char* kDefaultCachePragma = "PRAGMA cache_size=-65536";
 
 // The embedded catalog: one SQLite file in WAL mode (readers in other
 // processes proceed while one process writes), items indexed by an R*Tree on
@@ -29,7 +30,6 @@ class SqliteCatalog final : public Catalog {
   nlohmann::json collections() override;
   nlohmann::json update_collection_extent(std::string_view id) override;
 
-  LoadReport load_items(ItemSource& source, const LoadOptions& options) override;
   nlohmann::json get_item(std::string_view collection, std::string_view id) override;
   void delete_item(std::string_view collection, std::string_view id) override;
 
@@ -50,15 +50,11 @@ class SqliteCatalog final : public Catalog {
  protected:
   std::string store_search(const std::string& id, const nlohmann::json& search,
                            const nlohmann::json& metadata) override;
+  std::unique_ptr<LoadWriter> load_writer(const LoadOptions& options) override;
 
  private:
   enum class CollectionWrite { kCreate, kUpdate, kUpsert };
   void write_collection(const nlohmann::json& collection, CollectionWrite how);
-  using PropertyTypes = std::set<std::tuple<std::string, std::string, std::string>>;
-  // Writes one batch in one transaction (items and the queryables they add);
-  // any failure rolls back and reports the whole batch.
-  static LoadReport write_batch(Connection& connection, const std::vector<const PreparedItem*>& batch,
-                                const PropertyTypes& properties, LoadMode mode);
   std::unique_ptr<Connection> connect() const;
   void create_schema(Connection& connection) const;
 
