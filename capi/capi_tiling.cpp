@@ -1,4 +1,4 @@
-// The tiling C entry points: reader configuration, tiles/parts/features/
+// The tiling C entry points: tiles/parts/features/
 // previews as tsr_image handles, points/info/statistics/TileJSON as JSON, and
 // rendering images to bytes.
 
@@ -120,47 +120,6 @@ void hand_out_image(tessera::ImageData image, tsr_image* out_image) {
   *out_image = handle.release();
 }
 
-tessera::ReaderConfig reader_config_of(const char* config_json) {
-  const Options options(config_json, "tsr_configure_reader", "config_json",
-                        {"version", "allowed_prefixes", "allowed_roots", "storage_options", "allowed_drivers",
-                         "allowed_vector_drivers", "dataset_cache_size", "tile_cache_bytes", "max_image_size",
-                         "max_expression_length", "max_expression_depth", "max_request_values"});
-  tessera::ReaderConfig config;
-  // The JSON document's own version (1); the C++ struct has none.
-  if (const auto version = options.int32("version"); version && *version != 1) {
-    throw tessera::Error(tessera::ErrorCode::kInvalidInput, "tsr_configure_reader: config_json version " +
-                                                                std::to_string(*version) + " is not supported (1)");
-  }
-  config.allowed_prefixes = options.strings("allowed_prefixes").value_or(std::vector<std::string>{});
-  config.allowed_roots = options.strings("allowed_roots").value_or(std::vector<std::string>{});
-  if (const auto drivers = options.strings("allowed_drivers")) {
-    config.allowed_drivers = *drivers;
-  }
-  if (const auto drivers = options.strings("allowed_vector_drivers")) {
-    config.allowed_vector_drivers = *drivers;
-  }
-  config.storage_options = options.storage_options("storage_options");
-  if (const auto size = options.integer("dataset_cache_size", 0, 1000000)) {
-    config.dataset_cache_size = static_cast<std::size_t>(*size);
-  }
-  if (const auto bytes = options.integer("tile_cache_bytes", 0, std::numeric_limits<std::int64_t>::max())) {
-    config.tile_cache_bytes = static_cast<std::size_t>(*bytes);
-  }
-  if (const auto size = options.integer("max_image_size", 1, 65536)) {
-    config.max_image_size = static_cast<int>(*size);
-  }
-  if (const auto length = options.integer("max_expression_length", 1, 1 << 20)) {
-    config.max_expression_length = static_cast<std::size_t>(*length);
-  }
-  if (const auto depth = options.integer("max_expression_depth", 1, 1024)) {
-    config.max_expression_depth = static_cast<std::size_t>(*depth);
-  }
-  if (const auto values = options.integer("max_request_values", 1, std::numeric_limits<std::int64_t>::max())) {
-    config.max_request_values = static_cast<std::size_t>(*values);
-  }
-  return config;
-}
-
 tessera::RenderOptions render_options_of(const char* render_json) {
   const Options options(render_json, "tsr_image_render", "render_json",
                         {"format", "rescale", "colormap", "use_palette", "add_mask", "jpeg_quality", "webp_quality"});
@@ -247,10 +206,6 @@ void hand_out_mosaic(tessera::Mosaic mosaic, tsr_mosaic* out_mosaic) {
 }  // namespace
 
 extern "C" {
-
-tsr_status tsr_configure_reader(const char* config_json) {
-  return guarded([&] { tessera::configure(reader_config_of(config_json)); });
-}
 
 tsr_status tsr_read_tile(const char* href, const char* tms, int z, int64_t x, int64_t y, const char* options_json,
                          tsr_image* out_image) {

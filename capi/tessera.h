@@ -279,7 +279,8 @@ TSR_API tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* optio
  *   "nodata":     a number, or "nan", overriding the raster's nodata value
  *   "unscale":    true to apply the bands' scale and offset (float32 out)
  *
- * Which hrefs may be read is set once per process by tsr_configure_reader:
+ * Which hrefs may be read is set by tsr_configure_reader (or per thread with
+ * tsr_environment_use):
  * by default local paths and file:// anywhere, s3:// with the environment's
  * settings and no http(s) URLs. GDAL /vsi prefixes and other GDAL name
  * syntax are always refused (TSR_INVALID_INPUT); a missing raster is
@@ -309,6 +310,20 @@ typedef struct tsr_image_s* tsr_image;
  *                                                     mosaic items) one request may hold.
  * Open datasets are dropped from the cache. */
 TSR_API tsr_status tsr_configure_reader(const char* config_json);
+
+/* An environment of the host's own: the settings above (config_json as for
+ * tsr_configure_reader) with their own caches and read threads, so one
+ * process can serve, say, a public and an internal audience under different
+ * allow-lists. Reads use the environment current on their thread:
+ * tsr_environment_use(env) makes `env` current on the calling thread,
+ * tsr_environment_use(NULL) the process default again. An environment must
+ * not be destroyed while a thread uses it. */
+typedef struct tsr_environment_s* tsr_environment;
+TSR_API tsr_status tsr_environment_new(const char* config_json, tsr_environment* out_environment);
+TSR_API tsr_status tsr_environment_configure(tsr_environment environment, const char* config_json);
+TSR_API tsr_status tsr_environment_use(tsr_environment environment);
+/* NULL-safe; sets *environment to NULL. */
+TSR_API void tsr_environment_destroy(tsr_environment* environment);
 
 /* The tile z/x/y of a tile matrix set: `tms` is a name ("WebMercatorQuad",
  * "WorldCRS84Quad", "EPSG:<code>"), an OGC TileMatrixSet 2.0 JSON document,

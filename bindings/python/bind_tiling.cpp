@@ -241,41 +241,6 @@ void bind_tiling(py::module_& m) {
       });
 
   m.def(
-      "configure",
-      [](const std::optional<std::vector<std::string>>& allowed_prefixes,
-         const std::optional<std::vector<std::string>>& allowed_roots,
-         const std::optional<StorageOptions>& storage_options, const std::optional<std::vector<std::string>>& drivers,
-         std::size_t dataset_cache_size, std::size_t tile_cache_bytes,
-         const std::optional<std::vector<std::string>>& vector_drivers, int max_image_size,
-         std::size_t max_expression_length, std::size_t max_expression_depth, std::size_t max_request_values) {
-        ReaderConfig config;
-        config.allowed_prefixes = allowed_prefixes.value_or(std::vector<std::string>{});
-        config.allowed_roots = allowed_roots.value_or(std::vector<std::string>{});
-        config.storage_options = storage_options.value_or(StorageOptions{});
-        if (drivers) {
-          config.allowed_drivers = *drivers;
-        }
-        if (vector_drivers) {
-          config.allowed_vector_drivers = *vector_drivers;
-        }
-        config.max_image_size = max_image_size;
-        config.max_expression_length = max_expression_length;
-        config.max_expression_depth = max_expression_depth;
-        config.max_request_values = max_request_values;
-        config.dataset_cache_size = dataset_cache_size;
-        config.tile_cache_bytes = tile_cache_bytes;
-        configure(config);
-      },
-      py::arg("allowed_prefixes") = py::none(), py::arg("allowed_roots") = py::none(),
-      py::arg("storage_options") = py::none(), py::arg("allowed_drivers") = py::none(),
-      py::arg("dataset_cache_size") = ReaderConfig{}.dataset_cache_size,
-      py::arg("tile_cache_bytes") = ReaderConfig{}.tile_cache_bytes, py::arg("allowed_vector_drivers") = py::none(),
-      py::arg("max_image_size") = ReaderConfig{}.max_image_size,
-      py::arg("max_expression_length") = ReaderConfig{}.max_expression_length,
-      py::arg("max_expression_depth") = ReaderConfig{}.max_expression_depth,
-      py::arg("max_request_values") = ReaderConfig{}.max_request_values);
-
-  m.def(
       "read_tile",
       [](const std::string& href, const py::object& x, const py::object& y, const py::object& z, const py::object& tms,
          int tilesize, const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,

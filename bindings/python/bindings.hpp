@@ -17,6 +17,7 @@ namespace py = pybind11;
 
 void bind_core(py::module_& m);
 void bind_storage(py::module_& m);
+void bind_environment(py::module_& m);
 void bind_catalog(py::module_& m);
 void bind_ingest(py::module_& m);
 void bind_tiling(py::module_& m);

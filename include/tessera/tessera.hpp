@@ -5,6 +5,7 @@
 #include "tessera/colormap.hpp"
 #include "tessera/cql2.hpp"
 #include "tessera/datetime.hpp"
+#include "tessera/environment.hpp"
 #include "tessera/error.hpp"
 #include "tessera/geometry.hpp"
 #include "tessera/image.hpp"

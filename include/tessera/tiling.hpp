@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tessera/environment.hpp"
 #include "tessera/export.hpp"
 #include "tessera/geometry.hpp"
 #include "tessera/image.hpp"
@@ -19,51 +20,6 @@
 #include "tessera/tms.hpp"
 
 namespace tessera {
-
-// Which hrefs a reader may open: a server built on tessera sets this once so
-// that a request can never make it fetch an arbitrary URL or open an
-// arbitrary local file.
-// The default of ReaderConfig::max_image_size.
-inline constexpr int kMaxImageSize = 8192;
-
-struct TESSERA_API ReaderConfig {
-  // http:// and https:// hrefs must start with one of these (default: none allowed).
-  std::vector<std::string> allowed_prefixes;
-  // When not empty, local paths (and file:// hrefs) must lie inside one of
-  // these folders, after symbolic links are resolved.
-  std::vector<std::string> allowed_roots;
-  // Settings for s3:// hrefs (endpoint, region, access_key, ...), as for Storage::open.
-  StorageOptions storage_options;
-  // GDAL drivers an href may be opened with. VRT and the network/database
-  // drivers are left out on purpose: a VRT can point at any file or URL.
-  std::vector<std::string> allowed_drivers = {"GTiff", "COG", "PNG", "JPEG", "WEBP", "JP2OpenJPEG", "netCDF", "HDF5"};
-  // GDAL drivers a vector href (packaging sources, boundaries, sketches) may
-  // be opened with: file formats only, no network or database drivers.
-  std::vector<std::string> allowed_vector_drivers = {"GPKG",           "GeoJSON",    "GeoJSONSeq",
-                                                     "ESRI Shapefile", "FlatGeobuf", "Parquet"};
-  // Open datasets kept for reuse (GDAL handles are not thread-safe, so each
-  // thread reading an href at the same time holds its own).
-  std::size_t dataset_cache_size = 256;
-  // Bytes of decoded per-item tile data mosaics keep for reuse (0: none).
-  std::size_t tile_cache_bytes = std::size_t{256} << 20;
-  // Largest width/height of any image read (tiles with their buffer, parts,
-  // previews, mosaic tiles): a request for more is InvalidInput.
-  int max_image_size = kMaxImageSize;
-  // Longest band-math expression (bytes) and deepest nesting accepted.
-  std::size_t max_expression_length = 2048;
-  std::size_t max_expression_depth = 64;
-  // Values (pixels x bands) one request may hold, checked before they are
-  // allocated: a read's bands (repeated indexes count each time), its
-  // expression's inputs and outputs, and every item image a stacking mosaic
-  // method (mean, median, stdev, count) keeps. 2^28 is four bands of the
-  // largest image.
-  std::size_t max_request_values = std::size_t{1} << 28;
-};
-
-// Replaces the process-wide reader configuration (thread-safe; open datasets
-// are dropped from the cache).
-TESSERA_API void configure(const ReaderConfig& config);
-TESSERA_API ReaderConfig reader_config();
 
 enum class Resampling : int {
   kNearest,
@@ -156,7 +112,8 @@ TESSERA_API nlohmann::json tilejson(std::string_view href, std::string_view tile
 
 // The cache of decoded per-item tile data mosaics share (keyed by asset
 // href, tile matrix set, z/x/y, size and read options), least recently used
-// dropped first beyond its byte budget (ReaderConfig::tile_cache_bytes).
+// dropped first beyond its byte budget (ReaderConfig::tile_cache_bytes); one
+// per Environment: these functions read and clear the current one.
 struct TESSERA_API TileCacheStats {
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;

@@ -1,5 +1,5 @@
-// Mosaic tiles: the catalog search for a tile's items, reads on the shared
-// work pool, merged in search order with early exit, and the data cache.
+// Mosaic tiles: the catalog search for a tile's items, reads on the
+// environment's work pool, merged in search order with early exit, and the data cache.
 
 #include "tessera/mosaic.hpp"
 
@@ -14,9 +14,10 @@
 #include <fmt/format.h>
 
 #include "catalog/deadline.hpp"
+#include "core/work_pool.hpp"
 #include "mosaic/mosaic_items.hpp"
 #include "mosaic/pixel_selection.hpp"
-#include "mosaic/work_pool.hpp"
+#include "storage/environment_state.hpp"
 #include "tessera/error.hpp"
 #include "tiling/href_policy.hpp"
 #include "tiling/raster_read.hpp"
@@ -49,13 +50,11 @@ constexpr std::pair<PixelSelection, std::string_view> kMethodNames[] = {
 // --- Footprints on the tile grid (skipping covered items) -----------------------
 
 // Transformers from WGS84 to a TMS CRS, kept for reuse (building one costs
-// PROJ database look-ups) and lent to one thread at a time.
+// PROJ database look-ups) and lent to one thread at a time; one set per
+// environment state (storage/environment_state.hpp).
 class FootprintTransformers {
  public:
-  static FootprintTransformers& instance() {
-    static FootprintTransformers* const pool = new FootprintTransformers();  // never destroyed, like the caches
-    return *pool;
-  }
+  explicit FootprintTransformers(const ReaderConfig& /*config*/) {}
   std::unique_ptr<Transformer> acquire(const Crs& crs, const std::string& key) {
     {
       const std::lock_guard lock(mutex_);
@@ -198,11 +197,13 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
 
   // Names the output's CRS and keys the footprint transformers.
   const std::string tms_wkt = tms.crs().to_wkt();
+  std::shared_ptr<FootprintTransformers> transformers;
   std::unique_ptr<Transformer> to_tms;
   std::vector<std::vector<std::uint8_t>> footprints(count);
   std::vector<bool> footprint_known(count, false);
   if (skip_covered && count > 1) {
-    to_tms = FootprintTransformers::instance().acquire(tms.crs(), tms_wkt);
+    transformers = storage::current_state()->part<FootprintTransformers>();
+    to_tms = transformers->acquire(tms.crs(), tms_wkt);
   }
   const Bbox xy_bounds = tms.xy_bounds(tile);
   auto footprint = [&](std::size_t n) -> const std::vector<std::uint8_t>& {
@@ -217,7 +218,9 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
   run->states.assign(count, ReadState::kWaiting);
   run->images.resize(count);
   run->errors.resize(count);
-  auto& pool = mosaic::WorkPool::instance();
+  // Reads run on the current environment's threads, under its settings.
+  Environment& environment = Environment::current();
+  core::WorkPool& pool = environment.work_pool();
   const auto shared_candidates = std::make_shared<const std::vector<Candidate>>(candidates);
   const auto shared_plan = std::make_shared<const ItemPlan>(plan);
 
@@ -305,7 +308,8 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
       run->states[n] = ReadState::kRunning;
       ++running;
       ++reads_started;
-      pool.submit([run, shared_candidates, shared_plan, n, tms, tile, tile_size, read] {
+      pool.submit([run, shared_candidates, shared_plan, n, tms, tile, tile_size, read, &environment] {
+        const Environment::Scope scope(environment);
         std::optional<ImageData> image;
         std::string error;
         CacheCounts counts;
@@ -344,7 +348,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
   const auto skipped_covered = std::count(run->states.begin(), run->states.end(), ReadState::kSkipped);
   lock.unlock();
   if (to_tms) {
-    FootprintTransformers::instance().release(tms_wkt, std::move(to_tms));
+    transformers->release(tms_wkt, std::move(to_tms));
   }
   if (!stopped_by && scan.capped && !filled) {
     stopped_by = "max_items_scanned";

@@ -112,16 +112,16 @@ std::string cache_key(std::string_view href, const TileMatrixSet& tms, const Til
 // One asset's tile, from the cache or read (nullopt: no data there).
 std::optional<ImageData> asset_tile(const std::string& href, const TileMatrixSet& tms, const Tile& tile, int tile_size,
                                     const ReadOptions& read, CacheCounts& counts) {
-  auto& cache = tiling::TileDataCache::instance();
+  const auto cache = tiling::current_tile_cache();
   const std::string key = cache_key(href, tms, tile, tile_size, read);
-  if (auto cached = cache.find(key)) {
+  if (auto cached = cache->find(key)) {
     ++counts.hits;
     return cached->band_count() == 0 ? std::nullopt : std::move(cached);
   }
   ++counts.misses;
   std::optional<ImageData> image = tiling::read_tile_if_covered(href, tms, tile, tile_size, read);
   // "No data here" is remembered too, as an image without bands.
-  cache.insert(key, image ? *image : ImageData());
+  cache->insert(key, image ? *image : ImageData());
   return image;
 }
 

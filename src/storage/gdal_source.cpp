@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "core/gdal_env.hpp"
+#include "storage/environment_state.hpp"
 #include "storage/href_policy.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
@@ -35,8 +36,9 @@ GdalSource resolve_gdal_source(const std::string& href, const StorageOptions& op
 
 GDALDatasetUniquePtr open_href_dataset(const GdalSource& source, std::string_view href, unsigned int kind) {
   gdal::ensure_initialized();
-  const auto policy = href_policy();
-  const auto& drivers = kind == GDAL_OF_VECTOR ? policy->vector_drivers : policy->raster_drivers;
+  const auto state = current_state();
+  const auto& drivers =
+      kind == GDAL_OF_VECTOR ? state->config().allowed_vector_drivers : state->config().allowed_drivers;
   std::vector<const char*> names;
   for (const auto& name : drivers) {
     names.push_back(name.c_str());

@@ -22,13 +22,13 @@ struct GdalSource {
 };
 
 // A local path, file://, s3:// (with `options`) or http(s):// href (read
-// through /vsicurl/), after the process-wide href policy (href_policy.hpp)
+// through /vsicurl/), after the current environment's allow-lists (href_policy.hpp)
 // accepted it: InvalidInput for hrefs outside the allow-list and for GDAL
 // syntax (/vsi paths, connection strings), which is not an href.
 GdalSource resolve_gdal_source(const std::string& href, const StorageOptions& options);
 
 // Opens `source` (from `href`) read-only as a raster (GDAL_OF_RASTER) or
-// vector (GDAL_OF_VECTOR) dataset with the drivers the href policy allows;
+// vector (GDAL_OF_VECTOR) dataset with the drivers the current environment allows;
 // InvalidInput naming the href and the drivers when none of them reads it
 // (or it does not exist).
 GDALDatasetUniquePtr open_href_dataset(const GdalSource& source, std::string_view href, unsigned int kind);

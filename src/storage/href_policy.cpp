@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <memory>
-#include <mutex>
 
 #include <fmt/format.h>
 
+#include "storage/environment_state.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
 
@@ -16,22 +15,6 @@ namespace tessera::storage {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct PolicyState {
-  std::mutex mutex;
-  std::shared_ptr<const HrefPolicy> policy = std::make_shared<HrefPolicy>();
-};
-
-PolicyState& policy_state() {
-  static PolicyState instance;
-  return instance;
-}
-
-std::shared_ptr<const HrefPolicy> current_policy_snapshot() {
-  PolicyState& state = policy_state();
-  const std::lock_guard lock(state.mutex);
-  return state.policy;
-}
 
 std::string lowercase(std::string_view text) {
   std::string lowered(text);
@@ -64,7 +47,7 @@ void refuse_gdal_syntax(std::string_view href, std::string_view lowered) {
   }
 }
 
-std::string resolve_local(std::string_view path_text, const HrefPolicy& policy) {
+std::string resolve_local(std::string_view path_text, const ReaderConfig& config) {
   std::error_code error;
   const fs::path absolute = fs::absolute(fs::path(path_text), error);
   // Symbolic links are resolved before the roots are checked, so a link
@@ -73,8 +56,8 @@ std::string resolve_local(std::string_view path_text, const HrefPolicy& policy) 
   if (error) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("href '{}' is not a valid path", path_text));
   }
-  if (!policy.allowed_roots.empty()) {
-    const bool inside = std::any_of(policy.allowed_roots.begin(), policy.allowed_roots.end(), [&](const auto& root) {
+  if (!config.allowed_roots.empty()) {
+    const bool inside = std::any_of(config.allowed_roots.begin(), config.allowed_roots.end(), [&](const auto& root) {
       std::error_code root_error;
       const fs::path canonical_root = fs::weakly_canonical(fs::absolute(root), root_error);
       if (root_error) {
@@ -120,31 +103,13 @@ bool has_path_tricks(std::string_view url) {
 
 }  // namespace
 
-std::shared_ptr<const HrefPolicy> href_policy() { return current_policy_snapshot(); }
-
-void set_href_policy(HrefPolicy policy) {
-  for (const auto& prefix : policy.allowed_prefixes) {
-    if (!prefix.starts_with("http://") && !prefix.starts_with("https://")) {
-      throw Error(ErrorCode::kInvalidInput,
-                  fmt::format("allowed prefix '{}' must start with http:// or https://", prefix));
-    }
-    // A bare host prefix would also allow "https://example.com.evil.org".
-    if (prefix.find('/', prefix.find("://") + 3) == std::string::npos) {
-      throw Error(ErrorCode::kInvalidInput,
-                  fmt::format("allowed prefix '{}' must end the host with '/' (e.g. '{}/')", prefix, prefix));
-    }
-  }
-  PolicyState& state = policy_state();
-  const std::lock_guard lock(state.mutex);
-  state.policy = std::make_shared<const HrefPolicy>(std::move(policy));
-}
-
 CheckedHref check_href(std::string_view href) {
   const std::string lowered = lowercase(href);
   refuse_gdal_syntax(href, lowered);
-  const auto policy = current_policy_snapshot();
+  const auto state = current_state();
+  const ReaderConfig& config = state->config();
   if (lowered.starts_with("http://") || lowered.starts_with("https://")) {
-    const bool allowed = std::any_of(policy->allowed_prefixes.begin(), policy->allowed_prefixes.end(),
+    const bool allowed = std::any_of(config.allowed_prefixes.begin(), config.allowed_prefixes.end(),
                                      [&](const std::string& prefix) { return href.starts_with(prefix); });
     if (!allowed) {
       throw Error(ErrorCode::kInvalidInput,
@@ -164,7 +129,7 @@ CheckedHref check_href(std::string_view href) {
     return {HrefKind::kS3, std::string(href.substr(0, slash)), percent_decode(href.substr(slash + 1))};
   }
   if (lowered.starts_with("file://")) {
-    return {HrefKind::kLocalPath, resolve_local(parse_uri(href).path, *policy), {}};
+    return {HrefKind::kLocalPath, resolve_local(parse_uri(href).path, config), {}};
   }
   const std::size_t colon = href.find(':');
   const std::size_t slash = href.find('/');
@@ -174,7 +139,7 @@ CheckedHref check_href(std::string_view href) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("href '{}': only local paths, file://, s3://, http:// and https:// are read", href));
   }
-  return {HrefKind::kLocalPath, resolve_local(href, *policy), {}};
+  return {HrefKind::kLocalPath, resolve_local(href, config), {}};
 }
 
 }  // namespace tessera::storage

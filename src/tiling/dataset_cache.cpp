@@ -5,6 +5,7 @@
 #include <gdal_alg.h>
 
 #include "core/gdal_env.hpp"
+#include "storage/environment_state.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::tiling {
@@ -21,8 +22,9 @@ CrsProjection::~CrsProjection() {
   }
 }
 
-DatasetLease::DatasetLease(DatasetCache* cache, std::string path, int overview_level, CachedDataset dataset)
-    : cache_(cache), path_(std::move(path)), overview_level_(overview_level), dataset_(std::move(dataset)) {}
+DatasetLease::DatasetLease(std::shared_ptr<DatasetCache> cache, std::string path, int overview_level,
+                           CachedDataset dataset)
+    : cache_(std::move(cache)), path_(std::move(path)), overview_level_(overview_level), dataset_(std::move(dataset)) {}
 
 DatasetLease::~DatasetLease() {
   if (dataset_.dataset) {
@@ -43,28 +45,20 @@ CrsProjection& DatasetLease::projection(const std::string& crs_wkt) {
   return *projections.emplace_back(std::make_unique<CrsProjection>(crs_wkt));
 }
 
-DatasetCache& DatasetCache::instance() {
-  // Never destroyed: closing GDAL datasets from a static destructor at exit runs after PROJ's own
-  // statics are gone (use-after-free inside proj_context_create). The process exit reclaims it.
-  static DatasetCache* const cache = new DatasetCache();
-  return *cache;
-}
-
-DatasetLease DatasetCache::acquire(const std::string& path, std::string_view href,
-                                   const std::vector<std::string>& drivers, int overview_level) {
+DatasetLease DatasetCache::acquire(const std::string& path, std::string_view href, int overview_level) {
   {
     const std::lock_guard lock(mutex_);
     for (auto it = idle_.begin(); it != idle_.end(); ++it) {
       if (it->path == path && it->overview_level == overview_level) {
         CachedDataset dataset = std::move(it->dataset);
         idle_.erase(it);
-        return {this, path, overview_level, std::move(dataset)};
+        return {shared_from_this(), path, overview_level, std::move(dataset)};
       }
     }
   }
   gdal::ensure_initialized();
   std::vector<const char*> driver_names;
-  for (const auto& name : drivers) {
+  for (const auto& name : drivers_) {
     driver_names.push_back(name.c_str());
   }
   driver_names.push_back(nullptr);
@@ -87,7 +81,7 @@ DatasetLease DatasetCache::acquire(const std::string& path, std::string_view hre
     throw Error(ErrorCode::kInvalidInput, fmt::format("raster '{}' cannot be read: {}", href,
                                                       reason.empty() ? "not a raster format tessera reads" : reason));
   }
-  return {this, path, overview_level, CachedDataset{std::move(dataset), {}}};
+  return {shared_from_this(), path, overview_level, CachedDataset{std::move(dataset), {}}};
 }
 
 void DatasetCache::release(std::string path, int overview_level, CachedDataset dataset) {
@@ -101,13 +95,8 @@ void DatasetCache::release(std::string path, int overview_level, CachedDataset d
   }
 }
 
-void DatasetCache::clear(std::size_t capacity) {
-  std::list<Entry> closing;
-  {
-    const std::lock_guard lock(mutex_);
-    closing.swap(idle_);
-    capacity_ = capacity;
-  }
+DatasetLease acquire_dataset(const std::string& path, std::string_view href, int overview_level) {
+  return storage::current_state()->part<DatasetCache>()->acquire(path, href, overview_level);
 }
 
 }  // namespace tessera::tiling

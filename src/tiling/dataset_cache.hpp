@@ -50,7 +50,7 @@ struct CachedDataset {
 // GDAL datasets are not thread-safe, so one lease is used by one thread.
 class DatasetLease {
  public:
-  DatasetLease(DatasetCache* cache, std::string path, int overview_level, CachedDataset dataset);
+  DatasetLease(std::shared_ptr<DatasetCache> cache, std::string path, int overview_level, CachedDataset dataset);
   ~DatasetLease();
   DatasetLease(DatasetLease&&) noexcept = default;
   DatasetLease& operator=(DatasetLease&&) = delete;
@@ -64,25 +64,24 @@ class DatasetLease {
   [[nodiscard]] CrsProjection& projection(const std::string& crs_wkt);
 
  private:
-  DatasetCache* cache_;
+  std::shared_ptr<DatasetCache> cache_;
   std::string path_;
   int overview_level_;
   CachedDataset dataset_;
 };
 
 // Idle datasets by GDAL path, least recently used dropped first beyond the
-// capacity. Thread-safe.
-class DatasetCache {
+// capacity; one per environment state (storage/environment_state.hpp), so
+// settings never see datasets opened under others. Thread-safe.
+class DatasetCache : public std::enable_shared_from_this<DatasetCache> {
  public:
-  static DatasetCache& instance();
+  explicit DatasetCache(const ReaderConfig& config)
+      : capacity_(config.dataset_cache_size), drivers_(config.allowed_drivers) {}
 
   // An idle dataset for `path`, or a newly opened one (read-only, raster,
-  // with only `drivers` allowed), or of its overview `overview_level` as a
+  // with only the allowed drivers), or of its overview `overview_level` as a
   // dataset of its own. NotFound / InvalidInput / Io on failure, naming `href`.
-  DatasetLease acquire(const std::string& path, std::string_view href, const std::vector<std::string>& drivers,
-                       int overview_level = -1);
-  // Closes every idle dataset and sets the capacity.
-  void clear(std::size_t capacity);
+  DatasetLease acquire(const std::string& path, std::string_view href, int overview_level = -1);
 
  private:
   friend class DatasetLease;
@@ -95,7 +94,11 @@ class DatasetCache {
   };
   std::mutex mutex_;
   std::list<Entry> idle_;  // most recently used first
-  std::size_t capacity_ = ReaderConfig{}.dataset_cache_size;
+  std::size_t capacity_;
+  std::vector<std::string> drivers_;
 };
+
+// DatasetCache::acquire on the current environment's cache.
+DatasetLease acquire_dataset(const std::string& path, std::string_view href, int overview_level = -1);
 
 }  // namespace tessera::tiling

@@ -3,46 +3,40 @@
 #include <map>
 #include <mutex>
 
-#include <fmt/format.h>
-
-#include "core/gdal_env.hpp"
+#include "storage/environment_state.hpp"
 #include "storage/href_policy.hpp"
-#include "tessera/error.hpp"
-#include "tiling/dataset_cache.hpp"
-#include "tiling/tile_data_cache.hpp"
 
 namespace tessera::tiling {
 
 namespace {
 
-struct State {
-  std::mutex mutex;
-  std::shared_ptr<const ReaderConfig> config = std::make_shared<ReaderConfig>();
-  // One Storage per bucket: opening one (re)applies the bucket's GDAL
-  // settings, which must not happen under a read in flight.
-  std::map<std::string, std::unique_ptr<Storage>, std::less<>> buckets;
-};
+// One Storage per bucket and environment state: opening one (re)applies the
+// bucket's GDAL settings, which must not happen under a read in flight.
+class S3Buckets {
+ public:
+  explicit S3Buckets(const ReaderConfig& config) : options_(config.storage_options) {}
 
-State& state() {
-  static State instance;
-  return instance;
-}
-
-std::string resolve_s3(const storage::CheckedHref& object, const ReaderConfig& config, State& shared) {
-  const std::lock_guard lock(shared.mutex);
-  auto found = shared.buckets.find(object.location);
-  if (found == shared.buckets.end()) {
-    found = shared.buckets.emplace(object.location, Storage::open(object.location, config.storage_options)).first;
+  std::string gdal_path(const storage::CheckedHref& object) {
+    const std::lock_guard lock(mutex_);
+    auto found = buckets_.find(object.location);
+    if (found == buckets_.end()) {
+      found = buckets_.emplace(object.location, Storage::open(object.location, options_)).first;
+    }
+    return found->second->gdal_path(object.key);
   }
-  return found->second->gdal_path(object.key);
-}
+
+ private:
+  StorageOptions options_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<Storage>, std::less<>> buckets_;
+};
 
 }  // namespace
 
 std::shared_ptr<const ReaderConfig> current_config() {
-  State& shared = state();
-  const std::lock_guard lock(shared.mutex);
-  return shared.config;
+  auto state = storage::current_state();
+  const ReaderConfig* config = &state->config();
+  return {std::move(state), config};
 }
 
 std::string resolve_href(std::string_view href) {
@@ -51,7 +45,7 @@ std::string resolve_href(std::string_view href) {
     case storage::HrefKind::kHttp:
       return "/vsicurl/" + checked.location;
     case storage::HrefKind::kS3:
-      return resolve_s3(checked, *current_config(), state());
+      return storage::current_state()->part<S3Buckets>()->gdal_path(checked);
     case storage::HrefKind::kLocalPath:
       break;
   }
@@ -67,31 +61,3 @@ ExpressionLimits expression_limits() {
 }
 
 }  // namespace tessera::tiling
-
-namespace tessera {
-
-void configure(const ReaderConfig& config) {
-  if (config.max_image_size < 1 || config.max_expression_length < 1 || config.max_expression_depth < 1 ||
-      config.max_request_values < 1) {
-    throw Error(
-        ErrorCode::kInvalidInput,
-        "ReaderConfig: max_image_size, max_expression_length, max_expression_depth and max_request_values must be "
-        "positive");
-  }
-  storage::set_href_policy(
-      {config.allowed_prefixes, config.allowed_roots, config.allowed_drivers, config.allowed_vector_drivers});
-  gdal::ensure_initialized();
-  auto& shared = tiling::state();
-  {
-    const std::lock_guard lock(shared.mutex);
-    shared.config = std::make_shared<const ReaderConfig>(config);
-    shared.buckets.clear();
-  }
-  tiling::DatasetCache::instance().clear(config.dataset_cache_size);
-  // Cached pixels may come from hrefs the new allow-list refuses.
-  tiling::TileDataCache::instance().reset(config.tile_cache_bytes);
-}
-
-ReaderConfig reader_config() { return *tiling::current_config(); }
-
-}  // namespace tessera

@@ -1,6 +1,6 @@
 #pragma once
 
-// Turns an href into the name GDAL opens, enforcing the host's ReaderConfig.
+// Turns an href into the name GDAL opens, enforcing the current Environment.
 // Internal header.
 
 #include <memory>
@@ -12,7 +12,7 @@
 
 namespace tessera::tiling {
 
-// The configuration in force (a snapshot: configure() swaps in a new one).
+// The current environment's settings (a snapshot: configure() swaps in new ones).
 std::shared_ptr<const ReaderConfig> current_config();
 
 // The expression limits the configuration in force sets.

@@ -329,8 +329,7 @@ void read_warped(OpenRaster& raster, const ReadGrid& grid, const std::vector<int
       factor > 1 ? best_overview_level(*raster.dataset->GetRasterBand(bands.front()), factor, options.resampling) : -1;
   std::optional<DatasetLease> overview;
   if (level >= 0) {
-    overview.emplace(
-        DatasetCache::instance().acquire(raster.dataset.path(), raster.href, current_config()->allowed_drivers, level));
+    overview.emplace(acquire_dataset(raster.dataset.path(), raster.href, level));
   }
   DatasetLease& lease = overview ? *overview : raster.dataset;
   GDALDataset* input = &*lease;
@@ -537,8 +536,7 @@ SourceInfo describe(GDALDataset& dataset, std::string_view href) {
 
 OpenRaster open_raster(std::string_view href) {
   const std::string path = resolve_href(href);
-  const auto config = current_config();
-  DatasetLease dataset = DatasetCache::instance().acquire(path, href, config->allowed_drivers);
+  DatasetLease dataset = acquire_dataset(path, href);
   SourceInfo info = describe(*dataset, href);
   return {std::string(href), std::move(dataset), std::move(info)};
 }

@@ -1,5 +1,7 @@
 #include "tiling/tile_data_cache.hpp"
 
+#include "storage/environment_state.hpp"
+
 #include <utility>
 
 namespace tessera::tiling {
@@ -11,12 +13,6 @@ std::size_t image_bytes(const ImageData& image) {
 }
 
 }  // namespace
-
-TileDataCache& TileDataCache::instance() {
-  // Never destroyed, like the dataset cache: nothing to release at exit.
-  static TileDataCache* const cache = new TileDataCache();
-  return *cache;
-}
 
 std::optional<ImageData> TileDataCache::find(const std::string& key) {
   const std::lock_guard lock(mutex_);
@@ -46,23 +42,13 @@ void TileDataCache::insert(const std::string& key, const ImageData& image) {
   }
 }
 
-void TileDataCache::reset(std::size_t capacity_bytes) {
+void TileDataCache::clear() {
   const std::lock_guard lock(mutex_);
   entries_.clear();
   index_.clear();
   bytes_ = 0;
   hits_ = 0;
   misses_ = 0;
-  capacity_bytes_ = capacity_bytes;
-}
-
-void TileDataCache::clear() {
-  std::size_t capacity = 0;
-  {
-    const std::lock_guard lock(mutex_);
-    capacity = capacity_bytes_;
-  }
-  reset(capacity);
 }
 
 TileCacheStats TileDataCache::stats() {
@@ -70,11 +56,13 @@ TileCacheStats TileDataCache::stats() {
   return {hits_, misses_, entries_.size(), bytes_, capacity_bytes_};
 }
 
+std::shared_ptr<TileDataCache> current_tile_cache() { return storage::current_state()->part<TileDataCache>(); }
+
 }  // namespace tessera::tiling
 
 namespace tessera {
 
-TileCacheStats tile_cache_stats() { return tiling::TileDataCache::instance().stats(); }
-void clear_tile_cache() { tiling::TileDataCache::instance().clear(); }
+TileCacheStats tile_cache_stats() { return tiling::current_tile_cache()->stats(); }
+void clear_tile_cache() { tiling::current_tile_cache()->clear(); }
 
 }  // namespace tessera

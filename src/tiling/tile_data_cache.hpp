@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,15 +17,15 @@
 
 namespace tessera::tiling {
 
+// One per environment state (storage/environment_state.hpp). Thread-safe.
 class TileDataCache {
  public:
-  static TileDataCache& instance();
+  explicit TileDataCache(const ReaderConfig& config) : capacity_bytes_(config.tile_cache_bytes) {}
 
   // A copy sharing the cached buffers (never written to), counting a hit or a miss.
   std::optional<ImageData> find(const std::string& key);
   void insert(const std::string& key, const ImageData& image);
-  // Drops everything, resets the counters and sets the byte budget.
-  void reset(std::size_t capacity_bytes);
+  // Drops everything and resets the counters.
   void clear();
   TileCacheStats stats();
 
@@ -38,9 +39,12 @@ class TileDataCache {
   std::list<Entry> entries_;  // most recently used first
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
   std::size_t bytes_ = 0;
-  std::size_t capacity_bytes_ = ReaderConfig{}.tile_cache_bytes;
+  std::size_t capacity_bytes_;
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
 };
+
+// The current environment's cache.
+std::shared_ptr<TileDataCache> current_tile_cache();
 
 }  // namespace tessera::tiling

@@ -443,6 +443,42 @@ TEST_F(CApiTiling, BadOptionsNameTheProblem) {
   tsr_image_destroy(&image);
 }
 
+TEST_F(CApiTiling, EnvironmentsAreCurrentPerThread) {
+  tessera::testing::TempDir other;
+  const std::string only_other = nlohmann::json({{"allowed_roots", {other.path().string()}}}).dump();
+  tsr_environment closed = nullptr;
+  EXPECT_EQ(tsr_environment_new(only_other.c_str(), nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_environment_new("{\"max_image_size\": 0}", &closed), TSR_INVALID_INPUT);
+  EXPECT_EQ(closed, nullptr);
+  ASSERT_EQ(tsr_environment_new(only_other.c_str(), &closed), TSR_OK) << message();
+  char* json = nullptr;
+  ASSERT_EQ(tsr_environment_use(closed), TSR_OK);
+  EXPECT_EQ(tsr_raster_info(href_.c_str(), nullptr, &json), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("outside the allowed local folders"), std::string::npos) << message();
+  // Another thread still reads under the process default.
+  tsr_status elsewhere = TSR_INTERNAL;
+  std::thread([&] {
+    char* info = nullptr;
+    elsewhere = tsr_raster_info(href_.c_str(), nullptr, &info);
+    tsr_free(info);
+  }).join();
+  EXPECT_EQ(elsewhere, TSR_OK);
+  // Reconfigured to open the raster's folder, then back to the default.
+  const std::string only_data = nlohmann::json({{"allowed_roots", {dir_.path().string()}}}).dump();
+  EXPECT_EQ(tsr_environment_configure(nullptr, only_data.c_str()), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_environment_configure(closed, "{\"allowed_roots\": 1}"), TSR_INVALID_INPUT);
+  ASSERT_EQ(tsr_environment_configure(closed, only_data.c_str()), TSR_OK) << message();
+  ASSERT_EQ(tsr_raster_info(href_.c_str(), nullptr, &json), TSR_OK) << message();
+  tsr_free(json);
+  ASSERT_EQ(tsr_environment_use(nullptr), TSR_OK);
+  tsr_environment_destroy(&closed);
+  EXPECT_EQ(closed, nullptr);
+  tsr_environment_destroy(&closed);
+  tsr_environment_destroy(nullptr);
+  ASSERT_EQ(tsr_raster_info(href_.c_str(), nullptr, &json), TSR_OK) << message();
+  tsr_free(json);
+}
+
 TEST_F(CApiTiling, HrefPolicyAndMissingRasters) {
   tsr_image image = nullptr;
   char* json = nullptr;
