@@ -35,18 +35,6 @@ using mosaic::plan_items;
 using mosaic::scan_items;
 using mosaic::ScanResult;
 
-constexpr std::pair<PixelSelection, std::string_view> kMethodNames[] = {
-    {PixelSelection::kFirst, "first"},
-    {PixelSelection::kHighest, "highest"},
-    {PixelSelection::kLowest, "lowest"},
-    {PixelSelection::kMean, "mean"},
-    {PixelSelection::kMedian, "median"},
-    {PixelSelection::kStdev, "stdev"},
-    {PixelSelection::kCount, "count"},
-    {PixelSelection::kLastBandHigh, "last-band-high"},
-    {PixelSelection::kLastBandLow, "last-band-low"},
-};
-
 // --- Footprints on the tile grid (skipping covered items) -----------------------
 
 // Transformers from WGS84 to a TMS CRS, kept for reuse (building one costs
@@ -127,34 +115,6 @@ ScanResult scan_within(std::chrono::steady_clock::time_point deadline, Scan&& sc
 }
 
 }  // namespace
-
-PixelSelection pixel_selection_from_name(std::string_view name) {
-  if (name == "lastbandhigh") {
-    return PixelSelection::kLastBandHigh;
-  }
-  if (name == "lastbandlow") {
-    return PixelSelection::kLastBandLow;
-  }
-  for (const auto& [method, text] : kMethodNames) {
-    if (text == name) {
-      return method;
-    }
-  }
-  std::string known;
-  for (const auto& [method, text] : kMethodNames) {
-    known += known.empty() ? std::string(text) : ", " + std::string(text);
-  }
-  throw Error(ErrorCode::kInvalidInput, fmt::format("unknown pixel selection '{}' (one of: {})", name, known));
-}
-
-std::string_view pixel_selection_name(PixelSelection method) noexcept {
-  for (const auto& [value, text] : kMethodNames) {
-    if (value == method) {
-      return text;
-    }
-  }
-  return "unknown";
-}
 
 Mosaic::Mosaic(Catalog& catalog, json search, MosaicOptions options)
     : catalog_(&catalog), search_(std::move(search)), options_(std::move(options)) {
