@@ -282,7 +282,7 @@ tsr_status tsr_raster_info(const char* href, const char* tms, char** out_json) {
   return guarded([&] {
     TSR_REQUIRE(href);
     TSR_REQUIRE(out_json);
-    *out_json = tessera::capi::copy_string(tessera::raster_info(href, tms_of(tms)).dump());
+    *out_json = tessera::capi::copy_string(tessera::raster_info(href, tms_of(tms)).to_json().dump());
   });
 }
 
@@ -305,7 +305,7 @@ tsr_status tsr_raster_statistics(const char* href, const char* options_json, cha
     }
     statistics.categorical = options.boolean("categorical").value_or(false);
     const tessera::ReadOptions read = read_options_of(options);
-    *out_json = tessera::capi::copy_string(tessera::raster_statistics(href, statistics, read).dump());
+    *out_json = tessera::capi::copy_string(tessera::to_json(tessera::raster_statistics(href, statistics, read)).dump());
   });
 }
 

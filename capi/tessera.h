@@ -26,17 +26,21 @@
 extern "C" {
 #endif
 
-/* Status codes; the same values as tessera::ErrorCode. */
+/* Status codes; the same values as tessera::ErrorCode, and tsr_status_name
+ * gives each the same name as C++ and Python (docs/api-names.md). */
 typedef enum tsr_status {
   TSR_OK = 0,
   TSR_INVALID_INPUT = 1, /* malformed or out-of-range input */
   TSR_NOT_FOUND = 2,     /* key, item, collection or file does not exist */
   TSR_CONFLICT = 3,      /* already exists, or locked by another writer */
-  TSR_IO_ERROR = 4,      /* reading or writing storage or data failed */
+  TSR_IO = 4,            /* reading or writing storage or data failed */
   TSR_UNSUPPORTED = 5,   /* valid request that tessera does not handle */
   TSR_INTERNAL = 6,      /* a bug in tessera */
   TSR_UNAVAILABLE = 7    /* transient failure; retrying may succeed */
 } tsr_status;
+
+/* Deprecated: TSR_IO's name before 0.2; the same value. */
+#define TSR_IO_ERROR TSR_IO
 
 typedef enum tsr_log_level {
   TSR_LOG_DEBUG = 0,
@@ -54,7 +58,9 @@ TSR_API const char* tsr_version(void);
  * Valid until the next tessera call on the same thread. */
 TSR_API const char* tsr_last_error_message(void);
 
-/* Stable name of a status, e.g. "not_found". Never fails. */
+/* Stable name of a status: "ok", "invalid_input", "not_found", "conflict",
+ * "io", "unsupported", "internal", "unavailable" (tessera::error_code_name);
+ * "unknown" for any other value. Never fails; the string is static. */
 TSR_API const char* tsr_status_name(tsr_status status);
 
 /* Releases memory returned by the library (strings, buffers). NULL is a no-op. */

@@ -88,8 +88,7 @@ void add_catalog_commands(CLI::App& app) {
   auto* load = app.add_subcommand("load", "Load STAC items (ndjson, FeatureCollection or Item files)");
   load->add_option("CATALOG", load_args->catalog, "Catalog URI")->required();
   load->add_option("FILES", load_args->files, "Item files")->required();
-  load->add_option("--mode", load_args->mode, "insert, ignore or upsert")
-      ->check(CLI::IsMember({"insert", "ignore", "upsert"}));
+  load->add_option("--mode", load_args->mode, "insert, ignore or upsert")->check(CLI::IsMember(load_mode_names()));
   load->add_option("--batch-size", load_args->batch_size, "Items per transaction")->check(CLI::PositiveNumber);
   load->add_flag("-q,--quiet", load_args->quiet, "No progress bar");
   load->callback([load_args] {

@@ -1,8 +1,32 @@
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 
+#include "tessera/catalog.hpp"
+
 namespace tessera::cli {
+
+// "a, b, c": the names an option takes, as the library lists them (its
+// <enum>_names() functions), for --help texts.
+inline std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) {
+    text += (text.empty() ? "" : ", ") + name;
+  }
+  return text;
+}
+
+// "insert", "ignore", "upsert", from load_mode_name.
+inline std::vector<std::string> load_mode_names() {
+  std::vector<std::string> names;
+  for (const LoadMode mode : {LoadMode::kInsert, LoadMode::kIgnore, LoadMode::kUpsert}) {
+    names.emplace_back(load_mode_name(mode));
+  }
+  return names;
+}
 
 // Each area adds its subcommand to the app; the callbacks run the command.
 void add_storage_command(CLI::App& app);

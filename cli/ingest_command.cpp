@@ -25,8 +25,7 @@ void add_ingest_command(CLI::App& app) {
   command->add_option("CATALOG", args->catalog, "Catalog URI")->required();
   command->add_option("SOURCES", args->sources, "Files, folders or prefixes; with --messages, files of messages")
       ->required();
-  command->add_option("--mode", args->mode, "insert, ignore or upsert")
-      ->check(CLI::IsMember({"insert", "ignore", "upsert"}));
+  command->add_option("--mode", args->mode, "insert, ignore or upsert")->check(CLI::IsMember(load_mode_names()));
   command->add_option("--batch-size", args->batch_size, "Items per batch")->check(CLI::PositiveNumber);
   command->add_option("--dead-letter", args->dead_letter, "Where failures go: a storage URI/folder or a .ndjson file");
   command->add_flag("--messages", args->messages, "SOURCES are ndjson files of queue messages, one per line");

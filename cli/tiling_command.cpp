@@ -52,8 +52,11 @@ void add_read_options(CLI::App* command, ReadArgs& args, bool with_resampling) {
       ->check(CLI::PositiveNumber);
   command->add_option("--expression", args.expression, "Band math on b1..bN, ';' between output bands");
   if (with_resampling) {
-    command->add_option("--resampling", args.resampling, "Resampling when reading at another resolution");
-    command->add_option("--reproject", args.reproject, "Resampling when warping to another CRS");
+    const std::string names = joined(resampling_names());
+    command->add_option("--resampling", args.resampling,
+                        "Resampling when reading at another resolution: " + names + " (default nearest)");
+    command->add_option("--reproject", args.reproject,
+                        "Resampling when warping to another CRS: " + names + " (default nearest)");
   }
   args.nodata_option = command->add_option("--nodata", args.nodata, "Overrides the raster's nodata value");
   command->add_flag("--unscale", args.unscale, "Apply the bands' scale and offset");
@@ -61,8 +64,8 @@ void add_read_options(CLI::App* command, ReadArgs& args, bool with_resampling) {
 
 void add_render_options(CLI::App* command, RenderArgs& args) {
   command->add_option("-o,--output", args.output, "Output file, or - for standard output")->required();
-  command->add_option("--format", args.format, "png, jpeg, webp, tif or npy (default: from the output's extension)")
-      ->check(CLI::IsMember({"png", "jpeg", "jpg", "webp", "tif", "gtiff", "npy"}, CLI::ignore_case));
+  command->add_option("--format", args.format, "Image format (default: from the output's extension)")
+      ->check(CLI::IsMember(render_format_names(), CLI::ignore_case));
   command->add_option("--rescale", args.rescale, "MIN,MAX to 0-255; once for every band or once per band")
       ->allow_extra_args(false);
   command->add_option("--colormap", args.colormap, "A colormap name (e.g. viridis) or rio-tiler colormap JSON");
@@ -239,8 +242,7 @@ void add_tiling_commands(CLI::App& app) {
     command->add_option("--assets", args->assets, "Assets read from each item, e.g. visual or B04,B03,B02")
         ->delimiter(',');
     command->add_option("--method", args->method,
-                        "Pixel selection: first (default), highest, lowest, mean, median, stdev, count, "
-                        "last-band-high, last-band-low");
+                        "Pixel selection: " + joined(pixel_selection_names()) + " (default first)");
     command->add_option("--tms", args->read.tms,
                         "Tile matrix set: WebMercatorQuad (default), WorldCRS84Quad, EPSG:<code> or a TMS JSON file");
     command->add_option("--tilesize", args->tile_size, "Pixels a side (default 256)");
@@ -301,7 +303,7 @@ void add_tiling_commands(CLI::App& app) {
     info->add_option("--tms", args->tms, "Tile matrix set of the zoom range (default WebMercatorQuad)");
     info->callback([args] {
       allow_href(args->href);
-      std::cout << raster_info(args->href, tms_of(args->tms)).dump(2) << "\n";
+      std::cout << raster_info(args->href, tms_of(args->tms)).to_json().dump(2) << "\n";
     });
   }
 
@@ -359,7 +361,7 @@ void add_tiling_commands(CLI::App& app) {
       options.histogram_bins = args->bins;
       options.percentiles = args->percentiles;
       options.categorical = args->categorical;
-      std::cout << raster_statistics(args->read.href, options, read_options_of(args->read)).dump(2) << "\n";
+      std::cout << to_json(raster_statistics(args->read.href, options, read_options_of(args->read))).dump(2) << "\n";
     });
   }
 }

@@ -8,52 +8,17 @@
 namespace tessera::python {
 namespace {
 
-// Python class (in tessera._errors) raised for each error code.
-const char* exception_class_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidInput:
-      return "InvalidInput";
-    case ErrorCode::kNotFound:
-      return "NotFound";
-    case ErrorCode::kConflict:
-      return "Conflict";
-    case ErrorCode::kIo:
-      return "StorageError";
-    case ErrorCode::kUnsupported:
-      return "Unsupported";
-    case ErrorCode::kUnavailable:
-      return "Unavailable";
-    case ErrorCode::kInternal:
-      return "InternalError";
-  }
-  return "Error";
-}
-
+// The class tessera._errors gives for the error's code name (every class
+// carries its code, so no second table of names lives here).
 void raise_python_error(const Error& error) {
-  py::object cls = py::module_::import("tessera._errors").attr(exception_class_name(error.code()));
+  py::object cls =
+      py::module_::import("tessera._errors").attr("error_class")(std::string(error_code_name(error.code())));
   py::object instance = cls(error.what());
-  instance.attr("code") = std::string(error_code_name(error.code()));
   PyErr_SetObject(cls.ptr(), instance.ptr());
 }
 
-LogLevel parse_level(const std::string& name) {
-  if (name == "debug") {
-    return LogLevel::kDebug;
-  }
-  if (name == "info") {
-    return LogLevel::kInfo;
-  }
-  if (name == "warning") {
-    return LogLevel::kWarning;
-  }
-  if (name == "error") {
-    return LogLevel::kError;
-  }
-  throw Error(ErrorCode::kInvalidInput, "log level must be debug, info, warning or error, got '" + name + "'");
-}
-
 void set_python_log_callback(const py::object& callback, const std::string& min_level) {
-  const LogLevel level = parse_level(min_level);
+  const LogLevel level = log_level_from_name(min_level);
   if (callback.is_none()) {
     set_log_callback(nullptr);
     return;
@@ -72,9 +37,8 @@ void set_python_log_callback(const py::object& callback, const std::string& min_
           return;
         }
         py::gil_scoped_acquire gil;
-        static const char* names[] = {"debug", "info", "warning", "error"};
         try {
-          (*holder)(names[static_cast<int>(message_level)], std::string(message));
+          (*holder)(std::string(log_level_name(message_level)), std::string(message));
         } catch (py::error_already_set& error) {
           error.discard_as_unraisable("tessera log callback");
         }
@@ -108,6 +72,8 @@ void bind_core(py::module_& m) {
       "Versions of tessera and the libraries it was built on.");
   m.def("set_log_callback", &set_python_log_callback, py::arg("callback"), py::arg("min_level") = "info",
         "Route tessera's log messages to callback(level: str, message: str); None restores the default.");
+  m.def("error_code_names", &error_code_names,
+        "The error codes' names (\"invalid_input\", \"not_found\", ...): each tessera.Error subclass's code.");
 }
 
 }  // namespace tessera::python

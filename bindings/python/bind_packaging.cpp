@@ -27,11 +27,13 @@ std::shared_ptr<py::object> hold(py::object object) {
   const py::object base = py::module_::import("tessera._errors").attr("Error");
   if (error.matches(base)) {
     const std::string code = py::str(error.value().attr("code"));
-    for (int value = 1; value <= 7; ++value) {
-      if (error_code_name(static_cast<ErrorCode>(value)) == code) {
-        throw Error(static_cast<ErrorCode>(value), py::str(error.value()));
-      }
+    ErrorCode value = ErrorCode::kInternal;
+    try {
+      value = error_code_from_name(code);
+    } catch (const Error&) {
+      // A code tessera does not know stays an internal error.
     }
+    throw Error(value, py::str(error.value()));
   }
   throw Error(ErrorCode::kInternal, error.what());
 }

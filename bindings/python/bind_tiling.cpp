@@ -1,4 +1,5 @@
 #include <optional>
+#include <string_view>
 #include <variant>
 
 #include <pybind11/numpy.h>
@@ -240,22 +241,26 @@ void bind_tiling(py::module_& m) {
                std::to_string(image.width()) + " " + std::string(data_type_name(image.data_type())) + ">";
       });
 
-  m.def(
-      "read_tile",
-      [](const std::string& href, const py::object& x, const py::object& y, const py::object& z, const py::object& tms,
-         int tilesize, const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
-         const std::string& resampling, const std::optional<double>& nodata, const std::string& reproject, bool unscale,
-         double buffer) {
-        const Tile tile = tile_from(x, y, z);
-        const TileMatrixSet matrix_set = tms_from(tms);
-        const ReadOptions options = read_options(indexes, expression, resampling, reproject, nodata, unscale, buffer);
-        py::gil_scoped_release release;
-        return read_tile(href, matrix_set, tile, tilesize, options);
-      },
-      py::arg("href"), py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none(),
-      py::arg("tms") = "WebMercatorQuad", py::arg("tilesize") = 256, py::arg("indexes") = py::none(),
-      py::arg("expression") = py::none(), py::arg("resampling") = "nearest", py::arg("nodata") = py::none(),
-      py::arg("reproject") = "nearest", py::arg("unscale") = false, py::arg("buffer") = 0.0);
+  // rio-tiler's Reader.tile(); read_tile, its name before 0.2, stays an alias.
+  const auto tile_function = [](const std::string& href, const py::object& x, const py::object& y, const py::object& z,
+                                const py::object& tms, int tilesize, const std::optional<std::vector<int>>& indexes,
+                                const std::optional<std::string>& expression, const std::string& resampling,
+                                const std::optional<double>& nodata, const std::string& reproject, bool unscale,
+                                double buffer) {
+    const Tile tile = tile_from(x, y, z);
+    const TileMatrixSet matrix_set = tms_from(tms);
+    const ReadOptions options = read_options(indexes, expression, resampling, reproject, nodata, unscale, buffer);
+    py::gil_scoped_release release;
+    return read_tile(href, matrix_set, tile, tilesize, options);
+  };
+  for (const char* name : {"tile", "read_tile"}) {
+    m.def(name, tile_function, py::arg("href"), py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none(),
+          py::arg("tms") = "WebMercatorQuad", py::arg("tilesize") = 256, py::arg("indexes") = py::none(),
+          py::arg("expression") = py::none(), py::arg("resampling") = "nearest", py::arg("nodata") = py::none(),
+          py::arg("reproject") = "nearest", py::arg("unscale") = false, py::arg("buffer") = 0.0,
+          std::string_view(name) == "tile" ? "The tile (x, y, z) of a raster (C++ read_tile, C tsr_read_tile)."
+                                           : "The same as tile() (its name before 0.2).");
+  }
 
   m.def(
       "part",
@@ -335,7 +340,7 @@ void bind_tiling(py::module_& m) {
         nlohmann::json info;
         {
           py::gil_scoped_release release;
-          info = raster_info(href, matrix_set);
+          info = raster_info(href, matrix_set).to_json();
         }
         return from_json(info);
       },
@@ -357,7 +362,7 @@ void bind_tiling(py::module_& m) {
         nlohmann::json result;
         {
           py::gil_scoped_release release;
-          result = raster_statistics(href, statistics, options);
+          result = to_json(raster_statistics(href, statistics, options));
         }
         return from_json(result);
       },

@@ -44,7 +44,7 @@ written = 0
 for z in (info["minzoom"], info["minzoom"] + 1):
     for tile in tms.tiles(info["geographic_bounds"], z):
         try:
-            image = tessera.read_tile(cog, tile)
+            image = tessera.tile(cog, tile)
         except tessera.NotFound:
             continue  # the tile's corner touches the raster's bounding box only
         path = work / "tiles" / f"{tile.z}-{tile.x}-{tile.y}.png"

@@ -61,13 +61,14 @@ void add_cog_routes(httplib::Server& http, const ServerContext& context) {
   http.Get("/cog/info", [&context](const httplib::Request& request, httplib::Response& response) {
     const std::string tms =
         request.has_param("tileMatrixSetId") ? request.get_param_value("tileMatrixSetId") : "WebMercatorQuad";
-    send_cacheable_json(request, response, tessera::raster_info(href_of(request), tms_of(tms)), context.options.cache);
+    send_cacheable_json(request, response, tessera::raster_info(href_of(request), tms_of(tms)).to_json(),
+                        context.options.cache);
   });
   http.Get("/cog/statistics", [&context](const httplib::Request& request, httplib::Response& response) {
-    send_cacheable_json(
-        request, response,
-        tessera::raster_statistics(href_of(request), statistics_options_of(request), read_options_of(request)),
-        context.options.cache);
+    send_cacheable_json(request, response,
+                        tessera::to_json(tessera::raster_statistics(href_of(request), statistics_options_of(request),
+                                                                    read_options_of(request))),
+                        context.options.cache);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tessera/export.hpp"
 
@@ -20,8 +21,16 @@ enum class ErrorCode : int {
   kUnavailable = 7,   // a transient failure (server down, busy); retrying may work
 };
 
-// Stable lower-case name of a code ("invalid_input", "not_found", ...).
+// The one name of each code, the same in every language (docs/api-names.md):
+// "invalid_input", "not_found", "conflict", "io", "unsupported", "internal",
+// "unavailable". Python's exception classes carry it as `code`, the C ABI's
+// tsr_status_name returns it, the CLI prints it.
 TESSERA_API std::string_view error_code_name(ErrorCode code) noexcept;
+// The code of a name error_code_name returns (and "io_error", kIo's name
+// before 0.2); InvalidInput naming the accepted ones for any other.
+TESSERA_API ErrorCode error_code_from_name(std::string_view name);
+// Every code's name, in code order.
+TESSERA_API std::vector<std::string> error_code_names();
 
 // The one exception type tessera throws. The message names what failed and
 // where (the key, item id, file or position).

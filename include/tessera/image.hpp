@@ -19,8 +19,9 @@ enum class DataType : int { kUInt8, kInt8, kUInt16, kInt16, kUInt32, kInt32, kFl
 
 // "uint8", "int16", "float32", ... (numpy's names).
 TESSERA_API std::string_view data_type_name(DataType type) noexcept;
-// InvalidInput for a name that is not one of data_type_name's.
+// InvalidInput naming the accepted names for a name that is not one of them.
 TESSERA_API DataType data_type_from_name(std::string_view name);
+TESSERA_API std::vector<std::string> data_type_names();
 TESSERA_API std::size_t data_type_size(DataType type) noexcept;
 
 // One entry of a raster's internal palette (GDAL colour table).

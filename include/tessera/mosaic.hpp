@@ -36,6 +36,8 @@ enum class PixelSelection {
 // "last-band-high", "last-band-low" (TiTiler's "lastbandhigh"/"lastbandlow" too).
 TESSERA_API PixelSelection pixel_selection_from_name(std::string_view name);
 TESSERA_API std::string_view pixel_selection_name(PixelSelection method) noexcept;
+// The canonical names, in enum order (not the TiTiler spellings).
+TESSERA_API std::vector<std::string> pixel_selection_names();
 
 struct TESSERA_API MosaicOptions {
   // Assets read from every item, their bands stacked in this order and named

@@ -47,4 +47,7 @@ TESSERA_API std::string render(const ImageData& image, const RenderOptions& opti
 // InvalidInput for an unknown format.
 TESSERA_API std::string_view render_media_type(std::string_view format);
 
+// Every format name render() takes, aliases included ("png", "jpeg", "jpg", ...).
+TESSERA_API std::vector<std::string> render_format_names();
+
 }  // namespace tessera

@@ -3,8 +3,10 @@
 // Reading COGs (and any GDAL raster) as map tiles, parts, points, previews and
 // statistics, pixel-for-pixel like rio-tiler.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,8 +42,10 @@ enum class Resampling : int {
 };
 // rasterio's names: "nearest", "bilinear", "cubic", "cubic_spline", "lanczos",
 // "average", "mode", "gauss", "rms", "max", "min", "med", "q1", "q3", "sum".
+// An unknown name is InvalidInput naming the accepted ones.
 TESSERA_API Resampling resampling_from_name(std::string_view name);
 TESSERA_API std::string_view resampling_name(Resampling resampling) noexcept;
+TESSERA_API std::vector<std::string> resampling_names();
 
 struct TESSERA_API ReadOptions {
   std::vector<int> indexes;                      // 1-based band indexes; empty: every band but alpha
@@ -86,11 +90,49 @@ struct TESSERA_API PointData {
 // Values at a WGS84 point. NotFound when the point is outside the raster.
 TESSERA_API PointData read_point(std::string_view href, double lon, double lat, const ReadOptions& options = {});
 
+// One band of a raster, as RasterInfo describes it.
+struct TESSERA_API BandInfo {
+  std::string name;                             // "b1", "b2", ...
+  std::string description;                      // GDAL's band description ("" when none)
+  std::map<std::string, std::string> metadata;  // the band's GDAL metadata (default domain)
+  std::string colorinterp;                      // "gray", "red", "alpha", ... (GDAL's, lower case)
+  double scale = 1;
+  double offset = 0;
+};
+
+// What rio-tiler's info() tells of a raster.
+struct TESSERA_API RasterInfo {
+  Bbox bounds;             // in the raster's CRS
+  Bbox geographic_bounds;  // WGS84
+  std::string crs;         // "EPSG:32633", or the WKT when the CRS has no authority code
+  std::string crs_wkt;
+  int minzoom = 0;  // zoom range of the raster in `tms`
+  int maxzoom = 0;
+  std::string tms;     // the tile matrix set's id
+  std::string driver;  // GDAL's driver name ("GTiff")
+  int width = 0;
+  int height = 0;
+  DataType dtype = DataType::kUInt8;
+  std::optional<double> nodata_value;
+  std::string nodata_type;  // "Nodata", "Alpha", "Mask" or "None" (rio-tiler's)
+  std::vector<BandInfo> bands;
+  std::vector<int> overviews;  // decimation factors (2, 4, ...)
+  // The first band's colour table, entry index -> RGBA, when it has one.
+  std::optional<std::map<int, std::array<int, 4>>> colormap;
+
+  [[nodiscard]] int count() const noexcept { return static_cast<int>(bands.size()); }
+  // rio-tiler's Info as JSON: bounds, geographic_bounds, crs, crs_wkt, minzoom,
+  // maxzoom, tms, driver, width, height, count, dtype, nodata_value,
+  // nodata_type, band_descriptions, band_metadata, colorinterp, scales,
+  // offsets, overviews and colormap (what the C ABI and Python hand out).
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
 // Bounds (raster CRS and WGS84), CRS, size, data type, nodata, overviews,
 // min/max zoom in `tms`, band descriptions, colour interpretation, scales
 // and offsets, like rio-tiler's info().
-TESSERA_API nlohmann::json raster_info(std::string_view href,
-                                       const TileMatrixSet& tms = TileMatrixSet::web_mercator_quad());
+TESSERA_API RasterInfo raster_info(std::string_view href,
+                                   const TileMatrixSet& tms = TileMatrixSet::web_mercator_quad());
 
 struct TESSERA_API StatisticsOptions {
   int max_size = 1024;  // statistics of a preview this large (0: full resolution)
@@ -99,11 +141,48 @@ struct TESSERA_API StatisticsOptions {
   std::optional<std::pair<double, double>> histogram_range;
   bool categorical = false;  // count each distinct value instead
 };
-// Per band ("b1", ...): min, max, mean, count, sum, std, median, majority,
-// minority, unique, histogram, valid_percent, masked_pixels, valid_pixels and
-// percentile_<p>, like rio-tiler's statistics().
-TESSERA_API nlohmann::json raster_statistics(std::string_view href, const StatisticsOptions& statistics = {},
-                                             const ReadOptions& options = {});
+// Statistics of one band's valid pixels, with rio-tiler's definitions
+// (population std, "nearest rank" percentiles, numpy's histogram). The
+// value statistics are empty when the band has no valid pixel.
+struct TESSERA_API BandStatistics {
+  std::string band;  // "b1", ... or the expression of the output band
+  std::optional<double> min;
+  std::optional<double> max;
+  std::optional<double> mean;
+  std::size_t count = 0;  // valid pixels
+  double sum = 0;
+  std::optional<double> std;
+  std::optional<double> median;
+  std::optional<double> majority;  // the most frequent value (the smallest among ties)
+  std::optional<double> minority;  // the least frequent value (the smallest among ties)
+  std::size_t unique = 0;          // distinct values
+  struct Percentile {
+    double percentile = 0;  // as asked (0 to 100)
+    std::optional<double> value;
+  };
+  std::vector<Percentile> percentiles;
+  // numpy's histogram: counts per bin and the bins' edges (one more than the
+  // counts); categorical: the count of each distinct value and the values.
+  std::vector<std::size_t> histogram_counts;
+  std::vector<double> histogram_edges;
+  std::size_t valid_pixels = 0;
+  std::size_t masked_pixels = 0;
+  double valid_percent = 0;  // rounded to 2 decimals
+
+  // rio-tiler's BandStatistics as JSON: min, max, mean, count, sum, std,
+  // median, majority, minority, unique, histogram ([counts, edges]),
+  // valid_percent, masked_pixels, valid_pixels and percentile_<p> (numbers
+  // without a value, or not finite, are null).
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+// Per band, in band order, like rio-tiler's statistics().
+TESSERA_API std::vector<BandStatistics> raster_statistics(std::string_view href,
+                                                          const StatisticsOptions& statistics = {},
+                                                          const ReadOptions& options = {});
+// The statistics as rio-tiler's JSON: an object of BandStatistics::to_json()
+// by band name (what the C ABI and Python hand out).
+TESSERA_API nlohmann::json to_json(const std::vector<BandStatistics>& statistics);
 
 // A TileJSON 3.0.0 document for the raster in `tms`, with `tile_url` (with
 // {z}/{x}/{y} placeholders) as its only tile source.

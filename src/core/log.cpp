@@ -5,6 +5,8 @@
 #include <shared_mutex>
 #include <string>
 
+#include "core/enum_names.hpp"
+
 namespace tessera {
 namespace {
 
@@ -19,21 +21,22 @@ LogSink& sink() {
   return instance;
 }
 
-const char* level_name(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarning:
-      return "warning";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "?";
-}
+constexpr core::EnumName<LogLevel> kLevelNames[] = {
+    {LogLevel::kDebug, "debug"},
+    {LogLevel::kInfo, "info"},
+    {LogLevel::kWarning, "warning"},
+    {LogLevel::kError, "error"},
+};
+constexpr core::NameTable<LogLevel> kLevels{"log level", kLevelNames};
+static_assert(kLevels.covers(LogLevel::kDebug, LogLevel::kError));
 
 }  // namespace
+
+std::string_view log_level_name(LogLevel level) noexcept { return kLevels.name(level); }
+
+LogLevel log_level_from_name(std::string_view name) { return kLevels.from_name(name); }
+
+std::vector<std::string> log_level_names() { return kLevels.names(); }
 
 void set_log_callback(LogCallback callback, LogLevel min_level) {
   auto& s = sink();
@@ -52,7 +55,9 @@ void log(LogLevel level, std::string_view message) {
     s.callback(level, message);
     return;
   }
-  std::fprintf(stderr, "tessera %s: %.*s\n", level_name(level), static_cast<int>(message.size()), message.data());
+  const std::string_view name = log_level_name(level);
+  std::fprintf(stderr, "tessera %.*s: %.*s\n", static_cast<int>(name.size()), name.data(),
+               static_cast<int>(message.size()), message.data());
 }
 
 }  // namespace tessera

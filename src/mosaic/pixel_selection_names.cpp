@@ -1,17 +1,16 @@
 // Names of the pixel-selection methods, as rio-tiler and TiTiler spell them.
 
 #include <string>
+#include <vector>
 
-#include <fmt/format.h>
-
-#include "tessera/error.hpp"
+#include "core/enum_names.hpp"
 #include "tessera/mosaic.hpp"
 
 namespace tessera {
 
 namespace {
 
-constexpr std::pair<PixelSelection, std::string_view> kMethodNames[] = {
+constexpr core::EnumName<PixelSelection> kMethodNames[] = {
     {PixelSelection::kFirst, "first"},
     {PixelSelection::kHighest, "highest"},
     {PixelSelection::kLowest, "lowest"},
@@ -22,35 +21,20 @@ constexpr std::pair<PixelSelection, std::string_view> kMethodNames[] = {
     {PixelSelection::kLastBandHigh, "last-band-high"},
     {PixelSelection::kLastBandLow, "last-band-low"},
 };
+// TiTiler's spellings.
+constexpr core::EnumName<PixelSelection> kMethodAliases[] = {
+    {PixelSelection::kLastBandHigh, "lastbandhigh"},
+    {PixelSelection::kLastBandLow, "lastbandlow"},
+};
+constexpr core::NameTable<PixelSelection> kMethods{"pixel selection", kMethodNames, kMethodAliases};
+static_assert(kMethods.covers(PixelSelection::kFirst, PixelSelection::kLastBandLow));
 
 }  // namespace
 
-PixelSelection pixel_selection_from_name(std::string_view name) {
-  if (name == "lastbandhigh") {
-    return PixelSelection::kLastBandHigh;
-  }
-  if (name == "lastbandlow") {
-    return PixelSelection::kLastBandLow;
-  }
-  for (const auto& [method, text] : kMethodNames) {
-    if (text == name) {
-      return method;
-    }
-  }
-  std::string known;
-  for (const auto& [method, text] : kMethodNames) {
-    known += known.empty() ? std::string(text) : ", " + std::string(text);
-  }
-  throw Error(ErrorCode::kInvalidInput, fmt::format("unknown pixel selection '{}' (one of: {})", name, known));
-}
+PixelSelection pixel_selection_from_name(std::string_view name) { return kMethods.from_name(name); }
 
-std::string_view pixel_selection_name(PixelSelection method) noexcept {
-  for (const auto& [value, text] : kMethodNames) {
-    if (value == method) {
-      return text;
-    }
-  }
-  return "unknown";
-}
+std::string_view pixel_selection_name(PixelSelection method) noexcept { return kMethods.name(method); }
+
+std::vector<std::string> pixel_selection_names() { return kMethods.names(); }
 
 }  // namespace tessera

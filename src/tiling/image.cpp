@@ -4,47 +4,28 @@
 
 #include <fmt/format.h>
 
+#include "core/enum_names.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera {
 
 namespace {
 
-constexpr DataType kAllTypes[] = {DataType::kUInt8,  DataType::kInt8,  DataType::kUInt16,  DataType::kInt16,
-                                  DataType::kUInt32, DataType::kInt32, DataType::kFloat32, DataType::kFloat64};
+constexpr core::EnumName<DataType> kDataTypeNames[] = {
+    {DataType::kUInt8, "uint8"},     {DataType::kInt8, "int8"},       {DataType::kUInt16, "uint16"},
+    {DataType::kInt16, "int16"},     {DataType::kUInt32, "uint32"},   {DataType::kInt32, "int32"},
+    {DataType::kFloat32, "float32"}, {DataType::kFloat64, "float64"},
+};
+constexpr core::NameTable<DataType> kDataTypes{"data type", kDataTypeNames};
+static_assert(kDataTypes.covers(DataType::kUInt8, DataType::kFloat64));
 
 }  // namespace
 
-std::string_view data_type_name(DataType type) noexcept {
-  switch (type) {
-    case DataType::kUInt8:
-      return "uint8";
-    case DataType::kInt8:
-      return "int8";
-    case DataType::kUInt16:
-      return "uint16";
-    case DataType::kInt16:
-      return "int16";
-    case DataType::kUInt32:
-      return "uint32";
-    case DataType::kInt32:
-      return "int32";
-    case DataType::kFloat32:
-      return "float32";
-    case DataType::kFloat64:
-      return "float64";
-  }
-  return "unknown";
-}
+std::string_view data_type_name(DataType type) noexcept { return kDataTypes.name(type); }
 
-DataType data_type_from_name(std::string_view name) {
-  for (const DataType type : kAllTypes) {
-    if (data_type_name(type) == name) {
-      return type;
-    }
-  }
-  throw Error(ErrorCode::kInvalidInput, fmt::format("unknown data type '{}'", name));
-}
+DataType data_type_from_name(std::string_view name) { return kDataTypes.from_name(name); }
+
+std::vector<std::string> data_type_names() { return kDataTypes.names(); }
 
 std::size_t data_type_size(DataType type) noexcept {
   switch (type) {

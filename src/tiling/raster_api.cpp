@@ -9,6 +9,7 @@
 #include <gdal_alg.h>
 #include <ogr_geometry.h>
 
+#include "core/enum_names.hpp"
 #include "core/gdal_env.hpp"
 #include "tessera/error.hpp"
 #include "tessera/tiling.hpp"
@@ -20,7 +21,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::pair<Resampling, std::string_view> kResamplingNames[] = {
+constexpr core::EnumName<Resampling> kResamplingNames[] = {
     {Resampling::kNearest, "nearest"}, {Resampling::kBilinear, "bilinear"},
     {Resampling::kCubic, "cubic"},     {Resampling::kCubicSpline, "cubic_spline"},
     {Resampling::kLanczos, "lanczos"}, {Resampling::kAverage, "average"},
@@ -30,6 +31,8 @@ constexpr std::pair<Resampling, std::string_view> kResamplingNames[] = {
     {Resampling::kQ1, "q1"},           {Resampling::kQ3, "q3"},
     {Resampling::kSum, "sum"},
 };
+constexpr core::NameTable<Resampling> kResampling{"resampling", kResamplingNames};
+static_assert(kResampling.covers(Resampling::kNearest, Resampling::kSum));
 
 // `box` (in `from`) as bounds in `to`, edges densified like rasterio's
 // transform_bounds(densify_pts=21).
@@ -60,27 +63,11 @@ OGRSpatialReference tms_srs(const TileMatrixSet& tms) {
 
 }  // namespace
 
-Resampling resampling_from_name(std::string_view name) {
-  for (const auto& [value, text] : kResamplingNames) {
-    if (text == name) {
-      return value;
-    }
-  }
-  std::string known;
-  for (const auto& [value, text] : kResamplingNames) {
-    known += known.empty() ? std::string(text) : ", " + std::string(text);
-  }
-  throw Error(ErrorCode::kInvalidInput, fmt::format("unknown resampling '{}' (one of: {})", name, known));
-}
+Resampling resampling_from_name(std::string_view name) { return kResampling.from_name(name); }
 
-std::string_view resampling_name(Resampling resampling) noexcept {
-  for (const auto& [value, text] : kResamplingNames) {
-    if (value == resampling) {
-      return text;
-    }
-  }
-  return "unknown";
-}
+std::string_view resampling_name(Resampling resampling) noexcept { return kResampling.name(resampling); }
+
+std::vector<std::string> resampling_names() { return kResampling.names(); }
 
 namespace tiling {
 

@@ -46,8 +46,10 @@ Bbox geographic_bounds(const tiling::SourceInfo& info) {
 
 // Statistics of one band's valid values, with rio-tiler's definitions
 // (population std, "nearest rank" quantiles, numpy's histogram).
-json band_statistics(std::vector<double> values, std::size_t pixel_count, const StatisticsOptions& options) {
-  json stats;
+BandStatistics band_statistics(std::string band, std::vector<double> values, std::size_t pixel_count,
+                               const StatisticsOptions& options) {
+  BandStatistics stats;
+  stats.band = std::move(band);
   const double valid = static_cast<double>(values.size());
   std::sort(values.begin(), values.end());
   std::map<double, std::size_t> counts;
@@ -58,13 +60,8 @@ json band_statistics(std::vector<double> values, std::size_t pixel_count, const 
     const double rank = std::ceil(q * valid) - 1;
     return values[static_cast<std::size_t>(std::clamp(rank, 0.0, valid - 1))];
   };
-  if (values.empty()) {
-    for (const char* key : {"min", "max", "mean", "std", "median", "majority", "minority"}) {
-      stats[key] = nullptr;
-    }
-    stats["count"] = 0.0;
-    stats["sum"] = 0.0;
-  } else {
+  stats.count = values.size();
+  if (!values.empty()) {
     double sum = 0;
     for (const double value : values) {
       sum += value;
@@ -85,29 +82,25 @@ json band_statistics(std::vector<double> values, std::size_t pixel_count, const 
         minority = it;
       }
     }
-    stats["min"] = number(values.front());
-    stats["max"] = number(values.back());
-    stats["mean"] = number(mean);
-    stats["count"] = valid;
-    stats["sum"] = number(sum);
-    stats["std"] = number(std::sqrt(squares / valid));
-    stats["median"] = number(quantile(0.5));
-    stats["majority"] = number(majority->first);
-    stats["minority"] = number(minority->first);
+    stats.min = values.front();
+    stats.max = values.back();
+    stats.mean = mean;
+    stats.sum = sum;
+    stats.std = std::sqrt(squares / valid);
+    stats.median = quantile(0.5);
+    stats.majority = majority->first;
+    stats.minority = minority->first;
   }
-  stats["unique"] = static_cast<double>(counts.size());
+  stats.unique = counts.size();
   for (const double p : options.percentiles) {
-    stats[fmt::format("percentile_{}", static_cast<int>(p))] =
-        values.empty() ? json(nullptr) : number(quantile(p / 100));
+    stats.percentiles.push_back(
+        {p, values.empty() ? std::optional<double>() : std::optional<double>(quantile(p / 100))});
   }
   if (options.categorical) {
-    json keys = json::array();
-    json frequencies = json::array();
     for (const auto& [value, count] : counts) {
-      keys.push_back(value);
-      frequencies.push_back(count);
+      stats.histogram_edges.push_back(value);
+      stats.histogram_counts.push_back(count);
     }
-    stats["histogram"] = {frequencies, keys};
   } else {
     double low = values.empty() ? 0 : values.front();
     double high = values.empty() ? 1 : values.back();
@@ -119,105 +112,165 @@ json band_statistics(std::vector<double> values, std::size_t pixel_count, const 
       high += 0.5;
     }
     const int bins = options.histogram_bins;
-    std::vector<std::size_t> histogram(static_cast<std::size_t>(bins), 0);
+    stats.histogram_counts.assign(static_cast<std::size_t>(bins), 0);
     for (const double value : values) {
       if (value < low || value > high) {
         continue;
       }
       const auto bin = std::min(static_cast<int>((value - low) / (high - low) * bins), bins - 1);
-      ++histogram[static_cast<std::size_t>(bin)];
+      ++stats.histogram_counts[static_cast<std::size_t>(bin)];
     }
-    json edges = json::array();
     for (int n = 0; n <= bins; ++n) {
-      edges.push_back(low + (high - low) * n / bins);
+      stats.histogram_edges.push_back(low + (high - low) * n / bins);
     }
-    stats["histogram"] = {histogram, edges};
   }
-  stats["valid_pixels"] = valid;
-  stats["masked_pixels"] = static_cast<double>(pixel_count) - valid;
-  stats["valid_percent"] = std::round(valid / static_cast<double>(pixel_count) * 100 * 100) / 100;
+  stats.valid_pixels = values.size();
+  stats.masked_pixels = pixel_count - values.size();
+  stats.valid_percent = std::round(valid / static_cast<double>(pixel_count) * 100 * 100) / 100;
   return stats;
 }
 
+json optional_number(const std::optional<double>& value) { return value ? number(*value) : json(nullptr); }
+
+json bbox_json(const Bbox& box) { return {box.minx, box.miny, box.maxx, box.maxy}; }
+
 }  // namespace
 
-json raster_info(std::string_view href, const TileMatrixSet& tms) {
+json RasterInfo::to_json() const {
+  json result;
+  result["bounds"] = bbox_json(bounds);
+  result["geographic_bounds"] = bbox_json(geographic_bounds);
+  result["crs"] = crs;
+  result["crs_wkt"] = crs_wkt;
+  result["minzoom"] = minzoom;
+  result["maxzoom"] = maxzoom;
+  result["tms"] = tms;
+  result["driver"] = driver;
+  result["width"] = width;
+  result["height"] = height;
+  result["count"] = count();
+  result["dtype"] = data_type_name(dtype);
+  result["nodata_value"] = optional_number(nodata_value);
+  result["nodata_type"] = nodata_type;
+  json descriptions = json::array();
+  json metadata = json::array();
+  json colorinterps = json::array();
+  json scales = json::array();
+  json offsets = json::array();
+  for (const BandInfo& band : bands) {
+    descriptions.push_back({band.name, band.description});
+    metadata.push_back({band.name, band.metadata.empty() ? json::object() : json(band.metadata)});
+    colorinterps.push_back(band.colorinterp);
+    scales.push_back(band.scale);
+    offsets.push_back(band.offset);
+  }
+  result["band_descriptions"] = descriptions;
+  result["band_metadata"] = metadata;
+  result["colorinterp"] = colorinterps;
+  result["scales"] = scales;
+  result["offsets"] = offsets;
+  result["overviews"] = overviews;
+  if (colormap) {
+    json entries = json::object();
+    for (const auto& [index, rgba] : *colormap) {
+      entries[std::to_string(index)] = rgba;
+    }
+    result["colormap"] = entries;
+  }
+  return result;
+}
+
+RasterInfo raster_info(std::string_view href, const TileMatrixSet& tms) {
   auto raster = tiling::open_raster(href);
   const tiling::SourceInfo& info = raster.info;
   GDALDataset& dataset = *raster.dataset;
-  json result;
-  result["bounds"] = {info.bounds.minx, info.bounds.miny, info.bounds.maxx, info.bounds.maxy};
-  const Bbox geographic = geographic_bounds(info);
-  result["geographic_bounds"] = {geographic.minx, geographic.miny, geographic.maxx, geographic.maxy};
-  result["crs"] = crs_name(info.srs);
-  result["crs_wkt"] = tiling::srs_to_wkt(info.srs);
+  RasterInfo result;
+  result.bounds = info.bounds;
+  result.geographic_bounds = geographic_bounds(info);
+  result.crs = crs_name(info.srs);
+  result.crs_wkt = tiling::srs_to_wkt(info.srs);
   const ZoomRange zooms = zoom_range(info, tms);
-  result["minzoom"] = zooms.min_zoom;
-  result["maxzoom"] = zooms.max_zoom;
-  result["tms"] = tms.id();
-  result["driver"] = dataset.GetDriver() != nullptr ? dataset.GetDriver()->GetDescription() : "";
-  result["width"] = info.width;
-  result["height"] = info.height;
-  result["count"] = info.band_count;
-  result["dtype"] = lower(GDALGetDataTypeName(info.type));
-  if (info.type == GDT_Byte) {
-    result["dtype"] = "uint8";
-  }
-  result["nodata_value"] = info.nodata ? number(*info.nodata) : json(nullptr);
+  result.minzoom = zooms.min_zoom;
+  result.maxzoom = zooms.max_zoom;
+  result.tms = tms.id();
+  result.driver = dataset.GetDriver() != nullptr ? dataset.GetDriver()->GetDescription() : "";
+  result.width = info.width;
+  result.height = info.height;
+  result.dtype = data_type_from_name(info.type == GDT_Byte ? "uint8" : lower(GDALGetDataTypeName(info.type)));
+  result.nodata_value = info.nodata;
   GDALRasterBand* first = dataset.GetRasterBand(1);
   const int mask_flags = first->GetMaskFlags();
-  result["nodata_type"] = info.nodata                           ? "Nodata"
-                          : info.alpha_band > 0                 ? "Alpha"
-                          : (mask_flags & GMF_PER_DATASET) != 0 ? "Mask"
-                                                                : "None";
-  json descriptions = json::array();
-  json metadata = json::array();
-  json colorinterp = json::array();
-  json scales = json::array();
-  json offsets = json::array();
+  result.nodata_type = info.nodata                           ? "Nodata"
+                       : info.alpha_band > 0                 ? "Alpha"
+                       : (mask_flags & GMF_PER_DATASET) != 0 ? "Mask"
+                                                             : "None";
   for (int b = 1; b <= info.band_count; ++b) {
     GDALRasterBand* band = dataset.GetRasterBand(b);
-    const std::string name = fmt::format("b{}", b);
-    descriptions.push_back({name, band->GetDescription()});
-    json band_metadata = json::object();
+    BandInfo band_info;
+    band_info.name = fmt::format("b{}", b);
+    band_info.description = band->GetDescription();
     if (char** items = band->GetMetadata(); items != nullptr) {
       for (char** item = items; *item != nullptr; ++item) {
         char* key = nullptr;
         const char* value = CPLParseNameValue(*item, &key);
         if (key != nullptr && value != nullptr) {
-          band_metadata[key] = value;
+          band_info.metadata[key] = value;
         }
         CPLFree(key);
       }
     }
-    metadata.push_back({name, band_metadata});
-    colorinterp.push_back(lower(GDALGetColorInterpretationName(band->GetColorInterpretation())));
-    scales.push_back(band->GetScale());
-    offsets.push_back(band->GetOffset());
+    band_info.colorinterp = lower(GDALGetColorInterpretationName(band->GetColorInterpretation()));
+    band_info.scale = band->GetScale();
+    band_info.offset = band->GetOffset();
+    result.bands.push_back(std::move(band_info));
   }
-  result["band_descriptions"] = descriptions;
-  result["band_metadata"] = metadata;
-  result["colorinterp"] = colorinterp;
-  result["scales"] = scales;
-  result["offsets"] = offsets;
-  json overviews = json::array();
   for (int n = 0; n < first->GetOverviewCount(); ++n) {
     const int overview_width = first->GetOverview(n)->GetXSize();
-    overviews.push_back(static_cast<int>(std::nearbyint(static_cast<double>(info.width) / overview_width)));
+    result.overviews.push_back(static_cast<int>(std::nearbyint(static_cast<double>(info.width) / overview_width)));
   }
-  result["overviews"] = overviews;
   if (GDALColorTable* table = first->GetColorTable(); table != nullptr) {
-    json colormap = json::object();
+    std::map<int, std::array<int, 4>> colormap;
     for (int n = 0; n < table->GetColorEntryCount(); ++n) {
       const GDALColorEntry* entry = table->GetColorEntry(n);
-      colormap[std::to_string(n)] = {entry->c1, entry->c2, entry->c3, entry->c4};
+      colormap[n] = {entry->c1, entry->c2, entry->c3, entry->c4};
     }
-    result["colormap"] = colormap;
+    result.colormap = std::move(colormap);
   }
   return result;
 }
 
-json raster_statistics(std::string_view href, const StatisticsOptions& statistics, const ReadOptions& options) {
+json BandStatistics::to_json() const {
+  json stats;
+  stats["min"] = optional_number(min);
+  stats["max"] = optional_number(max);
+  stats["mean"] = optional_number(mean);
+  stats["count"] = static_cast<double>(count);
+  stats["sum"] = number(sum);
+  stats["std"] = optional_number(std);
+  stats["median"] = optional_number(median);
+  stats["majority"] = optional_number(majority);
+  stats["minority"] = optional_number(minority);
+  stats["unique"] = static_cast<double>(unique);
+  for (const Percentile& p : percentiles) {
+    stats[fmt::format("percentile_{}", static_cast<int>(p.percentile))] = optional_number(p.value);
+  }
+  stats["histogram"] = {histogram_counts, histogram_edges};
+  stats["valid_pixels"] = static_cast<double>(valid_pixels);
+  stats["masked_pixels"] = static_cast<double>(masked_pixels);
+  stats["valid_percent"] = valid_percent;
+  return stats;
+}
+
+json to_json(const std::vector<BandStatistics>& statistics) {
+  json result = json::object();
+  for (const BandStatistics& band : statistics) {
+    result[band.band] = band.to_json();
+  }
+  return result;
+}
+
+std::vector<BandStatistics> raster_statistics(std::string_view href, const StatisticsOptions& statistics,
+                                              const ReadOptions& options) {
   if (statistics.histogram_bins < 1 || statistics.histogram_bins > 10000) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("histogram_bins {} is out of range (1 to 10000)", statistics.histogram_bins));
@@ -235,7 +288,7 @@ json raster_statistics(std::string_view href, const StatisticsOptions& statistic
   if (!nodata && options.expression.empty()) {
     nodata = tiling::open_raster(href).info.nodata;
   }
-  json result = json::object();
+  std::vector<BandStatistics> result;
   std::vector<double> values;
   for (int b = 0; b < image.band_count(); ++b) {
     values.clear();
@@ -245,7 +298,8 @@ json raster_statistics(std::string_view href, const StatisticsOptions& statistic
         values.push_back(value);
       }
     }
-    result[image.band_names[static_cast<std::size_t>(b)]] = band_statistics(values, image.pixel_count(), statistics);
+    result.push_back(
+        band_statistics(image.band_names[static_cast<std::size_t>(b)], values, image.pixel_count(), statistics));
   }
   return result;
 }

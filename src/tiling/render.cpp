@@ -18,6 +18,7 @@
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
 
+#include "core/enum_names.hpp"
 #include "core/gdal_env.hpp"
 #include "tessera/error.hpp"
 #include "tiling/pixel_type.hpp"
@@ -54,12 +55,7 @@ const FormatInfo& find_format(std::string_view name) {
       return info;
     }
   }
-  std::vector<std::string_view> names;
-  for (const auto& info : kFormats) {
-    names.push_back(info.name);
-  }
-  throw Error(ErrorCode::kInvalidInput,
-              fmt::format("unknown image format '{}' (known: {})", name, fmt::join(names, ", ")));
+  core::throw_unknown_name("image format", name, render_format_names());
 }
 
 using Range = std::pair<double, double>;
@@ -510,5 +506,13 @@ std::string render(const ImageData& image, const RenderOptions& options) {
 }
 
 std::string_view render_media_type(std::string_view format) { return find_format(format).media_type; }
+
+std::vector<std::string> render_format_names() {
+  std::vector<std::string> names;
+  for (const auto& info : kFormats) {
+    names.emplace_back(info.name);
+  }
+  return names;
+}
 
 }  // namespace tessera

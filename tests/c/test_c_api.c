@@ -208,6 +208,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   CHECK(strlen(tsr_version()) > 0);
+  /* One name per status, the same as C++'s and Python's; TSR_IO_ERROR is TSR_IO's older name. */
+  CHECK(strcmp(tsr_status_name(TSR_IO), "io") == 0);
+  CHECK(TSR_IO_ERROR == TSR_IO);
+  CHECK(strcmp(tsr_status_name(TSR_NOT_FOUND), "not_found") == 0);
   CHECK(tsr_storage_open(argv[1], NULL, &storage) == TSR_OK);
   CHECK(tsr_storage_put(storage, "c/hello.txt", "hi from C", 9) == TSR_OK);
   CHECK(tsr_storage_get(storage, "c/hello.txt", &data, &size) == TSR_OK);

@@ -76,7 +76,7 @@ TEST(Environment, TwoEnvironmentsSideBySideKeepTheirOwnAllowListsAndLimits) {
     const Environment::Scope scope(environment);
     for (int n = 0; n < 40; ++n) {
       try {
-        if (tessera::raster_info(own)["width"] != 256) {
+        if (tessera::raster_info(own).width != 256) {
           ++failures;
         }
         tessera::PartOptions part;
@@ -120,8 +120,8 @@ TEST(Environment, TwoEnvironmentsSideBySideKeepTheirOwnAllowListsAndLimits) {
   }
   // The process default is untouched: no roots, so both folders are open.
   EXPECT_EQ(tessera::reader_config().allowed_roots.size(), 0U);
-  EXPECT_EQ(tessera::raster_info(data.public_raster)["width"], 256);
-  EXPECT_EQ(tessera::raster_info(data.internal_raster)["width"], 256);
+  EXPECT_EQ(tessera::raster_info(data.public_raster).width, 256);
+  EXPECT_EQ(tessera::raster_info(data.internal_raster).width, 256);
 }
 
 TEST(Environment, ScopesNestAndReconfiguringSwapsTheAllowList) {
@@ -134,14 +134,14 @@ TEST(Environment, ScopesNestAndReconfiguringSwapsTheAllowList) {
       Environment other(inside(data.scratch.path() / "internal", 1024));
       const Environment::Scope inner(other);
       EXPECT_EQ(&Environment::current(), &other);
-      EXPECT_EQ(tessera::raster_info(data.internal_raster)["width"], 256);
+      EXPECT_EQ(tessera::raster_info(data.internal_raster).width, 256);
     }
     EXPECT_EQ(&Environment::current(), &environment);
-    EXPECT_EQ(tessera::raster_info(data.public_raster)["width"], 256);
+    EXPECT_EQ(tessera::raster_info(data.public_raster).width, 256);
     environment.configure(inside(data.scratch.path() / "internal", 1024));
     expect_error([&] { static_cast<void>(tessera::raster_info(data.public_raster)); }, ErrorCode::kInvalidInput,
                  "outside the allowed");
-    EXPECT_EQ(tessera::raster_info(data.internal_raster)["width"], 256);
+    EXPECT_EQ(tessera::raster_info(data.internal_raster).width, 256);
   }
   EXPECT_EQ(&Environment::current(), &Environment::process_default());
 }

@@ -15,7 +15,8 @@ TEST(Error, CodesMatchCStatusValues) {
   EXPECT_EQ(static_cast<int>(tessera::ErrorCode::kInvalidInput), TSR_INVALID_INPUT);
   EXPECT_EQ(static_cast<int>(tessera::ErrorCode::kNotFound), TSR_NOT_FOUND);
   EXPECT_EQ(static_cast<int>(tessera::ErrorCode::kConflict), TSR_CONFLICT);
-  EXPECT_EQ(static_cast<int>(tessera::ErrorCode::kIo), TSR_IO_ERROR);
+  EXPECT_EQ(static_cast<int>(tessera::ErrorCode::kIo), TSR_IO);
+  EXPECT_EQ(TSR_IO_ERROR, TSR_IO);  // the deprecated name
   EXPECT_EQ(static_cast<int>(tessera::ErrorCode::kUnsupported), TSR_UNSUPPORTED);
   EXPECT_EQ(static_cast<int>(tessera::ErrorCode::kInternal), TSR_INTERNAL);
   EXPECT_EQ(static_cast<int>(tessera::ErrorCode::kUnavailable), TSR_UNAVAILABLE);

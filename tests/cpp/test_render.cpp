@@ -613,7 +613,7 @@ TEST(Render, PaletteIsUsedWhenAskedAndNoColormapIsGiven) {
 TEST(Render, RejectsWhatItCannotRender) {
   const ImageData one = row_image<std::uint8_t>(DataType::kUInt8, 1, {1});
   expect_error([&] { (void)render_as(one, "bmp"); }, ErrorCode::kInvalidInput,
-               "unknown image format 'bmp' (known: png, jpeg, jpg, webp, tif, gtiff, npy)");
+               "unknown image format 'bmp' (one of: png, jpeg, jpg, webp, tif, gtiff, npy)");
   RenderOptions colormap;
   colormap.colormap = Colormap::named("viridis");
   expect_error(

@@ -70,9 +70,8 @@ std::string bands_raster(const std::filesystem::path& folder) {
 }
 
 Tile centre_tile(const std::string& href, int z) {
-  const auto bounds = raster_info(href)["geographic_bounds"];
-  return TileMatrixSet::web_mercator_quad().tile((bounds[0].get<double>() + bounds[2].get<double>()) / 2,
-                                                 (bounds[1].get<double>() + bounds[3].get<double>()) / 2, z);
+  const Bbox bounds = raster_info(href).geographic_bounds;
+  return TileMatrixSet::web_mercator_quad().tile((bounds.minx + bounds.maxx) / 2, (bounds.miny + bounds.maxy) / 2, z);
 }
 
 class TilingTest : public ::testing::Test {
@@ -128,13 +127,17 @@ TEST_F(TilingTest, TileValuesMaskAndBands) {
 
 TEST_F(TilingTest, PointPreviewInfoStatistics) {
   const std::string href = bands_raster(dir_.path());
-  const auto info = raster_info(href);
-  EXPECT_EQ(info["crs"], "EPSG:32633");
-  EXPECT_EQ(info["nodata_type"], "Nodata");
-  EXPECT_EQ(info["dtype"], "uint16");
-  const auto bounds = info["geographic_bounds"];
-  const double lon = (bounds[0].get<double>() + bounds[2].get<double>()) / 2;
-  const double lat = (bounds[1].get<double>() + bounds[3].get<double>()) / 2;
+  const RasterInfo info = raster_info(href);
+  EXPECT_EQ(info.crs, "EPSG:32633");
+  EXPECT_EQ(info.nodata_type, "Nodata");
+  EXPECT_EQ(info.dtype, DataType::kUInt16);
+  EXPECT_EQ(info.nodata_value, 0.0);
+  ASSERT_EQ(info.count(), 2);
+  EXPECT_EQ(info.bands[1].name, "b2");
+  EXPECT_EQ(info.bands[0].scale, 1.0);
+  const Bbox bounds = info.geographic_bounds;
+  const double lon = (bounds.minx + bounds.maxx) / 2;
+  const double lat = (bounds.miny + bounds.maxy) / 2;
   const PointData point = read_point(href, lon, lat);
   ASSERT_EQ(point.values.size(), 2U);
   EXPECT_FALSE(point.masked);
@@ -144,11 +147,27 @@ TEST_F(TilingTest, PointPreviewInfoStatistics) {
   EXPECT_EQ(preview.height(), 75);
   StatisticsOptions statistics;
   statistics.max_size = 0;
-  const auto stats = raster_statistics(href, statistics);
-  EXPECT_EQ(stats["b2"]["min"], 5);
-  EXPECT_EQ(stats["b2"]["valid_pixels"], 400.0 * 300);
-  EXPECT_EQ(stats["b1"]["valid_pixels"], 400.0 * 295);  // its own nodata rows left out
-  EXPECT_EQ(stats["b1"]["max"], 400);
+  const std::vector<BandStatistics> stats = raster_statistics(href, statistics);
+  ASSERT_EQ(stats.size(), 2U);
+  EXPECT_EQ(stats[0].band, "b1");
+  EXPECT_EQ(stats[1].min, 5.0);
+  EXPECT_EQ(stats[1].valid_pixels, 400U * 300);
+  EXPECT_EQ(stats[0].valid_pixels, 400U * 295);  // its own nodata rows left out
+  EXPECT_EQ(stats[0].max, 400.0);
+  // The JSON the C ABI and Python hand out: rio-tiler's keys, counts as floats.
+  const nlohmann::json json = to_json(stats);
+  EXPECT_EQ(json["b2"]["min"], 5);
+  EXPECT_EQ(json["b2"]["valid_pixels"], 400.0 * 300);
+  EXPECT_EQ(json["b1"]["max"], 400);
+  EXPECT_EQ(json["b1"]["percentile_98"], stats[0].percentiles[1].value);
+  EXPECT_EQ(json["b1"]["histogram"][0].size(), 10U);
+  EXPECT_EQ(json["b1"]["histogram"][1].size(), 11U);
+  const nlohmann::json info_json = info.to_json();
+  EXPECT_EQ(info_json["dtype"], "uint16");
+  EXPECT_EQ(info_json["count"], 2);
+  EXPECT_EQ(info_json["nodata_value"], 0.0);
+  EXPECT_EQ(info_json["band_descriptions"][1][0], "b2");
+  EXPECT_EQ(info_json["geographic_bounds"][0], info.geographic_bounds.minx);
   const auto document = tilejson(href, "https://t.example/{z}/{x}/{y}.png");
   EXPECT_EQ(document["tilejson"], "3.0.0");
 }
@@ -188,7 +207,7 @@ TEST_F(TilingTest, AllowListAndBadInput) {
   expect_error([&] { raster_info(href); }, ErrorCode::kInvalidInput, "outside the allowed local folders");
   config.allowed_roots = {dir_.path().string()};
   configure(config);
-  EXPECT_EQ(raster_info(href)["count"], 2);
+  EXPECT_EQ(raster_info(href).count(), 2);
   expect_error([&] { read_tile((dir_.path() / "missing.tif").string(), tms, tile); }, ErrorCode::kNotFound,
                "does not exist");
   expect_error([&] { read_tile(href, tms, {2, 9, 0}); }, ErrorCode::kInvalidInput, "outside WebMercatorQuad");
@@ -205,9 +224,9 @@ TEST_F(TilingTest, AllowListAndBadInput) {
   for (const char* constant : {"1", "2 * 3", "1; 2"}) {
     options.expression = constant;
     expect_error([&] { read_tile(href, tms, tile, 256, options); }, ErrorCode::kInvalidInput, "names no band");
-    const nlohmann::json bounds = raster_info(href)["geographic_bounds"];
-    const double lon = (bounds[0].get<double>() + bounds[2].get<double>()) / 2;
-    const double lat = (bounds[1].get<double>() + bounds[3].get<double>()) / 2;
+    const Bbox bounds = raster_info(href).geographic_bounds;
+    const double lon = (bounds.minx + bounds.maxx) / 2;
+    const double lat = (bounds.miny + bounds.maxy) / 2;
     expect_error([&] { read_point(href, lon, lat, options); }, ErrorCode::kInvalidInput, "names no band");
   }
   options.expression.clear();

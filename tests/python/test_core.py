@@ -25,6 +25,36 @@ def test_exception_hierarchy():
         assert issubclass(cls, tessera.Error)
     assert issubclass(tessera.InvalidInput, ValueError)
     assert issubclass(tessera.NotFound, LookupError)
+    assert issubclass(tessera.IoError, OSError)
+
+
+def test_each_error_code_has_one_class_and_one_name():
+    """The error codes' names are C++'s error_code_name and C's tsr_status_name; each names exactly one
+    class, whose ``code`` it is. StorageError (the name before 0.2) is the same class as IoError."""
+    classes = [
+        tessera.InvalidInput,
+        tessera.NotFound,
+        tessera.Conflict,
+        tessera.IoError,
+        tessera.Unsupported,
+        tessera.Unavailable,
+        tessera.InternalError,
+    ]
+    assert sorted(cls.code for cls in classes) == sorted(tessera.error_code_names())
+    assert "io" in tessera.error_code_names()
+    assert tessera.StorageError is tessera.IoError
+
+
+def test_io_errors_raise_io_error_with_code_io(tmp_path):
+    (tmp_path / "folder").mkdir()
+    storage = tessera.Storage.open(str(tmp_path))
+    with pytest.raises(tessera.IoError) as raised:
+        storage.get("folder")
+    assert raised.value.code == "io"
+    assert isinstance(raised.value, tessera.StorageError)
+    with pytest.raises(tessera.NotFound) as missing:
+        storage.get("missing")
+    assert missing.value.code == "not_found"
 
 
 def test_log_callback_receives_messages_from_any_thread(tmp_path):

@@ -40,7 +40,7 @@ def centre_tile(href, z):
 
 def test_read_tile_gives_bands_mask_and_georeferencing(cog):
     tile = centre_tile(cog, 13)
-    image = tessera.read_tile(cog, tile.x, tile.y, tile.z)
+    image = tessera.tile(cog, tile.x, tile.y, tile.z)
     assert image.data.shape == (3, 256, 256)
     assert image.dtype == "uint16" and image.data.dtype == numpy.uint16
     assert image.mask.shape == (256, 256) and image.mask.dtype == numpy.uint8
@@ -53,7 +53,7 @@ def test_read_tile_gives_bands_mask_and_georeferencing(cog):
 
 def test_arrays_are_views_of_the_image(cog):
     tile = centre_tile(cog, 12)
-    image = tessera.read_tile(cog, tile.x, tile.y, tile.z)
+    image = tessera.tile(cog, tile.x, tile.y, tile.z)
     data = image.data
     assert not data.flags["OWNDATA"]
     del image  # the view keeps the buffer alive
@@ -62,17 +62,17 @@ def test_arrays_are_views_of_the_image(cog):
 
 def test_indexes_expression_tilesize_and_buffer(cog):
     tile = centre_tile(cog, 13)
-    second = tessera.read_tile(cog, tile.x, tile.y, tile.z, indexes=[2])
+    second = tessera.tile(cog, tile.x, tile.y, tile.z, indexes=[2])
     assert second.data.shape == (1, 256, 256)
-    both = tessera.read_tile(cog, tile.x, tile.y, tile.z, expression="b1 * 2; where(b3 == 7, 1, 0)")
+    both = tessera.tile(cog, tile.x, tile.y, tile.z, expression="b1 * 2; where(b3 == 7, 1, 0)")
     assert both.dtype == "float64"
     assert both.band_names == ["b1 * 2", "where(b3 == 7, 1, 0)"]
-    first = tessera.read_tile(cog, tile.x, tile.y, tile.z, indexes=[1])
+    first = tessera.tile(cog, tile.x, tile.y, tile.z, indexes=[1])
     valid = first.mask == 255
     assert numpy.array_equal(both.data[0][valid], first.data[0][valid] * 2.0)
     assert numpy.all(both.data[1][valid] == 1)
-    assert tessera.read_tile(cog, tile.x, tile.y, tile.z, tilesize=512).data.shape == (3, 512, 512)
-    assert tessera.read_tile(cog, tile.x, tile.y, tile.z, buffer=2).data.shape == (3, 260, 260)
+    assert tessera.tile(cog, tile.x, tile.y, tile.z, tilesize=512).data.shape == (3, 512, 512)
+    assert tessera.tile(cog, tile.x, tile.y, tile.z, buffer=2).data.shape == (3, 260, 260)
 
 
 def test_nodata_becomes_the_mask(cog):
@@ -81,12 +81,12 @@ def test_nodata_becomes_the_mask(cog):
     tms = tessera.TileMatrixSet.from_name("WebMercatorQuad")
     west, south, east, north = info["geographic_bounds"]
     tile = tms.tile((west + east) / 2, north - 1e-4, 14)
-    image = tessera.read_tile(cog, tile.x, tile.y, tile.z)
+    image = tessera.tile(cog, tile.x, tile.y, tile.z)
     assert 0 < int((image.mask == 0).sum()) < 256 * 256
     assert numpy.all(image.data[0][image.mask == 0] == 0)
     # Overriding nodata: band 3 holds 7 wherever the raster has data, so only
     # the former nodata rows (now 0, a valid value) remain.
-    overridden = tessera.read_tile(cog, tile.x, tile.y, tile.z, nodata=7, indexes=[3])
+    overridden = tessera.tile(cog, tile.x, tile.y, tile.z, nodata=7, indexes=[3])
     assert numpy.array_equal(overridden.mask == 0, overridden.data[0] == 7)
     assert 0 < int((overridden.mask == 255).sum()) < int((image.mask == 0).sum())
 
@@ -134,7 +134,7 @@ def test_info_statistics_and_tilejson(cog):
 
 def test_render_formats_rescale_and_colormaps(cog):
     tile = centre_tile(cog, 13)
-    image = tessera.read_tile(cog, tile.x, tile.y, tile.z, indexes=[1])
+    image = tessera.tile(cog, tile.x, tile.y, tile.z, indexes=[1])
     png = image.render(format="png", rescale=[(0, 800)], colormap="viridis")
     assert png.startswith(PNG_MAGIC)
     assert image.render(format="jpeg", rescale=(0, 800)).startswith(b"\xff\xd8")
@@ -172,29 +172,29 @@ def test_allow_list_for_urls_and_local_roots(cog, tmp_path):
 def test_bad_input_gets_clear_errors(cog, tmp_path):
     tile = centre_tile(cog, 13)
     with pytest.raises(tessera.InvalidInput, match="outside WebMercatorQuad"):
-        tessera.read_tile(cog, 100, 0, 3)
+        tessera.tile(cog, 100, 0, 3)
     with pytest.raises(tessera.InvalidInput):
-        tessera.read_tile(cog, 0, 0, 40)
+        tessera.tile(cog, 0, 0, 40)
     with pytest.raises(tessera.NotFound, match="outside the bounds"):
-        tessera.read_tile(cog, 0, 0, 5)
+        tessera.tile(cog, 0, 0, 5)
     with pytest.raises(tessera.NotFound, match="does not exist"):
-        tessera.read_tile(str(tmp_path / "missing.tif"), tile)
+        tessera.tile(str(tmp_path / "missing.tif"), tile)
     corrupt = tmp_path / "corrupt.tif"
     corrupt.write_bytes(b"II*\x00 this is not a tiff")
     with pytest.raises(tessera.InvalidInput, match="cannot be read"):
         tessera.info(str(corrupt))
     with pytest.raises(tessera.InvalidInput, match="band 9 does not exist"):
-        tessera.read_tile(cog, tile.x, tile.y, tile.z, indexes=[9])
+        tessera.tile(cog, tile.x, tile.y, tile.z, indexes=[9])
     with pytest.raises(tessera.InvalidInput, match="position"):
-        tessera.read_tile(cog, tile.x, tile.y, tile.z, expression="b1 +* 2")
+        tessera.tile(cog, tile.x, tile.y, tile.z, expression="b1 +* 2")
     with pytest.raises(tessera.InvalidInput, match="unknown band"):
-        tessera.read_tile(cog, tile.x, tile.y, tile.z, expression="red + 1")
+        tessera.tile(cog, tile.x, tile.y, tile.z, expression="red + 1")
     with pytest.raises(tessera.InvalidInput, match="image size"):
-        tessera.read_tile(cog, tile.x, tile.y, tile.z, tilesize=100000)
+        tessera.tile(cog, tile.x, tile.y, tile.z, tilesize=100000)
     with pytest.raises(tessera.InvalidInput, match="resampling"):
-        tessera.read_tile(cog, tile.x, tile.y, tile.z, resampling="sharpest")
+        tessera.tile(cog, tile.x, tile.y, tile.z, resampling="sharpest")
     with pytest.raises(tessera.InvalidInput, match="buffer"):
-        tessera.read_tile(cog, tile.x, tile.y, tile.z, buffer=0.3)
+        tessera.tile(cog, tile.x, tile.y, tile.z, buffer=0.3)
     with pytest.raises(tessera.NotFound, match="outside the bounds"):
         tessera.point(cog, 0.0, 0.0)
 
@@ -203,7 +203,7 @@ def test_tile_matrix_sets(cog):
     assert set(tessera.TileMatrixSet.names()) >= {"WebMercatorQuad", "WorldCRS84Quad"}
     geographic = tessera.TileMatrixSet.from_name("WorldCRS84Quad")
     tile = geographic.tile(15.1, 46.8, 10)
-    image = tessera.read_tile(cog, tile.x, tile.y, tile.z, tms="WorldCRS84Quad")
+    image = tessera.tile(cog, tile.x, tile.y, tile.z, tms="WorldCRS84Quad")
     assert image.data.shape == (3, 256, 256)
     document = geographic.to_json()
     assert tessera.TileMatrixSet.from_json(json.loads(json.dumps(document))).id == "WorldCRS84Quad"
@@ -218,8 +218,8 @@ def test_reads_from_s3(cog, s3_env):
     tessera.configure(storage_options=s3_env["options"])
     href = f"s3://{s3_env['bucket']}/{prefix}/bands.tif"
     tile = centre_tile(cog, 13)
-    remote = tessera.read_tile(href, tile.x, tile.y, tile.z)
-    local = tessera.read_tile(cog, tile.x, tile.y, tile.z)
+    remote = tessera.tile(href, tile.x, tile.y, tile.z)
+    local = tessera.tile(cog, tile.x, tile.y, tile.z)
     assert numpy.array_equal(remote.data, local.data) and numpy.array_equal(remote.mask, local.mask)
 
 
@@ -229,21 +229,21 @@ def test_tiles_are_addressed_x_y_z_as_morecantile_and_rio_tiler_do(cog):
     assert tuple(tile) == (tile.x, tile.y, tile.z)
     assert tessera.Tile(tile.x, tile.y, tile.z) == tile
     assert tessera.Tile(x=1, y=2, z=3).z == 3 and repr(tessera.Tile(1, 2, 3)) == "Tile(x=1, y=2, z=3)"
-    reference = tessera.read_tile(cog, tile.x, tile.y, tile.z)
+    reference = tessera.tile(cog, tile.x, tile.y, tile.z)
     bounds = tessera.info(cog)["geographic_bounds"]
     lon, lat = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
     # Unpacking a Tile, passing it whole, or a plain (x, y, z) tuple: the same tile.
     for same in (
-        tessera.read_tile(cog, *tms.tile(lon, lat, 13)),
-        tessera.read_tile(cog, tile),
-        tessera.read_tile(cog, (tile.x, tile.y, tile.z)),
-        tessera.read_tile(cog, x=tile.x, y=tile.y, z=tile.z),
+        tessera.tile(cog, *tms.tile(lon, lat, 13)),
+        tessera.tile(cog, tile),
+        tessera.tile(cog, (tile.x, tile.y, tile.z)),
+        tessera.tile(cog, x=tile.x, y=tile.y, z=tile.z),
     ):
         assert numpy.array_equal(same.data, reference.data) and same.bounds == reference.bounds
     assert tms.xy_bounds(*tile) == tms.xy_bounds(tile) == reference.bounds
     assert tms.bounds(tile) == tms.bounds(tile.x, tile.y, tile.z)
     with pytest.raises(tessera.InvalidInput, match="x, y, z"):
-        tessera.read_tile(cog, tile.x, tile.y)
+        tessera.tile(cog, tile.x, tile.y)
 
 
 def test_hostile_tile_requests_fail_safe(cog):
@@ -251,9 +251,22 @@ def test_hostile_tile_requests_fail_safe(cog):
     # An expression naming no band once killed the process (SIGSEGV).
     for constant in ("1", "2 * 3", "1; 2"):
         with pytest.raises(tessera.InvalidInput, match="names no band"):
-            tessera.read_tile(cog, tile, expression=constant)
+            tessera.tile(cog, tile, expression=constant)
     # A buffer is checked against the size limit before anything is allocated.
     for buffer in (20000, 45000, 1e300, float("inf"), float("nan"), -1):
         with pytest.raises(tessera.InvalidInput, match="buffer"):
-            tessera.read_tile(cog, tile, buffer=buffer)
-    assert tessera.read_tile(cog, tile).data.shape == (3, 256, 256)  # still alive and well
+            tessera.tile(cog, tile, buffer=buffer)
+    assert tessera.tile(cog, tile).data.shape == (3, 256, 256)  # still alive and well
+
+
+def test_read_tile_is_the_older_name_of_tile(cog):
+    tile = centre_tile(cog, 12)
+    assert tessera.read_tile(cog, tile).data.tobytes() == tessera.tile(cog, tile).data.tobytes()
+
+
+def test_unknown_names_list_the_accepted_ones(cog):
+    tile = centre_tile(cog, 12)
+    with pytest.raises(tessera.InvalidInput, match=r"unknown resampling 'sharp' \(one of: nearest, bilinear,"):
+        tessera.tile(cog, tile, resampling="sharp")
+    with pytest.raises(tessera.InvalidInput, match=r"unknown image format 'bmp' \(one of: png, jpeg,"):
+        tessera.tile(cog, tile).render(format="bmp")

@@ -63,7 +63,9 @@ def test_package_ships_type_information():
 def test_stub_declares_the_api():
     definitions = stub_definitions()
     # Tiles are addressed as (x, y, z), as morecantile and rio-tiler do.
-    assert parameters(definitions["read_tile"])[:4] == ["href", "x", "y", "z"]
+    assert parameters(definitions["tile"])[:4] == ["href", "x", "y", "z"]
+    # read_tile, tile's name before 0.2, takes the same arguments.
+    assert parameters(definitions["read_tile"]) == parameters(definitions["tile"])
     assert parameters(definitions["Mosaic.tile"])[:3] == ["x", "y", "z"]
     assert parameters(definitions["TileMatrixSet.xy_bounds"])[:3] == ["x", "y", "z"]
     assert parameters(definitions["Tile.__init__"]) == ["x", "y", "z"]
