@@ -17,8 +17,9 @@
 namespace tessera {
 
 namespace catalog {
-struct Database;   // internal: the backend's database, for tessera's own modules
-class LoadWriter;  // internal: a backend's half of a load
+struct Database;    // internal: the backend's database, for tessera's own modules
+class LoadWriter;   // internal: a backend's half of a load
+struct SearchPage;  // internal: one page of a search as the backend answers it
 }  // namespace catalog
 
 // How load() treats an item whose (collection, id) already exists.
@@ -140,7 +141,11 @@ class TESSERA_API Catalog {
   nlohmann::json search(const nlohmann::json& request);
   // The same result as JSON text, built from the stored items without
   // parsing them: cheaper for callers that serialise the result anyway.
-  virtual std::string search_text(const nlohmann::json& request) = 0;
+  std::string search_text(const nlohmann::json& request);
+  // The page behind both, as the backend answers it: the stored item texts
+  // and the page tokens (for tessera's own modules, which read a few fields
+  // of each item; the type is internal: src/catalog/search_page.hpp).
+  virtual catalog::SearchPage search_page(const nlohmann::json& request) = 0;
 
   // Adds an index for sorting and filtering on `property` (like a pgstac
   // queryable's property_index_type), so sortby and comparisons on it avoid a

@@ -1,5 +1,4 @@
 #include "tessera/catalog.hpp"
-#include "catalog/search_hash.hpp"
 
 #include <cstring>
 #include <fstream>
@@ -7,8 +6,10 @@
 
 #include <fmt/format.h>
 
+#include "catalog/feature_collection.hpp"
 #include "catalog/pgstac/pgstac_catalog.hpp"
 #include "catalog/search_hash.hpp"
+#include "catalog/search_page.hpp"
 #include "catalog/sqlite/sqlite_catalog.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
@@ -89,6 +90,15 @@ std::unique_ptr<Catalog> Catalog::open(std::string_view uri, const CatalogOption
 }
 
 json Catalog::search(const json& request) { return json::parse(search_text(request)); }
+
+std::string Catalog::search_text(const json& request) {
+  const catalog::SearchPage page = search_page(request);
+  catalog::FeatureCollectionWriter result(page.request);
+  for (const std::string& item : page.items) {
+    result.add(item);
+  }
+  return result.finish(page.number_matched, page.next_token, page.prev_token);
+}
 
 std::string Catalog::register_search(const json& request, const json& metadata) {
   if (!metadata.is_object()) {

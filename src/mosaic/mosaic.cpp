@@ -1,23 +1,22 @@
-// Mosaic tiles: the catalog search for a tile's items, reads on the
-// environment's work pool, merged in search order with early exit, and the data cache.
+// Mosaics: the catalog scan for the items under a tile or point, their reads
+// in search order under the mosaic's caps (ordered_reads.hpp), skipping items
+// whose footprint is already filled (tile_coverage.hpp), and the assembly of
+// the result.
 
 #include "tessera/mosaic.hpp"
 
-#include <algorithm>
+#include <chrono>
 #include <cmath>
-#include <condition_variable>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "catalog/deadline.hpp"
-#include "core/work_pool.hpp"
 #include "mosaic/mosaic_items.hpp"
+#include "mosaic/ordered_reads.hpp"
 #include "mosaic/pixel_selection.hpp"
-#include "storage/environment_state.hpp"
+#include "mosaic/tile_coverage.hpp"
 #include "tessera/error.hpp"
 #include "tiling/href_policy.hpp"
 #include "tiling/raster_read.hpp"
@@ -28,90 +27,111 @@ using nlohmann::json;
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
 using mosaic::CacheCounts;
 using mosaic::Candidate;
 using mosaic::ItemPlan;
+using mosaic::OrderedReads;
 using mosaic::plan_items;
 using mosaic::scan_items;
 using mosaic::ScanResult;
 
-// --- Footprints on the tile grid (skipping covered items) -----------------------
-
-// Transformers from WGS84 to a TMS CRS, kept for reuse (building one costs
-// PROJ database look-ups) and lent to one thread at a time; one set per
-// environment state (storage/environment_state.hpp).
-class FootprintTransformers {
- public:
-  explicit FootprintTransformers(const ReaderConfig& /*config*/) {}
-  std::unique_ptr<Transformer> acquire(const Crs& crs, const std::string& key) {
-    {
-      const std::lock_guard lock(mutex_);
-      auto& idle = idle_[key];
-      if (!idle.empty()) {
-        auto transformer = std::move(idle.back());
-        idle.pop_back();
-        return transformer;
-      }
-    }
-    return std::make_unique<Transformer>(Crs::wgs84(), crs);
-  }
-  void release(const std::string& key, std::unique_ptr<Transformer> transformer) {
-    const std::lock_guard lock(mutex_);
-    if (auto& idle = idle_[key]; idle.size() < 16) {
-      idle.push_back(std::move(transformer));
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, std::vector<std::unique_ptr<Transformer>>> idle_;
-};
-
-// Pixels of the tile an item's footprint touches (all-touched, so an item is
-// only skipped when no pixel it could fill is empty); empty when unknown.
-std::vector<std::uint8_t> footprint_pixels(const Candidate& candidate, const Transformer& to_tms, const Bbox& bounds,
-                                           int tile_size) {
-  if (!candidate.geometry.is_object()) {
-    return {};
-  }
-  try {
-    const Geometry footprint = to_tms.transform(Geometry::from_geojson(candidate.geometry));
-    return tiling::rasterize(*footprint.ogr(), bounds, tile_size, tile_size, true);
-  } catch (const Error&) {
-    return {};  // e.g. a footprint reaching past the projection's domain: never skipped
-  }
-}
-
-// --- One tile being built -------------------------------------------------------
-
-enum class ReadState { kWaiting, kRunning, kRead, kEmpty, kFailed, kSkipped };
-
-// Shared with the reads in flight, which may outlive the call when a cap
-// stops the tile before they finish.
-struct TileRun {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::vector<ReadState> states;
-  std::vector<std::optional<ImageData>> images;
-  std::vector<std::string> errors;
-  CacheCounts cache;
-};
-
 // Runs a catalog scan under the mosaic's time budget: the catalog interrupts
 // a search past `deadline`, reported as the budget running out.
 template <typename Scan>
-ScanResult scan_within(std::chrono::steady_clock::time_point deadline, Scan&& scan) {
+ScanResult scan_within(Clock::time_point deadline, Scan&& scan) {
   const catalog::ScopedDeadline scoped(deadline);
   try {
     return scan();
   } catch (const Error& error) {
-    if (error.code() == ErrorCode::kUnavailable && std::chrono::steady_clock::now() >= deadline) {
+    if (error.code() == ErrorCode::kUnavailable && Clock::now() >= deadline) {
       throw Error(ErrorCode::kUnavailable,
                   fmt::format("mosaic: the catalog scan ran past the time budget (MosaicOptions::time_budget): {}",
                               error.what()));
     }
     throw;
   }
+}
+
+// The items whose footprint holds a WGS84 point.
+ScanResult scan_at_point(Catalog& catalog, const json& search, const MosaicOptions& options, double lon, double lat,
+                         Clock::time_point deadline) {
+  if (!std::isfinite(lon) || !std::isfinite(lat) || lat < -90 || lat > 90 || lon < -180 || lon > 180) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("point ({}, {}) is not a longitude/latitude", lon, lat));
+  }
+  const json point = {{"type", "Point"}, {"coordinates", {lon, lat}}};
+  return scan_within(deadline, [&] {
+    return scan_items(catalog, search, point, plan_items(options, {}).assets, options.max_items_scanned);
+  });
+}
+
+std::string message_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& failure) {
+    return failure.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+json failure_of(const Candidate& candidate, const std::string& error) {
+  return {{"id", candidate.id}, {"collection", candidate.collection}, {"error", error}};
+}
+
+// How a tile's reads went, for its metadata and errors.
+struct TileReport {
+  std::size_t items_scanned = 0;
+  std::size_t items_read = 0;
+  std::size_t items_skipped_covered = 0;
+  std::vector<std::string> used;
+  std::vector<std::string> band_names;  // the first item's: every item has the same bands
+  json failed = json::array();
+  std::optional<std::string> stopped_by;
+  bool filled = false;
+};
+
+// The finished tile: the selected pixels on the tile's grid, named, with the
+// items used and how the tile was built. NotFound when no item had data; Io
+// when every item read failed.
+ImageData assemble_tile(mosaic::PixelSelector& selector, TileReport report, const CacheCounts& cache,
+                        const TileMatrixSet& tms, const Tile& tile, PixelSelection method) {
+  std::optional<ImageData> result = selector.result();
+  if (!result) {
+    if (!report.failed.empty() && report.failed.size() == report.items_read) {
+      throw Error(ErrorCode::kIo,
+                  fmt::format("mosaic tile {}/{}/{}: every item failed to read (first: {}: {})", tile.z, tile.x, tile.y,
+                              report.failed[0]["id"].get<std::string>(), report.failed[0]["error"].get<std::string>()));
+    }
+    throw Error(
+        ErrorCode::kNotFound,
+        fmt::format("mosaic tile {}/{}/{}: no item has data there ({} item(s) scanned{})", tile.z, tile.x, tile.y,
+                    report.items_scanned, report.stopped_by ? fmt::format(", stopped by {}", *report.stopped_by) : ""));
+  }
+  ImageData image = std::move(*result);
+  image.bounds = tms.xy_bounds(tile);
+  image.crs_wkt = tms.crs().to_wkt();
+  if (method == PixelSelection::kCount) {
+    report.band_names = {"count"};
+  } else if (method == PixelSelection::kLastBandHigh || method == PixelSelection::kLastBandLow) {
+    report.band_names.pop_back();
+  }
+  image.band_names = std::move(report.band_names);
+  for (const auto& failure : report.failed) {
+    image.warnings.push_back(
+        fmt::format("item '{}' skipped: {}", failure["id"].get<std::string>(), failure["error"].get<std::string>()));
+  }
+  image.metadata = {{"method", pixel_selection_name(method)},
+                    {"items_scanned", report.items_scanned},
+                    {"items_read", report.items_read},
+                    {"items_used", report.used.size()},
+                    {"items_skipped_covered", report.items_skipped_covered},
+                    {"filled", selector.filled()},
+                    {"stopped_by", report.stopped_by ? json(*report.stopped_by) : json()},
+                    {"failed", std::move(report.failed)},
+                    {"cache", {{"hits", cache.hits.load()}, {"misses", cache.misses.load()}}}};
+  image.assets = std::move(report.used);
+  return image;
 }
 
 }  // namespace
@@ -142,263 +162,97 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
   tiling::check_image_size(tile_size, tile_size);
   // Checked before anything is sized by it: the selector keeps grid_size² pixels per band.
   const int grid_size = tiling::buffered_size(tile_size, read.buffer);
-  const auto deadline = std::chrono::steady_clock::now() + options_.time_budget;
-  const ItemPlan plan = plan_items(options_, read);
-  const ScanResult scan = scan_within(deadline, [&] {
-    return scan_items(*catalog_, search_, mosaic::tile_geometry(tms, tile), plan.assets, options_.max_items_scanned);
+  const auto deadline = Clock::now() + options_.time_budget;
+  const auto plan = std::make_shared<const ItemPlan>(plan_items(options_, read));
+  ScanResult scan = scan_within(deadline, [&] {
+    return scan_items(*catalog_, search_, mosaic::tile_geometry(tms, tile), plan->assets, options_.max_items_scanned);
   });
-  const auto& candidates = scan.candidates;
-  const std::size_t count = candidates.size();
+  const auto candidates = std::make_shared<const std::vector<Candidate>>(std::move(scan.candidates));
+  mosaic::PixelSelector selector(options_.method, grid_size, grid_size, tiling::current_config()->max_request_values);
 
-  const bool first = options_.method == PixelSelection::kFirst;
-  const bool skip_covered = first && options_.skip_covered && read.buffer == 0;
-  const std::size_t budget = tiling::current_config()->max_request_values;
-  mosaic::PixelSelector selector(options_.method, grid_size, grid_size, budget);
-
-  // Names the output's CRS and keys the footprint transformers.
-  const std::string tms_wkt = tms.crs().to_wkt();
-  std::shared_ptr<FootprintTransformers> transformers;
-  std::unique_ptr<Transformer> to_tms;
-  std::vector<std::vector<std::uint8_t>> footprints(count);
-  std::vector<bool> footprint_known(count, false);
-  if (skip_covered && count > 1) {
-    transformers = storage::current_state()->part<FootprintTransformers>();
-    to_tms = transformers->acquire(tms.crs(), tms_wkt);
-  }
-  const Bbox xy_bounds = tms.xy_bounds(tile);
-  auto footprint = [&](std::size_t n) -> const std::vector<std::uint8_t>& {
-    if (!footprint_known[n]) {
-      footprints[n] = footprint_pixels(candidates[n], *to_tms, xy_bounds, tile_size);
-      footprint_known[n] = true;
-    }
-    return footprints[n];
+  const auto cache = std::make_shared<CacheCounts>();
+  OrderedReads<ImageData>::Read read_item = [candidates, plan, cache, tms, tile, tile_size, read](std::size_t n) {
+    return mosaic::read_item((*candidates)[n], *plan, tms, tile, tile_size, read, *cache);
   };
+  const bool first = options_.method == PixelSelection::kFirst;
+  std::optional<mosaic::TileCoverage> coverage;
+  OrderedReads<ImageData>::Decide decide;
+  if (first && options_.skip_covered && read.buffer == 0) {
+    coverage.emplace(*candidates, tms, tile, tile_size);
+    decide = [&](std::size_t n, const std::vector<std::size_t>& in_flight) {
+      return coverage->decide(n, selector.mask(), in_flight);
+    };
+  }
+  OrderedReads<ImageData> reads(candidates->size(), std::move(read_item), options_.max_items_read, deadline,
+                                std::move(decide));
 
-  auto run = std::make_shared<TileRun>();
-  run->states.assign(count, ReadState::kWaiting);
-  run->images.resize(count);
-  run->errors.resize(count);
-  // Reads run on the current environment's threads, under its settings.
-  Environment& environment = Environment::current();
-  core::WorkPool& pool = environment.work_pool();
-  const auto shared_candidates = std::make_shared<const std::vector<Candidate>>(candidates);
-  const auto shared_plan = std::make_shared<const ItemPlan>(plan);
-
-  std::size_t next_merge = 0;
-  std::size_t next_dispatch = 0;
-  std::size_t running = 0;
-  std::size_t reads_started = 0;
-  std::vector<std::string> used;
-  std::vector<std::string> band_names;  // the first item's: every item has the same bands
-  json failed = json::array();
-  std::optional<std::string> stopped_by;
-  bool filled = false;
-
-  std::unique_lock lock(run->mutex);
-  for (;;) {
-    // Merge finished reads in search order; "first" stops as soon as the tile is full.
-    while (next_merge < next_dispatch && run->states[next_merge] != ReadState::kRunning) {
-      const ReadState state = run->states[next_merge];
-      const Candidate& candidate = candidates[next_merge];
-      if (state == ReadState::kRead) {
-        selector.check_budget(*run->images[next_merge]);  // fails the request, not the item
-        try {
-          if (selector.fed() == 0) {
-            band_names = run->images[next_merge]->band_names;
-          }
-          selector.feed(*run->images[next_merge]);
-          used.push_back(candidate.id);
-        } catch (const Error& error) {
-          failed.push_back({{"id", candidate.id}, {"collection", candidate.collection}, {"error", error.what()}});
-        }
-        run->images[next_merge].reset();
-      } else if (state == ReadState::kFailed) {
-        failed.push_back(
-            {{"id", candidate.id}, {"collection", candidate.collection}, {"error", run->errors[next_merge]}});
-      }
-      ++next_merge;
-      if (first && selector.filled()) {
-        filled = true;
-        break;
-      }
-    }
-    if (filled || next_merge == count) {
-      break;
-    }
-    // Start reads, in order, while the caps allow, at most one pool's worth
-    // ahead of the oldest unmerged item: a slow read at the front must not let
-    // later reads run on unbounded (each would be one more read "first" may not
-    // need, and one more image held until the front is merged).
-    while (next_dispatch < count && next_dispatch - next_merge < pool.thread_count()) {
-      if (reads_started >= options_.max_items_read) {
-        stopped_by = "max_items_read";
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        stopped_by = "time_budget";
-        break;
-      }
-      if (skip_covered && next_dispatch > 0) {
-        const auto& pixels = footprint(next_dispatch);
-        if (!pixels.empty()) {
-          const auto& have = selector.mask();
-          bool covered = true;
-          bool covered_soon = true;
-          for (std::size_t p = 0; p < pixels.size() && covered_soon; ++p) {
-            if (pixels[p] == 0 || have[p] != 0) {
-              continue;
-            }
-            covered = false;
-            bool in_flight = false;
-            for (std::size_t r = next_merge; r < next_dispatch && !in_flight; ++r) {
-              in_flight = run->states[r] == ReadState::kRunning && !footprint(r).empty() && footprint(r)[p] != 0;
-            }
-            covered_soon = in_flight;
-          }
-          if (covered) {
-            run->states[next_dispatch++] = ReadState::kSkipped;
-            continue;
-          }
-          if (covered_soon && running > 0) {
-            break;  // wait: the reads in flight should fill what this item would
-          }
-        }
-      }
-      const std::size_t n = next_dispatch++;
-      run->states[n] = ReadState::kRunning;
-      ++running;
-      ++reads_started;
-      pool.submit([run, shared_candidates, shared_plan, n, tms, tile, tile_size, read, &environment] {
-        const Environment::Scope scope(environment);
-        std::optional<ImageData> image;
-        std::string error;
-        CacheCounts counts;
-        try {
-          image = mosaic::read_item((*shared_candidates)[n], *shared_plan, tms, tile, tile_size, read, counts);
-        } catch (const std::exception& failure) {
-          error = failure.what();
-        }
-        const std::lock_guard done(run->mutex);
-        run->cache.hits += counts.hits;
-        run->cache.misses += counts.misses;
-        run->states[n] = !error.empty() ? ReadState::kFailed : image ? ReadState::kRead : ReadState::kEmpty;
-        run->images[n] = std::move(image);
-        run->errors[n] = std::move(error);
-        run->changed.notify_all();
-      });
-    }
-    const bool progress_possible = running > 0;
-    if (!progress_possible) {
-      if (next_merge == next_dispatch) {
-        break;  // a cap stopped dispatching and everything started is merged
-      }
+  TileReport report;
+  report.items_scanned = candidates->size();
+  while (auto taken = reads.next()) {
+    const Candidate& candidate = (*candidates)[taken->index];
+    if (taken->error) {
+      report.failed.push_back(failure_of(candidate, message_of(taken->error)));
       continue;
     }
-    if (run->changed.wait_until(lock, deadline) == std::cv_status::timeout &&
-        run->states[next_merge] == ReadState::kRunning) {
-      stopped_by = "time_budget";
+    if (!taken->result) {
+      continue;  // no data there
+    }
+    selector.check_budget(*taken->result);  // fails the request, not the item
+    try {
+      if (selector.fed() == 0) {
+        report.band_names = taken->result->band_names;
+      }
+      selector.feed(*taken->result);
+      report.used.push_back(candidate.id);
+    } catch (const Error& error) {
+      report.failed.push_back(failure_of(candidate, error.what()));
+    }
+    if (first && selector.filled()) {
+      report.filled = true;
       break;
     }
-    running = static_cast<std::size_t>(std::count(run->states.begin() + static_cast<std::ptrdiff_t>(next_merge),
-                                                  run->states.begin() + static_cast<std::ptrdiff_t>(next_dispatch),
-                                                  ReadState::kRunning));
   }
-  // Read under the lock: reads stopped by a cap may still be finishing.
-  const CacheCounts cache = run->cache;
-  const auto skipped_covered = std::count(run->states.begin(), run->states.end(), ReadState::kSkipped);
-  lock.unlock();
-  if (to_tms) {
-    transformers->release(tms_wkt, std::move(to_tms));
+  report.items_read = reads.reads_started();
+  report.items_skipped_covered = reads.skipped();
+  report.stopped_by = reads.stopped_by();
+  if (!report.stopped_by && scan.capped && !report.filled) {
+    report.stopped_by = "max_items_scanned";
   }
-  if (!stopped_by && scan.capped && !filled) {
-    stopped_by = "max_items_scanned";
-  }
-
-  std::optional<ImageData> result = selector.result();
-  if (!result) {
-    if (!failed.empty() && failed.size() == reads_started) {
-      throw Error(ErrorCode::kIo,
-                  fmt::format("mosaic tile {}/{}/{}: every item failed to read (first: {}: {})", tile.z, tile.x, tile.y,
-                              failed[0]["id"].get<std::string>(), failed[0]["error"].get<std::string>()));
-    }
-    throw Error(ErrorCode::kNotFound,
-                fmt::format("mosaic tile {}/{}/{}: no item has data there ({} item(s) scanned{})", tile.z, tile.x,
-                            tile.y, count, stopped_by ? fmt::format(", stopped by {}", *stopped_by) : ""));
-  }
-  ImageData image = std::move(*result);
-  image.bounds = xy_bounds;
-  image.crs_wkt = tms_wkt;
-  if (options_.method == PixelSelection::kCount) {
-    band_names = {"count"};
-  } else if (options_.method == PixelSelection::kLastBandHigh || options_.method == PixelSelection::kLastBandLow) {
-    band_names.pop_back();
-  }
-  image.band_names = std::move(band_names);
-  image.assets = used;
-  for (const auto& failure : failed) {
-    image.warnings.push_back(
-        fmt::format("item '{}' skipped: {}", failure["id"].get<std::string>(), failure["error"].get<std::string>()));
-  }
-  image.metadata = {{"method", pixel_selection_name(options_.method)},
-                    {"items_scanned", count},
-                    {"items_read", reads_started},
-                    {"items_used", used.size()},
-                    {"items_skipped_covered", skipped_covered},
-                    {"filled", selector.filled()},
-                    {"stopped_by", stopped_by ? json(*stopped_by) : json()},
-                    {"failed", failed},
-                    {"cache", {{"hits", cache.hits}, {"misses", cache.misses}}}};
-  return image;
+  return assemble_tile(selector, std::move(report), *cache, tms, tile, options_.method);
 }
 
 json Mosaic::assets_for_tile(const TileMatrixSet& tms, const Tile& tile) const {
   tms.check_tile(tile);
-  return mosaic::describe_items(scan_within(std::chrono::steady_clock::now() + options_.time_budget, [&] {
+  return mosaic::describe_items(scan_within(Clock::now() + options_.time_budget, [&] {
     return scan_items(*catalog_, search_, mosaic::tile_geometry(tms, tile), plan_items(options_, {}).assets,
                       options_.max_items_scanned);
   }));
 }
 
 json Mosaic::assets_for_point(double lon, double lat) const {
-  if (!std::isfinite(lon) || !std::isfinite(lat) || lat < -90 || lat > 90 || lon < -180 || lon > 180) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("point ({}, {}) is not a longitude/latitude", lon, lat));
-  }
-  const json point = {{"type", "Point"}, {"coordinates", {lon, lat}}};
-  return mosaic::describe_items(scan_within(std::chrono::steady_clock::now() + options_.time_budget, [&] {
-    return scan_items(*catalog_, search_, point, plan_items(options_, {}).assets, options_.max_items_scanned);
-  }));
+  return mosaic::describe_items(
+      scan_at_point(*catalog_, search_, options_, lon, lat, Clock::now() + options_.time_budget));
 }
 
 json Mosaic::point(double lon, double lat, const ReadOptions& read) const {
   if (options_.assets.empty()) {
     throw Error(ErrorCode::kInvalidInput, "mosaic: point values need the assets to read (MosaicOptions::assets)");
   }
-  const auto deadline = std::chrono::steady_clock::now() + options_.time_budget;
-  const json items = assets_for_point(lon, lat);
+  // One budget for the scan and the reads.
+  const auto deadline = Clock::now() + options_.time_budget;
+  const auto candidates = std::make_shared<const std::vector<Candidate>>(
+      scan_at_point(*catalog_, search_, options_, lon, lat, deadline).candidates);
   ReadOptions asset_read = read;
   asset_read.expression.clear();
-  json values = json::array();
-  std::optional<std::string> stopped_by;
-  for (const json& item : items) {
-    if (values.size() == options_.max_items_read) {
-      stopped_by = "max_items_read";
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      stopped_by = "time_budget";
-      break;
-    }
-    json item_values = json::array();
+  OrderedReads<json>::Read read_values = [candidates, asset_read, lon, lat](std::size_t n) -> std::optional<json> {
+    const Candidate& candidate = (*candidates)[n];
+    json values = json::array();
     json band_names = json::array();
-    for (const std::string& asset : options_.assets) {
-      const auto href = item.at("assets").find(asset);
-      if (href == item.at("assets").end()) {
-        continue;  // the item lacks the asset
-      }
+    for (const auto& [asset, href] : candidate.hrefs) {
       try {
-        const PointData point = read_point(href->get<std::string>(), lon, lat, asset_read);
+        const PointData point = read_point(href, lon, lat, asset_read);
         for (std::size_t band = 0; band < point.values.size(); ++band) {
-          item_values.push_back(point.masked ? json(nullptr) : json(point.values[band]));
+          values.push_back(point.masked ? json(nullptr) : json(point.values[band]));
           band_names.push_back(asset + "_" + point.band_names[band]);
         }
       } catch (const Error& error) {
@@ -408,14 +262,22 @@ json Mosaic::point(double lon, double lat, const ReadOptions& read) const {
         }
       }
     }
-    values.push_back({{"id", item.at("id")},
-                      {"collection", item.at("collection")},
-                      {"values", std::move(item_values)},
-                      {"band_names", std::move(band_names)}});
+    return json{{"id", candidate.id},
+                {"collection", candidate.collection},
+                {"values", std::move(values)},
+                {"band_names", std::move(band_names)}};
+  };
+  OrderedReads<json> reads(candidates->size(), std::move(read_values), options_.max_items_read, deadline);
+  json values = json::array();
+  while (auto taken = reads.next()) {
+    if (taken->error) {
+      std::rethrow_exception(taken->error);  // a raster that cannot be read fails the request
+    }
+    values.push_back(std::move(*taken->result));
   }
   json result = {{"coordinates", {lon, lat}}, {"values", std::move(values)}};
-  if (stopped_by) {
-    result["stopped_by"] = *stopped_by;
+  if (reads.stopped_by()) {
+    result["stopped_by"] = *reads.stopped_by();
   }
   return result;
 }

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/item_scan.hpp"
 #include "tessera/cql2.hpp"
 #include "tessera/error.hpp"
 #include "tiling/href_policy.hpp"
@@ -36,40 +37,34 @@ AssetBand parse_asset_band(const std::string& name) {
 }
 
 // An asset href relative to the item's self link is resolved against it.
-std::string resolve_href(const json& item, const std::string& href) {
-  if (href.find("://") != std::string::npos || href.starts_with("/")) {
+std::string resolve_href(const catalog::ScannedItem& item, const std::string& href) {
+  if (href.find("://") != std::string::npos || href.starts_with("/") || item.self_href.empty()) {
     return href;
   }
-  for (const auto& link : item.value("links", json::array())) {
-    if (link.is_object() && link.value("rel", "") == "self" && link.contains("href") && link["href"].is_string()) {
-      const std::string self = link["href"].get<std::string>();
-      const auto slash = self.rfind('/');
-      if (slash != std::string::npos) {
-        return self.substr(0, slash + 1) + (href.starts_with("./") ? href.substr(2) : href);
-      }
-    }
+  const auto slash = item.self_href.rfind('/');
+  if (slash == std::string::npos) {
+    return href;
   }
-  return href;
+  return item.self_href.substr(0, slash + 1) + (href.starts_with("./") ? href.substr(2) : href);
 }
 
-Candidate candidate_from(const json& item, const std::vector<std::string>& assets) {
+Candidate candidate_from(catalog::ScannedItem&& item, const std::vector<std::string>& assets) {
   Candidate candidate;
-  candidate.id = item.value("id", "");
-  candidate.collection = item.value("collection", "");
-  candidate.bbox = item.value("bbox", json());
-  candidate.geometry = item.value("geometry", json());
-  const json& item_assets = item.contains("assets") && item["assets"].is_object() ? item["assets"] : json::object();
   for (const auto& name : assets) {
-    const auto found = item_assets.find(name);
-    if (found == item_assets.end() || !found->is_object() || !found->contains("href") ||
-        !(*found)["href"].is_string()) {
+    const auto found =
+        std::find_if(item.assets.begin(), item.assets.end(), [&](const auto& asset) { return asset.first == name; });
+    if (found == item.assets.end()) {
       if (candidate.missing_asset.empty()) {
         candidate.missing_asset = name;
       }
       continue;
     }
-    candidate.hrefs.emplace_back(name, resolve_href(item, (*found)["href"].get<std::string>()));
+    candidate.hrefs.emplace_back(name, resolve_href(item, found->second));
   }
+  candidate.id = std::move(item.id);
+  candidate.collection = std::move(item.collection);
+  candidate.bbox = std::move(item.bbox);
+  candidate.geometry = std::move(item.geometry);
   return candidate;
 }
 
@@ -154,19 +149,18 @@ ScanResult scan_items(Catalog& catalog, const json& search, const json& geometry
   request["context"] = false;
   while (scan.candidates.size() < max_items) {
     request["limit"] = std::min<std::size_t>(max_items - scan.candidates.size(), 1000);
-    const json page = catalog.search(request);
-    for (const auto& item : page["features"]) {
-      scan.candidates.push_back(candidate_from(item, assets));
+    catalog::ScannedPage page = catalog::scan_page(catalog, request);
+    for (auto& item : page.items) {
+      scan.candidates.push_back(candidate_from(std::move(item), assets));
     }
-    const auto next = page.find("next");
-    if (next == page.end() || !next->is_string()) {
+    if (page.next_token.empty()) {
       return scan;
     }
-    request["token"] = *next;
+    request["token"] = std::move(page.next_token);
   }
   // The page ended exactly at the cap: one more item decides whether it cut anything.
   request["limit"] = 1;
-  scan.capped = !catalog.search(request)["features"].empty();
+  scan.capped = !catalog::scan_page(catalog, request).items.empty();
   return scan;
 }
 
@@ -177,8 +171,10 @@ json describe_items(const ScanResult& scan) {
     for (const auto& [asset, href] : candidate.hrefs) {
       assets[asset] = href;
     }
-    items.push_back(
-        {{"id", candidate.id}, {"collection", candidate.collection}, {"bbox", candidate.bbox}, {"assets", assets}});
+    items.push_back({{"id", candidate.id},
+                     {"collection", candidate.collection},
+                     {"bbox", candidate.bbox.empty() ? json() : json(candidate.bbox)},
+                     {"assets", assets}});
   }
   return items;
 }

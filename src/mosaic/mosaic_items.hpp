@@ -4,6 +4,7 @@
 // the assets each item contributes, and reading one item through the data
 // cache. Internal header.
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,10 +40,10 @@ struct ItemPlan {
 struct Candidate {
   std::string id;
   std::string collection;
-  nlohmann::json bbox;
+  std::vector<double> bbox;                                // as the item has it; empty when absent
   std::vector<std::pair<std::string, std::string>> hrefs;  // (asset, href), in plan order
   std::string missing_asset;                               // the first asset the item lacks
-  nlohmann::json geometry;
+  std::string geometry;                                    // GeoJSON text, "null" for none
 };
 
 struct ScanResult {
@@ -50,9 +51,10 @@ struct ScanResult {
   bool capped = false;  // max_items_scanned left items unvisited
 };
 
+// Data-cache hits and misses of a tile's reads, counted from the pool threads.
 struct CacheCounts {
-  std::uint64_t hits = 0;
-  std::uint64_t misses = 0;
+  std::atomic<std::uint64_t> hits = 0;
+  std::atomic<std::uint64_t> misses = 0;
 };
 
 // The assets and expression every item is read with; InvalidInput when there

@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include "catalog/feature_collection.hpp"
 #include "catalog/pgstac/pgstac_catalog.hpp"
+#include "catalog/search_page.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/temporal_relation.hpp"
 #include "tessera/cql2.hpp"
@@ -144,9 +144,10 @@ json pgstac_filter(json node) {
 
 }  // namespace
 
-std::string PgstacCatalog::search_text(const json& request_json) {
-  const SearchRequest request =
-      parse_search_request(request_json, {options_.max_limit, options_.max_geometry_vertices});
+SearchPage PgstacCatalog::search_page(const json& request_json) {
+  SearchPage result{
+      parse_search_request(request_json, {options_.max_limit, options_.max_geometry_vertices}), {}, {}, {}, {}};
+  const SearchRequest& request = result.request;
   // The body pgstac's search() takes, built from the validated request:
   // CQL2-text becomes CQL2-JSON (pgstac reads only JSON), sortby becomes its
   // array form, and fields are applied by tessera so both backends agree.
@@ -210,19 +211,16 @@ std::string PgstacCatalog::search_text(const json& request_json) {
   if (!page_text || parser.parse(*page_text).get(page) != simdjson::SUCCESS) {
     throw Error(ErrorCode::kInternal, "pgstac search() returned no JSON page");
   }
-  FeatureCollectionWriter result(request);
   simdjson::dom::array features;
   if (page["features"].get(features) == simdjson::SUCCESS) {
     for (const auto feature : features) {
-      result.add(simdjson::minify(feature));
+      result.items.push_back(simdjson::minify(feature));
     }
   }
-  std::optional<std::int64_t> number_matched;
   std::int64_t matched = 0;
   if (request.count_matched && page["numberMatched"].get(matched) == simdjson::SUCCESS) {
-    number_matched = matched;
+    result.number_matched = matched;
   }
-  std::string tokens[2];  // next, prev
   simdjson::dom::array links;
   if (page["links"].get(links) == simdjson::SUCCESS) {
     for (const auto link : links) {
@@ -233,11 +231,12 @@ std::string PgstacCatalog::search_text(const json& request_json) {
       }
       const std::size_t at = href.find("token=");
       if ((rel == "next" || rel == "prev") && at != std::string_view::npos) {
-        tokens[rel == "next" ? 0 : 1] = encode_page_token(request.query, json{{"t", std::string(href.substr(at + 6))}});
+        (rel == "next" ? result.next_token : result.prev_token) =
+            encode_page_token(request.query, json{{"t", std::string(href.substr(at + 6))}});
       }
     }
   }
-  return result.finish(number_matched, tokens[0], tokens[1]);
+  return result;
 }
 
 }  // namespace tessera::catalog::pgstac

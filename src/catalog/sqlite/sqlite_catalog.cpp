@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "catalog/deadline.hpp"
-#include "catalog/feature_collection.hpp"
+#include "catalog/search_page.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/sqlite/item_codec.hpp"
 #include "catalog/sqlite/sqlite_functions.hpp"
@@ -77,9 +77,11 @@ std::unique_ptr<Connection> SqliteCatalog::connect() const {
   // WAL lets readers (in this and other processes) run while one writer
   // writes; NORMAL synchronous keeps every committed batch intact after a
   // process crash (only an OS crash can lose the last commits).
+  // A WAL file keeps the size it grew to (a large load lets it grow to 1
+  // GiB) unless journal_size_limit truncates it when a writer restarts it.
   connection->exec(
       "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA "
-      "temp_store=MEMORY;");
+      "temp_store=MEMORY; PRAGMA journal_size_limit=67108864;");
   connection->exec(kDefaultCachePragma);
   return connection;
 }
@@ -246,9 +248,10 @@ void SqliteCatalog::delete_item(std::string_view collection, std::string_view id
 
 // --- Search ------------------------------------------------------------------
 
-std::string SqliteCatalog::search_text(const json& request_json) {
-  const SearchRequest request =
-      parse_search_request(request_json, {options_.max_limit, options_.max_geometry_vertices});
+SearchPage SqliteCatalog::search_page(const json& request_json) {
+  SearchPage page{
+      parse_search_request(request_json, {options_.max_limit, options_.max_geometry_vertices}), {}, {}, {}, {}};
+  const SearchRequest& request = page.request;
   auto connection = pool_->acquire();
   // The statement timeout, or the caller's earlier deadline (a mosaic's budget).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.statement_timeout_ms);
@@ -311,11 +314,10 @@ std::string SqliteCatalog::search_text(const json& request_json) {
     std::reverse(rows.begin(), rows.end());
   }
 
-  FeatureCollectionWriter result(request);
-  for (const auto& row : rows) {
-    result.add(row.item);
+  page.items.reserve(rows.size());
+  for (auto& row : rows) {
+    page.items.push_back(std::move(row.item));
   }
-  std::optional<std::int64_t> number_matched;
   if (request.count_matched) {
     // Counting visits every match, so it always narrows through the R*Tree.
     Sql count;
@@ -328,22 +330,20 @@ std::string SqliteCatalog::search_text(const json& request_json) {
     auto counter = connection->prepare(count.text);
     count.bind_to(counter);
     counter.step();
-    number_matched = counter.int64(0);
+    page.number_matched = counter.int64(0);
   }
-  std::string next;
-  std::string prev;
   if (!rows.empty()) {
     auto cursor_at = [](const Row& row, bool forward) {
       return PageCursor{forward, row.sort_values, row.id, row.collection}.to_position();
     };
     if (sql.reversed || more) {
-      next = encode_page_token(request.query, cursor_at(rows.back(), true));
+      page.next_token = encode_page_token(request.query, cursor_at(rows.back(), true));
     }
     if (sql.reversed ? more : request.position.has_value()) {
-      prev = encode_page_token(request.query, cursor_at(rows.front(), false));
+      page.prev_token = encode_page_token(request.query, cursor_at(rows.front(), false));
     }
   }
-  return result.finish(number_matched, next, prev);
+  return page;
 }
 
 void SqliteCatalog::index_property(std::string_view property) {

@@ -33,7 +33,7 @@ class SqliteCatalog final : public Catalog {
   nlohmann::json get_item(std::string_view collection, std::string_view id) override;
   void delete_item(std::string_view collection, std::string_view id) override;
 
-  std::string search_text(const nlohmann::json& request) override;
+  SearchPage search_page(const nlohmann::json& request) override;
   nlohmann::json queryables(std::string_view collection) override;
   void index_property(std::string_view property) override;
   nlohmann::json registered_search(std::string_view id) override;
