@@ -46,10 +46,10 @@ def test_each_error_code_has_one_class_and_one_name():
 
 
 def test_io_errors_raise_io_error_with_code_io(tmp_path):
-    (tmp_path / "folder").mkdir()
     storage = tessera.Storage.open(str(tmp_path))
-    with pytest.raises(tessera.IoError) as raised:
-        storage.get("folder")
+    storage.put("file", b"x")
+    with pytest.raises(tessera.IoError, match="Not a directory") as raised:
+        storage.put("file/below", b"y")  # a file where a folder must be
     assert raised.value.code == "io"
     assert isinstance(raised.value, tessera.StorageError)
     with pytest.raises(tessera.NotFound) as missing:
