@@ -38,7 +38,7 @@ tessera::LoadOptions load_options_of(const tsr_load_options* options) {
     throw Error(ErrorCode::kInvalidInput, "tsr_load_options: unknown version (use tsr_load_options_init)");
   }
   if (options->mode != nullptr) {
-    parsed.mode = tessera::parse_load_mode(options->mode);
+    parsed.mode = tessera::load_mode_from_name(options->mode);
   }
   if (options->batch_size != 0) {
     parsed.batch_size = options->batch_size;

@@ -34,7 +34,7 @@ tessera::IngestOptions ingest_options_of(const tsr_ingest_options* options) {
     throw Error(ErrorCode::kInvalidInput, "tsr_ingest_options: unknown version (use tsr_ingest_options_init)");
   }
   if (options->mode != nullptr) {
-    parsed.mode = tessera::parse_load_mode(options->mode);
+    parsed.mode = tessera::load_mode_from_name(options->mode);
   }
   if (options->batch_size != 0) {
     parsed.batch_size = options->batch_size;

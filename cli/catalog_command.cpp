@@ -96,7 +96,7 @@ void add_catalog_commands(CLI::App& app) {
     LoadReport total;
     for (const auto& file : load_args->files) {
       LoadOptions options;
-      options.mode = parse_load_mode(load_args->mode);
+      options.mode = load_mode_from_name(load_args->mode);
       options.batch_size = load_args->batch_size;
       ProgressBar bar(file, load_args->quiet ? 0 : count_lines(file), !load_args->quiet);
       options.progress = [&bar](std::size_t done) { bar.update(done); };

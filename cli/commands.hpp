@@ -19,15 +19,6 @@ inline std::string joined(const std::vector<std::string>& names) {
   return text;
 }
 
-// "insert", "ignore", "upsert", from load_mode_name.
-inline std::vector<std::string> load_mode_names() {
-  std::vector<std::string> names;
-  for (const LoadMode mode : {LoadMode::kInsert, LoadMode::kIgnore, LoadMode::kUpsert}) {
-    names.emplace_back(load_mode_name(mode));
-  }
-  return names;
-}
-
 // Each area adds its subcommand to the app; the callbacks run the command.
 void add_storage_command(CLI::App& app);
 // collection, load and search.

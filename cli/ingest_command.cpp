@@ -33,7 +33,7 @@ void add_ingest_command(CLI::App& app) {
   command->callback([args] {
     auto catalog = Catalog::open(args->catalog);
     IngestOptions options;
-    options.mode = parse_load_mode(args->mode);
+    options.mode = load_mode_from_name(args->mode);
     options.batch_size = args->batch_size;
     options.dead_letter = args->dead_letter;
     ProgressBar bar("ingest", 0, !args->quiet);

@@ -17,7 +17,7 @@ using nlohmann::json;
 
 LoadOptions make_load_options(const std::string& mode, std::size_t batch_size, const py::object& progress) {
   LoadOptions options;
-  options.mode = parse_load_mode(mode);
+  options.mode = load_mode_from_name(mode);
   options.batch_size = batch_size;
   if (!progress.is_none()) {
     options.progress = [progress](std::size_t done) {

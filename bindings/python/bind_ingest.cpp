@@ -19,7 +19,7 @@ IngestOptions make_options(const std::string& mode, std::size_t batch_size,
   IngestOptions options;
   options.max_message_bytes = max_message_bytes;
   options.max_object_bytes = max_object_bytes;
-  options.mode = parse_load_mode(mode);
+  options.mode = load_mode_from_name(mode);
   options.batch_size = batch_size;
   options.dead_letter = dead_letter.value_or("");
   options.storage_options = storage_options.value_or(StorageOptions{});

@@ -139,7 +139,7 @@ void bind_matching(py::module_& m) {
           "load",
           [](const Matcher& self, const py::object& items, const std::string& mode, std::size_t batch_size) {
             LoadOptions options;
-            options.mode = parse_load_mode(mode);
+            options.mode = load_mode_from_name(mode);
             options.batch_size = batch_size;
             options.outbox = self.outbox_hook();
             return load_items(self.catalog(), items, options);

@@ -29,9 +29,10 @@ enum class LoadMode {
   kUpsert,  // replace the existing item
 };
 
-// "insert" | "ignore" | "upsert"; anything else is InvalidInput.
-TESSERA_API LoadMode parse_load_mode(std::string_view name);
+// "insert" | "ignore" | "upsert"; anything else is InvalidInput naming them.
+TESSERA_API LoadMode load_mode_from_name(std::string_view name);
 TESSERA_API std::string_view load_mode_name(LoadMode mode) noexcept;
+TESSERA_API std::vector<std::string> load_mode_names();
 
 // An event a load writes to the catalog's outbox (see docs/matching.md).
 struct TESSERA_API OutboxEvent {

@@ -11,6 +11,7 @@
 #include "catalog/search_hash.hpp"
 #include "catalog/search_page.hpp"
 #include "catalog/sqlite/sqlite_catalog.hpp"
+#include "core/enum_names.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
 
@@ -18,30 +19,23 @@ namespace tessera {
 
 using nlohmann::json;
 
-LoadMode parse_load_mode(std::string_view name) {
-  if (name == "insert") {
-    return LoadMode::kInsert;
-  }
-  if (name == "ignore") {
-    return LoadMode::kIgnore;
-  }
-  if (name == "upsert") {
-    return LoadMode::kUpsert;
-  }
-  throw Error(ErrorCode::kInvalidInput, fmt::format("load mode must be insert, ignore or upsert, got '{}'", name));
-}
+namespace {
 
-std::string_view load_mode_name(LoadMode mode) noexcept {
-  switch (mode) {
-    case LoadMode::kInsert:
-      return "insert";
-    case LoadMode::kIgnore:
-      return "ignore";
-    case LoadMode::kUpsert:
-      return "upsert";
-  }
-  return "insert";
-}
+constexpr core::EnumName<LoadMode> kLoadModeNames[] = {
+    {LoadMode::kInsert, "insert"},
+    {LoadMode::kIgnore, "ignore"},
+    {LoadMode::kUpsert, "upsert"},
+};
+constexpr core::NameTable<LoadMode> kLoadMode{"load mode", kLoadModeNames};
+static_assert(kLoadMode.covers(LoadMode::kInsert, LoadMode::kUpsert));
+
+}  // namespace
+
+LoadMode load_mode_from_name(std::string_view name) { return kLoadMode.from_name(name); }
+
+std::string_view load_mode_name(LoadMode mode) noexcept { return kLoadMode.name(mode); }
+
+std::vector<std::string> load_mode_names() { return kLoadMode.names(); }
 
 json LoadReport::to_json() const {
   json failures = json::array();

@@ -222,7 +222,7 @@ TEST_P(CatalogConformance, LoadModes) {
   report = catalog_->load({y, y});
   EXPECT_EQ(report.loaded, 1U);
   EXPECT_EQ(report.failed.size(), 1U);
-  EXPECT_THROW((void)tessera::parse_load_mode("replace"), tessera::Error);
+  EXPECT_THROW((void)tessera::load_mode_from_name("replace"), tessera::Error);
 }
 
 TEST_P(CatalogConformance, ItemsRoundTripWhole) {
