@@ -31,5 +31,7 @@ void add_matching_commands(CLI::App& app);
 void add_tiling_commands(CLI::App& app);
 // package.
 void add_packaging_command(CLI::App& app);
+// serve: the service over HTTP.
+void add_serve_command(CLI::App& app);
 
 }  // namespace tessera::cli

@@ -39,6 +39,8 @@ PYTHON_PACKAGES=(
   # the build runs without isolation) and the type check of the examples.
   "pybind11-stubgen==3.0.0"
   "mypy==2.4.1"
+  # A real STAC API client against `tessera serve` (tests/python/test_serve.py).
+  "pystac-client==0.9.1"
 )
 
 log() { printf '[setup] %s\n' "$*"; }

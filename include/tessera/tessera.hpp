@@ -16,6 +16,7 @@
 #include "tessera/packaging.hpp"
 #include "tessera/raster_item.hpp"
 #include "tessera/render.hpp"
+#include "tessera/service.hpp"
 #include "tessera/storage.hpp"
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"

@@ -1,0 +1,129 @@
+// tessera serve: the service's handlers (tessera/service.hpp) behind
+// cpp-httplib, with keep-alive, a pool of request threads and a graceful stop
+// on SIGINT/SIGTERM.
+
+#include <algorithm>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+
+#include <httplib.h>
+
+#include "commands.hpp"
+#include "tessera/environment.hpp"
+#include "tessera/error.hpp"
+#include "tessera/service.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string catalog;
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  int threads = static_cast<int>(std::max(16U, 4 * std::thread::hardware_concurrency()));
+  std::size_t max_body_bytes = ServiceOptions{}.max_body_bytes;
+  std::vector<std::string> allowed_roots;
+  std::vector<std::string> allowed_prefixes;
+};
+
+bool is_content_type(const std::string& name) {
+  return name.size() == 12 && std::equal(name.begin(), name.end(), "content-type", [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+void serve(const ServeArgs& args) {
+  ReaderConfig reader = reader_config();
+  reader.allowed_roots = args.allowed_roots;
+  reader.allowed_prefixes = args.allowed_prefixes;
+  configure(reader);
+  const auto catalog = Catalog::open(args.catalog);
+  ServiceOptions options;
+  options.max_body_bytes = args.max_body_bytes;
+  const Service service(*catalog, options);
+
+  // SIGINT/SIGTERM are blocked before any thread starts (threads inherit the
+  // mask) and taken by a thread of their own, which may call stop() safely.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  httplib::Server server;
+  const auto threads = static_cast<std::size_t>(args.threads);
+  // Each keep-alive connection holds a pool thread while it is open: a short
+  // idle timeout keeps the pool for requests, and a stop waits at most that.
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_keep_alive_max_count(1000);
+  server.set_keep_alive_timeout(3);
+  server.set_payload_max_length(args.max_body_bytes);
+  server.set_tcp_nodelay(true);
+  const auto handler = [&service](const httplib::Request& from, httplib::Response& to) {
+    HttpRequest request;
+    request.method = from.method;
+    request.path = from.path;
+    request.query.assign(from.params.begin(), from.params.end());
+    request.headers.assign(from.headers.begin(), from.headers.end());
+    request.body = from.body;
+    HttpResponse response = service.handle(request);
+    to.status = response.status;
+    std::string content_type;
+    for (const auto& [name, value] : response.headers) {
+      if (is_content_type(name)) {
+        content_type = value;
+      } else {
+        to.set_header(name, value);
+      }
+    }
+    if (!response.body.empty() || !content_type.empty()) {
+      to.set_content(std::move(response.body), content_type);
+    }
+  };
+  for (const auto route : {&httplib::Server::Get, &httplib::Server::Post, &httplib::Server::Put,
+                           &httplib::Server::Patch, &httplib::Server::Delete, &httplib::Server::Options}) {
+    (server.*route)(R"(/.*)", handler);
+  }
+  const int port = args.port == 0 ? server.bind_to_any_port(args.host) : args.port;
+  if (port < 0 || (args.port != 0 && !server.bind_to_port(args.host, port))) {
+    throw Error(ErrorCode::kUnavailable, "serve: cannot listen on " + args.host + ":" + std::to_string(args.port));
+  }
+  std::thread signal_thread([&server, &stop_signals] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    server.stop();
+  });
+  std::cout << "http://" << args.host << ":" << port << "/" << std::endl;
+  server.listen_after_bind();
+  // When the server stopped on its own, the signal thread still waits.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* command = app.add_subcommand("serve", "Serve the STAC API of a catalog over HTTP");
+  command->add_option("--catalog", args->catalog, "Catalog URI (sqlite:///path.db, postgresql://...)")->required();
+  command->add_option("--host", args->host, "Address to listen on")->capture_default_str();
+  command->add_option("--port", args->port, "Port (0: any free port; the first line printed is the base URL)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  command->add_option("--threads", args->threads, "Request threads")->capture_default_str()->check(CLI::Range(1, 1024));
+  command->add_option("--max-body-bytes", args->max_body_bytes, "Largest request body (larger: 413)")
+      ->capture_default_str();
+  command->add_option("--allowed-root", args->allowed_roots, "Local folder hrefs may lie in (repeatable)");
+  command->add_option("--allowed-prefix", args->allowed_prefixes,
+                      "http(s) URL prefix hrefs may start with (repeatable)");
+  command->callback([args] { serve(*args); });
+}
+
+}  // namespace tessera::cli

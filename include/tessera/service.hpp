@@ -1,0 +1,73 @@
+#pragma once
+
+// The HTTP contracts of tessera's systems as handlers that know nothing of
+// sockets: a request (method, path, query, headers, body) in, a response
+// (status, headers, body) out. `tessera serve` wraps them in an HTTP server;
+// the same Service serves a Python ASGI host or a serverless function.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tessera/catalog.hpp"
+#include "tessera/export.hpp"
+
+namespace tessera {
+
+struct TESSERA_API HttpRequest {
+  std::string method = "GET";  // upper case
+  std::string path = "/";      // percent-decoded, without the query string
+  // Query parameters, percent-decoded, in request order (a name may repeat).
+  std::vector<std::pair<std::string, std::string>> query;
+  // Header names in any case; looked up case-insensitively.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // The first value of query parameter / header `name`, or nullptr.
+  [[nodiscard]] const std::string* query_value(std::string_view name) const noexcept;
+  [[nodiscard]] const std::string* header(std::string_view name) const noexcept;
+};
+
+struct TESSERA_API HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  [[nodiscard]] const std::string* header(std::string_view name) const noexcept;
+};
+
+struct TESSERA_API ServiceOptions {
+  std::string title = "tessera";
+  std::string description = "A STAC API served by tessera";
+  // Requests with a larger body are answered 413.
+  std::size_t max_body_bytes = std::size_t{16} << 20;
+  // Largest page a search or items request may ask for (larger limits are
+  // lowered to it, as STAC APIs do).
+  std::size_t max_limit = 10000;
+  std::size_t default_limit = 10;
+};
+
+// The STAC API over a catalog (landing page, conformance, collections,
+// items, item search). Thread-safe: one Service answers requests from many
+// threads at once. The catalog must outlive it.
+class TESSERA_API Service {
+ public:
+  explicit Service(Catalog& catalog, ServiceOptions options = {});
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Never throws: errors are JSON responses {"code", "description"} with
+  // 400 (bad parameters, naming what and where), 404, 405, 413 or 500
+  // (never a stack trace or a server path).
+  [[nodiscard]] HttpResponse handle(const HttpRequest& request) const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera

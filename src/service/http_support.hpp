@@ -1,0 +1,46 @@
+#pragma once
+
+// What every route needs of HTTP without an HTTP library: the public base URL
+// of a request (behind a proxy too), JSON responses, and errors as the STAC
+// API writes them ({"code", "description"}). Internal header.
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/service.hpp"
+
+namespace tessera::service {
+
+// A failure answered with `status`; `code` is the STAC API error code
+// ("BadRequest", "NotFound", ...), `description` says what and where.
+class HttpError : public std::exception {
+ public:
+  HttpError(int status, std::string code, std::string description)
+      : status_(status), code_(std::move(code)), description_(std::move(description)) {}
+  [[nodiscard]] int status() const noexcept { return status_; }
+  [[nodiscard]] const std::string& code() const noexcept { return code_; }
+  [[nodiscard]] const char* what() const noexcept override { return description_.c_str(); }
+
+ private:
+  int status_;
+  std::string code_;
+  std::string description_;
+};
+
+[[noreturn]] void bad_request(std::string description);
+
+// The URL the client reached the service at, without a trailing '/':
+// RFC 7239 Forwarded (proto, host), else X-Forwarded-Proto/-Host/-Prefix,
+// else Host. Values that are not a plain host[:port] or a path are ignored,
+// so a header cannot inject markup or another URL shape into links.
+std::string base_url(const HttpRequest& request);
+
+HttpResponse json_response(int status, const nlohmann::json& body, std::string_view content_type = "application/json");
+HttpResponse error_response(int status, std::string_view code, std::string_view description);
+
+// `text` percent-encoded for a query string value.
+std::string query_escape(std::string_view text);
+
+}  // namespace tessera::service

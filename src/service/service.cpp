@@ -1,0 +1,150 @@
+#include "tessera/service.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "service/http_support.hpp"
+#include "service/stac_api.hpp"
+#include "tessera/error.hpp"
+#include "tessera/log.hpp"
+
+namespace tessera {
+
+namespace {
+
+const std::string* find_value(const std::vector<std::pair<std::string, std::string>>& pairs, std::string_view name,
+                              bool ignore_case) {
+  for (const auto& [key, value] : pairs) {
+    const bool same =
+        ignore_case ? key.size() == name.size() && std::equal(key.begin(), key.end(), name.begin(),
+                                                              [](char a, char b) {
+                                                                return std::tolower(static_cast<unsigned char>(a)) ==
+                                                                       std::tolower(static_cast<unsigned char>(b));
+                                                              })
+                    : key == name;
+    if (same) {
+      return &value;
+    }
+  }
+  return nullptr;
+}
+
+// "/collections/a/items/" -> {"collections", "a", "items"}.
+std::vector<std::string_view> path_segments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    if (end > start) {
+      segments.push_back(path.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  return segments;
+}
+
+// The status a library error is answered with.
+int status_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kUnsupported:
+      return 400;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kIo:
+    case ErrorCode::kInternal:
+      break;
+  }
+  return 500;
+}
+
+std::string_view stac_code_of(int status) {
+  switch (status) {
+    case 400:
+      return "BadRequest";
+    case 404:
+      return "NotFound";
+    case 409:
+      return "Conflict";
+    case 503:
+      return "ServiceUnavailable";
+    default:
+      return "InternalServerError";
+  }
+}
+
+}  // namespace
+
+const std::string* HttpRequest::query_value(std::string_view name) const noexcept {
+  return find_value(query, name, false);
+}
+
+const std::string* HttpRequest::header(std::string_view name) const noexcept { return find_value(headers, name, true); }
+
+const std::string* HttpResponse::header(std::string_view name) const noexcept {
+  return find_value(headers, name, true);
+}
+
+struct Service::Impl {
+  Impl(Catalog& catalog, ServiceOptions service_options)
+      : options(std::move(service_options)), stac(catalog, options) {}
+
+  HttpResponse route(const HttpRequest& request) const {
+    if (request.body.size() > options.max_body_bytes) {
+      throw service::HttpError(413, "PayloadTooLarge",
+                               fmt::format("the request body has {} bytes; at most {} are accepted",
+                                           request.body.size(), options.max_body_bytes));
+    }
+    const auto segments = path_segments(request.path);
+    if (auto response = stac.handle(request, segments)) {
+      return std::move(*response);
+    }
+    throw service::HttpError(404, "NotFound", fmt::format("no route for {}", request.path));
+  }
+
+  ServiceOptions options;
+  service::StacApi stac;
+};
+
+Service::Service(Catalog& catalog, ServiceOptions options)
+    : impl_(std::make_unique<Impl>(catalog, std::move(options))) {}
+
+Service::~Service() = default;
+
+HttpResponse Service::handle(const HttpRequest& request) const noexcept {
+  try {
+    try {
+      HttpResponse response = impl_->route(request);
+      if (request.method == "HEAD") {
+        response.body.clear();
+      }
+      return response;
+    } catch (const service::HttpError& error) {
+      return service::error_response(error.status(), error.code(), error.what());
+    } catch (const Error& error) {
+      const int status = status_of(error.code());
+      if (status == 500) {
+        // The message may name server-side paths: it goes to the log, not the client.
+        log(LogLevel::kError, fmt::format("{} {}: {}", request.method, request.path, error.what()));
+        return service::error_response(500, stac_code_of(500), "internal error (logged on the server)");
+      }
+      return service::error_response(status, stac_code_of(status), error.what());
+    } catch (const std::exception& error) {
+      log(LogLevel::kError, fmt::format("{} {}: {}", request.method, request.path, error.what()));
+      return service::error_response(500, stac_code_of(500), "internal error (logged on the server)");
+    }
+  } catch (...) {
+    // Building the error response itself failed (out of memory).
+    HttpResponse response;
+    response.status = 500;
+    return response;
+  }
+}
+
+}  // namespace tessera

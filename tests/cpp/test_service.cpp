@@ -1,0 +1,230 @@
+// The STAC API handlers without HTTP: routes, links from the request's base
+// URL (behind proxies too), paging by next links, errors as JSON.
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "catalog_fixtures.hpp"
+#include "tessera/service.hpp"
+
+using nlohmann::json;
+using tessera::HttpRequest;
+using tessera::HttpResponse;
+
+namespace {
+
+class StacService : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog_ = tessera::Catalog::open(":memory:");
+    catalog_->upsert_collection(tessera::testing::make_collection("s2"));
+    std::vector<json> items;
+    for (int n = 0; n < 7; ++n) {
+      items.push_back(tessera::testing::make_item(fmt::format("item-{}", n), "s2",
+                                                  fmt::format("2024-01-0{}T00:00:00Z", n + 1), n, 45, 1.0,
+                                                  {{"eo:cloud_cover", n * 10}}));
+    }
+    ASSERT_EQ(catalog_->load(items).loaded, 7U);
+    service_ = std::make_unique<tessera::Service>(*catalog_);
+  }
+
+  HttpResponse get(const std::string& path, std::vector<std::pair<std::string, std::string>> query = {},
+                   std::vector<std::pair<std::string, std::string>> headers = {{"Host", "stac.test:8080"}}) const {
+    HttpRequest request;
+    request.path = path;
+    request.query = std::move(query);
+    request.headers = std::move(headers);
+    return service_->handle(request);
+  }
+
+  HttpResponse post(const std::string& path, const std::string& body) const {
+    HttpRequest request;
+    request.method = "POST";
+    request.path = path;
+    request.headers = {{"Host", "stac.test:8080"}, {"Content-Type", "application/json"}};
+    request.body = body;
+    return service_->handle(request);
+  }
+
+  static json body_of(const HttpResponse& response) { return json::parse(response.body); }
+
+  static const json* link(const json& document, const std::string& rel) {
+    for (const auto& entry : document["links"]) {
+      if (entry["rel"] == rel) {
+        return &entry;
+      }
+    }
+    return nullptr;
+  }
+
+  std::unique_ptr<tessera::Catalog> catalog_;
+  std::unique_ptr<tessera::Service> service_;
+};
+
+// Splits "http://host/path?a=1&b=2" into a request for this service.
+HttpRequest request_for(const std::string& href) {
+  HttpRequest request;
+  const std::size_t path_start = href.find('/', href.find("://") + 3);
+  const std::size_t query_start = href.find('?');
+  request.path = href.substr(path_start, query_start - path_start);
+  request.headers = {{"Host", href.substr(href.find("://") + 3, path_start - href.find("://") - 3)}};
+  std::string query = query_start == std::string::npos ? "" : href.substr(query_start + 1);
+  while (!query.empty()) {
+    const std::size_t end = std::min(query.find('&'), query.size());
+    const std::string pair = query.substr(0, end);
+    const std::size_t equals = pair.find('=');
+    std::string value = pair.substr(equals + 1);
+    std::string decoded;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (value[i] == '%' && i + 2 < value.size() + 0) {
+        decoded += static_cast<char>(std::stoi(value.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        decoded += value[i];
+      }
+    }
+    request.query.emplace_back(pair.substr(0, equals), decoded);
+    query.erase(0, std::min(end + 1, query.size()));
+  }
+  return request;
+}
+
+}  // namespace
+
+TEST_F(StacService, LandingPageAndConformance) {
+  const HttpResponse response = get("/");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(*response.header("content-type"), "application/json");
+  const json landing = body_of(response);
+  EXPECT_EQ(landing["type"], "Catalog");
+  ASSERT_NE(link(landing, "self"), nullptr);
+  EXPECT_EQ((*link(landing, "self"))["href"], "http://stac.test:8080/");
+  EXPECT_EQ((*link(landing, "child"))["href"], "http://stac.test:8080/collections/s2");
+  const std::set<std::string> classes = body_of(get("/conformance"))["conformsTo"];
+  EXPECT_TRUE(classes.contains("https://api.stacspec.org/v1.0.0/core"));
+  EXPECT_TRUE(classes.contains("https://api.stacspec.org/v1.0.0/item-search"));
+  EXPECT_EQ(landing["conformsTo"], body_of(get("/conformance"))["conformsTo"]);
+}
+
+TEST_F(StacService, LinksFollowTheProxyHeadersAndIgnoreHostileOnes) {
+  const auto self = [&](std::vector<std::pair<std::string, std::string>> headers) {
+    return (*link(body_of(get("/", {}, std::move(headers))), "self"))["href"].get<std::string>();
+  };
+  EXPECT_EQ(self({{"Host", "internal:8000"},
+                  {"X-Forwarded-Proto", "https"},
+                  {"X-Forwarded-Host", "api.example.com"},
+                  {"X-Forwarded-Prefix", "/stac/"}}),
+            "https://api.example.com/stac/");
+  EXPECT_EQ(
+      self({{"Host", "internal:8000"}, {"Forwarded", "for=1.2.3.4;proto=https;host=\"b.example.org\", proto=http"}}),
+      "https://b.example.org/");
+  // Markup, other URL shapes and schemes in the headers are ignored.
+  EXPECT_EQ(self({{"Host", "evil.test/\"><script>"}, {"X-Forwarded-Proto", "javascript"}}), "http://localhost/");
+  EXPECT_EQ(self({{"Host", "ok.test"}, {"X-Forwarded-Prefix", "/a?b=<c>"}}), "http://ok.test/");
+}
+
+TEST_F(StacService, CollectionsAndItems) {
+  const json collections = body_of(get("/collections"));
+  ASSERT_EQ(collections["collections"].size(), 1U);
+  EXPECT_EQ((*link(collections["collections"][0], "items"))["href"], "http://stac.test:8080/collections/s2/items");
+  const json item = body_of(get("/collections/s2/items/item-3"));
+  EXPECT_EQ(item["id"], "item-3");
+  EXPECT_EQ((*link(item, "self"))["href"], "http://stac.test:8080/collections/s2/items/item-3");
+  EXPECT_EQ((*link(item, "collection"))["href"], "http://stac.test:8080/collections/s2");
+  EXPECT_EQ(get("/collections/s2/items/item-3").header("content-type")->find("geo+json") != std::string::npos, true);
+
+  const HttpResponse missing = get("/collections/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(body_of(missing)["code"], "NotFound");
+  EXPECT_NE(body_of(missing)["description"].get<std::string>().find("nope"), std::string::npos);
+  EXPECT_EQ(get("/collections/s2/items/nope").status, 404);
+  EXPECT_EQ(get("/collections/nope/items").status, 404);
+}
+
+TEST_F(StacService, ItemPagesFollowNextLinksToTheEnd) {
+  std::set<std::string> seen;
+  HttpRequest request;
+  request.path = "/collections/s2/items";
+  request.query = {{"limit", "3"}};
+  request.headers = {{"Host", "stac.test"}};
+  int pages = 0;
+  for (;;) {
+    const HttpResponse response = service_->handle(request);
+    ASSERT_EQ(response.status, 200) << response.body;
+    const json page = body_of(response);
+    EXPECT_LE(page["features"].size(), 3U);
+    for (const auto& feature : page["features"]) {
+      EXPECT_TRUE(seen.insert(feature["id"].get<std::string>()).second) << feature["id"];
+    }
+    ++pages;
+    const json* next = link(page, "next");
+    if (next == nullptr) {
+      break;
+    }
+    request = request_for((*next)["href"]);
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(seen.size(), 7U);
+  EXPECT_EQ(pages, 3);
+}
+
+TEST_F(StacService, SearchGetAndPostAgree) {
+  const json by_get = body_of(get("/search", {{"bbox", "2.5,44,4.5,47"},
+                                              {"filter", "\"eo:cloud_cover\" >= 30"},
+                                              {"sortby", "-eo:cloud_cover"},
+                                              {"fields", "id,-assets"}}));
+  ASSERT_EQ(by_get["features"].size(), 2U) << by_get.dump();
+  EXPECT_EQ(by_get["features"][0]["id"], "item-4");
+  EXPECT_FALSE(by_get["features"][0].contains("assets"));
+  const json by_post = body_of(post("/search", R"({"bbox": [2.5, 44, 4.5, 47], "filter-lang": "cql2-text",
+      "filter": "\"eo:cloud_cover\" >= 30", "sortby": [{"field": "eo:cloud_cover", "direction": "desc"}]})"));
+  ASSERT_EQ(by_post["features"].size(), 2U);
+  EXPECT_EQ(by_post["features"][0]["id"], "item-4");
+
+  // POST paging: the next link carries the token in a body to merge.
+  const json first = body_of(post("/search", R"({"collections": ["s2"], "limit": 4})"));
+  const json* next = link(first, "next");
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ((*next)["method"], "POST");
+  EXPECT_EQ((*next)["merge"], true);
+  json body = {{"collections", {"s2"}}, {"limit", 4}};
+  body.update((*next)["body"]);
+  const json second = body_of(post("/search", body.dump()));
+  EXPECT_EQ(second["features"].size(), 3U);
+  EXPECT_EQ(link(second, "next"), nullptr);
+}
+
+TEST_F(StacService, BadRequestsAreJsonErrorsNamingWhatAndWhere) {
+  const auto expect = [&](const HttpResponse& response, int status, const std::string& fragment) {
+    EXPECT_EQ(response.status, status) << response.body;
+    const json error = body_of(response);
+    EXPECT_TRUE(error.contains("code"));
+    EXPECT_NE(error["description"].get<std::string>().find(fragment), std::string::npos) << error.dump();
+  };
+  expect(get("/search", {{"bbox", "1,2,x,4"}}), 400, "bbox");
+  expect(get("/search", {{"limit", "0"}}), 400, "limit");
+  expect(get("/search", {{"limit", "ten"}}), 400, "limit");
+  expect(get("/search", {{"colour", "red"}}), 400, "colour");
+  expect(get("/search", {{"filter", "eo:cloud_cover >"}}), 400, "CQL2 text, character 16");
+  expect(get("/search", {{"filter-lang", "sql"}, {"filter", "1=1"}}), 400, "filter-lang");
+  expect(get("/search", {{"intersects", "{not json"}}), 400, "intersects");
+  expect(post("/search", "{not json"), 400, "request body");
+  expect(post("/search", "[1, 2]"), 400, "request body");
+  expect(get("/nowhere"), 404, "/nowhere");
+  HttpRequest put;
+  put.method = "PUT";
+  put.path = "/collections";
+  expect(service_->handle(put), 405, "PUT");
+  tessera::ServiceOptions small;
+  small.max_body_bytes = 16;
+  const tessera::Service limited(*catalog_, small);
+  HttpRequest large;
+  large.method = "POST";
+  large.path = "/search";
+  large.body = std::string(64, ' ');
+  expect(limited.handle(large), 413, "64 bytes");
+  // A limit above the service's maximum is lowered, not refused.
+  EXPECT_EQ(get("/search", {{"limit", "1000000"}}).status, 200);
+}
