@@ -177,7 +177,9 @@ class Options {
   static std::optional<std::int64_t> integer_of(const json& value, std::int64_t min, std::int64_t max) {
     if (value.is_number_unsigned()) {
       const auto unsigned_value = value.get<std::uint64_t>();
-      if (unsigned_value > static_cast<std::uint64_t>(max)) {
+      // nlohmann reads every non-negative integer as unsigned: `min` applies too.
+      if (unsigned_value > static_cast<std::uint64_t>(max) ||
+          (min > 0 && unsigned_value < static_cast<std::uint64_t>(min))) {
         return std::nullopt;
       }
       return static_cast<std::int64_t>(unsigned_value);

@@ -537,6 +537,29 @@ TSR_API tsr_status tsr_packager_job_status(tsr_packager packager, const char* jo
 /* Releases the packager and sets *packager to NULL. NULL or *NULL is a no-op. */
 TSR_API void tsr_packager_destroy(tsr_packager* packager);
 
+/* ---- Service: the HTTP contracts without sockets (docs/service.md) ---------
+ * A service answers HTTP requests given as data; the host owns the sockets.
+ * The catalog must outlive the service. Every function may be called from
+ * any thread. */
+typedef struct tsr_service_s* tsr_service;
+
+/* options_json (NULL: defaults): {"title", "description", "max_body_bytes",
+ * "max_limit", "default_limit"}. */
+TSR_API tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service);
+
+/* Answers one request. request_json: {"method": "GET", "path": "/search"
+ * (percent-decoded), "query": [["name", "value"], ...] or {"name": "value"},
+ * "headers": the same forms}; the body is `body_size` bytes at `body` (NULL
+ * when 0). *out_response_json: {"status": 200, "headers": [["name", "value"],
+ * ...]}; *out_body / *out_body_size: the response body. Free both with
+ * tsr_free. HTTP errors are responses (status 4xx/5xx with a JSON body), not
+ * failures: a status other than TSR_OK means the request could not be read. */
+TSR_API tsr_status tsr_service_handle(tsr_service service, const char* request_json, const void* body, size_t body_size,
+                                      char** out_response_json, void** out_body, size_t* out_body_size);
+
+/* Releases the service and sets *service to NULL. NULL or *NULL is a no-op. */
+TSR_API void tsr_service_destroy(tsr_service* service);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <tessera/tessera.h>
+#include "catalog_fixtures.hpp"
 #include "tessera/log.hpp"
 #include "tessera/tms.hpp"
 #include "test_support.hpp"
@@ -696,5 +697,53 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
   EXPECT_EQ(mosaic, nullptr);
   tsr_mosaic_destroy(&mosaic);
   tsr_mosaic_destroy(nullptr);
+  tsr_catalog_destroy(&catalog);
+}
+
+TEST(CApiService, AnswersRequestsGivenAsData) {
+  tsr_catalog catalog = nullptr;
+  ASSERT_EQ(tsr_catalog_open(":memory:", nullptr, &catalog), TSR_OK) << message();
+  const std::string collection = tessera::testing::make_collection("c").dump();
+  ASSERT_EQ(tsr_catalog_upsert_collection(catalog, collection.c_str()), TSR_OK) << message();
+  tsr_service service = nullptr;
+  EXPECT_EQ(tsr_service_new(catalog, nullptr, nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_service_new(nullptr, nullptr, &service), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_service_new(catalog, "{\"max_limit\": 0}", &service), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_service_new(catalog, "{\"colour\": 1}", &service), TSR_INVALID_INPUT);
+  EXPECT_EQ(service, nullptr);
+  ASSERT_EQ(tsr_service_new(catalog, "{\"title\": \"C\"}", &service), TSR_OK) << message();
+
+  char* head = nullptr;
+  void* body = nullptr;
+  size_t size = 0;
+  const char* landing = R"({"method": "GET", "path": "/", "headers": [["Host", "c.test"]]})";
+  ASSERT_EQ(tsr_service_handle(service, landing, nullptr, 0, &head, &body, &size), TSR_OK) << message();
+  EXPECT_EQ(take_json(head)["status"], 200);
+  const auto page = nlohmann::json::parse(std::string(static_cast<const char*>(body), size));
+  tsr_free(body);
+  EXPECT_EQ(page["title"], "C");
+  EXPECT_EQ(page["links"][0]["href"], "http://c.test/");
+
+  // A POST body as bytes; an HTTP error is a response, not a failure.
+  const std::string search = R"({"bbox": [1, 2, "x", 4]})";
+  ASSERT_EQ(tsr_service_handle(service, R"({"method": "POST", "path": "/search", "query": {}})", search.data(),
+                               search.size(), &head, &body, &size),
+            TSR_OK)
+      << message();
+  EXPECT_EQ(take_json(head)["status"], 400);
+  tsr_free(body);
+
+  // Requests that cannot be read are failures naming the problem.
+  EXPECT_EQ(tsr_service_handle(service, "{\"path\": 1}", nullptr, 0, &head, &body, &size), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("'path'"), std::string::npos) << message();
+  EXPECT_EQ(tsr_service_handle(service, "{\"query\": [[\"a\"]]}", nullptr, 0, &head, &body, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_service_handle(service, "{\"verb\": \"GET\"}", nullptr, 0, &head, &body, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_service_handle(service, "{}", nullptr, 5, &head, &body, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_service_handle(service, "{}", nullptr, 0, nullptr, &body, &size), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_service_handle(nullptr, "{}", nullptr, 0, &head, &body, &size), TSR_INVALID_INPUT);
+  tsr_service_destroy(&service);
+  EXPECT_EQ(service, nullptr);
+  tsr_service_destroy(&service);
+  tsr_service_destroy(nullptr);
   tsr_catalog_destroy(&catalog);
 }
