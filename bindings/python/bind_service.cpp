@@ -1,0 +1,63 @@
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "tessera/service.hpp"
+
+namespace tessera::python {
+
+namespace {
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+}  // namespace
+
+void bind_service(py::module_& m) {
+  const ServiceOptions defaults;
+  py::class_<Service>(m, "Service",
+                      "The STAC API over a catalog as a function of requests, without sockets: "
+                      "handle() answers one request; tessera.asgi.app() serves it to an ASGI server.")
+      .def(py::init([](Catalog& catalog, const std::string& title, const std::string& description,
+                       std::size_t max_body_bytes, std::size_t max_limit, std::size_t default_limit) {
+             ServiceOptions options;
+             options.title = title;
+             options.description = description;
+             options.max_body_bytes = max_body_bytes;
+             options.max_limit = max_limit;
+             options.default_limit = default_limit;
+             return std::make_unique<Service>(catalog, std::move(options));
+           }),
+           py::arg("catalog"), py::kw_only(), py::arg("title") = defaults.title,
+           py::arg("description") = defaults.description, py::arg("max_body_bytes") = defaults.max_body_bytes,
+           py::arg("max_limit") = defaults.max_limit, py::arg("default_limit") = defaults.default_limit,
+           // The catalog lives as long as the service.
+           py::keep_alive<1, 2>())
+      .def(
+          "handle",
+          [](const Service& service, const std::string& method, const std::string& path, const Pairs& query,
+             const Pairs& headers, const py::bytes& body) {
+            HttpRequest request;
+            request.method = method;
+            request.path = path;
+            request.query = query;
+            request.headers = headers;
+            request.body = body;
+            HttpResponse response;
+            {
+              py::gil_scoped_release release;
+              response = service.handle(request);
+            }
+            return std::make_tuple(response.status, std::move(response.headers), py::bytes(response.body));
+          },
+          py::arg("method"), py::arg("path"), py::arg("query") = Pairs{}, py::arg("headers") = Pairs{},
+          py::arg("body") = py::bytes(),
+          "Answers one request: (status, [(header, value), ...], body bytes). `path` is percent-decoded; "
+          "HTTP errors are answers (4xx/5xx with a JSON body), never exceptions.");
+}
+
+}  // namespace tessera::python
