@@ -41,6 +41,8 @@ PYTHON_PACKAGES=(
   "mypy==2.4.1"
   # A real STAC API client against `tessera serve` (tests/python/test_serve.py).
   "pystac-client==0.9.1"
+  # Validates the service's OpenAPI document (/api).
+  "openapi-spec-validator==0.9.0"
 )
 
 log() { printf '[setup] %s\n' "$*"; }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "service/http_support.hpp"
+#include "service/openapi.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::service {
@@ -233,6 +234,10 @@ std::optional<HttpResponse> StacApi::handle(const HttpRequest& request,
     require_get(request);
     return json_response(200, {{"conformsTo", conformance()}});
   }
+  if (count == 1 && segments[0] == "api") {
+    require_get(request);
+    return json_response(200, openapi_document(options_), kOpenApiMediaType);
+  }
   if (count == 1 && segments[0] == "search") {
     if (request.method != "GET" && request.method != "POST") {
       method_not_allowed(request, "GET, POST");
@@ -271,19 +276,22 @@ std::optional<HttpResponse> StacApi::handle(const HttpRequest& request,
 }
 
 HttpResponse StacApi::landing(const std::string& base) const {
+  const auto search_by = [&](std::string_view method) {
+    json search = link("search", base + "/search", kGeoJson, "Item search");
+    search["method"] = method;
+    return search;
+  };
   json links = json::array({
       link("self", base + "/", "application/json"),
       link("root", base + "/", "application/json"),
       link("conformance", base + "/conformance", "application/json", "Conformance classes"),
+      link("service-desc", base + "/api", kOpenApiMediaType, "OpenAPI document"),
       link("data", base + "/collections", "application/json", "Collections"),
-      link("search", base + "/search", kGeoJson, "Item search"),
+      search_by("GET"),
+      search_by("POST"),
       link("http://www.opengis.net/def/rel/ogc/1.0/queryables", base + "/queryables", "application/schema+json",
            "Queryables"),
   });
-  json post_search = link("search", base + "/search", kGeoJson, "Item search");
-  post_search["method"] = "POST";
-  links[4]["method"] = "GET";
-  links.push_back(std::move(post_search));
   for (const auto& collection : catalog_.collections()) {
     json child = link("child", base + "/collections/" + query_escape(collection.value("id", "")), "application/json");
     if (collection.contains("title") && collection["title"].is_string()) {

@@ -106,6 +106,18 @@ TEST_F(StacService, LandingPageAndConformance) {
   EXPECT_TRUE(classes.contains("https://api.stacspec.org/v1.0.0/core"));
   EXPECT_TRUE(classes.contains("https://api.stacspec.org/v1.0.0/item-search"));
   EXPECT_EQ(landing["conformsTo"], body_of(get("/conformance"))["conformsTo"]);
+  // The OpenAPI document, served with exactly the type its link announces.
+  const json* service_desc = link(landing, "service-desc");
+  ASSERT_NE(service_desc, nullptr);
+  const HttpResponse api = get("/api");
+  ASSERT_EQ(api.status, 200);
+  EXPECT_EQ(*api.header("content-type"), (*service_desc)["type"]);
+  const json document = body_of(api);
+  EXPECT_EQ(document["openapi"], "3.0.3");
+  for (const char* path : {"/", "/conformance", "/collections", "/collections/{collectionId}/items", "/search"}) {
+    EXPECT_TRUE(document["paths"].contains(path)) << path;
+  }
+  EXPECT_TRUE(document["paths"]["/search"].contains("post"));
 }
 
 TEST_F(StacService, LinksFollowTheProxyHeadersAndIgnoreHostileOnes) {

@@ -80,6 +80,17 @@ def test_pystac_client_pages_through_the_same_items_as_the_library(served):
         assert len(served_ids) > 4  # more than one page
 
 
+def test_api_is_a_valid_openapi_document(served):
+    from openapi_spec_validator import validate
+
+    base, _, _ = served
+    status, content_type, document = fetch(base + "api")
+    assert status == 200 and content_type == "application/vnd.oai.openapi+json;version=3.0"
+    validate(document)
+    _, _, landing = fetch(base)
+    assert any(link["rel"] == "service-desc" and link["type"] == content_type for link in landing["links"])
+
+
 def test_errors_are_json_and_large_bodies_are_refused(served):
     base, _, _ = served
     status, content_type, body = fetch(base + "search?bbox=1,2,x,4")
