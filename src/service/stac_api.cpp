@@ -18,19 +18,6 @@ namespace {
 
 constexpr std::string_view kGeoJson = "application/geo+json";
 
-std::vector<std::string> split(std::string_view text, char separator) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t end = std::min(text.find(separator, start), text.size());
-    if (end > start) {
-      parts.emplace_back(text.substr(start, end - start));
-    }
-    start = end + 1;
-  }
-  return parts;
-}
-
 double number_in(const std::string& text, std::string_view parameter) {
   double value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -48,67 +35,23 @@ json parse_json_parameter(const std::string& text, std::string_view parameter) {
   }
 }
 
-// "+a,-b,c" (STAC API sort extension, GET form) as the POST form.
-json sortby_of(const std::string& text) {
-  json sortby = json::array();
-  for (std::string field : split(text, ',')) {
-    std::string direction = "asc";
-    if (field.front() == '-' || field.front() == '+') {
-      direction = field.front() == '-' ? "desc" : "asc";
-      field.erase(0, 1);
-    }
-    if (field.empty()) {
-      bad_request("sortby: a field name is empty");
-    }
-    sortby.push_back({{"field", field}, {"direction", direction}});
-  }
-  return sortby;
-}
-
-// "a,-b,+c" (fields extension, GET form) as {"include": [...], "exclude": [...]}.
-json fields_of(const std::string& text) {
-  json fields = {{"include", json::array()}, {"exclude", json::array()}};
-  for (std::string field : split(text, ',')) {
-    const bool exclude = field.front() == '-';
-    if (field.front() == '-' || field.front() == '+') {
-      field.erase(0, 1);
-    }
-    if (!field.empty()) {
-      fields[exclude ? "exclude" : "include"].push_back(field);
-    }
-  }
-  return fields;
-}
-
 // The search a GET /search or /collections/{id}/items query string asks for.
 json search_from_query(const HttpRequest& request) {
+  // The catalog reads these in their GET forms ("a,b" lists, "+a,-b" sort
+  // keys, "a,-b" fields, "minx,miny,maxx,maxy") as given.
+  constexpr std::string_view kAsGiven[] = {"bbox",       "collections", "ids",    "datetime", "token",
+                                           "filter-crs", "filter",      "sortby", "fields"};
   json search = json::object();
   std::string filter_lang = "cql2-text";
   for (const auto& [name, value] : request.query) {
-    if (name == "bbox") {
-      json bbox = json::array();
-      for (const std::string& part : split(value, ',')) {
-        bbox.push_back(number_in(part, "bbox"));
-      }
-      search["bbox"] = std::move(bbox);
-    } else if (name == "collections" || name == "ids") {
-      search[name] = split(value, ',');
-    } else if (name == "datetime" || name == "token" || name == "filter-crs") {
-      search[name] = value;
-    } else if (name == "limit") {
+    if (name == "limit") {
       search["limit"] = number_in(value, "limit");
-    } else if (name == "intersects") {
-      search["intersects"] = parse_json_parameter(value, "intersects");
-    } else if (name == "filter") {
-      search["filter"] = value;
+    } else if (name == "intersects" || name == "query") {
+      search[name] = parse_json_parameter(value, name);
     } else if (name == "filter-lang") {
       filter_lang = value;
-    } else if (name == "sortby") {
-      search["sortby"] = sortby_of(value);
-    } else if (name == "fields") {
-      search["fields"] = fields_of(value);
-    } else if (name == "query") {
-      search["query"] = parse_json_parameter(value, "query");
+    } else if (std::find(std::begin(kAsGiven), std::end(kAsGiven), name) != std::end(kAsGiven)) {
+      search[name] = value;
     } else {
       bad_request(fmt::format("unknown query parameter '{}'", name));
     }
@@ -381,14 +324,8 @@ HttpResponse StacApi::item_collection(json search, const std::string& base, cons
     } else {
       std::string href = fmt::format("{}?token={}&limit={}", self, query_escape(next->get<std::string>()),
                                      search["limit"].get<std::int64_t>());
-      if (const auto fields = search.find("fields"); fields != search.end() && fields->is_object()) {
-        std::string listed;
-        for (const auto& [member, sign] : {std::pair{"include", ""}, std::pair{"exclude", "-"}}) {
-          for (const auto& field : fields->value(member, json::array())) {
-            listed += (listed.empty() ? "" : ",") + std::string(sign) + field.get<std::string>();
-          }
-        }
-        href += "&fields=" + query_escape(listed);
+      if (const auto fields = search.find("fields"); fields != search.end() && fields->is_string()) {
+        href += "&fields=" + query_escape(fields->get<std::string>());  // as the GET request gave them
       }
       links.push_back(link("next", href, kGeoJson));
     }
