@@ -8,10 +8,10 @@
 #include <thread>
 #include <vector>
 
-#include <gdal_priv.h>
 #include <gtest/gtest.h>
 
 #include "catalog_fixtures.hpp"
+#include "raster_fixtures.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/mosaic.hpp"
 #include "tessera/tiling.hpp"
@@ -28,18 +28,7 @@ namespace {
 
 // A 256 x 256 WGS84 raster of `value` over lon 11..12, lat 48..49.
 std::string write_raster(const fs::path& path, std::uint8_t value) {
-  GDALAllRegister();
-  GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
-  GDALDatasetUniquePtr dataset(gtiff->Create(path.c_str(), 256, 256, 1, GDT_Byte, nullptr));
-  std::array<double, 6> transform = {11, 1.0 / 256, 0, 49, 0, -1.0 / 256};
-  dataset->SetGeoTransform(transform.data());
-  OGRSpatialReference wgs84;
-  wgs84.importFromEPSG(4326);
-  dataset->SetSpatialRef(&wgs84);
-  std::vector<std::uint8_t> values(256 * 256, value);
-  EXPECT_EQ(dataset->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 256, 256, values.data(), 256, 256, GDT_Byte, 0, 0),
-            CE_None);
-  return path.string();
+  return tessera::testing::write_filled_raster(path, 256, 256, {11, 1.0 / 256, 0, 49, 0, -1.0 / 256}, 4326, value);
 }
 
 ReaderConfig inside(const fs::path& root, int max_image_size) {

@@ -5,18 +5,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <gdal_priv.h>
-#include <limits>
-
 #include <gtest/gtest.h>
-#include <ogr_spatialref.h>
 
 #include "catalog_fixtures.hpp"
 #include "mosaic/pixel_selection.hpp"
+#include "raster_fixtures.hpp"
 #include "tessera/catalog.hpp"
 #include "tessera/mosaic.hpp"
 #include "tessera/tiling.hpp"
@@ -159,20 +157,10 @@ constexpr std::int64_t kY = 361;
 std::string half_raster(const std::filesystem::path& path, bool left, std::uint8_t value) {
   const tessera::Bbox tile = tessera::TileMatrixSet::web_mercator_quad().xy_bounds({kZ, kX, kY});
   const double middle = (tile.minx + tile.maxx) / 2;
-  GDALAllRegister();
-  GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
-  GDALDatasetUniquePtr dataset(gtiff->Create(path.c_str(), 128, 256, 1, GDT_Byte, nullptr));
-  std::array<double, 6> transform = {left ? tile.minx : middle,    (tile.maxx - tile.minx) / 256, 0, tile.maxy, 0,
-                                     (tile.miny - tile.maxy) / 256};
-  dataset->SetGeoTransform(transform.data());
-  OGRSpatialReference mercator;
-  mercator.importFromEPSG(3857);
-  dataset->SetSpatialRef(&mercator);
-  std::vector<std::uint8_t> values(128 * 256, value);
-  EXPECT_EQ(dataset->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 128, 256, values.data(), 128, 256, GDT_Byte, 0, 0),
-            CE_None);
-  dataset->GetRasterBand(1)->SetNoDataValue(0);
-  return path.string();
+  return tessera::testing::write_filled_raster(
+      path, 128, 256,
+      {left ? tile.minx : middle, (tile.maxx - tile.minx) / 256, 0, tile.maxy, 0, (tile.miny - tile.maxy) / 256}, 3857,
+      value, 0);
 }
 
 json half_item(const std::string& id, const std::string& day, const std::string& href, bool left) {
