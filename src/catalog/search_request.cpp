@@ -268,6 +268,17 @@ std::string normalize_field(std::string_view field) {
 
 namespace {
 
+// Search strings are compared with stored JSON text, written into page
+// tokens and echoed in messages: each must be UTF-8 (found by fuzz_service:
+// a sort key with a stray byte failed the token with an internal error).
+void reject_invalid_utf8(const json& value, std::string_view member) {
+  try {
+    static_cast<void>(value.dump());
+  } catch (const json::type_error&) {
+    fail(member, "strings must be valid UTF-8");
+  }
+}
+
 // No stored id, collection or property value can hold a NUL (PostgreSQL text
 // cannot), so a search string with one is refused on every backend alike.
 void reject_nul_characters(const json& value, std::string_view member) {
@@ -352,6 +363,7 @@ SearchRequest parse_search_request(const json& request, const SearchLimits& limi
     fail("request", fmt::format("expected a JSON object, got {}", request.type_name()));
   }
   for (const auto& [name, value] : request.items()) {
+    reject_invalid_utf8(value, name);
     reject_nul_characters(value, name);
   }
   SearchRequest parsed;

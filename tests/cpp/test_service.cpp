@@ -225,6 +225,14 @@ TEST_F(StacService, BadRequestsAreJsonErrorsNamingWhatAndWhere) {
   expect(post("/search", "{not json"), 400, "request body");
   expect(post("/search", "[1, 2]"), 400, "request body");
   expect(get("/nowhere"), 404, "/nowhere");
+  // Text that is not UTF-8 (found by fuzz_service: it failed the page token with a 500).
+  expect(get("/search", {{"sortby",
+                          "-eo:cloud_\xa1"
+                          "cover"},
+                         {"limit", "1"}}),
+         400, "UTF-8");
+  expect(get("/search", {{"ids", "a\xff"}}), 400, "UTF-8");
+  expect(post("/search", "{\"collections\": [\"\xc3\"]}"), 400, "");
   HttpRequest put;
   put.method = "PUT";
   put.path = "/collections";
