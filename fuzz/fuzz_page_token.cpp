@@ -1,6 +1,6 @@
 // Paging tokens, which clients hand back as they please: the input as a raw
-// token, and (when it is JSON {"q": query, "p": position}) as the payload of
-// a well-formed token. Both go through parse_search_request(), then the
+// token, and (when it is JSON {"q": query, "p": position, "s": page shape})
+// as the payload of a well-formed token. Both go through parse_search_request(), then the
 // SQLite keyset cursor reads the position. (A PgSTAC position only wraps
 // pgstac's own token string, which the server checks.)
 
@@ -31,7 +31,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   continue_with(std::string(tessera::fuzz::as_text(data, size)));
   const auto payload = tessera::fuzz::as_json(data, size);
   if (payload && payload->is_object() && payload->contains("q") && payload->contains("p")) {
-    continue_with(tessera::catalog::encode_page_token((*payload)["q"], (*payload)["p"]));
+    tessera::catalog::SearchRequest issued;
+    issued.query = (*payload)["q"];
+    if (const auto shape = payload->find("s"); shape != payload->end()) {
+      issued.page_shape = *shape;
+    }
+    continue_with(tessera::catalog::encode_page_token(issued, (*payload)["p"]));
   }
   return 0;
 }

@@ -184,6 +184,7 @@ cql2::Expr parse_filter(const json& filter, const json& language) {
 struct DecodedToken {
   json query;
   json position;
+  json page;  // {"limit", "fields"} of the page that issued it (older tokens: null)
 };
 
 DecodedToken decode_page_token(const json& value) {
@@ -205,7 +206,7 @@ DecodedToken decode_page_token(const json& value) {
   if (!decoded.is_object() || !decoded.contains("q") || !decoded["q"].is_object() || !decoded.contains("p")) {
     fail("token", "is not a token this catalog issued");
   }
-  return {decoded["q"], decoded["p"]};
+  return {decoded["q"], decoded["p"], decoded.value("s", json())};
 }
 
 // Members that define the result set (kept in tokens); the others shape one page.
@@ -379,6 +380,9 @@ SearchRequest parse_search_request(const json& request, const SearchLimits& limi
       fail(name, "unknown search parameter");
     }
   }
+  // What shapes the pages: the request's own, else what the token's page had,
+  // so {"token": next} alone pages on with the same limit and fields.
+  json page_shape = json::object();
   if (const auto it = request.find("token"); it != request.end() && !it->is_null()) {
     auto token = decode_page_token(*it);
     // A token alone continues its own query; a client that resends the whole
@@ -387,6 +391,14 @@ SearchRequest parse_search_request(const json& request, const SearchLimits& limi
       query = std::move(token.query);
     }
     parsed.position = std::move(token.position);
+    if (token.page.is_object()) {
+      page_shape = std::move(token.page);
+    }
+  }
+  for (const char* member : {"limit", "fields"}) {
+    if (const auto it = request.find(member); it != request.end() && !it->is_null()) {
+      page_shape[member] = *it;
+    }
   }
   parse_query(query, parsed);
   parsed.query = std::move(query);
@@ -399,7 +411,7 @@ SearchRequest parse_search_request(const json& request, const SearchLimits& limi
     check_vertices("filter", vertex_count(*parsed.filter), limits);
   }
 
-  if (const auto it = request.find("limit"); it != request.end() && !it->is_null()) {
+  if (const auto it = page_shape.find("limit"); it != page_shape.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<std::int64_t>() < 1) {
       fail("limit", fmt::format("must be a positive integer, got {}", it->dump()));
     }
@@ -409,9 +421,10 @@ SearchRequest parse_search_request(const json& request, const SearchLimits& limi
     }
     parsed.limit = it->get<std::size_t>();
   }
-  if (const auto it = request.find("fields"); it != request.end() && !it->is_null()) {
+  if (const auto it = page_shape.find("fields"); it != page_shape.end() && !it->is_null()) {
     parse_fields(*it, parsed);
   }
+  parsed.page_shape = std::move(page_shape);
   if (const auto it = request.find("context"); it != request.end() && !it->is_null()) {
     if (!it->is_boolean()) {
       fail("context", "must be true or false");
@@ -438,8 +451,12 @@ std::vector<SortKey> effective_sort(const SearchRequest& request) {
   return keys;
 }
 
-std::string encode_page_token(const json& query, const json& position) {
-  const std::string text = json{{"q", query}, {"p", position}}.dump();
+std::string encode_page_token(const SearchRequest& request, const json& position) {
+  json payload = {{"q", request.query}, {"p", position}};
+  if (!request.page_shape.empty()) {
+    payload["s"] = request.page_shape;
+  }
+  const std::string text = payload.dump();
   char* encoded = CPLBase64Encode(static_cast<int>(text.size()), reinterpret_cast<const GByte*>(text.data()));
   std::string token(encoded);
   CPLFree(encoded);

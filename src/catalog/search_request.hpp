@@ -49,6 +49,9 @@ struct SearchRequest {
   // The request without token/limit/fields, canonical: stored in tokens so
   // {"token": ...} alone continues the query.
   nlohmann::json query;
+  // The limit and fields asked for (by the request or its token), as given:
+  // stored in tokens so the next pages keep them.
+  nlohmann::json page_shape = nlohmann::json::object();
 };
 
 // What a search may ask for (from CatalogOptions).
@@ -60,9 +63,10 @@ struct SearchLimits {
 // Parses and validates `request`; InvalidInput names the offending member.
 SearchRequest parse_search_request(const nlohmann::json& request, const SearchLimits& limits);
 
-// An opaque, URL-safe page token: the query it continues and the backend's
-// position in its results. Tokens are checked when read, never trusted.
-std::string encode_page_token(const nlohmann::json& query, const nlohmann::json& position);
+// An opaque, URL-safe page token: the query it continues, the backend's
+// position in its results and the page's limit and fields (a request with
+// only the token keeps them). Tokens are checked when read, never trusted.
+std::string encode_page_token(const SearchRequest& request, const nlohmann::json& position);
 
 // The property name a sort or filter field refers to, without "properties.".
 std::string normalize_field(std::string_view field);

@@ -375,6 +375,27 @@ TEST_P(CatalogConformance, PagingVisitsEveryItemOnceBothWays) {
   }
 }
 
+TEST_P(CatalogConformance, ATokenAloneKeepsTheLimitAndFieldsOfItsPage) {
+  load_standard_items();
+  json page = search({{"limit", 4}, {"fields", {{"exclude", {"assets"}}}}, {"sortby", "id"}});
+  std::vector<std::string> seen = ids_of(page);
+  while (page.contains("next")) {
+    page = search({{"token", page["next"]}});
+    EXPECT_LE(page["features"].size(), 4U);
+    for (const auto& feature : page["features"]) {
+      EXPECT_FALSE(feature.contains("assets")) << feature.dump();
+    }
+    const auto ids = ids_of(page);
+    seen.insert(seen.end(), ids.begin(), ids.end());
+  }
+  EXPECT_EQ(seen.size(), 15U);
+  // What the request says wins over what its token carries.
+  const json first = search({{"limit", 2}, {"sortby", "id"}});
+  EXPECT_EQ(search({{"token", first["next"]}, {"limit", 5}})["features"].size(), 5U);
+  EXPECT_TRUE(
+      search({{"token", first["next"]}, {"fields", {{"include", {"assets"}}}}})["features"][0].contains("assets"));
+}
+
 TEST_P(CatalogConformance, PropertyIndexesKeepAnswersTheSame) {
   load_standard_items();
   const std::vector<json> requests = {

@@ -232,7 +232,7 @@ SearchPage PgstacCatalog::search_page(const json& request_json) {
       const std::size_t at = href.find("token=");
       if ((rel == "next" || rel == "prev") && at != std::string_view::npos) {
         (rel == "next" ? result.next_token : result.prev_token) =
-            encode_page_token(request.query, json{{"t", std::string(href.substr(at + 6))}});
+            encode_page_token(request, json{{"t", std::string(href.substr(at + 6))}});
       }
     }
   }

@@ -337,10 +337,10 @@ SearchPage SqliteCatalog::search_page(const json& request_json) {
       return PageCursor{forward, row.sort_values, row.id, row.collection}.to_position();
     };
     if (sql.reversed || more) {
-      page.next_token = encode_page_token(request.query, cursor_at(rows.back(), true));
+      page.next_token = encode_page_token(request, cursor_at(rows.back(), true));
     }
     if (sql.reversed ? more : request.position.has_value()) {
-      page.prev_token = encode_page_token(request.query, cursor_at(rows.front(), false));
+      page.prev_token = encode_page_token(request, cursor_at(rows.front(), false));
     }
   }
   return page;
