@@ -26,7 +26,7 @@ using tessera::capi::Options;
 
 tessera::ServiceOptions service_options_of(const char* options_json) {
   const Options options(options_json, "tsr_service_new", "options_json",
-                        {"title", "description", "max_body_bytes", "max_limit", "default_limit"});
+                        {"title", "description", "max_body_bytes", "max_limit", "default_limit", "cors_origins"});
   tessera::ServiceOptions parsed;
   parsed.title = options.string("title").value_or(parsed.title);
   parsed.description = options.string("description").value_or(parsed.description);
@@ -39,6 +39,7 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
   if (const auto limit = options.integer("default_limit", 1, 1000000)) {
     parsed.default_limit = static_cast<std::size_t>(*limit);
   }
+  parsed.cors_origins = options.strings("cors_origins").value_or(std::vector<std::string>{});
   return parsed;
 }
 

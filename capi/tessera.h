@@ -544,7 +544,7 @@ TSR_API void tsr_packager_destroy(tsr_packager* packager);
 typedef struct tsr_service_s* tsr_service;
 
 /* options_json (NULL: defaults): {"title", "description", "max_body_bytes",
- * "max_limit", "default_limit"}. */
+ * "max_limit", "default_limit", "cors_origins": ["https://origin", ...] or ["*"]}. */
 TSR_API tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service);
 
 /* Answers one request. request_json: {"method": "GET", "path": "/search"

@@ -31,6 +31,7 @@ struct ServeArgs {
   std::size_t max_body_bytes = ServiceOptions{}.max_body_bytes;
   std::vector<std::string> allowed_roots;
   std::vector<std::string> allowed_prefixes;
+  std::vector<std::string> cors_origins;
 };
 
 bool is_content_type(const std::string& name) {
@@ -47,6 +48,7 @@ void serve(const ServeArgs& args) {
   const auto catalog = Catalog::open(args.catalog);
   ServiceOptions options;
   options.max_body_bytes = args.max_body_bytes;
+  options.cors_origins = args.cors_origins;
   const Service service(*catalog, options);
 
   // SIGINT/SIGTERM are blocked before any thread starts (threads inherit the
@@ -123,6 +125,8 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--allowed-root", args->allowed_roots, "Local folder hrefs may lie in (repeatable)");
   command->add_option("--allowed-prefix", args->allowed_prefixes,
                       "http(s) URL prefix hrefs may start with (repeatable)");
+  command->add_option("--cors", args->cors_origins,
+                      "Origin whose browser pages may call the API, or * for any (repeatable)");
   command->callback([args] { serve(*args); });
 }
 

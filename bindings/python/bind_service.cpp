@@ -23,18 +23,21 @@ void bind_service(py::module_& m) {
                       "The STAC API over a catalog as a function of requests, without sockets: "
                       "handle() answers one request; tessera.asgi.app() serves it to an ASGI server.")
       .def(py::init([](Catalog& catalog, const std::string& title, const std::string& description,
-                       std::size_t max_body_bytes, std::size_t max_limit, std::size_t default_limit) {
+                       std::size_t max_body_bytes, std::size_t max_limit, std::size_t default_limit,
+                       const std::vector<std::string>& cors_origins) {
              ServiceOptions options;
              options.title = title;
              options.description = description;
              options.max_body_bytes = max_body_bytes;
              options.max_limit = max_limit;
              options.default_limit = default_limit;
+             options.cors_origins = cors_origins;
              return std::make_unique<Service>(catalog, std::move(options));
            }),
            py::arg("catalog"), py::kw_only(), py::arg("title") = defaults.title,
            py::arg("description") = defaults.description, py::arg("max_body_bytes") = defaults.max_body_bytes,
            py::arg("max_limit") = defaults.max_limit, py::arg("default_limit") = defaults.default_limit,
+           py::arg("cors_origins") = std::vector<std::string>{},
            // The catalog lives as long as the service.
            py::keep_alive<1, 2>())
       .def(

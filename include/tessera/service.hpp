@@ -48,6 +48,9 @@ struct TESSERA_API ServiceOptions {
   // lowered to it, as STAC APIs do).
   std::size_t max_limit = 10000;
   std::size_t default_limit = 10;
+  // Origins whose browser pages may call the API (CORS): exact origins
+  // ("https://browser.example.com") or "*" for any. Empty: no CORS headers.
+  std::vector<std::string> cors_origins;
 };
 
 // The STAC API over a catalog (landing page, conformance, collections,

@@ -91,6 +91,25 @@ const std::string* HttpResponse::header(std::string_view name) const noexcept {
   return find_value(headers, name, true);
 }
 
+// The CORS headers for a request from `origin`, when the service allows it.
+void add_cors_headers(const ServiceOptions& options, const HttpRequest& request, HttpResponse& response) {
+  const std::string* origin = request.header("origin");
+  if (origin == nullptr || options.cors_origins.empty()) {
+    return;
+  }
+  const bool any =
+      std::find(options.cors_origins.begin(), options.cors_origins.end(), "*") != options.cors_origins.end();
+  if (!any &&
+      std::find(options.cors_origins.begin(), options.cors_origins.end(), *origin) == options.cors_origins.end()) {
+    return;
+  }
+  response.headers.emplace_back("Access-Control-Allow-Origin", any ? "*" : *origin);
+  if (!any) {
+    response.headers.emplace_back("Vary", "Origin");
+  }
+  response.headers.emplace_back("Access-Control-Expose-Headers", "Content-Type, ETag");
+}
+
 struct Service::Impl {
   Impl(Catalog& catalog, ServiceOptions service_options)
       : options(std::move(service_options)), stac(catalog, options) {}
@@ -101,6 +120,16 @@ struct Service::Impl {
                                fmt::format("the request body has {} bytes; at most {} are accepted",
                                            request.body.size(), options.max_body_bytes));
     }
+    if (request.method == "OPTIONS") {
+      // A CORS preflight: what a cross-origin page may send (add_cors_headers
+      // says whether its origin may).
+      HttpResponse preflight;
+      preflight.status = 204;
+      preflight.headers = {{"Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"},
+                           {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                           {"Access-Control-Max-Age", "600"}};
+      return preflight;
+    }
     const auto segments = path_segments(request.path);
     if (auto response = stac.handle(request, segments)) {
       return std::move(*response);
@@ -108,19 +137,10 @@ struct Service::Impl {
     throw service::HttpError(404, "NotFound", fmt::format("no route for {}", request.path));
   }
 
-  ServiceOptions options;
-  service::StacApi stac;
-};
-
-Service::Service(Catalog& catalog, ServiceOptions options)
-    : impl_(std::make_unique<Impl>(catalog, std::move(options))) {}
-
-Service::~Service() = default;
-
-HttpResponse Service::handle(const HttpRequest& request) const noexcept {
-  try {
+  // The response to `request`, errors included.
+  HttpResponse answer(const HttpRequest& request) const {
     try {
-      HttpResponse response = impl_->route(request);
+      HttpResponse response = route(request);
       if (request.method == "HEAD") {
         response.body.clear();
       }
@@ -139,8 +159,24 @@ HttpResponse Service::handle(const HttpRequest& request) const noexcept {
       log(LogLevel::kError, fmt::format("{} {}: {}", request.method, request.path, error.what()));
       return service::error_response(500, stac_code_of(500), "internal error (logged on the server)");
     }
+  }
+
+  ServiceOptions options;
+  service::StacApi stac;
+};
+
+Service::Service(Catalog& catalog, ServiceOptions options)
+    : impl_(std::make_unique<Impl>(catalog, std::move(options))) {}
+
+Service::~Service() = default;
+
+HttpResponse Service::handle(const HttpRequest& request) const noexcept {
+  try {
+    HttpResponse response = impl_->answer(request);
+    add_cors_headers(impl_->options, request, response);
+    return response;
   } catch (...) {
-    // Building the error response itself failed (out of memory).
+    // Building the answer itself failed (out of memory).
     HttpResponse response;
     response.status = 500;
     return response;

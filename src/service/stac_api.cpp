@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 
 #include <fmt/format.h>
@@ -78,11 +79,12 @@ void bound_limit(json& search, const ServiceOptions& options) {
     bad_request("limit: expected an integer");
   }
   const double limit = it->get<double>();
-  if (limit < 1 || limit != static_cast<double>(static_cast<std::int64_t>(limit))) {
+  // Checked as a double: a huge limit is lowered, never cast out of range
+  // (found by fuzz_service under UBSan).
+  if (!std::isfinite(limit) || limit < 1 || std::floor(limit) != limit) {
     bad_request(fmt::format("limit: expected an integer of at least 1, got {}", it->dump()));
   }
-  *it = std::min<double>(limit, static_cast<double>(options.max_limit));
-  *it = static_cast<std::int64_t>(it->get<double>());
+  *it = static_cast<std::int64_t>(std::min(limit, static_cast<double>(options.max_limit)));
 }
 
 json link(std::string_view rel, const std::string& href, std::string_view type, std::string_view title = {}) {

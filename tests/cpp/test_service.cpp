@@ -247,4 +247,42 @@ TEST_F(StacService, BadRequestsAreJsonErrorsNamingWhatAndWhere) {
   expect(limited.handle(large), 413, "64 bytes");
   // A limit above the service's maximum is lowered, not refused.
   EXPECT_EQ(get("/search", {{"limit", "1000000"}}).status, 200);
+  EXPECT_EQ(get("/collections/s2/items", {{"limit", std::string(80, '1')}}).status, 200);  // found by fuzz_service
+  expect(get("/search", {{"limit", "1e400"}}), 400, "limit");
+}
+
+TEST_F(StacService, CrossOriginRequestsFromAllowedOriginsOnly) {
+  tessera::ServiceOptions options;
+  options.cors_origins = {"https://browser.test"};
+  const tessera::Service service(*catalog_, options);
+  HttpRequest request;
+  request.path = "/search";
+  request.headers = {{"Host", "stac.test"}, {"Origin", "https://browser.test"}};
+  HttpResponse response = service.handle(request);
+  ASSERT_NE(response.header("access-control-allow-origin"), nullptr);
+  EXPECT_EQ(*response.header("access-control-allow-origin"), "https://browser.test");
+  EXPECT_EQ(*response.header("vary"), "Origin");
+  // Errors carry them too, so a page can read what went wrong.
+  request.query = {{"bbox", "x"}};
+  EXPECT_NE(service.handle(request).header("access-control-allow-origin"), nullptr);
+  // Another origin, or a service without CORS, gets none.
+  request.headers = {{"Host", "stac.test"}, {"Origin", "https://evil.test"}};
+  EXPECT_EQ(service.handle(request).header("access-control-allow-origin"), nullptr);
+  request.headers = {{"Host", "stac.test"}, {"Origin", "https://browser.test"}};
+  EXPECT_EQ(service_->handle(request).header("access-control-allow-origin"), nullptr);
+  // The preflight: 204 without a body, naming the methods and headers allowed.
+  request.method = "OPTIONS";
+  request.query.clear();
+  response = service.handle(request);
+  EXPECT_EQ(response.status, 204);
+  EXPECT_TRUE(response.body.empty());
+  EXPECT_EQ(response.header("content-type"), nullptr);
+  EXPECT_NE(response.header("access-control-allow-methods")->find("POST"), std::string::npos);
+  EXPECT_NE(response.header("access-control-allow-headers")->find("Authorization"), std::string::npos);
+  // "*" allows any origin.
+  options.cors_origins = {"*"};
+  const tessera::Service open(*catalog_, options);
+  request.method = "GET";
+  request.headers = {{"Origin", "https://anywhere.test"}};
+  EXPECT_EQ(*open.handle(request).header("access-control-allow-origin"), "*");
 }

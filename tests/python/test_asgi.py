@@ -80,3 +80,12 @@ def test_asgi_lifespan():
 
     asyncio.run(app({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_cors_for_the_allowed_origins():
+    service = tessera.Service(make_catalog(), cors_origins=["https://browser.test"])
+    status, headers, body = service.handle("OPTIONS", "/search", headers=[("Origin", "https://browser.test")])
+    assert status == 204 and body == b""
+    assert dict(headers)["Access-Control-Allow-Origin"] == "https://browser.test"
+    _, headers, _ = service.handle("GET", "/", headers=[("Origin", "https://other.test")])
+    assert "Access-Control-Allow-Origin" not in dict(headers)
