@@ -34,12 +34,6 @@ struct ServeArgs {
   std::vector<std::string> cors_origins;
 };
 
-bool is_content_type(const std::string& name) {
-  return name.size() == 12 && std::equal(name.begin(), name.end(), "content-type", [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == b;
-         });
-}
-
 void serve(const ServeArgs& args) {
   ReaderConfig reader = reader_config();
   reader.allowed_roots = args.allowed_roots;
@@ -77,16 +71,15 @@ void serve(const ServeArgs& args) {
     request.body = from.body;
     HttpResponse response = service.handle(request);
     to.status = response.status;
-    std::string content_type;
+    // httplib sets Content-Type with the body; the other headers as they are.
+    const std::string* content_type = response.header("Content-Type");
     for (const auto& [name, value] : response.headers) {
-      if (is_content_type(name)) {
-        content_type = value;
-      } else {
+      if (&value != content_type) {
         to.set_header(name, value);
       }
     }
-    if (!response.body.empty() || !content_type.empty()) {
-      to.set_content(std::move(response.body), content_type);
+    if (!response.body.empty() || content_type != nullptr) {
+      to.set_content(std::move(response.body), content_type != nullptr ? *content_type : std::string());
     }
   };
   for (const auto route : {&httplib::Server::Get, &httplib::Server::Post, &httplib::Server::Put,

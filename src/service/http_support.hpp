@@ -31,6 +31,9 @@ class HttpError : public std::exception {
 
 [[noreturn]] void bad_request(std::string description);
 
+// ASCII case-insensitive equality, as HTTP compares header names.
+bool equals_ignoring_case(std::string_view a, std::string_view b);
+
 // The URL the client reached the service at, without a trailing '/':
 // RFC 7239 Forwarded (proto, host), else X-Forwarded-Proto/-Host/-Prefix,
 // else Host. Values that are not a plain host[:port] or a path are ignored,

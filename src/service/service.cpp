@@ -1,7 +1,6 @@
 #include "tessera/service.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include <fmt/format.h>
 
@@ -17,14 +16,7 @@ namespace {
 const std::string* find_value(const std::vector<std::pair<std::string, std::string>>& pairs, std::string_view name,
                               bool ignore_case) {
   for (const auto& [key, value] : pairs) {
-    const bool same =
-        ignore_case ? key.size() == name.size() && std::equal(key.begin(), key.end(), name.begin(),
-                                                              [](char a, char b) {
-                                                                return std::tolower(static_cast<unsigned char>(a)) ==
-                                                                       std::tolower(static_cast<unsigned char>(b));
-                                                              })
-                    : key == name;
-    if (same) {
+    if (ignore_case ? service::equals_ignoring_case(key, name) : key == name) {
       return &value;
     }
   }

@@ -78,7 +78,7 @@ HttpRequest request_for(const std::string& href) {
     std::string value = pair.substr(equals + 1);
     std::string decoded;
     for (std::size_t i = 0; i < value.size(); ++i) {
-      if (value[i] == '%' && i + 2 < value.size() + 0) {
+      if (value[i] == '%' && i + 2 < value.size()) {
         decoded += static_cast<char>(std::stoi(value.substr(i + 1, 2), nullptr, 16));
         i += 2;
       } else {
