@@ -84,6 +84,22 @@ else
   log "Python packages present"
 fi
 
+# stac-api-validator (tests/python/test_stac_api_validator.py) in a venv of its
+# own, since its pystac pins may clash with the packages above. Every version is
+# pinned in tests/stac_api/requirements.txt; reinstalled only when that changes.
+SAV_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/stac-api-validator
+SAV_REQUIREMENTS=$(dirname "$0")/../tests/stac_api/requirements.txt
+SAV_HASH=$(sha256sum "$SAV_REQUIREMENTS" | cut -d' ' -f1)
+if [[ -x $SAV_VENV/bin/python && $(cat "$SAV_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$SAV_HASH" ]]; then
+  log "stac-api-validator venv present"
+else
+  log "installing stac-api-validator into $SAV_VENV"
+  rm -rf "$SAV_VENV"
+  "$PYTHON" -m venv "$SAV_VENV"
+  "$SAV_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$SAV_REQUIREMENTS"
+  echo "$SAV_HASH" >"$SAV_VENV/.tessera-requirements.sha256"
+fi
+
 # versitygw, the S3-compatible test server, from the Go module proxy at a
 # pinned version (scripts/s3_server.sh runs it).
 VERSITYGW_VERSION=v1.8.0
