@@ -89,12 +89,19 @@ enum class Op : std::uint8_t {
   kModulo,
   kIntegerDivide,
   kPower,
+  // UPPER(x) and LOWER(x): not CQL2 functions, but pgstac reads them (as
+  // {"upper": x} and {"op": "upper", ...}) and so does tessera.
+  kUpper,
+  kLower,
 };
 
 // The CQL2-JSON name of `op`: "and", "=", "isNull", "t_metBy", "a_containedBy", "div", ...
 TESSERA_API std::string_view op_name(Op op) noexcept;
 // The operator with CQL2-JSON name `name`, compared case-insensitively so the
 // lower-case spellings some servers send ("isnull", "a_containedby") are accepted.
+// The names pgstac also reads are aliases: the CQL1-JSON comparisons "eq",
+// "neq"/"ne"/"!=", "lt", "lte"/"le", "gt", "gte"/"ge", "anyinteracts"
+// (t_intersects), "intersects" (s_intersects) and "a_contained_by".
 TESSERA_API std::optional<Op> op_from_name(std::string_view name) noexcept;
 
 struct Node;

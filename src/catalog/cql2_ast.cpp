@@ -1,11 +1,16 @@
 // CQL2-JSON to the validated AST, and back; errors name the JSON path.
+// Also the forms beyond CQL2 that pgstac reads (CQL1-JSON operators, operator
+// aliases, temporal operands written as strings, bboxes as arrays).
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cmath>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "catalog/cql2_internal.hpp"
+#include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
 #include "tessera/geometry.hpp"
 
@@ -63,24 +68,26 @@ std::optional<Expr> parse_interval_end(const json& end, const std::string& path,
   return std::move(parsed.expr);
 }
 
+// The instant of a literal interval end; nullopt for an open or computed one.
+std::optional<std::int64_t> literal_micros(const std::optional<Expr>& end) {
+  if (!end) {
+    return std::nullopt;
+  }
+  if (const auto* timestamp = end->get_if<TimestampLiteral>()) {
+    return timestamp->micros;
+  }
+  if (const auto* date = end->get_if<DateLiteral>()) {
+    return date->micros;
+  }
+  return std::nullopt;
+}
+
 Typed parse_interval(const json& ends, const std::string& path, std::size_t depth) {
   if (!ends.is_array() || ends.size() != 2) {
     fail(path, "expected an array of 2 ends");
   }
   IntervalLiteral interval{parse_interval_end(ends[0], index_path(path, 0), depth + 1),
                            parse_interval_end(ends[1], index_path(path, 1), depth + 1)};
-  auto literal_micros = [](const std::optional<Expr>& end) -> std::optional<std::int64_t> {
-    if (!end) {
-      return std::nullopt;
-    }
-    if (const auto* timestamp = end->get_if<TimestampLiteral>()) {
-      return timestamp->micros;
-    }
-    if (const auto* date = end->get_if<DateLiteral>()) {
-      return date->micros;
-    }
-    return std::nullopt;
-  };
   const auto start = literal_micros(interval.start);
   const auto end = literal_micros(interval.end);
   if (start && end && *start > *end) {
@@ -145,35 +152,133 @@ std::optional<Typed> parse_single_member(const json& object, const std::string& 
   return Typed{NodeFactory::make(Node{DateLiteral{text, *micros}}), {detail::kInstant, fmt::format("date '{}'", text)}};
 }
 
-Typed parse_operation(const json& object, const std::string& path, std::size_t depth) {
-  const json& name = object["op"];
-  if (!name.is_string()) {
-    fail(member_path(path, "op"), fmt::format("expected an operator name, found {}", detail::describe_literal(name)));
+bool is_ilike(std::string_view name) {
+  return name.size() == 5 && std::equal(name.begin(), name.end(), "ilike", [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+// An operator name tessera reads: a CQL2-JSON name, an alias pgstac reads, or "ilike".
+bool is_operator_name(std::string_view name) { return op_from_name(name).has_value() || is_ilike(name); }
+
+Typed make_timestamp(std::int64_t micros) {
+  std::string text = format_rfc3339_micros(micros);
+  std::string description = fmt::format("timestamp '{}'", text);
+  return {NodeFactory::make(Node{TimestampLiteral{std::move(text), micros}}),
+          {detail::kInstant, std::move(description)}};
+}
+
+std::optional<Expr> interval_end_expr(const detail::TemporalEnd& end) {
+  if (end.kind == detail::TemporalEnd::Kind::kOpen) {
+    return std::nullopt;
   }
-  const std::optional<Op> op = op_from_name(name.get_ref<const std::string&>());
-  if (!op) {
-    fail(member_path(path, "op"),
-         fmt::format("unknown operator '{}'", detail::shortened(name.get_ref<const std::string&>())));
+  return make_timestamp(end.micros).expr;
+}
+
+// A temporal operand in the forms pgstac's temporal operators read beside
+// CQL2's: a string ("2020-01-01" for the whole day, a timestamp, or an
+// interval "start/end" with '..', empty or duration ends) or an array
+// [start, end] whose ends are such strings, CQL2 instants or properties.
+std::optional<Typed> parse_temporal_form(const json& value, const std::string& path, std::size_t depth) {
+  using detail::TemporalEnd;
+  if (value.is_string()) {
+    const auto [start, end] = detail::parse_temporal_string(value.get_ref<const std::string&>(), path);
+    if (start.kind == TemporalEnd::Kind::kInstant && end.kind == TemporalEnd::Kind::kInstant &&
+        start.micros == end.micros) {
+      return make_timestamp(start.micros);
+    }
+    IntervalLiteral interval{interval_end_expr(start), interval_end_expr(end)};
+    return Typed{NodeFactory::make(Node{std::move(interval)}), {detail::kInterval, "an interval"}};
   }
-  const detail::OpInfo& info = detail::op_info(*op);
-  const std::string display = fmt::format("'{}'", info.name);
-  for (const auto& [key, unused] : object.items()) {
-    if (key != "op" && key != "args") {
-      fail(member_path(path, key), fmt::format("unexpected member in a {} operation", display));
+  if (!value.is_array()) {
+    return std::nullopt;
+  }
+  if (value.size() != 2) {
+    fail(path, fmt::format("an interval [start, end] has 2 ends, found {}", value.size()));
+  }
+  // String ends are read as above; objects (timestamps, dates, properties) as CQL2 interval ends.
+  std::optional<TemporalEnd> string_ends[2];
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (value[i].is_string()) {
+      string_ends[i] = detail::parse_temporal_end(value[i].get_ref<const std::string&>(), i == 0, index_path(path, i));
     }
   }
-  const std::string args_path = member_path(path, "args");
-  const auto args = object.find("args");
-  if (args == object.end() || !args->is_array()) {
-    fail(args_path, fmt::format("{} needs an array of arguments", display));
+  if (string_ends[0] && string_ends[1]) {
+    std::tie(string_ends[0], string_ends[1]) = detail::resolve_durations(*string_ends[0], *string_ends[1], path);
+  } else {
+    for (const auto& end : string_ends) {
+      if (end && end->kind == TemporalEnd::Kind::kDuration) {
+        fail(path, "a duration must be paired with a timestamp or a date");
+      }
+    }
+  }
+  std::optional<Expr> ends[2];
+  for (std::size_t i = 0; i < 2; ++i) {
+    ends[i] = string_ends[i] ? interval_end_expr(*string_ends[i])
+                             : parse_interval_end(value[i], index_path(path, i), depth + 1);
+  }
+  const auto start = literal_micros(ends[0]);
+  const auto finish = literal_micros(ends[1]);
+  if (start && finish && *start > *finish) {
+    fail(path, "the interval starts after it ends");
+  }
+  return Typed{NodeFactory::make(Node{IntervalLiteral{ends[0], ends[1]}}), {detail::kInterval, "an interval"}};
+}
+
+bool is_temporal(Op op) { return op_name(op).starts_with("t_"); }
+bool is_spatial(Op op) { return op_name(op).starts_with("s_"); }
+bool is_array_op(Op op) { return op_name(op).starts_with("a_"); }
+
+// One argument of `op`, in the forms pgstac reads beside CQL2's for it.
+Typed parse_argument(Op op, const json& arg, const std::string& path, std::size_t depth) {
+  if (is_temporal(op)) {
+    if (std::optional<Typed> form = parse_temporal_form(arg, path, depth)) {
+      return std::move(*form);
+    }
+  }
+  // A bare array of 4 or 6 numbers is a bbox to a spatial operator.
+  if (is_spatial(op) && arg.is_array() && (arg.size() == 4 || arg.size() == 6) &&
+      std::all_of(arg.begin(), arg.end(), [](const json& n) { return n.is_number(); })) {
+    return parse_bbox(arg, path);
+  }
+  // A scalar is a one-element array to an array operator.
+  if (is_array_op(op) && arg.is_primitive() && !arg.is_null()) {
+    Typed element = parse(arg, path, depth + 1);
+    ArrayLiteral array;
+    array.items.push_back(std::move(element.expr));
+    return {NodeFactory::make(Node{std::move(array)}), {detail::kArray, "an array"}};
+  }
+  return parse(arg, path, depth);
+}
+
+// An operation from its name and arguments, in CQL2-JSON ({"op": name, "args":
+// [...]}) or CQL1-JSON ({name: [...]}). `args` not an array is one argument
+// (pgstac's {"op": "isNull", "args": {"property": ...}}); "ilike" is LIKE on
+// CASEI of both sides.
+Typed build_operation(const std::string& name, const std::string& name_path, const json& args,
+                      const std::string& args_path, std::size_t depth) {
+  const bool ilike = is_ilike(name);
+  const std::optional<Op> op = ilike ? std::optional<Op>(Op::kLike) : op_from_name(name);
+  if (!op) {
+    fail(name_path, fmt::format("unknown operator '{}'", detail::shortened(name)));
+  }
+  const detail::OpInfo& info = detail::op_info(*op);
+  const std::string display = fmt::format("'{}'", ilike ? std::string_view("ilike") : info.name);
+  std::vector<std::pair<const json*, std::string>> arg_values;
+  if (args.is_array()) {
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      arg_values.emplace_back(&args[i], index_path(args_path, i));
+    }
+  } else {
+    arg_values.emplace_back(&args, args_path);
   }
   Operation operation{*op, {}};
   std::vector<Operand> operands;
   // IN's list elements are checked against the value searched for, after it.
   std::vector<Operand> list_operands;
-  for (std::size_t i = 0; i < args->size(); ++i) {
-    const json& arg = (*args)[i];
-    const std::string arg_path = index_path(args_path, i);
+  for (std::size_t i = 0; i < arg_values.size(); ++i) {
+    const json& arg = *arg_values[i].first;
+    const std::string& arg_path = arg_values[i].second;
     if (*op == Op::kIn && i == 1) {
       if (!arg.is_array()) {
         fail(arg_path, fmt::format("the list of 'in' must be an array, found {}", detail::describe_literal(arg)));
@@ -188,20 +293,85 @@ Typed parse_operation(const json& object, const std::string& path, std::size_t d
       operands.push_back({detail::kArray, "an array"});
       continue;
     }
-    Typed parsed = parse(arg, arg_path, depth + 1);
+    Typed parsed = parse_argument(*op, arg, arg_path, depth + 1);
+    if (ilike) {
+      const Operand casei_operand[] = {parsed.operand};
+      if (auto problem = detail::check_operands(Op::kCasei, display, casei_operand)) {
+        fail(arg_path,
+             fmt::format("{} expects a string as argument {}, found {}", display, i + 1, parsed.operand.description));
+      }
+      parsed = {NodeFactory::make(Node{Operation{Op::kCasei, {std::move(parsed.expr)}}}),
+                {detail::kString, "a 'casei' operation"}};
+    }
     operation.args.push_back(std::move(parsed.expr));
     operands.push_back(std::move(parsed.operand));
   }
   if (auto problem = detail::check_operands(*op, display, operands)) {
-    fail(problem->index == detail::OperandProblem::kArity ? args_path : index_path(args_path, problem->index),
+    fail(problem->index == detail::OperandProblem::kArity ? args_path : arg_values[problem->index].second,
          problem->message);
   }
   if (*op == Op::kIn) {
     if (auto problem = detail::check_in_list(operands[0], list_operands)) {
-      fail(index_path(index_path(args_path, 1), problem->index), problem->message);
+      fail(index_path(arg_values[1].second, problem->index), problem->message);
     }
   }
   return {NodeFactory::make(Node{std::move(operation)}), {info.result_type, fmt::format("a {} operation", display)}};
+}
+
+Typed parse_operation(const json& object, const std::string& path, std::size_t depth) {
+  const json& name = object["op"];
+  if (!name.is_string()) {
+    fail(member_path(path, "op"), fmt::format("expected an operator name, found {}", detail::describe_literal(name)));
+  }
+  const std::string& op_text = name.get_ref<const std::string&>();
+  if (!is_operator_name(op_text)) {
+    fail(member_path(path, "op"), fmt::format("unknown operator '{}'", detail::shortened(op_text)));
+  }
+  const std::string display =
+      fmt::format("'{}'", is_ilike(op_text) ? std::string_view("ilike") : op_name(*op_from_name(op_text)));
+  for (const auto& [key, unused] : object.items()) {
+    if (key != "op" && key != "args") {
+      fail(member_path(path, key), fmt::format("unexpected member in a {} operation", display));
+    }
+  }
+  const std::string args_path = member_path(path, "args");
+  const auto args = object.find("args");
+  if (args == object.end() || args->is_null()) {
+    fail(args_path, fmt::format("{} needs an array of arguments", display));
+  }
+  return build_operation(op_text, member_path(path, "op"), *args, args_path, depth);
+}
+
+// CQL1-JSON, as pgstac reads it when no "op" is given: every member is an
+// operator whose value is its arguments ({"eq": [a, b]}, {"upper": x}), and
+// several members are their AND. Nullopt when a member is no operator name.
+std::optional<Typed> parse_cql1(const json& object, const std::string& path, std::size_t depth) {
+  if (object.empty()) {
+    return std::nullopt;
+  }
+  for (const auto& [key, unused] : object.items()) {
+    if (!is_operator_name(key)) {
+      return std::nullopt;
+    }
+  }
+  std::vector<Typed> parts;
+  for (const auto& [key, value] : object.items()) {
+    const std::string key_path = member_path(path, key);
+    parts.push_back(build_operation(key, key_path, value, key_path, depth + 1));
+  }
+  if (parts.size() == 1) {
+    return std::move(parts.front());
+  }
+  Operation conjunction{Op::kAnd, {}};
+  std::size_t index = 0;
+  for (const auto& [key, unused] : object.items()) {
+    if (parts[index].operand.type != detail::kBoolean) {
+      fail(member_path(path, key), fmt::format("members of one object are ANDed: each must be a predicate, found {}",
+                                               parts[index].operand.description));
+    }
+    conjunction.args.push_back(std::move(parts[index++].expr));
+  }
+  return Typed{NodeFactory::make(Node{std::move(conjunction)}), {detail::kBoolean, "an 'and' operation"}};
 }
 
 Typed parse_object(const json& object, const std::string& path, std::size_t depth) {
@@ -220,6 +390,13 @@ Typed parse_object(const json& object, const std::string& path, std::size_t dept
   }
   if (std::optional<Typed> single = parse_single_member(object, path, depth)) {
     return std::move(*single);
+  }
+  // {"filter": ...} around a filter, as pgstac unwraps it.
+  if (const auto inner = object.find("filter"); inner != object.end() && object.size() == 1) {
+    return parse(*inner, member_path(path, "filter"), depth + 1);
+  }
+  if (std::optional<Typed> cql1 = parse_cql1(object, path, depth)) {
+    return std::move(*cql1);
   }
   std::vector<std::string> keys;
   for (const auto& [key, unused] : object.items()) {
@@ -361,3 +538,203 @@ std::vector<std::string> properties(const Expr& expr) {
 }
 
 }  // namespace tessera::cql2
+
+// --- Temporal operands written as strings, as pgstac's temporal operators read
+// them: "2020-01-01" is that whole day, "a/b" an interval whose ends may be
+// open ('..' or empty) or an ISO 8601 duration relative to the other end.
+
+namespace tessera::cql2::detail {
+namespace {
+
+namespace chrono = std::chrono;
+
+constexpr std::int64_t kMicrosPerDay = std::int64_t{86'400'000'000};
+
+[[noreturn]] void fail(const std::string& path, std::string_view problem) {
+  throw Error(ErrorCode::kInvalidInput, fmt::format("{}: {}", path, problem));
+}
+
+bool is_bare_date(std::string_view text) {
+  return text.size() == 10 && text[4] == '-' && text[7] == '-' && parse_date_micros(text).has_value();
+}
+
+// A number of at most 9 digits and an optional fraction (kept in microseconds).
+struct Number {
+  std::int64_t whole = 0;
+  std::int64_t fraction_micros = 0;
+  bool has_fraction = false;
+};
+
+std::optional<Number> read_number(std::string_view text, std::size_t& at) {
+  const std::size_t start = at;
+  Number number;
+  while (at < text.size() && std::isdigit(static_cast<unsigned char>(text[at])) != 0 && at - start < 9) {
+    number.whole = number.whole * 10 + (text[at++] - '0');
+  }
+  if (at == start) {
+    return std::nullopt;
+  }
+  if (at < text.size() && (text[at] == '.' || text[at] == ',')) {
+    ++at;
+    number.has_fraction = true;
+    std::int64_t scale = 100'000;
+    const std::size_t digits = at;
+    while (at < text.size() && std::isdigit(static_cast<unsigned char>(text[at])) != 0) {
+      number.fraction_micros += scale * (text[at++] - '0');
+      scale /= 10;
+    }
+    if (at == digits) {
+      return std::nullopt;
+    }
+  }
+  return number;
+}
+
+}  // namespace
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  if (text.size() < 3 || (text[0] != 'P' && text[0] != 'p')) {
+    return std::nullopt;
+  }
+  Duration duration;
+  bool time = false;
+  bool any = false;
+  std::size_t at = 1;
+  while (at < text.size()) {
+    if (text[at] == 'T' || text[at] == 't') {
+      if (time || at + 1 == text.size()) {
+        return std::nullopt;  // one 'T', and a time after it
+      }
+      time = true;
+      ++at;
+      continue;
+    }
+    const auto number = read_number(text, at);
+    if (!number || at >= text.size()) {
+      return std::nullopt;
+    }
+    const std::int64_t value = number->whole;
+    const char designator = static_cast<char>(std::toupper(static_cast<unsigned char>(text[at++])));
+    if (number->has_fraction && !(time && designator == 'S')) {
+      return std::nullopt;
+    }
+    if (!time && designator == 'Y') {
+      duration.months += value * 12;
+    } else if (!time && designator == 'M') {
+      duration.months += value;
+    } else if (!time && designator == 'W') {
+      duration.days += value * 7;
+    } else if (!time && designator == 'D') {
+      duration.days += value;
+    } else if (time && designator == 'H') {
+      duration.micros += value * 3'600'000'000;
+    } else if (time && designator == 'M') {
+      duration.micros += value * 60'000'000;
+    } else if (time && designator == 'S') {
+      duration.micros += value * 1'000'000 + number->fraction_micros;
+    } else {
+      return std::nullopt;
+    }
+    any = true;
+  }
+  if (!any) {
+    return std::nullopt;
+  }
+  return duration;
+}
+
+std::optional<std::int64_t> add_duration(std::int64_t micros, const Duration& duration, int sign) {
+  // As PostgreSQL adds an interval in UTC: months first (the day of the month
+  // kept, or the month's last day), then days, then the time.
+  // Nothing longer than the 10,000 years instants span (and no overflow below).
+  constexpr std::int64_t kMaxDays = std::int64_t{10'000} * 366;
+  if (duration.months > kMaxDays / 28 || duration.days > kMaxDays || duration.micros > kMaxDays * kMicrosPerDay) {
+    return std::nullopt;
+  }
+  const chrono::sys_time<chrono::microseconds> instant{chrono::microseconds{micros}};
+  const chrono::sys_days day = chrono::floor<chrono::days>(instant);
+  const auto time_of_day = instant - day;
+  chrono::year_month_day date{day};
+  date += chrono::months{static_cast<int>(sign * duration.months)};
+  if (!date.ok()) {
+    date = chrono::year_month_day_last{date.year(), chrono::month_day_last{date.month()}};
+  }
+  const std::int64_t shifted = chrono::sys_days{date}.time_since_epoch().count() * kMicrosPerDay + time_of_day.count() +
+                               sign * (duration.days * kMicrosPerDay + duration.micros);
+  // Within years 0000-9999, as every instant tessera reads.
+  static const std::int64_t kFirst = parse_rfc3339_micros("0000-01-01T00:00:00Z").value_or(0);
+  static const std::int64_t kLast = parse_rfc3339_micros("9999-12-31T23:59:59.999999Z").value_or(0);
+  if (shifted < kFirst || shifted > kLast) {
+    return std::nullopt;
+  }
+  return shifted;
+}
+
+TemporalEnd parse_temporal_end(std::string_view text, bool is_start, const std::string& path) {
+  if (text.empty() || text == "..") {
+    return {TemporalEnd::Kind::kOpen, 0, {}};
+  }
+  if (text[0] == 'P' || text[0] == 'p') {
+    const auto duration = parse_duration(text);
+    if (!duration) {
+      fail(path, fmt::format("'{}' is not an ISO 8601 duration (such as P1D or PT6H)", shortened(text)));
+    }
+    return {TemporalEnd::Kind::kDuration, 0, *duration};
+  }
+  if (is_bare_date(text)) {
+    // A date is its whole day: the start of an interval is its midnight, the
+    // end its last microsecond.
+    const std::int64_t midnight = *parse_date_micros(text);
+    return {TemporalEnd::Kind::kInstant, is_start ? midnight : midnight + kMicrosPerDay - 1, {}};
+  }
+  if (const auto micros = parse_instant(text)) {
+    return {TemporalEnd::Kind::kInstant, *micros, {}};
+  }
+  fail(path, fmt::format("'{}' is not a date, an RFC 3339 timestamp, a duration or '..'", shortened(text)));
+}
+
+std::pair<TemporalEnd, TemporalEnd> resolve_durations(TemporalEnd start, TemporalEnd end, const std::string& path) {
+  const bool start_duration = start.kind == TemporalEnd::Kind::kDuration;
+  const bool end_duration = end.kind == TemporalEnd::Kind::kDuration;
+  if (!start_duration && !end_duration) {
+    return {start, end};
+  }
+  TemporalEnd& anchor = start_duration ? end : start;
+  TemporalEnd& relative = start_duration ? start : end;
+  if (anchor.kind != TemporalEnd::Kind::kInstant) {
+    fail(path, "a duration must be paired with a timestamp or a date");
+  }
+  const auto micros = add_duration(anchor.micros, relative.duration, start_duration ? -1 : 1);
+  if (!micros) {
+    fail(path, "the duration reaches outside years 0000-9999");
+  }
+  relative = {TemporalEnd::Kind::kInstant, *micros, {}};
+  return {start, end};
+}
+
+std::pair<TemporalEnd, TemporalEnd> parse_temporal_string(std::string_view text, const std::string& path) {
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    if (is_bare_date(text)) {
+      return {parse_temporal_end(text, true, path), parse_temporal_end(text, false, path)};
+    }
+    const auto micros = parse_rfc3339_micros(text);
+    if (!micros) {
+      fail(path,
+           fmt::format("expected a timestamp, a date or an interval 'start/end', found string '{}'", shortened(text)));
+    }
+    return {{TemporalEnd::Kind::kInstant, *micros, {}}, {TemporalEnd::Kind::kInstant, *micros, {}}};
+  }
+  if (text.find('/', slash + 1) != std::string_view::npos) {
+    fail(path, fmt::format("the interval '{}' has more than one '/'", shortened(text)));
+  }
+  auto [start, end] = resolve_durations(parse_temporal_end(text.substr(0, slash), true, path),
+                                        parse_temporal_end(text.substr(slash + 1), false, path), path);
+  if (start.kind == TemporalEnd::Kind::kInstant && end.kind == TemporalEnd::Kind::kInstant &&
+      start.micros > end.micros) {
+    fail(path, "the interval starts after it ends");
+  }
+  return {start, end};
+}
+
+}  // namespace tessera::cql2::detail

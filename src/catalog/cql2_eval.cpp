@@ -74,13 +74,22 @@ class Evaluator {
     const std::vector<Expr>& args = operation.args;
     switch (operation.op) {
       case Op::kCasei:
-      case Op::kAccenti: {
+      case Op::kAccenti:
+      case Op::kUpper:
+      case Op::kLower: {
         const Value operand = value(args[0]);
         const std::string* text = text_of(operand);
         if (text == nullptr) {
           return {};
         }
-        return Value::of_string(operation.op == Op::kCasei ? fold_case(*text) : strip_accents(*text));
+        switch (operation.op) {
+          case Op::kAccenti:
+            return Value::of_string(strip_accents(*text));
+          case Op::kUpper:
+            return Value::of_string(upper_case(*text));
+          default:  // CASEI and LOWER
+            return Value::of_string(fold_case(*text));
+        }
       }
       case Op::kAdd:
       case Op::kSubtract:

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tessera/cql2.hpp"
@@ -84,6 +85,35 @@ inline std::optional<std::int64_t> parse_instant(std::string_view text) noexcept
   return parse_date_micros(text);
 }
 
+// --- Temporal operands as strings (cql2_ast.cpp), as pgstac reads them ---
+
+// An ISO 8601 duration (P1Y2M3W4DT5H6M7.5S), as PostgreSQL adds it: months,
+// then days, then microseconds.
+struct Duration {
+  std::int64_t months = 0;
+  std::int64_t days = 0;
+  std::int64_t micros = 0;
+};
+std::optional<Duration> parse_duration(std::string_view text);
+// `micros` plus (sign 1) or minus (sign -1) `duration`; nullopt outside years 0000-9999.
+std::optional<std::int64_t> add_duration(std::int64_t micros, const Duration& duration, int sign);
+
+// One end of an interval written as a string: open ('..' or empty), an
+// instant, or a duration relative to the other end.
+struct TemporalEnd {
+  enum class Kind { kOpen, kInstant, kDuration } kind = Kind::kOpen;
+  std::int64_t micros = 0;
+  Duration duration;
+};
+// A string end; a date starts at its midnight and ends at its last microsecond.
+// InvalidInput naming `path` when it is none of these.
+TemporalEnd parse_temporal_end(std::string_view text, bool is_start, const std::string& path);
+// Turns a duration end into an instant relative to the other end, which must be one.
+std::pair<TemporalEnd, TemporalEnd> resolve_durations(TemporalEnd start, TemporalEnd end, const std::string& path);
+// A temporal operand written as a string: "a/b" (either end open or a
+// duration), a date (its whole day) or a timestamp (start == end).
+std::pair<TemporalEnd, TemporalEnd> parse_temporal_string(std::string_view text, const std::string& path);
+
 // Whether `value` is an object whose "type" names a GeoJSON geometry.
 bool is_geometry_object(const nlohmann::json& value);
 
@@ -99,6 +129,8 @@ std::optional<std::size_t> find_invalid_utf8(std::string_view text) noexcept;
 std::size_t count_characters(std::string_view text, std::size_t bytes) noexcept;
 // CASEI: lower case for ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic.
 std::string fold_case(std::string_view text);
+// UPPER: the inverse of fold_case's mapping, over the same scripts.
+std::string upper_case(std::string_view text);
 // ACCENTI: Latin letters without their diacritics, combining marks removed.
 std::string strip_accents(std::string_view text);
 // SQL LIKE: '%' any run, '_' one character, '\' makes the next character literal.

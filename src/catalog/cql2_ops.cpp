@@ -2,6 +2,7 @@
 // CQL2 1.0 JSON schema defines them. Both parsers type-check through here.
 #include <array>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -29,7 +30,8 @@ constexpr std::array kOps = {
     OpInfo{Op::kGreater, ">", ">", Syntax::kInfix, 2, 2, kOrdered, kBoolean, true},
     OpInfo{Op::kGreaterEqual, ">=", ">=", Syntax::kInfix, 2, 2, kOrdered, kBoolean, true},
     OpInfo{Op::kLike, "like", "LIKE", Syntax::kInfix, 2, 2, kString, kBoolean, false},
-    OpInfo{Op::kBetween, "between", "BETWEEN", Syntax::kInfix, 3, 3, kNumber, kBoolean, true},
+    // Numbers in CQL2; pgstac also compares strings and instants, and so does tessera.
+    OpInfo{Op::kBetween, "between", "BETWEEN", Syntax::kInfix, 3, 3, kOrdered, kBoolean, true},
     OpInfo{Op::kIn, "in", "IN", Syntax::kInfix, 2, 2, kEquatable, kBoolean, false},
     OpInfo{Op::kIsNull, "isNull", "IS NULL", Syntax::kInfix, 1, 1, kAnyType, kBoolean, false},
     OpInfo{Op::kCasei, "casei", "CASEI", Syntax::kFunction, 1, 1, kString, kString, false},
@@ -68,6 +70,26 @@ constexpr std::array kOps = {
     OpInfo{Op::kModulo, "%", "%", Syntax::kInfix, 2, 2, kNumber, kNumber, false},
     OpInfo{Op::kIntegerDivide, "div", "DIV", Syntax::kInfix, 2, 2, kNumber, kNumber, false},
     OpInfo{Op::kPower, "^", "^", Syntax::kInfix, 2, 2, kNumber, kNumber, false},
+    OpInfo{Op::kUpper, "upper", "UPPER", Syntax::kFunction, 1, 1, kString, kString, false},
+    OpInfo{Op::kLower, "lower", "LOWER", Syntax::kFunction, 1, 1, kString, kString, false},
+};
+
+// Other names of operators, as pgstac reads them (its cql2_ops table and
+// CQL1-JSON): compared case-insensitively like the names above.
+constexpr std::pair<std::string_view, Op> kAliases[] = {
+    {"eq", Op::kEqual},
+    {"neq", Op::kNotEqual},
+    {"ne", Op::kNotEqual},
+    {"!=", Op::kNotEqual},
+    {"lt", Op::kLess},
+    {"lte", Op::kLessEqual},
+    {"le", Op::kLessEqual},
+    {"gt", Op::kGreater},
+    {"gte", Op::kGreaterEqual},
+    {"ge", Op::kGreaterEqual},
+    {"anyinteracts", Op::kTIntersects},
+    {"intersects", Op::kSIntersects},
+    {"a_contained_by", Op::kAContainedBy},
 };
 
 constexpr bool table_matches_enum() {
@@ -76,7 +98,7 @@ constexpr bool table_matches_enum() {
       return false;
     }
   }
-  return kOps.size() == static_cast<std::size_t>(Op::kPower) + 1;
+  return kOps.size() == static_cast<std::size_t>(Op::kLower) + 1;
 }
 static_assert(table_matches_enum(), "kOps must list every Op in declaration order");
 
@@ -220,6 +242,11 @@ std::optional<Op> op_from_name(std::string_view name) noexcept {
   for (const detail::OpInfo& info : detail::kOps) {
     if (detail::equals_ignoring_case(info.name, name)) {
       return info.op;
+    }
+  }
+  for (const auto& [alias, op] : detail::kAliases) {
+    if (detail::equals_ignoring_case(alias, name)) {
+      return op;
     }
   }
   return std::nullopt;

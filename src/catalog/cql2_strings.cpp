@@ -181,6 +181,43 @@ std::string fold_case(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// The capital whose fold_case is `c`, or `c`: the candidates are the offsets lower() applies.
+char32_t upper(char32_t c) {
+  static constexpr char32_t kOffsets[] = {0x20, 1, 0x50, 0x25, 0x3F};
+  for (const char32_t offset : kOffsets) {
+    if (c >= offset && lower(c - offset) == c) {
+      return c - offset;
+    }
+  }
+  switch (c) {
+    case 0x3AC:
+      return 0x386;
+    case 0x3CC:
+      return 0x38C;
+    case 0xFF:
+      return 0x178;
+    case 0x4CF:
+      return 0x4C0;
+    case 0x3C2:
+      return 0x3A3;  // final sigma
+    default:
+      return c;
+  }
+}
+
+}  // namespace
+
+std::string upper_case(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    encode(upper(decode(text, i)), out);
+  }
+  return out;
+}
+
 std::string strip_accents(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -435,7 +435,7 @@ TEST(TextErrors, OperatorsNameTheirOperands) {
   expect_text_error("a = 1 + 'x'", {"character 8", "+ expects a number as argument 2", "string 'x'"});
   expect_text_error("'a' < 1", {"character 6", "< cannot compare string 'a' with number 1"});
   expect_text_error("a LIKE 5", {"character 7", "LIKE expects a string as argument 2"});
-  expect_text_error("a BETWEEN 'x' AND 2", {"character 10", "BETWEEN expects a number"});
+  expect_text_error("a BETWEEN 'x' AND 2", {"BETWEEN cannot compare property 'a' with number 2"});
   expect_text_error("a BETWEEN 1 2", {"character 12", "expected AND between the bounds of BETWEEN"});
   expect_text_error("a IN ()", {"character 6", "an IN list needs at least one value"});
   expect_text_error("a IN (1, 'x')", {"character 9", "an IN list cannot mix number 1 and string 'x'"});
@@ -675,7 +675,9 @@ TEST(ParseJson, ErrorsNameThePathAndTheOperator) {
   expect_json_error(json::parse(R"({"op":"and","args":[true]})"),
                     {"filter.args: 'and' takes at least 2 arguments, found 1"});
   expect_json_error(json::parse(R"({"op":"between","args":[{"property":"a"},1,"x"]})"),
-                    {"filter.args[2]: 'between' expects a number as argument 3, found string 'x'"});
+                    {"filter.args[2]: 'between' cannot compare property 'a' with string 'x'"});
+  expect_json_error(json::parse(R"({"op":"between","args":[{"property":"a"},true,false]})"),
+                    {"filter.args[1]: 'between' expects a string, number, timestamp or date as argument 2"});
   expect_json_error(json::parse(R"({"op":"=","args":["a",1]})"),
                     {"filter.args[1]: '=' cannot compare string 'a' with number 1"});
   expect_json_error(json::parse(R"({"op":"not","args":[{"property":"a"}]})"),
@@ -812,7 +814,8 @@ TEST(ParseText, OpNames) {
   EXPECT_EQ(op_name(Op::kIntegerDivide), "div");
   EXPECT_EQ(op_from_name("T_OVERLAPPEDBY"), Op::kTOverlappedBy);
   EXPECT_EQ(op_from_name("like"), Op::kLike);
-  EXPECT_EQ(op_from_name("!="), std::nullopt);
+  EXPECT_EQ(op_from_name("!="), Op::kNotEqual);  // pgstac's alias
+  EXPECT_EQ(op_from_name("~="), std::nullopt);
 }
 
 TEST(Properties, ListsEachReferencedNameOnce) {
@@ -1182,6 +1185,120 @@ TEST_F(Evaluate, SharedExpressionIsReusable) {
   EXPECT_TRUE(evaluate(filter, item_));
   EXPECT_FALSE(evaluate(copy, cloudy));
   EXPECT_EQ(&filter.node(), &copy.node());
+}
+
+// --- The forms pgstac reads beside CQL2 ----------------------------------------
+
+TEST(ParseJson, PgstacOperatorAliases) {
+  const std::pair<const char*, Op> aliases[] = {
+      {"eq", Op::kEqual},
+      {"NEQ", Op::kNotEqual},
+      {"ne", Op::kNotEqual},
+      {"!=", Op::kNotEqual},
+      {"lt", Op::kLess},
+      {"lte", Op::kLessEqual},
+      {"le", Op::kLessEqual},
+      {"gt", Op::kGreater},
+      {"gte", Op::kGreaterEqual},
+      {"ge", Op::kGreaterEqual},
+      {"anyinteracts", Op::kTIntersects},
+      {"intersects", Op::kSIntersects},
+      {"a_contained_by", Op::kAContainedBy},
+      {"upper", Op::kUpper},
+      {"LOWER", Op::kLower},
+  };
+  for (const auto& [alias, op] : aliases) {
+    EXPECT_EQ(op_from_name(alias), op) << alias;
+  }
+  // Written back in CQL2's names.
+  EXPECT_EQ(to_json(parse_json(json::parse(R"({"op":"gte","args":[{"property":"a"},1]})"))),
+            json::parse(R"({"op":">=","args":[{"property":"a"},1]})"));
+  EXPECT_EQ(to_json(parse_json(json::parse(R"({"op":"a_contained_by","args":[{"property":"a"},["x"]]})"))),
+            json::parse(R"({"op":"a_containedBy","args":[{"property":"a"},["x"]]})"));
+  // ilike is LIKE on CASEI of both sides.
+  EXPECT_EQ(to_json(parse_json(json::parse(R"({"op":"ilike","args":[{"property":"a"},"X%"]})"))),
+            json::parse(R"({"op":"like","args":[{"op":"casei","args":[{"property":"a"}]},
+                                                {"op":"casei","args":["X%"]}]})"));
+}
+
+TEST(ParseJson, Cql1Objects) {
+  EXPECT_EQ(to_json(parse_json(json::parse(R"({"eq":[{"property":"a"},1]})"))),
+            json::parse(R"({"op":"=","args":[{"property":"a"},1]})"));
+  // Several members are ANDed; a value that is not an array is the one argument.
+  EXPECT_EQ(to_json(parse_json(json::parse(R"({"lt":[{"property":"a"},1],"isNull":{"property":"b"}})"))),
+            json::parse(R"({"op":"and","args":[{"op":"isNull","args":[{"property":"b"}]},
+                                               {"op":"<","args":[{"property":"a"},1]}]})"));
+  EXPECT_EQ(to_json(parse_json(json::parse(R"({"not":{"eq":[{"upper":{"property":"a"}},{"lower":"X"}]}})"))),
+            json::parse(R"({"op":"not","args":[{"op":"=","args":[{"op":"upper","args":[{"property":"a"}]},
+                                                                   {"op":"lower","args":["X"]}]}]})"));
+  EXPECT_EQ(to_json(parse_json(json::parse(R"({"filter":{"op":"isNull","args":{"property":"a"}}})"))),
+            json::parse(R"({"op":"isNull","args":[{"property":"a"}]})"));
+  // Errors name the member.
+  expect_json_error(json::parse(R"({"eq":[{"property":"a"}]})"), {"filter.eq: '=' takes 2 arguments, found 1"});
+  expect_json_error(json::parse(R"({"eq":[{"property":"a"},[1]]})"), {"filter.eq[1]: '=' expects"});
+  expect_json_error(json::parse(R"({"eq":[{"property":"a"},1],"x":2})"),
+                    {"filter: an object with members 'eq', 'x' is not an expression"});
+  expect_json_error(json::parse(R"({"eq":[{"property":"a"},1],"upper":"x"})"), {"filter.upper: members of one"});
+}
+
+TEST(ParseJson, TemporalOperandsAsStrings) {
+  auto interval_of = [](const json& operand) {
+    return to_json(
+        parse_json(json{{"op", "t_intersects"}, {"args", {{{"property", "datetime"}}, operand}}}))["args"][1];
+  };
+  EXPECT_EQ(interval_of("2020-01-01T00:00:00Z/2020-01-02T00:00:00Z"),
+            json::parse(R"({"interval":["2020-01-01T00:00:00Z","2020-01-02T00:00:00Z"]})"));
+  // A date is its whole day; a date ends an interval at its last microsecond.
+  EXPECT_EQ(interval_of("2020-01-01"),
+            json::parse(R"({"interval":["2020-01-01T00:00:00Z","2020-01-01T23:59:59.999999Z"]})"));
+  EXPECT_EQ(interval_of("2020-01-01/2020-01-31"),
+            json::parse(R"({"interval":["2020-01-01T00:00:00Z","2020-01-31T23:59:59.999999Z"]})"));
+  EXPECT_EQ(interval_of("../2020-01-01T00:00:00Z"), json::parse(R"({"interval":["..","2020-01-01T00:00:00Z"]})"));
+  EXPECT_EQ(interval_of("2020-01-01T00:00:00Z/"), json::parse(R"({"interval":["2020-01-01T00:00:00Z",".."]})"));
+  EXPECT_EQ(interval_of("2020-06-15T10:30:00Z"), json::parse(R"({"timestamp":"2020-06-15T10:30:00Z"})"));
+  EXPECT_EQ(interval_of(json::array({"2020-01-01", {{"property", "end_datetime"}}})),
+            json::parse(R"({"interval":["2020-01-01T00:00:00Z",{"property":"end_datetime"}]})"));
+  // ISO 8601 durations, as PostgreSQL adds them: months keep the day or take the month's last.
+  EXPECT_EQ(interval_of("2020-01-31T12:00:00Z/P1M"),
+            json::parse(R"({"interval":["2020-01-31T12:00:00Z","2020-02-29T12:00:00Z"]})"));
+  EXPECT_EQ(interval_of("P1Y2M10DT2H30M1.5S/2021-03-10T00:00:00Z"),
+            json::parse(R"({"interval":["2019-12-30T21:29:58.500000Z","2021-03-10T00:00:00Z"]})"));
+  EXPECT_EQ(interval_of(json::array({"2020-01-01T00:00:00Z", "p1w"})),
+            json::parse(R"({"interval":["2020-01-01T00:00:00Z","2020-01-08T00:00:00Z"]})"));
+  expect_json_error(json{{"op", "t_after"}, {"args", {{{"property", "datetime"}}, "2020-01-02/2020-01-01"}}},
+                    {"filter.args[1]: the interval starts after it ends"});
+  expect_json_error(json{{"op", "t_after"}, {"args", {{{"property", "datetime"}}, "P1D"}}},
+                    {"filter.args[1]: expected a timestamp, a date or an interval"});
+  expect_json_error(json{{"op", "t_after"}, {"args", {{{"property", "datetime"}}, "2020-01-01/P1DT"}}},
+                    {"filter.args[1]: 'P1DT' is not an ISO 8601 duration"});
+  expect_json_error(json{{"op", "t_after"}, {"args", {{{"property", "datetime"}}, "2020-01-01/P99999999Y"}}},
+                    {"outside years 0000-9999"});
+  expect_json_error(json{{"op", "t_after"}, {"args", {{{"property", "datetime"}}, "a/b/c"}}}, {"more than one '/'"});
+  expect_json_error(
+      json{{"op", "t_after"}, {"args", {{{"property", "datetime"}}, json::array({{{"property", "x"}}, "P1D"})}}},
+      {"a duration must be paired"});
+}
+
+TEST(ParseJson, SpatialAndArrayOperandsAsPgstacReadsThem) {
+  EXPECT_EQ(to_json(parse_json(json::parse(R"({"op":"intersects","args":[{"property":"geometry"},[0,0,1,1]]})"))),
+            json::parse(R"({"op":"s_intersects","args":[{"property":"geometry"},{"bbox":[0,0,1,1]}]})"));
+  EXPECT_EQ(to_json(parse_json(json::parse(R"({"op":"a_contains","args":[{"property":"k"},"x"]})"))),
+            json::parse(R"({"op":"a_contains","args":[{"property":"k"},["x"]]})"));
+}
+
+TEST_F(Evaluate, PgstacForms) {
+  auto json_matches = [this](const char* filter) { return evaluate(parse_json(json::parse(filter)), item_); };
+  EXPECT_TRUE(json_matches(R"({"op":"eq","args":[{"upper":{"property":"platform"}},"SENTINEL-2A"]})"));
+  EXPECT_TRUE(json_matches(R"({"op":"eq","args":[{"lower":{"property":"platform"}},"sentinel-2a"]})"));
+  EXPECT_FALSE(json_matches(R"({"op":"eq","args":[{"upper":{"property":"platform"}},"sentinel-2a"]})"));
+  EXPECT_TRUE(json_matches(R"({"op":"eq","args":[{"upper":"château ωя"},"CHÂTEAU ΩЯ"]})"));
+  EXPECT_TRUE(json_matches(R"({"op":"ilike","args":[{"property":"platform"},"sentinel-2_"]})"));
+  EXPECT_TRUE(json_matches(R"({"op":"t_intersects","args":[{"property":"datetime"},"2020-06-15"]})"));
+  EXPECT_FALSE(json_matches(R"({"op":"t_after","args":[{"property":"datetime"},"2020-06-15"]})"));
+  EXPECT_TRUE(json_matches(R"({"anyinteracts":[{"property":"datetime"},["2020-06-15T10:00:00Z","PT1H"]]})"));
+  EXPECT_TRUE(json_matches(R"({"op":"between","args":[{"property":"platform"},"S","T"]})"));
+  EXPECT_TRUE(json_matches(R"({"op":"between","args":[{"property":"datetime"},"2020-06-15","2020-06-16"]})"));
+  EXPECT_TRUE(matches("UPPER(platform) = 'SENTINEL-2A'"));
 }
 
 }  // namespace
