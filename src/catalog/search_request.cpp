@@ -50,18 +50,21 @@ std::vector<std::string> string_list(const json& value, std::string_view member)
   return out;
 }
 
-std::optional<std::int64_t> parse_datetime_end(std::string_view text, std::string_view member) {
+constexpr std::int64_t kMicrosPerDay = std::int64_t{86'400'000'000};
+
+// One end of a datetime: a bare date is its whole day, as pgstac reads it, so
+// it starts at its midnight and ends at its last microsecond.
+std::optional<std::int64_t> parse_datetime_end(std::string_view text, std::string_view member, bool is_start) {
   if (text.empty() || text == "..") {
     return std::nullopt;
   }
-  auto micros = parse_rfc3339_micros(text);
-  if (!micros) {
-    micros = parse_date_micros(text);
+  if (auto micros = parse_rfc3339_micros(text)) {
+    return micros;
   }
-  if (!micros) {
-    fail(member, fmt::format("'{}' is not an RFC 3339 date-time", text));
+  if (auto midnight = parse_date_micros(text)) {
+    return is_start ? *midnight : *midnight + kMicrosPerDay - 1;
   }
-  return micros;
+  fail(member, fmt::format("'{}' is not an RFC 3339 date-time", text));
 }
 
 TimeRange parse_datetime(const json& value) {
@@ -72,18 +75,18 @@ TimeRange parse_datetime(const json& value) {
   const std::size_t slash = text.find('/');
   TimeRange range;
   if (slash == std::string::npos) {
-    range.start = parse_datetime_end(text, "datetime");
+    range.start = parse_datetime_end(text, "datetime", true);
     if (!range.start) {
       fail("datetime", "an instant cannot be open ('..')");
     }
-    range.end = range.start;
+    range.end = parse_datetime_end(text, "datetime", false);
     return range;
   }
   if (text.find('/', slash + 1) != std::string::npos) {
     fail("datetime", fmt::format("'{}' has more than one '/'", text));
   }
-  range.start = parse_datetime_end(std::string_view(text).substr(0, slash), "datetime");
-  range.end = parse_datetime_end(std::string_view(text).substr(slash + 1), "datetime");
+  range.start = parse_datetime_end(std::string_view(text).substr(0, slash), "datetime", true);
+  range.end = parse_datetime_end(std::string_view(text).substr(slash + 1), "datetime", false);
   if (!range.start && !range.end) {
     fail("datetime", "both ends of the interval are open");
   }
@@ -165,8 +168,12 @@ cql2::Expr parse_filter(const json& filter, const json& language) {
       fail("filter-lang", "must be a string");
     }
     lang = language.get<std::string>();
+    // cql-json: the CQL1-JSON pgstac also reads, which parse_json() accepts.
+    if (lang == "cql-json") {
+      lang = "cql2-json";
+    }
     if (lang != "cql2-json" && lang != "cql2-text") {
-      fail("filter-lang", fmt::format("must be 'cql2-json' or 'cql2-text', got '{}'", lang));
+      fail("filter-lang", fmt::format("must be 'cql2-json', 'cql2-text' or 'cql-json', got '{}'", lang));
     }
   }
   if (filter.is_string()) {
@@ -179,6 +186,115 @@ cql2::Expr parse_filter(const json& filter, const json& language) {
     fail("filter", "filter-lang is cql2-text but the filter is not a string");
   }
   return cql2::parse_json(filter, "filter");
+}
+
+// --- The query extension ---------------------------------------------------
+
+// `text` as a LIKE pattern that matches it literally.
+std::string like_literal(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\\' || c == '%' || c == '_') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// One comparison of the query extension as CQL2-JSON; InvalidInput names `where`.
+json query_comparison(const std::string& property, std::string_view name, const json& value, const std::string& where) {
+  const json subject = {{"property", property}};
+  auto scalar = [&](bool ordered_only) {
+    if (value.is_string() || value.is_number() || (!ordered_only && value.is_boolean())) {
+      return;
+    }
+    fail(where,
+         fmt::format("expected {}, got {}", ordered_only ? "a string or a number" : "a string, number or boolean",
+                     value.dump(-1, ' ', false, json::error_handler_t::replace)));
+  };
+  static constexpr std::pair<std::string_view, std::string_view> kComparisons[] = {
+      {"eq", "="}, {"neq", "<>"}, {"lt", "<"}, {"lte", "<="}, {"gt", ">"}, {"gte", ">="}};
+  for (const auto& [query_name, cql2_name] : kComparisons) {
+    if (equals_ignoring_case(name, query_name)) {
+      scalar(cql2_name != "=" && cql2_name != "<>");
+      return {{"op", cql2_name}, {"args", {subject, value}}};
+    }
+  }
+  static constexpr std::pair<std::string_view, std::string_view> kPatterns[] = {
+      {"startsWith", "{}%"}, {"endsWith", "%{}"}, {"contains", "%{}%"}};
+  for (const auto& [query_name, pattern] : kPatterns) {
+    if (equals_ignoring_case(name, query_name)) {
+      if (!value.is_string()) {
+        fail(where, fmt::format("expected a string, got {}", value.type_name()));
+      }
+      return {
+          {"op", "like"},
+          {"args", {subject, fmt::format(fmt::runtime(pattern), like_literal(value.get_ref<const std::string&>()))}}};
+    }
+  }
+  if (equals_ignoring_case(name, "in")) {
+    if (!value.is_array() || value.empty()) {
+      fail(where, "expected a non-empty array of strings, numbers or booleans");
+    }
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const json& element = value[i];
+      const bool same_kind = (element.is_string() && value[0].is_string()) ||
+                             (element.is_number() && value[0].is_number()) ||
+                             (element.is_boolean() && value[0].is_boolean());
+      if (!same_kind) {
+        fail(fmt::format("{}[{}]", where, i), "expected strings, numbers or booleans, all of one kind");
+      }
+    }
+    return {{"op", "in"}, {"args", {subject, value}}};
+  }
+  fail(where, fmt::format("unknown operator '{}' (expected eq, neq, lt, lte, gt, gte, startsWith, endsWith, contains "
+                          "or in)",
+                          name));
+}
+
+// The STAC API query extension ({"eo:cloud_cover": {"lt": 10}}, or its JSON
+// text as a GET parameter gives it) as CQL2-JSON: every comparison ANDed, a
+// bare value meaning "eq", as pgstac reads it.
+json query_to_cql2(const json& given) {
+  json query = given;
+  if (given.is_string()) {
+    query = json::parse(given.get_ref<const std::string&>(), nullptr, false);
+    if (query.is_discarded()) {
+      fail("query", "is not JSON");
+    }
+  }
+  if (!query.is_object()) {
+    fail("query", fmt::format("expected an object of properties, got {}", query.type_name()));
+  }
+  json comparisons = json::array();
+  for (const auto& [raw_property, operations] : query.items()) {
+    const std::string where = fmt::format("query.{}", raw_property);
+    const std::string property = normalize_field(raw_property);
+    if (property.empty()) {
+      fail(where, "a property name cannot be empty");
+    }
+    if (!operations.is_object()) {
+      comparisons.push_back(query_comparison(property, "eq", operations, where));
+      continue;
+    }
+    if (operations.empty()) {
+      fail(where, "expected at least one operator");
+    }
+    for (const auto& [name, value] : operations.items()) {
+      comparisons.push_back(query_comparison(property, name, value, fmt::format("{}.{}", where, name)));
+    }
+  }
+  if (comparisons.empty()) {
+    return nullptr;
+  }
+  return comparisons.size() == 1 ? comparisons[0] : json{{"op", "and"}, {"args", std::move(comparisons)}};
 }
 
 struct DecodedToken {
@@ -210,8 +326,8 @@ DecodedToken decode_page_token(const json& value) {
 }
 
 // Members that define the result set (kept in tokens); the others shape one page.
-constexpr std::string_view kQueryMembers[] = {"ids",      "collections", "bbox",        "intersects",
-                                              "datetime", "filter",      "filter-lang", "sortby"};
+constexpr std::string_view kQueryMembers[] = {"ids",    "collections", "bbox",   "intersects", "datetime",
+                                              "filter", "filter-lang", "sortby", "query"};
 constexpr std::string_view kPageMembers[] = {"limit", "token", "fields", "context", "filter-crs"};
 
 bool is_one_of(std::string_view name, std::span<const std::string_view> names) {
@@ -251,6 +367,16 @@ void parse_query(const json& query, SearchRequest& request) {
   }
   if (const auto it = query.find("filter"); it != query.end()) {
     request.filter = parse_filter(*it, query.value("filter-lang", json()));
+  }
+  // The query extension, ANDed with the filter.
+  if (const auto it = query.find("query"); it != query.end()) {
+    json translated = query_to_cql2(*it);
+    if (!translated.is_null()) {
+      if (request.filter) {
+        translated = {{"op", "and"}, {"args", {cql2::to_json(*request.filter), std::move(translated)}}};
+      }
+      request.filter = cql2::parse_json(translated, "query");
+    }
   }
   if (const auto it = query.find("sortby"); it != query.end()) {
     request.sortby = parse_sortby(*it);
@@ -374,8 +500,6 @@ SearchRequest parse_search_request(const json& request, const SearchLimits& limi
       if (!value.is_null()) {
         query[name] = value;
       }
-    } else if (name == "query") {
-      fail("query", "the query extension is not supported; use a CQL2 'filter'");
     } else if (!is_one_of(name, kPageMembers)) {
       fail(name, "unknown search parameter");
     }
@@ -399,6 +523,21 @@ SearchRequest parse_search_request(const json& request, const SearchLimits& limi
     if (const auto it = request.find(member); it != request.end() && !it->is_null()) {
       page_shape[member] = *it;
     }
+  }
+  // datetime as pgstac also takes it, [start, end]: kept as "start/end".
+  if (const auto it = query.find("datetime"); it != query.end() && it->is_array()) {
+    if (it->size() != 2) {
+      fail("datetime", fmt::format("an array has 2 ends, [start, end], got {}", it->size()));
+    }
+    std::string text;
+    for (std::size_t i = 0; i < 2; ++i) {
+      const json& end = (*it)[i];
+      if (!end.is_string() && !end.is_null()) {
+        fail(fmt::format("datetime[{}]", i), fmt::format("expected a string or null, got {}", end.type_name()));
+      }
+      text += (i > 0 ? "/" : "") + (end.is_null() ? std::string("..") : end.get<std::string>());
+    }
+    *it = text;
   }
   parse_query(query, parsed);
   parsed.query = std::move(query);

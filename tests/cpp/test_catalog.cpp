@@ -547,7 +547,13 @@ TEST_P(CatalogConformance, BadSearchRequestsAreInvalidInput) {
       {{{"token", "eyJmb28iOjF9"}}, "token"},
       {{{"intersects", {{"type", "Point"}}}}, "intersects"},
       {{{"bbox", {0, 0, 1, 1}}, {"intersects", {{"type", "Point"}, {"coordinates", {0, 0}}}}}, "bbox"},
-      {{{"query", {{"eo:cloud_cover", {{"lt", 10}}}}}}, "filter"},
+      {json::parse(R"({"query": {"eo:cloud_cover": {"lt": [10]}}})"), "query.eo:cloud_cover.lt"},
+      {json::parse(R"({"query": {"eo:cloud_cover": {"below": 10}}})"), "unknown operator 'below'"},
+      {json::parse(R"({"query": {"platform": {"startsWith": 1}}})"), "query.platform.startsWith: expected a string"},
+      {json::parse(R"({"query": {"platform": {"in": []}}})"), "query.platform.in"},
+      {json::parse(R"({"query": {"platform": {"in": ["a", 1]}}})"), "query.platform.in[1]"},
+      {json::parse(R"({"query": "{not json"})"), "query: is not JSON"},
+      {json::parse(R"({"query": []})"), "query: expected an object"},
   };
   for (const auto& [request, fragment] : cases) {
     expect_error([&] { search(request); }, ErrorCode::kInvalidInput, fragment);
@@ -709,6 +715,291 @@ TEST_P(CatalogConformance, LocksExcludeRenewAndReportLoss) {
   }
   EXPECT_TRUE(catalog_->try_lock("job/a", "owner-2", lease));
   catalog_->unlock("job/a", "owner-2");
+}
+
+// --- pgstac's filter forms, the query extension, typed queryables -------------
+
+namespace {
+
+// pgstac's own search(body) on the test process's pgstac database: the ids it returns.
+std::vector<std::string> pgstac_search_ids(const json& body) {
+  PGconn* connection = PQconnectdb(tessera::testing::pgstac_test_url().c_str());
+  std::vector<std::string> ids;
+  const std::string text = body.dump();
+  const char* values[] = {text.c_str()};
+  PGresult* result = PQexecParams(connection, "SELECT search($1::jsonb)", 1, nullptr, values, nullptr, nullptr, 0);
+  const bool ok = PQresultStatus(result) == PGRES_TUPLES_OK;
+  const std::string error = ok ? "" : PQresultErrorMessage(result);
+  json page = ok ? json::parse(PQgetvalue(result, 0, 0)) : json();
+  PQclear(result);
+  PQfinish(connection);
+  if (!ok) {
+    throw std::runtime_error("pgstac search(" + text + "): " + error);
+  }
+  for (const auto& feature : page["features"]) {
+    ids.push_back(feature["id"].get<std::string>());
+  }
+  return ids;
+}
+
+void pgstac_exec(const std::string& sql) {
+  PGconn* connection = PQconnectdb(tessera::testing::pgstac_test_url().c_str());
+  PGresult* result = PQexec(connection, sql.c_str());
+  const auto status = PQresultStatus(result);
+  const std::string error = PQresultErrorMessage(result);
+  PQclear(result);
+  PQfinish(connection);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    throw std::runtime_error(sql + ": " + error);
+  }
+}
+
+std::vector<std::string> sorted(std::vector<std::string> ids) {
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// The filter forms pgstac reads beside strict CQL2 (its cql2_query,
+// cql1_to_cql2, temporal_operand, spatial_op_query and cql2_ops in
+// pgstac 0.10, and the searches of its test suite), with the ids of
+// collection "a" each selects. `pgstac` marks the ones pgstac 0.10 itself
+// answers, compared with its own search() when the backend is PgSTAC.
+struct FilterForm {
+  const char* name;
+  json filter;
+  std::vector<std::string> expected;
+  bool pgstac = true;
+};
+
+std::vector<FilterForm> filter_forms() {
+  const json cc = {{"property", "eo:cloud_cover"}};
+  const json dt = {{"property", "datetime"}};
+  const json platform = {{"property", "platform"}};
+  const json keywords = {{"property", "keywords"}};
+  const std::vector<std::string> even = {"a00", "a02", "a04", "a06", "a08", "a10"};
+  const std::vector<std::string> odd = {"a01", "a03", "a05", "a07", "a09", "a11"};
+  return {
+      {"cql1 eq", {{"eq", {cc, 10}}}, {"a02"}},
+      {"cql1 lt", {{"lt", {cc, 10}}}, {"a00", "a01"}},
+      {"cql1 members are ANDed", {{"eq", {platform, "sentinel-2a"}}, {"lt", {cc, 20}}}, {"a00", "a02"}},
+      {"cql1 nested", {{"and", {{{"eq", {platform, "sentinel-2a"}}}, {{"lt", {cc, 20}}}}}}, {"a00", "a02"}},
+      {"cql1 anyinteracts with an array interval",
+       {{"anyinteracts", {dt, {"2021-01-02T00:00:00Z", "2021-01-03T23:00:00Z"}}}},
+       {"a01", "a02"}},
+      {"op eq", {{"op", "eq"}, {"args", {cc, 10}}}, {"a02"}},
+      {"op neq",
+       {{"op", "neq"}, {"args", {cc, 0}}},
+       {"a01", "a02", "a03", "a04", "a05", "a06", "a07", "a08", "a09", "a10"}},
+      {"op ne",
+       {{"op", "ne"}, {"args", {cc, 50}}},
+       {"a00", "a01", "a02", "a03", "a04", "a05", "a06", "a07", "a08", "a09"}},
+      {"op !=",
+       {{"op", "!="}, {"args", {cc, 50}}},
+       {"a00", "a01", "a02", "a03", "a04", "a05", "a06", "a07", "a08", "a09"}},
+      {"op lte", {{"op", "lte"}, {"args", {cc, 5}}}, {"a00", "a01"}},
+      {"op le", {{"op", "le"}, {"args", {cc, 5}}}, {"a00", "a01"}},
+      {"op gt", {{"op", "gt"}, {"args", {cc, 45}}}, {"a10"}},
+      {"op gte", {{"op", "gte"}, {"args", {cc, 45}}}, {"a09", "a10"}},
+      {"op ge", {{"op", "ge"}, {"args", {cc, 45}}}, {"a09", "a10"}},
+      {"op upper-case T_INTERSECTS",
+       {{"op", "T_INTERSECTS"}, {"args", {dt, {{"interval", {"2021-01-02T00:00:00Z", "2021-01-03T23:00:00Z"}}}}}},
+       {"a01", "a02"}},
+      {"t_intersects string interval",
+       {{"op", "t_intersects"}, {"args", {dt, "2021-01-02T00:00:00Z/2021-01-03T23:00:00Z"}}},
+       {"a01", "a02"}},
+      {"t_intersects a date is its day", {{"op", "t_intersects"}, {"args", {dt, "2021-01-05"}}}, {"a04"}},
+      {"t_intersects date interval ends with its day",
+       {{"op", "t_intersects"}, {"args", {dt, "2021-01-05/2021-01-06"}}},
+       {"a04", "a05"}},
+      {"t_intersects open start", {{"op", "t_intersects"}, {"args", {dt, "../2021-01-02"}}}, {"a00", "a01"}},
+      {"t_intersects open end", {{"op", "t_intersects"}, {"args", {dt, "2021-01-11/.."}}}, {"a10", "a11"}},
+      {"t_intersects empty end", {{"op", "t_intersects"}, {"args", {dt, "2021-01-11/"}}}, {"a10", "a11"}},
+      {"t_intersects duration after",
+       {{"op", "t_intersects"}, {"args", {dt, "2021-01-02T00:00:00Z/P2D"}}},
+       {"a01", "a02"}},
+      {"t_intersects duration before", {{"op", "t_intersects"}, {"args", {dt, "P1D/2021-01-03"}}}, {"a02"}},
+      {"t_intersects duration in hours",
+       {{"op", "t_intersects"}, {"args", {dt, "2021-01-02T09:00:00Z/PT2H"}}},
+       {"a01"}},
+      {"t_intersects array interval",
+       {{"op", "t_intersects"}, {"args", {dt, {"2021-01-02", "2021-01-03"}}}},
+       {"a01", "a02"}},
+      {"t_intersects timestamp string", {{"op", "t_intersects"}, {"args", {dt, "2021-01-03T10:00:00Z"}}}, {"a02"}},
+      {"t_before a date string", {{"op", "t_before"}, {"args", {dt, "2021-01-02"}}}, {"a00"}},
+      {"t_after a date string", {{"op", "t_after"}, {"args", {dt, "2021-01-11"}}}, {"a11"}},
+      {"comparison with a timestamp string",
+       {{"op", "gte"}, {"args", {{{"property", "start_datetime"}}, "2021-01-11T00:00:00Z"}}},
+       {"a10", "a11"}},
+      {"a_contains a scalar", {{"op", "a_contains"}, {"args", {keywords, "x"}}}, {"a00", "a03", "a06", "a09"}},
+      {"a_contained_by",
+       {{"op", "a_contained_by"}, {"args", {keywords, json::array({"y"})}}},
+       {"a01", "a02", "a04", "a05", "a07", "a08", "a10", "a11"}},
+      // CQL2's own name, which pgstac 0.10 refuses ("Operator a_containedby Not Supported").
+      {"a_containedBy",
+       {{"op", "a_containedBy"}, {"args", {keywords, json::array({"y"})}}},
+       {"a01", "a02", "a04", "a05", "a07", "a08", "a10", "a11"},
+       false},
+      {"intersects",
+       {{"op", "intersects"},
+        {"args",
+         {{{"property", "geometry"}},
+          {{"type", "Polygon"},
+           {"coordinates", {{{11.5, 40.5}, {12.5, 40.5}, {12.5, 41.5}, {11.5, 41.5}, {11.5, 40.5}}}}}}}},
+       {"a01", "a02", "a05", "a06"}},
+      {"s_intersects a bbox array",
+       {{"op", "s_intersects"}, {"args", {{{"property", "geometry"}}, {11.5, 40.5, 12.5, 41.5}}}},
+       {"a01", "a02", "a05", "a06"}},
+      {"ilike", {{"op", "ilike"}, {"args", {platform, "SENTINEL-2A"}}}, even},
+      {"ilike pattern", {{"op", "ilike"}, {"args", {platform, "%2B"}}}, odd},
+      {"upper objects", {{"op", "eq"}, {"args", {{{"upper", platform}}, {{"upper", "sentinel-2b"}}}}}, odd},
+      {"lower objects", {{"op", "eq"}, {"args", {{{"lower", platform}}, "sentinel-2b"}}}, odd},
+      {"upper operation",
+       {{"op", "eq"}, {"args", {{{"op", "upper"}, {"args", json::array({platform})}}, "SENTINEL-2A"}}},
+       even},
+      {"casei",
+       {{"op", "eq"},
+        {"args",
+         {{{"op", "casei"}, {"args", json::array({platform})}},
+          {{"op", "casei"}, {"args", json::array({"SENTINEL-2A"})}}}}},
+       even},
+      {"filter wrapper", {{"filter", {{"op", "="}, {"args", {cc, 10}}}}}, {"a02"}},
+      {"between strings", {{"op", "between"}, {"args", {platform, "sentinel-2a", "sentinel-2a~"}}}, even},
+      {"between timestamps",
+       {{"op", "between"}, {"args", {dt, "2021-01-02T00:00:00Z", "2021-01-03T23:00:00Z"}}},
+       {"a01", "a02"}},
+      {"in", {{"op", "in"}, {"args", {cc, {10, 20}}}}, {"a02", "a04"}},
+      // Read by pgstac's test suite (its Example 9); pgstac 0.10 itself now refuses it.
+      {"args not an array", {{"op", "isNull"}, {"args", cc}}, {"a11"}, false},
+  };
+}
+
+}  // namespace
+
+TEST_P(CatalogConformance, PgstacFilterForms) {
+  load_standard_items();
+  const bool on_pgstac = GetParam().name == "pgstac";
+  for (const auto& form : filter_forms()) {
+    SCOPED_TRACE(form.name);
+    const json request = {{"collections", {"a"}}, {"filter", form.filter}, {"limit", 100}};
+    EXPECT_EQ(sorted(ids_of(search(request))), form.expected) << form.filter.dump();
+    // filter-lang cql-json reads the same.
+    EXPECT_EQ(sorted(ids_of(search(
+                  {{"collections", {"a"}}, {"filter", form.filter}, {"filter-lang", "cql-json"}, {"limit", 100}}))),
+              form.expected);
+    if (on_pgstac && form.pgstac) {
+      EXPECT_EQ(sorted(pgstac_search_ids(request)), form.expected) << "pgstac's own search(): " << request.dump();
+    }
+  }
+  // Forms pgstac refuses are InvalidInput naming where.
+  const std::vector<std::pair<json, std::string>> bad = {
+      {{{"op", "t_intersects"}, {"args", {{{"property", "datetime"}}, "2021-01-02/2021-01-01"}}}, "starts after"},
+      {{{"op", "t_intersects"}, {"args", {{{"property", "datetime"}}, "P1D/P2D"}}}, "duration must be paired"},
+      {{{"op", "t_intersects"}, {"args", {{{"property", "datetime"}}, "2021-01-02/P1X"}}}, "ISO 8601 duration"},
+      {{{"op", "t_intersects"}, {"args", {{{"property", "datetime"}}, "yesterday"}}}, "filter.args[1]"},
+      {{{"op", "t_intersects"}, {"args", {{{"property", "datetime"}}, json::array({"2021-01-02"})}}}, "2 ends"},
+      {{{"op", "ilike"}, {"args", {{{"property", "platform"}}, 5}}}, "filter.args[1]"},
+      {{{"eq", {{{"property", "x"}}, 1}}, {"frobnicate", 1}}, "is not an expression"},
+      {{{"upper", {{"property", "platform"}}}}, "predicate"},
+  };
+  for (const auto& [filter, fragment] : bad) {
+    expect_error([&] { search({{"filter", filter}}); }, ErrorCode::kInvalidInput, fragment);
+  }
+}
+
+TEST_P(CatalogConformance, DatetimeAsPgstacReadsIt) {
+  load_standard_items();
+  // A date alone is its whole day, and so is a date ending an interval.
+  EXPECT_EQ(ids_of(search({{"datetime", "2021-01-03"}})), std::vector<std::string>{"a02"});
+  EXPECT_EQ(ids_of(search({{"datetime", "2021-01-02/2021-01-03"}})), (std::vector<std::string>{"a02", "a01"}));
+  EXPECT_EQ(ids_of(search({{"datetime", {"2021-01-02T00:00:00Z", "2021-01-03T23:00:00Z"}}})),
+            (std::vector<std::string>{"a02", "a01"}));
+  EXPECT_EQ(ids_of(search({{"datetime", {nullptr, "2021-01-01"}}})), std::vector<std::string>{"a00"});
+  expect_error([&] { search({{"datetime", json::array({"2021-01-01"})}}); }, ErrorCode::kInvalidInput, "2 ends");
+}
+
+TEST_P(CatalogConformance, QueryExtension) {
+  load_standard_items();
+  const bool on_pgstac = GetParam().name == "pgstac";
+  struct Case {
+    json query;
+    std::vector<std::string> expected;
+    bool pgstac = true;  // pgstac 0.10 answers it (its query_to_cql2 has no LIKE forms)
+  };
+  const std::vector<Case> cases = {
+      {{{"eo:cloud_cover", {{"lt", 10}}}}, {"a00", "a01"}},
+      {{{"properties.eo:cloud_cover", {{"lte", 5}}}}, {"a00", "a01"}},
+      {{{"platform", {{"eq", "sentinel-2a"}}}, {"eo:cloud_cover", {{"gte", 40}}}}, {"a08", "a10"}},
+      {{{"platform", "sentinel-2b"}, {"eo:cloud_cover", {{"lte", 10}}}}, {"a01"}},
+      {{{"eo:cloud_cover", {{"neq", 5}, {"lt", 15}}}}, {"a00", "a02"}},
+      {{{"eo:cloud_cover", {{"gt", 45}}}}, {"a10"}},
+      {{{"eo:cloud_cover", {{"in", {0, 5, 50}}}}}, {"a00", "a01", "a10"}},
+      {{{"platform", {{"in", json::array({"sentinel-2b"})}}}, {"eo:cloud_cover", {{"lt", 20}}}}, {"a01", "a03"}},
+      {{{"platform", {{"startsWith", "sentinel-2"}}}, {"eo:cloud_cover", {{"lt", 10}}}}, {"a00", "a01"}, false},
+      {{{"platform", {{"endsWith", "2b"}}}, {"eo:cloud_cover", {{"lt", 20}}}}, {"a01", "a03"}, false},
+      {{{"platform", {{"contains", "l-2"}}}, {"eo:cloud_cover", {{"lt", 10}}}}, {"a00", "a01"}, false},
+      {{{"platform", {{"contains", "%"}}}}, {}, false},  // LIKE's wildcards are literal
+      {{{"datetime", {{"gte", "2021-01-11T00:00:00Z"}}}}, {"a10", "a11"}},
+  };
+  for (const auto& [query, expected, pgstac] : cases) {
+    const json request = {{"collections", {"a"}}, {"query", query}, {"limit", 100}};
+    EXPECT_EQ(sorted(ids_of(search(request))), expected) << query.dump();
+    // As a GET parameter gives it: the JSON text.
+    EXPECT_EQ(sorted(ids_of(search({{"collections", {"a"}}, {"query", query.dump()}, {"limit", 100}}))), expected)
+        << query.dump();
+    if (on_pgstac && pgstac) {
+      EXPECT_EQ(sorted(pgstac_search_ids(request)), expected) << "pgstac's own search(): " << request.dump();
+    }
+  }
+  // ANDed with a filter.
+  EXPECT_EQ(sorted(ids_of(search({{"collections", {"a"}},
+                                  {"filter", "platform = 'sentinel-2a'"},
+                                  {"query", {{"eo:cloud_cover", {{"lt", 20}}}}},
+                                  {"limit", 100}}))),
+            (std::vector<std::string>{"a00", "a02"}));
+  // Page tokens keep it.
+  json page = search({{"query", {{"eo:cloud_cover", {{"lt", 30}}}}}, {"limit", 2}, {"sortby", "id"}});
+  std::vector<std::string> seen = ids_of(page);
+  while (page.contains("next")) {
+    page = search({{"token", page["next"]}});
+    const auto ids = ids_of(page);
+    seen.insert(seen.end(), ids.begin(), ids.end());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"a00", "a01", "a02", "a03", "a04", "a05"}));
+}
+
+TEST_P(CatalogConformance, IndexedPropertiesSortByTheirTypeWhoeverLoadedThem) {
+  // Items written by pgstac's own functions (as pypgstac loads them), with no
+  // queryables: before index_property pgstac sorts eo:cloud_cover as text.
+  const bool on_pgstac = GetParam().name == "pgstac";
+  catalog_->upsert_collection(make_collection("external"));
+  std::vector<json> items;
+  for (const int cover : {10, 2, 100}) {
+    items.push_back(make_item(fmt::format("c{}", cover), "external", "2021-01-01T00:00:00Z", 0, 0, 1.0,
+                              {{"eo:cloud_cover", cover}}));
+  }
+  if (on_pgstac) {
+    pgstac_exec(fmt::format("SELECT create_items('{}'::jsonb)", json(items).dump()));
+    pgstac_exec("DELETE FROM queryables WHERE name = 'eo:cloud_cover'");
+  } else {
+    ASSERT_EQ(catalog_->load(items).loaded, 3U);
+  }
+  const json ascending = {{"sortby", "+eo:cloud_cover"}};
+  const json descending = {{"sortby", "-eo:cloud_cover"}};
+  if (on_pgstac) {
+    EXPECT_EQ(ids_of(search(ascending)), (std::vector<std::string>{"c10", "c100", "c2"}));  // as text
+  }
+  catalog_->index_property("eo:cloud_cover");
+  EXPECT_EQ(ids_of(search(ascending)), (std::vector<std::string>{"c2", "c10", "c100"}));
+  EXPECT_EQ(ids_of(search(descending)), (std::vector<std::string>{"c100", "c10", "c2"}));
+  EXPECT_EQ(ids_of(search({{"filter", "eo:cloud_cover > 5"}, {"sortby", "eo:cloud_cover"}})),
+            (std::vector<std::string>{"c10", "c100"}));
+  EXPECT_EQ(ids_of(search({{"query", {{"eo:cloud_cover", {{"lt", 50}}}}}, {"sortby", "-eo:cloud_cover"}})),
+            (std::vector<std::string>{"c10", "c2"}));
+  EXPECT_EQ(catalog_->queryables("external")["properties"]["eo:cloud_cover"]["type"], "number");
+  if (on_pgstac) {
+    EXPECT_EQ(pgstac_search_ids({{"sortby", {{{"field", "eo:cloud_cover"}, {"direction", "asc"}}}}}),
+              (std::vector<std::string>{"c2", "c10", "c100"}));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CatalogConformance, ::testing::ValuesIn(tessera::testing::catalog_backends(true)),

@@ -177,24 +177,68 @@ json PgstacCatalog::queryables(std::string_view collection) {
                              : connection->scalar("SELECT get_queryables($1::text)", {std::string(collection)}));
 }
 
+namespace {
+
+// The JSON Schema type of a property from the JSON types its values have in a
+// collection, or null when they disagree (pgstac then reads it as text).
+json inferred_definition(const std::string& name, const json& types) {
+  if (!types.is_array() || types.size() != 1 || !types[0].is_string()) {
+    return nullptr;
+  }
+  const auto& type = types[0].get_ref<const std::string&>();
+  if (type != "number" && type != "string" && type != "boolean" && type != "array") {
+    return nullptr;
+  }
+  json definition = {{"type", type}};
+  if (type == "string" &&
+      (name == "start_datetime" || name == "end_datetime" || name == "created" || name == "updated")) {
+    definition["format"] = "date-time";
+  }
+  return definition;
+}
+
+}  // namespace
+
 void PgstacCatalog::index_property(std::string_view property) {
   const std::string name = indexable_property(property);
   if (name == "id" || name == "collection" || name == "datetime" || name == "end_datetime" || name == "geometry") {
     return;  // pgstac indexes these columns itself
   }
   with_transaction(*pool_, [&](PgConnection& connection) {
-    // One indexed queryable per collection that has the property, keeping the
-    // type its load registered; pgstac then builds the index on its partitions.
+    // One indexed, typed queryable per collection that has the property;
+    // pgstac then builds the index on its partitions, and compares and sorts
+    // the property by its type (to_float for numbers). A queryable that
+    // declares a type (tessera's loads register one) keeps it; otherwise the
+    // type is what the collection's values have, so a collection another tool
+    // loaded (pypgstac) sorts eo:cloud_cover as numbers too.
     const Result rows = connection.exec(
-        "SELECT c.id, (SELECT q.definition FROM queryables q WHERE q.name = $1 AND "
-        "(q.collection_ids IS NULL OR c.id = ANY (q.collection_ids)) LIMIT 1) FROM collections c",
+        "SELECT c.id, q.definition, q.property_wrapper, "
+        "(SELECT jsonb_agg(DISTINCT jsonb_typeof(i.content->'properties'->$1)) FROM items i "
+        "WHERE i.collection = c.id AND jsonb_typeof(i.content->'properties'->$1) <> 'null') "
+        "FROM collections c LEFT JOIN LATERAL (SELECT q.definition, q.property_wrapper FROM queryables q "
+        "WHERE q.name = $1 AND (q.collection_ids IS NULL OR c.id = ANY (q.collection_ids)) "
+        "ORDER BY q.collection_ids IS NULL, q.id LIMIT 1) q ON TRUE ORDER BY c.id",
         {name});
     for (int row = 0; row < PQntuples(rows.get()); ++row) {
-      if (PQgetisnull(rows.get(), row, 1) == 0) {
-        connection.exec(
-            "SELECT upsert_queryable($1, $2::jsonb, NULL, 'BTREE', ARRAY[$3])",
-            {name, std::string(PQgetvalue(rows.get(), row, 1)), std::string(PQgetvalue(rows.get(), row, 0))});
+      const auto text = [&](int column) -> std::optional<std::string> {
+        if (PQgetisnull(rows.get(), row, column) != 0) {
+          return std::nullopt;
+        }
+        return std::string(PQgetvalue(rows.get(), row, column));
+      };
+      const std::string collection = *text(0);
+      const json types = text(3) ? json::parse(*text(3)) : json();
+      if (types.is_null()) {
+        continue;  // no item of this collection has the property
       }
+      json definition = text(1) ? json::parse(*text(1)) : json();
+      const std::optional<std::string> wrapper = text(2);
+      const bool typed = definition.is_object() && (definition.contains("type") || definition.contains("format"));
+      if (!typed && !wrapper) {
+        definition = inferred_definition(name, types);
+      }
+      connection.exec("SELECT upsert_queryable($1, $2::jsonb, $3, 'BTREE', ARRAY[$4])",
+                      {name, definition.is_null() ? Param() : Param(definition.dump()), wrapper, collection});
     }
   });
 }

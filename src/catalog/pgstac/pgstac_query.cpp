@@ -103,10 +103,11 @@ std::optional<json> temporal_comparisons(const std::string& op, const json& args
 }
 
 // CQL2-JSON in the forms pgstac's cql2_query reads: BBOX literals become
-// GeoJSON polygons, a_containedBy(a, b) is written as a_contains(b, a), and
-// temporal relations on datetime compare the item's whole extent.
+// GeoJSON polygons, dates the timestamps of their midnight (pgstac reads a
+// {"date"} object as null), a_containedBy(a, b) is written as a_contains(b, a),
+// and temporal relations on datetime compare the item's whole extent.
 // Arithmetic is refused: pgstac 0.10 types the literal it is compared with as
-// text and fails.
+// text and fails. Children first, so the rewrites see rewritten operands.
 json pgstac_filter(json node) {
   if (node.is_array()) {
     for (auto& element : node) {
@@ -119,6 +120,20 @@ json pgstac_filter(json node) {
   }
   if (node.size() == 1 && node.contains("bbox")) {
     return Geometry::from_bbox(Bbox::from_json(node["bbox"], "filter: bbox")).to_geojson();
+  }
+  if (node.size() == 1 && node.contains("date") && node["date"].is_string()) {
+    return json{{"timestamp", node["date"].get<std::string>() + "T00:00:00Z"}};
+  }
+  if (node.size() == 1 && node.contains("interval") && node["interval"].is_array()) {
+    for (auto& end : node["interval"]) {
+      if (end.is_object()) {
+        end = pgstac_filter(std::move(end));
+      }
+    }
+    return node;
+  }
+  if (node.contains("args")) {
+    node["args"] = pgstac_filter(std::move(node["args"]));
   }
   if (node.contains("op") && node["op"] == "a_containedBy" && node.contains("args") && node["args"].size() == 2) {
     node["op"] = "a_contains";
@@ -135,9 +150,6 @@ json pgstac_filter(json node) {
         return *rewritten;
       }
     }
-  }
-  if (node.contains("args")) {
-    node["args"] = pgstac_filter(std::move(node["args"]));
   }
   return node;
 }

@@ -295,12 +295,15 @@ Sql Translator::comparison(const cql2::Expr& expr, const cql2::Operation& operat
   }
   Operand left = operand(operation.args[0]);
   Operand right = operand(operation.args[1]);
-  // An instant against anything else compares as instants (a string is parsed).
-  const bool temporal = left.kind == Operand::kInstant || right.kind == Operand::kInstant;
   for (Operand* side : {&left, &right}) {
     if (side->kind == Operand::kSpan && side->begin.text == "i.datetime") {
       side->kind = Operand::kInstant;  // "datetime" compared as a value is its start
     }
+  }
+  // An instant against anything else compares as instants (a string is parsed;
+  // also against "datetime", which the loop above made an instant).
+  const bool temporal = left.kind == Operand::kInstant || right.kind == Operand::kInstant;
+  for (Operand* side : {&left, &right}) {
     if (temporal && side->kind == Operand::kValue) {
       Sql micros;
       micros.append("tsr_micros(").append(side->value).append(")");
