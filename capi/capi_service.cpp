@@ -25,8 +25,10 @@ using tessera::capi::guarded;
 using tessera::capi::Options;
 
 tessera::ServiceOptions service_options_of(const char* options_json) {
-  const Options options(options_json, "tsr_service_new", "options_json",
-                        {"title", "description", "max_body_bytes", "max_limit", "default_limit", "cors_origins"});
+  const Options options(
+      options_json, "tsr_service_new", "options_json",
+      {"title", "description", "max_body_bytes", "max_limit", "default_limit", "cors_origins", "browser_dir", "jwks",
+       "issuers", "audience", "leeway_seconds", "require_auth", "allow_anonymous_writes"});
   tessera::ServiceOptions parsed;
   parsed.title = options.string("title").value_or(parsed.title);
   parsed.description = options.string("description").value_or(parsed.description);
@@ -40,6 +42,15 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
     parsed.default_limit = static_cast<std::size_t>(*limit);
   }
   parsed.cors_origins = options.strings("cors_origins").value_or(std::vector<std::string>{});
+  parsed.browser_dir = options.string("browser_dir").value_or(std::string{});
+  parsed.auth.jwks = options.string("jwks").value_or(std::string{});
+  parsed.auth.issuers = options.strings("issuers").value_or(std::vector<std::string>{});
+  parsed.auth.audience = options.string("audience").value_or(std::string{});
+  if (const auto leeway = options.integer("leeway_seconds", 0, 3600)) {
+    parsed.auth.leeway_seconds = static_cast<int>(*leeway);
+  }
+  parsed.auth.require_auth = options.boolean("require_auth").value_or(false);
+  parsed.auth.allow_anonymous_writes = options.boolean("allow_anonymous_writes").value_or(false);
   return parsed;
 }
 

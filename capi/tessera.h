@@ -544,7 +544,12 @@ TSR_API void tsr_packager_destroy(tsr_packager* packager);
 typedef struct tsr_service_s* tsr_service;
 
 /* options_json (NULL: defaults): {"title", "description", "max_body_bytes",
- * "max_limit", "default_limit", "cors_origins": ["https://origin", ...] or ["*"]}. */
+ * "max_limit", "default_limit", "cors_origins": ["https://origin", ...] or ["*"],
+ * "browser_dir": a built STAC Browser served at /browser/, "jwks": key set
+ * (URL, file or the JSON itself) verifying bearer tokens, "issuers": [...],
+ * "audience", "leeway_seconds": 30, "require_auth": false,
+ * "allow_anonymous_writes": false}. Writes need a token with scope
+ * "stac:write". */
 TSR_API tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service);
 
 /* Answers one request. request_json: {"method": "GET", "path": "/search"

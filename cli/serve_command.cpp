@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -23,6 +25,21 @@ namespace tessera::cli {
 
 namespace {
 
+// Where scripts/build_stac_browser.sh puts STAC Browser (keep the version in
+// step with it): $TESSERA_STAC_BROWSER_DIR, else
+// ${TESSERA_TOOLS:-/opt/tessera-tools}/stac-browser-<version>/dist; "" when
+// that folder has not been built.
+std::string default_browser_dir() {
+  if (const char* dir = std::getenv("TESSERA_STAC_BROWSER_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  const char* tools = std::getenv("TESSERA_TOOLS");
+  const std::filesystem::path root = tools != nullptr && *tools != '\0' ? tools : "/opt/tessera-tools";
+  const std::filesystem::path dist = root / "stac-browser-4.0.1" / "dist";
+  std::error_code error;
+  return std::filesystem::is_regular_file(dist / "index.html", error) ? dist.string() : std::string();
+}
+
 struct ServeArgs {
   std::string catalog;
   std::string host = "127.0.0.1";
@@ -32,7 +49,15 @@ struct ServeArgs {
   std::vector<std::string> allowed_roots;
   std::vector<std::string> allowed_prefixes;
   std::vector<std::string> cors_origins;
+  std::string browser_dir = default_browser_dir();
+  bool no_browser = false;
+  AuthOptions auth;
 };
+
+// Loopback names and addresses: anonymous writes are refused anywhere else.
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
 
 void serve(const ServeArgs& args) {
   ReaderConfig reader = reader_config();
@@ -43,6 +68,14 @@ void serve(const ServeArgs& args) {
   ServiceOptions options;
   options.max_body_bytes = args.max_body_bytes;
   options.cors_origins = args.cors_origins;
+  if (!args.no_browser) {
+    options.browser_dir = args.browser_dir;
+  }
+  if (args.auth.allow_anonymous_writes && !is_loopback_host(args.host)) {
+    throw Error(ErrorCode::kInvalidInput,
+                "serve: --allow-anonymous-writes is for development on a loopback --host only (got " + args.host + ")");
+  }
+  options.auth = args.auth;
   const Service service(*catalog, options);
 
   // SIGINT/SIGTERM are blocked before any thread starts (threads inherit the
@@ -96,6 +129,9 @@ void serve(const ServeArgs& args) {
     server.stop();
   });
   std::cout << "http://" << args.host << ":" << port << "/" << std::endl;
+  if (!options.browser_dir.empty()) {
+    std::cout << "STAC Browser: http://" << args.host << ":" << port << "/browser/" << std::endl;
+  }
   server.listen_after_bind();
   // When the server stopped on its own, the signal thread still waits.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
@@ -120,6 +156,20 @@ void add_serve_command(CLI::App& app) {
                       "http(s) URL prefix hrefs may start with (repeatable)");
   command->add_option("--cors", args->cors_origins,
                       "Origin whose browser pages may call the API, or * for any (repeatable)");
+  command
+      ->add_option("--browser-dir", args->browser_dir,
+                   "Built STAC Browser served at /browser/ (scripts/build_stac_browser.sh; default: "
+                   "$TESSERA_STAC_BROWSER_DIR, else its build folder when built)")
+      ->capture_default_str();
+  command->add_flag("--no-browser", args->no_browser, "Serve no STAC Browser at /browser/");
+  command->add_option("--jwks", args->auth.jwks,
+                      "JSON Web Key Set (file or http(s) URL) that verifies bearer tokens; writes need scope "
+                      "stac:write");
+  command->add_option("--issuer", args->auth.issuers, "Accepted token issuer (repeatable; default: any)");
+  command->add_option("--audience", args->auth.audience, "Audience tokens must name");
+  command->add_flag("--require-auth", args->auth.require_auth, "Reads need a valid token too");
+  command->add_flag("--allow-anonymous-writes", args->auth.allow_anonymous_writes,
+                    "Accept writes without a token (development, loopback --host only)");
   command->callback([args] { serve(*args); });
 }
 

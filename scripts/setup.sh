@@ -7,7 +7,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl
   libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev libssl-dev
   libsqlite3-dev sqlite3 libpq-dev
-  libfmt-dev nlohmann-json3-dev libsimdjson-dev libzstd-dev libcli11-dev
+  libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev
   libgtest-dev googletest
   clang-format clang-tidy
   # libFuzzer and its sanitizer runtimes (scripts/fuzz.sh).
@@ -43,6 +43,11 @@ PYTHON_PACKAGES=(
   "pystac-client==0.9.1"
   # Validates the service's OpenAPI document (/api).
   "openapi-spec-validator==0.9.0"
+  # Keys and bearer tokens for the service's access-control tests.
+  "PyJWT[crypto]==2.15.1"
+  # Drives Debian's chromium in the STAC Browser test (its own browser
+  # download is not used).
+  "playwright==1.65.3"
 )
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -133,3 +138,7 @@ VIEWER_STAMP=$VIEWER_DIR/node_modules/.tessera-lock.sha256
     echo "$LOCK_HASH" >"$VIEWER_STAMP"
   fi
 )
+
+# STAC Browser, served by `tessera serve` at /browser/: built from npm with
+# its dependencies pinned (scripts/build_stac_browser.sh; skipped when built).
+"$(dirname "$0")/build_stac_browser.sh"

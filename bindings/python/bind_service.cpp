@@ -24,7 +24,9 @@ void bind_service(py::module_& m) {
                       "handle() answers one request; tessera.asgi.app() serves it to an ASGI server.")
       .def(py::init([](Catalog& catalog, const std::string& title, const std::string& description,
                        std::size_t max_body_bytes, std::size_t max_limit, std::size_t default_limit,
-                       const std::vector<std::string>& cors_origins) {
+                       const std::vector<std::string>& cors_origins, const std::string& browser_dir,
+                       const std::string& jwks, const std::vector<std::string>& issuers, const std::string& audience,
+                       int leeway_seconds, bool require_auth, bool allow_anonymous_writes) {
              ServiceOptions options;
              options.title = title;
              options.description = description;
@@ -32,12 +34,24 @@ void bind_service(py::module_& m) {
              options.max_limit = max_limit;
              options.default_limit = default_limit;
              options.cors_origins = cors_origins;
+             options.browser_dir = browser_dir;
+             options.auth.jwks = jwks;
+             options.auth.issuers = issuers;
+             options.auth.audience = audience;
+             options.auth.leeway_seconds = leeway_seconds;
+             options.auth.require_auth = require_auth;
+             options.auth.allow_anonymous_writes = allow_anonymous_writes;
+             // Reading the key set may fetch a URL.
+             py::gil_scoped_release release;
              return std::make_unique<Service>(catalog, std::move(options));
            }),
            py::arg("catalog"), py::kw_only(), py::arg("title") = defaults.title,
            py::arg("description") = defaults.description, py::arg("max_body_bytes") = defaults.max_body_bytes,
            py::arg("max_limit") = defaults.max_limit, py::arg("default_limit") = defaults.default_limit,
-           py::arg("cors_origins") = std::vector<std::string>{},
+           py::arg("cors_origins") = std::vector<std::string>{}, py::arg("browser_dir") = std::string{},
+           py::arg("jwks") = std::string{}, py::arg("issuers") = std::vector<std::string>{},
+           py::arg("audience") = std::string{}, py::arg("leeway_seconds") = defaults.auth.leeway_seconds,
+           py::arg("require_auth") = false, py::arg("allow_anonymous_writes") = false,
            // The catalog lives as long as the service.
            py::keep_alive<1, 2>())
       .def(

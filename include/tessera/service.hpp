@@ -39,6 +39,30 @@ struct TESSERA_API HttpResponse {
   [[nodiscard]] const std::string* header(std::string_view name) const noexcept;
 };
 
+// Who may call the service: bearer JSON Web Tokens (RS256/384/512,
+// ES256/384/512) verified against a JSON Web Key Set. Writes need a token
+// whose `scope` claim (space-separated) holds the route's scope (the STAC API
+// transactions: "stac:write"); reads are public unless `require_auth`.
+struct TESSERA_API AuthOptions {
+  // Where the keys are: an http(s) URL, a file path, or the JWKS document
+  // itself (text starting with '{'). Read when the Service is built (an
+  // unreadable or keyless set is InvalidInput) and again, at most every 10
+  // seconds, when a token names a key id the set does not hold.
+  std::string jwks;
+  // Accepted `iss` values; a verified token from another issuer gets 403.
+  // Empty: any issuer the keys verify.
+  std::vector<std::string> issuers;
+  // When set, the `aud` claim (a string or an array) must contain it.
+  std::string audience;
+  // Clock skew allowed on `exp` and `nbf`.
+  int leeway_seconds = 30;
+  // Reads need a valid token too.
+  bool require_auth = false;
+  // Without `jwks`, writes are refused (401) unless this is set: for
+  // development only (tessera serve allows it on a loopback host only).
+  bool allow_anonymous_writes = false;
+};
+
 struct TESSERA_API ServiceOptions {
   std::string title = "tessera";
   std::string description = "A STAC API served by tessera";
@@ -51,20 +75,27 @@ struct TESSERA_API ServiceOptions {
   // Origins whose browser pages may call the API (CORS): exact origins
   // ("https://browser.example.com") or "*" for any. Empty: no CORS headers.
   std::vector<std::string> cors_origins;
+  // A built STAC Browser (scripts/build_stac_browser.sh) served at /browser/,
+  // opening this catalog. Empty: no /browser/ routes.
+  std::string browser_dir;
+  AuthOptions auth;
 };
 
 // The STAC API over a catalog (landing page, conformance, collections,
-// items, item search). Thread-safe: one Service answers requests from many
+// items, item search, transactions). Thread-safe: one Service answers requests from many
 // threads at once. The catalog must outlive it.
 class TESSERA_API Service {
  public:
+  // InvalidInput when the options contradict each other (require_auth
+  // without keys) or the key set cannot be read.
   explicit Service(Catalog& catalog, ServiceOptions options = {});
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
   // Never throws: errors are JSON responses {"code", "description"} with
-  // 400 (bad parameters, naming what and where), 404, 405, 413 or 500
+  // 400 (bad parameters, naming what and where), 401/403 (no token, a bad
+  // one, or one without the scope), 404, 405, 409, 413 or 500
   // (never a stack trace or a server path).
   [[nodiscard]] HttpResponse handle(const HttpRequest& request) const noexcept;
 

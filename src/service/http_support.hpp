@@ -6,6 +6,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,16 +19,21 @@ namespace tessera::service {
 // ("BadRequest", "NotFound", ...), `description` says what and where.
 class HttpError : public std::exception {
  public:
-  HttpError(int status, std::string code, std::string description)
-      : status_(status), code_(std::move(code)), description_(std::move(description)) {}
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+
+  // `headers` go out with the error answer (e.g. WWW-Authenticate on a 401).
+  HttpError(int status, std::string code, std::string description, Headers headers = {})
+      : status_(status), code_(std::move(code)), description_(std::move(description)), headers_(std::move(headers)) {}
   [[nodiscard]] int status() const noexcept { return status_; }
   [[nodiscard]] const std::string& code() const noexcept { return code_; }
   [[nodiscard]] const char* what() const noexcept override { return description_.c_str(); }
+  [[nodiscard]] const Headers& headers() const noexcept { return headers_; }
 
  private:
   int status_;
   std::string code_;
   std::string description_;
+  Headers headers_;
 };
 
 [[noreturn]] void bad_request(std::string description);

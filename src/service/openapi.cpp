@@ -73,13 +73,73 @@ json item_parameters(bool search) {
   return parameters;
 }
 
+// A write: needs a bearer token with scope stac:write.
+json write_operation(std::string_view id, std::string_view summary, json responses, json parameters,
+                     std::string_view body_schema) {
+  responses["401"] = error("no bearer token, or a bad or expired one");
+  responses["403"] = error("the token lacks scope stac:write, or its issuer is not accepted");
+  json value = operation(id, summary, std::move(responses), std::move(parameters));
+  value["security"] = json::array({{{"bearerAuth", json::array({"stac:write"})}}});
+  if (!body_schema.empty()) {
+    value["requestBody"] = {{"required", true}, {"content", content("application/json", body_schema)}};
+  }
+  return value;
+}
+
+json no_content(std::string_view description) { return {{"description", description}}; }
+
+std::string html_escaped(std::string_view text) {
+  std::string escaped;
+  escaped.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        escaped += "&amp;";
+        break;
+      case '<':
+        escaped += "&lt;";
+        break;
+      case '>':
+        escaped += "&gt;";
+        break;
+      case '"':
+        escaped += "&quot;";
+        break;
+      default:
+        escaped += c;
+    }
+  }
+  return escaped;
+}
+
 }  // namespace
 
 json openapi_document(const ServiceOptions& options) {
   const json bad_request = error("a parameter is invalid (the description names it)");
   const json not_found = error("no such collection or item");
   const json object = {{"type", "object"}};
+  const json collection_id = json::array({path_parameter("collectionId", "the collection id")});
+  const json item_ids =
+      json::array({path_parameter("collectionId", "the collection id"), path_parameter("itemId", "the item id")});
+  const json patch_body = {{"required", true},
+                           {"content",
+                            {{"application/merge-patch+json", {{"schema", {{"$ref", "#/components/schemas/Object"}}}}},
+                             {"application/json", {{"schema", {{"$ref", "#/components/schemas/Object"}}}}},
+                             {"application/json-patch+json", {{"schema", {{"type", "array"}, {"items", object}}}}}}}};
+  const auto patch_operation = [&](std::string_view id, std::string_view summary, const json& parameters) {
+    json patch = write_operation(
+        id, summary, {{"204", no_content("patched")}, {"400", bad_request}, {"404", not_found}}, parameters, {});
+    patch["requestBody"] = patch_body;
+    return patch;
+  };
   json paths = {
+      {"/api.html",
+       {{"get",
+         [] {
+           json page = operation("getApiPage", "This document as a web page", {{"200", {{"description", "HTML"}}}});
+           page["responses"]["200"]["content"] = {{"text/html", {{"schema", {{"type", "string"}}}}}};
+           return page;
+         }()}}},
       {"/",
        {{"get", operation("getLandingPage", "Landing page",
                           {{"200", ok("the landing page", "application/json", "LandingPage")}})}}},
@@ -91,11 +151,29 @@ json openapi_document(const ServiceOptions& options) {
                           {{"200", ok("the OpenAPI document", kOpenApiMediaType, "Object")}})}}},
       {"/collections",
        {{"get", operation("getCollections", "Collections",
-                          {{"200", ok("the collections", "application/json", "Collections")}})}}},
+                          {{"200", ok("the collections", "application/json", "Collections")}})},
+        {"post", write_operation("postCollection", "Create a collection",
+                                 {{"201", ok("the collection created", "application/json", "Object")},
+                                  {"400", bad_request},
+                                  {"409", error("a collection with this id exists")}},
+                                 json::array(), "Object")}}},
       {"/collections/{collectionId}",
-       {{"get", operation("getCollection", "One collection",
-                          {{"200", ok("the collection", "application/json", "Object")}, {"404", not_found}},
-                          json::array({path_parameter("collectionId", "the collection id")}))}}},
+       {{"get",
+         operation("getCollection", "One collection",
+                   {{"200", ok("the collection", "application/json", "Object")}, {"404", not_found}}, collection_id)},
+        {"put", write_operation("putCollection", "Replace a collection",
+                                {{"204", no_content("replaced")}, {"400", bad_request}, {"404", not_found}},
+                                collection_id, "Object")},
+        {"patch", patch_operation("patchCollection", "Patch a collection", collection_id)},
+        {"delete", write_operation("deleteCollection", "Delete a collection and its items",
+                                   {{"204", no_content("deleted")}, {"404", not_found}}, collection_id, {})}}},
+      {"/collections/{collectionId}/bulk_items",
+       {{"post",
+         write_operation("postBulkItems", "Insert or upsert many items",
+                         {{"200", ok("the load report", "application/json", "LoadReport")},
+                          {"400", ok("the load report naming the refused items", "application/json", "LoadReport")},
+                          {"404", not_found}},
+                         collection_id, "BulkItems")}}},
       {"/collections/{collectionId}/items",
        {{"get",
          [&] {
@@ -106,16 +184,26 @@ json openapi_document(const ServiceOptions& options) {
                              {"400", bad_request},
                              {"404", not_found}},
                             parameters);
-         }()}}},
+         }()},
+        {"post", write_operation("postItem", "Create an item (or items: a FeatureCollection)",
+                                 {{"201", ok("the item created", "application/geo+json", "Object")},
+                                  {"400", bad_request},
+                                  {"404", not_found},
+                                  {"409", error("an item with this id exists")}},
+                                 collection_id, "Object")}}},
       {"/collections/{collectionId}/items/{itemId}",
        {{"get", operation("getItem", "One item",
-                          {{"200", ok("the item", "application/geo+json", "Object")}, {"404", not_found}},
-                          json::array({path_parameter("collectionId", "the collection id"),
-                                       path_parameter("itemId", "the item id")}))}}},
+                          {{"200", ok("the item", "application/geo+json", "Object")}, {"404", not_found}}, item_ids)},
+        {"put", write_operation("putItem", "Replace an item",
+                                {{"204", no_content("replaced")}, {"400", bad_request}, {"404", not_found}}, item_ids,
+                                "Object")},
+        {"patch", patch_operation("patchItem", "Patch an item", item_ids)},
+        {"delete", write_operation("deleteItem", "Delete an item (absent: also 204)", {{"204", no_content("deleted")}},
+                                   item_ids, {})}}},
       {"/collections/{collectionId}/queryables",
        {{"get", operation("getCollectionQueryables", "Queryable properties of a collection",
                           {{"200", ok("a JSON Schema", "application/schema+json", "Object")}, {"404", not_found}},
-                          json::array({path_parameter("collectionId", "the collection id")}))}}},
+                          collection_id)}}},
       {"/queryables",
        {{"get", operation("getQueryables", "Queryable properties",
                           {{"200", ok("a JSON Schema", "application/schema+json", "Object")}})}}},
@@ -152,11 +240,47 @@ json openapi_document(const ServiceOptions& options) {
         {"description",
          "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, "
          "fields, limit, token, as the STAC API item search takes them"}}},
+      {"BulkItems",
+       {{"type", "object"},
+        {"required", {"items"}},
+        {"properties",
+         {{"items", {{"description", "{id: item, ...} or [item, ...]"}}},
+          {"method", {{"type", "string"}, {"enum", {"insert", "upsert"}}}}}}}},
+      {"LoadReport",
+       {{"type", "object"},
+        {"properties",
+         {{"loaded", {{"type", "integer"}}},
+          {"skipped", {{"type", "integer"}}},
+          {"failed", {{"type", "array"}, {"items", object}}}}}}},
   };
   return {{"openapi", "3.0.3"},
           {"info", {{"title", options.title}, {"description", options.description}, {"version", "1.0.0"}}},
           {"paths", std::move(paths)},
-          {"components", {{"schemas", std::move(schemas)}}}};
+          {"components",
+           {{"schemas", std::move(schemas)},
+            {"securitySchemes", {{"bearerAuth", {{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}}}}}}};
+}
+
+std::string openapi_page(const json& document) {
+  const std::string title = html_escaped(document["info"]["title"].get<std::string>());
+  std::string page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + title +
+                     " API</title></head>\n<body><h1>" + title + " API</h1>\n<p>" +
+                     html_escaped(document["info"]["description"].get<std::string>()) +
+                     " &mdash; machine-readable: <a href=\"api\">OpenAPI document</a>.</p>\n<table>\n"
+                     "<tr><th>method</th><th>path</th><th>what</th></tr>\n";
+  for (const auto& [path, operations] : document["paths"].items()) {
+    for (const auto& [method, operation] : operations.items()) {
+      std::string upper = method;
+      for (char& c : upper) {
+        c = static_cast<char>(c - ('a' <= c && c <= 'z' ? 'a' - 'A' : 0));
+      }
+      page += "<tr><td>" + upper + "</td><td><code>" + html_escaped(path) + "</code></td><td>" +
+              html_escaped(operation.value("summary", "")) + (operation.contains("security") ? " (bearer token)" : "") +
+              "</td></tr>\n";
+    }
+  }
+  page += "</table>\n</body></html>\n";
+  return page;
 }
 
 }  // namespace tessera::service

@@ -1,11 +1,13 @@
 #include "tessera/service.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "service/http_support.hpp"
 #include "service/stac_api.hpp"
+#include "service/stac_browser.hpp"
 #include "tessera/error.hpp"
 #include "tessera/log.hpp"
 
@@ -104,7 +106,11 @@ void add_cors_headers(const ServiceOptions& options, const HttpRequest& request,
 
 struct Service::Impl {
   Impl(Catalog& catalog, ServiceOptions service_options)
-      : options(std::move(service_options)), stac(catalog, options) {}
+      : options(std::move(service_options)), auth(options.auth), stac(catalog, options, auth) {
+    if (!options.browser_dir.empty()) {
+      browser.emplace(options.browser_dir, options);
+    }
+  }
 
   HttpResponse route(const HttpRequest& request) const {
     if (request.body.size() > options.max_body_bytes) {
@@ -122,6 +128,14 @@ struct Service::Impl {
                            {"Access-Control-Max-Age", "600"}};
       return preflight;
     }
+    if (browser) {
+      if (auto response = browser->handle(request)) {
+        return std::move(*response);
+      }
+    }
+    // The browser's files stay public: what they show comes from the API,
+    // which asks for a token when reads need one.
+    auth.authorize(request, {});
     const auto segments = path_segments(request.path);
     if (auto response = stac.handle(request, segments)) {
       return std::move(*response);
@@ -138,7 +152,9 @@ struct Service::Impl {
       }
       return response;
     } catch (const service::HttpError& error) {
-      return service::error_response(error.status(), error.code(), error.what());
+      HttpResponse response = service::error_response(error.status(), error.code(), error.what());
+      response.headers.insert(response.headers.end(), error.headers().begin(), error.headers().end());
+      return response;
     } catch (const Error& error) {
       const int status = status_of(error.code());
       if (status == 500) {
@@ -154,7 +170,9 @@ struct Service::Impl {
   }
 
   ServiceOptions options;
+  service::Authenticator auth;
   service::StacApi stac;
+  std::optional<service::StacBrowser> browser;  // options.browser_dir set
 };
 
 Service::Service(Catalog& catalog, ServiceOptions options)

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 
 #include <fmt/format.h>
 
@@ -33,6 +34,59 @@ json parse_json_parameter(const std::string& text, std::string_view parameter) {
     return json::parse(text);
   } catch (const json::exception& error) {
     bad_request(fmt::format("{}: invalid JSON ({})", parameter, error.what()));
+  }
+}
+
+bool digits(std::string_view text, std::size_t from, std::size_t count) {
+  return text.size() >= from + count && std::all_of(text.begin() + static_cast<std::ptrdiff_t>(from),
+                                                    text.begin() + static_cast<std::ptrdiff_t>(from + count),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// An RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). The
+// catalog also reads dates alone, as pgstac does; the STAC API does not.
+bool is_rfc3339_date_time(std::string_view text) {
+  if (!digits(text, 0, 4) || text.size() < 20 || text[4] != '-' || !digits(text, 5, 2) || text[7] != '-' ||
+      !digits(text, 8, 2) || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !digits(text, 11, 2) ||
+      text[13] != ':' || !digits(text, 14, 2) || text[16] != ':' || !digits(text, 17, 2)) {
+    return false;
+  }
+  std::size_t at = 19;
+  if (text[at] == '.') {
+    ++at;
+    const std::size_t start = at;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+      ++at;
+    }
+    if (at == start) {
+      return false;
+    }
+  }
+  const std::string_view zone = text.substr(at);
+  return zone == "Z" || zone == "z" ||
+         (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && digits(zone, 1, 2) && zone[3] == ':' &&
+          digits(zone, 4, 2));
+}
+
+// 400 unless `datetime` is an RFC 3339 date-time or an interval of them
+// (an open end as ".." or empty), as the STAC API specifies.
+void check_datetime(const json& search) {
+  const auto it = search.find("datetime");
+  if (it == search.end() || !it->is_string()) {
+    return;  // absent, or not text: the catalog says what is wrong
+  }
+  const std::string& text = it->get_ref<const std::string&>();
+  const std::size_t slash = text.find('/');
+  const auto end_ok = [](std::string_view end) { return end.empty() || end == ".." || is_rfc3339_date_time(end); };
+  const bool ok = slash == std::string::npos
+                      ? is_rfc3339_date_time(text)
+                      : end_ok(std::string_view(text).substr(0, slash)) &&
+                            end_ok(std::string_view(text).substr(slash + 1)) && text != "/" && text != "../..";
+  if (!ok) {
+    bad_request(
+        fmt::format("datetime: '{}' is not an RFC 3339 date-time or interval (e.g. "
+                    "2024-01-01T00:00:00Z/2024-02-01T00:00:00Z or 2024-01-01T00:00:00Z/..)",
+                    text));
   }
 }
 
@@ -122,14 +176,17 @@ void link_collection(json& collection, const std::string& base) {
   json links = json::array();
   for (const auto& existing : collection.value("links", json::array())) {
     const std::string rel = existing.is_object() ? existing.value("rel", "") : "";
-    if (rel != "self" && rel != "parent" && rel != "root" && rel != "items") {
+    if (rel != "self" && rel != "parent" && rel != "root" && rel != "items" &&
+        rel != "http://www.opengis.net/def/rel/ogc/1.0/queryables") {
       links.push_back(existing);
     }
   }
-  links.push_back(link("self", url, "application/json"));
-  links.push_back(link("parent", base + "/", "application/json"));
-  links.push_back(link("root", base + "/", "application/json"));
-  links.push_back(link("items", url + "/items", kGeoJson));
+  links.push_back(link("self", url, "application/json", "This collection"));
+  links.push_back(link("parent", base + "/", "application/json", "The landing page"));
+  links.push_back(link("root", base + "/", "application/json", "The landing page"));
+  links.push_back(link("items", url + "/items", kGeoJson, "Items"));
+  links.push_back(link("http://www.opengis.net/def/rel/ogc/1.0/queryables", url + "/queryables",
+                       "application/schema+json", "Queryables"));
   collection["links"] = std::move(links);
 }
 
@@ -144,10 +201,45 @@ void require_get(const HttpRequest& request) {
   }
 }
 
+// 405 unless the request's method is one of `writes`.
+void allow(const HttpRequest& request, std::string_view allowed, std::initializer_list<std::string_view> writes) {
+  if (std::find(writes.begin(), writes.end(), request.method) == writes.end()) {
+    method_not_allowed(request, allowed);
+  }
+}
+
+// A write's answer with no body (and so no Content-Type, as STAC API
+// validators expect of PUT, PATCH and DELETE).
+HttpResponse no_content() {
+  HttpResponse response;
+  response.status = 204;
+  return response;
+}
+
+json request_body(const HttpRequest& request) {
+  if (request.body.empty()) {
+    bad_request("request body: empty; expected JSON");
+  }
+  return parse_json_parameter(request.body, "request body");
+}
+
+// A load's report as the answer to a write of many items: 201/200 when every
+// item was stored, else 400 naming each refused item (the others are stored).
+HttpResponse load_answer(const LoadReport& report, int success_status) {
+  json body = report.to_json();
+  if (report.failed.empty()) {
+    return json_response(success_status, body);
+  }
+  body["code"] = "BadRequest";
+  body["description"] = fmt::format("{} of {} items were refused (see 'failed'); the others are stored",
+                                    report.failed.size(), report.failed.size() + report.loaded + report.skipped);
+  return json_response(400, body);
+}
+
 }  // namespace
 
-const std::vector<std::string>& StacApi::conformance() {
-  static const std::vector<std::string> classes = {
+std::vector<std::string> StacApi::conformance() const {
+  std::vector<std::string> classes = {
       "https://api.stacspec.org/v1.0.0/core",
       "https://api.stacspec.org/v1.0.0/collections",
       "https://api.stacspec.org/v1.0.0/ogcapi-features",
@@ -164,6 +256,13 @@ const std::vector<std::string>& StacApi::conformance() {
       "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
       "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
   };
+  if (auth_.writes_possible()) {
+    classes.insert(classes.end(), {
+                                      "https://api.stacspec.org/v1.0.0/ogcapi-features/extensions/transaction",
+                                      "https://api.stacspec.org/v1.0.0/collections/extensions/transaction",
+                                      "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/simpletx",
+                                  });
+  }
   return classes;
 }
 
@@ -183,6 +282,13 @@ std::optional<HttpResponse> StacApi::handle(const HttpRequest& request,
     require_get(request);
     return json_response(200, openapi_document(options_), kOpenApiMediaType);
   }
+  if (count == 1 && segments[0] == "api.html") {
+    require_get(request);
+    HttpResponse page;
+    page.headers = {{"Content-Type", "text/html; charset=utf-8"}};
+    page.body = openapi_page(openapi_document(options_));
+    return page;
+  }
   if (count == 1 && segments[0] == "search") {
     if (request.method != "GET" && request.method != "POST") {
       method_not_allowed(request, "GET, POST");
@@ -191,31 +297,57 @@ std::optional<HttpResponse> StacApi::handle(const HttpRequest& request,
   }
   if (count == 1 && segments[0] == "queryables") {
     require_get(request);
-    return json_response(200, catalog_.queryables(), "application/schema+json");
+    json queryables = catalog_.queryables();
+    queryables["$id"] = base + "/queryables";
+    return json_response(200, queryables, "application/schema+json");
   }
   if (segments[0] != "collections") {
     return std::nullopt;
   }
+  const bool read = request.method == "GET" || request.method == "HEAD";
   if (count == 1) {
-    require_get(request);
-    return collections(base);
+    if (read) {
+      return collections(base);
+    }
+    allow(request, "GET, POST", {"POST"});
+    auth_.authorize(request, kStacWriteScope);
+    return write_collections(request, base);
   }
   if (count == 2) {
-    require_get(request);
-    return collection(base, segments[1]);
+    if (read) {
+      return collection(base, segments[1]);
+    }
+    allow(request, "GET, PUT, PATCH, DELETE", {"PUT", "PATCH", "DELETE"});
+    auth_.authorize(request, kStacWriteScope);
+    return write_collection(request, segments[1]);
   }
   if (count == 3 && segments[2] == "items") {
-    require_get(request);
-    return items(request, base, segments[1]);
+    if (read) {
+      return items(request, base, segments[1]);
+    }
+    allow(request, "GET, POST", {"POST"});
+    auth_.authorize(request, kStacWriteScope);
+    return write_items(request, base, segments[1]);
+  }
+  if (count == 3 && segments[2] == "bulk_items") {
+    allow(request, "POST", {"POST"});
+    auth_.authorize(request, kStacWriteScope);
+    return load_answer(transactions_.bulk_items(segments[1], request_body(request)), 200);
   }
   if (count == 3 && segments[2] == "queryables") {
     require_get(request);
     static_cast<void>(catalog_.get_collection(segments[1]));  // NotFound for an unknown collection
-    return json_response(200, catalog_.queryables(segments[1]), "application/schema+json");
+    json queryables = catalog_.queryables(segments[1]);
+    queryables["$id"] = base + "/collections/" + query_escape(std::string(segments[1])) + "/queryables";
+    return json_response(200, queryables, "application/schema+json");
   }
   if (count == 4 && segments[2] == "items") {
-    require_get(request);
-    return item(base, segments[1], segments[3]);
+    if (read) {
+      return item(base, segments[1], segments[3]);
+    }
+    allow(request, "GET, PUT, PATCH, DELETE", {"PUT", "PATCH", "DELETE"});
+    auth_.authorize(request, kStacWriteScope);
+    return write_item(request, segments[1], segments[3]);
   }
   return std::nullopt;
 }
@@ -231,6 +363,7 @@ HttpResponse StacApi::landing(const std::string& base) const {
       link("root", base + "/", "application/json"),
       link("conformance", base + "/conformance", "application/json", "Conformance classes"),
       link("service-desc", base + "/api", kOpenApiMediaType, "OpenAPI document"),
+      link("service-doc", base + "/api.html", "text/html", "API documentation"),
       link("data", base + "/collections", "application/json", "Collections"),
       search_by("GET"),
       search_by("POST"),
@@ -297,11 +430,61 @@ HttpResponse StacApi::search(const HttpRequest& request, const std::string& base
   if (!body.is_object()) {
     bad_request("request body: expected a JSON object");
   }
+  // "minx,miny,maxx,maxy" is GET's form; a POST body carries an array (a
+  // single collection or id as a string stays accepted: clients send it).
+  if (const auto bbox = body.find("bbox"); bbox != body.end() && !bbox->is_null() && !bbox->is_array()) {
+    bad_request(fmt::format("bbox: expected an array of 4 or 6 numbers in a POST body, got {}", bbox->type_name()));
+  }
   return item_collection(std::move(body), base, base + "/search", true);
+}
+
+HttpResponse StacApi::write_collections(const HttpRequest& request, const std::string& base) const {
+  const std::string id = transactions_.create_collection(request_body(request));
+  HttpResponse response = collection(base, id);
+  response.status = 201;
+  response.headers.emplace_back("Location", base + "/collections/" + query_escape(id));
+  return response;
+}
+
+HttpResponse StacApi::write_collection(const HttpRequest& request, std::string_view id) const {
+  if (request.method == "DELETE") {
+    transactions_.delete_collection(id);
+  } else if (request.method == "PUT") {
+    transactions_.replace_collection(id, request_body(request));
+  } else {
+    transactions_.patch_collection(id, request_body(request), patch_kind_of(request.header("content-type")));
+  }
+  return no_content();
+}
+
+HttpResponse StacApi::write_items(const HttpRequest& request, const std::string& base,
+                                  std::string_view collection) const {
+  json body = request_body(request);
+  if (body.is_object() && body.value("type", "") == "FeatureCollection") {
+    return load_answer(transactions_.create_items(collection, std::move(body)), 201);
+  }
+  const std::string id = transactions_.create_item(collection, std::move(body));
+  HttpResponse response = item(base, collection, id);
+  response.status = 201;
+  response.headers.emplace_back(
+      "Location", base + "/collections/" + query_escape(std::string(collection)) + "/items/" + query_escape(id));
+  return response;
+}
+
+HttpResponse StacApi::write_item(const HttpRequest& request, std::string_view collection, std::string_view id) const {
+  if (request.method == "DELETE") {
+    transactions_.delete_item(collection, id);
+  } else if (request.method == "PUT") {
+    transactions_.replace_item(collection, id, request_body(request));
+  } else {
+    transactions_.patch_item(collection, id, request_body(request), patch_kind_of(request.header("content-type")));
+  }
+  return no_content();
 }
 
 HttpResponse StacApi::item_collection(json search, const std::string& base, const std::string& self, bool post) const {
   bound_limit(search, options_);
+  check_datetime(search);
   json page = catalog_.search(search);
   for (auto& feature : page["features"]) {
     link_item(feature, base);

@@ -6,8 +6,8 @@ which answers its schema fetches from local files and refuses every host but loo
 given every conformance class the landing page advertises that it can check, and must finish
 with exit 0 and "Errors: none".
 
-The transaction class is left out until `tessera serve` takes write access settings: pass
-transaction=(collection id, bearer token) to run_validator to add it (see run_validator).
+The transaction class runs with a bearer token (scope stac:write) that `tessera serve --jwks`
+verifies, on a collection of its own.
 """
 
 import json
@@ -20,12 +20,14 @@ from pathlib import Path
 import pytest
 
 import tessera
+from jwt_fixtures import Signer, jwks
 from stac_fixtures import collection, item
 from test_serve import cli_path
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_VALIDATOR = ROOT / "tests" / "stac_api" / "run_validator.py"
 COLLECTION = "validator-s2"
+TRANSACTION_COLLECTION = "validator-writes"  # the transaction class writes and deletes here
 ITEM_COUNT = 36  # several pages at the default limit; the validator pages with limit=1 too
 # Intersects some of the items below (and none of the one near 20°E 20°N).
 GEOMETRY = '{"type":"Polygon","coordinates":[[[1,40],[9,40],[9,44],[1,44],[1,40]]]}'
@@ -122,10 +124,10 @@ def fixture_objects(asset_base):
     return validator_collection, items
 
 
-def serve(catalog_uri, log):
+def serve(catalog_uri, log, *options):
     """Starts `tessera serve` on `catalog_uri` (its stderr to the file `log`); (base URL, process)."""
     with open(log, "w") as stderr:
-        process = subprocess.Popen([cli_path(), "serve", "--catalog", catalog_uri, "--port", "0"],
+        process = subprocess.Popen([cli_path(), "serve", "--catalog", catalog_uri, "--port", "0", *options],
                                    stdout=subprocess.PIPE, stderr=stderr, text=True)
     base = process.stdout.readline().strip()
     if not base.startswith("http://127.0.0.1:"):
@@ -142,16 +144,22 @@ def check_validator(catalog_uri, http_folder, tmp_path):
         (folder / f"{feature['id']}.tif").write_bytes(b"II*\x00")  # the validator opens each asset href
     catalog = tessera.Catalog.open(catalog_uri)
     catalog.upsert_collection(validator_collection)
+    catalog.upsert_collection(collection(TRANSACTION_COLLECTION))
     assert catalog.load(items)["loaded"] == ITEM_COUNT
     python = validator_python()  # skip (or fail in CI) before starting a server
+    signer = Signer("rsa")
+    keys = tmp_path / "jwks.json"
+    keys.write_text(json.dumps(jwks(signer)))
     log = tmp_path / "serve.log"
-    base, process = serve(catalog_uri, log)
+    base, process = serve(catalog_uri, log, "--jwks", str(keys))
     try:
         with urllib.request.urlopen(base, timeout=30) as response:
             landing = json.load(response)
         classes = validator_classes(landing)
         assert "core" in classes, landing.get("conformsTo")
-        code, output = run_validator(base, classes, COLLECTION)
+        assert "transaction" in classes, landing.get("conformsTo")
+        code, output = run_validator(base, classes, COLLECTION,
+                                     transaction=(TRANSACTION_COLLECTION, signer.token(expires_in=3600)))
         print(f"{python} {RUN_VALIDATOR} on {base} with {classes}:\n{output}")  # shown on failure
         print(f"tessera serve's log:\n{log.read_text()[-5000:]}")
         errors = output[output.rfind("\nErrors:"):] if "\nErrors:" in output else output[-3000:]

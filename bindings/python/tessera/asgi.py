@@ -90,6 +90,7 @@ class App:
 def app(source: Service | Catalog, **options: Any) -> App:
     """An ASGI application serving ``source``: a :class:`tessera.Service`, or a
     :class:`tessera.Catalog` with the Service's keyword options (title,
-    description, max_body_bytes, max_limit, default_limit)."""
+    description, max_body_bytes, max_limit, default_limit, cors_origins,
+    browser_dir: a built STAC Browser served at /browser/)."""
     service = source if isinstance(source, Service) else Service(source, **options)
     return App(service, options.get("max_body_bytes", 16 << 20))

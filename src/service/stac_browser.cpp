@@ -1,0 +1,90 @@
+#include "service/stac_browser.hpp"
+
+#include <filesystem>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "service/http_support.hpp"
+#include "tessera/error.hpp"
+
+namespace tessera::service {
+
+namespace {
+
+constexpr std::string_view kMount = "/browser";
+
+// "?a=1&b=2" from the decoded query pairs ("" without any).
+std::string query_string(const HttpRequest& request) {
+  std::string text;
+  for (const auto& [name, value] : request.query) {
+    text += text.empty() ? '?' : '&';
+    text += query_escape(name) + "=" + query_escape(value);
+  }
+  return text;
+}
+
+}  // namespace
+
+StacBrowser::StacBrowser(const std::string& folder, const ServiceOptions& options)
+    : files_(folder), title_(options.title) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(files_.root() / "index.html", error)) {
+    throw Error(ErrorCode::kNotFound, fmt::format("the STAC Browser folder '{}' has no index.html (build it with "
+                                                  "scripts/build_stac_browser.sh)",
+                                                  folder));
+  }
+}
+
+std::optional<HttpResponse> StacBrowser::handle(const HttpRequest& request) const {
+  const std::string_view path = request.path;
+  if (!path.starts_with(kMount) || (path.size() > kMount.size() && path[kMount.size()] != '/')) {
+    return std::nullopt;
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    throw HttpError(405, "MethodNotAllowed", fmt::format("{} is not allowed here (allowed: GET)", request.method));
+  }
+  if (path.size() == kMount.size()) {
+    // The application's relative URLs need the trailing '/'.
+    HttpResponse redirect;
+    redirect.status = 301;
+    redirect.headers = {{"Location", base_url(request) + "/browser/" + query_string(request)}};
+    return redirect;
+  }
+  const std::string_view relative = path.substr(kMount.size() + 1);
+  if (relative == "config.js") {
+    return config_script(request);
+  }
+  if (auto file = files_.serve(request, relative.empty() ? "index.html" : relative)) {
+    return file;
+  }
+  // The application's own routes (/browser/collections/x, history mode) are
+  // answered with its page; a missing file (a name with an extension) is not.
+  const std::string_view name = relative.substr(relative.rfind('/') + 1);
+  if (name.find('.') != std::string_view::npos) {
+    throw HttpError(404, "NotFound", fmt::format("no file {}", path));
+  }
+  return files_.serve(request, "index.html");
+}
+
+// STAC Browser merges window.STAC_BROWSER_CONFIG over its built-in options:
+// the catalog is this service's landing page at the URL the client used
+// (exactly its `self` link), and other catalogs may not be opened.
+HttpResponse StacBrowser::config_script(const HttpRequest& request) const {
+  const nlohmann::json config = {
+      {"catalogUrl", base_url(request) + "/"},
+      {"catalogTitle", title_},
+      {"allowExternalAccess", false},
+  };
+  HttpResponse response;
+  response.headers = {{"Content-Type", "text/javascript; charset=utf-8"},
+                      {"Cache-Control", "no-store"},
+                      {"X-Content-Type-Options", "nosniff"}};
+  // ASCII only: the title cannot end the string or the statement.
+  response.body =
+      "window.STAC_BROWSER_CONFIG = " + config.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) + ";\n";
+  return response;
+}
+
+}  // namespace tessera::service
