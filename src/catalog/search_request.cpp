@@ -150,11 +150,14 @@ void parse_fields(const json& value, SearchRequest& request) {
   if (!value.is_object()) {
     fail("fields", "expected {\"include\": [...], \"exclude\": [...]}");
   }
+  // A null include or exclude is given but empty: {"include": null,
+  // "exclude": [...]} starts from the default set, as {"include": []} does.
   for (const auto& [name, list] : value.items()) {
     if (name == "include") {
-      request.fields_include = string_list(list, "fields.include");
+      request.fields_include = list.is_null() ? std::vector<std::string>{} : string_list(list, "fields.include");
+      request.fields_include_given = true;
     } else if (name == "exclude") {
-      request.fields_exclude = string_list(list, "fields.exclude");
+      request.fields_exclude = list.is_null() ? std::vector<std::string>{} : string_list(list, "fields.exclude");
     } else {
       fail("fields", fmt::format("unknown member '{}'", name));
     }
@@ -519,6 +522,11 @@ SearchRequest parse_search_request(const json& request, const SearchLimits& limi
       page_shape = std::move(token.page);
     }
   }
+  // "fields": null is refused, as the fields extension has it ({} or "" ask
+  // for the default shape); "limit": null counts as absent.
+  if (const auto it = request.find("fields"); it != request.end() && it->is_null()) {
+    fail("fields", "expected {\"include\": [...], \"exclude\": [...]} or \"a,-b\", got null");
+  }
   for (const char* member : {"limit", "fields"}) {
     if (const auto it = request.find(member); it != request.end() && !it->is_null()) {
       page_shape[member] = *it;
@@ -657,8 +665,21 @@ void erase_path(json& item, const std::vector<std::string>& path) {
 }  // namespace
 
 void apply_fields(json& item, const SearchRequest& request) {
-  if (!request.fields_include.empty()) {
-    // The STAC fields extension's default set, plus what was asked for.
+  const auto& include = request.fields_include;
+  const auto& exclude = request.fields_exclude;
+  if (!include.empty()) {
+    // pgstac's include: the listed paths plus id and collection; tessera also
+    // keeps type, so the item stays a GeoJSON Feature.
+    json kept = json::object();
+    for (const auto& field : {"type", "id", "collection"}) {
+      copy_path(item, kept, {field});
+    }
+    for (const auto& field : include) {
+      copy_path(item, kept, path_of(field));
+    }
+    item = std::move(kept);
+  } else if (request.fields_include_given && !exclude.empty()) {
+    // An include given as [] or null with an exclude: the STAC default set.
     static const std::vector<std::string> kDefaults = {"type",   "stac_version",       "stac_extensions", "id",
                                                        "bbox",   "geometry",           "collection",      "links",
                                                        "assets", "properties.datetime"};
@@ -666,16 +687,26 @@ void apply_fields(json& item, const SearchRequest& request) {
     for (const auto& field : kDefaults) {
       copy_path(item, kept, path_of(field));
     }
-    for (const auto& field : request.fields_include) {
-      copy_path(item, kept, path_of(field));
-    }
     item = std::move(kept);
   }
-  for (const auto& field : request.fields_exclude) {
-    const bool also_included =
-        std::find(request.fields_include.begin(), request.fields_include.end(), field) != request.fields_include.end();
-    if (!also_included) {
-      erase_path(item, path_of(field));
+  for (const auto& field : exclude) {
+    if (std::find(include.begin(), include.end(), field) != include.end()) {
+      continue;  // a field in both is included
+    }
+    // An excluded parent keeps its included children ("-properties,
+    // +properties.eo:cloud_cover" keeps that one property).
+    const std::string prefix = field + ".";
+    json children = json::object();
+    for (const auto& included : include) {
+      if (included.starts_with(prefix)) {
+        copy_path(item, children, path_of(included));
+      }
+    }
+    erase_path(item, path_of(field));
+    for (const auto& [name, value] : children.items()) {
+      for (const auto& [child, child_value] : value.items()) {
+        item[name][child] = child_value;
+      }
     }
   }
 }

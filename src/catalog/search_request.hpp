@@ -42,6 +42,10 @@ struct SearchRequest {
   std::vector<SortKey> sortby;
   std::vector<std::string> fields_include;
   std::vector<std::string> fields_exclude;
+  // Whether the fields object had an `include` member (null and [] count):
+  // an empty include with an exclude starts from the default set, an absent
+  // one from the whole item.
+  bool fields_include_given = false;
   std::size_t limit = 10;
   bool count_matched = true;
   // Where a page token says to continue, in its backend's own terms.
@@ -81,7 +85,12 @@ std::string indexable_property(std::string_view property);
 // Sort keys with the (collection, id) tie-break appended.
 std::vector<SortKey> effective_sort(const SearchRequest& request);
 
-// Applies the fields extension's include/exclude to one item in place.
+// Applies the fields extension's include/exclude to one item in place. A
+// non-empty include keeps only its paths plus `type`, `id` and `collection`
+// (pgstac's include, with `type` so the item stays a Feature); an include given
+// empty with an exclude keeps the STAC default set; then the excluded paths go,
+// except those also included, and an excluded parent keeps its included
+// children.
 void apply_fields(nlohmann::json& item, const SearchRequest& request);
 
 }  // namespace tessera::catalog

@@ -443,16 +443,117 @@ TEST_P(CatalogConformance, PagesNeitherSkipNorRepeatWhileItemsAreInserted) {
 
 TEST_P(CatalogConformance, FieldsIncludeExclude) {
   load_standard_items();
+  // A non-empty include keeps the listed paths plus type, id and collection only.
   auto item = search({{"ids", {"a01"}}, {"fields", {{"include", {"properties.eo:cloud_cover"}}}}})["features"][0];
-  EXPECT_EQ(item["properties"], json({{"datetime", "2021-01-02T10:00:00Z"}, {"eo:cloud_cover", 5}}));
-  EXPECT_TRUE(item.contains("assets"));
+  EXPECT_EQ(item,
+            json({{"type", "Feature"}, {"id", "a01"}, {"collection", "a"}, {"properties", {{"eo:cloud_cover", 5}}}}));
   item = search({{"ids", {"a01"}}, {"fields", {{"exclude", {"assets", "properties.platform"}}}}})["features"][0];
   EXPECT_FALSE(item.contains("assets"));
   EXPECT_FALSE(item["properties"].contains("platform"));
   EXPECT_TRUE(item["properties"].contains("eo:cloud_cover"));
   item = search({{"ids", {"a01"}}, {"fields", "properties.platform,-links"}})["features"][0];
-  EXPECT_FALSE(item.contains("links"));
-  EXPECT_EQ(item["properties"]["platform"], "sentinel-2b");
+  EXPECT_EQ(
+      item,
+      json({{"type", "Feature"}, {"id", "a01"}, {"collection", "a"}, {"properties", {{"platform", "sentinel-2b"}}}}));
+}
+
+static std::set<std::string> keys_of(const json& object) {
+  std::set<std::string> keys;
+  for (const auto& [key, value] : object.items()) {
+    keys.insert(key);
+  }
+  return keys;
+}
+
+TEST_P(CatalogConformance, FieldsIncludeOfOneTopLevelMember) {
+  load_standard_items();
+  const json whole = search({{"ids", {"a01"}}})["features"][0];
+  for (const std::string field : {"type", "stac_version", "id", "geometry", "bbox", "links", "assets"}) {
+    const std::set<std::string> expected = {"type", "id", "collection", field};
+    for (const json& fields : {json(field), json("+" + field), json({{"include", {field}}})}) {
+      const json item = search({{"ids", {"a01"}}, {"fields", fields}})["features"][0];
+      EXPECT_EQ(keys_of(item), expected) << fields.dump();
+      EXPECT_EQ(item[field], whole[field]) << fields.dump();
+    }
+  }
+}
+
+TEST_P(CatalogConformance, FieldsNullIsRefusedButNullMembersAreEmpty) {
+  load_standard_items();
+  expect_error([&] { search({{"fields", nullptr}}); }, ErrorCode::kInvalidInput, "fields");
+  const json whole = search({{"ids", {"a01"}}})["features"][0];
+  for (const json& fields : {json::object(), json({{"include", nullptr}, {"exclude", nullptr}}),
+                             json({{"include", json::array()}, {"exclude", json::array()}}),
+                             json({{"include", nullptr}}), json({{"exclude", nullptr}}), json("")}) {
+    EXPECT_EQ(search({{"ids", {"a01"}}, {"fields", fields}})["features"][0], whole) << fields.dump();
+  }
+  expect_error([&] { search({{"fields", {{"include", 3}}}}); }, ErrorCode::kInvalidInput, "fields.include");
+}
+
+TEST_P(CatalogConformance, FieldsExcludeStartsFromTheDefaultSetOnlyWhenIncludeIsGiven) {
+  load_standard_items();
+  // include [] or null with an exclude: the STAC default set minus the excluded.
+  for (const json& include : {json::array(), json(nullptr)}) {
+    const json item =
+        search({{"ids", {"a01"}}, {"fields", {{"exclude", {"geometry"}}, {"include", include}}}})["features"][0];
+    EXPECT_EQ(keys_of(item), std::set<std::string>(
+                                 {"type", "stac_version", "id", "bbox", "collection", "links", "assets", "properties"}))
+        << include.dump();
+    EXPECT_EQ(item["properties"], json({{"datetime", "2021-01-02T10:00:00Z"}})) << include.dump();
+  }
+  // No include: the whole item minus the excluded.
+  for (const json& fields : {json({{"exclude", {"geometry"}}}), json("-geometry")}) {
+    const json item = search({{"ids", {"a01"}}, {"fields", fields}})["features"][0];
+    EXPECT_FALSE(item.contains("geometry")) << fields.dump();
+    EXPECT_EQ(item["properties"]["eo:cloud_cover"], 5) << fields.dump();
+    EXPECT_EQ(item["properties"]["platform"], "sentinel-2b") << fields.dump();
+    EXPECT_TRUE(item.contains("assets")) << fields.dump();
+  }
+}
+
+TEST_P(CatalogConformance, FieldsExcludedParentKeepsIncludedChildren) {
+  load_standard_items();
+  const json expected = {
+      {"type", "Feature"}, {"id", "a01"}, {"collection", "a"}, {"properties", {{"eo:cloud_cover", 5}}}};
+  for (const json& fields : {json("-properties,+properties.eo:cloud_cover"),
+                             json({{"exclude", {"properties"}}, {"include", {"properties.eo:cloud_cover"}}})}) {
+    EXPECT_EQ(search({{"ids", {"a01"}}, {"fields", fields}})["features"][0], expected) << fields.dump();
+  }
+  // A field both included and excluded is included; an excluded child of an
+  // included parent goes.
+  for (const json& fields :
+       {json("+geometry,-geometry"), json({{"exclude", {"geometry"}}, {"include", {"geometry"}}})}) {
+    const json item = search({{"ids", {"a01"}}, {"fields", fields}})["features"][0];
+    EXPECT_EQ(keys_of(item), std::set<std::string>({"type", "id", "collection", "geometry"})) << fields.dump();
+  }
+  const json item = search({{"ids", {"a01"}}, {"fields", "properties,-properties.platform"}})["features"][0];
+  EXPECT_EQ(item["properties"],
+            json({{"datetime", "2021-01-02T10:00:00Z"}, {"eo:cloud_cover", 5}, {"keywords", {"y"}}}));
+}
+
+TEST_P(CatalogConformance, FieldsRideAlongInPageTokens) {
+  load_standard_items();
+  json page = search({{"collections", {"a"}},
+                      {"limit", 5},
+                      {"sortby", "id"},
+                      {"fields", {{"include", nullptr}, {"exclude", {"geometry"}}}}});
+  int pages = 1;
+  while (page.contains("next")) {
+    page = search({{"token", page["next"]}});
+    ++pages;
+    for (const auto& feature : page["features"]) {
+      EXPECT_FALSE(feature.contains("geometry")) << feature.dump();
+      EXPECT_FALSE(feature["properties"].contains("platform")) << feature.dump();  // the default set
+      EXPECT_TRUE(feature.contains("assets")) << feature.dump();
+    }
+  }
+  EXPECT_EQ(pages, 3);
+  page =
+      search({{"collections", {"a"}}, {"limit", 5}, {"sortby", "id"}, {"fields", "-properties,+properties.platform"}});
+  page = search({{"token", page["next"]}});
+  EXPECT_EQ(
+      page["features"][0],
+      json({{"type", "Feature"}, {"id", "a05"}, {"collection", "a"}, {"properties", {{"platform", "sentinel-2b"}}}}));
 }
 
 TEST_P(CatalogConformance, ContextFalseSkipsNumberMatched) {

@@ -103,7 +103,7 @@ def test_search(catalog):
     assert len(ids(catalog.search(filter=json_filter, limit=100))) == 6
     assert ids(catalog.search(datetime="2021-01-03T10:00:00Z")) == ["a02"]
     fields = catalog.search(ids=["a01"], fields={"include": ["properties.platform"]})["features"][0]
-    assert fields["properties"] == {"datetime": "2021-01-02T10:00:00Z", "platform": "sentinel-2b"}
+    assert fields == {"type": "Feature", "id": "a01", "collection": "a", "properties": {"platform": "sentinel-2b"}}
     point = {"type": "Point", "coordinates": [10.5, 40.5]}
     assert ids(catalog.search(intersects=point)) == ["a00"]
 
