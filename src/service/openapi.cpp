@@ -59,16 +59,18 @@ json item_parameters(bool search) {
       query_parameter("fields", "fields to include (name) or exclude (-name)", strings, true),
       query_parameter("token", "the page token of a next link", {{"type", "string"}}),
   });
+  parameters.push_back(query_parameter("filter", "a CQL2 filter", {{"type", "string"}}));
+  parameters.push_back(query_parameter("filter-lang", "cql2-text (default) or cql2-json",
+                                       {{"type", "string"}, {"enum", {"cql2-text", "cql2-json"}}}));
+  parameters.push_back(
+      query_parameter("filter-crs", "the CRS of the filter's geometries (CRS84 only)", {{"type", "string"}}));
+  parameters.push_back(query_parameter("sortby", "sort keys: +name ascending, -name descending", strings, true));
+  parameters.push_back(query_parameter(
+      "query", "the query extension's object as JSON text ({\"eo:cloud_cover\": {\"lt\": 10}})", {{"type", "string"}}));
   if (search) {
     parameters.push_back(query_parameter("collections", "collection ids", strings, true));
     parameters.push_back(query_parameter("ids", "item ids", strings, true));
     parameters.push_back(query_parameter("intersects", "a GeoJSON geometry (JSON text)", {{"type", "string"}}));
-    parameters.push_back(query_parameter("filter", "a CQL2 filter", {{"type", "string"}}));
-    parameters.push_back(query_parameter("filter-lang", "cql2-text (default) or cql2-json",
-                                         {{"type", "string"}, {"enum", {"cql2-text", "cql2-json"}}}));
-    parameters.push_back(
-        query_parameter("filter-crs", "the CRS of the filter's geometries (CRS84 only)", {{"type", "string"}}));
-    parameters.push_back(query_parameter("sortby", "sort keys: +name ascending, -name descending", strings, true));
   }
   return parameters;
 }
@@ -239,7 +241,7 @@ json openapi_document(const ServiceOptions& options) {
        {{"type", "object"},
         {"description",
          "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, "
-         "fields, limit, token, as the STAC API item search takes them"}}},
+         "fields, query, limit, token, as the STAC API item search takes them"}}},
       {"BulkItems",
        {{"type", "object"},
         {"required", {"items"}},

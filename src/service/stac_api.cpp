@@ -247,6 +247,10 @@ std::vector<std::string> StacApi::conformance() const {
       "https://api.stacspec.org/v1.0.0/item-search#filter",
       "https://api.stacspec.org/v1.0.0/item-search#sort",
       "https://api.stacspec.org/v1.0.0/item-search#fields",
+      "https://api.stacspec.org/v1.0.0/item-search#query",
+      "https://api.stacspec.org/v1.0.0/ogcapi-features#fields",
+      "https://api.stacspec.org/v1.0.0/ogcapi-features#sort",
+      "https://api.stacspec.org/v1.0.0/ogcapi-features#query",
       "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
       "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
       "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -406,7 +410,7 @@ HttpResponse StacApi::collection(const std::string& base, std::string_view id) c
 HttpResponse StacApi::items(const HttpRequest& request, const std::string& base, std::string_view collection) const {
   static_cast<void>(catalog_.get_collection(collection));  // NotFound for an unknown collection
   json search = search_from_query(request);
-  for (const char* member : {"collections", "ids", "intersects", "filter", "filter-lang", "sortby", "query"}) {
+  for (const char* member : {"collections", "ids", "intersects"}) {
     if (search.contains(member)) {
       bad_request(fmt::format("'{}' is not a parameter of /collections/{{id}}/items (use /search)", member));
     }

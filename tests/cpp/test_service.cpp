@@ -208,6 +208,37 @@ TEST_F(StacService, SearchGetAndPostAgree) {
   EXPECT_EQ(link(second, "next"), nullptr);
 }
 
+TEST_F(StacService, QueryFilterAndSortOnItemsAndSearch) {
+  // The query extension: JSON text in GET, an object in POST, on /items too.
+  const json by_get = body_of(get("/search", {{"query", std::string(R"({"eo:cloud_cover": {"gte": 40, "lt": 60}})")}}));
+  ASSERT_EQ(by_get["features"].size(), 2U) << by_get.dump();
+  const json by_post = body_of(post("/search", R"({"query": {"eo:cloud_cover": {"in": [10, 20]}}})"));
+  EXPECT_EQ(by_post["features"].size(), 2U) << by_post.dump();
+  const json items = body_of(get("/collections/s2/items", {{"filter", "\"eo:cloud_cover\" <= 20"},
+                                                           {"sortby", "-eo:cloud_cover"},
+                                                           {"query", R"({"eo:cloud_cover": {"neq": 10}})"}}));
+  ASSERT_EQ(items["features"].size(), 2U) << items.dump();
+  EXPECT_EQ(items["features"][0]["id"], "item-2");
+  EXPECT_EQ(items["features"][1]["id"], "item-0");
+  EXPECT_EQ(get("/search", {{"query", std::string(R"({"eo:cloud_cover": {"below": 1}})")}}).status, 400);
+
+  // The STAC API's strict forms over HTTP.
+  EXPECT_EQ(get("/search", {{"datetime", std::string("2024-01-02")}}).status, 400);
+  EXPECT_EQ(get("/search", {{"datetime", std::string("2024-01-02T00:00:00Z/..")}}).status, 200);
+  EXPECT_EQ(get("/search", {{"datetime", std::string("../2024-01-02T00:00:00.5+01:00")}}).status, 200);
+  EXPECT_EQ(get("/search", {{"datetime", std::string("../..")}}).status, 400);
+  EXPECT_EQ(post("/search", R"({"bbox": "0,0,10,50"})").status, 400);
+
+  // The service-doc page names every route, escaped.
+  const HttpResponse page = get("/api.html");
+  EXPECT_EQ(*page.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("/collections/{collectionId}/items/{itemId}"), std::string::npos);
+  const json landing = body_of(get("/"));
+  const json* doc = link(landing, "service-doc");
+  ASSERT_NE(doc, nullptr);
+  EXPECT_EQ((*doc)["href"], "http://stac.test:8080/api.html");
+}
+
 TEST_F(StacService, BadRequestsAreJsonErrorsNamingWhatAndWhere) {
   const auto expect = [&](const HttpResponse& response, int status, const std::string& fragment) {
     EXPECT_EQ(response.status, status) << response.body;
