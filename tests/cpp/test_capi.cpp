@@ -707,7 +707,7 @@ TEST(CApiService, AnswersRequestsGivenAsData) {
   ASSERT_EQ(tsr_catalog_upsert_collection(catalog, collection.c_str()), TSR_OK) << message();
   tsr_service service = nullptr;
   EXPECT_EQ(tsr_service_new(catalog, nullptr, nullptr), TSR_INVALID_INPUT);
-  EXPECT_EQ(tsr_service_new(nullptr, nullptr, &service), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_service_new(nullptr, R"({"tiles": "yes"})", &service), TSR_INVALID_INPUT);
   EXPECT_EQ(tsr_service_new(catalog, "{\"max_limit\": 0}", &service), TSR_INVALID_INPUT);
   EXPECT_EQ(tsr_service_new(catalog, "{\"colour\": 1}", &service), TSR_INVALID_INPUT);
   EXPECT_EQ(service, nullptr);
@@ -745,5 +745,46 @@ TEST(CApiService, AnswersRequestsGivenAsData) {
   EXPECT_EQ(service, nullptr);
   tsr_service_destroy(&service);
   tsr_service_destroy(nullptr);
+
+  // Access control options: contradictions refused, writes as configured.
+  EXPECT_EQ(tsr_service_new(catalog, R"({"require_auth": true})", &service), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("require_auth"), std::string::npos) << message();
+  EXPECT_EQ(tsr_service_new(catalog, R"({"jwks": "{\"keys\": []}"})", &service), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_service_new(catalog, R"({"leeway_seconds": -1})", &service), TSR_INVALID_INPUT);
+  EXPECT_EQ(service, nullptr);
+  const std::string item = tessera::testing::make_item("i", "c", "2024-01-01T00:00:00Z", 1, 1).dump();
+  const char* create = R"({"method": "POST", "path": "/collections/c/items"})";
+  ASSERT_EQ(tsr_service_new(catalog, nullptr, &service), TSR_OK) << message();
+  ASSERT_EQ(tsr_service_handle(service, create, item.data(), item.size(), &head, &body, &size), TSR_OK);
+  EXPECT_EQ(take_json(head)["status"], 401);
+  tsr_free(body);
+  tsr_service_destroy(&service);
+  ASSERT_EQ(tsr_service_new(catalog, R"({"allow_anonymous_writes": true})", &service), TSR_OK) << message();
+  ASSERT_EQ(tsr_service_handle(service, create, item.data(), item.size(), &head, &body, &size), TSR_OK);
+  EXPECT_EQ(take_json(head)["status"], 201);
+  tsr_free(body);
+  tsr_service_destroy(&service);
   tsr_catalog_destroy(&catalog);
+}
+
+TEST(CApiService, WithoutACatalogServesTilesOnly) {
+  tsr_service service = nullptr;
+  ASSERT_EQ(tsr_service_new(nullptr, R"({"cache_max_age_seconds": 60})", &service), TSR_OK) << message();
+  char* head = nullptr;
+  void* body = nullptr;
+  size_t size = 0;
+  const auto status_of = [&](const char* request) {
+    EXPECT_EQ(tsr_service_handle(service, request, nullptr, 0, &head, &body, &size), TSR_OK) << message();
+    const std::string text(static_cast<const char*>(body), size);
+    tsr_free(body);
+    return std::pair{take_json(head)["status"].get<int>(), text};
+  };
+  EXPECT_EQ(status_of(R"({"method": "GET", "path": "/"})").first, 404);  // no STAC API
+  const auto [status, text] = status_of(R"({"method": "GET", "path": "/searches/list"})");
+  EXPECT_EQ(status, 404);
+  EXPECT_NE(text.find("this service has no catalog"), std::string::npos) << text;
+  EXPECT_EQ(status_of(R"({"method": "GET", "path": "/colormaps"})").first, 200);
+  EXPECT_EQ(status_of(R"({"method": "GET", "path": "/cog/info"})").first, 400);  // no url
+  tsr_service_destroy(&service);
+  EXPECT_EQ(tsr_service_new(nullptr, R"({"tiles": false, "viewer_dir": "/nowhere"})", &service), TSR_INVALID_INPUT);
 }
