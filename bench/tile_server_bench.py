@@ -1,11 +1,11 @@
-"""Tile server load test (issue 10): the tessera tile server example against
+"""Tile server load test (issue 10): tessera's tile routes (`tessera serve`) against
 TiTiler (titiler.core served by uvicorn), same COG, same tile URLs, same run.
 
 Generates (once) a 4096x4096 uint16 DEFLATE COG with overviews, lists the
 WebMercatorQuad tiles over it at zooms 9-13 (PNG, rescaled 0-10000, viridis
 colormap), then for each server, in alternating order each round:
 
-* starts it on loopback (tessera: `tessera_tile_server --threads 8`;
+* starts it on loopback (tessera: `tessera serve --threads 8`;
   TiTiler: `uvicorn --workers 2`, one per core),
 * cycles over the tiles for 20 s (warm-up: every tile at least once; its
   rate sizes the timed run),
@@ -20,7 +20,7 @@ RSS at the start, peak and end of the timed run (medians of the rounds), and
 writes the section "## Tile server" into BENCHMARKS.md. TiTiler is installed
 into a venv of its own (pinned below) on first use. Not part of the tests.
 
-    cmake --preset release && cmake --build build/release --target tessera_tile_server
+    cmake --preset release && cmake --build build/release --target tessera_cli
     python3 bench/tile_server_bench.py                 # work dir /tmp/tessera-tile-server-bench
     python3 bench/tile_server_bench.py --rounds 1 --requests 10000 --titiler-requests 3000
 """
@@ -191,7 +191,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("work", nargs="?", default="/tmp/tessera-tile-server-bench", type=Path)
     parser.add_argument("--server", type=Path,
-                        default=REPO / "build/release/examples/tile_server/tessera_tile_server")
+                        default=REPO / "build/release/cli/tessera")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=10000)
     parser.add_argument("--titiler-requests", type=int, help="timed requests for TiTiler (default: --requests)")
@@ -212,8 +212,8 @@ def main():
     python = titiler_python(args.work)
 
     servers = {
-        "tessera": lambda port: Server("tessera", [str(args.server), "--port", str(port), "--threads", "8",
-                                                   "--allowed-root", str(args.work)], args.work, port),
+        "tessera": lambda port: Server("tessera", [str(args.server), "serve", "--port", str(port), "--threads", "8",
+                                                   "--allowed-root", str(args.work), "--no-viewer"], args.work, port),
         "TiTiler": lambda port: Server("TiTiler", [str(python), "-m", "uvicorn", "titiler_app:app", "--host",
                                                    "127.0.0.1", "--port", str(port), "--workers", "2",
                                                    "--log-level", "warning"], args.work, port),
@@ -277,13 +277,13 @@ def report(args, results, paths, load_before, seconds):
     return f"""## Tile server (issue 10)
 
 ```sh
-cmake --preset release && cmake --build build/release --target tessera_tile_server
+cmake --preset release && cmake --build build/release --target tessera_cli
 python3 bench/tile_server_bench.py /tmp/tessera-tile-server-bench   # installs TiTiler into a venv there
 ```
 
 **Machine:** {os.cpu_count()} vCPU, {cpu}, {memory:.0f} GiB RAM, Linux {platform.release()}; 1-minute load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (other work shares the machine). **Versions:** tessera 0.1.0 (Release, system GDAL {system_gdal_version()}), cpp-httplib 0.11.4, wrk {wrk_version}; titiler.core {titiler_versions[0]}, uvicorn {titiler_versions[1]}, fastapi {titiler_versions[2]}, rio-tiler {titiler_versions[3]}, rasterio {titiler_versions[4]}; Python {platform.python_version()}.
 
-The COG: {SIZE}x{SIZE} uint16, {CRS}, 10 m pixels, COG driver, deflate, predictor 2, 512-pixel blocks, average overviews, nodata 0 in one corner. {len(paths)} WebMercatorQuad tiles over zooms {zooms[0]}-{zooms[-1]} (PNG, 256 px, `{RENDER_QUERY}`), shuffled; the same paths for both servers (`/cog/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?url=...`). Servers on loopback, sharing the 2 cores with wrk (2 threads, {args.connections} connections): tessera `tessera_tile_server --threads 8`, TiTiler `uvicorn --workers 2`. Per server and round: 20 s untimed over the tiles (each at least once), then a timed run sized for {args.requests} requests (TiTiler: {args.titiler_requests or args.requests}) at the warm-up's rate (requests made: {", ".join(str(r["requests"]) for runs in results.values() for r in runs)}); RSS of the server's processes sampled every 0.2 s during the timed run. Medians of {args.rounds} rounds, servers in alternating order.
+The COG: {SIZE}x{SIZE} uint16, {CRS}, 10 m pixels, COG driver, deflate, predictor 2, 512-pixel blocks, average overviews, nodata 0 in one corner. {len(paths)} WebMercatorQuad tiles over zooms {zooms[0]}-{zooms[-1]} (PNG, 256 px, `{RENDER_QUERY}`), shuffled; the same paths for both servers (`/cog/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?url=...`). Servers on loopback, sharing the 2 cores with wrk (2 threads, {args.connections} connections): tessera `tessera serve --threads 8` (no catalog), TiTiler `uvicorn --workers 2`. Per server and round: 20 s untimed over the tiles (each at least once), then a timed run sized for {args.requests} requests (TiTiler: {args.titiler_requests or args.requests}) at the warm-up's rate (requests made: {", ".join(str(r["requests"]) for runs in results.values() for r in runs)}); RSS of the server's processes sampled every 0.2 s during the timed run. Medians of {args.rounds} rounds, servers in alternating order.
 
 | server | tiles/s | p50 ms | p99 ms | errors (all rounds) | RSS start MiB | RSS peak MiB | RSS end MiB |
 |---|---|---|---|---|---|---|---|

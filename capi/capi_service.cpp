@@ -1,5 +1,5 @@
-// The service C entry points: a Service over a catalog handle, answering
-// requests given as JSON (method, path, query, headers) plus body bytes.
+// The service C entry points: a Service over a catalog handle (or none),
+// answering requests given as JSON (method, path, query, headers) plus body bytes.
 
 #include <cstdlib>
 #include <cstring>
@@ -28,7 +28,8 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
   const Options options(
       options_json, "tsr_service_new", "options_json",
       {"title", "description", "max_body_bytes", "max_limit", "default_limit", "cors_origins", "browser_dir", "jwks",
-       "issuers", "audience", "leeway_seconds", "require_auth", "allow_anonymous_writes"});
+       "issuers", "audience", "leeway_seconds", "require_auth", "allow_anonymous_writes", "stac", "tiles", "viewer_dir",
+       "basemap_path", "cache_max_age_seconds"});
   tessera::ServiceOptions parsed;
   parsed.title = options.string("title").value_or(parsed.title);
   parsed.description = options.string("description").value_or(parsed.description);
@@ -51,6 +52,13 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
   }
   parsed.auth.require_auth = options.boolean("require_auth").value_or(false);
   parsed.auth.allow_anonymous_writes = options.boolean("allow_anonymous_writes").value_or(false);
+  parsed.stac = options.boolean("stac").value_or(parsed.stac);
+  parsed.tiles = options.boolean("tiles").value_or(parsed.tiles);
+  parsed.viewer_dir = options.string("viewer_dir").value_or(std::string{});
+  parsed.basemap_path = options.string("basemap_path").value_or(std::string{});
+  if (const auto max_age = options.integer("cache_max_age_seconds", 0, 31536000)) {
+    parsed.cache_max_age_seconds = static_cast<int>(*max_age);
+  }
   return parsed;
 }
 
@@ -118,9 +126,12 @@ extern "C" {
 tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service) {
   return guarded([&] {
     TSR_REQUIRE(out_service);
-    tessera::Catalog& served = tessera::capi::catalog_of(catalog, "tsr_service_new");
     auto handle = std::make_unique<tsr_service_s>();
-    handle->impl = std::make_unique<tessera::Service>(served, service_options_of(options_json));
+    // Without a catalog: the COG tiles and the viewer only.
+    handle->impl = catalog == nullptr
+                       ? std::make_unique<tessera::Service>(service_options_of(options_json))
+                       : std::make_unique<tessera::Service>(tessera::capi::catalog_of(catalog, "tsr_service_new"),
+                                                            service_options_of(options_json));
     *out_service = handle.release();
   });
 }

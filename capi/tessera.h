@@ -538,9 +538,10 @@ TSR_API tsr_status tsr_packager_job_status(tsr_packager packager, const char* jo
 TSR_API void tsr_packager_destroy(tsr_packager* packager);
 
 /* ---- Service: the HTTP contracts without sockets (docs/service.md) ---------
- * A service answers HTTP requests given as data; the host owns the sockets.
- * The catalog must outlive the service. Every function may be called from
- * any thread. */
+ * A service answers HTTP requests given as data; the host owns the sockets:
+ * the STAC API, the tile routes (/cog, /searches) and the map viewer. The
+ * catalog must outlive the service. Every function may be called from any
+ * thread. */
 typedef struct tsr_service_s* tsr_service;
 
 /* options_json (NULL: defaults): {"title", "description", "max_body_bytes",
@@ -548,8 +549,12 @@ typedef struct tsr_service_s* tsr_service;
  * "browser_dir": a built STAC Browser served at /browser/, "jwks": key set
  * (URL, file or the JSON itself) verifying bearer tokens, "issuers": [...],
  * "audience", "leeway_seconds": 30, "require_auth": false,
- * "allow_anonymous_writes": false}. Writes need a token with scope
- * "stac:write". */
+ * "allow_anonymous_writes": false, "stac": true (the STAC API), "tiles": true
+ * (the tile routes, /colormaps, /basemap.geojson), "viewer_dir": a built map
+ * viewer served at /viewer/, "basemap_path": a GeoJSON file for
+ * /basemap.geojson, "cache_max_age_seconds": 3600 (the tile answers'
+ * Cache-Control)}. Writes need a token with scope "stac:write". `catalog` may
+ * be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */
 TSR_API tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service);
 
 /* Answers one request. request_json: {"method": "GET", "path": "/search"

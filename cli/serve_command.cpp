@@ -1,6 +1,6 @@
-// tessera serve: the service's handlers (tessera/service.hpp) behind
-// cpp-httplib, with keep-alive, a pool of request threads and a graceful stop
-// on SIGINT/SIGTERM.
+// tessera serve: the service's handlers (tessera/service.hpp: the STAC API,
+// the tile routes, the map viewer) behind cpp-httplib, with keep-alive, a
+// pool of request threads and a graceful stop on SIGINT/SIGTERM.
 
 #include <algorithm>
 #include <csignal>
@@ -40,6 +40,23 @@ std::string default_browser_dir() {
   return std::filesystem::is_regular_file(dist / "index.html", error) ? dist.string() : std::string();
 }
 
+// The map viewer (examples/tile_server/viewer, target tile_server_viewer):
+// $TESSERA_VIEWER_DIR, else the folder this build bundles it into; "" when
+// that folder has not been built.
+std::string default_viewer_dir() {
+  if (const char* dir = std::getenv("TESSERA_VIEWER_DIR"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+#ifdef TESSERA_BUILD_VIEWER_DIR
+  const std::filesystem::path dist = TESSERA_BUILD_VIEWER_DIR;
+  std::error_code error;
+  if (std::filesystem::is_regular_file(dist / "index.html", error)) {
+    return dist.string();
+  }
+#endif
+  return {};
+}
+
 struct ServeArgs {
   std::string catalog;
   std::string host = "127.0.0.1";
@@ -50,7 +67,15 @@ struct ServeArgs {
   std::vector<std::string> allowed_prefixes;
   std::vector<std::string> cors_origins;
   std::string browser_dir = default_browser_dir();
+  bool browser_dir_given = false;
   bool no_browser = false;
+  bool no_stac = false;
+  bool no_tiles = false;
+  std::string viewer_dir = default_viewer_dir();
+  bool viewer_dir_given = false;
+  bool no_viewer = false;
+  std::string basemap;
+  int cache_max_age = ServiceOptions{}.cache_max_age_seconds;
   AuthOptions auth;
 };
 
@@ -64,19 +89,34 @@ void serve(const ServeArgs& args) {
   reader.allowed_roots = args.allowed_roots;
   reader.allowed_prefixes = args.allowed_prefixes;
   configure(reader);
-  const auto catalog = Catalog::open(args.catalog);
+  // The STAC API needs a catalog; the tiles of COGs and the viewer do not.
+  const bool stac = !args.no_stac && !args.catalog.empty();
+  if (!stac && args.no_tiles) {
+    throw Error(ErrorCode::kInvalidInput, args.catalog.empty() ? "serve: nothing to serve: --no-tiles without --catalog"
+                                                               : "serve: nothing to serve: --no-tiles with --no-stac");
+  }
   ServiceOptions options;
   options.max_body_bytes = args.max_body_bytes;
   options.cors_origins = args.cors_origins;
-  if (!args.no_browser) {
+  options.stac = stac;
+  options.tiles = !args.no_tiles;
+  // A default folder is used when it fits what is served; one given is an
+  // error when it does not (the Service says why).
+  if (!args.no_browser && (stac || args.browser_dir_given)) {
     options.browser_dir = args.browser_dir;
   }
+  if (!args.no_viewer && (options.tiles || args.viewer_dir_given)) {
+    options.viewer_dir = args.viewer_dir;
+  }
+  options.basemap_path = args.basemap;
+  options.cache_max_age_seconds = args.cache_max_age;
   if (args.auth.allow_anonymous_writes && !is_loopback_host(args.host)) {
     throw Error(ErrorCode::kInvalidInput,
                 "serve: --allow-anonymous-writes is for development on a loopback --host only (got " + args.host + ")");
   }
   options.auth = args.auth;
-  const Service service(*catalog, options);
+  const auto catalog = args.catalog.empty() ? nullptr : Catalog::open(args.catalog);
+  const Service service = catalog ? Service(*catalog, options) : Service(options);
 
   // SIGINT/SIGTERM are blocked before any thread starts (threads inherit the
   // mask) and taken by a thread of their own, which may call stop() safely.
@@ -132,6 +172,9 @@ void serve(const ServeArgs& args) {
   if (!options.browser_dir.empty()) {
     std::cout << "STAC Browser: http://" << args.host << ":" << port << "/browser/" << std::endl;
   }
+  if (!options.viewer_dir.empty()) {
+    std::cout << "map viewer: http://" << args.host << ":" << port << "/viewer/" << std::endl;
+  }
   server.listen_after_bind();
   // When the server stopped on its own, the signal thread still waits.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
@@ -142,8 +185,11 @@ void serve(const ServeArgs& args) {
 
 void add_serve_command(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
-  CLI::App* command = app.add_subcommand("serve", "Serve the STAC API of a catalog over HTTP");
-  command->add_option("--catalog", args->catalog, "Catalog URI (sqlite:///path.db, postgresql://...)")->required();
+  CLI::App* command =
+      app.add_subcommand("serve", "Serve the STAC API of a catalog, map tiles and a map viewer over HTTP");
+  command->add_option("--catalog", args->catalog,
+                      "Catalog URI (sqlite:///path.db, postgresql://...); needed by the STAC API and /searches "
+                      "tiles (without it: COG tiles and the viewer only)");
   command->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   command->add_option("--port", args->port, "Port (0: any free port; the first line printed is the base URL)")
       ->capture_default_str()
@@ -160,8 +206,25 @@ void add_serve_command(CLI::App& app) {
       ->add_option("--browser-dir", args->browser_dir,
                    "Built STAC Browser served at /browser/ (scripts/build_stac_browser.sh; default: "
                    "$TESSERA_STAC_BROWSER_DIR, else its build folder when built)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([args](const std::string&) { args->browser_dir_given = true; });
   command->add_flag("--no-browser", args->no_browser, "Serve no STAC Browser at /browser/");
+  command->add_flag("--no-stac", args->no_stac, "Serve no STAC API (the catalog still backs /searches tiles)");
+  command->add_flag("--no-tiles", args->no_tiles,
+                    "Serve no tile routes (/cog, /searches), no /colormaps, /basemap.geojson or viewer");
+  command
+      ->add_option("--viewer-dir", args->viewer_dir,
+                   "Built map viewer served at /viewer/ (target tile_server_viewer; default: $TESSERA_VIEWER_DIR, "
+                   "else this build's folder when built)")
+      ->capture_default_str()
+      ->each([args](const std::string&) { args->viewer_dir_given = true; });
+  command->add_flag("--no-viewer", args->no_viewer, "Serve no map viewer at /viewer/");
+  command->add_option("--basemap", args->basemap,
+                      "GeoJSON file served at /basemap.geojson, the viewer's base layer (default: a 10-degree "
+                      "graticule)");
+  command->add_option("--cache-max-age", args->cache_max_age, "Cache-Control max-age of tile answers, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 31536000));
   command->add_option("--jwks", args->auth.jwks,
                       "JSON Web Key Set (file or http(s) URL) that verifies bearer tokens; writes need scope "
                       "stac:write");

@@ -77,12 +77,12 @@ EOF
   "$PYTHON" -c 'import json,sys; p=json.load(sys.stdin); print(p["name"], [(r["path"], r["hash"][:15]) for r in p["resources"]])'
 
 echo
-echo "======== The viewer: the walkthrough's NDVI mosaic on a map (examples/tile_server)"
+echo "======== The viewer: the walkthrough's NDVI mosaic on a map (tessera serve, /viewer/)"
 ogr2ogr -f GeoJSON "$OUT/countries.geojson" "$COUNTRIES"
 PORT=${TESSERA_DEMO_PORT:-8000}
-VIEWER="http://127.0.0.1:$PORT/?collection=scenes&assets=data&expression=(data_b2-data_b1)/(data_b2%2Bdata_b1)"
+VIEWER="http://127.0.0.1:$PORT/viewer/?collection=scenes&assets=data&expression=(data_b2-data_b1)/(data_b2%2Bdata_b1)"
 VIEWER+="&rescale=0,0.8&colormap_name=viridis&center=5.95,49.75&zoom=9"
-SERVER=(build/release/examples/tile_server/tessera_tile_server --catalog "sqlite://$OUT/walkthrough/catalog.db"
+SERVER=("$CLI" serve --catalog "sqlite://$OUT/walkthrough/catalog.db"
   --allowed-root "$OUT/walkthrough" --basemap "$OUT/countries.geojson" --port "$PORT")
 echo "Files are in $OUT"
 if [[ $SERVE == yes ]]; then

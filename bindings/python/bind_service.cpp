@@ -20,13 +20,15 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 void bind_service(py::module_& m) {
   const ServiceOptions defaults;
   py::class_<Service>(m, "Service",
-                      "The STAC API over a catalog as a function of requests, without sockets: "
-                      "handle() answers one request; tessera.asgi.app() serves it to an ASGI server.")
-      .def(py::init([](Catalog& catalog, const std::string& title, const std::string& description,
+                      "The STAC API over a catalog, the tile routes (/cog, /searches) and the map viewer as a "
+                      "function of requests, without sockets: handle() answers one request; tessera.asgi.app() "
+                      "serves it to an ASGI server. Without a catalog (None): the COG tiles and the viewer only.")
+      .def(py::init([](Catalog* catalog, const std::string& title, const std::string& description,
                        std::size_t max_body_bytes, std::size_t max_limit, std::size_t default_limit,
                        const std::vector<std::string>& cors_origins, const std::string& browser_dir,
                        const std::string& jwks, const std::vector<std::string>& issuers, const std::string& audience,
-                       int leeway_seconds, bool require_auth, bool allow_anonymous_writes) {
+                       int leeway_seconds, bool require_auth, bool allow_anonymous_writes, bool stac, bool tiles,
+                       const std::string& viewer_dir, const std::string& basemap_path, int cache_max_age_seconds) {
              ServiceOptions options;
              options.title = title;
              options.description = description;
@@ -41,17 +43,25 @@ void bind_service(py::module_& m) {
              options.auth.leeway_seconds = leeway_seconds;
              options.auth.require_auth = require_auth;
              options.auth.allow_anonymous_writes = allow_anonymous_writes;
+             options.stac = stac;
+             options.tiles = tiles;
+             options.viewer_dir = viewer_dir;
+             options.basemap_path = basemap_path;
+             options.cache_max_age_seconds = cache_max_age_seconds;
              // Reading the key set may fetch a URL.
              py::gil_scoped_release release;
-             return std::make_unique<Service>(catalog, std::move(options));
+             return catalog != nullptr ? std::make_unique<Service>(*catalog, std::move(options))
+                                       : std::make_unique<Service>(std::move(options));
            }),
-           py::arg("catalog"), py::kw_only(), py::arg("title") = defaults.title,
+           py::arg("catalog") = py::none(), py::kw_only(), py::arg("title") = defaults.title,
            py::arg("description") = defaults.description, py::arg("max_body_bytes") = defaults.max_body_bytes,
            py::arg("max_limit") = defaults.max_limit, py::arg("default_limit") = defaults.default_limit,
            py::arg("cors_origins") = std::vector<std::string>{}, py::arg("browser_dir") = std::string{},
            py::arg("jwks") = std::string{}, py::arg("issuers") = std::vector<std::string>{},
            py::arg("audience") = std::string{}, py::arg("leeway_seconds") = defaults.auth.leeway_seconds,
-           py::arg("require_auth") = false, py::arg("allow_anonymous_writes") = false,
+           py::arg("require_auth") = false, py::arg("allow_anonymous_writes") = false, py::arg("stac") = defaults.stac,
+           py::arg("tiles") = defaults.tiles, py::arg("viewer_dir") = std::string{},
+           py::arg("basemap_path") = std::string{}, py::arg("cache_max_age_seconds") = defaults.cache_max_age_seconds,
            // The catalog lives as long as the service.
            py::keep_alive<1, 2>())
       .def(

@@ -1,70 +1,82 @@
-// tessera_tile_server: serves map tiles of COGs and catalog mosaics over HTTP,
-// with a map viewer. See docs/tile_server.md.
+// tessera_tile_server: tessera::Service embedded in an HTTP server of one's
+// own (cpp-httplib here). The service answers requests given as data: the
+// tile routes (/cog/..., /searches/...), the map viewer at /viewer/, and the
+// STAC API when a catalog is given. `tessera serve` (cli/serve_command.cpp)
+// is the complete server (thread pool sizing, keep-alive, graceful stop,
+// access control); this is the few lines any host needs. See docs/service.md.
+//
+//   tessera_tile_server --allowed-root /data [--catalog sqlite:///data/c.db] [--port 8000]
 
-#include <csignal>
 #include <iostream>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <pthread.h>
-
+#include <httplib.h>
 #include <CLI/CLI.hpp>
 
-#include "server.hpp"
-#include "tessera/tiling.hpp"
-
-namespace {
-
-// SIGINT/SIGTERM stop the server: they are blocked before any thread starts
-// (threads inherit the mask) and taken by a thread of their own, which may
-// call stop() safely.
-sigset_t block_stop_signals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return signals;
-}
-
-}  // namespace
+#include "tessera/catalog.hpp"
+#include "tessera/environment.hpp"
+#include "tessera/service.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"tessera tile server: TiTiler-style tiles of COGs and catalog mosaics, with a map viewer"};
-  tile_server::ServerOptions options;
+  std::string catalog_uri;
   std::string host = "127.0.0.1";
   int port = 8000;
   tessera::ReaderConfig reader = tessera::reader_config();
+  tessera::ServiceOptions options;
   options.viewer_dir = TILE_SERVER_VIEWER_DIR;
-  app.add_option("--catalog", options.catalog_uri, "Catalog URI for /searches (sqlite:///path.db, postgresql://...)");
+  app.add_option("--catalog", catalog_uri, "Catalog URI for /searches and the STAC API (sqlite:///path.db, ...)");
   app.add_option("--host", host, "Address to listen on")->capture_default_str();
-  app.add_option("--port", port, "Port (0: any free port, printed at start)")->capture_default_str();
-  app.add_option("--threads", options.threads, "Request threads")->capture_default_str()->check(CLI::Range(1, 256));
-  app.add_option("--allowed-prefix", reader.allowed_prefixes, "http(s) URL prefix hrefs may start with (repeatable)");
+  app.add_option("--port", port, "Port (0: any free port)")->capture_default_str();
   app.add_option("--allowed-root", reader.allowed_roots, "Local folder hrefs may lie in (repeatable)");
+  app.add_option("--allowed-prefix", reader.allowed_prefixes, "http(s) URL prefix hrefs may start with (repeatable)");
   app.add_option("--viewer-dir", options.viewer_dir, "The bundled viewer folder")->capture_default_str();
-  app.add_option("--basemap", options.basemap_path, "GeoJSON file for the viewer's base layer (default: graticule)");
-  app.add_option("--cache-max-age", options.cache.max_age_seconds, "Cache-Control max-age of responses, seconds")
-      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  const sigset_t stop_signals = block_stop_signals();
-
   try {
-    tessera::configure(reader);
-    tile_server::TileServer server(options);
-    const int bound_port = server.bind(host, port);
-    std::thread signal_thread([&server, &stop_signals] {
-      int signal = 0;
-      sigwait(&stop_signals, &signal);
-      server.stop();
-    });
-    std::cout << "tile server listening on http://" << host << ":" << bound_port << "/" << std::endl;
-    server.run();
-    // When the server stopped on its own, the signal thread still waits.
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
-    signal_thread.join();
+    tessera::configure(reader);  // the href allow-lists every read obeys
+    const std::unique_ptr<tessera::Catalog> catalog =
+        catalog_uri.empty() ? nullptr : tessera::Catalog::open(catalog_uri);
+    const auto service =
+        catalog ? std::make_unique<tessera::Service>(*catalog, options) : std::make_unique<tessera::Service>(options);
+
+    // Every request goes to the service: the HTTP library's request in, its
+    // response out. The service is thread-safe; httplib calls it from its pool.
+    httplib::Server http;
+    http.set_payload_max_length(options.max_body_bytes);
+    const auto handler = [&service](const httplib::Request& from, httplib::Response& to) {
+      tessera::HttpRequest request;
+      request.method = from.method;
+      request.path = from.path;  // percent-decoded by httplib
+      request.query.assign(from.params.begin(), from.params.end());
+      request.headers.assign(from.headers.begin(), from.headers.end());
+      request.body = from.body;
+      tessera::HttpResponse response = service->handle(request);
+      to.status = response.status;
+      // httplib sets Content-Type with the body; the other headers as they are.
+      const std::string* content_type = response.header("Content-Type");
+      for (const auto& [name, value] : response.headers) {
+        if (&value != content_type) {
+          to.set_header(name, value);
+        }
+      }
+      if (!response.body.empty() || content_type != nullptr) {
+        to.set_content(std::move(response.body), content_type != nullptr ? *content_type : std::string());
+      }
+    };
+    for (const auto route : {&httplib::Server::Get, &httplib::Server::Post, &httplib::Server::Put,
+                             &httplib::Server::Patch, &httplib::Server::Delete, &httplib::Server::Options}) {
+      (http.*route)(R"(/.*)", handler);
+    }
+    const int bound = port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
+    if (bound < 0) {
+      std::cerr << "tessera_tile_server: cannot listen on " << host << ":" << port << "\n";
+      return 1;
+    }
+    std::cout << "tile server listening on http://" << host << ":" << bound << "/ (viewer: /viewer/)" << std::endl;
+    http.listen_after_bind();
   } catch (const std::exception& error) {
     std::cerr << "tessera_tile_server: " << error.what() << "\n";
     return 1;

@@ -76,27 +76,52 @@ struct TESSERA_API ServiceOptions {
   // ("https://browser.example.com") or "*" for any. Empty: no CORS headers.
   std::vector<std::string> cors_origins;
   // A built STAC Browser (scripts/build_stac_browser.sh) served at /browser/,
-  // opening this catalog. Empty: no /browser/ routes.
+  // opening this catalog. Empty: no /browser/ routes. Needs the STAC API.
   std::string browser_dir;
   AuthOptions auth;
+  // Serve the STAC API (landing page, collections, items, search,
+  // transactions). It needs a catalog: a Service built without one has none.
+  bool stac = true;
+  // Serve the tile routes (TiTiler's /cog/... of one raster, titiler-pgstac's
+  // /searches/... mosaics of registered searches, which need a catalog), and
+  // /colormaps and /basemap.geojson for the viewer.
+  bool tiles = true;
+  // The built map viewer (examples/tile_server/viewer, target
+  // tile_server_viewer) served at /viewer/. Empty: none. Needs the tiles.
+  std::string viewer_dir;
+  // A GeoJSON file served at /basemap.geojson, the viewer's base layer
+  // (read when the Service is built). Empty: a 10-degree graticule.
+  std::string basemap_path;
+  // Cache-Control max-age of the tile routes' answers (tiles, TileJSON,
+  // info, point values, statistics; each with a strong ETag). 0: no-cache.
+  int cache_max_age_seconds = 3600;
 };
 
 // The STAC API over a catalog (landing page, conformance, collections,
-// items, item search, transactions). Thread-safe: one Service answers requests from many
-// threads at once. The catalog must outlive it.
+// items, item search, transactions), the tile routes and the map viewer, as
+// the options ask (docs/service.md lists the routes). Thread-safe: one
+// Service answers requests from many threads at once. The catalog must
+// outlive it.
 class TESSERA_API Service {
  public:
   // InvalidInput when the options contradict each other (require_auth
-  // without keys) or the key set cannot be read.
+  // without keys, a browser without the STAC API, a viewer without the
+  // tiles) or the key set cannot be read; NotFound for a missing browser or
+  // viewer folder or base layer file.
   explicit Service(Catalog& catalog, ServiceOptions options = {});
+  // Without a catalog: the COG tile routes and the viewer only (no STAC API,
+  // whatever options.stac says; /searches answers 404 "this service has no
+  // catalog").
+  explicit Service(ServiceOptions options);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
 
   // Never throws: errors are JSON responses {"code", "description"} with
-  // 400 (bad parameters, naming what and where), 401/403 (no token, a bad
-  // one, or one without the scope), 404, 405, 409, 413 or 500
-  // (never a stack trace or a server path).
+  // 400 (bad parameters, naming what and where; the tile routes add
+  // "parameter"), 401/403 (no token, a bad one, or one without the scope),
+  // 404, 405, 409, 413, 503 (a retryable failure) or 500 (never a stack trace
+  // or a server path). Cached answers may be 304; folders redirect (301).
   [[nodiscard]] HttpResponse handle(const HttpRequest& request) const noexcept;
 
  private:

@@ -112,6 +112,28 @@ HttpResponse error_response(int status, std::string_view code, std::string_view 
   return json_response(status, {{"code", code}, {"description", description}});
 }
 
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+  std::size_t start = 0;
+  while (start < if_none_match.size()) {
+    const std::size_t end = std::min(if_none_match.find(',', start), if_none_match.size());
+    std::string_view tag = if_none_match.substr(start, end - start);
+    start = end + 1;
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) {
+      tag.remove_prefix(1);
+    }
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) {
+      tag.remove_suffix(1);
+    }
+    if (tag.starts_with("W/")) {
+      tag.remove_prefix(2);
+    }
+    if (tag == "*" || tag == etag) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string query_escape(std::string_view text) {
   std::string escaped;
   for (const char c : text) {

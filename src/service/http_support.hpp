@@ -50,6 +50,10 @@ std::string base_url(const HttpRequest& request);
 HttpResponse json_response(int status, const nlohmann::json& body, std::string_view content_type = "application/json");
 HttpResponse error_response(int status, std::string_view code, std::string_view description);
 
+// An If-None-Match header value lists `etag` or is "*" (weak and strong tags
+// compare equal, as RFC 9110 asks for If-None-Match).
+bool etag_matches(std::string_view if_none_match, std::string_view etag);
+
 // `text` percent-encoded for a query string value.
 std::string query_escape(std::string_view text);
 

@@ -8,6 +8,8 @@
 #include "service/http_support.hpp"
 #include "service/stac_api.hpp"
 #include "service/stac_browser.hpp"
+#include "service/tile_routes.hpp"
+#include "service/viewer_routes.hpp"
 #include "tessera/error.hpp"
 #include "tessera/log.hpp"
 
@@ -105,10 +107,22 @@ void add_cors_headers(const ServiceOptions& options, const HttpRequest& request,
 }
 
 struct Service::Impl {
-  Impl(Catalog& catalog, ServiceOptions service_options)
-      : options(std::move(service_options)), auth(options.auth), stac(catalog, options, auth) {
+  Impl(Catalog* catalog, ServiceOptions service_options) : options(std::move(service_options)), auth(options.auth) {
+    if (catalog != nullptr && options.stac) {
+      stac.emplace(*catalog, options, auth);
+    }
     if (!options.browser_dir.empty()) {
+      if (!stac) {
+        throw Error(ErrorCode::kInvalidInput,
+                    "ServiceOptions::browser_dir: STAC Browser needs the STAC API (a catalog and stac = true)");
+      }
       browser.emplace(options.browser_dir, options);
+    }
+    if (options.tiles) {
+      tiles.emplace(catalog, options);
+      viewer.emplace(options);
+    } else if (!options.viewer_dir.empty()) {
+      throw Error(ErrorCode::kInvalidInput, "ServiceOptions::viewer_dir: the viewer needs the tile routes");
     }
   }
 
@@ -124,21 +138,45 @@ struct Service::Impl {
       HttpResponse preflight;
       preflight.status = 204;
       preflight.headers = {{"Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"},
-                           {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                           {"Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match"},
                            {"Access-Control-Max-Age", "600"}};
       return preflight;
     }
+    const auto segments = path_segments(request.path);
+    if (segments.size() == 1 && segments[0] == "healthz") {
+      HttpResponse health = service::json_response(200, {{"status", "ok"}});
+      health.headers.emplace_back("Cache-Control", "no-store");
+      return health;
+    }
+    // The browser's and the viewer's files stay public: what they show comes
+    // from the API, which asks for a token when reads need one.
     if (browser) {
       if (auto response = browser->handle(request)) {
         return std::move(*response);
       }
     }
-    // The browser's files stay public: what they show comes from the API,
-    // which asks for a token when reads need one.
+    if (viewer) {
+      if (auto response = viewer->handle(request, segments)) {
+        return std::move(*response);
+      }
+    }
     auth.authorize(request, {});
-    const auto segments = path_segments(request.path);
-    if (auto response = stac.handle(request, segments)) {
-      return std::move(*response);
+    if (stac) {
+      if (auto response = stac->handle(request, segments)) {
+        return std::move(*response);
+      }
+    } else if (segments.empty() && viewer && viewer->has_viewer() &&
+               (request.method == "GET" || request.method == "HEAD")) {
+      // Without the STAC API's landing page, the root opens the viewer.
+      HttpResponse redirect;
+      redirect.status = 302;
+      redirect.headers = {{"Location", service::base_url(request) + "/viewer/"}};
+      return redirect;
+    }
+    if (tiles) {
+      if (auto response = tiles->handle(request, segments)) {
+        return std::move(*response);
+      }
     }
     throw service::HttpError(404, "NotFound", fmt::format("no route for {}", request.path));
   }
@@ -171,12 +209,16 @@ struct Service::Impl {
 
   ServiceOptions options;
   service::Authenticator auth;
-  service::StacApi stac;
+  std::optional<service::StacApi> stac;         // a catalog and options.stac
   std::optional<service::StacBrowser> browser;  // options.browser_dir set
+  std::optional<service::TileRoutes> tiles;     // options.tiles
+  std::optional<service::ViewerRoutes> viewer;  // options.tiles
 };
 
 Service::Service(Catalog& catalog, ServiceOptions options)
-    : impl_(std::make_unique<Impl>(catalog, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(&catalog, std::move(options))) {}
+
+Service::Service(ServiceOptions options) : impl_(std::make_unique<Impl>(nullptr, std::move(options))) {}
 
 Service::~Service() = default;
 

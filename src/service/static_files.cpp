@@ -88,29 +88,6 @@ bool content_hashed(std::string_view name) {
   return false;
 }
 
-// `header` (If-None-Match) lists `etag` or is "*"; weak and strong tags compare equal.
-bool etag_matches(std::string_view header, std::string_view etag) {
-  std::size_t start = 0;
-  while (start < header.size()) {
-    const std::size_t end = std::min(header.find(',', start), header.size());
-    std::string_view tag = header.substr(start, end - start);
-    start = end + 1;
-    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) {
-      tag.remove_prefix(1);
-    }
-    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) {
-      tag.remove_suffix(1);
-    }
-    if (tag.starts_with("W/")) {
-      tag.remove_prefix(2);
-    }
-    if (tag == "*" || tag == etag) {
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 std::string_view content_type_of(std::string_view name) {

@@ -89,3 +89,29 @@ def test_cors_for_the_allowed_origins():
     assert dict(headers)["Access-Control-Allow-Origin"] == "https://browser.test"
     _, headers, _ = service.handle("GET", "/", headers=[("Origin", "https://other.test")])
     assert "Access-Control-Allow-Origin" not in dict(headers)
+
+
+def test_tile_routes_and_a_service_without_a_catalog(tmp_path):
+    viewer = tmp_path / "viewer"
+    viewer.mkdir()
+    (viewer / "index.html").write_text("<!doctype html><title>viewer</title>")
+    service = tessera.Service(None, viewer_dir=str(viewer), cache_max_age_seconds=60)
+    status, _, body = service.handle("GET", "/searches/list")
+    assert status == 404 and "this service has no catalog" in json.loads(body)["description"]
+    status, _, body = service.handle("GET", "/cog/info")
+    assert status == 400 and json.loads(body)["parameter"] == "url"
+    status, headers, body = service.handle("GET", "/colormaps")
+    assert status == 200 and "viridis" in json.loads(body)["colorMaps"]
+    assert dict(headers)["Cache-Control"] == "public, max-age=60"
+    status, headers, _ = service.handle("GET", "/", headers=[("Host", "h.test")])
+    assert status == 302 and dict(headers)["Location"] == "http://h.test/viewer/"
+    status, _, body = service.handle("GET", "/viewer/")
+    assert status == 200 and b"<title>viewer</title>" in body
+    # The same through ASGI, and beside the STAC API on a catalog.
+    status, _, _ = call(tessera.asgi.app(None, tiles=True), "GET", "/cog/info")
+    assert status == 400
+    app = tessera.asgi.app(make_catalog())
+    status, _, body = call(app, "POST", "/searches/register", body=b'{"collections": ["c"]}')
+    assert status == 200 and json.loads(body)["links"][0]["href"].startswith("https://api.test/searches/")
+    status, _, _ = call(tessera.asgi.app(make_catalog(), tiles=False), "GET", "/searches/list")
+    assert status == 404

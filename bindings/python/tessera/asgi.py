@@ -1,5 +1,6 @@
-"""tessera's service as an ASGI application: ``uvicorn`` (or any ASGI server)
-serves it, and a FastAPI/Starlette app can mount it::
+"""tessera's service (the STAC API, the tile routes, the map viewer) as an
+ASGI application: ``uvicorn`` (or any ASGI server) serves it, and a
+FastAPI/Starlette app can mount it::
 
     import tessera, tessera.asgi
     catalog = tessera.Catalog.open("sqlite:///data/catalog.db")
@@ -87,10 +88,15 @@ class App:
                 return
 
 
-def app(source: Service | Catalog, **options: Any) -> App:
+def app(source: Service | Catalog | None, **options: Any) -> App:
     """An ASGI application serving ``source``: a :class:`tessera.Service`, or a
-    :class:`tessera.Catalog` with the Service's keyword options (title,
-    description, max_body_bytes, max_limit, default_limit, cors_origins,
-    browser_dir: a built STAC Browser served at /browser/)."""
+    :class:`tessera.Catalog` (or None: COG tiles and the viewer only) with the
+    Service's keyword options (title, description, max_body_bytes, max_limit,
+    default_limit, cors_origins, browser_dir: a built STAC Browser served at
+    /browser/, jwks, issuers, audience, leeway_seconds, require_auth,
+    allow_anonymous_writes, stac and tiles: which routes to serve,
+    viewer_dir: the built map viewer served at /viewer/, basemap_path: its
+    GeoJSON base layer, cache_max_age_seconds: the tile answers'
+    Cache-Control)."""
     service = source if isinstance(source, Service) else Service(source, **options)
     return App(service, options.get("max_body_bytes", 16 << 20))

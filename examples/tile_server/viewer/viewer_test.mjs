@@ -1,10 +1,11 @@
 // Drives the viewer in headless Chromium (playwright-core from npm, Debian's
-// chromium): the server runs on loopback over generated sample data; tiles
+// chromium): `tessera serve` runs on loopback over generated sample data and
+// serves the viewer at /viewer/, the tile routes at the root; tiles
 // must load without HTTP or console errors, the map must not be blank,
 // another colormap must change the pixels, a date range must re-register the
 // search, and a click must show point values. Saves a screenshot.
 //
-// node viewer_test.mjs --server BIN --sample-data-writer BIN --chromium BIN --work DIR
+// node viewer_test.mjs --server TESSERA_CLI --viewer-dir DIR --sample-data-writer BIN --chromium BIN --work DIR
 import { spawn, execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import { chromium } from "playwright-core";
 const { values: args } = parseArgs({
   options: {
     server: { type: "string" },
+    "viewer-dir": { type: "string" },
     "sample-data-writer": { type: "string" },
     chromium: { type: "string" },
     work: { type: "string" },
@@ -28,13 +30,17 @@ function check(condition, message) {
 
 // Starts the server on a free port and resolves with its base URL.
 function startServer(dataFolder, catalogUri) {
-  const server = spawn(args.server, ["--catalog", catalogUri, "--allowed-root", dataFolder, "--port", "0", "--threads", "4"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const server = spawn(
+    args.server,
+    ["serve", "--catalog", catalogUri, "--allowed-root", dataFolder, "--port", "0", "--threads", "4",
+      "--viewer-dir", args["viewer-dir"], "--no-browser"],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   return new Promise((resolve, reject) => {
-    server.on("exit", (code) => reject(new Error(`tile server exited with ${code}`)));
+    server.on("exit", (code) => reject(new Error(`tessera serve exited with ${code}`)));
     server.stdout.on("data", (chunk) => {
-      const match = /listening on (http:\/\/[^\s]+)\//.exec(String(chunk));
+      // The first line is the base URL.
+      const match = /^(http:\/\/[^\s]+?)\/$/m.exec(String(chunk));
       if (match) {
         resolve({ server, baseUrl: match[1] });
       }
@@ -117,7 +123,7 @@ try {
     }
   });
 
-  await page.goto(`${baseUrl}/?collection=sample&assets=data&rescale=0,255&colormap_name=viridis&center=11,45.75&zoom=7`);
+  await page.goto(`${baseUrl}/viewer/?collection=sample&assets=data&rescale=0,255&colormap_name=viridis&center=11,45.75&zoom=7`);
   await waitForTiles(page, problems);
   const firstSearch = await page.evaluate(() => window.viewer.searchId);
   check(tileRequests.length > 0, "no tile was requested");

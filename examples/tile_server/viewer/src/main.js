@@ -1,7 +1,9 @@
-// The tile server's map viewer: a mosaic of a registered catalog search (or
-// one COG) over a local base layer, with colormap, rescale and date-range
-// controls and point values on click. Everything comes from the tile server;
-// the page loads nothing from elsewhere.
+// The map viewer of tessera's service: a mosaic of a registered catalog
+// search (or one COG) over a local base layer, with colormap, rescale and
+// date-range controls and point values on click. Everything comes from the
+// service; the page loads nothing from elsewhere. The page is served at
+// <service>/viewer/ and the routes it calls at <service>/, so every URL is
+// relative to the page's parent (which also holds behind a proxy's prefix).
 //
 // Page parameters (all optional): collection, assets (default "data"),
 // url (a COG instead of a mosaic), colormap_name, rescale=min,max,
@@ -10,6 +12,9 @@ import * as maplibregl from "maplibre-gl";
 import "./style.css";
 
 const page = new URLSearchParams(window.location.search);
+// The service's root: the folder above the page's (/viewer/).
+const apiRoot = new URL("../", window.location.href);
+const api = (path) => new URL(path, apiRoot).href;
 const assets = page.get("assets") || "data";
 const cogUrl = page.get("url");
 const expression = page.get("expression"); // band math, e.g. an index over two bands
@@ -41,7 +46,8 @@ async function fetchJson(url, options) {
   const response = await fetch(url, options);
   const body = await response.json();
   if (!response.ok) {
-    throw new Error(`${response.status}: ${body.detail}`);
+    // The service's errors: {"code", "description"}.
+    throw new Error(`${response.status}: ${body.description ?? body.detail}`);
   }
   return body;
 }
@@ -59,7 +65,7 @@ async function registerSearch() {
   if (start !== ".." || end !== "..") {
     search.datetime = `${start}/${end}`;
   }
-  const registered = await fetchJson("/searches/register", {
+  const registered = await fetchJson(api("searches/register"), {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(search),
@@ -83,8 +89,9 @@ function renderQuery() {
 }
 
 function tileUrl() {
-  const path = cogUrl ? "/cog/tiles" : `/searches/${viewer.searchId}/tiles`;
-  return `${window.location.origin}${path}/WebMercatorQuad/{z}/{x}/{y}.png?${renderQuery()}`;
+  const path = cogUrl ? "cog/tiles" : `searches/${viewer.searchId}/tiles`;
+  // Braces are kept as they are: MapLibre fills them in.
+  return `${apiRoot.href}${path}/WebMercatorQuad/{z}/{x}/{y}.png?${renderQuery()}`;
 }
 
 const map = new maplibregl.Map({
@@ -95,7 +102,7 @@ const map = new maplibregl.Map({
   canvasContextAttributes: { preserveDrawingBuffer: true },
   style: {
     version: 8,
-    sources: { basemap: { type: "geojson", data: "/basemap.geojson" } },
+    sources: { basemap: { type: "geojson", data: api("basemap.geojson") } },
     layers: [
       { id: "background", type: "background", paint: { "background-color": "#dfe6ec" } },
       { id: "basemap-fill", type: "fill", source: "basemap", filter: ["==", "$type", "Polygon"], paint: { "fill-color": "#f4f1ea" } },
@@ -156,7 +163,9 @@ map.on("error", (event) => {
 
 function pointUrl(lngLat) {
   const where = `${lngLat.lng.toFixed(6)},${lngLat.lat.toFixed(6)}`;
-  return cogUrl ? `/cog/point/${where}?url=${encodeURIComponent(cogUrl)}` : `/searches/${viewer.searchId}/point/${where}?assets=${assets}`;
+  return cogUrl
+    ? api(`cog/point/${where}?url=${encodeURIComponent(cogUrl)}`)
+    : api(`searches/${viewer.searchId}/point/${where}?assets=${encodeURIComponent(assets)}`);
 }
 
 // A table of "band: value" for a COG, "item band: value" for a mosaic (as
@@ -194,7 +203,7 @@ controls.colormap.addEventListener("change", () => {
 document.getElementById("controls").addEventListener("submit", apply);
 
 map.on("load", async () => {
-  const { colorMaps } = await fetchJson("/colormaps");
+  const { colorMaps } = await fetchJson(api("colormaps"));
   for (const name of colorMaps) {
     controls.colormap.add(new Option(name, name));
   }

@@ -1,6 +1,6 @@
 #pragma once
 
-// A small catalog of generated COGs for the tile server's tests: three
+// A small catalog of generated COGs for the tile routes' tests: three
 // single-band uint8 scenes (nodata 0) over northern Italy, a month apart,
 // with an asset "data" each, in a SQLite catalog.
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace tile_server::testing {
+namespace tessera::testing {
 
 struct SampleScene {
   std::string id;
@@ -27,4 +27,4 @@ struct SampleData {
 // Writes the COGs and the catalog into `folder` (emptied first).
 SampleData write_sample_data(const std::filesystem::path& folder);
 
-}  // namespace tile_server::testing
+}  // namespace tessera::testing

@@ -1,28 +1,115 @@
-// The tile server's HTTP API, served in-process on loopback: status codes,
-// content types, ETag/304, Cache-Control, JSON errors naming the parameter,
-// the href allow-list, TileJSON and the mosaic search endpoints.
+// The tile routes over HTTP, served by `tessera serve` on loopback (the
+// tessera_tile_server example's tests, ported when its routes moved into the
+// service module): status codes, content types, ETag/304, Cache-Control,
+// JSON errors naming the parameter, the href allow-list, TileJSON and the
+// mosaic search endpoints; and a server started without a catalog.
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
-#include <thread>
+#include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "sample_data.hpp"
-#include "server.hpp"
-#include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
+#include "tile_sample_data.hpp"
+
+extern char** environ;
 
 namespace {
 
 using nlohmann::json;
+
+// `tessera serve` with `arguments` in a process of its own; its first line
+// of output is the base URL, whose port the tests call.
+class ServeProcess {
+ public:
+  explicit ServeProcess(const std::vector<std::string>& arguments) {
+    std::vector<std::string> argv_text = {TESSERA_CLI_PATH, "serve"};
+    argv_text.insert(argv_text.end(), arguments.begin(), arguments.end());
+    std::vector<char*> argv;
+    for (std::string& argument : argv_text) {
+      argv.push_back(argument.data());
+    }
+    argv.push_back(nullptr);
+    int output[2];
+    if (::pipe(output) != 0) {
+      throw std::runtime_error("pipe failed");
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, output[0]);
+    const int spawned = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(output[1]);
+    if (spawned != 0) {
+      ::close(output[0]);
+      throw std::runtime_error(std::string("cannot start ") + TESSERA_CLI_PATH);
+    }
+    std::string line;
+    char c = 0;
+    while (::read(output[0], &c, 1) == 1 && c != '\n') {
+      line += c;
+    }
+    // The rest of the output is not read: the pipe stays open, unread lines
+    // are few (the viewer and browser lines).
+    output_ = output[0];
+    const std::size_t colon = line.rfind(':');
+    if (line.rfind("http://", 0) != 0 || colon == std::string::npos) {
+      stop();
+      throw std::runtime_error("tessera serve printed no base URL: '" + line + "'");
+    }
+    port_ = std::stoi(line.substr(colon + 1));
+  }
+  ~ServeProcess() { stop(); }
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+
+  [[nodiscard]] int port() const noexcept { return port_; }
+
+  // SIGTERM, then the exit status (0: stopped gracefully).
+  int stop() {
+    if (pid_ <= 0) {
+      return exit_status_;
+    }
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    ::close(output_);
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return exit_status_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int output_ = -1;
+  int port_ = 0;
+  int exit_status_ = -1;
+};
+
+// The service's ETag of a body: FNV-1a 64 and the size, in hex, quoted.
+std::string expected_etag(std::string_view body) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (const char byte : body) {
+    hash = (hash ^ static_cast<unsigned char>(byte)) * 1099511628211ULL;
+  }
+  return fmt::format("\"{:016x}-{:x}\"", hash, body.size());
+}
 
 class TileServerApi : public ::testing::Test {
  protected:
@@ -31,24 +118,17 @@ class TileServerApi : public ::testing::Test {
   // to a free port.
   static void SetUpTestSuite() {
     folder_ = std::filesystem::temp_directory_path() /
-              ("tessera-tile-server-api-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
-    data_ = tile_server::testing::write_sample_data(folder_);
-    tessera::ReaderConfig config = tessera::reader_config();
-    config.allowed_roots = {data_.folder.string()};
-    config.allowed_prefixes = {"https://allowed.example.org/"};
-    tessera::configure(config);
-    tile_server::ServerOptions options;
-    options.catalog_uri = data_.catalog_uri;
-    options.threads = 4;
-    options.cache.max_age_seconds = 120;
-    server_ = std::make_unique<tile_server::TileServer>(options);
-    port_ = server_->bind("127.0.0.1", 0);
-    thread_ = std::thread([] { server_->run(); });
+              ("tessera-serve-tiles-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
+    data_ = tessera::testing::write_sample_data(folder_);
+    server_ = std::make_unique<ServeProcess>(
+        std::vector<std::string>{"--catalog", data_.catalog_uri, "--allowed-root", data_.folder.string(),
+                                 "--allowed-prefix", "https://allowed.example.org/", "--port", "0", "--threads", "4",
+                                 "--cache-max-age", "120", "--no-viewer", "--no-browser"});
+    port_ = server_->port();
   }
   static void TearDownTestSuite() {
     if (server_) {
-      server_->stop();
-      thread_.join();
+      EXPECT_EQ(server_->stop(), 0);
       server_.reset();
     }
     std::error_code ignored;
@@ -75,26 +155,27 @@ class TileServerApi : public ::testing::Test {
     EXPECT_EQ(response->status, 200) << response->body;
     return json::parse(response->body).at("id").get<std::string>();
   }
+  // The service's errors: {"code", "description"}, plus "parameter" when a
+  // query parameter is at fault.
   static void expect_json_error(const httplib::Result& response, int status, const std::string& parameter) {
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, status) << response->body;
     EXPECT_EQ(response->get_header_value("Content-Type"), "application/json");
     const json body = json::parse(response->body);
-    EXPECT_TRUE(body.contains("detail")) << response->body;
+    EXPECT_TRUE(body.contains("description")) << response->body;
     if (!parameter.empty()) {
       EXPECT_EQ(body.value("parameter", ""), parameter) << response->body;
     }
   }
-  // A 400 whose detail says `fragment`: errors the library raises name no parameter.
+  // A 400 whose description says `fragment`: errors the library raises name no parameter.
   static void expect_bad_request(const httplib::Result& response, const std::string& fragment) {
     expect_json_error(response, 400, "");
-    EXPECT_NE(json::parse(response->body).value("detail", "").find(fragment), std::string::npos) << response->body;
+    EXPECT_NE(json::parse(response->body).value("description", "").find(fragment), std::string::npos) << response->body;
   }
 
   static inline std::filesystem::path folder_;
-  static inline tile_server::testing::SampleData data_;
-  static inline std::unique_ptr<tile_server::TileServer> server_;
-  static inline std::thread thread_;
+  static inline tessera::testing::SampleData data_;
+  static inline std::unique_ptr<ServeProcess> server_;
   static inline int port_ = 0;
 };
 
@@ -107,7 +188,7 @@ TEST_F(TileServerApi, CogTileIsAPngWithStrongEtagAndCacheControl) {
   EXPECT_EQ(response->get_header_value("Cache-Control"), "public, max-age=120");
   const std::string etag = response->get_header_value("ETag");
   ASSERT_EQ(etag.front(), '"');
-  EXPECT_EQ(etag, tile_server::etag_of(response->body));
+  EXPECT_EQ(etag, expected_etag(response->body));
 
   const auto cached =
       client().Get("/cog/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".png?" + cog_query(), {{"If-None-Match", etag}});
@@ -179,10 +260,11 @@ TEST_F(TileServerApi, MissingThingsAre404) {
 TEST_F(TileServerApi, HrefsOutsideTheAllowListAreRefused) {
   const auto outside = client().Get("/cog/info?url=%2Fetc%2Fpasswd");
   expect_json_error(outside, 400, "");
-  EXPECT_NE(json::parse(outside->body).at("detail").get<std::string>().find("outside the allowed"), std::string::npos);
+  EXPECT_NE(json::parse(outside->body).at("description").get<std::string>().find("outside the allowed"),
+            std::string::npos);
   const auto url = client().Get("/cog/info?url=https%3A%2F%2Fevil.example.com%2Fa.tif");
   expect_json_error(url, 400, "");
-  EXPECT_NE(json::parse(url->body).at("detail").get<std::string>().find("evil.example.com"), std::string::npos);
+  EXPECT_NE(json::parse(url->body).at("description").get<std::string>().find("evil.example.com"), std::string::npos);
   expect_json_error(client().Get("/cog/info?url=%2Fvsicurl%2Fhttp%3A%2F%2Fx%2Fa.tif"), 400, "");
 }
 
@@ -288,6 +370,39 @@ TEST_F(TileServerApi, SearchErrors) {
                     400, "");
   // No item over the Pacific.
   expect_json_error(client().Get("/searches/" + all + "/tiles/WebMercatorQuad/9/0/255.png?assets=data"), 404, "");
+}
+
+TEST_F(TileServerApi, TheStacApiIsServedBesideTheTiles) {
+  const auto collections = client().Get("/collections");
+  ASSERT_TRUE(collections);
+  ASSERT_EQ(collections->status, 200) << collections->body;
+  EXPECT_EQ(json::parse(collections->body).at("collections").at(0).at("id"), "sample");
+  const auto colormaps = client().Get("/colormaps");
+  ASSERT_TRUE(colormaps);
+  EXPECT_EQ(colormaps->status, 200);
+  EXPECT_EQ(client().Get("/healthz")->status, 200);
+}
+
+TEST(ServeWithoutCatalog, ServesCogTilesAndRefusesSearches) {
+  const std::filesystem::path folder =
+      std::filesystem::temp_directory_path() /
+      ("tessera-serve-no-catalog-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
+  const auto data = tessera::testing::write_sample_data(folder);
+  ServeProcess server({"--allowed-root", data.folder.string(), "--port", "0", "--no-viewer"});
+  httplib::Client http("127.0.0.1", server.port());
+  http.set_read_timeout(30, 0);
+  const std::string url = httplib::detail::encode_query_param(data.scenes.at(0).cog.string());
+  const auto info = http.Get("/cog/info?url=" + url);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->status, 200) << info->body;
+  const auto searches = http.Get("/searches/list");
+  ASSERT_TRUE(searches);
+  EXPECT_EQ(searches->status, 404);
+  EXPECT_NE(searches->body.find("this service has no catalog"), std::string::npos) << searches->body;
+  EXPECT_EQ(http.Get("/")->status, 404);  // no STAC API, no viewer
+  EXPECT_EQ(server.stop(), 0);
+  std::error_code ignored;
+  std::filesystem::remove_all(folder, ignored);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "sample_data.hpp"
+#include "tile_sample_data.hpp"
 
 #include <cstdint>
 #include <stdexcept>
@@ -9,7 +9,7 @@
 
 #include "tessera/catalog.hpp"
 
-namespace tile_server::testing {
+namespace tessera::testing {
 
 namespace {
 
@@ -106,7 +106,7 @@ SampleData write_sample_data(const std::filesystem::path& folder) {
       {{"type", "Collection"},
        {"stac_version", "1.1.0"},
        {"id", data.collection},
-       {"description", "Generated scenes for the tile server tests"},
+       {"description", "Generated scenes for the tile route tests"},
        {"license", "CC0-1.0"},
        {"links", json::array()},
        {"extent",
@@ -119,4 +119,4 @@ SampleData write_sample_data(const std::filesystem::path& folder) {
   return data;
 }
 
-}  // namespace tile_server::testing
+}  // namespace tessera::testing

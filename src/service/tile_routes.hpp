@@ -1,0 +1,59 @@
+#pragma once
+
+// The tile routes, TiTiler's and titiler-pgstac's paths over the tiling and
+// mosaic modules: /cog/... (one raster named by `url`) and /searches/...
+// (mosaics of registered catalog searches). Images and documents go out with
+// a strong ETag (If-None-Match answered 304) and Cache-Control. Internal
+// header.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/catalog.hpp"
+#include "tessera/service.hpp"
+
+namespace tessera::service {
+
+// The strong ETag of a body: a quoted 64-bit FNV-1a hash and the size, in hex.
+std::string etag_of(std::string_view body);
+
+// `body` with its ETag and "Cache-Control: public, max-age=<max_age_seconds>"
+// ("no-cache" for 0); 304 without a body when the request's If-None-Match
+// names that ETag (or is "*").
+HttpResponse cacheable_response(const HttpRequest& request, std::string body, std::string_view content_type,
+                                int max_age_seconds);
+
+class TileRoutes {
+ public:
+  // `catalog` is where /searches run; nullptr: those routes answer 404
+  // "this service has no catalog".
+  TileRoutes(Catalog* catalog, const ServiceOptions& options);
+
+  // The answer for `segments` (the path split on '/'), or nullopt when no
+  // tile route has that path. Throws HttpError (405, 404 without a catalog),
+  // tessera::Error from the reads; a bad parameter is answered here, 400
+  // with {"code", "description", "parameter"}.
+  [[nodiscard]] std::optional<HttpResponse> handle(const HttpRequest& request,
+                                                   const std::vector<std::string_view>& segments) const;
+
+ private:
+  [[nodiscard]] std::optional<HttpResponse> route(const HttpRequest& request,
+                                                  const std::vector<std::string_view>& segments) const;
+  [[nodiscard]] std::optional<HttpResponse> cog(const HttpRequest& request,
+                                                const std::vector<std::string_view>& segments) const;
+  [[nodiscard]] std::optional<HttpResponse> searches(const HttpRequest& request,
+                                                     const std::vector<std::string_view>& segments) const;
+  [[nodiscard]] Catalog& require_catalog() const;
+  [[nodiscard]] HttpResponse cacheable(const HttpRequest& request, std::string body,
+                                       std::string_view content_type) const;
+  [[nodiscard]] HttpResponse cacheable_json(const HttpRequest& request, const nlohmann::json& body) const;
+
+  Catalog* catalog_;
+  int max_age_seconds_;
+};
+
+}  // namespace tessera::service
