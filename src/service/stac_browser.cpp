@@ -25,6 +25,24 @@ std::string query_string(const HttpRequest& request) {
   return text;
 }
 
+// Whether `relative`, which is no file that may be served, asks for a file:
+// one in a folder of the application (js/, css/, ...) or a name with an
+// extension at its top (favicon.ico), or a path that may not be served
+// (hidden, '..', absolute). Any other path is one of the application's own
+// (/browser/collections/s2/items/S2A_x.SAFE, history mode): its page answers.
+bool missing_file(const std::filesystem::path& root, std::string_view relative) {
+  const std::size_t slash = relative.find('/');
+  if (slash == std::string_view::npos) {
+    return relative.find('.') != std::string_view::npos;
+  }
+  const std::string_view first = relative.substr(0, slash);
+  if (first.empty() || first.front() == '.') {
+    return true;
+  }
+  std::error_code error;
+  return std::filesystem::is_directory(root / std::string(first), error);
+}
+
 }  // namespace
 
 StacBrowser::StacBrowser(const std::string& folder, const ServiceOptions& options)
@@ -59,10 +77,7 @@ std::optional<HttpResponse> StacBrowser::handle(const HttpRequest& request) cons
   if (auto file = files_.serve(request, relative.empty() ? "index.html" : relative)) {
     return file;
   }
-  // The application's own routes (/browser/collections/x, history mode) are
-  // answered with its page; a missing file (a name with an extension) is not.
-  const std::string_view name = relative.substr(relative.rfind('/') + 1);
-  if (name.find('.') != std::string_view::npos) {
+  if (missing_file(files_.root(), relative)) {
     throw HttpError(404, "NotFound", fmt::format("no file {}", path));
   }
   return files_.serve(request, "index.html");

@@ -189,7 +189,7 @@ TEST_F(BrowserRoutes, ConfigEscapesTheTitle) {
 
 TEST_F(BrowserRoutes, ApplicationPathsGetTheIndexAndMissingFiles404) {
   for (const char* path : {"/browser/collections/s2", "/browser/collections/s2/items/item-1", "/browser/search",
-                           "/browser/external/example.com"}) {
+                           "/browser/external/example.com", "/browser/collections/s2/items/S2A_T31TCJ.SAFE"}) {
     const HttpResponse response = get(path);
     EXPECT_EQ(response.status, 200) << path;
     EXPECT_EQ(response.body, kIndex) << path;
@@ -197,6 +197,9 @@ TEST_F(BrowserRoutes, ApplicationPathsGetTheIndexAndMissingFiles404) {
   const HttpResponse missing = get("/browser/js/missing.js");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(json::parse(missing.body)["code"], "NotFound");
+  // A missing file: in one of the application's folders, or a top-level name with an extension.
+  EXPECT_EQ(get("/browser/css/missing").status, 404);
+  EXPECT_EQ(get("/browser/favicon.ico").status, 404);
   // The STAC API is still there.
   EXPECT_EQ(get("/collections/s2").status, 200);
 }
