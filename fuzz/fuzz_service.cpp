@@ -1,16 +1,21 @@
 // The service's request handling: a request (method and path, query pairs,
 // headers, body) from the input, answered by the STAC API over a small
-// in-memory catalog. Every answer must be JSON with a status the API
-// documents; a 500 (an unexpected exception inside) is a finding.
+// in-memory catalog that accepts anonymous writes (so the transactions are
+// fuzzed too), with the tile routes (local hrefs only under an empty folder;
+// /searches over the catalog). Every answer must have a status the API
+// documents and be JSON (but a 204's or 304's empty body, the /api.html page
+// and a rendered tile); a 500 (an unexpected exception inside) is a finding.
 //
 // Input: "METHOD PATH\n", then "name=value" query lines up to an empty line,
 // then "Name: value" header lines up to an empty line, then the body.
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "fuzz_support.hpp"
 #include "tessera/catalog.hpp"
+#include "tessera/environment.hpp"
 #include "tessera/service.hpp"
 
 namespace {
@@ -51,8 +56,15 @@ std::string_view next_line(std::string_view text, std::size_t& at) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const tessera::Service service(catalog(), [] {
+    // The tile routes may read local files under this empty folder only.
+    const std::filesystem::path root = std::filesystem::temp_directory_path() / "tessera-fuzz-service-root";
+    std::filesystem::create_directories(root);
+    tessera::ReaderConfig reader = tessera::reader_config();
+    reader.allowed_roots = {root.string()};
+    tessera::configure(reader);
     tessera::ServiceOptions options;
     options.cors_origins = {"https://browser.test"};
+    options.auth.allow_anonymous_writes = true;
     return options;
   }());
   const std::string_view text = tessera::fuzz::as_text(data, size);
@@ -73,20 +85,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.body = std::string(text.substr(at));
 
   const tessera::HttpResponse response = service.handle(request);
-  if (response.status == 204 && request.method == "OPTIONS" && response.body.empty()) {
-    return 0;  // a CORS preflight
+  if (response.status == 204) {
+    if (!response.body.empty()) {
+      tessera::fuzz::finding("a 204 with a body", response.body.c_str());
+    }
+    return 0;  // a CORS preflight, or a write done
+  }
+  if (response.status == 304) {
+    if (!response.body.empty()) {
+      tessera::fuzz::finding("a 304 with a body", response.body.c_str());
+    }
+    return 0;  // the tile routes' If-None-Match
   }
   switch (response.status) {
     case 200:
+    case 201:
     case 400:
     case 404:
     case 405:
+    case 409:
     case 413:
+    case 503:  // the catalog busy (retryable)
       break;
     default:
       tessera::fuzz::finding("unexpected status", (std::to_string(response.status) + " " + response.body).c_str());
   }
-  if (request.method != "HEAD" && nlohmann::json::parse(response.body, nullptr, false).is_discarded()) {
+  const std::string* type = response.header("Content-Type");
+  const bool not_json = type != nullptr && (type->rfind("text/html", 0) == 0 || type->rfind("image/", 0) == 0 ||
+                                            *type == "application/x-binary");
+  if (request.method != "HEAD" && !not_json && nlohmann::json::parse(response.body, nullptr, false).is_discarded()) {
     tessera::fuzz::finding("response is not JSON", response.body.c_str());
   }
   return 0;
