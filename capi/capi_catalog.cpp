@@ -178,6 +178,24 @@ tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, cha
   });
 }
 
+tsr_status tsr_catalog_aggregate(tsr_catalog catalog, const char* request_json, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(out_json);
+    const json request = parse_json_argument(request_json, __func__, "request_json");
+    hand_out_json(impl.aggregate(request), out_json);
+  });
+}
+
+tsr_status tsr_catalog_aggregations(tsr_catalog catalog, const char* collection, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(out_json);
+    hand_out_json(impl.aggregations(collection == nullptr ? std::string_view() : std::string_view(collection)),
+                  out_json);
+  });
+}
+
 tsr_status tsr_catalog_register_search(tsr_catalog catalog, const char* request_json, const char* metadata_json,
                                        char** out_id) {
   return guarded([&] {

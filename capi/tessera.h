@@ -168,6 +168,21 @@ TSR_API tsr_status tsr_catalog_delete_item(tsr_catalog catalog, const char* coll
 /* STAC API item search: request JSON in, FeatureCollection JSON out. */
 TSR_API tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, char** out_json);
 
+/* The STAC API aggregation extension over the items a search matches:
+ * request_json takes ids, collections, bbox, intersects, datetime, filter,
+ * filter-lang, filter-crs and query as tsr_catalog_search does, plus
+ * "aggregations" (an array of names: those tsr_catalog_aggregations lists, or
+ * "<property>_frequency") and "centroid_geohash_grid_frequency_precision"
+ * (1-12) and "datetime_frequency_interval" (year ... second). *out_json
+ * (freed with tsr_free) is {"type": "AggregationCollection", "aggregations":
+ * [...]}. TSR_INVALID_INPUT names an unknown aggregation or a bad parameter. */
+TSR_API tsr_status tsr_catalog_aggregate(tsr_catalog catalog, const char* request_json, char** out_json);
+
+/* The aggregations tsr_catalog_aggregate offers, as {"type":
+ * "AggregationCollection", "aggregations": [{"name", "data_type", ...}]}; for
+ * a collection (TSR_NOT_FOUND when it does not exist), or all when NULL. */
+TSR_API tsr_status tsr_catalog_aggregations(tsr_catalog catalog, const char* collection, char** out_json);
+
 /* Indexes a property for sorting and filtering (idempotent). */
 TSR_API tsr_status tsr_catalog_index_property(tsr_catalog catalog, const char* property);
 

@@ -215,6 +215,30 @@ void bind_catalog(py::module_& m) {
           "STAC API item search; the request dict (or keyword arguments) takes ids, collections, bbox, intersects, "
           "datetime, filter, filter-lang, sortby, fields, limit, token, context.")
       .def(
+          "aggregate",
+          [](Catalog& self, const py::object& request, const py::kwargs& parameters) {
+            json value = request.is_none() ? json::object() : to_json(request);
+            if (!value.is_object()) {
+              throw Error(ErrorCode::kInvalidInput, "aggregate: the request must be a dict");
+            }
+            for (const auto& [name, parameter] : parameters) {
+              value[name.cast<std::string>()] = to_json(parameter);
+            }
+            return released([&] { return self.aggregate(value); });
+          },
+          py::arg("request") = py::none(),
+          "STAC API aggregation over the items a search matches; the request dict (or keyword arguments) takes "
+          "aggregations (a list of names: those aggregations() lists, or '<property>_frequency'), "
+          "centroid_geohash_grid_frequency_precision (1-12), datetime_frequency_interval (year ... second) and ids, "
+          "collections, bbox, intersects, datetime, filter, filter-lang, query. Returns the AggregationCollection.")
+      .def(
+          "aggregations",
+          [](Catalog& self, const std::optional<std::string>& collection) {
+            return released([&] { return self.aggregations(collection.value_or("")); });
+          },
+          py::arg("collection") = py::none(),
+          "The aggregations aggregate() offers (for a collection: NotFound when it does not exist).")
+      .def(
           "register_search",
           [](Catalog& self, const py::object& request, const py::object& metadata) {
             const json search = to_json(request);

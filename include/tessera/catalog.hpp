@@ -158,6 +158,29 @@ class TESSERA_API Catalog {
   // collections when empty), as the STAC API queryables endpoint serves it.
   virtual nlohmann::json queryables(std::string_view collection = {}) = 0;
 
+  // --- Aggregation -------------------------------------------------------------
+  // The STAC API aggregation extension (v0.3.0) over the items a search would
+  // match. `request` takes the search members ids, collections, bbox,
+  // intersects, datetime, filter (+ filter-lang, filter-crs) and query (limit
+  // is ignored), plus `aggregations`: a non-empty array of names, each one
+  // aggregations() lists or `<property>_frequency` (counts by the value of
+  // any property), and their parameters `centroid_geohash_grid_frequency_precision`
+  // (1-12, default 1) and `datetime_frequency_interval` (year, quarter, month
+  // (the default), week, day, hour, minute, second). Returns
+  // {"type": "AggregationCollection", "aggregations": [...]} in the order
+  // asked for: {"name", "data_type", "value"} for single values,
+  // {"name", "data_type": "frequency_distribution", "buckets": [{"key",
+  // "data_type", "frequency", "from"?, "to"?}], "overflow"} for counts (at most
+  // 10,000 buckets each; items of further keys count in `overflow`).
+  // InvalidInput names an unknown aggregation or a bad parameter. Both
+  // backends give the same answers (docs/catalog.md).
+  nlohmann::json aggregate(const nlohmann::json& request);
+  // {"type": "AggregationCollection", "aggregations": [{"name", "data_type",
+  // "frequency_distribution_data_type"?}, ...]}: the named aggregations
+  // offered, for every collection (`collection` only checks that it exists:
+  // NotFound).
+  nlohmann::json aggregations(std::string_view collection = {});
+
   // --- Registered searches ---------------------------------------------------
   // Stores a search (the request search() takes) under a stable id, for
   // mosaics to refer to, and returns the id: pgstac's search hash, the md5 of
@@ -220,6 +243,9 @@ class TESSERA_API Catalog {
   // another use of it; returns the id it is kept under.
   virtual std::string store_search(const std::string& id, const nlohmann::json& search,
                                    const nlohmann::json& metadata) = 0;
+  // The largest `limit` search_page accepts (CatalogOptions::max_limit):
+  // scans over every match (aggregate) page by at most this.
+  [[nodiscard]] virtual std::size_t max_search_limit() const noexcept;
 
  private:
   // The one load pipeline behind every load entry point: validates every

@@ -187,6 +187,22 @@ static void check_catalog(void) {
   tsr_free(json);
   CHECK(tsr_catalog_search(catalog, "{\"limit\": -1}", &json) == TSR_INVALID_INPUT);
   CHECK(strstr(tsr_last_error_message(), "limit") != NULL);
+  CHECK(tsr_catalog_aggregate(catalog, "{\"aggregations\": [\"total_count\", \"collection_frequency\"]}", &json) ==
+        TSR_OK);
+  CHECK(json != NULL && strstr(json, "\"AggregationCollection\"") != NULL && strstr(json, "\"value\":1") != NULL);
+  tsr_free(json);
+  json = NULL;
+  CHECK(tsr_catalog_aggregate(catalog, "{\"aggregations\": [\"nonsense\"]}", &json) == TSR_INVALID_INPUT);
+  CHECK(json == NULL);
+  CHECK(strstr(tsr_last_error_message(), "unknown aggregation 'nonsense'") != NULL);
+  CHECK(tsr_catalog_aggregate(catalog, "{\"aggregations\": [\"total_count\"]}", NULL) == TSR_INVALID_INPUT);
+  CHECK(tsr_catalog_aggregate(catalog, NULL, &json) == TSR_INVALID_INPUT);
+  CHECK(tsr_catalog_aggregations(catalog, NULL, &json) == TSR_OK);
+  CHECK(json != NULL && strstr(json, "centroid_geohash_grid_frequency") != NULL);
+  tsr_free(json);
+  json = NULL;
+  CHECK(tsr_catalog_aggregations(catalog, "missing", &json) == TSR_NOT_FOUND);
+  CHECK(json == NULL);
   CHECK(tsr_catalog_index_property(catalog, "eo:cloud_cover") == TSR_OK);
   CHECK(tsr_catalog_get_item(catalog, "c", "i1", &json) == TSR_OK);
   tsr_free(json);

@@ -48,6 +48,7 @@ class PgstacCatalog final : public Catalog {
   std::string store_search(const std::string& id, const nlohmann::json& search,
                            const nlohmann::json& metadata) override;
   std::unique_ptr<LoadWriter> load_writer(const LoadOptions& options) override;
+  [[nodiscard]] std::size_t max_search_limit() const noexcept override { return options_.max_limit; }
 
  private:
   bool collection_exists(PgConnection& connection, std::string_view id);

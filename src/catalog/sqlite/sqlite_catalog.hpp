@@ -51,6 +51,7 @@ class SqliteCatalog final : public Catalog {
   std::string store_search(const std::string& id, const nlohmann::json& search,
                            const nlohmann::json& metadata) override;
   std::unique_ptr<LoadWriter> load_writer(const LoadOptions& options) override;
+  [[nodiscard]] std::size_t max_search_limit() const noexcept override { return options_.max_limit; }
 
  private:
   enum class CollectionWrite { kCreate, kUpdate, kUpsert };
