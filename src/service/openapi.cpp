@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "service/aggregation_routes.hpp"
+
 namespace tessera::service {
 
 using nlohmann::json;
@@ -255,6 +257,7 @@ json openapi_document(const ServiceOptions& options) {
           {"skipped", {{"type", "integer"}}},
           {"failed", {{"type", "array"}, {"items", object}}}}}}},
   };
+  add_aggregation_openapi(paths, schemas);
   return {{"openapi", "3.0.3"},
           {"info", {{"title", options.title}, {"description", options.description}, {"version", "1.0.0"}}},
           {"paths", std::move(paths)},

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "service/aggregation_routes.hpp"
 #include "service/http_support.hpp"
 #include "service/openapi.hpp"
 #include "tessera/error.hpp"
@@ -177,7 +178,7 @@ void link_collection(json& collection, const std::string& base) {
   for (const auto& existing : collection.value("links", json::array())) {
     const std::string rel = existing.is_object() ? existing.value("rel", "") : "";
     if (rel != "self" && rel != "parent" && rel != "root" && rel != "items" &&
-        rel != "http://www.opengis.net/def/rel/ogc/1.0/queryables") {
+        rel != "http://www.opengis.net/def/rel/ogc/1.0/queryables" && !is_aggregation_rel(rel)) {
       links.push_back(existing);
     }
   }
@@ -187,6 +188,9 @@ void link_collection(json& collection, const std::string& base) {
   links.push_back(link("items", url + "/items", kGeoJson, "Items"));
   links.push_back(link("http://www.opengis.net/def/rel/ogc/1.0/queryables", url + "/queryables",
                        "application/schema+json", "Queryables"));
+  for (auto& aggregation : aggregation_links(url)) {
+    links.push_back(std::move(aggregation));
+  }
   collection["links"] = std::move(links);
 }
 
@@ -260,6 +264,8 @@ std::vector<std::string> StacApi::conformance() const {
       "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
       "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
   };
+  const std::vector<std::string> aggregation = aggregation_conformance();
+  classes.insert(classes.end(), aggregation.begin(), aggregation.end());
   if (auth_.writes_possible()) {
     classes.insert(classes.end(), {
                                       "https://api.stacspec.org/v1.0.0/ogcapi-features/extensions/transaction",
@@ -304,6 +310,9 @@ std::optional<HttpResponse> StacApi::handle(const HttpRequest& request,
     json queryables = catalog_.queryables();
     queryables["$id"] = base + "/queryables";
     return json_response(200, queryables, "application/schema+json");
+  }
+  if (auto answer = aggregation_route(catalog_, request, segments, base)) {
+    return answer;
   }
   if (segments[0] != "collections") {
     return std::nullopt;
@@ -374,6 +383,9 @@ HttpResponse StacApi::landing(const std::string& base) const {
       link("http://www.opengis.net/def/rel/ogc/1.0/queryables", base + "/queryables", "application/schema+json",
            "Queryables"),
   });
+  for (auto& aggregation : aggregation_links(base)) {
+    links.push_back(std::move(aggregation));
+  }
   for (const auto& collection : catalog_.collections()) {
     json child = link("child", base + "/collections/" + query_escape(collection.value("id", "")), "application/json");
     if (collection.contains("title") && collection["title"].is_string()) {
