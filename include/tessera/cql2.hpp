@@ -223,7 +223,11 @@ TESSERA_API std::vector<std::string> properties(const Expr& expr);
 // true. The item matches only when the whole filter is true; "IS NULL" is true
 // for a NULL or unknown operand.
 //
-// Values: strings compare by their UTF-8 bytes; LIKE is case-sensitive with
+// Values: strings compare by their UTF-8 bytes, and a string meeting a number
+// is read as a number where it reads as one ('10', ' 1e1 ': PostgreSQL's float
+// input), else the comparison is unknown. This is how pgstac and the catalogs
+// compare a property whose queryable type is number, without the queryables:
+// two strings still compare as strings here. LIKE is case-sensitive with
 // '%', '_' (one character) and '\' escaping the next character; CASEI folds
 // case (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic), ACCENTI removes
 // Latin diacritics. The properties datetime, start_datetime, end_datetime,

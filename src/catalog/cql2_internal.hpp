@@ -77,6 +77,12 @@ std::string shortened(std::string_view text);
 // A JSON value for messages: "string 'abc'", "number 5", "true", "[1,2]", shortened.
 std::string describe_literal(const nlohmann::json& value);
 
+// A string read as a number as PostgreSQL's float8 input reads it (pgstac's
+// to_float): optional surrounding whitespace and sign, decimal digits with an
+// optional fraction and exponent, or "inf"/"infinity"; nullopt for anything
+// else, NaN included.
+std::optional<double> number_from_text(std::string_view text) noexcept;
+
 // An instant string of CQL2: an RFC 3339 timestamp or a date, in microseconds.
 inline std::optional<std::int64_t> parse_instant(std::string_view text) noexcept {
   if (const auto timestamp = parse_rfc3339_micros(text)) {

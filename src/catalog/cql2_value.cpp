@@ -1,6 +1,7 @@
 // Values of CQL2 evaluation and the comparisons, relations and arithmetic on them.
 #include "catalog/cql2_value.hpp"
 
+#include <charconv>
 #include <cmath>
 
 #include <ogr_geometry.h>
@@ -19,7 +20,9 @@ int three_way(const T& a, const T& b) {
 }
 
 // The order of two values, or nullopt when either is null or their kinds
-// cannot be compared. A string meeting an instant is read as a timestamp.
+// cannot be compared. A string meeting an instant is read as a timestamp, and
+// one meeting a number as a number (number_from_text), as pgstac reads both
+// sides of a comparison on a numeric queryable.
 std::optional<int> order(const Value& a, const Value& b) {
   using Kind = Value::Kind;
   if (a.kind == Kind::kInstant || b.kind == Kind::kInstant) {
@@ -29,6 +32,14 @@ std::optional<int> order(const Value& a, const Value& b) {
       return std::nullopt;
     }
     return three_way(left->begin, right->begin);
+  }
+  if ((a.kind == Kind::kNumber && b.kind == Kind::kString) || (a.kind == Kind::kString && b.kind == Kind::kNumber)) {
+    const std::optional<double> left = a.kind == Kind::kNumber ? a.number : number_from_text(a.text);
+    const std::optional<double> right = b.kind == Kind::kNumber ? b.number : number_from_text(b.text);
+    if (!left || !right) {
+      return std::nullopt;
+    }
+    return three_way(*left, *right);
   }
   if (a.kind != b.kind) {
     return std::nullopt;
@@ -128,6 +139,33 @@ Value from_json(const json& value, bool temporal, std::size_t depth) {
 }
 
 }  // namespace
+
+std::optional<double> number_from_text(std::string_view text) noexcept {
+  const auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  while (!text.empty() && is_space(text.front())) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && is_space(text.back())) {
+    text.remove_suffix(1);
+  }
+  bool negative = false;
+  if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
+    negative = text.front() == '-';
+    text.remove_prefix(1);
+  }
+  // from_chars takes no sign of its own here, nor hexadecimal (chars_format::general).
+  if (text.empty() || text.front() == '+' || text.front() == '-') {
+    return std::nullopt;
+  }
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || std::isnan(value)) {
+    return std::nullopt;
+  }
+  return negative ? -value : value;
+}
 
 const std::string* text_of(const Value& value) {
   const bool has_text =

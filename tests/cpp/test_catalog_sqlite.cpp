@@ -229,6 +229,51 @@ TEST(SqliteCatalog, Cql2Arithmetic) {
   EXPECT_EQ(ids("v + 1 < 2 OR v - 1 > 18"), (std::vector<std::string>{"i0", "i4"}));
 }
 
+// Searches read a property as a number by the queryable types of the
+// collections they reach; each connection caches those types until the
+// database changes, by its own writes or another connection's.
+TEST(SqliteCatalog, QueryableTypesFollowWritesOfEveryConnection) {
+  TempDir dir;
+  const std::string uri = (dir.path() / "types.db").string();
+  auto catalog = Catalog::open(uri);
+  catalog->upsert_collection(make_collection("t"));
+  auto ids = [&](const std::string& filter) {
+    std::vector<std::string> out;
+    const json result = catalog->search({{"filter", filter}, {"sortby", "id"}});
+    for (const auto& feature : result["features"]) {
+      out.push_back(feature["id"].get<std::string>());
+    }
+    return out;
+  };
+  std::vector<json> items;
+  for (const int cover : {0, 5, 10, 15}) {
+    items.push_back(
+        make_item(fmt::format("i{}", cover / 5), "t", "2021-01-01T00:00:00Z", 0, 0, 1.0, {{"eo:cloud_cover", cover}}));
+  }
+  ASSERT_EQ(catalog->load(items).loaded, 4U);
+  EXPECT_EQ(ids("\"eo:cloud_cover\" = '10'"), std::vector<std::string>{"i2"});
+  // A string value joins the numbers: it is read as a number too.
+  ASSERT_EQ(catalog->load({make_item("s", "t", "2021-01-01T00:00:00Z", 0, 0, 1.0, {{"eo:cloud_cover", "10"}})}).loaded,
+            1U);
+  EXPECT_EQ(ids("\"eo:cloud_cover\" = '10'"), (std::vector<std::string>{"i2", "s"}));
+  // A property no item had yet, written through another catalog on the file.
+  EXPECT_EQ(ids("\"view:sun_elevation\" = '30'"), std::vector<std::string>{});
+  auto other = Catalog::open(uri);
+  ASSERT_EQ(other->load({make_item("w", "t", "2021-01-01T00:00:00Z", 0, 0, 1.0, {{"view:sun_elevation", 30}})}).loaded,
+            1U);
+  EXPECT_EQ(ids("\"view:sun_elevation\" = '30'"), std::vector<std::string>{"w"});
+  EXPECT_EQ(ids("\"view:sun_elevation\" > '4'"), std::vector<std::string>{"w"});  // not as text
+  // A collection where the property holds no numbers: a search reaching it
+  // reads the property as stored (pgstac as text); one reaching "t" alone as a number.
+  other->upsert_collection(make_collection("u"));
+  ASSERT_EQ(
+      other->load({make_item("x", "u", "2021-01-01T00:00:00Z", 0, 0, 1.0, {{"view:sun_elevation", "high"}})}).loaded,
+      1U);
+  EXPECT_EQ(ids("\"view:sun_elevation\" = 'high'"), std::vector<std::string>{"x"});
+  EXPECT_EQ(catalog->search({{"collections", {"t"}}, {"filter", "\"view:sun_elevation\" = '30.0'"}})["features"].size(),
+            1U);
+}
+
 // Searches have a deadline: the statement timeout, or an earlier one the
 // caller sets for its thread (a mosaic's time budget). Past it, the search is
 // interrupted with a retryable Unavailable naming the limit.

@@ -878,6 +878,28 @@ TEST_F(Evaluate, Comparisons) {
   EXPECT_TRUE(matches("orbit > eo:cloud_cover"));
 }
 
+// A string meeting a number is read as a number, as pgstac reads a numeric
+// queryable (to_float) and as the SQL catalogs compare a number property.
+TEST_F(Evaluate, NumericStringsMeetingNumbersCompareAsNumbers) {
+  EXPECT_TRUE(matches("eo:cloud_cover < '10'"));
+  EXPECT_TRUE(matches("eo:cloud_cover = '8.5'"));
+  EXPECT_TRUE(matches("eo:cloud_cover = ' 85e-1 '"));
+  EXPECT_FALSE(matches("eo:cloud_cover > '10'"));
+  EXPECT_TRUE(matches("eo:cloud_cover BETWEEN '8' AND '9'"));
+  EXPECT_TRUE(matches("eo:cloud_cover IN ('8.5', '9')"));
+  EXPECT_TRUE(matches("orbit = '42'"));
+  const json text_value = {{"type", "Feature"}, {"properties", {{"eo:cloud_cover", "10"}}}};
+  EXPECT_TRUE(matches_item("eo:cloud_cover = 10", text_value));
+  EXPECT_TRUE(matches_item("eo:cloud_cover > 9.5", text_value));
+  EXPECT_TRUE(matches_item("eo:cloud_cover = '10'", text_value));
+  // Text that is no number stays unknown against a number; two strings compare as strings.
+  EXPECT_FALSE(matches("eo:cloud_cover = 'abc'"));
+  EXPECT_FALSE(matches("NOT eo:cloud_cover = 'abc'"));
+  EXPECT_FALSE(matches("eo:cloud_cover = 'nan'"));
+  EXPECT_FALSE(matches("platform = 5"));
+  EXPECT_FALSE(matches_item("eo:cloud_cover = '10.0'", text_value));
+}
+
 TEST_F(Evaluate, PropertyResolution) {
   EXPECT_TRUE(matches("id = 'S2A_20200615'"));
   EXPECT_TRUE(matches("collection = 'sentinel-2-l2a'"));

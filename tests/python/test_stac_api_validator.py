@@ -33,6 +33,17 @@ ITEM_COUNT = 36  # several pages at the default limit; the validator pages with 
 GEOMETRY = '{"type":"Polygon","coordinates":[[[1,40],[9,40],[9,44],[1,44],[1,40]]]}'
 # The property the Fields tests include and exclude (--fields-nested-property).
 FIELDS_NESTED_PROPERTY = "properties.eo:cloud_cover"
+# The Query tests' fields and values, all sent as strings: eo:cloud_cover is a number, compared
+# with the strings read as numbers (its queryable type); 20.0 and 80.0 are values of the fixture,
+# so eq finds an item and lte/gte their bounds. The validator checks "in" results with
+# set(values).isdisjoint(set(value)), which only single-letter or array values pass: the MGRS
+# latitude band.
+QUERY_OPTIONS = ["--query-comparison-field", "eo:cloud_cover", "--query-eq-value", "20",
+                 "--query-neq-value", "20", "--query-lt-value", "20", "--query-lte-value", "20",
+                 "--query-gt-value", "80", "--query-gte-value", "80",
+                 "--query-substring-field", "platform", "--query-starts-with-value", "sentinel",
+                 "--query-ends-with-value", "2b", "--query-contains-value", "inel-2",
+                 "--query-in-field", "mgrs:latitude_band", "--query-in-values", "S,T"]
 
 # The landing page's conformsTo (STAC API 1.0.x, any pre-release) -> the validator's
 # --conformance names. "transaction" is passed only with run_validator(transaction=...).
@@ -84,7 +95,7 @@ def run_validator(base, classes, collection_id, transaction=None):
     --conformance transaction --transaction-collection C --auth-bearer-token TOKEN (the token
     is then sent on every request)."""
     arguments = ["--root-url", base, "--collection", collection_id, "--geometry", GEOMETRY,
-                 "--fields-nested-property", FIELDS_NESTED_PROPERTY, "--validate-pagination"]
+                 "--fields-nested-property", FIELDS_NESTED_PROPERTY, "--validate-pagination", *QUERY_OPTIONS]
     for name in classes:
         if name != "transaction":
             arguments += ["--conformance", name]
@@ -99,15 +110,17 @@ def run_validator(base, classes, collection_id, transaction=None):
 
 def fixture_objects(asset_base):
     """A collection and ITEM_COUNT items: two years of acquisitions, cloud cover from 0 to 100,
-    footprints on a grid over 0-12°E 40-46°N plus one near 20°E 20°N (the validator's
-    "ids do not override bbox" test looks there). Assets are served on loopback."""
+    footprints on a grid over 0-12°E 40-46°N (MGRS latitude band T) plus one near 20°E 20°N
+    (band Q; the validator's "ids do not override bbox" test looks there). Assets are served on
+    loopback."""
     items = []
     for n in range(ITEM_COUNT):
         year, month, day, hour = 2023 + n % 2, 1 + (n * 7) % 12, 1 + (n * 11) % 28, (n * 5) % 24
         x, y, size = (20.2, 20.2, 0.5) if n == 0 else (n % 6 * 2.0, 40 + n // 6, 1.5)
         feature = item(f"scene-{n:03d}", COLLECTION, f"{year}-{month:02d}-{day:02d}T{hour:02d}:20:00Z", x, y,
                        size=size, **{"eo:cloud_cover": round((n * 37) % 100 + n / 7, 2),
-                                     "platform": "sentinel-2a" if n % 2 else "sentinel-2b"})
+                                     "platform": "sentinel-2a" if n % 2 else "sentinel-2b",
+                                     "mgrs:latitude_band": "Q" if n == 0 else "T"})
         feature["assets"] = {"data": {"href": f"{asset_base}{feature['id']}.tif", "type": "image/tiff",
                                       "title": "data", "roles": ["data"]}}
         items.append(feature)

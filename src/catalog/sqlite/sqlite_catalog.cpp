@@ -275,12 +275,18 @@ SearchPage SqliteCatalog::search_page(const json& request_json) {
       plan = SpatialPlan::kRtree;
     }
   }
-  const SearchSql sql = build_search_sql(request, plan);
+  // Filters and sorts on a property compare it as its queryable type says
+  // (numbers as numbers), which only they need to know.
+  SearchTypes types;
+  if (request.filter || !request.sortby.empty()) {
+    types = SearchTypes(QueryableTypes::of(*connection), request.collections);
+  }
+  const SearchSql sql = build_search_sql(request, plan, types);
 
   Sql select;
   select.append("SELECT i.content, i.id, i.collection");
-  for (const auto& field : sql.sort_fields) {
-    select.append(", ").append(field_expression(field));
+  for (const auto& expression : sql.sort_expressions) {
+    select.append(", ").append(expression);
   }
   select.append(" FROM items i WHERE ").append(sql.where);
   if (!sql.keyset.text.empty()) {
@@ -324,7 +330,8 @@ SearchPage SqliteCatalog::search_page(const json& request_json) {
     if (auto bbox_count = bbox_only_count(request)) {
       count = std::move(*bbox_count);
     } else {
-      const Sql where = plan == SpatialPlan::kRtree ? sql.where : build_search_sql(request, SpatialPlan::kRtree).where;
+      const Sql where =
+          plan == SpatialPlan::kRtree ? sql.where : build_search_sql(request, SpatialPlan::kRtree, types).where;
       count.append("SELECT count(*) FROM items i WHERE ").append(where);
     }
     auto counter = connection->prepare(count.text);

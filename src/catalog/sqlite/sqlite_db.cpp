@@ -179,6 +179,14 @@ Statement& Connection::cached(const std::string& sql) {
   return *cache_.back().second;
 }
 
+std::pair<std::int64_t, std::int64_t> Connection::data_version() {
+  auto& pragma = cached("PRAGMA data_version");
+  pragma.step();
+  const std::int64_t version = pragma.int64(0);
+  pragma.reset();
+  return {version, sqlite3_total_changes64(db_)};
+}
+
 // --- WriteTransaction -------------------------------------------------------------
 
 WriteTransaction::WriteTransaction(Connection& connection) : connection_(connection) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <sqlite3.h>
@@ -59,6 +60,7 @@ class Statement {
 };
 
 class Connection;
+struct QueryableTypes;  // sqlite_query.hpp
 
 // Interrupts the connection's statements past `deadline` for its lifetime
 // (SQLite's progress handler): they fail with a retryable Unavailable.
@@ -89,6 +91,15 @@ class Connection {
   [[nodiscard]] int changes() const { return sqlite3_changes(db_); }
   // A local database connection does not go away under its user.
   [[nodiscard]] static bool healthy() noexcept { return true; }
+  // Changes whenever a change to the database is committed, by this
+  // connection or any other (also in other processes): PRAGMA data_version
+  // and this connection's own row changes.
+  [[nodiscard]] std::pair<std::int64_t, std::int64_t> data_version();
+
+  // The queryable types a search last read on this connection, valid while
+  // data_version() still returns `queryable_types_version`.
+  std::shared_ptr<const QueryableTypes> queryable_types;
+  std::pair<std::int64_t, std::int64_t> queryable_types_version{-1, -1};
 
  private:
   sqlite3* db_ = nullptr;

@@ -224,6 +224,28 @@ void micros(sqlite3_context* context, int /*argc*/, sqlite3_value** argv) {
   }
 }
 
+// tsr_number(value): a value read as a number, as pgstac's to_float reads a
+// property whose queryable type is number: numbers as they are, text that
+// reads as a number (number_from_text) as that number, anything else NULL
+// (pgstac fails the search there instead).
+void number(sqlite3_context* context, int /*argc*/, sqlite3_value** argv) {
+  switch (sqlite3_value_type(argv[0])) {
+    case SQLITE_INTEGER:
+    case SQLITE_FLOAT:
+      sqlite3_result_value(context, argv[0]);
+      return;
+    case SQLITE_TEXT:
+      if (const auto value = cql2::detail::number_from_text(text_arg(argv[0]))) {
+        sqlite3_result_double(context, *value);
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  sqlite3_result_null(context);
+}
+
 bool array_has(const nlohmann::json& array, const nlohmann::json& element) {
   return std::find(array.begin(), array.end(), element) != array.end();
 }
@@ -376,6 +398,7 @@ void register_functions(sqlite3* db) {
   add(db, "tsr_casei", 1, text_transform<casei>);
   add(db, "tsr_accenti", 1, text_transform<accenti>);
   add(db, "tsr_micros", 1, micros);
+  add(db, "tsr_number", 1, number);
   add(db, "tsr_array", 3, array);
   add(db, "tsr_cql2", 2, evaluate_cql2);
   add(db, "tsr_property", 2, property);

@@ -1,10 +1,13 @@
 #include "catalog/sqlite/sqlite_query.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <span>
 
 #include <fmt/format.h>
 #include <ogr_geometry.h>
 
+#include "catalog/cql2_internal.hpp"
 #include "catalog/sqlite/sqlite_functions.hpp"
 #include "catalog/temporal_relation.hpp"
 #include "tessera/error.hpp"
@@ -99,10 +102,14 @@ struct Operand {
 
 class Translator {
  public:
+  explicit Translator(const SearchTypes& types) : types_(types) {}
   Sql boolean(const cql2::Expr& expr);
 
  private:
   Operand operand(const cql2::Expr& expr);
+  std::optional<std::string> number_property(std::span<const cql2::Expr> operands) const;
+  std::optional<Sql> number_operand(const cql2::Expr& expr, const std::string& property);
+  std::optional<Sql> number_comparison(const cql2::Operation& operation);
   Operand property(const std::string& name);
   Sql comparison(const cql2::Expr& expr, const cql2::Operation& operation);
   Sql spatial(const cql2::Expr& expr, const cql2::Operation& operation);
@@ -114,7 +121,124 @@ class Translator {
     return sql.append("tsr_cql2(i.content, ").param(&expr).append(")");
   }
   static bool span_of(Operand& operand);
+
+  const SearchTypes& types_;
 };
+
+// The property that makes a comparison numeric: the first operand that is a
+// property the search reads as a number (pgstac takes the wrapper of the first
+// property with one), unless an item column or a temporal literal takes part,
+// which compare by their own types.
+std::optional<std::string> Translator::number_property(std::span<const cql2::Expr> operands) const {
+  std::optional<std::string> found;
+  for (const auto& expr : operands) {
+    if (const auto* ref = expr.get_if<cql2::PropertyRef>()) {
+      std::string name = normalize_field(ref->name);
+      if (column_of(name) != Column::kNone) {
+        return std::nullopt;
+      }
+      if (!found && types_.read(name) != PropertyRead::kAsStored) {
+        found = std::move(name);
+      }
+    } else if (expr.get_if<cql2::TimestampLiteral>() != nullptr || expr.get_if<cql2::DateLiteral>() != nullptr ||
+               expr.get_if<cql2::IntervalLiteral>() != nullptr) {
+      return std::nullopt;
+    }
+  }
+  return found;
+}
+
+// An operand of a numeric comparison, as pgstac wraps each one in to_float:
+// properties read as numbers, literals made numbers (InvalidInput naming
+// `property` for one that is not a number), other values as they are;
+// nullopt for an operand with no value form.
+std::optional<Sql> Translator::number_operand(const cql2::Expr& expr, const std::string& property) {
+  Sql sql;
+  if (const auto* ref = expr.get_if<cql2::PropertyRef>()) {
+    const std::string name = normalize_field(ref->name);
+    if (types_.read(name) == PropertyRead::kNumber) {
+      return field_expression(name);
+    }
+    return sql.append("tsr_number(").append(field_expression(name)).append(")");
+  }
+  if (const auto* literal = expr.get_if<cql2::Literal>()) {
+    const json& value = literal->value;
+    if (value.is_null()) {
+      return sql.param(nullptr);
+    }
+    if (value.is_number_integer()) {
+      return sql.param(value.get<std::int64_t>());
+    }
+    if (value.is_number()) {
+      return sql.param(value.get<double>());
+    }
+    if (value.is_string()) {
+      if (const auto number = cql2::detail::number_from_text(value.get_ref<const std::string&>())) {
+        return sql.param(*number);
+      }
+    }
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("search: '{}' compares as a number (its queryable type), and {} is not a number", property,
+                            cql2::detail::describe_literal(value)));
+  }
+  Operand other = operand(expr);
+  if (other.kind != Operand::kValue) {
+    return std::nullopt;
+  }
+  return other.value;
+}
+
+// =, <>, <, <=, >, >=, BETWEEN and IN on a property the search reads as a
+// number, or nullopt when the comparison is not one.
+std::optional<Sql> Translator::number_comparison(const cql2::Operation& operation) {
+  using cql2::Op;
+  std::vector<cql2::Expr> operands;
+  if (operation.op == Op::kIn) {
+    const auto* list = operation.args[1].get_if<cql2::ArrayLiteral>();
+    if (list == nullptr) {
+      return std::nullopt;
+    }
+    operands.push_back(operation.args[0]);
+    operands.insert(operands.end(), list->items.begin(), list->items.end());
+  } else {
+    operands = operation.args;
+  }
+  const std::optional<std::string> property = number_property(operands);
+  if (!property) {
+    return std::nullopt;
+  }
+  std::vector<Sql> values;
+  for (const auto& expr : operands) {
+    std::optional<Sql> value = number_operand(expr, *property);
+    if (!value) {
+      return std::nullopt;
+    }
+    values.push_back(std::move(*value));
+  }
+  Sql sql;
+  sql.append("(").append(values[0]);
+  switch (operation.op) {
+    case Op::kBetween:
+      return sql.append(" BETWEEN ").append(values[1]).append(" AND ").append(values[2]).append(")");
+    case Op::kIn:
+      sql.append(" IN (");
+      for (std::size_t n = 1; n < values.size(); ++n) {
+        sql.append(n > 1 ? ", " : "").append(values[n]);
+      }
+      return sql.append("))");
+    default:
+      break;
+  }
+  static const std::pair<Op, const char*> kSymbols[] = {{Op::kEqual, " = "},   {Op::kNotEqual, " <> "},
+                                                        {Op::kLess, " < "},    {Op::kLessEqual, " <= "},
+                                                        {Op::kGreater, " > "}, {Op::kGreaterEqual, " >= "}};
+  for (const auto& [candidate, symbol] : kSymbols) {
+    if (candidate == operation.op) {
+      return sql.append(symbol).append(values[1]).append(")");
+    }
+  }
+  return std::nullopt;
+}
 
 Operand Translator::property(const std::string& raw_name) {
   const std::string name = normalize_field(raw_name);
@@ -283,6 +407,9 @@ bool Translator::span_of(Operand& operand) {
 }
 
 Sql Translator::comparison(const cql2::Expr& expr, const cql2::Operation& operation) {
+  if (auto numeric = number_comparison(operation)) {
+    return std::move(*numeric);
+  }
   const cql2::Op op = operation.op;
   static const std::pair<cql2::Op, const char*> kSymbols[] = {
       {cql2::Op::kEqual, " = "},      {cql2::Op::kNotEqual, " <> "}, {cql2::Op::kLess, " < "},
@@ -457,6 +584,9 @@ Sql Translator::boolean(const cql2::Expr& expr) {
       return sql.append("tsr_like(").append(value.value).append(", ").append(pattern.value).append(")");
     }
     case Op::kBetween: {
+      if (auto numeric = number_comparison(*operation)) {
+        return std::move(*numeric);
+      }
       Operand value = operand(args[0]);
       Operand low = operand(args[1]);
       Operand high = operand(args[2]);
@@ -472,6 +602,9 @@ Sql Translator::boolean(const cql2::Expr& expr) {
           .append(")");
     }
     case Op::kIn: {
+      if (auto numeric = number_comparison(*operation)) {
+        return std::move(*numeric);
+      }
       Operand value = operand(args[0]);
       const auto* list = args[1].get_if<cql2::ArrayLiteral>();
       if (value.kind != Operand::kValue || list == nullptr) {
@@ -544,9 +677,71 @@ Sql field_expression(const std::string& raw_name) {
   return sql.append("tsr_property(i.content, ").param(name).append(")");
 }
 
+Sql typed_field_expression(const std::string& raw_name, const SearchTypes& types) {
+  const std::string name = normalize_field(raw_name);
+  Sql field = field_expression(name);
+  if (column_of(name) != Column::kNone || types.read(name) != PropertyRead::kNumberFromText) {
+    return field;
+  }
+  Sql sql;
+  return sql.append("tsr_number(").append(field).append(")");
+}
+
 bool is_nullable_field(const std::string& name) { return column_of(normalize_field(name)) == Column::kNone; }
 
-Sql translate_filter(const cql2::Expr& filter) { return Translator().boolean(filter); }
+Sql translate_filter(const cql2::Expr& filter, const SearchTypes& types) { return Translator(types).boolean(filter); }
+
+QueryableTypes QueryableTypes::read(Connection& connection) {
+  QueryableTypes types;
+  auto& select = connection.cached("SELECT name, collection, type FROM queryables ORDER BY name, collection");
+  while (select.step()) {
+    const std::string_view type = select.text(2);
+    const std::uint8_t kind = type == "number" || type == "integer" ? kNumber : type == "null" ? 0 : kOther;
+    if (kind == 0) {
+      continue;
+    }
+    auto& collections = types.properties[std::string(select.text(0))];
+    const std::string_view collection = select.text(1);
+    if (!collections.empty() && collections.back().first == collection) {
+      collections.back().second |= kind;
+    } else {
+      collections.emplace_back(std::string(collection), kind);
+    }
+  }
+  select.reset();
+  return types;
+}
+
+std::shared_ptr<const QueryableTypes> QueryableTypes::of(Connection& connection) {
+  const auto version = connection.data_version();
+  if (connection.queryable_types == nullptr || connection.queryable_types_version != version) {
+    connection.queryable_types = std::make_shared<const QueryableTypes>(read(connection));
+    connection.queryable_types_version = version;
+  }
+  return connection.queryable_types;
+}
+
+PropertyRead SearchTypes::read(const std::string& name) const {
+  if (types_ == nullptr || column_of(name) != Column::kNone) {
+    return PropertyRead::kAsStored;
+  }
+  const auto found = types_->properties.find(name);
+  if (found == types_->properties.end()) {
+    return PropertyRead::kAsStored;
+  }
+  std::uint8_t all = QueryableTypes::kNumber;
+  std::uint8_t any = 0;
+  for (const auto& [collection, kinds] : found->second) {
+    if (collections_.empty() || std::find(collections_.begin(), collections_.end(), collection) != collections_.end()) {
+      all &= kinds;
+      any |= kinds;
+    }
+  }
+  if (any == 0 || (all & QueryableTypes::kNumber) == 0) {
+    return PropertyRead::kAsStored;  // no values here, or a collection without numbers
+  }
+  return (any & QueryableTypes::kOther) != 0 ? PropertyRead::kNumberFromText : PropertyRead::kNumber;
+}
 
 std::optional<Bbox> spatial_filter_box(const SearchRequest& request) {
   if (request.bbox) {
@@ -627,14 +822,15 @@ void bind_json_value(Sql& sql, const json& value) {
 
 // The keyset condition "row comes after the cursor" in the given order.
 // NULL sorts as the largest value (PostgreSQL's order, which pgstac has).
-Sql after_cursor(const std::vector<SortKey>& keys, const std::vector<json>& values, std::size_t index) {
+Sql after_cursor(const std::vector<SortKey>& keys, const std::vector<json>& values, std::size_t index,
+                 const SearchTypes& types) {
   const SortKey& key = keys[index];
-  const Sql field = field_expression(key.field);
+  const Sql field = typed_field_expression(key.field, types);
   const json& value = values[index];
   const bool last = index + 1 == keys.size();
   Sql rest;
   if (!last) {
-    rest = after_cursor(keys, values, index + 1);
+    rest = after_cursor(keys, values, index + 1, types);
   }
   Sql sql;
   sql.append("(");
@@ -667,7 +863,7 @@ Sql after_cursor(const std::vector<SortKey>& keys, const std::vector<json>& valu
 
 }  // namespace
 
-SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
+SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan, const SearchTypes& types) {
   SearchSql out;
   std::vector<Sql> conditions;
   if (!request.ids.empty()) {
@@ -718,7 +914,7 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
     conditions.push_back(exact);
   }
   if (request.filter) {
-    conditions.push_back(translate_filter(*request.filter));
+    conditions.push_back(translate_filter(*request.filter, types));
   }
   out.where.append("1");
   for (const auto& condition : conditions) {
@@ -728,6 +924,7 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
   std::vector<SortKey> keys = effective_sort(request);
   for (std::size_t n = 0; n + 2 < keys.size(); ++n) {
     out.sort_fields.push_back(keys[n].field);
+    out.sort_expressions.push_back(typed_field_expression(keys[n].field, types));
   }
   std::optional<PageCursor> cursor;
   if (request.position) {
@@ -744,7 +941,7 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
   out.order_by.append("ORDER BY ");
   for (std::size_t n = 0; n < keys.size(); ++n) {
     const char* direction = keys[n].descending ? " DESC" : " ASC";
-    const Sql field = field_expression(keys[n].field);
+    const Sql field = typed_field_expression(keys[n].field, types);
     out.order_by.append(n > 0 ? ", " : "");
     if (is_nullable_field(keys[n].field)) {
       out.order_by.append("(").append(field).append(" IS NULL)").append(direction).append(", ");
@@ -763,7 +960,7 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
       // A row-value comparison lets SQLite seek straight to the page in the index.
       out.keyset.append("(");
       for (std::size_t n = 0; n < keys.size(); ++n) {
-        out.keyset.append(n > 0 ? ", " : "").append(field_expression(keys[n].field));
+        out.keyset.append(n > 0 ? ", " : "").append(typed_field_expression(keys[n].field, types));
       }
       out.keyset.append(keys[0].descending ? ") < (" : ") > (");
       for (std::size_t n = 0; n < values.size(); ++n) {
@@ -772,7 +969,7 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan) {
       }
       out.keyset.append(")");
     } else {
-      out.keyset = after_cursor(keys, values, 0);
+      out.keyset = after_cursor(keys, values, 0, types);
     }
   }
   return out;

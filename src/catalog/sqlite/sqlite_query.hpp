@@ -7,7 +7,10 @@
 // JSON paths that are either checked against a strict character set or bound.
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -57,15 +60,57 @@ struct Sql {
   void bind_to(Statement& statement, int first_index = 1) const;
 };
 
+// The JSON types each collection's items give each property (the queryables
+// table): what decides whether a search compares and sorts a property as a
+// number, as pgstac's queryables decide it there.
+struct QueryableTypes {
+  enum : std::uint8_t { kNumber = 1, kOther = 2 };  // integer and number; string, boolean, array, object
+  // property -> (collection, the kinds of its values there), null values left out
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::uint8_t>>> properties;
+
+  static QueryableTypes read(Connection& connection);
+  // The connection's cached types, read again when the database changed.
+  static std::shared_ptr<const QueryableTypes> of(Connection& connection);
+};
+
+// How one search reads a property.
+enum class PropertyRead {
+  kAsStored,        // by its JSON type (numbers before strings, as SQLite orders them)
+  kNumber,          // a number property whose values are all numbers: literals become numbers
+  kNumberFromText,  // a number property with other values too: they are read as numbers as well
+};
+
+// The property types of one search: a property is a number when every
+// collection the search reaches (its `collections`, else all) that has the
+// property has numbers in it, as pgstac reads a property through to_float
+// when the queryables of those collections all say number (and as text when
+// they disagree). The default reads every property as stored.
+class SearchTypes {
+ public:
+  SearchTypes() = default;
+  SearchTypes(std::shared_ptr<const QueryableTypes> types, std::vector<std::string> collections)
+      : types_(std::move(types)), collections_(std::move(collections)) {}
+  // `name` without "properties."; the item columns are always kAsStored.
+  [[nodiscard]] PropertyRead read(const std::string& name) const;
+
+ private:
+  std::shared_ptr<const QueryableTypes> types_;
+  std::vector<std::string> collections_;
+};
+
 // The SQL value expression of a sort key or filter property over the items
 // table aliased "i" (a column for id/collection/datetime, else json_extract).
 Sql field_expression(const std::string& name);
+// field_expression read as the search's types say (tsr_number for kNumberFromText).
+Sql typed_field_expression(const std::string& name, const SearchTypes& types);
 
 // Whether a sort field can be NULL (a property, not one of the item columns).
 bool is_nullable_field(const std::string& name);
 
 // Translates a validated CQL2 expression into an SQL boolean expression.
-Sql translate_filter(const cql2::Expr& filter);
+// Comparisons (=, <>, <, <=, >, >=, BETWEEN, IN) on a number property read
+// its literals as numbers: InvalidInput for one that is not a number.
+Sql translate_filter(const cql2::Expr& filter, const SearchTypes& types = {});
 
 // How a search uses the R*Tree: through it when the spatial constraint is
 // selective, else as an inline check while scanning in sort order.
@@ -76,10 +121,11 @@ struct SearchSql {
   Sql keyset;                            // empty on the first page
   Sql order_by;                          // "ORDER BY ..."
   std::vector<std::string> sort_fields;  // the requested sort keys, without the tie-breaks
+  std::vector<Sql> sort_expressions;     // their SQL values, as ORDER BY reads them
   bool reversed = false;                 // rows come back in reverse order (a "prev" page)
 };
 
-SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan);
+SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan, const SearchTypes& types = {});
 
 // The bbox the R*Tree is probed with (the search bbox or the bbox of
 // `intersects`), or nullopt when the search has no spatial constraint.
