@@ -95,6 +95,13 @@ void serve(const ServeArgs& args) {
     throw Error(ErrorCode::kInvalidInput, args.catalog.empty() ? "serve: nothing to serve: --no-tiles without --catalog"
                                                                : "serve: nothing to serve: --no-tiles with --no-stac");
   }
+  if (!args.no_tiles && args.allowed_roots.empty()) {
+    // The tile routes read the hrefs callers give: without a root, any local
+    // raster this process may read is served.
+    std::cerr << "tessera serve: warning: tiles are served and no --allowed-root is given: /cog reads any local "
+                 "raster this process can read (pass --allowed-root DIR, or --no-tiles)"
+              << std::endl;
+  }
   ServiceOptions options;
   options.max_body_bytes = args.max_body_bytes;
   options.cors_origins = args.cors_origins;
