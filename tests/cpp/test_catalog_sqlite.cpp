@@ -229,6 +229,35 @@ TEST(SqliteCatalog, Cql2Arithmetic) {
   EXPECT_EQ(ids("v + 1 < 2 OR v - 1 > 18"), (std::vector<std::string>{"i0", "i4"}));
 }
 
+// A spatial predicate on the item's geometry inside the filter narrows the
+// search through the R*Tree (the literal's box), alone or in an AND, and
+// answers exactly as the filter says; s_disjoint and OR do not narrow.
+TEST(SqliteCatalog, FilterGeometriesNarrowThroughTheRtree) {
+  auto catalog = Catalog::open("sqlite://:memory:");
+  catalog->upsert_collection(make_collection("a"));
+  std::vector<json> items;
+  for (int n = 0; n < 20; ++n) {
+    items.push_back(make_item(fmt::format("i{:02d}", n), "a", "2021-01-01T00:00:00Z", n * 2, n, 1.0, {{"v", n}}));
+  }
+  ASSERT_EQ(catalog->load(items).loaded, 20U);
+  auto ids = [&](const char* filter) {
+    std::vector<std::string> out;
+    const json result = catalog->search({{"filter", filter}, {"sortby", "id"}, {"limit", 100}});
+    for (const auto& feature : result["features"]) {
+      out.push_back(feature["id"].get<std::string>());
+    }
+    EXPECT_EQ(result["numberMatched"], out.size()) << filter;
+    return out;
+  };
+  EXPECT_EQ(ids("S_INTERSECTS(geometry, BBOX(3.5, 1.5, 6.5, 3.5))"), (std::vector<std::string>{"i02", "i03"}));
+  EXPECT_EQ(ids("S_INTERSECTS(geometry, POLYGON((3.5 1.5, 6.5 1.5, 6.5 3.5, 3.5 3.5, 3.5 1.5))) AND v > 2"),
+            std::vector<std::string>{"i03"});
+  EXPECT_EQ(ids("v < 2 AND S_WITHIN(geometry, BBOX(-10, -10, 3, 3))"), (std::vector<std::string>{"i00", "i01"}));
+  EXPECT_EQ(ids("S_DISJOINT(geometry, BBOX(-10, -10, 30, 30))"),
+            (std::vector<std::string>{"i16", "i17", "i18", "i19"}));
+  EXPECT_EQ(ids("S_INTERSECTS(geometry, BBOX(0, 0, 1, 1)) OR v = 19"), (std::vector<std::string>{"i00", "i19"}));
+}
+
 // Searches read a property as a number by the queryable types of the
 // collections they reach; each connection caches those types until the
 // database changes, by its own writes or another connection's.

@@ -743,12 +743,59 @@ PropertyRead SearchTypes::read(const std::string& name) const {
   return (any & QueryableTypes::kOther) != 0 ? PropertyRead::kNumberFromText : PropertyRead::kNumber;
 }
 
+namespace {
+
+// The bbox of the geometry literal a filter's spatial predicate holds the
+// item's geometry to, when the filter is that predicate or an AND with it:
+// every item it matches intersects the literal (all predicates but
+// s_disjoint), so the R*Tree may narrow to the literal's box.
+std::optional<Bbox> filter_geometry_box(const cql2::Expr& expr) {
+  const auto* operation = expr.get_if<cql2::Operation>();
+  if (operation == nullptr) {
+    return std::nullopt;
+  }
+  if (operation->op == cql2::Op::kAnd) {
+    for (const auto& conjunct : operation->args) {
+      if (auto box = filter_geometry_box(conjunct)) {
+        return box;
+      }
+    }
+    return std::nullopt;
+  }
+  constexpr cql2::Op kIntersecting[] = {cql2::Op::kSIntersects, cql2::Op::kSEquals,   cql2::Op::kSTouches,
+                                        cql2::Op::kSWithin,     cql2::Op::kSOverlaps, cql2::Op::kSCrosses,
+                                        cql2::Op::kSContains};
+  if (std::find(std::begin(kIntersecting), std::end(kIntersecting), operation->op) == std::end(kIntersecting) ||
+      operation->args.size() != 2) {
+    return std::nullopt;
+  }
+  for (std::size_t side = 0; side < 2; ++side) {
+    const auto* property = operation->args[side].get_if<cql2::PropertyRef>();
+    if (property == nullptr || property->name != "geometry") {
+      continue;
+    }
+    const cql2::Expr& other = operation->args[1 - side];
+    if (const auto* geometry = other.get_if<cql2::GeometryLiteral>(); geometry != nullptr && geometry->geometry) {
+      return geometry->geometry->bbox();
+    }
+    if (const auto* box = other.get_if<cql2::BboxLiteral>(); box != nullptr && box->geometry) {
+      return box->geometry->bbox();
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Bbox> spatial_filter_box(const SearchRequest& request) {
   if (request.bbox) {
     return request.bbox;
   }
   if (request.intersects) {
     return request.intersects->bbox();
+  }
+  if (request.filter) {
+    return filter_geometry_box(*request.filter);
   }
   return std::nullopt;
 }
@@ -895,14 +942,17 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan, const
       Sql sql;
       conditions.push_back(sql.append("i.rowid IN (").append(rtree_rowids(*box)).append(")"));
     }
-    Sql exact;
+    // A box from the filter only narrows: the filter itself is the exact test.
     if (request.bbox) {
+      Sql exact;
       exact.append("tsr_in_bbox(i.geometry, i.minx, i.miny, i.maxx, i.maxy, ")
           .append(bbox_params(*box))
           .append(", ")
           .param(Blob{wkb_of(Geometry::from_bbox(*box))})
           .append(")");
-    } else {
+      conditions.push_back(exact);
+    } else if (request.intersects) {
+      Sql exact;
       exact.append("tsr_bbox_intersects(i.minx, i.miny, i.maxx, i.maxy, ")
           .append(bbox_params(*box))
           .append(") AND tsr_spatial(")
@@ -910,8 +960,8 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan, const
           .append(", i.geometry, ")
           .param(Blob{wkb_of(*request.intersects)})
           .append(")");
+      conditions.push_back(exact);
     }
-    conditions.push_back(exact);
   }
   if (request.filter) {
     conditions.push_back(translate_filter(*request.filter, types));

@@ -127,8 +127,10 @@ struct SearchSql {
 
 SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan, const SearchTypes& types = {});
 
-// The bbox the R*Tree is probed with (the search bbox or the bbox of
-// `intersects`), or nullopt when the search has no spatial constraint.
+// The bbox the R*Tree is probed with (the search bbox, the bbox of
+// `intersects`, or that of the geometry a filter's spatial predicate on the
+// item's geometry names, alone or in an AND), or nullopt when the search has
+// no spatial constraint.
 std::optional<Bbox> spatial_filter_box(const SearchRequest& request);
 
 // "SELECT id FROM items_rtree WHERE ..." for the entries overlapping `box`
