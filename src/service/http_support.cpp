@@ -146,4 +146,18 @@ std::string query_escape(std::string_view text) {
   return escaped;
 }
 
+std::string query_string_of(const HttpRequest& request, const std::vector<std::string_view>& excluded) {
+  std::string query;
+  for (const auto& [name, value] : request.query) {
+    if (std::find(excluded.begin(), excluded.end(), name) != excluded.end()) {
+      continue;
+    }
+    query += query.empty() ? '?' : '&';
+    query += query_escape(name);
+    query += '=';
+    query += query_escape(value);
+  }
+  return query;
+}
+
 }  // namespace tessera::service

@@ -57,4 +57,8 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag);
 // `text` percent-encoded for a query string value.
 std::string query_escape(std::string_view text);
 
+// The request's query string without the `excluded` parameters, re-encoded
+// ("" or "?a=1&b=2"): for links that keep what the client asked.
+std::string query_string_of(const HttpRequest& request, const std::vector<std::string_view>& excluded = {});
+
 }  // namespace tessera::service

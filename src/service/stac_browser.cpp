@@ -15,16 +15,6 @@ namespace {
 
 constexpr std::string_view kMount = "/browser";
 
-// "?a=1&b=2" from the decoded query pairs ("" without any).
-std::string query_string(const HttpRequest& request) {
-  std::string text;
-  for (const auto& [name, value] : request.query) {
-    text += text.empty() ? '?' : '&';
-    text += query_escape(name) + "=" + query_escape(value);
-  }
-  return text;
-}
-
 // Whether `relative`, which is no file that may be served, asks for a file:
 // one in a folder of the application (js/, css/, ...) or a name with an
 // extension at its top (favicon.ico), or a path that may not be served
@@ -56,21 +46,17 @@ StacBrowser::StacBrowser(const std::string& folder, const ServiceOptions& option
 }
 
 std::optional<HttpResponse> StacBrowser::handle(const HttpRequest& request) const {
-  const std::string_view path = request.path;
-  if (!path.starts_with(kMount) || (path.size() > kMount.size() && path[kMount.size()] != '/')) {
+  const auto mounted = below_mount(request.path, kMount);
+  if (!mounted) {
     return std::nullopt;
   }
   if (request.method != "GET" && request.method != "HEAD") {
     throw HttpError(405, "MethodNotAllowed", fmt::format("{} is not allowed here (allowed: GET)", request.method));
   }
-  if (path.size() == kMount.size()) {
-    // The application's relative URLs need the trailing '/'.
-    HttpResponse redirect;
-    redirect.status = 301;
-    redirect.headers = {{"Location", base_url(request) + "/browser/" + query_string(request)}};
-    return redirect;
+  if (mounted->bare) {
+    return to_mount_folder(request, kMount);
   }
-  const std::string_view relative = path.substr(kMount.size() + 1);
+  const std::string_view relative = mounted->relative;
   if (relative == "config.js") {
     return config_script(request);
   }
@@ -78,7 +64,7 @@ std::optional<HttpResponse> StacBrowser::handle(const HttpRequest& request) cons
     return file;
   }
   if (missing_file(files_.root(), relative)) {
-    throw HttpError(404, "NotFound", fmt::format("no file {}", path));
+    throw HttpError(404, "NotFound", fmt::format("no file {}", request.path));
   }
   return files_.serve(request, "index.html");
 }

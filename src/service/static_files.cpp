@@ -187,4 +187,21 @@ std::optional<HttpResponse> StaticFiles::serve(const HttpRequest& request, std::
   return response;
 }
 
+std::optional<MountedPath> below_mount(std::string_view path, std::string_view mount) {
+  if (!path.starts_with(mount) || (path.size() > mount.size() && path[mount.size()] != '/')) {
+    return std::nullopt;
+  }
+  if (path.size() == mount.size()) {
+    return MountedPath{true, {}};
+  }
+  return MountedPath{false, path.substr(mount.size() + 1)};
+}
+
+HttpResponse to_mount_folder(const HttpRequest& request, std::string_view mount) {
+  HttpResponse redirect;
+  redirect.status = 301;
+  redirect.headers = {{"Location", base_url(request) + std::string(mount) + "/" + query_string_of(request)}};
+  return redirect;
+}
+
 }  // namespace tessera::service

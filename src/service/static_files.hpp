@@ -17,6 +17,19 @@ namespace tessera::service {
 // for unknown ones).
 std::string_view content_type_of(std::string_view name);
 
+// Where a request path lies under `mount` ("/browser"): nullopt outside it,
+// `bare` for the mount itself (no trailing '/'), else the rest below it
+// ("" for "/browser/").
+struct MountedPath {
+  bool bare = false;
+  std::string_view relative;
+};
+std::optional<MountedPath> below_mount(std::string_view path, std::string_view mount);
+
+// A 301 to `mount` + "/" keeping the query: a web application's relative
+// URLs need the trailing '/'.
+HttpResponse to_mount_folder(const HttpRequest& request, std::string_view mount);
+
 class StaticFiles {
  public:
   // `root` must be an existing folder (Error kNotFound otherwise).

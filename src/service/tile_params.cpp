@@ -286,20 +286,6 @@ std::optional<TilePath> tile_path_of(std::string_view tms, std::string_view z, s
   return path;
 }
 
-std::string query_string_of(const HttpRequest& request, const std::vector<std::string_view>& excluded) {
-  std::string query;
-  for (const auto& [name, value] : request.query) {
-    if (std::find(excluded.begin(), excluded.end(), name) != excluded.end()) {
-      continue;
-    }
-    query += query.empty() ? '?' : '&';
-    query += query_escape(name);
-    query += '=';
-    query += query_escape(value);
-  }
-  return query;
-}
-
 TileMatrixSet tms_of(std::string_view name) {
   return parsed("tileMatrixSetId", [&] { return TileMatrixSet::from_name(std::string(name)); });
 }

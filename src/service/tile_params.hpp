@@ -64,10 +64,6 @@ struct TilePath {
 // BadParameter for an unknown tile matrix set or an out-of-range number.
 std::optional<TilePath> tile_path_of(std::string_view tms, std::string_view z, std::string_view x, std::string_view y);
 
-// The request's query string without the `excluded` parameters, re-encoded
-// ("" or "?a=1&b=2"), for the tile URLs of a TileJSON document.
-std::string query_string_of(const HttpRequest& request, const std::vector<std::string_view>& excluded);
-
 // A tile matrix set by the name in the path (WebMercatorQuad, WorldCRS84Quad,
 // EPSG:<code>); BadParameter("tileMatrixSetId") for an unknown one.
 TileMatrixSet tms_of(std::string_view name);

@@ -58,16 +58,6 @@ void require_get(const HttpRequest& request) {
   }
 }
 
-// "?a=1&b=2" from the decoded query pairs ("" without any).
-std::string query_string(const HttpRequest& request) {
-  std::string text;
-  for (const auto& [name, value] : request.query) {
-    text += text.empty() ? '?' : '&';
-    text += query_escape(name) + "=" + query_escape(value);
-  }
-  return text;
-}
-
 }  // namespace
 
 ViewerRoutes::ViewerRoutes(const ServiceOptions& options) : max_age_seconds_(options.cache_max_age_seconds) {
@@ -103,23 +93,19 @@ std::optional<HttpResponse> ViewerRoutes::handle(const HttpRequest& request,
     require_get(request);
     return cacheable_response(request, colormaps_, "application/json", max_age_seconds_);
   }
-  const std::string_view path = request.path;
-  if (!files_ || !path.starts_with(kMount) || (path.size() > kMount.size() && path[kMount.size()] != '/')) {
+  const auto mounted = files_ ? below_mount(request.path, kMount) : std::nullopt;
+  if (!mounted) {
     return std::nullopt;
   }
   require_get(request);
-  if (path.size() == kMount.size()) {
-    // The page's relative URLs need the trailing '/'.
-    HttpResponse redirect;
-    redirect.status = 301;
-    redirect.headers = {{"Location", base_url(request) + "/viewer/" + query_string(request)}};
-    return redirect;
+  if (mounted->bare) {
+    return to_mount_folder(request, kMount);
   }
-  const std::string_view relative = path.substr(kMount.size() + 1);
+  const std::string_view relative = mounted->relative;
   if (auto file = files_->serve(request, relative.empty() ? "index.html" : relative)) {
     return file;
   }
-  throw HttpError(404, "NotFound", fmt::format("no file {}", path));
+  throw HttpError(404, "NotFound", fmt::format("no file {}", request.path));
 }
 
 }  // namespace tessera::service
