@@ -376,6 +376,60 @@ def _check_rows_are_pgstacs(connection, collection_id, items):
         assert hydrated == _without_null_members(original), original["id"]
 
 
+def _check_hydration_is_pgstacs(catalog, url, collection_id):
+    """tessera's search and get_item (stored rows hydrated in C++) against pgstac's search() and
+    get_item() (hydrated in PL/pgSQL), on every item of the collection."""
+    theirs = pgstac_search(url, {"collections": [collection_id], "limit": 1000})["features"]
+    mine = catalog.search(collections=[collection_id], limit=1000)["features"]
+    assert theirs and {f["id"]: f for f in mine} == {f["id"]: f for f in theirs}
+    with psycopg.connect(url) as connection:
+        connection.execute("SET search_path TO pgstac, public")
+        for feature in theirs:
+            own = connection.execute("SELECT get_item(%s, %s)", [feature["id"], collection_id]).fetchone()[0]
+            assert catalog.get_item(collection_id, feature["id"]) == own == feature
+
+
+def test_hydration_follows_pgstacs_merge_rules(catalog, pgstac_url):
+    """Stored contents pgstac's loader never writes but its merge_jsonb() defines: the marker of
+    a deleted key, empty objects and arrays on both sides (jsonb_object_agg and jsonb_agg over no
+    rows are NULL, so the member goes), arrays of equal and of different lengths, nulls inside
+    arrays, escaped keys and strings, numbers spelled as stored, and a collection without
+    item_assets."""
+    cid = "merge-rules"
+    catalog.upsert_collection(dict(collection(cid), item_assets={
+        "a": {"type": "image/tiff", "roles": ["data"], "empty": {}, "none": [], "nested": {"x": 1, "y": {"z": 2}},
+              "bands": [{"name": "b1"}, {"name": "b2", "nodata": 0}], "tab\tkey": "v"},
+        "gone": {"type": "text/plain"},
+    }))
+    marker = "\U0001235F\u203B"  # pgstac's "𒍟※": a key the item had not
+    stored = [
+        {"assets": {"a": {"href": "a.tif", "empty": {}, "none": [], "nested": {"y": {"w": 3}},
+                          "bands": [{"nodata": 5}, None], "tab\tkey": "own"}, "gone": marker},
+         "properties": {"datetime": "2023-01-01T00:00:00Z", "n": 1.50, "e": 1e-7, "big": 12345678901234567890,
+                        "s": "quote \" and \u00e9", "list": [None, {"k": None}], "obj": {"k": None}}},
+        {"assets": {"a": {"href": "b.tif", "bands": [{"name": "only"}], "roles": marker}},
+         "properties": {"datetime": "2023-01-01T00:00:00Z"}},
+        {"properties": {"datetime": "2023-01-01T00:00:00Z"}, "assets": {}},
+    ]
+    # A loaded item makes the collection's partition; the rows share its datetime, inside the
+    # partition's constraints.
+    assert catalog.load([item("loaded", cid, "2023-01-01T00:00:00Z", 9, 9)])["loaded"] == 1
+    with psycopg.connect(pgstac_url) as connection:
+        connection.execute("SET search_path TO pgstac, public")
+        for n, content in enumerate(stored):
+            connection.execute(
+                "INSERT INTO items (id, collection, geometry, datetime, end_datetime, content) "
+                "VALUES (%s, %s, ST_SetSRID(ST_MakePoint(%s, 1), 4326), %s, %s, %s::jsonb)",
+                [f"r{n}", cid, n, content["properties"]["datetime"], content["properties"]["datetime"],
+                 json.dumps(content)],
+            )
+    _check_hydration_is_pgstacs(catalog, pgstac_url, cid)
+    plain = "merge-rules-plain"
+    catalog.upsert_collection(collection(plain))
+    assert catalog.load([item("p0", plain, "2023-01-01T00:00:00Z", 0, 0)])["loaded"] == 1
+    _check_hydration_is_pgstacs(catalog, pgstac_url, plain)
+
+
 @pytest.mark.parametrize("mode", ["insert", "ignore", "upsert"])
 @pytest.mark.parametrize("variant", ["base-item", "edited-base-item", "monthly"])
 def test_loaded_rows_are_the_ones_pgstac_builds(catalog, pgstac_url, mode, variant):
@@ -406,9 +460,11 @@ def test_loaded_rows_are_the_ones_pgstac_builds(catalog, pgstac_url, mode, varia
             assert len(tags) == 1 and tags[0][0] is not None
         _check_rows_are_pgstacs(connection, cid, items)
         assert connection.execute("SELECT count(*) FROM items WHERE collection = %s", [cid]).fetchone()[0] == len(items)
-    # pgstac's own search() returns them hydrated too.
+    # pgstac's own search() returns them hydrated too, and tessera, which
+    # hydrates in C++ what it reads, returns exactly what pgstac would.
     page = pgstac_search(pgstac_url, {"collections": [cid], "limit": 100})
     assert {f["id"]: f for f in page["features"]} == {i["id"]: _without_null_members(i) for i in items}
+    _check_hydration_is_pgstacs(catalog, pgstac_url, cid)
     if mode != "insert":
         again = catalog.load(items, mode=mode)
         assert again["failed"] == []

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "catalog/load_pipeline.hpp"
+#include "catalog/pgstac/pgstac_rows.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/stac.hpp"
 #include "tessera/datetime.hpp"
@@ -148,13 +149,19 @@ json PgstacCatalog::update_collection_extent(std::string_view id) {
 // --- Items -------------------------------------------------------------------
 
 json PgstacCatalog::get_item(std::string_view collection, std::string_view id) {
+  // pgstac's get_item() hydrated in C++ (see search_page).
   auto connection = pool_->acquire();
-  json item =
-      parse_json_text(connection->scalar("SELECT get_item($1, $2)", {std::string(id), std::string(collection)}));
-  if (item.is_null()) {
+  const std::optional<std::string> stored =
+      connection->scalar("SELECT content_nonhydrated(i) FROM items i WHERE i.collection = $2 AND i.id = $1",
+                         {std::string(id), std::string(collection)});
+  if (!stored) {
     throw Error(ErrorCode::kNotFound, fmt::format("item '{}' not found in collection '{}'", id, collection));
   }
-  return item;
+  JsonTree tree;
+  tree.parse(*stored);
+  std::string item;
+  hydrate_feature(tree, JsonTree::kRoot, item);
+  return parse_json_text(item);
 }
 
 void PgstacCatalog::delete_item(std::string_view collection, std::string_view id) {

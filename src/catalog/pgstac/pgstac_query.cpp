@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include "catalog/pgstac/pgstac_catalog.hpp"
+#include "catalog/pgstac/pgstac_rows.hpp"
 #include "catalog/search_page.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/temporal_relation.hpp"
@@ -202,7 +203,10 @@ SearchPage PgstacCatalog::search_page(const json& request_json) {
   }
   // An exact, fresh count when asked for (pgstac caches counts for a day by
   // default); without one, pgstac's own defaults, which skip the statistics.
+  // Items come back as stored, with their base item, and are hydrated here:
+  // pgstac's PL/pgSQL merge costs ~10 ms an item (BENCHMARKS.md, STAC API).
   body["conf"] = request.count_matched ? json{{"context", "on"}, {"context_stats_ttl", "0"}} : json{{"context", "off"}};
+  body["conf"]["nohydrate"] = true;
 
   std::optional<std::string> page_text;
   for (int attempt = 1;; ++attempt) {
@@ -223,10 +227,15 @@ SearchPage PgstacCatalog::search_page(const json& request_json) {
   if (!page_text || parser.parse(*page_text).get(page) != simdjson::SUCCESS) {
     throw Error(ErrorCode::kInternal, "pgstac search() returned no JSON page");
   }
-  simdjson::dom::array features;
-  if (page["features"].get(features) == simdjson::SUCCESS) {
-    for (const auto feature : features) {
-      result.items.push_back(simdjson::minify(feature));
+  // The features are hydrated from a tree of the page that keeps the text's
+  // spellings (numbers, escapes), as pgstac would have written them.
+  JsonTree tree;
+  tree.parse(*page_text);
+  if (const std::int32_t features = tree.find(JsonTree::kRoot, "features");
+      features >= 0 && tree.node(features).type == JsonTree::Type::kArray) {
+    result.items.reserve(tree.node(features).count);
+    for (std::int32_t feature = tree.node(features).first; feature >= 0; feature = tree.node(feature).next) {
+      hydrate_feature(tree, feature, result.items.emplace_back());
     }
   }
   std::int64_t matched = 0;

@@ -1,5 +1,6 @@
-// pgstac's dehydration (content_slim, strip_jsonb) in C++, and binary COPY
-// rows of the items table. The rules below follow pgstac 0.10.0's SQL
+// pgstac's dehydration (content_slim, strip_jsonb) and hydration
+// (content_hydrate, merge_jsonb) in C++, and binary COPY rows of the items
+// table. The rules below follow pgstac 0.10.0's SQL
 // (pypgstac/migrations/pgstac.0.10.0.sql) case by case; the Python test
 // test_dehydrated_content_matches_pgstacs_own compares the two on tricky items.
 #include "catalog/pgstac/pgstac_rows.hpp"
@@ -375,6 +376,94 @@ Stripped strip(const JsonTree& a, std::int32_t ai, const JsonTree& b, std::int32
   return Stripped::kValue;
 }
 
+// pgstac's merge_jsonb(a, b) with a the stored item's value and b the base
+// item's; -1 stands for SQL NULL (a key missing on that side). Writes the
+// result (nothing when kAbsent). Everything it returns ends up inside the
+// hydrated item, which pgstac passes through jsonb_strip_nulls: object
+// members that are null are dropped at every depth. `skip` is a member of a
+// that takes no part (the feature's "pgstac:base_item").
+Stripped merge(const JsonTree& a, std::int32_t ai, const JsonTree& b, std::int32_t bi, std::string& out,
+               std::int32_t skip = -1) {
+  if (ai >= 0 && a.node(ai).type == Type::kString) {
+    std::string scratch;
+    if (string_text(a.span(a.node(ai)), a.node(ai).escaped, scratch) == kMarker.substr(1, kMarker.size() - 2)) {
+      return Stripped::kAbsent;  // a key the base item has and the item had not
+    }
+  }
+  if (ai < 0 || a.node(ai).type == Type::kNull) {
+    if (bi < 0) {
+      return Stripped::kAbsent;
+    }
+    if (b.node(bi).type == Type::kNull) {
+      out.append("null");
+      return Stripped::kNull;
+    }
+    write_without_nulls(b, bi, out);
+    return Stripped::kValue;
+  }
+  const auto& x = a.node(ai);
+  const Type b_type = bi >= 0 ? b.node(bi).type : Type::kNull;
+  if (x.type == Type::kObject && b_type == Type::kObject) {
+    const auto& y = b.node(bi);
+    // jsonb_object_agg over no keys at all is NULL; over keys whose values
+    // are all stripped it is {}.
+    bool any_key = false;
+    bool first = true;
+    out.push_back('{');
+    auto member = [&](const JsonTree& key_tree, const JsonTree::Node& key_node, std::int32_t am, std::int32_t bm) {
+      any_key = true;
+      const std::size_t mark = out.size();
+      if (!first) {
+        out.push_back(',');
+      }
+      out.append(key_tree.key(key_node));
+      out.push_back(':');
+      if (merge(a, am, b, bm, out) == Stripped::kValue) {
+        first = false;
+      } else {
+        out.resize(mark);
+      }
+    };
+    for (std::int32_t m = x.first; m >= 0; m = a.node(m).next) {
+      if (m != skip && !overridden(a, m)) {
+        member(a, a.node(m), m, find_like(b, bi, a, a.node(m)));
+      }
+    }
+    for (std::int32_t n = y.first; n >= 0; n = b.node(n).next) {
+      if (!overridden(b, n)) {
+        const std::int32_t in_a = find_like(a, ai, b, b.node(n));
+        if (in_a < 0 || in_a == skip) {
+          member(b, b.node(n), -1, n);
+        }
+      }
+    }
+    if (!any_key) {
+      out.pop_back();
+      return Stripped::kAbsent;
+    }
+    out.push_back('}');
+    return Stripped::kValue;
+  }
+  if (x.type == Type::kArray && b_type == Type::kArray && x.count == b.node(bi).count) {
+    if (x.count == 0) {
+      return Stripped::kAbsent;  // jsonb_agg over no rows is NULL
+    }
+    out.push_back('[');
+    for (std::int32_t m = x.first, n = b.node(bi).first; m >= 0 && n >= 0; m = a.node(m).next, n = b.node(n).next) {
+      if (m != x.first) {
+        out.push_back(',');
+      }
+      if (merge(a, m, b, n, out) == Stripped::kAbsent) {
+        out.append("null");  // jsonb_agg of a SQL NULL
+      }
+    }
+    out.push_back(']');
+    return Stripped::kValue;
+  }
+  write_without_nulls(a, ai, out);
+  return Stripped::kValue;
+}
+
 bool is_row_key(std::string_view key) {
   return key == "\"id\"" || key == "\"geometry\"" || key == "\"collection\"" || key == "\"type\"";
 }
@@ -623,6 +712,27 @@ void dehydrate_content(const JsonTree& item, const BaseItem& base, std::string& 
     out.append(*base.id);
   }
   out.push_back('}');
+}
+
+// --- Hydration -----------------------------------------------------------------
+
+void hydrate_feature(const JsonTree& tree, std::int32_t feature, std::string& out) {
+  // content_hydrate: merge_jsonb({id, geometry, collection, type} || content
+  //   - 'pgstac:base_item', base_item), where content_nonhydrated() has put
+  //   the base item itself under "pgstac:base_item".
+  out.clear();
+  if (tree.node(feature).type != Type::kObject) {
+    throw Error(ErrorCode::kInternal, "pgstac returned a feature that is not a JSON object");
+  }
+  const std::int32_t base_member = tree.find(feature, "pgstac:base_item");
+  // No base item (a collection without one): null, which the merge drops.
+  const bool has_base = base_member >= 0 && tree.node(base_member).type == Type::kObject;
+  if (base_member >= 0 && !has_base && tree.node(base_member).type != Type::kNull) {
+    throw Error(ErrorCode::kInternal, "pgstac returned a feature whose pgstac:base_item is not an object");
+  }
+  if (merge(tree, feature, tree, has_base ? base_member : -1, out, base_member) == Stripped::kAbsent) {
+    out = "{}";
+  }
 }
 
 // --- Binary COPY ---------------------------------------------------------------

@@ -3,7 +3,8 @@
 // Rows of pgstac's `items` table built on the client, as pypgstac's loader
 // does: the item's content dehydrated against its collection's base item
 // exactly as pgstac's SQL content_slim()/strip_jsonb() would, and the whole
-// row encoded for a binary COPY. See docs/pgstac.md ("How tessera loads").
+// row encoded for a binary COPY; and the inverse, content_hydrate(), for
+// what searches read back. See docs/pgstac.md ("How tessera loads").
 
 #include <cstdint>
 #include <optional>
@@ -68,6 +69,14 @@ struct BaseItem {
 // with strip_jsonb()'s rules, and tagged with the base item's id when it has
 // one. `item` is the item's tree (root an object).
 void dehydrate_content(const JsonTree& item, const BaseItem& base, std::string& out);
+
+// Writes pgstac's content_hydrate() of node `feature` of `tree` into `out`
+// (replacing it): the feature is what search() returns with conf.nohydrate (content_nonhydrated:
+// the stored item with, under "pgstac:base_item", the base item it was
+// dehydrated against); the result is the base item merged under the item by
+// merge_jsonb()'s rules, object members that are null removed at every
+// depth, as search() would have returned it hydrated.
+void hydrate_feature(const JsonTree& tree, std::int32_t feature, std::string& out);
 
 // One `items` row as a binary COPY tuple for the columns
 // (id, geometry, collection, datetime, end_datetime, content). `iso_wkb` is
