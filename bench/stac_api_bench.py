@@ -338,14 +338,16 @@ def free_port():
 
 
 def process_tree_rss(pid):
-    """Resident memory in bytes of a process and all its descendants."""
+    """Proportional resident memory (PSS) in bytes of a process and all its descendants: a page
+    several processes (uvicorn's workers) or mappings (SQLite's memory-mapped database, one map per
+    connection) share counts once in the sum, where VmRSS would count it once per mapping."""
     total = 0
     pending = [pid]
     while pending:
         current = pending.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            total += int(re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE).group(1)) * 1024
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(child) for child in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError, AttributeError):
@@ -686,7 +688,7 @@ def report(args, pg_url, results, answers, floor, load_times, load_start, load_e
 
 **Servers**, on loopback: stac-fastapi-pgstac `uvicorn stac_fastapi.pgstac.app:create_app --factory --workers 2 --no-access-log` with PG* variables and every other setting at its default (asyncpg pool 1–10 per worker, all extensions, pgstac's context off: no `numberMatched`); `tessera serve --catalog postgresql://… --threads {args.threads}` on the same database (libpq pool of 8; it asks pgstac for `numberMatched`, one count more per search); `tessera serve --catalog sqlite:///… --threads {args.threads}`.
 
-**Load.** {len(SHAPES)} request shapes, each a list of {args.requests_per_shape} different requests cycled by wrk (Lua script `bench/stac_api_requests.lua`, 2 threads, {args.connections} keep-alive connections, the same for all servers), {args.warmup} s warm-up then {args.duration} s timed; RSS of the server's processes (uvicorn: master + 2 workers; not the PostgreSQL backends) sampled every 0.2 s. Then one connection for {args.single} s per shape, and the paging walks ({args.walks} walks per server of 1,000 items by `next` links, 10 pages of 100, one httpx client with keep-alive, medians). Medians of {args.rounds} round(s), servers in alternating order. Requests: bbox+datetime = a random 0.3–2° box and a 2–13 week interval of {YEAR}; CQL2 = `s_intersects(geometry, POINT) AND eo:cloud_cover < 5|10|20|30`; item = a random item id.
+**Load.** {len(SHAPES)} request shapes, each a list of {args.requests_per_shape} different requests cycled by wrk (Lua script `bench/stac_api_requests.lua`, 2 threads, {args.connections} keep-alive connections, the same for all servers), {args.warmup} s warm-up then {args.duration} s timed; memory of the server's processes (PSS, proportional set size, so pages shared by processes or mappings count once; uvicorn: master + 2 workers; not the PostgreSQL backends) sampled every 0.2 s. Then one connection for {args.single} s per shape, and the paging walks ({args.walks} walks per server of 1,000 items by `next` links, 10 pages of 100, one httpx client with keep-alive, medians). Medians of {args.rounds} round(s), servers in alternating order. Requests: bbox+datetime = a random 0.3–2° box and a 2–13 week interval of {YEAR}; CQL2 = `s_intersects(geometry, POINT) AND eo:cloud_cover < 5|10|20|30`; item = a random item id.
 
 **Same answers** (checked before timing, every request once against every server; reference: stac-fastapi-pgstac; items compared on id, collection, geometry, bbox, properties and assets):
 
@@ -704,9 +706,9 @@ Ratios (req/s over stac-fastapi-pgstac's; walks: its time over the server's):
 |---|---|---|
 {chr(10).join(ratio_rows)}
 
-Memory (MiB, medians of rounds):
+Memory (PSS in MiB, medians of rounds):
 
-| server | RSS idle (after start) | RSS peak under load | RSS at the end |
+| server | idle (after start) | peak under load | at the end |
 |---|---|---|---|
 {chr(10).join(peak_rows)}
 
