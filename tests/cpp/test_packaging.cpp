@@ -358,6 +358,37 @@ TEST(Packager, PublishedRecordsCarryNoSecrets) {
 // Locks are renewed while a job runs: a job longer than its lock lease is
 // never taken for dead; a job whose lock is lost stops with a retryable
 // error and publishes nothing.
+namespace {
+
+// Waits (up to 20 s) until the catalog's lock table has a row whose name is
+// LIKE `pattern`: a job has taken its dataset's lock.
+bool wait_for_lock_row(const std::string& catalog_path, const char* pattern) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(catalog_path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return false;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  bool found = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!found && std::chrono::steady_clock::now() < deadline) {
+    // Prepared each time: the lock table exists once a first lock is taken.
+    sqlite3_stmt* query = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM tessera_locks WHERE name LIKE ?", -1, &query, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(query, 1, pattern, -1, SQLITE_STATIC);
+      found = sqlite3_step(query) == SQLITE_ROW;
+    }
+    sqlite3_finalize(query);
+    if (!found) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  sqlite3_close(db);
+  return found;
+}
+
+}  // namespace
+
 TEST(Packager, LocksAreRenewedWhileAJobRunsAndALostLockStopsIt) {
   TempDir dir;
   const std::string catalog_path = (dir.path() / "locks.db").string();
@@ -365,7 +396,7 @@ TEST(Packager, LocksAreRenewedWhileAJobRunsAndALostLockStopsIt) {
   auto other_catalog = tessera::Catalog::open(catalog_path);
   auto storage = tessera::Storage::open((dir.path() / "out").string());
   auto processor = std::make_shared<SlowTextProcessor>();
-  processor->pause = std::chrono::milliseconds(2500);
+  processor->pause = std::chrono::milliseconds(4000);
   tessera::Packager packager(*storage, catalog.get());
   tessera::Packager other(*storage, other_catalog.get());
   for (auto* p : {&packager, &other}) {
@@ -379,12 +410,16 @@ TEST(Packager, LocksAreRenewedWhileAJobRunsAndALostLockStopsIt) {
                           {"type", "raster"},
                           {"processor", "slow"}}};
   tessera::BuildOptions options;
-  options.lock_lease = std::chrono::seconds(1);
+  // A lease of 2 s renewed while the job runs: short enough for the test,
+  // long enough that a loaded machine (CI runs tests in parallel) does not
+  // starve the renewal past it.
+  options.lock_lease = std::chrono::seconds(2);
   auto job = std::async(std::launch::async, [&] { return packager.build("Lake District", datasets, options); });
   tessera::BuildOptions probe = options;
   probe.wait_for_locks = false;
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  for (int attempt = 0; attempt < 8; ++attempt) {  // well past the lease
+  // Probes start once the job holds its lock (a probe before would take it).
+  ASSERT_TRUE(wait_for_lock_row(catalog_path, "%notes/1"));
+  for (int attempt = 0; attempt < 12; ++attempt) {  // well past the lease
     probe.job_id = "probe-" + std::to_string(attempt);
     try {
       other.build("Lake District", datasets, probe);
@@ -406,7 +441,7 @@ TEST(Packager, LocksAreRenewedWhileAJobRunsAndALostLockStopsIt) {
                        {"processor", "slow"}}};
   options.job_id = "loses-its-lock";
   auto losing = std::async(std::launch::async, [&] { return packager.build("Lake District", again, options); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(wait_for_lock_row(catalog_path, "%notes/2"));
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(catalog_path.c_str(), &db), SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
