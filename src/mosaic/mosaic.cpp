@@ -157,6 +157,10 @@ Mosaic Mosaic::from_registered(Catalog& catalog, std::string_view search_id, Mos
   return {catalog, catalog.registered_search(search_id)["search"], std::move(options)};
 }
 
+std::vector<std::string> Mosaic::assets_read(const ReadOptions& read) const {
+  return plan_items(options_, read).assets;
+}
+
 ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size, const ReadOptions& read) const {
   tms.check_tile(tile);
   tiling::check_image_size(tile_size, tile_size);
