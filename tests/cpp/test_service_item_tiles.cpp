@@ -277,6 +277,8 @@ TEST_F(ServiceItemTiles, CollectionMosaicsAnswerAsTheSearchOfTheCollection) {
             "http://tiles.test/collections/sample/tiles/WebMercatorQuad/{z}/{x}/{y}.png?"
             "assets=data&rescale=0%2C255&colormap_name=viridis");
   expect_error(handle(get("/collections/nope" + tile + ".png", render)), 404);
+  // Every item lacks the asset: the request's fault, not the server's.
+  expect_error(handle(get("/collections/sample" + tile + ".png", {{"assets", "nir"}})), 400);
   // Without a catalog the collection routes say so.
   const tessera::Service no_catalog{tessera::ServiceOptions{}};
   expect_error(no_catalog.handle(get("/collections/sample" + tile + ".png", render)), 404);
