@@ -205,7 +205,7 @@ TEST_F(TileServerApi, CogTileIsAPngWithStrongEtagAndCacheControl) {
   EXPECT_NE(coloured->get_header_value("ETag"), etag);
 }
 
-TEST_F(TileServerApi, ItemAndCollectionRoutesAnswerTitilerPgstacUrlsAndTheItemLinksThere) {
+TEST_F(TileServerApi, ItemAndCollectionRoutesAnswerTitilerPgstacUrls) {
   // A titiler-pgstac client's URL shapes, unchanged: the item TileJSON with
   // assets, rescale and colormap_name, then its tile; the collection's tile.
   const std::string item = "/collections/sample/items/scene-june";
