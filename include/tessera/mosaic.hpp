@@ -69,6 +69,12 @@ class TESSERA_API Mosaic {
   [[nodiscard]] const nlohmann::json& search() const noexcept { return search_; }
   [[nodiscard]] const MosaicOptions& options() const noexcept { return options_; }
 
+  // The assets every item is read with under `read`: those an expression
+  // names ("<asset>_b<n>"; read.expression, else the mosaic's), else the
+  // mosaic's assets. InvalidInput when there are none or the expression does
+  // not parse.
+  [[nodiscard]] std::vector<std::string> assets_read(const ReadOptions& read = {}) const;
+
   // The tile z/x/y of `tms` built from the items intersecting it. The image's
   // `assets` lists the items used and `metadata` how the tile was built; an
   // item that cannot be read is skipped and listed in metadata["failed"] and

@@ -59,6 +59,17 @@ ScannedItem scanned_item(simdjson::dom::element item) {
 
 }  // namespace
 
+std::string resolved_href(const ScannedItem& item, const std::string& href) {
+  if (href.find("://") != std::string::npos || href.starts_with("/") || item.self_href.empty()) {
+    return href;
+  }
+  const auto slash = item.self_href.rfind('/');
+  if (slash == std::string::npos) {
+    return href;
+  }
+  return item.self_href.substr(0, slash + 1) + (href.starts_with("./") ? href.substr(2) : href);
+}
+
 ScannedPage scan_page(Catalog& catalog, const nlohmann::json& request) {
   SearchPage page = catalog.search_page(request);
   ScannedPage scanned;

@@ -31,6 +31,10 @@ struct ScannedPage {
   std::string next_token;  // empty on the last page
 };
 
+// An asset's href as the item gives it, resolved against the item's self link
+// when it is relative.
+std::string resolved_href(const ScannedItem& item, const std::string& href);
+
 // One page of `request` (a search() request) as typed items.
 ScannedPage scan_page(Catalog& catalog, const nlohmann::json& request);
 

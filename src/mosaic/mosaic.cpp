@@ -87,17 +87,26 @@ struct TileReport {
   std::vector<std::string> used;
   std::vector<std::string> band_names;  // the first item's: every item has the same bands
   json failed = json::array();
+  std::size_t failed_lacking_asset = 0;  // of `failed`: items without an asset asked for
   std::optional<std::string> stopped_by;
   bool filled = false;
 };
 
 // The finished tile: the selected pixels on the tile's grid, named, with the
-// items used and how the tile was built. NotFound when no item had data; Io
-// when every item read failed.
+// items used and how the tile was built. NotFound when no item had data;
+// InvalidInput when every item read lacked an asset asked for (the request
+// names assets the items do not have); Io when every item read failed.
 ImageData assemble_tile(mosaic::PixelSelector& selector, TileReport report, const CacheCounts& cache,
                         const TileMatrixSet& tms, const Tile& tile, PixelSelection method) {
   std::optional<ImageData> result = selector.result();
   if (!result) {
+    if (!report.failed.empty() && report.failed.size() == report.items_read &&
+        report.failed_lacking_asset == report.failed.size()) {
+      throw Error(
+          ErrorCode::kInvalidInput,
+          fmt::format("mosaic tile {}/{}/{}: no item read has the assets asked for (first: {}: {})", tile.z, tile.x,
+                      tile.y, report.failed[0]["id"].get<std::string>(), report.failed[0]["error"].get<std::string>()));
+    }
     if (!report.failed.empty() && report.failed.size() == report.items_read) {
       throw Error(ErrorCode::kIo,
                   fmt::format("mosaic tile {}/{}/{}: every item failed to read (first: {}: {})", tile.z, tile.x, tile.y,
@@ -157,6 +166,10 @@ Mosaic Mosaic::from_registered(Catalog& catalog, std::string_view search_id, Mos
   return {catalog, catalog.registered_search(search_id)["search"], std::move(options)};
 }
 
+std::vector<std::string> Mosaic::assets_read(const ReadOptions& read) const {
+  return plan_items(options_, read).assets;
+}
+
 ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size, const ReadOptions& read) const {
   tms.check_tile(tile);
   tiling::check_image_size(tile_size, tile_size);
@@ -192,6 +205,7 @@ ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size
     const Candidate& candidate = (*candidates)[taken->index];
     if (taken->error) {
       report.failed.push_back(failure_of(candidate, message_of(taken->error)));
+      report.failed_lacking_asset += candidate.missing_asset.empty() ? 0 : 1;
       continue;
     }
     if (!taken->result) {

@@ -36,18 +36,6 @@ AssetBand parse_asset_band(const std::string& name) {
               fmt::format("mosaic expression: '{}' is not an asset band (write <asset>_b<n>, e.g. visual_b1)", name));
 }
 
-// An asset href relative to the item's self link is resolved against it.
-std::string resolve_href(const catalog::ScannedItem& item, const std::string& href) {
-  if (href.find("://") != std::string::npos || href.starts_with("/") || item.self_href.empty()) {
-    return href;
-  }
-  const auto slash = item.self_href.rfind('/');
-  if (slash == std::string::npos) {
-    return href;
-  }
-  return item.self_href.substr(0, slash + 1) + (href.starts_with("./") ? href.substr(2) : href);
-}
-
 Candidate candidate_from(catalog::ScannedItem&& item, const std::vector<std::string>& assets) {
   Candidate candidate;
   for (const auto& name : assets) {
@@ -59,7 +47,7 @@ Candidate candidate_from(catalog::ScannedItem&& item, const std::vector<std::str
       }
       continue;
     }
-    candidate.hrefs.emplace_back(name, resolve_href(item, found->second));
+    candidate.hrefs.emplace_back(name, catalog::resolved_href(item, found->second));
   }
   candidate.id = std::move(item.id);
   candidate.collection = std::move(item.collection);

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "service/aggregation_routes.hpp"
+#include "service/tile_openapi.hpp"
 
 namespace tessera::service {
 
@@ -258,6 +259,9 @@ json openapi_document(const ServiceOptions& options) {
           {"failed", {{"type", "array"}, {"items", object}}}}}}},
   };
   add_aggregation_openapi(paths, schemas);
+  if (options.tiles) {
+    add_tile_openapi(paths);
+  }
   return {{"openapi", "3.0.3"},
           {"info", {{"title", options.title}, {"description", options.description}, {"version", "1.0.0"}}},
           {"paths", std::move(paths)},

@@ -11,6 +11,7 @@
 #include "service/aggregation_routes.hpp"
 #include "service/http_support.hpp"
 #include "service/openapi.hpp"
+#include "service/tile_links.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::service {
@@ -365,6 +366,10 @@ std::optional<HttpResponse> StacApi::handle(const HttpRequest& request,
   return std::nullopt;
 }
 
+std::optional<TileLinks> StacApi::tile_links(const std::string& base) const {
+  return options_.tiles ? std::optional<TileLinks>(std::in_place, catalog_, base) : std::nullopt;
+}
+
 HttpResponse StacApi::landing(const std::string& base) const {
   const auto search_by = [&](std::string_view method) {
     json search = link("search", base + "/search", kGeoJson, "Item search");
@@ -404,8 +409,12 @@ HttpResponse StacApi::landing(const std::string& base) const {
 
 HttpResponse StacApi::collections(const std::string& base) const {
   json all = catalog_.collections();
+  const auto tiles = tile_links(base);
   for (auto& collection : all) {
     link_collection(collection, base);
+    if (tiles) {
+      tiles->add_to_collection(collection);
+    }
   }
   json links =
       json::array({link("self", base + "/collections", "application/json"),
@@ -416,6 +425,9 @@ HttpResponse StacApi::collections(const std::string& base) const {
 HttpResponse StacApi::collection(const std::string& base, std::string_view id) const {
   json collection = catalog_.get_collection(id);
   link_collection(collection, base);
+  if (auto tiles = tile_links(base)) {
+    tiles->add_to_collection(collection);
+  }
   return json_response(200, collection);
 }
 
@@ -435,6 +447,9 @@ HttpResponse StacApi::items(const HttpRequest& request, const std::string& base,
 HttpResponse StacApi::item(const std::string& base, std::string_view collection, std::string_view id) const {
   json item = catalog_.get_item(collection, id);
   link_item(item, base);
+  if (auto tiles = tile_links(base)) {
+    tiles->add_to_item(item);
+  }
   return json_response(200, item, kGeoJson);
 }
 
@@ -502,8 +517,12 @@ HttpResponse StacApi::item_collection(json search, const std::string& base, cons
   bound_limit(search, options_);
   check_datetime(search);
   json page = catalog_.search(search);
+  auto tiles = tile_links(base);
   for (auto& feature : page["features"]) {
     link_item(feature, base);
+    if (tiles) {
+      tiles->add_to_item(feature);
+    }
   }
   json links = json::array({link("root", base + "/", "application/json")});
   if (!post) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "service/auth.hpp"
+#include "service/tile_links.hpp"
 #include "service/transactions.hpp"
 #include "tessera/catalog.hpp"
 #include "tessera/service.hpp"
@@ -52,6 +53,9 @@ class StacApi {
   // with the page token by `method` at `href`.
   HttpResponse item_collection(nlohmann::json search, const std::string& base, const std::string& self,
                                bool post) const;
+
+  // The links to the tile routes for one request, when they are served.
+  std::optional<TileLinks> tile_links(const std::string& base) const;
 
   Catalog& catalog_;
   const ServiceOptions& options_;

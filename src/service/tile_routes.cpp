@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "catalog/item_scan.hpp"
 #include "service/http_support.hpp"
+#include "service/tile_links.hpp"
 #include "service/tile_params.hpp"
 #include "tessera/error.hpp"
 #include "tessera/mosaic.hpp"
@@ -15,6 +18,29 @@
 #include "tessera/tiling.hpp"
 
 namespace tessera::service {
+
+// What a path below a mosaic's prefix asks for.
+struct MosaicPath {
+  enum class Kind { kTile, kTileAssets, kTileJson, kPoint, kPointAssets };
+  Kind kind = Kind::kTile;
+  std::optional<TilePath> tile;       // kTile, kTileAssets
+  std::string_view tms;               // kTileJson
+  std::pair<double, double> point{};  // kPoint, kPointAssets: lon, lat
+};
+
+// A mosaic the routes serve under a prefix: a registered search, a
+// collection, or one item.
+struct MosaicSource {
+  std::string url;        // the prefix's public URL, for TileJSON's tile URLs
+  std::string name;       // TileJSON's name
+  nlohmann::json search;  // the catalog search the mosaic is built over
+  nlohmann::json bounds;  // TileJSON's bounds
+  std::optional<int> minzoom;
+  std::optional<int> maxzoom;
+  // One item: its asset names (a request reading another is a 400), and its
+  // point values answered as the item's own (titiler-pgstac's item point).
+  std::optional<std::vector<std::string>> item_assets;
+};
 
 namespace {
 
@@ -79,20 +105,85 @@ std::string tile_format_of(const HttpRequest& request) {
   return *format;
 }
 
-// A registered search's metadata "bounds" when it is four numbers, else the world.
-json bounds_of(const json& metadata) {
-  const auto found = metadata.find("bounds");
-  if (found != metadata.end() && found->is_array() && found->size() == 4 &&
-      std::all_of(found->begin(), found->end(), [](const json& value) { return value.is_number(); })) {
-    return *found;
+// TileJSON bounds from a bbox (4 numbers, or 6 with heights), else the world.
+json bounds_of(const json& bbox) {
+  if (bbox.is_array() && (bbox.size() == 4 || bbox.size() == 6) &&
+      std::all_of(bbox.begin(), bbox.end(), [](const json& value) { return value.is_number(); })) {
+    const std::size_t top = bbox.size() / 2;  // 2 or 3: where the upper corner starts
+    return json{bbox[0], bbox[1], bbox[top], bbox[top + 1]};
   }
   return json{-180.0, -85.0511287798066, 180.0, 85.0511287798066};
 }
 
-// Its "minzoom"/"maxzoom" when an integer, else `fallback`.
-json zoom_of(const json& metadata, const char* name, int fallback) {
+using Kind = MosaicPath::Kind;
+
+// tiles/{tms}/{z}/{x}/{y}[@{s}x][.{fmt}][/assets], {tms}/tilejson.json,
+// point/{lon},{lat}[/assets] (the /assets forms when `lists_items`); nullopt
+// for another shape.
+std::optional<MosaicPath> mosaic_path_of(std::span<const std::string_view> rest, bool lists_items) {
+  const std::size_t n = rest.size();
+  const bool assets = lists_items && n > 0 && rest.back() == "assets";
+  if ((n == 5 || (n == 6 && assets)) && rest[0] == "tiles") {
+    auto tile = tile_path_of(rest[1], rest[2], rest[3], rest[4]);
+    if (!tile) {
+      return std::nullopt;
+    }
+    return MosaicPath{n == 6 ? Kind::kTileAssets : Kind::kTile, std::move(tile), {}, {}};
+  }
+  if (n == 2 && rest[1] == "tilejson.json") {
+    return MosaicPath{Kind::kTileJson, std::nullopt, rest[0], {}};
+  }
+  if ((n == 2 || (n == 3 && assets)) && rest[0] == "point") {
+    const auto where = point_of(rest[1]);
+    if (!where) {
+      return std::nullopt;
+    }
+    return MosaicPath{n == 3 ? Kind::kPointAssets : Kind::kPoint, std::nullopt, {}, *where};
+  }
+  return std::nullopt;
+}
+
+// The integer `name` of a registered search's metadata, if it has one.
+std::optional<int> metadata_zoom(const json& metadata, const char* name) {
   const auto found = metadata.find(name);
-  return found != metadata.end() && found->is_number_integer() ? *found : json(fallback);
+  return found != metadata.end() && found->is_number_integer() ? std::optional<int>(found->get<int>()) : std::nullopt;
+}
+
+// A TileJSON zoom: the request's `name` (titiler's minzoom/maxzoom), else `fallback`.
+int zoom_param(const HttpRequest& request, std::string_view name, int fallback) {
+  const std::string* value = param(request, name);
+  return value != nullptr ? integer_of(*value, name) : fallback;
+}
+
+// tile_scale (1 to 4): the @{scale}x of TileJSON's tile URLs.
+int tile_scale_of(const HttpRequest& request) {
+  const std::string* value = param(request, "tile_scale");
+  const int scale = value != nullptr ? integer_of(*value, "tile_scale") : 1;
+  if (scale < 1 || scale > 4) {
+    throw BadParameter("tile_scale", fmt::format("tile_scale: {} is not 1 to 4", scale));
+  }
+  return scale;
+}
+
+// 400 naming the first of `wanted` the item lacks.
+void require_item_assets(const std::vector<std::string>& wanted, const std::vector<std::string>& present,
+                         std::string_view item_id) {
+  for (const std::string& name : wanted) {
+    if (std::find(present.begin(), present.end(), name) == present.end()) {
+      std::string names;
+      for (const std::string& asset : present) {
+        names += (names.empty() ? "" : ", ") + asset;
+      }
+      throw BadParameter("assets", fmt::format("assets: item '{}' has no asset '{}' (it has: {})", item_id, name,
+                                               names.empty() ? "none" : names));
+    }
+  }
+}
+
+// The tile matrix set info reports zooms for: tileMatrixSetId, else WebMercatorQuad.
+TileMatrixSet info_tms_of(const HttpRequest& request) {
+  const std::string* tms = param(request, "tileMatrixSetId");
+  return tms_of(tms != nullptr ? std::string_view(*tms) : "WebMercatorQuad");
 }
 
 }  // namespace
@@ -126,8 +217,9 @@ TileRoutes::TileRoutes(Catalog* catalog, const ServiceOptions& options)
 
 Catalog& TileRoutes::require_catalog() const {
   if (catalog_ == nullptr) {
-    throw HttpError(404, "NotFound",
-                    "this service has no catalog: the /searches routes need one (tessera serve --catalog URI)");
+    throw HttpError(
+        404, "NotFound",
+        "this service has no catalog: the /searches and /collections routes need one (tessera serve --catalog URI)");
   }
   return *catalog_;
 }
@@ -159,6 +251,9 @@ std::optional<HttpResponse> TileRoutes::route(const HttpRequest& request,
   }
   if (segments[0] == "searches") {
     return searches(request, segments);
+  }
+  if (segments[0] == "collections") {
+    return collections(request, segments);
   }
   return std::nullopt;
 }
@@ -204,9 +299,7 @@ std::optional<HttpResponse> TileRoutes::cog(const HttpRequest& request,
   }
   if (n == 2 && segments[1] == "info") {
     require_get(request);
-    const std::string* tms = param(request, "tileMatrixSetId");
-    const TileMatrixSet set = tms_of(tms != nullptr ? std::string_view(*tms) : "WebMercatorQuad");
-    return cacheable_json(request, raster_info(required_param(request, "url"), set).to_json());
+    return cacheable_json(request, raster_info(required_param(request, "url"), info_tms_of(request)).to_json());
   }
   if (n == 2 && segments[1] == "statistics") {
     require_get(request);
@@ -217,9 +310,68 @@ std::optional<HttpResponse> TileRoutes::cog(const HttpRequest& request,
   return std::nullopt;
 }
 
-// POST /searches/register, /searches/list, /searches/{id}/info,
-// /searches/{id}/tiles/{tms}/{z}/{x}/{y}[@{s}x][.{fmt}][/assets],
-// /searches/{id}/{tms}/tilejson.json, /searches/{id}/point/{lon},{lat}[/assets].
+HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpRequest& effective, const MosaicPath& path,
+                                       const MosaicSource& source) const {
+  if (path.kind == Kind::kTileJson) {
+    // TileJSON's own parameters stay here; the others (render_id too) go on
+    // to the tile URLs.
+    const TileMatrixSet tms = tms_of(path.tms);
+    const int scale = tile_scale_of(effective);
+    const std::string tile_url =
+        fmt::format("{}/tiles/{}/{{z}}/{{x}}/{{y}}{}.{}{}", source.url, query_escape(path.tms),
+                    scale > 1 ? fmt::format("@{}x", scale) : "", tile_format_of(effective),
+                    query_string_of(request, {"tile_format", "tile_scale", "minzoom", "maxzoom"}));
+    return cacheable_json(request,
+                          {{"tilejson", "3.0.0"},
+                           {"name", source.name},
+                           {"scheme", "xyz"},
+                           {"tiles", {tile_url}},
+                           {"bounds", source.bounds},
+                           {"minzoom", zoom_param(effective, "minzoom", source.minzoom.value_or(tms.min_zoom()))},
+                           {"maxzoom", zoom_param(effective, "maxzoom", source.maxzoom.value_or(tms.max_zoom()))}});
+  }
+  const Mosaic mosaic(require_catalog(), source.search, mosaic_options_of(effective));
+  const ReadOptions read = read_options_of(effective);
+  if (source.item_assets) {
+    require_item_assets(mosaic.assets_read(read), *source.item_assets, source.name);
+  }
+  switch (path.kind) {
+    case Kind::kTileAssets:
+      return cacheable_json(request, mosaic.assets_for_tile(path.tile->tms, path.tile->tile));
+    case Kind::kPointAssets:
+      return cacheable_json(request, mosaic.assets_for_point(path.point.first, path.point.second));
+    case Kind::kPoint: {
+      // Values of every item under the point, for each asset, in search
+      // order, within the mosaic's caps (Mosaic::point).
+      if (mosaic.options().assets.empty()) {
+        throw BadParameter("assets", "assets: point values need the assets to read");
+      }
+      json values = mosaic.point(path.point.first, path.point.second, read);
+      if (!source.item_assets) {
+        return cacheable_json(request, values);
+      }
+      if (values["values"].empty()) {
+        throw HttpError(
+            404, "NotFound",
+            fmt::format("the point {},{} is outside item '{}'", path.point.first, path.point.second, source.name));
+      }
+      json& own = values["values"][0];
+      return cacheable_json(
+          request,
+          {{"coordinates", values["coordinates"]}, {"values", own["values"]}, {"band_names", own["band_names"]}});
+    }
+    case Kind::kTile:
+    case Kind::kTileJson:
+      break;
+  }
+  const int tile_size = tile_size_of(effective, path.tile->scale);
+  const RenderOptions render_options = render_options_of(effective, path.tile->format);
+  const ImageData image = mosaic.tile(path.tile->tms, path.tile->tile, tile_size, read);
+  return cacheable(request, render(image, render_options), render_media_type(path.tile->format));
+}
+
+// POST /searches/register, /searches/list, /searches/{id}/info, and the
+// mosaic paths below /searches/{id}/.
 std::optional<HttpResponse> TileRoutes::searches(const HttpRequest& request,
                                                  const std::vector<std::string_view>& segments) const {
   const std::size_t n = segments.size();
@@ -256,64 +408,121 @@ std::optional<HttpResponse> TileRoutes::searches(const HttpRequest& request,
     return std::nullopt;
   }
   const std::string search_id(segments[1]);
-  const auto mosaic = [&] { return Mosaic::from_registered(require_catalog(), search_id, mosaic_options_of(request)); };
   if (n == 3 && segments[2] == "info") {
     require_get(request);
     return no_store_json(require_catalog().registered_search(search_id));
   }
-  if ((n == 7 || (n == 8 && segments[7] == "assets")) && segments[2] == "tiles") {
-    const auto path = tile_path_of(segments[3], segments[4], segments[5], segments[6]);
+  const auto path = mosaic_path_of(std::span(segments).subspan(2), true);
+  if (!path) {
+    return std::nullopt;
+  }
+  require_get(request);
+  json registered = require_catalog().registered_search(search_id);
+  // Bounds and zooms from the search's metadata when it has them (as
+  // titiler-pgstac), else the whole tile matrix set.
+  const json metadata =
+      registered.contains("metadata") && registered["metadata"].is_object() ? registered["metadata"] : json::object();
+  const MosaicSource source{fmt::format("{}/searches/{}", base_url(request), query_escape(search_id)),
+                            search_id,
+                            std::move(registered["search"]),
+                            bounds_of(metadata.value("bounds", json())),
+                            metadata_zoom(metadata, "minzoom"),
+                            metadata_zoom(metadata, "maxzoom"),
+                            std::nullopt};
+  return mosaic_answer(request, request, *path, source);
+}
+
+// The mosaic of a collection's items below /collections/{c}/ (titiler-pgstac's
+// collection routes), and one item's routes below /collections/{c}/items/{i}/.
+// The collection's renders are the presets `render_id` names.
+std::optional<HttpResponse> TileRoutes::collections(const HttpRequest& request,
+                                                    const std::vector<std::string_view>& segments) const {
+  if (segments.size() >= 5 && segments[2] == "items") {
+    return item(request, segments);
+  }
+  const auto path = segments.size() > 2 ? mosaic_path_of(std::span(segments).subspan(2), true) : std::nullopt;
+  if (!path) {
+    return std::nullopt;
+  }
+  require_get(request);
+  const std::string collection_id(segments[1]);
+  const json collection = require_catalog().get_collection(collection_id);
+  const json* extent = &collection;
+  for (const char* member : {"extent", "spatial", "bbox"}) {
+    extent = extent->is_object() && extent->contains(member) ? &(*extent)[member] : nullptr;
+    if (extent == nullptr) {
+      break;
+    }
+  }
+  const MosaicSource source{
+      fmt::format("{}/collections/{}", base_url(request), query_escape(collection_id)),
+      collection_id,
+      {{"collections", {collection_id}}},
+      bounds_of(extent != nullptr && extent->is_array() && !extent->empty() ? (*extent)[0] : json()),
+      std::nullopt,
+      std::nullopt,
+      std::nullopt};
+  return mosaic_answer(request, with_render(request, renders_of(collection)), *path, source);
+}
+
+// /collections/{c}/items/{i}/: assets (the item's asset names), info (raster
+// info per asset), and the mosaic paths over the item alone (its assets
+// stacked, as a registered search's items are read).
+std::optional<HttpResponse> TileRoutes::item(const HttpRequest& request,
+                                             const std::vector<std::string_view>& segments) const {
+  const auto rest = std::span(segments).subspan(4);
+  const bool listing = rest.size() == 1 && rest[0] == "assets";
+  const bool info = rest.size() == 1 && rest[0] == "info";
+  std::optional<MosaicPath> path;
+  if (!listing && !info) {
+    path = mosaic_path_of(rest, false);
     if (!path) {
       return std::nullopt;
     }
-    require_get(request);
-    if (n == 8) {
-      return cacheable_json(request, mosaic().assets_for_tile(path->tms, path->tile));
-    }
-    const int tile_size = tile_size_of(request, path->scale);
-    const RenderOptions render_options = render_options_of(request, path->format);
-    const ReadOptions read = read_options_of(request);
-    const ImageData image = mosaic().tile(path->tms, path->tile, tile_size, read);
-    return cacheable(request, render(image, render_options), render_media_type(path->format));
   }
-  if (n == 4 && segments[3] == "tilejson.json") {
-    require_get(request);
-    // Bounds and zooms from the search's metadata when it has them (as
-    // titiler-pgstac), else the whole tile matrix set.
-    const TileMatrixSet tms = tms_of(segments[2]);
-    const json registered = require_catalog().registered_search(search_id);
-    const json metadata =
-        registered.contains("metadata") && registered["metadata"].is_object() ? registered["metadata"] : json::object();
-    const std::string format = tile_format_of(request);
-    const std::string tile_url =
-        fmt::format("{}/searches/{}/tiles/{}/{{z}}/{{x}}/{{y}}.{}{}", base_url(request), query_escape(search_id),
-                    query_escape(segments[2]), format, query_string_of(request, {"tile_format"}));
-    return cacheable_json(request, {{"tilejson", "3.0.0"},
-                                    {"name", search_id},
-                                    {"scheme", "xyz"},
-                                    {"tiles", {tile_url}},
-                                    {"bounds", bounds_of(metadata)},
-                                    {"minzoom", zoom_of(metadata, "minzoom", tms.min_zoom())},
-                                    {"maxzoom", zoom_of(metadata, "maxzoom", tms.max_zoom())}});
+  require_get(request);
+  const std::string collection_id(segments[1]);
+  const std::string item_id(segments[3]);
+  const json search = {{"collections", {collection_id}}, {"ids", {item_id}}};
+  json scan = search;
+  scan["limit"] = 1;
+  catalog::ScannedPage page = catalog::scan_page(require_catalog(), scan);
+  if (page.items.empty()) {
+    throw HttpError(404, "NotFound", fmt::format("no item '{}' in collection '{}'", item_id, collection_id));
   }
-  if ((n == 4 || (n == 5 && segments[4] == "assets")) && segments[2] == "point") {
-    const auto where = point_of(segments[3]);
-    if (!where) {
-      return std::nullopt;
-    }
-    require_get(request);
-    const Mosaic mosaic_of_search = mosaic();
-    if (n == 5) {
-      return cacheable_json(request, mosaic_of_search.assets_for_point(where->first, where->second));
-    }
-    // Values of every item under the point, for each asset, in search order,
-    // within the mosaic's caps (Mosaic::point).
-    if (mosaic_of_search.options().assets.empty()) {
-      throw BadParameter("assets", "assets: point values need the assets to read");
-    }
-    return cacheable_json(request, mosaic_of_search.point(where->first, where->second, read_options_of(request)));
+  const catalog::ScannedItem& found = page.items.front();
+  std::vector<std::string> names;
+  for (const auto& [name, href] : found.assets) {
+    names.push_back(name);
   }
-  return std::nullopt;
+  if (listing) {
+    return cacheable_json(request, names);
+  }
+  // The collection is read only when a render is asked for.
+  const HttpRequest effective = request.query_value("render_id") != nullptr
+                                    ? with_render(request, renders_of(require_catalog().get_collection(collection_id)))
+                                    : request;
+  if (info) {
+    std::vector<std::string> wanted = list_param(effective, "assets");
+    require_item_assets(wanted, names, item_id);
+    const TileMatrixSet tms = info_tms_of(effective);
+    json answer = json::object();
+    for (const auto& [name, href] : found.assets) {
+      if (wanted.empty() || std::find(wanted.begin(), wanted.end(), name) != wanted.end()) {
+        answer[name] = raster_info(catalog::resolved_href(found, href), tms).to_json();
+      }
+    }
+    return cacheable_json(request, answer);
+  }
+  const MosaicSource source{
+      fmt::format("{}/collections/{}/items/{}", base_url(request), query_escape(collection_id), query_escape(item_id)),
+      item_id,
+      search,
+      bounds_of(json(found.bbox)),
+      std::nullopt,
+      std::nullopt,
+      std::move(names)};
+  return mosaic_answer(request, effective, *path, source);
 }
 
 }  // namespace tessera::service

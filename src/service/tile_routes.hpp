@@ -1,8 +1,10 @@
 #pragma once
 
 // The tile routes, TiTiler's and titiler-pgstac's paths over the tiling and
-// mosaic modules: /cog/... (one raster named by `url`) and /searches/...
-// (mosaics of registered catalog searches). Images and documents go out with
+// mosaic modules: /cog/... (one raster named by `url`), /searches/...
+// (mosaics of registered catalog searches), /collections/{c}/... (the mosaic
+// of a collection's items) and /collections/{c}/items/{i}/... (one item's
+// assets). Images and documents go out with
 // a strong ETag (If-None-Match answered 304) and Cache-Control. Internal
 // header.
 
@@ -18,6 +20,9 @@
 
 namespace tessera::service {
 
+struct MosaicPath;
+struct MosaicSource;
+
 // The strong ETag of a body: a quoted 64-bit FNV-1a hash and the size, in hex.
 std::string etag_of(std::string_view body);
 
@@ -29,8 +34,8 @@ HttpResponse cacheable_response(const HttpRequest& request, std::string body, st
 
 class TileRoutes {
  public:
-  // `catalog` is where /searches run; nullptr: those routes answer 404
-  // "this service has no catalog".
+  // `catalog` is where /searches and /collections run; nullptr: those routes
+  // answer 404 "this service has no catalog".
   TileRoutes(Catalog* catalog, const ServiceOptions& options);
 
   // The answer for `segments` (the path split on '/'), or nullopt when no
@@ -47,6 +52,15 @@ class TileRoutes {
                                                 const std::vector<std::string_view>& segments) const;
   [[nodiscard]] std::optional<HttpResponse> searches(const HttpRequest& request,
                                                      const std::vector<std::string_view>& segments) const;
+  [[nodiscard]] std::optional<HttpResponse> collections(const HttpRequest& request,
+                                                        const std::vector<std::string_view>& segments) const;
+  [[nodiscard]] std::optional<HttpResponse> item(const HttpRequest& request,
+                                                 const std::vector<std::string_view>& segments) const;
+  // The answer of a mosaic path (tile, its items, TileJSON, point values, the
+  // items under a point): `effective` is the request with its render's
+  // presets, `request` what the client sent (ETags, the TileJSON tile URLs).
+  [[nodiscard]] HttpResponse mosaic_answer(const HttpRequest& request, const HttpRequest& effective,
+                                           const MosaicPath& path, const MosaicSource& source) const;
   [[nodiscard]] Catalog& require_catalog() const;
   [[nodiscard]] HttpResponse cacheable(const HttpRequest& request, std::string body,
                                        std::string_view content_type) const;

@@ -205,6 +205,35 @@ TEST_F(TileServerApi, CogTileIsAPngWithStrongEtagAndCacheControl) {
   EXPECT_NE(coloured->get_header_value("ETag"), etag);
 }
 
+TEST_F(TileServerApi, ItemAndCollectionRoutesAnswerTitilerPgstacUrls) {
+  // A titiler-pgstac client's URL shapes, unchanged: the item TileJSON with
+  // assets, rescale and colormap_name, then its tile; the collection's tile.
+  const std::string item = "/collections/sample/items/scene-june";
+  const auto tilejson =
+      client().Get(item + "/WebMercatorQuad/tilejson.json?assets=data&rescale=0,255&colormap_name=viridis");
+  ASSERT_TRUE(tilejson);
+  ASSERT_EQ(tilejson->status, 200) << tilejson->body;
+  std::string tile_url = json::parse(tilejson->body).at("tiles").at(0).get<std::string>();
+  const std::string origin = "http://127.0.0.1:" + std::to_string(port_);
+  ASSERT_EQ(tile_url.rfind(origin + item + "/tiles/WebMercatorQuad/{z}/{x}/{y}.png?assets=data&", 0), 0u) << tile_url;
+  tile_url.replace(tile_url.find("{z}/{x}/{y}"), 11, tile_of(0, 9));
+  const auto tile = client().Get(tile_url.substr(origin.size()));
+  ASSERT_TRUE(tile);
+  EXPECT_EQ(tile->status, 200) << tile->body;
+  EXPECT_EQ(tile->get_header_value("Content-Type"), "image/png");
+  const auto collection_tile = client().Get("/collections/sample/tiles/WebMercatorQuad/" + tile_of(0, 9) +
+                                            ".png?assets=data&rescale=0,255&colormap_name=viridis");
+  ASSERT_TRUE(collection_tile);
+  EXPECT_EQ(collection_tile->status, 200) << collection_tile->body;
+  const auto assets = client().Get(item + "/assets");
+  ASSERT_TRUE(assets);
+  EXPECT_EQ(json::parse(assets->body), json::array({"data"}));
+  expect_json_error(client().Get(item + "/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".png?assets=visual"), 400,
+                    "assets");
+  expect_json_error(client().Get("/collections/sample/items/nope/info"), 404, "");
+  expect_json_error(client().Get(item + "/WebMercatorQuad/tilejson.json?assets=data&render_id=x"), 400, "render_id");
+}
+
 TEST_F(TileServerApi, FormatsScaleAndTileSize) {
   const std::string tile = "/cog/tiles/WebMercatorQuad/" + tile_of(0, 9);
   for (const auto& [suffix, type] : {std::pair{".jpeg", "image/jpeg"}, std::pair{".webp", "image/webp"},

@@ -174,6 +174,12 @@ def test_every_item_failing_is_an_error(catalog, tmp_path):
         tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(X, Y, Z)
 
 
+def test_every_item_lacking_the_asset_is_invalid_input(catalog, tmp_path):
+    add_item(catalog, tmp_path, "no-asset", 2, 5, asset="other")
+    with pytest.raises(tessera.InvalidInput, match="no asset 'data'"):
+        tessera.Mosaic(catalog, SEARCH, assets=["data"]).tile(X, Y, Z)
+
+
 def test_data_cache_serves_a_restyled_tile(catalog, tmp_path):
     for day, value in [(1, 10), (2, 30)]:
         add_item(catalog, tmp_path, f"full-{day}", day, value)

@@ -133,7 +133,10 @@ def fixture_objects(asset_base):
         extent={"spatial": {"bbox": [[min(b[0] for b in boxes), min(b[1] for b in boxes),
                                       max(b[2] for b in boxes), max(b[3] for b in boxes)]]},
                 "temporal": {"interval": [[times[0], times[-1]]]}},
-        summaries={"eo:cloud_cover": {"minimum": 0, "maximum": 100}, "platform": ["sentinel-2a", "sentinel-2b"]})
+        summaries={"eo:cloud_cover": {"minimum": 0, "maximum": 100}, "platform": ["sentinel-2a", "sentinel-2b"]},
+        # One GeoTIFF data asset: the served collection derives a render from it, and every item
+        # links to its TileJSON (docs/service.md), so the validator sees the tile links too.
+        item_assets={"data": {"type": "image/tiff", "title": "data", "roles": ["data"]}})
     return validator_collection, items
 
 
