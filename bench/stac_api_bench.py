@@ -2,7 +2,7 @@
 
 The same generated Sentinel-2-like items are served by three servers:
 
-* stac-fastapi-pgstac (PyPI, pinned below, installed by this script into a
+* stac-fastapi-pgstac (PyPI, pinned in bench/peer_env.py, installed by this script into a
   virtualenv of its own) under uvicorn with its recommended settings
   (`create_app --factory --workers 2 --no-access-log`, PG* variables, default
   pool and extensions), on a pgstac database;
@@ -62,8 +62,11 @@ import psycopg
 
 import tessera
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peer_env  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
-PEER_PACKAGES = ["stac-fastapi-pgstac[server]==7.2.0"]
+PEER = "stac-fastapi-pgstac"  # its pins: bench/peer_env.py
 PEER_DISTRIBUTIONS = ["stac-fastapi-pgstac", "stac-fastapi-api", "stac-fastapi-types", "fastapi", "starlette",
                       "uvicorn", "uvloop", "httptools", "asyncpg", "pydantic", "orjson", "cql2"]
 COLLECTION = "sentinel-2-l2a"
@@ -364,7 +367,8 @@ class Server:
             parts = re.match(r"postgresql://([^:]+):([^@]+)@([^:]+):(\d+)/(.+)", pg_url)
             env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
             env.update(PGUSER=parts[1], PGPASSWORD=parts[2], PGHOST=parts[3], PGPORT=parts[4], PGDATABASE=parts[5])
-            self.command = [str(args.work / "venv/bin/uvicorn"), "stac_fastapi.pgstac.app:create_app", "--factory",
+            self.command = [str(peer_env.venv_dir(args.work, PEER) / "bin/uvicorn"),
+                            "stac_fastapi.pgstac.app:create_app", "--factory",
                             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2", "--no-access-log"]
             self.env, self.cwd = env, args.work / "peer-cwd"  # no .env file there
         else:
@@ -592,13 +596,6 @@ def med(values):
     return statistics.median(values)
 
 
-def peer_versions(python):
-    code = ("from importlib.metadata import version as v\nimport json\nprint(json.dumps({n: v(n) for n in "
-            f"{PEER_DISTRIBUTIONS!r}}}))")
-    return json.loads(subprocess.run([str(python), "-c", code], capture_output=True, text=True,
-                                     check=True).stdout)
-
-
 def machine_line(load_start, load_end):
     cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
     memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 2**20
@@ -615,7 +612,7 @@ def database_versions(pg_url):
 
 
 def report(args, pg_url, results, answers, floor, load_times, load_start, load_end, seconds, command, pg_versions):
-    peer = peer_versions(args.work / "venv/bin/python")
+    peer = peer_env.installed_versions(peer_env.venv_dir(args.work, PEER) / "bin/python", PEER_DISTRIBUTIONS)
     pg_version, postgis, pgstac_version = pg_versions
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
     commit, build_type = tessera_build_info(args.tessera)
@@ -734,16 +731,6 @@ def write_section(section):
 # --- main ---------------------------------------------------------------------------------
 
 
-def ensure_peer(work):
-    venv = work / "venv"
-    python = venv / "bin" / "python"
-    if not (venv / "bin" / "uvicorn").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PEER_PACKAGES],
-                       check=True)
-    return python
-
-
 def build_tessera(work):
     """A Release `tessera` of the committed HEAD (not the work tree, which may hold unfinished edits)."""
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -830,7 +817,7 @@ def main():
         if not args.no_write:
             write_section(section)
         return
-    ensure_peer(args.work)
+    peer_env.ensure_peer(args.work, PEER)
 
     pg_url = subprocess.run(["bash", str(REPO / "scripts/pgstac_cluster.sh"), "start", args.pg_dir, args.pg_port],
                             check=True, capture_output=True, text=True, start_new_session=True).stdout.strip()
