@@ -64,6 +64,7 @@ import tessera
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer_env  # noqa: E402
+from process_memory import process_tree_pss  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 PEER = "stac-fastapi-pgstac"  # its pins: bench/peer_env.py
@@ -340,24 +341,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def process_tree_rss(pid):
-    """Proportional resident memory (PSS) in bytes of a process and all its descendants: a page
-    several processes (uvicorn's workers) or mappings (SQLite's memory-mapped database, one map per
-    connection) share counts once in the sum, where VmRSS would count it once per mapping."""
-    total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
-            total += int(re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE).group(1)) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, AttributeError):
-            continue
-    return total
-
-
 class Server:
     def __init__(self, name, args, pg_url, sqlite_path):
         self.name, self.args = name, args
@@ -416,7 +399,7 @@ def run_wrk(base, requests_file, seconds, connections, threads, rss_of=None):
 
     def sample():
         while not stop.is_set():
-            samples.append(process_tree_rss(rss_of))
+            samples.append(process_tree_pss(rss_of))
             stop.wait(0.2)
 
     sampler = threading.Thread(target=sample)
@@ -567,7 +550,7 @@ def measure(args, pg_url, sqlite_path, sets):
         for name in order:
             with Server(name, args, pg_url, sqlite_path) as server, httpx.Client(timeout=60) as client:
                 pid = server.process.pid
-                run = {"rss_idle": process_tree_rss(pid), "load": {}, "single": {}}
+                run = {"rss_idle": process_tree_pss(pid), "load": {}, "single": {}}
                 for shape in SHAPES:
                     run_wrk(server.base, files[shape], args.warmup, args.connections, 2)
                     result = run_wrk(server.base, files[shape], args.duration, args.connections, 2, rss_of=pid)
@@ -580,7 +563,7 @@ def measure(args, pg_url, sqlite_path, sets):
                     result = run_wrk(server.base, files[shape], args.single, 1, 1)
                     run["single"][shape] = result
                 run["walks"] = time_walks(client, server.base, args.walks)
-                run["rss_end"] = process_tree_rss(pid)
+                run["rss_end"] = process_tree_pss(pid)
                 print(f"round {round_index + 1} {name}: single "
                       + ", ".join(f"{s} p50 {r['p50_us'] / 1000:.2f} ms" for s, r in run["single"].items())
                       + "; walks " + ", ".join(f"{s} {w['median_s'] * 1000:.0f} ms" for s, w in run["walks"].items()),

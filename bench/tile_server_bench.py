@@ -24,11 +24,12 @@ For each server of a comparison, in alternating order each round:
 * runs wrk (Debian) with the Lua script tile_server_requests.lua for as long
   as `--requests` requests take at the warm-up's rate (wrk runs for a
   duration), over `--connections` connections, sampling the server's
-  resident memory (all its processes) every 0.2 s,
+  memory (PSS of all its processes, so pages the workers share count once)
+  every 0.2 s,
 * stops it.
 
 Reports tiles/s, p50/p99 latency, non-200 responses and socket errors, and
-RSS at the start, peak and end of the timed run (medians of the rounds), and
+memory at the start, peak and end of the timed run (medians of the rounds), and
 writes the section "## Tile server" into BENCHMARKS.md. TiTiler and
 titiler-pgstac are installed into venvs of their own under the work dir (pins:
 bench/peer_env.py) on first use. Not part of the tests.
@@ -68,6 +69,7 @@ from rasterio.transform import from_origin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peer_env  # noqa: E402
+from process_memory import process_tree_pss  # noqa: E402
 from mosaic_items import COLLECTION, ensure_items, open_catalog, viewport_tiles  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -191,22 +193,6 @@ def stop_pgstac(args):
                    capture_output=True, start_new_session=True)
 
 
-def process_tree_rss(pid):
-    """Resident memory in bytes of a process and all its descendants."""
-    total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, AttributeError):
-            continue
-    return total
-
-
 class Server:
     """A server on 127.0.0.1:`port`, up once `ready_path` answers; its output goes to WORK/<name>.log."""
 
@@ -239,14 +225,14 @@ class Server:
 
 
 def run_wrk(port, paths_file, seconds, connections, rss_of=None):
-    """wrk's JSON line for a run of `seconds`, plus RSS samples of `rss_of` (a pid) during it."""
+    """wrk's JSON line for a run of `seconds`, plus memory (PSS) samples of `rss_of` (a pid) during it."""
     threads = 2
     samples = []
     stop = threading.Event()
 
     def sample():
         while not stop.is_set():
-            samples.append(process_tree_rss(rss_of))
+            samples.append(process_tree_pss(rss_of))
             stop.wait(0.2)
 
     sampler = threading.Thread(target=sample)
@@ -322,7 +308,7 @@ def run_comparison(args, servers):
             print(f"round {round_index + 1} {name}: {result['tiles_per_s']:.1f} tiles/s, "
                   f"p50 {result['p50_us'] / 1000:.1f} ms, p99 {result['p99_us'] / 1000:.1f} ms, "
                   f"{result['requests']} requests, {result['non_200']} non-200, {result['socket_errors']} socket "
-                  f"errors, RSS {rss[0] / 2**20:.0f} -> {rss[-1] / 2**20:.0f} MiB (peak {max(rss) / 2**20:.0f})",
+                  f"errors, PSS {rss[0] / 2**20:.0f} -> {rss[-1] / 2**20:.0f} MiB (peak {max(rss) / 2**20:.0f})",
                   file=sys.stderr, flush=True)
     return results
 
@@ -447,7 +433,7 @@ def rss_median(results, pick):
 
 
 def table(results):
-    rows = ["| server | tiles/s | p50 ms | p99 ms | errors (all rounds) | RSS start MiB | RSS peak MiB | RSS end MiB |",
+    rows = ["| server | tiles/s | p50 ms | p99 ms | errors (all rounds) | PSS start MiB | PSS peak MiB | PSS end MiB |",
             "|---|---|---|---|---|---|---|---|"]
     for name, runs in results.items():
         rows.append(
@@ -552,7 +538,7 @@ cmake --preset release && cmake --build build/release --target tessera_cli
 
 **Machine:** {os.cpu_count()} vCPU, {cpu}, {memory:.0f} GiB RAM, Linux {platform.release()}; 1-minute load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (other work shares the machine). **Versions:** tessera 0.1.0 (system GDAL {system_gdal_version()}), cpp-httplib 0.11.4, wrk {wrk_version}; the peers' below; Python {platform.python_version()}.
 
-Servers on loopback, sharing the 2 cores with wrk (2 threads, {args.connections} connections): tessera `tessera serve --threads 8`, the peers `uvicorn --workers 2` (one per core) with the GDAL options tessera applies to its own GDAL ({", ".join(f"`{key}={value}`" for key, value in PEER_GDAL_ENV.items())}). Per server and round: {args.warmup} s untimed over the tiles, then a timed run sized for the requests wanted at the warm-up's rate; RSS of the server's processes sampled every 0.2 s during the timed run. Medians of {args.rounds} rounds, servers in alternating order.
+Servers on loopback, sharing the 2 cores with wrk (2 threads, {args.connections} connections): tessera `tessera serve --threads 8`, the peers `uvicorn --workers 2` (one per core) with the GDAL options tessera applies to its own GDAL ({", ".join(f"`{key}={value}`" for key, value in PEER_GDAL_ENV.items())}). Per server and round: {args.warmup} s untimed over the tiles, then a timed run sized for the requests wanted at the warm-up's rate; memory of the server's processes (PSS, proportional set size, so pages the uvicorn workers share count once) sampled every 0.2 s during the timed run. Medians of {args.rounds} rounds, servers in alternating order.
 """]
     if "cog" in measured:
         parts.append("### COG tiles\n\n" + cog_section(args, measured["cog"]))
