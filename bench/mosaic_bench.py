@@ -17,7 +17,9 @@ PNG output (rescaled, colormap):
 
 the same tiles and items with rio-tiler's mosaic_reader (its per-item reads
 through `Reader.tile`, FirstMethod). Prints a markdown section and writes it
-into BENCHMARKS.md as "## Mosaics". Not part of the test suite.
+into BENCHMARKS.md as "## Mosaics". rio-tiler runs from the tiling benchmark's
+venv (bench/peer_env.py) under the work dir: the script re-runs itself there, with
+the installed tessera package linked in. Not part of the test suite.
 
     python3 bench/mosaic_bench.py                      # work dir /tmp/tessera-mosaic-bench
     python3 bench/mosaic_bench.py --pgstac postgresql://... --rounds 3 --no-write
@@ -25,7 +27,6 @@ into BENCHMARKS.md as "## Mosaics". Not part of the test suite.
 
 import argparse
 import concurrent.futures
-import json
 import os
 import statistics
 import sys
@@ -33,14 +34,32 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-# First: sets the GDAL options both libraries read (same as the tiling benchmark).
-from tiling_bench import BlockCaches, fmt_rate, machine, versions  # noqa: E402
+import peer_env  # noqa: E402
 
-import morecantile  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("work_dir", nargs="?", default="/tmp/tessera-mosaic-bench")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the viewport measures")
+    parser.add_argument("--single-rounds", type=int, default=15, help="repetitions of each single-tile measure")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pgstac", help="also measure on this PgSTAC database (its collection is replaced)")
+    parser.add_argument("--fresh", action="store_true", help="reload the catalogs")
+    parser.add_argument("--no-write", action="store_true", help="print the section, leave BENCHMARKS.md alone")
+    parser.add_argument("--benchmarks", default=str(REPO / "BENCHMARKS.md"))
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    # Before rasterio and rio-tiler are imported: they are the venv's (the tiling benchmark's pins).
+    peer_env.reexec_in(peer_env.ensure_peer(parse_args().work_dir, "rio-tiler", with_tessera=True))
+
+# First: sets the GDAL options both libraries read (same as the tiling benchmark).
+from tiling_bench import TILESIZE, BlockCaches, fmt_rate, machine, versions  # noqa: E402
+
 import numpy as np  # noqa: E402
-import rasterio  # noqa: E402
-from rasterio.transform import from_bounds  # noqa: E402
-from rasterio.warp import transform_bounds  # noqa: E402
 from rio_tiler.colormap import cmap  # noqa: E402
 from rio_tiler.io import Reader  # noqa: E402
 from rio_tiler.mosaic import mosaic_reader  # noqa: E402
@@ -48,117 +67,14 @@ from rio_tiler.mosaic.methods.defaults import FirstMethod  # noqa: E402
 from rio_tiler.profiles import img_profiles  # noqa: E402
 
 import tessera  # noqa: E402
+from mosaic_items import (CELL, COLLECTION, GRID, SIZE, VIEWPORT, VIEWPORT_ZOOM, ensure_items,  # noqa: E402
+                          open_catalog, viewport_tiles)
 
 REPO = Path(__file__).resolve().parent.parent
-WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
-COLLECTION = "mosaic-bench"
-GRID = 50  # cells a side
-VIEWPORT_ZOOM = 11
-CELL = WEB_MERCATOR.xy_bounds(0, 0, VIEWPORT_ZOOM).right - WEB_MERCATOR.xy_bounds(0, 0, VIEWPORT_ZOOM).left
-CELL /= 1.5  # a viewport tile spans 1.5 cells: (1.5 + 1.25)^2 cells x 2 layers on average ~ 15 items
-ITEM_SIDE = 1.25 * CELL  # in EPSG:3857 units, before reprojection
-JITTER = 0.05 * CELL
-CENTRE = (1113194.9, 5780000.0)  # lon 10, lat ~46 in EPSG:3857
-SIZE = 256
-CRSS = ["EPSG:32632", "EPSG:3857", "EPSG:4326"]
-VIEWPORT = (9, 7)
 STYLE_COLD = {"rescale": [(0, 3000)], "colormap": "viridis"}
 STYLE_WARM = {"rescale": [(500, 2500)], "colormap": "magma"}
 DEFAULT_DATASETS = 64  # tessera.configure()'s dataset_cache_size
 OPEN_DATASETS = 1024  # more than a viewport reads
-
-
-# --------------------------------------------------------------------------- items
-
-
-def item_data(rng, layer):
-    """Gradient + noise in 1..~2000; newer layers lose a swath edge (no data, 0)."""
-    rows, cols = np.mgrid[0:SIZE, 0:SIZE]
-    base = 400 + 300 * layer + 2 * rows + cols + rng.integers(0, 60, size=(SIZE, SIZE))
-    data = base.astype("uint16")
-    if layer > 0:
-        cut = rng.uniform(0.1, 0.5) * SIZE
-        slope = rng.uniform(-0.5, 0.5)
-        data[cols < cut + slope * (rows - SIZE / 2)] = 0
-    return data[None]
-
-
-def plan_items():
-    """(id, layer, crs, EPSG:3857 bounds, date) for every item, deterministic."""
-    rng = np.random.default_rng(20261122)
-    half = GRID * CELL / 2
-    plans = []
-    for layer in range(3):
-        cells = [(i, j) for i in range(GRID) for j in range(GRID)]
-        if layer > 0:  # newer layers: half of the cells each
-            picked = rng.choice(len(cells), size=len(cells) // 2, replace=False)
-            cells = [cells[k] for k in sorted(picked)]
-        for i, j in cells:
-            cx = CENTRE[0] - half + (i + 0.5) * CELL + rng.uniform(-JITTER, JITTER)
-            cy = CENTRE[1] - half + (j + 0.5) * CELL + rng.uniform(-JITTER, JITTER)
-            bounds = (cx - ITEM_SIDE / 2, cy - ITEM_SIDE / 2, cx + ITEM_SIDE / 2, cy + ITEM_SIDE / 2)
-            day = 1 + layer * 9 + int(rng.integers(0, 9))
-            plans.append((f"L{layer}-{i:02d}-{j:02d}", layer, CRSS[(i + j + layer) % 3], bounds,
-                          f"2024-{4 + layer:02d}-{day:02d}T10:{i % 60:02d}:{j % 60:02d}Z"))
-    return plans
-
-
-def write_item(folder, rng, plan):
-    item_id, layer, crs, bounds, date = plan
-    native = transform_bounds("EPSG:3857", crs, *bounds, densify_pts=21)
-    path = folder / f"{item_id}.tif"
-    with rasterio.open(path, "w", driver="COG", width=SIZE, height=SIZE, count=1, dtype="uint16", crs=crs,
-                       transform=from_bounds(*native, SIZE, SIZE), nodata=0, compress="DEFLATE", predictor=2,
-                       blocksize=SIZE) as dst:
-        dst.write(item_data(rng, layer))
-    west, south, east, north = transform_bounds(crs, "EPSG:4326", *native, densify_pts=21)
-    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
-    return {
-        "type": "Feature", "stac_version": "1.1.0", "id": item_id, "collection": COLLECTION,
-        "geometry": {"type": "Polygon", "coordinates": [ring]}, "bbox": [west, south, east, north], "links": [],
-        "properties": {"datetime": date, "proj:code": crs},
-        "assets": {"data": {"href": str(path), "type": "image/tiff; application=geotiff; profile=cloud-optimized",
-                            "roles": ["data"]}},
-    }
-
-
-def ensure_items(work_dir):
-    """The items' STAC JSON (written with the COGs, once); seconds spent generating or None."""
-    manifest = work_dir / "items.ndjson"
-    if manifest.exists():
-        return [json.loads(line) for line in manifest.read_text().splitlines()], None
-    started = time.perf_counter()
-    folder = work_dir / "cogs"
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(7)
-    items = [write_item(folder, rng, plan) for plan in plan_items()]
-    tmp = manifest.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(item) + "\n" for item in items))
-    os.replace(tmp, manifest)
-    return items, time.perf_counter() - started
-
-
-def collection():
-    return {
-        "type": "Collection", "stac_version": "1.1.0", "id": COLLECTION, "description": "mosaic benchmark items",
-        "license": "CC-BY-4.0", "links": [],
-        "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]},
-                   "temporal": {"interval": [["2024-01-01T00:00:00Z", None]]}},
-    }
-
-
-def open_catalog(url, items, fresh):
-    catalog = tessera.Catalog.open(url)
-    present = catalog.search({"collections": [COLLECTION], "limit": 1})
-    if fresh or present.get("numberMatched") != len(items):
-        for existing in catalog.collections():
-            if existing["id"] == COLLECTION:
-                catalog.delete_collection(COLLECTION, cascade=True)
-        catalog.upsert_collection(collection())
-        report = catalog.load(items, mode="upsert")
-        if report["loaded"] != len(items):
-            raise SystemExit(f"loading the items into {url} failed: {report}")
-    return catalog
 
 
 # --------------------------------------------------------------------------- the calls measured
@@ -176,7 +92,7 @@ def tessera_call(mosaic, style):
 
 def read_item(href, x, y, z):
     with Reader(href) as reader:
-        return reader.tile(x, y, z)
+        return reader.tile(x, y, z, tilesize=TILESIZE)
 
 
 def rio_tiler_call(assets, style):
@@ -215,11 +131,7 @@ def run_tiles(pool, call, tiles):
 def pick_tiles(mosaic):
     """The viewport (9x7 around the region's centre at VIEWPORT_ZOOM), the tile of it whose
     item count is nearest 15, and a tile two zooms down that exactly one item intersects."""
-    lon, lat = WEB_MERCATOR._to_geographic.transform(*CENTRE)
-    centre = WEB_MERCATOR.tile(lon, lat, VIEWPORT_ZOOM)
-    columns, rows = VIEWPORT
-    viewport = [(VIEWPORT_ZOOM, centre.x + dx, centre.y + dy)
-                for dy in range(-(rows // 2), rows - rows // 2) for dx in range(-(columns // 2), columns - columns // 2)]
+    viewport = viewport_tiles()
     counts = {tile: len(mosaic.assets_for_tile(tile[1], tile[2], tile[0])) for tile in viewport}
     fifteen = min(viewport, key=lambda tile: (abs(counts[tile] - 15), tile))
     one = None
@@ -278,16 +190,7 @@ def verdict(met):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("work_dir", nargs="?", default="/tmp/tessera-mosaic-bench")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of the viewport measures")
-    parser.add_argument("--single-rounds", type=int, default=15, help="repetitions of each single-tile measure")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--pgstac", help="also measure on this PgSTAC database (its collection is replaced)")
-    parser.add_argument("--fresh", action="store_true", help="reload the catalogs")
-    parser.add_argument("--no-write", action="store_true", help="print the section, leave BENCHMARKS.md alone")
-    parser.add_argument("--benchmarks", default=str(REPO / "BENCHMARKS.md"))
-    args = parser.parse_args()
+    args = parse_args()
     total_start = time.perf_counter()
     load_start = os.getloadavg()[0]
     work_dir = Path(args.work_dir)
@@ -387,10 +290,10 @@ def main():
     out = ["## Mosaics\n\n"]
     out.append("```sh\npip install --no-build-isolation .      # Release build (pyproject.toml)\n")
     out.append(f"python3 bench/mosaic_bench.py {args.work_dir}")
-    if args.pgstac:
-        out.append(" --pgstac postgresql://...   # a scripts/pgstac_cluster.sh server")
     if args.rounds != 3 or args.single_rounds != 15 or args.threads != 2:
         out.append(f" --rounds {args.rounds} --single-rounds {args.single_rounds} --threads {args.threads}")
+    if args.pgstac:
+        out.append(" --pgstac postgresql://...   # a scripts/pgstac_cluster.sh server")
     out.append("\n```\n\n")
     out.append(
         f"**Machine:** {machine()}; 1-minute load average {load_start:.1f} at the start and "

@@ -2,7 +2,7 @@
 
 The same generated Sentinel-2-like items are served by three servers:
 
-* stac-fastapi-pgstac (PyPI, pinned below, installed by this script into a
+* stac-fastapi-pgstac (PyPI, pinned in bench/peer_env.py, installed by this script into a
   virtualenv of its own) under uvicorn with its recommended settings
   (`create_app --factory --workers 2 --no-access-log`, PG* variables, default
   pool and extensions), on a pgstac database;
@@ -62,8 +62,12 @@ import psycopg
 
 import tessera
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peer_env  # noqa: E402
+from process_memory import process_tree_pss  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
-PEER_PACKAGES = ["stac-fastapi-pgstac[server]==7.2.0"]
+PEER = "stac-fastapi-pgstac"  # its pins: bench/peer_env.py
 PEER_DISTRIBUTIONS = ["stac-fastapi-pgstac", "stac-fastapi-api", "stac-fastapi-types", "fastapi", "starlette",
                       "uvicorn", "uvloop", "httptools", "asyncpg", "pydantic", "orjson", "cql2"]
 COLLECTION = "sentinel-2-l2a"
@@ -337,24 +341,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def process_tree_rss(pid):
-    """Proportional resident memory (PSS) in bytes of a process and all its descendants: a page
-    several processes (uvicorn's workers) or mappings (SQLite's memory-mapped database, one map per
-    connection) share counts once in the sum, where VmRSS would count it once per mapping."""
-    total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
-            total += int(re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE).group(1)) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, AttributeError):
-            continue
-    return total
-
-
 class Server:
     def __init__(self, name, args, pg_url, sqlite_path):
         self.name, self.args = name, args
@@ -364,7 +350,8 @@ class Server:
             parts = re.match(r"postgresql://([^:]+):([^@]+)@([^:]+):(\d+)/(.+)", pg_url)
             env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
             env.update(PGUSER=parts[1], PGPASSWORD=parts[2], PGHOST=parts[3], PGPORT=parts[4], PGDATABASE=parts[5])
-            self.command = [str(args.work / "venv/bin/uvicorn"), "stac_fastapi.pgstac.app:create_app", "--factory",
+            self.command = [str(peer_env.venv_dir(args.work, PEER) / "bin/uvicorn"),
+                            "stac_fastapi.pgstac.app:create_app", "--factory",
                             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2", "--no-access-log"]
             self.env, self.cwd = env, args.work / "peer-cwd"  # no .env file there
         else:
@@ -412,7 +399,7 @@ def run_wrk(base, requests_file, seconds, connections, threads, rss_of=None):
 
     def sample():
         while not stop.is_set():
-            samples.append(process_tree_rss(rss_of))
+            samples.append(process_tree_pss(rss_of))
             stop.wait(0.2)
 
     sampler = threading.Thread(target=sample)
@@ -563,7 +550,7 @@ def measure(args, pg_url, sqlite_path, sets):
         for name in order:
             with Server(name, args, pg_url, sqlite_path) as server, httpx.Client(timeout=60) as client:
                 pid = server.process.pid
-                run = {"rss_idle": process_tree_rss(pid), "load": {}, "single": {}}
+                run = {"rss_idle": process_tree_pss(pid), "load": {}, "single": {}}
                 for shape in SHAPES:
                     run_wrk(server.base, files[shape], args.warmup, args.connections, 2)
                     result = run_wrk(server.base, files[shape], args.duration, args.connections, 2, rss_of=pid)
@@ -576,7 +563,7 @@ def measure(args, pg_url, sqlite_path, sets):
                     result = run_wrk(server.base, files[shape], args.single, 1, 1)
                     run["single"][shape] = result
                 run["walks"] = time_walks(client, server.base, args.walks)
-                run["rss_end"] = process_tree_rss(pid)
+                run["rss_end"] = process_tree_pss(pid)
                 print(f"round {round_index + 1} {name}: single "
                       + ", ".join(f"{s} p50 {r['p50_us'] / 1000:.2f} ms" for s, r in run["single"].items())
                       + "; walks " + ", ".join(f"{s} {w['median_s'] * 1000:.0f} ms" for s, w in run["walks"].items()),
@@ -590,13 +577,6 @@ def measure(args, pg_url, sqlite_path, sets):
 
 def med(values):
     return statistics.median(values)
-
-
-def peer_versions(python):
-    code = ("from importlib.metadata import version as v\nimport json\nprint(json.dumps({n: v(n) for n in "
-            f"{PEER_DISTRIBUTIONS!r}}}))")
-    return json.loads(subprocess.run([str(python), "-c", code], capture_output=True, text=True,
-                                     check=True).stdout)
 
 
 def machine_line(load_start, load_end):
@@ -615,7 +595,7 @@ def database_versions(pg_url):
 
 
 def report(args, pg_url, results, answers, floor, load_times, load_start, load_end, seconds, command, pg_versions):
-    peer = peer_versions(args.work / "venv/bin/python")
+    peer = peer_env.installed_versions(peer_env.venv_dir(args.work, PEER) / "bin/python", PEER_DISTRIBUTIONS)
     pg_version, postgis, pgstac_version = pg_versions
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
     commit, build_type = tessera_build_info(args.tessera)
@@ -734,16 +714,6 @@ def write_section(section):
 # --- main ---------------------------------------------------------------------------------
 
 
-def ensure_peer(work):
-    venv = work / "venv"
-    python = venv / "bin" / "python"
-    if not (venv / "bin" / "uvicorn").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PEER_PACKAGES],
-                       check=True)
-    return python
-
-
 def build_tessera(work):
     """A Release `tessera` of the committed HEAD (not the work tree, which may hold unfinished edits)."""
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -830,7 +800,7 @@ def main():
         if not args.no_write:
             write_section(section)
         return
-    ensure_peer(args.work)
+    peer_env.ensure_peer(args.work, PEER)
 
     pg_url = subprocess.run(["bash", str(REPO / "scripts/pgstac_cluster.sh"), "start", args.pg_dir, args.pg_port],
                             check=True, capture_output=True, text=True, start_new_session=True).stdout.strip()

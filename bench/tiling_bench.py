@@ -13,6 +13,9 @@ one run:
   of the block-aligned window), against tessera and rio-tiler under the same
   conditions (block cache emptied before every tile).
 
+rio-tiler runs from a venv of its own under the work dir (pins in
+bench/peer_env.py), made on first use; the script re-runs itself there, with
+the installed tessera package linked in, so both libraries share one process.
 Prints a markdown section and writes it into BENCHMARKS.md as "## Tiling".
 Not part of the test suite.
 
@@ -29,11 +32,32 @@ import platform
 import random
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peer_env  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("work_dir", nargs="?", default="/tmp/tessera-tiling-bench")
+    parser.add_argument("--tiles", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-write", action="store_true", help="print the section, leave BENCHMARKS.md alone")
+    parser.add_argument("--benchmarks", default=str(REPO / "BENCHMARKS.md"))
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    # Before rasterio and rio-tiler are imported: they are the venv's.
+    peer_env.reexec_in(peer_env.ensure_peer(parse_args().work_dir, "rio-tiler", with_tessera=True))
 
 # Same GDAL configuration for both libraries (tessera applies these defaults
 # to its own GDAL unless set; TiTiler recommends them for rasterio). Set
@@ -67,7 +91,6 @@ RESCALE = (0, 10000)
 COLD_CACHE_BYTES = 8 * 1024 * 1024
 AGREEMENT_TILES = 40
 ZOOMS = range(8, 15)
-REPO = Path(__file__).resolve().parent.parent
 
 
 # --------------------------------------------------------------------------- COG
@@ -234,6 +257,9 @@ class BlockCaches:
 # --------------------------------------------------------------------------- the calls measured
 
 
+TILESIZE = 256  # rio-tiler 9 takes the tile matrix's size unless told; named on both sides
+
+
 class Peer:
     """rio-tiler: one Reader per thread, opened once and reused."""
 
@@ -249,7 +275,7 @@ class Peer:
 
     def raw(self, tile):
         z, x, y = tile
-        return self.reader().tile(x, y, z)
+        return self.reader().tile(x, y, z, tilesize=TILESIZE)
 
     def png(self, tile):
         img = self.raw(tile)
@@ -259,13 +285,13 @@ class Peer:
     def raw_open_per_tile(self, tile):
         z, x, y = tile
         with Reader(self.href) as reader:
-            return reader.tile(x, y, z)
+            return reader.tile(x, y, z, tilesize=TILESIZE)
 
 
 def tessera_raw(href):
     def call(tile):
         z, x, y = tile
-        return tessera.read_tile(href, x, y, z)
+        return tessera.read_tile(href, x, y, z, tilesize=TILESIZE)
 
     return call
 
@@ -273,7 +299,7 @@ def tessera_raw(href):
 def tessera_png(href):
     def call(tile):
         z, x, y = tile
-        return tessera.read_tile(href, x, y, z).render(format="png", rescale=[RESCALE])
+        return tessera.read_tile(href, x, y, z, tilesize=TILESIZE).render(format="png", rescale=[RESCALE])
 
     return call
 
@@ -432,10 +458,12 @@ def machine():
 
 
 def versions():
+    """What this process runs: the peer venv's packages (the script re-runs itself there)."""
     deps = tessera.dependency_versions()
     return (
         f"tessera {deps.get('tessera')} (system GDAL {deps.get('gdal')}, PROJ {deps.get('proj')}); "
-        f"rio-tiler {rio_tiler.__version__}, rasterio {rasterio.__version__} (bundled GDAL {rasterio.__gdal_version__}); "
+        f"rio-tiler {rio_tiler.__version__}, rasterio {rasterio.__version__} (bundled GDAL {rasterio.__gdal_version__}), "
+        f"morecantile {morecantile.__version__} (rio-tiler's venv, tessera linked in); "
         f"numpy {np.__version__}, Python {platform.python_version()}"
     )
 
@@ -463,15 +491,7 @@ def replace_section(text, section):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("work_dir", nargs="?", default="/tmp/tessera-tiling-bench")
-    parser.add_argument("--tiles", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--no-write", action="store_true", help="print the section, leave BENCHMARKS.md alone")
-    parser.add_argument("--benchmarks", default=str(REPO / "BENCHMARKS.md"))
-    args = parser.parse_args()
+    args = parse_args()
     total_start = time.perf_counter()
     load_start = os.getloadavg()[0]
 
@@ -500,7 +520,7 @@ def main():
     # Sanity: same pixels on both sides (not timed).
     same = total = 0
     for tile in tiles[:AGREEMENT_TILES]:
-        a = tessera.read_tile(href, tile[1], tile[2], tile[0])
+        a = tessera.read_tile(href, tile[1], tile[2], tile[0], tilesize=TILESIZE)
         b = peer.raw(tile)
         same += int(np.count_nonzero((a.data == b.data) & ((a.mask > 0) == (b.mask > 0))))
         total += a.data.size
@@ -602,7 +622,7 @@ def main():
         f"**cold** = block cache limited to {COLD_CACHE_BYTES // 2**20} MiB (16 blocks) in both libraries, "
         "so nearly every tile decodes its blocks.\n\n"
     )
-    out.append(f"### Throughput, tiles/s (ratio = tessera / rio-tiler with a reused Reader)\n\n")
+    out.append("### Throughput, tiles/s (ratio = tessera / rio-tiler with a reused Reader)\n\n")
     out.append("| output | threads | cache | tessera | rio-tiler | ratio | rio-tiler, open per tile (tessera's ratio) | ≥ 5× |\n")
     out.append("|---|---|---|---|---|---|---|---|\n")
     ratios = []
