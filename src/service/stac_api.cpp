@@ -96,7 +96,7 @@ json search_from_query(const HttpRequest& request) {
   // The catalog reads these in their GET forms ("a,b" lists, "+a,-b" sort
   // keys, "a,-b" fields, "minx,miny,maxx,maxy") as given.
   constexpr std::string_view kAsGiven[] = {"bbox",       "collections", "ids",    "datetime", "token",
-                                           "filter-crs", "filter",      "sortby", "fields"};
+                                           "filter-crs", "filter",      "sortby", "fields",   "q"};
   json search = json::object();
   std::string filter_lang = "cql2-text";
   for (const auto& [name, value] : request.query) {
@@ -119,6 +119,27 @@ json search_from_query(const HttpRequest& request) {
       bad_request(fmt::format("filter-lang: '{}' is not cql2-text or cql2-json", filter_lang));
     }
     search["filter-lang"] = filter_lang;
+  }
+  return search;
+}
+
+// GET /collections answers every collection when asked for nothing: pages
+// are this long unless `limit` says otherwise, with a next link beyond.
+constexpr std::int64_t kCollectionsPageLimit = 1000;
+
+// The collection search a GET /collections query string asks for.
+json collection_search_from_query(const HttpRequest& request) {
+  constexpr std::string_view kAsGiven[] = {"bbox", "datetime", "q", "ids", "token"};
+  json search = json::object();
+  for (const auto& [name, value] : request.query) {
+    if (name == "limit") {
+      search["limit"] = number_in(value, "limit");
+    } else if (std::find(std::begin(kAsGiven), std::end(kAsGiven), name) != std::end(kAsGiven)) {
+      search[name] = value;
+    } else {
+      bad_request(fmt::format(
+          "unknown query parameter '{}' (collection search takes bbox, datetime, q, ids, limit and token)", name));
+    }
   }
   return search;
 }
@@ -263,6 +284,11 @@ std::vector<std::string> StacApi::conformance() const {
       "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
       "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
       "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+      "https://api.stacspec.org/v1.0.0-rc.1/item-search#free-text",
+      "https://api.stacspec.org/v1.0.0-rc.1/ogcapi-features#free-text",
+      "https://api.stacspec.org/v1.0.0-rc.1/collection-search",
+      "https://api.stacspec.org/v1.0.0-rc.1/collection-search#free-text",
+      "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/simple-query",
   };
   const std::vector<std::string> aggregation = aggregation_conformance();
   classes.insert(classes.end(), aggregation.begin(), aggregation.end());
@@ -320,7 +346,7 @@ std::optional<HttpResponse> StacApi::handle(const HttpRequest& request,
   const bool read = request.method == "GET" || request.method == "HEAD";
   if (count == 1) {
     if (read) {
-      return collections(base);
+      return collections(request, base);
     }
     allow(request, "GET, POST", {"POST"});
     auth_.authorize(request, kStacWriteScope);
@@ -402,15 +428,32 @@ HttpResponse StacApi::landing(const std::string& base) const {
                              {"links", std::move(links)}});
 }
 
-HttpResponse StacApi::collections(const std::string& base) const {
-  json all = catalog_.collections();
-  for (auto& collection : all) {
+HttpResponse StacApi::collections(const HttpRequest& request, const std::string& base) const {
+  json search = collection_search_from_query(request);
+  if (!search.contains("limit")) {
+    search["limit"] = std::min<std::int64_t>(kCollectionsPageLimit, static_cast<std::int64_t>(options_.max_limit));
+  }
+  bound_limit(search, options_);
+  check_datetime(search);
+  json page = catalog_.search_collections(search);
+  for (auto& collection : page["collections"]) {
     link_collection(collection, base);
   }
-  json links =
-      json::array({link("self", base + "/collections", "application/json"),
-                   link("root", base + "/", "application/json"), link("parent", base + "/", "application/json")});
-  return json_response(200, {{"collections", std::move(all)}, {"links", std::move(links)}});
+  const std::string self = base + "/collections";
+  json links = json::array({link("self", self, "application/json"), link("root", base + "/", "application/json"),
+                            link("parent", base + "/", "application/json")});
+  // The token carries the query; the limit rides along so pages keep their size.
+  for (const char* rel : {"next", "prev"}) {
+    if (const auto token = page.find(rel); token != page.end()) {
+      links.push_back(link(rel,
+                           fmt::format("{}?token={}&limit={}", self, query_escape(token->get<std::string>()),
+                                       search["limit"].get<std::int64_t>()),
+                           "application/json"));
+      page.erase(token);
+    }
+  }
+  page["links"] = std::move(links);
+  return json_response(200, page);
 }
 
 HttpResponse StacApi::collection(const std::string& base, std::string_view id) const {
