@@ -91,6 +91,20 @@ void check_datetime(const json& search) {
   }
 }
 
+// Sets `name` of a search from a GET parameter. A repeated q (as clients
+// send a list: q=a&q=b) is its values OR'ed, as the array form is; another
+// repeated parameter keeps its last value.
+void set_query_member(json& search, const std::string& name, const std::string& value) {
+  if (name == "q" && search.contains("q")) {
+    if (!search["q"].is_array()) {
+      search["q"] = json::array({search["q"]});
+    }
+    search["q"].push_back(value);
+    return;
+  }
+  search[name] = value;
+}
+
 // The search a GET /search or /collections/{id}/items query string asks for.
 json search_from_query(const HttpRequest& request) {
   // The catalog reads these in their GET forms ("a,b" lists, "+a,-b" sort
@@ -107,7 +121,7 @@ json search_from_query(const HttpRequest& request) {
     } else if (name == "filter-lang") {
       filter_lang = value;
     } else if (std::find(std::begin(kAsGiven), std::end(kAsGiven), name) != std::end(kAsGiven)) {
-      search[name] = value;
+      set_query_member(search, name, value);
     } else {
       bad_request(fmt::format("unknown query parameter '{}'", name));
     }
@@ -135,7 +149,7 @@ json collection_search_from_query(const HttpRequest& request) {
     if (name == "limit") {
       search["limit"] = number_in(value, "limit");
     } else if (std::find(std::begin(kAsGiven), std::end(kAsGiven), name) != std::end(kAsGiven)) {
-      search[name] = value;
+      set_query_member(search, name, value);
     } else {
       bad_request(fmt::format(
           "unknown query parameter '{}' (collection search takes bbox, datetime, q, ids, limit and token)", name));
