@@ -82,7 +82,7 @@ class Parser {
  public:
   Parser(std::string_view text, std::string_view member) : member_(member) { tokenize(text); }
 
-  std::optional<FreeTextNode> parse() {
+  FreeTextNode parse() {
     if (tokens_.front().kind == Token::Kind::kEnd) {
       fail(0, "has no search terms");
     }
@@ -323,7 +323,7 @@ FreeText parse_free_text(const json& q, std::string_view member) {
   }
   std::optional<FreeTextNode> root;
   for (const auto& [text, where] : alternatives) {
-    auto node = *Parser(text, where).parse();
+    auto node = Parser(text, where).parse();
     root = root ? std::optional(FreeTextNode{FreeTextNode::Kind::kOr, {}, {std::move(*root), std::move(node)}})
                 : std::optional(std::move(node));
   }
