@@ -20,8 +20,8 @@ sqlite3* fts5_table() {
     sqlite3* opened = nullptr;
     sqlite3_open(":memory:", &opened);
     sqlite3_exec(opened,
-                 "CREATE VIRTUAL TABLE t USING fts5 (title, description, keywords, tokenize = 'porter unicode61');"
-                 "INSERT INTO t VALUES ('Sentinel-2 L2A', 'cloud free land cover', '[\"optical\", \"esa\"]')",
+                 "CREATE VIRTUAL TABLE t USING fts5 (text, tokenize = 'porter unicode61');"
+                 "INSERT INTO t VALUES ('cloud free land cover Sentinel-2 L2A [\"optical\", \"esa\"]')",
                  nullptr, nullptr, nullptr);
     return opened;
   }();

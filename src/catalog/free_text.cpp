@@ -41,12 +41,6 @@ bool is_word_byte(char c) {
   return byte >= 0x80 || std::isalnum(byte) != 0;
 }
 
-bool equals_ignoring_case(std::string_view word, std::string_view keyword) {
-  return word.size() == keyword.size() && std::equal(word.begin(), word.end(), keyword.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == b;
-         });
-}
-
 std::string lower_ascii(std::string_view word) {
   std::string out(word);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -134,14 +128,8 @@ class Parser {
         while (at < text.size() && is_word_byte(text[at])) {
           ++at;
         }
-        const std::string_view word = text.substr(offset, at - offset);
-        if (equals_ignoring_case(word, "and") || equals_ignoring_case(word, "or")) {
-          tokens_.push_back({word.size() == 3 ? Token::Kind::kAnd : Token::Kind::kOr, {}, offset});
-          term_may_start = true;
-        } else {
-          tokens_.push_back({Token::Kind::kWord, {lower_ascii(word)}, offset});
-          term_may_start = false;
-        }
+        tokens_.push_back({Token::Kind::kWord, {lower_ascii(text.substr(offset, at - offset))}, offset});
+        term_may_start = false;
       } else {
         // Whitespace and punctuation separate words; after whitespace a
         // prefix may start a term (foo -bar), inside a word it may not (foo-bar).
@@ -150,6 +138,33 @@ class Parser {
       }
     }
     tokens_.push_back({Token::Kind::kEnd, {}, text.size()});
+    // AND and OR (any case) are operators between two operands, as pgstac's
+    // regular expressions read them between spaces; elsewhere (at either
+    // end, after an operator or a prefix: -and) they are the words themselves.
+    for (std::size_t i = 1; i + 1 < tokens_.size(); ++i) {
+      Token& token = tokens_[i];
+      const bool keyword = token.kind == Token::Kind::kWord && (token.words[0] == "and" || token.words[0] == "or");
+      if (keyword && ends_operand(tokens_[i - 1].kind) && starts_term(tokens_[i + 1].kind)) {
+        token.kind = token.words[0] == "and" ? Token::Kind::kAnd : Token::Kind::kOr;
+      }
+    }
+  }
+
+  static bool ends_operand(Token::Kind kind) {
+    return kind == Token::Kind::kWord || kind == Token::Kind::kQuoted || kind == Token::Kind::kClose;
+  }
+
+  static bool starts_term(Token::Kind kind) {
+    switch (kind) {
+      case Token::Kind::kWord:
+      case Token::Kind::kQuoted:
+      case Token::Kind::kOpen:
+      case Token::Kind::kPlus:
+      case Token::Kind::kMinus:
+        return true;
+      default:
+        return false;
+    }
   }
 
   [[nodiscard]] const Token& peek() const { return tokens_[next_]; }
@@ -175,22 +190,9 @@ class Parser {
     return node;
   }
 
-  [[nodiscard]] bool starts_term() const {
-    switch (peek().kind) {
-      case Token::Kind::kWord:
-      case Token::Kind::kQuoted:
-      case Token::Kind::kOpen:
-      case Token::Kind::kPlus:
-      case Token::Kind::kMinus:
-        return true;
-      default:
-        return false;
-    }
-  }
-
   FreeTextNode parse_and(std::size_t depth) {
     FreeTextNode node = parse_unary(depth);
-    while (peek().kind == Token::Kind::kAnd || starts_term()) {
+    while (peek().kind == Token::Kind::kAnd || starts_term(peek().kind)) {
       if (peek().kind == Token::Kind::kAnd) {
         take();
       }
@@ -369,6 +371,31 @@ Fts5Match to_fts5_match(const FreeTextNode& node) {
     }
   }
   return {};
+}
+
+std::string fts5_document(std::string_view description, std::string_view title, std::string_view keywords) {
+  auto without_trailing_stop_words = [](std::string_view text) {
+    for (;;) {
+      std::size_t end = text.size();
+      while (end > 0 && !is_word_byte(text[end - 1])) {
+        --end;
+      }
+      std::size_t start = end;
+      while (start > 0 && is_word_byte(text[start - 1])) {
+        --start;
+      }
+      if (start == end || !is_stop_word(lower_ascii(text.substr(start, end - start)))) {
+        return text.substr(0, end);
+      }
+      text = text.substr(0, start);
+    }
+  };
+  std::string document(without_trailing_stop_words(description));
+  document += ' ';
+  document += without_trailing_stop_words(title);
+  document += ' ';
+  document += keywords;
+  return document;
 }
 
 std::string to_pgstac_q(const FreeTextNode& node) {

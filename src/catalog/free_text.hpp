@@ -36,7 +36,8 @@ inline constexpr std::size_t kMaxFreeTextDepth = 32;
 
 // Parses `q`: a string, or an array of strings (OR'ed). In a string,
 // consecutive words form a phrase, "..." quotes one, `,` and OR (any case)
-// separate alternatives, AND (any case) or juxtaposition joins operands,
+// separate alternatives, AND (any case) or juxtaposition joins operands (AND
+// and OR between two operands; elsewhere they are words),
 // `+word` requires and `-word` excludes a word (or a "phrase" or a group),
 // and parentheses group. Words are runs of ASCII letters and digits and of
 // non-ASCII characters; other characters separate them. InvalidInput naming
@@ -56,5 +57,13 @@ Fts5Match to_fts5_match(const FreeTextNode& root);
 // tsquery: every word single-quoted (none of its regular expressions rewrite
 // it) and every operator explicit (&, |, !, <->, parentheses).
 std::string to_pgstac_q(const FreeTextNode& root);
+
+// The one text an FTS5 row holds for an object's description, title and
+// keywords: pgstac searches the concatenation of their tsvectors, in that
+// order, where a phrase may run from one into the next and stop words at the
+// end of one take no position. So the parts are joined in that order, each
+// without its trailing stop words, and a phrase matches across them as it
+// does on PgSTAC.
+std::string fts5_document(std::string_view description, std::string_view title, std::string_view keywords);
 
 }  // namespace tessera::catalog

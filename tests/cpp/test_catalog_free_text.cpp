@@ -90,14 +90,19 @@ TEST(FreeTextQuery, StopWordsGoAsPostgresDropsThem) {
   EXPECT_EQ(written("-the").fts5, "<nothing>");
   // Inner stop words keep their place in a phrase.
   EXPECT_EQ(written(R"("salt and pepper")").fts5, R"("salt and pepper")");
-  // AND and OR are operators only as bare words.
+  // AND and OR are operators only as bare words, not quoted nor after a prefix.
+  EXPECT_EQ(written("cat -and").fts5, R"("cat")");
+  EXPECT_EQ(written("+OR").fts5, "<nothing>");
+  // ... nor at either end or after an operator, where pgstac leaves them words too.
+  EXPECT_EQ(written("snow OR and").fts5, R"("snow")");
+  EXPECT_EQ(written("AND snow").fts5, R"("snow")");
+  EXPECT_EQ(written("snow AND or rain").fts5, R"(("snow" AND "rain"))");
   EXPECT_EQ(written(R"("rock or roll")").pgstac, "('rock' <-> 'or' <-> 'roll')");
 }
 
 TEST(FreeTextQuery, HostileInputIsInvalidInputNamingQ) {
-  for (const json& q :
-       {json(""), json("   "), json("(a"), json("a)"), json("\"a"), json("AND a"), json("a OR"), json("a AND"),
-        json("()"), json("\"!!\""), json(5), json::array(), json::array({"a", 3}), json(nullptr), json::object()}) {
+  for (const json& q : {json(""), json("   "), json("(a"), json("a)"), json("\"a"), json("()"), json("\"!!\""), json(5),
+                        json::array(), json::array({"a", 3}), json(nullptr), json::object()}) {
     expect_error([&] { parse_free_text(q); }, ErrorCode::kInvalidInput, "q");
   }
   expect_error([] { parse_free_text(std::string(40, '(') + "a" + std::string(40, ')')); }, ErrorCode::kInvalidInput,
@@ -182,6 +187,9 @@ TEST_P(FreeTextSearch, ItemsMatchTheSameOnEveryBackend) {
   EXPECT_EQ(items_matching("cloud"), (Ids{"i1"}));             // clouds, cloudy
   EXPECT_EQ(items_matching("land cover"), (Ids{"i2", "i5"}));  // a phrase, also across keyword strings
   EXPECT_EQ(items_matching("\"cover land\""), Ids{});
+  // A phrase runs from the description into the title and keywords, as in pgstac's tsvector.
+  EXPECT_EQ(items_matching("island land"), (Ids{"i5"}));
+  EXPECT_EQ(items_matching("forests clear"), (Ids{"i2"}));
   EXPECT_EQ(items_matching("snow,urban"), (Ids{"i1", "i5"}));
   EXPECT_EQ(items_matching(json::array({"snow", "urban"})), (Ids{"i1", "i5"}));
   EXPECT_EQ(items_matching("scene AND clear"), (Ids{"i2"}));

@@ -3,6 +3,7 @@ backend, and real clients against `tessera serve` (pystac-client's collection_se
 over SQLite and PgSTAC."""
 
 import os
+import random
 import subprocess
 import urllib.parse
 
@@ -131,3 +132,60 @@ def test_collections_route_parameters(served):
                 "https://api.stacspec.org/v1.0.0-rc.1/item-search#free-text",
                 "https://api.stacspec.org/v1.0.0-rc.1/ogcapi-features#free-text"):
         assert uri in conformance["conformsTo"]
+
+
+def random_query(rng, words):
+    """A q of words, phrases, prefixes, groups and every operator spelling."""
+    def term(depth):
+        kind = rng.random()
+        if kind < 0.5:
+            return rng.choice(words)
+        if kind < 0.7:
+            return '"' + " ".join(rng.choice(words) for _ in range(rng.randint(1, 3))) + '"'
+        if kind < 0.8:
+            return "-" + rng.choice(words)
+        if kind < 0.9 or depth > 0:
+            return "+" + rng.choice(words)
+        return "(" + expression(depth + 1) + ")"
+
+    def expression(depth=0):
+        parts = [term(depth)]
+        for _ in range(rng.randint(0, 3 if depth == 0 else 1)):
+            parts += [rng.choice([" ", " AND ", " OR ", ",", " or "]), term(depth)]
+        return "".join(parts)
+
+    return expression()
+
+
+def test_backends_agree_on_random_queries(pgstac_url):
+    """SQLite (FTS5) and PgSTAC (pgstac's tsvector) return the same items for 400 random q: words whose
+    stems the Porter and Snowball stemmers agree on, stop words among them, texts in every field (or
+    missing, descriptions too), phrases across fields."""
+    rng = random.Random(7)
+    words = ["snow", "cloud", "river", "forest", "crop", "urban", "land", "cover", "mountain", "flood", "water",
+             "the", "and", "of", "sentinel", "optical", "radar", "heat", "island", "rain"]
+
+    def text(count):
+        return " ".join(rng.choice(words) for _ in range(count))
+
+    items = []
+    for n in range(60):
+        properties = {}
+        if rng.random() < 0.9:
+            properties["description"] = text(rng.randint(0, 6))
+        if rng.random() < 0.7:
+            properties["title"] = text(rng.randint(1, 4))
+        if rng.random() < 0.5:
+            properties["keywords"] = [text(rng.randint(1, 2)) for _ in range(rng.randint(0, 3))]
+        items.append(item(f"i{n:02d}", "c", "2021-01-01T00:00:00Z", n % 10, n // 10, **properties))
+    catalogs = [tessera.Catalog.open("sqlite://:memory:"), tessera.Catalog.open(pgstac_url)]
+    for catalog in catalogs:
+        catalog.upsert_collection(collection("c"))
+        assert catalog.load(items)["loaded"] == len(items)
+    differences = []
+    for _ in range(400):
+        q = random_query(rng, words)
+        answers = [sorted(f["id"] for f in catalog.search(q=q, limit=100)["features"]) for catalog in catalogs]
+        if answers[0] != answers[1]:
+            differences.append((q, answers))
+    assert differences == []

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "catalog/deadline.hpp"
+#include "catalog/free_text.hpp"
 #include "catalog/search_page.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/sqlite/item_codec.hpp"
@@ -54,11 +55,9 @@ void write_collection_text(Connection& connection, const json& collection) {
   const auto& id = collection["id"].get_ref<const std::string&>();
   connection.cached("DELETE FROM collections_fts WHERE id = ?").bind(1, id).run();
   if (const auto text = searchable_text(collection)) {
-    connection.cached("INSERT INTO collections_fts (id, title, description, keywords) VALUES (?, ?, ?, ?)")
+    connection.cached("INSERT INTO collections_fts (id, text) VALUES (?, ?)")
         .bind(1, id)
-        .bind(2, text->title)
-        .bind(3, text->description)
-        .bind(4, text->keywords)
+        .bind(2, fts5_document(text->description, text->title, text->keywords))
         .run();
   }
 }
@@ -72,11 +71,9 @@ void write_collection_text(Connection& connection, const json& collection) {
 void write_item_text(Connection& connection, std::int64_t rowid, const std::optional<SearchableText>& text) {
   connection.cached("DELETE FROM items_fts WHERE rowid = ?").bind(1, rowid).run();
   if (text) {
-    connection.cached("INSERT INTO items_fts (rowid, title, description, keywords) VALUES (?, ?, ?, ?)")
+    connection.cached("INSERT INTO items_fts (rowid, text) VALUES (?, ?)")
         .bind(1, rowid)
-        .bind(2, text->title)
-        .bind(3, text->description)
-        .bind(4, text->keywords)
+        .bind(2, fts5_document(text->description, text->title, text->keywords))
         .run();
   }
 }

@@ -42,12 +42,12 @@ CREATE TABLE IF NOT EXISTS queryables (
   PRIMARY KEY (collection, name, type)
 ) WITHOUT ROWID;
 
--- Free-text search (q): the title, description and keywords of each item
--- (rowid = items.rowid) and collection that has a description, as pgstac
--- reads them; the porter stemmer approximates PostgreSQL's english stemming.
-CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (title, description, keywords, tokenize = 'porter unicode61');
-CREATE VIRTUAL TABLE IF NOT EXISTS collections_fts USING fts5 (
-  id UNINDEXED, title, description, keywords, tokenize = 'porter unicode61');
+-- Free-text search (q): the description, title and keywords of each item
+-- (rowid = items.rowid) and collection that has a description, as one text
+-- (free_text.hpp: fts5_document); the porter stemmer approximates
+-- PostgreSQL's english stemming.
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (text, tokenize = 'porter unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS collections_fts USING fts5 (id UNINDEXED, text, tokenize = 'porter unicode61');
 
 -- Registered searches (mosaics), keyed by pgstac's search hash.
 CREATE TABLE IF NOT EXISTS searches (
