@@ -178,6 +178,15 @@ tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, cha
   });
 }
 
+tsr_status tsr_catalog_search_collections(tsr_catalog catalog, const char* request_json, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(out_json);
+    const json request = parse_json_argument(request_json, __func__, "request_json");
+    hand_out_json(impl.search_collections(request), out_json);
+  });
+}
+
 tsr_status tsr_catalog_aggregate(tsr_catalog catalog, const char* request_json, char** out_json) {
   return guarded([&] {
     auto& impl = catalog_of(catalog, __func__);

@@ -168,6 +168,14 @@ TSR_API tsr_status tsr_catalog_delete_item(tsr_catalog catalog, const char* coll
 /* STAC API item search: request JSON in, FeatureCollection JSON out. */
 TSR_API tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, char** out_json);
 
+/* STAC API collection search: request_json takes bbox, datetime (against
+ * each collection's extent), q (free text over title, description and
+ * keywords), ids, limit and token. *out_json (freed with tsr_free) is
+ * {"collections": [...], "numberMatched", "numberReturned", "next"?,
+ * "prev"?}, collections in id order. TSR_INVALID_INPUT names a bad or
+ * unknown member. */
+TSR_API tsr_status tsr_catalog_search_collections(tsr_catalog catalog, const char* request_json, char** out_json);
+
 /* The STAC API aggregation extension over the items a search matches:
  * request_json takes ids, collections, bbox, intersects, datetime, filter,
  * filter-lang, filter-crs and query as tsr_catalog_search does, plus

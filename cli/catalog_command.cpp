@@ -123,6 +123,7 @@ void add_catalog_commands(CLI::App& app) {
     std::string collections;
     std::string ids;
     std::string sortby;
+    std::string q;
     std::string request;
     std::size_t limit = 10;
     std::size_t max_items = 0;
@@ -137,6 +138,7 @@ void add_catalog_commands(CLI::App& app) {
   search->add_option("--collections", search_args->collections, "Comma-separated collection ids");
   search->add_option("--ids", search_args->ids, "Comma-separated item ids");
   search->add_option("--sortby", search_args->sortby, "e.g. -datetime,+eo:cloud_cover");
+  search->add_option("--q", search_args->q, "Free text over title, description and keywords (e.g. 'snow,ice -cloud')");
   search->add_option("--request", search_args->request, "A whole search request as JSON");
   search->add_option("--limit", search_args->limit, "Items per page");
   search->add_option("--max-items", search_args->max_items, "Follow pages up to this many items (0: one page)");
@@ -146,11 +148,9 @@ void add_catalog_commands(CLI::App& app) {
     if (!request.is_object()) {
       throw Error(ErrorCode::kInvalidInput, "--request is not a JSON object");
     }
-    const std::pair<const char*, const std::string*> text_members[] = {{"bbox", &search_args->bbox},
-                                                                       {"datetime", &search_args->datetime},
-                                                                       {"collections", &search_args->collections},
-                                                                       {"ids", &search_args->ids},
-                                                                       {"sortby", &search_args->sortby}};
+    const std::pair<const char*, const std::string*> text_members[] = {
+        {"bbox", &search_args->bbox}, {"datetime", &search_args->datetime}, {"collections", &search_args->collections},
+        {"ids", &search_args->ids},   {"sortby", &search_args->sortby},     {"q", &search_args->q}};
     for (const auto& [name, value] : text_members) {
       if (!value->empty()) {
         request[name] = *value;

@@ -213,7 +213,23 @@ void bind_catalog(py::module_& m) {
           },
           py::arg("request") = py::none(),
           "STAC API item search; the request dict (or keyword arguments) takes ids, collections, bbox, intersects, "
-          "datetime, filter, filter-lang, sortby, fields, limit, token, context.")
+          "datetime, filter, filter-lang, sortby, fields, q (free text), limit, token, context.")
+      .def(
+          "search_collections",
+          [](Catalog& self, const py::object& request, const py::kwargs& parameters) {
+            json value = request.is_none() ? json::object() : to_json(request);
+            if (!value.is_object()) {
+              throw Error(ErrorCode::kInvalidInput, "search_collections: the request must be a dict");
+            }
+            for (const auto& [name, parameter] : parameters) {
+              value[name.cast<std::string>()] = to_json(parameter);
+            }
+            return released([&] { return self.search_collections(value); });
+          },
+          py::arg("request") = py::none(),
+          "STAC API collection search; the request dict (or keyword arguments) takes bbox, datetime (against each "
+          "collection's extent), q (free text), ids, limit and token. Returns {'collections': [...], "
+          "'numberMatched', 'numberReturned', 'next'?, 'prev'?}, collections in id order.")
       .def(
           "aggregate",
           [](Catalog& self, const py::object& request, const py::kwargs& parameters) {

@@ -17,9 +17,11 @@
 namespace tessera {
 
 namespace catalog {
-struct Database;    // internal: the backend's database, for tessera's own modules
-class LoadWriter;   // internal: a backend's half of a load
-struct SearchPage;  // internal: one page of a search as the backend answers it
+struct Database;                 // internal: the backend's database, for tessera's own modules
+class LoadWriter;                // internal: a backend's half of a load
+struct SearchPage;               // internal: one page of a search as the backend answers it
+struct CollectionSearchRequest;  // internal: a checked collection search
+struct CollectionPage;           // internal: one page of collections as the backend answers it
 }  // namespace catalog
 
 // How load() treats an item whose (collection, id) already exists.
@@ -148,6 +150,15 @@ class TESSERA_API Catalog {
   // of each item; the type is internal: src/catalog/search_page.hpp).
   virtual catalog::SearchPage search_page(const nlohmann::json& request) = 0;
 
+  // STAC API collection search (Collection Search extension v1.0.0-rc.1).
+  // `request` takes bbox and datetime (met by the collection's first extent
+  // bbox and interval, as pgstac reads them), q (free text, as search()),
+  // ids, limit (default 10) and token. Collections come in id order. Returns
+  // {"collections": [...], "numberMatched", "numberReturned", "next"?,
+  // "prev"?}: the tokens continue the search ({"token": next} alone keeps
+  // its query and limit). InvalidInput names a bad or unknown member.
+  nlohmann::json search_collections(const nlohmann::json& request);
+
   // Adds an index for sorting and filtering on `property` (like a pgstac
   // queryable's property_index_type), so sortby and comparisons on it avoid a
   // scan of every item. Idempotent. InvalidInput for names outside
@@ -239,6 +250,9 @@ class TESSERA_API Catalog {
   // rows of each validated item and writes them a batch at a time (the type
   // is internal to the library: src/catalog/load_pipeline.hpp).
   virtual std::unique_ptr<catalog::LoadWriter> load_writer(const LoadOptions& options) = 0;
+  // One page of a checked collection search: the collections from
+  // request.offset on, in id order, and how many match in all.
+  virtual catalog::CollectionPage collection_page(const catalog::CollectionSearchRequest& request) = 0;
   // Stores `search` (already canonical) with `metadata` under `id`, or counts
   // another use of it; returns the id it is kept under.
   virtual std::string store_search(const std::string& id, const nlohmann::json& search,

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/collection_search.hpp"
 #include "catalog/feature_collection.hpp"
 #include "catalog/pgstac/pgstac_catalog.hpp"
 #include "catalog/search_hash.hpp"
@@ -92,6 +93,11 @@ std::string Catalog::search_text(const json& request) {
     result.add(item);
   }
   return result.finish(page.number_matched, page.next_token, page.prev_token);
+}
+
+json Catalog::search_collections(const json& request) {
+  const auto parsed = catalog::parse_collection_search(request, max_search_limit());
+  return catalog::collection_search_result(parsed, collection_page(parsed));
 }
 
 std::string Catalog::register_search(const json& request, const json& metadata) {

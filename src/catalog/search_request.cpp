@@ -330,7 +330,7 @@ DecodedToken decode_page_token(const json& value) {
 
 // Members that define the result set (kept in tokens); the others shape one page.
 constexpr std::string_view kQueryMembers[] = {"ids",    "collections", "bbox",   "intersects", "datetime",
-                                              "filter", "filter-lang", "sortby", "query"};
+                                              "filter", "filter-lang", "sortby", "query",      "q"};
 constexpr std::string_view kPageMembers[] = {"limit", "token", "fields", "context", "filter-crs"};
 
 bool is_one_of(std::string_view name, std::span<const std::string_view> names) {
@@ -383,6 +383,9 @@ void parse_query(const json& query, SearchRequest& request) {
   }
   if (const auto it = query.find("sortby"); it != query.end()) {
     request.sortby = parse_sortby(*it);
+  }
+  if (const auto it = query.find("q"); it != query.end()) {
+    request.q = parse_free_text(*it, "search: q");
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "catalog/free_text.hpp"
 #include "tessera/cql2.hpp"
 #include "tessera/geometry.hpp"
 
@@ -37,6 +38,8 @@ struct SearchRequest {
   std::shared_ptr<const Geometry> intersects;
   std::optional<TimeRange> datetime;
   std::optional<cql2::Expr> filter;
+  // The free-text query `q` (title, description and keywords).
+  std::optional<FreeText> q;
   // The requested order; the (collection, id) tie-break in the direction of
   // the first key is implied, as pgstac does. Default: datetime descending.
   std::vector<SortKey> sortby;

@@ -116,4 +116,23 @@ void validate_collection(const json& collection) {
   }
 }
 
+std::optional<SearchableText> searchable_text(std::optional<std::string> title, std::optional<std::string> description,
+                                              std::optional<std::string> keywords) {
+  if (!description) {
+    return std::nullopt;
+  }
+  return SearchableText{std::move(title).value_or(""), std::move(*description), std::move(keywords).value_or("")};
+}
+
+std::optional<SearchableText> searchable_text(const json& object) {
+  auto value = [&object](const char* name) -> std::optional<std::string> {
+    const auto it = object.find(name);
+    if (it == object.end() || it->is_null()) {
+      return std::nullopt;
+    }
+    return it->is_string() ? it->get<std::string>() : it->dump();
+  };
+  return searchable_text(value("title"), value("description"), value("keywords"));
+}
+
 }  // namespace tessera::catalog

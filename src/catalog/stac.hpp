@@ -25,6 +25,22 @@ void validate_collection(const nlohmann::json& collection);
 // through what(), a C string, which would end there).
 std::string printable_id(std::string_view id);
 
+// The texts free-text search reads from a STAC object (an item's properties,
+// or a collection), as pgstac reads them: title, description and keywords,
+// each a string as itself and any other value as its JSON text. An object
+// without a description is never matched (pgstac's tsvector of a missing
+// description is NULL), so it has no searchable text at all.
+struct SearchableText {
+  std::string title;
+  std::string description;
+  std::string keywords;
+};
+std::optional<SearchableText> searchable_text(const nlohmann::json& object);
+// The same from the three values already read (a string as itself, another
+// value as its JSON text, null or absent as nullopt), for other JSON readers.
+std::optional<SearchableText> searchable_text(std::optional<std::string> title, std::optional<std::string> description,
+                                              std::optional<std::string> keywords);
+
 // An item after validation, with the values the backends index.
 struct PreparedItem {
   std::string id;
@@ -40,6 +56,8 @@ struct PreparedItem {
   std::optional<Bbox> bbox;  // 2D; absent for a null geometry
   std::string geometry_wkb;  // ISO WKB, empty for a null geometry
   std::string content;       // the item's JSON text, stored as given
+  // What free-text search reads (title, description, keywords of the properties).
+  std::optional<SearchableText> searchable_text;
   // Each property's name and JSON Schema type, for the queryables; left
   // empty when the caller already knows this item's property_signature.
   std::vector<std::pair<std::string, const char*>> property_types;

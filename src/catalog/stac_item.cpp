@@ -282,6 +282,14 @@ PreparedItem prepare_item(std::string&& text, const std::unordered_set<std::uint
       prepared.property_types.emplace_back(std::string(field.key), type_name(field.value));
     }
   }
+  auto text_of = [&properties](const char* name) -> std::optional<std::string> {
+    element value;
+    if (properties.at_key(name).get(value) != simdjson::SUCCESS || value.is_null()) {
+      return std::nullopt;
+    }
+    return value.is_string() ? std::string(value.get_string().value_unsafe()) : simdjson::minify(value);
+  };
+  prepared.searchable_text = searchable_text(text_of("title"), text_of("description"), text_of("keywords"));
   prepared.content = std::move(text);  // only on success: a failed item keeps its text for the report
   return prepared;
 }

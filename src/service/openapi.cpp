@@ -50,6 +50,30 @@ json operation(std::string_view id, std::string_view summary, json responses, js
   return value;
 }
 
+// The free-text extension's q, on item and collection search.
+json free_text_parameter() {
+  return query_parameter("q",
+                         "free text over title, description and keywords: terms separated by ',' or OR match any, "
+                         "AND or + all, -term excludes, \"quoted phrases\", parentheses group",
+                         {{"type", "string"}});
+}
+
+// The collection search parameters of GET /collections.
+json collection_search_parameters() {
+  const json strings = {{"type", "array"}, {"items", {{"type", "string"}}}};
+  return json::array({
+      query_parameter("bbox", "minx,miny,maxx,maxy: collections whose spatial extent intersects it",
+                      {{"type", "array"}, {"items", {{"type", "number"}}}, {"minItems", 4}, {"maxItems", 6}}, true),
+      query_parameter("datetime", "an RFC 3339 instant or interval: collections whose temporal extent meets it",
+                      {{"type", "string"}}),
+      free_text_parameter(),
+      query_parameter("ids", "collection ids", strings, true),
+      query_parameter("limit", "collections per page (default 1000; larger values are lowered to the maximum)",
+                      {{"type", "integer"}, {"minimum", 1}}),
+      query_parameter("token", "the page token of a next link", {{"type", "string"}}),
+  });
+}
+
 // The parameters GET /search and GET /collections/{id}/items share.
 json item_parameters(bool search) {
   const json strings = {{"type", "array"}, {"items", {{"type", "string"}}}};
@@ -61,6 +85,7 @@ json item_parameters(bool search) {
                       {{"type", "integer"}, {"minimum", 1}}),
       query_parameter("fields", "fields to include (name) or exclude (-name)", strings, true),
       query_parameter("token", "the page token of a next link", {{"type", "string"}}),
+      free_text_parameter(),
   });
   parameters.push_back(query_parameter("filter", "a CQL2 filter", {{"type", "string"}}));
   parameters.push_back(query_parameter("filter-lang", "cql2-text (default) or cql2-json",
@@ -155,8 +180,9 @@ json openapi_document(const ServiceOptions& options) {
        {{"get", operation("getOpenApi", "This document",
                           {{"200", ok("the OpenAPI document", kOpenApiMediaType, "Object")}})}}},
       {"/collections",
-       {{"get", operation("getCollections", "Collections",
-                          {{"200", ok("the collections", "application/json", "Collections")}})},
+       {{"get", operation("getCollections", "Collections, or a collection search",
+                          {{"200", ok("the collections", "application/json", "Collections")}, {"400", bad_request}},
+                          collection_search_parameters())},
         {"post", write_operation("postCollection", "Create a collection",
                                  {{"201", ok("the collection created", "application/json", "Object")},
                                   {"400", bad_request},
@@ -244,7 +270,7 @@ json openapi_document(const ServiceOptions& options) {
        {{"type", "object"},
         {"description",
          "ids, collections, bbox, intersects, datetime, filter, filter-lang, filter-crs, sortby, "
-         "fields, query, limit, token, as the STAC API item search takes them"}}},
+         "fields, query, q, limit, token, as the STAC API item search takes them"}}},
       {"BulkItems",
        {{"type", "object"},
         {"required", {"items"}},

@@ -92,12 +92,26 @@ void check_datetime(const json& search) {
   }
 }
 
+// Sets `name` of a search from a GET parameter. A repeated q (as clients
+// send a list: q=a&q=b) is its values OR'ed, as the array form is; another
+// repeated parameter keeps its last value.
+void set_query_member(json& search, const std::string& name, const std::string& value) {
+  if (name == "q" && search.contains("q")) {
+    if (!search["q"].is_array()) {
+      search["q"] = json::array({search["q"]});
+    }
+    search["q"].push_back(value);
+    return;
+  }
+  search[name] = value;
+}
+
 // The search a GET /search or /collections/{id}/items query string asks for.
 json search_from_query(const HttpRequest& request) {
   // The catalog reads these in their GET forms ("a,b" lists, "+a,-b" sort
   // keys, "a,-b" fields, "minx,miny,maxx,maxy") as given.
   constexpr std::string_view kAsGiven[] = {"bbox",       "collections", "ids",    "datetime", "token",
-                                           "filter-crs", "filter",      "sortby", "fields"};
+                                           "filter-crs", "filter",      "sortby", "fields",   "q"};
   json search = json::object();
   std::string filter_lang = "cql2-text";
   for (const auto& [name, value] : request.query) {
@@ -108,7 +122,7 @@ json search_from_query(const HttpRequest& request) {
     } else if (name == "filter-lang") {
       filter_lang = value;
     } else if (std::find(std::begin(kAsGiven), std::end(kAsGiven), name) != std::end(kAsGiven)) {
-      search[name] = value;
+      set_query_member(search, name, value);
     } else {
       bad_request(fmt::format("unknown query parameter '{}'", name));
     }
@@ -120,6 +134,27 @@ json search_from_query(const HttpRequest& request) {
       bad_request(fmt::format("filter-lang: '{}' is not cql2-text or cql2-json", filter_lang));
     }
     search["filter-lang"] = filter_lang;
+  }
+  return search;
+}
+
+// GET /collections answers every collection when asked for nothing: pages
+// are this long unless `limit` says otherwise, with a next link beyond.
+constexpr std::int64_t kCollectionsPageLimit = 1000;
+
+// The collection search a GET /collections query string asks for.
+json collection_search_from_query(const HttpRequest& request) {
+  constexpr std::string_view kAsGiven[] = {"bbox", "datetime", "q", "ids", "token"};
+  json search = json::object();
+  for (const auto& [name, value] : request.query) {
+    if (name == "limit") {
+      search["limit"] = number_in(value, "limit");
+    } else if (std::find(std::begin(kAsGiven), std::end(kAsGiven), name) != std::end(kAsGiven)) {
+      set_query_member(search, name, value);
+    } else {
+      bad_request(fmt::format(
+          "unknown query parameter '{}' (collection search takes bbox, datetime, q, ids, limit and token)", name));
+    }
   }
   return search;
 }
@@ -264,6 +299,11 @@ std::vector<std::string> StacApi::conformance() const {
       "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
       "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
       "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+      "https://api.stacspec.org/v1.0.0-rc.1/item-search#free-text",
+      "https://api.stacspec.org/v1.0.0-rc.1/ogcapi-features#free-text",
+      "https://api.stacspec.org/v1.0.0-rc.1/collection-search",
+      "https://api.stacspec.org/v1.0.0-rc.1/collection-search#free-text",
+      "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/simple-query",
   };
   const std::vector<std::string> aggregation = aggregation_conformance();
   classes.insert(classes.end(), aggregation.begin(), aggregation.end());
@@ -321,7 +361,7 @@ std::optional<HttpResponse> StacApi::handle(const HttpRequest& request,
   const bool read = request.method == "GET" || request.method == "HEAD";
   if (count == 1) {
     if (read) {
-      return collections(base);
+      return collections(request, base);
     }
     allow(request, "GET, POST", {"POST"});
     auth_.authorize(request, kStacWriteScope);
@@ -407,19 +447,36 @@ HttpResponse StacApi::landing(const std::string& base) const {
                              {"links", std::move(links)}});
 }
 
-HttpResponse StacApi::collections(const std::string& base) const {
-  json all = catalog_.collections();
+HttpResponse StacApi::collections(const HttpRequest& request, const std::string& base) const {
+  json search = collection_search_from_query(request);
+  if (!search.contains("limit")) {
+    search["limit"] = std::min<std::int64_t>(kCollectionsPageLimit, static_cast<std::int64_t>(options_.max_limit));
+  }
+  bound_limit(search, options_);
+  check_datetime(search);
+  json page = catalog_.search_collections(search);
   const auto tiles = tile_links(base);
-  for (auto& collection : all) {
+  for (auto& collection : page["collections"]) {
     link_collection(collection, base);
     if (tiles) {
       tiles->add_to_collection(collection);
     }
   }
-  json links =
-      json::array({link("self", base + "/collections", "application/json"),
-                   link("root", base + "/", "application/json"), link("parent", base + "/", "application/json")});
-  return json_response(200, {{"collections", std::move(all)}, {"links", std::move(links)}});
+  const std::string self = base + "/collections";
+  json links = json::array({link("self", self, "application/json"), link("root", base + "/", "application/json"),
+                            link("parent", base + "/", "application/json")});
+  // The token carries the query; the limit rides along so pages keep their size.
+  for (const char* rel : {"next", "prev"}) {
+    if (const auto token = page.find(rel); token != page.end()) {
+      links.push_back(link(rel,
+                           fmt::format("{}?token={}&limit={}", self, query_escape(token->get<std::string>()),
+                                       search["limit"].get<std::int64_t>()),
+                           "application/json"));
+      page.erase(token);
+    }
+  }
+  page["links"] = std::move(links);
+  return json_response(200, page);
 }
 
 HttpResponse StacApi::collection(const std::string& base, std::string_view id) const {
@@ -434,6 +491,13 @@ HttpResponse StacApi::collection(const std::string& base, std::string_view id) c
 HttpResponse StacApi::items(const HttpRequest& request, const std::string& base, std::string_view collection) const {
   static_cast<void>(catalog_.get_collection(collection));  // NotFound for an unknown collection
   json search = search_from_query(request);
+  // pystac-client's CollectionClient.get_items() repeats the path's
+  // collection as `collections`: that one is the route's own.
+  const json own = std::string(collection);
+  if (const auto given = search.find("collections");
+      given != search.end() && (*given == own || *given == json::array({own}))) {
+    search.erase(given);
+  }
   for (const char* member : {"collections", "ids", "intersects"}) {
     if (search.contains(member)) {
       bad_request(fmt::format("'{}' is not a parameter of /collections/{{id}}/items (use /search)", member));

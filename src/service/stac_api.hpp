@@ -34,7 +34,8 @@ class StacApi {
 
  private:
   HttpResponse landing(const std::string& base) const;
-  HttpResponse collections(const std::string& base) const;
+  // GET /collections: collection search (bbox, datetime, q, ids, limit, token).
+  HttpResponse collections(const HttpRequest& request, const std::string& base) const;
   HttpResponse collection(const std::string& base, std::string_view id) const;
   HttpResponse items(const HttpRequest& request, const std::string& base, std::string_view collection) const;
   HttpResponse item(const std::string& base, std::string_view collection, std::string_view id) const;

@@ -700,6 +700,36 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
   tsr_catalog_destroy(&catalog);
 }
 
+TEST(CApiCatalog, SearchCollectionsAndFreeText) {
+  tsr_catalog catalog = nullptr;
+  ASSERT_EQ(tsr_catalog_open("sqlite://:memory:", nullptr, &catalog), TSR_OK) << message();
+  for (const char* id : {"b", "a"}) {
+    nlohmann::json collection = tessera::testing::make_collection(id);
+    collection["keywords"] = {std::string("keyword-") + id};
+    ASSERT_EQ(tsr_catalog_upsert_collection(catalog, collection.dump().c_str()), TSR_OK) << message();
+  }
+  char* out = nullptr;
+  ASSERT_EQ(tsr_catalog_search_collections(catalog, R"({"q": "keyword b"})", &out), TSR_OK) << message();
+  const nlohmann::json answer = take_json(out);
+  ASSERT_EQ(answer["collections"].size(), 1U);
+  EXPECT_EQ(answer["collections"][0]["id"], "b");
+  EXPECT_EQ(answer["numberMatched"], 1);
+  ASSERT_EQ(tsr_catalog_search_collections(catalog, R"({"limit": 1})", &out), TSR_OK) << message();
+  EXPECT_EQ(take_json(out)["collections"][0]["id"], "a");
+  // Errors name the member; a NULL out-parameter is refused.
+  out = nullptr;
+  EXPECT_EQ(tsr_catalog_search_collections(catalog, R"({"q": "(b"})", &out), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("q"), std::string::npos) << message();
+  EXPECT_EQ(out, nullptr);
+  EXPECT_EQ(tsr_catalog_search_collections(catalog, "{}", nullptr), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("out_json"), std::string::npos) << message();
+  EXPECT_EQ(tsr_catalog_search_collections(nullptr, "{}", &out), TSR_INVALID_INPUT);
+  // q reaches item search through tsr_catalog_search as any member does.
+  ASSERT_EQ(tsr_catalog_search(catalog, R"({"q": "anything"})", &out), TSR_OK) << message();
+  EXPECT_EQ(take_json(out)["numberMatched"], 0);
+  tsr_catalog_destroy(&catalog);
+}
+
 TEST(CApiService, AnswersRequestsGivenAsData) {
   tsr_catalog catalog = nullptr;
   ASSERT_EQ(tsr_catalog_open(":memory:", nullptr, &catalog), TSR_OK) << message();

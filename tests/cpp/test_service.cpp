@@ -153,6 +153,81 @@ TEST_F(StacService, CollectionsAndItems) {
   EXPECT_NE(body_of(missing)["description"].get<std::string>().find("nope"), std::string::npos);
   EXPECT_EQ(get("/collections/s2/items/nope").status, 404);
   EXPECT_EQ(get("/collections/nope/items").status, 404);
+
+  // pystac-client's CollectionClient.get_items() names the route's own
+  // collection again; another collection there is an error.
+  const json own =
+      body_of(get("/collections/s2/items", {{"collections", std::string("s2")}, {"limit", std::string("2")}}));
+  EXPECT_EQ(own["features"].size(), 2U);
+  const HttpResponse other = get("/collections/s2/items", {{"collections", std::string("s2,other")}});
+  EXPECT_EQ(other.status, 400);
+  EXPECT_NE(body_of(other)["description"].get<std::string>().find("collections"), std::string::npos);
+}
+
+TEST_F(StacService, CollectionSearchAndFreeText) {
+  json other = tessera::testing::make_collection("dem");
+  other["description"] = "Digital elevation model";
+  other["extent"]["spatial"]["bbox"] = json::array({json::array({100, -40, 150, -10})});
+  catalog_->upsert_collection(other);
+  json described = tessera::testing::make_item("described", "s2", "2024-02-01T00:00:00Z", 0, 0, 1.0,
+                                               {{"title", "Flooded fields"}, {"description", "After the storm"}});
+  ASSERT_EQ(catalog_->load({described}).loaded, 1U);
+
+  // Without parameters: every collection, counted.
+  json page = body_of(get("/collections"));
+  EXPECT_EQ(page["numberMatched"], 2);
+  EXPECT_EQ(page["numberReturned"], 2);
+  EXPECT_EQ(link(page, "next"), nullptr);
+  ASSERT_NE(link(page, "self"), nullptr);
+  page = body_of(get("/collections", {{"q", "elevation"}}));
+  ASSERT_EQ(page["collections"].size(), 1U);
+  EXPECT_EQ(page["collections"][0]["id"], "dem");
+  EXPECT_NE(link(page["collections"][0], "items"), nullptr);  // linked as /collections/{id} links them
+  EXPECT_EQ(body_of(get("/collections", {{"bbox", "0,0,1,1"}}))["numberMatched"], 1);
+  EXPECT_EQ(body_of(get("/collections", {{"datetime", "2019-01-01T00:00:00Z/2019-12-31T00:00:00Z"}}))["numberMatched"],
+            0);
+
+  // Pages of one, followed by their next links.
+  std::vector<std::string> ids;
+  HttpRequest request;
+  request.path = "/collections";
+  request.query = {{"limit", "1"}};
+  request.headers = {{"Host", "stac.test:8080"}};
+  for (int pages = 0; pages < 5; ++pages) {
+    const json answer = body_of(service_->handle(request));
+    for (const auto& collection : answer["collections"]) {
+      ids.push_back(collection["id"]);
+    }
+    const json* next = link(answer, "next");
+    if (next == nullptr) {
+      break;
+    }
+    request = request_for((*next)["href"]);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"dem", "s2"}));
+
+  // q on item search, GET and POST, and on a collection's items.
+  EXPECT_EQ(body_of(get("/search", {{"q", "flood,storm"}}))["numberMatched"], 1);
+  EXPECT_EQ(body_of(post("/search", R"({"q": ["storm"]})"))["features"][0]["id"], "described");
+  EXPECT_EQ(body_of(get("/collections/s2/items", {{"q", "-storm"}}))["numberMatched"], 0);
+
+  // Bad parameters are 400s naming them; POST /collections stays the create transaction.
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"filter", "x = 1"}, {"q", "(a"}, {"bbox", "1,2"}, {"datetime", "yesterday"}, {"limit", "-1"}}) {
+    const HttpResponse bad = get("/collections", {{name, value}});
+    EXPECT_EQ(bad.status, 400) << name;
+    EXPECT_NE(body_of(bad)["description"].get<std::string>().find(name), std::string::npos) << bad.body;
+  }
+  EXPECT_EQ(post("/collections", tessera::testing::make_collection("new").dump()).status, 401);
+
+  const std::set<std::string> classes = body_of(get("/conformance"))["conformsTo"];
+  for (const char* uri : {"https://api.stacspec.org/v1.0.0-rc.1/collection-search",
+                          "https://api.stacspec.org/v1.0.0-rc.1/collection-search#free-text",
+                          "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/simple-query",
+                          "https://api.stacspec.org/v1.0.0-rc.1/item-search#free-text",
+                          "https://api.stacspec.org/v1.0.0-rc.1/ogcapi-features#free-text"}) {
+    EXPECT_TRUE(classes.contains(uri)) << uri;
+  }
 }
 
 TEST_F(StacService, ItemPagesFollowNextLinksToTheEnd) {

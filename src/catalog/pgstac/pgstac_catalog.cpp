@@ -11,6 +11,7 @@
 #include "catalog/stac.hpp"
 #include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
+#include "tessera/log.hpp"
 
 namespace tessera::catalog::pgstac {
 
@@ -24,6 +25,32 @@ json parse_json_text(const std::optional<std::string>& text) { return text ? jso
 
 [[noreturn]] void collection_not_found(std::string_view id) {
   throw Error(ErrorCode::kNotFound, fmt::format("collection '{}' not found", id));
+}
+
+// pgstac's free-text test of an item (the `q` of stac_search_to_where) is not
+// indexed by pgstac: this GIN index holds exactly its expression, character
+// for character, so the planner can answer `q` from it. Created once (a
+// SHARE lock on items while it builds, bounded by statement_timeout); a role
+// that may not create it leaves searches correct, only slower.
+constexpr const char* kFreeTextIndexName = "items_tessera_free_text_idx";
+constexpr const char* kFreeTextIndexSql =
+    "CREATE INDEX IF NOT EXISTS items_tessera_free_text_idx ON items USING gin (("
+    "to_tsvector('english', content->'properties'->>'description') || "
+    "to_tsvector('english', coalesce(content->'properties'->>'title', '')) || "
+    "to_tsvector('english', coalesce(content->'properties'->>'keywords', ''))))";
+
+void ensure_free_text_index(PgConnection& connection) {
+  if (connection.scalar("SELECT 1 FROM pg_indexes WHERE schemaname = 'pgstac' AND indexname = $1",
+                        {std::string(kFreeTextIndexName)})) {
+    return;
+  }
+  try {
+    connection.exec(kFreeTextIndexSql);
+  } catch (const Error& error) {
+    log(LogLevel::kWarning,
+        fmt::format("pgstac: free-text index {} not created; q searches scan the items instead ({})",
+                    kFreeTextIndexName, error.what()));
+  }
 }
 
 }  // namespace
@@ -46,6 +73,7 @@ PgstacCatalog::PgstacCatalog(const std::string& uri, const CatalogOptions& optio
     throw Error(ErrorCode::kUnsupported,
                 fmt::format("the database has no pgstac schema (install it with pypgstac migrate): {}", error.what()));
   }
+  ensure_free_text_index(*connection);
 }
 
 bool PgstacCatalog::collection_exists(PgConnection& connection, std::string_view id) {

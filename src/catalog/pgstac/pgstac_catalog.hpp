@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 
+#include "catalog/collection_search.hpp"
 #include "catalog/database.hpp"
 #include "catalog/pgstac/pg_db.hpp"
 #include "tessera/catalog.hpp"
@@ -31,6 +32,7 @@ class PgstacCatalog final : public Catalog {
   void delete_item(std::string_view collection, std::string_view id) override;
 
   SearchPage search_page(const nlohmann::json& request) override;
+  CollectionPage collection_page(const CollectionSearchRequest& request) override;
   nlohmann::json queryables(std::string_view collection) override;
   void index_property(std::string_view property) override;
   nlohmann::json registered_search(std::string_view id) override;

@@ -190,6 +190,16 @@ SearchPage PgstacCatalog::search_page(const json& request_json) {
     body["filter"] = pgstac_filter(cql2::to_json(*request.filter));
     body["filter-lang"] = "cql2-json";
   }
+  if (request.q) {
+    if (!request.q->root) {
+      // Only stop words: nothing matches (pgstac's empty tsquery matches nothing too).
+      if (request.count_matched) {
+        result.number_matched = 0;
+      }
+      return result;
+    }
+    body["q"] = to_pgstac_q(*request.q->root);
+  }
   if (!request.sortby.empty()) {
     json sortby = json::array();
     for (const auto& key : request.sortby) {
@@ -258,6 +268,41 @@ SearchPage PgstacCatalog::search_page(const json& request_json) {
     }
   }
   return result;
+}
+
+CollectionPage PgstacCatalog::collection_page(const CollectionSearchRequest& request) {
+  const SearchRequest& search = request.search;
+  CollectionPage page;
+  json body = {
+      {"limit", search.limit}, {"offset", request.offset}, {"sortby", {{{"field", "id"}, {"direction", "asc"}}}}};
+  if (!search.ids.empty()) {
+    body["ids"] = search.ids;
+  }
+  if (search.bbox) {
+    // As for items: a bbox crossing the antimeridian is sent as its two halves.
+    if (search.bbox->crosses_antimeridian()) {
+      body["intersects"] = Geometry::from_bbox(*search.bbox).to_geojson();
+    } else {
+      body["bbox"] = search.bbox->to_json();
+    }
+  }
+  if (search.query.contains("datetime")) {
+    body["datetime"] = search.query["datetime"];
+  }
+  if (search.q) {
+    if (!search.q->root) {
+      return page;  // only stop words: nothing matches
+    }
+    body["q"] = to_pgstac_q(*search.q->root);
+  }
+  const auto text = pool_->acquire()->scalar("SELECT collection_search($1::jsonb)", {body.dump()});
+  const json answer = text ? json::parse(*text) : json();
+  if (!answer.is_object() || !answer.contains("collections") || !answer["collections"].is_array()) {
+    throw Error(ErrorCode::kInternal, "pgstac collection_search() returned no collections");
+  }
+  page.collections = answer["collections"].get<std::vector<json>>();
+  page.number_matched = answer.value("numberMatched", std::int64_t{0});
+  return page;
 }
 
 }  // namespace tessera::catalog::pgstac

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "catalog/deadline.hpp"
+#include "catalog/free_text.hpp"
 #include "catalog/search_page.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/sqlite/item_codec.hpp"
@@ -49,11 +50,33 @@ json column_value(const Statement& statement, int column) {
   }
 }
 
+// Replaces the free-text row of a collection (none without a description).
+void write_collection_text(Connection& connection, const json& collection) {
+  const auto& id = collection["id"].get_ref<const std::string&>();
+  connection.cached("DELETE FROM collections_fts WHERE id = ?").bind(1, id).run();
+  if (const auto text = searchable_text(collection)) {
+    connection.cached("INSERT INTO collections_fts (id, text) VALUES (?, ?)")
+        .bind(1, id)
+        .bind(2, fts5_document(text->description, text->title, text->keywords))
+        .run();
+  }
+}
+
 [[noreturn]] void collection_not_found(std::string_view id) {
   throw Error(ErrorCode::kNotFound, fmt::format("collection '{}' not found", id));
 }
 
 }  // namespace
+
+void write_item_text(Connection& connection, std::int64_t rowid, const std::optional<SearchableText>& text) {
+  connection.cached("DELETE FROM items_fts WHERE rowid = ?").bind(1, rowid).run();
+  if (text) {
+    connection.cached("INSERT INTO items_fts (rowid, text) VALUES (?, ?)")
+        .bind(1, rowid)
+        .bind(2, fts5_document(text->description, text->title, text->keywords))
+        .run();
+  }
+}
 
 SqliteCatalog::SqliteCatalog(const std::string& path, const CatalogOptions& options) : path_(path), options_(options) {
   const bool in_memory = path == ":memory:";
@@ -109,8 +132,23 @@ void SqliteCatalog::create_schema(Connection& connection) const {
   // over an older catalog adds what that version lacked.
   WriteTransaction transaction(connection);
   connection.exec(kSchemaSql);
+  if (version > 0 && version < kFreeTextSchemaVersion) {
+    index_free_text(connection);
+  }
   connection.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion));
   transaction.commit();
+}
+
+void SqliteCatalog::index_free_text(Connection& connection) {
+  auto& collections = connection.cached("SELECT content FROM collections");
+  while (collections.step()) {
+    write_collection_text(connection, parse_stored(collections.text(0)));
+  }
+  auto& items = connection.cached("SELECT rowid, content FROM items");
+  while (items.step()) {
+    const json item = parse_stored_item(items.blob(1));
+    write_item_text(connection, items.int64(0), searchable_text(item.value("properties", json::object())));
+  }
 }
 
 // --- Collections -------------------------------------------------------------
@@ -133,6 +171,7 @@ void SqliteCatalog::write_collection(const json& collection, CollectionWrite how
   auto& write = connection->cached(
       "INSERT INTO collections (id, content) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET content = excluded.content");
   write.bind(1, id).bind(2, collection.dump()).run();
+  write_collection_text(*connection, collection);
   transaction.commit();
 }
 
@@ -166,6 +205,10 @@ void SqliteCatalog::delete_collection(std::string_view id, bool cascade) {
   connection->cached("DELETE FROM items_rtree WHERE id IN (SELECT rowid FROM items WHERE collection = ?)")
       .bind(1, id)
       .run();
+  connection->cached("DELETE FROM items_fts WHERE rowid IN (SELECT rowid FROM items WHERE collection = ?)")
+      .bind(1, id)
+      .run();
+  connection->cached("DELETE FROM collections_fts WHERE id = ?").bind(1, id).run();
   connection->cached("DELETE FROM items WHERE collection = ?").bind(1, id).run();
   connection->cached("DELETE FROM queryables WHERE collection = ?").bind(1, id).run();
   connection->cached("DELETE FROM collections WHERE id = ?").bind(1, id).run();
@@ -242,6 +285,7 @@ void SqliteCatalog::delete_item(std::string_view collection, std::string_view id
   const std::int64_t rowid = select.int64(0);
   select.reset();
   connection->cached("DELETE FROM items_rtree WHERE id = ?").bind(1, rowid).run();
+  write_item_text(*connection, rowid, std::nullopt);
   connection->cached("DELETE FROM items WHERE rowid = ?").bind(1, rowid).run();
   transaction.commit();
 }
@@ -349,6 +393,32 @@ SearchPage SqliteCatalog::search_page(const json& request_json) {
     if (sql.reversed ? more : request.position.has_value()) {
       page.prev_token = encode_page_token(request, cursor_at(rows.front(), false));
     }
+  }
+  return page;
+}
+
+CollectionPage SqliteCatalog::collection_page(const CollectionSearchRequest& request) {
+  const SearchRequest& search = request.search;
+  Sql select;
+  select.append("SELECT content FROM collections");
+  if (search.q) {
+    select.append(" WHERE id IN (").append(free_text_keys(*search.q, "collections_fts", "id")).append(")");
+  }
+  select.append(" ORDER BY id");
+  auto connection = pool_->acquire();
+  auto statement = connection->prepare(select.text);
+  select.bind_to(statement);
+  // Collections are few: their extents are tested here, as pgstac tests them.
+  CollectionPage page;
+  while (statement.step()) {
+    json collection = parse_stored(statement.text(0));
+    if (!collection_in_extent(collection, search)) {
+      continue;
+    }
+    if (static_cast<std::size_t>(page.number_matched) >= request.offset && page.collections.size() < search.limit) {
+      page.collections.push_back(std::move(collection));
+    }
+    ++page.number_matched;
   }
   return page;
 }

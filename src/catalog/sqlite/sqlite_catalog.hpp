@@ -4,6 +4,7 @@
 #include <mutex>
 #include <string>
 
+#include "catalog/collection_search.hpp"
 #include "catalog/database.hpp"
 #include "catalog/sqlite/sqlite_db.hpp"
 #include "catalog/stac.hpp"
@@ -18,6 +19,10 @@ namespace tessera::catalog::sqlite {
 // each grew `tessera serve` to ~440 MiB under the STAC API benchmark's
 // filter load; with the mapping its own memory stayed ~14 MiB).
 inline constexpr const char* kDefaultCachePragma = "PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824";
+
+// Replaces the free-text row of the item at `rowid` in items_fts (none when
+// the item has no searchable text). Every write of an item calls it.
+void write_item_text(Connection& connection, std::int64_t rowid, const std::optional<SearchableText>& text);
 
 // The embedded catalog: one SQLite file in WAL mode (readers in other
 // processes proceed while one process writes), items indexed by an R*Tree on
@@ -39,6 +44,7 @@ class SqliteCatalog final : public Catalog {
   void delete_item(std::string_view collection, std::string_view id) override;
 
   SearchPage search_page(const nlohmann::json& request) override;
+  CollectionPage collection_page(const CollectionSearchRequest& request) override;
   nlohmann::json queryables(std::string_view collection) override;
   void index_property(std::string_view property) override;
   nlohmann::json registered_search(std::string_view id) override;
@@ -63,6 +69,8 @@ class SqliteCatalog final : public Catalog {
   void write_collection(const nlohmann::json& collection, CollectionWrite how);
   std::unique_ptr<Connection> connect() const;
   void create_schema(Connection& connection) const;
+  // Fills the free-text tables of a catalog made before they existed.
+  static void index_free_text(Connection& connection);
 
   std::string path_;
   CatalogOptions options_;

@@ -125,6 +125,7 @@ LoadReport write_items(Connection& connection, const std::vector<const PreparedI
         unindex.reset();
         unindex.bind(1, rowid).run();
       }
+      write_item_text(connection, rowid, item->searchable_text);
       for (const auto& event : item->outbox_events) {
         auto& enqueue = connection.cached(kSqliteOutboxInsert);
         enqueue.bind(1, event.kind).bind(2, event.subject).bind(3, event.payload).bind(4, now).bind(5, now).run();

@@ -820,9 +820,22 @@ Sql rtree_rowids(const Bbox& box) {
       .append(range(-180.0, box.miny, box.maxx, box.maxy));
 }
 
+Sql free_text_keys(const FreeText& q, std::string_view fts_table, std::string_view key) {
+  Sql sql;
+  const std::string all = fmt::format("SELECT {} FROM {}", key, fts_table);
+  if (!q.root) {
+    return sql.append(all).append(" WHERE 0");
+  }
+  const Fts5Match match = to_fts5_match(*q.root);
+  if (match.negated) {
+    sql.append(all).append(" EXCEPT ");
+  }
+  return sql.append(all).append(fmt::format(" WHERE {} MATCH ", fts_table)).param(match.expression);
+}
+
 std::optional<Sql> bbox_only_count(const SearchRequest& request) {
   const bool bbox_only = request.bbox && !request.bbox->crosses_antimeridian() && request.ids.empty() &&
-                         request.collections.empty() && !request.datetime && !request.filter;
+                         request.collections.empty() && !request.datetime && !request.filter && !request.q;
   if (!bbox_only) {
     return std::nullopt;
   }
@@ -965,6 +978,11 @@ SearchSql build_search_sql(const SearchRequest& request, SpatialPlan plan, const
   }
   if (request.filter) {
     conditions.push_back(translate_filter(*request.filter, types));
+  }
+  if (request.q) {
+    Sql sql;
+    conditions.push_back(
+        sql.append("i.rowid IN (").append(free_text_keys(*request.q, "items_fts", "rowid")).append(")"));
   }
   out.where.append("1");
   for (const auto& condition : conditions) {

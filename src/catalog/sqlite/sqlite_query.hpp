@@ -137,6 +137,12 @@ std::optional<Bbox> spatial_filter_box(const SearchRequest& request);
 // (a UNION of two ranges when it crosses the antimeridian).
 Sql rtree_rowids(const Bbox& box);
 
+// "SELECT <key> FROM <fts_table> ..." for the rows of an FTS5 table of
+// searchable texts (items_fts, collections_fts) that free-text `q` matches:
+// the rows whose text does not match a negated query, none for a query of
+// stop words only. The expression is a bound parameter.
+Sql free_text_keys(const FreeText& q, std::string_view fts_table, std::string_view key);
+
 // A faster count for a search constrained by a bbox alone (the common
 // "how many items here" question), or nullopt when the search has more.
 std::optional<Sql> bbox_only_count(const SearchRequest& request);

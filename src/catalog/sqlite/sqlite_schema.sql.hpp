@@ -3,7 +3,11 @@
 // The SQLite catalog schema. `PRAGMA user_version` records its version.
 namespace tessera::catalog::sqlite {
 
-inline constexpr int kSchemaVersion = 2;  // 2: searches
+inline constexpr int kSchemaVersion = 3;  // 2: searches; 3: free-text indexes
+
+// The schema version that added the free-text indexes: a catalog older than
+// it has them filled from its items and collections when it is opened.
+inline constexpr int kFreeTextSchemaVersion = 3;
 
 inline constexpr const char* kSchemaSql = R"sql(
 CREATE TABLE IF NOT EXISTS collections (
@@ -37,6 +41,13 @@ CREATE TABLE IF NOT EXISTS queryables (
   type TEXT NOT NULL,
   PRIMARY KEY (collection, name, type)
 ) WITHOUT ROWID;
+
+-- Free-text search (q): the description, title and keywords of each item
+-- (rowid = items.rowid) and collection that has a description, as one text
+-- (free_text.hpp: fts5_document); the porter stemmer approximates
+-- PostgreSQL's english stemming.
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5 (text, tokenize = 'porter unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS collections_fts USING fts5 (id UNINDEXED, text, tokenize = 'porter unicode61');
 
 -- Registered searches (mosaics), keyed by pgstac's search hash.
 CREATE TABLE IF NOT EXISTS searches (
