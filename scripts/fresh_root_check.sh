@@ -59,6 +59,10 @@ bind() {  # bind SOURCE TARGET [ro]: a folder onto a folder, a file onto a file
   mounts+=("$2")
   if [[ ${3:-} == ro ]]; then mount -o remount,bind,ro "$2"; fi
 }
+# The root a mount point of its own, as a machine's is: tests that mount a
+# tmpfs in a private mount namespace (test_fault_injection.cpp) cannot make
+# the propagation of a root that is no mount point private.
+mount --bind "$ROOT" "$ROOT" && mounts+=("$ROOT")
 mkdir -p "$ROOT/proc" "$ROOT/dev" "$ROOT/sys"
 mount -t proc proc "$ROOT/proc" && mounts+=("$ROOT/proc")
 bind /dev "$ROOT/dev"

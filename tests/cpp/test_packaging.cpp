@@ -396,7 +396,7 @@ TEST(Packager, LocksAreRenewedWhileAJobRunsAndALostLockStopsIt) {
   auto other_catalog = tessera::Catalog::open(catalog_path);
   auto storage = tessera::Storage::open((dir.path() / "out").string());
   auto processor = std::make_shared<SlowTextProcessor>();
-  processor->pause = std::chrono::milliseconds(4000);
+  processor->pause = std::chrono::milliseconds(6000);
   tessera::Packager packager(*storage, catalog.get());
   tessera::Packager other(*storage, other_catalog.get());
   for (auto* p : {&packager, &other}) {
@@ -419,7 +419,11 @@ TEST(Packager, LocksAreRenewedWhileAJobRunsAndALostLockStopsIt) {
   probe.wait_for_locks = false;
   // Probes start once the job holds its lock (a probe before would take it).
   ASSERT_TRUE(wait_for_lock_row(catalog_path, "%notes/1"));
-  for (int attempt = 0; attempt < 12; ++attempt) {  // well past the lease
+  // Probes for 1.5 leases (timed, not counted: on a loaded machine each
+  // probe is slow), well inside the job's 6 s, so the job still runs.
+  const auto probes_end = std::chrono::steady_clock::now() + options.lock_lease * 3 / 2;
+  int attempt = 0;
+  for (; std::chrono::steady_clock::now() < probes_end; ++attempt) {
     probe.job_id = "probe-" + std::to_string(attempt);
     try {
       other.build("Lake District", datasets, probe);
@@ -428,6 +432,7 @@ TEST(Packager, LocksAreRenewedWhileAJobRunsAndALostLockStopsIt) {
     EXPECT_EQ(other.job_status(probe.job_id)["datasets"][0]["status"], "in_progress") << attempt;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
+  EXPECT_GE(attempt, 2);
   EXPECT_NO_THROW(job.get());
   EXPECT_EQ(processor->calls.load(), 1);
 
