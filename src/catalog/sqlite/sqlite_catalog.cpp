@@ -105,7 +105,7 @@ std::unique_ptr<Connection> SqliteCatalog::connect() const {
   connection->exec(
       "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA "
       "temp_store=MEMORY; PRAGMA journal_size_limit=67108864;");
-  connection->exec(kDefaultCachePragma);
+  connection->exec(kDefaultReadPragmas);
   return connection;
 }
 

@@ -12,13 +12,13 @@
 
 namespace tessera::catalog::sqlite {
 
-// A connection's page cache outside loads (a load enlarges it), and the
+// A connection's read settings outside loads: its page cache (a load enlarges it) and the
 // database file mapped: pages are read through the mapping, which all the
 // pool's connections share in the OS page cache, instead of each connection
 // copying the pages it reads into a cache of its own (8 connections of 64 MiB
 // each grew `tessera serve` to ~440 MiB under the STAC API benchmark's
 // filter load; with the mapping its own memory stayed ~14 MiB).
-inline constexpr const char* kDefaultCachePragma = "PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824";
+inline constexpr const char* kDefaultReadPragmas = "PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824";
 
 // Replaces the free-text row of the item at `rowid` in items_fts (none when
 // the item has no searchable text). Every write of an item calls it.

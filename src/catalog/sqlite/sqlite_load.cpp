@@ -194,7 +194,7 @@ class SqliteLoad final : public LoadWriter {
   // The connection goes back to the pool with its usual cache and checkpoint
   // interval, also after a load that threw.
   ~SqliteLoad() override {
-    sqlite3_exec(connection_->get(), kDefaultCachePragma, nullptr, nullptr, nullptr);
+    sqlite3_exec(connection_->get(), kDefaultReadPragmas, nullptr, nullptr, nullptr);
     sqlite3_exec(connection_->get(), "PRAGMA wal_autocheckpoint=1000", nullptr, nullptr, nullptr);
   }
 
