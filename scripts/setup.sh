@@ -7,7 +7,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl
   libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev libssl-dev
   libsqlite3-dev sqlite3 libpq-dev
-  libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev
+  libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev libxml2-dev
   libgtest-dev googletest
   clang-format clang-tidy
   # libFuzzer and its sanitizer runtimes (scripts/fuzz.sh).
@@ -41,6 +41,8 @@ PYTHON_PACKAGES=(
   "mypy==2.4.1"
   # A real STAC API client against `tessera serve` (tests/python/test_serve.py).
   "pystac-client==0.9.1"
+  # A real WMTS client reading the service's capabilities documents.
+  "OWSLib==0.35.0"
   # Validates the service's OpenAPI document (/api).
   "openapi-spec-validator==0.9.0"
   # Keys and bearer tokens for the service's access-control tests.

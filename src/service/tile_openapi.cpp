@@ -36,6 +36,10 @@ json json_answer(std::string_view description) {
           {"content", {{"application/json", {{"schema", {{"type", "object"}, {"additionalProperties", true}}}}}}}};
 }
 
+json xml_answer(std::string_view description) {
+  return {{"description", description}, {"content", {{"application/xml", {{"schema", {{"type", "string"}}}}}}}};
+}
+
 json image_answer() {
   json content = json::object();
   for (const char* type : {"image/png", "image/jpeg", "image/webp", "image/tiff", "application/x-binary"}) {
@@ -122,6 +126,31 @@ void add_tile_openapi(json& paths) {
           json_answer("TileJSON 3.0.0"));
   paths["/cog/point/{lonlat}"] =
       get("getCogPoint", "Values of one raster at a point", joined({point_path, url, read}), json_answer("values"));
+  // The OGC descriptions: tilesets, WMTS capabilities, tile matrix sets.
+  const json tileset_zooms = json::array({query_parameter("minzoom", "first zoom of the limits", integer),
+                                          query_parameter("maxzoom", "last zoom of the limits", integer)});
+  const json wmts = json::array({
+      query_parameter("tile_format", "the layers' tile format (png by default)"),
+      query_parameter("use_epsg", "EPSG:<code> rather than a URI as SupportedCRS", {{"type", "boolean"}}),
+      list_parameter("zooms", "<tileMatrixSetId>::<minzoom>,<maxzoom> (\"*\" for every set)"),
+  });
+  const auto add_descriptions = [&](const std::string& prefix, const std::string& id, const std::string& what,
+                                    const json& parameters) {
+    paths[prefix + "/tiles"] =
+        get("get" + id + "TileSets", "The tilesets of " + what, parameters, json_answer("OGC API Tiles tileset list"));
+    paths[prefix + "/tiles/{tileMatrixSetId}"] =
+        get("get" + id + "TileSet", "The tileset of " + what + " in a tile matrix set",
+            joined({parameters, tms_path, tileset_zooms}), json_answer("OGC API Tiles tileset with its limits"));
+    paths[prefix + "/WMTSCapabilities.xml"] =
+        get("get" + id + "Wmts", "WMTS 1.0 capabilities of " + what + " (a layer per tile matrix set and render)",
+            joined({parameters, wmts}), xml_answer("the RESTful WMTS capabilities document"));
+  };
+  add_descriptions("/cog", "Cog", "one raster", url);
+  paths["/tileMatrixSets"] = get("getTileMatrixSets", "The tile matrix sets listed by name", json::array(),
+                                 json_answer("ids and links to their definitions"), false);
+  paths["/tileMatrixSets/{tileMatrixSetId}"] =
+      get("getTileMatrixSet", "A tile matrix set's definition", tms_path, json_answer("OGC TMS 2.0 document"));
+
   paths["/cog/info"] = get("getCogInfo", "Raster info",
                            joined({url, json::array({query_parameter("tileMatrixSetId", "for min/max zoom")})}),
                            json_answer("bounds, CRS, type, bands, zooms"));
@@ -156,6 +185,7 @@ void add_tile_openapi(json& paths) {
       {"/collections/{collectionId}/items/{itemId}", "Item", "one item's assets", joined({item_ids, render_id}), false},
   };
   for (const Prefix& prefix : prefixes) {
+    add_descriptions(prefix.path, prefix.id, prefix.what, joined({prefix.parameters, mosaic}));
     paths[prefix.path + "/tiles/{tileMatrixSetId}/{z}/{x}/{y}"] =
         get("get" + prefix.id + "Tile", "A tile of " + prefix.what,
             joined({prefix.parameters, tile_path, mosaic, read, render}), image_answer());

@@ -11,6 +11,7 @@
 #include "catalog/item_scan.hpp"
 #include "service/http_support.hpp"
 #include "service/tile_links.hpp"
+#include "service/tile_metadata.hpp"
 #include "service/tile_params.hpp"
 #include "tessera/error.hpp"
 #include "tessera/mosaic.hpp"
@@ -21,10 +22,10 @@ namespace tessera::service {
 
 // What a path below a mosaic's prefix asks for.
 struct MosaicPath {
-  enum class Kind { kTile, kTileAssets, kTileJson, kPoint, kPointAssets };
+  enum class Kind { kTile, kTileAssets, kTileJson, kPoint, kPointAssets, kTileSetList, kTileSet, kWmts };
   Kind kind = Kind::kTile;
   std::optional<TilePath> tile;       // kTile, kTileAssets
-  std::string_view tms;               // kTileJson
+  std::string_view tms;               // kTileJson, kTileSet
   std::pair<double, double> point{};  // kPoint, kPointAssets: lon, lat
 };
 
@@ -40,6 +41,8 @@ struct MosaicSource {
   // One item: its asset names (a request reading another is a 400), and its
   // point values answered as the item's own (titiler-pgstac's item point).
   std::optional<std::vector<std::string>> item_assets;
+  // The renders its WMTS document offers as layers (name -> STAC render).
+  nlohmann::json renders = nlohmann::json::object();
 };
 
 namespace {
@@ -118,10 +121,19 @@ json bounds_of(const json& bbox) {
 using Kind = MosaicPath::Kind;
 
 // tiles/{tms}/{z}/{x}/{y}[@{s}x][.{fmt}][/assets], {tms}/tilejson.json,
-// point/{lon},{lat}[/assets] (the /assets forms when `lists_items`); nullopt
-// for another shape.
+// point/{lon},{lat}[/assets] (the /assets forms when `lists_items`), tiles,
+// tiles/{tms}, WMTSCapabilities.xml; nullopt for another shape.
 std::optional<MosaicPath> mosaic_path_of(std::span<const std::string_view> rest, bool lists_items) {
   const std::size_t n = rest.size();
+  if (n == 1 && rest[0] == "tiles") {
+    return MosaicPath{Kind::kTileSetList, std::nullopt, {}, {}};
+  }
+  if (n == 2 && rest[0] == "tiles") {
+    return MosaicPath{Kind::kTileSet, std::nullopt, rest[1], {}};
+  }
+  if (n == 1 && rest[0] == "WMTSCapabilities.xml") {
+    return MosaicPath{Kind::kWmts, std::nullopt, {}, {}};
+  }
   const bool assets = lists_items && n > 0 && rest.back() == "assets";
   if ((n == 5 || (n == 6 && assets)) && rest[0] == "tiles") {
     auto tile = tile_path_of(rest[1], rest[2], rest[3], rest[4]);
@@ -178,6 +190,17 @@ void require_item_assets(const std::vector<std::string>& wanted, const std::vect
                                                names.empty() ? "none" : names));
     }
   }
+}
+
+// The renders a registered search offers: its metadata's "defaults"
+// (titiler-pgstac's register metadata) or "renders".
+json search_renders(const json& metadata) {
+  for (const char* member : {"defaults", "renders"}) {
+    if (const auto found = metadata.find(member); found != metadata.end() && found->is_object()) {
+      return *found;
+    }
+  }
+  return json::object();
 }
 
 // The tile matrix set info reports zooms for: tileMatrixSetId, else WebMercatorQuad.
@@ -255,6 +278,11 @@ std::optional<HttpResponse> TileRoutes::route(const HttpRequest& request,
   if (segments[0] == "collections") {
     return collections(request, segments);
   }
+  if (segments[0] == "tileMatrixSets" && segments.size() <= 2) {
+    require_get(request);
+    return cacheable_json(request,
+                          segments.size() == 1 ? tile_matrix_set_list(request) : tile_matrix_set_document(segments[1]));
+  }
   return std::nullopt;
 }
 
@@ -301,6 +329,20 @@ std::optional<HttpResponse> TileRoutes::cog(const HttpRequest& request,
     require_get(request);
     return cacheable_json(request, raster_info(required_param(request, "url"), info_tms_of(request)).to_json());
   }
+  if (((n == 2 || n == 3) && segments[1] == "tiles") || (n == 2 && segments[1] == "WMTSCapabilities.xml")) {
+    require_get(request);
+    const std::string href = required_param(request, "url");
+    const TileSourceMetadata source{fmt::format("{}/cog", base_url(request)), "cog",
+                                    raster_info(href).geographic_bounds, [&href](const TileMatrixSet& tms) {
+                                      const RasterInfo info = raster_info(href, tms);
+                                      return std::pair{info.minzoom, info.maxzoom};
+                                    }};
+    if (segments[1] == "WMTSCapabilities.xml") {
+      return cacheable(request, wmts_capabilities(request, source), "application/xml");
+    }
+    return cacheable_json(request,
+                          n == 2 ? tileset_list(request, source) : tileset(request, source, tms_of(segments[2])));
+  }
   if (n == 2 && segments[1] == "statistics") {
     require_get(request);
     const StatisticsOptions options = statistics_options_of(request);
@@ -308,6 +350,29 @@ std::optional<HttpResponse> TileRoutes::cog(const HttpRequest& request,
     return cacheable_json(request, to_json(raster_statistics(required_param(request, "url"), options, read)));
   }
   return std::nullopt;
+}
+
+HttpResponse TileRoutes::metadata_answer(const HttpRequest& request, const HttpRequest& effective,
+                                         const MosaicPath& path, const MosaicSource& source) const {
+  const json& bounds = source.bounds;
+  const std::string* expression = param(effective, "expression");
+  const TileSourceMetadata metadata{
+      source.url,
+      source.name,
+      Bbox{bounds[0].get<double>(), bounds[1].get<double>(), bounds[2].get<double>(), bounds[3].get<double>()},
+      [&source](const TileMatrixSet& tms) {
+        return std::pair{source.minzoom.value_or(tms.min_zoom()), source.maxzoom.value_or(tms.max_zoom())};
+      },
+      source.renders,
+      !list_param(effective, "assets").empty() || (expression != nullptr && !expression->empty())};
+  switch (path.kind) {
+    case Kind::kTileSetList:
+      return cacheable_json(request, tileset_list(request, metadata));
+    case Kind::kTileSet:
+      return cacheable_json(request, tileset(request, metadata, tms_of(path.tms)));
+    default:
+      return cacheable(request, wmts_capabilities(request, metadata), "application/xml");
+  }
 }
 
 HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpRequest& effective, const MosaicPath& path,
@@ -329,6 +394,9 @@ HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpReq
                            {"bounds", source.bounds},
                            {"minzoom", zoom_param(effective, "minzoom", source.minzoom.value_or(tms.min_zoom()))},
                            {"maxzoom", zoom_param(effective, "maxzoom", source.maxzoom.value_or(tms.max_zoom()))}});
+  }
+  if (path.kind == Kind::kTileSetList || path.kind == Kind::kTileSet || path.kind == Kind::kWmts) {
+    return metadata_answer(request, effective, path, source);
   }
   const Mosaic mosaic(require_catalog(), source.search, mosaic_options_of(effective));
   const ReadOptions read = read_options_of(effective);
@@ -362,6 +430,9 @@ HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpReq
     }
     case Kind::kTile:
     case Kind::kTileJson:
+    case Kind::kTileSetList:
+    case Kind::kTileSet:
+    case Kind::kWmts:
       break;
   }
   const int tile_size = tile_size_of(effective, path.tile->scale);
@@ -428,7 +499,8 @@ std::optional<HttpResponse> TileRoutes::searches(const HttpRequest& request,
                             bounds_of(metadata.value("bounds", json())),
                             metadata_zoom(metadata, "minzoom"),
                             metadata_zoom(metadata, "maxzoom"),
-                            std::nullopt};
+                            std::nullopt,
+                            search_renders(metadata)};
   return mosaic_answer(request, request, *path, source);
 }
 
@@ -454,6 +526,8 @@ std::optional<HttpResponse> TileRoutes::collections(const HttpRequest& request,
       break;
     }
   }
+  json renders = renders_of(collection);
+  const HttpRequest effective = with_render(request, renders);
   const MosaicSource source{
       fmt::format("{}/collections/{}", base_url(request), query_escape(collection_id)),
       collection_id,
@@ -461,8 +535,9 @@ std::optional<HttpResponse> TileRoutes::collections(const HttpRequest& request,
       bounds_of(extent != nullptr && extent->is_array() && !extent->empty() ? (*extent)[0] : json()),
       std::nullopt,
       std::nullopt,
-      std::nullopt};
-  return mosaic_answer(request, with_render(request, renders_of(collection)), *path, source);
+      std::nullopt,
+      std::move(renders)};
+  return mosaic_answer(request, effective, *path, source);
 }
 
 // /collections/{c}/items/{i}/: assets (the item's asset names), info (raster
@@ -498,10 +573,12 @@ std::optional<HttpResponse> TileRoutes::item(const HttpRequest& request,
   if (listing) {
     return cacheable_json(request, names);
   }
-  // The collection is read only when a render is asked for.
-  const HttpRequest effective = request.query_value("render_id") != nullptr
-                                    ? with_render(request, renders_of(require_catalog().get_collection(collection_id)))
-                                    : request;
+  // The collection is read only when its renders are needed: a render is
+  // asked for, or the WMTS document lists them as layers.
+  const json renders = request.query_value("render_id") != nullptr || (path && path->kind == Kind::kWmts)
+                           ? renders_of(require_catalog().get_collection(collection_id))
+                           : json::object();
+  const HttpRequest effective = request.query_value("render_id") != nullptr ? with_render(request, renders) : request;
   if (info) {
     std::vector<std::string> wanted = list_param(effective, "assets");
     require_item_assets(wanted, names, item_id);
@@ -521,7 +598,8 @@ std::optional<HttpResponse> TileRoutes::item(const HttpRequest& request,
       bounds_of(json(found.bbox)),
       std::nullopt,
       std::nullopt,
-      std::move(names)};
+      std::move(names),
+      renders};
   return mosaic_answer(request, effective, *path, source);
 }
 

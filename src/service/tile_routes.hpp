@@ -56,6 +56,9 @@ class TileRoutes {
                                                         const std::vector<std::string_view>& segments) const;
   [[nodiscard]] std::optional<HttpResponse> item(const HttpRequest& request,
                                                  const std::vector<std::string_view>& segments) const;
+  // The tilesets and WMTS document of a mosaic source.
+  [[nodiscard]] HttpResponse metadata_answer(const HttpRequest& request, const HttpRequest& effective,
+                                             const MosaicPath& path, const MosaicSource& source) const;
   // The answer of a mosaic path (tile, its items, TileJSON, point values, the
   // items under a point): `effective` is the request with its render's
   // presets, `request` what the client sent (ETags, the TileJSON tile URLs).
