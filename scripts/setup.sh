@@ -27,8 +27,9 @@ PYTHON_PACKAGES=(
   "psycopg>=3.1"
   "psycopg-pool>=3.1"
   # The tiling peer: its tiles are the reference in the agreement tests and
-  # the benchmark (it brings rasterio, morecantile and numpy).
-  "rio-tiler==7.9.6"
+  # the benchmark (it brings rasterio, morecantile and numpy). The same
+  # release as the benchmarks' peer venvs (bench/peer_env.py).
+  "rio-tiler==9.4.12"
   # Validates the Data Packages tessera writes (tests).
   "frictionless==5.21.0"
   # The distributed example and its LocalCluster test (distributed listed too,
