@@ -186,6 +186,18 @@ struct TESSERA_API BandStatistics {
 TESSERA_API std::vector<BandStatistics> raster_statistics(std::string_view href,
                                                           const StatisticsOptions& statistics = {},
                                                           const ReadOptions& options = {});
+// The fraction (0 to 1) of each pixel of a `width` x `height` grid over
+// `bounds` that a GeoJSON Polygon or MultiPolygon (or a Feature of one), in
+// the grid's CRS, covers, row by row from the top: exact (exactextract's
+// coverage fractions, holes subtracted), or with `cover_scale` rio-tiler's
+// estimate (all-touched on a grid cover_scale times finer). InvalidInput for
+// another geometry, more than 100000 vertices, or an empty or too large grid.
+TESSERA_API std::vector<double> coverage_fractions(const nlohmann::json& geojson, const Bbox& bounds, int width,
+                                                   int height, std::optional<int> cover_scale = std::nullopt);
+// Statistics of an image's valid pixels per band (rio-tiler's
+// ImageData.statistics()); `statistics.max_size` is not used.
+TESSERA_API std::vector<BandStatistics> image_statistics(const ImageData& image,
+                                                         const StatisticsOptions& statistics = {});
 // Statistics of the pixels a GeoJSON Feature or Polygon/MultiPolygon geometry
 // (in part.bbox_crs, WGS84 by default) covers, per band, in band order
 // (TiTiler's POST /cog/statistics). The shape's bounding box is read (in

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "tessera/error.hpp"
+#include "tessera/tiling.hpp"
 #include "tiling/raster_read.hpp"
 
 namespace tessera::tiling {
@@ -264,3 +265,14 @@ std::vector<double> estimated_coverage(const OGRGeometry& shape, const Bbox& bou
 }
 
 }  // namespace tessera::tiling
+
+namespace tessera {
+
+std::vector<double> coverage_fractions(const nlohmann::json& geojson, const Bbox& bounds, int width, int height,
+                                       std::optional<int> cover_scale) {
+  const Geometry shape = tiling::feature_geometry(geojson, "coverage");
+  return cover_scale ? tiling::estimated_coverage(*shape.ogr(), bounds, width, height, *cover_scale)
+                     : tiling::coverage_fractions(*shape.ogr(), bounds, width, height);
+}
+
+}  // namespace tessera

@@ -121,7 +121,7 @@ BandStatistics band_statistics(std::string band, WeightedValues pixels, std::siz
   stats.valid_pixels = pixels.values.size();
   stats.masked_pixels = pixel_count - pixels.values.size();
   const double valid_share =
-      coverage_pixels == 0 ? 0 : std::min(static_cast<double>(pixels.values.size()) / coverage_pixels, 1.0);
+      coverage_pixels == 0 ? 0 : std::min(static_cast<double>(pixels.values.size()) / static_cast<double>(coverage_pixels), 1.0);
   stats.valid_percent = std::round(valid_share * 100 * 100) / 100;
   return stats;
 }
@@ -205,3 +205,11 @@ std::optional<double> statistics_nodata(const ReadOptions& read, std::optional<d
 }
 
 }  // namespace tessera::tiling
+
+namespace tessera {
+
+std::vector<BandStatistics> image_statistics(const ImageData& image, const StatisticsOptions& statistics) {
+  return tiling::image_statistics(image, std::nullopt, statistics);
+}
+
+}  // namespace tessera
