@@ -325,9 +325,9 @@ tsr_status tsr_feature_statistics(const char* href, const char* geojson, const c
     TSR_REQUIRE(href);
     TSR_REQUIRE(geojson);
     TSR_REQUIRE(out_json);
-    const Options options(options_json, __func__, "options_json",
-                          {TSR_READ_KEYS, TSR_STATISTICS_KEYS, "cover_scale", "bbox_crs", "dst_crs", "max_size",
-                           "width", "height"});
+    const Options options(
+        options_json, __func__, "options_json",
+        {TSR_READ_KEYS, TSR_STATISTICS_KEYS, "cover_scale", "bbox_crs", "dst_crs", "max_size", "width", "height"});
     const tessera::StatisticsOptions statistics = statistics_options_of(options);
     tessera::PartOptions part = part_options_of(options);
     part.max_size = options.int32("max_size", 0).value_or(0);  // native resolution by default, as TiTiler
@@ -525,9 +525,9 @@ tsr_status tsr_mosaic_statistics(tsr_mosaic mosaic, const char* geojson, const c
     const auto& impl = mosaic_of(mosaic, __func__);
     TSR_REQUIRE(geojson);
     TSR_REQUIRE(out_json);
-    const Options options(options_json, __func__, "options_json",
-                          {TSR_READ_KEYS, TSR_STATISTICS_KEYS, "cover_scale", "bbox_crs", "dst_crs", "max_size",
-                           "width", "height"});
+    const Options options(
+        options_json, __func__, "options_json",
+        {TSR_READ_KEYS, TSR_STATISTICS_KEYS, "cover_scale", "bbox_crs", "dst_crs", "max_size", "width", "height"});
     const tessera::MosaicStatistics result =
         impl.statistics(geojson_of(geojson, __func__), statistics_options_of(options), part_options_of(options),
                         read_options_of(options));

@@ -29,6 +29,9 @@ PYTHON_PACKAGES=(
   # The tiling peer: its tiles are the reference in the agreement tests and
   # the benchmark (it brings rasterio, morecantile and numpy).
   "rio-tiler==7.9.6"
+  # The reference for exact zonal statistics (coverage-weighted feature
+  # statistics, tests/python/test_feature_statistics.py).
+  "exactextract==0.3.0"
   # Validates the Data Packages tessera writes (tests).
   "frictionless==5.21.0"
   # The distributed example and its LocalCluster test (distributed listed too,

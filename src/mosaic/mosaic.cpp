@@ -109,16 +109,15 @@ struct TileReport {
 // items used and how the tile was built. NotFound when no item had data;
 // InvalidInput when every item read lacked an asset asked for (the request
 // names assets the items do not have); Io when every item read failed.
-ImageData assemble(mosaic::PixelSelector& selector, TileReport report, const CacheCounts& cache,
-                   const MosaicGrid& grid, PixelSelection method) {
+ImageData assemble(mosaic::PixelSelector& selector, TileReport report, const CacheCounts& cache, const MosaicGrid& grid,
+                   PixelSelection method) {
   std::optional<ImageData> result = selector.result();
   if (!result) {
     if (!report.failed.empty() && report.failed.size() == report.items_read &&
         report.failed_lacking_asset == report.failed.size()) {
-      throw Error(
-          ErrorCode::kInvalidInput,
-          fmt::format("mosaic {}: no item read has the assets asked for (first: {}: {})", grid.label,
-                      report.failed[0]["id"].get<std::string>(), report.failed[0]["error"].get<std::string>()));
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("mosaic {}: no item read has the assets asked for (first: {}: {})", grid.label,
+                              report.failed[0]["id"].get<std::string>(), report.failed[0]["error"].get<std::string>()));
     }
     if (!report.failed.empty() && report.failed.size() == report.items_read) {
       throw Error(ErrorCode::kIo,
@@ -213,10 +212,10 @@ ImageData build_grid(Catalog& catalog, const json& search, const MosaicOptions& 
   ScanResult scan = scan_within(
       deadline, [&] { return scan_items(catalog, search, grid.footprint, plan->assets, options.max_items_scanned); });
   const auto candidates = std::make_shared<const std::vector<Candidate>>(std::move(scan.candidates));
-  mosaic::PixelSelector selector(options.method, grid.width, grid.height,
-                                 tiling::current_config()->max_request_values);
+  mosaic::PixelSelector selector(options.method, grid.width, grid.height, tiling::current_config()->max_request_values);
 
-  OrderedReads<ImageData>::Read read_item = [candidates, plan, read, read_asset = std::move(read_asset)](std::size_t n) {
+  OrderedReads<ImageData>::Read read_item = [candidates, plan, read,
+                                             read_asset = std::move(read_asset)](std::size_t n) {
     return mosaic::read_item((*candidates)[n], *plan, read, read_asset);
   };
   const bool first = options.method == PixelSelection::kFirst;

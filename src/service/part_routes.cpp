@@ -149,8 +149,8 @@ PartOptions part_options_of(const HttpRequest& request, const PartPath& path, in
   // TiTiler: a width or height replaces max_size.
   const std::string* max_size = param(request, "max_size");
   part.max_size = part.width > 0 || part.height > 0 ? 0
-                  : max_size != nullptr            ? checked_size("max_size", integer_of(*max_size, "max_size"))
-                                                   : default_max_size;
+                  : max_size != nullptr             ? checked_size("max_size", integer_of(*max_size, "max_size"))
+                                                    : default_max_size;
   return part;
 }
 

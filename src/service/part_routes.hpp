@@ -25,8 +25,8 @@ namespace tessera::service {
 struct PartPath {
   enum class Kind { kBbox, kFeature, kPreview, kStatistics, kItemStatistics };
   Kind kind = Kind::kBbox;
-  Bbox bbox;           // kBbox
-  int width = 0;       // from {width}x{height} in the path; 0 when absent
+  Bbox bbox;      // kBbox
+  int width = 0;  // from {width}x{height} in the path; 0 when absent
   int height = 0;
   std::string format;  // image kinds: the path's extension, "png" when absent
 

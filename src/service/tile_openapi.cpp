@@ -65,8 +65,7 @@ json post(std::string_view id, std::string_view summary, json parameters, std::s
           {"requestBody",
            {{"required", true},
             {"description", body_what},
-            {"content",
-             {{"application/json", {{"schema", {{"type", "object"}, {"additionalProperties", true}}}}}}}}},
+            {"content", {{"application/json", {{"schema", {{"type", "object"}, {"additionalProperties", true}}}}}}}}},
           {"responses", responses}};
 }
 
@@ -150,7 +149,10 @@ void add_tile_openapi(json& paths) {
   const json part = json::array({
       query_parameter("coord_crs", "CRS of the bbox or feature coordinates (default EPSG:4326)"),
       query_parameter("dst_crs", "CRS of the output grid (default: coord_crs; a raster's own for /cog)"),
-      query_parameter("max_size", "longest side in pixels when width and height are not set (default 1024; POST /cog/statistics: the raster's resolution)", integer),
+      query_parameter("max_size",
+                      "longest side in pixels when width and height are not set (default 1024; POST /cog/statistics: "
+                      "the raster's resolution)",
+                      integer),
       query_parameter("width", "output width in pixels", integer),
       query_parameter("height", "output height in pixels", integer),
   });
@@ -231,9 +233,9 @@ void add_tile_openapi(json& paths) {
         get("get" + prefix.id + "PreviewWithSize", "A preview of " + prefix.what + ", width x height pixels",
             joined({prefix.parameters, mosaic, read, render, size_path, format_path}), image_answer());
     const std::string feature_body = "a GeoJSON Feature";
-    paths[prefix.path + "/feature"] = {{"post", post("post" + prefix.id + "Feature",
-                                                     "The part of " + prefix.what + " under a feature",
-                                                     image_parameters, feature_body, image_answer())}};
+    paths[prefix.path + "/feature"] = {
+        {"post", post("post" + prefix.id + "Feature", "The part of " + prefix.what + " under a feature",
+                      image_parameters, feature_body, image_answer())}};
     paths[prefix.path + "/feature.{format}"] = {
         {"post", post("post" + prefix.id + "FeatureWithFormat", "The part of " + prefix.what + " under a feature",
                       joined({image_parameters, format_path}), feature_body, image_answer())}};

@@ -33,10 +33,10 @@ struct MosaicPath {
 // A mosaic the routes serve under a prefix: a registered search, a
 // collection, or one item.
 struct MosaicSource {
-  std::string url;        // the prefix's public URL, for TileJSON's tile URLs
-  std::string name;       // TileJSON's name
-  nlohmann::json search;  // the catalog search the mosaic is built over
-  nlohmann::json bounds;  // TileJSON's bounds
+  std::string url;                     // the prefix's public URL, for TileJSON's tile URLs
+  std::string name;                    // TileJSON's name
+  nlohmann::json search;               // the catalog search the mosaic is built over
+  nlohmann::json bounds;               // TileJSON's bounds
   std::optional<Bbox> preview_bounds;  // nullopt: the union of the matching items' bboxes
   std::optional<int> minzoom;
   std::optional<int> maxzoom;

@@ -199,7 +199,8 @@ std::unique_ptr<OGRGeometry> reprojected(const OGRGeometry& shape, const OGRSpat
   if (!from.IsSame(&to)) {
     std::unique_ptr<OGRCoordinateTransformation> transformation(OGRCreateCoordinateTransformation(&from, &to));
     if (!transformation || copy->transform(transformation.get()) != OGRERR_NONE) {
-      throw Error(ErrorCode::kInvalidInput, fmt::format("{}: the geometry cannot be reprojected to the read's CRS", what));
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("{}: the geometry cannot be reprojected to the read's CRS", what));
     }
   }
   return copy;
@@ -219,8 +220,8 @@ void check_area_shape(const OGRGeometry& shape, std::string_view what) {
                 fmt::format("{}: a Polygon or MultiPolygon is needed, not a {}", what, shape.getGeometryName()));
   }
   if (vertices > kMaxShapeVertices) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("{}: the geometry has {} vertices, more than the {} allowed", what,
-                                                      vertices, kMaxShapeVertices));
+    throw Error(ErrorCode::kInvalidInput, fmt::format("{}: the geometry has {} vertices, more than the {} allowed",
+                                                      what, vertices, kMaxShapeVertices));
   }
 }
 

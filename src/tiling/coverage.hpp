@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <ogr_geometry.h>
 #include <ogr_spatialref.h>
+#include <nlohmann/json.hpp>
 
 #include "tessera/geometry.hpp"
 

@@ -173,7 +173,7 @@ json BandStatistics::to_json() const {
   json counts = json::array();
   for (const double value : histogram_counts) {
     counts.push_back(std::floor(value) == value && value < 9007199254740992.0 ? json(static_cast<std::uint64_t>(value))
-                                                                                : json(value));
+                                                                              : json(value));
   }
   stats["histogram"] = {std::move(counts), histogram_edges};
   stats["valid_pixels"] = static_cast<double>(valid_pixels);

@@ -39,7 +39,8 @@ BandStatistics band_statistics(std::string band, WeightedValues pixels, std::siz
   stats.band = std::move(band);
   std::vector<std::size_t> order(pixels.values.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return pixels.values[a] < pixels.values[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return pixels.values[a] < pixels.values[b]; });
   std::vector<double> cumulative(order.size());
   std::map<double, double> frequencies;
   double total = 0;
@@ -86,7 +87,8 @@ BandStatistics band_statistics(std::string band, WeightedValues pixels, std::siz
   }
   stats.unique = frequencies.size();
   for (const double p : options.percentiles) {
-    stats.percentiles.push_back({p, order.empty() ? std::optional<double>() : std::optional<double>(quantile(p / 100))});
+    stats.percentiles.push_back(
+        {p, order.empty() ? std::optional<double>() : std::optional<double>(quantile(p / 100))});
   }
   if (options.categorical) {
     for (const auto& [value, count] : frequencies) {
@@ -121,7 +123,9 @@ BandStatistics band_statistics(std::string band, WeightedValues pixels, std::siz
   stats.valid_pixels = pixels.values.size();
   stats.masked_pixels = pixel_count - pixels.values.size();
   const double valid_share =
-      coverage_pixels == 0 ? 0 : std::min(static_cast<double>(pixels.values.size()) / static_cast<double>(coverage_pixels), 1.0);
+      coverage_pixels == 0
+          ? 0
+          : std::min(static_cast<double>(pixels.values.size()) / static_cast<double>(coverage_pixels), 1.0);
   stats.valid_percent = std::round(valid_share * 100 * 100) / 100;
   return stats;
 }

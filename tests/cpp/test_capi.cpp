@@ -398,8 +398,7 @@ TEST_F(CApiTiling, InfoStatisticsTileJson) {
   const nlohmann::json shape = {
       {"type", "Polygon"},
       {"coordinates", {{{west, south}, {east, south}, {east, north}, {west, north}, {west, south}}}}};
-  ASSERT_EQ(tsr_feature_statistics(href_.c_str(), shape.dump().c_str(), R"({"bbox_crs": "EPSG:32633"})", &json),
-            TSR_OK)
+  ASSERT_EQ(tsr_feature_statistics(href_.c_str(), shape.dump().c_str(), R"({"bbox_crs": "EPSG:32633"})", &json), TSR_OK)
       << message();
   const auto exact = take_json(json)["b1"];
   double count = 0;
@@ -755,9 +754,9 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
   EXPECT_EQ(std::max(width, height), 32);
   tsr_image_destroy(&part);
   char* by_mosaic = nullptr;
-  ASSERT_EQ(tsr_mosaic_statistics(mosaic, utm_square(20, 40, 30, 50).dump().c_str(), on_raster_grid.c_str(),
-                                  &by_mosaic),
-            TSR_OK)
+  ASSERT_EQ(
+      tsr_mosaic_statistics(mosaic, utm_square(20, 40, 30, 50).dump().c_str(), on_raster_grid.c_str(), &by_mosaic),
+      TSR_OK)
       << message();
   const auto mosaic_statistics = take_json(by_mosaic);
   EXPECT_EQ(mosaic_statistics["assets"], nlohmann::json::array({"scene"}));
@@ -771,9 +770,9 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
     EXPECT_EQ(mosaic_statistics["statistics"]["data_b1"][key], raster_statistics["b1"][key]) << key;
   }
   EXPECT_EQ(tsr_mosaic_statistics(mosaic, "{not json", nullptr, &by_mosaic), TSR_INVALID_INPUT);
-  EXPECT_EQ(tsr_mosaic_statistics(mosaic, utm_square(20, 40, 30, 50).dump().c_str(), R"({"cover_scale": 0})",
-                                  &by_mosaic),
-            TSR_INVALID_INPUT);
+  EXPECT_EQ(
+      tsr_mosaic_statistics(mosaic, utm_square(20, 40, 30, 50).dump().c_str(), R"({"cover_scale": 0})", &by_mosaic),
+      TSR_INVALID_INPUT);
   EXPECT_NE(message().find("cover_scale"), std::string::npos);
   EXPECT_EQ(tsr_mosaic_preview(mosaic, R"({"bounds": [1, 2]})", &part), TSR_INVALID_INPUT);
   EXPECT_NE(message().find("bounds"), std::string::npos);

@@ -157,16 +157,25 @@ TEST(Coverage, RioTilersEstimateIsAvailableByCoverScale) {
 TEST(Coverage, HostileShapesAndGridsAreRefused) {
   using tessera::testing::expect_error;
   const json square = polygon({box_ring(0, 0, 1, 1)});
-  expect_error([&] { static_cast<void>(tessera::coverage_fractions({{"type", "Point"}, {"coordinates", {1, 1}}}, kGrid, 4, 4)); },
-               ErrorCode::kInvalidInput, "Polygon or MultiPolygon");
-  expect_error([&] { static_cast<void>(tessera::coverage_fractions({{"type", "Polygon"}}, kGrid, 4, 4)); },
-               ErrorCode::kInvalidInput, "coverage");
+  expect_error(
+      [&] {
+        static_cast<void>(tessera::coverage_fractions({{"type", "Point"}, {"coordinates", {1, 1}}}, kGrid, 4, 4));
+      },
+      ErrorCode::kInvalidInput, "Polygon or MultiPolygon");
+  expect_error(
+      [&] {
+        static_cast<void>(tessera::coverage_fractions({{"type", "Polygon"}}, kGrid, 4, 4));
+      },
+      ErrorCode::kInvalidInput, "coverage");
   expect_error([&] { static_cast<void>(tessera::coverage_fractions(square, kGrid, 0, 4)); }, ErrorCode::kInvalidInput,
                "image size");
   expect_error([&] { static_cast<void>(tessera::coverage_fractions(square, kGrid, 100000, 100000)); },
                ErrorCode::kInvalidInput, "image size");
-  expect_error([&] { static_cast<void>(tessera::coverage_fractions(square, {1, 1, 1, 2}, 4, 4)); },
-               ErrorCode::kInvalidInput, "empty");
+  expect_error(
+      [&] {
+        static_cast<void>(tessera::coverage_fractions(square, {1, 1, 1, 2}, 4, 4));
+      },
+      ErrorCode::kInvalidInput, "empty");
   expect_error([&] { static_cast<void>(tessera::coverage_fractions(square, kGrid, 4, 4, 0)); },
                ErrorCode::kInvalidInput, "cover_scale");
   // The finer grid of the estimate is bounded by the request budget.

@@ -355,18 +355,33 @@ TEST_P(MosaicBackends, HostilePartsAreRefused) {
   part.width = 100000;
   expect_error([&] { static_cast<void>(mosaic.part(box, part)); }, ErrorCode::kInvalidInput, "image size");
   part = {};
-  expect_error([&] { static_cast<void>(mosaic.part({box.maxx, box.miny, box.minx, box.maxy}, part)); },
-               ErrorCode::kInvalidInput, "empty");
-  expect_error([&] { static_cast<void>(mosaic.part({0, 0, std::numeric_limits<double>::infinity(), 1}, part)); },
-               ErrorCode::kInvalidInput, "finite");
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.part({box.maxx, box.miny, box.minx, box.maxy}, part));
+      },
+      ErrorCode::kInvalidInput, "empty");
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.part({0, 0, std::numeric_limits<double>::infinity(), 1}, part));
+      },
+      ErrorCode::kInvalidInput, "finite");
   // An extreme aspect ratio must not overflow the other side.
   part.width = 8000;
-  expect_error([&] { static_cast<void>(mosaic.part({box.minx, box.miny, box.minx + 1e-9, box.maxy}, part)); },
-               ErrorCode::kInvalidInput, "image size");
-  expect_error([&] { static_cast<void>(mosaic.statistics({{"type", "Point"}, {"coordinates", {11.6, 48.1}}})); },
-               ErrorCode::kInvalidInput, "Polygon or MultiPolygon");
-  expect_error([&] { static_cast<void>(mosaic.feature({{"type", "Polygon"}, {"coordinates", 3}})); },
-               ErrorCode::kInvalidInput, "feature");
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.part({box.minx, box.miny, box.minx + 1e-9, box.maxy}, part));
+      },
+      ErrorCode::kInvalidInput, "image size");
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.statistics({{"type", "Point"}, {"coordinates", {11.6, 48.1}}}));
+      },
+      ErrorCode::kInvalidInput, "Polygon or MultiPolygon");
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.feature({{"type", "Polygon"}, {"coordinates", 3}}));
+      },
+      ErrorCode::kInvalidInput, "feature");
   tessera::ReadOptions read;
   read.buffer = 2;
   expect_error([&] { static_cast<void>(mosaic.part(box, {}, read)); }, ErrorCode::kInvalidInput, "buffer");

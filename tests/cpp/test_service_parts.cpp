@@ -103,8 +103,8 @@ const Query kData = {{"assets", "data"}};
 
 TEST_F(ServiceParts, BboxFeatureAndPreviewImagesOverEveryMosaic) {
   const std::string search = "/searches/" + register_search({{"collections", {"sample"}}});
-  for (const std::string& prefix : {search, std::string("/collections/sample"),
-                                   std::string("/collections/sample/items/scene-june")}) {
+  for (const std::string& prefix :
+       {search, std::string("/collections/sample"), std::string("/collections/sample/items/scene-june")}) {
     SCOPED_TRACE(prefix);
     expect_image(handle(get(prefix + "/bbox/10.2,45.2,10.8,45.8.png", kData)), "image/png");
     const HttpResponse sized = handle(get(prefix + "/bbox/10.2,45.2,10.8,45.8/64x32.tif", kData));
@@ -138,17 +138,17 @@ TEST_F(ServiceParts, FeatureStatisticsAreExactPerFeature) {
   for (const json& feature : body["features"]) {
     EXPECT_EQ(feature["properties"]["name"], "area");
     const json& band = feature["properties"]["statistics"]["data_b1"];
-    for (const char* key : {"min", "max", "mean", "count", "sum", "std", "median", "majority", "minority", "unique",
-                            "histogram", "valid_percent", "masked_pixels", "valid_pixels", "percentile_2",
-                            "percentile_98"}) {
+    for (const char* key :
+         {"min", "max", "mean", "count", "sum", "std", "median", "majority", "minority", "unique", "histogram",
+          "valid_percent", "masked_pixels", "valid_pixels", "percentile_2", "percentile_98"}) {
       EXPECT_TRUE(band.contains(key)) << key << " " << band;
     }
     EXPECT_NEAR(band["mean"].get<double>(), band["sum"].get<double>() / band["count"].get<double>(), 1e-9);
     EXPECT_FALSE(feature["properties"]["used_assets"].empty());
   }
   // One Feature is answered as a Feature; the item's answer has no used_assets.
-  const json one =
-      body_of(handle(post("/collections/sample/items/scene-june/statistics", feature_of(10.1, 45.1, 10.4, 45.3), kData)));
+  const json one = body_of(
+      handle(post("/collections/sample/items/scene-june/statistics", feature_of(10.1, 45.1, 10.4, 45.3), kData)));
   EXPECT_EQ(one["type"], "Feature");
   EXPECT_TRUE(one["properties"]["statistics"].contains("data_b1"));
   EXPECT_FALSE(one["properties"].contains("used_assets"));
@@ -207,17 +207,18 @@ TEST_F(ServiceParts, HostileRequestsAreRefusedNamingTheParameter) {
   expect_error(handle(post(prefix + "/feature.png", area["geometry"], kData)), 400, "body");  // a Feature is needed
   expect_error(handle(post(prefix + "/feature.png", {{"type", "Feature"}, {"geometry", {{"type", "Polygon"}}}}, kData)),
                400, "body");
-  expect_error(handle(post(prefix + "/statistics",
-                           {{"type", "Feature"}, {"geometry", {{"type", "Point"}, {"coordinates", {10.2, 45.2}}}}},
-                           kData)),
-               400, "body");
+  expect_error(
+      handle(post(prefix + "/statistics",
+                  {{"type", "Feature"}, {"geometry", {{"type", "Point"}, {"coordinates", {10.2, 45.2}}}}}, kData)),
+      400, "body");
   json many = {{"type", "FeatureCollection"}, {"features", json::array()}};
   for (int n = 0; n < 101; ++n) {
     many["features"].push_back(area);
   }
   expect_error(handle(post(prefix + "/statistics", many, kData)), 400, "body");
-  expect_error(handle(post(prefix + "/statistics", {{"type", "FeatureCollection"}, {"features", json::array()}}, kData)),
-               400, "body");
+  expect_error(
+      handle(post(prefix + "/statistics", {{"type", "FeatureCollection"}, {"features", json::array()}}, kData)), 400,
+      "body");
   json ring = json::array();
   for (int n = 0; n < 100001; ++n) {
     const double angle = 6.283185307179586 * n / 100001;
