@@ -142,7 +142,7 @@ struct TESSERA_API StatisticsOptions {
   bool categorical = false;  // count each distinct value instead
   // Feature statistics only: unset, each pixel weighs the exact fraction of
   // its area the shape covers (exactextract's definitions); set (1 to 1000),
-  // rio-tiler's/TiTiler's estimate: pixels whose centre is inside, weighed by
+  // rio-tiler's/TiTiler's way: the pixels the shape touches, weighed by
   // an all-touched rasterization cover_scale times finer.
   std::optional<int> cover_scale;
 };

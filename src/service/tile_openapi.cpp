@@ -159,7 +159,7 @@ void add_tile_openapi(json& paths) {
   const json cover_scale = json::array({query_parameter(
       "cover_scale",
       "unset: each pixel weighs the exact share of its area inside the feature; 1 to 1000: rio-tiler's estimate "
-      "(pixel centres inside, coverage from an all-touched rasterization this many times finer)",
+      "(the pixels the feature touches, weighed by an all-touched rasterization this many times finer)",
       integer)});
   const json bbox_path = json::array({
       path_parameter("minx", "bbox min x", {{"type", "number"}}),

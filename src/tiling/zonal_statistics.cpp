@@ -193,12 +193,13 @@ std::vector<BandStatistics> shape_statistics(const ImageData& image, const OGRGe
     const std::vector<double> coverage = coverage_fractions(shape, image.bounds, image.width(), image.height());
     return weighted_statistics(image, nodata, options, &coverage, nullptr, Frequency::kWeights);
   }
-  // rio-tiler: the image is masked outside the shape by pixel centres, and
-  // the estimate weighs the pixels left.
+  // rio-tiler (7.9 to 9.4): the feature's image is masked outside the
+  // pixels the shape touches (all-touched), and the estimate weighs the
+  // pixels left.
   const std::vector<double> coverage =
       estimated_coverage(shape, image.bounds, image.width(), image.height(), *options.cover_scale);
-  const std::vector<std::uint8_t> centres = rasterize(shape, image.bounds, image.width(), image.height(), false);
-  return weighted_statistics(image, nodata, options, &coverage, &centres, Frequency::kPixels);
+  const std::vector<std::uint8_t> touched = rasterize(shape, image.bounds, image.width(), image.height(), true);
+  return weighted_statistics(image, nodata, options, &coverage, &touched, Frequency::kPixels);
 }
 
 std::optional<double> statistics_nodata(const ReadOptions& read, std::optional<double> raster_nodata) {

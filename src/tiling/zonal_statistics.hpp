@@ -28,7 +28,7 @@ std::vector<BandStatistics> image_statistics(const ImageData& image, std::option
 // counts with the fraction of its area inside the shape as weight (count,
 // sum, mean, std, quantiles, histogram, majority/minority); min/max over
 // the pixels it overlaps. With cover_scale: rio-tiler's feature statistics
-// (pixels whose centre is inside, weighted by the estimate; histogram and
+// (the pixels the shape touches, weighted by the estimate; histogram and
 // majority/minority count pixels).
 std::vector<BandStatistics> shape_statistics(const ImageData& image, const OGRGeometry& shape,
                                              std::optional<double> nodata, const StatisticsOptions& options);
