@@ -100,8 +100,9 @@ def test_cover_scale_statistics_match_rio_tiler(raster, name):
         image = source.feature(shape, shape_crs="EPSG:32633", max_size=None, align_bounds_with_dataset=True)
         coverage = image.get_coverage_array(shape, shape_crs="EPSG:32633", cover_scale=10)
         theirs = image.statistics(coverage=coverage)["b1"]
+    # rio-tiler sums its float32 coverage array in float32.
     for key in ("count", "sum", "mean", "min", "max", "valid_pixels", "masked_pixels"):
-        assert ours[key] == pytest.approx(theirs.model_dump()[key], rel=1e-6), key
+        assert ours[key] == pytest.approx(theirs.model_dump()[key], rel=1e-5), key
 
 
 def test_mosaic_statistics_of_one_item_are_the_rasters(raster, tmp_path):
