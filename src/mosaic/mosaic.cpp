@@ -1,7 +1,7 @@
-// Mosaics: the catalog scan for the items under a tile or point, their reads
-// in search order under the mosaic's caps (ordered_reads.hpp), skipping items
-// whose footprint is already filled (tile_coverage.hpp), and the assembly of
-// the result.
+// Mosaics: the catalog scan for the items under a tile, a part or a point,
+// their reads in search order under the mosaic's caps (ordered_reads.hpp),
+// skipping items whose footprint is already filled (tile_coverage.hpp), and
+// the assembly of the result on the grid; feature statistics over a part.
 
 #include "tessera/mosaic.hpp"
 
@@ -155,6 +155,12 @@ ImageData assemble(mosaic::PixelSelector& selector, TileReport report, const Cac
   return image;
 }
 
+// A CRS given by a caller, read under GDAL's limits for user input (no file
+// or URL is read for it).
+Crs crs_of(const std::string& definition, std::string_view what) {
+  return Crs::from_user_input(tiling::srs_to_wkt(tiling::srs_from_user_input(definition, what)));
+}
+
 // The grid of a mosaic part: `bbox` (in part.bbox_crs) in part.dst_crs
 // (default: part.bbox_crs), sized by width/height or max_size.
 MosaicGrid part_grid(const Bbox& bbox, const PartOptions& part) {
@@ -171,8 +177,8 @@ MosaicGrid part_grid(const Bbox& bbox, const PartOptions& part) {
                 fmt::format("mosaic part: bbox [{}, {}, {}, {}] is empty or not finite (maxx <= minx or maxy <= miny)",
                             bbox.minx, bbox.miny, bbox.maxx, bbox.maxy));
   }
-  const Crs bbox_crs = Crs::from_user_input(part.bbox_crs);
-  const Crs crs = part.dst_crs.empty() ? bbox_crs : Crs::from_user_input(part.dst_crs);
+  const Crs bbox_crs = crs_of(part.bbox_crs, "bbox CRS");
+  const Crs crs = part.dst_crs.empty() ? bbox_crs : crs_of(part.dst_crs, "destination CRS");
   const Bbox bounds = crs.same_as(bbox_crs) ? bbox : Transformer(bbox_crs, crs).transform_bbox(bbox, 21);
   const double ratio = (bounds.maxy - bounds.miny) / (bounds.maxx - bounds.minx);
   double width = part.width;

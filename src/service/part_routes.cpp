@@ -13,6 +13,7 @@
 #include "tessera/render.hpp"
 #include "tessera/tiling.hpp"
 #include "tiling/coverage.hpp"
+#include "tiling/raster_read.hpp"
 
 namespace tessera::service {
 
@@ -113,7 +114,8 @@ std::string crs_param(const HttpRequest& request, std::string_view name, std::st
     return fallback;
   }
   try {
-    static_cast<void>(Crs::from_user_input(*value));
+    // GDAL's limits for user input: no file or URL is read for a CRS.
+    static_cast<void>(tiling::srs_from_user_input(*value, name));
   } catch (const Error& error) {
     throw BadParameter(std::string(name), fmt::format("{}: {}", name, error.what()));
   }

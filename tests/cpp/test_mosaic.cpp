@@ -358,6 +358,9 @@ TEST_P(MosaicBackends, HostilePartsAreRefused) {
   part.width = 100000;
   expect_error([&] { static_cast<void>(mosaic.part(box, part)); }, ErrorCode::kInvalidInput, "image size");
   part = {};
+  part.bbox_crs = "/etc/passwd";  // never read from a file
+  expect_error([&] { static_cast<void>(mosaic.part(box, part)); }, ErrorCode::kInvalidInput, "bbox CRS");
+  part = {};
   expect_error(
       [&] {
         static_cast<void>(mosaic.part({box.maxx, box.miny, box.minx, box.maxy}, part));

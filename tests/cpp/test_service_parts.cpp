@@ -198,6 +198,11 @@ TEST_F(ServiceParts, HostileRequestsAreRefusedNamingTheParameter) {
                "max_size");
   expect_error(handle(get(prefix + "/bbox/10,45,11,46.png", Query{{"assets", "data"}, {"coord_crs", "EPSG:99999"}})),
                400, "coord_crs");
+  // A CRS is never read from a file or a URL.
+  for (const char* crs : {"/etc/passwd", "http://127.0.0.1:9/crs.wkt", "file:///etc/hosts"}) {
+    expect_error(handle(get(prefix + "/bbox/10,45,11,46.png", Query{{"assets", "data"}, {"coord_crs", crs}})), 400,
+                 "coord_crs");
+  }
   expect_error(handle(get(prefix + "/bbox/10,45,11,46.png", Query{{"assets", "data"}, {"dst_crs", "nonsense"}})), 400,
                "dst_crs");
   const json area = feature_of(10.1, 45.1, 10.4, 45.3);
