@@ -2,7 +2,9 @@
 exactextract, rio-tiler's estimate (cover_scale) with rio-tiler, for one raster
 and for a mosaic of it."""
 
+import json
 import math
+import os
 
 import exactextract
 import numpy
@@ -105,8 +107,9 @@ def test_cover_scale_statistics_match_rio_tiler(raster, name):
         assert ours[key] == pytest.approx(theirs.model_dump()[key], rel=1e-5), key
 
 
-def test_mosaic_statistics_of_one_item_are_the_rasters(raster, tmp_path):
-    """On a grid of the raster's own pixels a one-item mosaic has the raster's exact statistics."""
+@pytest.fixture
+def catalog(raster, tmp_path):
+    """A SQLite catalog with the raster as the one item of collection "zonal"."""
     catalog = tessera.Catalog.open(f"sqlite://{tmp_path / 'catalog.db'}")
     catalog.upsert_collection(collection("zonal"))
     bounds = tessera.info(raster)["geographic_bounds"]
@@ -118,6 +121,11 @@ def test_mosaic_statistics_of_one_item_are_the_rasters(raster, tmp_path):
         "bbox": bounds, "properties": {"datetime": "2024-05-01T00:00:00Z"}, "links": [],
         "assets": {"data": {"href": raster}},
     }])
+    return catalog
+
+
+def test_mosaic_statistics_of_one_item_are_the_rasters(raster, catalog):
+    """On a grid of the raster's own pixels a one-item mosaic has the raster's exact statistics."""
     mosaic = tessera.Mosaic(catalog, {"collections": ["zonal"]}, assets=["data"])
     # The triangle's bounding box widened to whole pixels: columns 10-71, rows 12-66.
     shape = SHAPES["triangle"]
@@ -145,3 +153,29 @@ def test_bad_shapes_are_invalid_input(raster):
         tessera.feature_statistics(raster, {"type": "Point", "coordinates": [15, 45]})
     with pytest.raises(tessera.InvalidInput, match="cover_scale"):
         tessera.feature_statistics(raster, feature(SHAPES["triangle"]), shape_crs="EPSG:32633", cover_scale=0)
+
+
+def test_statistics_routes_as_titiler_pgstac_clients_call_them(raster, catalog):
+    """POST /searches/{id}/statistics answers the FeatureCollection with properties.statistics and used_assets."""
+    tessera.configure(allowed_roots=[os.path.dirname(raster)])
+    service = tessera.Service(catalog)
+    status, _, body = service.handle("POST", "/searches/register", body=json.dumps({"collections": ["zonal"]}).encode())
+    assert status == 200, body
+    search_id = json.loads(body)["id"]
+    shapes = {"type": "FeatureCollection", "features": [feature(SHAPES["triangle"]), feature(SHAPES["with a hole"])]}
+    status, headers, body = service.handle(
+        "POST", f"/searches/{search_id}/statistics", query=[("assets", "data"), ("coord_crs", "EPSG:32633")],
+        body=json.dumps(shapes).encode())
+    assert status == 200, body
+    assert dict(headers)["Content-Type"] == "application/geo+json"
+    answer = json.loads(body)
+    mosaic = tessera.Mosaic(catalog, {"collections": ["zonal"]}, assets=["data"])
+    for posted, answered in zip(shapes["features"], answer["features"]):
+        expected = mosaic.statistics(posted, shape_crs="EPSG:32633")
+        assert answered["properties"]["used_assets"] == ["values"]
+        assert answered["properties"]["statistics"]["data_b1"]["count"] == pytest.approx(
+            expected["statistics"]["data_b1"]["count"])
+    status, headers, body = service.handle(
+        "GET", f"/collections/zonal/bbox/{','.join(map(str, tessera.info(raster)['geographic_bounds']))}/64x64.png",
+        query=[("assets", "data"), ("rescale", "0,600")])
+    assert status == 200 and body.startswith(b"\x89PNG")
