@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -77,25 +78,25 @@ class CoverageAccumulator {
     }
   }
 
+  // The fractions, row-major from the top; the accumulator is spent.
   std::vector<double> fractions() {
-    std::vector<double> result(partial_.size());
     const auto rows = static_cast<std::size_t>(height_);
     for (std::size_t c = 0; c < static_cast<std::size_t>(width_); ++c) {
       const double* below = &below_[c * (rows + 1)];
       double full = 0;  // what the edges above row r give it whole
       for (std::size_t r = rows; r-- > 0;) {
         full += below[r + 1];
-        const std::size_t index = (rows - 1 - r) * static_cast<std::size_t>(width_) + c;
-        double fraction = partial_[index] + full;
+        double& fraction = partial_[(rows - 1 - r) * static_cast<std::size_t>(width_) + c];
+        fraction += full;
         if (fraction < kRoundingSlack) {
           fraction = 0;
         } else if (fraction > 1 - kRoundingSlack) {
           fraction = 1;
         }
-        result[index] = fraction;
       }
     }
-    return result;
+    below_.clear();
+    return std::move(partial_);
   }
 
  private:
