@@ -30,6 +30,9 @@ PYTHON_PACKAGES=(
   # the benchmark (it brings rasterio, morecantile and numpy). The same
   # release as the benchmarks' peer venvs (bench/peer_env.py).
   "rio-tiler==9.4.12"
+  # The reference for exact zonal statistics (coverage-weighted feature
+  # statistics, tests/python/test_feature_statistics.py).
+  "exactextract==0.3.0"
   # Validates the Data Packages tessera writes (tests).
   "frictionless==5.21.0"
   # The distributed example and its LocalCluster test (distributed listed too,

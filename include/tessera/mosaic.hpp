@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +57,12 @@ struct TESSERA_API MosaicOptions {
   bool skip_covered = true;
 };
 
+// Statistics over a mosaic (Mosaic::statistics): per band, and the items used.
+struct TESSERA_API MosaicStatistics {
+  std::vector<BandStatistics> bands;
+  std::vector<std::string> assets;
+};
+
 // A mosaic over a catalog search. The catalog must outlive the mosaic.
 // tile() may be called from several threads at once.
 class TESSERA_API Mosaic {
@@ -84,6 +91,30 @@ class TESSERA_API Mosaic {
   // mosaic's).
   [[nodiscard]] ImageData tile(const TileMatrixSet& tms, const Tile& tile, int tile_size = 256,
                                const ReadOptions& read = {}) const;
+
+  // The area `bbox` (in part.bbox_crs) on a grid in part.dst_crs (default:
+  // part.bbox_crs) of part.width x part.height pixels (one of them set: the
+  // other keeps the box's aspect), else part.max_size on the longest side;
+  // built like a tile from the items intersecting it, each read onto that
+  // grid. InvalidInput when width, height and max_size are all 0 (a mosaic
+  // has no native resolution); otherwise as tile().
+  [[nodiscard]] ImageData part(const Bbox& bbox, const PartOptions& part = {}, const ReadOptions& read = {}) const;
+  // The part over a GeoJSON Feature's or geometry's bounding box (in
+  // part.bbox_crs), pixels the shape does not touch masked (rio-tiler's
+  // mosaic feature: all-touched).
+  [[nodiscard]] ImageData feature(const nlohmann::json& geojson, const PartOptions& part = {},
+                                  const ReadOptions& read = {}) const;
+  // The part over `bounds` (WGS84), else the union of the bounding boxes of
+  // the items the search matches (at most max_items_scanned of them), in
+  // part.dst_crs (default WGS84), part.max_size on the longest side.
+  // NotFound when the search matches no item with a bbox.
+  [[nodiscard]] ImageData preview(const std::optional<Bbox>& bounds = std::nullopt, const PartOptions& part = {},
+                                  const ReadOptions& read = {}) const;
+  // Statistics of the pixels a GeoJSON Feature or Polygon/MultiPolygon
+  // geometry (in part.bbox_crs) covers, over the part of its bounding box:
+  // exact coverage-weighted by default (see StatisticsOptions::cover_scale).
+  [[nodiscard]] MosaicStatistics statistics(const nlohmann::json& geojson, const StatisticsOptions& statistics = {},
+                                            const PartOptions& part = {}, const ReadOptions& read = {}) const;
 
   // The items (id, collection, bbox, the selected assets with their hrefs) the
   // tile would read, in order, up to max_items_scanned.

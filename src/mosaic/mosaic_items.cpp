@@ -92,22 +92,6 @@ std::string cache_key(std::string_view href, const TileMatrixSet& tms, const Til
                      read.nodata ? fmt::format("{}", *read.nodata) : "-", read.unscale, read.buffer);
 }
 
-// One asset's tile, from the cache or read (nullopt: no data there).
-std::optional<ImageData> asset_tile(const std::string& href, const TileMatrixSet& tms, const Tile& tile, int tile_size,
-                                    const ReadOptions& read, CacheCounts& counts) {
-  const auto cache = tiling::current_tile_cache();
-  const std::string key = cache_key(href, tms, tile, tile_size, read);
-  if (auto cached = cache->find(key)) {
-    ++counts.hits;
-    return cached->band_count() == 0 ? std::nullopt : std::move(cached);
-  }
-  ++counts.misses;
-  std::optional<ImageData> image = tiling::read_tile_if_covered(href, tms, tile, tile_size, read);
-  // "No data here" is remembered too, as an image without bands.
-  cache->insert(key, image ? *image : ImageData());
-  return image;
-}
-
 }  // namespace
 
 ItemPlan plan_items(const MosaicOptions& options, const ReadOptions& read) {
@@ -171,8 +155,23 @@ json tile_geometry(const TileMatrixSet& tms, const Tile& tile) {
   return Geometry::from_bbox(tms.bounds(tile)).to_geojson();
 }
 
-std::optional<ImageData> read_item(const Candidate& candidate, const ItemPlan& plan, const TileMatrixSet& tms,
-                                   const Tile& tile, int tile_size, const ReadOptions& read, CacheCounts& counts) {
+std::optional<ImageData> cached_asset_tile(const std::string& href, const TileMatrixSet& tms, const Tile& tile,
+                                           int tile_size, const ReadOptions& read, CacheCounts& counts) {
+  const auto cache = tiling::current_tile_cache();
+  const std::string key = cache_key(href, tms, tile, tile_size, read);
+  if (auto cached = cache->find(key)) {
+    ++counts.hits;
+    return cached->band_count() == 0 ? std::nullopt : std::move(cached);
+  }
+  ++counts.misses;
+  std::optional<ImageData> image = tiling::read_tile_if_covered(href, tms, tile, tile_size, read);
+  // "No data here" is remembered too, as an image without bands.
+  cache->insert(key, image ? *image : ImageData());
+  return image;
+}
+
+std::optional<ImageData> read_item(const Candidate& candidate, const ItemPlan& plan, const ReadOptions& read,
+                                   const AssetRead& read_asset) {
   if (!candidate.missing_asset.empty()) {
     throw Error(ErrorCode::kNotFound, fmt::format("has no asset '{}'", candidate.missing_asset));
   }
@@ -180,7 +179,7 @@ std::optional<ImageData> read_item(const Candidate& candidate, const ItemPlan& p
   asset_read.expression.clear();
   std::vector<ImageData> parts;
   for (const auto& [asset, href] : candidate.hrefs) {
-    std::optional<ImageData> part = asset_tile(href, tms, tile, tile_size, asset_read, counts);
+    std::optional<ImageData> part = read_asset(href, asset_read);
     if (!part) {
       return std::nullopt;
     }

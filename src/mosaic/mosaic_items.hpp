@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -72,10 +73,18 @@ nlohmann::json describe_items(const ScanResult& scan);
 // The tile's footprint as a WGS84 GeoJSON polygon.
 nlohmann::json tile_geometry(const TileMatrixSet& tms, const Tile& tile);
 
-// The item's assets stacked into one image (bands "<asset>_b<n>", valid where
-// every asset is), then the expression when there is one; nullopt when the
-// item has no data in the tile. Throws when an asset is missing or unreadable.
-std::optional<ImageData> read_item(const Candidate& candidate, const ItemPlan& plan, const TileMatrixSet& tms,
-                                   const Tile& tile, int tile_size, const ReadOptions& read, CacheCounts& counts);
+// One asset of an item read onto the mosaic's grid (nullopt: no data there).
+using AssetRead = std::function<std::optional<ImageData>(const std::string& href, const ReadOptions& read)>;
+
+// An asset's tile through the data cache (hits and misses counted in `counts`).
+std::optional<ImageData> cached_asset_tile(const std::string& href, const TileMatrixSet& tms, const Tile& tile,
+                                           int tile_size, const ReadOptions& read, CacheCounts& counts);
+
+// The item's assets read with `read_asset`, stacked into one image (bands
+// "<asset>_b<n>", valid where every asset is), then the expression when
+// there is one; nullopt when the item has no data on the grid. Throws when
+// an asset is missing or unreadable.
+std::optional<ImageData> read_item(const Candidate& candidate, const ItemPlan& plan, const ReadOptions& read,
+                                   const AssetRead& read_asset);
 
 }  // namespace tessera::mosaic

@@ -1,5 +1,6 @@
 // Pixel selection (unit) and mosaic tiles over both catalog backends.
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -227,6 +228,169 @@ TEST_P(MosaicBackends, HalvesCachesCapsAndFailures) {
   EXPECT_EQ(listed[0]["id"], "broken");
   EXPECT_EQ(listed[1]["assets"]["data"], left);
   expect_error([&] { static_cast<void>(mosaic.tile(tms, {kZ, kX + 3, kY})); }, ErrorCode::kNotFound, "no item");
+}
+
+// A part is built like a tile on a grid of its own: where the grids align it
+// holds the tiles' pixels, stitched.
+TEST_P(MosaicBackends, PartsEqualTheStitchedTilesWhereGridsAlign) {
+  const auto left = half_raster(dir_.path() / "left.tif", true, 7);
+  const auto right = half_raster(dir_.path() / "right.tif", false, 9);
+  ASSERT_EQ(
+      catalog_->load({half_item("left", "2024-01-03", left, true), half_item("right", "2024-01-02", right, false)})
+          .loaded,
+      2U);
+  const auto tms = tessera::TileMatrixSet::web_mercator_quad();
+  tessera::MosaicOptions options;
+  options.assets = {"data"};
+  const tessera::Mosaic mosaic(*catalog_, {{"collections", {"m"}}}, options);
+  const tessera::Bbox first = tms.xy_bounds({kZ, kX, kY});
+  const tessera::Bbox second = tms.xy_bounds({kZ, kX + 1, kY});
+  tessera::PartOptions grid;
+  grid.bbox_crs = "EPSG:3857";
+  grid.width = 512;
+  grid.height = 256;
+  const ImageData part = mosaic.part({first.minx, first.miny, second.maxx, first.maxy}, grid);
+  const ImageData tile = mosaic.tile(tms, {kZ, kX, kY});
+  ASSERT_EQ(part.width(), 512);
+  ASSERT_EQ(part.height(), 256);
+  EXPECT_EQ(part.assets, (std::vector<std::string>{"left", "right"}));
+  for (int row = 0; row < 256; ++row) {
+    for (int column = 0; column < 512; ++column) {
+      const std::size_t p = static_cast<std::size_t>(row) * 512 + static_cast<std::size_t>(column);
+      if (column < 256) {
+        const std::size_t t = static_cast<std::size_t>(row) * 256 + static_cast<std::size_t>(column);
+        ASSERT_EQ(part.mask()[p], tile.mask()[t]) << row << "," << column;
+        ASSERT_EQ(part.band<std::uint8_t>(0)[p], tile.band<std::uint8_t>(0)[t]) << row << "," << column;
+      } else {
+        ASSERT_EQ(part.mask()[p], 0) << row << "," << column;  // the second tile has no item
+      }
+    }
+  }
+  // The preview spans the items' bboxes; max_size sizes the longest side.
+  tessera::PartOptions preview;
+  preview.max_size = 64;
+  const ImageData whole = mosaic.preview(std::nullopt, preview);
+  EXPECT_EQ(std::max(whole.width(), whole.height()), 64);
+  EXPECT_EQ(whole.assets.size(), 2U);
+}
+
+// Feature statistics over a mosaic: exact, so the count is the polygon's area
+// in pixels even off the pixel grid, and the mean weighs both halves by area.
+TEST_P(MosaicBackends, FeatureStatisticsAreCoverageWeighted) {
+  const auto left = half_raster(dir_.path() / "left.tif", true, 7);
+  const auto right = half_raster(dir_.path() / "right.tif", false, 9);
+  ASSERT_EQ(
+      catalog_->load({half_item("left", "2024-01-03", left, true), half_item("right", "2024-01-02", right, false)})
+          .loaded,
+      2U);
+  tessera::MosaicOptions options;
+  options.assets = {"data"};
+  const tessera::Mosaic mosaic(*catalog_, {{"collections", {"m"}}}, options);
+  const tessera::Bbox tile = tessera::TileMatrixSet::web_mercator_quad().xy_bounds({kZ, kX, kY});
+  const double pixel = (tile.maxx - tile.minx) / 256;
+  const double middle = (tile.minx + tile.maxx) / 2;
+  // 40.3 pixels left of the middle, 20.3 right of it, 30.6 high, inside the tile.
+  const double west = middle - 40.3 * pixel;
+  const double east = middle + 20.3 * pixel;
+  const double south = tile.miny + 100.2 * pixel;
+  const double north = south + 30.6 * pixel;
+  const json feature = {
+      {"type", "Feature"},
+      {"properties", json::object()},
+      {"geometry",
+       {{"type", "Polygon"},
+        {"coordinates", {{{west, south}, {east, south}, {east, north}, {west, north}, {west, south}}}}}}};
+  tessera::PartOptions grid;
+  grid.bbox_crs = "EPSG:3857";
+  grid.width = 256;
+  grid.height = 256;
+  // Specks at two corners of the tile make the shape's bbox, so the grid of the part, the tile.
+  const json framed = {{"type", "Feature"},
+                       {"properties", json::object()},
+                       {"geometry",
+                        {{"type", "MultiPolygon"},
+                         {"coordinates",
+                          {feature["geometry"]["coordinates"],
+                           {{{tile.minx, tile.miny},
+                             {tile.minx + pixel / 1e6, tile.miny},
+                             {tile.minx, tile.miny + pixel / 1e6},
+                             {tile.minx, tile.miny}}},
+                           {{{tile.maxx, tile.maxy},
+                             {tile.maxx - pixel / 1e6, tile.maxy},
+                             {tile.maxx, tile.maxy - pixel / 1e6},
+                             {tile.maxx, tile.maxy}}}}}}}};
+  const tessera::MosaicStatistics stats = mosaic.statistics(framed, {}, grid);
+  ASSERT_EQ(stats.bands.size(), 1U);
+  const tessera::BandStatistics& band = stats.bands[0];
+  EXPECT_EQ(band.band, "data_b1");
+  EXPECT_NEAR(band.count, 60.6 * 30.6, 1e-6);
+  EXPECT_NEAR(*band.mean, (7 * 40.3 + 9 * 20.3) / 60.6, 1e-9);
+  EXPECT_EQ(*band.min, 7);
+  EXPECT_EQ(*band.max, 9);
+  EXPECT_EQ(stats.assets, (std::vector<std::string>{"left", "right"}));
+  // rio-tiler's way on request: the pixels the shape touches (and maybe the
+  // corner specks), weighed by an estimate.
+  tessera::StatisticsOptions estimate;
+  estimate.cover_scale = 10;
+  const tessera::BandStatistics touched_pixels = mosaic.statistics(framed, estimate, grid).bands[0];
+  EXPECT_GE(touched_pixels.valid_pixels, 62U * 31U);
+  EXPECT_LE(touched_pixels.valid_pixels, 62U * 31U + 2U);
+  EXPECT_NE(touched_pixels.count, band.count);
+  // The feature image masks the pixels the shape does not touch.
+  const ImageData image = mosaic.feature(framed, grid);
+  // 62 x 31 pixels touched by the rectangle, and the corner specks (GDAL's
+  // all-touched may skip a shape that small).
+  const auto touched = std::count(image.mask(), image.mask() + image.pixel_count(), 255);
+  EXPECT_GE(touched, 62 * 31);
+  EXPECT_LE(touched, 62 * 31 + 2);
+}
+
+TEST_P(MosaicBackends, HostilePartsAreRefused) {
+  const auto left = half_raster(dir_.path() / "left.tif", true, 7);
+  ASSERT_EQ(catalog_->load({half_item("left", "2024-01-03", left, true)}).loaded, 1U);
+  tessera::MosaicOptions options;
+  options.assets = {"data"};
+  const tessera::Mosaic mosaic(*catalog_, {{"collections", {"m"}}}, options);
+  const tessera::Bbox box = tessera::TileMatrixSet::web_mercator_quad().bounds({kZ, kX, kY});
+  tessera::PartOptions part;
+  part.max_size = 0;
+  expect_error([&] { static_cast<void>(mosaic.part(box, part)); }, ErrorCode::kInvalidInput, "native resolution");
+  part.width = 100000;
+  expect_error([&] { static_cast<void>(mosaic.part(box, part)); }, ErrorCode::kInvalidInput, "image size");
+  part = {};
+  part.bbox_crs = "/etc/passwd";  // never read from a file
+  expect_error([&] { static_cast<void>(mosaic.part(box, part)); }, ErrorCode::kInvalidInput, "bbox CRS");
+  part = {};
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.part({box.maxx, box.miny, box.minx, box.maxy}, part));
+      },
+      ErrorCode::kInvalidInput, "empty");
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.part({0, 0, std::numeric_limits<double>::infinity(), 1}, part));
+      },
+      ErrorCode::kInvalidInput, "finite");
+  // An extreme aspect ratio must not overflow the other side.
+  part.width = 8000;
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.part({box.minx, box.miny, box.minx + 1e-9, box.maxy}, part));
+      },
+      ErrorCode::kInvalidInput, "image size");
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.statistics({{"type", "Point"}, {"coordinates", {11.6, 48.1}}}));
+      },
+      ErrorCode::kInvalidInput, "Polygon or MultiPolygon");
+  expect_error(
+      [&] {
+        static_cast<void>(mosaic.feature({{"type", "Polygon"}, {"coordinates", 3}}));
+      },
+      ErrorCode::kInvalidInput, "feature");
+  tessera::ReadOptions read;
+  read.buffer = 2;
+  expect_error([&] { static_cast<void>(mosaic.part(box, {}, read)); }, ErrorCode::kInvalidInput, "buffer");
 }
 
 // Point values of every item under a point, in search order, within the
