@@ -1,0 +1,30 @@
+"""rio-tiler 9's multi-asset item tile, run in the rio-tiler 9 venv (scripts/setup.sh).
+
+    python rio_tiler9_item_tile.py REQUEST.json OUTPUT.npz
+
+REQUEST: {"item": path of a STAC item JSON file, "x", "y", "z", "assets": [name or
+{"name", "indexes"}], "expression": str or null}. OUTPUT: the tile's data and mask
+(rio-tiler's: 255 valid, 0 not), its band names and band descriptions, and the
+versions that ran.
+"""
+
+import json
+import sys
+from importlib.metadata import version
+
+import numpy
+from rio_tiler.io import STACReader
+
+
+def main(request_path, output_path):
+    request = json.loads(open(request_path).read())
+    with STACReader(request["item"]) as reader:
+        image = reader.tile(request["x"], request["y"], request["z"], assets=request["assets"],
+                            expression=request.get("expression"), tilesize=256)
+    numpy.savez(output_path, data=image.data, mask=image.mask, band_names=numpy.array(image.band_names),
+                band_descriptions=numpy.array(image.band_descriptions),
+                versions=numpy.array([f"rio-tiler {version('rio-tiler')}", f"rasterio {version('rasterio')}"]))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
