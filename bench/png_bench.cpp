@@ -137,8 +137,9 @@ Timing timed(const std::function<std::string()>& encode, int budget_ms) {
 int main(int argc, char** argv) {
   const int budget_ms = argc > 1 ? std::atoi(argv[1]) : 2000;
   GDALAllRegister();
-  std::printf("| tile (256x256, with alpha) | GDAL PNG driver, ZLEVEL 6: ms | bytes | tessera render: ms | bytes | "
-              "speed-up | size change |\n|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| tile (256x256, with alpha) | GDAL PNG driver, ZLEVEL 6: ms | bytes | tessera render: ms | bytes | "
+      "speed-up | size change |\n|---|---|---|---|---|---|---|\n");
   for (const auto& [name, type, bands] :
        {std::tuple{"1 band uint8", DataType::kUInt8, 1}, std::tuple{"3 bands uint8", DataType::kUInt8, 3},
         std::tuple{"1 band uint16", DataType::kUInt16, 1}}) {

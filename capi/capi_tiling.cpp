@@ -173,10 +173,9 @@ const tessera::ImageData& image_of(tsr_image image, const char* function) {
 }
 
 tessera::MosaicOptions mosaic_options_of(const char* options_json, const char* function) {
-  const Options options(
-      options_json, function, "options_json",
-      {"assets", "expression", "asset_as_band", "method", "max_items_scanned", "max_items_read", "time_budget_ms",
-       "skip_covered"});
+  const Options options(options_json, function, "options_json",
+                        {"assets", "expression", "asset_as_band", "method", "max_items_scanned", "max_items_read",
+                         "time_budget_ms", "skip_covered"});
   tessera::MosaicOptions parsed;
   if (const auto* assets = options.find("assets")) {
     if (!assets->is_array()) {

@@ -18,17 +18,16 @@ using nlohmann::json;
 
 // `assets`: None, or a list of names ("B04", "B04|bidx=1,2") and rio-tiler's
 // {"name": "B04", "indexes": [1, 2]} dicts.
-MosaicOptions mosaic_options(const py::object& assets, const std::optional<std::string>& expression,
-                             bool asset_as_band, const std::string& method, std::size_t max_items_scanned,
-                             std::size_t max_items_read, double time_budget, bool skip_covered) {
+MosaicOptions mosaic_options(const py::object& assets, const std::optional<std::string>& expression, bool asset_as_band,
+                             const std::string& method, std::size_t max_items_scanned, std::size_t max_items_read,
+                             double time_budget, bool skip_covered) {
   if (!(time_budget > 0)) {
     throw Error(ErrorCode::kInvalidInput, "mosaic: time_budget (seconds) must be positive");
   }
   MosaicOptions options;
   if (!assets.is_none()) {
     if (py::isinstance<py::str>(assets) || !py::isinstance<py::sequence>(assets)) {
-      throw Error(ErrorCode::kInvalidInput,
-                  "mosaic: assets must be a list of names or {\"name\", \"indexes\"} dicts");
+      throw Error(ErrorCode::kInvalidInput, "mosaic: assets must be a list of names or {\"name\", \"indexes\"} dicts");
     }
     for (const py::handle asset : assets) {
       options.assets.push_back(asset_selection_from_json(to_json(py::reinterpret_borrow<py::object>(asset))));

@@ -47,6 +47,7 @@ struct TESSERA_API AssetSelection {
   // Implicit: a bare name reads the asset's bands as ReadOptions::indexes says.
   AssetSelection(std::string asset, std::vector<int> band_indexes = {})  // NOLINT(google-explicit-constructor)
       : name(std::move(asset)), indexes(std::move(band_indexes)) {}
+  AssetSelection(const char* asset) : name(asset) {}  // NOLINT(google-explicit-constructor): `assets = {"B04"}`
 
   std::string name;
   // 1-based band indexes of this asset; empty: ReadOptions::indexes, else

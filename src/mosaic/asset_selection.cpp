@@ -115,8 +115,8 @@ AssetSelection asset_selection_from_json(const nlohmann::json& value) {
         selection.indexes.push_back(index.get<int>());
       }
     } else if (key == "name" || key == "indexes") {
-      throw Error(ErrorCode::kInvalidInput,
-                  fmt::format("asset {}: must be {}", key, key == "name" ? "a non-empty string" : "a list of integers"));
+      throw Error(ErrorCode::kInvalidInput, fmt::format("asset {}: must be {}", key,
+                                                        key == "name" ? "a non-empty string" : "a list of integers"));
     } else {
       throw Error(ErrorCode::kInvalidInput, fmt::format("asset: unknown key '{}' (known: name, indexes)", shown(key)));
     }

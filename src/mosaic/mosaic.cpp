@@ -61,9 +61,7 @@ ScanResult scan_at_point(Catalog& catalog, const json& search, const MosaicOptio
     throw Error(ErrorCode::kInvalidInput, fmt::format("point ({}, {}) is not a longitude/latitude", lon, lat));
   }
   const json point = {{"type", "Point"}, {"coordinates", {lon, lat}}};
-  return scan_within(deadline, [&] {
-    return scan_items(catalog, search, point, assets, options.max_items_scanned);
-  });
+  return scan_within(deadline, [&] { return scan_items(catalog, search, point, assets, options.max_items_scanned); });
 }
 
 std::string message_of(const std::exception_ptr& error) {
@@ -254,9 +252,8 @@ json Mosaic::assets_for_tile(const TileMatrixSet& tms, const Tile& tile) const {
 }
 
 json Mosaic::assets_for_point(double lon, double lat) const {
-  return mosaic::describe_items(
-      scan_at_point(*catalog_, search_, options_, plan_items(options_, {}).assets, lon, lat,
-                    Clock::now() + options_.time_budget));
+  return mosaic::describe_items(scan_at_point(*catalog_, search_, options_, plan_items(options_, {}).assets, lon, lat,
+                                              Clock::now() + options_.time_budget));
 }
 
 json Mosaic::point(double lon, double lat, const ReadOptions& read) const {
@@ -287,8 +284,8 @@ json Mosaic::point(double lon, double lat, const ReadOptions& read) const {
       try {
         const PointData point = read_point(href, lon, lat, bands_read);
         if (asset_as_band && point.values.size() != 1) {
-          throw mosaic::BandSelectionError(fmt::format("asset_as_band: asset '{}' gives {} bands, not one", asset,
-                                                       point.values.size()));
+          throw mosaic::BandSelectionError(
+              fmt::format("asset_as_band: asset '{}' gives {} bands, not one", asset, point.values.size()));
         }
         for (std::size_t band = 0; band < point.values.size(); ++band) {
           values.push_back(point.masked ? json(nullptr) : json(point.values[band]));

@@ -28,8 +28,9 @@ namespace {
 std::optional<std::pair<std::string, int>> asset_band_of(const std::string& name) {
   const auto separator = name.rfind("_b");
   if (separator == std::string::npos || separator == 0 || separator + 2 >= name.size() ||
-      name.size() - separator - 2 > 6 || !std::all_of(name.begin() + static_cast<std::ptrdiff_t>(separator) + 2,
-                                                        name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      name.size() - separator - 2 > 6 ||
+      !std::all_of(name.begin() + static_cast<std::ptrdiff_t>(separator) + 2, name.end(),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
   const int band = std::stoi(name.substr(separator + 2));
@@ -170,8 +171,8 @@ std::optional<ImageData> asset_tile(const std::string& asset, const std::string&
       const int band_count = tiling::open_raster(href).info.band_count;
       for (const int index : read.indexes) {
         if (index > band_count) {
-          throw BandSelectionError(fmt::format("asset '{}' has {} band(s): band {} does not exist", asset,
-                                               band_count, index));
+          throw BandSelectionError(
+              fmt::format("asset '{}' has {} band(s): band {} does not exist", asset, band_count, index));
         }
       }
     }
@@ -203,9 +204,9 @@ ItemPlan plan_items(const MosaicOptions& options, const ReadOptions& read) {
     plan.expression = tiling::Expression::parse(expression, tiling::expression_limits());
     const auto& variables = plan.expression->variables();
     if (variables.empty()) {
-      throw Error(ErrorCode::kInvalidInput,
-                  fmt::format("mosaic expression '{}' names no band (b<n> of the assets read, or <asset>_b<n>)",
-                              expression));
+      throw Error(
+          ErrorCode::kInvalidInput,
+          fmt::format("mosaic expression '{}' names no band (b<n> of the assets read, or <asset>_b<n>)", expression));
     }
     const bool positional = std::all_of(variables.begin(), variables.end(),
                                         [](const std::string& name) { return stack_position_of(name).has_value(); });
@@ -317,10 +318,11 @@ std::optional<ImageData> read_item(const Candidate& candidate, const ItemPlan& p
     image.band_names = std::move(names);
     return image;
   }
-  const DataType type = std::all_of(parts.begin(), parts.end(),
-                                    [&](const ImageData& part) { return part.data_type() == parts.front().data_type(); })
-                            ? parts.front().data_type()
-                            : DataType::kFloat64;
+  const DataType type =
+      std::all_of(parts.begin(), parts.end(),
+                  [&](const ImageData& part) { return part.data_type() == parts.front().data_type(); })
+          ? parts.front().data_type()
+          : DataType::kFloat64;
   const int band_count = static_cast<int>(names.size());
   // Each part was within the budget alone; their stack is checked before it is made.
   tiling::check_request_values(static_cast<double>(band_count) * static_cast<double>(parts.front().pixel_count()),

@@ -213,17 +213,18 @@ std::vector<AssetSelection> asset_selections_of(const HttpRequest& request) {
       throw BadParameter("asset_bidx", fmt::format("asset_bidx: '{}' is not <asset>|<index>,...", shown(value)));
     }
     const std::string asset = value.substr(0, bar);
-    const auto selection = std::find_if(assets.begin(), assets.end(),
-                                        [&](const AssetSelection& listed) { return listed.name == asset; });
+    const auto selection =
+        std::find_if(assets.begin(), assets.end(), [&](const AssetSelection& listed) { return listed.name == asset; });
     if (selection == assets.end()) {
       throw BadParameter("asset_bidx", fmt::format("asset_bidx: asset '{}' is not in assets", shown(asset)));
     }
     if (!selection->indexes.empty()) {
-      throw BadParameter("asset_bidx", fmt::format("asset_bidx: the bands of asset '{}' are given twice", shown(asset)));
+      throw BadParameter("asset_bidx",
+                         fmt::format("asset_bidx: the bands of asset '{}' are given twice", shown(asset)));
     }
-    selection->indexes =
-        parsed("asset_bidx", [&] { return asset_selection_from_text(asset + "|bidx=" + value.substr(bar + 1)); })
-            .indexes;
+    selection->indexes = parsed("asset_bidx", [&] {
+                           return asset_selection_from_text(asset + "|bidx=" + value.substr(bar + 1));
+                         }).indexes;
   }
   return assets;
 }

@@ -186,7 +186,7 @@ std::string encode_png(const ImageData& image, bool add_mask) {
   check_request_values(static_cast<double>(image.pixel_count()) * static_cast<double>(channels), "a PNG encoding");
   const std::size_t bpp = channels * (type == DataType::kUInt16 ? 2 : 1);
   const std::vector<std::uint8_t> rows = type == DataType::kUInt16 ? filtered_rows<std::uint16_t>(image, add_mask, bpp)
-                                                                    : filtered_rows<std::uint8_t>(image, add_mask, bpp);
+                                                                   : filtered_rows<std::uint8_t>(image, add_mask, bpp);
 
   libdeflate_compressor& deflate = compressor();
   std::vector<std::uint8_t> compressed(libdeflate_zlib_compress_bound(&deflate, rows.size()));
@@ -200,11 +200,12 @@ std::string encode_png(const ImageData& image, bool add_mask) {
   png.reserve(8 + 25 + compressed_size + 12 * (compressed_size / kMaxChunkBytes + 1) + 12);
   std::array<std::uint8_t, 13> header{};
   for (int i = 0; i < 4; ++i) {
-    header[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(image.width()) >> (24 - 8 * i));
+    header[static_cast<std::size_t>(i)] =
+        static_cast<std::uint8_t>(static_cast<std::uint32_t>(image.width()) >> (24 - 8 * i));
     header[static_cast<std::size_t>(4 + i)] =
         static_cast<std::uint8_t>(static_cast<std::uint32_t>(image.height()) >> (24 - 8 * i));
   }
-  header[8] = type == DataType::kUInt16 ? 16 : 8;                      // bit depth
+  header[8] = type == DataType::kUInt16 ? 16 : 8;                                    // bit depth
   header[9] = static_cast<std::uint8_t>((bands == 3 ? 2 : 0) | (add_mask ? 4 : 0));  // grey/RGB, + alpha
   // Compression, filter method and interlace stay 0 (deflate, adaptive, none).
   put_chunk(png, "IHDR", header.data(), header.size());

@@ -682,7 +682,8 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
   EXPECT_EQ(point["values"][0]["band_names"], nlohmann::json::array({"data_b1"}));
   EXPECT_EQ(tsr_mosaic_point(mosaic, 0, 0, R"({"nope": 1})", &values), TSR_INVALID_INPUT);
   // Per-asset bands in both shapes (TiTiler's text, rio-tiler's object), and asset_as_band.
-  for (const char* options : {R"({"assets": ["data|bidx=1,1"]})", R"({"assets": [{"name": "data", "indexes": [1, 1]}]})"}) {
+  for (const char* options :
+       {R"({"assets": ["data|bidx=1,1"]})", R"({"assets": [{"name": "data", "indexes": [1, 1]}]})"}) {
     tsr_mosaic selected = nullptr;
     ASSERT_EQ(tsr_mosaic_from_registered(catalog, search_id.c_str(), options, &selected), TSR_OK) << message();
     ASSERT_EQ(tsr_mosaic_point(selected, (low[0] + high[0]) / 2, (low[1] + high[1]) / 2, nullptr, &values), TSR_OK)

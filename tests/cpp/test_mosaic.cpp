@@ -184,7 +184,8 @@ TEST(AssetSelection, TextFormsAndTheirFaults) {
 TEST(AssetSelection, JsonShapesAndTheirFaults) {
   using tessera::AssetSelection;
   EXPECT_EQ(tessera::asset_selection_from_json("B04|bidx=2"), AssetSelection("B04", {2}));
-  EXPECT_EQ(tessera::asset_selection_from_json(json{{"name", "B04"}, {"indexes", {1, 3}}}), AssetSelection("B04", {1, 3}));
+  EXPECT_EQ(tessera::asset_selection_from_json(json{{"name", "B04"}, {"indexes", {1, 3}}}),
+            AssetSelection("B04", {1, 3}));
   EXPECT_EQ(tessera::asset_selection_from_json(json{{"name", "B04"}}), AssetSelection("B04"));
   const std::vector<std::pair<json, std::string>> faults = {
       {json(5), "not number"},
@@ -366,7 +367,8 @@ std::string three_band_raster(const std::filesystem::path& path) {
   GDALAllRegister();
   GDALDatasetUniquePtr dataset(
       GetGDALDriverManager()->GetDriverByName("GTiff")->Create(path.c_str(), 256, 256, 3, GDT_Byte, nullptr));
-  std::array<double, 6> grid = {tile.minx, (tile.maxx - tile.minx) / 256, 0, tile.maxy, 0, (tile.miny - tile.maxy) / 256};
+  std::array<double, 6> grid = {tile.minx, (tile.maxx - tile.minx) / 256, 0, tile.maxy,
+                                0,         (tile.miny - tile.maxy) / 256};
   dataset->SetGeoTransform(grid.data());
   OGRSpatialReference crs;
   crs.importFromEPSG(3857);
@@ -388,7 +390,10 @@ json two_asset_item(const std::string& rgb, const std::string& data) {
   const tessera::Bbox box = tessera::TileMatrixSet::web_mercator_quad().bounds({kZ, kX, kY});
   item["geometry"] = {{"type", "Polygon"},
                       {"coordinates",
-                       {{{box.minx, box.miny}, {box.maxx, box.miny}, {box.maxx, box.maxy}, {box.minx, box.maxy},
+                       {{{box.minx, box.miny},
+                         {box.maxx, box.miny},
+                         {box.maxx, box.maxy},
+                         {box.minx, box.maxy},
                          {box.minx, box.miny}}}}};
   item["bbox"] = {box.minx, box.miny, box.maxx, box.maxy};
   item["assets"] = {{"rgb", {{"href", rgb}}}, {"data", {{"href", data}}}};
@@ -485,11 +490,15 @@ TEST_P(MosaicBackends, BandSelectionFaultsNameTheAssetAndItsBands) {
   tessera::ReadOptions read;
   read.indexes = {5};
   options.assets = {"rgb"};
-  expect_error([&] { static_cast<void>(tessera::Mosaic(*catalog_, search, options).tile(tms, {kZ, kX, kY}, 256, read)); },
-               ErrorCode::kInvalidInput, "asset 'rgb' has 3 band(s)");
+  expect_error(
+      [&] {
+        static_cast<void>(tessera::Mosaic(*catalog_, search, options).tile(tms, {kZ, kX, kY}, 256, read));
+      },
+      ErrorCode::kInvalidInput, "asset 'rgb' has 3 band(s)");
   options.assets = {{"rgb", {1}}, "data"};
   options.expression = "b1 + b3";
-  expect_error(tile_of(options), ErrorCode::kInvalidInput, "b3 is beyond the 2 band(s) the assets give (rgb_b1, data_b1)");
+  expect_error(tile_of(options), ErrorCode::kInvalidInput,
+               "b3 is beyond the 2 band(s) the assets give (rgb_b1, data_b1)");
   options.asset_as_band = true;
   options.assets = {"rgb"};
   options.expression.clear();
@@ -508,7 +517,8 @@ TEST_P(MosaicBackends, BandSelectionFaultsNameTheAssetAndItsBands) {
   const tessera::Bbox box = tms.bounds({kZ, kX, kY});
   expect_error(
       [&] {
-        static_cast<void>(tessera::Mosaic(*catalog_, search, options).point(box.minx + 1e-4, (box.miny + box.maxy) / 2));
+        static_cast<void>(
+            tessera::Mosaic(*catalog_, search, options).point(box.minx + 1e-4, (box.miny + box.maxy) / 2));
       },
       ErrorCode::kInvalidInput, "asset 'rgb'");
 }

@@ -389,20 +389,37 @@ std::pair<double, double> range_of(DataType type) {
 // a mask of 0, 128 and 255.
 ImageData varied_image(DataType type, int bands, int width, int height) {
   ImageData image(type, bands, height, width);
-  const auto [low, high] = type == DataType::kFloat32 || type == DataType::kFloat64 ? std::pair{-1e4, 1e4}
-                                                                                     : range_of(type);
+  const auto [low, high] =
+      type == DataType::kFloat32 || type == DataType::kFloat64 ? std::pair{-1e4, 1e4} : range_of(type);
   for (int b = 0; b < bands; ++b) {
     for (std::size_t p = 0; p < image.pixel_count(); ++p) {
-      const double value = low + (high - low) * static_cast<double>((p * 37 + static_cast<std::size_t>(b) * 101) % 1000) / 999;
+      const double value =
+          low + (high - low) * static_cast<double>((p * 37 + static_cast<std::size_t>(b) * 101) % 1000) / 999;
       switch (type) {
-        case DataType::kUInt8: image.band<std::uint8_t>(b)[p] = static_cast<std::uint8_t>(value); break;
-        case DataType::kInt8: image.band<std::int8_t>(b)[p] = static_cast<std::int8_t>(value); break;
-        case DataType::kUInt16: image.band<std::uint16_t>(b)[p] = static_cast<std::uint16_t>(value); break;
-        case DataType::kInt16: image.band<std::int16_t>(b)[p] = static_cast<std::int16_t>(value); break;
-        case DataType::kUInt32: image.band<std::uint32_t>(b)[p] = static_cast<std::uint32_t>(value); break;
-        case DataType::kInt32: image.band<std::int32_t>(b)[p] = static_cast<std::int32_t>(value); break;
-        case DataType::kFloat32: image.band<float>(b)[p] = static_cast<float>(value); break;
-        case DataType::kFloat64: image.band<double>(b)[p] = value; break;
+        case DataType::kUInt8:
+          image.band<std::uint8_t>(b)[p] = static_cast<std::uint8_t>(value);
+          break;
+        case DataType::kInt8:
+          image.band<std::int8_t>(b)[p] = static_cast<std::int8_t>(value);
+          break;
+        case DataType::kUInt16:
+          image.band<std::uint16_t>(b)[p] = static_cast<std::uint16_t>(value);
+          break;
+        case DataType::kInt16:
+          image.band<std::int16_t>(b)[p] = static_cast<std::int16_t>(value);
+          break;
+        case DataType::kUInt32:
+          image.band<std::uint32_t>(b)[p] = static_cast<std::uint32_t>(value);
+          break;
+        case DataType::kInt32:
+          image.band<std::int32_t>(b)[p] = static_cast<std::int32_t>(value);
+          break;
+        case DataType::kFloat32:
+          image.band<float>(b)[p] = static_cast<float>(value);
+          break;
+        case DataType::kFloat64:
+          image.band<double>(b)[p] = value;
+          break;
       }
     }
   }
@@ -417,8 +434,8 @@ ImageData varied_image(DataType type, int bands, int width, int height) {
 // the others rescaled to uint8 as a GeoTIFF of the explicit rescale shows),
 // one or three bands, with and without the mask as alpha.
 TEST(Render, PngDecodesToTheSamePixelsForEveryTypeAndBandCount) {
-  for (const DataType type : {DataType::kUInt8, DataType::kInt8, DataType::kUInt16, DataType::kInt16,
-                              DataType::kUInt32, DataType::kInt32, DataType::kFloat32, DataType::kFloat64}) {
+  for (const DataType type : {DataType::kUInt8, DataType::kInt8, DataType::kUInt16, DataType::kInt16, DataType::kUInt32,
+                              DataType::kInt32, DataType::kFloat32, DataType::kFloat64}) {
     for (const int bands : {1, 3}) {
       for (const bool add_mask : {true, false}) {
         SCOPED_TRACE(fmt::format("{} band(s) of {}, mask {}", bands, tessera::data_type_name(type), add_mask));

@@ -230,11 +230,14 @@ TEST_F(ServiceItemTiles, PerAssetBandsInBothTiTilerForms) {
   const Query v2 = {{"assets", "data"}, {"assets", "bands|bidx=1"}, {"expression", "b1-b2"}, {"rescale", "-255,255"}};
   const HttpResponse by_position = handle(get(tile + ".png", v2));
   ASSERT_EQ(by_position.status, 200) << by_position.body;
-  EXPECT_EQ(by_position.body, handle(get(tile + ".png", {{"expression", "data_b1-bands_b1"}, {"rescale", "-255,255"}})).body);
   EXPECT_EQ(by_position.body,
-            handle(get(tile + ".png", {{"assets", "data"}, {"assets", "bands"}, {"asset_as_band", "true"},
-                                       {"expression", "data-bands"}, {"rescale", "-255,255"}}))
-                .body);
+            handle(get(tile + ".png", {{"expression", "data_b1-bands_b1"}, {"rescale", "-255,255"}})).body);
+  EXPECT_EQ(by_position.body, handle(get(tile + ".png", {{"assets", "data"},
+                                                         {"assets", "bands"},
+                                                         {"asset_as_band", "true"},
+                                                         {"expression", "data-bands"},
+                                                         {"rescale", "-255,255"}}))
+                                  .body);
 
   const json point = body_of(handle(
       get(std::string(kItem) + "/point/10.75,45.75", {{"assets", "data,bands|bidx=1"}, {"asset_as_band", "1"}})));
@@ -249,8 +252,8 @@ TEST_F(ServiceItemTiles, PerAssetBandsInBothTiTilerForms) {
 // asset lacks names the asset and its band count.
 TEST_F(ServiceItemTiles, PerAssetBandFaultsAre400) {
   const std::string tile = std::string(kItem) + "/tiles/WebMercatorQuad/" + overlap_tile(9) + ".png";
-  for (const char* bad : {"bands|bidx=0", "bands|bidx=x", "bands|bidx=", "bands|bidx=1,", "bands|foo=1",
-                          "bands|bidx", "|bidx=1", "bands|bidx=1|bidx=1", "bands|expression=b1", "bands|bands=red"}) {
+  for (const char* bad : {"bands|bidx=0", "bands|bidx=x", "bands|bidx=", "bands|bidx=1,", "bands|foo=1", "bands|bidx",
+                          "|bidx=1", "bands|bidx=1|bidx=1", "bands|expression=b1", "bands|bands=red"}) {
     expect_error(handle(get(tile, {{"assets", bad}})), 400, "assets");
   }
   for (const Query& query : std::vector<Query>{{{"assets", "bands"}, {"asset_bidx", "bands"}},
@@ -286,7 +289,8 @@ TEST_F(ServiceItemTiles, TileSizeAndScale) {
     EXPECT_EQ(response.status, 200) << response.body;
     return response.body.substr(0, 120);
   };
-  EXPECT_NE(shape_of(tile + ".npy", {{"assets", "data"}, {"tilesize", "512"}}).find("(2, 512, 512)"), std::string::npos);
+  EXPECT_NE(shape_of(tile + ".npy", {{"assets", "data"}, {"tilesize", "512"}}).find("(2, 512, 512)"),
+            std::string::npos);
   EXPECT_NE(shape_of(tile + "@2x.npy", {{"assets", "data"}}).find("(2, 512, 512)"), std::string::npos);
   EXPECT_NE(shape_of(tile + "@2x.npy", {{"assets", "data"}, {"tilesize", "512"}}).find("(2, 512, 512)"),
             std::string::npos);
@@ -298,9 +302,9 @@ TEST_F(ServiceItemTiles, TileSizeAndScale) {
             "{z}/{x}/{y}.png?assets=bands%7Cbidx%3D1&tilesize=512");
   expect_error(handle(get(std::string(kItem) + "/WebMercatorQuad/tilejson.json", {{"tilesize", "0"}})), 400,
                "tilesize");
-  expect_error(handle(get(std::string(kItem) + "/WebMercatorQuad/tilejson.json",
-                          {{"tilesize", "256"}, {"tile_scale", "2"}})),
-               400, "tilesize");
+  expect_error(
+      handle(get(std::string(kItem) + "/WebMercatorQuad/tilejson.json", {{"tilesize", "256"}, {"tile_scale", "2"}})),
+      400, "tilesize");
 }
 
 TEST_F(ServiceItemTiles, ItemAssetsInfoAndTileJson) {

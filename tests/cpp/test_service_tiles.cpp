@@ -354,7 +354,7 @@ TEST_F(ServiceTiles, SearchErrors) {
 // TiTiler 2 (assets=data|bidx=1) and 1 (asset_bidx=data|1) like items do.
 TEST_F(ServiceTiles, SearchAndCollectionMosaicsTakePerAssetBands) {
   const std::string all = register_search({{"collections", {"sample"}}});
-  for (const std::string prefix : {"/searches/" + all, std::string("/collections/sample")}) {
+  for (const std::string& prefix : {"/searches/" + all, std::string("/collections/sample")}) {
     const std::string tile = prefix + "/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".npy";
     const HttpResponse plain = handle(get(tile, {{"assets", "data"}}));
     ASSERT_EQ(plain.status, 200) << plain.body;
