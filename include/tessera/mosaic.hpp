@@ -80,7 +80,8 @@ struct TESSERA_API MosaicOptions {
   // n-th band of the stack `assets` make ("(b2 - b1) / (b2 + b1)"); or
   // rio-tiler 7's "<asset>_b<n>" ("(B08_b1 - B04_b1) / (B08_b1 + B04_b1)"),
   // which names the assets itself (`assets` is then not read), and with
-  // `asset_as_band` an asset's name alone ("(B08 - B04) / (B08 + B04)").
+  // `asset_as_band` an asset's name alone ("(B08 - B04) / (B08 + B04)"; the
+  // band `assets` selects for it when it lists the asset).
   std::string expression;
   // Each asset gives one band, named after the asset (an asset giving more
   // is InvalidInput).

@@ -232,7 +232,14 @@ ItemPlan plan_items(const MosaicOptions& options, const ReadOptions& read) {
             indexes.push_back(asset_band->second);
           }
         } else if (options.asset_as_band) {
-          selection_of(plan.assets, name);
+          // The asset's band: as `assets` selects it when it lists the asset.
+          AssetSelection& selection = selection_of(plan.assets, name);
+          const auto listed =
+              std::find_if(options.assets.begin(), options.assets.end(),
+                           [&](const AssetSelection& asset) { return asset.name == name; });
+          if (listed != options.assets.end()) {
+            selection.indexes = listed->indexes;
+          }
         } else {
           throw Error(ErrorCode::kInvalidInput,
                       fmt::format("mosaic expression: '{}' is not an asset band (write <asset>_b<n>, e.g. visual_b1, "

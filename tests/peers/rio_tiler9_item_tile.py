@@ -3,9 +3,9 @@
     python rio_tiler9_item_tile.py REQUEST.json OUTPUT.npz
 
 REQUEST: {"item": path of a STAC item JSON file, "x", "y", "z", "assets": [name or
-{"name", "indexes"}], "expression": str or null}. OUTPUT: the tile's data and mask
-(rio-tiler's: 255 valid, 0 not), its band names and band descriptions, and the
-versions that ran.
+{"name", "indexes"}], "expression": str or null}. OUTPUT: the tile's data, where it
+is valid (no band masked in its masked array; rio-tiler 9's `mask` is scaled to the
+data type), its band names and band descriptions, and the versions that ran.
 """
 
 import json
@@ -21,7 +21,8 @@ def main(request_path, output_path):
     with STACReader(request["item"]) as reader:
         image = reader.tile(request["x"], request["y"], request["z"], assets=request["assets"],
                             expression=request.get("expression"), tilesize=256)
-    numpy.savez(output_path, data=image.data, mask=image.mask, band_names=numpy.array(image.band_names),
+    valid = ~numpy.ma.getmaskarray(image.array).any(axis=0)
+    numpy.savez(output_path, data=image.data, valid=valid, band_names=numpy.array(image.band_names),
                 band_descriptions=numpy.array(image.band_descriptions),
                 versions=numpy.array([f"rio-tiler {version('rio-tiler')}", f"rasterio {version('rasterio')}"]))
 
