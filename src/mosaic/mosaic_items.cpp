@@ -234,9 +234,8 @@ ItemPlan plan_items(const MosaicOptions& options, const ReadOptions& read) {
         } else if (options.asset_as_band) {
           // The asset's band: as `assets` selects it when it lists the asset.
           AssetSelection& selection = selection_of(plan.assets, name);
-          const auto listed =
-              std::find_if(options.assets.begin(), options.assets.end(),
-                           [&](const AssetSelection& asset) { return asset.name == name; });
+          const auto listed = std::find_if(options.assets.begin(), options.assets.end(),
+                                           [&](const AssetSelection& asset) { return asset.name == name; });
           if (listed != options.assets.end()) {
             selection.indexes = listed->indexes;
           }
