@@ -96,7 +96,8 @@ std::vector<std::string> stack_names(const std::string& asset, const ImageData& 
 
 Candidate candidate_from(catalog::ScannedItem&& item, const std::vector<AssetSelection>& assets) {
   Candidate candidate;
-  for (const auto& [name, indexes] : assets) {
+  for (const auto& selection : assets) {
+    const std::string& name = selection.name;
     const auto found =
         std::find_if(item.assets.begin(), item.assets.end(), [&](const auto& asset) { return asset.first == name; });
     if (found == item.assets.end()) {
