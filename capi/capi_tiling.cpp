@@ -200,12 +200,25 @@ const tessera::ImageData& image_of(tsr_image image, const char* function) {
 }
 
 tessera::MosaicOptions mosaic_options_of(const char* options_json, const char* function) {
-  const Options options(
-      options_json, function, "options_json",
-      {"assets", "expression", "method", "max_items_scanned", "max_items_read", "time_budget_ms", "skip_covered"});
+  const Options options(options_json, function, "options_json",
+                        {"assets", "expression", "asset_as_band", "method", "max_items_scanned", "max_items_read",
+                         "time_budget_ms", "skip_covered"});
   tessera::MosaicOptions parsed;
-  parsed.assets = options.strings("assets").value_or(std::vector<std::string>{});
+  if (const auto* assets = options.find("assets")) {
+    if (!assets->is_array()) {
+      throw tessera::Error(tessera::ErrorCode::kInvalidInput,
+                           options.where() + ": 'assets' must be a list of names or {\"name\", \"indexes\"} objects");
+    }
+    for (const auto& asset : *assets) {
+      try {
+        parsed.assets.push_back(tessera::asset_selection_from_json(asset));
+      } catch (const tessera::Error& error) {
+        throw tessera::Error(error.code(), options.where() + ": assets: " + error.what());
+      }
+    }
+  }
   parsed.expression = options.string("expression").value_or("");
+  parsed.asset_as_band = options.boolean("asset_as_band").value_or(false);
   if (const auto method = options.string("method")) {
     parsed.method = tessera::pixel_selection_from_name(*method);
   }

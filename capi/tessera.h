@@ -480,8 +480,12 @@ typedef struct tsr_mosaic_s* tsr_mosaic;
 
 /* A mosaic over `catalog` (which must outlive it) and `search_json` (a
  * request as tsr_catalog_search takes). Options:
- * {"assets": ["visual"]             assets read from each item, bands stacked,
- *  "expression": "B08_b1 - B04_b1"  band math over "<asset>_b<n>" names,
+ * {"assets": ["visual"]             assets read from each item, bands stacked;
+ *                                   an asset with its bands: "B04|bidx=1,2" or
+ *                                   {"name": "B04", "indexes": [1, 2]},
+ *  "expression": "(b2-b1)/(b2+b1)"  band math over b<n> (the n-th band of the
+ *                                   stack) or "<asset>_b<n>" names ("B08_b1 - B04_b1"),
+ *  "asset_as_band": false           each asset gives one band named after it,
  *  "method": "first"                first, highest, lowest, mean, median, stdev,
  *                                   count, last-band-high, last-band-low,
  *  "max_items_scanned": 1000, "max_items_read": 100, "time_budget_ms": 5000,

@@ -16,16 +16,25 @@ namespace {
 
 using nlohmann::json;
 
-MosaicOptions mosaic_options(const std::optional<std::vector<std::string>>& assets,
-                             const std::optional<std::string>& expression, const std::string& method,
-                             std::size_t max_items_scanned, std::size_t max_items_read, double time_budget,
-                             bool skip_covered) {
+// `assets`: None, or a list of names ("B04", "B04|bidx=1,2") and rio-tiler's
+// {"name": "B04", "indexes": [1, 2]} dicts.
+MosaicOptions mosaic_options(const py::object& assets, const std::optional<std::string>& expression, bool asset_as_band,
+                             const std::string& method, std::size_t max_items_scanned, std::size_t max_items_read,
+                             double time_budget, bool skip_covered) {
   if (!(time_budget > 0)) {
     throw Error(ErrorCode::kInvalidInput, "mosaic: time_budget (seconds) must be positive");
   }
   MosaicOptions options;
-  options.assets = assets.value_or(std::vector<std::string>{});
+  if (!assets.is_none()) {
+    if (py::isinstance<py::str>(assets) || !py::isinstance<py::sequence>(assets)) {
+      throw Error(ErrorCode::kInvalidInput, "mosaic: assets must be a list of names or {\"name\", \"indexes\"} dicts");
+    }
+    for (const py::handle asset : assets) {
+      options.assets.push_back(asset_selection_from_json(to_json(py::reinterpret_borrow<py::object>(asset))));
+    }
+  }
   options.expression = expression.value_or("");
+  options.asset_as_band = asset_as_band;
   options.method = pixel_selection_from_name(method);
   options.max_items_scanned = max_items_scanned;
   options.max_items_read = max_items_read;
@@ -45,13 +54,12 @@ PartOptions part_options(const std::string& bbox_crs, const std::optional<std::s
 void bind_mosaic(py::module_& m) {
   const MosaicOptions defaults;
   py::class_<Mosaic>(m, "Mosaic", "Tiles built from every catalog item a search matches (the catalog must stay open).")
-      .def(py::init([](Catalog& catalog, const py::object& search,
-                       const std::optional<std::vector<std::string>>& assets, const std::string& method,
+      .def(py::init([](Catalog& catalog, const py::object& search, const py::object& assets, const std::string& method,
                        const std::optional<std::string>& expression, std::size_t max_items_scanned,
-                       std::size_t max_items_read, double time_budget, bool skip_covered) {
+                       std::size_t max_items_read, double time_budget, bool skip_covered, bool asset_as_band) {
              const json request = search.is_none() ? json::object() : to_json(search);
-             const MosaicOptions options = mosaic_options(assets, expression, method, max_items_scanned, max_items_read,
-                                                          time_budget, skip_covered);
+             const MosaicOptions options = mosaic_options(assets, expression, asset_as_band, method, max_items_scanned,
+                                                          max_items_read, time_budget, skip_covered);
              py::gil_scoped_release release;
              return Mosaic(catalog, request, options);
            }),
@@ -60,14 +68,14 @@ void bind_mosaic(py::module_& m) {
            py::arg("max_items_scanned") = defaults.max_items_scanned,
            py::arg("max_items_read") = defaults.max_items_read,
            py::arg("time_budget") = static_cast<double>(defaults.time_budget.count()) / 1000,
-           py::arg("skip_covered") = defaults.skip_covered)
+           py::arg("skip_covered") = defaults.skip_covered, py::arg("asset_as_band") = defaults.asset_as_band)
       .def_static(
           "from_registered",
-          [](Catalog& catalog, const std::string& search_id, const std::optional<std::vector<std::string>>& assets,
-             const std::string& method, const std::optional<std::string>& expression, std::size_t max_items_scanned,
-             std::size_t max_items_read, double time_budget, bool skip_covered) {
-            const MosaicOptions options = mosaic_options(assets, expression, method, max_items_scanned, max_items_read,
-                                                         time_budget, skip_covered);
+          [](Catalog& catalog, const std::string& search_id, const py::object& assets, const std::string& method,
+             const std::optional<std::string>& expression, std::size_t max_items_scanned, std::size_t max_items_read,
+             double time_budget, bool skip_covered, bool asset_as_band) {
+            const MosaicOptions options = mosaic_options(assets, expression, asset_as_band, method, max_items_scanned,
+                                                         max_items_read, time_budget, skip_covered);
             py::gil_scoped_release release;
             return Mosaic::from_registered(catalog, search_id, options);
           },
@@ -76,7 +84,7 @@ void bind_mosaic(py::module_& m) {
           py::arg("max_items_scanned") = defaults.max_items_scanned,
           py::arg("max_items_read") = defaults.max_items_read,
           py::arg("time_budget") = static_cast<double>(defaults.time_budget.count()) / 1000,
-          py::arg("skip_covered") = defaults.skip_covered)
+          py::arg("skip_covered") = defaults.skip_covered, py::arg("asset_as_band") = defaults.asset_as_band)
       .def_property_readonly("search", [](const Mosaic& mosaic) { return from_json(mosaic.search()); })
       .def(
           "tile",

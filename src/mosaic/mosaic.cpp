@@ -56,16 +56,15 @@ ScanResult scan_within(Clock::time_point deadline, Scan&& scan) {
   }
 }
 
-// The items whose footprint holds a WGS84 point.
-ScanResult scan_at_point(Catalog& catalog, const json& search, const MosaicOptions& options, double lon, double lat,
+// The items whose footprint holds a WGS84 point, with the hrefs of `assets`.
+ScanResult scan_at_point(Catalog& catalog, const json& search, const MosaicOptions& options,
+                         const std::vector<AssetSelection>& assets, double lon, double lat,
                          Clock::time_point deadline) {
   if (!std::isfinite(lon) || !std::isfinite(lat) || lat < -90 || lat > 90 || lon < -180 || lon > 180) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("point ({}, {}) is not a longitude/latitude", lon, lat));
   }
   const json point = {{"type", "Point"}, {"coordinates", {lon, lat}}};
-  return scan_within(deadline, [&] {
-    return scan_items(catalog, search, point, plan_items(options, {}).assets, options.max_items_scanned);
-  });
+  return scan_within(deadline, [&] { return scan_items(catalog, search, point, assets, options.max_items_scanned); });
 }
 
 std::string message_of(const std::exception_ptr& error) {
@@ -241,6 +240,7 @@ ImageData build_grid(Catalog& catalog, const json& search, const MosaicOptions& 
   while (auto taken = reads.next()) {
     const Candidate& candidate = (*candidates)[taken->index];
     if (taken->error) {
+      mosaic::rethrow_band_selection_error(taken->error);
       report.failed.push_back(failure_of(candidate, message_of(taken->error)));
       report.failed_lacking_asset += candidate.missing_asset.empty() ? 0 : 1;
       continue;
@@ -274,16 +274,20 @@ ImageData build_grid(Catalog& catalog, const json& search, const MosaicOptions& 
 
 }  // namespace
 
+void check_mosaic_options(const MosaicOptions& options) {
+  if (options.max_items_scanned == 0 || options.max_items_read == 0 || options.time_budget.count() <= 0) {
+    throw Error(ErrorCode::kInvalidInput, "mosaic: max_items_scanned, max_items_read and time_budget must be positive");
+  }
+  static_cast<void>(plan_items(options, {}));
+}
+
 Mosaic::Mosaic(Catalog& catalog, json search, MosaicOptions options)
     : catalog_(&catalog), search_(std::move(search)), options_(std::move(options)) {
   if (!search_.is_object()) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("mosaic: the search must be a JSON object, got {}", search_.type_name()));
   }
-  if (options_.max_items_scanned == 0 || options_.max_items_read == 0 || options_.time_budget.count() <= 0) {
-    throw Error(ErrorCode::kInvalidInput, "mosaic: max_items_scanned, max_items_read and time_budget must be positive");
-  }
-  static_cast<void>(plan_items(options_, {}));  // the assets/expression are checked now, not per tile
+  check_mosaic_options(options_);  // now, not per tile
   // A bad search fails here rather than on every tile.
   json probe = search_;
   probe["limit"] = 1;
@@ -296,7 +300,11 @@ Mosaic Mosaic::from_registered(Catalog& catalog, std::string_view search_id, Mos
 }
 
 std::vector<std::string> Mosaic::assets_read(const ReadOptions& read) const {
-  return plan_items(options_, read).assets;
+  std::vector<std::string> names;
+  for (auto& asset : plan_items(options_, read).assets) {
+    names.push_back(std::move(asset.name));
+  }
+  return names;
 }
 
 ImageData Mosaic::tile(const TileMatrixSet& tms, const Tile& tile, int tile_size, const ReadOptions& read) const {
@@ -400,8 +408,8 @@ json Mosaic::assets_for_tile(const TileMatrixSet& tms, const Tile& tile) const {
 }
 
 json Mosaic::assets_for_point(double lon, double lat) const {
-  return mosaic::describe_items(
-      scan_at_point(*catalog_, search_, options_, lon, lat, Clock::now() + options_.time_budget));
+  return mosaic::describe_items(scan_at_point(*catalog_, search_, options_, plan_items(options_, {}).assets, lon, lat,
+                                              Clock::now() + options_.time_budget));
 }
 
 json Mosaic::point(double lon, double lat, const ReadOptions& read) const {
@@ -411,21 +419,40 @@ json Mosaic::point(double lon, double lat, const ReadOptions& read) const {
   // One budget for the scan and the reads.
   const auto deadline = Clock::now() + options_.time_budget;
   const auto candidates = std::make_shared<const std::vector<Candidate>>(
-      scan_at_point(*catalog_, search_, options_, lon, lat, deadline).candidates);
+      scan_at_point(*catalog_, search_, options_, options_.assets, lon, lat, deadline).candidates);
   ReadOptions asset_read = read;
   asset_read.expression.clear();
-  OrderedReads<json>::Read read_values = [candidates, asset_read, lon, lat](std::size_t n) -> std::optional<json> {
+  OrderedReads<json>::Read read_values = [candidates, assets = options_.assets, asset_as_band = options_.asset_as_band,
+                                          asset_read, lon, lat](std::size_t n) -> std::optional<json> {
     const Candidate& candidate = (*candidates)[n];
     json values = json::array();
     json band_names = json::array();
+    std::size_t selection = 0;
     for (const auto& [asset, href] : candidate.hrefs) {
+      while (assets[selection].name != asset) {
+        ++selection;  // the hrefs follow `assets` but skip those the item lacks
+      }
+      ReadOptions bands_read = asset_read;
+      if (!assets[selection].indexes.empty()) {
+        bands_read.indexes = assets[selection].indexes;
+      }
+      ++selection;
       try {
-        const PointData point = read_point(href, lon, lat, asset_read);
+        const PointData point = read_point(href, lon, lat, bands_read);
+        if (asset_as_band && point.values.size() != 1) {
+          throw mosaic::BandSelectionError(
+              fmt::format("asset_as_band: asset '{}' gives {} bands, not one", asset, point.values.size()));
+        }
         for (std::size_t band = 0; band < point.values.size(); ++band) {
           values.push_back(point.masked ? json(nullptr) : json(point.values[band]));
-          band_names.push_back(asset + "_" + point.band_names[band]);
+          band_names.push_back(asset_as_band ? asset : asset + "_" + point.band_names[band]);
         }
+      } catch (const mosaic::BandSelectionError&) {
+        throw;
       } catch (const Error& error) {
+        if (error.code() == ErrorCode::kInvalidInput) {  // e.g. a band the asset lacks: say which asset
+          throw Error(ErrorCode::kInvalidInput, fmt::format("asset '{}': {}", asset, error.what()));
+        }
         // The footprint holds the point but the raster's edge pixels may not.
         if (error.code() != ErrorCode::kNotFound) {
           throw;

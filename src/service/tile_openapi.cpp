@@ -96,7 +96,9 @@ void add_tile_openapi(json& paths) {
   const json point_path = json::array({path_parameter("lonlat", "lon,lat in WGS84")});
   const json read = json::array({
       list_parameter("bidx", "band indexes (1-based)"),
-      query_parameter("expression", "band math (b1, b2... of a raster; <asset>_b<n> in mosaics and items)"),
+      query_parameter("expression",
+                      "band math (b1, b2... of a raster; in mosaics and items b<n> of the assets' stacked bands, "
+                      "or <asset>_b<n>)"),
       query_parameter("resampling", "resampling for reads at another resolution"),
       query_parameter("reproject", "resampling for warps"),
       query_parameter("nodata", "nodata value override", {{"type", "number"}}),
@@ -108,10 +110,14 @@ void add_tile_openapi(json& paths) {
       query_parameter("colormap_name", "a named colormap (GET /colormaps)"),
       query_parameter("colormap", "a colormap as JSON ({value: [r,g,b,a]} or intervals)"),
       query_parameter("return_mask", "add the mask as alpha", {{"type", "boolean"}}),
-      query_parameter("tilesize", "tile size in pixels (default 256 x scale)", integer),
+      query_parameter("tilesize", "tile size in pixels (TiTiler 2; default 256 x the path's @{scale}x)", integer),
   });
   const json mosaic = json::array({
-      list_parameter("assets", "the assets read from every item, their bands stacked as <asset>_b<n>"),
+      list_parameter("assets",
+                     "the assets read from every item, their bands stacked as <asset>_b<n>; "
+                     "<asset>|bidx=1,2 selects an asset's bands"),
+      list_parameter("asset_bidx", "TiTiler 1's per-asset bands: <asset>|1,2"),
+      query_parameter("asset_as_band", "each asset gives one band, named after it", {{"type", "boolean"}}),
       query_parameter("pixel_selection",
                       "first, highest, lowest, mean, median, stdev, count, last-band-high, "
                       "last-band-low"),

@@ -413,6 +413,7 @@ HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpReq
     // to the tile URLs.
     const TileMatrixSet tms = tms_of(path.tms);
     const int scale = tile_scale_of(effective);
+    static_cast<void>(tile_size_of(effective, scale));  // a tilesize the tile URLs carry is checked now
     const std::string tile_url =
         fmt::format("{}/tiles/{}/{{z}}/{{x}}/{{y}}{}.{}{}", source.url, query_escape(path.tms),
                     scale > 1 ? fmt::format("@{}x", scale) : "", tile_format_of(effective),
@@ -627,7 +628,10 @@ std::optional<HttpResponse> TileRoutes::item(const HttpRequest& request,
     return asset_statistics_answer(effective, hrefs, item_id, max_age_seconds_);
   }
   if (info) {
-    std::vector<std::string> wanted = list_param(effective, "assets");
+    std::vector<std::string> wanted;
+    for (auto& selection : asset_selections_of(effective)) {
+      wanted.push_back(std::move(selection.name));
+    }
     require_item_assets(wanted, names, item_id);
     const TileMatrixSet tms = info_tms_of(effective);
     json answer = json::object();

@@ -716,6 +716,31 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
   ASSERT_EQ(point["values"].size(), 1U) << point;
   EXPECT_EQ(point["values"][0]["band_names"], nlohmann::json::array({"data_b1"}));
   EXPECT_EQ(tsr_mosaic_point(mosaic, 0, 0, R"({"nope": 1})", &values), TSR_INVALID_INPUT);
+  // Per-asset bands in both shapes (TiTiler's text, rio-tiler's object), and asset_as_band.
+  for (const char* options :
+       {R"({"assets": ["data|bidx=1,1"]})", R"({"assets": [{"name": "data", "indexes": [1, 1]}]})"}) {
+    tsr_mosaic selected = nullptr;
+    ASSERT_EQ(tsr_mosaic_from_registered(catalog, search_id.c_str(), options, &selected), TSR_OK) << message();
+    ASSERT_EQ(tsr_mosaic_point(selected, (low[0] + high[0]) / 2, (low[1] + high[1]) / 2, nullptr, &values), TSR_OK)
+        << message();
+    EXPECT_EQ(take_json(values)["values"][0]["band_names"], nlohmann::json::array({"data_b1", "data_b1"}));
+    tsr_mosaic_destroy(&selected);
+  }
+  tsr_mosaic as_band = nullptr;
+  ASSERT_EQ(tsr_mosaic_from_registered(catalog, search_id.c_str(), R"({"assets": ["data"], "asset_as_band": true})",
+                                       &as_band),
+            TSR_OK)
+      << message();
+  ASSERT_EQ(tsr_mosaic_point(as_band, (low[0] + high[0]) / 2, (low[1] + high[1]) / 2, nullptr, &values), TSR_OK);
+  EXPECT_EQ(take_json(values)["values"][0]["band_names"], nlohmann::json::array({"data"}));
+  tsr_mosaic_destroy(&as_band);
+  for (const char* options : {R"({"assets": "data"})", R"({"assets": [{"name": "data", "indexes": [0]}]})",
+                              R"({"assets": ["data|bidx=x"]})", R"({"assets": [7]})", R"({"asset_as_band": 1})"}) {
+    tsr_mosaic refused = nullptr;
+    EXPECT_EQ(tsr_mosaic_from_registered(catalog, search_id.c_str(), options, &refused), TSR_INVALID_INPUT) << options;
+    EXPECT_NE(message().find("options_json"), std::string::npos) << message();
+    EXPECT_EQ(refused, nullptr);
+  }
 
   // Parts, features, previews and feature statistics: on a grid of the
   // raster's own pixels (columns 20-29, rows 40-49) the mosaic of the one item
