@@ -153,8 +153,8 @@ std::string cache_key(std::string_view href, const TileMatrixSet& tms, const Til
 
 // Reads one asset with `read_asset`; an index beyond the asset's bands is a
 // BandSelectionError naming both.
-std::optional<ImageData> read_selected_bands(const std::string& asset, const std::string& href,
-                                             const ReadOptions& read, const AssetRead& read_asset) {
+std::optional<ImageData> read_selected_bands(const std::string& asset, const std::string& href, const ReadOptions& read,
+                                             const AssetRead& read_asset) {
   try {
     return read_asset(href, read);
   } catch (const Error& error) {
