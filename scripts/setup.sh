@@ -113,23 +113,6 @@ else
   echo "$SAV_HASH" >"$SAV_VENV/.tessera-requirements.sha256"
 fi
 
-# rio-tiler 9 (tests/python/test_mosaic_assets.py compares item tiles with its
-# STACReader) in a venv of its own: the interpreter above keeps rio-tiler 7, the
-# reference of the other agreement tests. Pinned in
-# tests/peers/rio-tiler-9-requirements.txt; reinstalled only when that changes.
-RT9_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/rio-tiler-9
-RT9_REQUIREMENTS=$(dirname "$0")/../tests/peers/rio-tiler-9-requirements.txt
-RT9_HASH=$(sha256sum "$RT9_REQUIREMENTS" | cut -d' ' -f1)
-if [[ -x $RT9_VENV/bin/python && $(cat "$RT9_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$RT9_HASH" ]]; then
-  log "rio-tiler 9 venv present"
-else
-  log "installing rio-tiler 9 into $RT9_VENV"
-  rm -rf "$RT9_VENV"
-  "$PYTHON" -m venv "$RT9_VENV"
-  "$RT9_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$RT9_REQUIREMENTS"
-  echo "$RT9_HASH" >"$RT9_VENV/.tessera-requirements.sha256"
-fi
-
 # versitygw, the S3-compatible test server, from the Go module proxy at a
 # pinned version (scripts/s3_server.sh runs it).
 VERSITYGW_VERSION=v1.8.0
