@@ -49,8 +49,8 @@ void check_item_changes_limit(std::size_t limit) {
   }
 }
 
-std::optional<Bbox> item_change_bbox(std::optional<double> minx, std::optional<double> miny,
-                                     std::optional<double> maxx, std::optional<double> maxy) {
+std::optional<Bbox> item_change_bbox(std::optional<double> minx, std::optional<double> miny, std::optional<double> maxx,
+                                     std::optional<double> maxy) {
   if (!minx || !miny || !maxx || !maxy) {
     return std::nullopt;
   }

@@ -20,8 +20,8 @@ inline constexpr std::size_t kMaxItemChangesPage = 10000;
 void check_item_changes_limit(std::size_t limit);
 
 // A bbox from four nullable numbers (nullopt when any is missing).
-std::optional<Bbox> item_change_bbox(std::optional<double> minx, std::optional<double> miny,
-                                     std::optional<double> maxx, std::optional<double> maxy);
+std::optional<Bbox> item_change_bbox(std::optional<double> minx, std::optional<double> miny, std::optional<double> maxx,
+                                     std::optional<double> maxy);
 
 // SQLite: the table and one trigger per operation on `items`. The time is
 // the statement's (julianday('now') is fixed for a statement), in

@@ -49,15 +49,14 @@ Tile tile_of(const Cell& cell) { return {std::get<0>(cell), std::get<1>(cell), s
 // Search ids name files: only what pgstac's hashes and readable names use.
 void check_search_id(std::string_view search_id) {
   constexpr std::size_t kMaxSearchIdLength = 128;
-  const bool named = !search_id.empty() && search_id.size() <= kMaxSearchIdLength &&
-                     std::all_of(search_id.begin(), search_id.end(), [](char c) {
-                       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                              c == '_';
-                     });
+  const bool named =
+      !search_id.empty() && search_id.size() <= kMaxSearchIdLength &&
+      std::all_of(search_id.begin(), search_id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      });
   if (!named) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("search id '{}' cannot name a pyramid (1-{} of A-Z a-z 0-9 - _)", search_id,
-                            kMaxSearchIdLength));
+    throw Error(ErrorCode::kInvalidInput, fmt::format("search id '{}' cannot name a pyramid (1-{} of A-Z a-z 0-9 - _)",
+                                                      search_id, kMaxSearchIdLength));
   }
 }
 
@@ -71,28 +70,27 @@ std::filesystem::path pyramid_path(const std::filesystem::path& directory, std::
 TileMatrixSet checked_tms(const PyramidOptions& options) {
   TileMatrixSet tms = TileMatrixSet::from_name(options.tms);
   if (options.max_zoom < tms.min_zoom() || options.max_zoom > tms.max_zoom()) {
-    bad_option("maxzoom", fmt::format("{} is outside {}'s zooms {}..{}", options.max_zoom, options.tms,
-                                      tms.min_zoom(), tms.max_zoom()));
+    bad_option("maxzoom", fmt::format("{} is outside {}'s zooms {}..{}", options.max_zoom, options.tms, tms.min_zoom(),
+                                      tms.max_zoom()));
   }
   const TileMatrix& base = tms.matrix(options.max_zoom);
   if (base.matrix_width > kMaxPyramidBaseTiles / std::max<std::int64_t>(base.matrix_height, 1)) {
-    bad_option("maxzoom", fmt::format("zoom {} of {} has {} x {} tiles, more than the {} a pyramid may hold",
-                                      options.max_zoom, options.tms, base.matrix_width, base.matrix_height,
-                                      kMaxPyramidBaseTiles));
+    bad_option("maxzoom",
+               fmt::format("zoom {} of {} has {} x {} tiles, more than the {} a pyramid may hold", options.max_zoom,
+                           options.tms, base.matrix_width, base.matrix_height, kMaxPyramidBaseTiles));
   }
   for (int z = tms.min_zoom(); z < options.max_zoom; ++z) {
     const TileMatrix& parent = tms.matrix(z);
     const TileMatrix& child = tms.matrix(z + 1);
     if (child.matrix_width != 2 * parent.matrix_width || child.matrix_height != 2 * parent.matrix_height) {
-      bad_option("tms", fmt::format("{} is not a quadtree at zoom {} (each tile must have four children)",
-                                    options.tms, z));
+      bad_option("tms",
+                 fmt::format("{} is not a quadtree at zoom {} (each tile must have four children)", options.tms, z));
     }
   }
   if (options.tile_size < kMinPyramidTileSize || options.tile_size > kMaxPyramidTileSize ||
       options.tile_size % 2 != 0) {
-    bad_option("tilesize",
-               fmt::format("{} is not an even size in {}..{}", options.tile_size, kMinPyramidTileSize,
-                           kMaxPyramidTileSize));
+    bad_option("tilesize", fmt::format("{} is not an even size in {}..{}", options.tile_size, kMinPyramidTileSize,
+                                       kMaxPyramidTileSize));
   }
   return tms;
 }
@@ -115,8 +113,9 @@ bool may_concern(const json& search, const std::string& collection) {
   if (collections == search.end() || !collections->is_array() || collections->empty()) {
     return true;
   }
-  return std::any_of(collections->begin(), collections->end(),
-                     [&](const json& name) { return name.is_string() && name.get_ref<const std::string&>() == collection; });
+  return std::any_of(collections->begin(), collections->end(), [&](const json& name) {
+    return name.is_string() && name.get_ref<const std::string&>() == collection;
+  });
 }
 
 template <typename T>
@@ -157,7 +156,7 @@ PyramidOptions PyramidOptions::from_json(const json& options) {
     throw Error(ErrorCode::kInvalidInput, "pyramid options: expected a JSON object");
   }
   static const std::set<std::string, std::less<>> kKeys = {
-      "tms",    "maxzoom", "tilesize",       "resampling",     "assets",         "expression",
+      "tms",    "maxzoom",           "tilesize",       "resampling",     "assets",      "expression",
       "method", "max_items_scanned", "max_items_read", "time_budget_ms", "skip_covered"};
   for (const auto& [key, value] : options.items()) {
     if (!kKeys.contains(key)) {
@@ -199,8 +198,8 @@ PyramidOptions PyramidOptions::from_json(const json& options) {
   }
   parsed.mosaic.max_items_scanned = count("max_items_scanned", parsed.mosaic.max_items_scanned);
   parsed.mosaic.max_items_read = count("max_items_read", parsed.mosaic.max_items_read);
-  parsed.mosaic.time_budget = std::chrono::milliseconds(
-      count("time_budget_ms", static_cast<std::size_t>(parsed.mosaic.time_budget.count())));
+  parsed.mosaic.time_budget =
+      std::chrono::milliseconds(count("time_budget_ms", static_cast<std::size_t>(parsed.mosaic.time_budget.count())));
   if (has("skip_covered")) {
     parsed.mosaic.skip_covered = option_value<bool>(options, "skip_covered", "true or false");
   }
@@ -274,8 +273,8 @@ struct Pyramid::State {
         std::array<const ImageData*, 4> present{};
         for (int quadrant = 0; quadrant < 4; ++quadrant) {
           const auto at = static_cast<std::size_t>(quadrant);
-          children[at] = mosaic::stored_tile(
-              store, {z + 1, parent.x * 2 + quadrant % 2, parent.y * 2 + quadrant / 2}, options.tile_size);
+          children[at] = mosaic::stored_tile(store, {z + 1, parent.x * 2 + quadrant % 2, parent.y * 2 + quadrant / 2},
+                                             options.tile_size);
           present[at] = children[at] ? &*children[at] : nullptr;
         }
         keep(parent, mosaic::parent_tile(present, options.tile_size, options.resampling));
@@ -355,8 +354,8 @@ Pyramid Pyramid::open(Catalog& catalog, const std::filesystem::path& directory, 
   }
   PyramidOptions parsed = PyramidOptions::from_json(json::parse(*options));
   TileMatrixSet tms = checked_tms(parsed);
-  return Pyramid(std::make_shared<State>(catalog, std::string(search_id), path, json::parse(*search),
-                                         std::move(parsed), std::move(tms)));
+  return Pyramid(std::make_shared<State>(catalog, std::string(search_id), path, json::parse(*search), std::move(parsed),
+                                         std::move(tms)));
 }
 
 PyramidUpdate Pyramid::update() {
@@ -424,10 +423,10 @@ bool Pyramid::serves(const TileMatrixSet& tms, const Tile& tile, int tile_size, 
   const MosaicOptions& stored = state.options.mosaic;
   // The caps of a request bound its work, not its pixels: they are not compared.
   return tms.id() == state.tms.id() && tile_size == state.options.tile_size && tile.z >= state.tms.min_zoom() &&
-         tile.z <= state.options.max_zoom && mosaic.assets == stored.assets &&
-         mosaic.expression == stored.expression && mosaic.method == stored.method && read.indexes.empty() &&
-         read.expression.empty() && read.resampling == Resampling::kNearest &&
-         read.reproject == Resampling::kNearest && !read.nodata && !read.unscale && read.buffer == 0;
+         tile.z <= state.options.max_zoom && mosaic.assets == stored.assets && mosaic.expression == stored.expression &&
+         mosaic.method == stored.method && read.indexes.empty() && read.expression.empty() &&
+         read.resampling == Resampling::kNearest && read.reproject == Resampling::kNearest && !read.nodata &&
+         !read.unscale && read.buffer == 0;
 }
 
 ImageData Pyramid::tile(const Tile& tile) const {
@@ -443,8 +442,8 @@ ImageData Pyramid::tile(const Tile& tile) const {
     image = mosaic::stored_tile(*store, tile, state.options.tile_size);
   }
   if (!image) {
-    throw Error(ErrorCode::kNotFound,
-                fmt::format("no item of search '{}' has data in tile {}/{}/{}", state.search_id, tile.z, tile.x, tile.y));
+    throw Error(ErrorCode::kNotFound, fmt::format("no item of search '{}' has data in tile {}/{}/{}", state.search_id,
+                                                  tile.z, tile.x, tile.y));
   }
   image->bounds = state.tms.xy_bounds(tile);
   image->crs_wkt = state.tms.crs().to_wkt();

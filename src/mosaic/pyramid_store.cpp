@@ -4,8 +4,8 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <zstd.h>
+#include <nlohmann/json.hpp>
 
 #include "tessera/error.hpp"
 
@@ -65,9 +65,8 @@ std::unique_ptr<StoreConnection> open_store(const std::filesystem::path& path, b
   if (!format) {
     put_store_setting(*connection, "format", kStoreFormat);
   } else if (*format != kStoreFormat) {
-    throw Error(ErrorCode::kUnsupported,
-                fmt::format("pyramid '{}' has format '{}'; this tessera reads '{}'", path.string(), *format,
-                            kStoreFormat));
+    throw Error(ErrorCode::kUnsupported, fmt::format("pyramid '{}' has format '{}'; this tessera reads '{}'",
+                                                     path.string(), *format, kStoreFormat));
   }
   return connection;
 }
@@ -102,8 +101,7 @@ void put_stored_tile(StoreConnection& connection, const Tile& tile, const ImageD
   }
   compressed.resize(size);
   connection
-      .cached(
-          "INSERT OR REPLACE INTO tiles (z, x, y, data_type, bands, band_names, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .cached("INSERT OR REPLACE INTO tiles (z, x, y, data_type, bands, band_names, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
       .bind(1, static_cast<std::int64_t>(tile.z))
       .bind(2, tile.x)
       .bind(3, tile.y)
@@ -124,7 +122,8 @@ bool remove_stored_tile(StoreConnection& connection, const Tile& tile) {
 }
 
 std::optional<ImageData> stored_tile(StoreConnection& connection, const Tile& tile, int tile_size) {
-  auto& select = connection.cached("SELECT data_type, bands, band_names, data FROM tiles WHERE z = ? AND x = ? AND y = ?");
+  auto& select =
+      connection.cached("SELECT data_type, bands, band_names, data FROM tiles WHERE z = ? AND x = ? AND y = ?");
   select.bind(1, static_cast<std::int64_t>(tile.z)).bind(2, tile.x).bind(3, tile.y);
   if (!select.step()) {
     select.reset();

@@ -14,6 +14,7 @@
 #include "service/tile_params.hpp"
 #include "tessera/error.hpp"
 #include "tessera/mosaic.hpp"
+#include "tessera/pyramid.hpp"
 #include "tessera/render.hpp"
 #include "tessera/tiling.hpp"
 
@@ -40,6 +41,8 @@ struct MosaicSource {
   // One item: its asset names (a request reading another is a 400), and its
   // point values answered as the item's own (titiler-pgstac's item point).
   std::optional<std::vector<std::string>> item_assets;
+  // A registered search's overview pyramid, when the service has one for it.
+  std::optional<Pyramid> pyramid;
 };
 
 namespace {
@@ -213,7 +216,16 @@ HttpResponse cacheable_response(const HttpRequest& request, std::string body, st
 }
 
 TileRoutes::TileRoutes(Catalog* catalog, const ServiceOptions& options)
-    : catalog_(catalog), max_age_seconds_(options.cache_max_age_seconds) {}
+    : catalog_(catalog), max_age_seconds_(options.cache_max_age_seconds), pyramid_dir_(options.pyramid_dir) {}
+
+std::optional<Pyramid> TileRoutes::pyramid_of(std::string_view search_id) const {
+  // Opened per request: a pyramid rebuilt with other options in the
+  // meantime is read as it is now.
+  if (pyramid_dir_.empty() || !Pyramid::exists(pyramid_dir_, search_id)) {
+    return std::nullopt;
+  }
+  return Pyramid::open(require_catalog(), pyramid_dir_, search_id);
+}
 
 Catalog& TileRoutes::require_catalog() const {
   if (catalog_ == nullptr) {
@@ -366,8 +378,15 @@ HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpReq
   }
   const int tile_size = tile_size_of(effective, path.tile->scale);
   const RenderOptions render_options = render_options_of(effective, path.tile->format);
-  const ImageData image = mosaic.tile(path.tile->tms, path.tile->tile, tile_size, read);
-  return cacheable(request, render(image, render_options), render_media_type(path.tile->format));
+  // Low zooms of a search with a pyramid come from its stored tiles when the
+  // request reads what the pyramid stores; anything else reads the items.
+  const bool from_pyramid =
+      source.pyramid && source.pyramid->serves(path.tile->tms, path.tile->tile, tile_size, mosaic.options(), read);
+  const ImageData image = from_pyramid ? source.pyramid->tile(path.tile->tile)
+                                       : mosaic.tile(path.tile->tms, path.tile->tile, tile_size, read);
+  HttpResponse response = cacheable(request, render(image, render_options), render_media_type(path.tile->format));
+  response.headers.emplace_back("X-Tessera-Source", from_pyramid ? "pyramid" : "mosaic");
+  return response;
 }
 
 // POST /searches/register, /searches/list, /searches/{id}/info, and the
@@ -428,7 +447,8 @@ std::optional<HttpResponse> TileRoutes::searches(const HttpRequest& request,
                             bounds_of(metadata.value("bounds", json())),
                             metadata_zoom(metadata, "minzoom"),
                             metadata_zoom(metadata, "maxzoom"),
-                            std::nullopt};
+                            std::nullopt,
+                            path->kind == Kind::kTile ? pyramid_of(search_id) : std::nullopt};
   return mosaic_answer(request, request, *path, source);
 }
 
@@ -459,6 +479,7 @@ std::optional<HttpResponse> TileRoutes::collections(const HttpRequest& request,
       collection_id,
       {{"collections", {collection_id}}},
       bounds_of(extent != nullptr && extent->is_array() && !extent->empty() ? (*extent)[0] : json()),
+      std::nullopt,
       std::nullopt,
       std::nullopt,
       std::nullopt};
@@ -521,7 +542,8 @@ std::optional<HttpResponse> TileRoutes::item(const HttpRequest& request,
       bounds_of(json(found.bbox)),
       std::nullopt,
       std::nullopt,
-      std::move(names)};
+      std::move(names),
+      std::nullopt};
   return mosaic_answer(request, effective, *path, source);
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "catalog_fixtures.hpp"
@@ -17,6 +18,7 @@
 #include "tessera/catalog.hpp"
 #include "tessera/mosaic.hpp"
 #include "tessera/pyramid.hpp"
+#include "tessera/service.hpp"
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
 #include "test_support.hpp"
@@ -193,8 +195,7 @@ TEST_P(PyramidBackends, ItemChangesRecordEveryWriteWithItsFootprints) {
 }
 
 TEST_P(PyramidBackends, EveryLevelEqualsAFreshMosaic) {
-  load({block_item("a", "2024-01-03", raster("a", a_, 10), a_),
-        block_item("b", "2024-01-02", raster("b", b_, 20), b_),
+  load({block_item("a", "2024-01-03", raster("a", a_, 10), a_), block_item("b", "2024-01-02", raster("b", b_, 20), b_),
         block_item("c", "2024-01-01", raster("c", c_, 30), c_)});
   for (const auto resampling : {PyramidResampling::kAverage, PyramidResampling::kNearest}) {
     options_.resampling = resampling;
@@ -209,8 +210,7 @@ TEST_P(PyramidBackends, EveryLevelEqualsAFreshMosaic) {
       }
     }
     expect_error([&] { static_cast<void>(pyramid.tile({kBaseZoom, 0, 0})); }, ErrorCode::kNotFound, "no item");
-    expect_error([&] { static_cast<void>(pyramid.tile({kBaseZoom + 1, 0, 0})); }, ErrorCode::kInvalidInput,
-                 "max zoom");
+    expect_error([&] { static_cast<void>(pyramid.tile({kBaseZoom + 1, 0, 0})); }, ErrorCode::kInvalidInput, "max zoom");
     const json info = pyramid.info();
     ASSERT_EQ(info["levels"].size(), static_cast<std::size_t>(kBaseZoom + 1));
     EXPECT_EQ(info["levels"][kBaseZoom]["tiles"], 5);  // a (under b), b's four, c
@@ -219,8 +219,7 @@ TEST_P(PyramidBackends, EveryLevelEqualsAFreshMosaic) {
 }
 
 TEST_P(PyramidBackends, UpdatesRebuildOnlyTheCellsOfEachChange) {
-  load({block_item("a", "2024-01-03", raster("a", a_, 10), a_),
-        block_item("b", "2024-01-02", raster("b", b_, 20), b_),
+  load({block_item("a", "2024-01-03", raster("a", a_, 10), a_), block_item("b", "2024-01-02", raster("b", b_, 20), b_),
         block_item("c", "2024-01-01", raster("c", c_, 30), c_)});
   const auto directory = dir_.path() / "pyramids";
   Pyramid pyramid = Pyramid::build(*catalog_, directory, search_id_, options_);
@@ -325,25 +324,35 @@ TEST_P(PyramidBackends, HostileOptionsAreRefusedBeforeBuilding) {
   expect_error([&] { static_cast<void>(Pyramid::build(*catalog_, directory, "unknown", options_)); },
                ErrorCode::kNotFound);
 
-  expect_error([] { static_cast<void>(PyramidOptions::from_json({{"maxzom", 3}})); }, ErrorCode::kInvalidInput,
-               "maxzom");
-  expect_error([] { static_cast<void>(PyramidOptions::from_json({{"maxzoom", "3"}})); }, ErrorCode::kInvalidInput,
-               "maxzoom");
-  expect_error([] { static_cast<void>(PyramidOptions::from_json({{"resampling", "cubic"}})); },
-               ErrorCode::kInvalidInput, "average");
-  expect_error([] { static_cast<void>(PyramidOptions::from_json({{"max_items_read", 0}})); },
-               ErrorCode::kInvalidInput, "max_items_read");
+  expect_error(
+      [] {
+        static_cast<void>(PyramidOptions::from_json({{"maxzom", 3}}));
+      },
+      ErrorCode::kInvalidInput, "maxzom");
+  expect_error(
+      [] {
+        static_cast<void>(PyramidOptions::from_json({{"maxzoom", "3"}}));
+      },
+      ErrorCode::kInvalidInput, "maxzoom");
+  expect_error(
+      [] {
+        static_cast<void>(PyramidOptions::from_json({{"resampling", "cubic"}}));
+      },
+      ErrorCode::kInvalidInput, "average");
+  expect_error(
+      [] {
+        static_cast<void>(PyramidOptions::from_json({{"max_items_read", 0}}));
+      },
+      ErrorCode::kInvalidInput, "max_items_read");
   const PyramidOptions parsed =
       PyramidOptions::from_json({{"maxzoom", 5}, {"resampling", "nearest"}, {"assets", {"x"}}, {"method", "highest"}});
   EXPECT_EQ(PyramidOptions::from_json(parsed.to_json()).to_json(), parsed.to_json());
 
   // A file that is not a pyramid is not taken for one.
   std::filesystem::create_directories(directory);
-  {
-    auto other = tessera::Catalog::open("sqlite://" + (directory / "notapyramid.pyramid").string());
-  }
-  expect_error([&] { static_cast<void>(Pyramid::open(*catalog_, directory, "notapyramid")); },
-               ErrorCode::kInvalidInput, "not a pyramid");
+  { auto other = tessera::Catalog::open("sqlite://" + (directory / "notapyramid.pyramid").string()); }
+  expect_error([&] { static_cast<void>(Pyramid::open(*catalog_, directory, "notapyramid")); }, ErrorCode::kInvalidInput,
+               "not a pyramid");
 }
 
 TEST_P(PyramidBackends, ServesOnlyWhatItStores) {
@@ -381,17 +390,66 @@ TEST(PyramidResample, AverageOfValidPixelsAndNearestPicksTheLowerRight) {
   child.band<std::uint16_t>(0)[4] = 13;
   child.band<std::uint16_t>(0)[5] = 14;
   child.mask()[0] = child.mask()[1] = child.mask()[5] = 255;
-  const auto average = tessera::mosaic::parent_tile({&child, nullptr, nullptr, nullptr}, 4, PyramidResampling::kAverage);
+  const auto average =
+      tessera::mosaic::parent_tile({&child, nullptr, nullptr, nullptr}, 4, PyramidResampling::kAverage);
   ASSERT_TRUE(average.has_value());
   EXPECT_EQ(average->band<std::uint16_t>(0)[0], 12);  // (10 + 11 + 14) / 3 = 11.67, rounded
   EXPECT_EQ(average->mask()[0], 255);
   EXPECT_EQ(average->mask()[1], 0);  // the rest of the child is no data
   EXPECT_EQ(average->mask()[2], 0);  // no child on the right
-  const auto nearest = tessera::mosaic::parent_tile({&child, nullptr, nullptr, nullptr}, 4, PyramidResampling::kNearest);
+  const auto nearest =
+      tessera::mosaic::parent_tile({&child, nullptr, nullptr, nullptr}, 4, PyramidResampling::kNearest);
   ASSERT_TRUE(nearest.has_value());
   EXPECT_EQ(nearest->band<std::uint16_t>(0)[0], 14);
   EXPECT_FALSE(
       tessera::mosaic::parent_tile({nullptr, nullptr, nullptr, nullptr}, 4, PyramidResampling::kAverage).has_value());
+}
+
+}  // namespace
+
+namespace {
+
+tessera::HttpRequest tile_request(const std::string& search_id, const Tile& tile,
+                                  std::vector<std::pair<std::string, std::string>> query) {
+  tessera::HttpRequest request;
+  request.path = fmt::format("/searches/{}/tiles/WebMercatorQuad/{}/{}/{}.png", search_id, tile.z, tile.x, tile.y);
+  request.query = std::move(query);
+  request.headers = {{"Host", "tiles.test"}};
+  return request;
+}
+
+TEST_P(PyramidBackends, ServiceAnswersMatchingTilesFromThePyramid) {
+  load(
+      {block_item("a", "2024-01-03", raster("a", a_, 10), a_), block_item("b", "2024-01-02", raster("b", b_, 20), b_)});
+  const auto directory = dir_.path() / "pyramids";
+  static_cast<void>(Pyramid::build(*catalog_, directory, search_id_, options_));
+  tessera::ServiceOptions with_pyramids;
+  with_pyramids.pyramid_dir = directory.string();
+  const tessera::Service service(*catalog_, with_pyramids);
+  const tessera::Service live(*catalog_);
+  const auto answer = [&](const tessera::Service& on, const Tile& tile,
+                          std::vector<std::pair<std::string, std::string>> extra) {
+    std::vector<std::pair<std::string, std::string>> query = {{"assets", "data"}, {"rescale", "0,50"}};
+    query.insert(query.end(), extra.begin(), extra.end());
+    return on.handle(tile_request(search_id_, tile, query));
+  };
+  const auto source_of = [](const tessera::HttpResponse& response) {
+    const std::string* source = response.header("X-Tessera-Source");
+    return source != nullptr ? *source : std::string("none");
+  };
+
+  const Tile low = above(2, 8, 5);
+  const auto stored = answer(service, low, {});
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  EXPECT_EQ(source_of(stored), "pyramid");
+  const auto read = answer(live, low, {});
+  EXPECT_EQ(source_of(read), "mosaic");
+  EXPECT_EQ(stored.body, read.body);  // the same pixels rendered the same way
+
+  EXPECT_EQ(source_of(answer(service, low, {{"nodata", "20"}})), "mosaic");
+  EXPECT_EQ(source_of(answer(service, low, {{"pixel_selection", "highest"}})), "mosaic");
+  EXPECT_EQ(source_of(answer(service, {5, 16, 10}, {})), "mosaic");
+  EXPECT_EQ(answer(service, above(2, 0, 0), {}).status, 404);  // no data there, from the pyramid too
 }
 
 }  // namespace

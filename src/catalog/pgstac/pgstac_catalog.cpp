@@ -83,7 +83,8 @@ void ensure_item_change_trigger(PgConnection& connection) {
 }
 
 std::optional<double> optional_number(const PGresult* rows, int row, int column) {
-  return PQgetisnull(rows, row, column) ? std::nullopt : std::optional<double>(std::stod(PQgetvalue(rows, row, column)));
+  return PQgetisnull(rows, row, column) ? std::nullopt
+                                        : std::optional<double>(std::stod(PQgetvalue(rows, row, column)));
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 
 #include "catalog/deadline.hpp"
-#include "catalog/outbox_schema.hpp"
 #include "catalog/free_text.hpp"
 #include "catalog/item_changes.hpp"
+#include "catalog/outbox_schema.hpp"
 #include "catalog/search_page.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/sqlite/item_codec.hpp"
@@ -316,8 +316,7 @@ std::int64_t SqliteCatalog::last_item_change() {
 }
 
 std::size_t SqliteCatalog::prune_item_changes(std::chrono::seconds age) {
-  const std::int64_t cutoff =
-      outbox_now_micros() - std::chrono::duration_cast<std::chrono::microseconds>(age).count();
+  const std::int64_t cutoff = outbox_now_micros() - std::chrono::duration_cast<std::chrono::microseconds>(age).count();
   auto connection = pool_->acquire();
   WriteTransaction transaction(*connection);
   connection->cached("DELETE FROM item_changes WHERE created_us < ?").bind(1, cutoff).run();
