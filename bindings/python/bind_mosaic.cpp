@@ -186,7 +186,11 @@ void bind_mosaic(py::module_& m) {
           "{search_id, path, options, cursor, levels: [{z, tiles, bytes}]}.")
       .def_property_readonly("search_id", &Pyramid::search_id)
       .def_property_readonly("options", [](const Pyramid& pyramid) { return from_json(pyramid.options().to_json()); })
-      .def_property_readonly("cursor", &Pyramid::cursor, py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("cursor",
+                             [](const Pyramid& pyramid) {
+                               py::gil_scoped_release release;
+                               return pyramid.cursor();
+                             })
       .def(
           "tile",
           [](const Pyramid& pyramid, const py::object& x, const py::object& y, const py::object& z) {
