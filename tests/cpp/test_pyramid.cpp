@@ -379,7 +379,7 @@ TEST_P(PyramidBackends, ServesOnlyWhatItStores) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PyramidBackends, ::testing::ValuesIn(tessera::testing::catalog_backends()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& backend) { return backend.param.name; });
 
 // The resampling of parents, on its own.
 TEST(PyramidResample, AverageOfValidPixelsAndNearestPicksTheLowerRight) {
