@@ -1,3 +1,5 @@
+#include <cstddef>
+#include <cstdint>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -28,6 +30,9 @@ void add_pyramid_commands(CLI::App& app) {
     std::vector<std::string> assets;
     std::string expression;
     std::string method = "first";
+    std::size_t max_items_scanned = MosaicOptions{}.max_items_scanned;
+    std::size_t max_items_read = MosaicOptions{}.max_items_read;
+    std::int64_t time_budget_ms = MosaicOptions{}.time_budget.count();
   };
   auto args = std::make_shared<Args>();
   auto* pyramid = app.add_subcommand("pyramid", "Overview pyramids of registered searches: the low zooms, stored");
