@@ -528,9 +528,9 @@ TSR_API tsr_status tsr_pyramid_build(tsr_catalog catalog, const char* directory,
 TSR_API tsr_status tsr_pyramid_open(tsr_catalog catalog, const char* directory, const char* search_id,
                                     tsr_pyramid* out_pyramid);
 /* Applies the item changes after the pyramid's cursor; *out_json (tsr_free):
- * {"cursor", "changes", "cells_rebuilt", "tiles_written", "tiles_removed"}. */
+ * {"cursor", "changes", "cells_rebuilt", "cells_capped", "tiles_written", "tiles_removed"}. */
 TSR_API tsr_status tsr_pyramid_update(tsr_pyramid pyramid, char** out_json);
-/* {"search_id", "path", "options", "cursor", "levels": [{"z", "tiles", "bytes"}]}. */
+/* {"search_id", "path", "options", "cursor", "built", "levels": [{"z", "tiles", "bytes"}]}. */
 TSR_API tsr_status tsr_pyramid_info(tsr_pyramid pyramid, char** out_json);
 /* The stored tile z/x/y (z up to maxzoom, the pyramid's tile matrix set);
  * TSR_NOT_FOUND when no item has data there. */

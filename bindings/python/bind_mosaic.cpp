@@ -172,7 +172,8 @@ void bind_mosaic(py::module_& m) {
             }
             return from_json(report);
           },
-          "Apply the item changes after the cursor: {cursor, changes, cells_rebuilt, tiles_written, tiles_removed}.")
+          "Apply the item changes after the cursor: {cursor, changes, cells_rebuilt, cells_capped, tiles_written, "
+          "tiles_removed}.")
       .def(
           "info",
           [](const Pyramid& pyramid) {
@@ -183,7 +184,7 @@ void bind_mosaic(py::module_& m) {
             }
             return from_json(info);
           },
-          "{search_id, path, options, cursor, levels: [{z, tiles, bytes}]}.")
+          "{search_id, path, options, cursor, built, levels: [{z, tiles, bytes}]}.")
       .def_property_readonly("search_id", &Pyramid::search_id)
       .def_property_readonly("options", [](const Pyramid& pyramid) { return from_json(pyramid.options().to_json()); })
       .def_property_readonly("cursor",

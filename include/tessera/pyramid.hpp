@@ -61,10 +61,11 @@ struct TESSERA_API PyramidUpdate {
   std::int64_t cursor = 0;        // the last item change the pyramid holds
   std::size_t changes = 0;        // item change events read
   std::size_t cells_rebuilt = 0;  // base tiles read again from the items
+  std::size_t cells_capped = 0;   // of those, tiles a cap stopped early (MosaicOptions): raise the caps
   std::size_t tiles_written = 0;  // tiles stored, every level
   std::size_t tiles_removed = 0;  // tiles deleted because no item has data there any more
 
-  // {"cursor", "changes", "cells_rebuilt", "tiles_written", "tiles_removed"}.
+  // {"cursor", "changes", "cells_rebuilt", "cells_capped", "tiles_written", "tiles_removed"}.
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
@@ -98,7 +99,8 @@ class TESSERA_API Pyramid {
   [[nodiscard]] const TileMatrixSet& tms() const noexcept;
   // The last item change applied.
   [[nodiscard]] std::int64_t cursor() const;
-  // {"search_id", "path", "options", "cursor", "levels": [{"z", "tiles", "bytes"}]}.
+  // {"search_id", "path", "options", "cursor", "built" (what the build did, as
+  // PyramidUpdate::to_json), "levels": [{"z", "tiles", "bytes"}]}.
   [[nodiscard]] nlohmann::json info() const;
 
   // Whether a mosaic tile asked for with these parameters is the pyramid's

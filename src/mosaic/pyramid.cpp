@@ -210,6 +210,7 @@ json PyramidUpdate::to_json() const {
   return {{"cursor", cursor},
           {"changes", changes},
           {"cells_rebuilt", cells_rebuilt},
+          {"cells_capped", cells_capped},
           {"tiles_written", tiles_written},
           {"tiles_removed", tiles_removed}};
 }
@@ -260,6 +261,9 @@ struct Pyramid::State {
       }
       keep(tile, image);
       ++report.cells_rebuilt;
+      if (image && !image->metadata.value("stopped_by", nlohmann::json()).is_null()) {
+        ++report.cells_capped;
+      }
     }
     Cells level = cells;
     for (int z = options.max_zoom - 1; z >= tms.min_zoom(); --z) {
@@ -334,6 +338,8 @@ Pyramid Pyramid::build(Catalog& catalog, const std::filesystem::path& directory,
     mosaic::put_store_setting(*store, "options", options.to_json().dump());
     mosaic::put_store_setting(*store, "cursor", std::to_string(cursor));
     state->rebuild(*store, cells, report);
+    report.cursor = cursor;
+    mosaic::put_store_setting(*store, "built", report.to_json().dump());
     transaction.commit();
   }
   return Pyramid(std::move(state));
@@ -414,6 +420,7 @@ json Pyramid::info() const {
           {"path", state_->path.string()},
           {"options", state_->options.to_json()},
           {"cursor", std::stoll(mosaic::store_setting(*store, "cursor").value_or("0"))},
+          {"built", json::parse(mosaic::store_setting(*store, "built").value_or("null"))},
           {"levels", std::move(levels)}};
 }
 

@@ -215,6 +215,8 @@ TEST_P(PyramidBackends, EveryLevelEqualsAFreshMosaic) {
     ASSERT_EQ(info["levels"].size(), static_cast<std::size_t>(kBaseZoom + 1));
     EXPECT_EQ(info["levels"][kBaseZoom]["tiles"], 5);  // a (under b), b's four, c
     EXPECT_EQ(info["levels"][0]["tiles"], 1);
+    EXPECT_EQ(info["built"]["cells_capped"], 0);  // every base tile read all it needed
+    EXPECT_EQ(info["built"]["cursor"], pyramid.cursor());
   }
 }
 
