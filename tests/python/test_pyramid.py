@@ -46,12 +46,18 @@ def test_pyramid_tiles_equal_fresh_mosaics_and_follow_the_catalog(catalog, tmp_p
     directory = str(tmp_path / "pyramids")
     pyramid = tessera.Pyramid.build(catalog, directory, search_id, maxzoom=BASE_ZOOM, assets=["data"])
     mosaic = tessera.Mosaic.from_registered(catalog, search_id, assets=["data"])
-    for z in (BASE_ZOOM, BASE_ZOOM - 3, 0):
+    # Down to zoom 2, where the test tile (z9) is two pixels, "left" (20) over "old" (10) in one, "old"
+    # alone in the other: each pixel is uniform at every level, so averaging changes nothing.
+    for z in (BASE_ZOOM, BASE_ZOOM - 3, 2):
         x, y = X >> (Z - z), Y >> (Z - z)
         stored, fresh = pyramid.tile(x, y, z), mosaic.tile(x, y, z)
         assert stored.metadata["source"] == "pyramid"
         assert np.array_equal(stored.mask, fresh.mask), z
         assert np.array_equal(stored.data[:, fresh.mask > 0], fresh.data[:, fresh.mask > 0]), z
+    # At zoom 1 the test tile is one pixel over both: the pyramid holds their average (the documented
+    # resampling), where a fresh mosaic samples one of them.
+    zoom_one = pyramid.tile(X >> (Z - 1), Y >> (Z - 1), 1)
+    assert set(np.unique(zoom_one.data[:, zoom_one.mask > 0])) == {15}
     info = pyramid.info()
     assert info["search_id"] == search_id and info["options"]["maxzoom"] == BASE_ZOOM
     assert [level["z"] for level in info["levels"]] == list(range(BASE_ZOOM + 1))
