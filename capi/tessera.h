@@ -615,8 +615,9 @@ typedef struct tsr_service_s* tsr_service;
  * (the tile routes, /colormaps, /basemap.geojson), "viewer_dir": a built map
  * viewer served at /viewer/, "basemap_path": a GeoJSON file for
  * /basemap.geojson, "cache_max_age_seconds": 3600 (the tile answers'
- * Cache-Control)}. Writes need a token with scope "stac:write". `catalog` may
- * be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */
+ * Cache-Control), "pyramid_dir": a folder of overview pyramids the
+ * registered searches' low-zoom tiles are read from (tsr_pyramid_build)}. Writes need a token with scope "stac:write".
+ * `catalog` may be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */
 TSR_API tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service);
 
 /* Answers one request. request_json: {"method": "GET", "path": "/search"

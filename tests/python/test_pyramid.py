@@ -70,6 +70,17 @@ def test_pyramid_tiles_equal_fresh_mosaics_and_follow_the_catalog(catalog, tmp_p
     base = pyramid.tile(X >> 1, Y >> 1, BASE_ZOOM)
     assert set(np.unique(base.data[:, base.mask > 0])) == {20, 30}
 
+    # The service answers a matching tile from the pyramid, the same bytes as the live mosaic.
+    served = tessera.Service(catalog, pyramid_dir=directory)
+    live = tessera.Service(catalog)
+    path = f"/searches/{search_id}/tiles/WebMercatorQuad/{BASE_ZOOM - 3}/{X >> 4}/{Y >> 4}.png"
+    query = [("assets", "data"), ("rescale", "0,40")]
+    status, headers, stored_png = served.handle("GET", path, query=query, headers=[("Host", "t")])
+    assert status == 200 and ("X-Tessera-Source", "pyramid") in headers
+    status, headers, live_png = live.handle("GET", path, query=query, headers=[("Host", "t")])
+    assert status == 200 and ("X-Tessera-Source", "mosaic") in headers
+    assert stored_png == live_png
+
     with pytest.raises(tessera.InvalidInput, match="maxzoom"):
         tessera.Pyramid.build(catalog, directory, search_id, maxzoom=12, assets=["data"])
     with pytest.raises(tessera.InvalidInput, match="unknown option"):
