@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include "catalog_fixtures.hpp"
 #include "mosaic/pyramid_resample.hpp"
@@ -452,6 +454,42 @@ TEST_P(PyramidBackends, ServiceAnswersMatchingTilesFromThePyramid) {
   EXPECT_EQ(source_of(answer(service, low, {{"pixel_selection", "highest"}})), "mosaic");
   EXPECT_EQ(source_of(answer(service, {5, 16, 10}, {})), "mosaic");
   EXPECT_EQ(answer(service, above(2, 0, 0), {}).status, 404);  // no data there, from the pyramid too
+}
+
+}  // namespace
+
+namespace {
+
+// Items written by other clients through pgstac's own functions (as pypgstac
+// and stac-fastapi-pgstac do) are recorded too: the trigger is on pgstac's table.
+TEST(PgstacItemChanges, WritesByOtherClientsAreRecorded) {
+  if (std::getenv("TESSERA_TEST_PGSTAC_URL") == nullptr) {
+    GTEST_SKIP() << "TESSERA_TEST_PGSTAC_URL is not set";
+  }
+  const auto catalog = tessera::testing::open_empty_pgstac();
+  catalog->upsert_collection(tessera::testing::make_collection("other"));
+  const std::int64_t start = catalog->last_item_change();
+  const auto run = [](const std::string& sql, const std::string& argument) {
+    PGconn* connection = PQconnectdb(tessera::testing::pgstac_test_url().c_str());
+    const char* values[] = {argument.c_str()};
+    PGresult* result = PQexecParams(connection, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0);
+    const bool ok = PQresultStatus(result) == PGRES_TUPLES_OK || PQresultStatus(result) == PGRES_COMMAND_OK;
+    const std::string error = PQresultErrorMessage(result);
+    PQclear(result);
+    PQfinish(connection);
+    ASSERT_TRUE(ok) << sql << ": " << error;
+  };
+  run("SELECT pgstac.create_item($1::jsonb)",
+      tessera::testing::make_item("outside", "other", "2024-01-01T00:00:00Z", 3, 4).dump());
+  run("SELECT pgstac.delete_item($1, 'other')", "outside");
+  const std::vector<ItemChange> changes = catalog->item_changes(start, 10);
+  ASSERT_EQ(changes.size(), 2U);
+  EXPECT_EQ(changes[0].operation, ItemOperation::kInsert);
+  ASSERT_TRUE(changes[0].new_bbox.has_value());
+  EXPECT_NEAR(changes[0].new_bbox->minx, 3, 1e-9);
+  EXPECT_NEAR(changes[0].new_bbox->maxy, 5, 1e-9);
+  EXPECT_EQ(changes[1].operation, ItemOperation::kDelete);
+  EXPECT_EQ(changes[1].item_id, "outside");
 }
 
 }  // namespace
