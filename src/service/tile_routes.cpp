@@ -13,6 +13,7 @@
 #include "service/tile_links.hpp"
 #include "service/tile_params.hpp"
 #include "tessera/error.hpp"
+#include "tessera/log.hpp"
 #include "tessera/mosaic.hpp"
 #include "tessera/pyramid.hpp"
 #include "tessera/render.hpp"
@@ -224,7 +225,14 @@ std::optional<Pyramid> TileRoutes::pyramid_of(std::string_view search_id) const 
   if (pyramid_dir_.empty() || !Pyramid::exists(pyramid_dir_, search_id)) {
     return std::nullopt;
   }
-  return Pyramid::open(require_catalog(), pyramid_dir_, search_id);
+  try {
+    return Pyramid::open(require_catalog(), pyramid_dir_, search_id);
+  } catch (const Error& error) {
+    // A pyramid that cannot be opened (damaged, of a later format) leaves the
+    // search served from its items.
+    log(LogLevel::kWarning, fmt::format("pyramid of search '{}' not opened: {}", search_id, error.what()));
+    return std::nullopt;
+  }
 }
 
 Catalog& TileRoutes::require_catalog() const {
@@ -380,12 +388,22 @@ HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpReq
   const RenderOptions render_options = render_options_of(effective, path.tile->format);
   // Low zooms of a search with a pyramid come from its stored tiles when the
   // request reads what the pyramid stores; anything else reads the items.
-  const bool from_pyramid =
-      source.pyramid && source.pyramid->serves(path.tile->tms, path.tile->tile, tile_size, mosaic.options(), read);
-  const ImageData image = from_pyramid ? source.pyramid->tile(path.tile->tile)
-                                       : mosaic.tile(path.tile->tms, path.tile->tile, tile_size, read);
+  std::optional<ImageData> stored;
+  if (source.pyramid && source.pyramid->serves(path.tile->tms, path.tile->tile, tile_size, mosaic.options(), read)) {
+    try {
+      stored = source.pyramid->tile(path.tile->tile);
+    } catch (const Error& error) {
+      if (error.code() == ErrorCode::kNotFound) {
+        throw;  // no item has data there: the pyramid knows
+      }
+      // A damaged pyramid never fails a tile the items can make.
+      log(LogLevel::kWarning,
+          fmt::format("pyramid of search '{}' not read, the items are: {}", source.name, error.what()));
+    }
+  }
+  const ImageData image = stored ? std::move(*stored) : mosaic.tile(path.tile->tms, path.tile->tile, tile_size, read);
   HttpResponse response = cacheable(request, render(image, render_options), render_media_type(path.tile->format));
-  response.headers.emplace_back("X-Tessera-Source", from_pyramid ? "pyramid" : "mosaic");
+  response.headers.emplace_back("X-Tessera-Source", stored ? "pyramid" : "mosaic");
   return response;
 }
 

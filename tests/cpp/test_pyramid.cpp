@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -454,6 +455,16 @@ TEST_P(PyramidBackends, ServiceAnswersMatchingTilesFromThePyramid) {
   EXPECT_EQ(source_of(answer(service, low, {{"pixel_selection", "highest"}})), "mosaic");
   EXPECT_EQ(source_of(answer(service, {5, 16, 10}, {})), "mosaic");
   EXPECT_EQ(answer(service, above(2, 0, 0), {}).status, 404);  // no data there, from the pyramid too
+
+  // A damaged pyramid leaves the search served from its items.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(directory / (search_id_ + ".pyramid" + suffix));
+  }
+  std::ofstream(directory / (search_id_ + ".pyramid")) << "not a pyramid, not even an SQLite file";
+  const auto fallback = answer(service, low, {});
+  ASSERT_EQ(fallback.status, 200) << fallback.body;
+  EXPECT_EQ(source_of(fallback), "mosaic");
+  EXPECT_EQ(fallback.body, read.body);
 }
 
 }  // namespace
