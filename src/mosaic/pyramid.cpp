@@ -29,7 +29,7 @@ static_assert(kPyramidResampling.covers(PyramidResampling::kAverage, PyramidResa
 
 constexpr int kMinPyramidTileSize = 16;
 constexpr int kMaxPyramidTileSize = 1024;
-// Tile readers at once per pyramid; an update holds one more for its transaction.
+// Store connections per pyramid: tile reads at once, an update's transaction among them.
 constexpr std::size_t kStoreConnections = 4;
 // Item changes read per call while an update catches up.
 constexpr std::size_t kChangesPerRead = 1000;
