@@ -1,4 +1,6 @@
+#include <chrono>
 #include <memory>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -167,6 +169,38 @@ tsr_status tsr_catalog_get_item(tsr_catalog catalog, const char* collection, con
 
 tsr_status tsr_catalog_delete_item(tsr_catalog catalog, const char* collection, const char* id) {
   return guarded([&] { catalog_of(catalog, __func__).delete_item(TSR_REQUIRE(collection), TSR_REQUIRE(id)); });
+}
+
+tsr_status tsr_catalog_item_changes(tsr_catalog catalog, int64_t after, size_t limit, char** out_json) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(out_json);
+    json changes = json::array();
+    for (const auto& change : impl.item_changes(after, limit)) {
+      changes.push_back(change.to_json());
+    }
+    *out_json = tessera::capi::copy_string(changes.dump());
+  });
+}
+
+tsr_status tsr_catalog_last_item_change(tsr_catalog catalog, int64_t* out_id) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(out_id);
+    *out_id = impl.last_item_change();
+  });
+}
+
+tsr_status tsr_catalog_prune_item_changes(tsr_catalog catalog, int64_t age_seconds, size_t* out_pruned) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(out_pruned);
+    if (age_seconds < 0) {
+      throw tessera::Error(tessera::ErrorCode::kInvalidInput, "tsr_catalog_prune_item_changes: age_seconds " +
+                                                                  std::to_string(age_seconds) + " is negative");
+    }
+    *out_pruned = impl.prune_item_changes(std::chrono::seconds(age_seconds));
+  });
 }
 
 tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, char** out_json) {

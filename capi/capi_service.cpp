@@ -29,7 +29,7 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
       options_json, "tsr_service_new", "options_json",
       {"title", "description", "max_body_bytes", "max_limit", "default_limit", "cors_origins", "browser_dir", "jwks",
        "issuers", "audience", "leeway_seconds", "require_auth", "allow_anonymous_writes", "stac", "tiles", "viewer_dir",
-       "basemap_path", "cache_max_age_seconds"});
+       "basemap_path", "cache_max_age_seconds", "pyramid_dir"});
   tessera::ServiceOptions parsed;
   parsed.title = options.string("title").value_or(parsed.title);
   parsed.description = options.string("description").value_or(parsed.description);
@@ -59,6 +59,7 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
   if (const auto max_age = options.integer("cache_max_age_seconds", 0, 31536000)) {
     parsed.cache_max_age_seconds = static_cast<int>(*max_age);
   }
+  parsed.pyramid_dir = options.string("pyramid_dir").value_or(std::string{});
   return parsed;
 }
 

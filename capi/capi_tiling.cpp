@@ -24,6 +24,7 @@
 #include "tessera/colormap.hpp"
 #include "tessera/image.hpp"
 #include "tessera/mosaic.hpp"
+#include "tessera/pyramid.hpp"
 #include "tessera/render.hpp"
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
@@ -34,6 +35,9 @@ struct tsr_image_s {
 };
 struct tsr_mosaic_s {
   std::unique_ptr<tessera::Mosaic> impl;
+};
+struct tsr_pyramid_s {
+  std::unique_ptr<tessera::Pyramid> impl;
 };
 
 namespace {
@@ -235,6 +239,16 @@ tessera::MosaicOptions mosaic_options_of(const char* options_json, const char* f
 
 const tessera::Mosaic& mosaic_of(tsr_mosaic mosaic, const char* function) {
   return *tessera::capi::require(mosaic, function, "mosaic")->impl;
+}
+
+tessera::Pyramid& pyramid_of(tsr_pyramid pyramid, const char* function) {
+  return *tessera::capi::require(pyramid, function, "pyramid")->impl;
+}
+
+void hand_out_pyramid(tessera::Pyramid pyramid, tsr_pyramid* out_pyramid) {
+  auto handle = std::make_unique<tsr_pyramid_s>();
+  handle->impl = std::make_unique<tessera::Pyramid>(std::move(pyramid));
+  *out_pyramid = handle.release();
 }
 
 void hand_out_mosaic(tessera::Mosaic mosaic, tsr_mosaic* out_mosaic) {
@@ -555,6 +569,66 @@ void tsr_mosaic_destroy(tsr_mosaic* mosaic) {
   }
   delete *mosaic;
   *mosaic = nullptr;
+}
+
+// --- Overview pyramids ----------------------------------------------------------
+
+tsr_status tsr_pyramid_build(tsr_catalog catalog, const char* directory, const char* search_id,
+                             const char* options_json, tsr_pyramid* out_pyramid) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(directory);
+    TSR_REQUIRE(search_id);
+    TSR_REQUIRE(out_pyramid);
+    const json options = options_json == nullptr || *options_json == '\0'
+                             ? json::object()
+                             : tessera::capi::parse_json_argument(options_json, __func__, "options_json");
+    hand_out_pyramid(tessera::Pyramid::build(impl, directory, search_id, tessera::PyramidOptions::from_json(options)),
+                     out_pyramid);
+  });
+}
+
+tsr_status tsr_pyramid_open(tsr_catalog catalog, const char* directory, const char* search_id,
+                            tsr_pyramid* out_pyramid) {
+  return guarded([&] {
+    auto& impl = catalog_of(catalog, __func__);
+    TSR_REQUIRE(directory);
+    TSR_REQUIRE(search_id);
+    TSR_REQUIRE(out_pyramid);
+    hand_out_pyramid(tessera::Pyramid::open(impl, directory, search_id), out_pyramid);
+  });
+}
+
+tsr_status tsr_pyramid_update(tsr_pyramid pyramid, char** out_json) {
+  return guarded([&] {
+    auto& impl = pyramid_of(pyramid, __func__);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(impl.update().to_json().dump());
+  });
+}
+
+tsr_status tsr_pyramid_info(tsr_pyramid pyramid, char** out_json) {
+  return guarded([&] {
+    const auto& impl = pyramid_of(pyramid, __func__);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(impl.info().dump());
+  });
+}
+
+tsr_status tsr_pyramid_tile(tsr_pyramid pyramid, int z, int64_t x, int64_t y, tsr_image* out_image) {
+  return guarded([&] {
+    const auto& impl = pyramid_of(pyramid, __func__);
+    TSR_REQUIRE(out_image);
+    hand_out_image(impl.tile(tessera::Tile{z, x, y}), out_image);
+  });
+}
+
+void tsr_pyramid_destroy(tsr_pyramid* pyramid) {
+  if (pyramid == nullptr || *pyramid == nullptr) {
+    return;
+  }
+  delete *pyramid;
+  *pyramid = nullptr;
 }
 
 tsr_status tsr_tile_cache_stats(char** out_json) {

@@ -165,6 +165,18 @@ TSR_API tsr_status tsr_catalog_load_json(tsr_catalog catalog, const char* json_t
 TSR_API tsr_status tsr_catalog_get_item(tsr_catalog catalog, const char* collection, const char* id, char** out_json);
 TSR_API tsr_status tsr_catalog_delete_item(tsr_catalog catalog, const char* collection, const char* id);
 
+/* Item change events (every insert, replace and delete of an item, recorded
+ * by the database in the transaction of the change) with an id above `after`,
+ * oldest first, at most `limit` (1..10000): a JSON array of {"id",
+ * "collection", "item_id", "operation": "insert"|"replace"|"delete",
+ * "old_bbox"?, "new_bbox"?, "created_us"}, freed with tsr_free. Consumers keep
+ * their own cursor (the last id handled). */
+TSR_API tsr_status tsr_catalog_item_changes(tsr_catalog catalog, int64_t after, size_t limit, char** out_json);
+/* The id of the newest item change (0 for none). */
+TSR_API tsr_status tsr_catalog_last_item_change(tsr_catalog catalog, int64_t* out_id);
+/* Deletes the item changes older than `age_seconds` (>= 0) and sets *out_pruned to their count. */
+TSR_API tsr_status tsr_catalog_prune_item_changes(tsr_catalog catalog, int64_t age_seconds, size_t* out_pruned);
+
 /* STAC API item search: request JSON in, FeatureCollection JSON out. */
 TSR_API tsr_status tsr_catalog_search(tsr_catalog catalog, const char* request_json, char** out_json);
 
@@ -538,6 +550,33 @@ TSR_API tsr_status tsr_mosaic_statistics(tsr_mosaic mosaic, const char* geojson,
 /* Destroys the mosaic and sets *mosaic to NULL; NULL-safe. */
 TSR_API void tsr_mosaic_destroy(tsr_mosaic* mosaic);
 
+/* ---- Overview pyramids ---------------------------------------------------- */
+
+/* The low zooms of a registered search's mosaic as stored tiles, in
+ * `<directory>/<search id>.pyramid`, kept current from the item changes. */
+typedef struct tsr_pyramid_s* tsr_pyramid;
+
+/* Builds (or rebuilds) the pyramid of registered search `search_id`. Options
+ * (NULL = defaults): {"tms": "WebMercatorQuad", "maxzoom": 6, "tilesize": 256,
+ * "resampling": "average" | "nearest", and the options of tsr_mosaic_create}.
+ * A base level of more than 65,536 tiles is TSR_INVALID_INPUT before any read.
+ * Destroy with tsr_pyramid_destroy; `catalog` must outlive the pyramid. */
+TSR_API tsr_status tsr_pyramid_build(tsr_catalog catalog, const char* directory, const char* search_id,
+                                     const char* options_json, tsr_pyramid* out_pyramid);
+/* The pyramid stored for `search_id`; TSR_NOT_FOUND when there is none. */
+TSR_API tsr_status tsr_pyramid_open(tsr_catalog catalog, const char* directory, const char* search_id,
+                                    tsr_pyramid* out_pyramid);
+/* Applies the item changes after the pyramid's cursor; *out_json (tsr_free):
+ * {"cursor", "changes", "cells_rebuilt", "cells_capped", "tiles_written", "tiles_removed"}. */
+TSR_API tsr_status tsr_pyramid_update(tsr_pyramid pyramid, char** out_json);
+/* {"search_id", "path", "options", "cursor", "built", "levels": [{"z", "tiles", "bytes"}]}. */
+TSR_API tsr_status tsr_pyramid_info(tsr_pyramid pyramid, char** out_json);
+/* The stored tile z/x/y (z up to maxzoom, the pyramid's tile matrix set);
+ * TSR_NOT_FOUND when no item has data there. */
+TSR_API tsr_status tsr_pyramid_tile(tsr_pyramid pyramid, int z, int64_t x, int64_t y, tsr_image* out_image);
+/* Destroys the pyramid handle (not its file) and sets *pyramid to NULL; NULL-safe. */
+TSR_API void tsr_pyramid_destroy(tsr_pyramid* pyramid);
+
 /* {"hits", "misses", "entries", "bytes", "capacity_bytes"} of the mosaic data
  * cache (freed with tsr_free); tsr_clear_tile_cache empties it. */
 TSR_API tsr_status tsr_tile_cache_stats(char** out_json);
@@ -615,8 +654,9 @@ typedef struct tsr_service_s* tsr_service;
  * (the tile routes, /colormaps, /basemap.geojson), "viewer_dir": a built map
  * viewer served at /viewer/, "basemap_path": a GeoJSON file for
  * /basemap.geojson, "cache_max_age_seconds": 3600 (the tile answers'
- * Cache-Control)}. Writes need a token with scope "stac:write". `catalog` may
- * be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */
+ * Cache-Control), "pyramid_dir": a folder of overview pyramids the
+ * registered searches' low-zoom tiles are read from (tsr_pyramid_build)}. Writes need a token with scope "stac:write".
+ * `catalog` may be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */
 TSR_API tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service);
 
 /* Answers one request. request_json: {"method": "GET", "path": "/search"

@@ -31,6 +31,8 @@ void add_matching_commands(CLI::App& app);
 void add_tiling_commands(CLI::App& app);
 // package.
 void add_packaging_command(CLI::App& app);
+// pyramid build, update and info.
+void add_pyramid_commands(CLI::App& app);
 // serve: the service over HTTP.
 void add_serve_command(CLI::App& app);
 

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_matching_commands(app);
   tessera::cli::add_tiling_commands(app);
   tessera::cli::add_packaging_command(app);
+  tessera::cli::add_pyramid_commands(app);
   tessera::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);

@@ -3,11 +3,14 @@
 // pool of request threads and a graceful stop on SIGINT/SIGTERM.
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +22,7 @@
 #include "commands.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/error.hpp"
+#include "tessera/pyramid.hpp"
 #include "tessera/service.hpp"
 
 namespace tessera::cli {
@@ -76,7 +80,64 @@ struct ServeArgs {
   bool no_viewer = false;
   std::string basemap;
   int cache_max_age = ServiceOptions{}.cache_max_age_seconds;
+  std::string pyramid_dir;
+  int pyramid_update_seconds = 0;
   AuthOptions auth;
+};
+
+// Brings every pyramid of a folder up to date with the catalog's item
+// changes every `period`, on a thread of its own, until destroyed.
+class PyramidUpdater {
+ public:
+  PyramidUpdater(Catalog& catalog, std::filesystem::path directory, std::chrono::seconds period)
+      : catalog_(catalog), directory_(std::move(directory)), period_(period), thread_([this] { run(); }) {}
+  ~PyramidUpdater() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  PyramidUpdater(const PyramidUpdater&) = delete;
+  PyramidUpdater& operator=(const PyramidUpdater&) = delete;
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, period_, [this] { return stopping_; })) {
+      lock.unlock();
+      update_all();
+      lock.lock();
+    }
+  }
+
+  // A pyramid that fails to update is reported and tried again next period.
+  void update_all() {
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
+      if (entry.path().extension() != ".pyramid") {
+        continue;
+      }
+      const std::string search_id = entry.path().stem().string();
+      try {
+        const PyramidUpdate report = Pyramid::open(catalog_, directory_, search_id).update();
+        if (report.changes > 0) {
+          std::cerr << "tessera serve: pyramid " << search_id << ": " << report.to_json().dump() << std::endl;
+        }
+      } catch (const std::exception& failure) {
+        std::cerr << "tessera serve: pyramid " << search_id << " not updated: " << failure.what() << std::endl;
+      }
+    }
+  }
+
+  Catalog& catalog_;
+  std::filesystem::path directory_;
+  std::chrono::seconds period_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once the rest is set
 };
 
 // Loopback names and addresses: anonymous writes are refused anywhere else.
@@ -117,6 +178,7 @@ void serve(const ServeArgs& args) {
   }
   options.basemap_path = args.basemap;
   options.cache_max_age_seconds = args.cache_max_age;
+  options.pyramid_dir = args.pyramid_dir;
   if (args.auth.allow_anonymous_writes && !is_loopback_host(args.host)) {
     throw Error(ErrorCode::kInvalidInput,
                 "serve: --allow-anonymous-writes is for development on a loopback --host only (got " + args.host + ")");
@@ -124,6 +186,13 @@ void serve(const ServeArgs& args) {
   options.auth = args.auth;
   const auto catalog = args.catalog.empty() ? nullptr : Catalog::open(args.catalog);
   const Service service = catalog ? Service(*catalog, options) : Service(options);
+  if (args.pyramid_update_seconds > 0 && (!catalog || args.pyramid_dir.empty())) {
+    throw Error(ErrorCode::kInvalidInput, "serve: --pyramid-update-seconds needs --catalog and --pyramid-dir");
+  }
+  const auto updater = args.pyramid_update_seconds > 0
+                           ? std::make_unique<PyramidUpdater>(*catalog, args.pyramid_dir,
+                                                              std::chrono::seconds(args.pyramid_update_seconds))
+                           : nullptr;
 
   // SIGINT/SIGTERM are blocked before any thread starts (threads inherit the
   // mask) and taken by a thread of their own, which may call stop() safely.
@@ -232,6 +301,14 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--cache-max-age", args->cache_max_age, "Cache-Control max-age of tile answers, seconds")
       ->capture_default_str()
       ->check(CLI::Range(0, 31536000));
+  command->add_option("--pyramid-dir", args->pyramid_dir,
+                      "Folder of overview pyramids (tessera pyramid build): low-zoom tiles of their searches come "
+                      "from them");
+  command
+      ->add_option("--pyramid-update-seconds", args->pyramid_update_seconds,
+                   "Apply the catalog's item changes to every pyramid of --pyramid-dir this often (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   command->add_option("--jwks", args->auth.jwks,
                       "JSON Web Key Set (file or http(s) URL) that verifies bearer tokens; writes need scope "
                       "stac:write");

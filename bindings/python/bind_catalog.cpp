@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 
@@ -192,6 +194,32 @@ void bind_catalog(py::module_& m) {
           py::arg("collection"), py::arg("id"))
       .def("delete_item", &Catalog::delete_item, py::arg("collection"), py::arg("id"),
            py::call_guard<py::gil_scoped_release>())
+      .def(
+          "item_changes",
+          [](Catalog& self, std::int64_t after, std::size_t limit) {
+            return released([&] {
+              json changes = json::array();
+              for (const auto& change : self.item_changes(after, limit)) {
+                changes.push_back(change.to_json());
+              }
+              return changes;
+            });
+          },
+          py::arg("after") = 0, py::arg("limit") = 1000,
+          "The item changes (insert, replace, delete, with the old and new bbox) with an id above `after`, oldest "
+          "first: [{id, collection, item_id, operation, old_bbox?, new_bbox?, created_us}].")
+      .def("last_item_change", &Catalog::last_item_change, py::call_guard<py::gil_scoped_release>(),
+           "The id of the newest item change (0 for none).")
+      .def(
+          "prune_item_changes",
+          [](Catalog& self, double age_seconds) {
+            if (!(age_seconds >= 0)) {
+              throw Error(ErrorCode::kInvalidInput, "prune_item_changes: age_seconds must be >= 0");
+            }
+            return released(
+                [&] { return self.prune_item_changes(std::chrono::seconds(static_cast<std::int64_t>(age_seconds))); });
+          },
+          py::arg("age_seconds"), "Delete the item changes older than this; returns how many.")
       .def(
           "search",
           [](Catalog& self, const py::object& request, const py::kwargs& parameters) {

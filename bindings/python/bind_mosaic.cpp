@@ -9,6 +9,7 @@
 #include "json_convert.hpp"
 #include "tessera/error.hpp"
 #include "tessera/mosaic.hpp"
+#include "tessera/pyramid.hpp"
 
 namespace tessera::python {
 
@@ -232,6 +233,74 @@ void bind_mosaic(py::module_& m) {
             return from_json(items);
           },
           py::arg("lon"), py::arg("lat"));
+
+  py::class_<Pyramid>(m, "Pyramid",
+                      "The low zooms of a registered search's mosaic as stored tiles, kept current from the "
+                      "catalog's item changes (the catalog must stay open).")
+      .def_static(
+          "build",
+          [](Catalog& catalog, const std::string& directory, const std::string& search_id, const py::kwargs& options) {
+            const PyramidOptions parsed = PyramidOptions::from_json(to_json(options));
+            py::gil_scoped_release release;
+            return Pyramid::build(catalog, directory, search_id, parsed);
+          },
+          py::keep_alive<0, 1>(), py::arg("catalog"), py::arg("directory"), py::arg("search_id"),
+          "Build (or rebuild) the pyramid of a registered search in `directory`. Options: tms, maxzoom (6), "
+          "tilesize (256), resampling ('average' | 'nearest'), assets, expression, method, max_items_scanned, "
+          "max_items_read, time_budget_ms, skip_covered.")
+      .def_static(
+          "open",
+          [](Catalog& catalog, const std::string& directory, const std::string& search_id) {
+            py::gil_scoped_release release;
+            return Pyramid::open(catalog, directory, search_id);
+          },
+          py::keep_alive<0, 1>(), py::arg("catalog"), py::arg("directory"), py::arg("search_id"),
+          "The pyramid stored for a registered search (NotFound when there is none).")
+      .def_static(
+          "exists",
+          [](const std::string& directory, const std::string& search_id) {
+            return Pyramid::exists(directory, search_id);
+          },
+          py::arg("directory"), py::arg("search_id"))
+      .def(
+          "update",
+          [](Pyramid& pyramid) {
+            json report;
+            {
+              py::gil_scoped_release release;
+              report = pyramid.update().to_json();
+            }
+            return from_json(report);
+          },
+          "Apply the item changes after the cursor: {cursor, changes, cells_rebuilt, cells_capped, tiles_written, "
+          "tiles_removed}.")
+      .def(
+          "info",
+          [](const Pyramid& pyramid) {
+            json info;
+            {
+              py::gil_scoped_release release;
+              info = pyramid.info();
+            }
+            return from_json(info);
+          },
+          "{search_id, path, options, cursor, built, levels: [{z, tiles, bytes}]}.")
+      .def_property_readonly("search_id", &Pyramid::search_id)
+      .def_property_readonly("options", [](const Pyramid& pyramid) { return from_json(pyramid.options().to_json()); })
+      .def_property_readonly("cursor",
+                             [](const Pyramid& pyramid) {
+                               py::gil_scoped_release release;
+                               return pyramid.cursor();
+                             })
+      .def(
+          "tile",
+          [](const Pyramid& pyramid, const py::object& x, const py::object& y, const py::object& z) {
+            const Tile tile = tile_from(x, y, z);
+            py::gil_scoped_release release;
+            return pyramid.tile(tile);
+          },
+          py::arg("x"), py::arg("y") = py::none(), py::arg("z") = py::none(),
+          "The stored tile (x, y, z) (or a Tile) as an ImageData; NotFound when no item has data there.");
 
   m.def(
       "tile_cache_stats",

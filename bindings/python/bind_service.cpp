@@ -28,7 +28,8 @@ void bind_service(py::module_& m) {
                        const std::vector<std::string>& cors_origins, const std::string& browser_dir,
                        const std::string& jwks, const std::vector<std::string>& issuers, const std::string& audience,
                        int leeway_seconds, bool require_auth, bool allow_anonymous_writes, bool stac, bool tiles,
-                       const std::string& viewer_dir, const std::string& basemap_path, int cache_max_age_seconds) {
+                       const std::string& viewer_dir, const std::string& basemap_path, int cache_max_age_seconds,
+                       const std::string& pyramid_dir) {
              ServiceOptions options;
              options.title = title;
              options.description = description;
@@ -48,6 +49,7 @@ void bind_service(py::module_& m) {
              options.viewer_dir = viewer_dir;
              options.basemap_path = basemap_path;
              options.cache_max_age_seconds = cache_max_age_seconds;
+             options.pyramid_dir = pyramid_dir;
              // Reading the key set may fetch a URL.
              py::gil_scoped_release release;
              return catalog != nullptr ? std::make_unique<Service>(*catalog, std::move(options))
@@ -62,6 +64,7 @@ void bind_service(py::module_& m) {
            py::arg("require_auth") = false, py::arg("allow_anonymous_writes") = false, py::arg("stac") = defaults.stac,
            py::arg("tiles") = defaults.tiles, py::arg("viewer_dir") = std::string{},
            py::arg("basemap_path") = std::string{}, py::arg("cache_max_age_seconds") = defaults.cache_max_age_seconds,
+           py::arg("pyramid_dir") = std::string{},
            // The catalog lives as long as the service.
            py::keep_alive<1, 2>())
       .def(

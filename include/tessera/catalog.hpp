@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tessera/export.hpp"
+#include "tessera/geometry.hpp"
 
 namespace tessera {
 
@@ -45,6 +47,37 @@ struct TESSERA_API OutboxEvent {
 
 // Returns the outbox events an item causes, given its JSON text.
 using OutboxHook = std::function<std::vector<OutboxEvent>(std::string_view item_text)>;
+
+// What happened to an item, as the catalog's change events record it.
+enum class ItemOperation {
+  kInsert,   // a new (collection, id)
+  kReplace,  // an existing item rewritten (upsert, update)
+  kDelete,   // the item removed (also by a cascading collection delete)
+};
+// "insert" | "replace" | "delete".
+TESSERA_API ItemOperation item_operation_from_name(std::string_view name);
+TESSERA_API std::string_view item_operation_name(ItemOperation operation) noexcept;
+TESSERA_API std::vector<std::string> item_operation_names();
+
+// One change to the items, written by the database in the transaction that
+// made it (a trigger), whoever wrote it: tessera's loads and deletes, and on
+// PgSTAC also pypgstac or any other client. Consumers keep their own cursor
+// (the last `id` they handled) and read on from it: reading acknowledges
+// nothing, so consumers never interfere with each other.
+struct TESSERA_API ItemChange {
+  std::int64_t id = 0;  // increasing in commit order of the writers' transactions
+  std::string collection;
+  std::string item_id;
+  ItemOperation operation = ItemOperation::kInsert;
+  // The item's bbox before (replace, delete) and after (insert, replace) the
+  // change; absent for an item without geometry.
+  std::optional<Bbox> old_bbox;
+  std::optional<Bbox> new_bbox;
+  std::int64_t created_us = 0;  // microseconds since the epoch, the database's clock
+
+  // {"id", "collection", "item_id", "operation", "old_bbox"?, "new_bbox"?, "created_us"}.
+  [[nodiscard]] nlohmann::json to_json() const;
+};
 
 struct TESSERA_API LoadOptions {
   LoadMode mode = LoadMode::kInsert;
@@ -135,6 +168,19 @@ class TESSERA_API Catalog {
 
   virtual nlohmann::json get_item(std::string_view collection, std::string_view id) = 0;
   virtual void delete_item(std::string_view collection, std::string_view id) = 0;
+
+  // --- Item change events ----------------------------------------------------
+  // The changes with an id above `after`, oldest first, at most `limit`
+  // (1..10000, else InvalidInput). On PgSTAC the trigger that records them is
+  // installed when the catalog is first opened by a role allowed to (changes
+  // before that were not recorded).
+  virtual std::vector<ItemChange> item_changes(std::int64_t after, std::size_t limit = 1000) = 0;
+  // The id of the newest change (0 when there is none): a consumer starting
+  // from the catalog as it is now begins after it.
+  virtual std::int64_t last_item_change() = 0;
+  // Deletes the changes recorded more than `age` ago and returns how many
+  // (consumers further behind than that must rebuild from the items).
+  virtual std::size_t prune_item_changes(std::chrono::seconds age) = 0;
 
   // --- Search --------------------------------------------------------------
   // STAC API item search. `request` takes ids, collections, bbox, intersects,

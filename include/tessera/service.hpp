@@ -95,6 +95,11 @@ struct TESSERA_API ServiceOptions {
   // Cache-Control max-age of the tile routes' answers (tiles, TileJSON,
   // info, point values, statistics; each with a strong ETag). 0: no-cache.
   int cache_max_age_seconds = 3600;
+  // A folder of overview pyramids (tessera pyramid build): the tiles of a
+  // registered search at a pyramid's zooms are read from it when the
+  // request reads what the pyramid stores (response header
+  // X-Tessera-Source: pyramid, else mosaic). Empty: none.
+  std::string pyramid_dir;
 };
 
 // The STAC API over a catalog (landing page, conformance, collections,

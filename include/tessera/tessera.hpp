@@ -14,6 +14,7 @@
 #include "tessera/matching.hpp"
 #include "tessera/mosaic.hpp"
 #include "tessera/packaging.hpp"
+#include "tessera/pyramid.hpp"
 #include "tessera/raster_item.hpp"
 #include "tessera/render.hpp"
 #include "tessera/service.hpp"

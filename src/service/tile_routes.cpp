@@ -15,7 +15,9 @@
 #include "service/tile_metadata.hpp"
 #include "service/tile_params.hpp"
 #include "tessera/error.hpp"
+#include "tessera/log.hpp"
 #include "tessera/mosaic.hpp"
+#include "tessera/pyramid.hpp"
 #include "tessera/render.hpp"
 #include "tessera/tiling.hpp"
 
@@ -46,6 +48,8 @@ struct MosaicSource {
   std::optional<std::vector<std::string>> item_assets;
   // The renders its WMTS document offers as layers (name -> STAC render).
   nlohmann::json renders = nlohmann::json::object();
+  // A registered search's overview pyramid, when the service has one for it.
+  std::optional<Pyramid> pyramid;
 };
 
 namespace {
@@ -264,7 +268,23 @@ HttpResponse cacheable_response(const HttpRequest& request, std::string body, st
 }
 
 TileRoutes::TileRoutes(Catalog* catalog, const ServiceOptions& options)
-    : catalog_(catalog), max_age_seconds_(options.cache_max_age_seconds) {}
+    : catalog_(catalog), max_age_seconds_(options.cache_max_age_seconds), pyramid_dir_(options.pyramid_dir) {}
+
+std::optional<Pyramid> TileRoutes::pyramid_of(std::string_view search_id) const {
+  // Opened per request: a pyramid rebuilt with other options in the
+  // meantime is read as it is now.
+  if (pyramid_dir_.empty() || !Pyramid::exists(pyramid_dir_, search_id)) {
+    return std::nullopt;
+  }
+  try {
+    return Pyramid::open(require_catalog(), pyramid_dir_, search_id);
+  } catch (const Error& error) {
+    // A pyramid that cannot be opened (damaged, of a later format) leaves the
+    // search served from its items.
+    log(LogLevel::kWarning, fmt::format("pyramid of search '{}' not opened: {}", search_id, error.what()));
+    return std::nullopt;
+  }
+}
 
 Catalog& TileRoutes::require_catalog() const {
   if (catalog_ == nullptr) {
@@ -472,8 +492,25 @@ HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpReq
   }
   const int tile_size = tile_size_of(effective, path.tile->scale);
   const RenderOptions render_options = render_options_of(effective, path.tile->format);
-  const ImageData image = mosaic.tile(path.tile->tms, path.tile->tile, tile_size, read);
-  return cacheable(request, render(image, render_options), render_media_type(path.tile->format));
+  // Low zooms of a search with a pyramid come from its stored tiles when the
+  // request reads what the pyramid stores; anything else reads the items.
+  std::optional<ImageData> stored;
+  if (source.pyramid && source.pyramid->serves(path.tile->tms, path.tile->tile, tile_size, mosaic.options(), read)) {
+    try {
+      stored = source.pyramid->tile(path.tile->tile);
+    } catch (const Error& error) {
+      if (error.code() == ErrorCode::kNotFound) {
+        throw;  // no item has data there: the pyramid knows
+      }
+      // A damaged pyramid never fails a tile the items can make.
+      log(LogLevel::kWarning,
+          fmt::format("pyramid of search '{}' not read, the items are: {}", source.name, error.what()));
+    }
+  }
+  const ImageData image = stored ? std::move(*stored) : mosaic.tile(path.tile->tms, path.tile->tile, tile_size, read);
+  HttpResponse response = cacheable(request, render(image, render_options), render_media_type(path.tile->format));
+  response.headers.emplace_back("X-Tessera-Source", stored ? "pyramid" : "mosaic");
+  return response;
 }
 
 // POST /searches/register, /searches/list, /searches/{id}/info, and the
@@ -536,7 +573,8 @@ std::optional<HttpResponse> TileRoutes::searches(const HttpRequest& request,
                             metadata_zoom(metadata, "minzoom"),
                             metadata_zoom(metadata, "maxzoom"),
                             std::nullopt,
-                            search_renders(metadata)};
+                            search_renders(metadata),
+                            path->kind == Kind::kTile ? pyramid_of(search_id) : std::nullopt};
   return mosaic_answer(request, request, *path, source);
 }
 
@@ -574,7 +612,8 @@ std::optional<HttpResponse> TileRoutes::collections(const HttpRequest& request,
                             std::nullopt,
                             std::nullopt,
                             std::nullopt,
-                            std::move(renders)};
+                            std::move(renders),
+                            std::nullopt};
   return mosaic_answer(request, effective, *path, source);
 }
 
@@ -651,7 +690,8 @@ std::optional<HttpResponse> TileRoutes::item(const HttpRequest& request,
       std::nullopt,
       std::nullopt,
       std::move(names),
-      renders};
+      renders,
+      std::nullopt};
   return mosaic_answer(request, effective, *path, source);
 }
 

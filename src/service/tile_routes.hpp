@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tessera/catalog.hpp"
+#include "tessera/pyramid.hpp"
 #include "tessera/service.hpp"
 
 namespace tessera::service {
@@ -69,8 +70,12 @@ class TileRoutes {
                                        std::string_view content_type) const;
   [[nodiscard]] HttpResponse cacheable_json(const HttpRequest& request, const nlohmann::json& body) const;
 
+  // The pyramid of `search_id` in the service's pyramid folder, if there is one.
+  [[nodiscard]] std::optional<Pyramid> pyramid_of(std::string_view search_id) const;
+
   Catalog* catalog_;
   int max_age_seconds_;
+  std::string pyramid_dir_;
 };
 
 }  // namespace tessera::service

@@ -816,6 +816,59 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
   EXPECT_EQ(tsr_mosaic_from_registered(catalog, "nope", nullptr, &other), TSR_NOT_FOUND);
   EXPECT_EQ(tsr_mosaic_create(nullptr, "{}", nullptr, &other), TSR_INVALID_INPUT);
   EXPECT_EQ(other, nullptr);
+
+  // The item change the load recorded, and an overview pyramid of the search.
+  char* changes = nullptr;
+  ASSERT_EQ(tsr_catalog_item_changes(catalog, 0, 10, &changes), TSR_OK) << message();
+  const auto change_list = take_json(changes);
+  ASSERT_EQ(change_list.size(), 1U) << change_list;
+  EXPECT_EQ(change_list[0]["operation"], "insert");
+  EXPECT_EQ(change_list[0]["item_id"], "scene");
+  int64_t last_change = 0;
+  ASSERT_EQ(tsr_catalog_last_item_change(catalog, &last_change), TSR_OK);
+  EXPECT_EQ(last_change, change_list[0]["id"].get<int64_t>());
+  EXPECT_EQ(tsr_catalog_item_changes(catalog, 0, 0, &changes), TSR_INVALID_INPUT);
+  size_t pruned = 0;
+  EXPECT_EQ(tsr_catalog_prune_item_changes(catalog, -1, &pruned), TSR_INVALID_INPUT);
+  ASSERT_EQ(tsr_catalog_prune_item_changes(catalog, 3600, &pruned), TSR_OK);
+  EXPECT_EQ(pruned, 0U);
+
+  const std::string pyramids = (std::filesystem::path(href_).parent_path() / "pyramids").string();
+  tsr_pyramid pyramid = nullptr;
+  EXPECT_EQ(tsr_pyramid_build(catalog, pyramids.c_str(), search_id.c_str(), R"({"maxzoom": 9, "assets": ["data"]})",
+                              &pyramid),
+            TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("maxzoom"), std::string::npos);
+  EXPECT_EQ(tsr_pyramid_build(catalog, pyramids.c_str(), search_id.c_str(), R"({"maxzom": 5})", &pyramid),
+            TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_pyramid_build(catalog, pyramids.c_str(), search_id.c_str(), nullptr, nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_pyramid_open(catalog, pyramids.c_str(), search_id.c_str(), &pyramid), TSR_NOT_FOUND);
+  EXPECT_EQ(pyramid, nullptr);
+  ASSERT_EQ(tsr_pyramid_build(catalog, pyramids.c_str(), search_id.c_str(),
+                              R"({"maxzoom": 8, "assets": ["data"], "method": "highest"})", &pyramid),
+            TSR_OK)
+      << message();
+  const int shift = kZ - 8;
+  tsr_image stored = nullptr;
+  ASSERT_EQ(tsr_pyramid_tile(pyramid, 8, kX >> shift, kY >> shift, &stored), TSR_OK) << message();
+  ASSERT_EQ(tsr_image_info(stored, &info), TSR_OK);
+  EXPECT_EQ(take_json(info)["metadata"]["source"], "pyramid");
+  tsr_image_destroy(&stored);
+  EXPECT_EQ(tsr_pyramid_tile(pyramid, 8, 0, 0, &stored), TSR_NOT_FOUND);
+  EXPECT_EQ(tsr_pyramid_tile(pyramid, 9, 0, 0, &stored), TSR_INVALID_INPUT);
+  char* updated = nullptr;
+  ASSERT_EQ(tsr_pyramid_update(pyramid, &updated), TSR_OK) << message();
+  EXPECT_EQ(take_json(updated)["cells_rebuilt"], 0);
+  char* described_pyramid = nullptr;
+  ASSERT_EQ(tsr_pyramid_info(pyramid, &described_pyramid), TSR_OK);
+  EXPECT_EQ(take_json(described_pyramid)["cursor"], last_change);
+  EXPECT_EQ(tsr_pyramid_update(nullptr, &updated), TSR_INVALID_INPUT);
+  tsr_pyramid_destroy(&pyramid);
+  EXPECT_EQ(pyramid, nullptr);
+  tsr_pyramid_destroy(nullptr);
+  ASSERT_EQ(tsr_pyramid_open(catalog, pyramids.c_str(), search_id.c_str(), &pyramid), TSR_OK) << message();
+  tsr_pyramid_destroy(&pyramid);
+
   tsr_mosaic_destroy(&mosaic);
   EXPECT_EQ(mosaic, nullptr);
   tsr_mosaic_destroy(&mosaic);

@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "catalog/item_changes.hpp"
 #include "catalog/load_pipeline.hpp"
+#include "catalog/outbox_schema.hpp"
 #include "catalog/pgstac/pgstac_rows.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/stac.hpp"
@@ -53,6 +55,38 @@ void ensure_free_text_index(PgConnection& connection) {
   }
 }
 
+// Installs the item change trigger once per database (under the schema lock:
+// two processes opening the catalog at once create it once). A role that may
+// not create it leaves the catalog usable; item_changes() then says why.
+void ensure_item_change_trigger(PgConnection& connection) {
+  if (connection.scalar("SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = 'pgstac.items'::regclass",
+                        {std::string(kPgItemChangesTrigger)})) {
+    return;
+  }
+  try {
+    connection.exec("BEGIN");
+    connection.exec(kPgSchemaLock);
+    for (const char* statement : kPgItemChangesDdl) {
+      connection.exec(statement);
+    }
+    if (!connection.scalar("SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = 'pgstac.items'::regclass",
+                           {std::string(kPgItemChangesTrigger)})) {
+      connection.exec(kPgItemChangesCreateTrigger);
+    }
+    connection.exec("COMMIT");
+  } catch (const Error& error) {
+    connection.rollback();
+    log(LogLevel::kWarning,
+        fmt::format("pgstac: item change trigger {} not created; item changes are not recorded ({})",
+                    kPgItemChangesTrigger, error.what()));
+  }
+}
+
+std::optional<double> optional_number(const PGresult* rows, int row, int column) {
+  return PQgetisnull(rows, row, column) ? std::nullopt
+                                        : std::optional<double>(std::stod(PQgetvalue(rows, row, column)));
+}
+
 }  // namespace
 
 PgstacCatalog::PgstacCatalog(const std::string& uri, const CatalogOptions& options) : options_(options) {
@@ -74,6 +108,7 @@ PgstacCatalog::PgstacCatalog(const std::string& uri, const CatalogOptions& optio
                 fmt::format("the database has no pgstac schema (install it with pypgstac migrate): {}", error.what()));
   }
   ensure_free_text_index(*connection);
+  ensure_item_change_trigger(*connection);
 }
 
 bool PgstacCatalog::collection_exists(PgConnection& connection, std::string_view id) {
@@ -200,6 +235,42 @@ void PgstacCatalog::delete_item(std::string_view collection, std::string_view id
     }
     connection.exec("SELECT delete_item($1, $2)", {std::string(id), std::string(collection)});
   });
+}
+
+// --- Item change events ------------------------------------------------------
+
+std::vector<ItemChange> PgstacCatalog::item_changes(std::int64_t after, std::size_t limit) {
+  check_item_changes_limit(limit);
+  auto connection = pool_->acquire();
+  const auto rows = connection->exec(kPgItemChangesSelect, {std::to_string(after), std::to_string(limit)});
+  std::vector<ItemChange> changes;
+  for (int row = 0; row < PQntuples(rows.get()); ++row) {
+    const auto text = [&](int column) { return std::string(PQgetvalue(rows.get(), row, column)); };
+    const auto number = [&](int column) { return optional_number(rows.get(), row, column); };
+    ItemChange change;
+    change.id = std::stoll(text(0));
+    change.collection = text(1);
+    change.item_id = text(2);
+    change.operation = item_operation_from_name(text(3));
+    change.old_bbox = item_change_bbox(number(4), number(5), number(6), number(7));
+    change.new_bbox = item_change_bbox(number(8), number(9), number(10), number(11));
+    change.created_us = std::stoll(text(12));
+    changes.push_back(std::move(change));
+  }
+  return changes;
+}
+
+std::int64_t PgstacCatalog::last_item_change() {
+  auto connection = pool_->acquire();
+  return std::stoll(*connection->scalar("SELECT coalesce(max(id), 0) FROM tessera.item_changes"));
+}
+
+std::size_t PgstacCatalog::prune_item_changes(std::chrono::seconds age) {
+  const std::int64_t cutoff = outbox_now_micros() - std::chrono::duration_cast<std::chrono::microseconds>(age).count();
+  auto connection = pool_->acquire();
+  const auto pruned =
+      connection->exec("DELETE FROM tessera.item_changes WHERE created_us < $1", {std::to_string(cutoff)});
+  return static_cast<std::size_t>(std::stoull(PQcmdTuples(pruned.get())));
 }
 
 json PgstacCatalog::queryables(std::string_view collection) {

@@ -9,6 +9,8 @@
 
 #include "catalog/deadline.hpp"
 #include "catalog/free_text.hpp"
+#include "catalog/item_changes.hpp"
+#include "catalog/outbox_schema.hpp"
 #include "catalog/search_page.hpp"
 #include "catalog/search_request.hpp"
 #include "catalog/sqlite/item_codec.hpp"
@@ -32,6 +34,10 @@ constexpr std::size_t kFilePoolSize = 8;
 // Above this many R*Tree candidates a search scans in sort order and checks
 // the bbox inline instead of collecting (and sorting) every candidate.
 constexpr int kRtreeCandidateLimit = 4000;
+
+std::optional<double> optional_real(const Statement& statement, int column) {
+  return statement.is_null(column) ? std::nullopt : std::optional<double>(statement.real(column));
+}
 
 json parse_stored(std::string_view text) { return json::parse(text); }
 
@@ -132,6 +138,7 @@ void SqliteCatalog::create_schema(Connection& connection) const {
   // over an older catalog adds what that version lacked.
   WriteTransaction transaction(connection);
   connection.exec(kSchemaSql);
+  connection.exec(kSqliteItemChangesDdl);
   if (version > 0 && version < kFreeTextSchemaVersion) {
     index_free_text(connection);
   }
@@ -272,6 +279,50 @@ json SqliteCatalog::get_item(std::string_view collection, std::string_view id) {
   json item = parse_stored_item(select.blob(0));
   select.reset();
   return item;
+}
+
+// --- Item change events ------------------------------------------------------
+
+std::vector<ItemChange> SqliteCatalog::item_changes(std::int64_t after, std::size_t limit) {
+  check_item_changes_limit(limit);
+  auto connection = pool_->acquire();
+  auto& select = connection->cached(kSqliteItemChangesSelect);
+  select.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<ItemChange> changes;
+  while (select.step()) {
+    ItemChange change;
+    change.id = select.int64(0);
+    change.collection = select.text(1);
+    change.item_id = select.text(2);
+    change.operation = item_operation_from_name(select.text(3));
+    change.old_bbox = item_change_bbox(optional_real(select, 4), optional_real(select, 5), optional_real(select, 6),
+                                       optional_real(select, 7));
+    change.new_bbox = item_change_bbox(optional_real(select, 8), optional_real(select, 9), optional_real(select, 10),
+                                       optional_real(select, 11));
+    change.created_us = select.int64(12);
+    changes.push_back(std::move(change));
+  }
+  select.reset();
+  return changes;
+}
+
+std::int64_t SqliteCatalog::last_item_change() {
+  auto connection = pool_->acquire();
+  auto& select = connection->cached("SELECT coalesce(max(id), 0) FROM item_changes");
+  select.step();
+  const auto last = select.int64(0);
+  select.reset();
+  return last;
+}
+
+std::size_t SqliteCatalog::prune_item_changes(std::chrono::seconds age) {
+  const std::int64_t cutoff = outbox_now_micros() - std::chrono::duration_cast<std::chrono::microseconds>(age).count();
+  auto connection = pool_->acquire();
+  WriteTransaction transaction(*connection);
+  connection->cached("DELETE FROM item_changes WHERE created_us < ?").bind(1, cutoff).run();
+  const auto pruned = static_cast<std::size_t>(connection->changes());
+  transaction.commit();
+  return pruned;
 }
 
 void SqliteCatalog::delete_item(std::string_view collection, std::string_view id) {

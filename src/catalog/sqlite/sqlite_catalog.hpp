@@ -42,6 +42,9 @@ class SqliteCatalog final : public Catalog {
 
   nlohmann::json get_item(std::string_view collection, std::string_view id) override;
   void delete_item(std::string_view collection, std::string_view id) override;
+  std::vector<ItemChange> item_changes(std::int64_t after, std::size_t limit) override;
+  std::int64_t last_item_change() override;
+  std::size_t prune_item_changes(std::chrono::seconds age) override;
 
   SearchPage search_page(const nlohmann::json& request) override;
   CollectionPage collection_page(const CollectionSearchRequest& request) override;

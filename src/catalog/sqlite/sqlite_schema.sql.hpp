@@ -3,7 +3,7 @@
 // The SQLite catalog schema. `PRAGMA user_version` records its version.
 namespace tessera::catalog::sqlite {
 
-inline constexpr int kSchemaVersion = 3;  // 2: searches; 3: free-text indexes
+inline constexpr int kSchemaVersion = 4;  // 2: searches; 3: free-text indexes; 4: item changes (item_changes.hpp)
 
 // The schema version that added the free-text indexes: a catalog older than
 // it has them filled from its items and collections when it is opened.
