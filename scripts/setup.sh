@@ -7,7 +7,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl
   libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev libssl-dev
   libsqlite3-dev sqlite3 libpq-dev
-  libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev libxml2-dev
+  libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev libxml2-dev libcurl4-openssl-dev
   libgtest-dev googletest
   clang-format clang-tidy
   # libFuzzer and its sanitizer runtimes (scripts/fuzz.sh).
