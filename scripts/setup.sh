@@ -107,6 +107,22 @@ else
   echo "$SAV_HASH" >"$SAV_VENV/.tessera-requirements.sha256"
 fi
 
+# stac-fastapi-pgstac under uvicorn (tests/python/test_stac_api_catalog.py: the
+# remote STAC API catalog against it) in a venv of its own, pinned in
+# tests/stac_fastapi/requirements.txt; reinstalled only when that changes.
+SFP_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/stac-fastapi-pgstac
+SFP_REQUIREMENTS=$(dirname "$0")/../tests/stac_fastapi/requirements.txt
+SFP_HASH=$(sha256sum "$SFP_REQUIREMENTS" | cut -d' ' -f1)
+if [[ -x $SFP_VENV/bin/uvicorn && $(cat "$SFP_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$SFP_HASH" ]]; then
+  log "stac-fastapi-pgstac venv present"
+else
+  log "installing stac-fastapi-pgstac into $SFP_VENV"
+  rm -rf "$SFP_VENV"
+  "$PYTHON" -m venv "$SFP_VENV"
+  "$SFP_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$SFP_REQUIREMENTS"
+  echo "$SFP_HASH" >"$SFP_VENV/.tessera-requirements.sha256"
+fi
+
 # versitygw, the S3-compatible test server, from the Go module proxy at a
 # pinned version (scripts/s3_server.sh runs it).
 VERSITYGW_VERSION=v1.8.0

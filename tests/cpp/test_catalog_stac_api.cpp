@@ -55,8 +55,8 @@ class LoopbackServer {
     server_.Get(R"(/.*)", counted);
     server_.Post(R"(/.*)", counted);
     port_ = server_.bind_to_any_port("127.0.0.1");
+    // Bound already: connections wait in the backlog until the loop runs.
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    server_.wait_until_ready();
   }
   ~LoopbackServer() {
     server_.stop();
@@ -101,6 +101,15 @@ std::vector<std::string> ids_of(const json& collection) {
     ids.push_back(feature["id"].get<std::string>());
   }
   return ids;
+}
+
+// The features of a search result without their links (the server adds its
+// own: self, parent, tiles).
+json without_links(json features) {
+  for (auto& feature : features) {
+    feature.erase("links");
+  }
+  return features;
 }
 
 // Every page of `request` by its next tokens: the ids in order.
@@ -173,7 +182,7 @@ TEST_F(StacApiCatalogTest, SearchesEqualTheLocalCatalogs) {
     const json remote = remote_->search(request);
     EXPECT_EQ(ids_of(remote), ids_of(local));
     EXPECT_EQ(remote.value("numberMatched", -1), local.value("numberMatched", -1));
-    EXPECT_EQ(remote["features"], local["features"]);
+    EXPECT_EQ(without_links(remote["features"]), without_links(local["features"]));
   }
 }
 
@@ -188,7 +197,12 @@ TEST_F(StacApiCatalogTest, PagesWalkLikeTheLocalCatalogs) {
 }
 
 TEST_F(StacApiCatalogTest, ItemsCollectionsAndQueryables) {
-  EXPECT_EQ(remote_->get_item("a", "item-01"), local_->get_item("a", "item-01"));
+  json item = remote_->get_item("a", "item-01");
+  ASSERT_TRUE(item.contains("links"));
+  item.erase("links");
+  json expected = local_->get_item("a", "item-01");
+  expected.erase("links");
+  EXPECT_EQ(item, expected);
   expect_error([&] { remote_->get_item("a", "no-such-item"); }, ErrorCode::kNotFound, "no-such-item");
   expect_error([&] { remote_->get_collection("zz"); }, ErrorCode::kNotFound, "collection 'zz'");
   EXPECT_EQ(remote_->get_collection("b")["id"], "b");
@@ -393,10 +407,9 @@ TEST(StacApiCatalogFaults, BadAnswersAreClearErrors) {
 TEST(StacApiCatalogFaults, ALoopingNextLinkStops) {
   std::string base;
   const FakeApi looping(kFullConformance, [&base](const httplib::Request&, httplib::Response& response) {
-    const json page = {{"type", "FeatureCollection"},
-                       {"features", {feature(1)}},
-                       {"links", {{{"rel", "next"}, {"href", base + "/search"}, {"method", "POST"},
-                                   {"body", {{"token", "same"}}}}}}};
+    const json next = {
+        {"rel", "next"}, {"href", base + "/search"}, {"method", "POST"}, {"body", {{"token", "same"}}}};
+    const json page = {{"type", "FeatureCollection"}, {"features", {feature(1)}}, {"links", {next}}};
     response.set_content(page.dump(), "application/json");
   });
   base = looping.base;
@@ -412,9 +425,8 @@ TEST(StacApiCatalogFaults, ALoopingNextLinkStops) {
 
   // A next link to another host is never followed.
   const FakeApi elsewhere(kFullConformance, [](const httplib::Request&, httplib::Response& response) {
-    const json page = {{"type", "FeatureCollection"},
-                       {"features", {feature(1)}},
-                       {"links", {{{"rel", "next"}, {"href", "http://169.254.169.254/search"}}}}}};
+    const json next = {{"rel", "next"}, {"href", "http://169.254.169.254/search"}};
+    const json page = {{"type", "FeatureCollection"}, {"features", {feature(1)}}, {"links", {next}}};
     response.set_content(page.dump(), "application/json");
   });
   const auto redirected = Catalog::open(elsewhere.server->uri(), fast_options());
