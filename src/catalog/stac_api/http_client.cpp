@@ -237,6 +237,7 @@ HttpClient::Attempt HttpClient::attempt(Handle& handle, const std::string& url, 
   add_header("Accept: application/geo+json, application/json");
   if (!json_body.empty()) {
     add_header("Content-Type: application/json");
+    add_header("Expect:");  // no 100-continue round trip (a second's wait on servers that ignore it)
   }
   for (const auto& line : header_lines_) {
     add_header(line);

@@ -42,6 +42,9 @@ class StacApiCatalog final : public Catalog {
   void renew_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) override;
   void unlock(std::string_view name, std::string_view owner) override;
   void refresh() override;
+  // The local store's database: matching keeps its models, AOIs and events
+  // there, and matches items read from the server.
+  [[nodiscard]] const Database* database() const noexcept override { return store_->database(); }
 
  protected:
   std::string store_search(const std::string& id, const nlohmann::json& search,
