@@ -23,7 +23,6 @@
 
 #include "catalog_fixtures.hpp"
 #include "matching_fixtures.hpp"
-#include "test_support.hpp"
 #include "tessera/catalog.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/matching.hpp"
@@ -31,6 +30,7 @@
 #include "tessera/service.hpp"
 #include "tessera/tessera.h"
 #include "tessera/tms.hpp"
+#include "test_support.hpp"
 #include "tile_sample_data.hpp"
 
 namespace {
@@ -247,8 +247,8 @@ TEST_F(StacApiCatalogTest, ItemsCollectionsAndQueryables) {
 }
 
 TEST_F(StacApiCatalogTest, WritesAreUnsupported) {
-  expect_error([&] { remote_->create_collection(tessera::testing::make_collection("c")); },
-               ErrorCode::kUnsupported, "read");
+  expect_error([&] { remote_->create_collection(tessera::testing::make_collection("c")); }, ErrorCode::kUnsupported,
+               "read");
   expect_error([&] { remote_->delete_item("a", "item-01"); }, ErrorCode::kUnsupported, "delete_item");
   expect_error([&] { remote_->index_property("eo:cloud_cover"); }, ErrorCode::kUnsupported, "index_property");
   expect_error([&] { remote_->load({tessera::testing::make_item("x", "a", "2021-01-01T00:00:00Z", 0, 0)}); },
@@ -341,14 +341,22 @@ TEST_F(StacApiCatalogTest, TokensNamingAnotherServerAreRefused) {
 }
 
 TEST(StacApiCatalogOpen, RefusesBadUrisAndOptions) {
-  expect_error([] { Catalog::open("stac+http://user:secret@127.0.0.1:1/"); }, ErrorCode::kInvalidInput,
-               "user-info");
-  expect_error([] { tessera::StacApiOptions::from_json({{"timeout_ms", -1}}); }, ErrorCode::kInvalidInput,
-               "stac_api.timeout_ms");
-  expect_error([] { tessera::StacApiOptions::from_json({{"retries", 1}}); }, ErrorCode::kInvalidInput,
-               "unknown option 'retries'");
-  expect_error([] { tessera::StacApiOptions::from_json({{"headers", {{"X-Key", 1}}}}); }, ErrorCode::kInvalidInput,
-               "stac_api.headers.X-Key");
+  expect_error([] { Catalog::open("stac+http://user:secret@127.0.0.1:1/"); }, ErrorCode::kInvalidInput, "user-info");
+  expect_error(
+      [] {
+        tessera::StacApiOptions::from_json({{"timeout_ms", -1}});
+      },
+      ErrorCode::kInvalidInput, "stac_api.timeout_ms");
+  expect_error(
+      [] {
+        tessera::StacApiOptions::from_json({{"retries", 1}});
+      },
+      ErrorCode::kInvalidInput, "unknown option 'retries'");
+  expect_error(
+      [] {
+        tessera::StacApiOptions::from_json({{"headers", {{"X-Key", 1}}}});
+      },
+      ErrorCode::kInvalidInput, "stac_api.headers.X-Key");
   tessera::CatalogOptions options;
   options.stac_api.headers["X-Key"] = "a\r\nInjected: 1";
   expect_error([&] { Catalog::open("stac+http://127.0.0.1:1/", options); }, ErrorCode::kInvalidInput, "CR, LF");
@@ -361,7 +369,7 @@ TEST(StacApiCatalogOpen, RefusesBadUrisAndOptions) {
 LoopbackServer::Handler fake_api(std::vector<std::string> conformance, LoopbackServer::Handler search,
                                  const std::function<std::string()>& base) {
   return [conformance = std::move(conformance), search = std::move(search), base](const httplib::Request& request,
-                                                                                   httplib::Response& response) {
+                                                                                  httplib::Response& response) {
     if (request.path == "/") {
       const json landing = {{"type", "Catalog"},
                             {"id", "fake"},
@@ -386,8 +394,8 @@ struct FakeApi {
   std::string base;
   std::unique_ptr<LoopbackServer> server;
   FakeApi(std::vector<std::string> conformance, LoopbackServer::Handler search) {
-    server = std::make_unique<LoopbackServer>(fake_api(std::move(conformance), std::move(search),
-                                                       [this] { return base; }));
+    server =
+        std::make_unique<LoopbackServer>(fake_api(std::move(conformance), std::move(search), [this] { return base; }));
     base = server->base();
   }
 };
@@ -471,8 +479,7 @@ TEST(StacApiCatalogFaults, BadAnswersAreClearErrors) {
 TEST(StacApiCatalogFaults, ALoopingNextLinkStops) {
   std::string base;
   const FakeApi looping(kFullConformance, [&base](const httplib::Request&, httplib::Response& response) {
-    const json next = {
-        {"rel", "next"}, {"href", base + "/search"}, {"method", "POST"}, {"body", {{"token", "same"}}}};
+    const json next = {{"rel", "next"}, {"href", base + "/search"}, {"method", "POST"}, {"body", {{"token", "same"}}}};
     const json page = {{"type", "FeatureCollection"}, {"features", {feature(1)}}, {"links", {next}}};
     response.set_content(page.dump(), "application/json");
   });
@@ -504,8 +511,11 @@ TEST(StacApiCatalogFaults, MissingConformanceIsUnsupported) {
                                              "application/json");
                       });
   const auto remote = Catalog::open(basic.server->uri(), fast_options());
-  expect_error([&] { remote->search({{"filter", "a = 1"}, {"filter-lang", "cql2-text"}}); }, ErrorCode::kUnsupported,
-               "item-search#filter");
+  expect_error(
+      [&] {
+        remote->search({{"filter", "a = 1"}, {"filter-lang", "cql2-text"}});
+      },
+      ErrorCode::kUnsupported, "item-search#filter");
   expect_error([&] { remote->search({{"sortby", "id"}}); }, ErrorCode::kUnsupported, "item-search#sort");
   expect_error([&] { remote->search({{"q", "river"}}); }, ErrorCode::kUnsupported, "item-search#free-text");
   EXPECT_EQ(remote->search({{"ids", {"x"}}})["features"].size(), 0U);

@@ -299,8 +299,8 @@ HttpResponse HttpClient::request(const std::string& url, const std::string& json
                   fmt::format("{} {}: timed out (stac_api.connect_timeout_ms {}, timeout_ms {}): {}", method, shown,
                               options_.connect_timeout_ms, options_.timeout_ms, result.curl_error));
     }
-    const bool transient = result.code != CURLE_OK ? is_transient(result.code)
-                                                   : is_retryable_status(result.response.status);
+    const bool transient =
+        result.code != CURLE_OK ? is_transient(result.code) : is_retryable_status(result.response.status);
     if (result.code != CURLE_OK && !transient) {
       throw Error(ErrorCode::kIo, fmt::format("{} {}: {}", method, shown, result.curl_error));
     }
@@ -310,8 +310,8 @@ HttpResponse HttpClient::request(const std::string& url, const std::string& json
     }
     last_failure = result.code != CURLE_OK ? result.curl_error : fmt::format("HTTP {}", result.response.status);
     if (attempt_number >= options_.max_retries) {
-      throw Error(ErrorCode::kUnavailable, fmt::format("{} {}: {} (after {} attempts)", method, shown, last_failure,
-                                                       attempt_number + 1));
+      throw Error(ErrorCode::kUnavailable,
+                  fmt::format("{} {}: {} (after {} attempts)", method, shown, last_failure, attempt_number + 1));
     }
     const double backoff =
         std::min<double>(options_.backoff_cap_ms, options_.backoff_base_ms * std::ldexp(1.0, attempt_number));

@@ -74,8 +74,8 @@ void check_supported(const SearchRequest& request, const Conformance& conformanc
   const auto require = [&conformance](bool used, std::string_view member, std::string_view suffix) {
     if (used && !conformance.declares(suffix)) {
       throw Error(ErrorCode::kUnsupported,
-                  fmt::format("search: {} needs the server's conformance class '{}', which it does not declare",
-                              member, suffix));
+                  fmt::format("search: {} needs the server's conformance class '{}', which it does not declare", member,
+                              suffix));
     }
   };
   require(request.filter.has_value(), "filter", "item-search#filter");
@@ -162,8 +162,8 @@ RemotePage read_page(const std::string& body, const PageCall& call, std::size_t 
   }
   json& features = page["features"];
   if (features.size() > limit) {
-    bad_answer(call, fmt::format("the page has {} features, more than the limit of {} asked for", features.size(),
-                                 limit));
+    bad_answer(call,
+               fmt::format("the page has {} features, more than the limit of {} asked for", features.size(), limit));
   }
   RemotePage result;
   result.items.reserve(features.size());

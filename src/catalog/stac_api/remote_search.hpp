@@ -76,8 +76,7 @@ nlohmann::json position_of(const PageCall& next, std::vector<std::string> seen);
 // A position read back from a token: InvalidInput unless it is one this
 // backend wrote with an href on `origin` (a token must never make tessera
 // call another host). `seen` receives the walk's identities.
-PageCall call_from_position(const nlohmann::json& position, const std::string& origin,
-                            std::vector<std::string>& seen);
+PageCall call_from_position(const nlohmann::json& position, const std::string& origin, std::vector<std::string>& seen);
 
 // Io when `next` is a page the walk has read already.
 void check_not_seen(const PageCall& next, const std::vector<std::string>& seen, std::string_view shown_url);

@@ -40,8 +40,7 @@ std::string error_excerpt(const std::string& body) {
 std::string checked_landing_url(const std::string& url) {
   const std::size_t authority = url.find("://");
   const std::size_t path = url.find('/', authority == std::string::npos ? 0 : authority + 3);
-  const std::string_view host_part =
-      std::string_view(url).substr(0, path == std::string::npos ? url.size() : path);
+  const std::string_view host_part = std::string_view(url).substr(0, path == std::string::npos ? url.size() : path);
   if (host_part.find('@') != std::string_view::npos) {
     throw Error(ErrorCode::kInvalidInput,
                 "catalog URI: a STAC API URI takes no user-info; give credentials as stac_api.headers");
@@ -98,8 +97,8 @@ StacApiCatalog::StacApiCatalog(const std::string& landing_url, const CatalogOpti
     const auto linked = links_of(landing, "conformance");
     const std::string url = linked.empty() ? endpoint("conformance") : linked.front()["href"].get<std::string>();
     if (url_origin(url) != origin_) {
-      throw Error(ErrorCode::kIo, fmt::format("STAC API {}: its conformance link names another server",
-                                              url_for_message(landing_url_)));
+      throw Error(ErrorCode::kIo,
+                  fmt::format("STAC API {}: its conformance link names another server", url_for_message(landing_url_)));
     }
     conformance_ = Conformance(string_array(fetch_json(url, "conformance").value("conformsTo", json())));
   }
@@ -142,8 +141,8 @@ json StacApiCatalog::fetch_json(const std::string& url, std::string_view what, c
     throw Error(ErrorCode::kNotFound, fmt::format("STAC API {}: {} not found (HTTP 404)", shown, what));
   }
   if (response.status == 400) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("STAC API {}: the server refused the {} request: {}", shown,
-                                                      what, error_excerpt(response.body)));
+    throw Error(ErrorCode::kInvalidInput, fmt::format("STAC API {}: the server refused the {} request: {}", shown, what,
+                                                      error_excerpt(response.body)));
   }
   if (response.status == 401 || response.status == 403) {
     throw Error(ErrorCode::kIo, fmt::format("STAC API {}: HTTP {}: not authorised (see stac_api.headers): {}", shown,
@@ -155,8 +154,8 @@ json StacApiCatalog::fetch_json(const std::string& url, std::string_view what, c
   }
   json parsed = json::parse(response.body, nullptr, false);
   if (parsed.is_discarded()) {
-    throw Error(ErrorCode::kIo, fmt::format("STAC API {}: the {} is not valid JSON ({} bytes; truncated?)", shown,
-                                            what, response.body.size()));
+    throw Error(ErrorCode::kIo, fmt::format("STAC API {}: the {} is not valid JSON ({} bytes; truncated?)", shown, what,
+                                            response.body.size()));
   }
   return parsed;
 }
@@ -310,14 +309,12 @@ void StacApiCatalog::refresh() {
 }
 
 json StacApiCatalog::get_item(std::string_view collection, std::string_view id) {
-  return fetch_json(
-      endpoint(fmt::format("collections/{}/items/{}", percent_encode(collection), percent_encode(id))),
-      fmt::format("item '{}' of collection '{}'", id, collection));
+  return fetch_json(endpoint(fmt::format("collections/{}/items/{}", percent_encode(collection), percent_encode(id))),
+                    fmt::format("item '{}' of collection '{}'", id, collection));
 }
 
 json StacApiCatalog::get_collection(std::string_view id) {
-  return fetch_json(endpoint(fmt::format("collections/{}", percent_encode(id))),
-                    fmt::format("collection '{}'", id));
+  return fetch_json(endpoint(fmt::format("collections/{}", percent_encode(id))), fmt::format("collection '{}'", id));
 }
 
 std::vector<json> StacApiCatalog::all_collections(const std::string& url) {
@@ -345,8 +342,8 @@ std::vector<json> StacApiCatalog::all_collections(const std::string& url) {
     const auto links = links_of(page, "next");
     next = links.empty() ? std::string() : links.front()["href"].get<std::string>();
     if (!next.empty() && url_origin(next) != origin_) {
-      throw Error(ErrorCode::kIo, fmt::format("STAC API GET {}: its 'next' link names another server",
-                                              url_for_message(url)));
+      throw Error(ErrorCode::kIo,
+                  fmt::format("STAC API GET {}: its 'next' link names another server", url_for_message(url)));
     }
   }
   return all;
@@ -364,8 +361,9 @@ CollectionPage StacApiCatalog::collection_page(const CollectionSearchRequest& re
   std::string url = endpoint("collections");
   if (const auto q = search.query.find("q"); q != search.query.end()) {
     if (!conformance_.declares("collection-search#free-text")) {
-      throw Error(ErrorCode::kUnsupported, "collection search: q needs the server's conformance class "
-                                           "'collection-search#free-text', which it does not declare");
+      throw Error(ErrorCode::kUnsupported,
+                  "collection search: q needs the server's conformance class "
+                  "'collection-search#free-text', which it does not declare");
     }
     std::string text;
     for (const auto& term : q->is_array() ? *q : json::array({*q})) {
@@ -390,10 +388,9 @@ CollectionPage StacApiCatalog::collection_page(const CollectionSearchRequest& re
 }
 
 json StacApiCatalog::queryables(std::string_view collection) {
-  return collection.empty()
-             ? fetch_json(endpoint("queryables"), "queryables")
-             : fetch_json(endpoint(fmt::format("collections/{}/queryables", percent_encode(collection))),
-                          fmt::format("queryables of collection '{}'", collection));
+  return collection.empty() ? fetch_json(endpoint("queryables"), "queryables")
+                            : fetch_json(endpoint(fmt::format("collections/{}/queryables", percent_encode(collection))),
+                                         fmt::format("queryables of collection '{}'", collection));
 }
 
 void StacApiCatalog::refuse_write(std::string_view operation) const {
@@ -405,9 +402,7 @@ void StacApiCatalog::refuse_write(std::string_view operation) const {
 void StacApiCatalog::create_collection(const json& /*collection*/) { refuse_write("create_collection"); }
 void StacApiCatalog::update_collection(const json& /*collection*/) { refuse_write("update_collection"); }
 void StacApiCatalog::upsert_collection(const json& /*collection*/) { refuse_write("upsert_collection"); }
-void StacApiCatalog::delete_collection(std::string_view /*id*/, bool /*cascade*/) {
-  refuse_write("delete_collection");
-}
+void StacApiCatalog::delete_collection(std::string_view /*id*/, bool /*cascade*/) { refuse_write("delete_collection"); }
 json StacApiCatalog::update_collection_extent(std::string_view /*id*/) { refuse_write("update_collection_extent"); }
 void StacApiCatalog::delete_item(std::string_view /*collection*/, std::string_view /*id*/) {
   refuse_write("delete_item");
