@@ -301,6 +301,30 @@ TEST_F(StacApiCatalogTest, TheAreaCacheAnswersNeighbouringSearches) {
   EXPECT_EQ(server_->searches() - direct_before, 3);
 }
 
+TEST_F(StacApiCatalogTest, AnAreaTooLargeToCacheGoesToTheServer) {
+  tessera::CatalogOptions small;
+  small.stac_api.search_cache_max_bytes = 400;  // areas of at most 100 bytes: less than one item
+  const auto remote = Catalog::open(server_->uri(), small);
+  const json request = {{"bbox", {0.2, 40.2, 0.3, 40.3}}};  // over item-10
+  const int before = server_->searches();
+  ASSERT_EQ(ids_of(local_->search(request)), std::vector<std::string>{"item-10"});
+  EXPECT_EQ(ids_of(remote->search(request)), ids_of(local_->search(request)));
+  EXPECT_EQ(server_->searches() - before, 2);  // the area, given up, then the search itself
+  EXPECT_EQ(ids_of(remote->search(request)), ids_of(local_->search(request)));
+  EXPECT_EQ(server_->searches() - before, 3);  // the area is remembered as too large
+}
+
+TEST_F(StacApiCatalogTest, RequestsPerSecondIsACap) {
+  tessera::CatalogOptions capped;
+  capped.stac_api.requests_per_second = 2;  // bursts of 2: the landing page, then one search at once
+  const auto remote = Catalog::open(server_->uri(), capped);
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    static_cast<void>(remote->search({{"ids", {"item-01"}}}));
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));
+}
+
 TEST_F(StacApiCatalogTest, TheCAbiTakesStacApiOptionsAsJson) {
   tsr_catalog_options options;
   ASSERT_EQ(tsr_catalog_options_init(&options, TSR_CATALOG_OPTIONS_VERSION), TSR_OK);
@@ -451,6 +475,28 @@ TEST(StacApiCatalogFaults, TooManyRequestsIsRetriedAfterRetryAfter) {
   EXPECT_EQ(ids_of(result), std::vector<std::string>{"f1"});
   EXPECT_EQ(calls.load(), 2);
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));  // Retry-After: 1 s
+}
+
+TEST(StacApiCatalogFaults, HeadersReachTheServerButNotErrorMessages) {
+  std::string authorization;
+  const FakeApi guarded(
+      kFullConformance, [&authorization](const httplib::Request& request, httplib::Response& response) {
+        authorization = request.get_header_value("Authorization");
+        response.status = 401;
+        response.set_content(R"({"code": "Unauthorized", "description": "bad token"})", "application/json");
+      });
+  auto options = fast_options();
+  options.stac_api.headers["Authorization"] = "Bearer s3cret";
+  const auto remote = Catalog::open(guarded.server->uri(), options);
+  try {
+    static_cast<void>(remote->search(json::object()));
+    ADD_FAILURE() << "a 401 must fail";
+  } catch (const tessera::Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::kIo);
+    EXPECT_NE(std::string(error.what()).find("HTTP 401"), std::string::npos) << error.what();
+    EXPECT_EQ(std::string(error.what()).find("s3cret"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(authorization, "Bearer s3cret");
 }
 
 TEST(StacApiCatalogFaults, BadAnswersAreClearErrors) {
