@@ -499,6 +499,14 @@ TEST(StacApiCatalogFaults, HeadersReachTheServerButNotErrorMessages) {
   EXPECT_EQ(authorization, "Bearer s3cret");
 }
 
+TEST(StacApiCatalogFaults, RedirectsAreNotFollowed) {
+  const LoopbackServer moved([](const httplib::Request&, httplib::Response& response) {
+    response.set_redirect("http://169.254.169.254/stac", 301);
+  });
+  expect_error([&] { Catalog::open(moved.uri(), fast_options()); }, ErrorCode::kIo,
+               "redirects the landing page to http://169.254.169.254/stac");
+}
+
 TEST(StacApiCatalogFaults, BadAnswersAreClearErrors) {
   std::string answer;
   const FakeApi bad(kFullConformance, [&answer](const httplib::Request&, httplib::Response& response) {

@@ -272,6 +272,10 @@ HttpClient::Attempt HttpClient::attempt(Handle& handle, const std::string& url, 
   result.too_large = sink.too_large || result.code == CURLE_FILESIZE_EXCEEDED;
   result.curl_error = error_text[0] != '\0' ? error_text : curl_easy_strerror(result.code);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.response.status);
+  const char* redirect = nullptr;
+  if (curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect != nullptr) {
+    result.response.redirect = url_for_message(redirect);
+  }
   curl_off_t retry_after = -1;
   if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0) {
     result.retry_after_s = static_cast<long>(std::min<curl_off_t>(retry_after, 86400));

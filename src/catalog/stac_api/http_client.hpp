@@ -23,6 +23,7 @@ namespace tessera::catalog::stac_api {
 struct HttpResponse {
   long status = 0;
   std::string body;
+  std::string redirect;  // where a 3xx answer points (redirects are not followed)
 };
 
 // At most `rate` acquisitions per second on average, in bursts of up to

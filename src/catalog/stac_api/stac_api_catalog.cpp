@@ -148,6 +148,11 @@ json StacApiCatalog::fetch_json(const std::string& url, std::string_view what, c
     throw Error(ErrorCode::kIo, fmt::format("STAC API {}: HTTP {}: not authorised (see stac_api.headers): {}", shown,
                                             response.status, error_excerpt(response.body)));
   }
+  if (!response.redirect.empty()) {
+    throw Error(ErrorCode::kIo, fmt::format("STAC API {}: HTTP {} redirects the {} to {}, which tessera does not "
+                                            "follow (open the catalog at its final URL)",
+                                            shown, response.status, what, response.redirect));
+  }
   if (response.status < 200 || response.status > 299) {
     throw Error(ErrorCode::kIo, fmt::format("STAC API {}: HTTP {} for the {}: {}", shown, response.status, what,
                                             error_excerpt(response.body)));
@@ -319,6 +324,7 @@ json StacApiCatalog::get_collection(std::string_view id) {
 
 std::vector<json> StacApiCatalog::all_collections(const std::string& url) {
   std::vector<json> all;
+  std::size_t bytes = 0;
   std::set<std::string> read;
   std::string next = url;
   for (std::size_t pages = 0; !next.empty(); ++pages) {
@@ -336,6 +342,13 @@ std::vector<json> StacApiCatalog::all_collections(const std::string& url) {
     }
     for (auto& collection : *collections) {
       if (collection.is_object()) {
+        // One response's budget for the whole listing, however many pages it takes.
+        bytes += collection.dump().size();
+        if (bytes > options_.stac_api.max_response_bytes) {
+          throw Error(ErrorCode::kIo, fmt::format("STAC API GET {}: the collections take more than "
+                                                  "stac_api.max_response_bytes ({})",
+                                                  url_for_message(url), options_.stac_api.max_response_bytes));
+        }
         all.push_back(std::move(collection));
       }
     }
