@@ -2,7 +2,8 @@
 loopback: `tessera serve` over a SQLite catalog and stac-fastapi-pgstac (uvicorn, from the venv
 scripts/setup.sh makes) over a pgstac database holding the same items. Search results (bbox,
 datetime, ids, CQL2, sort, paging) equal the local catalog's, and a mosaic tile built through
-the remote catalog equals the local one pixel for pixel. Then faults, served by a small Python
+the remote catalog equals the local one pixel for pixel; `tessera serve --catalog stac+http://...`
+serves the same search tiles as the server it reads. Then faults, served by a small Python
 HTTP server: down, slow, 429 with Retry-After, truncated JSON, a looping next link, a page
 larger than the limit: clear errors or correct retries, nothing hangs."""
 
@@ -193,6 +194,46 @@ def test_a_mosaic_tile_through_the_remote_equals_the_local_one(served):
         actual = tessera.Mosaic.from_registered(remote, search_id, assets=["data"], method=method).tile(X, Y, Z)
         assert np.array_equal(actual.data, expected.data), method
         assert np.array_equal(actual.mask, expected.mask), method
+
+
+def start_serve(*arguments):
+    process = subprocess.Popen([cli_path(), "serve", "--port", "0", *arguments], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    base = process.stdout.readline().strip()
+    wait_until_up(base, process)
+    return process, base.rstrip("/")
+
+
+def post_json(url, body):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_tessera_serve_over_a_remote_catalog_serves_the_same_tiles(tmp_path):
+    path = tmp_path / "catalog.db"
+    load(tessera.Catalog.open(f"sqlite://{path}"), tmp_path)
+    processes = []
+    try:
+        upstream_process, upstream = start_serve("--catalog", f"sqlite://{path}", "--allowed-root", str(tmp_path))
+        processes.append(upstream_process)
+        downstream_process, downstream = start_serve(
+            "--catalog", f"stac+{upstream}/", "--stac-api", json.dumps({"timeout_ms": 10000}),
+            "--allowed-root", str(tmp_path))
+        processes.append(downstream_process)
+        search = {"collections": ["m"], "filter": "id LIKE 'r%'", "filter-lang": "cql2-text"}
+        search_id = post_json(f"{downstream}/searches/register", search)["id"]
+        assert post_json(f"{upstream}/searches/register", search)["id"] == search_id
+        tiles = []
+        for base in (upstream, downstream):
+            url = f"{base}/searches/{search_id}/tiles/WebMercatorQuad/{Z}/{X}/{Y}.png?assets=data"
+            with urllib.request.urlopen(url, timeout=30) as response:
+                tiles.append(response.read())
+        assert tiles[0][1:4] == b"PNG" and tiles[0] == tiles[1]
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait(timeout=30)
 
 
 # --- Faults ----------------------------------------------------------------------------------
