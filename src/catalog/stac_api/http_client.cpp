@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <thread>
 
@@ -190,8 +191,6 @@ HttpClient::HttpClient(const StacApiOptions& options) : options_(options), limit
 
 HttpClient::~HttpClient() = default;
 
-std::size_t HttpClient::requests_sent() const noexcept { return sent_.load(); }
-
 std::unique_ptr<HttpClient::Handle> HttpClient::take_handle() {
   {
     std::lock_guard lock(pool_mutex_);
@@ -267,7 +266,6 @@ HttpClient::Attempt HttpClient::attempt(Handle& handle, const std::string& url, 
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json_body.size()));
   }
   limiter_.acquire();
-  ++sent_;
   result.code = curl_easy_perform(curl);
   result.too_large = sink.too_large || result.code == CURLE_FILESIZE_EXCEEDED;
   result.curl_error = error_text[0] != '\0' ? error_text : curl_easy_strerror(result.code);

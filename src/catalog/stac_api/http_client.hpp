@@ -7,7 +7,6 @@
 // 5xx (Retry-After honoured) and a token-bucket request-rate cap. Internal
 // header.
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -55,9 +54,6 @@ class HttpClient {
   // InvalidInput, each naming the method and the URL.
   HttpResponse request(const std::string& url, const std::string& json_body = {});
 
-  // How many requests went out (retries included), for tests and benchmarks.
-  [[nodiscard]] std::size_t requests_sent() const noexcept;
-
  private:
   struct Handle;
   struct Attempt;
@@ -70,7 +66,6 @@ class HttpClient {
   RateLimiter limiter_;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Handle>> idle_;
-  std::atomic<std::size_t> sent_{0};
 };
 
 // `url` without user-info and query (which may hold credentials), for messages.
