@@ -499,6 +499,40 @@ TEST(StacApiCatalogFaults, HeadersReachTheServerButNotErrorMessages) {
   EXPECT_EQ(authorization, "Bearer s3cret");
 }
 
+TEST(StacApiCatalogFaults, NumberMatchedComesFromTheContextExtensionToo) {
+  const FakeApi older(kFullConformance, [](const httplib::Request&, httplib::Response& response) {
+    const json page = {{"type", "FeatureCollection"}, {"features", {feature(1)}}, {"context", {{"matched", 7}}}};
+    response.set_content(page.dump(), "application/json");
+  });
+  const auto remote = Catalog::open(older.server->uri(), fast_options());
+  EXPECT_EQ(remote->search(json::object())["numberMatched"], 7);
+  EXPECT_FALSE(remote->search({{"context", false}}).contains("numberMatched"));
+}
+
+TEST(StacApiCatalogFaults, ConformanceFromItsOwnPageAndSearchByGet) {
+  // No conformsTo on the landing page, no search link: /conformance and GET /search.
+  std::string query;
+  const LoopbackServer plain([&query](const httplib::Request& request, httplib::Response& response) {
+    if (request.path == "/") {
+      response.set_content(json{{"type", "Catalog"}, {"id", "plain"}, {"links", json::array()}}.dump(),
+                           "application/json");
+    } else if (request.path == "/conformance") {
+      response.set_content(json{{"conformsTo", kFullConformance}}.dump(), "application/json");
+    } else if (request.path == "/search" && request.method == "GET") {
+      query = request.get_param_value("ids") + "|" + request.get_param_value("bbox");
+      response.set_content(json{{"type", "FeatureCollection"}, {"features", json::array()}}.dump(), "application/json");
+    } else {
+      response.status = 404;
+    }
+  });
+  const auto remote = Catalog::open(plain.uri(), fast_options());
+  static_cast<void>(remote->search({{"ids", {"a", "b"}}, {"bbox", {1, 2, 3.5, 4}}}));
+  EXPECT_EQ(query, "a,b|1.0,2.0,3.5,4.0");
+  // A comma inside an id cannot be told apart from the list's in the GET form.
+  expect_error([&] { remote->search({{"ids", {"a", "b,c"}}}); }, ErrorCode::kUnsupported, "id 'b,c' holds a ','");
+  expect_error([&] { remote->search({{"sortby", "id"}}); }, ErrorCode::kUnsupported, "item-search#sort");
+}
+
 TEST(StacApiCatalogFaults, RedirectsAreNotFollowed) {
   const LoopbackServer moved([](const httplib::Request&, httplib::Response& response) {
     response.set_redirect("http://169.254.169.254/stac", 301);

@@ -128,7 +128,16 @@ PageCall first_call(const SearchRequest& request, const SearchEndpoint& endpoint
   for (const auto& [name, value] : body.items()) {
     std::string text;
     if (name == "ids" || name == "collections") {
-      text = join(value.get<std::vector<std::string>>(), ',');
+      const auto names = value.get<std::vector<std::string>>();
+      for (const auto& entry : names) {
+        if (entry.find(',') != std::string::npos) {
+          throw Error(ErrorCode::kUnsupported,
+                      fmt::format("search: {} '{}' holds a ',', which the server's GET search cannot take (it "
+                                  "offers no POST search)",
+                                  name == "ids" ? "id" : "collection", entry));
+        }
+      }
+      text = join(names, ',');
     } else if (name == "bbox") {
       std::vector<std::string> numbers;
       for (const auto& number : value) {
