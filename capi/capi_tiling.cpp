@@ -97,6 +97,33 @@ tessera::PartOptions part_options_of(const Options& options) {
   return parsed;
 }
 
+#define TSR_STATISTICS_KEYS "percentiles", "histogram_bins", "histogram_range", "categorical"
+
+tessera::StatisticsOptions statistics_options_of(const Options& options) {
+  tessera::StatisticsOptions statistics;
+  statistics.max_size = options.int32("max_size", 0).value_or(statistics.max_size);
+  statistics.percentiles = options.numbers("percentiles").value_or(statistics.percentiles);
+  statistics.histogram_bins = options.int32("histogram_bins").value_or(statistics.histogram_bins);
+  if (const auto range = options.numbers("histogram_range")) {
+    if (range->size() != 2) {
+      options.fail("histogram_range", "[min, max]");
+    }
+    statistics.histogram_range = std::pair((*range)[0], (*range)[1]);
+  }
+  statistics.categorical = options.boolean("categorical").value_or(false);
+  statistics.cover_scale = options.int32("cover_scale", 1, 1000);
+  return statistics;
+}
+
+// A GeoJSON text argument; InvalidInput naming the function when it is not JSON.
+json geojson_of(const char* geojson, const char* function) {
+  json shape = json::parse(geojson, nullptr, false);
+  if (shape.is_discarded()) {
+    throw Error(ErrorCode::kInvalidInput, std::string(function) + ": geojson is not valid JSON");
+  }
+  return shape;
+}
+
 // NULL: WebMercatorQuad; text starting with '{': an OGC TMS 2.0 document;
 // anything else: a name for TileMatrixSet::from_name.
 tessera::TileMatrixSet tms_of(const char* tms) {
@@ -173,12 +200,25 @@ const tessera::ImageData& image_of(tsr_image image, const char* function) {
 }
 
 tessera::MosaicOptions mosaic_options_of(const char* options_json, const char* function) {
-  const Options options(
-      options_json, function, "options_json",
-      {"assets", "expression", "method", "max_items_scanned", "max_items_read", "time_budget_ms", "skip_covered"});
+  const Options options(options_json, function, "options_json",
+                        {"assets", "expression", "asset_as_band", "method", "max_items_scanned", "max_items_read",
+                         "time_budget_ms", "skip_covered"});
   tessera::MosaicOptions parsed;
-  parsed.assets = options.strings("assets").value_or(std::vector<std::string>{});
+  if (const auto* assets = options.find("assets")) {
+    if (!assets->is_array()) {
+      throw tessera::Error(tessera::ErrorCode::kInvalidInput,
+                           options.where() + ": 'assets' must be a list of names or {\"name\", \"indexes\"} objects");
+    }
+    for (const auto& asset : *assets) {
+      try {
+        parsed.assets.push_back(tessera::asset_selection_from_json(asset));
+      } catch (const tessera::Error& error) {
+        throw tessera::Error(error.code(), options.where() + ": assets: " + error.what());
+      }
+    }
+  }
   parsed.expression = options.string("expression").value_or("");
+  parsed.asset_as_band = options.boolean("asset_as_band").value_or(false);
   if (const auto method = options.string("method")) {
     parsed.method = tessera::pixel_selection_from_name(*method);
   }
@@ -241,11 +281,7 @@ tsr_status tsr_read_feature(const char* href, const char* geojson, const char* o
                           {TSR_READ_KEYS, "buffer", "bbox_crs", "dst_crs", "max_size", "width", "height"});
     const tessera::PartOptions part = part_options_of(options);
     const tessera::ReadOptions read = read_options_of(options);
-    const json shape = json::parse(geojson, nullptr, false);
-    if (shape.is_discarded()) {
-      throw Error(ErrorCode::kInvalidInput, "tsr_read_feature: geojson is not valid JSON");
-    }
-    hand_out_image(tessera::read_feature(href, shape, part, read), out_image);
+    hand_out_image(tessera::read_feature(href, geojson_of(geojson, __func__), part, read), out_image);
   });
 }
 
@@ -290,22 +326,27 @@ tsr_status tsr_raster_statistics(const char* href, const char* options_json, cha
   return guarded([&] {
     TSR_REQUIRE(href);
     TSR_REQUIRE(out_json);
-    const Options options(
-        options_json, __func__, "options_json",
-        {TSR_READ_KEYS, "max_size", "percentiles", "histogram_bins", "histogram_range", "categorical"});
-    tessera::StatisticsOptions statistics;
-    statistics.max_size = options.int32("max_size", 0).value_or(statistics.max_size);
-    statistics.percentiles = options.numbers("percentiles").value_or(statistics.percentiles);
-    statistics.histogram_bins = options.int32("histogram_bins").value_or(statistics.histogram_bins);
-    if (const auto range = options.numbers("histogram_range")) {
-      if (range->size() != 2) {
-        options.fail("histogram_range", "[min, max]");
-      }
-      statistics.histogram_range = std::pair((*range)[0], (*range)[1]);
-    }
-    statistics.categorical = options.boolean("categorical").value_or(false);
+    const Options options(options_json, __func__, "options_json", {TSR_READ_KEYS, "max_size", TSR_STATISTICS_KEYS});
+    const tessera::StatisticsOptions statistics = statistics_options_of(options);
     const tessera::ReadOptions read = read_options_of(options);
     *out_json = tessera::capi::copy_string(tessera::to_json(tessera::raster_statistics(href, statistics, read)).dump());
+  });
+}
+
+tsr_status tsr_feature_statistics(const char* href, const char* geojson, const char* options_json, char** out_json) {
+  return guarded([&] {
+    TSR_REQUIRE(href);
+    TSR_REQUIRE(geojson);
+    TSR_REQUIRE(out_json);
+    const Options options(
+        options_json, __func__, "options_json",
+        {TSR_READ_KEYS, TSR_STATISTICS_KEYS, "cover_scale", "bbox_crs", "dst_crs", "max_size", "width", "height"});
+    const tessera::StatisticsOptions statistics = statistics_options_of(options);
+    tessera::PartOptions part = part_options_of(options);
+    part.max_size = options.int32("max_size", 0).value_or(0);  // native resolution by default, as TiTiler
+    const auto result =
+        tessera::feature_statistics(href, geojson_of(geojson, __func__), statistics, part, read_options_of(options));
+    *out_json = tessera::capi::copy_string(tessera::to_json(result).dump());
   });
 }
 
@@ -450,6 +491,64 @@ tsr_status tsr_mosaic_point(tsr_mosaic mosaic, double lon, double lat, const cha
   });
 }
 
+tsr_status tsr_mosaic_part(tsr_mosaic mosaic, const double bbox[4], const char* options_json, tsr_image* out_image) {
+  return guarded([&] {
+    const auto& impl = mosaic_of(mosaic, __func__);
+    TSR_REQUIRE(bbox);
+    TSR_REQUIRE(out_image);
+    const Options options(options_json, __func__, "options_json",
+                          {TSR_READ_KEYS, "bbox_crs", "dst_crs", "max_size", "width", "height"});
+    hand_out_image(impl.part(tessera::Bbox{bbox[0], bbox[1], bbox[2], bbox[3]}, part_options_of(options),
+                             read_options_of(options)),
+                   out_image);
+  });
+}
+
+tsr_status tsr_mosaic_feature(tsr_mosaic mosaic, const char* geojson, const char* options_json, tsr_image* out_image) {
+  return guarded([&] {
+    const auto& impl = mosaic_of(mosaic, __func__);
+    TSR_REQUIRE(geojson);
+    TSR_REQUIRE(out_image);
+    const Options options(options_json, __func__, "options_json",
+                          {TSR_READ_KEYS, "bbox_crs", "dst_crs", "max_size", "width", "height"});
+    hand_out_image(impl.feature(geojson_of(geojson, __func__), part_options_of(options), read_options_of(options)),
+                   out_image);
+  });
+}
+
+tsr_status tsr_mosaic_preview(tsr_mosaic mosaic, const char* options_json, tsr_image* out_image) {
+  return guarded([&] {
+    const auto& impl = mosaic_of(mosaic, __func__);
+    TSR_REQUIRE(out_image);
+    const Options options(options_json, __func__, "options_json",
+                          {TSR_READ_KEYS, "bounds", "dst_crs", "max_size", "width", "height"});
+    std::optional<tessera::Bbox> bounds;
+    if (const auto box = options.numbers("bounds")) {
+      if (box->size() != 4) {
+        options.fail("bounds", "[minx, miny, maxx, maxy]");
+      }
+      bounds = tessera::Bbox{(*box)[0], (*box)[1], (*box)[2], (*box)[3]};
+    }
+    hand_out_image(impl.preview(bounds, part_options_of(options), read_options_of(options)), out_image);
+  });
+}
+
+tsr_status tsr_mosaic_statistics(tsr_mosaic mosaic, const char* geojson, const char* options_json, char** out_json) {
+  return guarded([&] {
+    const auto& impl = mosaic_of(mosaic, __func__);
+    TSR_REQUIRE(geojson);
+    TSR_REQUIRE(out_json);
+    const Options options(
+        options_json, __func__, "options_json",
+        {TSR_READ_KEYS, TSR_STATISTICS_KEYS, "cover_scale", "bbox_crs", "dst_crs", "max_size", "width", "height"});
+    const tessera::MosaicStatistics result =
+        impl.statistics(geojson_of(geojson, __func__), statistics_options_of(options), part_options_of(options),
+                        read_options_of(options));
+    const json answer = {{"statistics", tessera::to_json(result.bands)}, {"assets", result.assets}};
+    *out_json = tessera::capi::copy_string(answer.dump());
+  });
+}
+
 void tsr_mosaic_destroy(tsr_mosaic* mosaic) {
   if (mosaic == nullptr || *mosaic == nullptr) {
     return;
@@ -479,3 +578,4 @@ tsr_status tsr_clear_tile_cache(void) {
 }  // extern "C"
 
 #undef TSR_READ_KEYS
+#undef TSR_STATISTICS_KEYS

@@ -414,6 +414,19 @@ TSR_API tsr_status tsr_raster_info(const char* href, const char* tms, char** out
  * value). Freed with tsr_free. */
 TSR_API tsr_status tsr_raster_statistics(const char* href, const char* options_json, char** out_json);
 
+/* Statistics (as tsr_raster_statistics) of the pixels a GeoJSON Feature or
+ * Polygon/MultiPolygon covers (TiTiler's POST /cog/statistics), exact by
+ * default: each pixel weighs the fraction of its area inside the shape
+ * ("count" is the sum of the fractions, "sum" of value x fraction, min/max
+ * over the pixels the shape overlaps); "cover_scale" (1 to 1000) asks for
+ * rio-tiler's estimate instead. Options: the read keys, the statistics keys,
+ * "cover_scale", and "bbox_crs" (of the shape), "dst_crs", "max_size"
+ * (default 0: native resolution), "width", "height" for the grid read.
+ * InvalidInput for another geometry or more than 100000 vertices. Freed with
+ * tsr_free. */
+TSR_API tsr_status tsr_feature_statistics(const char* href, const char* geojson, const char* options_json,
+                                          char** out_json);
+
 /* A TileJSON 3.0.0 document for the raster in `tms` (as for tsr_read_tile),
  * with `tile_url` (with {z}/{x}/{y} placeholders) as its tile source. Freed
  * with tsr_free. */
@@ -479,8 +492,12 @@ typedef struct tsr_mosaic_s* tsr_mosaic;
 
 /* A mosaic over `catalog` (which must outlive it) and `search_json` (a
  * request as tsr_catalog_search takes). Options:
- * {"assets": ["visual"]             assets read from each item, bands stacked,
- *  "expression": "B08_b1 - B04_b1"  band math over "<asset>_b<n>" names,
+ * {"assets": ["visual"]             assets read from each item, bands stacked;
+ *                                   an asset with its bands: "B04|bidx=1,2" or
+ *                                   {"name": "B04", "indexes": [1, 2]},
+ *  "expression": "(b2-b1)/(b2+b1)"  band math over b<n> (the n-th band of the
+ *                                   stack) or "<asset>_b<n>" names ("B08_b1 - B04_b1"),
+ *  "asset_as_band": false           each asset gives one band named after it,
  *  "method": "first"                first, highest, lowest, mean, median, stdev,
  *                                   count, last-band-high, last-band-low,
  *  "max_items_scanned": 1000, "max_items_read": 100, "time_budget_ms": 5000,
@@ -508,6 +525,28 @@ TSR_API tsr_status tsr_mosaic_assets_for_point(tsr_mosaic mosaic, double lon, do
  * budget. options_json: the read options of tsr_read_tile, or NULL. */
 TSR_API tsr_status tsr_mosaic_point(tsr_mosaic mosaic, double lon, double lat, const char* options_json,
                                     char** out_json);
+/* The area bbox (in "bbox_crs", default EPSG:4326) on a grid in "dst_crs"
+ * (default: bbox_crs) of "width" x "height" pixels, else "max_size" (default
+ * 1024) on the longest side, built like a tile (tsr_image_info's "assets" and
+ * "metadata" too). Options: the read keys and those. */
+TSR_API tsr_status tsr_mosaic_part(tsr_mosaic mosaic, const double bbox[4], const char* options_json,
+                                   tsr_image* out_image);
+/* The part over a GeoJSON Feature's or geometry's bounding box, the pixels
+ * the shape does not touch masked. Options as for tsr_mosaic_part. */
+TSR_API tsr_status tsr_mosaic_feature(tsr_mosaic mosaic, const char* geojson, const char* options_json,
+                                      tsr_image* out_image);
+/* The part over "bounds" ([minx, miny, maxx, maxy], WGS84), else over the
+ * union of the bboxes of the items the search matches (at most
+ * max_items_scanned). Options: the read keys, "bounds", "dst_crs",
+ * "max_size", "width", "height". */
+TSR_API tsr_status tsr_mosaic_preview(tsr_mosaic mosaic, const char* options_json, tsr_image* out_image);
+/* Statistics of the pixels a GeoJSON Feature or Polygon/MultiPolygon covers,
+ * over the mosaic's part of its bounding box (exact as for
+ * tsr_feature_statistics): {"statistics": {band: {...}}, "assets": [item
+ * ids used]}. Options as for tsr_feature_statistics (max_size default
+ * 1024). Freed with tsr_free. */
+TSR_API tsr_status tsr_mosaic_statistics(tsr_mosaic mosaic, const char* geojson, const char* options_json,
+                                         char** out_json);
 /* Destroys the mosaic and sets *mosaic to NULL; NULL-safe. */
 TSR_API void tsr_mosaic_destroy(tsr_mosaic* mosaic);
 

@@ -224,6 +224,7 @@ void add_tiling_commands(CLI::App& app) {
       std::string search = "{}";
       std::string search_id;
       std::vector<std::string> assets;
+      bool asset_as_band = false;
       std::string method = "first";
       int z = 0;
       std::int64_t x = 0;
@@ -239,8 +240,11 @@ void add_tiling_commands(CLI::App& app) {
     auto* search = command->add_option("--search", args->search, "The search request as JSON (default: every item)");
     command->add_option("--search-id", args->search_id, "A registered search's id instead of --search")
         ->excludes(search);
-    command->add_option("--assets", args->assets, "Assets read from each item, e.g. visual or B04,B03,B02")
+    command
+        ->add_option("--assets", args->assets,
+                     "Assets read from each item, e.g. visual or B04,B03,B02; B04|bidx=2 takes band 2 of B04")
         ->delimiter(',');
+    command->add_flag("--asset-as-band", args->asset_as_band, "Each asset gives one band, named after the asset");
     command->add_option("--method", args->method,
                         "Pixel selection: " + joined(pixel_selection_names()) + " (default first)");
     command->add_option("--tms", args->read.tms,
@@ -250,10 +254,13 @@ void add_tiling_commands(CLI::App& app) {
     add_render_options(command, args->render);
     command->callback([args] {
       MosaicOptions options;
-      options.assets = args->assets;
+      for (const auto& asset : args->assets) {
+        options.assets.push_back(asset_selection_from_text(asset));
+      }
+      options.asset_as_band = args->asset_as_band;
       options.method = pixel_selection_from_name(args->method);
       ReadOptions read = read_options_of(args->read);
-      options.expression = read.expression;  // over <asset>_b<n> names
+      options.expression = read.expression;  // over b<n> of the stack, or <asset>_b<n> names
       read.expression.clear();
       const auto catalog = Catalog::open(args->catalog);
       json request;

@@ -14,6 +14,9 @@ find_package(cpp-jwt CONFIG REQUIRED)       # cpp-jwt::cpp-jwt (header-only: the
 find_package(CURL REQUIRED)                 # CURL::libcurl (the catalog over a remote STAC API)
 find_package(LibXml2 REQUIRED)              # LibXml2::LibXml2 (the service's WMTS capabilities)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto) # OpenSSL::Crypto (md5 of registered searches, as pgstac; SHA-256 of package files)
+# libdeflate ships no CMake config in Debian 12 (1.14): its pkg-config file.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(libdeflate REQUIRED IMPORTED_TARGET libdeflate) # PkgConfig::libdeflate (tiling's PNG encoder)
 if(TESSERA_BUILD_CLI)
   find_package(CLI11 CONFIG REQUIRED)       # CLI11::CLI11
 endif()

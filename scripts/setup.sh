@@ -8,6 +8,8 @@ APT_PACKAGES=(
   libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev libssl-dev
   libsqlite3-dev sqlite3 libpq-dev
   libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev libxml2-dev libcurl4-openssl-dev
+  # PNG tiles' compression (src/tiling/png_encode.cpp).
+  libdeflate-dev
   libgtest-dev googletest
   clang-format clang-tidy
   # libFuzzer and its sanitizer runtimes (scripts/fuzz.sh).
@@ -27,8 +29,12 @@ PYTHON_PACKAGES=(
   "psycopg>=3.1"
   "psycopg-pool>=3.1"
   # The tiling peer: its tiles are the reference in the agreement tests and
-  # the benchmark (it brings rasterio, morecantile and numpy).
-  "rio-tiler==7.9.6"
+  # the benchmark (it brings rasterio, morecantile and numpy). The same
+  # release as the benchmarks' peer venvs (bench/peer_env.py).
+  "rio-tiler==9.4.12"
+  # The reference for exact zonal statistics (coverage-weighted feature
+  # statistics, tests/python/test_feature_statistics.py).
+  "exactextract==0.3.0"
   # Validates the Data Packages tessera writes (tests).
   "frictionless==5.21.0"
   # The distributed example and its LocalCluster test (distributed listed too,

@@ -110,6 +110,19 @@ TileMatrixSet tms_from(const py::object& tms) {
   throw Error(ErrorCode::kInvalidInput, "tms must be a name, a TileMatrixSet or an OGC TileMatrixSet dict");
 }
 
+StatisticsOptions statistics_options(int max_size, const std::vector<double>& percentiles, int bins,
+                                     const std::optional<std::pair<double, double>>& histogram_range, bool categorical,
+                                     std::optional<int> cover_scale) {
+  StatisticsOptions statistics;
+  statistics.max_size = max_size;
+  statistics.percentiles = percentiles;
+  statistics.histogram_bins = bins;
+  statistics.histogram_range = histogram_range;
+  statistics.categorical = categorical;
+  statistics.cover_scale = cover_scale;
+  return statistics;
+}
+
 ReadOptions read_options(const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
                          const std::string& resampling, const std::string& reproject,
                          const std::optional<double>& nodata, bool unscale, double buffer) {
@@ -352,12 +365,8 @@ void bind_tiling(py::module_& m) {
          const std::optional<std::pair<double, double>>& histogram_range, bool categorical,
          const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
          const std::optional<double>& nodata) {
-        StatisticsOptions statistics;
-        statistics.max_size = max_size;
-        statistics.percentiles = percentiles;
-        statistics.histogram_bins = bins;
-        statistics.histogram_range = histogram_range;
-        statistics.categorical = categorical;
+        const StatisticsOptions statistics =
+            statistics_options(max_size, percentiles, bins, histogram_range, categorical, std::nullopt);
         const ReadOptions options = read_options(indexes, expression, "nearest", "nearest", nodata, false, 0);
         nlohmann::json result;
         {
@@ -369,6 +378,57 @@ void bind_tiling(py::module_& m) {
       py::arg("href"), py::arg("max_size") = 1024, py::arg("percentiles") = std::vector<double>{2, 98},
       py::arg("bins") = 10, py::arg("histogram_range") = py::none(), py::arg("categorical") = false,
       py::arg("indexes") = py::none(), py::arg("expression") = py::none(), py::arg("nodata") = py::none());
+
+  m.def(
+      "feature_statistics",
+      [](const std::string& href, const py::object& geojson, const std::string& shape_crs,
+         const std::optional<std::string>& dst_crs, int max_size, int width, int height,
+         const std::vector<double>& percentiles, int bins,
+         const std::optional<std::pair<double, double>>& histogram_range, bool categorical,
+         std::optional<int> cover_scale, const std::optional<std::vector<int>>& indexes,
+         const std::optional<std::string>& expression, const std::optional<double>& nodata) {
+        const StatisticsOptions statistics =
+            statistics_options(max_size, percentiles, bins, histogram_range, categorical, cover_scale);
+        const PartOptions part{shape_crs, dst_crs.value_or(""), max_size, width, height};
+        const ReadOptions options = read_options(indexes, expression, "nearest", "nearest", nodata, false, 0);
+        const nlohmann::json shape = to_json(geojson);
+        nlohmann::json result;
+        {
+          py::gil_scoped_release release;
+          result = to_json(feature_statistics(href, shape, statistics, part, options));
+        }
+        return from_json(result);
+      },
+      py::arg("href"), py::arg("geojson"), py::arg("shape_crs") = "EPSG:4326", py::arg("dst_crs") = py::none(),
+      py::arg("max_size") = 0, py::arg("width") = 0, py::arg("height") = 0,
+      py::arg("percentiles") = std::vector<double>{2, 98}, py::arg("bins") = 10,
+      py::arg("histogram_range") = py::none(), py::arg("categorical") = false, py::arg("cover_scale") = py::none(),
+      py::arg("indexes") = py::none(), py::arg("expression") = py::none(), py::arg("nodata") = py::none(),
+      "Statistics per band of the pixels a GeoJSON Feature or (Multi)Polygon covers, each pixel weighed by the "
+      "exact share of its area inside the shape (cover_scale: rio-tiler's estimate); read at the raster's "
+      "resolution unless max_size, width or height say otherwise.");
+
+  m.def(
+      "coverage_fractions",
+      [](const py::object& geojson, const std::vector<double>& bounds, int width, int height,
+         std::optional<int> cover_scale) {
+        if (bounds.size() != 4) {
+          throw Error(ErrorCode::kInvalidInput, "coverage_fractions: bounds must be [minx, miny, maxx, maxy]");
+        }
+        const nlohmann::json shape = to_json(geojson);
+        std::vector<double> fractions;
+        {
+          py::gil_scoped_release release;
+          fractions = tessera::coverage_fractions(shape, {bounds[0], bounds[1], bounds[2], bounds[3]}, width, height,
+                                                  cover_scale);
+        }
+        py::array_t<double> result({static_cast<py::ssize_t>(height), static_cast<py::ssize_t>(width)});
+        std::copy(fractions.begin(), fractions.end(), result.mutable_data());
+        return result;
+      },
+      py::arg("geojson"), py::arg("bounds"), py::arg("width"), py::arg("height"), py::arg("cover_scale") = py::none(),
+      "The share (0 to 1) of each pixel of a width x height grid over bounds that a GeoJSON (Multi)Polygon in the "
+      "grid's CRS covers, as a height x width float64 array: exact, or rio-tiler's estimate with cover_scale.");
 
   m.def(
       "tilejson",

@@ -46,6 +46,10 @@ TileMatrixSet tms_from(const py::object& tms);
 ReadOptions read_options(const std::optional<std::vector<int>>& indexes, const std::optional<std::string>& expression,
                          const std::string& resampling, const std::string& reproject,
                          const std::optional<double>& nodata, bool unscale, double buffer);
+// StatisticsOptions from the keyword arguments statistics functions share.
+StatisticsOptions statistics_options(int max_size, const std::vector<double>& percentiles, int bins,
+                                     const std::optional<std::pair<double, double>>& histogram_range, bool categorical,
+                                     std::optional<int> cover_scale);
 
 // Catalog.load: a path, a FeatureCollection or Item dict, or any iterable of
 // Item dicts (consumed a batch at a time, so generators stream).

@@ -140,6 +140,11 @@ struct TESSERA_API StatisticsOptions {
   int histogram_bins = 10;
   std::optional<std::pair<double, double>> histogram_range;
   bool categorical = false;  // count each distinct value instead
+  // Feature statistics only: unset, each pixel weighs the exact fraction of
+  // its area the shape covers (exactextract's definitions); set (1 to 1000),
+  // rio-tiler's/TiTiler's way: the pixels the shape touches, weighed by
+  // an all-touched rasterization cover_scale times finer.
+  std::optional<int> cover_scale;
 };
 // Statistics of one band's valid pixels, with rio-tiler's definitions
 // (population std, "nearest rank" percentiles, numpy's histogram). The
@@ -149,8 +154,8 @@ struct TESSERA_API BandStatistics {
   std::optional<double> min;
   std::optional<double> max;
   std::optional<double> mean;
-  std::size_t count = 0;  // valid pixels
-  double sum = 0;
+  double count = 0;  // valid pixels, or the sum of their coverage fractions (feature statistics)
+  double sum = 0;    // of the values, each times its coverage fraction (feature statistics)
   std::optional<double> std;
   std::optional<double> median;
   std::optional<double> majority;  // the most frequent value (the smallest among ties)
@@ -163,7 +168,8 @@ struct TESSERA_API BandStatistics {
   std::vector<Percentile> percentiles;
   // numpy's histogram: counts per bin and the bins' edges (one more than the
   // counts); categorical: the count of each distinct value and the values.
-  std::vector<std::size_t> histogram_counts;
+  // Exact feature statistics count coverage fractions (not whole pixels).
+  std::vector<double> histogram_counts;
   std::vector<double> histogram_edges;
   std::size_t valid_pixels = 0;
   std::size_t masked_pixels = 0;
@@ -180,6 +186,29 @@ struct TESSERA_API BandStatistics {
 TESSERA_API std::vector<BandStatistics> raster_statistics(std::string_view href,
                                                           const StatisticsOptions& statistics = {},
                                                           const ReadOptions& options = {});
+// The fraction (0 to 1) of each pixel of a `width` x `height` grid over
+// `bounds` that a GeoJSON Polygon or MultiPolygon (or a Feature of one), in
+// the grid's CRS, covers, row by row from the top: exact (exactextract's
+// coverage fractions, holes subtracted), or with `cover_scale` rio-tiler's
+// estimate (all-touched on a grid cover_scale times finer). InvalidInput for
+// another geometry, more than 100000 vertices, or an empty or too large grid.
+TESSERA_API std::vector<double> coverage_fractions(const nlohmann::json& geojson, const Bbox& bounds, int width,
+                                                   int height, std::optional<int> cover_scale = std::nullopt);
+// Statistics of an image's valid pixels per band (rio-tiler's
+// ImageData.statistics()); `statistics.max_size` is not used.
+TESSERA_API std::vector<BandStatistics> image_statistics(const ImageData& image,
+                                                         const StatisticsOptions& statistics = {});
+// Statistics of the pixels a GeoJSON Feature or Polygon/MultiPolygon geometry
+// (in part.bbox_crs, WGS84 by default) covers, per band, in band order
+// (TiTiler's POST /cog/statistics). The shape's bounding box is read (in
+// part.dst_crs, else the raster's CRS, where the box is widened to whole
+// raster pixels), at native resolution when part.max_size, width and height
+// are 0. Exact by default; see StatisticsOptions::cover_scale. InvalidInput
+// for another geometry type or more than 100000 vertices.
+TESSERA_API std::vector<BandStatistics> feature_statistics(std::string_view href, const nlohmann::json& geojson,
+                                                           const StatisticsOptions& statistics = {},
+                                                           const PartOptions& part = {},
+                                                           const ReadOptions& options = {});
 // The statistics as rio-tiler's JSON: an object of BandStatistics::to_json()
 // by band name (what the C ABI and Python hand out).
 TESSERA_API nlohmann::json to_json(const std::vector<BandStatistics>& statistics);

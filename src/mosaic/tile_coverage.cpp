@@ -9,7 +9,7 @@
 
 namespace tessera::mosaic {
 
-// Transformers from WGS84 to a TMS CRS, kept for reuse (building one costs
+// Transformers from WGS84 to a grid's CRS, kept for reuse (building one costs
 // PROJ database look-ups) and lent to one thread at a time; one set per
 // environment state (storage/environment_state.hpp).
 class FootprintTransformers {
@@ -41,23 +41,24 @@ class FootprintTransformers {
   std::map<std::string, std::vector<std::unique_ptr<Transformer>>> idle_;
 };
 
-TileCoverage::TileCoverage(const std::vector<Candidate>& candidates, const TileMatrixSet& tms, const Tile& tile,
-                           int tile_size)
+TileCoverage::TileCoverage(const std::vector<Candidate>& candidates, const Crs& crs, const Bbox& bounds, int width,
+                           int height)
     : candidates_(candidates),
-      bounds_(tms.xy_bounds(tile)),
-      tile_size_(tile_size),
-      tms_wkt_(tms.crs().to_wkt()),
+      bounds_(bounds),
+      width_(width),
+      height_(height),
+      crs_wkt_(crs.to_wkt()),
       footprints_(candidates.size()),
       footprint_known_(candidates.size(), false) {
   if (candidates.size() > 1) {
     transformers_ = storage::current_state()->part<FootprintTransformers>();
-    to_tms_ = transformers_->acquire(tms.crs(), tms_wkt_);
+    to_grid_ = transformers_->acquire(crs, crs_wkt_);
   }
 }
 
 TileCoverage::~TileCoverage() {
-  if (to_tms_) {
-    transformers_->release(tms_wkt_, std::move(to_tms_));
+  if (to_grid_) {
+    transformers_->release(crs_wkt_, std::move(to_grid_));
   }
 }
 
@@ -65,10 +66,10 @@ const std::vector<std::uint8_t>& TileCoverage::footprint(std::size_t n) {
   if (!footprint_known_[n]) {
     footprint_known_[n] = true;
     const std::string& geometry = candidates_[n].geometry;
-    if (to_tms_ && geometry != "null") {
+    if (to_grid_ && geometry != "null") {
       try {
-        const Geometry footprint = to_tms_->transform(Geometry::from_geojson(nlohmann::json::parse(geometry)));
-        footprints_[n] = tiling::rasterize(*footprint.ogr(), bounds_, tile_size_, tile_size_, true);
+        const Geometry footprint = to_grid_->transform(Geometry::from_geojson(nlohmann::json::parse(geometry)));
+        footprints_[n] = tiling::rasterize(*footprint.ogr(), bounds_, width_, height_, true);
       } catch (const std::exception&) {
         // e.g. a footprint reaching past the projection's domain: never skipped
       }

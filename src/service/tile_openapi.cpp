@@ -58,6 +58,21 @@ json get(std::string_view id, std::string_view summary, json parameters, json ok
   return {{"get", {{"operationId", id}, {"summary", summary}, {"parameters", parameters}, {"responses", responses}}}};
 }
 
+// A POST taking a GeoJSON body (`body_what` says which).
+json post(std::string_view id, std::string_view summary, json parameters, std::string_view body_what, json ok) {
+  json responses = {{"200", std::move(ok)},
+                    {"400", error("a parameter or the body is invalid (the description and \"parameter\" name it)")},
+                    {"404", error("no such raster, search, collection or item, or no data there")}};
+  return {{"operationId", id},
+          {"summary", summary},
+          {"parameters", parameters},
+          {"requestBody",
+           {{"required", true},
+            {"description", body_what},
+            {"content", {{"application/json", {{"schema", {{"type", "object"}, {"additionalProperties", true}}}}}}}}},
+          {"responses", responses}};
+}
+
 json joined(std::initializer_list<json> lists) {
   json all = json::array();
   for (const json& list : lists) {
@@ -81,7 +96,9 @@ void add_tile_openapi(json& paths) {
   const json point_path = json::array({path_parameter("lonlat", "lon,lat in WGS84")});
   const json read = json::array({
       list_parameter("bidx", "band indexes (1-based)"),
-      query_parameter("expression", "band math (b1, b2... of a raster; <asset>_b<n> in mosaics and items)"),
+      query_parameter("expression",
+                      "band math (b1, b2... of a raster; in mosaics and items b<n> of the assets' stacked bands, "
+                      "or <asset>_b<n>)"),
       query_parameter("resampling", "resampling for reads at another resolution"),
       query_parameter("reproject", "resampling for warps"),
       query_parameter("nodata", "nodata value override", {{"type", "number"}}),
@@ -93,10 +110,14 @@ void add_tile_openapi(json& paths) {
       query_parameter("colormap_name", "a named colormap (GET /colormaps)"),
       query_parameter("colormap", "a colormap as JSON ({value: [r,g,b,a]} or intervals)"),
       query_parameter("return_mask", "add the mask as alpha", {{"type", "boolean"}}),
-      query_parameter("tilesize", "tile size in pixels (default 256 x scale)", integer),
+      query_parameter("tilesize", "tile size in pixels (TiTiler 2; default 256 x the path's @{scale}x)", integer),
   });
   const json mosaic = json::array({
-      list_parameter("assets", "the assets read from every item, their bands stacked as <asset>_b<n>"),
+      list_parameter("assets",
+                     "the assets read from every item, their bands stacked as <asset>_b<n>; "
+                     "<asset>|bidx=1,2 selects an asset's bands"),
+      list_parameter("asset_bidx", "TiTiler 1's per-asset bands: <asset>|1,2"),
+      query_parameter("asset_as_band", "each asset gives one band, named after it", {{"type", "boolean"}}),
       query_parameter("pixel_selection",
                       "first, highest, lowest, mean, median, stdev, count, last-band-high, "
                       "last-band-low"),
@@ -154,8 +175,45 @@ void add_tile_openapi(json& paths) {
   paths["/cog/info"] = get("getCogInfo", "Raster info",
                            joined({url, json::array({query_parameter("tileMatrixSetId", "for min/max zoom")})}),
                            json_answer("bounds, CRS, type, bands, zooms"));
+  const json statistics = json::array({
+      query_parameter("categorical", "count each distinct value", {{"type", "boolean"}}),
+      list_parameter("p", "percentiles (default 2, 98)"),
+      query_parameter("histogram_bins", "histogram bins (default 10)", integer),
+      query_parameter("histogram_range", "min,max of the histogram"),
+  });
+  const json part = json::array({
+      query_parameter("coord_crs", "CRS of the bbox or feature coordinates (default EPSG:4326)"),
+      query_parameter("dst_crs", "CRS of the output grid (default: coord_crs; a raster's own for /cog)"),
+      query_parameter("max_size",
+                      "longest side in pixels when width and height are not set (default 1024; POST /cog/statistics: "
+                      "the raster's resolution)",
+                      integer),
+      query_parameter("width", "output width in pixels", integer),
+      query_parameter("height", "output height in pixels", integer),
+  });
+  const json cover_scale = json::array({query_parameter(
+      "cover_scale",
+      "unset: each pixel weighs the exact share of its area inside the feature; 1 to 1000: rio-tiler's estimate "
+      "(the pixels the feature touches, weighed by an all-touched rasterization this many times finer)",
+      integer)});
+  const json bbox_path = json::array({
+      path_parameter("minx", "bbox min x", {{"type", "number"}}),
+      path_parameter("miny", "bbox min y", {{"type", "number"}}),
+      path_parameter("maxx", "bbox max x", {{"type", "number"}}),
+      path_parameter("maxy", "bbox max y", {{"type", "number"}}),
+  });
+  const json format_path = json::array({path_parameter("format", "png, jpeg, webp, tif or npy")});
+  const json size_path = json::array({path_parameter("width", "output width in pixels", integer),
+                                      path_parameter("height", "output height in pixels", integer)});
+  const json feature_statistics_answer =
+      json_answer("the Feature or FeatureCollection posted, each with properties.statistics per band");
+
   paths["/cog/statistics"] =
-      get("getCogStatistics", "Band statistics", joined({url, read}), json_answer("statistics per band"));
+      get("getCogStatistics", "Band statistics", joined({url, read, statistics}), json_answer("statistics per band"));
+  paths["/cog/statistics"]["post"] =
+      post("postCogStatistics", "Band statistics of the pixels each posted feature covers",
+           joined({url, read, statistics, part, cover_scale}), "a GeoJSON Feature or FeatureCollection of polygons",
+           feature_statistics_answer);
 
   paths["/searches/register"] = {
       {"post",
@@ -195,6 +253,37 @@ void add_tile_openapi(json& paths) {
     paths[prefix.path + "/point/{lonlat}"] =
         get("get" + prefix.id + "Point", "Values at a point of " + prefix.what,
             joined({prefix.parameters, point_path, mosaic, read}), json_answer("the values"));
+    const json image_parameters = joined({prefix.parameters, mosaic, read, render, part});
+    paths[prefix.path + "/bbox/{minx},{miny},{maxx},{maxy}.{format}"] =
+        get("get" + prefix.id + "Bbox", "The part of " + prefix.what + " in a bbox",
+            joined({image_parameters, bbox_path, format_path}), image_answer());
+    paths[prefix.path + "/bbox/{minx},{miny},{maxx},{maxy}/{width}x{height}.{format}"] =
+        get("get" + prefix.id + "BboxWithSize", "The part of " + prefix.what + " in a bbox, width x height pixels",
+            joined({prefix.parameters, mosaic, read, render, bbox_path, size_path, format_path}), image_answer());
+    paths[prefix.path + "/preview"] =
+        get("get" + prefix.id + "Preview", "A preview of " + prefix.what, image_parameters, image_answer());
+    paths[prefix.path + "/preview.{format}"] =
+        get("get" + prefix.id + "PreviewWithFormat", "A preview of " + prefix.what,
+            joined({image_parameters, format_path}), image_answer());
+    paths[prefix.path + "/preview/{width}x{height}.{format}"] =
+        get("get" + prefix.id + "PreviewWithSize", "A preview of " + prefix.what + ", width x height pixels",
+            joined({prefix.parameters, mosaic, read, render, size_path, format_path}), image_answer());
+    const std::string feature_body = "a GeoJSON Feature";
+    paths[prefix.path + "/feature"] = {
+        {"post", post("post" + prefix.id + "Feature", "The part of " + prefix.what + " under a feature",
+                      image_parameters, feature_body, image_answer())}};
+    paths[prefix.path + "/feature.{format}"] = {
+        {"post", post("post" + prefix.id + "FeatureWithFormat", "The part of " + prefix.what + " under a feature",
+                      joined({image_parameters, format_path}), feature_body, image_answer())}};
+    paths[prefix.path + "/feature/{width}x{height}.{format}"] = {
+        {"post", post("post" + prefix.id + "FeatureWithSize",
+                      "The part of " + prefix.what + " under a feature, width x height pixels",
+                      joined({prefix.parameters, mosaic, read, render, size_path, format_path}), feature_body,
+                      image_answer())}};
+    paths[prefix.path + "/statistics"]["post"] =
+        post("post" + prefix.id + "Statistics", "Statistics of " + prefix.what + " under each posted feature",
+             joined({prefix.parameters, mosaic, read, statistics, part, cover_scale}),
+             "a GeoJSON Feature or FeatureCollection of polygons (at most 100 features)", feature_statistics_answer);
     if (prefix.lists_items) {
       paths[prefix.path + "/tiles/{tileMatrixSetId}/{z}/{x}/{y}/assets"] =
           get("get" + prefix.id + "TileAssets", "The items a tile of " + prefix.what + " reads",
@@ -204,6 +293,17 @@ void add_tile_openapi(json& paths) {
               joined({prefix.parameters, point_path, mosaic}), json_answer("the items and their asset hrefs"));
     }
   }
+  paths["/collections/{collectionId}/items/{itemId}/statistics"]["get"] =
+      get("getItemStatistics", "Statistics of the item's assets stacked, over its preview",
+          joined({item_ids, render_id, mosaic, read, statistics,
+                  json::array({query_parameter("max_size", "the preview's longest side (default 1024)", integer)})}),
+          json_answer("statistics per band (<asset>_b<n>)"))["get"];
+  paths["/collections/{collectionId}/items/{itemId}/asset_statistics"] =
+      get("getItemAssetStatistics", "Statistics per asset of the item",
+          joined({item_ids, read, statistics,
+                  json::array({list_parameter("assets", "the assets (default: all)"),
+                               query_parameter("max_size", "each preview's longest side (default 1024)", integer)})}),
+          json_answer("{asset: {band: statistics}}"));
   paths["/collections/{collectionId}/items/{itemId}/assets"] =
       get("getItemAssetNames", "The item's asset names", item_ids, json_answer("the asset names"));
   paths["/collections/{collectionId}/items/{itemId}/info"] =

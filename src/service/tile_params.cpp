@@ -73,6 +73,29 @@ bool word(std::string_view text) {
   });
 }
 
+// The `assets` values, one per asset: `assets=a&assets=b`, or `assets=a,b`
+// where a comma also continues the band list of TiTiler 2's "a|bidx=1,2".
+std::vector<std::string> asset_texts(const HttpRequest& request) {
+  std::vector<std::string> texts;
+  for (const auto& [key, value] : request.query) {
+    if (key != "assets") {
+      continue;
+    }
+    bool in_options = false;  // the last text has '|' options, which a bare index continues
+    for (std::string& part : split(value, ',')) {
+      if (in_options && all_digits(part)) {
+        texts.back() += "," + part;
+      } else if (!part.empty()) {
+        in_options = part.find('|') != std::string::npos;
+        texts.push_back(std::move(part));
+      } else if (in_options) {
+        texts.back() += ",";  // "a|bidx=1,": the empty index is refused by the parser, naming it
+      }
+    }
+  }
+  return texts;
+}
+
 }  // namespace
 
 const std::string* param(const HttpRequest& request, std::string_view name) { return request.query_value(name); }
@@ -175,15 +198,47 @@ RenderOptions render_options_of(const HttpRequest& request, const std::string& f
   return options;
 }
 
+std::vector<AssetSelection> asset_selections_of(const HttpRequest& request) {
+  std::vector<AssetSelection> assets;
+  for (const std::string& text : asset_texts(request)) {
+    assets.push_back(parsed("assets", [&] { return asset_selection_from_text(text); }));
+  }
+  // TiTiler 1.x: asset_bidx=<asset>|<i>,<j> gives the bands of an asset named in `assets`.
+  for (const auto& [name, value] : request.query) {
+    if (name != "asset_bidx") {
+      continue;
+    }
+    const std::size_t bar = value.find('|');
+    if (bar == std::string::npos || bar == 0) {
+      throw BadParameter("asset_bidx", fmt::format("asset_bidx: '{}' is not <asset>|<index>,...", shown(value)));
+    }
+    const std::string asset = value.substr(0, bar);
+    const auto selection =
+        std::find_if(assets.begin(), assets.end(), [&](const AssetSelection& listed) { return listed.name == asset; });
+    if (selection == assets.end()) {
+      throw BadParameter("asset_bidx", fmt::format("asset_bidx: asset '{}' is not in assets", shown(asset)));
+    }
+    if (!selection->indexes.empty()) {
+      throw BadParameter("asset_bidx",
+                         fmt::format("asset_bidx: the bands of asset '{}' are given twice", shown(asset)));
+    }
+    selection->indexes = parsed("asset_bidx", [&] {
+                           return asset_selection_from_text(asset + "|bidx=" + value.substr(bar + 1));
+                         }).indexes;
+  }
+  return assets;
+}
+
 MosaicOptions mosaic_options_of(const HttpRequest& request) {
   MosaicOptions options;
-  options.assets = list_param(request, "assets");
+  options.assets = asset_selections_of(request);
   if (const std::string* expression = param(request, "expression")) {
     options.expression = *expression;
   }
   if (options.assets.empty() && options.expression.empty()) {
     throw BadParameter("assets", "assets: required (or an expression naming <asset>_b<n> bands)");
   }
+  options.asset_as_band = flag_of(request, "asset_as_band", false);
   if (const std::string* value = param(request, "pixel_selection")) {
     options.method = parsed("pixel_selection", [&] { return pixel_selection_from_name(*value); });
   }
@@ -194,6 +249,8 @@ MosaicOptions mosaic_options_of(const HttpRequest& request) {
     }
     options.max_items_read = static_cast<std::size_t>(max_items);
   }
+  // The expression is checked now, so its faults name the parameter.
+  parsed("expression", [&] { check_mosaic_options(options); });
   return options;
 }
 
@@ -206,6 +263,11 @@ int tile_size_of(const HttpRequest& request, int scale) {
   const int max_size = reader_config().max_image_size;
   if (tile_size < 1 || tile_size > max_size) {
     throw BadParameter("tilesize", fmt::format("tilesize: {} is not 1 to {}", tile_size, max_size));
+  }
+  // TiTiler 2 dropped @{scale}x for tilesize: a path with both is taken only when they agree.
+  if (value != nullptr && scale != 1 && tile_size != 256 * scale) {
+    throw BadParameter("tilesize", fmt::format("tilesize: {} contradicts the path's @{}x ({} pixels); give one of them",
+                                               tile_size, scale, 256 * scale));
   }
   return tile_size;
 }

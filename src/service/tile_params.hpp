@@ -44,9 +44,13 @@ ReadOptions read_options_of(const HttpRequest& request);
 // rescale (one "min,max" per band or one for all), colormap_name, colormap
 // (rio-tiler JSON), return_mask; the format comes from the path.
 RenderOptions render_options_of(const HttpRequest& request, const std::string& format);
-// assets, expression, pixel_selection, max_items.
+// The assets to read with their bands: TiTiler 2's `assets=B04|bidx=1,2`
+// (repeated, or comma-separated) and TiTiler 1's `asset_bidx=B04|1,2`.
+std::vector<AssetSelection> asset_selections_of(const HttpRequest& request);
+// assets (and asset_bidx), expression, asset_as_band, pixel_selection, max_items.
 MosaicOptions mosaic_options_of(const HttpRequest& request);
-// tilesize (default 256 times the @{scale}x of the path, 1..ReaderConfig::max_image_size).
+// tilesize (TiTiler 2), else 256 times the @{scale}x of the path (TiTiler
+// 1); both only when they agree. 1..ReaderConfig::max_image_size.
 int tile_size_of(const HttpRequest& request, int scale);
 // max_size, categorical, p (percentiles), histogram_bins, histogram_range.
 StatisticsOptions statistics_options_of(const HttpRequest& request);

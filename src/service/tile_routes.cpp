@@ -10,6 +10,7 @@
 
 #include "catalog/item_scan.hpp"
 #include "service/http_support.hpp"
+#include "service/part_routes.hpp"
 #include "service/tile_links.hpp"
 #include "service/tile_metadata.hpp"
 #include "service/tile_params.hpp"
@@ -22,20 +23,22 @@ namespace tessera::service {
 
 // What a path below a mosaic's prefix asks for.
 struct MosaicPath {
-  enum class Kind { kTile, kTileAssets, kTileJson, kPoint, kPointAssets, kTileSetList, kTileSet, kWmts };
+  enum class Kind { kTile, kTileAssets, kTileJson, kPoint, kPointAssets, kTileSetList, kTileSet, kWmts, kPart };
   Kind kind = Kind::kTile;
   std::optional<TilePath> tile;       // kTile, kTileAssets
   std::string_view tms;               // kTileJson, kTileSet
   std::pair<double, double> point{};  // kPoint, kPointAssets: lon, lat
+  std::optional<PartPath> part;       // kPart (part_routes.hpp)
 };
 
 // A mosaic the routes serve under a prefix: a registered search, a
 // collection, or one item.
 struct MosaicSource {
-  std::string url;        // the prefix's public URL, for TileJSON's tile URLs
-  std::string name;       // TileJSON's name
-  nlohmann::json search;  // the catalog search the mosaic is built over
-  nlohmann::json bounds;  // TileJSON's bounds
+  std::string url;                     // the prefix's public URL, for TileJSON's tile URLs
+  std::string name;                    // TileJSON's name
+  nlohmann::json search;               // the catalog search the mosaic is built over
+  nlohmann::json bounds;               // TileJSON's bounds
+  std::optional<Bbox> preview_bounds;  // nullopt: the union of the matching items' bboxes
   std::optional<int> minzoom;
   std::optional<int> maxzoom;
   // One item: its asset names (a request reading another is a 400), and its
@@ -60,6 +63,16 @@ void require_post(const HttpRequest& request) {
   if (request.method != "POST") {
     throw HttpError(405, "MethodNotAllowed", fmt::format("{} is not allowed here (allowed: POST)", request.method),
                     {{"Allow", "POST"}});
+  }
+}
+
+// The method a mosaic path answers: POST for a feature or feature
+// statistics, else GET.
+void require_method(const HttpRequest& request, const MosaicPath& path) {
+  if (path.part && path.part->posted()) {
+    require_post(request);
+  } else {
+    require_get(request);
   }
 }
 
@@ -118,21 +131,33 @@ json bounds_of(const json& bbox) {
   return json{-180.0, -85.0511287798066, 180.0, 85.0511287798066};
 }
 
+// A preview's bounds from a bbox (as bounds_of reads it); nullopt when it is not one.
+std::optional<Bbox> preview_box_of(const json& bbox) {
+  const json bounds = bounds_of(bbox);
+  if (!bbox.is_array() || !(bounds[2].get<double>() > bounds[0].get<double>()) ||
+      !(bounds[3].get<double>() > bounds[1].get<double>())) {
+    return std::nullopt;
+  }
+  return Bbox{bounds[0].get<double>(), bounds[1].get<double>(), bounds[2].get<double>(), bounds[3].get<double>()};
+}
+
 using Kind = MosaicPath::Kind;
 
 // tiles/{tms}/{z}/{x}/{y}[@{s}x][.{fmt}][/assets], {tms}/tilejson.json,
-// point/{lon},{lat}[/assets] (the /assets forms when `lists_items`), tiles,
-// tiles/{tms}, WMTSCapabilities.xml; nullopt for another shape.
-std::optional<MosaicPath> mosaic_path_of(std::span<const std::string_view> rest, bool lists_items) {
+// point/{lon},{lat}[/assets] (the /assets forms when `lists_items`, i.e. not
+// one item), tiles, tiles/{tms}, WMTSCapabilities.xml, the part paths
+// (part_routes.hpp); nullopt for another shape.
+std::optional<MosaicPath> mosaic_path_of(std::span<const std::string_view> rest, bool lists_items,
+                                         std::string_view method) {
   const std::size_t n = rest.size();
   if (n == 1 && rest[0] == "tiles") {
-    return MosaicPath{Kind::kTileSetList, std::nullopt, {}, {}};
+    return MosaicPath{Kind::kTileSetList, std::nullopt, {}, {}, std::nullopt};
   }
   if (n == 2 && rest[0] == "tiles") {
-    return MosaicPath{Kind::kTileSet, std::nullopt, rest[1], {}};
+    return MosaicPath{Kind::kTileSet, std::nullopt, rest[1], {}, std::nullopt};
   }
   if (n == 1 && rest[0] == "WMTSCapabilities.xml") {
-    return MosaicPath{Kind::kWmts, std::nullopt, {}, {}};
+    return MosaicPath{Kind::kWmts, std::nullopt, {}, {}, std::nullopt};
   }
   const bool assets = lists_items && n > 0 && rest.back() == "assets";
   if ((n == 5 || (n == 6 && assets)) && rest[0] == "tiles") {
@@ -140,17 +165,20 @@ std::optional<MosaicPath> mosaic_path_of(std::span<const std::string_view> rest,
     if (!tile) {
       return std::nullopt;
     }
-    return MosaicPath{n == 6 ? Kind::kTileAssets : Kind::kTile, std::move(tile), {}, {}};
+    return MosaicPath{n == 6 ? Kind::kTileAssets : Kind::kTile, std::move(tile), {}, {}, std::nullopt};
   }
   if (n == 2 && rest[1] == "tilejson.json") {
-    return MosaicPath{Kind::kTileJson, std::nullopt, rest[0], {}};
+    return MosaicPath{Kind::kTileJson, std::nullopt, rest[0], {}, std::nullopt};
   }
   if ((n == 2 || (n == 3 && assets)) && rest[0] == "point") {
     const auto where = point_of(rest[1]);
     if (!where) {
       return std::nullopt;
     }
-    return MosaicPath{n == 3 ? Kind::kPointAssets : Kind::kPoint, std::nullopt, {}, *where};
+    return MosaicPath{n == 3 ? Kind::kPointAssets : Kind::kPoint, std::nullopt, {}, *where, std::nullopt};
+  }
+  if (auto part = part_path_of(rest, method, !lists_items)) {
+    return MosaicPath{Kind::kPart, std::nullopt, {}, {}, std::move(part)};
   }
   return std::nullopt;
 }
@@ -287,7 +315,7 @@ std::optional<HttpResponse> TileRoutes::route(const HttpRequest& request,
 }
 
 // /cog/tiles/{tms}/{z}/{x}/{y}[@{s}x][.{fmt}], /cog/{tms}/tilejson.json,
-// /cog/point/{lon},{lat}, /cog/info, /cog/statistics.
+// /cog/point/{lon},{lat}, /cog/info, /cog/statistics (POST: per feature).
 std::optional<HttpResponse> TileRoutes::cog(const HttpRequest& request,
                                             const std::vector<std::string_view>& segments) const {
   const std::size_t n = segments.size();
@@ -343,6 +371,9 @@ std::optional<HttpResponse> TileRoutes::cog(const HttpRequest& request,
     return cacheable_json(request,
                           n == 2 ? tileset_list(request, source) : tileset(request, source, tms_of(segments[2])));
   }
+  if (n == 2 && segments[1] == "statistics" && request.method == "POST") {
+    return cog_feature_statistics(request);
+  }
   if (n == 2 && segments[1] == "statistics") {
     require_get(request);
     const StatisticsOptions options = statistics_options_of(request);
@@ -382,6 +413,7 @@ HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpReq
     // to the tile URLs.
     const TileMatrixSet tms = tms_of(path.tms);
     const int scale = tile_scale_of(effective);
+    static_cast<void>(tile_size_of(effective, scale));  // a tilesize the tile URLs carry is checked now
     const std::string tile_url =
         fmt::format("{}/tiles/{}/{{z}}/{{x}}/{{y}}{}.{}{}", source.url, query_escape(path.tms),
                     scale > 1 ? fmt::format("@{}x", scale) : "", tile_format_of(effective),
@@ -428,6 +460,9 @@ HttpResponse TileRoutes::mosaic_answer(const HttpRequest& request, const HttpReq
           request,
           {{"coordinates", values["coordinates"]}, {"values", own["values"]}, {"band_names", own["band_names"]}});
     }
+    case Kind::kPart:
+      return part_answer(request, effective, *path.part,
+                         PartSource{mosaic, source.preview_bounds, source.item_assets.has_value()}, max_age_seconds_);
     case Kind::kTile:
     case Kind::kTileJson:
     case Kind::kTileSetList:
@@ -483,11 +518,11 @@ std::optional<HttpResponse> TileRoutes::searches(const HttpRequest& request,
     require_get(request);
     return no_store_json(require_catalog().registered_search(search_id));
   }
-  const auto path = mosaic_path_of(std::span(segments).subspan(2), true);
+  const auto path = mosaic_path_of(std::span(segments).subspan(2), true, request.method);
   if (!path) {
     return std::nullopt;
   }
-  require_get(request);
+  require_method(request, *path);
   json registered = require_catalog().registered_search(search_id);
   // Bounds and zooms from the search's metadata when it has them (as
   // titiler-pgstac), else the whole tile matrix set.
@@ -497,6 +532,7 @@ std::optional<HttpResponse> TileRoutes::searches(const HttpRequest& request,
                             search_id,
                             std::move(registered["search"]),
                             bounds_of(metadata.value("bounds", json())),
+                            preview_box_of(metadata.value("bounds", json())),
                             metadata_zoom(metadata, "minzoom"),
                             metadata_zoom(metadata, "maxzoom"),
                             std::nullopt,
@@ -512,11 +548,12 @@ std::optional<HttpResponse> TileRoutes::collections(const HttpRequest& request,
   if (segments.size() >= 5 && segments[2] == "items") {
     return item(request, segments);
   }
-  const auto path = segments.size() > 2 ? mosaic_path_of(std::span(segments).subspan(2), true) : std::nullopt;
+  const auto path =
+      segments.size() > 2 ? mosaic_path_of(std::span(segments).subspan(2), true, request.method) : std::nullopt;
   if (!path) {
     return std::nullopt;
   }
-  require_get(request);
+  require_method(request, *path);
   const std::string collection_id(segments[1]);
   const json collection = require_catalog().get_collection(collection_id);
   const json* extent = &collection;
@@ -526,17 +563,18 @@ std::optional<HttpResponse> TileRoutes::collections(const HttpRequest& request,
       break;
     }
   }
+  const json& extent_bbox = extent != nullptr && extent->is_array() && !extent->empty() ? (*extent)[0] : json();
   json renders = renders_of(collection);
   const HttpRequest effective = with_render(request, renders);
-  const MosaicSource source{
-      fmt::format("{}/collections/{}", base_url(request), query_escape(collection_id)),
-      collection_id,
-      {{"collections", {collection_id}}},
-      bounds_of(extent != nullptr && extent->is_array() && !extent->empty() ? (*extent)[0] : json()),
-      std::nullopt,
-      std::nullopt,
-      std::nullopt,
-      std::move(renders)};
+  const MosaicSource source{fmt::format("{}/collections/{}", base_url(request), query_escape(collection_id)),
+                            collection_id,
+                            {{"collections", {collection_id}}},
+                            bounds_of(extent_bbox),
+                            preview_box_of(extent_bbox),
+                            std::nullopt,
+                            std::nullopt,
+                            std::nullopt,
+                            std::move(renders)};
   return mosaic_answer(request, effective, *path, source);
 }
 
@@ -548,14 +586,17 @@ std::optional<HttpResponse> TileRoutes::item(const HttpRequest& request,
   const auto rest = std::span(segments).subspan(4);
   const bool listing = rest.size() == 1 && rest[0] == "assets";
   const bool info = rest.size() == 1 && rest[0] == "info";
+  const bool asset_statistics = rest.size() == 1 && rest[0] == "asset_statistics";
   std::optional<MosaicPath> path;
-  if (!listing && !info) {
-    path = mosaic_path_of(rest, false);
+  if (!listing && !info && !asset_statistics) {
+    path = mosaic_path_of(rest, false, request.method);
     if (!path) {
       return std::nullopt;
     }
+    require_method(request, *path);
+  } else {
+    require_get(request);
   }
-  require_get(request);
   const std::string collection_id(segments[1]);
   const std::string item_id(segments[3]);
   const json search = {{"collections", {collection_id}}, {"ids", {item_id}}};
@@ -579,8 +620,18 @@ std::optional<HttpResponse> TileRoutes::item(const HttpRequest& request,
                            ? renders_of(require_catalog().get_collection(collection_id))
                            : json::object();
   const HttpRequest effective = request.query_value("render_id") != nullptr ? with_render(request, renders) : request;
+  if (asset_statistics) {
+    std::vector<std::pair<std::string, std::string>> hrefs;
+    for (const auto& [name, href] : found.assets) {
+      hrefs.emplace_back(name, catalog::resolved_href(found, href));
+    }
+    return asset_statistics_answer(effective, hrefs, item_id, max_age_seconds_);
+  }
   if (info) {
-    std::vector<std::string> wanted = list_param(effective, "assets");
+    std::vector<std::string> wanted;
+    for (auto& selection : asset_selections_of(effective)) {
+      wanted.push_back(std::move(selection.name));
+    }
     require_item_assets(wanted, names, item_id);
     const TileMatrixSet tms = info_tms_of(effective);
     json answer = json::object();
@@ -596,6 +647,7 @@ std::optional<HttpResponse> TileRoutes::item(const HttpRequest& request,
       item_id,
       search,
       bounds_of(json(found.bbox)),
+      preview_box_of(json(found.bbox)),
       std::nullopt,
       std::nullopt,
       std::move(names),

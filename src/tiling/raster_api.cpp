@@ -13,7 +13,9 @@
 #include "core/gdal_env.hpp"
 #include "tessera/error.hpp"
 #include "tessera/tiling.hpp"
+#include "tiling/coverage.hpp"
 #include "tiling/raster_read.hpp"
+#include "tiling/zonal_statistics.hpp"
 
 namespace tessera {
 
@@ -118,27 +120,13 @@ ImageData read_part(std::string_view href, const Bbox& bbox, const PartOptions& 
 
 ImageData read_feature(std::string_view href, const json& geojson, const PartOptions& part,
                        const ReadOptions& options) {
-  const json& geometry_json =
-      geojson.is_object() && geojson.value("type", "") == "Feature" ? geojson.value("geometry", json()) : geojson;
-  const Geometry shape = Geometry::from_geojson(geometry_json, "feature");
-  if (shape.is_empty()) {
-    throw Error(ErrorCode::kInvalidInput, "feature: the geometry is empty");
-  }
-  const Bbox box = shape.bbox();
-  ImageData image = read_part(href, box, part, options);
-
+  const Geometry shape = tiling::feature_geometry(geojson, "feature");
+  ImageData image = read_part(href, shape.bbox(), part, options);
   // Pixels whose centres fall outside the shape are masked (rasterio's
   // rasterize without all_touched), with the shape in the image's CRS.
-  const OGRSpatialReference shape_crs = tiling::srs_from_user_input(part.bbox_crs, "bbox CRS");
-  const OGRSpatialReference image_crs = tiling::srs_from_user_input(image.crs_wkt, "image CRS");
-  std::unique_ptr<OGRGeometry> projected(shape.ogr()->clone());
-  if (!shape_crs.IsSame(&image_crs)) {
-    std::unique_ptr<OGRCoordinateTransformation> transformation(
-        OGRCreateCoordinateTransformation(&shape_crs, &image_crs));
-    if (!transformation || projected->transform(transformation.get()) != OGRERR_NONE) {
-      throw Error(ErrorCode::kInvalidInput, "feature: the geometry cannot be reprojected to the raster's CRS");
-    }
-  }
+  const std::unique_ptr<OGRGeometry> projected =
+      tiling::reprojected(*shape.ogr(), tiling::srs_from_user_input(part.bbox_crs, "bbox CRS"),
+                          tiling::srs_from_user_input(image.crs_wkt, "image CRS"), "feature");
   const std::vector<std::uint8_t> covered =
       tiling::rasterize(*projected, image.bounds, image.width(), image.height(), false);
   std::uint8_t* mask = image.mask();
@@ -148,6 +136,41 @@ ImageData read_feature(std::string_view href, const json& geojson, const PartOpt
     }
   }
   return image;
+}
+
+std::vector<BandStatistics> feature_statistics(std::string_view href, const json& geojson,
+                                               const StatisticsOptions& statistics, const PartOptions& part,
+                                               const ReadOptions& options) {
+  tiling::check_statistics_options(statistics);
+  if (part.width < 0 || part.height < 0 || part.max_size < 0) {
+    throw Error(ErrorCode::kInvalidInput, "feature statistics: width, height and max_size must not be negative");
+  }
+  const Geometry shape = tiling::feature_geometry(geojson, "feature");
+  tiling::check_area_shape(*shape.ogr(), "feature");
+  auto raster = tiling::open_raster(href);
+  const OGRSpatialReference shape_crs = tiling::srs_from_user_input(part.bbox_crs, "bbox CRS");
+  const OGRSpatialReference read_crs =
+      part.dst_crs.empty() ? raster.info.srs : tiling::srs_from_user_input(part.dst_crs, "destination CRS");
+  const std::unique_ptr<OGRGeometry> projected = tiling::reprojected(*shape.ogr(), shape_crs, read_crs, "feature");
+  OGREnvelope envelope;
+  projected->getEnvelope(&envelope);
+  Bbox box{envelope.MinX, envelope.MinY, envelope.MaxX, envelope.MaxY};
+  const auto& gt = raster.info.transform;
+  if (read_crs.IsSame(&raster.info.srs) && gt[2] == 0 && gt[4] == 0) {
+    // rio-tiler's align_bounds_with_dataset: the box widened to whole raster
+    // pixels, so each pixel read is a raster pixel and its coverage is the
+    // shape's share of that pixel.
+    const double left = std::floor((box.minx - gt[0]) / gt[1]);
+    const double right = std::ceil((box.maxx - gt[0]) / gt[1]);
+    const double top = std::floor((box.maxy - gt[3]) / gt[5]);
+    const double bottom = std::ceil((box.miny - gt[3]) / gt[5]);
+    box = {gt[0] + left * gt[1], gt[3] + bottom * gt[5], gt[0] + right * gt[1], gt[3] + top * gt[5]};
+  }
+  const tiling::ReadGrid grid =
+      tiling::plan_part(raster, read_crs, box, part.width, part.height, part.max_size, options.buffer);
+  const ImageData image = tiling::read_grid(raster, grid, options);
+  return tiling::shape_statistics(image, *projected, tiling::statistics_nodata(options, raster.info.nodata),
+                                  statistics);
 }
 
 ImageData read_preview(std::string_view href, int max_size, const ReadOptions& options) {

@@ -9,6 +9,7 @@
 #include "tessera/error.hpp"
 #include "tessera/tiling.hpp"
 #include "tiling/raster_read.hpp"
+#include "tiling/zonal_statistics.hpp"
 
 namespace tessera {
 
@@ -42,92 +43,6 @@ ZoomRange zoom_range(const tiling::SourceInfo& info, const TileMatrixSet& tms) {
 Bbox geographic_bounds(const tiling::SourceInfo& info) {
   const Crs source = Crs::from_user_input(tiling::srs_to_wkt(info.srs));
   return Transformer(source, Crs::wgs84()).transform_bbox(info.bounds, 21);
-}
-
-// Statistics of one band's valid values, with rio-tiler's definitions
-// (population std, "nearest rank" quantiles, numpy's histogram).
-BandStatistics band_statistics(std::string band, std::vector<double> values, std::size_t pixel_count,
-                               const StatisticsOptions& options) {
-  BandStatistics stats;
-  stats.band = std::move(band);
-  const double valid = static_cast<double>(values.size());
-  std::sort(values.begin(), values.end());
-  std::map<double, std::size_t> counts;
-  for (const double value : values) {
-    ++counts[value];
-  }
-  auto quantile = [&](double q) {
-    const double rank = std::ceil(q * valid) - 1;
-    return values[static_cast<std::size_t>(std::clamp(rank, 0.0, valid - 1))];
-  };
-  stats.count = values.size();
-  if (!values.empty()) {
-    double sum = 0;
-    for (const double value : values) {
-      sum += value;
-    }
-    const double mean = sum / valid;
-    double squares = 0;
-    for (const double value : values) {
-      squares += (value - mean) * (value - mean);
-    }
-    // numpy's unique + index(max) picks the smallest value among ties.
-    auto majority = counts.begin();
-    auto minority = counts.begin();
-    for (auto it = counts.begin(); it != counts.end(); ++it) {
-      if (it->second > majority->second) {
-        majority = it;
-      }
-      if (it->second < minority->second) {
-        minority = it;
-      }
-    }
-    stats.min = values.front();
-    stats.max = values.back();
-    stats.mean = mean;
-    stats.sum = sum;
-    stats.std = std::sqrt(squares / valid);
-    stats.median = quantile(0.5);
-    stats.majority = majority->first;
-    stats.minority = minority->first;
-  }
-  stats.unique = counts.size();
-  for (const double p : options.percentiles) {
-    stats.percentiles.push_back(
-        {p, values.empty() ? std::optional<double>() : std::optional<double>(quantile(p / 100))});
-  }
-  if (options.categorical) {
-    for (const auto& [value, count] : counts) {
-      stats.histogram_edges.push_back(value);
-      stats.histogram_counts.push_back(count);
-    }
-  } else {
-    double low = values.empty() ? 0 : values.front();
-    double high = values.empty() ? 1 : values.back();
-    if (options.histogram_range) {
-      std::tie(low, high) = *options.histogram_range;
-    }
-    if (low == high) {  // numpy widens an empty range by half a unit each way
-      low -= 0.5;
-      high += 0.5;
-    }
-    const int bins = options.histogram_bins;
-    stats.histogram_counts.assign(static_cast<std::size_t>(bins), 0);
-    for (const double value : values) {
-      if (value < low || value > high) {
-        continue;
-      }
-      const auto bin = std::min(static_cast<int>((value - low) / (high - low) * bins), bins - 1);
-      ++stats.histogram_counts[static_cast<std::size_t>(bin)];
-    }
-    for (int n = 0; n <= bins; ++n) {
-      stats.histogram_edges.push_back(low + (high - low) * n / bins);
-    }
-  }
-  stats.valid_pixels = values.size();
-  stats.masked_pixels = pixel_count - values.size();
-  stats.valid_percent = std::round(valid / static_cast<double>(pixel_count) * 100 * 100) / 100;
-  return stats;
 }
 
 json optional_number(const std::optional<double>& value) { return value ? number(*value) : json(nullptr); }
@@ -244,7 +159,7 @@ json BandStatistics::to_json() const {
   stats["min"] = optional_number(min);
   stats["max"] = optional_number(max);
   stats["mean"] = optional_number(mean);
-  stats["count"] = static_cast<double>(count);
+  stats["count"] = count;
   stats["sum"] = number(sum);
   stats["std"] = optional_number(std);
   stats["median"] = optional_number(median);
@@ -254,7 +169,13 @@ json BandStatistics::to_json() const {
   for (const Percentile& p : percentiles) {
     stats[fmt::format("percentile_{}", static_cast<int>(p.percentile))] = optional_number(p.value);
   }
-  stats["histogram"] = {histogram_counts, histogram_edges};
+  // Counts of pixels stay integers (rio-tiler's numpy histogram); weighted counts are fractional.
+  json counts = json::array();
+  for (const double value : histogram_counts) {
+    counts.push_back(std::floor(value) == value && value < 9007199254740992.0 ? json(static_cast<std::uint64_t>(value))
+                                                                              : json(value));
+  }
+  stats["histogram"] = {std::move(counts), histogram_edges};
   stats["valid_pixels"] = static_cast<double>(valid_pixels);
   stats["masked_pixels"] = static_cast<double>(masked_pixels);
   stats["valid_percent"] = valid_percent;
@@ -271,37 +192,10 @@ json to_json(const std::vector<BandStatistics>& statistics) {
 
 std::vector<BandStatistics> raster_statistics(std::string_view href, const StatisticsOptions& statistics,
                                               const ReadOptions& options) {
-  if (statistics.histogram_bins < 1 || statistics.histogram_bins > 10000) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("histogram_bins {} is out of range (1 to 10000)", statistics.histogram_bins));
-  }
-  for (const double p : statistics.percentiles) {
-    if (!(p >= 0 && p <= 100)) {
-      throw Error(ErrorCode::kInvalidInput, fmt::format("percentile {} is out of range (0 to 100)", p));
-    }
-  }
+  tiling::check_statistics_options(statistics);
   const ImageData image = read_preview(href, statistics.max_size, options);
-  // The image's mask keeps a pixel when any band has data; statistics are
-  // per band, so each band's own nodata values are left out too (as in
-  // rio-tiler's per-band masked arrays).
-  std::optional<double> nodata = options.nodata;
-  if (!nodata && options.expression.empty()) {
-    nodata = tiling::open_raster(href).info.nodata;
-  }
-  std::vector<BandStatistics> result;
-  std::vector<double> values;
-  for (int b = 0; b < image.band_count(); ++b) {
-    values.clear();
-    for (std::size_t p = 0; p < image.pixel_count(); ++p) {
-      const double value = tiling::value_at(image, b, p);
-      if (image.mask()[p] != 0 && std::isfinite(value) && !(nodata && value == *nodata)) {
-        values.push_back(value);
-      }
-    }
-    result.push_back(
-        band_statistics(image.band_names[static_cast<std::size_t>(b)], values, image.pixel_count(), statistics));
-  }
-  return result;
+  return tiling::image_statistics(image, tiling::statistics_nodata(options, tiling::open_raster(href).info.nodata),
+                                  statistics);
 }
 
 json tilejson(std::string_view href, std::string_view tile_url, const TileMatrixSet& tms) {

@@ -741,9 +741,11 @@ ImageData read_grid(OpenRaster& raster, const ReadGrid& grid, const ReadOptions&
   } else {
     read_window(dataset, source, grid, bands, nodata, options, image);
   }
-  // GDAL returns any non-zero mask value; rio-tiler's masks are 0 or 255.
+  // An alpha band (the raster's own, or the one the warp adds for its mask)
+  // can be partly transparent; only fully opaque pixels are valid, as in
+  // rio-tiler 8+ (its reader masks `alpha != opaque`; 7.x kept any non-zero).
   std::uint8_t* mask = image.mask();
-  std::transform(mask, mask + image.pixel_count(), mask, [](std::uint8_t v) { return v != 0 ? 255 : 0; });
+  std::transform(mask, mask + image.pixel_count(), mask, [](std::uint8_t v) { return v == 255 ? 255 : 0; });
   apply_value_mask(image, nodata);
 
   std::vector<std::string> names;

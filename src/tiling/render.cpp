@@ -22,6 +22,7 @@
 #include "core/gdal_env.hpp"
 #include "tessera/error.hpp"
 #include "tiling/pixel_type.hpp"
+#include "tiling/png_encode.hpp"
 
 namespace tessera {
 
@@ -32,13 +33,13 @@ enum class Format { kPng, kJpeg, kWebp, kGtiff, kNpy };
 struct FormatInfo {
   std::string_view name;
   Format format;
-  const char* driver;  // GDAL's; nullptr for NPY, which is written here
+  const char* driver;  // GDAL's; nullptr for PNG (png_encode.cpp) and NPY, written here
   std::string_view media_type;
 };
 
 // TiTiler's names and media types.
 constexpr FormatInfo kFormats[] = {
-    {"png", Format::kPng, "PNG", "image/png"},
+    {"png", Format::kPng, nullptr, "image/png"},
     {"jpeg", Format::kJpeg, "JPEG", "image/jpeg"},
     {"jpg", Format::kJpeg, "JPEG", "image/jpeg"},
     {"webp", Format::kWebp, "WEBP", "image/webp"},
@@ -363,9 +364,7 @@ std::string encode_with_gdal(const ImageData& image, const FormatInfo& format, c
 
   MemDataset source(image.width(), image.height());
   CPLStringList creation;
-  std::vector<std::uint16_t> alpha16;
   switch (format.format) {
-    case Format::kPng:
     case Format::kJpeg:
       for (int band = 0; band < bands; ++band) {
         source.add_band(type, image.band_data(band), interpretation(band));
@@ -383,23 +382,13 @@ std::string encode_with_gdal(const ImageData& image, const FormatInfo& format, c
       }
       source.set_georeferencing(image);
       break;
+    case Format::kPng:
     case Format::kNpy:
-      throw Error(ErrorCode::kInternal, "NPY is not a GDAL format");
+      throw Error(ErrorCode::kInternal, fmt::format("{} is not encoded through GDAL", format.name));
   }
 
   if (options.add_mask) {
     switch (format.format) {
-      case Format::kPng:
-        if (uint8) {
-          source.add_band(GDT_Byte, image.mask(), GCI_AlphaBand);
-        } else {
-          // rio-tiler's linear_rescale of the mask from 0-255 to 0-65535, truncated.
-          alpha16.resize(image.pixel_count());
-          std::transform(image.mask(), image.mask() + image.pixel_count(), alpha16.begin(),
-                         [](std::uint8_t m) { return static_cast<std::uint16_t>(m / 255.0 * 65535.0); });
-          source.add_band(GDT_UInt16, alpha16.data(), GCI_AlphaBand);
-        }
-        break;
       case Format::kWebp:
         source.add_band(GDT_Byte, image.mask(), GCI_AlphaBand);
         break;
@@ -415,15 +404,13 @@ std::string encode_with_gdal(const ImageData& image, const FormatInfo& format, c
         }
         break;
       case Format::kJpeg:  // rio-tiler drops the mask for JPEG
+      case Format::kPng:
       case Format::kNpy:
         break;
     }
   }
 
   switch (format.format) {
-    case Format::kPng:
-      creation.SetNameValue("ZLEVEL", "6");  // rio-tiler's PNG profile
-      break;
     case Format::kJpeg:
       creation.SetNameValue("QUALITY", fmt::format("{}", options.jpeg_quality).c_str());
       break;
@@ -435,6 +422,7 @@ std::string encode_with_gdal(const ImageData& image, const FormatInfo& format, c
         creation.SetNameValue("PIXELTYPE", "SIGNEDBYTE");  // GDAL before 3.7 has no Int8 type
       }
       break;
+    case Format::kPng:
     case Format::kNpy:
       break;
   }
@@ -500,6 +488,9 @@ std::string render(const ImageData& image, const RenderOptions& options) {
                 fmt::format("{} takes 1 or 3 bands (gray or RGB), but the image has {}; select bands or "
                             "use an expression, or render as tif or npy",
                             format.name, current.band_count()));
+  }
+  if (format.format == Format::kPng) {
+    return tiling::encode_png(current, options.add_mask);
   }
   gdal::ensure_initialized();
   return encode_with_gdal(current, format, options);

@@ -1,4 +1,5 @@
 // The C ABI seen from C++: statuses, thread-local messages, NULL handling.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -388,6 +389,40 @@ TEST_F(CApiTiling, InfoStatisticsTileJson) {
   EXPECT_NE(message().find("histogram_range"), std::string::npos);
   EXPECT_EQ(tsr_raster_statistics(href_.c_str(), "{\"percentiles\": [200]}", &json), TSR_INVALID_INPUT);
 
+  // Exact feature statistics: columns 20.5-30.25, rows 40-50.5 of the raster
+  // (value 1 + row + column), each pixel weighed by its covered share.
+  const double west = 500000 + 10 * 20.5;
+  const double east = 500000 + 10 * 30.25;
+  const double north = 5000000 - 10 * 40.0;
+  const double south = 5000000 - 10 * 50.5;
+  const nlohmann::json shape = {
+      {"type", "Polygon"},
+      {"coordinates", {{{west, south}, {east, south}, {east, north}, {west, north}, {west, south}}}}};
+  ASSERT_EQ(tsr_feature_statistics(href_.c_str(), shape.dump().c_str(), R"({"bbox_crs": "EPSG:32633"})", &json), TSR_OK)
+      << message();
+  const auto exact = take_json(json)["b1"];
+  double count = 0;
+  double sum = 0;
+  for (int row = 40; row <= 50; ++row) {
+    for (int column = 20; column <= 30; ++column) {
+      const double share_x = std::min(column + 1.0, 30.25) - std::max(static_cast<double>(column), 20.5);
+      const double share_y = std::min(row + 1.0, 50.5) - row;
+      count += share_x * share_y;
+      sum += share_x * share_y * (1 + row + column);
+    }
+  }
+  EXPECT_DOUBLE_EQ(exact["count"].get<double>(), count);
+  EXPECT_NEAR(exact["sum"].get<double>(), sum, 1e-9);
+  EXPECT_NEAR(exact["mean"].get<double>(), sum / count, 1e-12);
+  EXPECT_EQ(exact["min"], 1 + 40 + 20);
+  EXPECT_EQ(exact["max"], 1 + 50 + 30);
+  EXPECT_EQ(tsr_feature_statistics(href_.c_str(), R"({"type": "Point", "coordinates": [15, 45]})", nullptr, &json),
+            TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("Polygon"), std::string::npos);
+  EXPECT_EQ(tsr_feature_statistics(href_.c_str(), shape.dump().c_str(), R"({"cover_scale": 5000})", &json),
+            TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_feature_statistics(href_.c_str(), shape.dump().c_str(), nullptr, nullptr), TSR_INVALID_INPUT);
+
   ASSERT_EQ(tsr_tilejson(href_.c_str(), "https://tiles.example.com/{z}/{x}/{y}.png", nullptr, &json), TSR_OK);
   const auto document = take_json(json);
   EXPECT_EQ(document["tilejson"], "3.0.0");
@@ -681,6 +716,94 @@ TEST_F(CApiTiling, MosaicOverARegisteredSearch) {
   ASSERT_EQ(point["values"].size(), 1U) << point;
   EXPECT_EQ(point["values"][0]["band_names"], nlohmann::json::array({"data_b1"}));
   EXPECT_EQ(tsr_mosaic_point(mosaic, 0, 0, R"({"nope": 1})", &values), TSR_INVALID_INPUT);
+  // Per-asset bands in both shapes (TiTiler's text, rio-tiler's object), and asset_as_band.
+  for (const char* options :
+       {R"({"assets": ["data|bidx=1,1"]})", R"({"assets": [{"name": "data", "indexes": [1, 1]}]})"}) {
+    tsr_mosaic selected = nullptr;
+    ASSERT_EQ(tsr_mosaic_from_registered(catalog, search_id.c_str(), options, &selected), TSR_OK) << message();
+    ASSERT_EQ(tsr_mosaic_point(selected, (low[0] + high[0]) / 2, (low[1] + high[1]) / 2, nullptr, &values), TSR_OK)
+        << message();
+    EXPECT_EQ(take_json(values)["values"][0]["band_names"], nlohmann::json::array({"data_b1", "data_b1"}));
+    tsr_mosaic_destroy(&selected);
+  }
+  tsr_mosaic as_band = nullptr;
+  ASSERT_EQ(tsr_mosaic_from_registered(catalog, search_id.c_str(), R"({"assets": ["data"], "asset_as_band": true})",
+                                       &as_band),
+            TSR_OK)
+      << message();
+  ASSERT_EQ(tsr_mosaic_point(as_band, (low[0] + high[0]) / 2, (low[1] + high[1]) / 2, nullptr, &values), TSR_OK);
+  EXPECT_EQ(take_json(values)["values"][0]["band_names"], nlohmann::json::array({"data"}));
+  tsr_mosaic_destroy(&as_band);
+  for (const char* options : {R"({"assets": "data"})", R"({"assets": [{"name": "data", "indexes": [0]}]})",
+                              R"({"assets": ["data|bidx=x"]})", R"({"assets": [7]})", R"({"asset_as_band": 1})"}) {
+    tsr_mosaic refused = nullptr;
+    EXPECT_EQ(tsr_mosaic_from_registered(catalog, search_id.c_str(), options, &refused), TSR_INVALID_INPUT) << options;
+    EXPECT_NE(message().find("options_json"), std::string::npos) << message();
+    EXPECT_EQ(refused, nullptr);
+  }
+
+  // Parts, features, previews and feature statistics: on a grid of the
+  // raster's own pixels (columns 20-29, rows 40-49) the mosaic of the one item
+  // is the raster, and its statistics the raster's.
+  const auto utm_square = [](double west, double north, double east, double south) {
+    const auto x = [](double column) { return 500000 + 10 * column; };
+    const auto y = [](double row) { return 5000000 - 10 * row; };
+    return nlohmann::json{{"type", "Feature"},
+                          {"properties", nlohmann::json::object()},
+                          {"geometry",
+                           {{"type", "Polygon"},
+                            {"coordinates",
+                             {{{x(west), y(south)},
+                               {x(east), y(south)},
+                               {x(east), y(north)},
+                               {x(west), y(north)},
+                               {x(west), y(south)}}}}}}};
+  };
+  const std::string on_raster_grid = R"({"bbox_crs": "EPSG:32633", "width": 10, "height": 10})";
+  const double square[4] = {500200, 4999500, 500300, 4999600};
+  tsr_image part = nullptr;
+  ASSERT_EQ(tsr_mosaic_part(mosaic, square, on_raster_grid.c_str(), &part), TSR_OK) << message();
+  int bands = 0;
+  int height = 0;
+  int width = 0;
+  ASSERT_EQ(tsr_image_shape(part, &bands, &height, &width), TSR_OK);
+  EXPECT_EQ(width, 10);
+  EXPECT_EQ(static_cast<const std::uint16_t*>(tsr_image_data(part))[0], 1 + 40 + 20);
+  tsr_image_destroy(&part);
+  ASSERT_EQ(tsr_mosaic_feature(mosaic, utm_square(20, 40, 30, 50).dump().c_str(), on_raster_grid.c_str(), &part),
+            TSR_OK)
+      << message();
+  tsr_image_destroy(&part);
+  ASSERT_EQ(tsr_mosaic_preview(mosaic, R"({"max_size": 32})", &part), TSR_OK) << message();
+  ASSERT_EQ(tsr_image_shape(part, &bands, &height, &width), TSR_OK);
+  EXPECT_EQ(std::max(width, height), 32);
+  tsr_image_destroy(&part);
+  char* by_mosaic = nullptr;
+  ASSERT_EQ(
+      tsr_mosaic_statistics(mosaic, utm_square(20, 40, 30, 50).dump().c_str(), on_raster_grid.c_str(), &by_mosaic),
+      TSR_OK)
+      << message();
+  const auto mosaic_statistics = take_json(by_mosaic);
+  EXPECT_EQ(mosaic_statistics["assets"], nlohmann::json::array({"scene"}));
+  char* by_raster = nullptr;
+  ASSERT_EQ(tsr_feature_statistics(href_.c_str(), utm_square(20, 40, 30, 50).dump().c_str(),
+                                   R"({"bbox_crs": "EPSG:32633"})", &by_raster),
+            TSR_OK)
+      << message();
+  const auto raster_statistics = take_json(by_raster);
+  for (const char* key : {"count", "sum", "mean", "min", "max"}) {
+    EXPECT_EQ(mosaic_statistics["statistics"]["data_b1"][key], raster_statistics["b1"][key]) << key;
+  }
+  EXPECT_EQ(tsr_mosaic_statistics(mosaic, "{not json", nullptr, &by_mosaic), TSR_INVALID_INPUT);
+  EXPECT_EQ(
+      tsr_mosaic_statistics(mosaic, utm_square(20, 40, 30, 50).dump().c_str(), R"({"cover_scale": 0})", &by_mosaic),
+      TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("cover_scale"), std::string::npos);
+  EXPECT_EQ(tsr_mosaic_preview(mosaic, R"({"bounds": [1, 2]})", &part), TSR_INVALID_INPUT);
+  EXPECT_NE(message().find("bounds"), std::string::npos);
+  EXPECT_EQ(tsr_mosaic_part(mosaic, nullptr, nullptr, &part), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_mosaic_feature(mosaic, "{}", nullptr, nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(part, nullptr);
 
   EXPECT_EQ(tsr_mosaic_tile(mosaic, nullptr, kZ, kX + 50, kY, nullptr, &tile), TSR_NOT_FOUND);
   EXPECT_EQ(tile, nullptr);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <cpl_vsi.h>
@@ -16,6 +17,7 @@
 #include <ogr_spatialref.h>
 
 #include "tessera/colormap.hpp"
+#include "tessera/environment.hpp"
 #include "tessera/render.hpp"
 #include "test_support.hpp"
 
@@ -357,6 +359,136 @@ TEST(Render, PngKeepsUint16AndScalesTheAlphaToIt) {
   EXPECT_EQ(png.dataset().GetRasterBand(1)->GetRasterDataType(), GDT_UInt16);
   EXPECT_EQ(png.band(1), (std::vector<double>{0, 100, 1000, 2500, 65535}));
   EXPECT_EQ(png.band(2), (std::vector<double>{65535, 0, 65535, 65535, 65535}));
+}
+
+// rasterio's dtype ranges, which render() rescales types PNG cannot hold from.
+std::pair<double, double> range_of(DataType type) {
+  switch (type) {
+    case DataType::kInt8:
+      return {-128, 127};
+    case DataType::kInt16:
+      return {-32768, 32767};
+    case DataType::kUInt32:
+      return {0, 4294967295.0};
+    case DataType::kInt32:
+      return {-2147483648.0, 2147483647.0};
+    case DataType::kFloat32:
+      return {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()};
+    case DataType::kFloat64:
+      return {std::numeric_limits<double>::lowest(), std::numeric_limits<double>::max()};
+    case DataType::kUInt16:
+      return {0, 65535};
+    case DataType::kUInt8:
+      break;
+  }
+  return {0, 255};
+}
+
+// A `width` x `height` image of `type` whose every sample differs from its
+// neighbours (spread over the type's range, a smaller one for floats), with
+// a mask of 0, 128 and 255.
+ImageData varied_image(DataType type, int bands, int width, int height) {
+  ImageData image(type, bands, height, width);
+  const auto [low, high] =
+      type == DataType::kFloat32 || type == DataType::kFloat64 ? std::pair{-1e4, 1e4} : range_of(type);
+  for (int b = 0; b < bands; ++b) {
+    for (std::size_t p = 0; p < image.pixel_count(); ++p) {
+      const double value =
+          low + (high - low) * static_cast<double>((p * 37 + static_cast<std::size_t>(b) * 101) % 1000) / 999;
+      switch (type) {
+        case DataType::kUInt8:
+          image.band<std::uint8_t>(b)[p] = static_cast<std::uint8_t>(value);
+          break;
+        case DataType::kInt8:
+          image.band<std::int8_t>(b)[p] = static_cast<std::int8_t>(value);
+          break;
+        case DataType::kUInt16:
+          image.band<std::uint16_t>(b)[p] = static_cast<std::uint16_t>(value);
+          break;
+        case DataType::kInt16:
+          image.band<std::int16_t>(b)[p] = static_cast<std::int16_t>(value);
+          break;
+        case DataType::kUInt32:
+          image.band<std::uint32_t>(b)[p] = static_cast<std::uint32_t>(value);
+          break;
+        case DataType::kInt32:
+          image.band<std::int32_t>(b)[p] = static_cast<std::int32_t>(value);
+          break;
+        case DataType::kFloat32:
+          image.band<float>(b)[p] = static_cast<float>(value);
+          break;
+        case DataType::kFloat64:
+          image.band<double>(b)[p] = value;
+          break;
+      }
+    }
+  }
+  for (std::size_t p = 0; p < image.pixel_count(); ++p) {
+    image.mask()[p] = p % 7 == 0 ? 0 : (p % 11 == 0 ? 128 : 255);
+  }
+  return image;
+}
+
+// The PNG written by tessera (libdeflate) decodes, with GDAL's libpng, to the
+// pixels the image holds: every type render() takes (uint8 and uint16 kept,
+// the others rescaled to uint8 as a GeoTIFF of the explicit rescale shows),
+// one or three bands, with and without the mask as alpha.
+TEST(Render, PngDecodesToTheSamePixelsForEveryTypeAndBandCount) {
+  for (const DataType type : {DataType::kUInt8, DataType::kInt8, DataType::kUInt16, DataType::kInt16, DataType::kUInt32,
+                              DataType::kInt32, DataType::kFloat32, DataType::kFloat64}) {
+    for (const int bands : {1, 3}) {
+      for (const bool add_mask : {true, false}) {
+        SCOPED_TRACE(fmt::format("{} band(s) of {}, mask {}", bands, tessera::data_type_name(type), add_mask));
+        const ImageData image = varied_image(type, bands, 37, 23);
+        RenderOptions options;
+        options.add_mask = add_mask;
+        Decoded png(render_as(image, "png", options));
+        ASSERT_TRUE(png.ok());
+        ASSERT_EQ(png.bands(), bands + (add_mask ? 1 : 0));
+        const bool wide = type == DataType::kUInt16;
+        EXPECT_EQ(png.dataset().GetRasterBand(1)->GetRasterDataType(), wide ? GDT_UInt16 : GDT_Byte);
+        const bool native = type == DataType::kUInt8 || wide;
+        RenderOptions rescaled;
+        rescaled.rescale = {range_of(type)};
+        rescaled.add_mask = false;
+        Decoded expected(render_as(image, "tif", native ? RenderOptions{} : rescaled));
+        for (int b = 1; b <= bands; ++b) {
+          EXPECT_EQ(png.band(b), expected.band(b)) << "band " << b;
+        }
+        if (add_mask) {
+          std::vector<double> alpha;
+          for (std::size_t p = 0; p < image.pixel_count(); ++p) {
+            alpha.push_back(wide ? std::floor(image.mask()[p] / 255.0 * 65535.0) : image.mask()[p]);
+          }
+          EXPECT_EQ(png.band(bands + 1), alpha);
+          EXPECT_EQ(png.dataset().GetRasterBand(bands + 1)->GetColorInterpretation(), GCI_AlphaBand);
+        }
+      }
+    }
+  }
+}
+
+// Odd shapes round-trip; the encoder's memory is bounded by the request
+// budget, checked before it allocates.
+TEST(Render, PngOfOddShapesAndBeyondTheBudget) {
+  for (const auto& [width, height] : {std::pair{1, 1}, std::pair{4099, 1}, std::pair{1, 4099}, std::pair{257, 3}}) {
+    const ImageData image = varied_image(DataType::kUInt16, 3, width, height);
+    Decoded png(render_as(image, "png"));
+    ASSERT_TRUE(png.ok()) << width << "x" << height;
+    EXPECT_EQ(png.dataset().GetRasterXSize(), width);
+    EXPECT_EQ(png.dataset().GetRasterYSize(), height);
+    const std::vector<double> first = png.band(1);
+    EXPECT_EQ(first.back(), image.band<std::uint16_t>(0)[image.pixel_count() - 1]);
+  }
+  tessera::ReaderConfig budget = tessera::reader_config();
+  budget.max_request_values = 64 * 64 * 4 - 1;
+  tessera::configure(budget);
+  const ImageData rgb = varied_image(DataType::kUInt8, 3, 64, 64);
+  expect_error([&] { (void)render_as(rgb, "png"); }, ErrorCode::kInvalidInput, "max_request_values");
+  RenderOptions no_mask;
+  no_mask.add_mask = false;
+  EXPECT_TRUE(Decoded(render_as(rgb, "png", no_mask)).ok());  // 3 values a pixel fit
+  tessera::configure(tessera::ReaderConfig{});
 }
 
 TEST(Render, JpegHasNoAlphaAndHonoursTheQuality) {

@@ -206,6 +206,107 @@ TEST_F(ServiceItemTiles, ItemTilesStackTheAssetsAskedFor) {
   expect_error(handle(get(std::string(kItem) + "/point/12.5,45.5", {{"assets", "data"}})), 404);
 }
 
+// TiTiler 2's assets=<asset>|bidx=..., TiTiler 1's asset_bidx=<asset>|...,
+// both expression spellings and asset_as_band read the same pixels.
+TEST_F(ServiceItemTiles, PerAssetBandsInBothTiTilerForms) {
+  const std::string tile = std::string(kItem) + "/tiles/WebMercatorQuad/" + overlap_tile(9);
+  const HttpResponse plain = handle(get(tile + ".npy", {{"assets", "data"}, {"assets", "bands"}}));
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  for (const Query& query : std::vector<Query>{
+           {{"assets", "data|bidx=1"}, {"assets", "bands|bidx=1"}},
+           {{"assets", "data|bidx=1,bands|bidx=1"}},
+           {{"assets", "data,bands"}, {"asset_bidx", "bands|1"}},
+           {{"assets", "data"}, {"assets", "bands"}, {"asset_bidx", "data|1"}, {"asset_bidx", "bands|1"}},
+       }) {
+    const HttpResponse selected = handle(get(tile + ".npy", query));
+    ASSERT_EQ(selected.status, 200) << selected.body;
+    EXPECT_EQ(selected.body, plain.body) << query.front().second;
+  }
+  const HttpResponse twice = handle(get(tile + ".npy", {{"assets", "bands|bidx=1,1"}}));
+  ASSERT_EQ(twice.status, 200) << twice.body;
+  EXPECT_NE(twice.body.find("'shape': (3, 256, 256)"), std::string::npos);
+
+  // rio-tiler 9's b<n> over the stack equals rio-tiler 7's <asset>_b<n>.
+  const Query v2 = {{"assets", "data"}, {"assets", "bands|bidx=1"}, {"expression", "b1-b2"}, {"rescale", "-255,255"}};
+  const HttpResponse by_position = handle(get(tile + ".png", v2));
+  ASSERT_EQ(by_position.status, 200) << by_position.body;
+  EXPECT_EQ(by_position.body,
+            handle(get(tile + ".png", {{"expression", "data_b1-bands_b1"}, {"rescale", "-255,255"}})).body);
+  EXPECT_EQ(by_position.body, handle(get(tile + ".png", {{"assets", "data"},
+                                                         {"assets", "bands"},
+                                                         {"asset_as_band", "true"},
+                                                         {"expression", "data-bands"},
+                                                         {"rescale", "-255,255"}}))
+                                  .body);
+
+  const json point = body_of(handle(
+      get(std::string(kItem) + "/point/10.75,45.75", {{"assets", "data,bands|bidx=1"}, {"asset_as_band", "1"}})));
+  EXPECT_EQ(point.at("band_names"), json::array({"data", "bands"})) << point;
+  EXPECT_EQ(point.at("values").at(1), 190.0) << point;
+  const json info = body_of(handle(get(std::string(kItem) + "/info", {{"assets", "bands|bidx=1"}})));
+  EXPECT_EQ(info.size(), 1u);
+  EXPECT_TRUE(info.contains("bands")) << info;
+}
+
+// Every malformed per-asset value is a 400 naming its parameter; a band the
+// asset lacks names the asset and its band count.
+TEST_F(ServiceItemTiles, PerAssetBandFaultsAre400) {
+  const std::string tile = std::string(kItem) + "/tiles/WebMercatorQuad/" + overlap_tile(9) + ".png";
+  for (const char* bad : {"bands|bidx=0", "bands|bidx=x", "bands|bidx=", "bands|bidx=1,", "bands|foo=1", "bands|bidx",
+                          "|bidx=1", "bands|bidx=1|bidx=1", "bands|expression=b1", "bands|bands=red"}) {
+    expect_error(handle(get(tile, {{"assets", bad}})), 400, "assets");
+  }
+  for (const Query& query : std::vector<Query>{{{"assets", "bands"}, {"asset_bidx", "bands"}},
+                                               {{"assets", "bands"}, {"asset_bidx", "|1"}},
+                                               {{"assets", "bands"}, {"asset_bidx", "bands|0"}},
+                                               {{"assets", "bands"}, {"asset_bidx", "bands|"}},
+                                               {{"assets", "bands"}, {"asset_bidx", "data|1"}},
+                                               {{"assets", "bands|bidx=1"}, {"asset_bidx", "bands|1"}}}) {
+    expect_error(handle(get(tile, query)), 400, "asset_bidx");
+  }
+  const HttpResponse beyond = handle(get(tile, {{"assets", "data"}, {"assets", "bands|bidx=2"}}));
+  expect_error(beyond, 400);
+  EXPECT_NE(json::parse(beyond.body).at("description").get<std::string>().find("asset 'bands' has 1 band(s)"),
+            std::string::npos)
+      << beyond.body;
+  const HttpResponse stack = handle(get(tile, {{"assets", "data"}, {"expression", "b2*2"}}));
+  expect_error(stack, 400);
+  EXPECT_NE(json::parse(stack.body).at("description").get<std::string>().find("beyond the 1 band(s)"),
+            std::string::npos)
+      << stack.body;
+  expect_error(handle(get(tile, {{"assets", "data"}, {"expression", "b1+data_b1"}})), 400, "expression");
+  expect_error(handle(get(tile, {{"expression", "b1*2"}})), 400, "expression");
+  expect_error(handle(get(tile, {{"assets", "data"}, {"asset_as_band", "perhaps"}})), 400, "asset_as_band");
+  expect_error(handle(get(std::string(kItem) + "/info", {{"assets", "bands|bidx=0"}})), 400, "assets");
+  expect_error(handle(get(std::string(kItem) + "/point/10.75,45.75", {{"assets", "bands|bidx=3"}})), 400);
+}
+
+// TiTiler 2's tilesize stands for the path's @{scale}x; both only when they agree.
+TEST_F(ServiceItemTiles, TileSizeAndScale) {
+  const std::string tile = std::string(kItem) + "/tiles/WebMercatorQuad/" + overlap_tile(9);
+  const auto shape_of = [&](const std::string& path, const Query& query) {
+    const HttpResponse response = handle(get(path, query));
+    EXPECT_EQ(response.status, 200) << response.body;
+    return response.body.substr(0, 120);
+  };
+  EXPECT_NE(shape_of(tile + ".npy", {{"assets", "data"}, {"tilesize", "512"}}).find("(2, 512, 512)"),
+            std::string::npos);
+  EXPECT_NE(shape_of(tile + "@2x.npy", {{"assets", "data"}}).find("(2, 512, 512)"), std::string::npos);
+  EXPECT_NE(shape_of(tile + "@2x.npy", {{"assets", "data"}, {"tilesize", "512"}}).find("(2, 512, 512)"),
+            std::string::npos);
+  expect_error(handle(get(tile + "@2x.npy", {{"assets", "data"}, {"tilesize", "256"}})), 400, "tilesize");
+  const json tilejson = body_of(handle(
+      get(std::string(kItem) + "/WebMercatorQuad/tilejson.json", {{"assets", "bands|bidx=1"}, {"tilesize", "512"}})));
+  EXPECT_EQ(tilejson.at("tiles").at(0),
+            "http://tiles.test/collections/multi/items/two-assets/tiles/WebMercatorQuad/"
+            "{z}/{x}/{y}.png?assets=bands%7Cbidx%3D1&tilesize=512");
+  expect_error(handle(get(std::string(kItem) + "/WebMercatorQuad/tilejson.json", {{"tilesize", "0"}})), 400,
+               "tilesize");
+  expect_error(
+      handle(get(std::string(kItem) + "/WebMercatorQuad/tilejson.json", {{"tilesize", "256"}, {"tile_scale", "2"}})),
+      400, "tilesize");
+}
+
 TEST_F(ServiceItemTiles, ItemAssetsInfoAndTileJson) {
   const json names = body_of(handle(get(std::string(kItem) + "/assets")));
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), (std::set<std::string>{"bands", "data"}));

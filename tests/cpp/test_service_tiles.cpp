@@ -350,6 +350,30 @@ TEST_F(ServiceTiles, SearchErrors) {
   expect_error(handle(get("/searches/" + all + "/tiles/WebMercatorQuad/9/0/255.png", {{"assets", "data"}})), 404);
 }
 
+// Registered searches and collection mosaics take the per-asset forms of
+// TiTiler 2 (assets=data|bidx=1) and 1 (asset_bidx=data|1) like items do.
+TEST_F(ServiceTiles, SearchAndCollectionMosaicsTakePerAssetBands) {
+  const std::string all = register_search({{"collections", {"sample"}}});
+  for (const std::string& prefix : {"/searches/" + all, std::string("/collections/sample")}) {
+    const std::string tile = prefix + "/tiles/WebMercatorQuad/" + tile_of(0, 9) + ".npy";
+    const HttpResponse plain = handle(get(tile, {{"assets", "data"}}));
+    ASSERT_EQ(plain.status, 200) << plain.body;
+    EXPECT_EQ(handle(get(tile, {{"assets", "data|bidx=1"}})).body, plain.body) << prefix;
+    EXPECT_EQ(handle(get(tile, {{"assets", "data"}, {"asset_bidx", "data|1"}})).body, plain.body) << prefix;
+    const HttpResponse doubled = handle(get(tile, {{"assets", "data"}, {"expression", "b1*2"}}));
+    ASSERT_EQ(doubled.status, 200) << doubled.body;
+    EXPECT_EQ(doubled.body, handle(get(tile, {{"expression", "data_b1*2"}})).body) << prefix;
+    expect_error(handle(get(tile, {{"assets", "data|bidx=one"}})), 400, "assets");
+    expect_error(handle(get(tile, {{"assets", "data"}, {"asset_bidx", "other|1"}})), 400, "asset_bidx");
+    const HttpResponse beyond = handle(get(tile, {{"assets", "data|bidx=2"}}));
+    expect_error(beyond, 400);
+    EXPECT_NE(description_of(beyond).find("asset 'data' has 1 band(s): band 2 does not exist"), std::string::npos)
+        << beyond.body;
+    const json values = body_of(handle(get(prefix + "/point/10.75,45.75", {{"assets", "data|bidx=1,1"}})));
+    EXPECT_EQ(values.at("values").at(0).at("band_names"), json::array({"data_b1", "data_b1"})) << values;
+  }
+}
+
 TEST_F(ServiceTiles, WithoutACatalogOnlyTheCogRoutes) {
   tessera::ServiceOptions options;
   const tessera::Service service(options);

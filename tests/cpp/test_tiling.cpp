@@ -69,6 +69,40 @@ std::string bands_raster(const std::filesystem::path& folder) {
   return path;
 }
 
+// A uint8 UTM raster with an alpha band: band 1 is 1 where the alpha is 255
+// (left half), 2 where it is 128 (right half, top) and 3 where it is 0.
+std::string partly_transparent_raster(const std::filesystem::path& folder) {
+  GDALAllRegister();
+  const std::string path = (folder / "alpha.tif").string();
+  constexpr int kSize = 200;
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
+  const char* options[] = {"ALPHA=YES", nullptr};
+  GDALDatasetUniquePtr dataset(driver->Create(path.c_str(), kSize, kSize, 2, GDT_Byte, const_cast<char**>(options)));
+  std::array<double, 6> transform = {500000, 20, 0, 5200000, 0, -20};
+  dataset->SetGeoTransform(transform.data());
+  OGRSpatialReference utm;
+  utm.importFromEPSG(32633);
+  dataset->SetSpatialRef(&utm);
+  std::vector<std::uint8_t> values(kSize * kSize);
+  std::vector<std::uint8_t> alpha(kSize * kSize);
+  for (int y = 0; y < kSize; ++y) {
+    for (int x = 0; x < kSize; ++x) {
+      const std::size_t p = static_cast<std::size_t>(y) * kSize + static_cast<std::size_t>(x);
+      const bool left = x < kSize / 2;
+      values[p] = left ? 1 : (y < kSize / 2 ? 2 : 3);
+      alpha[p] = left ? 255 : (y < kSize / 2 ? 128 : 0);
+    }
+  }
+  EXPECT_EQ(
+      dataset->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, kSize, kSize, values.data(), kSize, kSize, GDT_Byte, 0, 0),
+      CE_None);
+  EXPECT_EQ(
+      dataset->GetRasterBand(2)->RasterIO(GF_Write, 0, 0, kSize, kSize, alpha.data(), kSize, kSize, GDT_Byte, 0, 0),
+      CE_None);
+  EXPECT_EQ(dataset->GetRasterBand(2)->GetColorInterpretation(), GCI_AlphaBand);
+  return path;
+}
+
 Tile centre_tile(const std::string& href, int z) {
   const Bbox bounds = raster_info(href).geographic_bounds;
   return TileMatrixSet::web_mercator_quad().tile((bounds.minx + bounds.maxx) / 2, (bounds.miny + bounds.maxy) / 2, z);
@@ -83,7 +117,7 @@ class TilingTest : public ::testing::Test {
 
 TEST_F(TilingTest, OverviewLevelPerZoomMatchesRioTiler) {
   const std::string href = levels_raster(dir_.path());
-  // The levels rio-tiler 7.9 reads for the centre tile of each zoom (see
+  // The levels rio-tiler reads (7.9 and 9.4 alike) for the centre tile of each zoom (see
   // tests/python/test_tiling_fidelity.py, which checks it against rio-tiler).
   const std::map<int, int> expected = {{9, 50}, {10, 50}, {11, 40}, {12, 30}, {13, 20}, {14, 10}, {15, 10}};
   for (const auto& [z, value] : expected) {
@@ -123,6 +157,24 @@ TEST_F(TilingTest, TileValuesMaskAndBands) {
   EXPECT_EQ(computed.data_type(), DataType::kFloat64);
   EXPECT_EQ(computed.band_count(), 2);
   EXPECT_EQ(computed.width(), 64);
+}
+
+// rio-tiler 8+ masks every pixel whose alpha is not fully opaque (7.x kept
+// any non-zero alpha), so half-transparent pixels are invalid.
+TEST_F(TilingTest, OnlyFullyOpaqueAlphaIsValid) {
+  const std::string href = partly_transparent_raster(dir_.path());
+  const ImageData image = read_tile(href, TileMatrixSet::web_mercator_quad(), centre_tile(href, 13));
+  ASSERT_EQ(image.band_count(), 1);  // the alpha band is the mask, not data
+  std::map<int, int> valid;
+  std::map<int, int> invalid;
+  for (std::size_t p = 0; p < image.pixel_count(); ++p) {
+    ASSERT_TRUE(image.mask()[p] == 0 || image.mask()[p] == 255);
+    ++(image.mask()[p] == 255 ? valid : invalid)[image.band<std::uint8_t>(0)[p]];
+  }
+  EXPECT_GT(valid[1], 0);
+  EXPECT_EQ(valid.count(2), 0U);  // alpha 128
+  EXPECT_GT(invalid[2], 0);       // ... was read: the tile covers it
+  EXPECT_EQ(valid.count(3), 0U);  // alpha 0
 }
 
 TEST_F(TilingTest, PointPreviewInfoStatistics) {

@@ -99,6 +99,20 @@ def fidelity_rasters(folder):
     rasters["uint16_no_overviews_utm"] = write_cog(
         folder / "plain.tif", data, "EPSG:32633", utm, overviews=False
     )
+
+    # Half-transparent pixels (alpha 128): rio-tiler 8+ masks them (only a
+    # fully opaque alpha is valid), 7.x kept them.
+    rgb = noise(rng, "uint8", (3, 800, 800), 0, 256)
+    alpha = numpy.full((1, 800, 800), 255, dtype="uint8")
+    alpha[0, 200:500, 300:700] = 128
+    alpha[0, 600:, :300] = 0
+    rasters["rgba_partial_alpha_utm"] = write_cog(
+        folder / "rgba_partial.tif",
+        numpy.concatenate([rgb, alpha]),
+        "EPSG:32633",
+        utm,
+        colorinterp=[ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha],
+    )
     return rasters
 
 
