@@ -67,6 +67,9 @@ tsr_status tsr_catalog_options_init(tsr_catalog_options* options, unsigned int v
     if (version >= 2) {
       options->max_geometry_vertices = defaults.max_geometry_vertices;
     }
+    if (version >= 3) {
+      options->stac_api_json = nullptr;
+    }
   });
 }
 
@@ -84,6 +87,13 @@ tsr_status tsr_catalog_open(const char* uri, const tsr_catalog_options* options,
       parsed.statement_timeout_ms = options->statement_timeout_ms;
       if (options->version >= 2) {
         parsed.max_geometry_vertices = options->max_geometry_vertices;
+      }
+      if (options->version >= 3 && options->stac_api_json != nullptr) {
+        const auto stac_api = nlohmann::json::parse(options->stac_api_json, nullptr, false);
+        if (stac_api.is_discarded()) {
+          throw Error(ErrorCode::kInvalidInput, "tsr_catalog_open: stac_api_json is not valid JSON");
+        }
+        parsed.stac_api = tessera::StacApiOptions::from_json(stac_api);
       }
     }
     auto handle = std::make_unique<tsr_catalog_s>();
@@ -265,6 +275,10 @@ tsr_status tsr_catalog_registered_searches(tsr_catalog catalog, char** out_json)
     TSR_REQUIRE(out_json);
     *out_json = tessera::capi::copy_string(impl.registered_searches().dump());
   });
+}
+
+tsr_status tsr_catalog_refresh(tsr_catalog catalog) {
+  return guarded([&] { catalog_of(catalog, __func__).refresh(); });
 }
 
 tsr_status tsr_catalog_index_property(tsr_catalog catalog, const char* property) {

@@ -117,7 +117,7 @@ TSR_API tsr_status tsr_storage_uri(tsr_storage storage, const char* key, char** 
 
 typedef struct tsr_catalog_s* tsr_catalog;
 
-#define TSR_CATALOG_OPTIONS_VERSION 2
+#define TSR_CATALOG_OPTIONS_VERSION 3
 
 typedef struct tsr_catalog_options {
   unsigned int version;     /* TSR_CATALOG_OPTIONS_VERSION */
@@ -127,12 +127,20 @@ typedef struct tsr_catalog_options {
   /* Version 2: most vertices of a search's intersects (and, separately, of
    * its filter's geometries); default 100000. */
   size_t max_geometry_vertices;
+  /* Version 3: how a catalog over a remote STAC API (stac+https://...) talks
+   * to it, as a JSON object (NULL: the defaults): headers, connect_timeout_ms,
+   * timeout_ms, max_retries, backoff_base_ms, backoff_cap_ms,
+   * requests_per_second, max_response_bytes, ca_file, search_cache_ttl_ms,
+   * search_cache_max_bytes, search_store (docs/catalog.md). */
+  const char* stac_api_json;
 } tsr_catalog_options;
 
 TSR_API tsr_status tsr_catalog_options_init(tsr_catalog_options* options, unsigned int version);
 
-/* Opens sqlite:///abs/path.db, sqlite://:memory:, an absolute .db path, or
- * postgresql://... (a database with pgstac). `options` may be NULL. */
+/* Opens sqlite:///abs/path.db, sqlite://:memory:, an absolute .db path,
+ * postgresql://... (a database with pgstac) or stac+https://host/path
+ * (stac+http:// too: a read-only catalog over a remote STAC API). `options`
+ * may be NULL. */
 TSR_API tsr_status tsr_catalog_open(const char* uri, const tsr_catalog_options* options, tsr_catalog* out_catalog);
 
 /* Closes the catalog and sets *catalog to NULL. NULL or *NULL is a no-op. */
@@ -219,6 +227,10 @@ TSR_API tsr_status tsr_catalog_register_search(tsr_catalog catalog, const char* 
 TSR_API tsr_status tsr_catalog_registered_search(tsr_catalog catalog, const char* id, char** out_json);
 /* Every registered search, most recently used first (a JSON array). */
 TSR_API tsr_status tsr_catalog_registered_searches(tsr_catalog catalog, char** out_json);
+
+/* Drops what the catalog keeps from its source (a remote STAC API catalog's
+ * area cache of search results); a no-op for a local catalog. */
+TSR_API tsr_status tsr_catalog_refresh(tsr_catalog catalog);
 
 /* ---- Ingest ------------------------------------------------------------- */
 

@@ -63,6 +63,7 @@ std::string default_viewer_dir() {
 
 struct ServeArgs {
   std::string catalog;
+  std::string stac_api;  // JSON: how a stac+https:// catalog talks to its server
   std::string host = "127.0.0.1";
   int port = 8000;
   int threads = static_cast<int>(std::max(16U, 4 * std::thread::hardware_concurrency()));
@@ -184,7 +185,15 @@ void serve(const ServeArgs& args) {
                 "serve: --allow-anonymous-writes is for development on a loopback --host only (got " + args.host + ")");
   }
   options.auth = args.auth;
-  const auto catalog = args.catalog.empty() ? nullptr : Catalog::open(args.catalog);
+  CatalogOptions catalog_options;
+  if (!args.stac_api.empty()) {
+    const auto stac_api = nlohmann::json::parse(args.stac_api, nullptr, false);
+    if (stac_api.is_discarded()) {
+      throw Error(ErrorCode::kInvalidInput, "serve: --stac-api is not valid JSON");
+    }
+    catalog_options.stac_api = StacApiOptions::from_json(stac_api);
+  }
+  const auto catalog = args.catalog.empty() ? nullptr : Catalog::open(args.catalog, catalog_options);
   const Service service = catalog ? Service(*catalog, options) : Service(options);
   if (args.pyramid_update_seconds > 0 && (!catalog || args.pyramid_dir.empty())) {
     throw Error(ErrorCode::kInvalidInput, "serve: --pyramid-update-seconds needs --catalog and --pyramid-dir");
@@ -264,8 +273,12 @@ void add_serve_command(CLI::App& app) {
   CLI::App* command =
       app.add_subcommand("serve", "Serve the STAC API of a catalog, map tiles and a map viewer over HTTP");
   command->add_option("--catalog", args->catalog,
-                      "Catalog URI (sqlite:///path.db, postgresql://...); needed by the STAC API and /searches "
-                      "tiles (without it: COG tiles and the viewer only)");
+                      "Catalog URI (sqlite:///path.db, postgresql://..., stac+https://host/path for a remote STAC "
+                      "API, read-only); needed by the STAC API and /searches tiles (without it: COG tiles and the "
+                      "viewer only)");
+  command->add_option("--stac-api", args->stac_api,
+                      "With a stac+https:// catalog: its options as JSON (headers, timeouts, retries, "
+                      "requests_per_second, search_cache_ttl_ms, search_store, ...; docs/catalog.md)");
   command->add_option("--host", args->host, "Address to listen on")->capture_default_str();
   command->add_option("--port", args->port, "Port (0: any free port; the first line printed is the base URL)")
       ->capture_default_str()

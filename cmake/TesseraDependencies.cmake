@@ -11,6 +11,7 @@ find_package(nlohmann_json CONFIG REQUIRED) # nlohmann_json::nlohmann_json
 find_package(simdjson CONFIG REQUIRED)      # simdjson::simdjson (bulk-load parsing)
 find_package(zstd CONFIG REQUIRED)          # zstd::libzstd_shared (stored items)
 find_package(cpp-jwt CONFIG REQUIRED)       # cpp-jwt::cpp-jwt (header-only: the service's bearer tokens)
+find_package(CURL REQUIRED)                 # CURL::libcurl (the catalog over a remote STAC API)
 find_package(LibXml2 REQUIRED)              # LibXml2::LibXml2 (the service's WMTS capabilities)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto) # OpenSSL::Crypto (md5 of registered searches, as pgstac; SHA-256 of package files)
 # libdeflate ships no CMake config in Debian 12 (1.14): its pkg-config file.

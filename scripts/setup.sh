@@ -7,7 +7,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl
   libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev libssl-dev
   libsqlite3-dev sqlite3 libpq-dev
-  libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev libxml2-dev
+  libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev libxml2-dev libcurl4-openssl-dev
   # PNG tiles' compression (src/tiling/png_encode.cpp).
   libdeflate-dev
   libgtest-dev googletest
@@ -111,6 +111,22 @@ else
   "$PYTHON" -m venv "$SAV_VENV"
   "$SAV_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$SAV_REQUIREMENTS"
   echo "$SAV_HASH" >"$SAV_VENV/.tessera-requirements.sha256"
+fi
+
+# stac-fastapi-pgstac under uvicorn (tests/python/test_stac_api_catalog.py: the
+# remote STAC API catalog against it) in a venv of its own, pinned in
+# tests/stac_fastapi/requirements.txt; reinstalled only when that changes.
+SFP_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/stac-fastapi-pgstac
+SFP_REQUIREMENTS=$(dirname "$0")/../tests/stac_fastapi/requirements.txt
+SFP_HASH=$(sha256sum "$SFP_REQUIREMENTS" | cut -d' ' -f1)
+if [[ -x $SFP_VENV/bin/uvicorn && $(cat "$SFP_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$SFP_HASH" ]]; then
+  log "stac-fastapi-pgstac venv present"
+else
+  log "installing stac-fastapi-pgstac into $SFP_VENV"
+  rm -rf "$SFP_VENV"
+  "$PYTHON" -m venv "$SFP_VENV"
+  "$SFP_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$SFP_REQUIREMENTS"
+  echo "$SFP_HASH" >"$SFP_VENV/.tessera-requirements.sha256"
 fi
 
 # versitygw, the S3-compatible test server, from the Go module proxy at a

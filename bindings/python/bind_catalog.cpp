@@ -127,12 +127,16 @@ py::object released(Call&& call) {
 void bind_catalog(py::module_& m) {
   py::class_<Catalog>(m, "Catalog",
                       "A STAC catalog (SQLite: sqlite:///abs/path.db or sqlite://:memory:; PgSTAC: "
-                      "postgresql://...) with bulk load and STAC-API item search.")
+                      "postgresql://...; a remote STAC API, read-only: stac+https://host/path) with bulk load and "
+                      "STAC-API item search.")
       .def_static(
           "open",
           [](const std::string& uri, std::size_t max_limit, int busy_timeout_ms, int statement_timeout_ms,
-             std::size_t max_geometry_vertices) {
+             std::size_t max_geometry_vertices, const std::optional<py::dict>& stac_api) {
             CatalogOptions options;
+            if (stac_api) {
+              options.stac_api = tessera::StacApiOptions::from_json(to_json(*stac_api));
+            }
             options.max_limit = max_limit;
             options.max_geometry_vertices = max_geometry_vertices;
             options.busy_timeout_ms = busy_timeout_ms;
@@ -143,7 +147,10 @@ void bind_catalog(py::module_& m) {
           py::arg("uri"), py::arg("max_limit") = CatalogOptions{}.max_limit,
           py::arg("busy_timeout_ms") = CatalogOptions{}.busy_timeout_ms,
           py::arg("statement_timeout_ms") = CatalogOptions{}.statement_timeout_ms,
-          py::arg("max_geometry_vertices") = CatalogOptions{}.max_geometry_vertices)
+          py::arg("max_geometry_vertices") = CatalogOptions{}.max_geometry_vertices, py::arg("stac_api") = py::none(),
+          "Opens a catalog. `stac_api` (a dict: headers, connect_timeout_ms, timeout_ms, max_retries, "
+          "backoff_base_ms, backoff_cap_ms, requests_per_second, max_response_bytes, ca_file, search_cache_ttl_ms, "
+          "search_cache_max_bytes, search_store) sets how a stac+https:// catalog talks to its server.")
       .def(
           "create_collection",
           [](Catalog& self, const py::dict& collection) {
@@ -298,6 +305,8 @@ void bind_catalog(py::module_& m) {
       .def(
           "registered_searches", [](Catalog& self) { return released([&] { return self.registered_searches(); }); },
           "Every registered search, most recently used first.")
+      .def("refresh", &Catalog::refresh, py::call_guard<py::gil_scoped_release>(),
+           "Drop what the catalog keeps from its source (a remote STAC API's area cache of search results).")
       .def("index_property", &Catalog::index_property, py::arg("property"), py::call_guard<py::gil_scoped_release>(),
            "Index a property for sortby and filters on it (idempotent).")
       .def(

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -112,6 +113,44 @@ struct TESSERA_API LoadReport {
   void merge(const LoadReport& other);
 };
 
+// How a catalog over a remote STAC API (`stac+https://...`) talks to it.
+// See docs/catalog.md, "A STAC API as a catalog".
+struct TESSERA_API StacApiOptions {
+  // Sent with every request (e.g. {"Authorization": "Bearer ..."} or
+  // {"X-API-Key": "..."}); names and values without CR/LF.
+  std::map<std::string, std::string> headers;
+  // Longest wait for a connection, and for a whole request (the retries of
+  // one call each get the full time).
+  int connect_timeout_ms = 10000;
+  int timeout_ms = 60000;
+  // Retries after a connection failure, 429 or 5xx, waiting
+  // min(backoff_cap_ms, backoff_base_ms * 2^attempt) or the server's
+  // Retry-After (capped by backoff_cap_ms too), whichever is longer.
+  int max_retries = 3;
+  int backoff_base_ms = 200;
+  int backoff_cap_ms = 10000;
+  // Most requests per second to the server (a token bucket); 0: no cap.
+  double requests_per_second = 0;
+  // A larger response body fails the call (Io) before it is read whole.
+  std::size_t max_response_bytes = std::size_t{64} << 20;
+  // PEM bundle of the CAs to trust instead of the system's; TLS
+  // verification is always on.
+  std::string ca_file;
+  // Spatial searches (mosaics) are answered from the items of an enclosing
+  // area, fetched once and kept this long; 0 turns the area cache off.
+  int search_cache_ttl_ms = 60000;
+  // Most bytes of item text the area cache keeps; an area with more is not
+  // cached (its searches go to the server).
+  std::size_t search_cache_max_bytes = std::size_t{128} << 20;
+  // Where registered searches and named locks are kept: a SQLite file path,
+  // or "" for memory (gone when the catalog closes).
+  std::string search_store;
+
+  // Reads the options as JSON: the members above by name (headers an object
+  // of strings). InvalidInput names an unknown member or a bad value.
+  static StacApiOptions from_json(const nlohmann::json& options);
+};
+
 struct TESSERA_API CatalogOptions {
   // The largest `limit` a search may ask for.
   std::size_t max_limit = 10000;
@@ -125,6 +164,8 @@ struct TESSERA_API CatalogOptions {
   // Unavailable: PgSTAC's statement_timeout; on SQLite, searches are
   // interrupted past it (progress handler).
   int statement_timeout_ms = 60000;
+  // For a catalog over a remote STAC API.
+  StacApiOptions stac_api;
 };
 
 // A STAC catalog: collections, items, bulk load and STAC-API item search.
@@ -137,7 +178,9 @@ class TESSERA_API Catalog {
   // `sqlite:///abs/path.db`, `sqlite://:memory:` (or `:memory:`), a plain
   // path ending in .db/.sqlite, or `postgresql://user@host:port/db` (any
   // libpq URI; passwords from the URI, PGPASSWORD or ~/.pgpass) of a database
-  // with the pgstac schema.
+  // with the pgstac schema, or `stac+https://host/path` (`stac+http://` too)
+  // for a read-only catalog over the STAC API whose landing page is at
+  // https://host/path (options.stac_api).
   static std::unique_ptr<Catalog> open(std::string_view uri, const CatalogOptions& options = {});
 
   // --- Collections ---------------------------------------------------------
@@ -267,6 +310,10 @@ class TESSERA_API Catalog {
   // the hold is lost: taken over after its lease, or, on PostgreSQL, the
   // session holding the advisory lock is gone.
   virtual void renew_lock(std::string_view name, std::string_view owner, std::chrono::seconds lease) = 0;
+
+  // Drops what the catalog keeps from its source: a remote catalog's area
+  // cache of search results. A local catalog keeps nothing: a no-op.
+  virtual void refresh();
 
   // The backend's database for tessera's own modules that keep tables in it
   // (matching); nullptr for a catalog without one. Not for applications: the

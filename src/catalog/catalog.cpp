@@ -12,6 +12,7 @@
 #include "catalog/search_hash.hpp"
 #include "catalog/search_page.hpp"
 #include "catalog/sqlite/sqlite_catalog.hpp"
+#include "catalog/stac_api/stac_api_catalog.hpp"
 #include "core/enum_names.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
@@ -60,6 +61,8 @@ Catalog::~Catalog() = default;
 
 const catalog::Database* Catalog::database() const noexcept { return nullptr; }
 
+void Catalog::refresh() {}
+
 std::unique_ptr<Catalog> Catalog::open(std::string_view uri, const CatalogOptions& options) {
   constexpr std::string_view kScheme = "sqlite://";
   if (uri == ":memory:" || uri == "sqlite://:memory:") {
@@ -79,9 +82,13 @@ std::unique_ptr<Catalog> Catalog::open(std::string_view uri, const CatalogOption
   if (uri.starts_with("postgresql://") || uri.starts_with("postgres://")) {
     return std::make_unique<catalog::pgstac::PgstacCatalog>(std::string(uri), options);
   }
-  throw Error(
-      ErrorCode::kInvalidInput,
-      fmt::format("catalog URI '{}' is not sqlite:///abs/path.db, sqlite://:memory: or an absolute .db path", uri));
+  if (uri.starts_with("stac+https://") || uri.starts_with("stac+http://")) {
+    return std::make_unique<catalog::stac_api::StacApiCatalog>(std::string(uri.substr(5)), options);
+  }
+  throw Error(ErrorCode::kInvalidInput,
+              fmt::format("catalog URI '{}' is not sqlite:///abs/path.db, sqlite://:memory:, an absolute .db path, "
+                          "postgresql://... or stac+https://...",
+                          uri.substr(0, std::min<std::size_t>(uri.size(), 200))));
 }
 
 json Catalog::search(const json& request) { return json::parse(search_text(request)); }

@@ -1,0 +1,667 @@
+// The catalog over a remote STAC API (stac+http://), against tessera's own
+// service over a SQLite catalog on loopback (in process, cpp-httplib): its
+// searches, items, collections and registered searches equal the local
+// catalog's, a mosaic tile through it equals the local one pixel for pixel
+// and the area cache saves the per-tile searches. Then fault servers: down,
+// slow, 429 with Retry-After, truncated JSON, a looping next link, an
+// oversized page, a token naming another host, a missing conformance class.
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <cpl_string.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "catalog_fixtures.hpp"
+#include "matching_fixtures.hpp"
+#include "tessera/catalog.hpp"
+#include "tessera/environment.hpp"
+#include "tessera/matching.hpp"
+#include "tessera/mosaic.hpp"
+#include "tessera/service.hpp"
+#include "tessera/tessera.h"
+#include "tessera/tms.hpp"
+#include "test_support.hpp"
+#include "tile_sample_data.hpp"
+
+namespace {
+
+using nlohmann::json;
+using tessera::Catalog;
+using tessera::ErrorCode;
+using tessera::testing::expect_error;
+
+// An HTTP server on a loopback port for the test's lifetime, answering
+// every request with `handler`; counts the requests it got.
+class LoopbackServer {
+ public:
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  explicit LoopbackServer(Handler handler) : handler_(std::move(handler)) {
+    const auto counted = [this](const httplib::Request& request, httplib::Response& response) {
+      ++requests_;
+      if (request.method == "POST" && request.path.ends_with("/search")) {
+        ++searches_;
+      } else if (request.method == "GET" && request.path.ends_with("/search")) {
+        ++searches_;
+      }
+      handler_(request, response);
+    };
+    server_.Get(R"(/.*)", counted);
+    server_.Post(R"(/.*)", counted);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() before the loop runs would be lost and the join would hang.
+    while (!server_.is_running()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  ~LoopbackServer() {
+    server_.stop();
+    thread_.join();
+  }
+  LoopbackServer(const LoopbackServer&) = delete;
+  LoopbackServer& operator=(const LoopbackServer&) = delete;
+
+  [[nodiscard]] std::string uri() const { return fmt::format("stac+http://127.0.0.1:{}", port_); }
+  [[nodiscard]] std::string base() const { return fmt::format("http://127.0.0.1:{}", port_); }
+  [[nodiscard]] int requests() const { return requests_.load(); }
+  [[nodiscard]] int searches() const { return searches_.load(); }
+
+ private:
+  Handler handler_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<int> requests_{0};
+  std::atomic<int> searches_{0};
+};
+
+// tessera's service over `catalog`, as `tessera serve` wraps it.
+LoopbackServer::Handler service_handler(const tessera::Service& service) {
+  return [&service](const httplib::Request& from, httplib::Response& to) {
+    tessera::HttpRequest request;
+    request.method = from.method;
+    request.path = from.path;
+    request.query.assign(from.params.begin(), from.params.end());
+    request.headers.assign(from.headers.begin(), from.headers.end());
+    request.body = from.body;
+    tessera::HttpResponse response = service.handle(request);
+    to.status = response.status;
+    const std::string* content_type = response.header("Content-Type");
+    to.set_content(std::move(response.body), content_type != nullptr ? *content_type : "application/json");
+  };
+}
+
+std::vector<std::string> ids_of(const json& collection) {
+  std::vector<std::string> ids;
+  for (const auto& feature : collection["features"]) {
+    ids.push_back(feature["id"].get<std::string>());
+  }
+  return ids;
+}
+
+// The features of a search result without their links (the server adds its
+// own: self, parent, tiles).
+json without_links(json features) {
+  for (auto& feature : features) {
+    feature.erase("links");
+  }
+  return features;
+}
+
+// Every page of `request` by its next tokens: the ids in order.
+std::vector<std::string> walk(Catalog& catalog, json request) {
+  std::vector<std::string> ids;
+  for (int page = 0; page < 100; ++page) {
+    const json result = catalog.search(request);
+    const auto page_ids = ids_of(result);
+    ids.insert(ids.end(), page_ids.begin(), page_ids.end());
+    std::string next;
+    for (const auto& link : result.value("links", json::array())) {
+      if (link.value("rel", "") == "next") {
+        next = link.value("body", json::object()).value("token", "");
+      }
+    }
+    if (result.contains("next")) {
+      next = result["next"].get<std::string>();
+    }
+    if (next.empty()) {
+      return ids;
+    }
+    request = {{"token", next}};
+  }
+  ADD_FAILURE() << "more than 100 pages";
+  return ids;
+}
+
+class StacApiCatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    local_ = Catalog::open(":memory:");
+    local_->create_collection(tessera::testing::make_collection("a"));
+    local_->create_collection(tessera::testing::make_collection("b"));
+    std::vector<json> items;
+    for (int i = 0; i < 24; ++i) {
+      json properties = {{"eo:cloud_cover", (i * 7) % 31}, {"title", i % 2 == 0 ? "river delta" : "mountain"}};
+      items.push_back(tessera::testing::make_item(fmt::format("item-{:02}", i), i % 3 == 0 ? "b" : "a",
+                                                  fmt::format("2021-{:02}-{:02}T10:00:00Z", 1 + i % 12, 1 + i),
+                                                  -10.0 + i, 40.0 + (i % 5), 1.5, properties));
+    }
+    ASSERT_TRUE(local_->load(items).failed.empty());
+    service_ = std::make_unique<tessera::Service>(*local_);
+    server_ = std::make_unique<LoopbackServer>(service_handler(*service_));
+    remote_ = Catalog::open(server_->uri());
+    // The same service offering item search by GET only: its landing page
+    // without the POST search link.
+    get_only_server_ = std::make_unique<LoopbackServer>(
+        [forward = service_handler(*service_)](const httplib::Request& request, httplib::Response& response) {
+          forward(request, response);
+          if (request.path == "/") {
+            json landing = json::parse(response.body);
+            json links = json::array();
+            for (const auto& link : landing["links"]) {
+              if (!(link.value("rel", "") == "search" && link.value("method", "GET") == "POST")) {
+                links.push_back(link);
+              }
+            }
+            landing["links"] = links;
+            response.set_content(landing.dump(), "application/json");
+          }
+        });
+    get_only_ = Catalog::open(get_only_server_->uri());
+  }
+
+  std::unique_ptr<Catalog> local_;
+  std::unique_ptr<tessera::Service> service_;
+  std::unique_ptr<LoopbackServer> server_;
+  std::unique_ptr<Catalog> remote_;
+  std::unique_ptr<LoopbackServer> get_only_server_;
+  std::unique_ptr<Catalog> get_only_;
+};
+
+TEST_F(StacApiCatalogTest, SearchesEqualTheLocalCatalogs) {
+  const std::vector<json> requests = {
+      {{"limit", 100}},
+      {{"bbox", {-5, 39, 3, 45}}, {"limit", 100}},
+      {{"intersects", {{"type", "Point"}, {"coordinates", {0.5, 42.2}}}}, {"limit", 100}},
+      {{"datetime", "2021-03-01T00:00:00Z/2021-07-01T00:00:00Z"}, {"limit", 100}},
+      {{"ids", {"item-03", "item-07", "item-99"}}},
+      {{"collections", {"b"}}, {"limit", 100}},
+      {{"filter", "eo:cloud_cover < 10 AND collection = 'a'"}, {"filter-lang", "cql2-text"}, {"limit", 100}},
+      {{"filter", {{"op", ">="}, {"args", {{{"property", "eo:cloud_cover"}}, 20}}}}, {"limit", 100}},
+      {{"sortby", {{{"field", "properties.eo:cloud_cover"}, {"direction", "asc"}}}}, {"limit", 100}},
+      {{"q", "delta"}, {"limit", 100}},
+      {{"fields", {{"include", {"properties.eo:cloud_cover"}}}}, {"limit", 5}},
+  };
+  for (const auto& request : requests) {
+    SCOPED_TRACE(request.dump());
+    const json local = local_->search(request);
+    for (Catalog* catalog : {remote_.get(), get_only_.get()}) {
+      SCOPED_TRACE(catalog == remote_.get() ? "POST" : "GET");
+      const json remote = catalog->search(request);
+      EXPECT_EQ(ids_of(remote), ids_of(local));
+      EXPECT_EQ(remote.value("numberMatched", -1), local.value("numberMatched", -1));
+      EXPECT_EQ(without_links(remote["features"]), without_links(local["features"]));
+    }
+  }
+}
+
+TEST_F(StacApiCatalogTest, PagesWalkLikeTheLocalCatalogs) {
+  for (const json& request : {json{{"limit", 5}}, json{{"limit", 4}, {"bbox", {-12, 38, 20, 46}}},
+                              json{{"limit", 3}, {"sortby", "-eo:cloud_cover"}, {"collections", {"a"}}}}) {
+    SCOPED_TRACE(request.dump());
+    const auto local = walk(*local_, request);
+    EXPECT_EQ(walk(*remote_, request), local);
+    EXPECT_EQ(walk(*get_only_, request), local);
+    EXPECT_GT(local.size(), request["limit"].get<std::size_t>());
+  }
+}
+
+TEST_F(StacApiCatalogTest, ItemsCollectionsAndQueryables) {
+  json item = remote_->get_item("a", "item-01");
+  ASSERT_TRUE(item.contains("links"));
+  item.erase("links");
+  json expected = local_->get_item("a", "item-01");
+  expected.erase("links");
+  EXPECT_EQ(item, expected);
+  expect_error([&] { remote_->get_item("a", "no-such-item"); }, ErrorCode::kNotFound, "no-such-item");
+  expect_error([&] { remote_->get_collection("zz"); }, ErrorCode::kNotFound, "collection 'zz'");
+  EXPECT_EQ(remote_->get_collection("b")["id"], "b");
+  const json collections = remote_->collections();
+  ASSERT_EQ(collections.size(), 2U);
+  EXPECT_EQ(collections[0]["id"], "a");
+  EXPECT_TRUE(remote_->queryables().contains("properties"));
+  EXPECT_TRUE(remote_->queryables("a").contains("properties"));
+  const json found = remote_->search_collections({{"ids", {"b", "c"}}});
+  ASSERT_EQ(found["collections"].size(), 1U);
+  EXPECT_EQ(found["collections"][0]["id"], "b");
+}
+
+TEST_F(StacApiCatalogTest, WritesAreUnsupported) {
+  expect_error([&] { remote_->create_collection(tessera::testing::make_collection("c")); }, ErrorCode::kUnsupported,
+               "read");
+  expect_error([&] { remote_->delete_item("a", "item-01"); }, ErrorCode::kUnsupported, "delete_item");
+  expect_error([&] { remote_->index_property("eo:cloud_cover"); }, ErrorCode::kUnsupported, "index_property");
+  expect_error([&] { remote_->load({tessera::testing::make_item("x", "a", "2021-01-01T00:00:00Z", 0, 0)}); },
+               ErrorCode::kUnsupported, "load");
+  // No change feed: a pyramid over a remote API can be built (it starts after
+  // change 0) but not updated.
+  expect_error([&] { static_cast<void>(remote_->item_changes(0)); }, ErrorCode::kUnsupported, "no item changes");
+  EXPECT_EQ(remote_->last_item_change(), 0);
+  EXPECT_EQ(remote_->prune_item_changes(std::chrono::seconds(0)), 0U);
+}
+
+TEST_F(StacApiCatalogTest, RegisteredSearchesHaveTheLocalIds) {
+  const json search = {{"collections", {"a"}}, {"filter", "eo:cloud_cover < 15"}, {"filter-lang", "cql2-text"}};
+  const std::string id = remote_->register_search(search, {{"name", "low cloud"}});
+  EXPECT_EQ(id, local_->register_search(search, {{"name", "low cloud"}}));
+  EXPECT_EQ(remote_->registered_search(id)["metadata"]["name"], "low cloud");
+  EXPECT_EQ(remote_->registered_searches().size(), 1U);
+  EXPECT_TRUE(remote_->try_lock("job", "me", std::chrono::seconds(60)));
+  EXPECT_FALSE(remote_->try_lock("job", "you", std::chrono::seconds(60)));
+  remote_->unlock("job", "me");
+}
+
+TEST_F(StacApiCatalogTest, MatchingKeepsItsTablesInTheLocalStore) {
+  // New imagery on the server, matched against AOIs kept beside the remote catalog.
+  ASSERT_TRUE(local_->load({tessera::testing::make_imagery("s2-1", "a", 20.2, 50.2, 0.5)}).failed.empty());
+  tessera::Matcher matcher(*remote_);
+  const std::string model = matcher.add_model(tessera::testing::make_model("flood"));
+  matcher.add_aoi(tessera::testing::make_aoi(model, tessera::testing::square(20, 50, 1)));
+  const auto matches = matcher.match(remote_->get_item("a", "s2-1"));
+  ASSERT_EQ(matches.size(), 1U);
+  EXPECT_EQ(matcher.aois(model).size(), 1U);
+}
+
+TEST_F(StacApiCatalogTest, TheAreaCacheAnswersNeighbouringSearches) {
+  // Neighbouring tile-sized boxes share an area: one server search for all.
+  const int before = server_->searches();
+  // Boxes 0.08 degrees wide: areas of 360 / 2^9 = 0.70 degrees, one for all six.
+  for (int i = 0; i < 6; ++i) {
+    const json request = {{"bbox", {0.01 + 0.1 * i, 42.01, 0.09 + 0.1 * i, 42.09}}, {"limit", 100}};
+    EXPECT_EQ(ids_of(remote_->search(request)), ids_of(local_->search(request)));
+  }
+  EXPECT_EQ(server_->searches() - before, 1);
+  remote_->refresh();
+  static_cast<void>(remote_->search({{"bbox", {0.01, 42.01, 0.09, 42.09}}}));
+  EXPECT_EQ(server_->searches() - before, 2);
+
+  // Off: every search goes to the server.
+  tessera::CatalogOptions uncached;
+  uncached.stac_api.search_cache_ttl_ms = 0;
+  const auto direct = Catalog::open(server_->uri(), uncached);
+  const int direct_before = server_->searches();
+  for (int i = 0; i < 3; ++i) {
+    static_cast<void>(direct->search({{"bbox", {0.01 + 0.1 * i, 42.01, 0.09 + 0.1 * i, 42.09}}}));
+  }
+  EXPECT_EQ(server_->searches() - direct_before, 3);
+}
+
+TEST_F(StacApiCatalogTest, AnAreaTooLargeToCacheGoesToTheServer) {
+  tessera::CatalogOptions small;
+  small.stac_api.search_cache_max_bytes = 400;  // areas of at most 100 bytes: less than one item
+  const auto remote = Catalog::open(server_->uri(), small);
+  const json request = {{"bbox", {0.2, 40.2, 0.3, 40.3}}};  // over item-10
+  const int before = server_->searches();
+  ASSERT_EQ(ids_of(local_->search(request)), std::vector<std::string>{"item-10"});
+  EXPECT_EQ(ids_of(remote->search(request)), ids_of(local_->search(request)));
+  EXPECT_EQ(server_->searches() - before, 2);  // the area, given up, then the search itself
+  EXPECT_EQ(ids_of(remote->search(request)), ids_of(local_->search(request)));
+  EXPECT_EQ(server_->searches() - before, 3);  // the area is remembered as too large
+}
+
+TEST_F(StacApiCatalogTest, RequestsPerSecondIsACap) {
+  tessera::CatalogOptions capped;
+  capped.stac_api.requests_per_second = 2;  // bursts of 2: the landing page, then one search at once
+  const auto remote = Catalog::open(server_->uri(), capped);
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    static_cast<void>(remote->search({{"ids", {"item-01"}}}));
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));
+}
+
+TEST_F(StacApiCatalogTest, TheCAbiTakesStacApiOptionsAsJson) {
+  tsr_catalog_options options;
+  ASSERT_EQ(tsr_catalog_options_init(&options, TSR_CATALOG_OPTIONS_VERSION), TSR_OK);
+  EXPECT_EQ(options.stac_api_json, nullptr);
+  options.stac_api_json = R"({"timeout_ms": 5000, "headers": {"X-API-Key": "k"}})";
+  tsr_catalog catalog = nullptr;
+  ASSERT_EQ(tsr_catalog_open(server_->uri().c_str(), &options, &catalog), TSR_OK);
+  char* result = nullptr;
+  ASSERT_EQ(tsr_catalog_search(catalog, R"({"ids": ["item-01"]})", &result), TSR_OK);
+  EXPECT_EQ(ids_of(json::parse(result)), std::vector<std::string>{"item-01"});
+  tsr_free(result);
+  EXPECT_EQ(tsr_catalog_refresh(catalog), TSR_OK);
+  tsr_catalog_destroy(&catalog);
+  EXPECT_EQ(tsr_catalog_refresh(nullptr), TSR_INVALID_INPUT);
+
+  options.stac_api_json = R"({"timeout": 1})";
+  EXPECT_EQ(tsr_catalog_open(server_->uri().c_str(), &options, &catalog), TSR_INVALID_INPUT);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("unknown option 'timeout'"), std::string::npos);
+  options.stac_api_json = "{";
+  EXPECT_EQ(tsr_catalog_open(server_->uri().c_str(), &options, &catalog), TSR_INVALID_INPUT);
+  EXPECT_EQ(catalog, nullptr);
+}
+
+TEST_F(StacApiCatalogTest, TokensNamingAnotherServerAreRefused) {
+  ASSERT_TRUE(remote_->search({{"limit", 2}}).contains("next"));
+  // A token of this backend's form whose next page lives on another host.
+  const json position = {{"href", "http://169.254.169.254/latest/meta-data"}, {"body", nullptr}};
+  const json payload = {{"q", json::object()}, {"p", position}};
+  const std::string text = payload.dump();
+  char* encoded = CPLBase64Encode(static_cast<int>(text.size()), reinterpret_cast<const GByte*>(text.data()));
+  std::string token(encoded);
+  CPLFree(encoded);
+  for (char& c : token) {
+    c = c == '+' ? '-' : c == '/' ? '_' : c;
+  }
+  token.erase(token.find_last_not_of('=') + 1);
+  expect_error([&] { remote_->search({{"token", token}}); }, ErrorCode::kInvalidInput, "another server");
+}
+
+TEST(StacApiCatalogOpen, RefusesBadUrisAndOptions) {
+  expect_error([] { Catalog::open("stac+http://user:secret@127.0.0.1:1/"); }, ErrorCode::kInvalidInput, "user-info");
+  expect_error(
+      [] {
+        tessera::StacApiOptions::from_json({{"timeout_ms", -1}});
+      },
+      ErrorCode::kInvalidInput, "stac_api.timeout_ms");
+  expect_error(
+      [] {
+        tessera::StacApiOptions::from_json({{"retries", 1}});
+      },
+      ErrorCode::kInvalidInput, "unknown option 'retries'");
+  expect_error(
+      [] {
+        tessera::StacApiOptions::from_json({{"headers", {{"X-Key", 1}}}});
+      },
+      ErrorCode::kInvalidInput, "stac_api.headers.X-Key");
+  tessera::CatalogOptions options;
+  options.stac_api.headers["X-Key"] = "a\r\nInjected: 1";
+  expect_error([&] { Catalog::open("stac+http://127.0.0.1:1/", options); }, ErrorCode::kInvalidInput, "CR, LF");
+}
+
+// --- Fault servers -----------------------------------------------------------
+
+// A minimal STAC API: landing page and conformance as given, /search
+// answered by `search`.
+LoopbackServer::Handler fake_api(std::vector<std::string> conformance, LoopbackServer::Handler search,
+                                 const std::function<std::string()>& base) {
+  return [conformance = std::move(conformance), search = std::move(search), base](const httplib::Request& request,
+                                                                                  httplib::Response& response) {
+    if (request.path == "/") {
+      const json landing = {{"type", "Catalog"},
+                            {"id", "fake"},
+                            {"conformsTo", conformance},
+                            {"links", {{{"rel", "search"}, {"href", base() + "/search"}, {"method", "POST"}}}}};
+      response.set_content(landing.dump(), "application/json");
+    } else if (request.path == "/search") {
+      search(request, response);
+    } else {
+      response.status = 404;
+    }
+  };
+}
+
+const std::vector<std::string> kFullConformance = {
+    "https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search",
+    "https://api.stacspec.org/v1.0.0/item-search#filter", "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json"};
+
+json feature(int i) { return tessera::testing::make_item(fmt::format("f{}", i), "a", "2021-01-01T00:00:00Z", i, 0); }
+
+struct FakeApi {
+  std::string base;
+  std::unique_ptr<LoopbackServer> server;
+  FakeApi(std::vector<std::string> conformance, LoopbackServer::Handler search) {
+    server =
+        std::make_unique<LoopbackServer>(fake_api(std::move(conformance), std::move(search), [this] { return base; }));
+    base = server->base();
+  }
+};
+
+tessera::CatalogOptions fast_options() {
+  tessera::CatalogOptions options;
+  options.stac_api.timeout_ms = 2000;
+  options.stac_api.connect_timeout_ms = 1000;
+  options.stac_api.backoff_base_ms = 10;
+  options.stac_api.backoff_cap_ms = 1500;
+  options.stac_api.search_cache_ttl_ms = 0;
+  return options;
+}
+
+TEST(StacApiCatalogFaults, ServerDownIsUnavailable) {
+  int port = 0;
+  {
+    const FakeApi gone(kFullConformance, [](const httplib::Request&, httplib::Response&) {});
+    port = std::stoi(gone.base.substr(gone.base.rfind(':') + 1));
+  }
+  const auto started = std::chrono::steady_clock::now();
+  expect_error([&] { Catalog::open(fmt::format("stac+http://127.0.0.1:{}/", port), fast_options()); },
+               ErrorCode::kUnavailable, "after 4 attempts");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+TEST(StacApiCatalogFaults, SlowServerTimesOut) {
+  const FakeApi slow(kFullConformance, [](const httplib::Request&, httplib::Response& response) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    response.set_content(json{{"type", "FeatureCollection"}, {"features", json::array()}}.dump(), "application/json");
+  });
+  auto options = fast_options();
+  options.stac_api.timeout_ms = 300;
+  const auto remote = Catalog::open(slow.server->uri(), options);
+  const auto started = std::chrono::steady_clock::now();
+  expect_error([&] { remote->search(json::object()); }, ErrorCode::kUnavailable, "timed out");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+}
+
+TEST(StacApiCatalogFaults, TooManyRequestsIsRetriedAfterRetryAfter) {
+  std::atomic<int> calls{0};
+  const FakeApi busy(kFullConformance, [&calls](const httplib::Request&, httplib::Response& response) {
+    if (calls++ == 0) {
+      response.status = 429;
+      response.set_header("Retry-After", "1");
+      return;
+    }
+    response.set_content(json{{"type", "FeatureCollection"}, {"features", {feature(1)}}}.dump(), "application/json");
+  });
+  const auto remote = Catalog::open(busy.server->uri(), fast_options());
+  const auto started = std::chrono::steady_clock::now();
+  const json result = remote->search(json::object());
+  EXPECT_EQ(ids_of(result), std::vector<std::string>{"f1"});
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));  // Retry-After: 1 s
+}
+
+TEST(StacApiCatalogFaults, HeadersReachTheServerButNotErrorMessages) {
+  std::string authorization;
+  const FakeApi guarded(
+      kFullConformance, [&authorization](const httplib::Request& request, httplib::Response& response) {
+        authorization = request.get_header_value("Authorization");
+        response.status = 401;
+        response.set_content(R"({"code": "Unauthorized", "description": "bad token"})", "application/json");
+      });
+  auto options = fast_options();
+  options.stac_api.headers["Authorization"] = "Bearer s3cret";
+  const auto remote = Catalog::open(guarded.server->uri(), options);
+  try {
+    static_cast<void>(remote->search(json::object()));
+    ADD_FAILURE() << "a 401 must fail";
+  } catch (const tessera::Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::kIo);
+    EXPECT_NE(std::string(error.what()).find("HTTP 401"), std::string::npos) << error.what();
+    EXPECT_EQ(std::string(error.what()).find("s3cret"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(authorization, "Bearer s3cret");
+}
+
+TEST(StacApiCatalogFaults, NumberMatchedComesFromTheContextExtensionToo) {
+  const FakeApi older(kFullConformance, [](const httplib::Request&, httplib::Response& response) {
+    const json page = {{"type", "FeatureCollection"}, {"features", {feature(1)}}, {"context", {{"matched", 7}}}};
+    response.set_content(page.dump(), "application/json");
+  });
+  const auto remote = Catalog::open(older.server->uri(), fast_options());
+  EXPECT_EQ(remote->search(json::object())["numberMatched"], 7);
+  EXPECT_FALSE(remote->search({{"context", false}}).contains("numberMatched"));
+}
+
+TEST(StacApiCatalogFaults, ConformanceFromItsOwnPageAndSearchByGet) {
+  // No conformsTo on the landing page, no search link: /conformance and GET /search.
+  std::string query;
+  const LoopbackServer plain([&query](const httplib::Request& request, httplib::Response& response) {
+    if (request.path == "/") {
+      response.set_content(json{{"type", "Catalog"}, {"id", "plain"}, {"links", json::array()}}.dump(),
+                           "application/json");
+    } else if (request.path == "/conformance") {
+      response.set_content(json{{"conformsTo", kFullConformance}}.dump(), "application/json");
+    } else if (request.path == "/search" && request.method == "GET") {
+      query = request.get_param_value("ids") + "|" + request.get_param_value("bbox");
+      response.set_content(json{{"type", "FeatureCollection"}, {"features", json::array()}}.dump(), "application/json");
+    } else {
+      response.status = 404;
+    }
+  });
+  const auto remote = Catalog::open(plain.uri(), fast_options());
+  static_cast<void>(remote->search({{"ids", {"a", "b"}}, {"bbox", {1, 2, 3.5, 4}}}));
+  EXPECT_EQ(query, "a,b|1.0,2.0,3.5,4.0");
+  // A comma inside an id cannot be told apart from the list's in the GET form.
+  expect_error([&] { remote->search({{"ids", {"a", "b,c"}}}); }, ErrorCode::kUnsupported, "id 'b,c' holds a ','");
+  expect_error([&] { remote->search({{"sortby", "id"}}); }, ErrorCode::kUnsupported, "item-search#sort");
+}
+
+TEST(StacApiCatalogFaults, RedirectsAreNotFollowed) {
+  const LoopbackServer moved([](const httplib::Request&, httplib::Response& response) {
+    response.set_redirect("http://169.254.169.254/stac", 301);
+  });
+  expect_error([&] { Catalog::open(moved.uri(), fast_options()); }, ErrorCode::kIo,
+               "redirects the landing page to http://169.254.169.254/stac");
+}
+
+TEST(StacApiCatalogFaults, BadAnswersAreClearErrors) {
+  std::string answer;
+  const FakeApi bad(kFullConformance, [&answer](const httplib::Request&, httplib::Response& response) {
+    response.set_content(answer, "application/json");
+  });
+  auto options = fast_options();
+  options.stac_api.max_response_bytes = 64 * 1024;
+  const auto remote = Catalog::open(bad.server->uri(), options);
+
+  answer = R"({"type": "FeatureCollection", "features": [{"type": "Feature", "id": "a")";
+  expect_error([&] { remote->search(json::object()); }, ErrorCode::kIo, "not valid JSON");
+  answer = R"({"type": "FeatureCollection"})";
+  expect_error([&] { remote->search(json::object()); }, ErrorCode::kIo, "no 'features' array");
+  json many = {{"type", "FeatureCollection"}, {"features", json::array()}};
+  for (int i = 0; i < 3; ++i) {
+    many["features"].push_back(feature(i));
+  }
+  answer = many.dump();
+  expect_error([&] { remote->search({{"limit", 2}}); }, ErrorCode::kIo, "more than the limit of 2");
+  answer = std::string(100 * 1024, ' ') + "{}";
+  expect_error([&] { remote->search(json::object()); }, ErrorCode::kIo, "max_response_bytes");
+}
+
+TEST(StacApiCatalogFaults, ALoopingNextLinkStops) {
+  std::string base;
+  const FakeApi looping(kFullConformance, [&base](const httplib::Request&, httplib::Response& response) {
+    const json next = {{"rel", "next"}, {"href", base + "/search"}, {"method", "POST"}, {"body", {{"token", "same"}}}};
+    const json page = {{"type", "FeatureCollection"}, {"features", {feature(1)}}, {"links", {next}}};
+    response.set_content(page.dump(), "application/json");
+  });
+  base = looping.base;
+  const auto remote = Catalog::open(looping.server->uri(), fast_options());
+  json request = {{"limit", 1}};
+  const auto read_pages = [&] {
+    for (int page = 0; page < 50; ++page) {
+      const json result = remote->search(request);
+      request = {{"token", result.at("next")}};
+    }
+  };
+  expect_error(read_pages, ErrorCode::kIo, "loops back to a page already read");
+
+  // A next link to another host is never followed.
+  const FakeApi elsewhere(kFullConformance, [](const httplib::Request&, httplib::Response& response) {
+    const json next = {{"rel", "next"}, {"href", "http://169.254.169.254/search"}};
+    const json page = {{"type", "FeatureCollection"}, {"features", {feature(1)}}, {"links", {next}}};
+    response.set_content(page.dump(), "application/json");
+  });
+  const auto redirected = Catalog::open(elsewhere.server->uri(), fast_options());
+  expect_error([&] { redirected->search(json::object()); }, ErrorCode::kIo, "another server");
+}
+
+TEST(StacApiCatalogFaults, MissingConformanceIsUnsupported) {
+  const FakeApi basic({"https://api.stacspec.org/v1.0.0/core", "https://api.stacspec.org/v1.0.0/item-search"},
+                      [](const httplib::Request&, httplib::Response& response) {
+                        response.set_content(json{{"type", "FeatureCollection"}, {"features", json::array()}}.dump(),
+                                             "application/json");
+                      });
+  const auto remote = Catalog::open(basic.server->uri(), fast_options());
+  expect_error(
+      [&] {
+        remote->search({{"filter", "a = 1"}, {"filter-lang", "cql2-text"}});
+      },
+      ErrorCode::kUnsupported, "item-search#filter");
+  expect_error([&] { remote->search({{"sortby", "id"}}); }, ErrorCode::kUnsupported, "item-search#sort");
+  expect_error([&] { remote->search({{"q", "river"}}); }, ErrorCode::kUnsupported, "item-search#free-text");
+  EXPECT_EQ(remote->search({{"ids", {"x"}}})["features"].size(), 0U);
+}
+
+// --- A mosaic tile through the remote catalog ---------------------------------
+
+TEST(StacApiCatalogMosaic, TilesEqualTheLocalCatalogsPixelForPixel) {
+  const tessera::testing::TempDir folder;
+  const auto sample = tessera::testing::write_sample_data(folder.path() / "data");
+  tessera::ReaderConfig config;
+  config.allowed_roots = {folder.path().string()};
+  tessera::Environment environment(config);
+  const tessera::Environment::Scope scope(environment);
+  const auto local = Catalog::open(sample.catalog_uri);
+  const tessera::Service service(*local);
+  const LoopbackServer server(service_handler(service));
+  const auto remote = Catalog::open(server.uri());
+
+  const json search = {{"collections", {sample.collection}}};
+  const std::string id = remote->register_search(search);
+  ASSERT_EQ(id, local->register_search(search));
+  tessera::MosaicOptions options;
+  options.assets = {"data"};
+  const auto tms = tessera::TileMatrixSet::web_mercator_quad();
+  const auto& scene = sample.scenes.front();
+  const auto center = tms.tile((scene.west + scene.east) / 2, (scene.south + scene.north) / 2, 9);
+  const tessera::Mosaic local_mosaic(*local, search, options);
+  const auto remote_mosaic = tessera::Mosaic::from_registered(*remote, id, options);
+  const int searches_before = server.searches();
+  int tiles = 0;
+  for (int dx = -1; dx <= 1; ++dx) {
+    for (int dy = -1; dy <= 1; ++dy) {
+      const tessera::Tile tile{center.z, center.x + dx, center.y + dy};
+      SCOPED_TRACE(fmt::format("{}/{}/{}", tile.z, tile.x, tile.y));
+      std::optional<tessera::ImageData> expected;
+      try {
+        expected = local_mosaic.tile(tms, tile);
+      } catch (const tessera::Error& error) {
+        ASSERT_EQ(error.code(), ErrorCode::kNotFound);
+        expect_error([&] { static_cast<void>(remote_mosaic.tile(tms, tile)); }, ErrorCode::kNotFound);
+        continue;
+      }
+      const tessera::ImageData actual = remote_mosaic.tile(tms, tile);
+      ++tiles;
+      ASSERT_EQ(actual.band_count(), expected->band_count());
+      ASSERT_EQ(actual.pixel_count(), expected->pixel_count());
+      EXPECT_EQ(std::memcmp(actual.band_data(0), expected->band_data(0), actual.pixel_count()), 0);
+      EXPECT_EQ(std::memcmp(actual.mask(), expected->mask(), actual.pixel_count()), 0);
+    }
+  }
+  EXPECT_GT(tiles, 0);
+  EXPECT_LE(server.searches() - searches_before, 4);  // 9 tiles, a few areas
+}
+
+}  // namespace
