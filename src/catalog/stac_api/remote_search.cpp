@@ -147,7 +147,7 @@ PageCall first_call(const SearchRequest& request, const SearchEndpoint& endpoint
     } else if (name == "sortby") {
       std::vector<std::string> keys;
       for (const auto& key : value) {
-        keys.push_back((key["direction"] == "desc" ? "-" : "+") + key["field"].get<std::string>());
+        keys.push_back(fmt::format("{}{}", key["direction"] == "desc" ? '-' : '+', key["field"].get<std::string>()));
       }
       text = join(keys, ',');
     } else if (name == "q" && value.is_array()) {

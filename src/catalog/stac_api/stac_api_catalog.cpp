@@ -380,7 +380,10 @@ CollectionPage StacApiCatalog::collection_page(const CollectionSearchRequest& re
     }
     std::string text;
     for (const auto& term : q->is_array() ? *q : json::array({*q})) {
-      text += (text.empty() ? "" : ",") + term.get<std::string>();
+      if (!text.empty()) {
+        text += ',';
+      }
+      text += term.get<std::string>();
     }
     url += "?q=" + percent_encode(text);
   }
