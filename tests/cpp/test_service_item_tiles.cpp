@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "service_requests.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/service.hpp"
 #include "tessera/tms.hpp"
@@ -25,15 +26,8 @@ using tessera::HttpResponse;
 
 namespace {
 
-using Query = std::vector<std::pair<std::string, std::string>>;
-
-HttpRequest get(std::string path, Query query = {}) {
-  HttpRequest request;
-  request.path = std::move(path);
-  request.query = std::move(query);
-  request.headers = {{"Host", "tiles.test"}};
-  return request;
-}
+using tessera::testing::get;
+using tessera::testing::Query;
 
 int hex_value(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
 

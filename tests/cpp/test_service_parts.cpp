@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "service_requests.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/service.hpp"
 #include "test_support.hpp"
@@ -22,15 +23,8 @@ using tessera::HttpResponse;
 
 namespace {
 
-using Query = std::vector<std::pair<std::string, std::string>>;
-
-HttpRequest get(std::string path, Query query = {}) {
-  HttpRequest request;
-  request.path = std::move(path);
-  request.query = std::move(query);
-  request.headers = {{"Host", "tiles.test"}};
-  return request;
-}
+using tessera::testing::get;
+using tessera::testing::Query;
 
 HttpRequest post(std::string path, const json& body, Query query = {}) {
   HttpRequest request = get(std::move(path), std::move(query));

@@ -15,6 +15,7 @@
 #include <libxml/tree.h>
 #include <nlohmann/json.hpp>
 
+#include "service_requests.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/service.hpp"
 #include "tessera/tiling.hpp"
@@ -28,13 +29,8 @@ using tessera::HttpResponse;
 
 namespace {
 
-HttpRequest get(std::string path, std::vector<std::pair<std::string, std::string>> query = {}) {
-  HttpRequest request;
-  request.path = std::move(path);
-  request.query = std::move(query);
-  request.headers.emplace_back("Host", "tiles.test");
-  return request;
-}
+using tessera::testing::get;
+using tessera::testing::Query;
 
 // An XML document parsed by libxml2, freed with the object.
 class XmlDocument {

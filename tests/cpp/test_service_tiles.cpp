@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "service_requests.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/service.hpp"
 #include "tessera/tms.hpp"
@@ -26,17 +27,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-HttpRequest get(std::string path, std::vector<std::pair<std::string, std::string>> query = {},
-                std::vector<std::pair<std::string, std::string>> headers = {}) {
-  HttpRequest request;
-  request.path = std::move(path);
-  request.query = std::move(query);
-  request.headers = std::move(headers);
-  if (request.header("host") == nullptr) {
-    request.headers.emplace_back("Host", "tiles.test");
-  }
-  return request;
-}
+using tessera::testing::get;
+using tessera::testing::Query;
 
 class ServiceTiles : public ::testing::Test {
  protected:
