@@ -30,7 +30,6 @@ using tessera::HttpResponse;
 namespace {
 
 using tessera::testing::get;
-using tessera::testing::Query;
 
 // An XML document parsed by libxml2, freed with the object.
 class XmlDocument {

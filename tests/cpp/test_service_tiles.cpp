@@ -28,7 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 
 using tessera::testing::get;
-using tessera::testing::Query;
 
 class ServiceTiles : public ::testing::Test {
  protected:
