@@ -222,9 +222,8 @@ std::vector<AssetSelection> asset_selections_of(const HttpRequest& request) {
       throw BadParameter("asset_bidx",
                          fmt::format("asset_bidx: the bands of asset '{}' are given twice", shown(asset)));
     }
-    selection->indexes = parsed("asset_bidx", [&] {
-                           return asset_selection_from_text(asset + "|bidx=" + value.substr(bar + 1));
-                         }).indexes;
+    const std::string bands = asset + "|bidx=" + value.substr(bar + 1);
+    selection->indexes = parsed("asset_bidx", [&] { return asset_selection_from_text(bands); }).indexes;
   }
   return assets;
 }
