@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool feature = geojson->is_object() && geojson->contains("geometry");
     const auto shape = tessera::Geometry::from_geojson(feature ? (*geojson)["geometry"] : *geojson);
     constexpr int kSide = 16;
-    const std::vector<double> fractions = tessera::coverage_fractions(*geojson, shape.bbox(), kSide, kSide, std::nullopt);
+    const std::vector<double> fractions =
+        tessera::coverage_fractions(*geojson, shape.bbox(), kSide, kSide, std::nullopt);
     if (!shape.validity().valid) {
       return;
     }

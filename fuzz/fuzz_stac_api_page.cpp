@@ -34,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   namespace remote = tessera::catalog::stac_api;
   const remote::PageCall first{std::string(kOrigin) + "/search", nlohmann::json{{"limit", kPageLimit}}};
   read_or_reject([&] {
-    const remote::RemotePage page = remote::read_page(std::string(tessera::fuzz::as_text(data, size)), first, kPageLimit);
+    const remote::RemotePage page =
+        remote::read_page(std::string(tessera::fuzz::as_text(data, size)), first, kPageLimit);
     if (page.items.size() > kPageLimit) {
       tessera::fuzz::finding("read_page", "more items than the page limit");
     }
