@@ -62,6 +62,9 @@ tessera::ReaderConfig reader_config_of(const char* config_json, const char* func
   return config;
 }
 
+// The room a C signer gets for its URL, the NUL included.
+constexpr std::size_t kSignedUrlCapacity = 16384;
+
 // The scope tsr_environment_use set on this thread.
 thread_local std::optional<tessera::Environment::Scope> used_environment;
 
@@ -70,7 +73,11 @@ thread_local std::optional<tessera::Environment::Scope> used_environment;
 extern "C" {
 
 tsr_status tsr_configure_reader(const char* config_json) {
-  return guarded([&] { tessera::configure(reader_config_of(config_json, "tsr_configure_reader")); });
+  return guarded([&] {
+    tessera::ReaderConfig config = reader_config_of(config_json, "tsr_configure_reader");
+    config.href_signer = tessera::Environment::process_default().config().href_signer;
+    tessera::configure(config);
+  });
 }
 
 tsr_status tsr_environment_new(const char* config_json, tsr_environment* out_environment) {
@@ -83,8 +90,34 @@ tsr_status tsr_environment_new(const char* config_json, tsr_environment* out_env
 }
 
 tsr_status tsr_environment_configure(tsr_environment environment, const char* config_json) {
-  return guarded(
-      [&] { TSR_REQUIRE(environment)->impl->configure(reader_config_of(config_json, "tsr_environment_configure")); });
+  return guarded([&] {
+    tessera::Environment& target = *TSR_REQUIRE(environment)->impl;
+    tessera::ReaderConfig config = reader_config_of(config_json, "tsr_environment_configure");
+    config.href_signer = target.config().href_signer;
+    target.configure(config);
+  });
+}
+
+tsr_status tsr_set_href_signer(tsr_environment environment, tsr_href_signer signer, void* user_data) {
+  return guarded([&] {
+    tessera::Environment& target =
+        environment != nullptr ? *environment->impl : tessera::Environment::process_default();
+    tessera::ReaderConfig config = target.config();
+    config.href_signer = nullptr;
+    if (signer != nullptr) {
+      config.href_signer = [signer, user_data](const std::string& url) {
+        std::vector<char> signed_url(kSignedUrlCapacity, '\0');
+        if (signer(user_data, url.c_str(), signed_url.data(), signed_url.size()) != 0) {
+          throw tessera::Error(tessera::ErrorCode::kUnavailable, "the host's href signer failed");
+        }
+        if (signed_url.back() != '\0') {
+          throw tessera::Error(tessera::ErrorCode::kInvalidInput, "the host's href signer wrote an unterminated URL");
+        }
+        return std::string(signed_url.data());
+      };
+    }
+    target.configure(config);
+  });
 }
 
 tsr_status tsr_environment_use(tsr_environment environment) {

@@ -378,6 +378,19 @@ TSR_API tsr_status tsr_environment_use(tsr_environment environment);
 /* NULL-safe; sets *environment to NULL. */
 TSR_API void tsr_environment_destroy(tsr_environment* environment);
 
+/* Signs an http(s) URL the allow-list accepted before it is read (a SAS
+ * token, a presigned query): writes the URL to open, NUL-terminated, into
+ * `signed_url` (`capacity` bytes, 16384, the NUL included) and returns 0; any
+ * other value fails the read (TSR_UNAVAILABLE). The signed URL must be
+ * http(s) without GDAL syntax (else TSR_INVALID_INPUT). Called from read
+ * threads at once: it must be thread-safe. */
+typedef int (*tsr_href_signer)(void* user_data, const char* url, char* signed_url, size_t capacity);
+/* Installs `signer` (NULL: none) with its `user_data` on `environment` (NULL:
+ * the process default), keeping the other settings; tsr_configure_reader and
+ * tsr_environment_configure keep it. Open datasets are dropped from the cache.
+ * `user_data` must stay valid while the signer is installed. */
+TSR_API tsr_status tsr_set_href_signer(tsr_environment environment, tsr_href_signer signer, void* user_data);
+
 /* The tile z/x/y of a tile matrix set: `tms` is a name ("WebMercatorQuad",
  * "WorldCRS84Quad", "EPSG:<code>"), an OGC TileMatrixSet 2.0 JSON document,
  * or NULL for WebMercatorQuad. Options: the read keys plus "tilesize" (pixels

@@ -4,6 +4,7 @@
 #include <tuple>
 #include <vector>
 
+#include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
@@ -20,8 +21,11 @@ ReaderConfig reader_config_from(const std::optional<std::vector<std::string>>& a
                                 std::size_t tile_cache_bytes,
                                 const std::optional<std::vector<std::string>>& vector_drivers, int max_image_size,
                                 std::size_t max_expression_length, std::size_t max_expression_depth,
-                                std::size_t max_request_values) {
+                                std::size_t max_request_values, const std::optional<HrefSigner>& href_signer) {
   ReaderConfig config;
+  // A Python signer runs with the GIL taken (pybind11's function wrapper
+  // takes it), on the read threads: the reads release it while they wait.
+  config.href_signer = href_signer.value_or(nullptr);
   config.allowed_prefixes = allowed_prefixes.value_or(std::vector<std::string>{});
   config.allowed_roots = allowed_roots.value_or(std::vector<std::string>{});
   config.storage_options = storage_options.value_or(StorageOptions{});
@@ -43,15 +47,15 @@ ReaderConfig reader_config_from(const std::optional<std::vector<std::string>>& a
 // The keyword arguments of reader_config_from, shared by every function that takes settings.
 auto reader_config_args() {
   const ReaderConfig defaults;
-  return std::make_tuple(py::arg("allowed_prefixes") = py::none(), py::arg("allowed_roots") = py::none(),
-                         py::arg("storage_options") = py::none(), py::arg("allowed_drivers") = py::none(),
-                         py::arg("dataset_cache_size") = defaults.dataset_cache_size,
-                         py::arg("tile_cache_bytes") = defaults.tile_cache_bytes,
-                         py::arg("allowed_vector_drivers") = py::none(),
-                         py::arg("max_image_size") = defaults.max_image_size,
-                         py::arg("max_expression_length") = defaults.max_expression_length,
-                         py::arg("max_expression_depth") = defaults.max_expression_depth,
-                         py::arg("max_request_values") = defaults.max_request_values);
+  return std::make_tuple(
+      py::arg("allowed_prefixes") = py::none(), py::arg("allowed_roots") = py::none(),
+      py::arg("storage_options") = py::none(), py::arg("allowed_drivers") = py::none(),
+      py::arg("dataset_cache_size") = defaults.dataset_cache_size,
+      py::arg("tile_cache_bytes") = defaults.tile_cache_bytes, py::arg("allowed_vector_drivers") = py::none(),
+      py::arg("max_image_size") = defaults.max_image_size,
+      py::arg("max_expression_length") = defaults.max_expression_length,
+      py::arg("max_expression_depth") = defaults.max_expression_depth,
+      py::arg("max_request_values") = defaults.max_request_values, py::arg("href_signer") = py::none());
 }
 
 // reader_config_from followed by `then` on its result, with the same keyword arguments.
@@ -86,7 +90,8 @@ void bind_environment(py::module_& m) {
       .def_readonly("max_image_size", &ReaderConfig::max_image_size)
       .def_readonly("max_expression_length", &ReaderConfig::max_expression_length)
       .def_readonly("max_expression_depth", &ReaderConfig::max_expression_depth)
-      .def_readonly("max_request_values", &ReaderConfig::max_request_values);
+      .def_readonly("max_request_values", &ReaderConfig::max_request_values)
+      .def_readonly("href_signer", &ReaderConfig::href_signer);
 
   py::class_<Environment>(m, "Environment",
                           "Settings with their own caches and read threads; reads inside `with environment:` "

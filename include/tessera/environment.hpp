@@ -7,6 +7,7 @@
 // per audience and runs each request inside its own with Environment::Scope.
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,15 @@ namespace tessera {
 // The default of ReaderConfig::max_image_size.
 inline constexpr int kMaxImageSize = 8192;
 
+// Signs an http(s) URL before it is read: returns the URL to open in its
+// place (the same URL with a SAS token or a presigned query appended, as
+// Planetary Computer or a private bucket wants). Called with URLs the
+// allow-list accepted, from read threads at once: it must be thread-safe; it
+// may throw (the read fails with the error, naming the href). Reads of one
+// signed URL share open datasets, so a signer that keeps a token until it
+// nears expiry keeps the dataset cache useful.
+using HrefSigner = std::function<std::string(const std::string& url)>;
+
 // The settings of an Environment.
 struct TESSERA_API ReaderConfig {
   // http:// and https:// hrefs must start with one of these (default: none allowed).
@@ -26,6 +36,9 @@ struct TESSERA_API ReaderConfig {
   // When not empty, local paths (and file:// hrefs) must lie inside one of
   // these folders, after symbolic links are resolved.
   std::vector<std::string> allowed_roots;
+  // Signs http(s) hrefs before GDAL reads them (after the allow-list has
+  // accepted the href as written). Empty: URLs are read as they are.
+  HrefSigner href_signer;
   // Settings for s3:// hrefs (endpoint, region, access_key, ...), as for Storage::open.
   StorageOptions storage_options;
   // GDAL drivers an href may be opened with. VRT and the network/database

@@ -21,7 +21,7 @@ GdalSource resolve_gdal_source(const std::string& href, const StorageOptions& op
   const CheckedHref checked = check_href(href);
   switch (checked.kind) {
     case HrefKind::kHttp:
-      return {"/vsicurl/" + checked.location, nullptr};
+      return {http_gdal_path(checked), nullptr};
     case HrefKind::kS3: {
       GdalSource source;
       source.storage = Storage::open(checked.location, options);

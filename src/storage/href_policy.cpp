@@ -142,4 +142,32 @@ CheckedHref check_href(std::string_view href) {
   return {HrefKind::kLocalPath, resolve_local(href, config), {}};
 }
 
+std::string http_gdal_path(const CheckedHref& checked) {
+  const auto state = current_state();
+  const HrefSigner& signer = state->config().href_signer;
+  if (!signer) {
+    return "/vsicurl/" + checked.location;
+  }
+  std::string signed_url;
+  try {
+    signed_url = signer(checked.location);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw Error(ErrorCode::kUnavailable, fmt::format("signing href '{}' failed: {}", checked.location, error.what()));
+  }
+  const std::string lowered = lowercase(signed_url);
+  if (!lowered.starts_with("http://") && !lowered.starts_with("https://")) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("the href signer turned '{}' into something that is not an http(s) URL", checked.location));
+  }
+  try {
+    refuse_gdal_syntax(signed_url, lowered);
+  } catch (const Error& error) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("the href signer's URL for '{}' is refused: {}", checked.location, error.what()));
+  }
+  return "/vsicurl/" + signed_url;
+}
+
 }  // namespace tessera::storage

@@ -27,4 +27,11 @@ struct CheckedHref {
 // prefixes or a local path outside the allowed roots.
 CheckedHref check_href(std::string_view href);
 
+// The GDAL path of a checked http(s) href: /vsicurl/ + the URL, signed by the
+// current environment's href_signer when it has one. InvalidInput (naming
+// the href) when the signed URL is not http(s) or carries GDAL syntax; a
+// signer's own error propagates (a tessera::Error as it is, anything else as
+// Unavailable).
+std::string http_gdal_path(const CheckedHref& checked);
+
 }  // namespace tessera::storage

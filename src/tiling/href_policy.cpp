@@ -43,7 +43,7 @@ std::string resolve_href(std::string_view href) {
   const storage::CheckedHref checked = storage::check_href(href);
   switch (checked.kind) {
     case storage::HrefKind::kHttp:
-      return "/vsicurl/" + checked.location;
+      return storage::http_gdal_path(checked);
     case storage::HrefKind::kS3:
       return storage::current_state()->part<S3Buckets>()->gdal_path(checked);
     case storage::HrefKind::kLocalPath:

@@ -5,12 +5,18 @@
 // and the area cache saves the per-tile searches. Then fault servers: down,
 // slow, 429 with Retry-After, truncated JSON, a looping next link, an
 // oversized page, a token naming another host, a missing conformance class.
+// And assets read through a host's href signer from a store wanting signatures.
 
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +35,7 @@
 #include "tessera/mosaic.hpp"
 #include "tessera/service.hpp"
 #include "tessera/tessera.h"
+#include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
 #include "test_support.hpp"
 #include "tile_sample_data.hpp"
@@ -616,6 +623,40 @@ TEST(StacApiCatalogFaults, MissingConformanceIsUnsupported) {
 
 // --- A mosaic tile through the remote catalog ---------------------------------
 
+// The 3x3 tiles of zoom 9 around `scene`'s centre: those of `actual` equal
+// those of `expected`, and empty tiles are empty in both. Returns the tiles
+// with data.
+int expect_equal_tiles(const tessera::Mosaic& expected_mosaic, const tessera::Mosaic& actual_mosaic,
+                       const tessera::testing::SampleScene& scene) {
+  const auto tms = tessera::TileMatrixSet::web_mercator_quad();
+  const auto center = tms.tile((scene.west + scene.east) / 2, (scene.south + scene.north) / 2, 9);
+  int tiles = 0;
+  for (int dx = -1; dx <= 1; ++dx) {
+    for (int dy = -1; dy <= 1; ++dy) {
+      const tessera::Tile tile{center.z, center.x + dx, center.y + dy};
+      SCOPED_TRACE(fmt::format("{}/{}/{}", tile.z, tile.x, tile.y));
+      std::optional<tessera::ImageData> expected;
+      try {
+        expected = expected_mosaic.tile(tms, tile);
+      } catch (const tessera::Error& error) {
+        EXPECT_EQ(error.code(), ErrorCode::kNotFound);
+        expect_error([&] { static_cast<void>(actual_mosaic.tile(tms, tile)); }, ErrorCode::kNotFound);
+        continue;
+      }
+      const tessera::ImageData actual = actual_mosaic.tile(tms, tile);
+      ++tiles;
+      EXPECT_EQ(actual.band_count(), expected->band_count());
+      if (actual.pixel_count() != expected->pixel_count()) {
+        ADD_FAILURE() << "tile sizes differ";
+        continue;
+      }
+      EXPECT_EQ(std::memcmp(actual.band_data(0), expected->band_data(0), actual.pixel_count()), 0);
+      EXPECT_EQ(std::memcmp(actual.mask(), expected->mask(), actual.pixel_count()), 0);
+    }
+  }
+  return tiles;
+}
+
 TEST(StacApiCatalogMosaic, TilesEqualTheLocalCatalogsPixelForPixel) {
   const tessera::testing::TempDir folder;
   const auto sample = tessera::testing::write_sample_data(folder.path() / "data");
@@ -633,35 +674,127 @@ TEST(StacApiCatalogMosaic, TilesEqualTheLocalCatalogsPixelForPixel) {
   ASSERT_EQ(id, local->register_search(search));
   tessera::MosaicOptions options;
   options.assets = {"data"};
-  const auto tms = tessera::TileMatrixSet::web_mercator_quad();
-  const auto& scene = sample.scenes.front();
-  const auto center = tms.tile((scene.west + scene.east) / 2, (scene.south + scene.north) / 2, 9);
   const tessera::Mosaic local_mosaic(*local, search, options);
   const auto remote_mosaic = tessera::Mosaic::from_registered(*remote, id, options);
   const int searches_before = server.searches();
-  int tiles = 0;
-  for (int dx = -1; dx <= 1; ++dx) {
-    for (int dy = -1; dy <= 1; ++dy) {
-      const tessera::Tile tile{center.z, center.x + dx, center.y + dy};
-      SCOPED_TRACE(fmt::format("{}/{}/{}", tile.z, tile.x, tile.y));
-      std::optional<tessera::ImageData> expected;
-      try {
-        expected = local_mosaic.tile(tms, tile);
-      } catch (const tessera::Error& error) {
-        ASSERT_EQ(error.code(), ErrorCode::kNotFound);
-        expect_error([&] { static_cast<void>(remote_mosaic.tile(tms, tile)); }, ErrorCode::kNotFound);
-        continue;
-      }
-      const tessera::ImageData actual = remote_mosaic.tile(tms, tile);
-      ++tiles;
-      ASSERT_EQ(actual.band_count(), expected->band_count());
-      ASSERT_EQ(actual.pixel_count(), expected->pixel_count());
-      EXPECT_EQ(std::memcmp(actual.band_data(0), expected->band_data(0), actual.pixel_count()), 0);
-      EXPECT_EQ(std::memcmp(actual.mask(), expected->mask(), actual.pixel_count()), 0);
-    }
-  }
-  EXPECT_GT(tiles, 0);
+  EXPECT_GT(expect_equal_tiles(local_mosaic, remote_mosaic, sample.scenes.front()), 0);
   EXPECT_LE(server.searches() - searches_before, 4);  // 9 tiles, a few areas
+}
+
+// Assets behind a store that wants a signature on every read (a SAS token,
+// a presigned query): the host's href signer adds it, after the allow-list
+// accepted the href as the catalog wrote it.
+TEST(StacApiCatalogMosaic, AssetsAreReadThroughTheHostsHrefSigner) {
+  const tessera::testing::TempDir folder;
+  const auto sample = tessera::testing::write_sample_data(folder.path() / "data");
+  std::atomic<int> unsigned_reads{0};
+  const LoopbackServer store([&](const httplib::Request& request, httplib::Response& response) {
+    if (request.get_param_value("sig") != "s3cret") {
+      ++unsigned_reads;
+      response.status = 403;
+      return;
+    }
+    const std::filesystem::path file = folder.path() / "data" / std::filesystem::path(request.path).filename();
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      response.status = 404;
+      return;
+    }
+    response.set_content(std::string(std::istreambuf_iterator<char>(in), {}), "image/tiff");
+  });
+  // The sample catalog again, its assets at the store's URLs.
+  const auto local = Catalog::open(sample.catalog_uri);
+  const auto hosted = Catalog::open(":memory:");
+  hosted->create_collection(local->get_collection(sample.collection));
+  std::vector<json> items;
+  const json found = local->search({{"collections", {sample.collection}}, {"limit", 100}});
+  for (json item : found["features"]) {
+    item["links"] = json::array();
+    for (auto& [name, asset] : item["assets"].items()) {
+      asset["href"] = store.base() + "/" + std::filesystem::path(asset["href"].get<std::string>()).filename().string();
+    }
+    items.push_back(item);
+  }
+  ASSERT_EQ(items.size(), sample.scenes.size());
+  const auto loaded = hosted->load(items);
+  ASSERT_TRUE(loaded.failed.empty()) << loaded.to_json().dump();
+  const tessera::Service service(*hosted);
+  const LoopbackServer api(service_handler(service));
+  const auto remote = Catalog::open(api.uri());
+  const json search = {{"collections", {sample.collection}}};
+  tessera::MosaicOptions options;
+  options.assets = {"data"};
+
+  tessera::ReaderConfig config;
+  config.allowed_roots = {folder.path().string()};
+  config.allowed_prefixes = {store.base() + "/"};
+  tessera::Environment environment(config);
+  const tessera::Environment::Scope scope(environment);
+  const tessera::Mosaic local_mosaic(*local, search, options);
+  const tessera::Mosaic remote_mosaic(*remote, search, options);
+  const auto tms = tessera::TileMatrixSet::web_mercator_quad();
+  const auto& scene = sample.scenes.front();
+  const auto center = tms.tile((scene.west + scene.east) / 2, (scene.south + scene.north) / 2, 9);
+
+  // Unsigned, the store refuses every read.
+  EXPECT_THROW(static_cast<void>(remote_mosaic.tile(tms, center)), tessera::Error);
+  EXPECT_GT(unsigned_reads.load(), 0);
+
+  std::atomic<int> signed_urls{0};
+  config.href_signer = [&](const std::string& url) {
+    EXPECT_TRUE(url.starts_with(store.base() + "/")) << url;
+    ++signed_urls;
+    return url + "?sig=s3cret";
+  };
+  environment.configure(config);
+  const int refused_before = unsigned_reads.load();
+  EXPECT_GT(expect_equal_tiles(local_mosaic, remote_mosaic, scene), 0);
+  EXPECT_GT(signed_urls.load(), 0);
+  EXPECT_EQ(unsigned_reads.load(), refused_before);
+
+  // A signer's failure fails the read, naming the href; its URL must stay a
+  // plain http(s) URL.
+  config.href_signer = [](const std::string&) -> std::string { throw std::runtime_error("token service down"); };
+  environment.configure(config);
+  const std::string href = store.base() + "/" + scene.cog.filename().string();
+  expect_error([&] { static_cast<void>(tessera::raster_info(href)); }, ErrorCode::kUnavailable, "token service down");
+  for (const std::string& bad : std::vector<std::string>{"/vsimem/x.tif", "file:///etc/passwd", "http://x/a\n.tif"}) {
+    config.href_signer = [bad](const std::string&) { return bad; };
+    environment.configure(config);
+    expect_error([&] { static_cast<void>(tessera::raster_info(href)); }, ErrorCode::kInvalidInput, "href signer");
+  }
+
+  // Through the C ABI: a C signer with its user data, kept by a later configure.
+  struct CSigner {
+    std::string query;
+    int calls = 0;
+  } state{"?sig=s3cret"};
+  const tsr_href_signer c_signer = [](void* user_data, const char* url, char* signed_url, size_t capacity) -> int {
+    auto* signer = static_cast<CSigner*>(user_data);
+    ++signer->calls;
+    const std::string result = url + signer->query;
+    if (signer->query.empty() || result.size() + 1 > capacity) {
+      return 1;
+    }
+    std::memcpy(signed_url, result.c_str(), result.size() + 1);
+    return 0;
+  };
+  const std::string config_json = json{{"allowed_prefixes", {store.base() + "/"}}}.dump();
+  tsr_environment c_environment = nullptr;
+  ASSERT_EQ(tsr_environment_new(config_json.c_str(), &c_environment), TSR_OK);
+  ASSERT_EQ(tsr_set_href_signer(c_environment, c_signer, &state), TSR_OK);
+  ASSERT_EQ(tsr_environment_configure(c_environment, config_json.c_str()), TSR_OK);
+  ASSERT_EQ(tsr_environment_use(c_environment), TSR_OK);
+  char* info_json = nullptr;
+  EXPECT_EQ(tsr_raster_info(href.c_str(), "WebMercatorQuad", &info_json), TSR_OK);
+  tsr_free(info_json);
+  EXPECT_GT(state.calls, 0);
+  state.query.clear();
+  EXPECT_EQ(tsr_raster_info(href.c_str(), "WebMercatorQuad", &info_json), TSR_UNAVAILABLE);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("signer"), std::string::npos);
+  ASSERT_EQ(tsr_set_href_signer(c_environment, nullptr, nullptr), TSR_OK);
+  EXPECT_EQ(tsr_environment_use(nullptr), TSR_OK);
+  tsr_environment_destroy(&c_environment);
 }
 
 }  // namespace

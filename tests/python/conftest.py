@@ -73,9 +73,12 @@ def s3_env():
 class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
     """Static files with single byte-range GETs, which GDAL's /vsicurl/ needs,
     and redirects: a request for a name listed in `redirects` gets a 302 to
-    its target."""
+    its target. With `signature` set (a "name=value" query pair), requests
+    without it get a 403, as a store wanting presigned URLs answers."""
 
     redirects = {}
+    signature = None
+    refused = 0
 
     def log_message(self, *args):
         pass
@@ -87,6 +90,11 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Location", target)
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return None
+        query = self.path.partition("?")[2]
+        if self.signature is not None and self.signature not in query.split("&"):
+            type(self).refused += 1
+            self.send_error(403)
             return None
         wanted = self.headers.get("Range", "")
         path = self.translate_path(self.path)
@@ -109,6 +117,8 @@ def http_folder(tmp_path):
     folder = tmp_path / "served"
     folder.mkdir()
     RangeRequestHandler.redirects = {}
+    RangeRequestHandler.signature = None
+    RangeRequestHandler.refused = 0
     handler = functools.partial(RangeRequestHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -10,6 +10,7 @@ import pytest
 from rasterio.transform import from_origin
 
 import tessera
+from conftest import RangeRequestHandler
 from raster_fixtures import write_cog
 
 
@@ -85,3 +86,46 @@ def test_settings_are_checked_when_made():
     with pytest.raises(tessera.InvalidInput, match="positive"):
         tessera.Environment(tessera.ReaderConfig(max_image_size=0))
     assert tessera.ReaderConfig().max_image_size == 8192
+
+
+def test_hrefs_are_read_through_the_hosts_signer(http_folder):
+    """A store that wants a signature on every read (a SAS token, a presigned
+    query): the signer adds it after the allow-list accepted the href as
+    written, from the read threads."""
+    folder, base = http_folder
+    data = np.full((1, 64, 64), 9, dtype="uint8")
+    write_cog(folder / "r.tif", data, "EPSG:4326", from_origin(10, 46, 0.01, 0.01))
+    RangeRequestHandler.signature = "sig=s3cret"
+    href = base + "r.tif"
+
+    tessera.configure(allowed_prefixes=[base])
+    with pytest.raises(tessera.Error):
+        tessera.info(href)
+    assert RangeRequestHandler.refused > 0
+
+    signed = []
+
+    def sign(url):
+        signed.append(url)
+        return url + "?sig=s3cret"
+
+    tessera.configure(allowed_prefixes=[base], href_signer=sign)
+    tile = tessera.TileMatrixSet.from_name("WebMercatorQuad").tile(10.3, 45.7, 9)
+    image = tessera.tile(href, tile.x, tile.y, tile.z)
+    assert image.data.max() == 9
+    assert signed and all(url == href for url in signed)
+    assert tessera.ReaderConfig(href_signer=sign).href_signer is not None
+
+    # The allow-list still applies to the href as written, not the signed URL.
+    with pytest.raises(tessera.InvalidInput, match="allowed URL prefix"):
+        tessera.info("http://example.com/r.tif")
+
+    def failing(url):
+        raise RuntimeError("token service down")
+
+    tessera.configure(allowed_prefixes=[base], href_signer=failing)
+    with pytest.raises(tessera.Unavailable, match="token service down"):
+        tessera.info(href)
+    tessera.configure(allowed_prefixes=[base], href_signer=lambda url: "/vsimem/x.tif")
+    with pytest.raises(tessera.InvalidInput, match="href signer"):
+        tessera.info(href)
