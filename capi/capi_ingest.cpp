@@ -123,6 +123,23 @@ tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages_json, c
   });
 }
 
+tsr_status tsr_run_loader(tsr_catalog catalog, const char* options_json, int (*stop)(void* user), void* user,
+                          char** out_report_json) {
+  return guarded([&] {
+    TSR_REQUIRE(catalog);
+    TSR_REQUIRE(out_report_json);
+    const json settings = json::parse(TSR_REQUIRE(options_json), nullptr, false);
+    if (settings.is_discarded()) {
+      throw Error(ErrorCode::kInvalidInput, "tsr_run_loader: options_json is not valid JSON");
+    }
+    tessera::LoaderOptions options = tessera::LoaderOptions::from_json(settings);
+    if (stop != nullptr) {
+      options.stop = [stop, user] { return stop(user) != 0; };
+    }
+    *out_report_json = tessera::capi::copy_string(tessera::run_loader(*catalog->impl, options).to_json().dump());
+  });
+}
+
 tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json) {
   return guarded([&] {
     TSR_REQUIRE(href);

@@ -134,6 +134,50 @@ void bind_ingest(py::module_& m) {
       py::arg("max_object_bytes") = IngestOptions{}.max_object_bytes,
       "Load queue messages (STAC Items, S3 event notifications, SNS envelopes, dead-letter records). Returns one "
       "result per message.");
+  m.def(
+      "run_loader",
+      [](Catalog& catalog, const std::string& queue_url, const py::kwargs& keywords) {
+        // The callables and the matcher are taken out; the rest are LoaderOptions members.
+        py::dict settings(keywords);
+        const auto take = [&settings](const char* name) {
+          return settings.contains(name) ? py::object(settings.attr("pop")(name)) : py::object(py::none());
+        };
+        const py::object stop = take("stop");
+        const py::object on_batch = take("on_batch");
+        const py::object matcher = take("matcher");
+        nlohmann::json options_json = to_json(settings);
+        options_json["queue_url"] = queue_url;
+        LoaderOptions options = LoaderOptions::from_json(options_json);
+        if (!matcher.is_none()) {
+          options.ingest.outbox = matcher.cast<const Matcher&>().outbox_hook();
+        }
+        // The callbacks run on the loader's threads: each takes the GIL.
+        if (!stop.is_none()) {
+          options.stop = [stop] {
+            py::gil_scoped_acquire acquire;
+            return stop().cast<bool>();
+          };
+        }
+        if (!on_batch.is_none()) {
+          options.on_batch = [on_batch](const nlohmann::json& batch) {
+            py::gil_scoped_acquire acquire;
+            on_batch(from_json(batch));
+          };
+        }
+        LoaderReport report;
+        {
+          py::gil_scoped_release release;
+          report = run_loader(catalog, options);
+        }
+        return from_json(report.to_json());
+      },
+      py::arg("catalog"), py::arg("queue_url"),
+      "Run the SQS queue loader: long-poll `queue_url` and load what its messages hold, deleting the stored ones, "
+      "leaving transient failures for redelivery and sending lasting ones to dead_letter_queue_url. Keyword "
+      "settings as LoaderOptions (docs/ingest.md): dead_letter_queue_url, batch_size, batch_window_seconds, "
+      "max_receive_count, concurrency, until_empty, wait_seconds, visibility_timeout_seconds, queue_options, mode, "
+      "dead_letter, storage_options, tombstone_removed, ... `stop()` is called between batches (True stops), "
+      "`on_batch(summary)` after each; `matcher` writes run_requested events as ingest does. Returns the totals.");
 }
 
 }  // namespace tessera::python
