@@ -140,6 +140,15 @@ tsr_status tsr_run_loader(tsr_catalog catalog, const char* options_json, int (*s
   });
 }
 
+tsr_status tsr_validate(tsr_catalog catalog, const char* items, char** out_report_json) {
+  return guarded([&] {
+    TSR_REQUIRE(catalog);
+    TSR_REQUIRE(out_report_json);
+    *out_report_json =
+        tessera::capi::copy_string(tessera::validate(*catalog->impl, TSR_REQUIRE(items)).to_json().dump());
+  });
+}
+
 tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json) {
   return guarded([&] {
     TSR_REQUIRE(href);

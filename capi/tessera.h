@@ -274,6 +274,12 @@ TSR_API tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages
 TSR_API tsr_status tsr_run_loader(tsr_catalog catalog, const char* options_json, int (*stop)(void* user), void* user,
                                   char** out_report_json);
 
+/* Checks items as a load would, writing nothing. `items` is an Item, a
+ * FeatureCollection, a JSON array of Items or ndjson (at most 10000 items).
+ * *out_report_json: {"valid", "invalid", "results": [{"id", "collection",
+ * "valid", "error"?}]}. */
+TSR_API tsr_status tsr_validate(tsr_catalog catalog, const char* items, char** out_report_json);
+
 /* A STAC Item for a raster. `options_json` may be NULL or {"id", "collection",
  * "datetime", "properties": {...}, "statistics": bool, "storage_options": {...}}. */
 TSR_API tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json);

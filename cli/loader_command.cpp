@@ -1,4 +1,5 @@
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -18,7 +19,9 @@ extern "C" void request_stop(int /*signal*/) { stop_signal = 1; }
 
 }  // namespace
 
-void add_loader_command(CLI::App& app) {
+namespace {
+
+void add_loader(CLI::App& app) {
   struct Args {
     std::string catalog;
     std::string queue;
@@ -113,6 +116,58 @@ void add_loader_command(CLI::App& app) {
     const LoaderReport report = run_loader(*catalog, options);
     std::cout << report.to_json().dump() << "\n";
   });
+}
+
+// tessera validate CATALOG [FILES...]: the checks of a load, writing nothing.
+void add_validate(CLI::App& app) {
+  struct Args {
+    std::string catalog;
+    std::vector<std::string> files;
+  };
+  auto args = std::make_shared<Args>();
+  auto* command = app.add_subcommand(
+      "validate", "Check items as a load would (structure, geometry, dates, an existing collection) without writing");
+  command->add_option("CATALOG", args->catalog, "Catalog URI")->required();
+  command->add_option("FILES", args->files,
+                      "Files holding an Item, a FeatureCollection, a JSON array of Items or ndjson (- or none: stdin)");
+  command->callback([args] {
+    auto catalog = Catalog::open(args->catalog);
+    std::vector<std::string> files = args->files.empty() ? std::vector<std::string>{"-"} : args->files;
+    std::size_t invalid = 0;
+    for (const auto& file : files) {
+      std::string text;
+      if (file == "-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), {});
+      } else {
+        std::ifstream input(file, std::ios::binary);
+        if (!input) {
+          throw Error(ErrorCode::kNotFound, "cannot open '" + file + "'");
+        }
+        text.assign(std::istreambuf_iterator<char>(input), {});
+      }
+      const ValidationReport report = validate(*catalog, text);
+      for (const auto& result : report.results) {
+        if (!result.valid()) {
+          std::cout << nlohmann::json{{"file", file}, {"id", result.id}, {"collection", result.collection},
+                                      {"error", result.error}}
+                           .dump()
+                    << "\n";
+        }
+      }
+      std::cerr << file << ": " << report.valid << " valid, " << report.invalid << " invalid\n";
+      invalid += report.invalid;
+    }
+    if (invalid > 0) {
+      throw CLI::RuntimeError(2);
+    }
+  });
+}
+
+}  // namespace
+
+void add_loader_commands(CLI::App& app) {
+  add_loader(app);
+  add_validate(app);
 }
 
 }  // namespace tessera::cli

@@ -135,6 +135,24 @@ void bind_ingest(py::module_& m) {
       "Load queue messages (STAC Items, S3 event notifications, SNS envelopes, dead-letter records). Returns one "
       "result per message.");
   m.def(
+      "validate",
+      [](Catalog& catalog, const py::object& items) {
+        // A dict or list is serialised; text is taken as it is (Item, FeatureCollection, array or ndjson).
+        const std::string text = py::isinstance<py::str>(items) || py::isinstance<py::bytes>(items)
+                                     ? items.cast<std::string>()
+                                     : to_json(items).dump();
+        ValidationReport report;
+        {
+          py::gil_scoped_release release;
+          report = validate(catalog, text);
+        }
+        return from_json(report.to_json());
+      },
+      py::arg("catalog"), py::arg("items"),
+      "Check items as a load would (structure, geometry, dates, an existing collection) without writing them. "
+      "`items`: an Item or FeatureCollection (dict or JSON text), a list of Items, or ndjson text. Returns "
+      "{'valid', 'invalid', 'results': [{'id', 'collection', 'valid', 'error'?}]}.");
+  m.def(
       "run_loader",
       [](Catalog& catalog, const std::string& queue_url, const py::kwargs& keywords) {
         // The callables and the matcher are taken out; the rest are LoaderOptions members.

@@ -94,6 +94,34 @@ TESSERA_API IngestReport ingest(Catalog& catalog, const std::vector<std::string>
 TESSERA_API IngestReport ingest_messages(Catalog& catalog, const std::vector<std::string>& messages,
                                          const IngestOptions& options = {});
 
+// What validate() found of one item.
+struct TESSERA_API ItemValidation {
+  std::string id;          // "" when the item has no readable id
+  std::string collection;  // "" when it names none
+  std::string error;       // "" for a valid item
+
+  [[nodiscard]] bool valid() const noexcept { return error.empty(); }
+};
+
+struct TESSERA_API ValidationReport {
+  std::size_t valid = 0;
+  std::size_t invalid = 0;
+  std::vector<ItemValidation> results;  // one per item, in order
+
+  // {"valid", "invalid", "results": [{"id", "collection", "valid", "error"?}]}.
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+// The most items one validate() call takes.
+inline constexpr std::size_t kMaxValidateItems = 10000;
+
+// Checks items as a load would (STAC Item structure, geometry, bbox, dates,
+// an id and a collection that exists in `catalog`) and writes nothing: an
+// upload API can refuse bad items before they reach the queue. `items` is an
+// Item, a FeatureCollection, a JSON array of Items or ndjson. InvalidInput
+// when it is none of those or holds more than kMaxValidateItems items.
+TESSERA_API ValidationReport validate(Catalog& catalog, std::string_view items);
+
 // A queue loader: long-polls an SQS queue (AWS SQS API; any compatible
 // server) and loads what its messages hold (everything ingest_messages
 // reads; SNS envelopes from SNS->SQS fan-out are unwrapped), a batch at a

@@ -53,6 +53,7 @@ from ._tessera import (
     tile_cache_stats,
     tilejson,
     to_cog,
+    validate,
 )
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "preview",
     "read_tile",
     "run_loader",
+    "validate",
     "statistics",
     "tile",
     "tilejson",
