@@ -280,6 +280,15 @@ TSR_API tsr_status tsr_run_loader(tsr_catalog catalog, const char* options_json,
  * "valid", "error"?}]}. */
 TSR_API tsr_status tsr_validate(tsr_catalog catalog, const char* items, char** out_report_json);
 
+/* Compares the item objects under `storage_prefix` (path, file:// or s3://)
+ * with the catalog's items recorded as loaded from it. `options_json` may be
+ * NULL or {"fix": bool, "storage_options": {...}, "mode", "page_size",
+ * "max_findings"}. *out_report_json: {"objects", "missing", "orphaned",
+ * "stale", "loaded", "deleted", "findings": [{"kind", "object", "collection",
+ * "id", "reason"?}], "findings_truncated"}. */
+TSR_API tsr_status tsr_reconcile(tsr_catalog catalog, const char* storage_prefix, const char* options_json,
+                                 char** out_report_json);
+
 /* A STAC Item for a raster. `options_json` may be NULL or {"id", "collection",
  * "datetime", "properties": {...}, "statistics": bool, "storage_options": {...}}. */
 TSR_API tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json);

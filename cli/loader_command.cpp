@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "progress.hpp"
 #include "tessera/error.hpp"
 #include "tessera/ingest.hpp"
 
@@ -163,11 +164,50 @@ void add_validate(CLI::App& app) {
   });
 }
 
+// tessera reconcile --catalog URI STORAGE_PREFIX [--fix]: drift between storage and catalog.
+void add_reconcile(CLI::App& app) {
+  struct Args {
+    std::string catalog;
+    std::string prefix;
+    bool fix = false;
+    bool quiet = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* command = app.add_subcommand(
+      "reconcile", "Compare the item objects under a storage prefix with the catalog: missing, orphaned and stale "
+                   "items (ndjson on stdout), a summary on stderr; exit 2 when drift is left");
+  command->add_option("--catalog", args->catalog, "Catalog URI")->required()->envname("TESSERA_CATALOG");
+  command->add_option("STORAGE_PREFIX", args->prefix, "A folder, file:// or s3://bucket/prefix")->required();
+  command->add_flag("--fix", args->fix, "Load the missing and stale objects, delete the orphaned items");
+  command->add_flag("-q,--quiet", args->quiet, "No progress");
+  command->callback([args] {
+    auto catalog = Catalog::open(args->catalog);
+    ReconcileOptions options;
+    options.fix = args->fix;
+    options.max_findings = 0;  // every finding is printed as found
+    options.on_finding = [](const nlohmann::json& finding) { std::cout << finding.dump() << "\n"; };
+    ProgressBar bar("reconcile", 0, !args->quiet);
+    options.progress = [&bar](std::size_t objects) { bar.update(objects); };
+    const ReconcileReport report = reconcile(*catalog, args->prefix, options);
+    bar.finish();
+    std::cerr << "objects " << report.objects << ", missing " << report.missing << ", orphaned " << report.orphaned
+              << ", stale " << report.stale;
+    if (args->fix) {
+      std::cerr << "; loaded " << report.loaded << ", deleted " << report.deleted;
+    }
+    std::cerr << "\n";
+    if (!args->fix && report.missing + report.orphaned + report.stale > 0) {
+      throw CLI::RuntimeError(2);
+    }
+  });
+}
+
 }  // namespace
 
 void add_loader_commands(CLI::App& app) {
   add_loader(app);
   add_validate(app);
+  add_reconcile(app);
 }
 
 }  // namespace tessera::cli

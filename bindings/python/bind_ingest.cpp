@@ -153,6 +153,42 @@ void bind_ingest(py::module_& m) {
       "`items`: an Item or FeatureCollection (dict or JSON text), a list of Items, or ndjson text. Returns "
       "{'valid', 'invalid', 'results': [{'id', 'collection', 'valid', 'error'?}]}.");
   m.def(
+      "reconcile",
+      [](Catalog& catalog, const std::string& storage_prefix, bool fix,
+         const std::optional<StorageOptions>& storage_options, const std::string& mode, std::size_t page_size,
+         const py::object& progress, const py::object& on_finding) {
+        ReconcileOptions options;
+        options.fix = fix;
+        options.storage_options = storage_options.value_or(StorageOptions{});
+        options.ingest.mode = load_mode_from_name(mode);
+        options.page_size = page_size;
+        // The callbacks run on this thread with the GIL released: each takes it.
+        if (!progress.is_none()) {
+          options.progress = [progress](std::size_t objects) {
+            py::gil_scoped_acquire acquire;
+            progress(objects);
+          };
+        }
+        if (!on_finding.is_none()) {
+          options.on_finding = [on_finding](const nlohmann::json& finding) {
+            py::gil_scoped_acquire acquire;
+            on_finding(from_json(finding));
+          };
+        }
+        ReconcileReport report;
+        {
+          py::gil_scoped_release release;
+          report = reconcile(catalog, storage_prefix, options);
+        }
+        return from_json(report.to_json());
+      },
+      py::arg("catalog"), py::arg("storage_prefix"), py::arg("fix") = false, py::arg("storage_options") = py::none(),
+      py::arg("mode") = "upsert", py::arg("page_size") = 1000, py::arg("progress") = py::none(),
+      py::arg("on_finding") = py::none(),
+      "Compare the item objects under a storage prefix (path, file://, s3://) with the catalog's items recorded "
+      "as loaded from it: missing, orphaned and stale items; fix=True loads and deletes accordingly. Streams the "
+      "listing; `progress(objects)` after each page, `on_finding(finding)` for each finding.");
+  m.def(
       "run_loader",
       [](Catalog& catalog, const std::string& queue_url, const py::kwargs& keywords) {
         // The callables and the matcher are taken out; the rest are LoaderOptions members.

@@ -122,6 +122,49 @@ inline constexpr std::size_t kMaxValidateItems = 10000;
 // when it is none of those or holds more than kMaxValidateItems items.
 TESSERA_API ValidationReport validate(Catalog& catalog, std::string_view items);
 
+// Drift between storage and catalog (see reconcile).
+struct TESSERA_API ReconcileOptions {
+  // Load the missing and stale objects (upsert) and delete the orphaned items.
+  bool fix = false;
+  // Settings for an s3:// prefix, as for Storage::open.
+  StorageOptions storage_options;
+  // How fix loads (mode, limits, outbox); its storage_options are replaced by the above.
+  IngestOptions ingest;
+  // Objects compared with the catalog in one round trip.
+  std::size_t page_size = 1000;
+  // Called after each page with the number of objects listed so far.
+  std::function<void(std::size_t objects)> progress;
+  // Called with each finding as it is found: {"kind": "missing" | "orphaned"
+  // | "stale", "object", "collection", "id", "reason"?}.
+  std::function<void(const nlohmann::json& finding)> on_finding;
+  // Findings kept in the report (all of them reach on_finding).
+  std::size_t max_findings = 10000;
+};
+
+struct TESSERA_API ReconcileReport {
+  std::size_t objects = 0;  // item objects listed under the prefix
+  std::size_t missing = 0;  // items in an object, absent from the catalog
+  std::size_t orphaned = 0;  // items recorded from an object that is gone
+  std::size_t stale = 0;     // items whose object changed since they were loaded
+  std::size_t loaded = 0;    // by fix
+  std::size_t deleted = 0;   // by fix
+  std::vector<nlohmann::json> findings;  // the first max_findings
+  bool findings_truncated = false;
+
+  // {"objects", "missing", "orphaned", "stale", "loaded", "deleted", "findings", "findings_truncated"}.
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+// Compares the item objects under `storage_prefix` (file path, file:// or
+// s3://bucket/prefix; .json/.geojson/.ndjson objects) with the catalog's
+// items recorded as loaded from that prefix: missing (an object's item is not
+// in the catalog, by id), orphaned (an item recorded from an object that is
+// gone), stale (the object's size or time changed since it was loaded). The
+// listing streams: objects are compared a page at a time, never all held.
+// Unsupported for a catalog without source records (a remote STAC API).
+TESSERA_API ReconcileReport reconcile(Catalog& catalog, std::string_view storage_prefix,
+                                      const ReconcileOptions& options = {});
+
 // A queue loader: long-polls an SQS queue (AWS SQS API; any compatible
 // server) and loads what its messages hold (everything ingest_messages
 // reads; SNS envelopes from SNS->SQS fan-out are unwrapped), a batch at a

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS tessera_schema_versions (component TEXT PRIMARY KEY, 
 CREATE TABLE IF NOT EXISTS ingest_sources (
   collection TEXT NOT NULL, item_id TEXT NOT NULL, source TEXT NOT NULL, etag TEXT NOT NULL,
   sequencer TEXT NOT NULL, updated TEXT NOT NULL, size INTEGER NOT NULL, modified_ms INTEGER NOT NULL,
-  loaded_us INTEGER NOT NULL, removed INTEGER NOT NULL, PRIMARY KEY (collection, item_id));
+  loaded_us INTEGER NOT NULL, removed INTEGER NOT NULL, seen TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (collection, item_id));
 CREATE INDEX IF NOT EXISTS ingest_sources_source ON ingest_sources (source);
 )sql";
 
@@ -102,7 +103,11 @@ class SqliteRecords final : public SourceRecords {
     auto connection = pool_.acquire();
     WriteTransaction transaction(*connection);
     auto& insert = connection->cached(
-        fmt::format("INSERT OR REPLACE INTO ingest_sources ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kColumns));
+        fmt::format("INSERT INTO ingest_sources ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, "
+                    "item_id) DO UPDATE SET source = excluded.source, etag = excluded.etag, sequencer = "
+                    "excluded.sequencer, updated = excluded.updated, size = excluded.size, modified_ms = "
+                    "excluded.modified_ms, loaded_us = excluded.loaded_us, removed = excluded.removed",
+                    kColumns));
     for (const auto& record : records) {
       insert.bind(1, record.collection)
           .bind(2, record.item_id)
@@ -143,7 +148,24 @@ class SqliteRecords final : public SourceRecords {
     transaction.commit();
   }
 
-  void scan(const std::string& prefix, std::size_t page,
+  std::vector<SourceRecord> claim(const std::vector<std::string>& sources, const std::string& token) override {
+    std::vector<SourceRecord> records;
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    auto& mark = connection->cached(fmt::format(
+        "UPDATE ingest_sources SET seen = ? WHERE source = ? AND removed = 0 RETURNING {}", kColumns));
+    for (const auto& source : sources) {
+      mark.bind(1, token).bind(2, source);
+      while (mark.step()) {
+        records.push_back(sqlite_record(mark));
+      }
+      mark.reset();
+    }
+    transaction.commit();
+    return records;
+  }
+
+  void scan(const std::string& prefix, const std::string& token, std::size_t page,
             const std::function<void(const std::vector<SourceRecord>&)>& visit) override {
     // Keyset pages: each query starts after the last row of the previous one.
     std::string after_source = prefix;
@@ -155,14 +177,15 @@ class SqliteRecords final : public SourceRecords {
       {
         auto connection = pool_.acquire();
         auto& query = connection->cached(fmt::format(
-            "SELECT {} FROM ingest_sources WHERE removed = 0 AND substr(source, 1, length(?1)) = ?1 AND "
-            "(source, collection, item_id) {} (?2, ?3, ?4) ORDER BY source, collection, item_id LIMIT ?5",
+            "SELECT {} FROM ingest_sources WHERE removed = 0 AND seen != ?6 AND substr(source, 1, length(?1)) = ?1 "
+            "AND (source, collection, item_id) {} (?2, ?3, ?4) ORDER BY source, collection, item_id LIMIT ?5",
             kColumns, first ? ">=" : ">"));
         query.bind(1, prefix)
             .bind(2, after_source)
             .bind(3, after_collection)
             .bind(4, after_id)
-            .bind(5, static_cast<std::int64_t>(page));
+            .bind(5, static_cast<std::int64_t>(page))
+            .bind(6, token);
         while (query.step()) {
           records.push_back(sqlite_record(query));
         }
@@ -197,8 +220,8 @@ constexpr std::array<const char*, 3> kPgSchema = {
     "CREATE TABLE IF NOT EXISTS tessera.schema_versions (component text PRIMARY KEY, version integer NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tessera.ingest_sources (collection text NOT NULL, item_id text NOT NULL, source text "
     "NOT NULL, etag text NOT NULL, sequencer text NOT NULL, updated text NOT NULL, size bigint NOT NULL, "
-    "modified_ms bigint NOT NULL, loaded_us bigint NOT NULL, removed boolean NOT NULL, PRIMARY KEY (collection, "
-    "item_id))",
+    "modified_ms bigint NOT NULL, loaded_us bigint NOT NULL, removed boolean NOT NULL, seen text NOT NULL DEFAULT "
+    "'', PRIMARY KEY (collection, item_id))",
     "CREATE INDEX IF NOT EXISTS ingest_sources_source ON tessera.ingest_sources (source text_pattern_ops)"};
 
 std::vector<SourceRecord> pg_records(const Result& result) {
@@ -318,7 +341,22 @@ class PgRecords final : public SourceRecords {
     });
   }
 
-  void scan(const std::string& prefix, std::size_t page,
+  std::vector<SourceRecord> claim(const std::vector<std::string>& sources, const std::string& token) override {
+    if (sources.empty()) {
+      return {};
+    }
+    std::vector<SourceRecord> records;
+    with_transaction(pool_, [&](PgConnection& connection) {
+      records = pg_records(connection.exec(
+          fmt::format("UPDATE tessera.ingest_sources SET seen = $2 WHERE source = ANY(SELECT jsonb_array_elements_text("
+                      "$1::jsonb)) AND NOT removed RETURNING {}",
+                      kColumns),
+          {json(sources).dump(), token}));
+    });
+    return records;
+  }
+
+  void scan(const std::string& prefix, const std::string& token, std::size_t page,
             const std::function<void(const std::vector<SourceRecord>&)>& visit) override {
     std::string after_source = prefix;
     std::string after_collection;
@@ -329,11 +367,11 @@ class PgRecords final : public SourceRecords {
       {
         auto connection = pool_.acquire();
         records = pg_records(connection->exec(
-            fmt::format("SELECT {} FROM tessera.ingest_sources WHERE NOT removed AND left(source, length($1)) = $1 "
-                        "AND (source, collection, item_id) {} ($2, $3, $4) ORDER BY source, collection, item_id "
-                        "LIMIT $5",
+            fmt::format("SELECT {} FROM tessera.ingest_sources WHERE NOT removed AND seen <> $6 AND "
+                        "left(source, length($1)) = $1 AND (source, collection, item_id) {} ($2, $3, $4) ORDER BY "
+                        "source, collection, item_id LIMIT $5",
                         kColumns, first ? ">=" : ">"),
-            {prefix, after_source, after_collection, after_id, std::to_string(page)}));
+            {prefix, after_source, after_collection, after_id, std::to_string(page), token}));
       }
       if (records.empty()) {
         return;

@@ -47,15 +47,19 @@ class SourceRecords {
 
   // The records of these items, those that have one.
   virtual std::map<ItemKey, SourceRecord> find(const std::vector<ItemKey>& items) = 0;
-  // Writes (replaces) these records.
+  // Writes (replaces) these records; a reconcile run's mark stays.
   virtual void store(const std::vector<SourceRecord>& records) = 0;
   // The live (not removed) records whose source is `source`.
   virtual std::vector<SourceRecord> from_source(const std::string& source) = 0;
   // Drops the records of these items.
   virtual void forget(const std::vector<ItemKey>& items) = 0;
-  // Every live record whose source starts with `prefix`, in (source,
-  // collection, id) order, `page` at a time: `visit` gets each page.
-  virtual void scan(const std::string& prefix, std::size_t page,
+  // The live records of these sources, marked as seen by the reconcile run
+  // `token` (so scan can pass them over).
+  virtual std::vector<SourceRecord> claim(const std::vector<std::string>& sources, const std::string& token) = 0;
+  // Every live record whose source starts with `prefix` and that the run
+  // `token` did not claim, in (source, collection, id) order, `page` at a
+  // time: `visit` gets each page.
+  virtual void scan(const std::string& prefix, const std::string& token, std::size_t page,
                     const std::function<void(const std::vector<SourceRecord>&)>& visit) = 0;
 };
 
