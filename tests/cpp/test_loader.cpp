@@ -2,8 +2,15 @@
 // test server (moto) and, for S3 events, the S3 test server (versitygw):
 // partial-batch failures, dead letters, SNS fan-out, receive counts,
 // transient failures, ordering by sequencer and `updated`, removals.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <random>
+#include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -404,3 +411,212 @@ TEST_P(LoaderS3, RemovalsTombstoneByOption) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, LoaderS3, ::testing::ValuesIn(tessera::testing::catalog_backends()),
                          [](const auto& backend) { return backend.param.name; });
+
+// --- Crashes and concurrent loaders (processes of their own) -----------------------
+
+namespace {
+
+// The catalog's URI, for processes that open it themselves.
+std::string catalog_uri(const std::string& backend, const std::filesystem::path& scratch) {
+  return backend == "pgstac" ? tessera::testing::pgstac_test_url() : "sqlite://" + (scratch / "catalog.db").string();
+}
+
+// Runs a loader in a child process; the child never returns into the suite.
+pid_t spawn_loader(const std::string& uri, const LoaderOptions& options) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    try {
+      auto catalog = Catalog::open(uri);
+      (void)tessera::run_loader(*catalog, options);
+    } catch (...) {
+      _exit(1);
+    }
+    _exit(0);
+  }
+  return child;
+}
+
+}  // namespace
+
+class LoaderProcesses : public Loader {
+ protected:
+  void SetUp() override {
+    Loader::SetUp();
+    if (IsSkipped()) {
+      return;
+    }
+    options_.visibility_timeout_seconds = 10;
+    options_.batch_size = 100;
+    options_.batch_window_seconds = 1;
+  }
+  void send_items(std::size_t count) {
+    for (std::size_t start = 0; start < count; start += 10) {
+      for (std::size_t n = start; n < std::min(count, start + 10); ++n) {
+        sqs_->send(queue_, item_json(fmt::format("item-{:05}", n)).dump());
+      }
+    }
+  }
+  // Loads in this process until every item is in or `seconds` pass (messages a
+  // killed loader held come back after their visibility timeout).
+  void load_until(std::size_t count, int seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (item_count() < count && std::chrono::steady_clock::now() < deadline) {
+      (void)tessera::run_loader(*catalog_, options_);
+    }
+  }
+};
+
+TEST_P(LoaderProcesses, AKilledLoaderLosesAndDuplicatesNothing) {
+  constexpr std::size_t kItems = 600;
+  send_items(kItems);
+  const pid_t child = spawn_loader(catalog_uri(GetParam().name, dir_.path()), options_);
+  ASSERT_GT(child, 0);
+  // Killed once some batches are in and others are still on the way.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (item_count() < 100 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "the loader finished before it was killed: nothing was tested";
+  const std::size_t at_kill = item_count();
+  EXPECT_LT(at_kill, kItems);
+  load_until(kItems, 90);
+  EXPECT_EQ(item_count(), kItems);
+  // Each item once, with the id it was sent with.
+  const json page = catalog_->search({{"limit", kItems}, {"fields", {{"include", {"id"}}}}});
+  std::set<std::string> ids;
+  for (const auto& feature : page["features"]) {
+    ids.insert(feature["id"].get<std::string>());
+  }
+  EXPECT_EQ(ids.size(), kItems);
+  EXPECT_TRUE(sqs_->receive(queue_, 10, 1).empty());
+  EXPECT_TRUE(drain(dead_).empty());
+}
+
+TEST_P(LoaderProcesses, FourLoadersOnOneCatalogNeitherDeadlockNorLose) {
+  constexpr std::size_t kItems = 1000;
+  send_items(kItems);
+  // A second collection, loaded in the same batches: loaders contend on both.
+  catalog_->upsert_collection(make_collection("b"));
+  for (std::size_t n = 0; n < 200; ++n) {
+    sqs_->send(queue_, item_json(fmt::format("b-{:04}", n), "b").dump());
+  }
+  std::vector<pid_t> loaders;
+  for (int n = 0; n < 4; ++n) {
+    loaders.push_back(spawn_loader(catalog_uri(GetParam().name, dir_.path()), options_));
+    ASSERT_GT(loaders.back(), 0);
+  }
+  // A deadlock shows as loaders that never return.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+  for (const pid_t loader : loaders) {
+    int status = 0;
+    while (::waitpid(loader, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        for (const pid_t stuck : loaders) {
+          ::kill(stuck, SIGKILL);
+        }
+        FAIL() << "a loader did not finish in 180 s";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a loader failed";
+  }
+  // Messages a busy catalog refused for a moment come back: load what is left.
+  load_until(kItems + 200, 60);
+  EXPECT_EQ(item_count(), kItems + 200);
+  EXPECT_TRUE(drain(dead_).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LoaderProcesses, ::testing::ValuesIn(tessera::testing::catalog_backends()),
+                         [](const auto& backend) { return backend.param.name; });
+
+// --- validate and reconcile --------------------------------------------------------
+
+TEST(Validate, ChecksEachItemAsALoadWouldAndWritesNothing) {
+  auto catalog = Catalog::open("sqlite://:memory:");
+  catalog->upsert_collection(make_collection("a"));
+  json bad = item_json("bad");
+  bad["bbox"] = {1, 2};
+  const json collection = {{"type", "FeatureCollection"},
+                           {"features", {item_json("good"), bad, item_json("elsewhere", "nowhere")}}};
+  const auto report = tessera::validate(*catalog, collection.dump());
+  EXPECT_EQ(report.valid, 1U);
+  EXPECT_EQ(report.invalid, 2U);
+  ASSERT_EQ(report.results.size(), 3U);
+  EXPECT_TRUE(report.results[0].valid());
+  EXPECT_EQ(report.results[1].id, "bad");
+  EXPECT_NE(report.results[1].error.find("bbox"), std::string::npos) << report.results[1].error;
+  EXPECT_NE(report.results[2].error.find("'nowhere' does not exist"), std::string::npos);
+  EXPECT_EQ(catalog->search({{"limit", 1}})["numberMatched"], 0);
+  // ndjson and a single Item too; nothing at all is refused.
+  EXPECT_EQ(tessera::validate(*catalog, item_json("x").dump() + "\n" + item_json("y").dump() + "\n").valid, 2U);
+  expect_error([&] { (void)tessera::validate(*catalog, "  \n"); }, ErrorCode::kInvalidInput, "no items");
+}
+
+TEST(Reconcile, MissingOrphanedAndStaleItemsOfALocalPrefixAndTheirFix) {
+  TempDir dir;
+  auto catalog = Catalog::open("sqlite://" + (dir.path() / "c.db").string());
+  catalog->upsert_collection(make_collection("a"));
+  const auto write = [&](const std::string& name, const std::string& content) {
+    std::filesystem::create_directories((dir.path() / "items" / name).parent_path());
+    std::ofstream(dir.path() / "items" / name) << content;
+  };
+  write("one.json", item_json("one").dump());
+  write("sub/two.ndjson", item_json("two").dump() + "\n" + item_json("three").dump() + "\n");
+  write("gone.json", item_json("gone").dump());
+  const tessera::IngestReport loaded = tessera::ingest(*catalog, {(dir.path() / "items").string()});
+  ASSERT_EQ(loaded.loaded, 4U) << loaded.to_json().dump();
+  EXPECT_EQ(tessera::reconcile(*catalog, (dir.path() / "items").string()).to_json()["findings"], json::array());
+  // Drift: an object removed, one rewritten (bigger), one new.
+  std::filesystem::remove(dir.path() / "items" / "gone.json");
+  write("sub/two.ndjson", item_json("two", "a", "2024-06-01T00:00:00Z").dump() + "\n" + item_json("three").dump() +
+                              "\n");
+  write("new.json", item_json("new").dump());
+  std::vector<json> streamed;
+  tessera::ReconcileOptions options;
+  options.page_size = 2;
+  options.on_finding = [&](const json& finding) { streamed.push_back(finding); };
+  std::size_t last_progress = 0;
+  options.progress = [&](std::size_t objects) { last_progress = objects; };
+  const auto report = tessera::reconcile(*catalog, "file://" + (dir.path() / "items").string(), options);
+  EXPECT_EQ(report.objects, 3U);
+  EXPECT_EQ(last_progress, 3U);
+  EXPECT_EQ(report.missing, 1U);
+  EXPECT_EQ(report.orphaned, 1U);
+  EXPECT_EQ(report.stale, 2U);  // both items of the rewritten object
+  EXPECT_EQ(streamed.size(), 4U);
+  std::map<std::string, std::string> kinds;
+  for (const auto& finding : report.findings) {
+    kinds[finding["id"].get<std::string>()] = finding["kind"].get<std::string>();
+  }
+  EXPECT_EQ(kinds["new"], "missing");
+  EXPECT_EQ(kinds["gone"], "orphaned");
+  EXPECT_EQ(kinds["two"], "stale");
+  options.fix = true;
+  const auto fixed = tessera::reconcile(*catalog, (dir.path() / "items").string(), options);
+  EXPECT_EQ(fixed.loaded, 3U);
+  EXPECT_EQ(fixed.deleted, 1U);
+  EXPECT_EQ(catalog->get_item("a", "two")["properties"]["updated"], "2024-06-01T00:00:00Z");
+  expect_error([&] { (void)catalog->get_item("a", "gone"); }, ErrorCode::kNotFound, "gone");
+  const auto clean = tessera::reconcile(*catalog, (dir.path() / "items").string());
+  EXPECT_EQ(clean.missing + clean.orphaned + clean.stale, 0U) << clean.to_json().dump();
+}
+
+TEST_P(LoaderS3, ReconcileAnS3PrefixAgainstWhatTheLoaderRecorded) {
+  storage_->put("r/a.json", item_json("ra").dump());
+  storage_->put("r/b.json", item_json("rb").dump());
+  send_all({event("ObjectCreated:Put", "r/a.json", "01"), event("ObjectCreated:Put", "r/b.json", "01")});
+  EXPECT_EQ(tessera::run_loader(*catalog_, options_).loaded, 2U);
+  storage_->remove("r/b.json");
+  storage_->put("r/c.json", item_json("rc").dump());
+  tessera::ReconcileOptions options;
+  options.storage_options = options_.ingest.storage_options;
+  const std::string prefix = fmt::format("s3://{}/{}/r", bucket_, prefix_);
+  const auto report = tessera::reconcile(*catalog_, prefix, options);
+  EXPECT_EQ(report.objects, 2U);
+  EXPECT_EQ(report.missing, 1U) << report.to_json().dump();
+  EXPECT_EQ(report.orphaned, 1U) << report.to_json().dump();
+  EXPECT_EQ(report.stale, 0U) << report.to_json().dump();
+}
