@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,11 +53,6 @@ class TESSERA_API Storage {
   // Keys starting with `prefix`, sorted. Not recursive: keys directly below the
   // prefix's folder plus one "folder/" entry per sub-folder.
   virtual std::vector<std::string> list(std::string_view prefix = "", bool recursive = true) = 0;
-  // Every object whose key starts with `prefix`, at any depth, with its size
-  // and time, handed to `visitor` as the listing streams in (never held
-  // whole, so a prefix of millions of objects is fine), in no set order.
-  // `visitor` returning false stops the walk.
-  virtual void visit(std::string_view prefix, const std::function<bool(const ObjectInfo&)>& visitor) = 0;
   // NotFound when the key does not exist.
   virtual void remove(std::string_view key) = 0;
 

@@ -11,6 +11,7 @@
 #include "catalog/stac.hpp"
 #include "ingest/ingest_internal.hpp"
 #include "ingest/source_records.hpp"
+#include "storage/object_walk.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
 #include "tessera/ingest.hpp"
@@ -85,7 +86,7 @@ class Reconciler {
 
   ReconcileReport run() {
     std::vector<ObjectInfo> page;
-    storage_->visit("", [&](const ObjectInfo& object) {
+    storage::visit_objects(*storage_, "", [&](const ObjectInfo& object) {
       if (is_item_object(object.key)) {
         page.push_back(object);
         if (page.size() == options_.page_size) {

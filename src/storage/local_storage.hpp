@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 
 #include "tessera/storage.hpp"
 
@@ -23,7 +24,8 @@ class LocalStorage final : public Storage {
   bool exists(std::string_view key) override;
   ObjectInfo stat(std::string_view key) override;
   std::vector<std::string> list(std::string_view prefix, bool recursive) override;
-  void visit(std::string_view prefix, const std::function<bool(const ObjectInfo&)>& visitor) override;
+  // See storage::visit_objects.
+  void visit(std::string_view prefix, const std::function<bool(const ObjectInfo&)>& visitor);
   void remove(std::string_view key) override;
   [[nodiscard]] std::string uri(std::string_view key) const override;
   [[nodiscard]] std::string root_uri() const override;
