@@ -120,6 +120,7 @@ class SqliteRecords final : public SourceRecords {
           .bind(9, record.loaded_us)
           .bind(10, std::int64_t{record.removed ? 1 : 0})
           .run();
+      insert.reset();
     }
     transaction.commit();
   }
@@ -144,6 +145,7 @@ class SqliteRecords final : public SourceRecords {
     auto& remove = connection->cached("DELETE FROM ingest_sources WHERE collection = ? AND item_id = ?");
     for (const auto& item : items) {
       remove.bind(1, item.first).bind(2, item.second).run();
+      remove.reset();
     }
     transaction.commit();
   }

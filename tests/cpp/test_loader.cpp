@@ -19,6 +19,8 @@
 #include "storage/aws_messaging.hpp"
 #include "tessera/error.hpp"
 #include "tessera/ingest.hpp"
+#include "tessera/service.hpp"
+#include "tessera/tessera.h"
 #include "test_support.hpp"
 
 using nlohmann::json;
@@ -176,7 +178,6 @@ TEST_F(QueueTest, SqsRoundTripWithReceiveCountsVisibilityAndBatchDeletes) {
   EXPECT_EQ(second[0].receive_count, 2U);
   EXPECT_TRUE(sqs_->change_visibility_batch(queue, {{"0", second[0].receipt_handle}}, 30).empty());
   EXPECT_TRUE(sqs_->delete_batch(queue, {{"0", second[0].receipt_handle}}).empty());
-  sqs_->change_visibility(queue, second[0].receipt_handle, 0);  // a deleted message's handle is harmless
   EXPECT_TRUE(sqs_->receive(queue, 10, 1).empty());
   EXPECT_EQ(sqs_->queue_attributes(queue, {"ApproximateNumberOfMessages"}).at("ApproximateNumberOfMessages"), "0");
   expect_error([&] { (void)sqs_->receive(queue + "-missing", 1, 0); }, ErrorCode::kNotFound, "does not exist");
@@ -446,14 +447,17 @@ class LoaderProcesses : public Loader {
       return;
     }
     options_.visibility_timeout_seconds = 10;
-    options_.batch_size = 100;
+    options_.batch_size = 10;  // messages of 10 items each
     options_.batch_window_seconds = 1;
   }
-  void send_items(std::size_t count) {
+  // Items `first`.. in messages of 10 (FeatureCollections), which keeps the queue's round trips few.
+  void send_items(std::size_t count, const std::string& collection = "a", const std::string& stem = "item") {
     for (std::size_t start = 0; start < count; start += 10) {
+      json features = json::array();
       for (std::size_t n = start; n < std::min(count, start + 10); ++n) {
-        sqs_->send(queue_, item_json(fmt::format("item-{:05}", n)).dump());
+        features.push_back(item_json(fmt::format("{}-{:05}", stem, n), collection));
       }
+      sqs_->send(queue_, json{{"type", "FeatureCollection"}, {"features", features}}.dump());
     }
   }
   // Loads in this process until every item is in or `seconds` pass (messages a
@@ -500,9 +504,7 @@ TEST_P(LoaderProcesses, FourLoadersOnOneCatalogNeitherDeadlockNorLose) {
   send_items(kItems);
   // A second collection, loaded in the same batches: loaders contend on both.
   catalog_->upsert_collection(make_collection("b"));
-  for (std::size_t n = 0; n < 200; ++n) {
-    sqs_->send(queue_, item_json(fmt::format("b-{:04}", n), "b").dump());
-  }
+  send_items(200, "b", "b");
   std::vector<pid_t> loaders;
   for (int n = 0; n < 4; ++n) {
     loaders.push_back(spawn_loader(catalog_uri(GetParam().name, dir_.path()), options_));
@@ -619,4 +621,83 @@ TEST_P(LoaderS3, ReconcileAnS3PrefixAgainstWhatTheLoaderRecorded) {
   EXPECT_EQ(report.missing, 1U) << report.to_json().dump();
   EXPECT_EQ(report.orphaned, 1U) << report.to_json().dump();
   EXPECT_EQ(report.stale, 0U) << report.to_json().dump();
+}
+
+TEST(ValidateRoute, PostValidateAnswersPerItemAndRefusesOtherMethods) {
+  auto catalog = Catalog::open("sqlite://:memory:");
+  catalog->upsert_collection(make_collection("a"));
+  const tessera::Service service(*catalog, tessera::ServiceOptions{});
+  tessera::HttpRequest request;
+  request.method = "POST";
+  request.path = "/validate";
+  request.body = item_json("ok").dump() + "\n" + item_json("lost", "nowhere").dump() + "\n";
+  const auto answer = service.handle(request);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const json report = json::parse(answer.body);
+  EXPECT_EQ(report["valid"], 1);
+  EXPECT_EQ(report["invalid"], 1);
+  EXPECT_EQ(report["results"][1]["id"], "lost");
+  EXPECT_EQ(catalog->search({{"limit", 1}})["numberMatched"], 0);
+  request.body = "";
+  EXPECT_EQ(service.handle(request).status, 400);
+  request.method = "GET";
+  const auto refused = service.handle(request);
+  EXPECT_EQ(refused.status, 405);
+  EXPECT_EQ(*refused.header("Allow"), "POST");
+  // The OpenAPI document lists the route.
+  request.path = "/api";
+  EXPECT_TRUE(json::parse(service.handle(request).body)["paths"].contains("/validate"));
+}
+
+// --- The C ABI -----------------------------------------------------------------------
+
+TEST(LoaderCApi, ValidateReconcileAndLoaderOptionsThroughTheCAbi) {
+  TempDir dir;
+  tsr_catalog catalog = nullptr;
+  ASSERT_EQ(tsr_catalog_open(("sqlite://" + (dir.path() / "c.db").string()).c_str(), nullptr, &catalog), TSR_OK);
+  ASSERT_EQ(tsr_catalog_upsert_collection(catalog, make_collection("a").dump().c_str()), TSR_OK);
+  char* out = nullptr;
+  ASSERT_EQ(tsr_validate(catalog, item_json("ok").dump().c_str(), &out), TSR_OK);
+  EXPECT_EQ(json::parse(out)["valid"], 1);
+  tsr_free(out);
+  EXPECT_EQ(tsr_validate(catalog, "", &out), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_validate(catalog, "{}", nullptr), TSR_INVALID_INPUT);  // out-params are checked first
+  std::filesystem::create_directories(dir.path() / "items");
+  std::ofstream(dir.path() / "items" / "x.json") << item_json("x").dump();
+  ASSERT_EQ(tsr_reconcile(catalog, (dir.path() / "items").string().c_str(), R"({"fix": true})", &out), TSR_OK);
+  EXPECT_EQ(json::parse(out)["loaded"], 1);
+  tsr_free(out);
+  EXPECT_EQ(tsr_reconcile(catalog, (dir.path() / "items").string().c_str(), R"({"fix": "yes"})", &out),
+            TSR_INVALID_INPUT);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("'fix'"), std::string::npos);
+  EXPECT_EQ(tsr_run_loader(catalog, R"({"queue_url": "http://127.0.0.1:9/1/q", "batch_size": 0})", nullptr, nullptr,
+                           &out),
+            TSR_INVALID_INPUT);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("batch size 0"), std::string::npos);
+  EXPECT_EQ(tsr_run_loader(catalog, R"({"queue": "typo"})", nullptr, nullptr, &out), TSR_INVALID_INPUT);
+  EXPECT_NE(std::string(tsr_last_error_message()).find("unknown member 'queue'"), std::string::npos);
+  tsr_catalog_destroy(&catalog);
+}
+
+namespace {
+extern "C" int stop_now(void* calls) {
+  ++*static_cast<int*>(calls);
+  return 1;
+}
+}  // namespace
+
+TEST_F(QueueTest, TheCLoaderStopsWhenItsCallbackSaysSo) {
+  TempDir dir;
+  tsr_catalog catalog = nullptr;
+  ASSERT_EQ(tsr_catalog_open(("sqlite://" + (dir.path() / "c.db").string()).c_str(), nullptr, &catalog), TSR_OK);
+  const std::string queue = sqs_->create_queue(unique_queue_name("c-api"));
+  const json options = {{"queue_url", queue}, {"queue_options", queue_options()}, {"wait_seconds", 1}};
+  int calls = 0;
+  char* out = nullptr;
+  ASSERT_EQ(tsr_run_loader(catalog, options.dump().c_str(), stop_now, &calls, &out), TSR_OK)
+      << tsr_last_error_message();
+  EXPECT_EQ(json::parse(out)["batches"], 0);
+  EXPECT_GE(calls, 1);
+  tsr_free(out);
+  tsr_catalog_destroy(&catalog);
 }
