@@ -43,12 +43,14 @@ void add_loader(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* command = app.add_subcommand(
-      "loader", "Load items from an SQS queue (item JSON, S3 events, SNS envelopes) as a long-running service; every "
-                "flag can also be set by the TESSERA_* variable named in its help, and the flag wins");
+      "loader",
+      "Load items from an SQS queue (item JSON, S3 events, SNS envelopes) as a long-running service; every "
+      "flag can also be set by the TESSERA_* variable named in its help, and the flag wins");
   command->add_option("--catalog", args->catalog, "Catalog URI")->required()->envname("TESSERA_CATALOG");
   command->add_option("--queue", args->queue, "SQS queue URL")->required()->envname("TESSERA_QUEUE");
-  command->add_option("--dead-letter-queue", args->dead_letter_queue,
-                      "SQS queue URL for messages that fail for good (the reason in message attributes)")
+  command
+      ->add_option("--dead-letter-queue", args->dead_letter_queue,
+                   "SQS queue URL for messages that fail for good (the reason in message attributes)")
       ->envname("TESSERA_DEAD_LETTER_QUEUE");
   command->add_option("--batch-size", args->batch_size, "Messages loaded together")
       ->check(CLI::Range(1, 100000))
@@ -56,8 +58,9 @@ void add_loader(CLI::App& app) {
   command->add_option("--batch-window", args->batch_window, "Seconds spent filling a batch after its first message")
       ->check(CLI::Range(0.0, 3600.0))
       ->envname("TESSERA_BATCH_WINDOW");
-  command->add_option("--max-receive-count", args->max_receive_count,
-                      "Messages received more often go to the dead-letter queue unloaded (0: no limit)")
+  command
+      ->add_option("--max-receive-count", args->max_receive_count,
+                   "Messages received more often go to the dead-letter queue unloaded (0: no limit)")
       ->envname("TESSERA_MAX_RECEIVE_COUNT");
   command->add_option("--concurrency", args->concurrency, "Batches received and loaded at once")
       ->check(CLI::Range(1, 64))
@@ -67,23 +70,27 @@ void add_loader(CLI::App& app) {
   command->add_option("--wait-seconds", args->wait_seconds, "Long-poll wait")
       ->check(CLI::Range(1, 20))
       ->envname("TESSERA_WAIT_SECONDS");
-  command->add_option("--visibility-timeout", args->visibility_timeout,
-                      "Seconds a batch's messages stay invisible, renewed while it loads")
+  command
+      ->add_option("--visibility-timeout", args->visibility_timeout,
+                   "Seconds a batch's messages stay invisible, renewed while it loads")
       ->check(CLI::Range(10, 43200))
       ->envname("TESSERA_VISIBILITY_TIMEOUT");
-  command->add_option("--endpoint", args->endpoint,
-                      "SQS endpoint URL (default: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, the queue URL's host)")
+  command
+      ->add_option("--endpoint", args->endpoint,
+                   "SQS endpoint URL (default: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, the queue URL's host)")
       ->envname("TESSERA_QUEUE_ENDPOINT");
   command->add_option("--region", args->region, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION)")
       ->envname("TESSERA_QUEUE_REGION");
   command->add_option("--mode", args->mode, "insert, ignore or upsert")
       ->check(CLI::IsMember(load_mode_names()))
       ->envname("TESSERA_MODE");
-  command->add_option("--dead-letter", args->dead_letter,
-                      "Without a dead-letter queue: where failures go (storage URI/folder or .ndjson file)")
+  command
+      ->add_option("--dead-letter", args->dead_letter,
+                   "Without a dead-letter queue: where failures go (storage URI/folder or .ndjson file)")
       ->envname("TESSERA_DEAD_LETTER");
-  command->add_flag("--tombstone", args->tombstone,
-                    "ObjectRemoved events mark the items (tessera:removed) instead of deleting them")
+  command
+      ->add_flag("--tombstone", args->tombstone,
+                 "ObjectRemoved events mark the items (tessera:removed) instead of deleting them")
       ->envname("TESSERA_TOMBSTONE");
   command->add_flag("-q,--quiet", args->quiet, "No per-batch lines on stderr")->envname("TESSERA_QUIET");
   command->callback([args] {
@@ -149,7 +156,9 @@ void add_validate(CLI::App& app) {
       const ValidationReport report = validate(*catalog, text);
       for (const auto& result : report.results) {
         if (!result.valid()) {
-          std::cout << nlohmann::json{{"file", file}, {"id", result.id}, {"collection", result.collection},
+          std::cout << nlohmann::json{{"file", file},
+                                      {"id", result.id},
+                                      {"collection", result.collection},
                                       {"error", result.error}}
                            .dump()
                     << "\n";
@@ -174,8 +183,9 @@ void add_reconcile(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* command = app.add_subcommand(
-      "reconcile", "Compare the item objects under a storage prefix with the catalog: missing, orphaned and stale "
-                   "items (ndjson on stdout), a summary on stderr; exit 2 when drift is left");
+      "reconcile",
+      "Compare the item objects under a storage prefix with the catalog: missing, orphaned and stale "
+      "items (ndjson on stdout), a summary on stderr; exit 2 when drift is left");
   command->add_option("--catalog", args->catalog, "Catalog URI")->required()->envname("TESSERA_CATALOG");
   command->add_option("STORAGE_PREFIX", args->prefix, "A folder, file:// or s3://bucket/prefix")->required();
   command->add_flag("--fix", args->fix, "Load the missing and stale objects, delete the orphaned items");

@@ -47,8 +47,8 @@ struct TESSERA_API IngestResult {
   std::string source;  // the path, object URI or "message N"
   std::string status;  // "loaded", "skipped", "failed", or "ignored" (s3:TestEvent)
   std::size_t loaded = 0;
-  std::size_t skipped = 0;           // superseded, unchanged, or older than the stored copy
-  std::size_t removed = 0;           // items deleted or tombstoned for ObjectRemoved events
+  std::size_t skipped = 0;          // superseded, unchanged, or older than the stored copy
+  std::size_t removed = 0;          // items deleted or tombstoned for ObjectRemoved events
   std::vector<LoadFailure> failed;  // per item
   std::string error;                // why the whole source failed (unreadable, malformed)
   // The failure is transient (storage or database unreachable, busy): trying
@@ -142,12 +142,12 @@ struct TESSERA_API ReconcileOptions {
 };
 
 struct TESSERA_API ReconcileReport {
-  std::size_t objects = 0;  // item objects listed under the prefix
-  std::size_t missing = 0;  // items in an object, absent from the catalog
-  std::size_t orphaned = 0;  // items recorded from an object that is gone
-  std::size_t stale = 0;     // items whose object changed since they were loaded
-  std::size_t loaded = 0;    // by fix
-  std::size_t deleted = 0;   // by fix
+  std::size_t objects = 0;               // item objects listed under the prefix
+  std::size_t missing = 0;               // items in an object, absent from the catalog
+  std::size_t orphaned = 0;              // items recorded from an object that is gone
+  std::size_t stale = 0;                 // items whose object changed since they were loaded
+  std::size_t loaded = 0;                // by fix
+  std::size_t deleted = 0;               // by fix
   std::vector<nlohmann::json> findings;  // the first max_findings
   bool findings_truncated = false;
 

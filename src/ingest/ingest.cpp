@@ -159,7 +159,8 @@ void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, std::size_t parallel)
           } catch (const Error& error) {
             unit.error += (unit.error.empty() ? "" : "; ") + fmt::format("{}: {}", uri, error.what());
             // Storage that is down or busy may answer later; a missing or malformed object will not.
-            unit.retryable = unit.retryable || error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kIo;
+            unit.retryable =
+                unit.retryable || error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kIo;
           }
         }
       }));

@@ -30,10 +30,10 @@ struct Unit {
   // Parallel to `items`: the index in `fetch` of the object each came from,
   // or kNoObject for an item in the message body or a local file.
   std::vector<std::size_t> item_objects;
-  std::vector<std::string> fetch;     // object URIs whose items belong to this unit
-  std::vector<ObjectEvent> events;    // parallel to `fetch` for S3 events (else empty)
-  std::vector<ObjectInfo> fetched;    // parallel to `fetch` once fetched: size and time
-  std::vector<ObjectEvent> removals;  // ObjectRemoved records
+  std::vector<std::string> fetch;        // object URIs whose items belong to this unit
+  std::vector<ObjectEvent> events;       // parallel to `fetch` for S3 events (else empty)
+  std::vector<ObjectInfo> fetched;       // parallel to `fetch` once fetched: size and time
+  std::vector<ObjectEvent> removals;     // ObjectRemoved records
   std::vector<std::string> collections;  // STAC Collection bodies, upserted before the items
   std::string error;                     // why (part of) the unit could not be read
   // The error is transient (storage unreachable, throttled): a queue loader

@@ -26,8 +26,14 @@ using storage::aws::QueueMessage;
 using storage::aws::SqsClient;
 
 json LoaderReport::to_json() const {
-  return {{"batches", batches}, {"received", received}, {"deleted", deleted}, {"retried", retried},
-          {"dead_lettered", dead_lettered}, {"loaded", loaded}, {"skipped", skipped}, {"removed", removed},
+  return {{"batches", batches},
+          {"received", received},
+          {"deleted", deleted},
+          {"retried", retried},
+          {"dead_lettered", dead_lettered},
+          {"loaded", loaded},
+          {"skipped", skipped},
+          {"removed", removed},
           {"failed", failed}};
 }
 
@@ -165,8 +171,7 @@ std::string truncated(std::string text, std::size_t limit) {
 // visibility timeout, their timeout starts again.
 class VisibilityKeeper {
  public:
-  VisibilityKeeper(SqsClient& sqs, const std::string& queue_url, const std::vector<QueueMessage>& messages,
-                   int seconds)
+  VisibilityKeeper(SqsClient& sqs, const std::string& queue_url, const std::vector<QueueMessage>& messages, int seconds)
       : sqs_(sqs), queue_url_(queue_url), messages_(messages), seconds_(seconds) {
     thread_ = std::thread([this] { run(); });
   }
@@ -201,7 +206,7 @@ class VisibilityKeeper {
         const auto refused = sqs_.change_visibility_batch(queue_url_, entries, seconds_);
         if (!refused.empty()) {
           log(LogLevel::kWarning, fmt::format("loader: {} messages' visibility could not be extended ({}: {})",
-                                           refused.size(), refused.front().code, refused.front().message));
+                                              refused.size(), refused.front().code, refused.front().message));
         }
       } catch (const Error& error) {
         // A message that becomes visible again is loaded twice, which is harmless (idempotent).
@@ -359,8 +364,8 @@ class Loader {
       }
       std::string reason = result.error;
       for (const auto& failure : result.failed) {
-        reason += (reason.empty() ? "" : "; ") + fmt::format("{}/{}: {}", failure.collection, failure.id,
-                                                              failure.error);
+        reason +=
+            (reason.empty() ? "" : "; ") + fmt::format("{}/{}: {}", failure.collection, failure.id, failure.error);
       }
       dead.emplace_back(unit_message[k], reason);
       sink_units.push_back(units[k]);
@@ -439,12 +444,12 @@ class Loader {
         report.deleted += entries.size() - refused.size();
         if (!refused.empty()) {
           log(LogLevel::kWarning, fmt::format("loader: {} messages could not be deleted ({}: {}); they will be "
-                                           "delivered again and loaded again, unchanged",
-                                           refused.size(), refused.front().code, refused.front().message));
+                                              "delivered again and loaded again, unchanged",
+                                              refused.size(), refused.front().code, refused.front().message));
         }
       } catch (const Error& error) {
         log(LogLevel::kWarning, fmt::format("loader: deleting {} messages failed ({}); they will be delivered again",
-                                         entries.size(), error.what()));
+                                            entries.size(), error.what()));
       }
     }
   }

@@ -23,9 +23,9 @@ namespace tessera {
 using nlohmann::json;
 
 json ReconcileReport::to_json() const {
-  return {{"objects", objects}, {"missing", missing},   {"orphaned", orphaned},
-          {"stale", stale},     {"loaded", loaded},     {"deleted", deleted},
-          {"findings", findings}, {"findings_truncated", findings_truncated}};
+  return {
+      {"objects", objects}, {"missing", missing}, {"orphaned", orphaned}, {"stale", stale},
+      {"loaded", loaded},   {"deleted", deleted}, {"findings", findings}, {"findings_truncated", findings_truncated}};
 }
 
 namespace {

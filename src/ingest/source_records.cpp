@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS ingest_sources (
 CREATE INDEX IF NOT EXISTS ingest_sources_source ON ingest_sources (source);
 )sql";
 
-constexpr const char* kColumns = "collection, item_id, source, etag, sequencer, updated, size, modified_ms, loaded_us, removed";
+constexpr const char* kColumns =
+    "collection, item_id, source, etag, sequencer, updated, size, modified_ms, loaded_us, removed";
 
 SourceRecord sqlite_record(const Statement& row) {
   SourceRecord record;
@@ -128,9 +129,8 @@ class SqliteRecords final : public SourceRecords {
   std::vector<SourceRecord> from_source(const std::string& source) override {
     std::vector<SourceRecord> records;
     auto connection = pool_.acquire();
-    auto& query = connection->cached(
-        fmt::format("SELECT {} FROM ingest_sources WHERE source = ? AND removed = 0 ORDER BY collection, item_id",
-                    kColumns));
+    auto& query = connection->cached(fmt::format(
+        "SELECT {} FROM ingest_sources WHERE source = ? AND removed = 0 ORDER BY collection, item_id", kColumns));
     query.bind(1, source);
     while (query.step()) {
       records.push_back(sqlite_record(query));
@@ -154,8 +154,8 @@ class SqliteRecords final : public SourceRecords {
     std::vector<SourceRecord> records;
     auto connection = pool_.acquire();
     WriteTransaction transaction(*connection);
-    auto& mark = connection->cached(fmt::format(
-        "UPDATE ingest_sources SET seen = ? WHERE source = ? AND removed = 0 RETURNING {}", kColumns));
+    auto& mark = connection->cached(
+        fmt::format("UPDATE ingest_sources SET seen = ? WHERE source = ? AND removed = 0 RETURNING {}", kColumns));
     for (const auto& source : sources) {
       mark.bind(1, token).bind(2, source);
       while (mark.step()) {

@@ -23,10 +23,10 @@ namespace tessera::ingestion {
 struct SourceRecord {
   std::string collection;
   std::string item_id;
-  std::string source;     // object URI; "" for an item that came in a queue message's body
-  std::string etag;       // the S3 event's eTag, "" when unknown
-  std::string sequencer;  // the S3 event's sequencer, "" when unknown
-  std::string updated;    // the item's properties.updated, "" when it has none
+  std::string source;             // object URI; "" for an item that came in a queue message's body
+  std::string etag;               // the S3 event's eTag, "" when unknown
+  std::string sequencer;          // the S3 event's sequencer, "" when unknown
+  std::string updated;            // the item's properties.updated, "" when it has none
   std::int64_t size = -1;         // the object's size when loaded, -1 when unknown
   std::int64_t modified_ms = -1;  // the object's modification time when loaded, -1 when unknown
   std::int64_t loaded_us = 0;

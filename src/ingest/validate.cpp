@@ -31,9 +31,8 @@ ValidationReport validate(Catalog& catalog, std::string_view items) {
   }
   std::vector<std::string> texts = ingestion::split_items(items);
   if (texts.size() > kMaxValidateItems) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("validate: {} items given, at most {} are checked in one call", texts.size(),
-                            kMaxValidateItems));
+    throw Error(ErrorCode::kInvalidInput, fmt::format("validate: {} items given, at most {} are checked in one call",
+                                                      texts.size(), kMaxValidateItems));
   }
   std::map<std::string, bool> collection_exists;  // asked once per collection
   ValidationReport report;
@@ -58,8 +57,8 @@ ValidationReport validate(Catalog& catalog, std::string_view items) {
         known = collection_exists.emplace(item.collection, exists).first;
       }
       if (!known->second) {
-        result.error = fmt::format("item '{}': collection '{}' does not exist in the catalog", item.id,
-                                   item.collection);
+        result.error =
+            fmt::format("item '{}': collection '{}' does not exist in the catalog", item.id, item.collection);
       }
     } catch (const Error& error) {
       if (error.code() != ErrorCode::kInvalidInput) {

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "service/aggregation_routes.hpp"
-#include "service/validate_routes.hpp"
 #include "service/tile_openapi.hpp"
+#include "service/validate_routes.hpp"
 
 namespace tessera::service {
 

@@ -23,20 +23,19 @@ std::optional<HttpResponse> ValidateRoutes::handle(const HttpRequest& request,
 }
 
 void add_validate_openapi(json& paths, json& schemas) {
-  schemas["ValidationReport"] = {
-      {"type", "object"},
-      {"properties",
-       {{"valid", {{"type", "integer"}}},
-        {"invalid", {{"type", "integer"}}},
-        {"results",
-         {{"type", "array"},
-          {"items",
-           {{"type", "object"},
-            {"properties",
-             {{"id", {{"type", "string"}}},
-              {"collection", {{"type", "string"}}},
-              {"valid", {{"type", "boolean"}}},
-              {"error", {{"type", "string"}}}}}}}}}}}};
+  schemas["ValidationReport"] = {{"type", "object"},
+                                 {"properties",
+                                  {{"valid", {{"type", "integer"}}},
+                                   {"invalid", {{"type", "integer"}}},
+                                   {"results",
+                                    {{"type", "array"},
+                                     {"items",
+                                      {{"type", "object"},
+                                       {"properties",
+                                        {{"id", {{"type", "string"}}},
+                                         {"collection", {{"type", "string"}}},
+                                         {"valid", {{"type", "boolean"}}},
+                                         {"error", {{"type", "string"}}}}}}}}}}}};
   const auto ref = [](std::string_view schema) {
     return json{{"application/json", {{"schema", {{"$ref", "#/components/schemas/" + std::string(schema)}}}}}};
   };

@@ -61,8 +61,8 @@ std::string region_of_host(std::string_view origin, std::string_view service) {
 
 const json& checked_object(const json& value, std::string_view what) {
   if (!value.is_object()) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("AWS reply: {} is a JSON {}, not an object", what,
-                                                      value.type_name()));
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("AWS reply: {} is a JSON {}, not an object", what, value.type_name()));
   }
   return value;
 }
@@ -82,8 +82,8 @@ std::string bounded_string(const json& object, const char* member, std::size_t l
 
 json parse_json_reply(std::string_view body) {
   if (body.size() > kMaxReplyBytes) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("AWS reply of {} bytes is larger than {}", body.size(),
-                                                      kMaxReplyBytes));
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("AWS reply of {} bytes is larger than {}", body.size(), kMaxReplyBytes));
   }
   json value = json::parse(body.begin(), body.end(), nullptr, false);
   if (value.is_discarded()) {
@@ -96,12 +96,11 @@ std::map<std::string, std::string> string_map(const json& object, std::string_vi
   std::map<std::string, std::string> result;
   checked_object(object, where);
   if (object.size() > 64) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("AWS reply: {} has {} members, more than 64", where,
-                                                      object.size()));
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("AWS reply: {} has {} members, more than 64", where, object.size()));
   }
   for (const auto& [name, value] : object.items()) {
-    if (!value.is_string() || value.get_ref<const std::string&>().size() > kMaxHandleBytes ||
-        name.size() > 256) {
+    if (!value.is_string() || value.get_ref<const std::string&>().size() > kMaxHandleBytes || name.size() > 256) {
       throw Error(ErrorCode::kInvalidInput, fmt::format("AWS reply: {}.{} is not a short string", where, name));
     }
     result[name] = value.get<std::string>();
@@ -116,13 +115,13 @@ struct XmlDocFree {
 // The text of the first element named `name` (document order), if any.
 std::optional<std::string> xml_find(std::string_view body, std::string_view name) {
   if (body.size() > kMaxReplyBytes) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("AWS reply of {} bytes is larger than {}", body.size(),
-                                                      kMaxReplyBytes));
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("AWS reply of {} bytes is larger than {}", body.size(), kMaxReplyBytes));
   }
   // No network, no entity substitution, no DTD loading: only the tree.
-  std::unique_ptr<xmlDoc, XmlDocFree> doc(xmlReadMemory(body.data(), static_cast<int>(body.size()), "reply.xml",
-                                                        nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                                     XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS));
+  std::unique_ptr<xmlDoc, XmlDocFree> doc(
+      xmlReadMemory(body.data(), static_cast<int>(body.size()), "reply.xml", nullptr,
+                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS));
   if (!doc) {
     throw Error(ErrorCode::kInvalidInput, "AWS reply is not well-formed XML");
   }
@@ -175,11 +174,10 @@ MessagingSettings messaging_settings(std::string_view service, const std::map<st
   MessagingSettings settings;
   settings.service = std::string(service);
   const std::string origin = origin_of(resource_url);
-  settings.region = first_of({option("region"), env("AWS_REGION"), env("AWS_DEFAULT_REGION"),
-                              region_of_host(origin, service), "us-east-1"});
-  settings.endpoint = first_of({option("endpoint"), env(("AWS_ENDPOINT_URL_" + upper).c_str()),
-                                env("AWS_ENDPOINT_URL"), origin,
-                                fmt::format("https://{}.{}.amazonaws.com", service, settings.region)});
+  settings.region = first_of(
+      {option("region"), env("AWS_REGION"), env("AWS_DEFAULT_REGION"), region_of_host(origin, service), "us-east-1"});
+  settings.endpoint = first_of({option("endpoint"), env(("AWS_ENDPOINT_URL_" + upper).c_str()), env("AWS_ENDPOINT_URL"),
+                                origin, fmt::format("https://{}.{}.amazonaws.com", service, settings.region)});
   while (settings.endpoint.ends_with('/')) {
     settings.endpoint.pop_back();
   }
@@ -485,8 +483,8 @@ SqsClient::~SqsClient() = default;
 
 std::string SqsClient::call(std::string_view action, const std::string& request, std::chrono::seconds timeout) {
   return transport_->post(
-      action, request,
-      {fmt::format("X-Amz-Target: AmazonSQS.{}", action), "Content-Type: application/x-amz-json-1.0"}, timeout);
+      action, request, {fmt::format("X-Amz-Target: AmazonSQS.{}", action), "Content-Type: application/x-amz-json-1.0"},
+      timeout);
 }
 
 namespace {
@@ -523,17 +521,13 @@ std::vector<QueueMessage> SqsClient::receive(const std::string& queue_url, int m
                 fmt::format("SQS receive: {} messages waiting {} s (allowed: 1-10 messages, 0-20 s)", max_messages,
                             wait_seconds));
   }
-  json request = {{"QueueUrl", queue_url},
-                  {"MaxNumberOfMessages", max_messages},
-                  {"WaitTimeSeconds", wait_seconds},
-                  {"AttributeNames", {"All"}},
-                  {"MessageSystemAttributeNames", {"All"}},
-                  {"MessageAttributeNames", {"All"}}};
+  json request = {
+      {"QueueUrl", queue_url},     {"MaxNumberOfMessages", max_messages},    {"WaitTimeSeconds", wait_seconds},
+      {"AttributeNames", {"All"}}, {"MessageSystemAttributeNames", {"All"}}, {"MessageAttributeNames", {"All"}}};
   if (visibility_timeout) {
     request["VisibilityTimeout"] = *visibility_timeout;
   }
-  return parse_receive_reply(
-      call("ReceiveMessage", request.dump(), kCallTimeout + std::chrono::seconds(wait_seconds)));
+  return parse_receive_reply(call("ReceiveMessage", request.dump(), kCallTimeout + std::chrono::seconds(wait_seconds)));
 }
 
 std::string SqsClient::send(const std::string& queue_url, const std::string& body,
@@ -557,8 +551,7 @@ std::vector<BatchEntryFailure> SqsClient::delete_batch(const std::string& queue_
 }
 
 std::vector<BatchEntryFailure> SqsClient::change_visibility_batch(const std::string& queue_url,
-                                                                  const std::vector<BatchEntry>& entries,
-                                                                  int seconds) {
+                                                                  const std::vector<BatchEntry>& entries, int seconds) {
   check_entries(entries);
   json list = json::array();
   for (const auto& entry : entries) {
@@ -597,8 +590,8 @@ std::string SnsClient::create_topic(const std::string& name) {
   return parse_xml_member(call({{"Action", "CreateTopic"}, {"Name", name}}), "TopicArn");
 }
 
-std::string SnsClient::subscribe(const std::string& topic_arn, const std::string& protocol,
-                                 const std::string& endpoint, bool raw_delivery) {
+std::string SnsClient::subscribe(const std::string& topic_arn, const std::string& protocol, const std::string& endpoint,
+                                 bool raw_delivery) {
   std::vector<std::pair<std::string, std::string>> parameters = {
       {"Action", "Subscribe"}, {"TopicArn", topic_arn}, {"Protocol", protocol}, {"Endpoint", endpoint}};
   if (raw_delivery) {

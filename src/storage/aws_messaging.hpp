@@ -45,7 +45,7 @@ struct QueueMessage {
   std::string message_id;
   std::string receipt_handle;
   std::string body;
-  std::size_t receive_count = 0;  // ApproximateReceiveCount (1 on first delivery)
+  std::size_t receive_count = 0;                          // ApproximateReceiveCount (1 on first delivery)
   std::map<std::string, std::string> attributes;          // system attributes (SentTimestamp, ...)
   std::map<std::string, std::string> message_attributes;  // the sender's String attributes
 };

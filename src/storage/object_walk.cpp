@@ -6,8 +6,7 @@
 
 namespace tessera::storage {
 
-void visit_objects(Storage& storage, std::string_view prefix,
-                   const std::function<bool(const ObjectInfo&)>& visitor) {
+void visit_objects(Storage& storage, std::string_view prefix, const std::function<bool(const ObjectInfo&)>& visitor) {
   if (auto* local = dynamic_cast<LocalStorage*>(&storage)) {
     local->visit(prefix, visitor);
   } else if (auto* s3 = dynamic_cast<S3Storage*>(&storage)) {

@@ -14,7 +14,6 @@ namespace tessera::storage {
 // with its size and time, handed to `visitor` as the listing streams in
 // (never held whole), in no set order; `visitor` returning false stops the
 // walk. Unsupported for a storage of another kind than local or S3.
-void visit_objects(Storage& storage, std::string_view prefix,
-                   const std::function<bool(const ObjectInfo&)>& visitor);
+void visit_objects(Storage& storage, std::string_view prefix, const std::function<bool(const ObjectInfo&)>& visitor);
 
 }  // namespace tessera::storage

@@ -36,11 +36,11 @@ class OwnQueueServer {
       endpoint_ = shared;
       return;
     }
-    directory_ = (std::filesystem::temp_directory_path() / fmt::format("tsr-queue-{}-{:08x}", owner_,
-                                                                         std::random_device{}()))
-                     .string();
-    const std::string command = fmt::format("{}/scripts/queue_server.sh start {} {} 2>/dev/null", TESSERA_SOURCE_DIR,
-                                            directory_, free_port());
+    directory_ =
+        (std::filesystem::temp_directory_path() / fmt::format("tsr-queue-{}-{:08x}", owner_, std::random_device{}()))
+            .string();
+    const std::string command =
+        fmt::format("{}/scripts/queue_server.sh start {} {} 2>/dev/null", TESSERA_SOURCE_DIR, directory_, free_port());
     FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) {
       return;

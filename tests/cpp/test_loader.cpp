@@ -74,10 +74,9 @@ TEST(AwsReplies, ReceiveRepliesAreReadAndChecked) {
   EXPECT_EQ(messages[0].message_attributes.at("why"), "because");
   EXPECT_TRUE(aws::parse_receive_reply("{}").empty());
   expect_error([] { (void)aws::parse_receive_reply("<xml/>"); }, ErrorCode::kInvalidInput, "not valid JSON");
-  expect_error([] { (void)aws::parse_receive_reply(R"({"Messages": {}})"); }, ErrorCode::kInvalidInput,
-               "at most 10");
-  expect_error([] { (void)aws::parse_receive_reply(R"({"Messages": [{"MessageId": 1}]})"); },
-               ErrorCode::kInvalidInput, "no string 'MessageId'");
+  expect_error([] { (void)aws::parse_receive_reply(R"({"Messages": {}})"); }, ErrorCode::kInvalidInput, "at most 10");
+  expect_error([] { (void)aws::parse_receive_reply(R"({"Messages": [{"MessageId": 1}]})"); }, ErrorCode::kInvalidInput,
+               "no string 'MessageId'");
   expect_error(
       [] {
         (void)aws::parse_receive_reply(
@@ -120,12 +119,15 @@ TEST(AwsSettings, OptionsThenTheAwsVariables) {
   const auto settings = aws::messaging_settings("sqs", {{"access_key_id", "k"}, {"secret_access_key", "s"}},
                                                 "https://sqs.eu-west-3.amazonaws.com/123/q");
   EXPECT_EQ(settings.region, std::getenv("AWS_REGION") != nullptr ? std::getenv("AWS_REGION") : "eu-west-3");
-  expect_error([] { (void)aws::messaging_settings("sqs", {{"acess_key_id", "typo"}}); }, ErrorCode::kInvalidInput,
-               "unknown sqs option 'acess_key_id'");
   expect_error(
       [] {
-        (void)aws::messaging_settings("sqs", {{"endpoint", "ftp://x"}, {"access_key_id", "k"},
-                                              {"secret_access_key", "s"}});
+        (void)aws::messaging_settings("sqs", {{"acess_key_id", "typo"}});
+      },
+      ErrorCode::kInvalidInput, "unknown sqs option 'acess_key_id'");
+  expect_error(
+      [] {
+        (void)aws::messaging_settings("sqs",
+                                      {{"endpoint", "ftp://x"}, {"access_key_id", "k"}, {"secret_access_key", "s"}});
       },
       ErrorCode::kInvalidInput, "not an http:// or https:// URL");
   ::setenv("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:9/", 1);
@@ -228,9 +230,7 @@ class Loader : public QueueTest, public ::testing::WithParamInterface<tessera::t
       sqs_->send(queue_, body);
     }
   }
-  std::size_t item_count() {
-    return catalog_->search({{"limit", 1}})["numberMatched"].get<std::size_t>();
-  }
+  std::size_t item_count() { return catalog_->search({{"limit", 1}})["numberMatched"].get<std::size_t>(); }
   TempDir dir_;
   std::unique_ptr<Catalog> catalog_;
   std::string queue_;
@@ -298,11 +298,11 @@ TEST_P(Loader, MessagesPastTheMaxReceiveCountAreDeadLetteredUnloaded) {
 
 TEST_P(Loader, TransientFailuresAreLeftForRedelivery) {
   // The S3 event names an object on a storage that does not answer.
-  options_.ingest.storage_options = {{"endpoint", "http://127.0.0.1:9"},
-                                     {"access_key_id", "k"},
-                                     {"secret_access_key", "s"}};
-  send_all({json{{"Records", {{{"eventName", "ObjectCreated:Put"},
-                                {"s3", {{"bucket", {{"name", "unreachable"}}}, {"object", {{"key", "i.json"}}}}}}}}}
+  options_.ingest.storage_options = {
+      {"endpoint", "http://127.0.0.1:9"}, {"access_key_id", "k"}, {"secret_access_key", "s"}};
+  send_all({json{{"Records",
+                  {{{"eventName", "ObjectCreated:Put"},
+                    {"s3", {{"bucket", {{"name", "unreachable"}}}, {"object", {{"key", "i.json"}}}}}}}}}
                 .dump(),
             item_json("fine").dump()});
   const LoaderReport report = tessera::run_loader(*catalog_, options_);
@@ -357,14 +357,15 @@ class LoaderS3 : public Loader {
   }
   // An S3 event notification for `key` under the test prefix, as S3 sends them.
   std::string event(const std::string& name, const std::string& key, const std::string& sequencer) {
-    return json{{"Records",
-                 {{{"eventVersion", "2.1"},
-                   {"eventSource", "aws:s3"},
-                   {"eventName", name},
-                   {"eventTime", "2024-05-01T00:00:00.000Z"},
-                   {"s3",
-                    {{"bucket", {{"name", bucket_}}},
-                     {"object", {{"key", prefix_ + "/" + key}, {"eTag", "e-" + sequencer}, {"sequencer", sequencer}}}}}}}}}
+    return json{
+        {"Records",
+         {{{"eventVersion", "2.1"},
+           {"eventSource", "aws:s3"},
+           {"eventName", name},
+           {"eventTime", "2024-05-01T00:00:00.000Z"},
+           {"s3",
+            {{"bucket", {{"name", bucket_}}},
+             {"object", {{"key", prefix_ + "/" + key}, {"eTag", "e-" + sequencer}, {"sequencer", sequencer}}}}}}}}}
         .dump();
   }
   std::string bucket_;
@@ -573,8 +574,8 @@ TEST(Reconcile, MissingOrphanedAndStaleItemsOfALocalPrefixAndTheirFix) {
   EXPECT_EQ(tessera::reconcile(*catalog, (dir.path() / "items").string()).to_json()["findings"], json::array());
   // Drift: an object removed, one rewritten (bigger), one new.
   std::filesystem::remove(dir.path() / "items" / "gone.json");
-  write("sub/two.ndjson", item_json("two", "a", "2024-06-01T00:00:00Z").dump() + "\n" + item_json("three").dump() +
-                              "\n");
+  write("sub/two.ndjson",
+        item_json("two", "a", "2024-06-01T00:00:00Z").dump() + "\n" + item_json("three").dump() + "\n");
   write("new.json", item_json("new").dump());
   std::vector<json> streamed;
   tessera::ReconcileOptions options;
@@ -670,9 +671,9 @@ TEST(LoaderCApi, ValidateReconcileAndLoaderOptionsThroughTheCAbi) {
   EXPECT_EQ(tsr_reconcile(catalog, (dir.path() / "items").string().c_str(), R"({"fix": "yes"})", &out),
             TSR_INVALID_INPUT);
   EXPECT_NE(std::string(tsr_last_error_message()).find("'fix'"), std::string::npos);
-  EXPECT_EQ(tsr_run_loader(catalog, R"({"queue_url": "http://127.0.0.1:9/1/q", "batch_size": 0})", nullptr, nullptr,
-                           &out),
-            TSR_INVALID_INPUT);
+  EXPECT_EQ(
+      tsr_run_loader(catalog, R"({"queue_url": "http://127.0.0.1:9/1/q", "batch_size": 0})", nullptr, nullptr, &out),
+      TSR_INVALID_INPUT);
   EXPECT_NE(std::string(tsr_last_error_message()).find("batch size 0"), std::string::npos);
   EXPECT_EQ(tsr_run_loader(catalog, R"({"queue": "typo"})", nullptr, nullptr, &out), TSR_INVALID_INPUT);
   EXPECT_NE(std::string(tsr_last_error_message()).find("unknown member 'queue'"), std::string::npos);
