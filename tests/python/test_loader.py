@@ -63,9 +63,9 @@ def test_run_loader_refuses_bad_options(catalog):
 
 
 def test_cli_loader_reads_flags_and_variables(tmp_path, catalog, queues):
-    cli = os.environ.get("TESSERA_CLI")
-    if not cli:
-        pytest.fail("TESSERA_CLI (the tessera executable) is not set")
+    cli = os.environ.get("TESSERA_CLI", str(REPO / "build" / "dev" / "cli" / "tessera"))
+    if not os.path.exists(cli):
+        pytest.fail(f"the tessera CLI is not built at {cli} (set TESSERA_CLI)")
     sqs(queues["endpoint"], "send", queues["queue"],
         "\n".join(json.dumps(item(f"c{n}", "a", "2022-01-01T00:00:00Z", n, 0)) for n in range(5)) + "\n")
     env = dict(os.environ, TESSERA_CATALOG=f"sqlite://{tmp_path / 'c.db'}", TESSERA_QUEUE=queues["queue"],
