@@ -13,13 +13,12 @@
 namespace tessera::ingestion {
 
 // What an S3 event record tells of one object: its URI and, when the event
-// carries them, the event's sequencer (orders the events of one key), the
-// object's ETag and the event time.
+// carries them, the event's sequencer (orders the events of one key) and the
+// object's ETag.
 struct ObjectEvent {
   std::string uri;
   std::string sequencer;
   std::string etag;
-  std::string time;
 };
 
 // One file, object or message, and the item texts it holds.

@@ -73,7 +73,6 @@ void read_message(const json& value, Unit& unit, int depth) {
       event.uri = fmt::format("s3://{}/{}", bucket, decode_s3_key(key));
       event.sequencer = s3.contains("object") ? string_member(s3["object"], "sequencer") : std::string();
       event.etag = s3.contains("object") ? string_member(s3["object"], "eTag") : std::string();
-      event.time = string_member(record, "eventTime");
       if (!event.sequencer.empty() && !valid_sequencer(event.sequencer)) {
         throw Error(ErrorCode::kInvalidInput,
                     fmt::format("S3 event: Records[{}].s3.object.sequencer is not a hexadecimal string of at most "
