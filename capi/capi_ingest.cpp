@@ -123,6 +123,65 @@ tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages_json, c
   });
 }
 
+tsr_status tsr_run_loader(tsr_catalog catalog, const char* options_json, int (*stop)(void* user), void* user,
+                          char** out_report_json) {
+  return guarded([&] {
+    TSR_REQUIRE(catalog);
+    TSR_REQUIRE(out_report_json);
+    const json settings = json::parse(TSR_REQUIRE(options_json), nullptr, false);
+    if (settings.is_discarded()) {
+      throw Error(ErrorCode::kInvalidInput, "tsr_run_loader: options_json is not valid JSON");
+    }
+    tessera::LoaderOptions options = tessera::LoaderOptions::from_json(settings);
+    if (stop != nullptr) {
+      options.stop = [stop, user] { return stop(user) != 0; };
+    }
+    *out_report_json = tessera::capi::copy_string(tessera::run_loader(*catalog->impl, options).to_json().dump());
+  });
+}
+
+tsr_status tsr_validate(tsr_catalog catalog, const char* items, char** out_report_json) {
+  return guarded([&] {
+    TSR_REQUIRE(catalog);
+    TSR_REQUIRE(out_report_json);
+    *out_report_json =
+        tessera::capi::copy_string(tessera::validate(*catalog->impl, TSR_REQUIRE(items)).to_json().dump());
+  });
+}
+
+tsr_status tsr_reconcile(tsr_catalog catalog, const char* storage_prefix, const char* options_json,
+                         char** out_report_json) {
+  return guarded([&] {
+    TSR_REQUIRE(catalog);
+    TSR_REQUIRE(out_report_json);
+    tessera::ReconcileOptions options;
+    if (options_json != nullptr) {
+      const json settings = json::parse(options_json, nullptr, false);
+      if (!settings.is_object()) {
+        throw Error(ErrorCode::kInvalidInput, "tsr_reconcile: options_json must be a JSON object");
+      }
+      for (const auto& [name, value] : settings.items()) {
+        if (name == "fix" && value.is_boolean()) {
+          options.fix = value.get<bool>();
+        } else if (name == "storage_options") {
+          options.storage_options = storage_options_of(value, "tsr_reconcile: storage_options");
+        } else if (name == "mode" && value.is_string()) {
+          options.ingest.mode = tessera::load_mode_from_name(value.get<std::string>());
+        } else if (name == "page_size" && value.is_number_unsigned()) {
+          options.page_size = value.get<std::size_t>();
+        } else if (name == "max_findings" && value.is_number_unsigned()) {
+          options.max_findings = value.get<std::size_t>();
+        } else {
+          throw Error(ErrorCode::kInvalidInput,
+                      "tsr_reconcile: options_json member '" + name + "' is unknown or of the wrong type");
+        }
+      }
+    }
+    *out_report_json = tessera::capi::copy_string(
+        tessera::reconcile(*catalog->impl, TSR_REQUIRE(storage_prefix), options).to_json().dump());
+  });
+}
+
 tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json) {
   return guarded([&] {
     TSR_REQUIRE(href);

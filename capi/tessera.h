@@ -262,6 +262,33 @@ TSR_API tsr_status tsr_ingest(tsr_catalog catalog, const char* sources_json, con
 TSR_API tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages_json,
                                        const tsr_ingest_options* options, char** out_report_json);
 
+/* Runs the SQS queue loader (docs/ingest.md) on `catalog`. `options_json`:
+ * {"queue_url", "dead_letter_queue_url", "batch_size", "batch_window_seconds",
+ * "max_receive_count", "concurrency", "until_empty", "wait_seconds",
+ * "visibility_timeout_seconds", "queue_options": {"endpoint", "region",
+ * "access_key_id", ...}, "mode", "dead_letter", "storage_options",
+ * "tombstone_removed", ...}. `stop` may be NULL; else it is called between
+ * batches with `user` and a nonzero answer makes the loader return.
+ * *out_report_json: {"batches", "received", "deleted", "retried",
+ * "dead_lettered", "loaded", "skipped", "removed", "failed"}. */
+TSR_API tsr_status tsr_run_loader(tsr_catalog catalog, const char* options_json, int (*stop)(void* user), void* user,
+                                  char** out_report_json);
+
+/* Checks items as a load would, writing nothing. `items` is an Item, a
+ * FeatureCollection, a JSON array of Items or ndjson (at most 10000 items).
+ * *out_report_json: {"valid", "invalid", "results": [{"id", "collection",
+ * "valid", "error"?}]}. */
+TSR_API tsr_status tsr_validate(tsr_catalog catalog, const char* items, char** out_report_json);
+
+/* Compares the item objects under `storage_prefix` (path, file:// or s3://)
+ * with the catalog's items recorded as loaded from it. `options_json` may be
+ * NULL or {"fix": bool, "storage_options": {...}, "mode", "page_size",
+ * "max_findings"}. *out_report_json: {"objects", "missing", "orphaned",
+ * "stale", "loaded", "deleted", "findings": [{"kind", "object", "collection",
+ * "id", "reason"?}], "findings_truncated"}. */
+TSR_API tsr_status tsr_reconcile(tsr_catalog catalog, const char* storage_prefix, const char* options_json,
+                                 char** out_report_json);
+
 /* A STAC Item for a raster. `options_json` may be NULL or {"id", "collection",
  * "datetime", "properties": {...}, "statistics": bool, "storage_options": {...}}. */
 TSR_API tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json);

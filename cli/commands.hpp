@@ -25,6 +25,8 @@ void add_storage_command(CLI::App& app);
 void add_catalog_commands(CLI::App& app);
 // ingest.
 void add_ingest_command(CLI::App& app);
+// loader (the queue loader service), validate and reconcile.
+void add_loader_commands(CLI::App& app);
 // model, aoi, match and runner.
 void add_matching_commands(CLI::App& app);
 // tile, preview, info, point and statistics.

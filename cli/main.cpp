@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_storage_command(app);
   tessera::cli::add_catalog_commands(app);
   tessera::cli::add_ingest_command(app);
+  tessera::cli::add_loader_commands(app);
   tessera::cli::add_matching_commands(app);
   tessera::cli::add_tiling_commands(app);
   tessera::cli::add_packaging_command(app);

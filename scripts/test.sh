@@ -37,6 +37,17 @@ trap 'scripts/pgstac_cluster.sh stop --purge "$PG_DIR" >/dev/null 2>&1 || true;
       scripts/s3_server.sh stop --purge "$S3_DIR" >/dev/null 2>&1 || true' EXIT
 echo "S3 at $TESSERA_TEST_S3_ENDPOINT"
 
+step "SQS/SNS-compatible server (moto on loopback)"
+# The queue loader's tests must run too: a server that cannot start fails the suite.
+QUEUE_DIR=${TESSERA_QUEUE_DIR:-/tmp/tessera-queue-test}
+scripts/queue_server.sh stop --purge "$QUEUE_DIR" >/dev/null 2>&1 || true
+TESSERA_TEST_QUEUE_ENDPOINT=$(scripts/queue_server.sh start "$QUEUE_DIR" "${TESSERA_QUEUE_PORT:-57091}")
+export TESSERA_TEST_QUEUE_ENDPOINT
+trap 'scripts/pgstac_cluster.sh stop --purge "$PG_DIR" >/dev/null 2>&1 || true;
+      scripts/s3_server.sh stop --purge "$S3_DIR" >/dev/null 2>&1 || true;
+      scripts/queue_server.sh stop --purge "$QUEUE_DIR" >/dev/null 2>&1 || true' EXIT
+echo "SQS/SNS at $TESSERA_TEST_QUEUE_ENDPOINT"
+
 step "C++ and C tests (dev preset)"
 cmake --preset dev
 cmake --build --preset dev

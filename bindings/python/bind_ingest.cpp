@@ -134,6 +134,104 @@ void bind_ingest(py::module_& m) {
       py::arg("max_object_bytes") = IngestOptions{}.max_object_bytes,
       "Load queue messages (STAC Items, S3 event notifications, SNS envelopes, dead-letter records). Returns one "
       "result per message.");
+  m.def(
+      "validate",
+      [](Catalog& catalog, const py::object& items) {
+        // A dict or list is serialised; text is taken as it is (Item, FeatureCollection, array or ndjson).
+        const std::string text = py::isinstance<py::str>(items) || py::isinstance<py::bytes>(items)
+                                     ? items.cast<std::string>()
+                                     : to_json(items).dump();
+        ValidationReport report;
+        {
+          py::gil_scoped_release release;
+          report = validate(catalog, text);
+        }
+        return from_json(report.to_json());
+      },
+      py::arg("catalog"), py::arg("items"),
+      "Check items as a load would (structure, geometry, dates, an existing collection) without writing them. "
+      "`items`: an Item or FeatureCollection (dict or JSON text), a list of Items, or ndjson text. Returns "
+      "{'valid', 'invalid', 'results': [{'id', 'collection', 'valid', 'error'?}]}.");
+  m.def(
+      "reconcile",
+      [](Catalog& catalog, const std::string& storage_prefix, bool fix,
+         const std::optional<StorageOptions>& storage_options, const std::string& mode, std::size_t page_size,
+         const py::object& progress, const py::object& on_finding) {
+        ReconcileOptions options;
+        options.fix = fix;
+        options.storage_options = storage_options.value_or(StorageOptions{});
+        options.ingest.mode = load_mode_from_name(mode);
+        options.page_size = page_size;
+        // The callbacks run on this thread with the GIL released: each takes it.
+        if (!progress.is_none()) {
+          options.progress = [progress](std::size_t objects) {
+            py::gil_scoped_acquire acquire;
+            progress(objects);
+          };
+        }
+        if (!on_finding.is_none()) {
+          options.on_finding = [on_finding](const nlohmann::json& finding) {
+            py::gil_scoped_acquire acquire;
+            on_finding(from_json(finding));
+          };
+        }
+        ReconcileReport report;
+        {
+          py::gil_scoped_release release;
+          report = reconcile(catalog, storage_prefix, options);
+        }
+        return from_json(report.to_json());
+      },
+      py::arg("catalog"), py::arg("storage_prefix"), py::arg("fix") = false, py::arg("storage_options") = py::none(),
+      py::arg("mode") = "upsert", py::arg("page_size") = 1000, py::arg("progress") = py::none(),
+      py::arg("on_finding") = py::none(),
+      "Compare the item objects under a storage prefix (path, file://, s3://) with the catalog's items recorded "
+      "as loaded from it: missing, orphaned and stale items; fix=True loads and deletes accordingly. Streams the "
+      "listing; `progress(objects)` after each page, `on_finding(finding)` for each finding.");
+  m.def(
+      "run_loader",
+      [](Catalog& catalog, const std::string& queue_url, const py::kwargs& keywords) {
+        // The callables and the matcher are taken out; the rest are LoaderOptions members.
+        py::dict settings(keywords);
+        const auto take = [&settings](const char* name) {
+          return settings.contains(name) ? py::object(settings.attr("pop")(name)) : py::object(py::none());
+        };
+        const py::object stop = take("stop");
+        const py::object on_batch = take("on_batch");
+        const py::object matcher = take("matcher");
+        nlohmann::json options_json = to_json(settings);
+        options_json["queue_url"] = queue_url;
+        LoaderOptions options = LoaderOptions::from_json(options_json);
+        if (!matcher.is_none()) {
+          options.ingest.outbox = matcher.cast<const Matcher&>().outbox_hook();
+        }
+        // The callbacks run on the loader's threads: each takes the GIL.
+        if (!stop.is_none()) {
+          options.stop = [stop] {
+            py::gil_scoped_acquire acquire;
+            return stop().cast<bool>();
+          };
+        }
+        if (!on_batch.is_none()) {
+          options.on_batch = [on_batch](const nlohmann::json& batch) {
+            py::gil_scoped_acquire acquire;
+            on_batch(from_json(batch));
+          };
+        }
+        LoaderReport report;
+        {
+          py::gil_scoped_release release;
+          report = run_loader(catalog, options);
+        }
+        return from_json(report.to_json());
+      },
+      py::arg("catalog"), py::arg("queue_url"),
+      "Run the SQS queue loader: long-poll `queue_url` and load what its messages hold, deleting the stored ones, "
+      "leaving transient failures for redelivery and sending lasting ones to dead_letter_queue_url. Keyword "
+      "settings as LoaderOptions (docs/ingest.md): dead_letter_queue_url, batch_size, batch_window_seconds, "
+      "max_receive_count, concurrency, until_empty, wait_seconds, visibility_timeout_seconds, queue_options, mode, "
+      "dead_letter, storage_options, tombstone_removed, ... `stop()` is called between batches (True stops), "
+      "`on_batch(summary)` after each; `matcher` writes run_requested events as ingest does. Returns the totals.");
 }
 
 }  // namespace tessera::python

@@ -5,6 +5,8 @@
 // unit. Failures go to the dead-letter sink with what is needed to replay them.
 #include "tessera/ingest.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +21,7 @@
 #include "catalog/stac.hpp"
 #include "ingest/dead_letter.hpp"
 #include "ingest/ingest_internal.hpp"
+#include "ingest/source_records.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
 
@@ -31,12 +34,16 @@ using nlohmann::json;
 json IngestResult::to_json() const {
   json failures = json::array();
   for (const auto& failure : failed) {
-    failures.push_back({{"id", failure.id}, {"collection", failure.collection}, {"error", failure.error}});
+    failures.push_back({{"id", failure.id},
+                        {"collection", failure.collection},
+                        {"error", failure.error},
+                        {"retryable", failure.retryable}});
   }
-  json result = {
-      {"source", source}, {"status", status}, {"loaded", loaded}, {"skipped", skipped}, {"failed", failures}};
+  json result = {{"source", source},   {"status", status},   {"loaded", loaded},
+                 {"skipped", skipped}, {"removed", removed}, {"failed", failures}};
   if (!error.empty()) {
     result["error"] = error;
+    result["retryable"] = retryable;
   }
   return result;
 }
@@ -49,6 +56,7 @@ json IngestReport::to_json() const {
   return {{"loaded", loaded},
           {"skipped", skipped},
           {"failed", failed},
+          {"removed", removed},
           {"dead_lettered", dead_lettered},
           {"results", list}};
 }
@@ -97,7 +105,7 @@ std::vector<std::string> split_items(std::string_view content) {
 Fetcher::Fetcher(const StorageOptions& options, std::size_t max_object_bytes)
     : options_(options), max_object_bytes_(max_object_bytes) {}
 
-std::string Fetcher::get(const std::string& uri) {
+std::string Fetcher::get(const std::string& uri, ObjectInfo* info) {
   const std::size_t separator = uri.find("://");
   const std::size_t slash = uri.rfind('/');
   if (separator == std::string::npos || slash == std::string::npos || slash <= separator + 3) {
@@ -106,9 +114,13 @@ std::string Fetcher::get(const std::string& uri) {
   Storage& storage = storage_for(uri.substr(0, slash));
   const std::string key = uri.substr(slash + 1);
   // An event may name any object: one too large to hold is refused unread.
-  if (const std::uint64_t size = storage.stat(key).size; size > max_object_bytes_) {
+  const ObjectInfo stat = storage.stat(key);
+  if (stat.size > max_object_bytes_) {
     throw Error(ErrorCode::kInvalidInput,
-                fmt::format("object of {} bytes is larger than max_object_bytes ({})", size, max_object_bytes_));
+                fmt::format("object of {} bytes is larger than max_object_bytes ({})", stat.size, max_object_bytes_));
+  }
+  if (info != nullptr) {
+    *info = stat;
   }
   return storage.get(key);
 }
@@ -125,7 +137,7 @@ Storage& Fetcher::storage_for(const std::string& root) {
 void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, std::size_t parallel) {
   std::vector<std::size_t> pending;
   for (std::size_t n = 0; n < units.size(); ++n) {
-    if (!units[n].fetch.empty()) {
+    if (units[n].fetched.size() < units[n].fetch.size()) {  // local files were read already
       pending.push_back(n);
     }
   }
@@ -135,13 +147,20 @@ void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, std::size_t parallel)
     for (std::size_t k = start; k < std::min(pending.size(), start + width); ++k) {
       Unit& unit = units[pending[k]];
       running.push_back(std::async(std::launch::async, [&unit, &fetcher] {
-        for (const auto& uri : unit.fetch) {
+        unit.item_objects.resize(unit.items.size(), kNoObject);
+        unit.fetched.resize(unit.fetch.size());
+        for (std::size_t object = 0; object < unit.fetch.size(); ++object) {
+          const std::string& uri = unit.fetch[object];
           try {
-            for (auto& item : split_items(fetcher.get(uri))) {
+            for (auto& item : split_items(fetcher.get(uri, &unit.fetched[object]))) {
               unit.items.push_back(std::move(item));
+              unit.item_objects.push_back(object);
             }
           } catch (const Error& error) {
             unit.error += (unit.error.empty() ? "" : "; ") + fmt::format("{}: {}", uri, error.what());
+            // Storage that is down or busy may answer later; a missing or malformed object will not.
+            unit.retryable =
+                unit.retryable || error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kIo;
           }
         }
       }));
@@ -150,127 +169,6 @@ void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, std::size_t parallel)
       task.get();
     }
   }
-}
-
-IngestReport load_units(Catalog& catalog, std::vector<Unit>& units, const IngestOptions& options) {
-  // The newest copy of an id wins: later units and later lines override.
-  struct Entry {
-    std::size_t unit;
-    std::string text;
-  };
-  std::map<std::pair<std::string, std::string>, Entry> newest;
-  std::vector<IngestResult> results(units.size());
-  // Copies of the texts, kept only when failures are to be dead-lettered.
-  const bool keep_texts = !options.dead_letter.empty();
-  std::map<std::pair<std::string, std::string>, std::string> copies;
-  for (std::size_t n = 0; n < units.size(); ++n) {
-    results[n].source = units[n].source;
-    results[n].error = units[n].error;
-    for (auto& text : units[n].items) {
-      auto identity = catalog::item_identity(text);
-      if (identity.second.empty() || identity.first.empty()) {
-        // Without an id and collection the item cannot be tracked through a
-        // batch: validate it alone for the precise reason.
-        std::string reason = "item has no id or collection";
-        try {
-          (void)catalog::prepare_item(std::string(text));
-        } catch (const Error& error) {
-          reason = error.what();
-        }
-        results[n].failed.push_back({identity.first, identity.second, reason});
-        if (keep_texts) {
-          units[n].failed_texts[{identity.second, identity.first}] = text;
-        }
-        continue;
-      }
-      auto key = std::make_pair(std::move(identity.second), std::move(identity.first));
-      if (keep_texts) {
-        copies[key] = text;
-      }
-      auto it = newest.find(key);
-      if (it == newest.end()) {
-        newest.emplace(std::move(key), Entry{n, std::move(text)});
-      } else {
-        ++results[it->second.unit].skipped;  // superseded by a newer copy
-        it->second = Entry{n, std::move(text)};
-      }
-    }
-  }
-  // One loader per collection, collections in parallel.
-  std::map<std::string, std::vector<std::pair<std::string, std::size_t>>> by_collection;  // id -> unit
-  std::map<std::string, std::vector<std::string>> texts;
-  for (auto& [key, entry] : newest) {
-    by_collection[key.first].emplace_back(key.second, entry.unit);
-    texts[key.first].push_back(std::move(entry.text));
-  }
-  std::mutex progress_mutex;
-  std::size_t processed = 0;
-  std::vector<std::future<LoadReport>> loads;
-  for (auto& [collection, items] : texts) {
-    loads.push_back(std::async(std::launch::async, [&, items = std::move(items)]() mutable {
-      LoadOptions load_options;
-      load_options.mode = options.mode;
-      load_options.batch_size = options.batch_size;
-      load_options.outbox = options.outbox;
-      const std::size_t count = items.size();
-      LoadReport report = catalog.load_texts(std::move(items), load_options);
-      if (options.progress) {
-        std::lock_guard lock(progress_mutex);
-        processed += count;
-        options.progress(processed);
-      }
-      return report;
-    }));
-  }
-  std::map<std::pair<std::string, std::string>, std::size_t> owner;
-  for (const auto& [collection, entries] : by_collection) {
-    for (const auto& [id, unit] : entries) {
-      owner[{collection, id}] = unit;
-    }
-  }
-  std::map<std::size_t, std::size_t> sent;
-  for (const auto& [key, unit] : owner) {
-    ++sent[unit];
-  }
-  std::map<std::size_t, std::size_t> not_loaded;
-  for (auto& load : loads) {
-    const LoadReport report = load.get();
-    for (const auto& failure : report.failed) {
-      const auto it = owner.find({failure.collection, failure.id});
-      const std::size_t unit = it != owner.end() ? it->second : 0;
-      results[unit].failed.push_back(failure);
-      ++not_loaded[unit];
-      if (const auto copy = copies.find({failure.collection, failure.id}); copy != copies.end()) {
-        units[unit].failed_texts[copy->first] = copy->second;
-      }
-    }
-    for (const auto& skipped : report.skipped_items) {
-      const auto it = owner.find(skipped);
-      if (it != owner.end()) {
-        ++results[it->second].skipped;
-        ++not_loaded[it->second];
-      }
-    }
-  }
-  IngestReport report;
-  for (std::size_t n = 0; n < units.size(); ++n) {
-    IngestResult& result = results[n];
-    result.loaded = sent[n] - not_loaded[n];
-    if (units[n].ignored) {
-      result.status = "ignored";
-    } else if (!result.error.empty() || !result.failed.empty()) {
-      result.status = "failed";
-    } else if (result.loaded == 0 && result.skipped > 0) {
-      result.status = "skipped";
-    } else {
-      result.status = "loaded";
-    }
-    report.loaded += result.loaded;
-    report.skipped += result.skipped;
-    report.failed += result.failed.size() + (result.error.empty() ? 0 : 1);
-  }
-  report.results = std::move(results);
-  return report;
 }
 
 }  // namespace ingestion
@@ -337,6 +235,21 @@ std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& so
       } else {
         try {
           unit.items = ingestion::split_items(std::string(std::istreambuf_iterator<char>(input), {}));
+          // The file is the items' source object (for ordering and reconcile).
+          // Size and time as LocalStorage::stat reads them, so reconcile compares like with like.
+          std::error_code absolute_error;
+          const fs::path absolute = fs::absolute(file, absolute_error).lexically_normal();
+          struct stat status {};
+          ObjectInfo info;
+          info.key = absolute.string();
+          if (::stat(file.c_str(), &status) == 0) {
+            info.size = static_cast<std::uint64_t>(status.st_size);
+            info.modified_unix_ms =
+                static_cast<std::int64_t>(status.st_mtim.tv_sec) * 1000 + status.st_mtim.tv_nsec / 1000000;
+          }
+          unit.fetch.push_back("file://" + absolute.string());
+          unit.fetched.push_back(info);
+          unit.item_objects.assign(unit.items.size(), 0);
         } catch (const Error& error) {
           unit.error = error.what();
         }
@@ -350,7 +263,8 @@ std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& so
 IngestReport finish(Catalog& catalog, std::vector<ingestion::Unit>& units, const IngestOptions& options) {
   ingestion::Fetcher fetcher(options.storage_options, options.max_object_bytes);
   ingestion::fetch_all(units, fetcher, options.parallel_fetches);
-  IngestReport report = ingestion::load_units(catalog, units, options);
+  const auto records = ingestion::SourceRecords::open(catalog);
+  IngestReport report = ingestion::load_units(catalog, units, options, records.get());
   if (!options.dead_letter.empty()) {
     report.dead_lettered =
         ingestion::write_dead_letters(options.dead_letter, options.storage_options, units, report.results);

@@ -62,9 +62,6 @@ void read_message(const json& value, Unit& unit, int depth) {
       if (!record.is_object() || !record.contains("s3")) {
         throw Error(ErrorCode::kInvalidInput, fmt::format("S3 event: Records[{}] has no s3 member", n));
       }
-      if (string_member(record, "eventName").starts_with("ObjectRemoved")) {
-        continue;  // nothing to load
-      }
       const json& s3 = record["s3"];
       const auto bucket = s3.contains("bucket") ? string_member(s3["bucket"], "name") : std::string();
       const auto key = s3.contains("object") ? string_member(s3["object"], "key") : std::string();
@@ -72,21 +69,68 @@ void read_message(const json& value, Unit& unit, int depth) {
         throw Error(ErrorCode::kInvalidInput,
                     fmt::format("S3 event: Records[{}] lacks s3.bucket.name or s3.object.key", n));
       }
-      unit.fetch.push_back(fmt::format("s3://{}/{}", bucket, decode_s3_key(key)));
+      ObjectEvent event;
+      event.uri = fmt::format("s3://{}/{}", bucket, decode_s3_key(key));
+      event.sequencer = s3.contains("object") ? string_member(s3["object"], "sequencer") : std::string();
+      event.etag = s3.contains("object") ? string_member(s3["object"], "eTag") : std::string();
+      if (!event.sequencer.empty() && !valid_sequencer(event.sequencer)) {
+        throw Error(ErrorCode::kInvalidInput,
+                    fmt::format("S3 event: Records[{}].s3.object.sequencer is not a hexadecimal string of at most "
+                                "64 digits",
+                                n));
+      }
+      if (string_member(record, "eventName").starts_with("ObjectRemoved")) {
+        unit.removals.push_back(std::move(event));
+        continue;
+      }
+      unit.fetch.push_back(event.uri);
+      unit.events.push_back(std::move(event));
     }
-    unit.ignored = unit.fetch.empty();
+    unit.ignored = unit.fetch.empty() && unit.removals.empty();
     return;
   }
   const std::string type = string_member(value, "type");
   if (type == "Feature" || type == "FeatureCollection") {
     unit.items = split_items(value.dump());
+    unit.item_objects.assign(unit.items.size(), kNoObject);
+    return;
+  }
+  if (type == "Collection") {
+    unit.collections.push_back(value.dump());
     return;
   }
   throw Error(ErrorCode::kInvalidInput,
-              "message is neither a STAC Item or FeatureCollection, an S3 event notification nor an SNS notification");
+              "message is neither a STAC Item, FeatureCollection or Collection, an S3 event notification nor an SNS "
+              "notification");
 }
 
 }  // namespace
+
+bool valid_sequencer(std::string_view sequencer) {
+  return !sequencer.empty() && sequencer.size() <= 64 &&
+         sequencer.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos;
+}
+
+int compare_sequencers(std::string_view a, std::string_view b) {
+  // Hexadecimal values: leading zeros do not count, then the longer is larger.
+  const auto significant = [](std::string_view text) {
+    const std::size_t first = text.find_first_not_of('0');
+    return first == std::string_view::npos ? std::string_view() : text.substr(first);
+  };
+  const std::string_view x = significant(a);
+  const std::string_view y = significant(b);
+  if (x.size() != y.size()) {
+    return x.size() < y.size() ? -1 : 1;
+  }
+  for (std::size_t n = 0; n < x.size(); ++n) {
+    const int cx = std::tolower(static_cast<unsigned char>(x[n]));
+    const int cy = std::tolower(static_cast<unsigned char>(y[n]));
+    if (cx != cy) {
+      return cx < cy ? -1 : 1;
+    }
+  }
+  return 0;
+}
 
 Unit unit_of_message(const std::string& message, std::string label) {
   Unit unit;

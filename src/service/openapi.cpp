@@ -4,6 +4,7 @@
 
 #include "service/aggregation_routes.hpp"
 #include "service/tile_openapi.hpp"
+#include "service/validate_routes.hpp"
 
 namespace tessera::service {
 
@@ -285,6 +286,7 @@ json openapi_document(const ServiceOptions& options) {
           {"failed", {{"type", "array"}, {"items", object}}}}}}},
   };
   add_aggregation_openapi(paths, schemas);
+  add_validate_openapi(paths, schemas);
   if (options.tiles) {
     add_tile_openapi(paths);
   }

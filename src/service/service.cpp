@@ -9,6 +9,7 @@
 #include "service/stac_api.hpp"
 #include "service/stac_browser.hpp"
 #include "service/tile_routes.hpp"
+#include "service/validate_routes.hpp"
 #include "service/viewer_routes.hpp"
 #include "tessera/error.hpp"
 #include "tessera/log.hpp"
@@ -111,6 +112,9 @@ struct Service::Impl {
     if (catalog != nullptr && options.stac) {
       stac.emplace(*catalog, options, auth);
     }
+    if (catalog != nullptr) {
+      validate.emplace(*catalog);
+    }
     if (!options.browser_dir.empty()) {
       if (!stac) {
         throw Error(ErrorCode::kInvalidInput,
@@ -161,6 +165,11 @@ struct Service::Impl {
       }
     }
     auth.authorize(request, {});
+    if (validate) {
+      if (auto response = validate->handle(request, segments)) {
+        return std::move(*response);
+      }
+    }
     if (stac) {
       if (auto response = stac->handle(request, segments)) {
         return std::move(*response);
@@ -209,10 +218,11 @@ struct Service::Impl {
 
   ServiceOptions options;
   service::Authenticator auth;
-  std::optional<service::StacApi> stac;         // a catalog and options.stac
-  std::optional<service::StacBrowser> browser;  // options.browser_dir set
-  std::optional<service::TileRoutes> tiles;     // options.tiles
-  std::optional<service::ViewerRoutes> viewer;  // options.tiles
+  std::optional<service::StacApi> stac;             // a catalog and options.stac
+  std::optional<service::StacBrowser> browser;      // options.browser_dir set
+  std::optional<service::TileRoutes> tiles;         // options.tiles
+  std::optional<service::ViewerRoutes> viewer;      // options.tiles
+  std::optional<service::ValidateRoutes> validate;  // a catalog
 };
 
 Service::Service(Catalog& catalog, ServiceOptions options)

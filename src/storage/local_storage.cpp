@@ -283,6 +283,45 @@ ObjectInfo LocalStorage::stat(std::string_view key) {
                     static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000 + info.st_mtim.tv_nsec / 1000000};
 }
 
+bool LocalStorage::listable_file(const fs::directory_entry& entry) const {
+  std::error_code status_ec;
+  if (is_temp_file(entry.path()) || !entry.is_regular_file(status_ec)) {
+    return false;
+  }
+  return !entry.is_symlink(status_ec) || inside_root(fs::canonical(entry.path(), status_ec));
+}
+
+void LocalStorage::visit(std::string_view prefix, const std::function<bool(const ObjectInfo&)>& visitor) {
+  if (!prefix.empty() && (prefix.find("..") != std::string_view::npos || prefix.front() == '/')) {
+    validate_storage_key(prefix);
+  }
+  // The deepest folder every matching key is below.
+  const std::size_t slash = prefix.rfind('/');
+  const fs::path folder = slash == std::string_view::npos ? root_ : resolve(prefix.substr(0, slash));
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) {
+    return;
+  }
+  for (auto it = fs::recursive_directory_iterator(folder, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!listable_file(*it)) {
+      continue;
+    }
+    const std::string key = it->path().lexically_relative(root_).generic_string();
+    struct stat info {};
+    if (!key.starts_with(prefix) || ::stat(it->path().c_str(), &info) != 0) {
+      continue;  // another prefix, or removed since it was listed
+    }
+    if (!visitor(ObjectInfo{key, static_cast<std::uint64_t>(info.st_size),
+                            static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1000 + info.st_mtim.tv_nsec / 1000000})) {
+      return;
+    }
+  }
+  if (ec) {
+    throw Error(ErrorCode::kIo, fmt::format("cannot list '{}' in {}: {}", prefix, root_uri(), ec.message()));
+  }
+}
+
 std::vector<std::string> LocalStorage::list(std::string_view prefix, bool recursive) {
   // The folder holding every key that can start with `prefix`.
   const std::size_t slash = prefix.rfind('/');
@@ -306,14 +345,6 @@ std::vector<std::string> LocalStorage::list(std::string_view prefix, bool recurs
     if (key.starts_with(prefix)) {
       keys.push_back(std::move(key));
     }
-  };
-  auto listable_file = [&](const fs::directory_entry& entry) {
-    std::error_code status_ec;
-    if (is_temp_file(entry.path()) || !entry.is_regular_file(status_ec)) {
-      return false;
-    }
-    // A symlink is listed only when it points inside the root, as get() requires.
-    return !entry.is_symlink(status_ec) || inside_root(fs::canonical(entry.path(), status_ec));
   };
   if (recursive) {
     for (auto it = fs::recursive_directory_iterator(folder, ec); !ec && it != fs::recursive_directory_iterator();

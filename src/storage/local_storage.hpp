@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 
 #include "tessera/storage.hpp"
 
@@ -23,6 +24,8 @@ class LocalStorage final : public Storage {
   bool exists(std::string_view key) override;
   ObjectInfo stat(std::string_view key) override;
   std::vector<std::string> list(std::string_view prefix, bool recursive) override;
+  // See storage::visit_objects.
+  void visit(std::string_view prefix, const std::function<bool(const ObjectInfo&)>& visitor);
   void remove(std::string_view key) override;
   [[nodiscard]] std::string uri(std::string_view key) const override;
   [[nodiscard]] std::string root_uri() const override;
@@ -32,6 +35,9 @@ class LocalStorage final : public Storage {
   // The file path of a key, after checking it stays inside the root.
   [[nodiscard]] std::filesystem::path resolve(std::string_view key) const;
   [[nodiscard]] bool inside_root(const std::filesystem::path& path) const;
+  // Whether a listing shows `entry`: a regular file, not a temporary one, and
+  // a symlink only when it points inside the root (as get() requires).
+  [[nodiscard]] bool listable_file(const std::filesystem::directory_entry& entry) const;
   enum class Placement { kReplace, kIfAbsent };
   // Writes through `write_body(fd)` into a temporary file, then moves it to
   // `key`; with kIfAbsent returns false (writing nothing) when the key exists.

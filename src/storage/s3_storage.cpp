@@ -412,6 +412,43 @@ ObjectInfo S3Storage::stat(std::string_view key) {
                     static_cast<std::int64_t>(info.st_mtime) * 1000};
 }
 
+void S3Storage::visit(std::string_view prefix, const std::function<bool(const ObjectInfo&)>& visitor) {
+  const std::size_t slash = prefix.rfind('/');
+  const std::string folder = slash == std::string_view::npos ? std::string() : std::string(prefix.substr(0, slash));
+  if (!folder.empty()) {
+    validate_storage_key(folder);
+  } else if (!prefix.empty() && (prefix.find("..") != std::string_view::npos || prefix.front() == '/')) {
+    validate_storage_key(prefix);
+  }
+  std::string root = fmt::format("/vsis3/{}/{}{}", bucket_, prefix_, folder);
+  while (!root.empty() && root.back() == '/') {
+    root.pop_back();
+  }
+  forget_cache(root);
+  CPLErrorReset();
+  // GDAL pages through ListObjectsV2 as the entries are read.
+  std::unique_ptr<VSIDIR, VsiDirCloser> dir(VSIOpenDir(root.c_str(), -1, nullptr));
+  if (!dir) {
+    const std::string message = gdal::last_error_message();
+    if (message.empty() || message.find("404") != std::string::npos) {
+      return;  // nothing under this prefix
+    }
+    throw_failure("list", prefix);
+  }
+  const std::string base = folder.empty() ? std::string() : folder + '/';
+  while (const VSIDIREntry* entry = VSIGetNextDirEntry(dir.get())) {
+    const std::string key = base + entry->pszName;
+    if (VSI_ISDIR(entry->nMode) || !key.starts_with(prefix)) {
+      continue;
+    }
+    const ObjectInfo info{key, entry->bSizeKnown ? static_cast<std::uint64_t>(entry->nSize) : 0,
+                          entry->bMTimeKnown ? static_cast<std::int64_t>(entry->nMTime) * 1000 : 0};
+    if (!visitor(info)) {
+      return;
+    }
+  }
+}
+
 std::vector<std::string> S3Storage::list(std::string_view prefix, bool recursive) {
   const std::size_t slash = prefix.rfind('/');
   const std::string folder = slash == std::string_view::npos ? std::string() : std::string(prefix.substr(0, slash));

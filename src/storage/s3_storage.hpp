@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <cpl_vsi.h>
@@ -36,6 +37,8 @@ class S3Storage final : public Storage {
   bool exists(std::string_view key) override;
   ObjectInfo stat(std::string_view key) override;
   std::vector<std::string> list(std::string_view prefix, bool recursive) override;
+  // See storage::visit_objects.
+  void visit(std::string_view prefix, const std::function<bool(const ObjectInfo&)>& visitor);
   void remove(std::string_view key) override;
   [[nodiscard]] std::string uri(std::string_view key) const override;
   [[nodiscard]] std::string root_uri() const override;

@@ -132,3 +132,26 @@ def http_folder(tmp_path):
 def http_redirects(http_folder):
     """Redirects served by http_folder: {name under the base URL: Location}."""
     return RangeRequestHandler.redirects
+
+
+@pytest.fixture(scope="session")
+def queue_endpoint():
+    """The SQS/SNS-compatible test server's endpoint URL: the one scripts/test.sh started
+    (TESSERA_TEST_QUEUE_ENDPOINT), else one of this test process's own, started by
+    scripts/queue_server.sh in a fresh folder on a free port and stopped at the end."""
+    endpoint = os.environ.get("TESSERA_TEST_QUEUE_ENDPOINT")
+    if endpoint:
+        yield endpoint
+        return
+    script = str(REPO / "scripts" / "queue_server.sh")
+    directory = tempfile.mkdtemp(prefix="tsr-queue-", dir="/tmp")
+    try:
+        run = subprocess.run([script, "start", directory, str(free_port())], capture_output=True, text=True,
+                             timeout=120)
+        if run.returncode == 2:  # moto is not installed
+            required_server_variable("TESSERA_TEST_QUEUE_ENDPOINT", "SQS/SNS test server")
+        if run.returncode != 0:
+            pytest.fail(f"cannot start the SQS/SNS test server: {run.stderr[-2000:]}")
+        yield run.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([script, "stop", "--purge", directory], capture_output=True, timeout=120)

@@ -46,12 +46,15 @@ from ._tessera import (
     preprocess_sketch,
     preview,
     read_tile,
+    reconcile,
+    run_loader,
     set_log_callback,
     statistics,
     tile,
     tile_cache_stats,
     tilejson,
     to_cog,
+    validate,
 )
 
 __all__ = [
@@ -81,6 +84,9 @@ __all__ = [
     "point",
     "preview",
     "read_tile",
+    "reconcile",
+    "run_loader",
+    "validate",
     "statistics",
     "tile",
     "tilejson",

@@ -1,0 +1,107 @@
+"""The queue loader from Python and the CLI against the SQS-compatible test server, validate
+and reconcile."""
+import json
+import os
+import pathlib
+import subprocess
+import uuid
+
+import pytest
+
+import tessera
+from stac_fixtures import collection, item
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+MOTO_VENV = pathlib.Path(os.environ.get("TESSERA_MOTO_VENV", "/opt/tessera-tools/venvs/moto"))
+QUEUE_OPTIONS = {"region": "us-east-1", "access_key_id": "tessera", "secret_access_key": "tessera-secret"}
+
+
+def sqs(endpoint, command, target, stdin=""):
+    """Runs tests/queue_server/sqs_tool.py in the queue server's venv (its boto3)."""
+    run = subprocess.run([str(MOTO_VENV / "bin" / "python"), str(REPO / "tests" / "queue_server" / "sqs_tool.py"),
+                          endpoint, command, target], input=stdin, capture_output=True, text=True, timeout=120,
+                         check=True)
+    return run.stdout.splitlines()
+
+
+@pytest.fixture
+def queues(queue_endpoint):
+    name = f"py-{uuid.uuid4().hex[:12]}"
+    return {"endpoint": queue_endpoint, "queue": sqs(queue_endpoint, "create", name)[0],
+            "dead": sqs(queue_endpoint, "create", name + "-dead")[0]}
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    cat = tessera.Catalog.open(f"sqlite://{tmp_path / 'c.db'}")
+    cat.upsert_collection(collection("a"))
+    return cat
+
+
+def test_run_loader_loads_deletes_and_dead_letters(catalog, queues):
+    good = [json.dumps(item(f"q{n}", "a", "2022-01-01T00:00:00Z", n, 0)) for n in range(12)]
+    sqs(queues["endpoint"], "send", queues["queue"], "\n".join(good + ["{ not json"]) + "\n")
+    batches = []
+    totals = tessera.run_loader(catalog, queues["queue"], dead_letter_queue_url=queues["dead"],
+                                queue_options={"endpoint": queues["endpoint"], **QUEUE_OPTIONS}, until_empty=True,
+                                wait_seconds=1, batch_window_seconds=0.5, on_batch=batches.append)
+    assert totals["loaded"] == 12
+    assert totals["dead_lettered"] == 1
+    assert totals["deleted"] == 13
+    assert sum(batch["received"] for batch in batches) == 13
+    dead = [json.loads(line) for line in sqs(queues["endpoint"], "drain", queues["dead"])]
+    assert [d["body"] for d in dead] == ["{ not json"]
+    assert "not valid JSON" in dead[0]["attributes"]["tessera_error"]
+    assert catalog.search({"limit": 1})["numberMatched"] == 12
+
+
+def test_run_loader_refuses_bad_options(catalog):
+    with pytest.raises(tessera.InvalidInput, match="batch_size"):
+        tessera.run_loader(catalog, "http://127.0.0.1:9/1/q", batch_size="many")
+    with pytest.raises(tessera.InvalidInput, match="unknown member 'bogus'"):
+        tessera.run_loader(catalog, "http://127.0.0.1:9/1/q", bogus=1)
+
+
+def test_cli_loader_reads_flags_and_variables(tmp_path, catalog, queues):
+    cli = os.environ.get("TESSERA_CLI", str(REPO / "build" / "dev" / "cli" / "tessera"))
+    if not os.path.exists(cli):
+        pytest.fail(f"the tessera CLI is not built at {cli} (set TESSERA_CLI)")
+    sqs(queues["endpoint"], "send", queues["queue"],
+        "\n".join(json.dumps(item(f"c{n}", "a", "2022-01-01T00:00:00Z", n, 0)) for n in range(5)) + "\n")
+    env = dict(os.environ, TESSERA_CATALOG=f"sqlite://{tmp_path / 'c.db'}", TESSERA_QUEUE=queues["queue"],
+               TESSERA_BATCH_SIZE="not-a-number", AWS_ACCESS_KEY_ID="tessera", AWS_SECRET_ACCESS_KEY="x",
+               AWS_REGION="us-east-1")
+    # The flag wins over the (invalid) variable.
+    run = subprocess.run([cli, "loader", "--batch-size", "3", "--until-empty", "--wait-seconds", "1", "--quiet"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["loaded"] == 5
+    assert catalog.search({"limit": 1})["numberMatched"] == 5
+
+
+def test_validate_reports_each_item_and_writes_nothing(catalog):
+    bad = item("bad", "a", "2022-01-01T00:00:00Z", 0, 0)
+    bad["bbox"] = [1, 2]
+    report = tessera.validate(catalog, {"type": "FeatureCollection",
+                                        "features": [item("ok", "a", "2022-01-01T00:00:00Z", 0, 0), bad]})
+    assert (report["valid"], report["invalid"]) == (1, 1)
+    assert report["results"][0] == {"id": "ok", "collection": "a", "valid": True}
+    assert "bbox" in report["results"][1]["error"]
+    assert catalog.search({"limit": 1})["numberMatched"] == 0
+
+
+def test_reconcile_finds_and_fixes_drift(catalog, tmp_path):
+    folder = tmp_path / "items"
+    folder.mkdir()
+    (folder / "one.json").write_text(json.dumps(item("one", "a", "2022-01-01T00:00:00Z", 0, 0)))
+    (folder / "gone.json").write_text(json.dumps(item("gone", "a", "2022-01-01T00:00:00Z", 0, 0)))
+    assert tessera.ingest(catalog, [folder])["loaded"] == 2
+    (folder / "gone.json").unlink()
+    (folder / "new.json").write_text(json.dumps(item("new", "a", "2022-01-01T00:00:00Z", 0, 0)))
+    found = []
+    report = tessera.reconcile(catalog, str(folder), on_finding=found.append)
+    assert (report["missing"], report["orphaned"], report["stale"]) == (1, 1, 0)
+    assert sorted((f["kind"], f["id"]) for f in found) == [("missing", "new"), ("orphaned", "gone")]
+    fixed = tessera.reconcile(catalog, str(folder), fix=True)
+    assert (fixed["loaded"], fixed["deleted"]) == (1, 1)
+    assert catalog.search({"limit": 1})["numberMatched"] == 2
