@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "service/http_support.hpp"
+#include "service/package_routes.hpp"
 #include "service/stac_api.hpp"
 #include "service/stac_browser.hpp"
 #include "service/tile_routes.hpp"
@@ -124,6 +125,9 @@ struct Service::Impl {
     } else if (!options.viewer_dir.empty()) {
       throw Error(ErrorCode::kInvalidInput, "ServiceOptions::viewer_dir: the viewer needs the tile routes");
     }
+    if (!options.packages.storage.empty()) {
+      packages.emplace(options.packages, auth);
+    }
   }
 
   HttpResponse route(const HttpRequest& request) const {
@@ -161,6 +165,11 @@ struct Service::Impl {
       }
     }
     auth.authorize(request, {});
+    if (packages) {
+      if (auto response = packages->handle(request, segments)) {
+        return std::move(*response);
+      }
+    }
     if (stac) {
       if (auto response = stac->handle(request, segments)) {
         return std::move(*response);
@@ -213,6 +222,8 @@ struct Service::Impl {
   std::optional<service::StacBrowser> browser;  // options.browser_dir set
   std::optional<service::TileRoutes> tiles;     // options.tiles
   std::optional<service::ViewerRoutes> viewer;  // options.tiles
+  // Last: its job workers stop (cancelling their jobs) before the rest goes.
+  std::optional<service::PackageRoutes> packages;  // options.packages.storage set
 };
 
 Service::Service(Catalog& catalog, ServiceOptions options)
