@@ -38,8 +38,7 @@ struct PackageJobs::Impl {
     bool finished = false;  // its run on this pool ended (executor jobs: never set)
   };
 
-  Impl(Packager& packager_in, PackageJobOptions options_in)
-      : packager(packager_in), options(std::move(options_in)) {
+  Impl(Packager& packager_in, PackageJobOptions options_in) : packager(packager_in), options(std::move(options_in)) {
     if (options.workers == 0 || options.parallelism == 0) {
       throw Error(ErrorCode::kInvalidInput, "PackageJobOptions: workers and parallelism must be at least 1");
     }
@@ -138,10 +137,12 @@ struct PackageJobs::Impl {
     }
   }
 
-  // Whether `job` is pending or running (the caller holds the mutex).
+  // Whether `job` is pending or running (the caller holds the mutex). Its
+  // record says so first: a pool job's record is final a moment before its
+  // worker marks it finished, an executor's job is only known by its record.
   bool is_active(const Job& job) {
-    if (!options.executor) {
-      return !job.finished;
+    if (job.finished) {
+      return false;
     }
     try {
       return !packaging::is_finished(packager.job_status(job.id).value("status", ""));
@@ -156,9 +157,9 @@ struct PackageJobs::Impl {
   std::condition_variable wake;
   bool stopping = false;
   std::deque<std::shared_ptr<Job>> queue;
-  std::deque<std::shared_ptr<Job>> history;             // newest last, at most options.history
+  std::deque<std::shared_ptr<Job>> history;            // newest last, at most options.history
   std::map<std::string, std::shared_ptr<Job>> active;  // by key: the job a duplicate joins
-  std::vector<std::thread> workers;                     // last: started once the rest is set
+  std::vector<std::thread> workers;                    // last: started once the rest is set
 };
 
 PackageJobs::PackageJobs(Packager& packager, PackageJobOptions options)

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
-#include <memory>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
@@ -50,7 +50,7 @@ std::string escaped(std::string_view text) {
 
 std::string text_of(const json& object, const char* field) {
   return object.is_object() && object.contains(field) && object[field].is_string() ? object[field].get<std::string>()
-                                                                                 : std::string();
+                                                                                   : std::string();
 }
 
 // Only web addresses become links: a licence path or source could be any
@@ -123,10 +123,10 @@ std::string title_of(const json& datapackage, const Boundary& boundary) {
 std::string package_index_html(const json& datapackage, const Boundary& boundary) {
   const std::string title = title_of(datapackage, boundary);
   const Bbox box = boundary.geometry.bbox();
-  std::string body = fmt::format("<header>\n<h1>{}</h1>\n<p>Data package for the boundary <strong>{}</strong> (id "
-                                 "<code>{}</code>), built {}.</p>\n</header>\n<main>\n",
-                                 escaped(title), escaped(boundary.name), escaped(boundary.id),
-                                 escaped(text_of(datapackage, "created")));
+  std::string body = fmt::format(
+      "<header>\n<h1>{}</h1>\n<p>Data package for the boundary <strong>{}</strong> (id "
+      "<code>{}</code>), built {}.</p>\n</header>\n<main>\n",
+      escaped(title), escaped(boundary.name), escaped(boundary.id), escaped(text_of(datapackage, "created")));
   body += fmt::format(
       "<section>\n<h2>Boundary</h2>\n<figure>\n<img src=\"{}\" alt=\"Map of the boundary of {}\">\n"
       "<figcaption>Extent: longitude {:.4f} to {:.4f}, latitude {:.4f} to {:.4f} (WGS84)</figcaption>\n"
@@ -151,16 +151,17 @@ std::string package_index_html(const json& datapackage, const Boundary& boundary
       if (hash.starts_with("sha256:")) {
         hash.erase(0, 7);
       }
-      body += fmt::format("<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-                          escaped(path), escaped(path.substr(path.rfind('/') + 1)),
-                          escaped(text_of(resource, "format")), human_bytes(resource.value("bytes", std::uint64_t{0})),
-                          escaped(hash));
+      body +=
+          fmt::format("<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+                      escaped(path), escaped(path.substr(path.rfind('/') + 1)), escaped(text_of(resource, "format")),
+                      human_bytes(resource.value("bytes", std::uint64_t{0})), escaped(hash));
     }
     body += "</tbody>\n</table>\n</article>\n";
   }
-  body += "</section>\n</main>\n<footer>\n<p><a href=\"license.html\">Licences and citations</a> · <a "
-          "href=\"datapackage.json\">datapackage.json</a> (Frictionless Data Package) · <a "
-          "href=\"provenance.json\">provenance.json</a></p>\n</footer>\n";
+  body +=
+      "</section>\n</main>\n<footer>\n<p><a href=\"license.html\">Licences and citations</a> · <a "
+      "href=\"datapackage.json\">datapackage.json</a> (Frictionless Data Package) · <a "
+      "href=\"provenance.json\">provenance.json</a></p>\n</footer>\n";
   return page(title, body);
 }
 
@@ -192,12 +193,10 @@ std::string package_license_html(const json& datapackage, const Boundary& bounda
     }
     body += "<ul>\n";
     for (const auto& dataset : entry.second) {
-      const std::string name = fmt::format("{} {}", text_of(dataset, "tessera:dataset"),
-                                           text_of(dataset, "tessera:version"));
-      body += fmt::format("<li><strong>{}</strong> ({})", escaped(text_of(dataset, "title").empty()
-                                                                    ? name
-                                                                    : text_of(dataset, "title")),
-                          escaped(name));
+      const std::string name =
+          fmt::format("{} {}", text_of(dataset, "tessera:dataset"), text_of(dataset, "tessera:version"));
+      body += fmt::format("<li><strong>{}</strong> ({})",
+                          escaped(text_of(dataset, "title").empty() ? name : text_of(dataset, "title")), escaped(name));
       if (const std::string citation = text_of(dataset, "tessera:citation"); !citation.empty()) {
         body += fmt::format(": <cite>{}</cite>", escaped(citation));
       }
@@ -233,7 +232,7 @@ std::string boundary_thumbnail_png(const Geometry& boundary, int size) {
     image->GetRasterBand(band)->Fill(background[band - 1]);
   }
   int bands[4] = {1, 2, 3, 4};
-  const auto burn = [&](const OGRGeometry& shape, const double (&colour)[4]) {
+  const auto burn = [&](const OGRGeometry& shape, const double(&colour)[4]) {
     OGRGeometryH handle = OGRGeometry::ToHandle(const_cast<OGRGeometry*>(&shape));
     const char* options[] = {"ALL_TOUCHED=TRUE", nullptr};
     if (GDALRasterizeGeometries(GDALDataset::ToHandle(image.get()), 4, bands, 1, &handle, nullptr, nullptr, colour,

@@ -350,8 +350,8 @@ json Packager::add_boundaries_geojson(const json& features, const BoundaryLoadOp
   // The upload is data, not an href: read from memory by the GeoJSON driver only.
   const std::string text = features.dump();
   const std::string path = fmt::format("/vsimem/tessera-boundaries-{}.geojson", new_job_id());
-  VSILFILE* file = VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(text.data())),
-                                        text.size(), FALSE);
+  VSILFILE* file =
+      VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(text.data())), text.size(), FALSE);
   if (file == nullptr) {
     throw Error(ErrorCode::kInternal, "boundaries: cannot stage the upload in memory");
   }
@@ -498,8 +498,8 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
         impl_->storage.remove(cancel_key);
       }
     } catch (const std::exception& error) {
-      tessera::log(LogLevel::kWarning, fmt::format("package job {}: cancel request not removed: {}", job_id,
-                                                   error.what()));
+      tessera::log(LogLevel::kWarning,
+                   fmt::format("package job {}: cancel request not removed: {}", job_id, error.what()));
     }
   };
   std::mutex progress_mutex;

@@ -142,8 +142,8 @@ RegisteredProcessor ProcessorRegistry::get(std::string_view name) const {
     for (const auto& entry : processors_) {
       known += (known.empty() ? "" : ", ") + entry.first;
     }
-    throw Error(ErrorCode::kNotFound, fmt::format("processor '{}' is not registered (registered: {})", name,
-                                                  known.empty() ? "none" : known));
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("processor '{}' is not registered (registered: {})", name, known.empty() ? "none" : known));
   }
   return found->second;
 }
