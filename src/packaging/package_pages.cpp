@@ -5,6 +5,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <numbers>
 #include <vector>
 
 #include <fmt/format.h>
@@ -212,7 +213,7 @@ std::string boundary_thumbnail_png(const Geometry& boundary, int size) {
   gdal::ensure_initialized();
   const Bbox box = boundary.bbox();
   // Degrees of longitude shrink with latitude: scaled so shapes look right.
-  const double x_scale = std::max(0.05, std::cos((box.miny + box.maxy) / 2 * M_PI / 180));
+  const double x_scale = std::max(0.05, std::cos((box.miny + box.maxy) / 2 * std::numbers::pi / 180));
   const double margin = std::max({(box.maxx - box.minx) * x_scale, box.maxy - box.miny, 1e-6}) * 0.05;
   const double width_units = (box.maxx - box.minx) * x_scale + 2 * margin;
   const double height_units = box.maxy - box.miny + 2 * margin;
