@@ -201,7 +201,9 @@ json PackageJobs::submit(std::string_view boundary_name, const std::vector<std::
     const packaging::JobRecord record(impl_->packager.storage(), job->id, boundary.id, job->datasets);
     impl_->active[job->key] = job;
     impl_->history.push_back(job);
+    // What is not remembered cannot be joined either: `active` stays as bounded as the history.
     while (impl_->history.size() > std::max<std::size_t>(1, impl_->options.history)) {
+      impl_->forget(*impl_->history.front());
       impl_->history.pop_front();
     }
     if (!impl_->options.executor) {

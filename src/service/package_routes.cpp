@@ -380,8 +380,9 @@ PackagesServiceOptions PackagesServiceOptions::from_json(const json& options, st
   };
   const auto count = [&](const char* key, auto& field, std::uint64_t min, std::uint64_t max) {
     if (options.contains(key) && !options[key].is_null()) {
-      if (!options[key].is_number_unsigned() || options[key].get<std::uint64_t>() < min ||
-          options[key].get<std::uint64_t>() > max) {
+      // Any integer type: a Python int arrives signed, a parsed non-negative one unsigned.
+      if (!options[key].is_number_integer() || options[key].get<std::int64_t>() < 0 ||
+          options[key].get<std::uint64_t>() < min || options[key].get<std::uint64_t>() > max) {
         throw Error(ErrorCode::kInvalidInput,
                     fmt::format("{}.{}: expected a whole number from {} to {}", where, key, min, max));
       }
