@@ -174,7 +174,7 @@ TEST(PackageJobs, RunsJoinsDuplicatesListsAndRecordsProvenance) {
   const json first = jobs.submit("Lake District", {"notes/1", "memos/2"});
   EXPECT_EQ(first["duplicate"], false);
   const std::string id = first["id"];
-  fixture.gated->wait_entered(1);
+  fixture.gated->wait_entered(2);  // both datasets, on the job's two threads
   // The same boundary (by id) and processors (in another order) join it.
   const json again = jobs.submit("lake-district", {"memos/2", "notes/1"});
   EXPECT_EQ(again["id"], id);
@@ -183,6 +183,7 @@ TEST(PackageJobs, RunsJoinsDuplicatesListsAndRecordsProvenance) {
   const json running = jobs.status(id);
   EXPECT_EQ(running["processors"], json::array({"notes/1", "memos/2"}));
   EXPECT_EQ(running["datasets"][0]["step"], "processing");
+  EXPECT_EQ(running["datasets"][1]["step"], "processing");
   fixture.gated->set_open(true);
   const json done = fixture.wait_for(jobs, id, "completed");
   EXPECT_EQ(done["percent"], 100.0);
