@@ -20,6 +20,10 @@ namespace tessera::capi {
 
 using nlohmann::json;
 
+// The longest package lock wait an options object may ask for (a week:
+// longer is a mistake, not a setting).
+inline constexpr std::int64_t kMaxLockTimeoutMs = std::int64_t{7} * 24 * 3600 * 1000;
+
 // An options object given as JSON text (NULL or "" = no options). Keys are
 // checked against the ones the function takes and values against their
 // types, so a typo or a wrong type is InvalidInput naming the key instead of

@@ -1,7 +1,11 @@
 // The packaging C entry points: clips, sketch preprocessing and the packager handle.
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +16,11 @@
 // The opaque handle behind tsr_packager.
 struct tsr_packager_s {
   std::unique_ptr<tessera::Packager> impl;
+};
+
+// The opaque handle behind tsr_package_jobs.
+struct tsr_package_jobs_s {
+  std::unique_ptr<tessera::PackageJobs> impl;
 };
 
 namespace {
@@ -63,6 +72,10 @@ tsr_status clip(const char* src, const char* geometry_json, const char* dst, con
 
 tessera::Packager& packager_of(tsr_packager packager, const char* function) {
   return *tessera::capi::require(packager, function, "packager")->impl;
+}
+
+tessera::PackageJobs& jobs_of(tsr_package_jobs jobs, const char* function) {
+  return *tessera::capi::require(jobs, function, "jobs")->impl;
 }
 
 }  // namespace
@@ -155,11 +168,14 @@ tsr_status tsr_packager_build(tsr_packager packager, const char* boundary, const
     TSR_REQUIRE(out_package_json);
     const json datasets = parse_json(datasets_json, __func__, "datasets_json");
     const Options options(options_json, __func__, "options_json",
-                          {"job_id", "parallelism", "wait_for_locks", "storage_options"});
+                          {"job_id", "parallelism", "wait_for_locks", "lock_timeout_ms", "storage_options"});
     tessera::BuildOptions build;
     build.job_id = options.string("job_id").value_or("");
     if (const auto parallelism = options.integer("parallelism", 1, 256)) {
       build.parallelism = static_cast<std::size_t>(*parallelism);
+    }
+    if (const auto timeout = options.integer("lock_timeout_ms", 0, tessera::capi::kMaxLockTimeoutMs)) {
+      build.lock_timeout = std::chrono::milliseconds(*timeout);
     }
     build.wait_for_locks = options.boolean("wait_for_locks").value_or(true);
     build.storage_options = options.storage_options("storage_options");
@@ -179,6 +195,125 @@ tsr_status tsr_packager_job_status(tsr_packager packager, const char* job_id, ch
     TSR_REQUIRE(out_json);
     *out_json = tessera::capi::copy_string(self.job_status(job_id).dump());
   });
+}
+
+tsr_status tsr_packager_cancel_job(tsr_packager packager, const char* job_id, char** out_json) {
+  return guarded([&] {
+    tessera::Packager& self = packager_of(packager, __func__);
+    TSR_REQUIRE(job_id);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(self.cancel_job(job_id).dump());
+  });
+}
+
+tsr_status tsr_packager_add_processors(tsr_packager packager, const char* entries_json, char** out_names_json) {
+  return guarded([&] {
+    tessera::Packager& self = packager_of(packager, __func__);
+    TSR_REQUIRE(out_names_json);
+    const json entries = parse_json(entries_json, __func__, "entries_json");
+    *out_names_json = tessera::capi::copy_string(self.add_processors(entries).dump());
+  });
+}
+
+tsr_status tsr_packager_processors(tsr_packager packager, char** out_json) {
+  return guarded([&] {
+    tessera::Packager& self = packager_of(packager, __func__);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(self.processors().dump());
+  });
+}
+
+tsr_status tsr_packager_processor(tsr_packager packager, const char* dataset, const char* version, char** out_json) {
+  return guarded([&] {
+    tessera::Packager& self = packager_of(packager, __func__);
+    TSR_REQUIRE(dataset);
+    TSR_REQUIRE(version);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(self.processor(dataset, version).metadata_json().dump());
+  });
+}
+
+tsr_status tsr_package_jobs_create(tsr_packager packager, const char* options_json, tsr_package_jobs* out_jobs) {
+  return guarded([&] {
+    tessera::Packager& self = packager_of(packager, __func__);
+    TSR_REQUIRE(out_jobs);
+    const Options options(options_json, __func__, "options_json",
+                          {"workers", "max_queued", "history", "parallelism", "lock_timeout_ms", "storage_options"});
+    tessera::PackageJobOptions jobs;
+    const auto count = [&](const char* key, std::size_t& field, std::int64_t max) {
+      if (const auto value = options.integer(key, 1, max)) {
+        field = static_cast<std::size_t>(*value);
+      }
+    };
+    count("workers", jobs.workers, 256);
+    count("max_queued", jobs.max_queued, 1000000);
+    count("history", jobs.history, 1000000);
+    count("parallelism", jobs.parallelism, 256);
+    if (const auto timeout = options.integer("lock_timeout_ms", 0, tessera::capi::kMaxLockTimeoutMs)) {
+      jobs.lock_timeout = std::chrono::milliseconds(*timeout);
+    }
+    jobs.storage_options = options.storage_options("storage_options");
+    auto handle = std::make_unique<tsr_package_jobs_s>();
+    handle->impl = std::make_unique<tessera::PackageJobs>(self, std::move(jobs));
+    *out_jobs = handle.release();
+  });
+}
+
+tsr_status tsr_package_jobs_submit(tsr_package_jobs jobs, const char* boundary, const char* processors_json,
+                                   char** out_json) {
+  return guarded([&] {
+    tessera::PackageJobs& self = jobs_of(jobs, __func__);
+    TSR_REQUIRE(boundary);
+    TSR_REQUIRE(out_json);
+    const json names = parse_json(processors_json, __func__, "processors_json");
+    if (!names.is_array() ||
+        !std::all_of(names.begin(), names.end(), [](const json& name) { return name.is_string(); })) {
+      throw Error(ErrorCode::kInvalidInput,
+                  std::string(__func__) + ": processors_json must be an array of \"<dataset>/<version>\" names");
+    }
+    *out_json = tessera::capi::copy_string(self.submit(boundary, names.get<std::vector<std::string>>()).dump());
+  });
+}
+
+tsr_status tsr_package_jobs_status(tsr_package_jobs jobs, const char* job_id, char** out_json) {
+  return guarded([&] {
+    tessera::PackageJobs& self = jobs_of(jobs, __func__);
+    TSR_REQUIRE(job_id);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(self.status(job_id).dump());
+  });
+}
+
+tsr_status tsr_package_jobs_list(tsr_package_jobs jobs, const char* filter_json, char** out_json) {
+  return guarded([&] {
+    tessera::PackageJobs& self = jobs_of(jobs, __func__);
+    TSR_REQUIRE(out_json);
+    const Options options(filter_json, __func__, "filter_json", {"status", "boundary", "limit"});
+    tessera::PackageJobFilter filter;
+    filter.status = options.string("status").value_or("");
+    filter.boundary = options.string("boundary").value_or("");
+    if (const auto limit = options.integer("limit", 1, 1000000)) {
+      filter.limit = static_cast<std::size_t>(*limit);
+    }
+    *out_json = tessera::capi::copy_string(self.list(filter).dump());
+  });
+}
+
+tsr_status tsr_package_jobs_cancel(tsr_package_jobs jobs, const char* job_id, char** out_json) {
+  return guarded([&] {
+    tessera::PackageJobs& self = jobs_of(jobs, __func__);
+    TSR_REQUIRE(job_id);
+    TSR_REQUIRE(out_json);
+    *out_json = tessera::capi::copy_string(self.cancel(job_id).dump());
+  });
+}
+
+void tsr_package_jobs_destroy(tsr_package_jobs* jobs) {
+  if (jobs == nullptr || *jobs == nullptr) {
+    return;
+  }
+  delete *jobs;
+  *jobs = nullptr;
 }
 
 void tsr_packager_destroy(tsr_packager* packager) {

@@ -25,11 +25,27 @@ using tessera::capi::guarded;
 using tessera::capi::Options;
 
 tessera::ServiceOptions service_options_of(const char* options_json) {
-  const Options options(
-      options_json, "tsr_service_new", "options_json",
-      {"title", "description", "max_body_bytes", "max_limit", "default_limit", "cors_origins", "browser_dir", "jwks",
-       "issuers", "audience", "leeway_seconds", "require_auth", "allow_anonymous_writes", "stac", "tiles", "viewer_dir",
-       "basemap_path", "cache_max_age_seconds", "pyramid_dir"});
+  const Options options(options_json, "tsr_service_new", "options_json",
+                        {"title",
+                         "description",
+                         "max_body_bytes",
+                         "max_limit",
+                         "default_limit",
+                         "cors_origins",
+                         "browser_dir",
+                         "jwks",
+                         "issuers",
+                         "audience",
+                         "leeway_seconds",
+                         "require_auth",
+                         "allow_anonymous_writes",
+                         "stac",
+                         "tiles",
+                         "viewer_dir",
+                         "basemap_path",
+                         "cache_max_age_seconds",
+                         "pyramid_dir",
+                         "packages"});
   tessera::ServiceOptions parsed;
   parsed.title = options.string("title").value_or(parsed.title);
   parsed.description = options.string("description").value_or(parsed.description);
@@ -60,6 +76,9 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
     parsed.cache_max_age_seconds = static_cast<int>(*max_age);
   }
   parsed.pyramid_dir = options.string("pyramid_dir").value_or(std::string{});
+  if (const json* packages = options.find("packages")) {
+    parsed.packages = tessera::PackagesServiceOptions::from_json(*packages, "tsr_service_new: options_json.packages");
+  }
   return parsed;
 }
 

@@ -678,7 +678,8 @@ TSR_API tsr_status tsr_packager_add_boundaries(tsr_packager packager, const char
 TSR_API tsr_status tsr_packager_boundaries(tsr_packager packager, char** out_json);
 
 /* datasets_json: an array of dataset definitions (see docs/packaging.md).
- * options_json: {"job_id", "parallelism": 2, "wait_for_locks": true, "storage_options": {...}}.
+ * options_json: {"job_id", "parallelism": 2, "wait_for_locks": true, "lock_timeout_ms": 1800000,
+ * "storage_options": {...}}.
  * *out_package_json: the datapackage.json written. progress may be NULL. */
 TSR_API tsr_status tsr_packager_build(tsr_packager packager, const char* boundary, const char* datasets_json,
                                       const char* options_json, tsr_progress_callback progress, void* user_data,
@@ -687,8 +688,53 @@ TSR_API tsr_status tsr_packager_build(tsr_packager packager, const char* boundar
 /* {"id", "boundary", "status", "error", "percent", "step", "datasets": [...], ...}. */
 TSR_API tsr_status tsr_packager_job_status(tsr_packager packager, const char* job_id, char** out_json);
 
+/* Asks a job to stop at its next step boundary, from any process sharing the
+ * storage; it publishes nothing more and releases its locks. *out_json: its
+ * status (with "cancel_requested": true unless it had finished). */
+TSR_API tsr_status tsr_packager_cancel_job(tsr_packager packager, const char* job_id, char** out_json);
+
+/* The processor registry: dataset versions a package can be asked for by
+ * "<dataset>/<version>". entries_json: an array of dataset definitions with
+ * processor metadata beside ("author", "long_title", "summary", "origin_url",
+ * "formats"); *out_names_json: their names. */
+TSR_API tsr_status tsr_packager_add_processors(tsr_packager packager, const char* entries_json, char** out_names_json);
+
+/* [{"name", "dataset", "version", "description", "author", "title", "long_title",
+ * "summary", "citation", "license": {"name", "title", "path"}, "origin_url", "formats"}]. */
+TSR_API tsr_status tsr_packager_processors(tsr_packager packager, char** out_json);
+
+/* One processor's metadata; TSR_NOT_FOUND for an unknown one. */
+TSR_API tsr_status tsr_packager_processor(tsr_packager packager, const char* dataset, const char* version,
+                                          char** out_json);
+
 /* Releases the packager and sets *packager to NULL. NULL or *NULL is a no-op. */
 TSR_API void tsr_packager_destroy(tsr_packager* packager);
+
+/* Package jobs by boundary and processor names, run on a pool of worker
+ * threads; a submission of the same boundary and processors while such a job
+ * runs joins it. The packager must outlive it. */
+typedef struct tsr_package_jobs_s* tsr_package_jobs;
+
+/* options_json: {"workers": 2, "max_queued": 1000, "history": 1000,
+ * "parallelism": 2, "lock_timeout_ms": 1800000, "storage_options": {...}}. */
+TSR_API tsr_status tsr_package_jobs_create(tsr_packager packager, const char* options_json, tsr_package_jobs* out_jobs);
+
+/* processors_json: ["<dataset>/<version>", ...]. *out_json: {"id", "status", "duplicate"}.
+ * TSR_UNAVAILABLE when the queue is full. */
+TSR_API tsr_status tsr_package_jobs_submit(tsr_package_jobs jobs, const char* boundary, const char* processors_json,
+                                           char** out_json);
+
+/* The job's status record (tsr_packager_job_status). */
+TSR_API tsr_status tsr_package_jobs_status(tsr_package_jobs jobs, const char* job_id, char** out_json);
+
+/* filter_json: {"status", "boundary", "limit": 100}. *out_json: the status records, newest first. */
+TSR_API tsr_status tsr_package_jobs_list(tsr_package_jobs jobs, const char* filter_json, char** out_json);
+
+/* Cancels a queued job at once, a running one at its next step boundary. *out_json: its status. */
+TSR_API tsr_status tsr_package_jobs_cancel(tsr_package_jobs jobs, const char* job_id, char** out_json);
+
+/* Cancels the queued jobs, stops the running ones and waits for them; sets *jobs to NULL. */
+TSR_API void tsr_package_jobs_destroy(tsr_package_jobs* jobs);
 
 /* ---- Service: the HTTP contracts without sockets (docs/service.md) ---------
  * A service answers HTTP requests given as data; the host owns the sockets:
@@ -707,7 +753,12 @@ typedef struct tsr_service_s* tsr_service;
  * viewer served at /viewer/, "basemap_path": a GeoJSON file for
  * /basemap.geojson, "cache_max_age_seconds": 3600 (the tile answers'
  * Cache-Control), "pyramid_dir": a folder of overview pyramids the
- * registered searches' low-zoom tiles are read from (tsr_pyramid_build)}. Writes need a token with scope "stac:write".
+ * registered searches' low-zoom tiles are read from (tsr_pyramid_build),
+ * "packages": the packaging routes, {"storage" (URI; required), "storage_options",
+ * "boundaries", "boundary_name_field", "boundary_long_name_field", "processors"
+ * (a JSON file), "packages_url", "workers", "parallelism", "max_queued",
+ * "lock_timeout_ms"}}. Writes need a token with scope "stac:write" (STAC) or
+ * "packages:write" (package jobs, boundary uploads).
  * `catalog` may be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */
 TSR_API tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service);
 

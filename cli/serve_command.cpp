@@ -20,6 +20,7 @@
 #include <httplib.h>
 
 #include "commands.hpp"
+#include "environment_options.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/error.hpp"
 #include "tessera/pyramid.hpp"
@@ -45,12 +46,9 @@ std::string default_browser_dir() {
 }
 
 // The map viewer (examples/tile_server/viewer, target tile_server_viewer):
-// $TESSERA_VIEWER_DIR, else the folder this build bundles it into; "" when
-// that folder has not been built.
+// the folder this build bundles it into; "" when that folder has not been
+// built. ($TESSERA_VIEWER_DIR is --viewer-dir's variable.)
 std::string default_viewer_dir() {
-  if (const char* dir = std::getenv("TESSERA_VIEWER_DIR"); dir != nullptr && *dir != '\0') {
-    return dir;
-  }
 #ifdef TESSERA_BUILD_VIEWER_DIR
   const std::filesystem::path dist = TESSERA_BUILD_VIEWER_DIR;
   std::error_code error;
@@ -84,6 +82,8 @@ struct ServeArgs {
   std::string pyramid_dir;
   int pyramid_update_seconds = 0;
   AuthOptions auth;
+  PackagesServiceOptions packages;
+  int package_lock_timeout_seconds = 1800;
 };
 
 // Brings every pyramid of a folder up to date with the catalog's item
@@ -153,7 +153,7 @@ void serve(const ServeArgs& args) {
   configure(reader);
   // The STAC API needs a catalog; the tiles of COGs and the viewer do not.
   const bool stac = !args.no_stac && !args.catalog.empty();
-  if (!stac && args.no_tiles) {
+  if (!stac && args.no_tiles && args.packages.storage.empty()) {
     throw Error(ErrorCode::kInvalidInput, args.catalog.empty() ? "serve: nothing to serve: --no-tiles without --catalog"
                                                                : "serve: nothing to serve: --no-tiles with --no-stac");
   }
@@ -180,6 +180,13 @@ void serve(const ServeArgs& args) {
   options.basemap_path = args.basemap;
   options.cache_max_age_seconds = args.cache_max_age;
   options.pyramid_dir = args.pyramid_dir;
+  options.packages = args.packages;
+  options.packages.lock_timeout = std::chrono::seconds(args.package_lock_timeout_seconds);
+  if (args.packages.storage.empty() &&
+      (!args.packages.boundaries.empty() || !args.packages.processors.empty() || !args.packages.packages_url.empty())) {
+    throw Error(ErrorCode::kInvalidInput,
+                "serve: --boundaries, --processors and --packages-url need --packages STORAGE_URI");
+  }
   if (args.auth.allow_anonymous_writes && !is_loopback_host(args.host)) {
     throw Error(ErrorCode::kInvalidInput,
                 "serve: --allow-anonymous-writes is for development on a loopback --host only (got " + args.host + ")");
@@ -330,6 +337,32 @@ void add_serve_command(CLI::App& app) {
   command->add_flag("--require-auth", args->auth.require_auth, "Reads need a valid token too");
   command->add_flag("--allow-anonymous-writes", args->auth.allow_anonymous_writes,
                     "Accept writes without a token (development, loopback --host only)");
+  // The packaging service (docs/packaging.md#as-a-service).
+  command->add_option("--packages", args->packages.storage,
+                      "Storage URI packages are built on (a folder, s3://bucket/prefix): serves /boundaries, "
+                      "/processors, /packages and /jobs; jobs and boundary uploads need scope packages:write");
+  command->add_option("--boundaries", args->packages.boundaries,
+                      "With --packages: OGR source of boundaries loaded at start (GeoJSON, GeoPackage, 'PG:...')");
+  command
+      ->add_option("--boundary-name-field", args->packages.boundary_name_field,
+                   "Field of --boundaries holding the name")
+      ->capture_default_str();
+  command->add_option("--boundary-long-name-field", args->packages.boundary_long_name_field,
+                      "Field of --boundaries holding the long name (default: the name)");
+  command->add_option("--processors", args->packages.processors,
+                      "With --packages: JSON file of dataset definitions with processor metadata (the registry)");
+  command->add_option("--packages-url", args->packages.packages_url,
+                      "Public URL of the --packages storage's root (a web root, a bucket's https URL; default for "
+                      "s3://: the bucket's https URL)");
+  command->add_option("--package-workers", args->packages.workers, "Package jobs run at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  command
+      ->add_option("--package-lock-timeout", args->package_lock_timeout_seconds,
+                   "Seconds a package job waits for another job's lock")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  add_environment_variables(*command);
   command->callback([args] { serve(*args); });
 }
 

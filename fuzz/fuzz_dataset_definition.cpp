@@ -1,4 +1,5 @@
-// Packaging dataset definitions, and their to_json() round trip.
+// Packaging dataset definitions, and their to_json() round trip; the same
+// text as a processor registry entry (a definition with metadata beside it).
 
 #include "fuzz_support.hpp"
 #include "tessera/packaging.hpp"
@@ -15,5 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       tessera::fuzz::finding("to_json() of an accepted dataset rejected", document.dump().c_str());
     }
   });
+  tessera::fuzz::accepted([&] { (void)tessera::RegisteredProcessor::from_json(*definition).metadata_json(); });
   return 0;
 }

@@ -56,6 +56,8 @@ PYTHON_PACKAGES=(
   # Drives Debian's chromium in the STAC Browser test (its own browser
   # download is not used).
   "playwright==1.65.3"
+  # Parses the package pages strictly (tests/python/test_package_pages.py).
+  "html5lib==1.1"
 )
 
 log() { printf '[setup] %s\n' "$*"; }

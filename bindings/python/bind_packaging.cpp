@@ -1,3 +1,6 @@
+#include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -97,11 +100,33 @@ ClipOptions clip_options(bool all_touched, const std::optional<std::string>& for
   return options;
 }
 
+constexpr double kDefaultLockTimeoutSeconds = 1800.0;
+
+// Seconds from Python as milliseconds; InvalidInput for a negative or absurd value.
+std::chrono::milliseconds seconds_of(double seconds, const char* name) {
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 7 * 24 * 3600.0) {
+    throw Error(ErrorCode::kInvalidInput, std::string(name) + ": expected seconds from 0 to a week");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
 std::string path_text(const py::handle& path) {
   return py::str(py::module_::import("os").attr("fspath")(path)).cast<std::string>();
 }
 
 }  // namespace
+
+std::function<void(const nlohmann::json&)> package_executor(const py::object& callable) {
+  auto held = hold(callable);
+  return [held](const nlohmann::json& job) {
+    py::gil_scoped_acquire gil;
+    try {
+      (*held)(from_json(job));
+    } catch (py::error_already_set& error) {
+      rethrow_as_error(error);
+    }
+  };
+}
 
 void bind_packaging(py::module_& m) {
   m.def(
@@ -240,11 +265,12 @@ void bind_packaging(py::module_& m) {
           "build",
           [](Packager& self, const std::string& boundary, const py::object& datasets, const py::object& progress,
              const std::optional<std::string>& job_id, std::size_t parallelism, bool wait_for_locks,
-             const std::optional<StorageOptions>& storage_options) {
+             const std::optional<StorageOptions>& storage_options, double lock_timeout) {
             BuildOptions options;
             options.job_id = job_id.value_or("");
             options.parallelism = parallelism;
             options.wait_for_locks = wait_for_locks;
+            options.lock_timeout = seconds_of(lock_timeout, "lock_timeout");
             options.storage_options = storage_options.value_or(StorageOptions{});
             if (!progress.is_none()) {
               auto callback = hold(progress);
@@ -268,8 +294,9 @@ void bind_packaging(py::module_& m) {
           py::arg("boundary_name"), py::arg("datasets"), py::arg("progress") = py::none(),
           py::arg("job_id") = py::none(), py::arg("parallelism") = BuildOptions{}.parallelism,
           py::arg("wait_for_locks") = true, py::arg("storage_options") = py::none(),
+          py::arg("lock_timeout") = kDefaultLockTimeoutSeconds,
           "Clip the datasets to the boundary and publish them; returns datapackage.json as a dict. progress(percent, "
-          "step) is called as the job advances.")
+          "step) is called as the job advances; lock_timeout: seconds to wait for another job's lock.")
       .def(
           "job_status",
           [](Packager& self, const std::string& job_id) {
@@ -280,7 +307,150 @@ void bind_packaging(py::module_& m) {
             }
             return from_json(status);
           },
-          py::arg("job_id"));
+          py::arg("job_id"))
+      .def(
+          "cancel_job",
+          [](Packager& self, const std::string& job_id) {
+            nlohmann::json status;
+            {
+              py::gil_scoped_release release;
+              status = self.cancel_job(job_id);
+            }
+            return from_json(status);
+          },
+          py::arg("job_id"),
+          "Ask a job (of any process sharing the storage) to stop at its next step; returns its status.")
+      .def(
+          "add_boundaries_geojson",
+          [](Packager& self, const py::object& features, const std::string& name_field,
+             const std::optional<std::string>& long_name_field) {
+            BoundaryLoadOptions options;
+            options.name_field = name_field;
+            options.long_name_field = long_name_field.value_or("");
+            const nlohmann::json input = to_json(features);
+            nlohmann::json added;
+            {
+              py::gil_scoped_release release;
+              added = self.add_boundaries_geojson(input, options);
+            }
+            return from_json(added);
+          },
+          py::arg("features"), py::arg("name_field") = "name", py::arg("long_name_field") = py::none(),
+          "Add boundaries from a GeoJSON FeatureCollection or Feature (a dict, WGS84).")
+      .def(
+          "add_processor",
+          [](Packager& self, const py::object& entry) {
+            RegisteredProcessor processor = RegisteredProcessor::from_json(to_json(entry));
+            const std::string name = processor.name();
+            self.add_processor(std::move(processor));
+            return name;
+          },
+          py::arg("entry"),
+          "Register a processor: a dataset definition with metadata (author, long_title, summary, origin_url, "
+          "formats) beside it. Returns its name, '<dataset>/<version>'.")
+      .def(
+          "add_processors",
+          [](Packager& self, const py::object& entries) { return from_json(self.add_processors(to_json(entries))); },
+          py::arg("entries"), "Register processors (a list of add_processor entries); returns their names.")
+      .def(
+          "processors", [](Packager& self) { return from_json(self.processors()); },
+          "The processor registry: [{name, dataset, version, description, author, title, long_title, summary, "
+          "citation, license, origin_url, formats}].")
+      .def(
+          "processor",
+          [](Packager& self, const std::string& dataset, const std::string& version) {
+            return from_json(self.processor(dataset, version).metadata_json());
+          },
+          py::arg("dataset"), py::arg("version"));
+
+  // Joining the workers may wait for Python processors, which need the GIL.
+  struct ReleasingDelete {
+    void operator()(PackageJobs* jobs) const {
+      if (Py_IsInitialized() != 0 && PyGILState_Check() != 0) {
+        py::gil_scoped_release release;
+        delete jobs;
+      } else {
+        delete jobs;
+      }
+    }
+  };
+  const PackageJobOptions job_defaults;
+  py::class_<PackageJobs, std::unique_ptr<PackageJobs, ReleasingDelete>>(
+      m, "PackageJobs",
+      "Package jobs by boundary and processor names on a pool of worker threads (or handed to `executor`, e.g. a "
+      "Dask cluster): submit, status, list, cancel. A submission of the same boundary and processors while such "
+      "a job runs joins it.")
+      .def(py::init([](Packager& packager, std::size_t workers, std::size_t max_queued, std::size_t history,
+                       std::size_t parallelism, double lock_timeout,
+                       const std::optional<StorageOptions>& storage_options, const py::object& executor) {
+             PackageJobOptions options;
+             options.workers = workers;
+             options.max_queued = max_queued;
+             options.history = history;
+             options.parallelism = parallelism;
+             options.lock_timeout = seconds_of(lock_timeout, "lock_timeout");
+             options.storage_options = storage_options.value_or(StorageOptions{});
+             if (!executor.is_none()) {
+               options.executor = package_executor(executor);
+             }
+             return std::unique_ptr<PackageJobs, ReleasingDelete>(new PackageJobs(packager, std::move(options)));
+           }),
+           py::arg("packager"), py::kw_only(), py::arg("workers") = job_defaults.workers,
+           py::arg("max_queued") = job_defaults.max_queued, py::arg("history") = job_defaults.history,
+           py::arg("parallelism") = job_defaults.parallelism, py::arg("lock_timeout") = kDefaultLockTimeoutSeconds,
+           py::arg("storage_options") = py::none(), py::arg("executor") = py::none(), py::keep_alive<1, 2>())
+      .def(
+          "submit",
+          [](PackageJobs& self, const std::string& boundary, const std::vector<std::string>& processors) {
+            nlohmann::json submitted;
+            {
+              py::gil_scoped_release release;
+              submitted = self.submit(boundary, processors);
+            }
+            return from_json(submitted);
+          },
+          py::arg("boundary"), py::arg("processors"),
+          "Start (or join) the job building these processors ('<dataset>/<version>') for the boundary: {id, "
+          "status, duplicate}.")
+      .def(
+          "status",
+          [](PackageJobs& self, const std::string& id) {
+            nlohmann::json status;
+            {
+              py::gil_scoped_release release;
+              status = self.status(id);
+            }
+            return from_json(status);
+          },
+          py::arg("job_id"))
+      .def(
+          "list",
+          [](PackageJobs& self, const std::optional<std::string>& status, const std::optional<std::string>& boundary,
+             std::size_t limit) {
+            PackageJobFilter filter;
+            filter.status = status.value_or("");
+            filter.boundary = boundary.value_or("");
+            filter.limit = limit;
+            nlohmann::json jobs;
+            {
+              py::gil_scoped_release release;
+              jobs = self.list(filter);
+            }
+            return from_json(jobs);
+          },
+          py::kw_only(), py::arg("status") = py::none(), py::arg("boundary") = py::none(),
+          py::arg("limit") = PackageJobFilter{}.limit, "Recent jobs, newest first.")
+      .def(
+          "cancel",
+          [](PackageJobs& self, const std::string& id) {
+            nlohmann::json status;
+            {
+              py::gil_scoped_release release;
+              status = self.cancel(id);
+            }
+            return from_json(status);
+          },
+          py::arg("job_id"), "Cancel a queued job at once, a running one at its next step; returns its status.");
 }
 
 }  // namespace tessera::python

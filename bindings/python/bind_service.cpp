@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "json_convert.hpp"
 #include "tessera/service.hpp"
 
 namespace tessera::python {
@@ -29,7 +30,8 @@ void bind_service(py::module_& m) {
                        const std::string& jwks, const std::vector<std::string>& issuers, const std::string& audience,
                        int leeway_seconds, bool require_auth, bool allow_anonymous_writes, bool stac, bool tiles,
                        const std::string& viewer_dir, const std::string& basemap_path, int cache_max_age_seconds,
-                       const std::string& pyramid_dir) {
+                       const std::string& pyramid_dir, const py::object& packages,
+                       const py::object& package_executor_callable) {
              ServiceOptions options;
              options.title = title;
              options.description = description;
@@ -50,6 +52,12 @@ void bind_service(py::module_& m) {
              options.basemap_path = basemap_path;
              options.cache_max_age_seconds = cache_max_age_seconds;
              options.pyramid_dir = pyramid_dir;
+             if (!packages.is_none()) {
+               options.packages = PackagesServiceOptions::from_json(to_json(packages), "packages");
+             }
+             if (!package_executor_callable.is_none()) {
+               options.packages.executor = package_executor(package_executor_callable);
+             }
              // Reading the key set may fetch a URL.
              py::gil_scoped_release release;
              return catalog != nullptr ? std::make_unique<Service>(*catalog, std::move(options))
@@ -65,6 +73,10 @@ void bind_service(py::module_& m) {
            py::arg("tiles") = defaults.tiles, py::arg("viewer_dir") = std::string{},
            py::arg("basemap_path") = std::string{}, py::arg("cache_max_age_seconds") = defaults.cache_max_age_seconds,
            py::arg("pyramid_dir") = std::string{},
+           // {"storage", "boundaries", "processors", "packages_url", "workers", "lock_timeout_ms", ...}
+           py::arg("packages") = py::none(),
+           // Hands package jobs to e.g. a Dask cluster (PackageJobs' executor).
+           py::arg("package_executor") = py::none(),
            // The catalog lives as long as the service.
            py::keep_alive<1, 2>())
       .def(

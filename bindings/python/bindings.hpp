@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <pybind11/pybind11.h>
+#include <nlohmann/json.hpp>
 
 #include "tessera/catalog.hpp"
 #include "tessera/tiling.hpp"
@@ -50,6 +51,10 @@ ReadOptions read_options(const std::optional<std::vector<int>>& indexes, const s
 StatisticsOptions statistics_options(int max_size, const std::vector<double>& percentiles, int bins,
                                      const std::optional<std::pair<double, double>>& histogram_range, bool categorical,
                                      std::optional<int> cover_scale);
+
+// A Python callable as PackageJobOptions::executor: called with the job as a
+// dict under the GIL; a tessera.Error it raises keeps its code.
+std::function<void(const nlohmann::json&)> package_executor(const py::object& callable);
 
 // Catalog.load: a path, a FeatureCollection or Item dict, or any iterable of
 // Item dicts (consumed a batch at a time, so generators stream).

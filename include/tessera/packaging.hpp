@@ -127,6 +127,33 @@ struct TESSERA_API DatasetDefinition {
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
+// What the processor registry says of a dataset version besides its
+// definition (irv-autopkg's processor metadata).
+struct TESSERA_API ProcessorMetadata {
+  std::string author;
+  std::string long_title;
+  std::string summary;
+  std::string origin_url;            // http(s) URL of the data's origin
+  std::vector<std::string> formats;  // empty: the dataset's output format
+};
+
+// A processor of the registry: one dataset version a package can be asked
+// for by name ("<dataset>/<version>"), with its definition and metadata.
+struct TESSERA_API RegisteredProcessor {
+  DatasetDefinition dataset;
+  ProcessorMetadata metadata;
+
+  [[nodiscard]] std::string name() const;  // "<dataset>/<version>"
+  // {"name", "dataset", "version", "description", "author", "title",
+  //  "long_title", "summary", "citation", "license": {"name", "title",
+  //  "path"}, "origin_url", "formats"}: what clients are shown.
+  [[nodiscard]] nlohmann::json metadata_json() const;
+  // A dataset definition with the metadata fields ("author", "long_title",
+  // "summary", "origin_url", "formats") beside its own; InvalidInput naming
+  // `where` and the field.
+  static RegisteredProcessor from_json(const nlohmann::json& entry, std::string_view where = "processor");
+};
+
 // A named area packages are built for, stored in WGS84.
 struct TESSERA_API Boundary {
   std::string id;  // storage-safe slug of the name ("cote-d-ivoire")
@@ -180,11 +207,12 @@ struct TESSERA_API BuildOptions {
   std::size_t parallelism = 2;
   // Called from worker threads (one at a time) with the percent done and the step.
   std::function<void(double percent, const std::string& step)> progress;
-  // The job's id; empty: a new random id.
+  // The job's id (letters, digits, '-', '_', '.'); empty: a new random id.
   std::string job_id;
   // When another job holds a dataset's lock: wait for it (and then skip the
   // outputs it wrote), or report the dataset as "in_progress" at once.
   bool wait_for_locks = true;
+  // How long a dataset (or the package update) waits for another job's lock.
   std::chrono::milliseconds lock_timeout{std::chrono::minutes(30)};
   // How long a lock outlives its holder: a job renews its locks every
   // quarter of this while it runs (so a long job is never taken for dead),
@@ -206,16 +234,37 @@ class TESSERA_API Packager {
   Packager(const Packager&) = delete;
   Packager& operator=(const Packager&) = delete;
 
+  // The storage packages are written to.
+  [[nodiscard]] Storage& storage() const noexcept;
+
   // Loads the features of an OGR source (file, URI or "PG:..." connection)
   // as boundaries, reprojected to WGS84; invalid geometries are repaired with
   // a warning in the log. Returns the boundaries stored (id, name, long_name).
   nlohmann::json add_boundaries(const std::string& source, const BoundaryLoadOptions& options = {});
+  // The same from a GeoJSON FeatureCollection or Feature in WGS84 given as
+  // data (an upload; options.layer is not used).
+  nlohmann::json add_boundaries_geojson(const nlohmann::json& features, const BoundaryLoadOptions& options = {});
   // [{id, name, long_name, bbox}], ordered by id.
   nlohmann::json boundaries();
   // By name or id; NotFound otherwise.
   Boundary boundary(std::string_view name_or_id);
 
   void register_processor(const std::string& name, std::shared_ptr<Processor> processor);
+
+  // The processor registry: dataset versions a package can be built of by
+  // name (Packages::submit, the service's POST /jobs). Adding a name again
+  // replaces its entry. add_processors takes a JSON array of
+  // RegisteredProcessor entries (the `tessera serve --processors` file) and
+  // returns their names; all are checked before any is added.
+  void add_processor(RegisteredProcessor processor);
+  nlohmann::json add_processors(const nlohmann::json& entries);
+  // [metadata_json()], ordered by name.
+  nlohmann::json processors();
+  // NotFound naming the registered ones.
+  RegisteredProcessor processor(std::string_view dataset, std::string_view version);
+  // The definitions of processors named "<dataset>/<version>"; InvalidInput
+  // for a malformed or repeated name, NotFound for an unknown one.
+  std::vector<DatasetDefinition> processor_definitions(const std::vector<std::string>& names);
 
   // Runs a package job: every dataset processed in a bounded pool, outputs
   // published, datapackage.json and provenance.json updated atomically.
@@ -228,9 +277,84 @@ class TESSERA_API Packager {
   nlohmann::json build(std::string_view boundary, const nlohmann::json& datasets, const BuildOptions& options = {});
 
   // {"id", "boundary", "status": pending|running|completed|failed, "error",
-  //  "percent", "step", "datasets": [{name, version, status, error}], times}.
-  // NotFound for an unknown id.
+  //  "percent", "step", "processors", "datasets": [{processor, name, version,
+  //  status, step, percent, error}], "provenance": [...], times}; status
+  //  also "cancelled". NotFound for an unknown id.
   nlohmann::json job_status(std::string_view job_id);
+
+  // Asks a job to stop, from any process sharing the storage (a marker
+  // beside its record): the job stops at its next step boundary (before a
+  // dataset, while waiting for a lock, after processing, between uploads,
+  // before publishing), removes the files of the dataset it was uploading,
+  // releases its locks, leaves datapackage.json as it was and records
+  // "cancelled"; build() then throws Conflict "package job <id>: cancelled".
+  // Returns the job's status (with "cancel_requested": true unless it had
+  // finished). NotFound for an unknown id.
+  nlohmann::json cancel_job(std::string_view job_id);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// --- Package jobs ---------------------------------------------------------------
+
+struct TESSERA_API PackageJobOptions {
+  // Jobs run at once on the worker pool; more wait in a queue of at most
+  // `max_queued` (submit is Unavailable beyond it).
+  std::size_t workers = 2;
+  std::size_t max_queued = 1000;
+  // Jobs list() remembers (the newest).
+  std::size_t history = 1000;
+  // Datasets of one job processed at once.
+  std::size_t parallelism = 2;
+  // How long a job waits for another job's lock on a dataset or package.
+  std::chrono::milliseconds lock_timeout{std::chrono::minutes(30)};
+  StorageOptions storage_options;  // for s3:// dataset sources
+  // When set, jobs are handed to it instead of the worker pool (e.g. to a
+  // Dask cluster, docs/packaging.md): it is called on the submitting thread
+  // with {"id", "boundary", "processors", "datasets": [definitions],
+  // "parallelism", "lock_timeout_ms"} and must start Packager::build of
+  // those datasets with that job id on a packager over the same storage
+  // (and catalog) and return; the job's status is read from the storage.
+  std::function<void(const nlohmann::json& job)> executor;
+};
+
+struct TESSERA_API PackageJobFilter {
+  std::string status;    // pending|running|completed|failed|cancelled; empty: any
+  std::string boundary;  // name or id; empty: any
+  std::size_t limit = 100;
+};
+
+// Package jobs submitted by boundary and processor names, run in a bounded
+// worker pool (or handed to an executor), with their status, a list of
+// recent jobs and cancellation. A submission of the same boundary and
+// processors while such a job is pending or running joins it (same id).
+// The packager must outlive it. Thread-safe.
+class TESSERA_API PackageJobs {
+ public:
+  // InvalidInput for 0 workers or 0 parallelism.
+  explicit PackageJobs(Packager& packager, PackageJobOptions options = {});
+  // Cancels the queued jobs and asks the running ones to stop, then waits for them.
+  ~PackageJobs();
+  PackageJobs(const PackageJobs&) = delete;
+  PackageJobs& operator=(const PackageJobs&) = delete;
+
+  // {"id", "status", "duplicate"}: a new job (pending), or the pending or
+  // running one for the same boundary and processors ("duplicate": true).
+  // NotFound for an unknown boundary or processor, InvalidInput for a
+  // malformed or repeated processor name or none, Unavailable when the queue
+  // is full.
+  nlohmann::json submit(std::string_view boundary, const std::vector<std::string>& processors);
+  // Packager::job_status.
+  nlohmann::json status(std::string_view id);
+  // The jobs submitted here, newest first, as their status records.
+  // InvalidInput for an unknown status name.
+  nlohmann::json list(const PackageJobFilter& filter = {});
+  // A queued job is cancelled at once; a running one stops at its next step
+  // boundary (Packager::cancel_job). Returns its status. NotFound for an
+  // unknown id.
+  nlohmann::json cancel(std::string_view id);
 
  private:
   struct Impl;

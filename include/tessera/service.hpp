@@ -5,15 +5,20 @@
 // (status, headers, body) out. `tessera serve` wraps them in an HTTP server;
 // the same Service serves a Python ASGI host or a serverless function.
 
+#include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tessera/catalog.hpp"
 #include "tessera/export.hpp"
+#include "tessera/storage.hpp"
 
 namespace tessera {
 
@@ -63,6 +68,44 @@ struct TESSERA_API AuthOptions {
   bool allow_anonymous_writes = false;
 };
 
+// The packaging service (docs/packaging.md#as-a-service): boundaries,
+// processors, packages and package jobs over HTTP.
+struct TESSERA_API PackagesServiceOptions {
+  // Storage URI packages are written to (file:// or a path, s3://). Empty:
+  // no packaging routes.
+  std::string storage;
+  StorageOptions storage_options;  // for the storage and s3:// dataset sources
+  // OGR source of boundaries loaded when the service starts (added to those
+  // already on the storage); empty: only those.
+  std::string boundaries;
+  std::string boundary_name_field = "name";
+  std::string boundary_long_name_field;  // empty: the name
+  // JSON file: an array of dataset definitions with processor metadata
+  // (Packager::add_processors). Empty: no processors.
+  std::string processors;
+  // Public URL of the storage's root, where clients download package files
+  // (a web root serving a local storage, a bucket's https URL). Empty: for
+  // s3:// storages the bucket's https URL (from the endpoint or AWS region),
+  // for local storages none (resources are listed without URLs).
+  std::string packages_url;
+  // Jobs run at once, datasets of a job at once, jobs waiting at most.
+  std::size_t workers = 2;
+  std::size_t parallelism = 2;
+  std::size_t max_queued = 1000;
+  // How long a job waits for another job's lock on a dataset or package.
+  std::chrono::milliseconds lock_timeout{std::chrono::minutes(30)};
+  // When set, jobs are handed to it instead of the worker threads (a Dask
+  // cluster: PackageJobOptions::executor).
+  std::function<void(const nlohmann::json& job)> executor;
+
+  // From {"storage" (required), "storage_options", "boundaries",
+  // "boundary_name_field", "boundary_long_name_field", "processors",
+  // "packages_url", "workers", "parallelism", "max_queued",
+  // "lock_timeout_ms"}: what the C ABI and Python take. InvalidInput naming
+  // `where` and the member.
+  static PackagesServiceOptions from_json(const nlohmann::json& options, std::string_view where = "packages");
+};
+
 struct TESSERA_API ServiceOptions {
   std::string title = "tessera";
   std::string description = "A STAC API served by tessera";
@@ -100,6 +143,9 @@ struct TESSERA_API ServiceOptions {
   // request reads what the pyramid stores (response header
   // X-Tessera-Source: pyramid, else mosaic). Empty: none.
   std::string pyramid_dir;
+  // The packaging routes; writes (jobs, boundary uploads) need scope
+  // "packages:write".
+  PackagesServiceOptions packages;
 };
 
 // The STAC API over a catalog (landing page, conformance, collections,

@@ -256,11 +256,14 @@ std::unique_ptr<Locks> storage_locks(Storage& storage, std::chrono::seconds leas
 }
 
 bool acquire_waiting(Locks& locks, const std::string& name, const std::string& owner, std::chrono::milliseconds timeout,
-                     std::chrono::milliseconds poll) {
+                     std::chrono::milliseconds poll, const std::function<void()>& between_tries) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!locks.try_acquire(name, owner)) {
     if (std::chrono::steady_clock::now() >= deadline) {
       return false;
+    }
+    if (between_tries) {
+      between_tries();
     }
     std::this_thread::sleep_for(poll);
   }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,9 +64,11 @@ std::unique_ptr<Locks> storage_locks(Storage& storage, std::chrono::seconds leas
 // transaction, a PostgreSQL advisory lock.
 std::unique_ptr<Locks> catalog_locks(Catalog& catalog, std::chrono::seconds lease);
 
-// Tries `locks` every `poll` until it is taken (true) or `timeout` passes (false).
+// Tries `locks` every `poll` until it is taken (true) or `timeout` passes
+// (false). `between_tries` (when set) runs before each wait and may throw to
+// stop waiting (a cancelled job).
 bool acquire_waiting(Locks& locks, const std::string& name, const std::string& owner, std::chrono::milliseconds timeout,
-                     std::chrono::milliseconds poll);
+                     std::chrono::milliseconds poll, const std::function<void()>& between_tries = {});
 
 // The identity of this process ("host:pid") and a fresh random owner token.
 std::string new_owner_token();

@@ -17,7 +17,10 @@
 #include "packaging/boundary_projection.hpp"
 #include "packaging/datapackage.hpp"
 #include "packaging/definitions.hpp"
+#include "packaging/job_record.hpp"
 #include "packaging/locks.hpp"
+#include "packaging/package_pages.hpp"
+#include "packaging/processor_registry.hpp"
 #include "packaging/processors.hpp"
 #include "packaging/sha256.hpp"
 #include "storage/gdal_source.hpp"
@@ -47,17 +50,12 @@ std::vector<std::string> redacted(const std::vector<std::string>& sources) {
 }
 
 constexpr std::string_view kBoundaryPrefix = ".tessera/boundaries/";
-constexpr std::string_view kJobPrefix = ".tessera/jobs/";
 constexpr std::string_view kOutputPrefix = ".tessera/outputs/";
 constexpr auto kLockPoll = std::chrono::milliseconds(200);
 
 std::string boundary_key(std::string_view id) { return fmt::format("{}{}.json", kBoundaryPrefix, id); }
-std::string job_key(std::string_view id) { return fmt::format("{}{}.json", kJobPrefix, id); }
-
-std::string new_job_id() {
-  std::random_device random;
-  return fmt::format("{:08x}{:08x}", random(), random());
-}
+using packaging::job_key;
+using packaging::new_job_id;
 
 // A local folder removed with everything in it when dropped.
 class TempFolder {
@@ -77,61 +75,8 @@ class TempFolder {
   fs::path path_;
 };
 
-// The status record of one job, written to storage on every change so any
-// process can read it by id.
-class JobRecord {
- public:
-  JobRecord(Storage& storage, std::string id, std::string_view boundary, const std::vector<DatasetDefinition>& datasets)
-      : storage_(storage) {
-    record_ = {{"id", std::move(id)},
-               {"boundary", boundary},
-               {"status", "pending"},
-               {"error", nullptr},
-               {"percent", 0.0},
-               {"step", "queued"},
-               {"created", packaging::now_rfc3339()},
-               {"started", nullptr},
-               {"finished", nullptr},
-               {"datasets", json::array()}};
-    for (const auto& dataset : datasets) {
-      record_["datasets"].push_back(
-          {{"name", dataset.name}, {"version", dataset.version}, {"status", "pending"}, {"error", nullptr}});
-    }
-    save();
-  }
-
-  // Progress and per-dataset changes. A record the storage cannot take now
-  // (S3 down, disk full) is logged and saved with a later change: the job's
-  // outcome is decided by its outputs, and a status write that throws from a
-  // worker thread must not end the process.
-  void update(const std::function<void(json&)>& change) {
-    const std::lock_guard lock(mutex_);
-    change(record_);
-    try {
-      save();
-    } catch (const Error& error) {
-      tessera::log(LogLevel::kWarning, fmt::format("package job {}: status not saved yet: {}",
-                                                   record_["id"].get<std::string>(), error.what()));
-    }
-  }
-  // The final state, which must be stored: throws when it cannot be.
-  void finish(const std::function<void(json&)>& change) {
-    const std::lock_guard lock(mutex_);
-    change(record_);
-    save();
-  }
-  json snapshot() {
-    const std::lock_guard lock(mutex_);
-    return record_;
-  }
-
- private:
-  void save() { storage_.put(job_key(record_["id"].get<std::string>()), record_.dump()); }
-
-  Storage& storage_;
-  std::mutex mutex_;
-  json record_;
-};
+// Thrown at a step boundary of a job that was asked to stop (Packager::cancel_job).
+struct JobCancelled {};
 
 // Whether two datapackage.json documents differ only in their "created" time.
 bool same_apart_from_created(json a, json b) {
@@ -147,6 +92,7 @@ struct Packager::Impl {
   Catalog* catalog;
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<Processor>, std::less<>> processors;
+  packaging::ProcessorRegistry registry;
 
   Impl(Storage& storage_in, Catalog* catalog_in) : storage(storage_in), catalog(catalog_in) {
     if (catalog == nullptr && !storage.create_if_absent_is_atomic()) {
@@ -165,7 +111,7 @@ struct Packager::Impl {
                               : packaging::storage_locks(storage, options.lock_lease);
   }
 
-  std::shared_ptr<Processor> processor(const std::string& name) {
+  std::shared_ptr<Processor> plugin(const std::string& name) {
     const std::lock_guard lock(mutex);
     const auto found = processors.find(name);
     if (found == processors.end()) {
@@ -176,22 +122,32 @@ struct Packager::Impl {
 
   // What one dataset of a job came to.
   struct DatasetOutcome {
-    std::string status;  // completed | skipped | no_data | in_progress | failed
+    std::string status;  // completed | skipped | no_data | in_progress | failed | cancelled
     std::string error;
     ErrorCode code = ErrorCode::kInternal;
     std::vector<json> resources;
     json provenance;
   };
 
+  // How run_dataset reports where it is and learns that its job is cancelled.
+  struct DatasetSteps {
+    // The dataset's step and percent (of the dataset) in the job record.
+    std::function<void(const std::string& step, double percent)> report;
+    // Throws JobCancelled once the job is cancelled: called at every step boundary.
+    std::function<void()> check_cancelled;
+  };
+
   DatasetOutcome run_dataset(const Boundary& boundary, const DatasetDefinition& dataset, const BuildOptions& options,
-                             const std::string& job_id, const std::string& owner) {
+                             const std::string& job_id, const std::string& owner, const DatasetSteps& steps) {
     DatasetOutcome outcome;
     const std::string manifest_key =
         fmt::format("{}{}/{}/{}.json", kOutputPrefix, boundary.id, dataset.name, dataset.version);
     const std::string lock_name = fmt::format("{}/{}/{}", boundary.id, dataset.name, dataset.version);
     const auto locks = locks_for(options);
+    steps.report("waiting for its lock", 0.0);
     const bool locked = options.wait_for_locks
-                            ? packaging::acquire_waiting(*locks, lock_name, owner, options.lock_timeout, kLockPoll)
+                            ? packaging::acquire_waiting(*locks, lock_name, owner, options.lock_timeout, kLockPoll,
+                                                         steps.check_cancelled)
                             : locks->try_acquire(lock_name, owner);
     if (!locked) {
       outcome.status = options.wait_for_locks ? "failed" : "in_progress";
@@ -201,6 +157,7 @@ struct Packager::Impl {
       return outcome;
     }
     const packaging::HeldLock held(*locks, lock_name, owner);
+    steps.check_cancelled();
     // Outputs published by an earlier (or the concurrent) job are reused.
     if (storage.exists(manifest_key)) {
       const json manifest = json::parse(storage.get(manifest_key));
@@ -212,8 +169,9 @@ struct Packager::Impl {
     const TempFolder folder;
     const ProcessorContext context{boundary, dataset, folder.path(), options.storage_options};
     std::vector<ProcessedFile> files;
+    steps.report("processing", 10.0);
     try {
-      files = processor(dataset.processor)->process(context);
+      files = plugin(dataset.processor)->process(context);
     } catch (const Error& error) {
       outcome.status = error.code() == ErrorCode::kNotFound ? "no_data" : "failed";
       outcome.code = error.code();
@@ -221,25 +179,40 @@ struct Packager::Impl {
       return outcome;
     }
     held.check();  // nothing is uploaded under a lock that was lost
+    steps.check_cancelled();
     json published = json::array();
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      const fs::path local = folder.path() / files[i].file;
-      if (files[i].file.empty() || files[i].file.find('/') != std::string::npos || !fs::is_regular_file(local)) {
-        throw Error(ErrorCode::kInvalidInput, fmt::format("processor '{}' reported file '{}', which it did not write "
-                                                          "in its output folder",
-                                                          dataset.processor, files[i].file));
+    // Files of this dataset already uploaded: removed again when the job is
+    // cancelled (or fails) before its manifest publishes them, so a stopped
+    // job leaves no dataset half there.
+    std::vector<std::string> uploaded;
+    try {
+      for (std::size_t i = 0; i < files.size(); ++i) {
+        const fs::path local = folder.path() / files[i].file;
+        if (files[i].file.empty() || files[i].file.find('/') != std::string::npos || !fs::is_regular_file(local)) {
+          throw Error(ErrorCode::kInvalidInput, fmt::format("processor '{}' reported file '{}', which it did not "
+                                                            "write in its output folder",
+                                                            dataset.processor, files[i].file));
+        }
+        steps.report(fmt::format("uploading {}", files[i].file),
+                     50.0 + 45.0 * static_cast<double>(i) / static_cast<double>(files.size()));
+        const std::string relative = fmt::format("datasets/{}/{}/{}", dataset.name, dataset.version, files[i].file);
+        const std::string hash = packaging::sha256_hex_of_file(local);
+        const std::uint64_t bytes = fs::file_size(local);
+        const std::string key = fmt::format("{}/{}", boundary.id, relative);
+        storage.put_file(key, local);
+        uploaded.push_back(key);
+        outcome.resources.push_back(packaging::resource_of(dataset, files[i], relative, bytes, hash, i, files.size()));
+        published.push_back({{"path", relative}, {"bytes", bytes}, {"hash", "sha256:" + hash}});
+        steps.check_cancelled();
       }
-      const std::string relative = fmt::format("datasets/{}/{}/{}", dataset.name, dataset.version, files[i].file);
-      const std::string hash = packaging::sha256_hex_of_file(local);
-      const std::uint64_t bytes = fs::file_size(local);
-      storage.put_file(fmt::format("{}/{}", boundary.id, relative), local);
-      outcome.resources.push_back(packaging::resource_of(dataset, files[i], relative, bytes, hash, i, files.size()));
-      published.push_back({{"path", relative}, {"bytes", bytes}, {"hash", "sha256:" + hash}});
+      // Written last: a job that dies before this point publishes nothing a
+      // re-run would skip.
+      held.check();
+      storage.put(manifest_key, json{{"job", job_id}, {"resources", outcome.resources}}.dump());
+    } catch (const JobCancelled&) {
+      remove_quietly(uploaded);
+      throw;
     }
-    // Written last: a job that dies before this point publishes nothing a
-    // re-run would skip.
-    held.check();
-    storage.put(manifest_key, json{{"job", job_id}, {"resources", outcome.resources}}.dump());
     outcome.status = "completed";
     outcome.provenance = {{"job", job_id},
                           {"dataset", dataset.name},
@@ -252,6 +225,20 @@ struct Packager::Impl {
                           {"files", published},
                           {"tessera", tessera::version()}};
     return outcome;
+  }
+
+  // Stores the features of the source's layer as boundaries (add_boundaries).
+  json add_boundaries_of(GDALDataset& dataset, const std::string& source, const BoundaryLoadOptions& options);
+
+  // Removes `keys`, logging what cannot be removed (the storage may be down).
+  void remove_quietly(const std::vector<std::string>& keys) {
+    for (const auto& key : keys) {
+      try {
+        storage.remove(key);
+      } catch (const std::exception& error) {
+        tessera::log(LogLevel::kWarning, fmt::format("package: removing {}: {}", key, error.what()));
+      }
+    }
   }
 
   // Publishes the datasets' resources into datapackage.json and their
@@ -293,6 +280,13 @@ struct Packager::Impl {
     // package always finds its files.
     held.check();
     storage.put(provenance_key, provenance.dump(2));
+    // The pages and thumbnail go with the package they describe, each put
+    // whole, and before datapackage.json: whatever a reader opens names only
+    // files that are there.
+    storage.put(fmt::format("{}/{}", boundary.id, packaging::kThumbnailFile),
+                packaging::boundary_thumbnail_png(boundary.geometry));
+    storage.put(boundary.id + "/license.html", packaging::package_license_html(package, boundary));
+    storage.put(boundary.id + "/index.html", packaging::package_index_html(package, boundary));
     storage.put(package_key, package.dump(2));
     return package;
   }
@@ -301,12 +295,28 @@ struct Packager::Impl {
 Packager::Packager(Storage& storage, Catalog* catalog) : impl_(std::make_unique<Impl>(storage, catalog)) {}
 Packager::~Packager() = default;
 
+Storage& Packager::storage() const noexcept { return impl_->storage; }
+
 void Packager::register_processor(const std::string& name, std::shared_ptr<Processor> processor) {
   if (name.empty() || !processor) {
     throw Error(ErrorCode::kInvalidInput, "register_processor: a name and a processor are required");
   }
   const std::lock_guard lock(impl_->mutex);
   impl_->processors[name] = std::move(processor);
+}
+
+void Packager::add_processor(RegisteredProcessor processor) { impl_->registry.add(std::move(processor)); }
+
+json Packager::add_processors(const json& entries) { return impl_->registry.add_json(entries); }
+
+json Packager::processors() { return impl_->registry.list(); }
+
+RegisteredProcessor Packager::processor(std::string_view dataset, std::string_view version) {
+  return impl_->registry.get(fmt::format("{}/{}", dataset, version));
+}
+
+std::vector<DatasetDefinition> Packager::processor_definitions(const std::vector<std::string>& names) {
+  return impl_->registry.definitions(names);
 }
 
 json Packager::add_boundaries(const std::string& source, const BoundaryLoadOptions& options) {
@@ -328,7 +338,42 @@ json Packager::add_boundaries(const std::string& source, const BoundaryLoadOptio
   } else {
     dataset = storage::open_href_dataset(input, source, GDAL_OF_VECTOR);
   }
-  OGRLayer* layer = options.layer.empty() ? dataset->GetLayer(0) : dataset->GetLayerByName(options.layer.c_str());
+  return impl_->add_boundaries_of(*dataset, source, options);
+}
+
+json Packager::add_boundaries_geojson(const json& features, const BoundaryLoadOptions& options) {
+  const std::string type = features.is_object() ? features.value("type", "") : "";
+  if (type != "FeatureCollection" && type != "Feature") {
+    throw Error(ErrorCode::kInvalidInput, "boundaries: expected a GeoJSON FeatureCollection or Feature");
+  }
+  gdal::ensure_initialized();
+  // The upload is data, not an href: read from memory by the GeoJSON driver only.
+  const std::string text = features.dump();
+  const std::string path = fmt::format("/vsimem/tessera-boundaries-{}.geojson", new_job_id());
+  VSILFILE* file =
+      VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(text.data())), text.size(), FALSE);
+  if (file == nullptr) {
+    throw Error(ErrorCode::kInternal, "boundaries: cannot stage the upload in memory");
+  }
+  VSIFCloseL(file);
+  struct Unlink {
+    const std::string& path;
+    ~Unlink() { VSIUnlink(path.c_str()); }
+  } unlink{path};
+  gdal::ErrorCapture errors;
+  const char* const geojson_only[] = {"GeoJSON", nullptr};
+  GDALDatasetUniquePtr dataset(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, geojson_only));
+  if (!dataset) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("boundaries: not readable GeoJSON: {}", errors.messages()));
+  }
+  BoundaryLoadOptions first_layer = options;
+  first_layer.layer.clear();
+  return impl_->add_boundaries_of(*dataset, "the upload", first_layer);
+}
+
+json Packager::Impl::add_boundaries_of(GDALDataset& dataset, const std::string& source,
+                                       const BoundaryLoadOptions& options) {
+  OGRLayer* layer = options.layer.empty() ? dataset.GetLayer(0) : dataset.GetLayerByName(options.layer.c_str());
   if (layer == nullptr) {
     throw Error(ErrorCode::kNotFound, fmt::format("boundaries: '{}' has no layer '{}'", source, options.layer));
   }
@@ -384,7 +429,7 @@ json Packager::add_boundaries(const std::string& source, const BoundaryLoadOptio
       packaging::append_polygons(*boundary.geometry.make_valid().ogr(), polygons);
       boundary.geometry = Geometry(polygons.clone());
     }
-    impl_->storage.put(boundary_key(boundary.id), boundary.to_json().dump());
+    storage.put(boundary_key(boundary.id), boundary.to_json().dump());
     added.push_back({{"id", boundary.id}, {"name", boundary.name}, {"long_name", boundary.long_name}});
   }
   return added;
@@ -434,13 +479,29 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
                     fmt::format("datasets[{}].name: '{}' is also datasets[{}]", i, datasets[i].name, j));
       }
     }
-    impl_->processor(datasets[i].processor);
+    impl_->plugin(datasets[i].processor);
   }
   const std::string job_id = options.job_id.empty() ? new_job_id() : options.job_id;
-  if (job_id.find_first_of("/\\") != std::string::npos) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("job id '{}' may not contain '/' or '\\\\'", job_id));
-  }
-  JobRecord job(impl_->storage, job_id, boundary_name, datasets);
+  packaging::check_job_id(job_id);
+  packaging::JobRecord job(impl_->storage, job_id, boundary_name, datasets);
+  const std::string cancel_key = packaging::cancel_key(job_id);
+  // Every step boundary asks the storage, so a cancel from any process (the
+  // server, a Dask client) stops the job wherever it runs.
+  const auto check_cancelled = [&] {
+    if (impl_->storage.exists(cancel_key)) {
+      throw JobCancelled{};
+    }
+  };
+  const auto forget_cancel = [&] {
+    try {
+      if (impl_->storage.exists(cancel_key)) {
+        impl_->storage.remove(cancel_key);
+      }
+    } catch (const std::exception& error) {
+      tessera::log(LogLevel::kWarning,
+                   fmt::format("package job {}: cancel request not removed: {}", job_id, error.what()));
+    }
+  };
   std::mutex progress_mutex;
   std::size_t done = 0;
   auto report = [&](std::size_t finished, const std::string& step) {
@@ -455,6 +516,7 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
     }
   };
   try {
+    check_cancelled();
     const Boundary boundary = this->boundary(boundary_name);
     job.update([&](json& record) {
       record["status"] = "running";
@@ -463,14 +525,27 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
     const std::string owner = packaging::new_owner_token();
     std::vector<Impl::DatasetOutcome> outcomes(datasets.size());
     std::atomic<std::size_t> next{0};
+    std::atomic<bool> cancelled{false};
     auto worker = [&] {
-      for (std::size_t i = next++; i < datasets.size(); i = next++) {
+      for (std::size_t i = next++; i < datasets.size() && !cancelled; i = next++) {
         {
           const std::lock_guard lock(progress_mutex);
           report(done, fmt::format("{}: processing", datasets[i].name));
         }
+        const Impl::DatasetSteps steps{[&job, i](const std::string& step, double percent) {
+                                         job.update([&](json& record) {
+                                           record["datasets"][i]["status"] = "running";
+                                           record["datasets"][i]["step"] = step;
+                                           record["datasets"][i]["percent"] = percent;
+                                         });
+                                       },
+                                       check_cancelled};
         try {
-          outcomes[i] = impl_->run_dataset(boundary, datasets[i], options, job_id, owner);
+          check_cancelled();
+          outcomes[i] = impl_->run_dataset(boundary, datasets[i], options, job_id, owner, steps);
+        } catch (const JobCancelled&) {
+          cancelled = true;
+          outcomes[i] = {"cancelled", "the job was cancelled", ErrorCode::kConflict, {}, nullptr};
         } catch (const Error& error) {
           outcomes[i] = {"failed", error.what(), error.code(), {}, nullptr};
         } catch (const std::exception& error) {
@@ -479,6 +554,8 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
         const std::lock_guard lock(progress_mutex);
         job.update([&](json& record) {
           record["datasets"][i]["status"] = outcomes[i].status;
+          record["datasets"][i]["step"] = outcomes[i].status;
+          record["datasets"][i]["percent"] = 100.0;
           record["datasets"][i]["error"] = outcomes[i].error.empty() ? json(nullptr) : json(outcomes[i].error);
         });
         report(++done, fmt::format("{}: {}", datasets[i].name, outcomes[i].status));
@@ -493,6 +570,10 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
     for (auto& thread : pool) {
       thread.join();
     }
+    if (cancelled) {
+      throw JobCancelled{};
+    }
+    check_cancelled();  // the last step boundary: the package is not updated after it
     report(done, "publishing datapackage.json");
     json package = impl_->publish(boundary, datasets, outcomes, options, owner);
     std::string failures;
@@ -503,6 +584,13 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
         code = outcomes[i].code;
       }
     }
+    job.update([&](json& record) {
+      for (const auto& outcome : outcomes) {
+        if (!outcome.provenance.is_null()) {
+          record["provenance"].push_back(outcome.provenance);
+        }
+      }
+    });
     if (!failures.empty()) {
       throw Error(code, fmt::format("package job {}: {}", job_id, failures));
     }
@@ -512,10 +600,31 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
       record["step"] = "done";
       record["finished"] = packaging::now_rfc3339();
     });
+    forget_cancel();
     if (options.progress) {
       options.progress(100.0, "done");
     }
     return package;
+  } catch (const JobCancelled&) {
+    try {
+      job.finish([&](json& record) {
+        record["status"] = "cancelled";
+        record["step"] = "cancelled";
+        record["error"] = "the job was cancelled";
+        record["finished"] = packaging::now_rfc3339();
+        for (auto& dataset : record["datasets"]) {
+          if (dataset["status"] == "pending" || dataset["status"] == "running") {
+            dataset["status"] = "cancelled";
+            dataset["step"] = "cancelled";
+          }
+        }
+      });
+    } catch (const Error& status_error) {
+      tessera::log(LogLevel::kWarning,
+                   fmt::format("package job {}: final status 'cancelled' not saved: {}", job_id, status_error.what()));
+    }
+    forget_cancel();
+    throw Error(ErrorCode::kConflict, fmt::format("package job {}: cancelled", job_id));
   } catch (const std::exception& error) {
     // The job's own error is what the caller gets (naming the job), even when
     // its record cannot be stored either (job_status keeps the last saved state).
@@ -529,6 +638,7 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
       tessera::log(LogLevel::kWarning,
                    fmt::format("package job {}: final status 'failed' not saved: {}", job_id, status_error.what()));
     }
+    forget_cancel();
     const auto* failure = dynamic_cast<const Error*>(&error);
     if (failure != nullptr && !std::string_view(failure->what()).starts_with("package job ")) {
       throw Error(failure->code(), fmt::format("package job {}: {}", job_id, failure->what()));
@@ -537,9 +647,21 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
   }
 }
 
+json Packager::cancel_job(std::string_view job_id) {
+  json record = job_status(job_id);
+  if (!packaging::is_finished(record.value("status", ""))) {
+    impl_->storage.put(packaging::cancel_key(job_id), json{{"requested", packaging::now_rfc3339()}}.dump());
+    record["cancel_requested"] = true;
+  }
+  return record;
+}
+
 json Packager::job_status(std::string_view job_id) {
+  if (!packaging::is_valid_job_id(job_id)) {
+    throw Error(ErrorCode::kNotFound, fmt::format("job '{}' is not known", job_id.substr(0, 128)));
+  }
   const std::string key = job_key(job_id);
-  if (job_id.empty() || job_id.find('/') != std::string_view::npos || !impl_->storage.exists(key)) {
+  if (!impl_->storage.exists(key)) {
     throw Error(ErrorCode::kNotFound, fmt::format("job '{}' is not known", job_id));
   }
   return json::parse(impl_->storage.get(key));

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "service/aggregation_routes.hpp"
+#include "service/package_routes.hpp"
 #include "service/tile_openapi.hpp"
 #include "service/validate_routes.hpp"
 
@@ -289,6 +290,9 @@ json openapi_document(const ServiceOptions& options) {
   add_validate_openapi(paths, schemas);
   if (options.tiles) {
     add_tile_openapi(paths);
+  }
+  if (!options.packages.storage.empty()) {
+    add_package_openapi(paths, schemas);
   }
   return {{"openapi", "3.0.3"},
           {"info", {{"title", options.title}, {"description", options.description}, {"version", "1.0.0"}}},

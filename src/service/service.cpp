@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "service/http_support.hpp"
+#include "service/package_routes.hpp"
 #include "service/stac_api.hpp"
 #include "service/stac_browser.hpp"
 #include "service/tile_routes.hpp"
@@ -128,6 +129,9 @@ struct Service::Impl {
     } else if (!options.viewer_dir.empty()) {
       throw Error(ErrorCode::kInvalidInput, "ServiceOptions::viewer_dir: the viewer needs the tile routes");
     }
+    if (!options.packages.storage.empty()) {
+      packages.emplace(options.packages, auth);
+    }
   }
 
   HttpResponse route(const HttpRequest& request) const {
@@ -167,6 +171,11 @@ struct Service::Impl {
     auth.authorize(request, {});
     if (validate) {
       if (auto response = validate->handle(request, segments)) {
+        return std::move(*response);
+      }
+    }
+    if (packages) {
+      if (auto response = packages->handle(request, segments)) {
         return std::move(*response);
       }
     }
@@ -223,6 +232,8 @@ struct Service::Impl {
   std::optional<service::TileRoutes> tiles;         // options.tiles
   std::optional<service::ViewerRoutes> viewer;      // options.tiles
   std::optional<service::ValidateRoutes> validate;  // a catalog
+  // Last: its job workers stop (cancelling their jobs) before the rest goes.
+  std::optional<service::PackageRoutes> packages;  // options.packages.storage set
 };
 
 Service::Service(Catalog& catalog, ServiceOptions options)

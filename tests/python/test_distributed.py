@@ -16,6 +16,7 @@ import rasterio
 from dask import distributed
 from rasterio.transform import from_origin
 
+import tessera
 from stac_fixtures import collection, item
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples" / "python"
@@ -115,8 +116,8 @@ def test_packages_across_dask_workers_are_built_once_and_rerun_is_a_no_op(client
         assert report.valid, report.flatten(["type", "note"])
     published = package_objects(storage)
     assert sorted(published) == sorted(f"{b}/{file}" for b in ids for file in [
-        "datapackage.json", "provenance.json", "datasets/elevation/1/elevation.tif",
-        "datasets/stations/1/stations.geojson"])
+        "datapackage.json", "provenance.json", "index.html", "license.html", "thumbnail.png",
+        "datasets/elevation/1/elevation.tif", "datasets/stations/1/stations.geojson"])
 
     # S3 times have one-second resolution: a rewrite in the second run would show.
     time.sleep(1.1)
@@ -201,3 +202,35 @@ def test_a_builder_killed_mid_job_leaves_nothing_and_the_rerun_completes(client,
     assert status["datasets"][0]["status"] == "completed"
     provenance = json.loads(storage.get("district-0/provenance.json"))
     assert [(entry["dataset"], entry["job"]) for entry in provenance["entries"]] == [("elevation", "rerun-0")]
+
+
+def test_package_jobs_handed_to_dask_run_there_and_duplicates_join(client, target, tmp_path):
+    """tessera.PackageJobs with an executor: each job becomes the example's package_boundary task on a worker;
+    its status, a duplicate submission and the result go through the job records on the shared storage."""
+    catalog, storage = pipeline.connect(target)
+    datasets = upload_sources(tmp_path, storage)
+    pipeline.add_boundaries(target, districts(tmp_path), "name")
+    packager = tessera.Packager(storage, catalog)
+    assert packager.add_processors(datasets) == ["elevation/1", "stations/1"]
+    futures = []
+
+    def to_dask(job):
+        futures.append(client.submit(pipeline.package_boundary, target, job["boundary"], job["datasets"], job["id"],
+                                     pure=False))
+
+    jobs = tessera.PackageJobs(packager, executor=to_dask)
+    first = jobs.submit("District 4", ["elevation/1", "stations/1"])
+    # Pending or running on the cluster: the same submission joins it.
+    duplicate = jobs.submit("district-4", ["stations/1", "elevation/1"])
+    assert duplicate["id"] == first["id"] and duplicate["duplicate"]
+    assert len(futures) == 1
+    [result] = client.gather(futures)
+    assert result["id"] == first["id"] and result["status"] == "completed", result
+    status = jobs.status(first["id"])
+    assert status["status"] == "completed" and [d["status"] for d in status["datasets"]] == ["completed"] * 2
+    assert [job["id"] for job in jobs.list(status="completed")] == [first["id"]]
+    assert storage.exists("district-4/index.html") and storage.exists("district-4/datapackage.json")
+    # Finished: a new submission is a new job on the cluster.
+    assert jobs.submit("District 4", ["elevation/1", "stations/1"])["id"] != first["id"]
+    client.gather(futures)
+

@@ -19,6 +19,7 @@ from ._tessera import (
     Mosaic,
     Pyramid,
     Matcher,
+    PackageJobs,
     Packager,
     Processor,
     ReaderConfig,
@@ -58,6 +59,7 @@ from ._tessera import (
 )
 
 __all__ = [
+    "PackageJobs",
     "Packager",
     "Processor",
     "clip_raster",
