@@ -27,7 +27,9 @@ DIR=${1:-${TESSERA_QUEUE_DIR:-/tmp/tessera-queue}}
 PORT=${2:-${TESSERA_QUEUE_PORT:-57090}}
 PIDFILE=$DIR/moto.pid
 
-running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+NAME=moto_server
+# shellcheck source=lib/loopback_server.sh
+source "$(dirname "$0")/lib/loopback_server.sh"
 
 case $command in
   start)
@@ -37,32 +39,9 @@ case $command in
       nohup "$BINARY" -H 127.0.0.1 -p "$PORT" >"$DIR/log/moto.log" 2>&1 &
       echo $! >"$PIDFILE"
     fi
-    for _ in $(seq 1 200); do
-      if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/moto-api/"; then
-        echo "http://127.0.0.1:$PORT"
-        exit 0
-      fi
-      running || { tail -20 "$DIR/log/moto.log" >&2; die "moto_server exited while starting"; }
-      sleep 0.1
-    done
-    tail -20 "$DIR/log/moto.log" >&2
-    die "moto_server did not answer on 127.0.0.1:$PORT within 20 s"
-    ;;
-  stop)
-    if running; then
-      pid=$(cat "$PIDFILE")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$PIDFILE"
-    if ((purge)); then rm -rf "$DIR"; fi
-    ;;
-  status)
-    running || exit 3
+    await_server "http://127.0.0.1:$PORT/moto-api/" "$DIR/log/moto.log" 20
     ;;
   *)
-    echo "usage: $0 start [DIR] [PORT] | stop [--purge] [DIR] | status [DIR]" >&2
-    exit 2
+    server_command "$command"
     ;;
 esac

@@ -29,7 +29,9 @@ DIR=${1:-${TESSERA_S3_DIR:-/tmp/tessera-s3}}
 PORT=${2:-${TESSERA_S3_PORT:-57070}}
 PIDFILE=$DIR/versitygw.pid
 
-running() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+NAME=versitygw
+# shellcheck source=lib/loopback_server.sh
+source "$(dirname "$0")/lib/loopback_server.sh"
 
 case $command in
   start)
@@ -42,32 +44,9 @@ case $command in
         nohup "$BINARY" --port "127.0.0.1:$PORT" posix "$DIR/data" >"$DIR/log/versitygw.log" 2>&1 &
       echo $! >"$PIDFILE"
     fi
-    for _ in $(seq 1 100); do
-      if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/"; then
-        echo "http://127.0.0.1:$PORT"
-        exit 0
-      fi
-      running || { tail -20 "$DIR/log/versitygw.log" >&2; die "versitygw exited while starting"; }
-      sleep 0.1
-    done
-    tail -20 "$DIR/log/versitygw.log" >&2
-    die "versitygw did not answer on 127.0.0.1:$PORT within 10 s"
-    ;;
-  stop)
-    if running; then
-      pid=$(cat "$PIDFILE")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$PIDFILE"
-    if ((purge)); then rm -rf "$DIR"; fi
-    ;;
-  status)
-    running || exit 3
+    await_server "http://127.0.0.1:$PORT/" "$DIR/log/versitygw.log" 10
     ;;
   *)
-    echo "usage: $0 start [DIR] [PORT] | stop [--purge] [DIR] | status [DIR]" >&2
-    exit 2
+    server_command "$command"
     ;;
 esac
