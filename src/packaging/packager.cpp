@@ -606,6 +606,9 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
     }
     return package;
   } catch (const JobCancelled&) {
+    // The request is gone before the record says cancelled: whoever sees the
+    // final status sees no cancel request left behind.
+    forget_cancel();
     try {
       job.finish([&](json& record) {
         record["status"] = "cancelled";
@@ -623,7 +626,6 @@ json Packager::build(std::string_view boundary_name, const std::vector<DatasetDe
       tessera::log(LogLevel::kWarning,
                    fmt::format("package job {}: final status 'cancelled' not saved: {}", job_id, status_error.what()));
     }
-    forget_cancel();
     throw Error(ErrorCode::kConflict, fmt::format("package job {}: cancelled", job_id));
   } catch (const std::exception& error) {
     // The job's own error is what the caller gets (naming the job), even when
