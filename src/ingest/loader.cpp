@@ -121,6 +121,8 @@ LoaderOptions LoaderOptions::from_json(const json& options) {
       typed(value, name, parsed.ingest.parallel_fetches, "a positive integer", count);
     } else if (name == "tombstone_removed") {
       typed(value, name, parsed.ingest.tombstone_removed, "true or false", value.is_boolean());
+    } else if (name == "item_generator") {
+      parsed.ingest.item_generator = ItemGeneratorOptions::from_json(value);
     } else {
       throw Error(ErrorCode::kInvalidInput, fmt::format("loader options: unknown member '{}'", name));
     }
@@ -335,7 +337,7 @@ class Loader {
     IngestReport loaded;
     try {
       ingestion::Fetcher fetcher(options_.ingest.storage_options, options_.ingest.max_object_bytes);
-      ingestion::fetch_all(units, fetcher, options_.ingest.parallel_fetches);
+      ingestion::fetch_all(units, fetcher, options_.ingest);
       loaded = ingestion::load_units(catalog_, units, options_.ingest, records_.get());
     } catch (const Error& error) {
       // The whole load failed (database down, say): every message comes back

@@ -19,7 +19,7 @@
 #include "packaging/definitions.hpp"
 #include "packaging/locks.hpp"
 #include "packaging/processors.hpp"
-#include "packaging/sha256.hpp"
+#include "core/sha256.hpp"
 #include "storage/gdal_source.hpp"
 #include "tessera/log.hpp"
 #include "tessera/packaging.hpp"
@@ -230,7 +230,7 @@ struct Packager::Impl {
                                                           dataset.processor, files[i].file));
       }
       const std::string relative = fmt::format("datasets/{}/{}/{}", dataset.name, dataset.version, files[i].file);
-      const std::string hash = packaging::sha256_hex_of_file(local);
+      const std::string hash = core::sha256_hex_of_file(local);
       const std::uint64_t bytes = fs::file_size(local);
       storage.put_file(fmt::format("{}/{}", boundary.id, relative), local);
       outcome.resources.push_back(packaging::resource_of(dataset, files[i], relative, bytes, hash, i, files.size()));
