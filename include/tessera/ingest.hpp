@@ -41,7 +41,7 @@ struct TESSERA_API ItemGeneratorOptions {
   // Command: the program and its arguments (argv; the object URI is appended
   // as the last argument). It inherits this process's environment.
   std::vector<std::string> command;
-  double timeout_seconds = 300;                            // command: killed after this (a retryable failure)
+  double timeout_seconds = 300;                          // command: killed after this (a retryable failure)
   std::size_t max_output_bytes = std::size_t{16} << 20;  // command: a longer stdout fails the object
   // Callable: (object URI, item-like JSON) -> Item JSON. Called from the
   // loader's threads, several at once.

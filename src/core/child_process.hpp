@@ -16,8 +16,8 @@ struct ChildProcessRequest {
   std::vector<std::string> argv;  // argv[0] is looked up on the environment's PATH when it has no '/'
   // The child's whole environment ("NAME=value"); none: this process's.
   std::optional<std::vector<std::string>> environment;
-  std::string work_dir;  // "": this process's working directory
-  std::string input;     // written to stdin, which is then closed
+  std::string work_dir;       // "": this process's working directory
+  std::string input;          // written to stdin, which is then closed
   bool merge_stderr = false;  // stderr goes to `output` too
   double timeout_seconds = 60;
   std::size_t max_output_bytes = std::size_t{1} << 20;  // more is dropped (output_truncated)

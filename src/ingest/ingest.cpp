@@ -192,8 +192,7 @@ void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, const IngestOptions& 
           try {
             cogs += fetch_object(unit, object) ? 1 : 0;
           } catch (const Error& error) {
-            unit.error +=
-                (unit.error.empty() ? "" : "; ") + fmt::format("{}: {}", unit.fetch[object], error.what());
+            unit.error += (unit.error.empty() ? "" : "; ") + fmt::format("{}: {}", unit.fetch[object], error.what());
             // Storage that is down or busy may answer later; a missing or malformed object will not.
             unit.retryable =
                 unit.retryable || error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kIo;
@@ -264,7 +263,8 @@ std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& so
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
       for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
-        if (entry.is_regular_file() && (is_item_file(entry.path()) || is_generator_input(entry.path().string(), options))) {
+        if (entry.is_regular_file() &&
+            (is_item_file(entry.path()) || is_generator_input(entry.path().string(), options))) {
           files.push_back(entry.path());
         }
       }

@@ -15,9 +15,7 @@ namespace tessera {
 using nlohmann::json;
 
 ItemGeneratorOptions ItemGeneratorOptions::from_json(const json& options) {
-  const auto fail = [](const std::string& what) {
-    throw Error(ErrorCode::kInvalidInput, "item_generator: " + what);
-  };
+  const auto fail = [](const std::string& what) { throw Error(ErrorCode::kInvalidInput, "item_generator: " + what); };
   if (!options.is_object()) {
     fail("must be an object");
   }
@@ -157,9 +155,8 @@ std::string run_command(const std::string& uri, const json& stub, const ItemGene
     throw Error(ErrorCode::kInvalidInput, fmt::format("item command: {}", result.start_error));
   }
   if (result.timed_out) {
-    throw Error(ErrorCode::kUnavailable,
-                fmt::format("item command '{}' did not finish within {} s", generator.command[0],
-                            generator.timeout_seconds));
+    throw Error(ErrorCode::kUnavailable, fmt::format("item command '{}' did not finish within {} s",
+                                                     generator.command[0], generator.timeout_seconds));
   }
   if (result.exit_code != 0) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("item command '{}' exited with status {}: {}",
@@ -205,12 +202,8 @@ json item_stub(const std::string& uri, std::int64_t size, const ItemGeneratorOpt
   if (size >= 0) {
     asset["file:size"] = size;
   }
-  json stub = {{"type", "Feature"},
-               {"stac_version", "1.1.0"},
-               {"id", id},
-               {"geometry", nullptr},
-               {"properties", json::object()},
-               {"assets", {{"data", asset}}},
+  json stub = {{"type", "Feature"},     {"stac_version", "1.1.0"},      {"id", id},
+               {"geometry", nullptr},   {"properties", json::object()}, {"assets", {{"data", asset}}},
                {"links", json::array()}};
   if (!options.collection.empty()) {
     stub["collection"] = options.collection;

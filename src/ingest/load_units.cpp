@@ -232,7 +232,8 @@ IngestReport load_units(Catalog& catalog, std::vector<Unit>& units, const Ingest
       }
       auto it = newest.find(key);
       if (it == newest.end()) {
-        newest.emplace(std::move(key), Entry{n, object, std::move(text), std::move(version), std::move(facts.checksums)});
+        newest.emplace(std::move(key),
+                       Entry{n, object, std::move(text), std::move(version), std::move(facts.checksums)});
       } else if (!older_reason(version, it->second.version).empty()) {
         ++results[n].skipped;  // an older copy than one already in the batch
       } else {

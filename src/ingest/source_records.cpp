@@ -277,7 +277,8 @@ class PgRecords final : public SourceRecords {
       const auto version = stored ? std::optional<std::int64_t>(std::stoll(*stored)) : std::nullopt;
       check_version(version);
       if (version && *version < 2) {
-        connection.exec("ALTER TABLE tessera.ingest_sources ADD COLUMN IF NOT EXISTS checksums text NOT NULL DEFAULT ''");
+        connection.exec(
+            "ALTER TABLE tessera.ingest_sources ADD COLUMN IF NOT EXISTS checksums text NOT NULL DEFAULT ''");
       }
       connection.exec(
           "INSERT INTO tessera.schema_versions (component, version) VALUES ($1, $2) ON CONFLICT (component) DO "

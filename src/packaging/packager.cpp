@@ -14,12 +14,12 @@
 
 #include "core/gdal_env.hpp"
 #include "core/redact.hpp"
+#include "core/sha256.hpp"
 #include "packaging/boundary_projection.hpp"
 #include "packaging/datapackage.hpp"
 #include "packaging/definitions.hpp"
 #include "packaging/locks.hpp"
 #include "packaging/processors.hpp"
-#include "core/sha256.hpp"
 #include "storage/gdal_source.hpp"
 #include "tessera/log.hpp"
 #include "tessera/packaging.hpp"

@@ -11,8 +11,8 @@
 #include <ogrsf_frmts.h>
 
 #include "core/gdal_env.hpp"
-#include "packaging/boundary_projection.hpp"
 #include "core/sha256.hpp"
+#include "packaging/boundary_projection.hpp"
 #include "storage/gdal_source.hpp"
 #include "tessera/log.hpp"
 #include "tessera/packaging.hpp"

@@ -715,7 +715,8 @@ TEST_P(LoaderS3, ACommandGeneratorGetsTheUriAndTheItemLikeJsonAndIsBounded) {
   EXPECT_EQ(catalog_->get_item("a", "noext")["id"], "noext");
   const auto dead = drain(dead_);
   ASSERT_EQ(dead.size(), 1U);
-  EXPECT_NE(dead[0].message_attributes.at("tessera_error").find("exited with status 1: no such scene"), std::string::npos)
+  EXPECT_NE(dead[0].message_attributes.at("tessera_error").find("exited with status 1: no such scene"),
+            std::string::npos)
       << dead[0].message_attributes.at("tessera_error");
   // A command past its timeout is killed and its message left for redelivery.
   options_.until_empty = true;
@@ -728,8 +729,8 @@ TEST_P(LoaderS3, ACommandGeneratorGetsTheUriAndTheItemLikeJsonAndIsBounded) {
   // Output past max_output_bytes fails the object.
   generator.command = python_generator("print('x' * 100000)\n");
   generator.max_output_bytes = 1000;
-  const auto bounded = tessera::ingest_messages(*catalog_, {event("ObjectCreated:Put", "uploads/cmd.tif", "02")},
-                                                options_.ingest);
+  const auto bounded =
+      tessera::ingest_messages(*catalog_, {event("ObjectCreated:Put", "uploads/cmd.tif", "02")}, options_.ingest);
   ASSERT_EQ(bounded.results.size(), 1U);
   EXPECT_NE(bounded.results[0].error.find("more than max_output_bytes (1000)"), std::string::npos)
       << bounded.results[0].error;
@@ -740,16 +741,31 @@ TEST(ItemGenerator, OptionsFromJsonNameWhatIsWrong) {
       {{"kind", "command"}, {"command", {"gen", "--fast"}}, {"timeout_seconds", 5}, {"collection", "c"}});
   EXPECT_EQ(parsed.kind, ItemGeneratorOptions::Kind::kCommand);
   EXPECT_EQ(parsed.command, (std::vector<std::string>{"gen", "--fast"}));
-  expect_error([] { (void)ItemGeneratorOptions::from_json({{"kind", "magic"}}); }, ErrorCode::kInvalidInput,
-               "'kind' must be");
-  expect_error([] { (void)ItemGeneratorOptions::from_json({{"kind", "command"}}); }, ErrorCode::kInvalidInput,
-               "needs a non-empty 'command'");
-  expect_error([] { (void)ItemGeneratorOptions::from_json({{"command", {"a", 1}}}); }, ErrorCode::kInvalidInput,
-               "'command' must be an array of strings");
-  expect_error([] { (void)ItemGeneratorOptions::from_json({{"timeout_seconds", -1}}); }, ErrorCode::kInvalidInput,
-               "timeout_seconds");
-  expect_error([] { (void)LoaderOptions::from_json({{"item_generator", {{"bogus", 1}}}}); }, ErrorCode::kInvalidInput,
-               "unknown member 'bogus'");
+  expect_error(
+      [] {
+        (void)ItemGeneratorOptions::from_json({{"kind", "magic"}});
+      },
+      ErrorCode::kInvalidInput, "'kind' must be");
+  expect_error(
+      [] {
+        (void)ItemGeneratorOptions::from_json({{"kind", "command"}});
+      },
+      ErrorCode::kInvalidInput, "needs a non-empty 'command'");
+  expect_error(
+      [] {
+        (void)ItemGeneratorOptions::from_json({{"command", {"a", 1}}});
+      },
+      ErrorCode::kInvalidInput, "'command' must be an array of strings");
+  expect_error(
+      [] {
+        (void)ItemGeneratorOptions::from_json({{"timeout_seconds", -1}});
+      },
+      ErrorCode::kInvalidInput, "timeout_seconds");
+  expect_error(
+      [] {
+        (void)LoaderOptions::from_json({{"item_generator", {{"bogus", 1}}}});
+      },
+      ErrorCode::kInvalidInput, "unknown member 'bogus'");
 }
 
 TEST(Reconcile, RastersWhoseItemsTheGeneratorMakesAndAssetChecksums) {
@@ -764,8 +780,7 @@ TEST(Reconcile, RastersWhoseItemsTheGeneratorMakesAndAssetChecksums) {
   json described = item_json("described");
   described["assets"] = {{"data",
                           {{"href", "./data.bin"},
-                           {"file:checksum",
-                            "12202cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}}}};
+                           {"file:checksum", "12202cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}}}};
   std::ofstream(folder / "described.json") << described.dump();
   tessera::ReconcileOptions options;
   options.ingest.item_generator.kind = ItemGeneratorOptions::Kind::kBuiltIn;
