@@ -67,7 +67,7 @@ ItemGeneratorOptions ItemGeneratorOptions::from_json(const json& options) {
       }
       parsed.timeout_seconds = value.get<double>();
     } else if (name == "max_output_bytes") {
-      if (!value.is_number_unsigned() || value.get<std::uint64_t>() == 0 || value.get<std::uint64_t>() > (1U << 30)) {
+      if (!value.is_number_integer() || value.get<std::int64_t>() <= 0 || value.get<std::int64_t>() > (1 << 30)) {
         fail("'max_output_bytes' must be an integer in 1..1073741824");
       }
       parsed.max_output_bytes = value.get<std::size_t>();

@@ -82,7 +82,9 @@ LoaderOptions LoaderOptions::from_json(const json& options) {
   for (const auto& member : options.items()) {
     const std::string& name = member.key();
     const json& value = member.value();
-    const bool count = value.is_number_unsigned();
+    // A non-negative integer, however it was stored (JSON text parses it as
+    // unsigned, a Python int converts to a signed one).
+    const bool count = value.is_number_unsigned() || (value.is_number_integer() && value.get<std::int64_t>() >= 0);
     if (name == "queue_url") {
       typed(value, name, parsed.queue_url, "a string", value.is_string());
     } else if (name == "dead_letter_queue_url") {

@@ -44,7 +44,7 @@ def test_run_loader_loads_deletes_and_dead_letters(catalog, queues):
     batches = []
     totals = tessera.run_loader(catalog, queues["queue"], dead_letter_queue_url=queues["dead"],
                                 queue_options={"endpoint": queues["endpoint"], **QUEUE_OPTIONS}, until_empty=True,
-                                wait_seconds=1, batch_window_seconds=0.5, on_batch=batches.append)
+                                wait_seconds=1, batch_window_seconds=0.5, batch_size=500, on_batch=batches.append)
     assert totals["loaded"] == 12
     assert totals["dead_lettered"] == 1
     assert totals["deleted"] == 13
