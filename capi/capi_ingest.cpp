@@ -171,6 +171,8 @@ tsr_status tsr_reconcile(tsr_catalog catalog, const char* storage_prefix, const 
           options.page_size = value.get<std::size_t>();
         } else if (name == "max_findings" && value.is_number_unsigned()) {
           options.max_findings = value.get<std::size_t>();
+        } else if (name == "item_generator") {
+          options.ingest.item_generator = tessera::ItemGeneratorOptions::from_json(value);
         } else {
           throw Error(ErrorCode::kInvalidInput,
                       "tsr_reconcile: options_json member '" + name + "' is unknown or of the wrong type");

@@ -267,7 +267,10 @@ TSR_API tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages
  * "max_receive_count", "concurrency", "until_empty", "wait_seconds",
  * "visibility_timeout_seconds", "queue_options": {"endpoint", "region",
  * "access_key_id", ...}, "mode", "dead_letter", "storage_options",
- * "tombstone_removed", ...}. `stop` may be NULL; else it is called between
+ * "tombstone_removed", "item_generator": {"kind": "builtin" | "command",
+ * "collection", "cog_prefix", "statistics", "command": [argv...],
+ * "timeout_seconds", "max_output_bytes", "raster_extensions": [...]}, ...}.
+ * `stop` may be NULL; else it is called between
  * batches with `user` and a nonzero answer makes the loader return.
  * *out_report_json: {"batches", "received", "deleted", "retried",
  * "dead_lettered", "loaded", "skipped", "removed", "failed"}. */
@@ -283,7 +286,8 @@ TSR_API tsr_status tsr_validate(tsr_catalog catalog, const char* items, char** o
 /* Compares the item objects under `storage_prefix` (path, file:// or s3://)
  * with the catalog's items recorded as loaded from it. `options_json` may be
  * NULL or {"fix": bool, "storage_options": {...}, "mode", "page_size",
- * "max_findings"}. *out_report_json: {"objects", "missing", "orphaned",
+ * "max_findings", "item_generator": {...} (as for tsr_run_loader: rasters
+ * are listed too, and fix generates their items)}. *out_report_json: {"objects", "missing", "orphaned",
  * "stale", "loaded", "deleted", "findings": [{"kind", "object", "collection",
  * "id", "reason"?}], "findings_truncated"}. */
 TSR_API tsr_status tsr_reconcile(tsr_catalog catalog, const char* storage_prefix, const char* options_json,

@@ -2,6 +2,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "commands.hpp"
 #include "progress.hpp"
@@ -22,6 +23,64 @@ extern "C" void request_stop(int /*signal*/) { stop_signal = 1; }
 
 namespace {
 
+// The item generator's flags, shared by loader and reconcile.
+struct GeneratorArgs {
+  std::string kind = "none";
+  std::string collection;
+  std::string cog_prefix;
+  std::string command;
+  double timeout = 300;
+  bool statistics = false;
+};
+
+void add_generator_flags(CLI::App* command, GeneratorArgs& args) {
+  command
+      ->add_option("--item-generator", args.kind,
+                   "What makes items of raster objects: builtin (create_item, COG into --cog-prefix), command "
+                   "(--item-command) or none")
+      ->check(CLI::IsMember({"none", "builtin", "command"}))
+      ->envname("TESSERA_ITEM_GENERATOR");
+  command->add_option("--item-collection", args.collection, "Collection of the generated items")
+      ->envname("TESSERA_ITEM_COLLECTION");
+  command
+      ->add_option("--cog-prefix", args.cog_prefix,
+                   "builtin: storage URI or folder the COGs are written to (default: the item points at the upload)")
+      ->envname("TESSERA_COG_PREFIX");
+  command
+      ->add_option("--item-command", args.command,
+                   "command: the program and its arguments, a JSON array of strings or words split at whitespace "
+                   "(no shell); it gets the object URI as last argument, the item-like JSON on stdin, and prints "
+                   "the item")
+      ->envname("TESSERA_ITEM_COMMAND");
+  command->add_option("--item-command-timeout", args.timeout, "Seconds before the item command is killed")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->envname("TESSERA_ITEM_COMMAND_TIMEOUT");
+  command->add_flag("--item-statistics", args.statistics, "builtin: per-band statistics in the items")
+      ->envname("TESSERA_ITEM_STATISTICS");
+}
+
+ItemGeneratorOptions generator_of(const GeneratorArgs& args) {
+  nlohmann::json settings = {{"kind", args.kind},
+                             {"collection", args.collection},
+                             {"cog_prefix", args.cog_prefix},
+                             {"timeout_seconds", args.timeout},
+                             {"statistics", args.statistics}};
+  if (!args.command.empty()) {
+    nlohmann::json argv = nlohmann::json::parse(args.command, nullptr, false);
+    if (!args.command.starts_with("[")) {
+      argv = nlohmann::json::array();
+      std::istringstream words(args.command);
+      for (std::string word; words >> word;) {
+        argv.push_back(word);
+      }
+    } else if (argv.is_discarded()) {
+      throw Error(ErrorCode::kInvalidInput, "--item-command starts with '[' but is not a JSON array");
+    }
+    settings["command"] = argv;
+  }
+  return ItemGeneratorOptions::from_json(settings);
+}
+
 void add_loader(CLI::App& app) {
   struct Args {
     std::string catalog;
@@ -40,6 +99,7 @@ void add_loader(CLI::App& app) {
     std::string dead_letter;
     bool tombstone = false;
     bool quiet = false;
+    GeneratorArgs generator;
   };
   auto args = std::make_shared<Args>();
   auto* command = app.add_subcommand(
@@ -93,6 +153,7 @@ void add_loader(CLI::App& app) {
                  "ObjectRemoved events mark the items (tessera:removed) instead of deleting them")
       ->envname("TESSERA_TOMBSTONE");
   command->add_flag("-q,--quiet", args->quiet, "No per-batch lines on stderr")->envname("TESSERA_QUIET");
+  add_generator_flags(command, args->generator);
   command->callback([args] {
     auto catalog = Catalog::open(args->catalog);
     LoaderOptions options;
@@ -115,6 +176,7 @@ void add_loader(CLI::App& app) {
     options.ingest.batch_size = args->batch_size;
     options.ingest.dead_letter = args->dead_letter;
     options.ingest.tombstone_removed = args->tombstone;
+    options.ingest.item_generator = generator_of(args->generator);
     std::signal(SIGTERM, request_stop);
     std::signal(SIGINT, request_stop);
     options.stop = [] { return stop_signal != 0; };
@@ -180,6 +242,7 @@ void add_reconcile(CLI::App& app) {
     std::string prefix;
     bool fix = false;
     bool quiet = false;
+    GeneratorArgs generator;
   };
   auto args = std::make_shared<Args>();
   auto* command = app.add_subcommand(
@@ -190,10 +253,12 @@ void add_reconcile(CLI::App& app) {
   command->add_option("STORAGE_PREFIX", args->prefix, "A folder, file:// or s3://bucket/prefix")->required();
   command->add_flag("--fix", args->fix, "Load the missing and stale objects, delete the orphaned items");
   command->add_flag("-q,--quiet", args->quiet, "No progress");
+  add_generator_flags(command, args->generator);
   command->callback([args] {
     auto catalog = Catalog::open(args->catalog);
     ReconcileOptions options;
     options.fix = args->fix;
+    options.ingest.item_generator = generator_of(args->generator);
     options.max_findings = 0;  // every finding is printed as found
     options.on_finding = [](const nlohmann::json& finding) { std::cout << finding.dump() << "\n"; };
     ProgressBar bar("reconcile", 0, !args->quiet);

@@ -30,6 +30,44 @@ IngestOptions make_options(const std::string& mode, std::size_t batch_size,
   return options;
 }
 
+// `item_generator`: None, a callable (uri, item_like) -> item, or a dict of
+// ItemGeneratorOptions settings whose optional "callable" member is one.
+ItemGeneratorOptions item_generator_of(const py::object& setting) {
+  if (setting.is_none()) {
+    return {};
+  }
+  py::object callable = py::none();
+  ItemGeneratorOptions options;
+  if (PyCallable_Check(setting.ptr()) != 0) {
+    callable = setting;
+  } else if (py::isinstance<py::dict>(setting)) {
+    py::dict settings(setting);  // a copy: the caller's dict keeps its callable
+    settings = settings.attr("copy")();
+    if (settings.contains("callable")) {
+      callable = settings.attr("pop")("callable");
+    }
+    options = ItemGeneratorOptions::from_json(to_json(settings));
+  } else {
+    throw Error(ErrorCode::kInvalidInput, "item_generator must be a callable or a dict of settings");
+  }
+  if (!callable.is_none()) {
+    options.kind = ItemGeneratorOptions::Kind::kCallable;
+    // Called from the loader's threads: it takes the GIL, and its exceptions
+    // become the object's failure (dead-lettered with the message).
+    options.callable = [callable](const std::string& uri, const nlohmann::json& item_like) {
+      py::gil_scoped_acquire acquire;
+      std::string failure;
+      try {
+        return to_json(callable(uri, from_json(item_like)));
+      } catch (py::error_already_set& error) {
+        failure = error.what();
+      }
+      throw Error(ErrorCode::kInvalidInput, "item generator: " + failure);
+    };
+  }
+  return options;
+}
+
 // A message may be given as text or as a dict (serialised as JSON).
 std::string message_text(const py::handle& message) {
   if (py::isinstance<py::str>(message)) {
@@ -156,9 +194,10 @@ void bind_ingest(py::module_& m) {
       "reconcile",
       [](Catalog& catalog, const std::string& storage_prefix, bool fix,
          const std::optional<StorageOptions>& storage_options, const std::string& mode, std::size_t page_size,
-         const py::object& progress, const py::object& on_finding) {
+         const py::object& progress, const py::object& on_finding, const py::object& item_generator) {
         ReconcileOptions options;
         options.fix = fix;
+        options.ingest.item_generator = item_generator_of(item_generator);
         options.storage_options = storage_options.value_or(StorageOptions{});
         options.ingest.mode = load_mode_from_name(mode);
         options.page_size = page_size;
@@ -184,10 +223,12 @@ void bind_ingest(py::module_& m) {
       },
       py::arg("catalog"), py::arg("storage_prefix"), py::arg("fix") = false, py::arg("storage_options") = py::none(),
       py::arg("mode") = "upsert", py::arg("page_size") = 1000, py::arg("progress") = py::none(),
-      py::arg("on_finding") = py::none(),
+      py::arg("on_finding") = py::none(), py::arg("item_generator") = py::none(),
       "Compare the item objects under a storage prefix (path, file://, s3://) with the catalog's items recorded "
-      "as loaded from it: missing, orphaned and stale items; fix=True loads and deletes accordingly. Streams the "
-      "listing; `progress(objects)` after each page, `on_finding(finding)` for each finding.");
+      "as loaded from it: missing, orphaned and stale items (also an asset whose sha2-256 file:checksum no longer "
+      "matches its object); fix=True loads and deletes accordingly. Streams the listing; `progress(objects)` after "
+      "each page, `on_finding(finding)` for each finding. With `item_generator` (as for run_loader), rasters "
+      "without an item are missing and fix generates theirs.");
   m.def(
       "run_loader",
       [](Catalog& catalog, const std::string& queue_url, const py::kwargs& keywords) {
@@ -199,9 +240,11 @@ void bind_ingest(py::module_& m) {
         const py::object stop = take("stop");
         const py::object on_batch = take("on_batch");
         const py::object matcher = take("matcher");
+        const py::object item_generator = take("item_generator");
         nlohmann::json options_json = to_json(settings);
         options_json["queue_url"] = queue_url;
         LoaderOptions options = LoaderOptions::from_json(options_json);
+        options.ingest.item_generator = item_generator_of(item_generator);
         if (!matcher.is_none()) {
           options.ingest.outbox = matcher.cast<const Matcher&>().outbox_hook();
         }
@@ -231,7 +274,9 @@ void bind_ingest(py::module_& m) {
       "settings as LoaderOptions (docs/ingest.md): dead_letter_queue_url, batch_size, batch_window_seconds, "
       "max_receive_count, concurrency, until_empty, wait_seconds, visibility_timeout_seconds, queue_options, mode, "
       "dead_letter, storage_options, tombstone_removed, ... `stop()` is called between batches (True stops), "
-      "`on_batch(summary)` after each; `matcher` writes run_requested events as ingest does. Returns the totals.");
+      "`on_batch(summary)` after each; `matcher` writes run_requested events as ingest does. `item_generator` makes "
+      "items of raster objects: a callable (uri, item_like) -> item, or a dict {'kind': 'builtin' | 'command', "
+      "'collection', 'cog_prefix', 'command': [...], 'timeout_seconds', ..., 'callable'}. Returns the totals.");
 }
 
 }  // namespace tessera::python

@@ -15,6 +15,47 @@
 
 namespace tessera {
 
+// Raw uploads become items: what makes a STAC Item of an object that is not
+// item JSON but a raster (an S3 event for scene.tif, a .tif under a prefix
+// being ingested or reconciled). A "stac-in, stac-out" step: every generator
+// gets the object's URI and an item-like JSON (type Feature, an id from the
+// file name, the collection below, a "data" asset whose href is the object)
+// and returns an Item (or a FeatureCollection / JSON array of Items), which
+// is then loaded like any other, with the object recorded as its source.
+struct TESSERA_API ItemGeneratorOptions {
+  enum class Kind {
+    kNone,      // raster objects fail ("no item generator configured")
+    kBuiltIn,   // create_item, after to_cog into cog_prefix when that is set
+    kCommand,   // `command` run without a shell: the item-like JSON on stdin, the item on stdout
+    kCallable,  // `callable`
+  };
+  Kind kind = Kind::kNone;
+  // The generated items' collection (in the item-like JSON; the built-in
+  // generator requires it).
+  std::string collection;
+  // Built-in: where the COGs go (a storage URI or folder; <id>.tif below it).
+  // "": the item's asset is the object itself. Objects under this prefix are
+  // never generated from (a COG written there would trigger its own event).
+  std::string cog_prefix;
+  bool statistics = false;  // built-in: per-band statistics (reads the data)
+  // Command: the program and its arguments (argv; the object URI is appended
+  // as the last argument). It inherits this process's environment.
+  std::vector<std::string> command;
+  double timeout_seconds = 300;                          // command: killed after this (a retryable failure)
+  std::size_t max_output_bytes = std::size_t{16} << 20;  // command: a longer stdout fails the object
+  // Callable: (object URI, item-like JSON) -> Item JSON. Called from the
+  // loader's threads, several at once.
+  std::function<nlohmann::json(const std::string& uri, const nlohmann::json& item_like)> callable;
+  // Which objects are rasters: these extensions (lower case, with the dot),
+  // or, for a key with no extension, TIFF / BigTIFF / JPEG 2000 leading bytes.
+  std::vector<std::string> raster_extensions = {".tif", ".tiff", ".jp2", ".img", ".nc", ".h5", ".hdf", ".grib2"};
+
+  // Reads {"kind": "builtin" | "command" | "none", "collection", "cog_prefix",
+  // "statistics", "command": [...], "timeout_seconds", "max_output_bytes",
+  // "raster_extensions": [...]}; InvalidInput names a bad member.
+  static ItemGeneratorOptions from_json(const nlohmann::json& options);
+};
+
 struct TESSERA_API IngestOptions {
   LoadMode mode = LoadMode::kUpsert;
   std::size_t batch_size = 500;
@@ -40,6 +81,8 @@ struct TESSERA_API IngestOptions {
   // them (false), or keep them marked with a "tessera:removed" property
   // holding the removal time (true).
   bool tombstone_removed = false;
+  // What makes items of raster objects (none by default).
+  ItemGeneratorOptions item_generator;
 };
 
 // What became of one source file/object or one queue message.
@@ -211,7 +254,8 @@ struct TESSERA_API LoaderOptions {
   // Reads the options from JSON: the members above by name (queue_options
   // an object of strings), plus the ingest settings mode, dead_letter,
   // storage_options (an object of strings), max_message_bytes,
-  // max_object_bytes, parallel_fetches and tombstone_removed. InvalidInput
+  // max_object_bytes, parallel_fetches, tombstone_removed and item_generator
+  // (an object, as ItemGeneratorOptions::from_json). InvalidInput
   // names an unknown member or a value of the wrong type.
   static LoaderOptions from_json(const nlohmann::json& options);
 };

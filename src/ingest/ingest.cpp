@@ -21,6 +21,7 @@
 #include "catalog/stac.hpp"
 #include "ingest/dead_letter.hpp"
 #include "ingest/ingest_internal.hpp"
+#include "ingest/item_generator.hpp"
 #include "ingest/source_records.hpp"
 #include "storage/uri.hpp"
 #include "tessera/error.hpp"
@@ -105,16 +106,19 @@ std::vector<std::string> split_items(std::string_view content) {
 Fetcher::Fetcher(const StorageOptions& options, std::size_t max_object_bytes)
     : options_(options), max_object_bytes_(max_object_bytes) {}
 
-std::string Fetcher::get(const std::string& uri, ObjectInfo* info) {
+std::pair<Storage*, std::string> Fetcher::locate(const std::string& uri) {
   const std::size_t separator = uri.find("://");
   const std::size_t slash = uri.rfind('/');
   if (separator == std::string::npos || slash == std::string::npos || slash <= separator + 3) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("'{}' is not an object URI", uri));
   }
-  Storage& storage = storage_for(uri.substr(0, slash));
-  const std::string key = uri.substr(slash + 1);
+  return {&storage_for(uri.substr(0, slash)), uri.substr(slash + 1)};
+}
+
+std::string Fetcher::get(const std::string& uri, ObjectInfo* info) {
+  const auto [storage, key] = locate(uri);
   // An event may name any object: one too large to hold is refused unread.
-  const ObjectInfo stat = storage.stat(key);
+  const ObjectInfo stat = storage->stat(key);
   if (stat.size > max_object_bytes_) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("object of {} bytes is larger than max_object_bytes ({})", stat.size, max_object_bytes_));
@@ -122,7 +126,18 @@ std::string Fetcher::get(const std::string& uri, ObjectInfo* info) {
   if (info != nullptr) {
     *info = stat;
   }
-  return storage.get(key);
+  return storage->get(key);
+}
+
+ObjectInfo Fetcher::stat(const std::string& uri) {
+  const auto [storage, key] = locate(uri);
+  return storage->stat(key);
+}
+
+std::string Fetcher::head(const std::string& uri, std::size_t bytes) {
+  const auto [storage, key] = locate(uri);
+  const ObjectInfo info = storage->stat(key);
+  return info.size == 0 ? std::string() : storage->read_range(key, 0, std::min<std::uint64_t>(bytes, info.size));
 }
 
 Storage& Fetcher::storage_for(const std::string& root) {
@@ -134,34 +149,57 @@ Storage& Fetcher::storage_for(const std::string& root) {
   return *storage;
 }
 
-void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, std::size_t parallel) {
+void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, const IngestOptions& options) {
   std::vector<std::size_t> pending;
   for (std::size_t n = 0; n < units.size(); ++n) {
-    if (units[n].fetched.size() < units[n].fetch.size()) {  // local files were read already
+    if (units[n].fetched.size() < units[n].fetch.size()) {  // local item files were read already
       pending.push_back(n);
     }
   }
-  const std::size_t width = std::max<std::size_t>(parallel, 1);
+  const ItemGeneratorOptions& generator = options.item_generator;
+  const bool generating = generator.kind != ItemGeneratorOptions::Kind::kNone;
+  // Reads one object's items, or has the generator make them of a raster.
+  // Whether the object was one of the generator's own COGs (nothing to load).
+  const auto fetch_object = [&](Unit& unit, std::size_t object) {
+    const std::string& uri = unit.fetch[object];
+    if (is_generated_cog(uri, generator)) {
+      return true;
+    }
+    std::vector<std::string> items;
+    if (is_raster_name(uri, generator) ||
+        (generating && has_no_extension(uri) && has_raster_signature(fetcher.head(uri, kSignatureBytes)))) {
+      unit.fetched[object] = fetcher.stat(uri);
+      items = generate_items(uri, static_cast<std::int64_t>(unit.fetched[object].size), options);
+    } else {
+      items = split_items(fetcher.get(uri, &unit.fetched[object]));
+    }
+    for (auto& item : items) {
+      unit.items.push_back(std::move(item));
+      unit.item_objects.push_back(object);
+    }
+    return false;
+  };
+  const std::size_t width = std::max<std::size_t>(options.parallel_fetches, 1);
   for (std::size_t start = 0; start < pending.size(); start += width) {
     std::vector<std::future<void>> running;
     for (std::size_t k = start; k < std::min(pending.size(), start + width); ++k) {
       Unit& unit = units[pending[k]];
-      running.push_back(std::async(std::launch::async, [&unit, &fetcher] {
+      running.push_back(std::async(std::launch::async, [&unit, &fetch_object] {
         unit.item_objects.resize(unit.items.size(), kNoObject);
         unit.fetched.resize(unit.fetch.size());
+        std::size_t cogs = 0;
         for (std::size_t object = 0; object < unit.fetch.size(); ++object) {
-          const std::string& uri = unit.fetch[object];
           try {
-            for (auto& item : split_items(fetcher.get(uri, &unit.fetched[object]))) {
-              unit.items.push_back(std::move(item));
-              unit.item_objects.push_back(object);
-            }
+            cogs += fetch_object(unit, object) ? 1 : 0;
           } catch (const Error& error) {
-            unit.error += (unit.error.empty() ? "" : "; ") + fmt::format("{}: {}", uri, error.what());
+            unit.error += (unit.error.empty() ? "" : "; ") + fmt::format("{}: {}", unit.fetch[object], error.what());
             // Storage that is down or busy may answer later; a missing or malformed object will not.
             unit.retryable =
                 unit.retryable || error.code() == ErrorCode::kUnavailable || error.code() == ErrorCode::kIo;
           }
+        }
+        if (cogs == unit.fetch.size() && unit.removals.empty() && unit.collections.empty() && unit.items.empty()) {
+          unit.ignored = true;  // only the generator's own outputs
         }
       }));
     }
@@ -180,11 +218,18 @@ bool is_item_file(const fs::path& path) {
   return extension == ".json" || extension == ".ndjson" || extension == ".geojson";
 }
 
+// A raster the item generator makes an item of (only when one is configured:
+// without one, a folder's or prefix's rasters are not sources).
+bool is_generator_input(std::string_view name, const IngestOptions& options) {
+  return options.item_generator.kind != ItemGeneratorOptions::Kind::kNone &&
+         ingestion::is_raster_name(name, options.item_generator);
+}
+
 std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& sources, const IngestOptions& options) {
   std::vector<ingestion::Unit> units;
   for (const auto& source : sources) {
     if (source.find("://") != std::string::npos && !source.starts_with("file://")) {
-      if (is_item_file(source)) {
+      if (is_item_file(source) || ingestion::is_raster_name(source, options.item_generator)) {
         // One object, named as a file would be, is read alone like a file
         // given directly (a task per object is how distributed runs share work).
         ingestion::Unit unit;
@@ -197,7 +242,7 @@ std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& so
       auto storage = Storage::open(source, source.starts_with("s3://") ? options.storage_options : StorageOptions{});
       const auto keys = storage->list("", true);
       for (const auto& key : keys) {
-        if (is_item_file(key)) {
+        if (is_item_file(key) || is_generator_input(key, options)) {
           ingestion::Unit unit;
           unit.source = storage->uri(key);
           unit.fetch.push_back(
@@ -218,7 +263,8 @@ std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& so
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
       for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
-        if (entry.is_regular_file() && is_item_file(entry.path())) {
+        if (entry.is_regular_file() &&
+            (is_item_file(entry.path()) || is_generator_input(entry.path().string(), options))) {
           files.push_back(entry.path());
         }
       }
@@ -229,6 +275,13 @@ std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& so
     for (const auto& file : files) {
       ingestion::Unit unit;
       unit.source = file.string();
+      if (ingestion::is_raster_name(file.string(), options.item_generator)) {
+        // Not read here: the fetch runs the item generator on it.
+        std::error_code absolute_error;
+        unit.fetch.push_back("file://" + fs::absolute(file, absolute_error).lexically_normal().string());
+        units.push_back(std::move(unit));
+        continue;
+      }
       std::ifstream input(file, std::ios::binary);
       if (!input) {
         unit.error = fmt::format("cannot open '{}'", file.string());
@@ -262,7 +315,7 @@ std::vector<ingestion::Unit> units_of_sources(const std::vector<std::string>& so
 
 IngestReport finish(Catalog& catalog, std::vector<ingestion::Unit>& units, const IngestOptions& options) {
   ingestion::Fetcher fetcher(options.storage_options, options.max_object_bytes);
-  ingestion::fetch_all(units, fetcher, options.parallel_fetches);
+  ingestion::fetch_all(units, fetcher, options);
   const auto records = ingestion::SourceRecords::open(catalog);
   IngestReport report = ingestion::load_units(catalog, units, options, records.get());
   if (!options.dead_letter.empty()) {

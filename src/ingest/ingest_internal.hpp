@@ -38,7 +38,7 @@ struct Unit {
   // The error is transient (storage unreachable, throttled): a queue loader
   // leaves the message for redelivery instead of dead-lettering it.
   bool retryable = false;
-  bool ignored = false;  // a message with nothing to load (s3:TestEvent)
+  bool ignored = false;  // a message with nothing to load (s3:TestEvent, the generator's own COGs)
   std::map<std::pair<std::string, std::string>, std::string> failed_texts;  // for dead letters
 };
 
@@ -55,8 +55,13 @@ class Fetcher {
   // InvalidInput for an object larger than max_object_bytes. `info` gets
   // the object's size and modification time.
   std::string get(const std::string& uri, ObjectInfo* info = nullptr);
+  ObjectInfo stat(const std::string& uri);
+  // The first `bytes` bytes of the object (fewer when it is shorter).
+  std::string head(const std::string& uri, std::size_t bytes);
 
  private:
+  // The storage of the object's folder and the object's key in it.
+  std::pair<Storage*, std::string> locate(const std::string& uri);
   Storage& storage_for(const std::string& root);
   StorageOptions options_;
   std::size_t max_object_bytes_;
@@ -64,8 +69,9 @@ class Fetcher {
   std::mutex mutex_;
 };
 
-// Fetches every unit's objects, `parallel` at a time.
-void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, std::size_t parallel);
+// Fetches every unit's objects, options.parallel_fetches at a time; rasters
+// go through options.item_generator instead of being read.
+void fetch_all(std::vector<Unit>& units, Fetcher& fetcher, const IngestOptions& options);
 
 class SourceRecords;
 

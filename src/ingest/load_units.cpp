@@ -24,16 +24,41 @@ using nlohmann::json;
 
 namespace {
 
-// An item's properties.updated, "" when it has none.
-std::string item_updated(std::string_view text) {
+// What the source records keep of an item's text: its properties.updated
+// ("" when it has none) and its assets' file:checksum values by href (a JSON
+// object, "" when no asset has one).
+struct ItemFacts {
+  std::string updated;
+  std::string checksums;
+};
+
+ItemFacts item_facts(std::string_view text) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element document;
-  std::string_view updated;
-  if (parser.parse(text.data(), text.size()).get(document) == simdjson::SUCCESS &&
-      document.at_pointer("/properties/updated").get(updated) == simdjson::SUCCESS) {
-    return std::string(updated);
+  ItemFacts facts;
+  if (parser.parse(text.data(), text.size()).get(document) != simdjson::SUCCESS) {
+    return facts;
   }
-  return {};
+  std::string_view updated;
+  if (document.at_pointer("/properties/updated").get(updated) == simdjson::SUCCESS) {
+    facts.updated = updated;
+  }
+  simdjson::dom::object assets;
+  if (document["assets"].get(assets) == simdjson::SUCCESS) {
+    json checksums = json::object();
+    for (const auto field : assets) {
+      std::string_view href;
+      std::string_view checksum;
+      if (field.value["href"].get(href) == simdjson::SUCCESS &&
+          field.value["file:checksum"].get(checksum) == simdjson::SUCCESS) {
+        checksums[std::string(href)] = std::string(checksum);
+      }
+    }
+    if (!checksums.empty()) {
+      facts.checksums = checksums.dump();
+    }
+  }
+  return facts;
 }
 
 // What orders two copies of an item.
@@ -163,6 +188,7 @@ IngestReport load_units(Catalog& catalog, std::vector<Unit>& units, const Ingest
     std::size_t object;
     std::string text;
     Version version;
+    std::string checksums;
   };
   std::map<ItemKey, Entry> newest;
   std::vector<IngestResult> results(units.size());
@@ -198,19 +224,21 @@ IngestReport load_units(Catalog& catalog, std::vector<Unit>& units, const Ingest
         version.source = unit.fetch[object];
         version.sequencer = object < unit.events.size() ? unit.events[object].sequencer : std::string();
       }
-      version.updated = item_updated(text);
+      ItemFacts facts = item_facts(text);
+      version.updated = std::move(facts.updated);
       ItemKey key{std::move(identity.second), std::move(identity.first)};
       if (keep_texts) {
         copies[key] = text;
       }
       auto it = newest.find(key);
       if (it == newest.end()) {
-        newest.emplace(std::move(key), Entry{n, object, std::move(text), std::move(version)});
+        newest.emplace(std::move(key),
+                       Entry{n, object, std::move(text), std::move(version), std::move(facts.checksums)});
       } else if (!older_reason(version, it->second.version).empty()) {
         ++results[n].skipped;  // an older copy than one already in the batch
       } else {
         ++results[it->second.unit].skipped;  // superseded by a newer copy
-        it->second = Entry{n, object, std::move(text), std::move(version)};
+        it->second = Entry{n, object, std::move(text), std::move(version), std::move(facts.checksums)};
       }
     }
   }
@@ -323,6 +351,7 @@ IngestReport load_units(Catalog& catalog, std::vector<Unit>& units, const Ingest
       record.source = entry.version.source;
       record.sequencer = entry.version.sequencer;
       record.updated = entry.version.updated;
+      record.checksums = entry.checksums;
       record.loaded_us = now;
       const Unit& unit = units[entry.unit];
       if (entry.object != kNoObject) {

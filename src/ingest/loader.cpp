@@ -82,7 +82,9 @@ LoaderOptions LoaderOptions::from_json(const json& options) {
   for (const auto& member : options.items()) {
     const std::string& name = member.key();
     const json& value = member.value();
-    const bool count = value.is_number_unsigned();
+    // A non-negative integer, however it was stored (JSON text parses it as
+    // unsigned, a Python int converts to a signed one).
+    const bool count = value.is_number_unsigned() || (value.is_number_integer() && value.get<std::int64_t>() >= 0);
     if (name == "queue_url") {
       typed(value, name, parsed.queue_url, "a string", value.is_string());
     } else if (name == "dead_letter_queue_url") {
@@ -121,6 +123,8 @@ LoaderOptions LoaderOptions::from_json(const json& options) {
       typed(value, name, parsed.ingest.parallel_fetches, "a positive integer", count);
     } else if (name == "tombstone_removed") {
       typed(value, name, parsed.ingest.tombstone_removed, "true or false", value.is_boolean());
+    } else if (name == "item_generator") {
+      parsed.ingest.item_generator = ItemGeneratorOptions::from_json(value);
     } else {
       throw Error(ErrorCode::kInvalidInput, fmt::format("loader options: unknown member '{}'", name));
     }
@@ -335,7 +339,7 @@ class Loader {
     IngestReport loaded;
     try {
       ingestion::Fetcher fetcher(options_.ingest.storage_options, options_.ingest.max_object_bytes);
-      ingestion::fetch_all(units, fetcher, options_.ingest.parallel_fetches);
+      ingestion::fetch_all(units, fetcher, options_.ingest);
       loaded = ingestion::load_units(catalog_, units, options_.ingest, records_.get());
     } catch (const Error& error) {
       // The whole load failed (database down, say): every message comes back

@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 
 #include "catalog/stac.hpp"
+#include "core/sha256.hpp"
 #include "ingest/ingest_internal.hpp"
+#include "ingest/item_generator.hpp"
 #include "ingest/source_records.hpp"
 #include "storage/object_walk.hpp"
 #include "storage/uri.hpp"
@@ -59,6 +61,30 @@ Prefix prefix_of(std::string_view text) {
   return prefix;
 }
 
+// The object an asset href names, resolved against the item's source object
+// when relative.
+std::string resolve_href(const std::string& href, const std::string& source) {
+  if (href.find("://") != std::string::npos) {
+    return href;
+  }
+  if (href.starts_with('/')) {
+    return "file://" + fs::path(href).lexically_normal().string();
+  }
+  const std::size_t scheme_end = source.find("://");
+  if (scheme_end == std::string::npos) {
+    return href;
+  }
+  const std::string scheme = source.substr(0, scheme_end + 3);
+  const std::string folder = source.substr(scheme.size(), source.rfind('/') + 1 - scheme.size());
+  return scheme + (fs::path(folder) / href).lexically_normal().string();
+}
+
+// The sha2-256 multihash prefix (code 0x12, 32 bytes), the one algorithm
+// reconcile computes.
+constexpr std::string_view kSha256Multihash = "1220";
+// Objects are hashed a range at a time, never held whole.
+constexpr std::uint64_t kHashRangeBytes = std::uint64_t{8} << 20;
+
 std::string random_token() {
   std::random_device device;
   return fmt::format("{:08x}{:08x}", device(), device());
@@ -87,7 +113,7 @@ class Reconciler {
   ReconcileReport run() {
     std::vector<ObjectInfo> page;
     storage::visit_objects(*storage_, "", [&](const ObjectInfo& object) {
-      if (is_item_object(object.key)) {
+      if (is_item_object(object.key) || ingestion::is_raster_name(uri_of(object.key), ingest_options_.item_generator)) {
         page.push_back(object);
         if (page.size() == options_.page_size) {
           compare(page);
@@ -143,6 +169,7 @@ class Reconciler {
       for (const auto& record : recorded->second) {
         if (record.size < 0 || (static_cast<std::uint64_t>(record.size) == object.size &&
                                 (record.modified_ms < 0 || record.modified_ms == object.modified_unix_ms))) {
+          changed = checksums_differ(record) || changed;
           continue;
         }
         ++report_.stale;
@@ -169,9 +196,94 @@ class Reconciler {
     }
   }
 
+  // Stale findings for the assets of `record` whose file:checksum (sha2-256
+  // multihash) is not that of the object under the prefix it names now.
+  // Whether there were some.
+  bool checksums_differ(const ingestion::SourceRecord& record) {
+    if (record.checksums.empty()) {
+      return false;
+    }
+    const json checksums = json::parse(record.checksums, nullptr, false);
+    if (!checksums.is_object()) {
+      return false;
+    }
+    bool differ = false;
+    const std::string root = prefix_.source_root + "/";
+    for (const auto& [href, value] : checksums.items()) {
+      const std::string uri = resolve_href(href, record.source);
+      const std::string expected = value.is_string() ? value.get<std::string>() : std::string();
+      if (!uri.starts_with(root) || !expected.starts_with(kSha256Multihash)) {
+        continue;  // outside what is reconciled, or an algorithm not computed here
+      }
+      std::string reason;
+      try {
+        const std::string actual = std::string(kSha256Multihash) + sha256_of(uri.substr(root.size()));
+        if (actual != expected) {
+          reason = fmt::format("asset {}: file:checksum {} differs from the object's {}", href, expected, actual);
+        }
+      } catch (const Error& error) {
+        if (error.code() != ErrorCode::kNotFound) {
+          throw;
+        }
+        reason = fmt::format("asset {}: the object its file:checksum describes is gone", href);
+      }
+      if (reason.empty()) {
+        continue;
+      }
+      ++report_.stale;
+      differ = true;
+      add({{"kind", "stale"},
+           {"object", record.source},
+           {"collection", record.collection},
+           {"id", record.item_id},
+           {"reason", reason}});
+    }
+    return differ;
+  }
+
+  std::string sha256_of(const std::string& key) {
+    const ObjectInfo info = storage_->stat(key);
+    core::Sha256 digest;
+    for (std::uint64_t offset = 0; offset < info.size; offset += kHashRangeBytes) {
+      digest.update(storage_->read_range(key, offset, std::min(kHashRangeBytes, info.size - offset)));
+    }
+    return digest.hex();
+  }
+
+  // A raster no record names: missing when the generator would make an item
+  // of it that the catalog lacks. Whether it is.
+  bool find_missing_raster(const ObjectInfo& object, const std::string& uri) {
+    const ItemGeneratorOptions& generator = ingest_options_.item_generator;
+    if (generator.kind == ItemGeneratorOptions::Kind::kNone) {
+      return false;  // nothing makes items of rasters here
+    }
+    const std::string id =
+        ingestion::item_stub(uri, static_cast<std::int64_t>(object.size), generator)["id"].get<std::string>();
+    if (!generator.collection.empty()) {
+      try {
+        (void)catalog_.get_item(generator.collection, id);
+        return false;
+      } catch (const Error& error) {
+        if (error.code() != ErrorCode::kNotFound) {
+          throw;
+        }
+      }
+    }
+    ++report_.missing;
+    add({{"kind", "missing"},
+         {"object", uri},
+         {"collection", generator.collection},
+         {"id", id},
+         {"reason", "no item was made from this raster"}});
+    return true;
+  }
+
   // Reads an object no record names; reports its items that the catalog
   // lacks. Whether it has some.
   bool find_missing(const ObjectInfo& object, const std::string& uri) {
+    if (!is_item_object(object.key)) {
+      return find_missing_raster(object, uri);
+    }
     if (object.size > ingest_options_.max_object_bytes) {
       add({{"kind", "missing"},
            {"object", uri},

@@ -17,8 +17,8 @@ namespace {
 
 // The version of the ingest_sources table this code reads and writes. A
 // database written by a newer tessera (a higher version) is refused rather
-// than misread; older versions are upgraded when there are some.
-constexpr int kSchemaVersion = 1;
+// than misread; older versions are upgraded. Version 2 added `checksums`.
+constexpr int kSchemaVersion = 2;
 constexpr const char* kComponent = "ingest_sources";
 
 void check_version(std::optional<std::int64_t> stored) {
@@ -43,12 +43,12 @@ CREATE TABLE IF NOT EXISTS ingest_sources (
   collection TEXT NOT NULL, item_id TEXT NOT NULL, source TEXT NOT NULL, etag TEXT NOT NULL,
   sequencer TEXT NOT NULL, updated TEXT NOT NULL, size INTEGER NOT NULL, modified_ms INTEGER NOT NULL,
   loaded_us INTEGER NOT NULL, removed INTEGER NOT NULL, seen TEXT NOT NULL DEFAULT '',
-  PRIMARY KEY (collection, item_id));
+  checksums TEXT NOT NULL DEFAULT '', PRIMARY KEY (collection, item_id));
 CREATE INDEX IF NOT EXISTS ingest_sources_source ON ingest_sources (source);
 )sql";
 
 constexpr const char* kColumns =
-    "collection, item_id, source, etag, sequencer, updated, size, modified_ms, loaded_us, removed";
+    "collection, item_id, source, etag, sequencer, updated, size, modified_ms, loaded_us, removed, checksums";
 
 SourceRecord sqlite_record(const Statement& row) {
   SourceRecord record;
@@ -62,6 +62,7 @@ SourceRecord sqlite_record(const Statement& row) {
   record.modified_ms = row.int64(7);
   record.loaded_us = row.int64(8);
   record.removed = row.int64(9) != 0;
+  record.checksums = row.text(10);
   return record;
 }
 
@@ -73,9 +74,13 @@ class SqliteRecords final : public SourceRecords {
     connection->exec(kSqliteSchema);
     auto& version = connection->cached("SELECT version FROM tessera_schema_versions WHERE component = ?");
     version.bind(1, kComponent);
-    check_version(version.step() ? std::optional<std::int64_t>(version.int64(0)) : std::nullopt);
+    const auto stored = version.step() ? std::optional<std::int64_t>(version.int64(0)) : std::nullopt;
     version.reset();
-    connection->cached("INSERT OR IGNORE INTO tessera_schema_versions (component, version) VALUES (?, ?)")
+    check_version(stored);
+    if (stored && *stored < 2) {
+      connection->exec("ALTER TABLE ingest_sources ADD COLUMN checksums TEXT NOT NULL DEFAULT ''");
+    }
+    connection->cached("INSERT OR REPLACE INTO tessera_schema_versions (component, version) VALUES (?, ?)")
         .bind(1, kComponent)
         .bind(2, std::int64_t{kSchemaVersion})
         .run();
@@ -104,10 +109,11 @@ class SqliteRecords final : public SourceRecords {
     auto connection = pool_.acquire();
     WriteTransaction transaction(*connection);
     auto& insert = connection->cached(
-        fmt::format("INSERT INTO ingest_sources ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection, "
-                    "item_id) DO UPDATE SET source = excluded.source, etag = excluded.etag, sequencer = "
+        fmt::format("INSERT INTO ingest_sources ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                    "(collection, item_id) DO UPDATE SET source = excluded.source, etag = excluded.etag, sequencer = "
                     "excluded.sequencer, updated = excluded.updated, size = excluded.size, modified_ms = "
-                    "excluded.modified_ms, loaded_us = excluded.loaded_us, removed = excluded.removed",
+                    "excluded.modified_ms, loaded_us = excluded.loaded_us, removed = excluded.removed, checksums = "
+                    "excluded.checksums",
                     kColumns));
     for (const auto& record : records) {
       insert.bind(1, record.collection)
@@ -120,6 +126,7 @@ class SqliteRecords final : public SourceRecords {
           .bind(8, record.modified_ms)
           .bind(9, record.loaded_us)
           .bind(10, std::int64_t{record.removed ? 1 : 0})
+          .bind(11, record.checksums)
           .run();
       insert.reset();
     }
@@ -223,7 +230,7 @@ constexpr std::array<const char*, 3> kPgSchema = {
     "CREATE TABLE IF NOT EXISTS tessera.ingest_sources (collection text NOT NULL, item_id text NOT NULL, source text "
     "NOT NULL, etag text NOT NULL, sequencer text NOT NULL, updated text NOT NULL, size bigint NOT NULL, "
     "modified_ms bigint NOT NULL, loaded_us bigint NOT NULL, removed boolean NOT NULL, seen text NOT NULL DEFAULT "
-    "'', PRIMARY KEY (collection, item_id))",
+    "'', checksums text NOT NULL DEFAULT '', PRIMARY KEY (collection, item_id))",
     "CREATE INDEX IF NOT EXISTS ingest_sources_source ON tessera.ingest_sources (source text_pattern_ops)"};
 
 std::vector<SourceRecord> pg_records(const Result& result) {
@@ -242,6 +249,7 @@ std::vector<SourceRecord> pg_records(const Result& result) {
     record.modified_ms = std::stoll(text(7));
     record.loaded_us = std::stoll(text(8));
     record.removed = text(9) == "t";
+    record.checksums = text(10);
     records.push_back(std::move(record));
   }
   return records;
@@ -266,9 +274,16 @@ class PgRecords final : public SourceRecords {
       }
       const auto stored =
           connection.scalar("SELECT version FROM tessera.schema_versions WHERE component = $1", {kComponent});
-      check_version(stored ? std::optional<std::int64_t>(std::stoll(*stored)) : std::nullopt);
-      connection.exec("INSERT INTO tessera.schema_versions (component, version) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                      {kComponent, std::to_string(kSchemaVersion)});
+      const auto version = stored ? std::optional<std::int64_t>(std::stoll(*stored)) : std::nullopt;
+      check_version(version);
+      if (version && *version < 2) {
+        connection.exec(
+            "ALTER TABLE tessera.ingest_sources ADD COLUMN IF NOT EXISTS checksums text NOT NULL DEFAULT ''");
+      }
+      connection.exec(
+          "INSERT INTO tessera.schema_versions (component, version) VALUES ($1, $2) ON CONFLICT (component) DO "
+          "UPDATE SET version = excluded.version",
+          {kComponent, std::to_string(kSchemaVersion)});
     });
   }
 
@@ -280,7 +295,7 @@ class PgRecords final : public SourceRecords {
     auto connection = pool_.acquire();
     const Result result = connection->exec(
         fmt::format("SELECT s.collection, s.item_id, s.source, s.etag, s.sequencer, s.updated, s.size, s.modified_ms, "
-                    "s.loaded_us, s.removed FROM jsonb_to_recordset($1::jsonb) AS k(c text, i text) JOIN "
+                    "s.loaded_us, s.removed, s.checksums FROM jsonb_to_recordset($1::jsonb) AS k(c text, i text) JOIN "
                     "tessera.ingest_sources s ON s.collection = k.c AND s.item_id = k.i"),
         {keys_json(items).dump()});
     for (auto& record : pg_records(result)) {
@@ -305,18 +320,20 @@ class PgRecords final : public SourceRecords {
                       {"size", record.size},
                       {"modified_ms", record.modified_ms},
                       {"loaded_us", record.loaded_us},
-                      {"removed", record.removed}});
+                      {"removed", record.removed},
+                      {"checksums", record.checksums}});
     }
     with_transaction(pool_, [&](PgConnection& connection) {
       // Rows in a stable order: concurrent loaders lock them in the same order, so never deadlock.
       connection.exec(
           fmt::format("INSERT INTO tessera.ingest_sources ({0}) SELECT {0} FROM jsonb_to_recordset($1::jsonb) AS "
                       "r(collection text, item_id text, source text, etag text, sequencer text, updated text, size "
-                      "bigint, modified_ms bigint, loaded_us bigint, removed boolean) ORDER BY collection, item_id "
+                      "bigint, modified_ms bigint, loaded_us bigint, removed boolean, checksums text) ORDER BY "
+                      "collection, item_id "
                       "ON CONFLICT (collection, item_id) DO UPDATE SET source = excluded.source, etag = "
                       "excluded.etag, sequencer = excluded.sequencer, updated = excluded.updated, size = "
                       "excluded.size, modified_ms = excluded.modified_ms, loaded_us = excluded.loaded_us, removed = "
-                      "excluded.removed",
+                      "excluded.removed, checksums = excluded.checksums",
                       kColumns),
           {rows.dump()});
     });

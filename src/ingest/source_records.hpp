@@ -27,6 +27,7 @@ struct SourceRecord {
   std::string etag;               // the S3 event's eTag, "" when unknown
   std::string sequencer;          // the S3 event's sequencer, "" when unknown
   std::string updated;            // the item's properties.updated, "" when it has none
+  std::string checksums;          // its assets' file:checksum by href (a JSON object), "" when none has one
   std::int64_t size = -1;         // the object's size when loaded, -1 when unknown
   std::int64_t modified_ms = -1;  // the object's modification time when loaded, -1 when unknown
   std::int64_t loaded_us = 0;

@@ -14,6 +14,7 @@
 
 #include "core/gdal_env.hpp"
 #include "core/redact.hpp"
+#include "core/sha256.hpp"
 #include "packaging/boundary_projection.hpp"
 #include "packaging/datapackage.hpp"
 #include "packaging/definitions.hpp"
@@ -22,7 +23,6 @@
 #include "packaging/package_pages.hpp"
 #include "packaging/processor_registry.hpp"
 #include "packaging/processors.hpp"
-#include "packaging/sha256.hpp"
 #include "storage/gdal_source.hpp"
 #include "tessera/log.hpp"
 #include "tessera/packaging.hpp"
@@ -196,7 +196,7 @@ struct Packager::Impl {
         steps.report(fmt::format("uploading {}", files[i].file),
                      50.0 + 45.0 * static_cast<double>(i) / static_cast<double>(files.size()));
         const std::string relative = fmt::format("datasets/{}/{}/{}", dataset.name, dataset.version, files[i].file);
-        const std::string hash = packaging::sha256_hex_of_file(local);
+        const std::string hash = core::sha256_hex_of_file(local);
         const std::uint64_t bytes = fs::file_size(local);
         const std::string key = fmt::format("{}/{}", boundary.id, relative);
         storage.put_file(key, local);

@@ -11,8 +11,8 @@
 #include <ogrsf_frmts.h>
 
 #include "core/gdal_env.hpp"
+#include "core/sha256.hpp"
 #include "packaging/boundary_projection.hpp"
-#include "packaging/sha256.hpp"
 #include "storage/gdal_source.hpp"
 #include "tessera/log.hpp"
 #include "tessera/packaging.hpp"
@@ -140,7 +140,7 @@ json parameters_of(const SketchOptions& options) {
     if (!value) {
       return nullptr;
     }
-    return packaging::sha256_hex(value->dump());  // nlohmann dumps object keys sorted
+    return core::sha256_hex(value->dump());  // nlohmann dumps object keys sorted
   };
   return {{"clip_to", reference(options.clip_to)},
           {"clip_to_source", options.clip_to_source},
@@ -197,7 +197,7 @@ json preprocess_sketch(const json& sketch, const SketchOptions& options) {
                                                       area, options.max_area_km2));
   }
 
-  const std::string key = packaging::sha256_hex(canonical_wkb(geometry) + '\n' + parameters_of(options).dump());
+  const std::string key = core::sha256_hex(canonical_wkb(geometry) + '\n' + parameters_of(options).dump());
   const std::string cache_key = fmt::format("{}{}.json", kCachePrefix, key);
   if (options.cache != nullptr && options.cache->exists(cache_key)) {
     json cached = json::parse(options.cache->get(cache_key));

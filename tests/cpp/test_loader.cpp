@@ -16,9 +16,11 @@
 
 #include "catalog_fixtures.hpp"
 #include "queue_fixtures.hpp"
+#include "raster_fixtures.hpp"
 #include "storage/aws_messaging.hpp"
 #include "tessera/error.hpp"
 #include "tessera/ingest.hpp"
+#include "tessera/raster_item.hpp"
 #include "tessera/service.hpp"
 #include "tessera/tessera.h"
 #include "test_support.hpp"
@@ -622,6 +624,195 @@ TEST_P(LoaderS3, ReconcileAnS3PrefixAgainstWhatTheLoaderRecorded) {
   EXPECT_EQ(report.missing, 1U) << report.to_json().dump();
   EXPECT_EQ(report.orphaned, 1U) << report.to_json().dump();
   EXPECT_EQ(report.stale, 0U) << report.to_json().dump();
+}
+
+// --- Raw uploads become items --------------------------------------------------------
+
+namespace {
+
+using tessera::ItemGeneratorOptions;
+
+// A small UTM GeoTIFF, as bytes, to upload.
+std::string tiff_bytes(const std::filesystem::path& scratch, std::uint8_t value) {
+  const auto path = scratch / fmt::format("upload-{}.tif", value);
+  tessera::testing::write_filled_raster(path, 64, 48, {500000, 30, 0, 5200000, 0, -30}, 32633, value);
+  std::ifstream input(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(input), {});
+}
+
+// A command generator: a Python script that completes the item-like JSON on
+// stdin (geometry, datetime, the URI it got as last argument) and prints it.
+std::vector<std::string> python_generator(const std::string& extra = "") {
+  return {"python3", "-c",
+          "import json, sys\n"
+          "item = json.load(sys.stdin)\n"
+          "item['geometry'] = {'type': 'Point', 'coordinates': [1, 2]}\n"
+          "item['bbox'] = [1, 2, 1, 2]\n"
+          "item['properties']['datetime'] = '2024-01-01T00:00:00Z'\n"
+          "item['properties']['uploaded'] = sys.argv[1]\n" +
+              extra + "print(json.dumps(item))\n"};
+}
+
+}  // namespace
+
+TEST_P(LoaderS3, RasterUploadsBecomeItemsThroughTheBuiltInGenerator) {
+  storage_->put("uploads/scene.tif", tiff_bytes(dir_.path(), 7));
+  options_.ingest.item_generator.kind = ItemGeneratorOptions::Kind::kBuiltIn;
+  options_.ingest.item_generator.collection = "a";
+  options_.ingest.item_generator.cog_prefix = fmt::format("s3://{}/{}/cogs", bucket_, prefix_);
+  send_all({event("ObjectCreated:Put", "uploads/scene.tif", "01")});
+  const LoaderReport report = tessera::run_loader(*catalog_, options_);
+  EXPECT_EQ(report.loaded, 1U) << report.to_json().dump();
+  EXPECT_EQ(report.dead_lettered, 0U);
+  const json item = catalog_->get_item("a", "scene");
+  EXPECT_EQ(item["assets"]["data"]["href"], fmt::format("s3://{}/{}/cogs/scene.tif", bucket_, prefix_));
+  EXPECT_EQ(item["assets"]["source"]["href"], fmt::format("s3://{}/{}/uploads/scene.tif", bucket_, prefix_));
+  EXPECT_EQ(item["properties"]["proj:code"], "EPSG:32633");
+  EXPECT_TRUE(storage_->exists("cogs/scene.tif"));
+  // The COG's own creation event loads nothing (no loop), and is deleted.
+  send_all({event("ObjectCreated:Put", "cogs/scene.tif", "02")});
+  const LoaderReport own = tessera::run_loader(*catalog_, options_);
+  EXPECT_EQ(own.deleted, 1U);
+  EXPECT_EQ(own.loaded + own.failed, 0U) << own.to_json().dump();
+  // The upload's removal removes its item: the upload is the item's recorded source.
+  send_all({event("ObjectRemoved:Delete", "uploads/scene.tif", "03")});
+  EXPECT_EQ(tessera::run_loader(*catalog_, options_).removed, 1U);
+  expect_error([&] { (void)catalog_->get_item("a", "scene"); }, ErrorCode::kNotFound, "scene");
+}
+
+TEST_P(LoaderS3, RasterUploadsWithoutAGeneratorAreDeadLetteredWithTheReason) {
+  storage_->put("uploads/plain.tif", tiff_bytes(dir_.path(), 3));
+  send_all({event("ObjectCreated:Put", "uploads/plain.tif", "01")});
+  EXPECT_EQ(tessera::run_loader(*catalog_, options_).dead_lettered, 1U);
+  const auto dead = drain(dead_);
+  ASSERT_EQ(dead.size(), 1U);
+  EXPECT_NE(dead[0].message_attributes.at("tessera_error").find("no item generator is configured"), std::string::npos);
+}
+
+TEST_P(LoaderS3, ACommandGeneratorGetsTheUriAndTheItemLikeJsonAndIsBounded) {
+  const std::string not_a_raster = "not even a raster: the command decides";
+  storage_->put("uploads/cmd.tif", not_a_raster);
+  storage_->put("uploads/fails.tif", "x");
+  storage_->put("uploads/slow.tif", "x");
+  storage_->put("uploads/noext", std::string("II*\0", 4) + "tiff by its leading bytes");
+  ItemGeneratorOptions& generator = options_.ingest.item_generator;
+  generator.kind = ItemGeneratorOptions::Kind::kCommand;
+  generator.collection = "a";
+  generator.timeout_seconds = 2;
+  generator.command = python_generator(
+      "import time\n"
+      "if sys.argv[1].endswith('fails.tif'): sys.exit('no such scene')\n"
+      "if sys.argv[1].endswith('slow.tif'): time.sleep(30)\n");
+  send_all({event("ObjectCreated:Put", "uploads/cmd.tif", "01"), event("ObjectCreated:Put", "uploads/fails.tif", "01"),
+            event("ObjectCreated:Put", "uploads/noext", "01")});
+  const LoaderReport report = tessera::run_loader(*catalog_, options_);
+  EXPECT_EQ(report.loaded, 2U) << report.to_json().dump();
+  EXPECT_EQ(report.dead_lettered, 1U);
+  const json item = catalog_->get_item("a", "cmd");
+  EXPECT_EQ(item["properties"]["uploaded"], fmt::format("s3://{}/{}/uploads/cmd.tif", bucket_, prefix_));
+  EXPECT_EQ(item["assets"]["data"]["href"], item["properties"]["uploaded"]);
+  EXPECT_EQ(item["assets"]["data"]["file:size"], not_a_raster.size());
+  EXPECT_EQ(catalog_->get_item("a", "noext")["id"], "noext");
+  const auto dead = drain(dead_);
+  ASSERT_EQ(dead.size(), 1U);
+  EXPECT_NE(dead[0].message_attributes.at("tessera_error").find("exited with status 1: no such scene"),
+            std::string::npos)
+      << dead[0].message_attributes.at("tessera_error");
+  // A command past its timeout is killed and its message left for redelivery.
+  options_.until_empty = true;
+  options_.max_receive_count = 1;
+  send_all({event("ObjectCreated:Put", "uploads/slow.tif", "01")});
+  const auto started = std::chrono::steady_clock::now();
+  const LoaderReport slow = tessera::run_loader(*catalog_, options_);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+  EXPECT_EQ(slow.retried, 1U) << slow.to_json().dump();
+  // Output past max_output_bytes fails the object.
+  generator.command = python_generator("print('x' * 100000)\n");
+  generator.max_output_bytes = 1000;
+  const auto bounded =
+      tessera::ingest_messages(*catalog_, {event("ObjectCreated:Put", "uploads/cmd.tif", "02")}, options_.ingest);
+  ASSERT_EQ(bounded.results.size(), 1U);
+  EXPECT_NE(bounded.results[0].error.find("more than max_output_bytes (1000)"), std::string::npos)
+      << bounded.results[0].error;
+}
+
+TEST(ItemGenerator, OptionsFromJsonNameWhatIsWrong) {
+  const auto parsed = ItemGeneratorOptions::from_json(
+      {{"kind", "command"}, {"command", {"gen", "--fast"}}, {"timeout_seconds", 5}, {"collection", "c"}});
+  EXPECT_EQ(parsed.kind, ItemGeneratorOptions::Kind::kCommand);
+  EXPECT_EQ(parsed.command, (std::vector<std::string>{"gen", "--fast"}));
+  expect_error(
+      [] {
+        (void)ItemGeneratorOptions::from_json({{"kind", "magic"}});
+      },
+      ErrorCode::kInvalidInput, "'kind' must be");
+  expect_error(
+      [] {
+        (void)ItemGeneratorOptions::from_json({{"kind", "command"}});
+      },
+      ErrorCode::kInvalidInput, "needs a non-empty 'command'");
+  expect_error(
+      [] {
+        (void)ItemGeneratorOptions::from_json({{"command", {"a", 1}}});
+      },
+      ErrorCode::kInvalidInput, "'command' must be an array of strings");
+  expect_error(
+      [] {
+        (void)ItemGeneratorOptions::from_json({{"timeout_seconds", -1}});
+      },
+      ErrorCode::kInvalidInput, "timeout_seconds");
+  expect_error(
+      [] {
+        (void)LoaderOptions::from_json({{"item_generator", {{"bogus", 1}}}});
+      },
+      ErrorCode::kInvalidInput, "unknown member 'bogus'");
+}
+
+TEST(Reconcile, RastersWhoseItemsTheGeneratorMakesAndAssetChecksums) {
+  TempDir dir;
+  auto catalog = Catalog::open("sqlite://" + (dir.path() / "c.db").string());
+  catalog->upsert_collection(make_collection("a"));
+  const auto folder = dir.path() / "uploads";
+  std::filesystem::create_directories(folder);
+  tessera::testing::write_filled_raster(folder / "r1.tif", 32, 32, {500000, 30, 0, 5200000, 0, -30}, 32633, 1);
+  // An item object whose asset carries a sha2-256 file:checksum ("hello").
+  std::ofstream(folder / "data.bin") << "hello";
+  json described = item_json("described");
+  described["assets"] = {{"data",
+                          {{"href", "./data.bin"},
+                           {"file:checksum", "12202cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}}}};
+  std::ofstream(folder / "described.json") << described.dump();
+  tessera::ReconcileOptions options;
+  options.ingest.item_generator.kind = ItemGeneratorOptions::Kind::kBuiltIn;
+  options.ingest.item_generator.collection = "a";
+  // The raster has no item yet: missing, by the id the generator gives it.
+  const auto first = tessera::reconcile(*catalog, folder.string(), options);
+  EXPECT_EQ(first.objects, 2U);
+  EXPECT_EQ(first.missing, 2U) << first.to_json().dump();
+  options.fix = true;
+  EXPECT_EQ(tessera::reconcile(*catalog, folder.string(), options).loaded, 2U);
+  EXPECT_EQ(catalog->get_item("a", "r1")["assets"]["data"]["href"], "file://" + (folder / "r1.tif").string());
+  options.fix = false;
+  const auto clean = tessera::reconcile(*catalog, folder.string(), options);
+  EXPECT_EQ(clean.missing + clean.orphaned + clean.stale, 0U) << clean.to_json().dump();
+  // The asset's object changes (same size), the raster is rewritten, then removed.
+  std::ofstream(folder / "data.bin") << "jello";
+  tessera::testing::write_filled_raster(folder / "r1.tif", 40, 40, {500000, 30, 0, 5200000, 0, -30}, 32633, 2);
+  const auto stale = tessera::reconcile(*catalog, folder.string(), options);
+  EXPECT_EQ(stale.stale, 2U) << stale.to_json().dump();
+  std::map<std::string, std::string> reasons;
+  for (const auto& finding : stale.findings) {
+    reasons[finding["id"].get<std::string>()] = finding.value("reason", "");
+  }
+  EXPECT_NE(reasons["described"].find("file:checksum 12202cf2"), std::string::npos) << reasons["described"];
+  EXPECT_NE(reasons["r1"].find("the object changed"), std::string::npos) << reasons["r1"];
+  std::filesystem::remove(folder / "r1.tif");
+  const auto gone = tessera::reconcile(*catalog, folder.string(), options);
+  EXPECT_EQ(gone.orphaned, 1U) << gone.to_json().dump();
+  EXPECT_EQ(gone.findings.back(), (json{{"kind", "orphaned"},
+                                        {"object", "file://" + (folder / "r1.tif").string()},
+                                        {"collection", "a"},
+                                        {"id", "r1"}}));
 }
 
 TEST(ValidateRoute, PostValidateAnswersPerItemAndRefusesOtherMethods) {
