@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev libxml2-dev libcurl4-openssl-dev
   # PNG tiles' compression (src/tiling/png_encode.cpp).
   libdeflate-dev
+  # Geoprocessing's geobuf decoder (src/service/geobuf.cpp), header-only.
+  libprotozero-dev
   libgtest-dev googletest
   clang-format clang-tidy
   # libFuzzer and its sanitizer runtimes (scripts/fuzz.sh).

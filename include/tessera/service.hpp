@@ -14,6 +14,7 @@
 
 #include "tessera/catalog.hpp"
 #include "tessera/export.hpp"
+#include "tessera/geoprocessing.hpp"
 
 namespace tessera {
 
@@ -100,6 +101,10 @@ struct TESSERA_API ServiceOptions {
   // request reads what the pyramid stores (response header
   // X-Tessera-Source: pyramid, else mosaic). Empty: none.
   std::string pyramid_dir;
+  // Geoprocessing services under /geoprocessing/ (SeaSketch's contract,
+  // docs/geoprocessing.md); no registry: none. Their access control is their
+  // own (restrictedAccess, a token per request), not require_auth's.
+  GeoprocessingOptions geoprocessing;
 };
 
 // The STAC API over a catalog (landing page, conformance, collections,

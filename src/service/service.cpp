@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "service/geoprocessing_routes.hpp"
 #include "service/http_support.hpp"
 #include "service/stac_api.hpp"
 #include "service/stac_browser.hpp"
@@ -124,6 +125,9 @@ struct Service::Impl {
     } else if (!options.viewer_dir.empty()) {
       throw Error(ErrorCode::kInvalidInput, "ServiceOptions::viewer_dir: the viewer needs the tile routes");
     }
+    if (options.geoprocessing.registry) {
+      geoprocessing.emplace(options.geoprocessing, auth);
+    }
   }
 
   HttpResponse route(const HttpRequest& request) const {
@@ -157,6 +161,12 @@ struct Service::Impl {
     }
     if (viewer) {
       if (auto response = viewer->handle(request, segments)) {
+        return std::move(*response);
+      }
+    }
+    // Geoprocessing services check their own tokens (restrictedAccess).
+    if (geoprocessing) {
+      if (auto response = geoprocessing->handle(request, segments)) {
         return std::move(*response);
       }
     }
@@ -213,6 +223,7 @@ struct Service::Impl {
   std::optional<service::StacBrowser> browser;  // options.browser_dir set
   std::optional<service::TileRoutes> tiles;     // options.tiles
   std::optional<service::ViewerRoutes> viewer;  // options.tiles
+  std::optional<service::GeoprocessingRoutes> geoprocessing;  // options.geoprocessing.registry
 };
 
 Service::Service(Catalog& catalog, ServiceOptions options)
