@@ -22,6 +22,7 @@
 #include "commands.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/error.hpp"
+#include "tessera/geoprocessing.hpp"
 #include "tessera/pyramid.hpp"
 #include "tessera/service.hpp"
 
@@ -84,6 +85,9 @@ struct ServeArgs {
   std::string pyramid_dir;
   int pyramid_update_seconds = 0;
   AuthOptions auth;
+  // Geoprocessing (--services and what serves it).
+  std::string services;
+  GeoprocessingOptions geoprocessing;
 };
 
 // Brings every pyramid of a folder up to date with the catalog's item
@@ -153,7 +157,7 @@ void serve(const ServeArgs& args) {
   configure(reader);
   // The STAC API needs a catalog; the tiles of COGs and the viewer do not.
   const bool stac = !args.no_stac && !args.catalog.empty();
-  if (!stac && args.no_tiles) {
+  if (!stac && args.no_tiles && args.services.empty()) {
     throw Error(ErrorCode::kInvalidInput, args.catalog.empty() ? "serve: nothing to serve: --no-tiles without --catalog"
                                                                : "serve: nothing to serve: --no-tiles with --no-stac");
   }
@@ -185,6 +189,13 @@ void serve(const ServeArgs& args) {
                 "serve: --allow-anonymous-writes is for development on a loopback --host only (got " + args.host + ")");
   }
   options.auth = args.auth;
+  options.geoprocessing = args.geoprocessing;
+  if (!args.services.empty()) {
+    options.geoprocessing.registry =
+        std::make_shared<const GeoprocessingRegistry>(GeoprocessingRegistry::from_file(args.services));
+  } else if (!args.geoprocessing.tasks_path.empty()) {
+    throw Error(ErrorCode::kInvalidInput, "serve: --geoprocessing-tasks needs --services");
+  }
   CatalogOptions catalog_options;
   if (!args.stac_api.empty()) {
     const auto stac_api = nlohmann::json::parse(args.stac_api, nullptr, false);
@@ -330,6 +341,22 @@ void add_serve_command(CLI::App& app) {
   command->add_flag("--require-auth", args->auth.require_auth, "Reads need a valid token too");
   command->add_flag("--allow-anonymous-writes", args->auth.allow_anonymous_writes,
                     "Accept writes without a token (development, loopback --host only)");
+  command->add_option("--services", args->services,
+                      "Geoprocessing services (JSON list of SeaSketch service definitions, docs/geoprocessing.md) "
+                      "served under /geoprocessing/");
+  command->add_option("--geoprocessing-tasks", args->geoprocessing.tasks_path,
+                      "SQLite file of the geoprocessing tasks and logs, shared by every server process (required "
+                      "with --services)");
+  command->add_option("--geoprocessing-storage", args->geoprocessing.storage,
+                      "Storage URI (folder or s3://) of cached results of requests with a cacheKey (default: no "
+                      "cache)");
+  command->add_option("--geometry-uri-prefix", args->geoprocessing.geometry_uri_prefixes,
+                      "https:// prefix a request's geometryUri may start with (repeatable)");
+  command->add_flag("--allow-loopback-geometry-uri", args->geoprocessing.allow_loopback_geometry_uri,
+                    "Also accept http://127.0.0.1 and http://localhost geometryUri prefixes (tests)");
+  command->add_option("--geoprocessing-workers", args->geoprocessing.async_workers, "Async geoprocessing runs at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   command->callback([args] { serve(*args); });
 }
 

@@ -198,9 +198,9 @@ TESSERA_API nlohmann::json overlap(const nlohmann::json& sketch, const std::vect
 struct TESSERA_API PreprocessOptions {
   // GeoJSON (geometry, Feature, FeatureCollection) or an OGR source (a string:
   // path or URI). Null/empty: not checked.
-  nlohmann::json study_area;  // the sketch must lie within it
-  nlohmann::json forbidden;   // a sketch meeting one of these is rejected
-  nlohmann::json shoreline;   // land: removed from polygons and lines
+  nlohmann::json study_area;                 // the sketch must lie within it
+  nlohmann::json forbidden;                  // a sketch meeting one of these is rejected
+  nlohmann::json shoreline;                  // land: removed from polygons and lines
   std::vector<std::string> uses_attributes;  // properties kept
 };
 

@@ -21,8 +21,7 @@ using nlohmann::json;
 
 // Field numbers of geobuf.proto.
 namespace data_field {
-constexpr std::uint32_t kKeys = 1, kDimensions = 2, kPrecision = 3, kFeatureCollection = 4, kFeature = 5,
-                        kGeometry = 6;
+constexpr std::uint32_t kKeys = 1, kDimensions = 2, kPrecision = 3, kFeatureCollection = 4, kFeature = 5, kGeometry = 6;
 }
 namespace feature_field {
 constexpr std::uint32_t kGeometry = 1, kId = 11, kIntId = 12, kValues = 13, kProperties = 14, kCustomProperties = 15;
@@ -380,7 +379,13 @@ class Decoder {
 
 json decode_geobuf(std::string_view bytes, std::size_t max_coordinates) {
   try {
-    return Decoder(bytes, max_coordinates).decode();
+    json result = Decoder(bytes, max_coordinates).decode();
+    // Strings are bytes in a protocol buffer: refuse any that are not UTF-8
+    // here, not when the sketch is written out later.
+    (void)result.dump();
+    return result;
+  } catch (const json::type_error&) {
+    throw Error(ErrorCode::kInvalidInput, "geobuf: a string is not UTF-8");
   } catch (const protozero::exception& error) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("geobuf: not a valid protocol buffer: {}", error.what()));
   }

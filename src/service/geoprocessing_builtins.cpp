@@ -323,8 +323,8 @@ json preprocess_feature(const json& sketch, const PreprocessOptions& options) {
     throw Error(ErrorCode::kInvalidInput, "sketch: the Feature has no geometry");
   }
   const std::string type = geometry_json->value("type", "");
-  static constexpr std::string_view kAccepted[] = {"Point",      "MultiPoint", "LineString",
-                                                   "MultiLineString", "Polygon", "MultiPolygon"};
+  static constexpr std::string_view kAccepted[] = {"Point",           "MultiPoint", "LineString",
+                                                   "MultiLineString", "Polygon",    "MultiPolygon"};
   if (std::find(std::begin(kAccepted), std::end(kAccepted), type) == std::end(kAccepted)) {
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("sketch: expected a Point, LineString or Polygon (or Multi*), got {}",

@@ -247,8 +247,8 @@ json run_command(const std::vector<std::string>& argv, const json& input, double
       }
       if (is_out) {
         if (output.size() + static_cast<std::size_t>(n) > limits.max_output_bytes) {
-          throw Error(ErrorCode::kIo, fmt::format("command: '{}' wrote more than {} bytes", argv.front(),
-                                                  limits.max_output_bytes));
+          throw Error(ErrorCode::kIo,
+                      fmt::format("command: '{}' wrote more than {} bytes", argv.front(), limits.max_output_bytes));
         }
         output.append(buffer, static_cast<std::size_t>(n));
       } else {
@@ -263,8 +263,9 @@ json run_command(const std::vector<std::string>& argv, const json& input, double
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const std::string how = WIFEXITED(status) ? fmt::format("exited with status {}", WEXITSTATUS(status))
                                               : fmt::format("was killed by signal {}", WTERMSIG(status));
-    throw Error(ErrorCode::kIo, log.last().empty() ? fmt::format("command: '{}' {}", argv.front(), how)
-                                                   : fmt::format("command: '{}' {}: {}", argv.front(), how, log.last()));
+    throw Error(ErrorCode::kIo, log.last().empty()
+                                    ? fmt::format("command: '{}' {}", argv.front(), how)
+                                    : fmt::format("command: '{}' {}: {}", argv.front(), how, log.last()));
   }
   json result = json::parse(output, nullptr, false);
   if (result.is_discarded()) {

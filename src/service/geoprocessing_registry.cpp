@@ -37,9 +37,9 @@ constexpr std::string_view kTypes[] = {"geoprocessing", "preprocessing"};
 // The members a definition may have besides the metadata.
 constexpr std::string_view kDefinitionMembers[] = {"command",   "builtin",   "rasters",   "categorical", "layers",
                                                    "attribute", "studyArea", "forbidden", "shoreline"};
-constexpr std::string_view kInfoMembers[] = {"title",          "endpoint",   "description",   "type",
-                                             "executionMode",  "usesAttributes", "timeout",   "restrictedAccess",
-                                             "issAllowList",   "rateLimited", "rateLimit",   "rateLimitPeriod"};
+constexpr std::string_view kInfoMembers[] = {"title",         "endpoint",       "description", "type",
+                                             "executionMode", "usesAttributes", "timeout",     "restrictedAccess",
+                                             "issAllowList",  "rateLimited",    "rateLimit",   "rateLimitPeriod"};
 
 [[noreturn]] void invalid(std::string_view where, std::string_view member, std::string_view what) {
   throw Error(ErrorCode::kInvalidInput, fmt::format("{}.{}: {}", where, member, what));
@@ -249,10 +249,10 @@ void GeoprocessingRegistry::add_command(GeoprocessingServiceInfo info, std::vect
     throw Error(ErrorCode::kInvalidInput, fmt::format("service '{}': command: no program", info.endpoint));
   }
   const double timeout = info.timeout_seconds;
-  add_function(std::move(info), [argv = std::move(argv), limits, timeout](const json& sketch,
-                                                                          const GeoprocessingContext& context) {
-    return service::run_command(argv, sketch, timeout, limits, context);
-  });
+  add_function(std::move(info),
+               [argv = std::move(argv), limits, timeout](const json& sketch, const GeoprocessingContext& context) {
+                 return service::run_command(argv, sketch, timeout, limits, context);
+               });
 }
 
 void GeoprocessingRegistry::add_builtin(GeoprocessingServiceInfo info, std::string_view builtin,
@@ -267,20 +267,19 @@ void GeoprocessingRegistry::add_builtin(GeoprocessingServiceInfo info, std::stri
       invalid(where, "rasters", "zonal_statistics needs at least one raster href");
     }
     const bool categorical = parameters.value("categorical", false);
-    add_function(std::move(info), [rasters = std::move(rasters), categorical](const json& sketch,
-                                                                              const GeoprocessingContext&) {
-      return zonal_statistics(sketch, rasters, categorical);
-    });
+    add_function(std::move(info),
+                 [rasters = std::move(rasters), categorical](const json& sketch, const GeoprocessingContext&) {
+                   return zonal_statistics(sketch, rasters, categorical);
+                 });
   } else if (builtin == "overlap") {
     std::vector<std::string> layers = strings_member(parameters, where, "layers");
     if (layers.empty()) {
       invalid(where, "layers", "overlap needs at least one vector source");
     }
     std::string attribute = string_member(parameters, where, "attribute", false);
-    add_function(std::move(info), [layers = std::move(layers), attribute = std::move(attribute)](
-                                      const json& sketch, const GeoprocessingContext&) {
-      return overlap(sketch, layers, attribute);
-    });
+    add_function(std::move(info),
+                 [layers = std::move(layers), attribute = std::move(attribute)](
+                     const json& sketch, const GeoprocessingContext&) { return overlap(sketch, layers, attribute); });
   } else if (builtin == "preprocess") {
     PreprocessOptions options;
     options.study_area = parameters.value("studyArea", json());
@@ -291,9 +290,9 @@ void GeoprocessingRegistry::add_builtin(GeoprocessingServiceInfo info, std::stri
       return preprocess_feature(sketch, options);
     });
   } else {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("{}: unknown builtin '{}' (one of: zonal_statistics, overlap, preprocess)", where,
-                            builtin));
+    throw Error(
+        ErrorCode::kInvalidInput,
+        fmt::format("{}: unknown builtin '{}' (one of: zonal_statistics, overlap, preprocess)", where, builtin));
   }
 }
 

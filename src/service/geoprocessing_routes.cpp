@@ -77,9 +77,8 @@ std::string new_task_id() {
 }
 
 bool is_task_id(std::string_view id) {
-  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+  return id.size() == 32 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 [[noreturn]] void forbidden(const std::string& reason) { throw HttpError(403, "Forbidden", reason); }
@@ -135,8 +134,8 @@ json service_sketch(const json& sketch, const std::vector<std::string>& kept, st
     bad_request(fmt::format("{}.features: expected an array", where));
   }
   if (features->size() > kMaxFeatures) {
-    bad_request(fmt::format("{}.features: {} features, at most {} are accepted", where, features->size(),
-                            kMaxFeatures));
+    bad_request(
+        fmt::format("{}.features: {} features, at most {} are accepted", where, features->size(), kMaxFeatures));
   }
   json result = {{"type", "FeatureCollection"}, {"properties", kept_properties(sketch, kept)}};
   if (const auto id = sketch.find("id"); id != sketch.end()) {
@@ -342,11 +341,11 @@ struct GeoprocessingRoutes::Impl {
       all.push_back(std::move(service));
     }
     HttpResponse response = json_response(200, {{"apiVersion", kApiVersion},
-                                                 {"serviceUri", base(request) + "/"},
-                                                 {"title", options.title},
-                                                 {"services", std::move(all)},
-                                                 {"geoprocessingServices", std::move(geoprocessing)},
-                                                 {"preprocessingServices", std::move(preprocessing)}});
+                                                {"serviceUri", base(request) + "/"},
+                                                {"title", options.title},
+                                                {"services", std::move(all)},
+                                                {"geoprocessingServices", std::move(geoprocessing)},
+                                                {"preprocessingServices", std::move(preprocessing)}});
     response.headers.emplace_back("Cache-Control", "no-store");
     return response;
   }
@@ -377,18 +376,17 @@ struct GeoprocessingRoutes::Impl {
   }
 
   json fetch_geometry(const std::string& uri) const {
-    const bool allowed =
-        std::any_of(options.geometry_uri_prefixes.begin(), options.geometry_uri_prefixes.end(),
-                    [&](const std::string& prefix) { return uri.rfind(prefix, 0) == 0; });
-    const bool traversal = uri.find("/../") != std::string::npos || uri.find("/./") != std::string::npos ||
-                           uri.find('\\') != std::string::npos || uri.find('#') != std::string::npos ||
-                           std::any_of(uri.begin(), uri.end(), [](char c) {
-                             return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
-                           });
+    const bool allowed = std::any_of(options.geometry_uri_prefixes.begin(), options.geometry_uri_prefixes.end(),
+                                     [&](const std::string& prefix) { return uri.rfind(prefix, 0) == 0; });
+    const bool traversal =
+        uri.find("/../") != std::string::npos || uri.find("/./") != std::string::npos ||
+        uri.find('\\') != std::string::npos || uri.find('#') != std::string::npos ||
+        std::any_of(uri.begin(), uri.end(), [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
     if (!allowed || traversal) {
       bad_request(fmt::format("geometryUri: not under an allowed prefix ({})",
-                              options.geometry_uri_prefixes.empty() ? std::string("none are configured")
-                                                                    : fmt::format("{}", fmt::join(options.geometry_uri_prefixes, ", "))));
+                              options.geometry_uri_prefixes.empty()
+                                  ? std::string("none are configured")
+                                  : fmt::format("{}", fmt::join(options.geometry_uri_prefixes, ", "))));
     }
     catalog::stac_api::HttpResponse answer;
     try {
@@ -407,14 +405,13 @@ struct GeoprocessingRoutes::Impl {
   }
 
   HttpResponse too_many(const GeoprocessingServiceInfo& info, std::int64_t consumed) const {
-    return json_response(429, {{"code", "TooManyRequests"},
-                               {"description", fmt::format("service '{}' has run {} times this {} period (limit {})",
-                                                           info.endpoint, consumed,
-                                                           rate_limit_period_name(info.rate_limit_period),
-                                                           info.rate_limit)},
-                               {"rateLimit", info.rate_limit},
-                               {"rateLimitPeriod", rate_limit_period_name(info.rate_limit_period)},
-                               {"rateLimitConsumed", consumed}});
+    return json_response(
+        429, {{"code", "TooManyRequests"},
+              {"description", fmt::format("service '{}' has run {} times this {} period (limit {})", info.endpoint,
+                                          consumed, rate_limit_period_name(info.rate_limit_period), info.rate_limit)},
+              {"rateLimit", info.rate_limit},
+              {"rateLimitPeriod", rate_limit_period_name(info.rate_limit_period)},
+              {"rateLimitConsumed", consumed}});
   }
 
   HttpResponse run_service(const HttpRequest& request, std::string_view endpoint) const {
@@ -438,7 +435,8 @@ struct GeoprocessingRoutes::Impl {
     };
     std::string token = string_field("token");
     if (const std::string* header = request.header("authorization");
-        token.empty() && header != nullptr && header->size() > 7 && equals_ignoring_case(header->substr(0, 7), "bearer ")) {
+        token.empty() && header != nullptr && header->size() > 7 &&
+        equals_ignoring_case(header->substr(0, 7), "bearer ")) {
       token = header->substr(7);
     }
     if (info.restricted_access) {

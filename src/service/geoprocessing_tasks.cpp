@@ -53,8 +53,7 @@ TaskStore::TaskStore(const std::string& path)
 std::int64_t TaskStore::start(const TaskRecord& task, int rate_limit, std::int64_t period_start_ms) {
   const std::lock_guard lock(mutex_);
   catalog::sqlite::WriteTransaction transaction(connection_);
-  auto count = connection_.prepare(
-      "SELECT count(*) FROM geoprocessing_tasks WHERE service = ?1 AND started_at >= ?2");
+  auto count = connection_.prepare("SELECT count(*) FROM geoprocessing_tasks WHERE service = ?1 AND started_at >= ?2");
   count.bind(1, task.service).bind(2, period_start_ms);
   count.step();
   const std::int64_t consumed = count.int64(0);
@@ -116,9 +115,9 @@ std::optional<TaskRecord> TaskStore::find(const std::string& id) {
 
 void TaskStore::append_log(const std::string& id, std::string_view message) {
   const std::lock_guard lock(mutex_);
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   connection_.prepare("INSERT INTO geoprocessing_task_logs (task_id, time_ms, message) VALUES (?1, ?2, ?3)")
       .bind(1, id)
       .bind(2, static_cast<std::int64_t>(now))
@@ -159,8 +158,7 @@ std::optional<std::pair<double, double>> TaskStore::medians(const std::string& s
 
 std::int64_t TaskStore::consumed(const std::string& service, std::int64_t period_start_ms) {
   const std::lock_guard lock(mutex_);
-  auto count = connection_.prepare(
-      "SELECT count(*) FROM geoprocessing_tasks WHERE service = ?1 AND started_at >= ?2");
+  auto count = connection_.prepare("SELECT count(*) FROM geoprocessing_tasks WHERE service = ?1 AND started_at >= ?2");
   count.bind(1, service).bind(2, period_start_ms);
   count.step();
   return count.int64(0);

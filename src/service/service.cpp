@@ -219,10 +219,10 @@ struct Service::Impl {
 
   ServiceOptions options;
   service::Authenticator auth;
-  std::optional<service::StacApi> stac;         // a catalog and options.stac
-  std::optional<service::StacBrowser> browser;  // options.browser_dir set
-  std::optional<service::TileRoutes> tiles;     // options.tiles
-  std::optional<service::ViewerRoutes> viewer;  // options.tiles
+  std::optional<service::StacApi> stac;                       // a catalog and options.stac
+  std::optional<service::StacBrowser> browser;                // options.browser_dir set
+  std::optional<service::TileRoutes> tiles;                   // options.tiles
+  std::optional<service::ViewerRoutes> viewer;                // options.tiles
   std::optional<service::GeoprocessingRoutes> geoprocessing;  // options.geoprocessing.registry
 };
 
