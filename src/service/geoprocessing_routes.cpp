@@ -468,6 +468,7 @@ struct GeoprocessingRoutes::Impl {
         // A cached answer is a finished task of its own, not a run: it does
         // not count against the rate limit.
         task.status = "completed";
+        task.cached = true;
         task.data = json::parse(shared->cache->get(cache_path));
         shared->tasks->start(task, 0, 0);
         shared->tasks->finish(task.id, task.status, task.data, {}, 0, 0);

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS geoprocessing_tasks (
   cost REAL,
   geometry_uri TEXT NOT NULL DEFAULT '',
   data TEXT,
-  error TEXT NOT NULL DEFAULT ''
+  error TEXT NOT NULL DEFAULT '',
+  cached INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS geoprocessing_tasks_by_service ON geoprocessing_tasks (service, started_at);
 CREATE INDEX IF NOT EXISTS geoprocessing_tasks_by_start ON geoprocessing_tasks (started_at);
@@ -53,7 +54,8 @@ TaskStore::TaskStore(const std::string& path)
 std::int64_t TaskStore::start(const TaskRecord& task, int rate_limit, std::int64_t period_start_ms) {
   const std::lock_guard lock(mutex_);
   catalog::sqlite::WriteTransaction transaction(connection_);
-  auto count = connection_.prepare("SELECT count(*) FROM geoprocessing_tasks WHERE service = ?1 AND started_at >= ?2");
+  auto count = connection_.prepare(
+      "SELECT count(*) FROM geoprocessing_tasks WHERE service = ?1 AND started_at >= ?2 AND cached = 0");
   count.bind(1, task.service).bind(2, period_start_ms);
   count.step();
   const std::int64_t consumed = count.int64(0);
@@ -62,12 +64,14 @@ std::int64_t TaskStore::start(const TaskRecord& task, int rate_limit, std::int64
   }
   connection_
       .prepare(
-          "INSERT INTO geoprocessing_tasks (id, service, status, started_at, geometry_uri) VALUES (?1, ?2, ?3, ?4, ?5)")
+          "INSERT INTO geoprocessing_tasks (id, service, status, started_at, geometry_uri, cached) VALUES (?1, ?2, ?3, "
+          "?4, ?5, ?6)")
       .bind(1, task.id)
       .bind(2, task.service)
       .bind(3, task.status)
       .bind(4, task.started_at_ms)
       .bind(5, task.geometry_uri)
+      .bind(6, std::int64_t{task.cached ? 1 : 0})
       .run();
   transaction.commit();
   return consumed;
@@ -142,6 +146,7 @@ std::optional<std::pair<double, double>> TaskStore::medians(const std::string& s
   const std::lock_guard lock(mutex_);
   auto select = connection_.prepare(
       "SELECT duration_ms, coalesce(cost, 0) FROM geoprocessing_tasks WHERE service = ?1 AND duration_ms IS NOT NULL "
+      "AND cached = 0 "
       "ORDER BY started_at DESC LIMIT 100");
   select.bind(1, service);
   std::vector<double> durations;
@@ -158,7 +163,8 @@ std::optional<std::pair<double, double>> TaskStore::medians(const std::string& s
 
 std::int64_t TaskStore::consumed(const std::string& service, std::int64_t period_start_ms) {
   const std::lock_guard lock(mutex_);
-  auto count = connection_.prepare("SELECT count(*) FROM geoprocessing_tasks WHERE service = ?1 AND started_at >= ?2");
+  auto count = connection_.prepare(
+      "SELECT count(*) FROM geoprocessing_tasks WHERE service = ?1 AND started_at >= ?2 AND cached = 0");
   count.bind(1, service).bind(2, period_start_ms);
   count.step();
   return count.int64(0);

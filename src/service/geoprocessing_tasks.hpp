@@ -26,6 +26,7 @@ struct TaskRecord {
   std::string geometry_uri;
   nlohmann::json data;  // null until completed
   std::string error;
+  bool cached = false;  // answered from the cache: not a run (rate limits, medians)
 };
 
 struct LogEntry {
