@@ -131,6 +131,22 @@ else
   echo "$SFP_HASH" >"$SFP_VENV/.tessera-requirements.sha256"
 fi
 
+# The geobuf package (tests/python/geobuf_fixtures.py writes the documents the
+# geoprocessing service's decoder is tested against) in a venv of its own,
+# pinned in tests/geobuf/requirements.txt; reinstalled only when that changes.
+GEOBUF_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/geobuf
+GEOBUF_REQUIREMENTS=$(dirname "$0")/../tests/geobuf/requirements.txt
+GEOBUF_HASH=$(sha256sum "$GEOBUF_REQUIREMENTS" | cut -d' ' -f1)
+if [[ -x $GEOBUF_VENV/bin/python && $(cat "$GEOBUF_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$GEOBUF_HASH" ]]; then
+  log "geobuf venv present"
+else
+  log "installing geobuf into $GEOBUF_VENV"
+  rm -rf "$GEOBUF_VENV"
+  "$PYTHON" -m venv "$GEOBUF_VENV"
+  "$GEOBUF_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$GEOBUF_REQUIREMENTS"
+  echo "$GEOBUF_HASH" >"$GEOBUF_VENV/.tessera-requirements.sha256"
+fi
+
 # versitygw, the S3-compatible test server, from the Go module proxy at a
 # pinned version (scripts/s3_server.sh runs it).
 VERSITYGW_VERSION=v1.8.0
