@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "capi_geoprocessing.hpp"
 #include "capi_internal.hpp"
 #include "capi_options.hpp"
 #include "tessera/service.hpp"
@@ -29,7 +30,7 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
       options_json, "tsr_service_new", "options_json",
       {"title", "description", "max_body_bytes", "max_limit", "default_limit", "cors_origins", "browser_dir", "jwks",
        "issuers", "audience", "leeway_seconds", "require_auth", "allow_anonymous_writes", "stac", "tiles", "viewer_dir",
-       "basemap_path", "cache_max_age_seconds", "pyramid_dir"});
+       "basemap_path", "cache_max_age_seconds", "pyramid_dir", "geoprocessing"});
   tessera::ServiceOptions parsed;
   parsed.title = options.string("title").value_or(parsed.title);
   parsed.description = options.string("description").value_or(parsed.description);
@@ -60,6 +61,9 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
     parsed.cache_max_age_seconds = static_cast<int>(*max_age);
   }
   parsed.pyramid_dir = options.string("pyramid_dir").value_or(std::string{});
+  if (const json* geoprocessing = options.find("geoprocessing")) {
+    parsed.geoprocessing = tessera::capi::geoprocessing_options_of(*geoprocessing, "tsr_service_new");
+  }
   return parsed;
 }
 
