@@ -6,6 +6,7 @@
 
 #include <pybind11/stl.h>
 
+#include "bind_geoprocessing.hpp"
 #include "bindings.hpp"
 #include "tessera/service.hpp"
 
@@ -22,14 +23,15 @@ void bind_service(py::module_& m) {
   py::class_<Service>(m, "Service",
                       "The STAC API over a catalog, the tile routes (/cog, /searches) and the map viewer as a "
                       "function of requests, without sockets: handle() answers one request; tessera.asgi.app() "
-                      "serves it to an ASGI server. Without a catalog (None): the COG tiles and the viewer only.")
+                      "serves it to an ASGI server. Without a catalog (None): the COG tiles and the viewer only. "
+                      "geoprocessing: a GeoprocessingOptions whose services are served under /geoprocessing/.")
       .def(py::init([](Catalog* catalog, const std::string& title, const std::string& description,
                        std::size_t max_body_bytes, std::size_t max_limit, std::size_t default_limit,
                        const std::vector<std::string>& cors_origins, const std::string& browser_dir,
                        const std::string& jwks, const std::vector<std::string>& issuers, const std::string& audience,
                        int leeway_seconds, bool require_auth, bool allow_anonymous_writes, bool stac, bool tiles,
                        const std::string& viewer_dir, const std::string& basemap_path, int cache_max_age_seconds,
-                       const std::string& pyramid_dir) {
+                       const std::string& pyramid_dir, const optional_ref<PythonGeoprocessingOptions>& geoprocessing) {
              ServiceOptions options;
              options.title = title;
              options.description = description;
@@ -50,6 +52,9 @@ void bind_service(py::module_& m) {
              options.basemap_path = basemap_path;
              options.cache_max_age_seconds = cache_max_age_seconds;
              options.pyramid_dir = pyramid_dir;
+             if (geoprocessing) {
+               options.geoprocessing = geoprocessing->get().serve();
+             }
              // Reading the key set may fetch a URL.
              py::gil_scoped_release release;
              return catalog != nullptr ? std::make_unique<Service>(*catalog, std::move(options))
@@ -64,7 +69,7 @@ void bind_service(py::module_& m) {
            py::arg("require_auth") = false, py::arg("allow_anonymous_writes") = false, py::arg("stac") = defaults.stac,
            py::arg("tiles") = defaults.tiles, py::arg("viewer_dir") = std::string{},
            py::arg("basemap_path") = std::string{}, py::arg("cache_max_age_seconds") = defaults.cache_max_age_seconds,
-           py::arg("pyramid_dir") = std::string{},
+           py::arg("pyramid_dir") = std::string{}, py::arg("geoprocessing") = py::none(),
            // The catalog lives as long as the service.
            py::keep_alive<1, 2>())
       .def(

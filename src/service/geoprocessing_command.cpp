@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <thread>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -69,14 +71,19 @@ class Child {
   void kill() noexcept {
     if (pid_ > 0) {
       ::kill(-pid_, SIGKILL);
-      (void)wait();
+      (void)reap(true);
     }
   }
-  // The exit status; CPU seconds of the child in `cpu`.
-  int wait(double* cpu = nullptr) noexcept {
+  // Reaps the child: its exit status, once it has exited (`block`: waiting
+  // for it), else nullopt; its CPU seconds in `cpu`.
+  std::optional<int> reap(bool block, double* cpu = nullptr) noexcept {
     int status = 0;
     rusage usage{};
-    while (::wait4(pid_, &status, 0, &usage) < 0 && errno == EINTR) {
+    pid_t reaped = 0;
+    while ((reaped = ::wait4(pid_, &status, block ? 0 : WNOHANG, &usage)) < 0 && errno == EINTR) {
+    }
+    if (reaped == 0) {
+      return std::nullopt;
     }
     pid_ = -1;
     if (cpu != nullptr) {
@@ -202,11 +209,14 @@ json run_command(const std::vector<std::string>& argv, const json& input, double
   if (request.empty()) {
     in.write.reset();
   }
-  while (out.read.get() >= 0 || err.read.get() >= 0) {
+  const auto check_time = [&] {
     if (context.cancelled() || std::chrono::steady_clock::now() >= deadline) {
       throw Error(ErrorCode::kUnavailable,
                   fmt::format("command: '{}' did not finish within {} s", argv.front(), timeout_seconds));
     }
+  };
+  while (out.read.get() >= 0 || err.read.get() >= 0) {
+    check_time();
     pollfd fds[3];
     nfds_t count = 0;
     const auto watch = [&](Fd& fd, short events) {
@@ -257,8 +267,15 @@ json run_command(const std::vector<std::string>& argv, const json& input, double
     }
   }
   log.flush();
+  // Its output is closed, but it may still run: it is waited for until the
+  // deadline too.
   double cpu = 0;
-  const int status = child.wait(&cpu);
+  std::optional<int> exited;
+  while (!(exited = child.reap(false, &cpu))) {
+    check_time();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const int status = *exited;
   context.add_cpu_seconds(cpu);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const std::string how = WIFEXITED(status) ? fmt::format("exited with status {}", WEXITSTATUS(status))

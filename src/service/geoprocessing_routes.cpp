@@ -6,6 +6,8 @@
 #include <chrono>
 #include <ctime>
 #include <future>
+#include <semaphore>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -32,8 +34,8 @@ constexpr std::size_t kMaxCacheKeyBytes = 256;
 constexpr std::size_t kDefaultLogLimit = 100;
 constexpr std::size_t kMaxLogLimit = 1000;
 constexpr std::size_t kMaxFeatures = 10000;
-// Runs of this process at once, abandoned (timed-out) callables included;
-// more are answered 503.
+// Runs of this process at once (running, abandoned after their timeout, or
+// waiting for an async slot), per async worker; more are answered 503.
 constexpr int kRunsPerAsyncWorker = 8;
 // Longest a server-sent event stream stays open before it sends the pending
 // task and ends (the client reconnects, EventSource's default).
@@ -163,20 +165,34 @@ std::string sketch_hash(const json& sketch) {
   return packaging::sha256_hex("feature\n" + sketch["geometry"].dump() + '\n' + sketch["properties"].dump());
 }
 
-// A geometryUri prefix: https (http only to loopback when allowed), ending
-// with '/', so a prefix never matches another host or a longer name.
+// A geometryUri prefix: https://host/... (http only to a loopback host when
+// allowed), ending with '/', so a prefix never matches another host or a
+// longer name.
 void check_prefix(const std::string& prefix, bool allow_loopback) {
-  const bool https = prefix.rfind("https://", 0) == 0;
-  const bool loopback = prefix.rfind("http://127.0.0.1", 0) == 0 || prefix.rfind("http://localhost", 0) == 0;
-  if (!https && !(allow_loopback && loopback)) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("geoprocessing: geometryUri prefix '{}' is not https:// (http:// is accepted for "
-                            "127.0.0.1 and localhost in tests only)",
-                            prefix));
+  const auto fail = [&](std::string_view why) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("geoprocessing: geometryUri prefix '{}': {}", prefix, why));
+  };
+  const std::size_t scheme_end = prefix.find("://");
+  const std::size_t path_start = scheme_end == std::string::npos ? std::string::npos : prefix.find('/', scheme_end + 3);
+  if (path_start == std::string::npos || path_start == scheme_end + 3 || prefix.back() != '/') {
+    fail("expected scheme://host/ and a path ending with '/'");
   }
-  if (prefix.back() != '/' || prefix.find('/', prefix.find("://") + 3) == std::string::npos) {
-    throw Error(ErrorCode::kInvalidInput,
-                fmt::format("geoprocessing: geometryUri prefix '{}' must end with '/' after the host", prefix));
+  const std::string_view authority = std::string_view(prefix).substr(scheme_end + 3, path_start - scheme_end - 3);
+  if (authority.find('@') != std::string_view::npos) {
+    fail("user information is not accepted");
+  }
+  // The host without its port ("[::1]:8080" -> "[::1]").
+  const std::size_t port = authority.rfind(':');
+  const std::string_view host =
+      port != std::string_view::npos && authority.find(']', port) == std::string_view::npos ? authority.substr(0, port)
+                                                                                             : authority;
+  if (host.empty()) {
+    fail("no host");
+  }
+  const bool loopback = host == "127.0.0.1" || host == "localhost" || host == "[::1]";
+  const std::string_view scheme = std::string_view(prefix).substr(0, scheme_end);
+  if (scheme != "https" && !(scheme == "http" && allow_loopback && loopback)) {
+    fail("not https:// (http:// is accepted for 127.0.0.1, localhost and [::1] in tests only)");
   }
 }
 
@@ -188,6 +204,9 @@ struct Shared {
   std::unique_ptr<Storage> cache;  // null: no cache
   std::atomic<int> running{0};
   int max_running = 0;
+  // Async runs started at once (GeoprocessingOptions::async_workers); the
+  // others wait in line, pending.
+  std::unique_ptr<std::counting_semaphore<256>> async_slots;
 };
 
 // One run of a service for one task: the first of the worker's result and
@@ -214,7 +233,7 @@ struct Run {
     try {
       shared->tasks->finish(task_id, status, data, error, elapsed_ms(), cost);
       if (status == "completed" && !cache_path.empty() && shared->cache) {
-        shared->cache->put(cache_path, data.dump());
+        shared->cache->put(cache_path, data.dump(-1, ' ', false, json::error_handler_t::replace));
       }
     } catch (const std::exception& failure) {
       log(LogLevel::kError, fmt::format("geoprocessing task {}: not recorded: {}", task_id, failure.what()));
@@ -228,12 +247,26 @@ double thread_cpu_seconds() {
   return static_cast<double>(spec.tv_sec) + static_cast<double>(spec.tv_nsec) / 1e9;
 }
 
+// Runs `body` on a detached thread of its own; when the system cannot start
+// one, the run fails (and no longer counts as running) instead.
+template <typename Body>
+bool detached(const std::shared_ptr<Run>& run, Body&& body) {
+  try {
+    std::thread(std::forward<Body>(body)).detach();
+    return true;
+  } catch (const std::system_error& failure) {
+    --run->shared->running;
+    run->finish("failed", nullptr, fmt::format("cannot start the run: {}", failure.what()), 0);
+    return false;
+  }
+}
+
 // Runs the service on a thread of its own and waits for it at most the
 // service's timeout; the task is finished either way.
 void supervise(const std::shared_ptr<Run>& run) {
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
-  std::thread worker([run, done] {
+  const bool worker = detached(run, [run, done] {
     const std::string& id = run->task_id;
     const std::shared_ptr<Shared> shared = run->shared;
     const GeoprocessingContext context(
@@ -252,11 +285,15 @@ void supervise(const std::shared_ptr<Run>& run) {
     } catch (const std::exception& failure) {
       context.log(failure.what());
       run->finish("failed", nullptr, failure.what(), thread_cpu_seconds() - cpu_start + context.extra_cpu_seconds());
+    } catch (...) {
+      run->finish("failed", nullptr, "the service threw something that is not an exception", 0);
     }
     done->set_value();
     --shared->running;
   });
-  worker.detach();
+  if (!worker) {
+    return;
+  }
   if (finished.wait_for(std::chrono::duration<double>(run->timeout_seconds)) == std::future_status::timeout) {
     run->cancelled->store(true);
     const std::string message = fmt::format("timed out after {} s", run->timeout_seconds);
@@ -300,6 +337,7 @@ struct GeoprocessingRoutes::Impl {
       shared->cache = Storage::open(options.storage, options.storage_options);
     }
     shared->max_running = options.async_workers * kRunsPerAsyncWorker;
+    shared->async_slots = std::make_unique<std::counting_semaphore<256>>(options.async_workers);
     StacApiOptions http;
     http.max_response_bytes = options.max_geometry_bytes;
     http.timeout_ms = 30000;
@@ -464,12 +502,14 @@ struct GeoprocessingRoutes::Impl {
     if (!cache_key.empty() && shared->cache) {
       cache_path = fmt::format("geoprocessing-cache/{}/{}.json", info.endpoint,
                                packaging::sha256_hex(cache_key + '\n' + sketch_hash(sketch)));
-      if (shared->cache->exists(cache_path)) {
-        // A cached answer is a finished task of its own, not a run: it does
-        // not count against the rate limit.
+      // A cached answer is a finished task of its own, not a run: it does not
+      // count against the rate limit. One that cannot be read is a miss.
+      json cached = shared->cache->exists(cache_path) ? json::parse(shared->cache->get(cache_path), nullptr, false)
+                                                      : json(json::value_t::discarded);
+      if (!cached.is_discarded()) {
         task.status = "completed";
         task.cached = true;
-        task.data = json::parse(shared->cache->get(cache_path));
+        task.data = std::move(cached);
         shared->tasks->start(task, 0, 0);
         shared->tasks->finish(task.id, task.status, task.data, {}, 0, 0);
         shared->tasks->append_log(task.id, "answered from the cache");
@@ -505,7 +545,12 @@ struct GeoprocessingRoutes::Impl {
     if (info.execution_mode == ExecutionMode::kSync) {
       supervise(run);
     } else {
-      std::thread([run] { supervise(run); }).detach();
+      detached(run, [run] {
+        std::counting_semaphore<256>& slots = *run->shared->async_slots;
+        slots.acquire();
+        supervise(run);
+        slots.release();
+      });
     }
     const auto stored = shared->tasks->find(task.id);
     return json_response(200, task_json(request, stored ? *stored : task));

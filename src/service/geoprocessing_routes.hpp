@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "service/auth.hpp"
 #include "tessera/service.hpp"
 
@@ -35,5 +37,9 @@ class GeoprocessingRoutes {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Adds the geoprocessing routes to an OpenAPI 3.0 document's `paths`, their
+// schemas to `schemas` (which must hold the "Error" schema).
+void add_geoprocessing_openapi(nlohmann::json& paths, nlohmann::json& schemas);
 
 }  // namespace tessera::service

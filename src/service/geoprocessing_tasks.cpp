@@ -83,7 +83,8 @@ void TaskStore::finish(const std::string& id, const std::string& status, const j
   auto update = connection_.prepare(
       "UPDATE geoprocessing_tasks SET status = ?2, data = ?3, error = ?4, duration_ms = ?5, cost = ?6 WHERE id = ?1");
   update.bind(1, id).bind(2, status);
-  const std::string text = data.dump();
+  // A callable's strings may not be UTF-8: replaced, so the task is still recorded.
+  const std::string text = data.dump(-1, ' ', false, json::error_handler_t::replace);
   if (data.is_null()) {
     update.bind_null(3);
   } else {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "service/aggregation_routes.hpp"
+#include "service/geoprocessing_routes.hpp"
 #include "service/tile_openapi.hpp"
 
 namespace tessera::service {
@@ -287,6 +288,9 @@ json openapi_document(const ServiceOptions& options) {
   add_aggregation_openapi(paths, schemas);
   if (options.tiles) {
     add_tile_openapi(paths);
+  }
+  if (options.geoprocessing.registry) {
+    add_geoprocessing_openapi(paths, schemas);
   }
   return {{"openapi", "3.0.3"},
           {"info", {{"title", options.title}, {"description", options.description}, {"version", "1.0.0"}}},

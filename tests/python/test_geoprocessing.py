@@ -441,3 +441,17 @@ def test_prune_keeps_recent_tasks(served):
                          capture_output=True, text=True, check=True)
     assert json.loads(run.stdout) == {"removed": 0}
     assert math.isfinite(json.loads(call("GET", f"{base}geoprocessing/")[2])["services"][0]["medianDuration"])
+
+
+@pytest.mark.parametrize("prefix, flags", [
+    ("http://127.0.0.1:1/", []),
+    ("http://example.test/", ["--allow-loopback-geometry-uri"]),
+    ("https://example.test", []),
+])
+def test_serve_refuses_geometry_uri_prefixes_it_cannot_trust(tmp_path, prefix, flags):
+    services = tmp_path / "services.json"
+    services.write_text(json.dumps([{"endpoint": "echo", "command": ["cat"]}]))
+    run = subprocess.run([cli_path(), "serve", "--port", "0", "--no-tiles", "--services", str(services),
+                          "--geoprocessing-tasks", str(tmp_path / "tasks.sqlite"), "--geometry-uri-prefix", prefix,
+                          *flags], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and "geometryUri prefix" in run.stderr, run.stderr

@@ -15,6 +15,9 @@ from ._tessera import (
     Catalog,
     Colormap,
     Environment,
+    GeoprocessingContext,
+    GeoprocessingOptions,
+    GeoprocessingRegistry,
     ImageData,
     Mosaic,
     Pyramid,
@@ -52,6 +55,7 @@ from ._tessera import (
     tile_cache_stats,
     tilejson,
     to_cog,
+    zonal_statistics,
 )
 
 __all__ = [
@@ -70,6 +74,10 @@ __all__ = [
     "Matcher",
     "Runner",
     "Service",
+    "GeoprocessingContext",
+    "GeoprocessingOptions",
+    "GeoprocessingRegistry",
+    "zonal_statistics",
     "Tile",
     "TileMatrixSet",
     "configure",
