@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <protozero/pbf_reader.hpp>
 
+#include "service/bounded_json.hpp"
 #include "tessera/error.hpp"
 #include "tessera/geoprocessing.hpp"
 
@@ -128,9 +129,9 @@ class Decoder {
           break;
         case value_field::kJson: {
           const std::string_view text = view_of(message.get_view());
-          result = json::parse(text.begin(), text.end(), nullptr, false);
+          result = service::parse_bounded_json(text);
           if (result.is_discarded()) {
-            malformed(fmt::format("{}: json_value is not JSON", where));
+            malformed(fmt::format("{}: json_value is not JSON nested at most {} deep", where, service::kMaxJsonDepth));
           }
           break;
         }

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "service/bounded_json.hpp"
 #include "tessera/error.hpp"
 
 extern char** environ;
@@ -284,9 +285,10 @@ json run_command(const std::vector<std::string>& argv, const json& input, double
                                     ? fmt::format("command: '{}' {}", argv.front(), how)
                                     : fmt::format("command: '{}' {}: {}", argv.front(), how, log.last()));
   }
-  json result = json::parse(output, nullptr, false);
+  json result = parse_bounded_json(output);
   if (result.is_discarded()) {
-    throw Error(ErrorCode::kIo, fmt::format("command: '{}' did not write JSON on stdout", argv.front()));
+    throw Error(ErrorCode::kIo, fmt::format("command: '{}' did not write JSON (nested at most {} deep) on stdout",
+                                            argv.front(), kMaxJsonDepth));
   }
   return result;
 }

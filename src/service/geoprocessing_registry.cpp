@@ -41,6 +41,9 @@ constexpr std::string_view kInfoMembers[] = {"title",         "endpoint",       
                                              "executionMode", "usesAttributes", "timeout",     "restrictedAccess",
                                              "issAllowList",  "rateLimited",    "rateLimit",   "rateLimitPeriod"};
 
+// Runs per period: beyond, a service is as good as unlimited (0).
+constexpr std::int64_t kMaxRateLimit = 1'000'000'000;
+
 [[noreturn]] void invalid(std::string_view where, std::string_view member, std::string_view what) {
   throw Error(ErrorCode::kInvalidInput, fmt::format("{}.{}: {}", where, member, what));
 }
@@ -159,8 +162,8 @@ GeoprocessingServiceInfo GeoprocessingServiceInfo::from_json(const json& value, 
   }
   info.iss_allow_list = strings_member(value, where, "issAllowList");
   if (const auto it = value.find("rateLimit"); it != value.end() && !it->is_null()) {
-    if (!it->is_number_integer()) {
-      invalid(where, "rateLimit", "expected an integer");
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > kMaxRateLimit) {
+      invalid(where, "rateLimit", fmt::format("expected an integer from 0 to {}", kMaxRateLimit));
     }
     info.rate_limit = it->get<int>();
   }
@@ -266,7 +269,11 @@ void GeoprocessingRegistry::add_builtin(GeoprocessingServiceInfo info, std::stri
     if (rasters.empty()) {
       invalid(where, "rasters", "zonal_statistics needs at least one raster href");
     }
-    const bool categorical = parameters.value("categorical", false);
+    const auto categorical_member = parameters.find("categorical");
+    if (categorical_member != parameters.end() && !categorical_member->is_boolean()) {
+      invalid(where, "categorical", "expected true or false");
+    }
+    const bool categorical = categorical_member != parameters.end() && categorical_member->get<bool>();
     add_function(std::move(info),
                  [rasters = std::move(rasters), categorical](const json& sketch, const GeoprocessingContext&) {
                    return zonal_statistics(sketch, rasters, categorical);

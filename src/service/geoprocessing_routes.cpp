@@ -15,6 +15,7 @@
 
 #include "catalog/stac_api/http_client.hpp"
 #include "packaging/sha256.hpp"
+#include "service/bounded_json.hpp"
 #include "service/geoprocessing_tasks.hpp"
 #include "service/http_support.hpp"
 #include "tessera/error.hpp"
@@ -457,9 +458,11 @@ struct GeoprocessingRoutes::Impl {
       throw HttpError(404, "NotFound", fmt::format("no geoprocessing service '{}'", endpoint));
     }
     const GeoprocessingServiceInfo& info = options.registry->info(endpoint);
-    const json body = json::parse(request.body, nullptr, false);
+    const json body = parse_bounded_json(request.body);
     if (!body.is_object()) {
-      bad_request("the request body is not a JSON object {geometry | geometryUri, token?, cacheKey?}");
+      bad_request(fmt::format("the request body is not a JSON object {{geometry | geometryUri, token?, cacheKey?}} "
+                              "nested at most {} deep",
+                              kMaxJsonDepth));
     }
     const auto string_field = [&](const char* name) -> std::string {
       const auto it = body.find(name);

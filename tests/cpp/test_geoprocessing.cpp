@@ -127,6 +127,17 @@ TEST(GeoprocessingRegistry, DefinitionsAreChecked) {
         registry.add_definitions(json::parse(R"([{"endpoint": "a", "command": ["cat"], "executionMode": "x"}])"));
       },
       ErrorCode::kInvalidInput, "sync, async");
+  expect_error(
+      [&] {
+        registry.add_definitions(json::parse(R"([{"endpoint": "a", "command": ["cat"], "rateLimit": 1e12}])"));
+      },
+      ErrorCode::kInvalidInput, "rateLimit");
+  expect_error(
+      [&] {
+        registry.add_definitions(json::parse(
+            R"([{"endpoint": "a", "builtin": "zonal_statistics", "rasters": ["x.tif"], "categorical": "yes"}])"));
+      },
+      ErrorCode::kInvalidInput, "categorical");
   registry.add_definitions(json::parse(R"([{"endpoint": "echo", "command": ["cat"], "executionMode": "async"}])"));
   EXPECT_EQ(registry.info("echo").execution_mode, tessera::ExecutionMode::kAsync);
   expect_error(
@@ -189,4 +200,9 @@ TEST(GeoprocessingRoutes, RunAFunctionAndListIt) {
   request.path = "/geoprocessing/area";
   request.body = "[]";
   EXPECT_EQ(service.handle(request).status, 400);
+  // Nesting deeper than any sketch is refused before it is built.
+  request.body = R"({"geometry": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  const tessera::HttpResponse deep = service.handle(request);
+  EXPECT_EQ(deep.status, 400);
+  EXPECT_NE(deep.body.find("nested at most 128 deep"), std::string::npos) << deep.body;
 }

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import exactextract
 import numpy
@@ -455,3 +456,29 @@ def test_serve_refuses_geometry_uri_prefixes_it_cannot_trust(tmp_path, prefix, f
                           "--geoprocessing-tasks", str(tmp_path / "tasks.sqlite"), "--geometry-uri-prefix", prefix,
                           *flags], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0 and "geometryUri prefix" in run.stderr, run.stderr
+
+
+def test_the_example_project(tmp_path):
+    example = Path(__file__).resolve().parents[2] / "examples" / "geoprocessing"
+    process = subprocess.Popen(
+        [cli_path(), "serve", "--port", "0", "--no-tiles", "--services", "services.json", "--geoprocessing-tasks",
+         str(tmp_path / "tasks.sqlite"), "--geoprocessing-storage", str(tmp_path / "cache")],
+        cwd=example, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = process.stdout.readline().strip()
+        assert base.startswith("http://"), process.stderr.read() if process.poll() is not None else base
+        sketch = {"type": "FeatureCollection", "properties": {}, "features": [
+            feature({"type": "Point", "coordinates": [15, 45]}), feature(square())]}
+        status, _, task = post(base, "summary", {"geometry": sketch})
+        assert status == 200 and task["data"] == {"features": 2, "vertices": 6, "types": ["Point", "Polygon"]}
+        status, _, task = post(base, "summary-async", {"geometry": sketch, "cacheKey": "v1"})
+        assert status == 200 and task["status"] == "pending"
+        events = call("GET", task["location"] + "/events")[2].decode()
+        assert "event: done" in events
+        logs = json.loads(call("GET", task["location"] + "/logs")[2])
+        assert logs["events"][0]["message"] == "summarising 2 feature(s)"
+        status, _, task = post(base, "clip", {"geometry": feature(square(), name="kept", other=1)})
+        assert task["status"] == "completed" and task["data"]["properties"] == {"name": "kept"}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
