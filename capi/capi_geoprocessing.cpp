@@ -35,10 +35,10 @@ GeoprocessingRegistry registry_of(const json& definitions, const std::string& ba
 
 GeoprocessingOptions geoprocessing_options_of(const json& value, const char* function) {
   const std::string text = value.dump();
-  const Options options(text.c_str(), function, "options_json: 'geoprocessing'",
-                        {"services", "base_dir", "title", "tasks_path", "storage", "storage_options",
-                         "log_retention_days", "async_workers", "geometry_uri_prefixes", "allow_loopback_geometry_uri",
-                         "max_geometry_bytes"});
+  const Options options(
+      text.c_str(), function, "options_json: 'geoprocessing'",
+      {"services", "base_dir", "title", "tasks_path", "storage", "storage_options", "log_retention_days",
+       "async_workers", "geometry_uri_prefixes", "allow_loopback_geometry_uri", "max_geometry_bytes"});
   GeoprocessingOptions parsed;
   const json* services = options.find("services");
   if (services == nullptr) {
@@ -69,8 +69,7 @@ GeoprocessingOptions geoprocessing_options_of(const json& value, const char* fun
 
 extern "C" {
 
-tsr_status tsr_geoprocessing_new(const char* definitions_json, const char* base_dir,
-                                 tsr_geoprocessing* out_registry) {
+tsr_status tsr_geoprocessing_new(const char* definitions_json, const char* base_dir, tsr_geoprocessing* out_registry) {
   return tessera::capi::guarded([&] {
     TSR_REQUIRE(out_registry);
     const nlohmann::json definitions =
@@ -100,8 +99,7 @@ tsr_status tsr_geoprocessing_run(tsr_geoprocessing registry, const char* endpoin
     const nlohmann::json sketch =
         tessera::capi::parse_json_argument(sketch_json, "tsr_geoprocessing_run", "sketch_json");
     auto lines = std::make_shared<std::vector<std::string>>();
-    const tessera::GeoprocessingContext context(
-        [lines](std::string_view line) { lines->emplace_back(line); }, nullptr);
+    const tessera::GeoprocessingContext context([lines](std::string_view line) { lines->emplace_back(line); }, nullptr);
     nlohmann::json data = services.run(name, sketch, context);
     *out_result_json = tessera::capi::copy_string(nlohmann::json{{"data", std::move(data)}, {"log", *lines}}.dump());
   });

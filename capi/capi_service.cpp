@@ -26,11 +26,27 @@ using tessera::capi::guarded;
 using tessera::capi::Options;
 
 tessera::ServiceOptions service_options_of(const char* options_json) {
-  const Options options(
-      options_json, "tsr_service_new", "options_json",
-      {"title", "description", "max_body_bytes", "max_limit", "default_limit", "cors_origins", "browser_dir", "jwks",
-       "issuers", "audience", "leeway_seconds", "require_auth", "allow_anonymous_writes", "stac", "tiles", "viewer_dir",
-       "basemap_path", "cache_max_age_seconds", "pyramid_dir", "geoprocessing"});
+  const Options options(options_json, "tsr_service_new", "options_json",
+                        {"title",
+                         "description",
+                         "max_body_bytes",
+                         "max_limit",
+                         "default_limit",
+                         "cors_origins",
+                         "browser_dir",
+                         "jwks",
+                         "issuers",
+                         "audience",
+                         "leeway_seconds",
+                         "require_auth",
+                         "allow_anonymous_writes",
+                         "stac",
+                         "tiles",
+                         "viewer_dir",
+                         "basemap_path",
+                         "cache_max_age_seconds",
+                         "pyramid_dir",
+                         "geoprocessing"});
   tessera::ServiceOptions parsed;
   parsed.title = options.string("title").value_or(parsed.title);
   parsed.description = options.string("description").value_or(parsed.description);

@@ -42,8 +42,7 @@ void add_geoprocessing_openapi(json& paths, json& schemas) {
            {"description", "the service's endpoint name"},
            {"schema", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,64}$"}}}}}},
         {"requestBody",
-         {{"required", true},
-          {"content", {{"application/json", {{"schema", schema_ref("GeoprocessingRequest")}}}}}}},
+         {{"required", true}, {"content", {{"application/json", {{"schema", schema_ref("GeoprocessingRequest")}}}}}}},
         {"responses",
          {{"200", task_answer},
           {"400", failure("the request, its sketch or its geometryUri is invalid (the description says where)")},
@@ -60,12 +59,13 @@ void add_geoprocessing_openapi(json& paths, json& schemas) {
   paths["/geoprocessing/tasks/{taskId}/events"] = {
       {"get",
        {{"operationId", "followGeoprocessingTask"},
-        {"summary", "server-sent events: one event with the task once it has finished (at once if it has), then "
-                    "the stream ends"},
+        {"summary",
+         "server-sent events: one event with the task once it has finished (at once if it has), then "
+         "the stream ends"},
         {"parameters", {task_id}},
         {"responses",
-         {{"200", answer("the task as an event ('done', or 'task' while still pending after 55 s)",
-                         "text/event-stream", {{"type", "string"}})},
+         {{"200", answer("the task as an event ('done', or 'task' while still pending after 55 s)", "text/event-stream",
+                         {{"type", "string"}})},
           {"404", unknown_task}}}}}};
   paths["/geoprocessing/tasks/{taskId}/logs"] = {
       {"get",
@@ -90,25 +90,24 @@ void add_geoprocessing_openapi(json& paths, json& schemas) {
 
   const json text = {{"type", "string"}};
   const json strings = {{"type", "array"}, {"items", text}};
-  schemas["GeoprocessingService"] = {
-      {"type", "object"},
-      {"properties",
-       {{"title", text},
-        {"endpoint", text},
-        {"uri", text},
-        {"description", text},
-        {"type", {{"type", "string"}, {"enum", {"geoprocessing", "preprocessing"}}}},
-        {"executionMode", {{"type", "string"}, {"enum", {"sync", "async"}}}},
-        {"usesAttributes", strings},
-        {"timeout", {{"type", "number"}}},
-        {"restrictedAccess", {{"type", "boolean"}}},
-        {"issAllowList", strings},
-        {"rateLimited", {{"type", "boolean"}}},
-        {"rateLimit", {{"type", "integer"}}},
-        {"rateLimitPeriod", {{"type", "string"}, {"enum", {"daily", "monthly"}}}},
-        {"rateLimitConsumed", {{"type", "integer"}}},
-        {"medianDuration", {{"type", "number"}}},
-        {"medianCost", {{"type", "number"}}}}}};
+  schemas["GeoprocessingService"] = {{"type", "object"},
+                                     {"properties",
+                                      {{"title", text},
+                                       {"endpoint", text},
+                                       {"uri", text},
+                                       {"description", text},
+                                       {"type", {{"type", "string"}, {"enum", {"geoprocessing", "preprocessing"}}}},
+                                       {"executionMode", {{"type", "string"}, {"enum", {"sync", "async"}}}},
+                                       {"usesAttributes", strings},
+                                       {"timeout", {{"type", "number"}}},
+                                       {"restrictedAccess", {{"type", "boolean"}}},
+                                       {"issAllowList", strings},
+                                       {"rateLimited", {{"type", "boolean"}}},
+                                       {"rateLimit", {{"type", "integer"}}},
+                                       {"rateLimitPeriod", {{"type", "string"}, {"enum", {"daily", "monthly"}}}},
+                                       {"rateLimitConsumed", {{"type", "integer"}}},
+                                       {"medianDuration", {{"type", "number"}}},
+                                       {"medianCost", {{"type", "number"}}}}}};
   const json services = {{"type", "array"}, {"items", schema_ref("GeoprocessingService")}};
   schemas["GeoprocessingProject"] = {{"type", "object"},
                                      {"properties",

@@ -184,9 +184,9 @@ void check_prefix(const std::string& prefix, bool allow_loopback) {
   }
   // The host without its port ("[::1]:8080" -> "[::1]").
   const std::size_t port = authority.rfind(':');
-  const std::string_view host =
-      port != std::string_view::npos && authority.find(']', port) == std::string_view::npos ? authority.substr(0, port)
-                                                                                             : authority;
+  const std::string_view host = port != std::string_view::npos && authority.find(']', port) == std::string_view::npos
+                                    ? authority.substr(0, port)
+                                    : authority;
   if (host.empty()) {
     fail("no host");
   }
@@ -460,9 +460,10 @@ struct GeoprocessingRoutes::Impl {
     const GeoprocessingServiceInfo& info = options.registry->info(endpoint);
     const json body = parse_bounded_json(request.body);
     if (!body.is_object()) {
-      bad_request(fmt::format("the request body is not a JSON object {{geometry | geometryUri, token?, cacheKey?}} "
-                              "nested at most {} deep",
-                              kMaxJsonDepth));
+      bad_request(
+          fmt::format("the request body is not a JSON object {{geometry | geometryUri, token?, cacheKey?}} "
+                      "nested at most {} deep",
+                      kMaxJsonDepth));
     }
     const auto string_field = [&](const char* name) -> std::string {
       const auto it = body.find(name);

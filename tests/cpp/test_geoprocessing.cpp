@@ -128,9 +128,7 @@ TEST(GeoprocessingRegistry, DefinitionsAreChecked) {
       },
       ErrorCode::kInvalidInput, "sync, async");
   expect_error(
-      [&] {
-        registry.add_definitions(json::parse(R"([{"endpoint": "a", "command": ["cat"], "rateLimit": 1e12}])"));
-      },
+      [&] { registry.add_definitions(json::parse(R"([{"endpoint": "a", "command": ["cat"], "rateLimit": 1e12}])")); },
       ErrorCode::kInvalidInput, "rateLimit");
   expect_error(
       [&] {
