@@ -180,18 +180,16 @@ void bind_geoprocessing(py::module_& m) {
              if (!registry) {
                throw Error(ErrorCode::kInvalidInput, "GeoprocessingOptions: registry is required");
              }
-             PythonGeoprocessingOptions result;
-             result.registry = std::move(registry);
-             result.options.tasks_path = tasks_path;
-             result.options.title = title;
-             result.options.storage = storage;
-             result.options.storage_options = storage_options;
-             result.options.log_retention_days = log_retention_days;
-             result.options.async_workers = async_workers;
-             result.options.geometry_uri_prefixes = geometry_uri_prefixes;
-             result.options.allow_loopback_geometry_uri = allow_loopback_geometry_uri;
-             result.options.max_geometry_bytes = max_geometry_bytes;
-             return result;
+             return PythonGeoprocessingOptions{std::move(registry),
+                                               {.title = title,
+                                                .storage = storage,
+                                                .storage_options = storage_options,
+                                                .tasks_path = tasks_path,
+                                                .log_retention_days = log_retention_days,
+                                                .async_workers = async_workers,
+                                                .geometry_uri_prefixes = geometry_uri_prefixes,
+                                                .allow_loopback_geometry_uri = allow_loopback_geometry_uri,
+                                                .max_geometry_bytes = max_geometry_bytes}};
            }),
            py::arg("registry"), py::arg("tasks_path"), py::kw_only(), py::arg("title") = defaults.title,
            py::arg("storage") = std::string{}, py::arg("storage_options") = StorageOptions{},
