@@ -35,10 +35,9 @@ GeoprocessingRegistry registry_of(const json& definitions, const std::string& ba
 
 GeoprocessingOptions geoprocessing_options_of(const json& value, const char* function) {
   const std::string text = value.dump();
-  const Options options(
-      text.c_str(), function, "options_json: 'geoprocessing'",
-      {"services", "base_dir", "title", "tasks_path", "storage", "storage_options", "log_retention_days",
-       "async_workers", "geometry_uri_prefixes", "allow_loopback_geometry_uri", "max_geometry_bytes"});
+  const Options options(text.c_str(), function, "options_json: 'geoprocessing'",
+                        {"services", "base_dir", "title", "tasks_path", "storage", "storage_options", "async_workers",
+                         "geometry_uri_prefixes", "allow_loopback_geometry_uri", "max_geometry_bytes"});
   GeoprocessingOptions parsed;
   const json* services = options.find("services");
   if (services == nullptr) {
@@ -51,9 +50,6 @@ GeoprocessingOptions geoprocessing_options_of(const json& value, const char* fun
   parsed.tasks_path = options.string("tasks_path").value_or(std::string{});
   parsed.storage = options.string("storage").value_or(std::string{});
   parsed.storage_options = options.storage_options("storage_options");
-  if (const auto days = options.int32("log_retention_days", 1, 36500)) {
-    parsed.log_retention_days = *days;
-  }
   if (const auto workers = options.int32("async_workers", 1, 256)) {
     parsed.async_workers = *workers;
   }

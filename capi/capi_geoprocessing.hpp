@@ -10,7 +10,7 @@
 namespace tessera::capi {
 
 // {"services": [definitions], "base_dir", "title", "tasks_path", "storage",
-// "storage_options", "log_retention_days", "async_workers",
+// "storage_options", "async_workers",
 // "geometry_uri_prefixes", "allow_loopback_geometry_uri",
 // "max_geometry_bytes"}; InvalidInput naming `function` and the option.
 GeoprocessingOptions geoprocessing_options_of(const nlohmann::json& value, const char* function);

@@ -670,7 +670,7 @@ typedef struct tsr_service_s* tsr_service;
  * registered searches' low-zoom tiles are read from (tsr_pyramid_build),
  * "geoprocessing": services under /geoprocessing/ (see tsr_geoprocessing_new)
  * {"services": [definitions], "base_dir", "tasks_path" (required), "storage",
- * "storage_options", "title", "log_retention_days": 30, "async_workers": 2,
+ * "storage_options", "title", "async_workers": 2,
  * "geometry_uri_prefixes": ["https://..."], "allow_loopback_geometry_uri": false,
  * "max_geometry_bytes"}}. Writes need a token with scope "stac:write".
  * `catalog` may be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */

@@ -16,7 +16,7 @@ void add_geoprocessing_commands(CLI::App& app) {
   group->require_subcommand(1);
   struct PruneArgs {
     std::string tasks;
-    int retention_days = GeoprocessingOptions{}.log_retention_days;
+    int retention_days = kGeoprocessingRetentionDays;
   };
   auto args = std::make_shared<PruneArgs>();
   CLI::App* prune = group->add_subcommand("prune", "Remove tasks and their logs older than the retention period");

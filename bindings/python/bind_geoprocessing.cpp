@@ -175,7 +175,7 @@ void bind_geoprocessing(py::module_& m) {
                                          "How tessera.Service serves a GeoprocessingRegistry under /geoprocessing/.")
       .def(py::init([](std::shared_ptr<PythonRegistry> registry, const std::string& tasks_path,
                        const std::string& title, const std::string& storage, const StorageOptions& storage_options,
-                       int log_retention_days, int async_workers, const std::vector<std::string>& geometry_uri_prefixes,
+                       int async_workers, const std::vector<std::string>& geometry_uri_prefixes,
                        bool allow_loopback_geometry_uri, std::size_t max_geometry_bytes) {
              if (!registry) {
                throw Error(ErrorCode::kInvalidInput, "GeoprocessingOptions: registry is required");
@@ -185,7 +185,6 @@ void bind_geoprocessing(py::module_& m) {
                                                 .storage = storage,
                                                 .storage_options = storage_options,
                                                 .tasks_path = tasks_path,
-                                                .log_retention_days = log_retention_days,
                                                 .async_workers = async_workers,
                                                 .geometry_uri_prefixes = geometry_uri_prefixes,
                                                 .allow_loopback_geometry_uri = allow_loopback_geometry_uri,
@@ -193,7 +192,6 @@ void bind_geoprocessing(py::module_& m) {
            }),
            py::arg("registry"), py::arg("tasks_path"), py::kw_only(), py::arg("title") = defaults.title,
            py::arg("storage") = std::string{}, py::arg("storage_options") = StorageOptions{},
-           py::arg("log_retention_days") = defaults.log_retention_days,
            py::arg("async_workers") = defaults.async_workers,
            py::arg("geometry_uri_prefixes") = std::vector<std::string>{},
            py::arg("allow_loopback_geometry_uri") = false, py::arg("max_geometry_bytes") = defaults.max_geometry_bytes,

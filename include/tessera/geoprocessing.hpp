@@ -158,9 +158,6 @@ struct TESSERA_API GeoprocessingOptions {
   // The SQLite file of the task records and logs, shared by every server
   // process of the host (WAL, busy timeout). Required with a registry.
   std::string tasks_path;
-  // Tasks (and their logs) older than this are removed by
-  // prune_geoprocessing_tasks (tessera geoprocessing prune).
-  int log_retention_days = 30;
   // Async runs at once in this process; more wait in line.
   int async_workers = 2;
   // geometryUri must start with one of these (https://... prefixes).
@@ -173,7 +170,9 @@ struct TESSERA_API GeoprocessingOptions {
 
 // Removes the tasks (and logs) started more than `retention_days` ago from
 // the task file; returns how many tasks went. Io when it cannot be opened.
-TESSERA_API std::size_t prune_geoprocessing_tasks(const std::string& tasks_path, int retention_days = 30);
+inline constexpr int kGeoprocessingRetentionDays = 30;
+TESSERA_API std::size_t prune_geoprocessing_tasks(const std::string& tasks_path,
+                                                  int retention_days = kGeoprocessingRetentionDays);
 
 // --- Built-ins ---------------------------------------------------------------
 

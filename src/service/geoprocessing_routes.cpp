@@ -315,9 +315,6 @@ struct GeoprocessingRoutes::Impl {
     if (options.tasks_path.empty()) {
       throw Error(ErrorCode::kInvalidInput, "geoprocessing: tasks_path (the SQLite file of the tasks) is required");
     }
-    if (options.log_retention_days < 1) {
-      throw Error(ErrorCode::kInvalidInput, "geoprocessing: log_retention_days must be at least 1");
-    }
     if (options.async_workers < 1 || options.async_workers > 256) {
       throw Error(ErrorCode::kInvalidInput, "geoprocessing: async_workers must be 1 to 256");
     }
