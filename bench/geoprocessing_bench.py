@@ -10,7 +10,8 @@ of the zone:
   resolution), and
 * exactextract's exact_extract on the same polygon in the raster's CRS,
 
-as the median of --rounds runs each (the file in the page cache), one thread each,
+as the median of --rounds runs each, taken in turns (the file in the page cache), one
+thread each,
 and checks that both agree (count, sum, mean within 1e-6, min and max equal).
 
 exactextract runs from the peer venv `exactextract` (bench/PEERS.md) with tessera linked
@@ -99,13 +100,17 @@ def to_wgs84(polygon):
     return transform_geom("EPSG:32633", "EPSG:4326", polygon, precision=-1)
 
 
-def timed(function, rounds):
-    times, result = [], None
+def alternating(first, second, rounds):
+    """Medians of `rounds` runs of each function, run in turns (so a change in the machine's load
+    weighs on both), and the last results."""
+    times = ([], [])
+    results = [None, None]
     for _ in range(rounds):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        for index, function in enumerate((first, second)):
+            start = time.perf_counter()
+            results[index] = function()
+            times[index].append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1]), results
 
 
 def measure(raster, name, polygon, rounds):
@@ -115,8 +120,8 @@ def measure(raster, name, polygon, rounds):
 
     sketch = {"type": "Feature", "properties": {}, "geometry": to_wgs84(polygon)}
     feature = {"type": "Feature", "properties": {}, "geometry": polygon}
-    ours_time, ours = timed(lambda: tessera.zonal_statistics(sketch, [str(raster)]), rounds)
-    theirs_time, theirs = timed(
+    ours_time, theirs_time, (ours, theirs) = alternating(
+        lambda: tessera.zonal_statistics(sketch, [str(raster)]),
         lambda: exact_extract(str(raster), [feature], OPERATIONS, output="geojson"), rounds)
     band = ours["rasters"][0]["bands"][0]
     reference = theirs[0]["properties"]
@@ -128,16 +133,15 @@ def measure(raster, name, polygon, rounds):
                                       for key in ("count", "sum", "mean"))}
 
 
-def section(cases, args, versions):
+def section(cases, args, versions, machine):
     import tessera
-    from packaging_bench import machine
 
     deps = tessera.dependency_versions()
     lines = [f"{HEADING}\n\n",
              "```sh\npip install --no-build-isolation --target build/pyinstall .   # Release build\n"
              f"PYTHONPATH=build/pyinstall python3 bench/geoprocessing_bench.py {args.work_dir} "
              f"--size {args.size} --rounds {args.rounds}\n```\n\n",
-             f"**Machine:** {machine()} (other engineers' builds shared the machine: the times swing, the ratio "
+             f"**Machine:** {machine} (other engineers' builds shared the machine: the times swing, the ratio "
              "measured within one run means more). "
              f"**Versions:** tessera {deps.get('tessera')} (GDAL {deps.get('gdal')}), exactextract "
              f"{versions['exactextract']} with rasterio {versions['rasterio']} (its wheel's GDAL), in the "
@@ -145,7 +149,7 @@ def section(cases, args, versions):
              f"Raster: {args.size:,} x {args.size:,} float32 GeoTIFF (10 m, EPSG:32633, DEFLATE, 512-pixel tiles, "
              "a no-data hole), in the page cache. Zones: wavy polygons given to tessera in WGS84 (it reprojects "
              "them) and to exactextract in the raster's CRS. Statistics: count, sum, mean, min, max. Times are "
-             f"medians of {args.rounds} runs, in seconds, one thread each.\n\n",
+             f"medians of {args.rounds} runs taken in turns, in seconds, one thread each.\n\n",
              "| zone | vertices | pixels covered | tessera | exactextract | exactextract / tessera | agree "
              "(1e-6) | largest relative difference |\n",
              "|---|---|---|---|---|---|---|---|\n"]
@@ -169,6 +173,9 @@ def main():
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     reexec_in(ensure_peer(work, "exactextract", with_tessera=True))
+    from packaging_bench import machine
+
+    machine_line = machine()
     raster = ensure_raster(work, args.size)
     zones = [("large (60%)", zone(args.size, 0.6, 2000)), ("medium (10%)", zone(args.size, 0.1, 500, (0.3, 0.35))),
              ("small (0.5%)", zone(args.size, 0.005, 100, (0.7, 0.6)))]
@@ -176,7 +183,7 @@ def main():
     for name, polygon in zones:
         cases.append(measure(raster, name, polygon, args.rounds))
         print(cases[-1], file=sys.stderr, flush=True)
-    text = section(cases, args, installed_versions(sys.executable, ["exactextract", "rasterio"]))
+    text = section(cases, args, installed_versions(sys.executable, ["exactextract", "rasterio"]), machine_line)
     print(text)
     if not args.no_write:
         write_into(Path(args.benchmarks), text)
