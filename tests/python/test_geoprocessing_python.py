@@ -225,3 +225,24 @@ def test_the_openapi_document_has_the_geoprocessing_routes(tmp_path):
     # Without geoprocessing services the routes are not listed.
     _, _, plain = request(tessera.Service(catalog, tiles=False), "GET", "/api")
     assert not any(path.startswith("/geoprocessing") for path in plain["paths"])
+
+
+def test_the_cache_on_s3_is_shared_by_services(tmp_path, s3_env):
+    calls = []
+    registry = tessera.GeoprocessingRegistry()
+    registry.add_function({"endpoint": "counted", "usesAttributes": ["name"]},
+                          lambda sketch, context: calls.append(1) or {"calls": len(calls)})
+    storage = f"s3://{s3_env['bucket']}/geoprocessing-{time.time_ns()}"
+    first, second = (served(tmp_path, registry, storage=storage, storage_options=s3_env["options"])
+                     for _ in range(2))
+    body = {"geometry": SKETCH, "cacheKey": "v1"}
+    status, headers, task = request(first, "POST", "/geoprocessing/counted", body)
+    assert status == 200 and task["data"] == {"calls": 1} and "X-Tessera-Cache" not in headers
+    # Another server on the same storage answers from the cache without running the service.
+    status, headers, task = request(second, "POST", "/geoprocessing/counted", body)
+    assert status == 200 and headers.get("X-Tessera-Cache") == "hit" and task["data"] == {"calls": 1}
+    assert len(calls) == 1
+    # Another value of a property the service uses is another key.
+    other = {**SKETCH, "properties": {"name": "elsewhere"}}
+    assert request(second, "POST", "/geoprocessing/counted", {"geometry": other, "cacheKey": "v1"})[2]["data"] == {
+        "calls": 2}
