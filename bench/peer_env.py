@@ -38,6 +38,8 @@ PEERS = {
     "titiler-pgstac": ["titiler.pgstac[psycopg-binary]==3.2.0", "titiler.core==2.3.0", "rio-tiler==9.4.12",
                        "rasterio==1.4.4", "uvicorn[standard]==0.55.0"],
     "stac-fastapi-pgstac": ["stac-fastapi-pgstac[server]==7.2.0"],
+    # Exact zonal statistics (geoprocessing_bench.py); rasterio brings the GDAL it reads with.
+    "exactextract": ["exactextract==0.3.0", "rasterio==1.4.4"],
 }
 
 

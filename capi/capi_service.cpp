@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "capi_geoprocessing.hpp"
 #include "capi_internal.hpp"
 #include "capi_options.hpp"
 #include "tessera/service.hpp"
@@ -45,7 +46,8 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
                          "basemap_path",
                          "cache_max_age_seconds",
                          "pyramid_dir",
-                         "packages"});
+                         "packages",
+                         "geoprocessing"});
   tessera::ServiceOptions parsed;
   parsed.title = options.string("title").value_or(parsed.title);
   parsed.description = options.string("description").value_or(parsed.description);
@@ -78,6 +80,9 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
   parsed.pyramid_dir = options.string("pyramid_dir").value_or(std::string{});
   if (const json* packages = options.find("packages")) {
     parsed.packages = tessera::PackagesServiceOptions::from_json(*packages, "tsr_service_new: options_json.packages");
+  }
+  if (const json* geoprocessing = options.find("geoprocessing")) {
+    parsed.geoprocessing = tessera::capi::geoprocessing_options_of(*geoprocessing, "tsr_service_new");
   }
   return parsed;
 }

@@ -761,8 +761,13 @@ typedef struct tsr_service_s* tsr_service;
  * "packages": the packaging routes, {"storage" (URI; required), "storage_options",
  * "boundaries", "boundary_name_field", "boundary_long_name_field", "processors"
  * (a JSON file), "packages_url", "workers", "parallelism", "max_queued",
- * "lock_timeout_ms"}}. Writes need a token with scope "stac:write" (STAC) or
- * "packages:write" (package jobs, boundary uploads).
+ * "lock_timeout_ms"}, "geoprocessing": services under /geoprocessing/ (see
+ * tsr_geoprocessing_new) {"services": [definitions], "base_dir", "tasks_path"
+ * (required), "storage", "storage_options", "title", "async_workers": 2,
+ * "geometry_uri_prefixes": ["https://..."], "allow_loopback_geometry_uri": false,
+ * "max_geometry_bytes"}}. Writes need a token with scope "stac:write" (STAC) or
+ * "packages:write" (package jobs, boundary uploads); geoprocessing services
+ * check their own tokens (restrictedAccess).
  * `catalog` may be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */
 TSR_API tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service);
 
@@ -778,6 +783,40 @@ TSR_API tsr_status tsr_service_handle(tsr_service service, const char* request_j
 
 /* Releases the service and sets *service to NULL. NULL or *NULL is a no-op. */
 TSR_API void tsr_service_destroy(tsr_service* service);
+
+/* ---- Geoprocessing services (docs/geoprocessing.md) -------------------------
+ * SeaSketch's geoprocessing and preprocessing services: command-line programs
+ * (the sketch as JSON on stdin, the result as JSON on stdout) and the
+ * built-ins zonal_statistics, overlap and preprocess. A registry may be used
+ * from any thread once made. tsr_service_new serves one (its "geoprocessing"
+ * option). */
+typedef struct tsr_geoprocessing_s* tsr_geoprocessing;
+
+/* A registry of the services of definitions_json, the JSON array `tessera
+ * serve --services` reads: [{"endpoint", "title", "type", "executionMode",
+ * "usesAttributes", "timeout", "restrictedAccess", "issAllowList",
+ * "rateLimit", "rateLimitPeriod", and "command": [program, args...] or
+ * "builtin": "zonal_statistics" ({"rasters": [hrefs], "categorical"}) |
+ * "overlap" ({"layers": [sources], "attribute"}) | "preprocess"
+ * ({"studyArea", "forbidden", "shoreline"})}, ...]. base_dir (NULL: none)
+ * resolves relative command paths and local sources. TSR_INVALID_INPUT names
+ * the definition and member at fault. */
+TSR_API tsr_status tsr_geoprocessing_new(const char* definitions_json, const char* base_dir,
+                                         tsr_geoprocessing* out_registry);
+
+/* *out_json: the services' metadata, [{"endpoint", "title", ...}, ...]. */
+TSR_API tsr_status tsr_geoprocessing_services(tsr_geoprocessing registry, char** out_json);
+
+/* Runs the service `endpoint` on the calling thread with sketch_json (a
+ * GeoJSON Feature or FeatureCollection). *out_result_json: {"data": the
+ * service's result, "log": [lines it logged]}. TSR_NOT_FOUND for an unknown
+ * endpoint; a failing service is its error's status (a command that exits
+ * non-zero or writes no JSON: TSR_IO; one that times out: TSR_UNAVAILABLE). */
+TSR_API tsr_status tsr_geoprocessing_run(tsr_geoprocessing registry, const char* endpoint, const char* sketch_json,
+                                         char** out_result_json);
+
+/* Releases the registry and sets *registry to NULL. NULL or *NULL is a no-op. */
+TSR_API void tsr_geoprocessing_destroy(tsr_geoprocessing* registry);
 
 #ifdef __cplusplus
 }

@@ -37,5 +37,7 @@ void add_packaging_command(CLI::App& app);
 void add_pyramid_commands(CLI::App& app);
 // serve: the service over HTTP.
 void add_serve_command(CLI::App& app);
+// geoprocessing prune.
+void add_geoprocessing_commands(CLI::App& app);
 
 }  // namespace tessera::cli

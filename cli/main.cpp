@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_packaging_command(app);
   tessera::cli::add_pyramid_commands(app);
   tessera::cli::add_serve_command(app);
+  tessera::cli::add_geoprocessing_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -23,6 +23,7 @@
 #include "environment_options.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/error.hpp"
+#include "tessera/geoprocessing.hpp"
 #include "tessera/pyramid.hpp"
 #include "tessera/service.hpp"
 
@@ -84,6 +85,9 @@ struct ServeArgs {
   AuthOptions auth;
   PackagesServiceOptions packages;
   int package_lock_timeout_seconds = 1800;
+  // Geoprocessing (--services and what serves it).
+  std::string services;
+  GeoprocessingOptions geoprocessing;
 };
 
 // Brings every pyramid of a folder up to date with the catalog's item
@@ -153,7 +157,7 @@ void serve(const ServeArgs& args) {
   configure(reader);
   // The STAC API needs a catalog; the tiles of COGs and the viewer do not.
   const bool stac = !args.no_stac && !args.catalog.empty();
-  if (!stac && args.no_tiles && args.packages.storage.empty()) {
+  if (!stac && args.no_tiles && args.packages.storage.empty() && args.services.empty()) {
     throw Error(ErrorCode::kInvalidInput, args.catalog.empty() ? "serve: nothing to serve: --no-tiles without --catalog"
                                                                : "serve: nothing to serve: --no-tiles with --no-stac");
   }
@@ -192,6 +196,13 @@ void serve(const ServeArgs& args) {
                 "serve: --allow-anonymous-writes is for development on a loopback --host only (got " + args.host + ")");
   }
   options.auth = args.auth;
+  options.geoprocessing = args.geoprocessing;
+  if (!args.services.empty()) {
+    options.geoprocessing.registry =
+        std::make_shared<const GeoprocessingRegistry>(GeoprocessingRegistry::from_file(args.services));
+  } else if (!args.geoprocessing.tasks_path.empty()) {
+    throw Error(ErrorCode::kInvalidInput, "serve: --geoprocessing-tasks needs --services");
+  }
   CatalogOptions catalog_options;
   if (!args.stac_api.empty()) {
     const auto stac_api = nlohmann::json::parse(args.stac_api, nullptr, false);
@@ -362,6 +373,22 @@ void add_serve_command(CLI::App& app) {
                    "Seconds a package job waits for another job's lock")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  command->add_option("--services", args->services,
+                      "Geoprocessing services (JSON list of SeaSketch service definitions, docs/geoprocessing.md) "
+                      "served under /geoprocessing/");
+  command->add_option("--geoprocessing-tasks", args->geoprocessing.tasks_path,
+                      "SQLite file of the geoprocessing tasks and logs, shared by every server process (required "
+                      "with --services)");
+  command->add_option("--geoprocessing-storage", args->geoprocessing.storage,
+                      "Storage URI (folder or s3://) of cached results of requests with a cacheKey (default: no "
+                      "cache)");
+  command->add_option("--geometry-uri-prefix", args->geoprocessing.geometry_uri_prefixes,
+                      "https:// prefix a request's geometryUri may start with (repeatable)");
+  command->add_flag("--allow-loopback-geometry-uri", args->geoprocessing.allow_loopback_geometry_uri,
+                    "Also accept http://127.0.0.1 and http://localhost geometryUri prefixes (tests)");
+  command->add_option("--geoprocessing-workers", args->geoprocessing.async_workers, "Async geoprocessing runs at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   add_environment_variables(*command);
   command->callback([args] { serve(*args); });
 }

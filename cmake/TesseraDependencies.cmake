@@ -17,6 +17,8 @@ find_package(OpenSSL REQUIRED COMPONENTS Crypto) # OpenSSL::Crypto (md5 of regis
 # libdeflate ships no CMake config in Debian 12 (1.14): its pkg-config file.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(libdeflate REQUIRED IMPORTED_TARGET libdeflate) # PkgConfig::libdeflate (tiling's PNG encoder)
+# protozero (header-only, Debian libprotozero-dev): geoprocessing's geobuf decoder.
+find_path(PROTOZERO_INCLUDE_DIR protozero/pbf_reader.hpp REQUIRED)
 if(TESSERA_BUILD_CLI)
   find_package(CLI11 CONFIG REQUIRED)       # CLI11::CLI11
 endif()

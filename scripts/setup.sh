@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libfmt-dev nlohmann-json3-dev libcpp-jwt-dev libsimdjson-dev libzstd-dev libcli11-dev libxml2-dev libcurl4-openssl-dev
   # PNG tiles' compression (src/tiling/png_encode.cpp).
   libdeflate-dev
+  # Geoprocessing's geobuf decoder (src/service/geobuf.cpp), header-only.
+  libprotozero-dev
   libgtest-dev googletest
   clang-format clang-tidy
   # libFuzzer and its sanitizer runtimes (scripts/fuzz.sh).
@@ -99,37 +101,34 @@ else
   log "Python packages present"
 fi
 
-# stac-api-validator (tests/python/test_stac_api_validator.py) in a venv of its
-# own, since its pystac pins may clash with the packages above. Every version is
-# pinned in tests/stac_api/requirements.txt; reinstalled only when that changes.
-SAV_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/stac-api-validator
-SAV_REQUIREMENTS=$(dirname "$0")/../tests/stac_api/requirements.txt
-SAV_HASH=$(sha256sum "$SAV_REQUIREMENTS" | cut -d' ' -f1)
-if [[ -x $SAV_VENV/bin/python && $(cat "$SAV_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$SAV_HASH" ]]; then
-  log "stac-api-validator venv present"
-else
-  log "installing stac-api-validator into $SAV_VENV"
-  rm -rf "$SAV_VENV"
-  "$PYTHON" -m venv "$SAV_VENV"
-  "$SAV_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$SAV_REQUIREMENTS"
-  echo "$SAV_HASH" >"$SAV_VENV/.tessera-requirements.sha256"
-fi
-
+# Tools whose pins may clash with the packages above, each in a venv of its own
+# under $TESSERA_TOOLS_VENVS: pinned_venv NAME REQUIREMENTS PROGRAM installs
+# every (pinned) version of the requirements file into the venv NAME, again
+# only when that file changes; PROGRAM (in the venv's bin/) shows it is there.
+pinned_venv() {
+  local name=$1 requirements=$2 program=$3
+  local venv=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/$name
+  local hash
+  hash=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [[ -x $venv/bin/$program && $(cat "$venv/.tessera-requirements.sha256" 2>/dev/null) == "$hash" ]]; then
+    log "$name venv present"
+  else
+    log "installing $name into $venv"
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+    echo "$hash" >"$venv/.tessera-requirements.sha256"
+  fi
+}
+TESTS_DIR=$(dirname "$0")/../tests
+# stac-api-validator (tests/python/test_stac_api_validator.py): its pystac pins.
+pinned_venv stac-api-validator "$TESTS_DIR/stac_api/requirements.txt" python
 # stac-fastapi-pgstac under uvicorn (tests/python/test_stac_api_catalog.py: the
-# remote STAC API catalog against it) in a venv of its own, pinned in
-# tests/stac_fastapi/requirements.txt; reinstalled only when that changes.
-SFP_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/stac-fastapi-pgstac
-SFP_REQUIREMENTS=$(dirname "$0")/../tests/stac_fastapi/requirements.txt
-SFP_HASH=$(sha256sum "$SFP_REQUIREMENTS" | cut -d' ' -f1)
-if [[ -x $SFP_VENV/bin/uvicorn && $(cat "$SFP_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$SFP_HASH" ]]; then
-  log "stac-fastapi-pgstac venv present"
-else
-  log "installing stac-fastapi-pgstac into $SFP_VENV"
-  rm -rf "$SFP_VENV"
-  "$PYTHON" -m venv "$SFP_VENV"
-  "$SFP_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$SFP_REQUIREMENTS"
-  echo "$SFP_HASH" >"$SFP_VENV/.tessera-requirements.sha256"
-fi
+# remote STAC API catalog against it).
+pinned_venv stac-fastapi-pgstac "$TESTS_DIR/stac_fastapi/requirements.txt" uvicorn
+# The geobuf package (tests/python/geobuf_fixtures.py writes the documents the
+# geoprocessing service's decoder is tested against).
+pinned_venv geobuf "$TESTS_DIR/geobuf/requirements.txt" python
 
 # moto in server mode, the SQS/SNS-compatible test server (scripts/queue_server.sh
 # runs it), in a venv of its own pinned in tests/queue_server/requirements.txt;

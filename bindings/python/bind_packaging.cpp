@@ -8,38 +8,12 @@
 
 #include "bindings.hpp"
 #include "json_convert.hpp"
+#include "python_callable.hpp"
 #include "tessera/error.hpp"
 #include "tessera/packaging.hpp"
 
 namespace tessera::python {
 namespace {
-
-// A Python object kept alive by C++ and released under the GIL, whichever thread drops it last.
-std::shared_ptr<py::object> hold(py::object object) {
-  return std::shared_ptr<py::object>(new py::object(std::move(object)), [](py::object* held) {
-    if (Py_IsInitialized() != 0) {
-      py::gil_scoped_acquire gil;
-      delete held;
-    }
-  });
-}
-
-// A tessera.Error raised by Python code becomes the same tessera::Error
-// (so a plugin's NotFound still means "no data for this boundary").
-[[noreturn]] void rethrow_as_error(py::error_already_set& error) {
-  const py::object base = py::module_::import("tessera._errors").attr("Error");
-  if (error.matches(base)) {
-    const std::string code = py::str(error.value().attr("code"));
-    ErrorCode value = ErrorCode::kInternal;
-    try {
-      value = error_code_from_name(code);
-    } catch (const Error&) {
-      // A code tessera does not know stays an internal error.
-    }
-    throw Error(value, py::str(error.value()));
-  }
-  throw Error(ErrorCode::kInternal, error.what());
-}
 
 // Python processors subclass tessera.Processor and override
 // process(context: dict) -> list[dict].

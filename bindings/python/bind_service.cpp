@@ -6,6 +6,7 @@
 
 #include <pybind11/stl.h>
 
+#include "bind_geoprocessing.hpp"
 #include "bindings.hpp"
 #include "json_convert.hpp"
 #include "tessera/service.hpp"
@@ -23,7 +24,8 @@ void bind_service(py::module_& m) {
   py::class_<Service>(m, "Service",
                       "The STAC API over a catalog, the tile routes (/cog, /searches) and the map viewer as a "
                       "function of requests, without sockets: handle() answers one request; tessera.asgi.app() "
-                      "serves it to an ASGI server. Without a catalog (None): the COG tiles and the viewer only.")
+                      "serves it to an ASGI server. Without a catalog (None): the COG tiles and the viewer only. "
+                      "geoprocessing: a GeoprocessingOptions whose services are served under /geoprocessing/.")
       .def(py::init([](Catalog* catalog, const std::string& title, const std::string& description,
                        std::size_t max_body_bytes, std::size_t max_limit, std::size_t default_limit,
                        const std::vector<std::string>& cors_origins, const std::string& browser_dir,
@@ -31,7 +33,8 @@ void bind_service(py::module_& m) {
                        int leeway_seconds, bool require_auth, bool allow_anonymous_writes, bool stac, bool tiles,
                        const std::string& viewer_dir, const std::string& basemap_path, int cache_max_age_seconds,
                        const std::string& pyramid_dir, const py::object& packages,
-                       const py::object& package_executor_callable) {
+                       const py::object& package_executor_callable,
+                       const optional_ref<PythonGeoprocessingOptions>& geoprocessing) {
              ServiceOptions options;
              options.title = title;
              options.description = description;
@@ -58,6 +61,9 @@ void bind_service(py::module_& m) {
              if (!package_executor_callable.is_none()) {
                options.packages.executor = package_executor(package_executor_callable);
              }
+             if (geoprocessing) {
+               options.geoprocessing = geoprocessing->get().serve();
+             }
              // Reading the key set may fetch a URL.
              py::gil_scoped_release release;
              return catalog != nullptr ? std::make_unique<Service>(*catalog, std::move(options))
@@ -76,7 +82,7 @@ void bind_service(py::module_& m) {
            // {"storage", "boundaries", "processors", "packages_url", "workers", "lock_timeout_ms", ...}
            py::arg("packages") = py::none(),
            // Hands package jobs to e.g. a Dask cluster (PackageJobs' executor).
-           py::arg("package_executor") = py::none(),
+           py::arg("package_executor") = py::none(), py::arg("geoprocessing") = py::none(),
            // The catalog lives as long as the service.
            py::keep_alive<1, 2>())
       .def(

@@ -25,6 +25,7 @@ void bind_tiling(py::module_& m);
 void bind_matching(py::module_& m);
 void bind_mosaic(py::module_& m);
 void bind_packaging(py::module_& m);
+void bind_geoprocessing(py::module_& m);
 void bind_service(py::module_& m);
 
 // An optional bound object: shown as `T | None` in signatures and the type

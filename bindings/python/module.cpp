@@ -13,5 +13,6 @@ PYBIND11_MODULE(_tessera, m) {
   tessera::python::bind_tiling(m);
   tessera::python::bind_mosaic(m);
   tessera::python::bind_packaging(m);
+  tessera::python::bind_geoprocessing(m);
   tessera::python::bind_service(m);
 }

@@ -102,6 +102,13 @@ struct TESSERA_API SketchOptions {
 // nothing remains after clip/erase.
 TESSERA_API nlohmann::json preprocess_sketch(const nlohmann::json& sketch, const SketchOptions& options = {});
 
+// The union of the polygons of a reference area in WGS84: GeoJSON (a
+// geometry, Feature or FeatureCollection) or, as a JSON string, an OGR source
+// (path or URI) of which only the features within `within` are read. What
+// preprocess_sketch clips and erases with; geoprocessing's preprocessing
+// checks study and forbidden areas with it. InvalidInput/NotFound naming `where`.
+TESSERA_API Geometry read_reference_area(const nlohmann::json& reference, const Bbox& within, std::string_view where);
+
 // --- Datasets and processors ----------------------------------------------------
 
 // A declarative dataset definition (JSON):

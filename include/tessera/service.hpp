@@ -19,6 +19,7 @@
 #include "tessera/catalog.hpp"
 #include "tessera/export.hpp"
 #include "tessera/storage.hpp"
+#include "tessera/geoprocessing.hpp"
 
 namespace tessera {
 
@@ -146,6 +147,10 @@ struct TESSERA_API ServiceOptions {
   // The packaging routes; writes (jobs, boundary uploads) need scope
   // "packages:write".
   PackagesServiceOptions packages;
+  // Geoprocessing services under /geoprocessing/ (SeaSketch's contract,
+  // docs/geoprocessing.md); no registry: none. Their access control is their
+  // own (restrictedAccess, a token per request), not require_auth's.
+  GeoprocessingOptions geoprocessing;
 };
 
 // The STAC API over a catalog (landing page, conformance, collections,

@@ -165,6 +165,14 @@ Geometry largest_polygon(const Geometry& geometry) {
 
 }  // namespace
 
+Geometry read_reference_area(const json& reference, const Bbox& within, std::string_view where) {
+  gdal::ensure_initialized();
+  if (reference.is_string()) {
+    return reference_from_source(reference.get<std::string>(), within, where);
+  }
+  return reference_from_geojson(reference, within, where);
+}
+
 json preprocess_sketch(const json& sketch, const SketchOptions& options) {
   gdal::ensure_initialized();
   const json& geometry_json = geometry_of(sketch, "sketch");

@@ -278,6 +278,7 @@ Principal Authenticator::verify(std::string_view token) const {
     principal.subject = it->get<std::string>();
   }
   principal.scopes = split_scopes(claims);
+  principal.claims = std::move(claims);
   return principal;
 }
 

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "service/jwks.hpp"
 #include "tessera/service.hpp"
 
@@ -25,6 +27,7 @@ struct Principal {
   std::string subject;
   std::string issuer;
   std::vector<std::string> scopes;
+  nlohmann::json claims;  // the verified payload (e.g. geoprocessing's allowedEndpoints)
 };
 
 class Authenticator {

@@ -4,6 +4,7 @@
 
 #include "service/aggregation_routes.hpp"
 #include "service/package_routes.hpp"
+#include "service/geoprocessing_routes.hpp"
 #include "service/tile_openapi.hpp"
 #include "service/validate_routes.hpp"
 
@@ -293,6 +294,9 @@ json openapi_document(const ServiceOptions& options) {
   }
   if (!options.packages.storage.empty()) {
     add_package_openapi(paths, schemas);
+  }
+  if (options.geoprocessing.registry) {
+    add_geoprocessing_openapi(paths, schemas);
   }
   return {{"openapi", "3.0.3"},
           {"info", {{"title", options.title}, {"description", options.description}, {"version", "1.0.0"}}},

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "service/geoprocessing_routes.hpp"
 #include "service/http_support.hpp"
 #include "service/package_routes.hpp"
 #include "service/stac_api.hpp"
@@ -129,6 +130,9 @@ struct Service::Impl {
     } else if (!options.viewer_dir.empty()) {
       throw Error(ErrorCode::kInvalidInput, "ServiceOptions::viewer_dir: the viewer needs the tile routes");
     }
+    if (options.geoprocessing.registry) {
+      geoprocessing.emplace(options.geoprocessing, auth);
+    }
     if (!options.packages.storage.empty()) {
       packages.emplace(options.packages, auth);
     }
@@ -165,6 +169,12 @@ struct Service::Impl {
     }
     if (viewer) {
       if (auto response = viewer->handle(request, segments)) {
+        return std::move(*response);
+      }
+    }
+    // Geoprocessing services check their own tokens (restrictedAccess).
+    if (geoprocessing) {
+      if (auto response = geoprocessing->handle(request, segments)) {
         return std::move(*response);
       }
     }
@@ -232,6 +242,7 @@ struct Service::Impl {
   std::optional<service::TileRoutes> tiles;         // options.tiles
   std::optional<service::ViewerRoutes> viewer;      // options.tiles
   std::optional<service::ValidateRoutes> validate;  // a catalog
+  std::optional<service::GeoprocessingRoutes> geoprocessing;  // options.geoprocessing.registry
   // Last: its job workers stop (cancelling their jobs) before the rest goes.
   std::optional<service::PackageRoutes> packages;  // options.packages.storage set
 };

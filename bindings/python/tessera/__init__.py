@@ -15,6 +15,9 @@ from ._tessera import (
     Catalog,
     Colormap,
     Environment,
+    GeoprocessingContext,
+    GeoprocessingOptions,
+    GeoprocessingRegistry,
     ImageData,
     Mosaic,
     Pyramid,
@@ -56,6 +59,7 @@ from ._tessera import (
     tilejson,
     to_cog,
     validate,
+    zonal_statistics,
 )
 
 __all__ = [
@@ -75,6 +79,10 @@ __all__ = [
     "Matcher",
     "Runner",
     "Service",
+    "GeoprocessingContext",
+    "GeoprocessingOptions",
+    "GeoprocessingRegistry",
+    "zonal_statistics",
     "Tile",
     "TileMatrixSet",
     "configure",
