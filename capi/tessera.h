@@ -263,7 +263,8 @@ TSR_API tsr_status tsr_ingest_messages(tsr_catalog catalog, const char* messages
                                        const tsr_ingest_options* options, char** out_report_json);
 
 /* A STAC Item for a raster. `options_json` may be NULL or {"id", "collection",
- * "datetime", "properties": {...}, "statistics": bool, "storage_options": {...}}. */
+ * "collection_href", "datetime", "properties": {...}, "statistics": bool,
+ * "sensor": "sentinel-2" | "landsat-oli", "storage_options": {...}}. */
 TSR_API tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json);
 
 /* Converts a raster to a COG at a local path or storage URI; settings for

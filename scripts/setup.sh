@@ -97,37 +97,34 @@ else
   log "Python packages present"
 fi
 
-# stac-api-validator (tests/python/test_stac_api_validator.py) in a venv of its
-# own, since its pystac pins may clash with the packages above. Every version is
-# pinned in tests/stac_api/requirements.txt; reinstalled only when that changes.
-SAV_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/stac-api-validator
-SAV_REQUIREMENTS=$(dirname "$0")/../tests/stac_api/requirements.txt
-SAV_HASH=$(sha256sum "$SAV_REQUIREMENTS" | cut -d' ' -f1)
-if [[ -x $SAV_VENV/bin/python && $(cat "$SAV_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$SAV_HASH" ]]; then
-  log "stac-api-validator venv present"
-else
-  log "installing stac-api-validator into $SAV_VENV"
-  rm -rf "$SAV_VENV"
-  "$PYTHON" -m venv "$SAV_VENV"
-  "$SAV_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$SAV_REQUIREMENTS"
-  echo "$SAV_HASH" >"$SAV_VENV/.tessera-requirements.sha256"
-fi
-
+# Python tools whose pins may clash with the packages above, each in a venv of
+# its own under $TESSERA_TOOLS_VENVS, every version pinned in a requirements
+# file; a venv is remade only when its file changes. `tool_venv NAME
+# REQUIREMENTS PROGRAM` (PROGRAM: the venv's bin/ file whose presence says it
+# is installed).
+tool_venv() {
+  local name=$1 requirements=$2 program=$3
+  local venv=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/$name
+  local hash
+  hash=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [[ -x $venv/bin/$program && $(cat "$venv/.tessera-requirements.sha256" 2>/dev/null) == "$hash" ]]; then
+    log "$name venv present"
+    return
+  fi
+  log "installing $name into $venv"
+  rm -rf "$venv"
+  "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+  echo "$hash" >"$venv/.tessera-requirements.sha256"
+}
+TESTS_DIR=$(dirname "$0")/../tests
+# stac-api-validator (tests/python/test_stac_api_validator.py).
+tool_venv stac-api-validator "$TESTS_DIR/stac_api/requirements.txt" python
 # stac-fastapi-pgstac under uvicorn (tests/python/test_stac_api_catalog.py: the
-# remote STAC API catalog against it) in a venv of its own, pinned in
-# tests/stac_fastapi/requirements.txt; reinstalled only when that changes.
-SFP_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/stac-fastapi-pgstac
-SFP_REQUIREMENTS=$(dirname "$0")/../tests/stac_fastapi/requirements.txt
-SFP_HASH=$(sha256sum "$SFP_REQUIREMENTS" | cut -d' ' -f1)
-if [[ -x $SFP_VENV/bin/uvicorn && $(cat "$SFP_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$SFP_HASH" ]]; then
-  log "stac-fastapi-pgstac venv present"
-else
-  log "installing stac-fastapi-pgstac into $SFP_VENV"
-  rm -rf "$SFP_VENV"
-  "$PYTHON" -m venv "$SFP_VENV"
-  "$SFP_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$SFP_REQUIREMENTS"
-  echo "$SFP_HASH" >"$SFP_VENV/.tessera-requirements.sha256"
-fi
+# remote STAC API catalog against it).
+tool_venv stac-fastapi-pgstac "$TESTS_DIR/stac_fastapi/requirements.txt" uvicorn
+# stac-validator on the items create_item makes (tests/python/test_raster_item_validation.py).
+tool_venv stac-validator "$TESTS_DIR/stac_validator/requirements.txt" stac-validator
 
 # versitygw, the S3-compatible test server, from the Go module proxy at a
 # pinned version (scripts/s3_server.sh runs it).

@@ -46,6 +46,7 @@ from ._tessera import (
     preprocess_sketch,
     preview,
     read_tile,
+    sensor_presets,
     set_log_callback,
     statistics,
     tile,
@@ -102,6 +103,7 @@ __all__ = [
     "error_code_names",
     "ingest",
     "ingest_messages",
+    "sensor_presets",
     "set_log_callback",
     "to_cog",
 ]
