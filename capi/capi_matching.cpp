@@ -188,6 +188,51 @@ tsr_status tsr_matcher_summary(tsr_matcher matcher, const char* model_id, const 
   });
 }
 
+tsr_status tsr_matcher_runs(tsr_matcher matcher, const char* query_json, char** out_runs_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json settings = optional_object(query_json, __func__, "query_json");
+    TSR_REQUIRE(out_runs_json);
+    tessera::RunQuery query;
+    query.model = field(settings, "model", std::string(), __func__);
+    query.aoi = field(settings, "aoi", std::string(), __func__);
+    query.state = field(settings, "state", std::string(), __func__);
+    query.limit = field(settings, "limit", query.limit, __func__);
+    query.token = field(settings, "token", std::string(), __func__);
+    hand_out(impl.runs(query), out_runs_json);
+  });
+}
+
+tsr_status tsr_matcher_get_run(tsr_matcher matcher, const char* run_id, char** out_run_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(run_id);
+    TSR_REQUIRE(out_run_json);
+    hand_out(impl.get_run(run_id), out_run_json);
+  });
+}
+
+tsr_status tsr_matcher_cancel_run(tsr_matcher matcher, const char* run_id, char** out_run_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(run_id);
+    TSR_REQUIRE(out_run_json);
+    hand_out(impl.cancel_run(run_id), out_run_json);
+  });
+}
+
+tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id, const char* query_json, char** out_logs_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(run_id);
+    const json settings = optional_object(query_json, __func__, "query_json");
+    TSR_REQUIRE(out_logs_json);
+    hand_out(impl.run_logs(run_id, field(settings, "limit", std::size_t{100}, __func__),
+                           field(settings, "token", std::string(), __func__)),
+             out_logs_json);
+  });
+}
+
 tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json, char** out_records_json) {
   return guarded([&] {
     auto& impl = matcher_of(matcher, __func__);
@@ -198,6 +243,7 @@ tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json,
     options.lease_seconds = field(settings, "lease", options.lease_seconds, __func__);
     options.max_runs = field(settings, "max_runs", options.max_runs, __func__);
     options.work_dir = field(settings, "work_dir", std::string(), __func__);
+    options.poll_seconds = field(settings, "poll", options.poll_seconds, __func__);
     hand_out(tessera::Runner(impl, options).run_pending(), out_records_json);
   });
 }

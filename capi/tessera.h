@@ -313,9 +313,21 @@ TSR_API tsr_status tsr_matcher_add_prediction(tsr_matcher matcher, const char* m
 TSR_API tsr_status tsr_matcher_summary(tsr_matcher matcher, const char* model_id, const char* start, const char* end,
                                        char** out_summary_json);
 
-/* Runs the pending run requests with the local process runner. `options_json`
- * may be NULL or {"concurrency", "lease", "max_runs", "work_dir"}; out: a JSON
- * array of the recorded outcomes. */
+/* Runs, newest first. `query_json` may be NULL or {"model", "aoi", "state",
+ * "limit": 1..1000, "token"}; out: {"runs": [...], "next": token or null}. */
+TSR_API tsr_status tsr_matcher_runs(tsr_matcher matcher, const char* query_json, char** out_runs_json);
+TSR_API tsr_status tsr_matcher_get_run(tsr_matcher matcher, const char* run_id, char** out_run_json);
+/* Cancels a run that has not ended (TSR_CONFLICT when it has); out: the run. */
+TSR_API tsr_status tsr_matcher_cancel_run(tsr_matcher matcher, const char* run_id, char** out_run_json);
+/* A page of a run's log. `query_json` may be NULL or {"limit", "token"}; out:
+ * {"entries": [{"seq", "time", "text"}], "nextToken": token or null}. */
+TSR_API tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id, const char* query_json,
+                                        char** out_logs_json);
+
+/* Runs the pending run requests with the local process runner until each run
+ * has ended. `options_json` may be NULL or {"concurrency", "lease",
+ * "max_runs", "work_dir", "poll"}; out: a JSON array of the runs as they
+ * ended (each with "kind", its final event, and "log"). */
 TSR_API tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json, char** out_records_json);
 
 /* ---- Tiling ------------------------------------------------------------- */

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
+#include <mutex>
+#include <utility>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -13,15 +16,24 @@
 
 #include <fmt/format.h>
 
+#include "tessera/error.hpp"
 #include "tessera/matching.hpp"
 
 namespace tessera {
+
+using nlohmann::json;
 
 namespace {
 
 // Closes a file descriptor once.
 struct Fd {
   int fd = -1;
+  Fd() = default;
+  explicit Fd(int owned) : fd(owned) {}
+  Fd(Fd&& other) noexcept : fd(std::exchange(other.fd, -1)) {}
+  Fd& operator=(Fd&&) = delete;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
   ~Fd() { reset(); }
   void reset() {
     if (fd >= 0) {
@@ -64,27 +76,90 @@ std::string find_on_path(const std::string& name, const std::vector<std::string>
   return {};
 }
 
+
+// A child process and what is known of it.
+struct Job {
+  pid_t pid = 0;
+  Fd output;
+  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point deadline;
+  std::size_t logged = 0;  // bytes of output kept so far
+};
+
 }  // namespace
 
 RunExecutor::~RunExecutor() = default;
 
-RunResult LocalProcessExecutor::execute(const RunRequest& request) {
-  RunResult result;
-  const auto started = std::chrono::steady_clock::now();
-  const auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
+json RunStatus::to_json() const {
+  return {{"state", run_state_name(state)}, {"exit_code", exit_code}, {"error", error}, {"seconds", seconds}};
+}
+
+struct LocalProcessExecutor::Impl {
+  std::size_t log_limit;
+  std::mutex mutex;
+  std::map<std::string, Job> jobs;
+  std::uint64_t next_job = 1;
+
+  // Output the child wrote since the last call, up to the job's share of the limit.
+  static void drain(Job& job, std::size_t limit, std::string& log) {
+    char buffer[8192];
+    for (;;) {
+      const ssize_t count = ::read(job.output.fd, buffer, sizeof buffer);
+      if (count < 0 && errno == EINTR) {
+        continue;
+      }
+      if (count <= 0) {
+        return;  // nothing more for now (EAGAIN), or the pipe is closed
+      }
+      const std::size_t room = limit > job.logged ? limit - job.logged : 0;
+      const std::size_t kept = std::min<std::size_t>(room, static_cast<std::size_t>(count));
+      log.append(buffer, kept);
+      job.logged += kept;
+    }
+  }
+
+  // Whatever the run started dies with it: the whole process group. Returns the wait status.
+  static int end(Job& job) {
+    ::kill(-job.pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(job.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+
+  static bool exited(const Job& job) {
+    siginfo_t info{};
+    int waited = 0;
+    do {
+      // Without reaping: the pid (the group's id) must stay taken until the group is killed.
+      waited = ::waitid(P_PID, static_cast<id_t>(job.pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    } while (waited < 0 && errno == EINTR);
+    return waited < 0 || info.si_pid == job.pid;
+  }
+};
+
+LocalProcessExecutor::LocalProcessExecutor(std::size_t log_limit_bytes) : impl_(std::make_unique<Impl>()) {
+  impl_->log_limit = log_limit_bytes;
+}
+
+LocalProcessExecutor::~LocalProcessExecutor() {
+  for (auto& [id, job] : impl_->jobs) {
+    Impl::end(job);
+  }
+}
+
+std::string LocalProcessExecutor::submit(const RunRequest& request) {
   if (request.command.empty()) {
-    result.error = "the model has no command";
-    return result;
+    throw Error(ErrorCode::kInvalidInput, "the model has no command");
   }
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    result.error = fmt::format("pipe: {}", std::strerror(errno));
-    return result;
+    throw Error(ErrorCode::kIo, fmt::format("pipe: {}", std::strerror(errno)));
   }
   Fd read_end{pipe_fds[0]};
   Fd write_end{pipe_fds[1]};
+  // The runner polls: reads never block.
+  ::fcntl(read_end.fd, F_SETFL, ::fcntl(read_end.fd, F_GETFL) | O_NONBLOCK);
   SpawnActions actions;
   // stdout and stderr both go to the pipe; stdin is closed.
   posix_spawn_file_actions_adddup2(&actions.actions, write_end.fd, STDOUT_FILENO);
@@ -113,82 +188,64 @@ RunResult LocalProcessExecutor::execute(const RunRequest& request) {
   if (program.find('/') == std::string::npos) {
     program = find_on_path(program, request.environment);
   }
-  pid_t pid = 0;
+  Job job;
   const int spawned = program.empty() ? ENOENT
-                                      : ::posix_spawn(&pid, program.c_str(), &actions.actions, &attributes.attributes,
-                                                      argv.data(), envp.data());
+                                      : ::posix_spawn(&job.pid, program.c_str(), &actions.actions,
+                                                      &attributes.attributes, argv.data(), envp.data());
   write_end.reset();
   if (spawned != 0) {
-    result.error = fmt::format("cannot start '{}': {}", request.command[0], std::strerror(spawned));
-    return result;
+    throw Error(ErrorCode::kInvalidInput, fmt::format("cannot start '{}': {}", request.command[0], std::strerror(spawned)));
   }
-  const auto deadline = started + std::chrono::duration<double>(request.timeout_seconds);
-  char buffer[8192];
-  bool open = true;
-  // Whether the child has exited, without reaping it: its pid (the group's id)
-  // must stay taken until the group is killed below.
-  const auto exited = [&] {
-    siginfo_t info{};
-    int waited = 0;
-    do {
-      waited = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
-    } while (waited < 0 && errno == EINTR);
-    return waited < 0 || info.si_pid == pid;
-  };
-  const auto drain = [&] {
-    for (;;) {
-      const ssize_t count = ::read(read_end.fd, buffer, sizeof buffer);
-      if (count < 0 && errno == EINTR) {
-        continue;
-      }
-      if (count <= 0) {
-        return false;
-      }
-      const std::size_t room = log_limit_ > result.log.size() ? log_limit_ - result.log.size() : 0;
-      result.log.append(buffer, std::min<std::size_t>(room, static_cast<std::size_t>(count)));
-      return true;
-    }
-  };
-  // Until the child exits or the time is up. Short polls: a child that exits
-  // while something it started keeps the output open is noticed within 50 ms.
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      result.timed_out = !exited();
-      break;
-    }
-    const int wait_ms = static_cast<int>(std::min<std::int64_t>(left.count() + 1, 50));
-    if (open) {
-      pollfd poll_fd{read_end.fd, POLLIN, 0};
-      const int ready = ::poll(&poll_fd, 1, wait_ms);
-      if (ready > 0) {
-        open = drain();
-        continue;
-      }
-    } else {
-      ::poll(nullptr, 0, wait_ms);
-    }
-    if (exited()) {
-      break;
-    }
+  job.output.fd = std::exchange(read_end.fd, -1);
+  job.started = std::chrono::steady_clock::now();
+  job.deadline = job.started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(request.timeout_seconds));
+  std::lock_guard lock(impl_->mutex);
+  std::string id = fmt::format("local-{}-{}", ::getpid(), impl_->next_job++);
+  impl_->jobs.emplace(id, std::move(job));
+  return id;
+}
+
+RunStatus LocalProcessExecutor::status(const std::string& id) {
+  std::lock_guard lock(impl_->mutex);
+  RunStatus status;
+  const auto found = impl_->jobs.find(id);
+  if (found == impl_->jobs.end()) {
+    status.state = RunState::kFailed;
+    status.error = fmt::format("job '{}' is not one of this runner's processes (the runner that started it is gone)", id);
+    return status;
   }
-  // Whatever the run started dies with it: the whole process group, on a
-  // timeout and after a normal exit alike.
-  ::kill(-pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  Job& job = found->second;
+  Impl::drain(job, impl_->log_limit, status.log);
+  const auto now = std::chrono::steady_clock::now();
+  status.seconds = std::chrono::duration<double>(now - job.started).count();
+  const bool done = Impl::exited(job);
+  if (!done && now < job.deadline) {
+    status.state = RunState::kRunning;
+    return status;
   }
-  // What the group wrote before it died.
-  pollfd poll_fd{read_end.fd, POLLIN, 0};
-  while (::poll(&poll_fd, 1, 0) > 0 && (poll_fd.revents & POLLIN) != 0 && drain()) {
-  }
-  if (!result.timed_out) {
+  const int wait_status = Impl::end(job);
+  Impl::drain(job, impl_->log_limit, status.log);  // what the group wrote before it died
+  if (!done) {
+    status.state = RunState::kTimedOut;
+  } else {
     // A signal is reported as shells do: 128 + its number.
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+    status.exit_code = WIFEXITED(wait_status)     ? WEXITSTATUS(wait_status)
+                       : WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status)
+                                                  : -1;
+    status.state = status.exit_code == 0 ? RunState::kSucceeded : RunState::kFailed;
   }
-  result.seconds = elapsed();
-  return result;
+  impl_->jobs.erase(found);
+  return status;
+}
+
+void LocalProcessExecutor::cancel(const std::string& id) {
+  std::lock_guard lock(impl_->mutex);
+  const auto found = impl_->jobs.find(id);
+  if (found != impl_->jobs.end()) {
+    Impl::end(found->second);
+    impl_->jobs.erase(found);
+  }
 }
 
 }  // namespace tessera

@@ -6,6 +6,7 @@
 // looked up or ordered by.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,24 @@ class MatchStore {
   // Records a prediction {id, model, aoi, collection, item, created_us, doc} and its event in one transaction.
   virtual void insert_prediction(const nlohmann::json& prediction, std::int64_t created_us,
                                  const OutboxEvent& event) = 0;
+  // Runs: the document plus the columns looked up by (id, model, aoi, state, created_us).
+  // False when the id exists.
+  virtual bool insert_run(const nlohmann::json& run, std::int64_t created_us) = 0;
+  // Reads the run, lets `change` edit it (returning false leaves it as it was) and, when
+  // changed, writes it with the event `event_of(run)` in one transaction. The run as
+  // stored at the end, or nullopt when absent.
+  virtual std::optional<nlohmann::json> update_run(
+      std::string_view id, const std::function<bool(nlohmann::json&)>& change,
+      const std::function<OutboxEvent(const nlohmann::json&)>& event_of) = 0;
+  virtual std::optional<nlohmann::json> get_run(std::string_view id) = 0;
+  // Newest first (by created_us, then id): at most `limit` after the run `after`
+  // (empty: from the newest); filters empty mean any.
+  virtual std::vector<nlohmann::json> runs(std::string_view model, std::string_view aoi, std::string_view state,
+                                           std::size_t limit, std::string_view after) = 0;
+  virtual void append_run_log(std::string_view run, std::string_view text, std::int64_t created_us) = 0;
+  // Entries {seq, created_us, text} with seq > after_seq, oldest first.
+  virtual std::vector<nlohmann::json> run_logs(std::string_view run, std::int64_t after_seq, std::size_t limit) = 0;
+
   // The documents of a model's predictions recorded in [start_us, end_us], oldest first.
   virtual std::vector<nlohmann::json> predictions(std::string_view model, std::int64_t start_us,
                                                   std::int64_t end_us) = 0;

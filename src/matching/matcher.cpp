@@ -5,6 +5,8 @@
 
 #include "catalog/database.hpp"
 #include "catalog/outbox_schema.hpp"
+#include "core/enum_names.hpp"
+#include "core/redact.hpp"
 #include "matching/aoi_index.hpp"
 #include "matching/match_store.hpp"
 #include "matching/predictions.hpp"
@@ -48,6 +50,64 @@ MatchEvent make_event(std::int64_t id, std::string kind, std::string model, std:
 }
 
 }  // namespace matching
+
+namespace {
+
+constexpr core::EnumName<RunState> kRunStateNames[] = {
+    {RunState::kRequested, "requested"}, {RunState::kSubmitted, "submitted"}, {RunState::kRunning, "running"},
+    {RunState::kSucceeded, "succeeded"}, {RunState::kFailed, "failed"},       {RunState::kTimedOut, "timed_out"},
+    {RunState::kCancelled, "cancelled"},
+};
+constexpr core::NameTable<RunState> kRunState{"run state", kRunStateNames};
+static_assert(kRunState.covers(RunState::kRequested, RunState::kCancelled));
+
+// The event each state is entered with.
+std::string_view transition_event(RunState state) {
+  switch (state) {
+    case RunState::kRequested:
+      return kRunRequested;
+    case RunState::kSubmitted:
+      return kRunSubmitted;
+    case RunState::kRunning:
+      return kRunStarted;
+    case RunState::kSucceeded:
+      return kRunSucceeded;
+    case RunState::kFailed:
+      return kRunFailed;
+    case RunState::kTimedOut:
+      return kRunTimedOut;
+    case RunState::kCancelled:
+      return kRunCancelled;
+  }
+  return kRunFailed;
+}
+
+// Where each state's time is recorded in the run.
+const char* state_time_field(RunState state) {
+  switch (state) {
+    case RunState::kRequested:
+      return "created";
+    case RunState::kSubmitted:
+      return "submitted";
+    case RunState::kRunning:
+      return "started";
+    default:
+      return "finished";
+  }
+}
+
+// The largest page of runs or log entries one call returns.
+constexpr std::size_t kMaxPage = 1000;
+
+}  // namespace
+
+std::string_view run_state_name(RunState state) { return kRunState.name(state); }
+RunState run_state_from_name(std::string_view name) { return kRunState.from_name(name); }
+std::vector<std::string> run_state_names() { return kRunState.names(); }
+bool run_state_is_final(RunState state) noexcept {
+  return state == RunState::kSucceeded || state == RunState::kFailed || state == RunState::kTimedOut ||
+         state == RunState::kCancelled;
+}
 
 json MatchEvent::to_json() const {
   return {{"id", id},
@@ -270,6 +330,139 @@ json Matcher::summary(std::string_view model, std::string_view start, std::strin
   const std::int64_t start_us = bound(start, std::numeric_limits<std::int64_t>::min(), "start");
   const std::int64_t end_us = bound(end, std::numeric_limits<std::int64_t>::max(), "end");
   return matching::summarize(model, impl_->store->predictions(model, start_us, end_us));
+}
+
+// --- Runs ------------------------------------------------------------------------
+
+json Matcher::open_run(const MatchEvent& request) {
+  if (request.kind != kRunRequested) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("event {} is a {} event, not {}", request.id, request.kind,
+                                                      kRunRequested));
+  }
+  const std::int64_t now = catalog::outbox_now_micros();
+  const json run = {{"id", fmt::format("run-{:012d}", request.id)},
+                    {"model", request.model},
+                    {"aoi", request.payload.value("aoi", "")},
+                    {"collection", request.payload.value("collection", "")},
+                    {"item", request.payload.value("item", "")},
+                    {"href", request.payload.value("href", json(nullptr))},
+                    {"request", request.id},
+                    {"state", run_state_name(RunState::kRequested)},
+                    {"job", nullptr},
+                    {"created", format_rfc3339_micros(now)},
+                    {"updated", format_rfc3339_micros(now)}};
+  // The request event itself is the run's `requested` transition.
+  if (impl_->store->insert_run(run, now)) {
+    return run;
+  }
+  return get_run(run["id"].get<std::string>());
+}
+
+std::optional<json> Matcher::transition_run(std::string_view run, RunState to, const json& changes) {
+  if (!changes.is_object()) {
+    throw Error(ErrorCode::kInvalidInput, "run transition: changes must be an object");
+  }
+  bool moved = false;
+  const auto stored = impl_->store->update_run(
+      run,
+      [&](json& document) {
+        const RunState from = run_state_from_name(document.at("state").get<std::string>());
+        // Forward only: never out of a final state, never back.
+        if (run_state_is_final(from) || static_cast<int>(to) <= static_cast<int>(from)) {
+          return false;
+        }
+        const std::string now = format_rfc3339_micros(catalog::outbox_now_micros());
+        for (const auto& [key, value] : changes.items()) {
+          if (key != "id" && key != "model" && key != "state") {
+            document[key] = value;
+          }
+        }
+        document["state"] = run_state_name(to);
+        document["updated"] = now;
+        document[state_time_field(to)] = now;
+        moved = true;
+        return true;
+      },
+      [&](const json& document) {
+        return OutboxEvent{std::string(transition_event(to)), document.at("model").get<std::string>(),
+                           document.dump()};
+      });
+  if (!stored) {
+    throw Error(ErrorCode::kNotFound, fmt::format("run '{}' not found", run));
+  }
+  return moved ? stored : std::nullopt;
+}
+
+json Matcher::get_run(std::string_view run) const {
+  auto stored = impl_->store->get_run(run);
+  if (!stored) {
+    throw Error(ErrorCode::kNotFound, fmt::format("run '{}' not found", run));
+  }
+  return *stored;
+}
+
+json Matcher::runs(const RunQuery& query) const {
+  if (query.limit == 0 || query.limit > kMaxPage) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("runs: limit must be 1 to {}", kMaxPage));
+  }
+  if (!query.state.empty()) {
+    static_cast<void>(run_state_from_name(query.state));
+  }
+  if (!query.token.empty() && !impl_->store->get_run(query.token)) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("runs: token '{}' names no run", query.token));
+  }
+  // One more than asked: whether there is a next page.
+  std::vector<json> found = impl_->store->runs(query.model, query.aoi, query.state, query.limit + 1, query.token);
+  json next = nullptr;
+  if (found.size() > query.limit) {
+    found.resize(query.limit);
+    next = found.back()["id"];
+  }
+  return {{"runs", found}, {"next", next}};
+}
+
+json Matcher::cancel_run(std::string_view run) {
+  if (auto cancelled = transition_run(run, RunState::kCancelled)) {
+    return *cancelled;
+  }
+  throw Error(ErrorCode::kConflict,
+              fmt::format("run '{}' has already ended ({})", run, get_run(run)["state"].get<std::string>()));
+}
+
+void Matcher::append_run_log(std::string_view run, std::string_view text) {
+  if (text.empty()) {
+    return;
+  }
+  impl_->store->append_run_log(run, core::redact_secrets(std::string(text)), catalog::outbox_now_micros());
+}
+
+json Matcher::run_logs(std::string_view run, std::size_t limit, std::string_view token) const {
+  if (limit == 0 || limit > kMaxPage) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("run logs: limit must be 1 to {}", kMaxPage));
+  }
+  get_run(run);  // NotFound for an unknown run
+  std::int64_t after = 0;
+  if (!token.empty()) {
+    const std::string text(token);
+    char* end = nullptr;
+    after = std::strtoll(text.c_str(), &end, 10);
+    if (end == text.c_str() || *end != '\0' || after < 0) {
+      throw Error(ErrorCode::kInvalidInput, fmt::format("run logs: nextToken '{}' is not one this service gave", token));
+    }
+  }
+  std::vector<json> entries = impl_->store->run_logs(run, after, limit + 1);
+  json next = nullptr;
+  if (entries.size() > limit) {
+    entries.resize(limit);
+    next = std::to_string(entries.back()["seq"].get<std::int64_t>());
+  }
+  json out = json::array();
+  for (json& entry : entries) {
+    out.push_back({{"seq", entry["seq"]},
+                   {"time", format_rfc3339_micros(entry["created_us"].get<std::int64_t>())},
+                   {"text", std::move(entry["text"])}});
+  }
+  return {{"entries", out}, {"nextToken", next}};
 }
 
 }  // namespace tessera

@@ -20,12 +20,18 @@ using nlohmann::json;
 namespace {
 
 // tessera's own schema in the pgstac database; pgstac's schema is untouched.
-constexpr std::array<const char*, 4> kSchema = {
+constexpr std::array<const char*, 8> kSchema = {
     "CREATE TABLE IF NOT EXISTS tessera.models (id text PRIMARY KEY, doc jsonb NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tessera.aois (id text PRIMARY KEY, model text NOT NULL, doc jsonb NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tessera.predictions (id text PRIMARY KEY, model text NOT NULL, aoi text NOT NULL, "
     "created_us bigint NOT NULL, doc jsonb NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS predictions_model ON tessera.predictions (model, created_us)"};
+    "CREATE INDEX IF NOT EXISTS predictions_model ON tessera.predictions (model, created_us)",
+    "CREATE TABLE IF NOT EXISTS tessera.runs (id text PRIMARY KEY, model text NOT NULL, aoi text NOT NULL, "
+    "state text NOT NULL, created_us bigint NOT NULL, doc jsonb NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS runs_created ON tessera.runs (created_us, id)",
+    "CREATE TABLE IF NOT EXISTS tessera.run_logs (run text NOT NULL, seq bigint NOT NULL, created_us bigint NOT NULL, "
+    "text text NOT NULL, PRIMARY KEY (run, seq))",
+    "CREATE INDEX IF NOT EXISTS runs_model_state ON tessera.runs (model, state)"};
 
 constexpr const char* kOutboxColumns = "id, kind, subject, payload::text, created_us, deliveries, acked_us";
 
@@ -152,6 +158,75 @@ class PgStore final : public MatchStore {
            prediction.at("aoi").get<std::string>(), std::to_string(created_us), prediction.dump()});
       write_event(connection, event);
     });
+  }
+
+  bool insert_run(const json& run, std::int64_t created_us) override {
+    auto connection = pool_.acquire();
+    const Result inserted = connection->exec(
+        "INSERT INTO tessera.runs (id, model, aoi, state, created_us, doc) VALUES ($1, $2, $3, $4, $5, $6::jsonb) "
+        "ON CONFLICT (id) DO NOTHING RETURNING id",
+        {run.at("id").get<std::string>(), run.at("model").get<std::string>(), run.at("aoi").get<std::string>(),
+         run.at("state").get<std::string>(), std::to_string(created_us), run.dump()});
+    return PQntuples(inserted.get()) > 0;
+  }
+
+  std::optional<json> update_run(std::string_view id, const std::function<bool(json&)>& change,
+                                 const std::function<OutboxEvent(const json&)>& event_of) override {
+    std::optional<json> result;
+    with_transaction(pool_, [&](PgConnection& connection) {
+      result.reset();
+      const auto stored =
+          connection.scalar("SELECT doc::text FROM tessera.runs WHERE id = $1 FOR UPDATE", {std::string(id)});
+      if (!stored) {
+        return;
+      }
+      json run = json::parse(*stored);
+      if (change(run)) {
+        connection.exec("UPDATE tessera.runs SET state = $2, doc = $3::jsonb WHERE id = $1",
+                        {std::string(id), run.at("state").get<std::string>(), run.dump()});
+        write_event(connection, event_of(run));
+      }
+      result = std::move(run);
+    });
+    return result;
+  }
+
+  std::optional<json> get_run(std::string_view id) override {
+    return document("SELECT doc::text FROM tessera.runs WHERE id = $1", id);
+  }
+
+  std::vector<json> runs(std::string_view model, std::string_view aoi, std::string_view state, std::size_t limit,
+                         std::string_view after) override {
+    return documents(
+        "SELECT doc::text FROM tessera.runs WHERE ($1 = '' OR model = $1) AND ($2 = '' OR aoi = $2) AND "
+        "($3 = '' OR state = $3) AND ($4 = '' OR (created_us, id) < (SELECT created_us, id FROM tessera.runs "
+        "WHERE id = $4)) ORDER BY created_us DESC, id DESC LIMIT $5",
+        {std::string(model), std::string(aoi), std::string(state), std::string(after), std::to_string(limit)});
+  }
+
+  void append_run_log(std::string_view run, std::string_view text, std::int64_t created_us) override {
+    with_transaction(pool_, [&](PgConnection& connection) {
+      // One appender per run at a time, so the sequence has no gaps or clashes.
+      connection.exec("SELECT pg_advisory_xact_lock(hashtext('tessera.run_logs/' || $1))", {std::string(run)});
+      connection.exec(
+          "INSERT INTO tessera.run_logs (run, seq, created_us, text) SELECT $1, coalesce(max(seq), 0) + 1, $2, $3 "
+          "FROM tessera.run_logs WHERE run = $1",
+          {std::string(run), std::to_string(created_us), std::string(text)});
+    });
+  }
+
+  std::vector<json> run_logs(std::string_view run, std::int64_t after_seq, std::size_t limit) override {
+    auto connection = pool_.acquire();
+    const Result rows = connection->exec(
+        "SELECT seq, created_us, text FROM tessera.run_logs WHERE run = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        {std::string(run), std::to_string(after_seq), std::to_string(limit)});
+    std::vector<json> entries;
+    for (int row = 0; row < PQntuples(rows.get()); ++row) {
+      entries.push_back({{"seq", std::stoll(PQgetvalue(rows.get(), row, 0))},
+                         {"created_us", std::stoll(PQgetvalue(rows.get(), row, 1))},
+                         {"text", PQgetvalue(rows.get(), row, 2)}});
+    }
+    return entries;
   }
 
   std::vector<json> predictions(std::string_view model, std::int64_t start_us, std::int64_t end_us) override {

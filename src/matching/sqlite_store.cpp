@@ -23,6 +23,13 @@ CREATE TABLE IF NOT EXISTS matching_aois (id TEXT PRIMARY KEY, model TEXT NOT NU
 CREATE TABLE IF NOT EXISTS matching_predictions (
   id TEXT PRIMARY KEY, model TEXT NOT NULL, aoi TEXT NOT NULL, created_us INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS matching_predictions_model ON matching_predictions (model, created_us);
+CREATE TABLE IF NOT EXISTS matching_runs (
+  id TEXT PRIMARY KEY, model TEXT NOT NULL, aoi TEXT NOT NULL, state TEXT NOT NULL, created_us INTEGER NOT NULL,
+  doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS matching_runs_created ON matching_runs (created_us, id);
+CREATE INDEX IF NOT EXISTS matching_runs_model_state ON matching_runs (model, state);
+CREATE TABLE IF NOT EXISTS matching_run_logs (
+  run TEXT NOT NULL, seq INTEGER NOT NULL, created_us INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (run, seq));
 )sql";
 
 bool is_unique_violation(const Error& error) { return error.code() == ErrorCode::kConflict; }
@@ -151,6 +158,83 @@ class SqliteStore final : public MatchStore {
         .run();
     write_event(*connection, event);
     transaction.commit();
+  }
+
+  bool insert_run(const json& run, std::int64_t created_us) override {
+    auto connection = pool_.acquire();
+    auto& insert = connection->cached(
+        "INSERT INTO matching_runs (id, model, aoi, state, created_us, doc) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO NOTHING");
+    insert.bind(1, run.at("id").get<std::string>())
+        .bind(2, run.at("model").get<std::string>())
+        .bind(3, run.at("aoi").get<std::string>())
+        .bind(4, run.at("state").get<std::string>())
+        .bind(5, created_us)
+        .bind(6, run.dump())
+        .run();
+    return connection->changes() > 0;
+  }
+
+  std::optional<json> update_run(std::string_view id, const std::function<bool(json&)>& change,
+                                 const std::function<OutboxEvent(const json&)>& event_of) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    auto& select = connection->cached("SELECT doc FROM matching_runs WHERE id = ?");
+    select.bind(1, id);
+    std::optional<json> run;
+    if (select.step()) {
+      run = json::parse(select.text(0));
+    }
+    select.reset();
+    if (!run || !change(*run)) {
+      return run;
+    }
+    auto& update = connection->cached("UPDATE matching_runs SET state = ?, doc = ? WHERE id = ?");
+    update.bind(1, run->at("state").get<std::string>()).bind(2, run->dump()).bind(3, id).run();
+    write_event(*connection, event_of(*run));
+    transaction.commit();
+    return run;
+  }
+
+  std::optional<json> get_run(std::string_view id) override {
+    return document("SELECT doc FROM matching_runs WHERE id = ?", id);
+  }
+
+  std::vector<json> runs(std::string_view model, std::string_view aoi, std::string_view state, std::size_t limit,
+                         std::string_view after) override {
+    auto connection = pool_.acquire();
+    auto& select = connection->cached(
+        "SELECT doc FROM matching_runs WHERE (?1 = '' OR model = ?1) AND (?2 = '' OR aoi = ?2) AND "
+        "(?3 = '' OR state = ?3) AND (?4 = '' OR (created_us, id) < (SELECT created_us, id FROM matching_runs "
+        "WHERE id = ?4)) ORDER BY created_us DESC, id DESC LIMIT ?5");
+    select.bind(1, model).bind(2, aoi).bind(3, state).bind(4, after).bind(5, static_cast<std::int64_t>(limit));
+    std::vector<json> found;
+    while (select.step()) {
+      found.push_back(json::parse(select.text(0)));
+    }
+    select.reset();
+    return found;
+  }
+
+  void append_run_log(std::string_view run, std::string_view text, std::int64_t created_us) override {
+    auto connection = pool_.acquire();
+    auto& insert = connection->cached(
+        "INSERT INTO matching_run_logs (run, seq, created_us, text) "
+        "SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3 FROM matching_run_logs WHERE run = ?1");
+    insert.bind(1, run).bind(2, created_us).bind(3, text).run();
+  }
+
+  std::vector<json> run_logs(std::string_view run, std::int64_t after_seq, std::size_t limit) override {
+    auto connection = pool_.acquire();
+    auto& select = connection->cached(
+        "SELECT seq, created_us, text FROM matching_run_logs WHERE run = ? AND seq > ? ORDER BY seq LIMIT ?");
+    select.bind(1, run).bind(2, after_seq).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<json> entries;
+    while (select.step()) {
+      entries.push_back({{"seq", select.int64(0)}, {"created_us", select.int64(1)}, {"text", std::string(select.text(2))}});
+    }
+    select.reset();
+    return entries;
   }
 
   std::vector<json> predictions(std::string_view model, std::int64_t start_us, std::int64_t end_us) override {
