@@ -115,6 +115,9 @@ class TESSERA_API Matcher {
   void update_model(const nlohmann::json& model);
   nlohmann::json get_model(std::string_view id) const;
   nlohmann::json models() const;
+  // Deletes a model and its AOIs (its runs, predictions and events stay);
+  // NotFound if absent.
+  void delete_model(std::string_view id);
 
   // --- AOIs -----------------------------------------------------------------
   // {"id"?, "model", "geometry": GeoJSON, "crs"?: "EPSG:3413" (default
@@ -181,6 +184,12 @@ class TESSERA_API Matcher {
   // first use), records the prediction and emits prediction_received.
   // Returns the prediction's id.
   std::string add_prediction(std::string_view model, std::string_view aoi, const nlohmann::json& label_item);
+  // A prediction a run reports (the callback path): add_prediction's checks,
+  // plus a geometry inside the footprint of the run's item and at least one
+  // asset with an href; recorded with the run's id. With `final`, the run
+  // then succeeds. Conflict when the run has ended. Returns {"prediction":
+  // id, "run": the run}.
+  nlohmann::json add_run_prediction(std::string_view run, const nlohmann::json& label_item, bool final);
   // Per model: {"model", "predictions", "latest", "by_aoi": {aoi: {count,
   // latest, classes}}, "classes": {name: count}} over predictions recorded in
   // [start, end] (RFC 3339; empty ends are open).
@@ -270,9 +279,10 @@ struct TESSERA_API RunnerOptions {
   // Where each run's private folder is made (default: the temp folder).
   std::string work_dir;
   double poll_seconds = 0.05;  // how often running jobs are asked for their status
-  // The callback a model reports through: for each run, the URL of its
-  // predictions (TESSERA_CALLBACK_URL) and a token for it
-  // (TESSERA_CALLBACK_TOKEN). Unset: models get neither.
+  // The callback a model reports through: for each run (its document plus
+  // "timeout", the model's), the URL of its predictions
+  // (TESSERA_CALLBACK_URL) and a token for it (TESSERA_CALLBACK_TOKEN).
+  // Unset: models get neither. RunTokens::runner_callback makes one.
   std::function<std::pair<std::string, std::string>(const nlohmann::json& run)> callback;
 };
 

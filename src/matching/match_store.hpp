@@ -30,6 +30,8 @@ class MatchStore {
   virtual bool update_model(const nlohmann::json& model, const OutboxEvent& event) = 0;
   virtual std::optional<nlohmann::json> get_model(std::string_view id) = 0;
   virtual std::vector<nlohmann::json> models() = 0;  // by id
+  // Deletes the model and its AOIs; false when absent.
+  virtual bool delete_model(std::string_view id) = 0;
 
   // Conflict when the id exists.
   virtual void insert_aoi(const nlohmann::json& aoi) = 0;

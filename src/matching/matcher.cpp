@@ -12,6 +12,7 @@
 #include "matching/predictions.hpp"
 #include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
+#include "tessera/geometry.hpp"
 #include "tessera/matching.hpp"
 
 namespace tessera {
@@ -140,6 +141,44 @@ struct Matcher::Impl {
     }
   }
 
+  // Validates and stores a label item as a prediction of model/AOI (of `run`
+  // when given), with its event.
+  std::string add_prediction(std::string_view model, std::string_view aoi, const json& label_item, const json* run) {
+    require_model(model);
+    const auto stored_aoi = store->get_aoi(aoi);
+    if (!stored_aoi) {
+      throw Error(ErrorCode::kNotFound, fmt::format("aoi '{}' not found", aoi));
+    }
+    if ((*stored_aoi)["model"] != model) {
+      throw Error(ErrorCode::kInvalidInput, fmt::format("aoi '{}' belongs to model '{}', not '{}'", aoi,
+                                                        (*stored_aoi)["model"].get<std::string>(), model));
+    }
+    json item = label_item;
+    matching::validate_label_item(item);
+    const std::string collection = matching::predictions_collection(model);
+    item["collection"] = collection;
+    matching::ensure_predictions_collection(catalog, collection, model);
+    LoadOptions options;
+    options.mode = LoadMode::kUpsert;
+    const LoadReport report = catalog.load({item}, options);
+    if (!report.failed.empty()) {
+      throw Error(ErrorCode::kInvalidInput, fmt::format("label item: {}", report.failed.front().error));
+    }
+    const std::int64_t now = catalog::outbox_now_micros();
+    json prediction = matching::prediction_record(item, model, aoi, now);
+    json payload = {{"prediction", prediction["id"]},
+                    {"aoi", std::string(aoi)},
+                    {"collection", collection},
+                    {"item", item["id"]},
+                    {"uri", prediction["uri"]}};
+    if (run != nullptr) {
+      prediction["run"] = run->at("id");
+      payload["run"] = run->at("id");
+    }
+    store->insert_prediction(prediction, now, {std::string(kPredictionReceived), std::string(model), payload.dump()});
+    return prediction["id"].get<std::string>();
+  }
+
   json require_model(std::string_view id) const {
     auto model = store->get_model(id);
     if (!model) {
@@ -181,6 +220,13 @@ void Matcher::update_model(const json& model) {
 json Matcher::get_model(std::string_view id) const { return impl_->require_model(id); }
 
 json Matcher::models() const { return impl_->store->models(); }
+
+void Matcher::delete_model(std::string_view id) {
+  if (!impl_->store->delete_model(id)) {
+    throw Error(ErrorCode::kNotFound, fmt::format("model '{}' not found", id));
+  }
+  impl_->reload();
+}
 
 std::string Matcher::add_aoi(const json& aoi) {
   matching::Aoi parsed = matching::parse_aoi(aoi);
@@ -285,34 +331,55 @@ std::int64_t Matcher::emit(std::string_view kind, std::string_view model, const 
 }
 
 std::string Matcher::add_prediction(std::string_view model, std::string_view aoi, const json& label_item) {
-  impl_->require_model(model);
-  const json stored_aoi = get_aoi(aoi);
-  if (stored_aoi["model"] != model) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("aoi '{}' belongs to model '{}', not '{}'", aoi,
-                                                      stored_aoi["model"].get<std::string>(), model));
+  return impl_->add_prediction(model, aoi, label_item, nullptr);
+}
+
+json Matcher::add_run_prediction(std::string_view run, const json& label_item, bool final) {
+  const json stored = get_run(run);
+  if (run_state_is_final(run_state_from_name(stored["state"].get<std::string>()))) {
+    throw Error(ErrorCode::kConflict,
+                fmt::format("run '{}' has ended ({}): it takes no more predictions", run, stored["state"].get<std::string>()));
   }
-  json item = label_item;
-  matching::validate_label_item(item);
-  const std::string collection = matching::predictions_collection(model);
-  item["collection"] = collection;
-  matching::ensure_predictions_collection(impl_->catalog, collection, model);
-  LoadOptions options;
-  options.mode = LoadMode::kUpsert;
-  const LoadReport report = impl_->catalog.load({item}, options);
-  if (!report.failed.empty()) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("label item: {}", report.failed.front().error));
+  if (!label_item.is_object()) {
+    throw Error(ErrorCode::kInvalidInput, "label item: must be a JSON object (a STAC Item)");
   }
-  const std::int64_t now = catalog::outbox_now_micros();
-  json prediction = matching::prediction_record(item, model, aoi, now);
-  const OutboxEvent event{std::string(kPredictionReceived), std::string(model),
-                          json{{"prediction", prediction["id"]},
-                               {"aoi", std::string(aoi)},
-                               {"collection", collection},
-                               {"item", item["id"]},
-                               {"uri", prediction["uri"]}}
-                              .dump()};
-  impl_->store->insert_prediction(prediction, now, event);
-  return prediction["id"].get<std::string>();
+  const std::string id = label_item.value("id", json("")).is_string() ? label_item.value("id", std::string()) : "";
+  const auto assets = label_item.find("assets");
+  if (assets == label_item.end() || !assets->is_object() || assets->empty()) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("label item '{}': assets: required, at least one asset (the model's output)", id));
+  }
+  for (const auto& [key, asset] : assets->items()) {
+    if (!asset.is_object() || !asset.contains("href") || !asset["href"].is_string() ||
+        asset["href"].get_ref<const std::string&>().empty()) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("label item '{}': assets.{}: must be an object with a non-empty href", id, key));
+    }
+    if (asset.contains("type") && !asset["type"].is_string()) {
+      throw Error(ErrorCode::kInvalidInput, fmt::format("label item '{}': assets.{}.type: must be a string", id, key));
+    }
+  }
+  if (!label_item.contains("geometry") || !label_item["geometry"].is_object()) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("label item '{}': geometry: required, a GeoJSON geometry", id));
+  }
+  const Geometry geometry = Geometry::from_geojson(label_item["geometry"], "label item geometry");
+  const json source =
+      impl_->catalog.get_item(stored["collection"].get<std::string>(), stored["item"].get<std::string>());
+  const Geometry footprint = Geometry::from_geojson(source.at("geometry"), "the run's item geometry");
+  if (!footprint.contains(geometry)) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("label item '{}': geometry: must lie inside the footprint of item '{}'", id,
+                            stored["item"].get<std::string>()));
+  }
+  const std::string prediction = impl_->add_prediction(stored["model"].get<std::string>(),
+                                                       stored["aoi"].get<std::string>(), label_item, &stored);
+  json out = {{"prediction", prediction}, {"run", stored}};
+  if (final) {
+    if (auto succeeded = transition_run(run, RunState::kSucceeded, {{"reported", true}})) {
+      out["run"] = std::move(*succeeded);
+    }
+  }
+  return out;
 }
 
 json Matcher::summary(std::string_view model, std::string_view start, std::string_view end) const {

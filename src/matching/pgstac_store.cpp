@@ -77,6 +77,17 @@ class PgStore final : public MatchStore {
 
   std::vector<json> models() override { return documents("SELECT doc::text FROM tessera.models ORDER BY id", {}); }
 
+  bool delete_model(std::string_view id) override {
+    bool found = false;
+    with_transaction(pool_, [&](PgConnection& connection) {
+      connection.exec("DELETE FROM tessera.aois WHERE model = $1", {std::string(id)});
+      const Result deleted =
+          connection.exec("DELETE FROM tessera.models WHERE id = $1 RETURNING id", {std::string(id)});
+      found = PQntuples(deleted.get()) > 0;
+    });
+    return found;
+  }
+
   void insert_aoi(const json& aoi) override {
     insert_document("INSERT INTO tessera.aois (id, model, doc) VALUES ($1, $2, $3::jsonb)", aoi, "aoi",
                     {aoi.at("id").get<std::string>(), aoi.at("model").get<std::string>(), aoi.dump()});

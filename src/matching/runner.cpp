@@ -250,7 +250,9 @@ class RunLoop {
       request.environment = model_environment(model);
       request.environment.push_back("TESSERA_RUN_ID=" + id);
       if (options_.callback) {
-        const auto [url, token] = options_.callback(active.run);
+        json described = active.run;
+        described["timeout"] = request.timeout_seconds;  // how long its token must live
+        const auto [url, token] = options_.callback(described);
         request.environment.push_back("TESSERA_CALLBACK_URL=" + url);
         request.environment.push_back("TESSERA_CALLBACK_TOKEN=" + token);
       }

@@ -65,6 +65,18 @@ class SqliteStore final : public MatchStore {
 
   std::vector<json> models() override { return documents("SELECT doc FROM matching_models ORDER BY id"); }
 
+  bool delete_model(std::string_view id) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    auto& aois = connection->cached("DELETE FROM matching_aois WHERE model = ?");
+    aois.bind(1, id).run();
+    auto& model = connection->cached("DELETE FROM matching_models WHERE id = ?");
+    model.bind(1, id).run();
+    const bool found = connection->changes() > 0;
+    transaction.commit();
+    return found;
+  }
+
   void insert_aoi(const json& aoi) override { insert_document("matching_aois", aoi, "aoi"); }
 
   bool delete_aoi(std::string_view id) override {

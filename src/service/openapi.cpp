@@ -3,6 +3,7 @@
 #include <string>
 
 #include "service/aggregation_routes.hpp"
+#include "service/model_routes.hpp"
 #include "service/tile_openapi.hpp"
 
 namespace tessera::service {
@@ -287,6 +288,9 @@ json openapi_document(const ServiceOptions& options) {
   add_aggregation_openapi(paths, schemas);
   if (options.tiles) {
     add_tile_openapi(paths);
+  }
+  if (options.models.enabled) {
+    add_model_openapi(paths);
   }
   return {{"openapi", "3.0.3"},
           {"info", {{"title", options.title}, {"description", options.description}, {"version", "1.0.0"}}},

@@ -8,6 +8,7 @@
 #include "service/http_support.hpp"
 #include "service/stac_api.hpp"
 #include "service/stac_browser.hpp"
+#include "service/model_routes.hpp"
 #include "service/tile_routes.hpp"
 #include "service/viewer_routes.hpp"
 #include "tessera/error.hpp"
@@ -118,6 +119,12 @@ struct Service::Impl {
       }
       browser.emplace(options.browser_dir, options);
     }
+    if (options.models.enabled) {
+      if (catalog == nullptr) {
+        throw Error(ErrorCode::kInvalidInput, "ServiceOptions::models: the model routes need a catalog");
+      }
+      models.emplace(*catalog, options, auth);
+    }
     if (options.tiles) {
       tiles.emplace(catalog, options);
       viewer.emplace(options);
@@ -160,7 +167,18 @@ struct Service::Impl {
         return std::move(*response);
       }
     }
+    // A run's callback takes its run token, never the service's: before the token check.
+    if (models) {
+      if (auto response = models->handle_callback(request, segments)) {
+        return std::move(*response);
+      }
+    }
     auth.authorize(request, {});
+    if (models) {
+      if (auto response = models->handle(request, segments)) {
+        return std::move(*response);
+      }
+    }
     if (stac) {
       if (auto response = stac->handle(request, segments)) {
         return std::move(*response);
@@ -213,6 +231,7 @@ struct Service::Impl {
   std::optional<service::StacBrowser> browser;  // options.browser_dir set
   std::optional<service::TileRoutes> tiles;     // options.tiles
   std::optional<service::ViewerRoutes> viewer;  // options.tiles
+  std::optional<service::ModelRoutes> models;   // options.models.enabled
 };
 
 Service::Service(Catalog& catalog, ServiceOptions options)
@@ -221,6 +240,13 @@ Service::Service(Catalog& catalog, ServiceOptions options)
 Service::Service(ServiceOptions options) : impl_(std::make_unique<Impl>(nullptr, std::move(options))) {}
 
 Service::~Service() = default;
+
+const RunTokens& Service::run_tokens() const {
+  if (!impl_->models) {
+    throw Error(ErrorCode::kInvalidInput, "run_tokens: this service has no model routes (ServiceOptions::models)");
+  }
+  return impl_->models->tokens();
+}
 
 HttpResponse Service::handle(const HttpRequest& request) const noexcept {
   try {
