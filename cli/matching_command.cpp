@@ -1,3 +1,5 @@
+#include <atomic>
+#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -7,6 +9,7 @@
 #include "commands.hpp"
 #include "tessera/error.hpp"
 #include "tessera/matching.hpp"
+#include "tessera/service.hpp"
 
 namespace tessera::cli {
 
@@ -110,6 +113,9 @@ void add_matching_commands(CLI::App& app) {
     std::size_t max_runs = 0;
     double lease = 0;
     std::string work_dir;
+    std::string serve_url;
+    std::string callback_key_file;
+    bool follow = false;
   };
   auto runner_args = std::make_shared<RunnerArgs>();
   auto* runner = app.add_subcommand(
@@ -120,6 +126,12 @@ void add_matching_commands(CLI::App& app) {
   runner->add_option("--lease", runner_args->lease, "Seconds a claimed request is held (0: longest timeout + 60)")
       ->check(CLI::NonNegativeNumber);
   runner->add_option("--work-dir", runner_args->work_dir, "Folder for item JSON files of items without an href");
+  runner->add_option("--serve-url", runner_args->serve_url,
+                     "Base URL of the `tessera serve --models` models report to: each run gets TESSERA_CALLBACK_URL "
+                     "and TESSERA_CALLBACK_TOKEN (needs --callback-key-file, the server's key)");
+  runner->add_option("--callback-key-file", runner_args->callback_key_file,
+                     "File holding the key the server signs run tokens with (tessera serve --callback-key-file)");
+  runner->add_flag("--follow", runner_args->follow, "Keep running requests as they come, until SIGINT/SIGTERM");
   runner->callback([runner_args] {
     auto catalog = Catalog::open(runner_args->catalog);
     Matcher matcher(*catalog);
@@ -128,6 +140,23 @@ void add_matching_commands(CLI::App& app) {
     options.max_runs = runner_args->max_runs;
     options.lease_seconds = runner_args->lease;
     options.work_dir = runner_args->work_dir;
+    if (runner_args->serve_url.empty() != runner_args->callback_key_file.empty()) {
+      throw Error(ErrorCode::kInvalidInput, "runner: --serve-url and --callback-key-file go together");
+    }
+    if (!runner_args->serve_url.empty()) {
+      std::string base = runner_args->serve_url;
+      while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+      }
+      options.callback = RunTokens(read_callback_key(runner_args->callback_key_file)).runner_callback(base);
+    }
+    if (runner_args->follow) {
+      static std::atomic<bool> stop{false};
+      std::signal(SIGINT, [](int) { stop = true; });
+      std::signal(SIGTERM, [](int) { stop = true; });
+      Runner(matcher, options).serve(stop);
+      return;
+    }
     for (const auto& record : Runner(matcher, options).run_pending()) {
       std::cout << record.dump() << "\n";
     }

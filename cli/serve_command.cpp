@@ -3,6 +3,7 @@
 // pool of request threads and a graceful stop on SIGINT/SIGTERM.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -22,6 +23,7 @@
 #include "commands.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/error.hpp"
+#include "tessera/matching.hpp"
 #include "tessera/pyramid.hpp"
 #include "tessera/service.hpp"
 
@@ -84,6 +86,12 @@ struct ServeArgs {
   std::string pyramid_dir;
   int pyramid_update_seconds = 0;
   AuthOptions auth;
+  // The model routes and the runner that executes their runs in this process.
+  bool models = false;
+  bool runner = false;
+  std::size_t runner_concurrency = 4;
+  std::string runner_work_dir;
+  std::string callback_key_file;
 };
 
 // Brings every pyramid of a folder up to date with the catalog's item
@@ -185,6 +193,10 @@ void serve(const ServeArgs& args) {
                 "serve: --allow-anonymous-writes is for development on a loopback --host only (got " + args.host + ")");
   }
   options.auth = args.auth;
+  options.models.enabled = args.models || args.runner;
+  if (!args.callback_key_file.empty()) {
+    options.models.callback_key = read_callback_key(args.callback_key_file);
+  }
   CatalogOptions catalog_options;
   if (!args.stac_api.empty()) {
     const auto stac_api = nlohmann::json::parse(args.stac_api, nullptr, false);
@@ -253,6 +265,26 @@ void serve(const ServeArgs& args) {
     sigwait(&stop_signals, &signal);
     server.stop();
   });
+  // Runs report back to this server: its runner gives each model the run's
+  // callback URL and token, and nothing of the catalog.
+  std::atomic<bool> runner_stop{false};
+  std::unique_ptr<Matcher> runner_matcher;
+  std::thread runner_thread;
+  if (args.runner) {
+    runner_matcher = std::make_unique<Matcher>(*catalog);
+    RunnerOptions runner_options;
+    runner_options.concurrency = args.runner_concurrency;
+    runner_options.work_dir = args.runner_work_dir;
+    runner_options.callback =
+        service.run_tokens().runner_callback("http://" + args.host + ":" + std::to_string(port));
+    runner_thread = std::thread([&runner_matcher, runner_options, &runner_stop] {
+      try {
+        Runner(*runner_matcher, runner_options).serve(runner_stop);
+      } catch (const std::exception& error) {
+        std::cerr << "tessera serve: runner stopped: " << error.what() << std::endl;
+      }
+    });
+  }
   std::cout << "http://" << args.host << ":" << port << "/" << std::endl;
   if (!options.browser_dir.empty()) {
     std::cout << "STAC Browser: http://" << args.host << ":" << port << "/browser/" << std::endl;
@@ -261,6 +293,10 @@ void serve(const ServeArgs& args) {
     std::cout << "map viewer: http://" << args.host << ":" << port << "/viewer/" << std::endl;
   }
   server.listen_after_bind();
+  runner_stop = true;
+  if (runner_thread.joinable()) {
+    runner_thread.join();
+  }
   // When the server stopped on its own, the signal thread still waits.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
@@ -330,6 +366,19 @@ void add_serve_command(CLI::App& app) {
   command->add_flag("--require-auth", args->auth.require_auth, "Reads need a valid token too");
   command->add_flag("--allow-anonymous-writes", args->auth.allow_anonymous_writes,
                     "Accept writes without a token (development, loopback --host only)");
+  command->add_flag("--models", args->models,
+                    "Serve the model routes (/models: models, AOIs, runs, predictions, summaries; writes need scope "
+                    "models:write) over the catalog's matching tables");
+  command->add_flag("--runner", args->runner,
+                    "Also execute pending runs in this process (implies --models); each model reports through its "
+                    "run's callback URL and token");
+  command->add_option("--runner-concurrency", args->runner_concurrency, "Runs at once (--runner)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  command->add_option("--runner-work-dir", args->runner_work_dir, "Where each run's private folder is made (--runner)");
+  command->add_option("--callback-key-file", args->callback_key_file,
+                      "File holding the key (at least 32 bytes) run tokens are signed with; share it with a "
+                      "`tessera runner --serve-url` of another process (default: a random key)");
   command->callback([args] { serve(*args); });
 }
 

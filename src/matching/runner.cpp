@@ -133,7 +133,19 @@ struct ActiveRun {
   std::string job;
   std::unique_ptr<RunFolder> folder;
   std::string log;  // what this runner saw of its output, for the returned record
+  std::string token;  // the run's callback token, never stored
 };
+
+// `text` without the run's callback token: its log is readable by anyone who may read runs.
+std::string without_token(std::string text, const std::string& token) {
+  if (token.empty()) {
+    return text;
+  }
+  for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at)) {
+    text.replace(at, token.size(), core::kRedacted);
+  }
+  return text;
+}
 
 // One run_pending or serve call: claims requests into free slots, submits
 // them, polls the jobs.
@@ -252,9 +264,10 @@ class RunLoop {
       if (options_.callback) {
         json described = active.run;
         described["timeout"] = request.timeout_seconds;  // how long its token must live
-        const auto [url, token] = options_.callback(described);
+        auto [url, token] = options_.callback(described);
         request.environment.push_back("TESSERA_CALLBACK_URL=" + url);
         request.environment.push_back("TESSERA_CALLBACK_TOKEN=" + token);
+        active.token = std::move(token);
       }
       active.folder = std::make_unique<RunFolder>(work_dir_);
       request.work_dir = active.folder->path().string();
@@ -289,8 +302,9 @@ class RunLoop {
       status.error = error.what();
     }
     if (!status.log.empty()) {
-      matcher_.append_run_log(id, status.log);
-      active.log = capped_log(active.log + core::redact_secrets(status.log));
+      const std::string text = without_token(std::move(status.log), active.token);
+      matcher_.append_run_log(id, text);
+      active.log = capped_log(active.log + core::redact_secrets(text));
     }
     if (!run_state_is_final(status.state)) {
       if (status.state == RunState::kRunning && stored["state"] == run_state_name(RunState::kSubmitted)) {
