@@ -244,7 +244,12 @@ tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json,
     options.max_runs = field(settings, "max_runs", options.max_runs, __func__);
     options.work_dir = field(settings, "work_dir", std::string(), __func__);
     options.poll_seconds = field(settings, "poll", options.poll_seconds, __func__);
-    hand_out(tessera::Runner(impl, options).run_pending(), out_records_json);
+    std::shared_ptr<tessera::RunExecutor> executor;
+    if (settings.contains("command_executor")) {
+      executor = std::make_shared<tessera::CommandExecutor>(
+          tessera::CommandExecutorOptions::from_json(settings["command_executor"]));
+    }
+    hand_out(tessera::Runner(impl, options, std::move(executor)).run_pending(), out_records_json);
   });
 }
 

@@ -324,10 +324,12 @@ TSR_API tsr_status tsr_matcher_cancel_run(tsr_matcher matcher, const char* run_i
 TSR_API tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id, const char* query_json,
                                         char** out_logs_json);
 
-/* Runs the pending run requests with the local process runner until each run
- * has ended. `options_json` may be NULL or {"concurrency", "lease",
- * "max_runs", "work_dir", "poll"}; out: a JSON array of the runs as they
- * ended (each with "kind", its final event, and "log"). */
+/* Runs the pending run requests until each run has ended, as local processes
+ * or, with "command_executor": {"submit": [...], "status": [...], "cancel":
+ * [...], "command_timeout"?}, through a batch system's commands. `options_json`
+ * may be NULL or {"concurrency", "lease", "max_runs", "work_dir", "poll",
+ * "command_executor"?}; out: a JSON array of the runs as they ended (each with
+ * "kind", its final event, and "log"). */
 TSR_API tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json, char** out_records_json);
 
 /* ---- Tiling ------------------------------------------------------------- */

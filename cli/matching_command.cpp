@@ -116,6 +116,7 @@ void add_matching_commands(CLI::App& app) {
     std::string serve_url;
     std::string callback_key_file;
     bool follow = false;
+    std::string command_executor;
   };
   auto runner_args = std::make_shared<RunnerArgs>();
   auto* runner = app.add_subcommand(
@@ -132,6 +133,9 @@ void add_matching_commands(CLI::App& app) {
   runner->add_option("--callback-key-file", runner_args->callback_key_file,
                      "File holding the key the server signs run tokens with (tessera serve --callback-key-file)");
   runner->add_flag("--follow", runner_args->follow, "Keep running requests as they come, until SIGINT/SIGTERM");
+  runner->add_option("--command-executor", runner_args->command_executor,
+                     "JSON file {submit, status, cancel, command_timeout?}: run through a batch system's commands "
+                     "instead of local processes (docs/matching.md)");
   runner->callback([runner_args] {
     auto catalog = Catalog::open(runner_args->catalog);
     Matcher matcher(*catalog);
@@ -150,14 +154,24 @@ void add_matching_commands(CLI::App& app) {
       }
       options.callback = RunTokens(read_callback_key(runner_args->callback_key_file)).runner_callback(base);
     }
+    std::shared_ptr<RunExecutor> executor;
+    if (!runner_args->command_executor.empty()) {
+      std::ifstream file(runner_args->command_executor);
+      const json settings = json::parse(file, nullptr, false);
+      if (settings.is_discarded()) {
+        throw Error(ErrorCode::kInvalidInput, "runner: --command-executor " + runner_args->command_executor +
+                                                  " is not a readable JSON file");
+      }
+      executor = std::make_shared<CommandExecutor>(CommandExecutorOptions::from_json(settings));
+    }
     if (runner_args->follow) {
       static std::atomic<bool> stop{false};
       std::signal(SIGINT, [](int) { stop = true; });
       std::signal(SIGTERM, [](int) { stop = true; });
-      Runner(matcher, options).serve(stop);
+      Runner(matcher, options, executor).serve(stop);
       return;
     }
-    for (const auto& record : Runner(matcher, options).run_pending()) {
+    for (const auto& record : Runner(matcher, options, executor).run_pending()) {
       std::cout << record.dump() << "\n";
     }
   });

@@ -297,6 +297,24 @@ void bind_matching(py::module_& m) {
           "A page of a run's log: {'entries': [{'seq', 'time', 'text'}], 'nextToken': str or None}.");
   m.def("run_state_names", &run_state_names, "The run states, in lifecycle order.");
 
+  py::class_<RunExecutor, std::shared_ptr<RunExecutor>>(m, "RunExecutor",
+                                                      "Where runs execute (submit, status, cancel).");
+  py::class_<CommandExecutor, RunExecutor, std::shared_ptr<CommandExecutor>>(
+      m, "CommandExecutor",
+      "A batch system driven by host-supplied submit/status/cancel commands (argument lists with placeholders "
+      "{run}, {model}, {item}, {item_argument}, {command}, {command_json}, {environment_json}, "
+      "{executor.NAME}, {job}; see docs/matching.md).")
+      .def(py::init([](const std::vector<std::string>& submit, const std::vector<std::string>& status,
+                       const std::vector<std::string>& cancel, double command_timeout) {
+             CommandExecutorOptions options;
+             options.submit = submit;
+             options.status = status;
+             options.cancel = cancel;
+             options.command_timeout_seconds = command_timeout;
+             return std::make_shared<CommandExecutor>(options);
+           }),
+           py::arg("submit"), py::arg("status"), py::arg("cancel"), py::arg("command_timeout") = 60.0);
+
   py::class_<Runner>(m, "Runner",
                      "Executes run requests: the model's command with the item's href (or JSON path) appended, "
                      "submitted to the executor (local processes by default, or an object with submit/status/"
@@ -310,7 +328,9 @@ void bind_matching(py::module_& m) {
              options.work_dir = work_dir.value_or("");
              options.poll_seconds = poll;
              std::shared_ptr<RunExecutor> chosen;
-             if (!executor.is_none()) {
+             if (py::isinstance<CommandExecutor>(executor)) {
+               chosen = executor.cast<std::shared_ptr<CommandExecutor>>();
+             } else if (!executor.is_none()) {
                chosen = std::make_shared<PythonExecutor>(executor);
              }
              return std::make_unique<Runner>(matcher, options, std::move(chosen));

@@ -272,6 +272,52 @@ class TESSERA_API LocalProcessExecutor final : public RunExecutor {
   std::unique_ptr<Impl> impl_;
 };
 
+// A batch system driven by host-supplied commands (AWS Batch, Slurm,
+// Kubernetes jobs, ...). Each command is an argument list (no shell) whose
+// elements may hold placeholders: {run}, {model}, {aoi}, {collection},
+// {item}, {timeout} (seconds), {work_dir}, {item_argument} (the item's href
+// or file path), {command_json} (the model's command with the item argument,
+// as a JSON array), {environment_json} (the run's environment as a JSON
+// object: the callback variables included), {executor.NAME} (a string or
+// number of the model's "executor" settings; missing is InvalidInput). An
+// element that is exactly {command} becomes the model's command and item
+// argument, one element each. status and cancel take {job}.
+//  - submit: prints the job id (its first line of output); exit 0.
+//  - status (with {job}): prints the state ("submitted", "running",
+//    "succeeded", "failed", "timed_out", "cancelled"), or a JSON object
+//    {"state", "exit_code"?, "log"?, "error"?}; exit 0.
+//  - cancel (with {job}): exit 0.
+// The commands run with the runner's own environment (they are the host's,
+// and may need its credentials to reach the batch system), in the run's
+// folder, each within `command_timeout_seconds`.
+struct TESSERA_API CommandExecutorOptions {
+  std::vector<std::string> submit;
+  std::vector<std::string> status;
+  std::vector<std::string> cancel;
+  double command_timeout_seconds = 60;
+
+  // {"submit": [...], "status": [...], "cancel": [...], "command_timeout"?};
+  // InvalidInput naming the field.
+  static CommandExecutorOptions from_json(const nlohmann::json& settings);
+};
+
+class TESSERA_API CommandExecutor final : public RunExecutor {
+ public:
+  // InvalidInput for an empty command.
+  explicit CommandExecutor(CommandExecutorOptions options);
+  ~CommandExecutor() override;
+  std::string submit(const RunRequest& request) override;
+  RunStatus status(const std::string& job) override;
+  void cancel(const std::string& job) override;
+
+ private:
+  // The output of one command (InvalidInput/Io naming it when it fails).
+  std::string run(const std::vector<std::string>& command, const std::string& where, const std::string& work_dir);
+
+  CommandExecutorOptions options_;
+  LocalProcessExecutor processes_;
+};
+
 struct TESSERA_API RunnerOptions {
   std::size_t concurrency = 4;  // runs at once overall (each model's own limit holds across runners)
   double lease_seconds = 0;     // event lease; 0: the model's timeout + 60 s

@@ -456,6 +456,66 @@ TEST_P(MatchingBackend, RunsAreCancelledListedAndPaged) {
   expect_error([&] { matcher_->runs(quick_runs); }, ErrorCode::kInvalidInput, "token 'run-missing'");
 }
 
+// The command template executor drives a batch scheduler through its
+// submit/status/cancel commands (tests/scheduler/fake_scheduler.py, which runs
+// jobs detached and reports them queued first).
+TEST_P(MatchingBackend, CommandExecutorDrivesABatchScheduler) {
+  const std::string scheduler = std::string(TESSERA_SOURCE_DIR) + "/tests/scheduler/fake_scheduler.py";
+  const std::string state = (scratch_.path() / "scheduler").string();
+  tessera::CommandExecutorOptions commands = tessera::CommandExecutorOptions::from_json(
+      {{"submit", {"python3", scheduler, state, "submit", "/usr/bin/env", "QUEUE={executor.queue}", "{command}"}},
+       {"status", {"python3", scheduler, state, "status", "{job}"}},
+       {"cancel", {"python3", scheduler, state, "cancel", "{job}"}}});
+  json batch = make_model("batch", {"/bin/sh", "-c", "echo queue $QUEUE item $(basename $0)"});
+  batch["executor"] = {{"queue", "gpu"}};
+  json slow = make_model("slow", {"/bin/sh", "-c", "echo begun; sleep 30"});
+  slow["executor"] = {{"queue", "cpu"}};
+  const std::string quick = matcher_->add_model(batch);
+  const std::string sleeper = matcher_->add_model(slow);
+  matcher_->add_aoi(make_aoi(quick, square(0, 0, 10)));
+  matcher_->add_aoi(make_aoi(sleeper, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("scene", "imagery", 1, 1)}, options).loaded, 1U);
+  RunnerOptions runner_options;
+  runner_options.poll_seconds = 0.02;
+  runner_options.work_dir = (scratch_.path() / "work").string();
+  auto executor = std::make_shared<tessera::CommandExecutor>(commands);
+  auto running = std::async(std::launch::async, [&] { return Runner(*matcher_, runner_options, executor).run_pending(); });
+  RunQuery slow_runs;
+  slow_runs.model = sleeper;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const json page = matcher_->runs(slow_runs);
+    if (!page["runs"].empty() && page["runs"][0]["state"] == "running") {
+      matcher_->cancel_run(page["runs"][0]["id"].get<std::string>());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const json records = running.get();
+  ASSERT_EQ(records.size(), 2U);
+  std::map<std::string, json> by_model;
+  for (const json& record : records) {
+    by_model[record["model"]] = record;
+  }
+  EXPECT_EQ(by_model[quick]["kind"], "run_succeeded") << by_model[quick].dump();
+  EXPECT_EQ(by_model[quick]["log"], "queue gpu item item.json\n");
+  EXPECT_EQ(by_model[quick]["job"].get<std::string>().rfind("job-", 0), 0U);
+  const auto quick_events = kinds(pending(quick));
+  EXPECT_EQ(quick_events.front(), "run_submitted");
+  EXPECT_EQ(quick_events.back(), "run_succeeded");
+  EXPECT_EQ(by_model[sleeper]["kind"], "run_cancelled") << by_model[sleeper].dump();
+  // The scheduler was told: the job is marked cancelled.
+  const std::string job = by_model[sleeper]["job"];
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(state) / job / "cancelled"));
+  // Bad templates and settings are named.
+  expect_error([] { tessera::CommandExecutorOptions::from_json({{"submit", {"x"}}, {"status", {"y"}}}); },
+               ErrorCode::kInvalidInput, "cancel: required");
+  expect_error([] { tessera::CommandExecutorOptions::from_json({{"submit", json::array()}}); },
+               ErrorCode::kInvalidInput, "submit: must be a non-empty array of strings");
+}
+
 TEST_P(MatchingBackend, RunnerModelEnvironmentIsValidated) {
   json definition = make_model("bad-env");
   definition["env"] = {{"1BAD", "x"}};

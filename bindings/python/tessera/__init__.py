@@ -14,6 +14,7 @@ from ._errors import (
 from ._tessera import (
     Catalog,
     Colormap,
+    CommandExecutor,
     Environment,
     ImageData,
     Mosaic,
@@ -46,6 +47,7 @@ from ._tessera import (
     preprocess_sketch,
     preview,
     read_tile,
+    run_state_names,
     sensor_presets,
     set_log_callback,
     statistics,
@@ -54,6 +56,7 @@ from ._tessera import (
     tilejson,
     to_cog,
 )
+from .dask_executor import DaskExecutor
 
 __all__ = [
     "Packager",
@@ -70,6 +73,9 @@ __all__ = [
     "Pyramid",
     "Matcher",
     "Runner",
+    "CommandExecutor",
+    "DaskExecutor",
+    "run_state_names",
     "Service",
     "Tile",
     "TileMatrixSet",
