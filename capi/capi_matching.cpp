@@ -1,3 +1,4 @@
+#include <chrono>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -230,6 +231,16 @@ tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id, const c
     hand_out(impl.run_logs(run_id, field(settings, "limit", std::size_t{100}, __func__),
                            field(settings, "token", std::string(), __func__)),
              out_logs_json);
+  });
+}
+
+tsr_status tsr_matcher_prune(tsr_matcher matcher, const char* options_json, char** out_counts_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json settings = optional_object(options_json, __func__, "options_json");
+    TSR_REQUIRE(out_counts_json);
+    const double days = field(settings, "older_than_days", 30.0, __func__);
+    hand_out(impl.prune(std::chrono::seconds(static_cast<std::int64_t>(days * 86400))), out_counts_json);
   });
 }
 

@@ -324,6 +324,11 @@ TSR_API tsr_status tsr_matcher_cancel_run(tsr_matcher matcher, const char* run_i
 TSR_API tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id, const char* query_json,
                                         char** out_logs_json);
 
+/* Retention: deletes acknowledged events, ended runs and their logs older than
+ * {"older_than_days": n} (default 30; `options_json` may be NULL); nothing
+ * pending. out: {"events", "runs", "run_logs"}, the counts deleted. */
+TSR_API tsr_status tsr_matcher_prune(tsr_matcher matcher, const char* options_json, char** out_counts_json);
+
 /* Runs the pending run requests until each run has ended, as local processes
  * or, with "command_executor": {"submit": [...], "status": [...], "cancel":
  * [...], "command_timeout"?}, through a batch system's commands. `options_json`

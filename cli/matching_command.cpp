@@ -1,4 +1,5 @@
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -105,6 +106,24 @@ void add_matching_commands(CLI::App& app) {
       }
       std::cout << line.dump() << "\n";
     }
+  });
+
+  struct MaintenanceArgs {
+    std::string catalog;
+    double older_than_days = 30;
+  };
+  auto maintenance_args = std::make_shared<MaintenanceArgs>();
+  auto* maintenance = app.add_subcommand(
+      "maintenance", "Retention: delete acknowledged events, ended runs and their logs older than an age");
+  maintenance->add_option("CATALOG", maintenance_args->catalog, "Catalog URI")->required();
+  maintenance->add_option("--older-than-days", maintenance_args->older_than_days, "Age (days) of what is deleted")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  maintenance->callback([maintenance_args] {
+    auto catalog = Catalog::open(maintenance_args->catalog);
+    Matcher matcher(*catalog);
+    const auto age = std::chrono::seconds(static_cast<std::int64_t>(maintenance_args->older_than_days * 86400));
+    std::cout << matcher.prune(age).dump() << "\n";
   });
 
   struct RunnerArgs {

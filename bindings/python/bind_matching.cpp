@@ -294,7 +294,21 @@ void bind_matching(py::module_& m) {
             return from_json(page);
           },
           py::arg("run_id"), py::arg("limit") = 100, py::arg("token") = py::none(),
-          "A page of a run's log: {'entries': [{'seq', 'time', 'text'}], 'nextToken': str or None}.");
+          "A page of a run's log: {'entries': [{'seq', 'time', 'text'}], 'nextToken': str or None}.")
+      .def(
+          "prune",
+          [](Matcher& self, double older_than_days) {
+            const auto age = std::chrono::seconds(static_cast<std::int64_t>(older_than_days * 86400));
+            json counts;
+            {
+              py::gil_scoped_release release;
+              counts = self.prune(age);
+            }
+            return from_json(counts);
+          },
+          py::arg("older_than_days") = 30.0,
+          "Retention: delete acknowledged events, ended runs and their logs older than the age; nothing pending. "
+          "Returns the counts {'events', 'runs', 'run_logs'}.");
   m.def("run_state_names", &run_state_names, "The run states, in lifecycle order.");
 
   py::class_<RunExecutor, std::shared_ptr<RunExecutor>>(m, "RunExecutor",

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <utility>
@@ -176,6 +177,16 @@ class TESSERA_API Matcher {
   // {"entries": [{"seq", "time", "text"}...], "nextToken": token or null};
   // `token` is a previous page's nextToken.
   nlohmann::json run_logs(std::string_view run, std::size_t limit = 100, std::string_view token = {}) const;
+
+  // --- Retention ------------------------------------------------------------
+  // Deletes what is older than `age` and done with: acknowledged events
+  // (acknowledged before then), runs that ended (last changed before then)
+  // and their logs. Nothing pending (unacknowledged events, runs still
+  // going) is ever deleted. Returns {"events", "runs", "run_logs"}: the
+  // counts deleted. InvalidInput for a negative age.
+  nlohmann::json prune(std::chrono::seconds age);
+  // The default age: 30 days.
+  static constexpr std::chrono::seconds kDefaultRetention = std::chrono::hours(24 * 30);
 
   // --- Predictions ----------------------------------------------------------
   // Validates a STAC label item (label:properties, label:description,

@@ -65,6 +65,11 @@ class MatchStore {
   // Entries {seq, created_us, text} with seq > after_seq, oldest first.
   virtual std::vector<nlohmann::json> run_logs(std::string_view run, std::int64_t after_seq, std::size_t limit) = 0;
 
+  // Retention: deletes acknowledged events acknowledged before `cutoff_us`, and runs that
+  // ended (a final state) last changed before it with their logs; never anything pending.
+  // The counts {"events", "runs", "run_logs"}.
+  virtual nlohmann::json prune(std::int64_t cutoff_us) = 0;
+
   // The documents of a model's predictions recorded in [start_us, end_us], oldest first.
   virtual std::vector<nlohmann::json> predictions(std::string_view model, std::int64_t start_us,
                                                   std::int64_t end_us) = 0;

@@ -399,6 +399,15 @@ json Matcher::summary(std::string_view model, std::string_view start, std::strin
   return matching::summarize(model, impl_->store->predictions(model, start_us, end_us));
 }
 
+json Matcher::prune(std::chrono::seconds age) {
+  if (age.count() < 0) {
+    throw Error(ErrorCode::kInvalidInput, "prune: the age must not be negative");
+  }
+  const std::int64_t cutoff =
+      catalog::outbox_now_micros() - std::chrono::duration_cast<std::chrono::microseconds>(age).count();
+  return impl_->store->prune(cutoff);
+}
+
 // --- Runs ------------------------------------------------------------------------
 
 json Matcher::open_run(const MatchEvent& request) {

@@ -27,7 +27,7 @@ constexpr std::array<const char*, 8> kSchema = {
     "created_us bigint NOT NULL, doc jsonb NOT NULL)",
     "CREATE INDEX IF NOT EXISTS predictions_model ON tessera.predictions (model, created_us)",
     "CREATE TABLE IF NOT EXISTS tessera.runs (id text PRIMARY KEY, model text NOT NULL, aoi text NOT NULL, "
-    "state text NOT NULL, created_us bigint NOT NULL, doc jsonb NOT NULL)",
+    "state text NOT NULL, created_us bigint NOT NULL, updated_us bigint NOT NULL, doc jsonb NOT NULL)",
     "CREATE INDEX IF NOT EXISTS runs_created ON tessera.runs (created_us, id)",
     "CREATE TABLE IF NOT EXISTS tessera.run_logs (run text NOT NULL, seq bigint NOT NULL, created_us bigint NOT NULL, "
     "text text NOT NULL, PRIMARY KEY (run, seq))",
@@ -174,8 +174,8 @@ class PgStore final : public MatchStore {
   bool insert_run(const json& run, std::int64_t created_us) override {
     auto connection = pool_.acquire();
     const Result inserted = connection->exec(
-        "INSERT INTO tessera.runs (id, model, aoi, state, created_us, doc) VALUES ($1, $2, $3, $4, $5, $6::jsonb) "
-        "ON CONFLICT (id) DO NOTHING RETURNING id",
+        "INSERT INTO tessera.runs (id, model, aoi, state, created_us, updated_us, doc) "
+        "VALUES ($1, $2, $3, $4, $5, $5, $6::jsonb) ON CONFLICT (id) DO NOTHING RETURNING id",
         {run.at("id").get<std::string>(), run.at("model").get<std::string>(), run.at("aoi").get<std::string>(),
          run.at("state").get<std::string>(), std::to_string(created_us), run.dump()});
     return PQntuples(inserted.get()) > 0;
@@ -193,8 +193,9 @@ class PgStore final : public MatchStore {
       }
       json run = json::parse(*stored);
       if (change(run)) {
-        connection.exec("UPDATE tessera.runs SET state = $2, doc = $3::jsonb WHERE id = $1",
-                        {std::string(id), run.at("state").get<std::string>(), run.dump()});
+        connection.exec("UPDATE tessera.runs SET state = $2, doc = $3::jsonb, updated_us = $4 WHERE id = $1",
+                        {std::string(id), run.at("state").get<std::string>(), run.dump(),
+                         std::to_string(outbox_now_micros())});
         write_event(connection, event_of(run));
       }
       result = std::move(run);
@@ -238,6 +239,24 @@ class PgStore final : public MatchStore {
                          {"text", PQgetvalue(rows.get(), row, 2)}});
     }
     return entries;
+  }
+
+  json prune(std::int64_t cutoff_us) override {
+    json counts;
+    with_transaction(pool_, [&](PgConnection& connection) {
+      const std::vector<catalog::pgstac::Param> cutoff = {std::to_string(cutoff_us)};
+      const auto removed = [&](const char* sql) {
+        return PQntuples(connection.exec(sql, cutoff).get());
+      };
+      counts["events"] =
+          removed("DELETE FROM tessera.outbox WHERE acked_us IS NOT NULL AND acked_us < $1 RETURNING id");
+      counts["run_logs"] = removed(
+          "DELETE FROM tessera.run_logs WHERE run IN (SELECT id FROM tessera.runs WHERE updated_us < $1 AND state IN "
+          "('succeeded', 'failed', 'timed_out', 'cancelled')) RETURNING seq");
+      counts["runs"] =
+          removed("DELETE FROM tessera.runs WHERE updated_us < $1 AND state IN ('succeeded', 'failed', 'timed_out', 'cancelled') RETURNING id");
+    });
+    return counts;
   }
 
   std::vector<json> predictions(std::string_view model, std::int64_t start_us, std::int64_t end_us) override {

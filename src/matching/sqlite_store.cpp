@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS matching_predictions (
 CREATE INDEX IF NOT EXISTS matching_predictions_model ON matching_predictions (model, created_us);
 CREATE TABLE IF NOT EXISTS matching_runs (
   id TEXT PRIMARY KEY, model TEXT NOT NULL, aoi TEXT NOT NULL, state TEXT NOT NULL, created_us INTEGER NOT NULL,
-  doc TEXT NOT NULL);
+  updated_us INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS matching_runs_created ON matching_runs (created_us, id);
 CREATE INDEX IF NOT EXISTS matching_runs_model_state ON matching_runs (model, state);
 CREATE TABLE IF NOT EXISTS matching_run_logs (
@@ -175,8 +175,8 @@ class SqliteStore final : public MatchStore {
   bool insert_run(const json& run, std::int64_t created_us) override {
     auto connection = pool_.acquire();
     auto& insert = connection->cached(
-        "INSERT INTO matching_runs (id, model, aoi, state, created_us, doc) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (id) DO NOTHING");
+        "INSERT INTO matching_runs (id, model, aoi, state, created_us, updated_us, doc) VALUES (?1, ?2, ?3, ?4, ?5, "
+        "?5, ?6) ON CONFLICT (id) DO NOTHING");
     insert.bind(1, run.at("id").get<std::string>())
         .bind(2, run.at("model").get<std::string>())
         .bind(3, run.at("aoi").get<std::string>())
@@ -201,8 +201,12 @@ class SqliteStore final : public MatchStore {
     if (!run || !change(*run)) {
       return run;
     }
-    auto& update = connection->cached("UPDATE matching_runs SET state = ?, doc = ? WHERE id = ?");
-    update.bind(1, run->at("state").get<std::string>()).bind(2, run->dump()).bind(3, id).run();
+    auto& update = connection->cached("UPDATE matching_runs SET state = ?, doc = ?, updated_us = ? WHERE id = ?");
+    update.bind(1, run->at("state").get<std::string>())
+        .bind(2, run->dump())
+        .bind(3, outbox_now_micros())
+        .bind(4, id)
+        .run();
     write_event(*connection, event_of(*run));
     transaction.commit();
     return run;
@@ -247,6 +251,23 @@ class SqliteStore final : public MatchStore {
     }
     select.reset();
     return entries;
+  }
+
+  json prune(std::int64_t cutoff_us) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    const auto removed = [&](const char* sql) {
+      Statement statement = connection->prepare(sql);
+      statement.bind(1, cutoff_us).run();
+      return connection->changes();
+    };
+    json counts;
+    counts["events"] = removed("DELETE FROM outbox WHERE acked_us IS NOT NULL AND acked_us < ?1");
+    counts["run_logs"] = removed(
+        "DELETE FROM matching_run_logs WHERE run IN (SELECT id FROM matching_runs WHERE updated_us < ?1 AND state IN ('succeeded', 'failed', 'timed_out', 'cancelled'))");
+    counts["runs"] = removed("DELETE FROM matching_runs WHERE updated_us < ?1 AND state IN ('succeeded', 'failed', 'timed_out', 'cancelled')");
+    transaction.commit();
+    return counts;
   }
 
   std::vector<json> predictions(std::string_view model, std::int64_t start_us, std::int64_t end_us) override {

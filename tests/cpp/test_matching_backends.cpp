@@ -516,6 +516,46 @@ TEST_P(MatchingBackend, CommandExecutorDrivesABatchScheduler) {
                ErrorCode::kInvalidInput, "submit: must be a non-empty array of strings");
 }
 
+// Retention deletes what is done with and older than the age: acknowledged
+// events, ended runs and their logs; never a pending event or a live run.
+TEST_P(MatchingBackend, RetentionPrunesOnlyWhatIsDone) {
+  const std::string done = matcher_->add_model(make_model("done", {"/bin/sh", "-c", "echo finished"}));
+  const std::string waiting = matcher_->add_model(make_model("waiting"));
+  matcher_->add_aoi(make_aoi(done, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("a", "imagery", 1, 1)}, options).loaded, 1U);
+  RunnerOptions runner_options;
+  runner_options.poll_seconds = 0.01;
+  const json records = Runner(*matcher_, runner_options).run_pending();
+  ASSERT_EQ(records.size(), 1U);
+  const std::string ended = records[0]["id"];
+  // Then a request nobody ran yet, and a run still going (submitted).
+  matcher_->add_aoi(make_aoi(waiting, square(0, 0, 10)));
+  ASSERT_EQ(catalog_->load({make_imagery("b", "imagery", 1, 1)}, options).loaded, 1U);
+  EventQuery claim;
+  claim.kind = "run_requested";
+  claim.model = done;
+  claim.claim = true;
+  const auto claimed = matcher_->events(claim);
+  ASSERT_EQ(claimed.size(), 1U);
+  const std::string live = matcher_->open_run(claimed[0])["id"];
+  ASSERT_TRUE(matcher_->transition_run(live, RunState::kSubmitted, {{"job", "j"}}));
+  // Nothing is 30 days old.
+  EXPECT_EQ(matcher_->prune(Matcher::kDefaultRetention), json({{"events", 0}, {"run_logs", 0}, {"runs", 0}}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const json pruned = matcher_->prune(std::chrono::seconds(0));
+  EXPECT_EQ(pruned["events"], 1) << pruned.dump();  // the acknowledged request of the ended run
+  EXPECT_EQ(pruned["runs"], 1);
+  EXPECT_EQ(pruned["run_logs"], 1);
+  expect_error([&] { matcher_->get_run(ended); }, ErrorCode::kNotFound, "not found");
+  EXPECT_EQ(matcher_->get_run(live)["state"], "submitted");
+  EventQuery requests;
+  requests.kind = "run_requested";
+  EXPECT_EQ(matcher_->events(requests).size(), 2U);  // the waiting model's and the live run's, unacknowledged
+  expect_error([&] { matcher_->prune(std::chrono::seconds(-1)); }, ErrorCode::kInvalidInput, "must not be negative");
+}
+
 TEST_P(MatchingBackend, RunnerModelEnvironmentIsValidated) {
   json definition = make_model("bad-env");
   definition["env"] = {{"1BAD", "x"}};

@@ -211,6 +211,20 @@ def test_runner_takes_a_pluggable_executor(mt):
         tessera.Runner(mt, executor=lambda request: "job")
 
 
+def test_retention_prunes_what_is_done(mt):
+    model = mt.add_model({"name": "quick", "command": ["/bin/true"]})
+    mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30})
+    mt.load([imagery("scene", 1, 1)])
+    [record] = tessera.Runner(mt, poll=0.01).run_pending()
+    assert mt.prune() == {"events": 0, "runs": 0, "run_logs": 0}
+    time.sleep(0.01)
+    assert mt.prune(older_than_days=0) == {"events": 1, "runs": 1, "run_logs": 0}
+    with pytest.raises(tessera.NotFound):
+        mt.get_run(record["id"])
+    # The run's transition events were never acknowledged: they stay.
+    assert [e["kind"] for e in mt.events(model=model)][-1] == "run_succeeded"
+
+
 def test_predictions_and_summary(mt, catalog):
     model = mt.add_model({"name": "segmenter", "command": ["/bin/true"]})
     first = mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30})
