@@ -60,6 +60,8 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
     parsed.cache_max_age_seconds = static_cast<int>(*max_age);
   }
   parsed.pyramid_dir = options.string("pyramid_dir").value_or(std::string{});
+  parsed.models.enabled = options.boolean("models").value_or(false);
+  parsed.models.callback_key = options.string("callback_key").value_or(std::string{});
   return parsed;
 }
 

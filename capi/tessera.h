@@ -687,7 +687,10 @@ typedef struct tsr_service_s* tsr_service;
  * viewer served at /viewer/, "basemap_path": a GeoJSON file for
  * /basemap.geojson, "cache_max_age_seconds": 3600 (the tile answers'
  * Cache-Control), "pyramid_dir": a folder of overview pyramids the
- * registered searches' low-zoom tiles are read from (tsr_pyramid_build)}. Writes need a token with scope "stac:write".
+ * registered searches' low-zoom tiles are read from (tsr_pyramid_build),
+ * "models": false (the model routes, /models/...; writes need scope
+ * "models:write"), "callback_key": the run-token key (at least 32 bytes;
+ * default: random)}. Writes need a token with scope "stac:write".
  * `catalog` may be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */
 TSR_API tsr_status tsr_service_new(tsr_catalog catalog, const char* options_json, tsr_service* out_service);
 

@@ -334,13 +334,17 @@ void bind_matching(py::module_& m) {
                      "submitted to the executor (local processes by default, or an object with submit/status/"
                      "cancel), at most `concurrency` at once; each run's transitions are recorded as events.")
       .def(py::init([](Matcher& matcher, std::size_t concurrency, double lease, std::size_t max_runs,
-                       const std::optional<std::string>& work_dir, const py::object& executor, double poll) {
+                       const std::optional<std::string>& work_dir, const py::object& executor, double poll,
+                       const std::optional<RunnerCallback>& callback) {
              RunnerOptions options;
              options.concurrency = concurrency;
              options.lease_seconds = lease;
              options.max_runs = max_runs;
              options.work_dir = work_dir.value_or("");
              options.poll_seconds = poll;
+             if (callback) {
+               options.callback = callback->callback;
+             }
              std::shared_ptr<RunExecutor> chosen;
              if (py::isinstance<CommandExecutor>(executor)) {
                chosen = executor.cast<std::shared_ptr<CommandExecutor>>();
@@ -351,6 +355,7 @@ void bind_matching(py::module_& m) {
            }),
            py::arg("matcher"), py::arg("concurrency") = 4, py::arg("lease") = 0.0, py::arg("max_runs") = 0,
            py::arg("work_dir") = py::none(), py::arg("executor") = py::none(), py::arg("poll") = 0.05,
+           py::arg("callback") = py::none(),
            py::keep_alive<1, 2>())
       .def(
           "run_pending",

@@ -19,6 +19,8 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 void bind_service(py::module_& m) {
   const ServiceOptions defaults;
+  py::class_<RunnerCallback>(m, "RunnerCallback",
+                             "A run callback for Runner(callback=...), made by Service.runner_callback().");
   py::class_<Service>(m, "Service",
                       "The STAC API over a catalog, the tile routes (/cog, /searches) and the map viewer as a "
                       "function of requests, without sockets: handle() answers one request; tessera.asgi.app() "
@@ -29,8 +31,10 @@ void bind_service(py::module_& m) {
                        const std::string& jwks, const std::vector<std::string>& issuers, const std::string& audience,
                        int leeway_seconds, bool require_auth, bool allow_anonymous_writes, bool stac, bool tiles,
                        const std::string& viewer_dir, const std::string& basemap_path, int cache_max_age_seconds,
-                       const std::string& pyramid_dir) {
+                       const std::string& pyramid_dir, bool models, const py::bytes& callback_key) {
              ServiceOptions options;
+             options.models.enabled = models;
+             options.models.callback_key = std::string(callback_key);
              options.title = title;
              options.description = description;
              options.max_body_bytes = max_body_bytes;
@@ -64,9 +68,17 @@ void bind_service(py::module_& m) {
            py::arg("require_auth") = false, py::arg("allow_anonymous_writes") = false, py::arg("stac") = defaults.stac,
            py::arg("tiles") = defaults.tiles, py::arg("viewer_dir") = std::string{},
            py::arg("basemap_path") = std::string{}, py::arg("cache_max_age_seconds") = defaults.cache_max_age_seconds,
-           py::arg("pyramid_dir") = std::string{},
+           py::arg("pyramid_dir") = std::string{}, py::arg("models") = false, py::arg("callback_key") = py::bytes(),
            // The catalog lives as long as the service.
            py::keep_alive<1, 2>())
+      .def(
+          "runner_callback",
+          [](const Service& self, const std::string& base_url) {
+            return RunnerCallback{self.run_tokens().runner_callback(base_url)};
+          },
+          py::arg("base_url"),
+          "The callback a tessera.Runner gives its models (Runner(callback=...)): each run's predictions URL on "
+          "this service at base_url and a token for that run only. Needs models=True.")
       .def(
           "handle",
           [](const Service& service, const std::string& method, const std::string& path, const Pairs& query,

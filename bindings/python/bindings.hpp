@@ -1,10 +1,12 @@
 #pragma once
 
 #include <functional>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <pybind11/pybind11.h>
 
 #include "tessera/catalog.hpp"
@@ -54,5 +56,11 @@ StatisticsOptions statistics_options(int max_size, const std::vector<double>& pe
 // Catalog.load: a path, a FeatureCollection or Item dict, or any iterable of
 // Item dicts (consumed a batch at a time, so generators stream).
 py::dict load_items(Catalog& catalog, const py::object& source, const LoadOptions& options);
+
+// What Service.runner_callback() hands to Runner(callback=...): the
+// callback of RunnerOptions, opaque to Python (it mints run tokens).
+struct RunnerCallback {
+  std::function<std::pair<std::string, std::string>(const nlohmann::json& run)> callback;
+};
 
 }  // namespace tessera::python
