@@ -178,8 +178,8 @@ void add_matching_commands(CLI::App& app) {
       std::ifstream file(runner_args->command_executor);
       const json settings = json::parse(file, nullptr, false);
       if (settings.is_discarded()) {
-        throw Error(ErrorCode::kInvalidInput, "runner: --command-executor " + runner_args->command_executor +
-                                                  " is not a readable JSON file");
+        throw Error(ErrorCode::kInvalidInput,
+                    "runner: --command-executor " + runner_args->command_executor + " is not a readable JSON file");
       }
       executor = std::make_shared<CommandExecutor>(CommandExecutorOptions::from_json(settings));
     }

@@ -275,8 +275,7 @@ void serve(const ServeArgs& args) {
     RunnerOptions runner_options;
     runner_options.concurrency = args.runner_concurrency;
     runner_options.work_dir = args.runner_work_dir;
-    runner_options.callback =
-        service.run_tokens().runner_callback("http://" + args.host + ":" + std::to_string(port));
+    runner_options.callback = service.run_tokens().runner_callback("http://" + args.host + ":" + std::to_string(port));
     runner_thread = std::thread([&runner_matcher, runner_options, &runner_stop] {
       try {
         Runner(*runner_matcher, runner_options).serve(runner_stop);

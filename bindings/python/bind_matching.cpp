@@ -43,17 +43,11 @@ class PythonExecutor final : public RunExecutor {
 
   std::string submit(const RunRequest& request) override {
     py::gil_scoped_acquire gil;
-    const json argument = {{"run", request.run_id},
-                           {"event_id", request.event_id},
-                           {"model", request.model},
-                           {"aoi", request.aoi},
-                           {"collection", request.collection},
-                           {"item", request.item},
-                           {"command", request.command},
-                           {"timeout", request.timeout_seconds},
-                           {"environment", request.environment},
-                           {"work_dir", request.work_dir},
-                           {"executor", request.executor}};
+    const json argument = {
+        {"run", request.run_id},        {"event_id", request.event_id},       {"model", request.model},
+        {"aoi", request.aoi},           {"collection", request.collection},   {"item", request.item},
+        {"command", request.command},   {"timeout", request.timeout_seconds}, {"environment", request.environment},
+        {"work_dir", request.work_dir}, {"executor", request.executor}};
     const py::object job = executor_.attr("submit")(from_json(argument));
     if (!py::isinstance<py::str>(job)) {
       throw Error(ErrorCode::kInvalidInput, "runner executor: submit must return the job id as a str");
@@ -65,7 +59,8 @@ class PythonExecutor final : public RunExecutor {
     py::gil_scoped_acquire gil;
     const json answer = to_json(executor_.attr("status")(job));
     if (!answer.is_object() || !answer.contains("state") || !answer["state"].is_string()) {
-      throw Error(ErrorCode::kInvalidInput, "runner executor: status must return a dict {state, exit_code?, log?, ...}");
+      throw Error(ErrorCode::kInvalidInput,
+                  "runner executor: status must return a dict {state, exit_code?, log?, ...}");
     }
     RunStatus status;
     status.state = run_state_from_name(answer["state"].get<std::string>());
@@ -312,7 +307,7 @@ void bind_matching(py::module_& m) {
   m.def("run_state_names", &run_state_names, "The run states, in lifecycle order.");
 
   py::class_<RunExecutor, std::shared_ptr<RunExecutor>>(m, "RunExecutor",
-                                                      "Where runs execute (submit, status, cancel).");
+                                                        "Where runs execute (submit, status, cancel).");
   py::class_<CommandExecutor, RunExecutor, std::shared_ptr<CommandExecutor>>(
       m, "CommandExecutor",
       "A batch system driven by host-supplied submit/status/cancel commands (argument lists with placeholders "
@@ -355,8 +350,7 @@ void bind_matching(py::module_& m) {
            }),
            py::arg("matcher"), py::arg("concurrency") = 4, py::arg("lease") = 0.0, py::arg("max_runs") = 0,
            py::arg("work_dir") = py::none(), py::arg("executor") = py::none(), py::arg("poll") = 0.05,
-           py::arg("callback") = py::none(),
-           py::keep_alive<1, 2>())
+           py::arg("callback") = py::none(), py::keep_alive<1, 2>())
       .def(
           "run_pending",
           [](Runner& self) {

@@ -1,13 +1,13 @@
 #pragma once
 
 #include <functional>
-#include <utility>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <pybind11/pybind11.h>
+#include <nlohmann/json.hpp>
 
 #include "tessera/catalog.hpp"
 #include "tessera/tiling.hpp"

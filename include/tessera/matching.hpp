@@ -3,13 +3,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <functional>
-#include <utility>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>

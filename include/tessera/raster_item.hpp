@@ -11,8 +11,8 @@
 namespace tessera {
 
 struct TESSERA_API CreateItemOptions {
-  std::string id;                                        // default: the file name without its extension
-  std::string collection;                                // default: none
+  std::string id;          // default: the file name without its extension
+  std::string collection;  // default: none
   // The href of the item's rel="collection" link (made whenever `collection`
   // is set); default "../collection.json", the static-catalog layout (a STAC
   // API rewrites it to its own collection URL).

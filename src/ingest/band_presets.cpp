@@ -190,8 +190,9 @@ BandSpectrum raster_band_spectrum(GDALRasterBand& band, std::string_view where) 
     const char* width_unit_key = first_item(band, {"BANDWIDTH_UNIT"});
     const auto width_scale = width_unit_key != nullptr ? micrometres_per(band.GetMetadataItem(width_unit_key)) : scale;
     if (!width_scale) {
-      throw Error(ErrorCode::kInvalidInput, fmt::format("{}: band metadata BANDWIDTH_UNIT: unknown unit '{}' (nm or um)",
-                                                        where, band.GetMetadataItem(width_unit_key)));
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("{}: band metadata BANDWIDTH_UNIT: unknown unit '{}' (nm or um)", where,
+                              band.GetMetadataItem(width_unit_key)));
     }
     spectrum.full_width = *positive_item(band, width_key, nullptr, where) * *width_scale;
   }

@@ -15,9 +15,9 @@ class GDALRasterBand;
 namespace tessera::ingest {
 
 struct BandSpectrum {
-  std::string common_name;             // EO common name, empty when unknown
-  std::optional<double> center;        // µm
-  std::optional<double> full_width;    // µm (full width at half maximum)
+  std::string common_name;           // EO common name, empty when unknown
+  std::optional<double> center;      // µm
+  std::optional<double> full_width;  // µm (full width at half maximum)
 };
 
 // The sensors with a band table, by preset name ("sentinel-2", "landsat-oli").

@@ -180,8 +180,7 @@ std::optional<double> ground_sample_distance(const OGRSpatialReference& crs, con
     return std::nullopt;
   }
   const double radians_per_unit = crs.GetAngularUnits(nullptr);
-  const double latitude =
-      (transform[3] + transform[4] * width / 2.0 + transform[5] * height / 2.0) * radians_per_unit;
+  const double latitude = (transform[3] + transform[4] * width / 2.0 + transform[5] * height / 2.0) * radians_per_unit;
   // Metres per unit east at that latitude times metres per unit north, on
   // the sphere of the semi-major axis (well within a pixel's accuracy).
   const double metres_per_unit = crs.GetSemiMajor(nullptr) * radians_per_unit;
@@ -307,7 +306,8 @@ json create_item(const std::string& href, const CreateItemOptions& options) {
       entry["nodata"] = std::isnan(nodata) ? json("nan") : json(nodata);
     }
     // The raster's own metadata first, then the sensor's table for what it leaves out.
-    ingest::BandSpectrum spectrum = ingest::raster_band_spectrum(*band, fmt::format("raster '{}' band {}", href, index));
+    ingest::BandSpectrum spectrum =
+        ingest::raster_band_spectrum(*band, fmt::format("raster '{}' band {}", href, index));
     if (!options.sensor.empty() && (!spectrum.center || spectrum.common_name.empty())) {
       if (const auto preset = preset_spectrum(options.sensor, *band, dataset->GetRasterCount(), href)) {
         if (!spectrum.center) {

@@ -141,12 +141,12 @@ std::string CommandExecutor::run(const std::vector<std::string>& command, const 
       return output;
     }
     if (run_state_is_final(status.state)) {
-      throw Error(ErrorCode::kIo,
-                  core::redact_secrets(fmt::format("command executor: the {} command ({}) {}: {}", where, command[0],
-                                                   status.state == RunState::kTimedOut
-                                                       ? "timed out"
-                                                       : fmt::format("exited with {}", status.exit_code),
-                                                   output.substr(0, 2000))));
+      throw Error(
+          ErrorCode::kIo,
+          core::redact_secrets(fmt::format(
+              "command executor: the {} command ({}) {}: {}", where, command[0],
+              status.state == RunState::kTimedOut ? "timed out" : fmt::format("exited with {}", status.exit_code),
+              output.substr(0, 2000))));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <map>
-#include <mutex>
-#include <utility>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -75,7 +75,6 @@ std::string find_on_path(const std::string& name, const std::vector<std::string>
   }
   return {};
 }
-
 
 // A child process and what is known of it.
 struct Job {
@@ -194,7 +193,8 @@ std::string LocalProcessExecutor::submit(const RunRequest& request) {
                                                       &attributes.attributes, argv.data(), envp.data());
   write_end.reset();
   if (spawned != 0) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("cannot start '{}': {}", request.command[0], std::strerror(spawned)));
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("cannot start '{}': {}", request.command[0], std::strerror(spawned)));
   }
   job.output.fd = std::exchange(read_end.fd, -1);
   job.started = std::chrono::steady_clock::now();
@@ -212,7 +212,8 @@ RunStatus LocalProcessExecutor::status(const std::string& id) {
   const auto found = impl_->jobs.find(id);
   if (found == impl_->jobs.end()) {
     status.state = RunState::kFailed;
-    status.error = fmt::format("job '{}' is not one of this runner's processes (the runner that started it is gone)", id);
+    status.error =
+        fmt::format("job '{}' is not one of this runner's processes (the runner that started it is gone)", id);
     return status;
   }
   Job& job = found->second;

@@ -337,8 +337,8 @@ std::string Matcher::add_prediction(std::string_view model, std::string_view aoi
 json Matcher::add_run_prediction(std::string_view run, const json& label_item, bool final) {
   const json stored = get_run(run);
   if (run_state_is_final(run_state_from_name(stored["state"].get<std::string>()))) {
-    throw Error(ErrorCode::kConflict,
-                fmt::format("run '{}' has ended ({}): it takes no more predictions", run, stored["state"].get<std::string>()));
+    throw Error(ErrorCode::kConflict, fmt::format("run '{}' has ended ({}): it takes no more predictions", run,
+                                                  stored["state"].get<std::string>()));
   }
   if (!label_item.is_object()) {
     throw Error(ErrorCode::kInvalidInput, "label item: must be a JSON object (a STAC Item)");
@@ -371,8 +371,8 @@ json Matcher::add_run_prediction(std::string_view run, const json& label_item, b
                 fmt::format("label item '{}': geometry: must lie inside the footprint of item '{}'", id,
                             stored["item"].get<std::string>()));
   }
-  const std::string prediction = impl_->add_prediction(stored["model"].get<std::string>(),
-                                                       stored["aoi"].get<std::string>(), label_item, &stored);
+  const std::string prediction =
+      impl_->add_prediction(stored["model"].get<std::string>(), stored["aoi"].get<std::string>(), label_item, &stored);
   json out = {{"prediction", prediction}, {"run", stored}};
   if (final) {
     if (auto succeeded = transition_run(run, RunState::kSucceeded, {{"reported", true}})) {
@@ -412,8 +412,8 @@ json Matcher::prune(std::chrono::seconds age) {
 
 json Matcher::open_run(const MatchEvent& request) {
   if (request.kind != kRunRequested) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("event {} is a {} event, not {}", request.id, request.kind,
-                                                      kRunRequested));
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("event {} is a {} event, not {}", request.id, request.kind, kRunRequested));
   }
   const std::int64_t now = catalog::outbox_now_micros();
   const json run = {{"id", fmt::format("run-{:012d}", request.id)},
@@ -460,8 +460,7 @@ std::optional<json> Matcher::transition_run(std::string_view run, RunState to, c
         return true;
       },
       [&](const json& document) {
-        return OutboxEvent{std::string(transition_event(to)), document.at("model").get<std::string>(),
-                           document.dump()};
+        return OutboxEvent{std::string(transition_event(to)), document.at("model").get<std::string>(), document.dump()};
       });
   if (!stored) {
     throw Error(ErrorCode::kNotFound, fmt::format("run '{}' not found", run));
@@ -523,7 +522,8 @@ json Matcher::run_logs(std::string_view run, std::size_t limit, std::string_view
     char* end = nullptr;
     after = std::strtoll(text.c_str(), &end, 10);
     if (end == text.c_str() || *end != '\0' || after < 0) {
-      throw Error(ErrorCode::kInvalidInput, fmt::format("run logs: nextToken '{}' is not one this service gave", token));
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("run logs: nextToken '{}' is not one this service gave", token));
     }
   }
   std::vector<json> entries = impl_->store->run_logs(run, after, limit + 1);

@@ -193,9 +193,9 @@ class PgStore final : public MatchStore {
       }
       json run = json::parse(*stored);
       if (change(run)) {
-        connection.exec("UPDATE tessera.runs SET state = $2, doc = $3::jsonb, updated_us = $4 WHERE id = $1",
-                        {std::string(id), run.at("state").get<std::string>(), run.dump(),
-                         std::to_string(outbox_now_micros())});
+        connection.exec(
+            "UPDATE tessera.runs SET state = $2, doc = $3::jsonb, updated_us = $4 WHERE id = $1",
+            {std::string(id), run.at("state").get<std::string>(), run.dump(), std::to_string(outbox_now_micros())});
         write_event(connection, event_of(run));
       }
       result = std::move(run);
@@ -245,16 +245,15 @@ class PgStore final : public MatchStore {
     json counts;
     with_transaction(pool_, [&](PgConnection& connection) {
       const std::vector<catalog::pgstac::Param> cutoff = {std::to_string(cutoff_us)};
-      const auto removed = [&](const char* sql) {
-        return PQntuples(connection.exec(sql, cutoff).get());
-      };
+      const auto removed = [&](const char* sql) { return PQntuples(connection.exec(sql, cutoff).get()); };
       counts["events"] =
           removed("DELETE FROM tessera.outbox WHERE acked_us IS NOT NULL AND acked_us < $1 RETURNING id");
       counts["run_logs"] = removed(
           "DELETE FROM tessera.run_logs WHERE run IN (SELECT id FROM tessera.runs WHERE updated_us < $1 AND state IN "
           "('succeeded', 'failed', 'timed_out', 'cancelled')) RETURNING seq");
-      counts["runs"] =
-          removed("DELETE FROM tessera.runs WHERE updated_us < $1 AND state IN ('succeeded', 'failed', 'timed_out', 'cancelled') RETURNING id");
+      counts["runs"] = removed(
+          "DELETE FROM tessera.runs WHERE updated_us < $1 AND state IN ('succeeded', 'failed', 'timed_out', "
+          "'cancelled') RETURNING id");
     });
     return counts;
   }

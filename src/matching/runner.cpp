@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <list>
-#include <thread>
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -106,7 +106,6 @@ bool passable_href(const std::string& href) {
   }
 }
 
-
 // The item as the model's last argument: its href when the model takes
 // hrefs and the policy allows it, else the path of its JSON text in the
 // run's folder.
@@ -132,7 +131,7 @@ struct ActiveRun {
   std::int64_t request = 0;  // the run_requested event, acknowledged when the run ends
   std::string job;
   std::unique_ptr<RunFolder> folder;
-  std::string log;  // what this runner saw of its output, for the returned record
+  std::string log;    // what this runner saw of its output, for the returned record
   std::string token;  // the run's callback token, never stored
 };
 
@@ -229,8 +228,8 @@ class RunLoop {
       active.run = matcher_.open_run(event);
     } catch (const std::exception& error) {
       // A request that names no run (malformed payload): recorded as failed and done with.
-      record({{"request", event.id}, {"model", event.model}, {"error", core::redact_secrets(error.what())}},
-             kRunFailed, "");
+      record({{"request", event.id}, {"model", event.model}, {"error", core::redact_secrets(error.what())}}, kRunFailed,
+             "");
       matcher_.emit(kRunFailed, event.model, records_.back());
       matcher_.ack(event.id);
       return;
@@ -273,8 +272,8 @@ class RunLoop {
       request.work_dir = active.folder->path().string();
       request.command.push_back(item_argument(matcher_, model, active.run, active.folder->path()));
       active.job = executor_.submit(request);
-      if (auto submitted = matcher_.transition_run(id, RunState::kSubmitted,
-                                                   {{"job", active.job}, {"command", request.command}})) {
+      if (auto submitted =
+              matcher_.transition_run(id, RunState::kSubmitted, {{"job", active.job}, {"command", request.command}})) {
         active.run = std::move(*submitted);
       }
       active_.push_back(std::move(active));
@@ -336,8 +335,8 @@ class RunLoop {
 
   static std::string_view transition_kind(const std::string& state) {
     const RunState value = run_state_from_name(state);
-    return value == RunState::kSucceeded  ? kRunSucceeded
-           : value == RunState::kTimedOut ? kRunTimedOut
+    return value == RunState::kSucceeded   ? kRunSucceeded
+           : value == RunState::kTimedOut  ? kRunTimedOut
            : value == RunState::kCancelled ? kRunCancelled
                                            : kRunFailed;
   }

@@ -247,7 +247,8 @@ class SqliteStore final : public MatchStore {
     select.bind(1, run).bind(2, after_seq).bind(3, static_cast<std::int64_t>(limit));
     std::vector<json> entries;
     while (select.step()) {
-      entries.push_back({{"seq", select.int64(0)}, {"created_us", select.int64(1)}, {"text", std::string(select.text(2))}});
+      entries.push_back(
+          {{"seq", select.int64(0)}, {"created_us", select.int64(1)}, {"text", std::string(select.text(2))}});
     }
     select.reset();
     return entries;
@@ -264,8 +265,11 @@ class SqliteStore final : public MatchStore {
     json counts;
     counts["events"] = removed("DELETE FROM outbox WHERE acked_us IS NOT NULL AND acked_us < ?1");
     counts["run_logs"] = removed(
-        "DELETE FROM matching_run_logs WHERE run IN (SELECT id FROM matching_runs WHERE updated_us < ?1 AND state IN ('succeeded', 'failed', 'timed_out', 'cancelled'))");
-    counts["runs"] = removed("DELETE FROM matching_runs WHERE updated_us < ?1 AND state IN ('succeeded', 'failed', 'timed_out', 'cancelled')");
+        "DELETE FROM matching_run_logs WHERE run IN (SELECT id FROM matching_runs WHERE updated_us < ?1 AND state IN "
+        "('succeeded', 'failed', 'timed_out', 'cancelled'))");
+    counts["runs"] = removed(
+        "DELETE FROM matching_runs WHERE updated_us < ?1 AND state IN ('succeeded', 'failed', 'timed_out', "
+        "'cancelled')");
     transaction.commit();
     return counts;
   }

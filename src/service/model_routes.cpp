@@ -362,13 +362,14 @@ void add_model_openapi(json& paths) {
                            {"400", {{"description", "Not a valid label item for this run"}}},
                            {"401", {{"description", "Not this run's token"}}},
                            {"409", {{"description", "The run has ended"}}}};
-  paths["/models/{model}/runs/{run}/predictions"] = {
-      {"parameters", {path_parameter("model"), path_parameter("run")}}, {"post", callback}};
+  paths["/models/{model}/runs/{run}/predictions"] = {{"parameters", {path_parameter("model"), path_parameter("run")}},
+                                                     {"post", callback}};
   json listing = op("The model's predictions: a STAC ItemCollection of label items, paged");
   listing["parameters"] = {query_parameter("limit", "integer"), query_parameter("token", "string")};
   paths["/models/{model}/predictions"] = {{"parameters", {path_parameter("model")}}, {"get", listing}};
   paths["/models/{model}/predictions/{prediction}"] = {
-      {"parameters", {path_parameter("model"), path_parameter("prediction")}}, {"get", op("A prediction's label item")}};
+      {"parameters", {path_parameter("model"), path_parameter("prediction")}},
+      {"get", op("A prediction's label item")}};
   json summary = op("Counts, classes, the latest prediction and run counts with the median run time");
   summary["parameters"] = {query_parameter("start", "string"), query_parameter("end", "string")};
   paths["/models/{model}/summary"] = {{"parameters", {path_parameter("model")}}, {"get", summary}};

@@ -66,9 +66,9 @@ std::function<std::pair<std::string, std::string>(const nlohmann::json& run)> Ru
   return [tokens = *this, base = std::move(base_url), grace](const nlohmann::json& run) {
     const auto timeout = std::chrono::seconds(static_cast<std::int64_t>(run.value("timeout", 0.0)) + 1);
     const std::string id = run.at("id").get<std::string>();
-    const std::string url = fmt::format("{}/models/{}/runs/{}/predictions", base,
-                                        service::query_escape(run.at("model").get<std::string>()),
-                                        service::query_escape(id));
+    const std::string url =
+        fmt::format("{}/models/{}/runs/{}/predictions", base, service::query_escape(run.at("model").get<std::string>()),
+                    service::query_escape(id));
     return std::pair(url, tokens.issue(id, timeout + grace));
   };
 }

@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include "service/http_support.hpp"
+#include "service/model_routes.hpp"
 #include "service/stac_api.hpp"
 #include "service/stac_browser.hpp"
-#include "service/model_routes.hpp"
 #include "service/tile_routes.hpp"
 #include "service/viewer_routes.hpp"
 #include "tessera/error.hpp"

@@ -30,9 +30,9 @@ using tessera::LoadOptions;
 using tessera::Matcher;
 using tessera::MatchEvent;
 using tessera::Runner;
+using tessera::RunnerOptions;
 using tessera::RunQuery;
 using tessera::RunState;
-using tessera::RunnerOptions;
 using tessera::testing::expect_error;
 using tessera::testing::make_aoi;
 using tessera::testing::make_collection;
@@ -481,7 +481,8 @@ TEST_P(MatchingBackend, CommandExecutorDrivesABatchScheduler) {
   runner_options.poll_seconds = 0.02;
   runner_options.work_dir = (scratch_.path() / "work").string();
   auto executor = std::make_shared<tessera::CommandExecutor>(commands);
-  auto running = std::async(std::launch::async, [&] { return Runner(*matcher_, runner_options, executor).run_pending(); });
+  auto running =
+      std::async(std::launch::async, [&] { return Runner(*matcher_, runner_options, executor).run_pending(); });
   RunQuery slow_runs;
   slow_runs.model = sleeper;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -510,10 +511,16 @@ TEST_P(MatchingBackend, CommandExecutorDrivesABatchScheduler) {
   const std::string job = by_model[sleeper]["job"];
   EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(state) / job / "cancelled"));
   // Bad templates and settings are named.
-  expect_error([] { tessera::CommandExecutorOptions::from_json({{"submit", {"x"}}, {"status", {"y"}}}); },
-               ErrorCode::kInvalidInput, "cancel: required");
-  expect_error([] { tessera::CommandExecutorOptions::from_json({{"submit", json::array()}}); },
-               ErrorCode::kInvalidInput, "submit: must be a non-empty array of strings");
+  expect_error(
+      [] {
+        tessera::CommandExecutorOptions::from_json({{"submit", {"x"}}, {"status", {"y"}}});
+      },
+      ErrorCode::kInvalidInput, "cancel: required");
+  expect_error(
+      [] {
+        tessera::CommandExecutorOptions::from_json({{"submit", json::array()}});
+      },
+      ErrorCode::kInvalidInput, "submit: must be a non-empty array of strings");
 }
 
 // Retention deletes what is done with and older than the age: acknowledged

@@ -92,7 +92,8 @@ TEST(CreateItem, UtmRasterGivesAValidProjectedItem) {
 double signed_area(const json& ring) {
   double sum = 0;
   for (std::size_t n = 0; n + 1 < ring.size(); ++n) {
-    sum += ring[n][0].get<double>() * ring[n + 1][1].get<double>() - ring[n + 1][0].get<double>() * ring[n][1].get<double>();
+    sum += ring[n][0].get<double>() * ring[n + 1][1].get<double>() -
+           ring[n + 1][0].get<double>() * ring[n][1].get<double>();
   }
   return sum;
 }
@@ -133,15 +134,15 @@ TEST(CreateItem, BandsGetCommonNamesAndWavelengthsFromMetadataOrASensorPreset) {
   TempDir dir;
   // Wavelengths in the raster's own metadata (the Sentinel-2 driver's and gdal_edit's keys), in nm,
   // and a colour interpretation.
-  const auto described = make_tiff(dir.path() / "described.tif", 32633, 500000, 5200000, 10, 20, 20, true, 3,
-                                   [](GDALDataset& dataset) {
-                                     GDALRasterBand* first = dataset.GetRasterBand(1);
-                                     first->SetMetadataItem("WAVELENGTH", "842");
-                                     first->SetMetadataItem("WAVELENGTH_UNIT", "nm");
-                                     first->SetMetadataItem("BANDWIDTH", "145");
-                                     first->SetMetadataItem("BANDWIDTH_UNIT", "nm");
-                                     dataset.GetRasterBand(2)->SetColorInterpretation(GCI_GreenBand);
-                                   });
+  const auto described =
+      make_tiff(dir.path() / "described.tif", 32633, 500000, 5200000, 10, 20, 20, true, 3, [](GDALDataset& dataset) {
+        GDALRasterBand* first = dataset.GetRasterBand(1);
+        first->SetMetadataItem("WAVELENGTH", "842");
+        first->SetMetadataItem("WAVELENGTH_UNIT", "nm");
+        first->SetMetadataItem("BANDWIDTH", "145");
+        first->SetMetadataItem("BANDWIDTH_UNIT", "nm");
+        dataset.GetRasterBand(2)->SetColorInterpretation(GCI_GreenBand);
+      });
   const json item = tessera::create_item(described.string());
   const json& bands = item["properties"]["bands"];
   EXPECT_NEAR(bands[0]["eo:center_wavelength"].get<double>(), 0.842, 1e-9);
@@ -152,19 +153,19 @@ TEST(CreateItem, BandsGetCommonNamesAndWavelengthsFromMetadataOrASensorPreset) {
   EXPECT_NE(item["stac_extensions"].dump().find("/eo/v2.0.0/"), std::string::npos);
 
   // A one-band Sentinel-2 file named by its band, with the sentinel-2 preset.
-  const auto red = make_tiff(dir.path() / "T33UUP_20230501T100031_B04.tif", 32633, 500000, 5200000, 10, 20, 20, true,
-                             1, [](GDALDataset& dataset) { dataset.GetRasterBand(1)->SetDescription(""); });
+  const auto red = make_tiff(dir.path() / "T33UUP_20230501T100031_B04.tif", 32633, 500000, 5200000, 10, 20, 20, true, 1,
+                             [](GDALDataset& dataset) { dataset.GetRasterBand(1)->SetDescription(""); });
   tessera::CreateItemOptions options;
   options.sensor = "sentinel-2";
   const json band = tessera::create_item(red.string(), options)["properties"]["bands"][0];
   EXPECT_EQ(band["eo:common_name"], "red");
   EXPECT_DOUBLE_EQ(band["eo:center_wavelength"].get<double>(), 0.665);
   // Described bands of a Landsat stack.
-  const auto landsat = make_tiff(dir.path() / "landsat.tif", 32633, 500000, 5200000, 30, 20, 20, true, 2,
-                                 [](GDALDataset& dataset) {
-                                   dataset.GetRasterBand(1)->SetDescription("SR_B5");
-                                   dataset.GetRasterBand(2)->SetDescription("SR_B4");
-                                 });
+  const auto landsat =
+      make_tiff(dir.path() / "landsat.tif", 32633, 500000, 5200000, 30, 20, 20, true, 2, [](GDALDataset& dataset) {
+        dataset.GetRasterBand(1)->SetDescription("SR_B5");
+        dataset.GetRasterBand(2)->SetDescription("SR_B4");
+      });
   options.sensor = "landsat-oli";
   const json stack = tessera::create_item(landsat.string(), options)["properties"]["bands"];
   EXPECT_EQ(stack[0]["eo:common_name"], "nir08");

@@ -207,8 +207,8 @@ TEST_F(ServiceModels, RunsListGetCancelAndLogs) {
   const json page = body_of(call(get("/models/" + model + "/runs/" + id + "/logs", {{"limit", "1"}})));
   ASSERT_EQ(page["entries"].size(), 1U);
   EXPECT_EQ(page["entries"][0]["text"], "first\n");
-  const json rest = body_of(call(get("/models/" + model + "/runs/" + id + "/logs",
-                                     {{"nextToken", page["nextToken"].get<std::string>()}})));
+  const json rest = body_of(
+      call(get("/models/" + model + "/runs/" + id + "/logs", {{"nextToken", page["nextToken"].get<std::string>()}})));
   EXPECT_EQ(rest["entries"][0]["text"], "second\n");
   EXPECT_EQ(call(get("/models/" + model + "/runs/" + id + "/cancel")).status, 405);
   const HttpResponse cancelled = call(send("POST", "/models/" + model + "/runs/" + id + "/cancel"));
@@ -222,8 +222,8 @@ TEST_F(ServiceModels, RunsListGetCancelAndLogs) {
 
 // The runner hands each model its run's callback URL and a token for that run only.
 TEST_F(ServiceModels, RunnerGivesModelsTheirCallback) {
-  const HttpResponse created =
-      call(send("POST", "/models", make_model("env", {"/bin/sh", "-c", "echo $TESSERA_CALLBACK_URL $TESSERA_CALLBACK_TOKEN"})));
+  const HttpResponse created = call(send(
+      "POST", "/models", make_model("env", {"/bin/sh", "-c", "echo $TESSERA_CALLBACK_URL $TESSERA_CALLBACK_TOKEN"})));
   const std::string model = body_of(created)["id"];
   ASSERT_EQ(call(send("POST", "/models/" + model + "/aois", make_aoi(model, square(0, 0, 10)))).status, 201);
   matcher_->reload();
