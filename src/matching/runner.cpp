@@ -287,7 +287,13 @@ class RunLoop {
     const std::string id = active.run["id"].get<std::string>();
     const json stored = matcher_.get_run(id);
     if (stored["state"] == run_state_name(RunState::kCancelled)) {
-      executor_.cancel(active.job);
+      try {
+        executor_.cancel(active.job);
+      } catch (const std::exception& error) {
+        // The run is cancelled whatever the executor says; its job may run on.
+        log(LogLevel::kWarning,
+            fmt::format("runner: cancelling job {} of run {}: {}", active.job, id, core::redact_secrets(error.what())));
+      }
       active.run = stored;
       record(active.run, kRunCancelled, active.log);
       matcher_.ack(active.request);
@@ -391,8 +397,13 @@ json Runner::run_pending() {
 void Runner::serve(const std::atomic<bool>& stop) {
   RunLoop loop(matcher_, options_, *executor_);
   while (!stop.load()) {
-    loop.fill();
-    loop.poll();
+    try {
+      loop.fill();
+      loop.poll();
+    } catch (const std::exception& error) {
+      // A database that is busy or away for a moment: the next poll tries again.
+      log(LogLevel::kWarning, fmt::format("runner: {}", core::redact_secrets(error.what())));
+    }
     loop.records() = json::array();  // nobody reads them: the runs and their events hold it all
     std::this_thread::sleep_for(std::chrono::duration<double>(options_.poll_seconds));
   }
