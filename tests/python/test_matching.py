@@ -6,13 +6,17 @@ In CI a missing PgSTAC server fails the pgstac cases instead of skipping them.
 """
 
 import json
+from pathlib import Path
 import sys
 import time
 
+import jsonschema
 import pytest
 
 import tessera
 from stac_fixtures import collection, item
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def square(x, y, size):
@@ -165,6 +169,10 @@ def test_runner_executes_commands_and_records_outcomes(mt, catalog, tmp_path):
     assert "".join(e["text"] for e in mt.run_logs(run["id"])["entries"]) == "segmented scene\n"
     assert [r["id"] for r in mt.runs(model=failing, state="failed")["runs"]] == [by_model[failing]["id"]]
     assert tessera.Runner(mt).run_pending() == []
+    # Every event matches the documented schema of its kind.
+    schema = json.loads((ROOT / "docs" / "schemas" / "matching-events.schema.json").read_text())
+    for event in mt.events(limit=1000):
+        jsonschema.validate(event, schema)
     assert tessera.run_state_names() == ["requested", "submitted", "running", "succeeded", "failed", "timed_out",
                                          "cancelled"]
 
