@@ -234,6 +234,53 @@ tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id, const c
   });
 }
 
+tsr_status tsr_matcher_add_subscription(tsr_matcher matcher, const char* subscription_json,
+                                        char** out_subscription_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json subscription = parse_json_argument(subscription_json, __func__, "subscription_json");
+    TSR_REQUIRE(out_subscription_json);
+    hand_out(impl.add_subscription(subscription), out_subscription_json);
+  });
+}
+
+tsr_status tsr_matcher_delete_subscription(tsr_matcher matcher, const char* subscription_id) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(subscription_id);
+    impl.delete_subscription(subscription_id);
+  });
+}
+
+tsr_status tsr_matcher_receive(tsr_matcher matcher, const char* subscription_id, size_t limit, char** out_events_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(subscription_id);
+    TSR_REQUIRE(out_events_json);
+    json out = json::array();
+    for (const auto& event : impl.receive(subscription_id, limit)) {
+      out.push_back(event.to_json());
+    }
+    hand_out(out, out_events_json);
+  });
+}
+
+tsr_status tsr_matcher_acknowledge(tsr_matcher matcher, const char* subscription_id, int64_t event_id) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(subscription_id);
+    impl.acknowledge(subscription_id, event_id);
+  });
+}
+
+tsr_status tsr_matcher_replay(tsr_matcher matcher, const char* subscription_id, int64_t from_event_id) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(subscription_id);
+    impl.replay(subscription_id, from_event_id);
+  });
+}
+
 tsr_status tsr_matcher_prune(tsr_matcher matcher, const char* options_json, char** out_counts_json) {
   return guarded([&] {
     auto& impl = matcher_of(matcher, __func__);

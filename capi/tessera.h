@@ -324,6 +324,20 @@ TSR_API tsr_status tsr_matcher_cancel_run(tsr_matcher matcher, const char* run_i
 TSR_API tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id, const char* query_json,
                                         char** out_logs_json);
 
+/* Subscribers: each has a cursor and acknowledgements of its own.
+ * subscription_json: {"id"?, "model"? (absent: every model),
+ * "visibility_timeout"? (seconds, 300), "from_start"?}; out: it as stored. */
+TSR_API tsr_status tsr_matcher_add_subscription(tsr_matcher matcher, const char* subscription_json,
+                                                char** out_subscription_json);
+TSR_API tsr_status tsr_matcher_delete_subscription(tsr_matcher matcher, const char* subscription_id);
+/* Up to `limit` (1..1000) events for the subscriber, leased for its visibility
+ * timeout; out: a JSON array of events as tsr_matcher_events gives them. */
+TSR_API tsr_status tsr_matcher_receive(tsr_matcher matcher, const char* subscription_id, size_t limit,
+                                       char** out_events_json);
+TSR_API tsr_status tsr_matcher_acknowledge(tsr_matcher matcher, const char* subscription_id, int64_t event_id);
+/* Delivers every event from `from_event_id` on to the subscriber again. */
+TSR_API tsr_status tsr_matcher_replay(tsr_matcher matcher, const char* subscription_id, int64_t from_event_id);
+
 /* Retention: deletes acknowledged events, ended runs and their logs older than
  * {"older_than_days": n} (default 30; `options_json` may be NULL); nothing
  * pending. out: {"events", "runs", "run_logs"}, the counts deleted. */

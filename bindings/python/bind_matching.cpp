@@ -291,6 +291,51 @@ void bind_matching(py::module_& m) {
           py::arg("run_id"), py::arg("limit") = 100, py::arg("token") = py::none(),
           "A page of a run's log: {'entries': [{'seq', 'time', 'text'}], 'nextToken': str or None}.")
       .def(
+          "add_subscription",
+          [](Matcher& self, const py::dict& subscription) {
+            const json parsed = to_json(subscription);
+            json stored;
+            {
+              py::gil_scoped_release release;
+              stored = self.add_subscription(parsed);
+            }
+            return from_json(stored);
+          },
+          py::arg("subscription"),
+          "Subscribe {id?, model? (absent: every model), visibility_timeout? (s, 300), from_start?}: a cursor and "
+          "acknowledgements of its own.")
+      .def("subscriptions", [](const Matcher& self) { return from_json(self.subscriptions()); })
+      .def(
+          "get_subscription",
+          [](const Matcher& self, const std::string& id) { return from_json(self.get_subscription(id)); },
+          py::arg("subscription_id"))
+      .def(
+          "delete_subscription", [](Matcher& self, const std::string& id) { self.delete_subscription(id); },
+          py::arg("subscription_id"))
+      .def(
+          "receive",
+          [](Matcher& self, const std::string& id, std::size_t limit) {
+            std::vector<MatchEvent> events;
+            {
+              py::gil_scoped_release release;
+              events = self.receive(id, limit);
+            }
+            py::list out;
+            for (const auto& event : events) {
+              out.append(from_json(event.to_json()));
+            }
+            return out;
+          },
+          py::arg("subscription_id"), py::arg("limit") = 100,
+          "The subscriber's next events, leased for its visibility timeout (delivered again unless acknowledged).")
+      .def(
+          "acknowledge",
+          [](Matcher& self, const std::string& id, std::int64_t event_id) { self.acknowledge(id, event_id); },
+          py::arg("subscription_id"), py::arg("event_id"))
+      .def(
+          "replay", [](Matcher& self, const std::string& id, std::int64_t from_event) { self.replay(id, from_event); },
+          py::arg("subscription_id"), py::arg("from_event_id"), "Deliver every event from this id on again.")
+      .def(
           "prune",
           [](Matcher& self, double older_than_days) {
             const auto age = std::chrono::seconds(static_cast<std::int64_t>(older_than_days * 86400));

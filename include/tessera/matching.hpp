@@ -178,6 +178,26 @@ class TESSERA_API Matcher {
   // `token` is a previous page's nextToken.
   nlohmann::json run_logs(std::string_view run, std::size_t limit = 100, std::string_view token = {}) const;
 
+  // --- Subscriptions ----------------------------------------------------------
+  // A subscriber with a cursor and acknowledgements of its own, so every
+  // subscriber receives every event: {"id"?, "model"? (absent or empty: every
+  // model), "visibility_timeout"? (seconds an event received stays leased,
+  // default 300), "from_start"? (true: from the first event kept; default:
+  // from the next event)}. Returns it as stored. Conflict if the id exists,
+  // NotFound for an unknown model.
+  nlohmann::json add_subscription(const nlohmann::json& subscription);
+  nlohmann::json get_subscription(std::string_view id) const;  // NotFound if absent
+  nlohmann::json subscriptions() const;                        // by id
+  void delete_subscription(std::string_view id);               // NotFound if absent
+  // Up to `limit` events for the subscriber, oldest first, leased for its
+  // visibility timeout: events it received and did not acknowledge in time
+  // first, then the ones after its cursor. At least once, per subscriber.
+  std::vector<MatchEvent> receive(std::string_view subscription, std::size_t limit = 100);
+  // NotFound when the event was never delivered to the subscriber; twice is harmless.
+  void acknowledge(std::string_view subscription, std::int64_t event_id);
+  // Delivers every event from `from_event_id` on again.
+  void replay(std::string_view subscription, std::int64_t from_event_id);
+
   // --- Retention ------------------------------------------------------------
   // Deletes what is older than `age` and done with: acknowledged events
   // (acknowledged before then), runs that ended (last changed before then)

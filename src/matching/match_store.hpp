@@ -20,6 +20,11 @@
 
 namespace tessera::matching {
 
+// The event kinds subscribers receive, as an SQL list.
+inline constexpr const char* kMatchingKindsSql =
+    "('run_requested', 'run_submitted', 'run_started', 'run_succeeded', 'run_failed', 'run_timed_out', "
+    "'run_cancelled', 'prediction_received', 'model_updated')";
+
 class MatchStore {
  public:
   virtual ~MatchStore() = default;
@@ -65,8 +70,29 @@ class MatchStore {
   // Entries {seq, created_us, text} with seq > after_seq, oldest first.
   virtual std::vector<nlohmann::json> run_logs(std::string_view run, std::int64_t after_seq, std::size_t limit) = 0;
 
-  // Retention: deletes acknowledged events acknowledged before `cutoff_us`, and runs that
-  // ended (a final state) last changed before it with their logs; never anything pending.
+  // Subscriptions: {id, model ('' for every model), visibility_timeout, created, ...} with a
+  // cursor (the last event id handed out) of their own. Conflict when the id exists.
+  virtual void insert_subscription(const nlohmann::json& subscription, std::int64_t cursor) = 0;
+  virtual std::optional<nlohmann::json> get_subscription(std::string_view id) = 0;
+  virtual std::vector<nlohmann::json> subscriptions() = 0;    // by id
+  virtual bool delete_subscription(std::string_view id) = 0;  // with its deliveries
+  // Leases up to `limit` events to the subscriber until `visible_us`: first those delivered to
+  // it before, unacknowledged, whose lease has passed; then events after its cursor (of its
+  // model, of the matching kinds), moving the cursor. Oldest first; `deliveries` counts this
+  // subscriber's.
+  virtual std::vector<MatchEvent> receive(std::string_view subscription, std::size_t limit, std::int64_t now_us,
+                                          std::int64_t visible_us) = 0;
+  // False when the event was never delivered to the subscriber.
+  virtual bool acknowledge(std::string_view subscription, std::int64_t event) = 0;
+  // Delivers again every event from `from_event` on: the cursor goes back before it and the
+  // deliveries from it are forgotten.
+  virtual void replay(std::string_view subscription, std::int64_t from_event) = 0;
+  // The largest event id (0 when none).
+  virtual std::int64_t last_event_id() = 0;
+
+  // Retention: deletes acknowledged events acknowledged before `cutoff_us` that every
+  // subscriber has been handed and acknowledged, and runs that ended (a final state) last
+  // changed before it with their logs; never anything pending.
   // The counts {"events", "runs", "run_logs"}.
   virtual nlohmann::json prune(std::int64_t cutoff_us) = 0;
 

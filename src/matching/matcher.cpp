@@ -399,6 +399,81 @@ json Matcher::summary(std::string_view model, std::string_view start, std::strin
   return matching::summarize(model, impl_->store->predictions(model, start_us, end_us));
 }
 
+// --- Subscriptions -------------------------------------------------------------
+
+json Matcher::add_subscription(const json& subscription) {
+  if (!subscription.is_object()) {
+    throw Error(ErrorCode::kInvalidInput, "subscription: must be a JSON object");
+  }
+  json stored = {{"id", subscription.contains("id") ? subscription["id"] : json(matching::new_id())}};
+  if (!stored["id"].is_string() || stored["id"].get_ref<const std::string&>().empty() ||
+      stored["id"].get_ref<const std::string&>().size() > 256) {
+    throw Error(ErrorCode::kInvalidInput, "subscription: id: must be a non-empty string of at most 256 characters");
+  }
+  const json model = subscription.value("model", json(""));
+  if (!model.is_string()) {
+    throw Error(ErrorCode::kInvalidInput, "subscription: model: must be a model id (absent: every model)");
+  }
+  if (!model.get_ref<const std::string&>().empty()) {
+    impl_->require_model(model.get<std::string>());
+  }
+  stored["model"] = model;
+  const json timeout = subscription.value("visibility_timeout", json(300));
+  if (!timeout.is_number() || !(timeout.get<double>() > 0) || timeout.get<double>() > 86400 * 7) {
+    throw Error(ErrorCode::kInvalidInput,
+                "subscription: visibility_timeout: must be seconds, more than 0, at most a week");
+  }
+  stored["visibility_timeout"] = timeout;
+  const json from_start = subscription.value("from_start", json(false));
+  if (!from_start.is_boolean()) {
+    throw Error(ErrorCode::kInvalidInput, "subscription: from_start: must be true or false");
+  }
+  stored["created"] = format_rfc3339_micros(catalog::outbox_now_micros());
+  impl_->store->insert_subscription(stored, from_start.get<bool>() ? 0 : impl_->store->last_event_id());
+  return stored;
+}
+
+json Matcher::get_subscription(std::string_view id) const {
+  auto found = impl_->store->get_subscription(id);
+  if (!found) {
+    throw Error(ErrorCode::kNotFound, fmt::format("subscription '{}' not found", id));
+  }
+  return *found;
+}
+
+json Matcher::subscriptions() const { return impl_->store->subscriptions(); }
+
+void Matcher::delete_subscription(std::string_view id) {
+  if (!impl_->store->delete_subscription(id)) {
+    throw Error(ErrorCode::kNotFound, fmt::format("subscription '{}' not found", id));
+  }
+}
+
+std::vector<MatchEvent> Matcher::receive(std::string_view subscription, std::size_t limit) {
+  if (limit == 0 || limit > kMaxPage) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("receive: limit must be 1 to {}", kMaxPage));
+  }
+  const json stored = get_subscription(subscription);
+  const std::int64_t now = catalog::outbox_now_micros();
+  const auto lease = static_cast<std::int64_t>(stored["visibility_timeout"].get<double>() * 1e6);
+  return impl_->store->receive(subscription, limit, now, now + lease);
+}
+
+void Matcher::acknowledge(std::string_view subscription, std::int64_t event_id) {
+  if (!impl_->store->acknowledge(subscription, event_id)) {
+    throw Error(ErrorCode::kNotFound,
+                fmt::format("event {} was never delivered to subscription '{}'", event_id, subscription));
+  }
+}
+
+void Matcher::replay(std::string_view subscription, std::int64_t from_event_id) {
+  get_subscription(subscription);
+  if (from_event_id < 1) {
+    throw Error(ErrorCode::kInvalidInput, "replay: the first event id must be at least 1");
+  }
+  impl_->store->replay(subscription, from_event_id);
+}
+
 json Matcher::prune(std::chrono::seconds age) {
   if (age.count() < 0) {
     throw Error(ErrorCode::kInvalidInput, "prune: the age must not be negative");

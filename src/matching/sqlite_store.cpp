@@ -28,6 +28,11 @@ CREATE TABLE IF NOT EXISTS matching_runs (
   updated_us INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS matching_runs_created ON matching_runs (created_us, id);
 CREATE INDEX IF NOT EXISTS matching_runs_model_state ON matching_runs (model, state);
+CREATE TABLE IF NOT EXISTS matching_subscriptions (
+  id TEXT PRIMARY KEY, model TEXT NOT NULL, cursor INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS matching_deliveries (
+  subscription TEXT NOT NULL, event INTEGER NOT NULL, visible_us INTEGER NOT NULL, deliveries INTEGER NOT NULL,
+  acked_us INTEGER, PRIMARY KEY (subscription, event));
 CREATE TABLE IF NOT EXISTS matching_run_logs (
   run TEXT NOT NULL, seq INTEGER NOT NULL, created_us INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (run, seq));
 )sql";
@@ -254,6 +259,119 @@ class SqliteStore final : public MatchStore {
     return entries;
   }
 
+  void insert_subscription(const json& subscription, std::int64_t cursor) override {
+    auto connection = pool_.acquire();
+    Statement insert =
+        connection->prepare("INSERT INTO matching_subscriptions (id, model, cursor, doc) VALUES (?, ?, ?, ?)");
+    insert.bind(1, subscription.at("id").get<std::string>())
+        .bind(2, subscription.at("model").get<std::string>())
+        .bind(3, cursor)
+        .bind(4, subscription.dump());
+    try {
+      insert.run();
+    } catch (const Error& error) {
+      if (is_unique_violation(error)) {
+        throw Error(ErrorCode::kConflict,
+                    fmt::format("subscription '{}' already exists", subscription.at("id").get<std::string>()));
+      }
+      throw;
+    }
+  }
+
+  std::optional<json> get_subscription(std::string_view id) override {
+    return document("SELECT doc FROM matching_subscriptions WHERE id = ?", id);
+  }
+
+  std::vector<json> subscriptions() override { return documents("SELECT doc FROM matching_subscriptions ORDER BY id"); }
+
+  bool delete_subscription(std::string_view id) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    Statement deliveries = connection->prepare("DELETE FROM matching_deliveries WHERE subscription = ?");
+    deliveries.bind(1, id).run();
+    Statement subscription = connection->prepare("DELETE FROM matching_subscriptions WHERE id = ?");
+    subscription.bind(1, id).run();
+    const bool found = connection->changes() > 0;
+    transaction.commit();
+    return found;
+  }
+
+  std::vector<MatchEvent> receive(std::string_view subscription, std::size_t limit, std::int64_t now_us,
+                                  std::int64_t visible_us) override {
+    auto connection = pool_.acquire();
+    // The write transaction serialises receivers of one subscription.
+    WriteTransaction transaction(*connection);
+    Statement model_of = connection->prepare("SELECT model, cursor FROM matching_subscriptions WHERE id = ?");
+    model_of.bind(1, subscription);
+    if (!model_of.step()) {
+      return {};
+    }
+    const std::string model(model_of.text(0));
+    const std::int64_t cursor = model_of.int64(1);
+    model_of.reset();
+    // Leases that passed, then new events.
+    Statement again = connection->prepare(
+        "UPDATE matching_deliveries SET visible_us = ?1, deliveries = deliveries + 1 WHERE subscription = ?2 AND "
+        "event IN (SELECT event FROM matching_deliveries WHERE subscription = ?2 AND acked_us IS NULL AND "
+        "visible_us <= ?3 ORDER BY event LIMIT ?4)");
+    again.bind(1, visible_us).bind(2, subscription).bind(3, now_us).bind(4, static_cast<std::int64_t>(limit)).run();
+    const auto redelivered = static_cast<std::size_t>(connection->changes());
+    if (redelivered < limit) {
+      Statement fresh = connection->prepare(fmt::format(
+          "INSERT INTO matching_deliveries (subscription, event, visible_us, deliveries) SELECT ?1, id, ?2, 1 FROM "
+          "outbox WHERE id > ?3 AND (?4 = '' OR subject = ?4) AND kind IN {} ORDER BY id LIMIT ?5",
+          kMatchingKindsSql));
+      fresh.bind(1, subscription)
+          .bind(2, visible_us)
+          .bind(3, cursor)
+          .bind(4, model)
+          .bind(5, static_cast<std::int64_t>(limit - redelivered))
+          .run();
+      Statement advance = connection->prepare(
+          "UPDATE matching_subscriptions SET cursor = max(cursor, (SELECT coalesce(max(event), 0) FROM "
+          "matching_deliveries WHERE subscription = ?1)) WHERE id = ?1");
+      advance.bind(1, subscription).run();
+    }
+    Statement leased = connection->prepare(
+        "SELECT o.id, o.kind, o.subject, o.payload, o.created_us, d.deliveries FROM matching_deliveries d JOIN outbox "
+        "o "
+        "ON o.id = d.event WHERE d.subscription = ?1 AND d.acked_us IS NULL AND d.visible_us = ?2 ORDER BY o.id");
+    leased.bind(1, subscription).bind(2, visible_us);
+    std::vector<MatchEvent> events;
+    while (leased.step()) {
+      events.push_back(make_event(leased.int64(0), std::string(leased.text(1)), std::string(leased.text(2)),
+                                  leased.text(3), leased.int64(4), static_cast<int>(leased.int64(5)), false));
+    }
+    leased.reset();
+    transaction.commit();
+    return events;
+  }
+
+  bool acknowledge(std::string_view subscription, std::int64_t event) override {
+    auto connection = pool_.acquire();
+    Statement update = connection->prepare(
+        "UPDATE matching_deliveries SET acked_us = coalesce(acked_us, ?) WHERE subscription = ? AND event = ?");
+    update.bind(1, outbox_now_micros()).bind(2, subscription).bind(3, event).run();
+    return connection->changes() > 0;
+  }
+
+  void replay(std::string_view subscription, std::int64_t from_event) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    Statement forget = connection->prepare("DELETE FROM matching_deliveries WHERE subscription = ? AND event >= ?");
+    forget.bind(1, subscription).bind(2, from_event).run();
+    Statement rewind = connection->prepare("UPDATE matching_subscriptions SET cursor = ? WHERE id = ? AND cursor >= ?");
+    rewind.bind(1, from_event - 1).bind(2, subscription).bind(3, from_event).run();
+    transaction.commit();
+  }
+
+  std::int64_t last_event_id() override {
+    auto connection = pool_.acquire();
+    Statement last = connection->prepare("SELECT coalesce(max(id), 0) FROM outbox");
+    last.step();
+    return last.int64(0);
+  }
+
   json prune(std::int64_t cutoff_us) override {
     auto connection = pool_.acquire();
     WriteTransaction transaction(*connection);
@@ -263,7 +381,12 @@ class SqliteStore final : public MatchStore {
       return connection->changes();
     };
     json counts;
-    counts["events"] = removed("DELETE FROM outbox WHERE acked_us IS NOT NULL AND acked_us < ?1");
+    // Not before every subscriber has been handed an event and acknowledged it.
+    counts["events"] = removed(
+        "DELETE FROM outbox WHERE acked_us IS NOT NULL AND acked_us < ?1 "
+        "AND id <= coalesce((SELECT min(cursor) FROM matching_subscriptions), id) "
+        "AND id NOT IN (SELECT event FROM matching_deliveries WHERE acked_us IS NULL)");
+    removed("DELETE FROM matching_deliveries WHERE acked_us IS NOT NULL AND acked_us < ?1");
     counts["run_logs"] = removed(
         "DELETE FROM matching_run_logs WHERE run IN (SELECT id FROM matching_runs WHERE updated_us < ?1 AND state IN "
         "('succeeded', 'failed', 'timed_out', 'cancelled'))");

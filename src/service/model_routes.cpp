@@ -110,6 +110,9 @@ std::optional<HttpResponse> ModelRoutes::handle_callback(const HttpRequest& requ
 
 std::optional<HttpResponse> ModelRoutes::handle(const HttpRequest& request,
                                                 const std::vector<std::string_view>& segments) const {
+  if (!segments.empty() && segments[0] == "subscriptions") {
+    return subscription_route(request, segments);
+  }
   if (segments.empty() || segments[0] != "models") {
     return std::nullopt;
   }
@@ -249,6 +252,65 @@ HttpResponse ModelRoutes::run_route(const HttpRequest& request, const std::vecto
   throw HttpError(404, "NotFound", fmt::format("no route for {}", request.path));
 }
 
+HttpResponse ModelRoutes::subscription_route(const HttpRequest& request,
+                                             const std::vector<std::string_view>& segments) const {
+  const auto write = [&] { auth_.authorize(request, kModelsWriteScope); };
+  if (segments.size() == 1) {  // /subscriptions
+    require_method(request, {"GET", "POST"});
+    if (request.method == "POST") {
+      write();
+      return json_response(201, matcher_.add_subscription(parse_body(request)));
+    }
+    return json_response(200, {{"subscriptions", matcher_.subscriptions()}});
+  }
+  const std::string id(segments[1]);
+  if (segments.size() == 2) {
+    require_method(request, {"GET", "DELETE"});
+    if (request.method == "DELETE") {
+      write();
+      matcher_.delete_subscription(id);
+      return no_content();
+    }
+    return json_response(200, matcher_.get_subscription(id));
+  }
+  if (segments.size() == 3 && segments[2] == "receive") {
+    require_method(request, {"POST"});
+    write();
+    json events = json::array();
+    for (const MatchEvent& event : matcher_.receive(id, limit_of(request))) {
+      events.push_back(event.to_json());
+    }
+    return json_response(200, {{"events", events}});
+  }
+  if (segments.size() == 3 && (segments[2] == "ack" || segments[2] == "replay")) {
+    require_method(request, {"POST"});
+    write();
+    const json body = parse_body(request);
+    if (segments[2] == "replay") {
+      const auto from = body.find("from");
+      if (from == body.end() || !from->is_number_integer() || from->get<std::int64_t>() < 1) {
+        bad_request("from: required, the id of the first event to deliver again");
+      }
+      matcher_.replay(id, from->get<std::int64_t>());
+      return json_response(200, matcher_.get_subscription(id));
+    }
+    const auto events = body.find("events");
+    if (events == body.end() || !events->is_array() || events->empty() || events->size() > kMaxPage) {
+      bad_request(fmt::format("events: required, an array of 1 to {} event ids", kMaxPage));
+    }
+    for (std::size_t n = 0; n < events->size(); ++n) {
+      if (!(*events)[n].is_number_integer()) {
+        bad_request(fmt::format("events[{}]: must be an event id", n));
+      }
+    }
+    for (const json& event : *events) {
+      matcher_.acknowledge(id, event.get<std::int64_t>());
+    }
+    return no_content();
+  }
+  throw HttpError(404, "NotFound", fmt::format("no route for {}", request.path));
+}
+
 HttpResponse ModelRoutes::predictions(const HttpRequest& request, std::string_view model) const {
   const std::string collection = fmt::format("{}-predictions", model);
   const std::size_t limit = limit_of(request, 10);
@@ -373,6 +435,21 @@ void add_model_openapi(json& paths) {
   json summary = op("Counts, classes, the latest prediction and run counts with the median run time");
   summary["parameters"] = {query_parameter("start", "string"), query_parameter("end", "string")};
   paths["/models/{model}/summary"] = {{"parameters", {path_parameter("model")}}, {"get", summary}};
+  paths["/subscriptions"] = {{"get", op("The subscriptions")},
+                             {"post", op("Subscribe to a model's events (or every model's)", true)}};
+  paths["/subscriptions/{subscription}"] = {{"parameters", {path_parameter("subscription")}},
+                                            {"get", op("A subscription")},
+                                            {"delete", op("Delete a subscription", true)}};
+  json receive =
+      op("Lease the subscriber's next events (redelivered after its visibility timeout unless acknowledged)", true);
+  receive["parameters"] = {query_parameter("limit", "integer")};
+  paths["/subscriptions/{subscription}/receive"] = {{"parameters", {path_parameter("subscription")}},
+                                                    {"post", receive}};
+  paths["/subscriptions/{subscription}/ack"] = {{"parameters", {path_parameter("subscription")}},
+                                                {"post", op("Acknowledge received events: {\"events\": [ids]}", true)}};
+  paths["/subscriptions/{subscription}/replay"] = {
+      {"parameters", {path_parameter("subscription")}},
+      {"post", op("Deliver every event from {\"from\": id} on again", true)}};
 }
 
 }  // namespace tessera::service

@@ -1,8 +1,9 @@
 #pragma once
 
 // The model routes over a catalog's matching tables: models, their AOIs,
-// runs (list, get, cancel, logs), predictions (a STAC ItemCollection) and
-// summaries; writes need scope "models:write". The callback a run's model
+// runs (list, get, cancel, logs), predictions (a STAC ItemCollection),
+// summaries and event subscriptions; writes (receiving and acknowledging
+// events included) need scope "models:write". The callback a run's model
 // reports through, POST /models/{model}/runs/{run}/predictions, takes that
 // run's token only (RunTokens) and is answered before the service's own
 // token check. Internal header.
@@ -38,6 +39,7 @@ class ModelRoutes {
  private:
   HttpResponse model_route(const HttpRequest& request, const std::vector<std::string_view>& segments) const;
   HttpResponse run_route(const HttpRequest& request, const std::vector<std::string_view>& segments) const;
+  HttpResponse subscription_route(const HttpRequest& request, const std::vector<std::string_view>& segments) const;
   HttpResponse predictions(const HttpRequest& request, std::string_view model) const;
   HttpResponse summary(const HttpRequest& request, std::string_view model) const;
   // The run, when it belongs to `model` (else 404).

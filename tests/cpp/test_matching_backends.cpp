@@ -563,6 +563,68 @@ TEST_P(MatchingBackend, RetentionPrunesOnlyWhatIsDone) {
   expect_error([&] { matcher_->prune(std::chrono::seconds(-1)); }, ErrorCode::kInvalidInput, "must not be negative");
 }
 
+// Subscribers have cursors and acknowledgements of their own: two
+// subscribers both receive every event; what one does not acknowledge in
+// time comes back to it alone; replay delivers again; retention keeps what a
+// subscriber has not acknowledged.
+TEST_P(MatchingBackend, SubscribersEachReceiveEveryEvent) {
+  const std::string model = matcher_->add_model(make_model("watched"));
+  const std::string other = matcher_->add_model(make_model("other"));
+  const json everything = matcher_->add_subscription({{"id", "all"}, {"visibility_timeout", 0.05}});
+  const json watcher = matcher_->add_subscription({{"model", model}});
+  EXPECT_EQ(watcher["visibility_timeout"], 300);
+  const auto first = matcher_->emit("run_requested", model, {{"n", 1}});
+  matcher_->emit("run_requested", other, {{"n", 2}});
+  matcher_->emit("something_else", model, {{"n", 3}});  // not a matching event
+  const auto ids = [](const std::vector<MatchEvent>& events) {
+    std::vector<std::int64_t> out;
+    for (const auto& event : events) {
+      out.push_back(event.id);
+    }
+    return out;
+  };
+  const auto all = matcher_->receive("all");
+  ASSERT_EQ(all.size(), 2U);
+  const auto watched = matcher_->receive(watcher["id"].get<std::string>());
+  EXPECT_EQ(ids(watched), std::vector<std::int64_t>{first});
+  // Leased: nothing more now for either.
+  EXPECT_TRUE(matcher_->receive(watcher["id"].get<std::string>()).empty());
+  EXPECT_TRUE(matcher_->receive("all").empty());
+  matcher_->acknowledge("all", all[0].id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  // The unacknowledged one comes back after the visibility timeout, counted.
+  const auto again = matcher_->receive("all");
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_EQ(again[0].id, all[1].id);
+  EXPECT_EQ(again[0].deliveries, 2);
+  matcher_->acknowledge("all", again[0].id);
+  matcher_->acknowledge("all", again[0].id);  // twice is harmless
+  expect_error([&] { matcher_->acknowledge("all", 999999); }, ErrorCode::kNotFound, "never delivered");
+  // Replay: from the first event on, again.
+  matcher_->replay("all", first);
+  EXPECT_EQ(ids(matcher_->receive("all")), ids(all));
+  // A subscriber that joined later starts after what was there; from_start takes it all.
+  EXPECT_TRUE(matcher_->receive(matcher_->add_subscription({{"id", "late"}})["id"].get<std::string>()).empty());
+  EXPECT_EQ(
+      matcher_->receive(matcher_->add_subscription({{"id", "early"}, {"from_start", true}})["id"].get<std::string>())
+          .size(),
+      2U);
+  // Retention keeps events a subscriber still holds unacknowledged, even when acknowledged globally.
+  matcher_->ack(first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(matcher_->prune(std::chrono::seconds(0))["events"], 0);
+  expect_error([&] { matcher_->add_subscription({{"id", "all"}}); }, ErrorCode::kConflict, "already exists");
+  expect_error([&] { matcher_->add_subscription({{"model", "nobody"}}); }, ErrorCode::kNotFound, "nobody");
+  expect_error(
+      [&] {
+        matcher_->add_subscription({{"visibility_timeout", -1}});
+      },
+      ErrorCode::kInvalidInput, "visibility_timeout");
+  EXPECT_EQ(matcher_->subscriptions().size(), 4U);
+  matcher_->delete_subscription("late");
+  expect_error([&] { matcher_->receive("late"); }, ErrorCode::kNotFound, "subscription 'late' not found");
+}
+
 TEST_P(MatchingBackend, RunnerModelEnvironmentIsValidated) {
   json definition = make_model("bad-env");
   definition["env"] = {{"1BAD", "x"}};

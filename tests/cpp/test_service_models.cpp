@@ -220,6 +220,30 @@ TEST_F(ServiceModels, RunsListGetCancelAndLogs) {
   EXPECT_TRUE(api["paths"].contains("/models/{model}/runs/{run}/predictions")) << api["paths"].dump().substr(0, 300);
 }
 
+// Subscribers over HTTP: create, receive (leased), acknowledge, replay, delete.
+TEST_F(ServiceModels, SubscriptionRoutes) {
+  const HttpResponse created = call(send("POST", "/subscriptions", {{"id", "alerts"}, {"from_start", true}}));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const json run = submitted_run("subscribed");  // a request and a submission: two events
+  const HttpResponse received = call(send("POST", "/subscriptions/alerts/receive", nullptr, {}, {{"limit", "10"}}));
+  ASSERT_EQ(received.status, 200) << received.body;
+  const json events = body_of(received)["events"];
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0]["kind"], "run_requested");
+  EXPECT_EQ(events[1]["kind"], "run_submitted");
+  EXPECT_EQ(body_of(call(send("POST", "/subscriptions/alerts/receive")))["events"].size(), 0U);
+  EXPECT_EQ(call(send("POST", "/subscriptions/alerts/ack", {{"events", {events[0]["id"], events[1]["id"]}}})).status,
+            204);
+  EXPECT_EQ(call(send("POST", "/subscriptions/alerts/ack", {{"events", {"x"}}})).status, 400);
+  EXPECT_EQ(call(send("POST", "/subscriptions/alerts/ack", {{"events", {987654}}})).status, 404);
+  EXPECT_EQ(call(send("POST", "/subscriptions/alerts/replay", {{"from", events[1]["id"]}})).status, 200);
+  EXPECT_EQ(body_of(call(send("POST", "/subscriptions/alerts/receive")))["events"].size(), 1U);
+  EXPECT_EQ(call(send("POST", "/subscriptions/alerts/replay", {{"from", 0}})).status, 400);
+  EXPECT_EQ(body_of(call(get("/subscriptions")))["subscriptions"].size(), 1U);
+  EXPECT_EQ(call(send("DELETE", "/subscriptions/alerts")).status, 204);
+  EXPECT_EQ(call(get("/subscriptions/alerts")).status, 404);
+}
+
 // The runner hands each model its run's callback URL and a token for that run only.
 TEST_F(ServiceModels, RunnerGivesModelsTheirCallback) {
   const HttpResponse created = call(send(
