@@ -205,15 +205,18 @@ class RunLoop {
     return claimed;
   }
 
-  // Asks each job how it is; records transitions and ends.
-  void poll() {
+  // Asks each job how it is; records transitions and ends. The number of runs that ended.
+  std::size_t poll() {
+    std::size_t ended = 0;
     for (auto it = active_.begin(); it != active_.end();) {
       if (step(*it)) {
         it = active_.erase(it);
+        ++ended;
       } else {
         ++it;
       }
     }
+    return ended;
   }
 
   [[nodiscard]] bool idle() const noexcept { return active_.empty(); }
@@ -383,8 +386,9 @@ json Runner::run_pending() {
   RunLoop loop(matcher_, options_, *executor_);
   for (;;) {
     const std::size_t claimed = loop.exhausted() ? 0 : loop.fill();
-    loop.poll();
-    if (claimed == 0 && loop.idle()) {
+    // A run that just ended frees its model's slot: claim again before giving up.
+    const std::size_t ended = loop.poll();
+    if (claimed == 0 && ended == 0 && loop.idle()) {
       break;
     }
     if (!loop.idle()) {

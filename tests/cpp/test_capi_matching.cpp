@@ -89,6 +89,7 @@ TEST_F(CApiMatching, RunsLogsAndCancel) {
   EXPECT_EQ(json::parse(take(out))["state"], "succeeded");
   ASSERT_EQ(tsr_matcher_run_logs(matcher_, run.c_str(), R"({"limit": 10})", &out), TSR_OK);
   EXPECT_EQ(json::parse(take(out))["entries"][0]["text"], "hello\n");
+  out = nullptr;
   EXPECT_EQ(tsr_matcher_cancel_run(matcher_, run.c_str(), &out), TSR_CONFLICT);
   EXPECT_EQ(out, nullptr);
   EXPECT_EQ(tsr_matcher_get_run(matcher_, "run-none", &out), TSR_NOT_FOUND);

@@ -270,7 +270,8 @@ TEST_P(MatchingBackend, RunnerChildEnvironmentIsAnAllowList) {
   EXPECT_EQ(log.find("TESSERA_CALLBACK"), std::string::npos) << log;
   // The stored log is the same scrubbed text.
   std::string stored;
-  for (const json& entry : matcher_->run_logs(record["id"].get<std::string>(), 1000)["entries"]) {
+  const json logs = matcher_->run_logs(record["id"].get<std::string>(), 1000);
+  for (const json& entry : logs["entries"]) {
     stored += entry["text"].get<std::string>();
   }
   EXPECT_EQ(stored, log);
@@ -422,7 +423,8 @@ TEST_P(MatchingBackend, RunsAreCancelledListedAndPaged) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  for (const json& run : matcher_->runs(query)["runs"]) {
+  const json slow_runs = matcher_->runs(query);
+  for (const json& run : slow_runs["runs"]) {
     EXPECT_EQ(matcher_->cancel_run(run["id"].get<std::string>())["state"], "cancelled");
   }
   const auto started = std::chrono::steady_clock::now();
@@ -548,18 +550,23 @@ TEST_P(MatchingBackend, RetentionPrunesOnlyWhatIsDone) {
   ASSERT_EQ(claimed.size(), 1U);
   const std::string live = matcher_->open_run(claimed[0])["id"];
   ASSERT_TRUE(matcher_->transition_run(live, RunState::kSubmitted, {{"job", "j"}}));
-  // Nothing is 30 days old.
-  EXPECT_EQ(matcher_->prune(Matcher::kDefaultRetention), json({{"events", 0}, {"run_logs", 0}, {"runs", 0}}));
+  // Nothing of this test is 30 days old (the PgSTAC database holds other tests' rows too).
+  EXPECT_EQ(matcher_->prune(Matcher::kDefaultRetention)["runs"], 0);
+  EXPECT_EQ(matcher_->get_run(ended)["state"], "succeeded");
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const json pruned = matcher_->prune(std::chrono::seconds(0));
-  EXPECT_EQ(pruned["events"], 1) << pruned.dump();  // the acknowledged request of the ended run
-  EXPECT_EQ(pruned["runs"], 1);
-  EXPECT_EQ(pruned["run_logs"], 1);
+  EXPECT_GE(pruned["events"], 1) << pruned.dump();  // the acknowledged request of the ended run, at least
+  EXPECT_GE(pruned["runs"], 1);
+  EXPECT_GE(pruned["run_logs"], 1);
   expect_error([&] { matcher_->get_run(ended); }, ErrorCode::kNotFound, "not found");
   EXPECT_EQ(matcher_->get_run(live)["state"], "submitted");
+  // The waiting model's request and the live run's, unacknowledged, stay.
   EventQuery requests;
   requests.kind = "run_requested";
-  EXPECT_EQ(matcher_->events(requests).size(), 2U);  // the waiting model's and the live run's, unacknowledged
+  requests.model = waiting;
+  EXPECT_EQ(matcher_->events(requests).size(), 1U);
+  requests.model = done;
+  EXPECT_EQ(matcher_->events(requests).size(), 1U);
   expect_error([&] { matcher_->prune(std::chrono::seconds(-1)); }, ErrorCode::kInvalidInput, "must not be negative");
 }
 
@@ -605,10 +612,10 @@ TEST_P(MatchingBackend, SubscribersEachReceiveEveryEvent) {
   EXPECT_EQ(ids(matcher_->receive("all")), ids(all));
   // A subscriber that joined later starts after what was there; from_start takes it all.
   EXPECT_TRUE(matcher_->receive(matcher_->add_subscription({{"id", "late"}})["id"].get<std::string>()).empty());
-  EXPECT_EQ(
+  EXPECT_GE(
       matcher_->receive(matcher_->add_subscription({{"id", "early"}, {"from_start", true}})["id"].get<std::string>())
           .size(),
-      2U);
+      2U);  // the PgSTAC database holds other tests' events too
   // Retention keeps events a subscriber still holds unacknowledged, even when acknowledged globally.
   matcher_->ack(first);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
