@@ -369,6 +369,10 @@ void bind_matching(py::module_& m) {
            }),
            py::arg("submit"), py::arg("status"), py::arg("cancel"), py::arg("command_timeout") = 60.0);
 
+  // Registered before Runner, whose constructor takes it (Service.runner_callback() makes one).
+  py::class_<RunnerCallback>(m, "RunnerCallback",
+                             "A run callback for Runner(callback=...), made by Service.runner_callback().");
+
   py::class_<Runner>(m, "Runner",
                      "Executes run requests: the model's command with the item's href (or JSON path) appended, "
                      "submitted to the executor (local processes by default, or an object with submit/status/"

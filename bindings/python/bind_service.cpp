@@ -19,8 +19,6 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 void bind_service(py::module_& m) {
   const ServiceOptions defaults;
-  py::class_<RunnerCallback>(m, "RunnerCallback",
-                             "A run callback for Runner(callback=...), made by Service.runner_callback().");
   py::class_<Service>(m, "Service",
                       "The STAC API over a catalog, the tile routes (/cog, /searches) and the map viewer as a "
                       "function of requests, without sockets: handle() answers one request; tessera.asgi.app() "

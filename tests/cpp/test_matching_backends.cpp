@@ -400,7 +400,9 @@ TEST_P(MatchingBackend, ARedeliveredRequestPicksUpItsSubmittedJob) {
 // Cancelling a running run stops its job at the runner's next poll; runs
 // list newest first with filters and pages.
 TEST_P(MatchingBackend, RunsAreCancelledListedAndPaged) {
-  const std::string slow = matcher_->add_model(make_model("slow", {"/bin/sh", "-c", "echo begun; sleep 30"}));
+  json slow_model = make_model("slow", {"/bin/sh", "-c", "echo begun; sleep 30"});
+  slow_model["runner"] = {{"concurrency", 2}};  // both of its runs at once
+  const std::string slow = matcher_->add_model(slow_model);
   const std::string quick = matcher_->add_model(make_model("quick", {"/bin/true"}));
   matcher_->add_aoi(make_aoi(slow, square(0, 0, 10)));
   matcher_->add_aoi(make_aoi(quick, square(0, 0, 10)));
