@@ -133,6 +133,17 @@ def wait_for_runs(base, model, token, count, timeout=60):
     pytest.fail(f"runs of {model} did not end: {page}")
 
 
+def run_log(base, model, run, token, timeout=30):
+    """The run's whole log, once the runner has collected the model's last output (it may end the run first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        entries = request("GET", f"{base}/models/{model}/runs/{run}/logs?limit=1000", token=token)[1]["entries"]
+        text = "".join(entry["text"] for entry in entries)
+        if "reported" in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.1)
+
+
 def test_python_and_shell_models_report_through_the_callback(served, tmp_path):
     base, catalog, admin = served
     writer = admin.token(scope="models:write")
@@ -163,8 +174,7 @@ def test_python_and_shell_models_report_through_the_callback(served, tmp_path):
 
     for model, label in ((python_model, "py-label"), (shell_model, "sh-label")):
         [run] = wait_for_runs(base, model["id"], reader, 1)
-        logs = "".join(entry["text"] for entry in
-                       request("GET", f"{base}/models/{model['id']}/runs/{run['id']}/logs", token=reader)[1]["entries"])
+        logs = run_log(base, model["id"], run["id"], reader)
         assert run["state"] == "succeeded" and run.get("reported") is True, (run, logs)
         assert "reported 201" in logs, logs
         environment = logs.splitlines()[0].split()
@@ -181,8 +191,7 @@ def test_python_and_shell_models_report_through_the_callback(served, tmp_path):
         assert status == 200 and [feature["id"] for feature in page["features"]] == [label]
     # The Python model's token opened none of the routes that are not its run's callback.
     [run] = wait_for_runs(base, python_model["id"], reader, 1)
-    logs = "".join(entry["text"] for entry in request(
-        "GET", f"{base}/models/{python_model['id']}/runs/{run['id']}/logs", token=reader)[1]["entries"])
+    logs = run_log(base, python_model["id"], run["id"], reader)
     assert "elsewhere 401 401 401 401 401" in logs, logs
     assert f"run {run['id']}" in logs
     summary = request("GET", f"{base}/models/{python_model['id']}/summary", token=reader)[1]
