@@ -196,6 +196,8 @@ tsr_status tsr_create_item(const char* href, const char* options_json, char** ou
       }
       options.id = settings.value("id", "");
       options.collection = settings.value("collection", "");
+      options.collection_href = settings.value("collection_href", "");
+      options.sensor = settings.value("sensor", "");
       options.datetime = settings.value("datetime", "");
       options.properties = settings.value("properties", json::object());
       options.statistics = settings.value("statistics", false);

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -188,6 +189,108 @@ tsr_status tsr_matcher_summary(tsr_matcher matcher, const char* model_id, const 
   });
 }
 
+tsr_status tsr_matcher_runs(tsr_matcher matcher, const char* query_json, char** out_runs_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json settings = optional_object(query_json, __func__, "query_json");
+    TSR_REQUIRE(out_runs_json);
+    tessera::RunQuery query;
+    query.model = field(settings, "model", std::string(), __func__);
+    query.aoi = field(settings, "aoi", std::string(), __func__);
+    query.state = field(settings, "state", std::string(), __func__);
+    query.limit = field(settings, "limit", query.limit, __func__);
+    query.token = field(settings, "token", std::string(), __func__);
+    hand_out(impl.runs(query), out_runs_json);
+  });
+}
+
+tsr_status tsr_matcher_get_run(tsr_matcher matcher, const char* run_id, char** out_run_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(run_id);
+    TSR_REQUIRE(out_run_json);
+    hand_out(impl.get_run(run_id), out_run_json);
+  });
+}
+
+tsr_status tsr_matcher_cancel_run(tsr_matcher matcher, const char* run_id, char** out_run_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(run_id);
+    TSR_REQUIRE(out_run_json);
+    hand_out(impl.cancel_run(run_id), out_run_json);
+  });
+}
+
+tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id, const char* query_json, char** out_logs_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(run_id);
+    const json settings = optional_object(query_json, __func__, "query_json");
+    TSR_REQUIRE(out_logs_json);
+    hand_out(impl.run_logs(run_id, field(settings, "limit", std::size_t{100}, __func__),
+                           field(settings, "token", std::string(), __func__)),
+             out_logs_json);
+  });
+}
+
+tsr_status tsr_matcher_add_subscription(tsr_matcher matcher, const char* subscription_json,
+                                        char** out_subscription_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json subscription = parse_json_argument(subscription_json, __func__, "subscription_json");
+    TSR_REQUIRE(out_subscription_json);
+    hand_out(impl.add_subscription(subscription), out_subscription_json);
+  });
+}
+
+tsr_status tsr_matcher_delete_subscription(tsr_matcher matcher, const char* subscription_id) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(subscription_id);
+    impl.delete_subscription(subscription_id);
+  });
+}
+
+tsr_status tsr_matcher_receive(tsr_matcher matcher, const char* subscription_id, size_t limit, char** out_events_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(subscription_id);
+    TSR_REQUIRE(out_events_json);
+    json out = json::array();
+    for (const auto& event : impl.receive(subscription_id, limit)) {
+      out.push_back(event.to_json());
+    }
+    hand_out(out, out_events_json);
+  });
+}
+
+tsr_status tsr_matcher_acknowledge(tsr_matcher matcher, const char* subscription_id, int64_t event_id) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(subscription_id);
+    impl.acknowledge(subscription_id, event_id);
+  });
+}
+
+tsr_status tsr_matcher_replay(tsr_matcher matcher, const char* subscription_id, int64_t from_event_id) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(subscription_id);
+    impl.replay(subscription_id, from_event_id);
+  });
+}
+
+tsr_status tsr_matcher_prune(tsr_matcher matcher, const char* options_json, char** out_counts_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json settings = optional_object(options_json, __func__, "options_json");
+    TSR_REQUIRE(out_counts_json);
+    const double days = field(settings, "older_than_days", 30.0, __func__);
+    hand_out(impl.prune(std::chrono::seconds(static_cast<std::int64_t>(days * 86400))), out_counts_json);
+  });
+}
+
 tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json, char** out_records_json) {
   return guarded([&] {
     auto& impl = matcher_of(matcher, __func__);
@@ -198,7 +301,13 @@ tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json,
     options.lease_seconds = field(settings, "lease", options.lease_seconds, __func__);
     options.max_runs = field(settings, "max_runs", options.max_runs, __func__);
     options.work_dir = field(settings, "work_dir", std::string(), __func__);
-    hand_out(tessera::Runner(impl, options).run_pending(), out_records_json);
+    options.poll_seconds = field(settings, "poll", options.poll_seconds, __func__);
+    std::shared_ptr<tessera::RunExecutor> executor;
+    if (settings.contains("command_executor")) {
+      executor = std::make_shared<tessera::CommandExecutor>(
+          tessera::CommandExecutorOptions::from_json(settings["command_executor"]));
+    }
+    hand_out(tessera::Runner(impl, options, std::move(executor)).run_pending(), out_records_json);
   });
 }
 

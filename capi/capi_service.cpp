@@ -84,6 +84,8 @@ tessera::ServiceOptions service_options_of(const char* options_json) {
   if (const json* geoprocessing = options.find("geoprocessing")) {
     parsed.geoprocessing = tessera::capi::geoprocessing_options_of(*geoprocessing, "tsr_service_new");
   }
+  parsed.models.enabled = options.boolean("models").value_or(false);
+  parsed.models.callback_key = options.string("callback_key").value_or(std::string{});
   return parsed;
 }
 

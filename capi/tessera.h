@@ -294,7 +294,8 @@ TSR_API tsr_status tsr_reconcile(tsr_catalog catalog, const char* storage_prefix
                                  char** out_report_json);
 
 /* A STAC Item for a raster. `options_json` may be NULL or {"id", "collection",
- * "datetime", "properties": {...}, "statistics": bool, "storage_options": {...}}. */
+ * "collection_href", "datetime", "properties": {...}, "statistics": bool,
+ * "sensor": "sentinel-2" | "landsat-oli", "storage_options": {...}}. */
 TSR_API tsr_status tsr_create_item(const char* href, const char* options_json, char** out_item_json);
 
 /* Converts a raster to a COG at a local path or storage URI; settings for
@@ -343,9 +344,42 @@ TSR_API tsr_status tsr_matcher_add_prediction(tsr_matcher matcher, const char* m
 TSR_API tsr_status tsr_matcher_summary(tsr_matcher matcher, const char* model_id, const char* start, const char* end,
                                        char** out_summary_json);
 
-/* Runs the pending run requests with the local process runner. `options_json`
- * may be NULL or {"concurrency", "lease", "max_runs", "work_dir"}; out: a JSON
- * array of the recorded outcomes. */
+/* Runs, newest first. `query_json` may be NULL or {"model", "aoi", "state",
+ * "limit": 1..1000, "token"}; out: {"runs": [...], "next": token or null}. */
+TSR_API tsr_status tsr_matcher_runs(tsr_matcher matcher, const char* query_json, char** out_runs_json);
+TSR_API tsr_status tsr_matcher_get_run(tsr_matcher matcher, const char* run_id, char** out_run_json);
+/* Cancels a run that has not ended (TSR_CONFLICT when it has); out: the run. */
+TSR_API tsr_status tsr_matcher_cancel_run(tsr_matcher matcher, const char* run_id, char** out_run_json);
+/* A page of a run's log. `query_json` may be NULL or {"limit", "token"}; out:
+ * {"entries": [{"seq", "time", "text"}], "nextToken": token or null}. */
+TSR_API tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id, const char* query_json,
+                                        char** out_logs_json);
+
+/* Subscribers: each has a cursor and acknowledgements of its own.
+ * subscription_json: {"id"?, "model"? (absent: every model),
+ * "visibility_timeout"? (seconds, 300), "from_start"?}; out: it as stored. */
+TSR_API tsr_status tsr_matcher_add_subscription(tsr_matcher matcher, const char* subscription_json,
+                                                char** out_subscription_json);
+TSR_API tsr_status tsr_matcher_delete_subscription(tsr_matcher matcher, const char* subscription_id);
+/* Up to `limit` (1..1000) events for the subscriber, leased for its visibility
+ * timeout; out: a JSON array of events as tsr_matcher_events gives them. */
+TSR_API tsr_status tsr_matcher_receive(tsr_matcher matcher, const char* subscription_id, size_t limit,
+                                       char** out_events_json);
+TSR_API tsr_status tsr_matcher_acknowledge(tsr_matcher matcher, const char* subscription_id, int64_t event_id);
+/* Delivers every event from `from_event_id` on to the subscriber again. */
+TSR_API tsr_status tsr_matcher_replay(tsr_matcher matcher, const char* subscription_id, int64_t from_event_id);
+
+/* Retention: deletes acknowledged events, ended runs and their logs older than
+ * {"older_than_days": n} (default 30; `options_json` may be NULL); nothing
+ * pending. out: {"events", "runs", "run_logs"}, the counts deleted. */
+TSR_API tsr_status tsr_matcher_prune(tsr_matcher matcher, const char* options_json, char** out_counts_json);
+
+/* Runs the pending run requests until each run has ended, as local processes
+ * or, with "command_executor": {"submit": [...], "status": [...], "cancel":
+ * [...], "command_timeout"?}, through a batch system's commands. `options_json`
+ * may be NULL or {"concurrency", "lease", "max_runs", "work_dir", "poll",
+ * "command_executor"?}; out: a JSON array of the runs as they ended (each with
+ * "kind", its final event, and "log"). */
 TSR_API tsr_status tsr_runner_run_pending(tsr_matcher matcher, const char* options_json, char** out_records_json);
 
 /* ---- Tiling ------------------------------------------------------------- */
@@ -765,7 +799,9 @@ typedef struct tsr_service_s* tsr_service;
  * tsr_geoprocessing_new) {"services": [definitions], "base_dir", "tasks_path"
  * (required), "storage", "storage_options", "title", "async_workers": 2,
  * "geometry_uri_prefixes": ["https://..."], "allow_loopback_geometry_uri": false,
- * "max_geometry_bytes"}}. Writes need a token with scope "stac:write" (STAC) or
+ * "max_geometry_bytes"}, "models": false (the model routes, /models/...; writes
+ * need scope "models:write"), "callback_key": the run-token key (at least 32
+ * bytes; default: random)}. Writes need a token with scope "stac:write" (STAC) or
  * "packages:write" (package jobs, boundary uploads); geoprocessing services
  * check their own tokens (restrictedAccess).
  * `catalog` may be NULL: no STAC API, and /searches answers 404 (a server of COG tiles). */

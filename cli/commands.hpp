@@ -1,5 +1,8 @@
 #pragma once
 
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,20 @@ inline std::string joined(const std::vector<std::string>& names) {
     text += (text.empty() ? "" : ", ") + name;
   }
   return text;
+}
+
+// The run-token key in `path` (at least 32 bytes; a trailing newline is not
+// part of it): tessera serve and a tessera runner of another process share it.
+inline std::string read_callback_key(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw std::runtime_error("cannot read the callback key file " + path);
+  }
+  std::string key((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
+    key.pop_back();
+  }
+  return key;
 }
 
 // Each area adds its subcommand to the app; the callbacks run the command.

@@ -1,3 +1,6 @@
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -7,6 +10,7 @@
 #include "commands.hpp"
 #include "tessera/error.hpp"
 #include "tessera/matching.hpp"
+#include "tessera/service.hpp"
 
 namespace tessera::cli {
 
@@ -104,12 +108,34 @@ void add_matching_commands(CLI::App& app) {
     }
   });
 
+  struct MaintenanceArgs {
+    std::string catalog;
+    double older_than_days = 30;
+  };
+  auto maintenance_args = std::make_shared<MaintenanceArgs>();
+  auto* maintenance = app.add_subcommand(
+      "maintenance", "Retention: delete acknowledged events, ended runs and their logs older than an age");
+  maintenance->add_option("CATALOG", maintenance_args->catalog, "Catalog URI")->required();
+  maintenance->add_option("--older-than-days", maintenance_args->older_than_days, "Age (days) of what is deleted")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  maintenance->callback([maintenance_args] {
+    auto catalog = Catalog::open(maintenance_args->catalog);
+    Matcher matcher(*catalog);
+    const auto age = std::chrono::seconds(static_cast<std::int64_t>(maintenance_args->older_than_days * 86400));
+    std::cout << matcher.prune(age).dump() << "\n";
+  });
+
   struct RunnerArgs {
     std::string catalog;
     std::size_t concurrency = 4;
     std::size_t max_runs = 0;
     double lease = 0;
     std::string work_dir;
+    std::string serve_url;
+    std::string callback_key_file;
+    bool follow = false;
+    std::string command_executor;
   };
   auto runner_args = std::make_shared<RunnerArgs>();
   auto* runner = app.add_subcommand(
@@ -120,6 +146,15 @@ void add_matching_commands(CLI::App& app) {
   runner->add_option("--lease", runner_args->lease, "Seconds a claimed request is held (0: longest timeout + 60)")
       ->check(CLI::NonNegativeNumber);
   runner->add_option("--work-dir", runner_args->work_dir, "Folder for item JSON files of items without an href");
+  runner->add_option("--serve-url", runner_args->serve_url,
+                     "Base URL of the `tessera serve --models` models report to: each run gets TESSERA_CALLBACK_URL "
+                     "and TESSERA_CALLBACK_TOKEN (needs --callback-key-file, the server's key)");
+  runner->add_option("--callback-key-file", runner_args->callback_key_file,
+                     "File holding the key the server signs run tokens with (tessera serve --callback-key-file)");
+  runner->add_flag("--follow", runner_args->follow, "Keep running requests as they come, until SIGINT/SIGTERM");
+  runner->add_option("--command-executor", runner_args->command_executor,
+                     "JSON file {submit, status, cancel, command_timeout?}: run through a batch system's commands "
+                     "instead of local processes (docs/matching.md)");
   runner->callback([runner_args] {
     auto catalog = Catalog::open(runner_args->catalog);
     Matcher matcher(*catalog);
@@ -128,7 +163,34 @@ void add_matching_commands(CLI::App& app) {
     options.max_runs = runner_args->max_runs;
     options.lease_seconds = runner_args->lease;
     options.work_dir = runner_args->work_dir;
-    for (const auto& record : Runner(matcher, options).run_pending()) {
+    if (runner_args->serve_url.empty() != runner_args->callback_key_file.empty()) {
+      throw Error(ErrorCode::kInvalidInput, "runner: --serve-url and --callback-key-file go together");
+    }
+    if (!runner_args->serve_url.empty()) {
+      std::string base = runner_args->serve_url;
+      while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+      }
+      options.callback = RunTokens(read_callback_key(runner_args->callback_key_file)).runner_callback(base);
+    }
+    std::shared_ptr<RunExecutor> executor;
+    if (!runner_args->command_executor.empty()) {
+      std::ifstream file(runner_args->command_executor);
+      const json settings = json::parse(file, nullptr, false);
+      if (settings.is_discarded()) {
+        throw Error(ErrorCode::kInvalidInput,
+                    "runner: --command-executor " + runner_args->command_executor + " is not a readable JSON file");
+      }
+      executor = std::make_shared<CommandExecutor>(CommandExecutorOptions::from_json(settings));
+    }
+    if (runner_args->follow) {
+      static std::atomic<bool> stop{false};
+      std::signal(SIGINT, [](int) { stop = true; });
+      std::signal(SIGTERM, [](int) { stop = true; });
+      Runner(matcher, options, executor).serve(stop);
+      return;
+    }
+    for (const auto& record : Runner(matcher, options, executor).run_pending()) {
       std::cout << record.dump() << "\n";
     }
   });

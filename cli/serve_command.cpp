@@ -3,6 +3,7 @@
 // pool of request threads and a graceful stop on SIGINT/SIGTERM.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -24,6 +25,7 @@
 #include "tessera/environment.hpp"
 #include "tessera/error.hpp"
 #include "tessera/geoprocessing.hpp"
+#include "tessera/matching.hpp"
 #include "tessera/pyramid.hpp"
 #include "tessera/service.hpp"
 
@@ -88,6 +90,12 @@ struct ServeArgs {
   // Geoprocessing (--services and what serves it).
   std::string services;
   GeoprocessingOptions geoprocessing;
+  // The model routes and the runner that executes their runs in this process.
+  bool models = false;
+  bool runner = false;
+  std::size_t runner_concurrency = 4;
+  std::string runner_work_dir;
+  std::string callback_key_file;
 };
 
 // Brings every pyramid of a folder up to date with the catalog's item
@@ -157,7 +165,8 @@ void serve(const ServeArgs& args) {
   configure(reader);
   // The STAC API needs a catalog; the tiles of COGs and the viewer do not.
   const bool stac = !args.no_stac && !args.catalog.empty();
-  if (!stac && args.no_tiles && args.packages.storage.empty() && args.services.empty()) {
+  if (!stac && args.no_tiles && args.packages.storage.empty() && args.services.empty() && !args.models &&
+      !args.runner) {
     throw Error(ErrorCode::kInvalidInput, args.catalog.empty() ? "serve: nothing to serve: --no-tiles without --catalog"
                                                                : "serve: nothing to serve: --no-tiles with --no-stac");
   }
@@ -202,6 +211,10 @@ void serve(const ServeArgs& args) {
         std::make_shared<const GeoprocessingRegistry>(GeoprocessingRegistry::from_file(args.services));
   } else if (!args.geoprocessing.tasks_path.empty()) {
     throw Error(ErrorCode::kInvalidInput, "serve: --geoprocessing-tasks needs --services");
+  }
+  options.models.enabled = args.models || args.runner;
+  if (!args.callback_key_file.empty()) {
+    options.models.callback_key = read_callback_key(args.callback_key_file);
   }
   CatalogOptions catalog_options;
   if (!args.stac_api.empty()) {
@@ -271,6 +284,25 @@ void serve(const ServeArgs& args) {
     sigwait(&stop_signals, &signal);
     server.stop();
   });
+  // Runs report back to this server: its runner gives each model the run's
+  // callback URL and token, and nothing of the catalog.
+  std::atomic<bool> runner_stop{false};
+  std::unique_ptr<Matcher> runner_matcher;
+  std::thread runner_thread;
+  if (args.runner) {
+    runner_matcher = std::make_unique<Matcher>(*catalog);
+    RunnerOptions runner_options;
+    runner_options.concurrency = args.runner_concurrency;
+    runner_options.work_dir = args.runner_work_dir;
+    runner_options.callback = service.run_tokens().runner_callback("http://" + args.host + ":" + std::to_string(port));
+    runner_thread = std::thread([&runner_matcher, runner_options, &runner_stop] {
+      try {
+        Runner(*runner_matcher, runner_options).serve(runner_stop);
+      } catch (const std::exception& error) {
+        std::cerr << "tessera serve: runner stopped: " << error.what() << std::endl;
+      }
+    });
+  }
   std::cout << "http://" << args.host << ":" << port << "/" << std::endl;
   if (!options.browser_dir.empty()) {
     std::cout << "STAC Browser: http://" << args.host << ":" << port << "/browser/" << std::endl;
@@ -279,6 +311,10 @@ void serve(const ServeArgs& args) {
     std::cout << "map viewer: http://" << args.host << ":" << port << "/viewer/" << std::endl;
   }
   server.listen_after_bind();
+  runner_stop = true;
+  if (runner_thread.joinable()) {
+    runner_thread.join();
+  }
   // When the server stopped on its own, the signal thread still waits.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
@@ -389,6 +425,19 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--geoprocessing-workers", args->geoprocessing.async_workers, "Async geoprocessing runs at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  command->add_flag("--models", args->models,
+                    "Serve the model routes (/models: models, AOIs, runs, predictions, summaries; writes need scope "
+                    "models:write) over the catalog's matching tables");
+  command->add_flag("--runner", args->runner,
+                    "Also execute pending runs in this process (implies --models); each model reports through its "
+                    "run's callback URL and token");
+  command->add_option("--runner-concurrency", args->runner_concurrency, "Runs at once (--runner)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  command->add_option("--runner-work-dir", args->runner_work_dir, "Where each run's private folder is made (--runner)");
+  command->add_option("--callback-key-file", args->callback_key_file,
+                      "File holding the key (at least 32 bytes) run tokens are signed with; share it with a "
+                      "`tessera runner --serve-url` of another process (default: a random key)");
   add_environment_variables(*command);
   command->callback([args] { serve(*args); });
 }

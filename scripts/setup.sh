@@ -129,22 +129,10 @@ pinned_venv stac-fastapi-pgstac "$TESTS_DIR/stac_fastapi/requirements.txt" uvico
 # The geobuf package (tests/python/geobuf_fixtures.py writes the documents the
 # geoprocessing service's decoder is tested against).
 pinned_venv geobuf "$TESTS_DIR/geobuf/requirements.txt" python
-
-# moto in server mode, the SQS/SNS-compatible test server (scripts/queue_server.sh
-# runs it), in a venv of its own pinned in tests/queue_server/requirements.txt;
-# reinstalled only when that changes.
-MOTO_VENV=${TESSERA_TOOLS_VENVS:-/opt/tessera-tools/venvs}/moto
-MOTO_REQUIREMENTS=$(dirname "$0")/../tests/queue_server/requirements.txt
-MOTO_HASH=$(sha256sum "$MOTO_REQUIREMENTS" | cut -d' ' -f1)
-if [[ -x $MOTO_VENV/bin/moto_server && $(cat "$MOTO_VENV/.tessera-requirements.sha256" 2>/dev/null) == "$MOTO_HASH" ]]; then
-  log "moto (queue server) venv present"
-else
-  log "installing moto (queue server) into $MOTO_VENV"
-  rm -rf "$MOTO_VENV"
-  "$PYTHON" -m venv "$MOTO_VENV"
-  "$MOTO_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$MOTO_REQUIREMENTS"
-  echo "$MOTO_HASH" >"$MOTO_VENV/.tessera-requirements.sha256"
-fi
+# stac-validator on the items create_item makes (tests/python/test_raster_item_validation.py).
+pinned_venv stac-validator "$TESTS_DIR/stac_validator/requirements.txt" stac-validator
+# moto in server mode, the SQS/SNS-compatible test server (scripts/queue_server.sh runs it).
+pinned_venv moto "$TESTS_DIR/queue_server/requirements.txt" moto_server
 
 # versitygw, the S3-compatible test server, from the Go module proxy at a
 # pinned version (scripts/s3_server.sh runs it).

@@ -1,4 +1,4 @@
-# Drives the matching commands: model/aoi add and ls, match, runner, aoi rm,
+# Drives the matching commands: model/aoi add and ls, match, runner, maintenance, aoi rm,
 # and a documented error.
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
@@ -33,6 +33,11 @@ endif()
 run(0 runner "${catalog}")
 if(NOT out STREQUAL "")
   message(FATAL_ERROR "unexpected runner output: '${out}'")
+endif()
+# Retention: nothing acknowledged or ended yet, so nothing is deleted.
+run(0 maintenance "${catalog}" --older-than-days 0)
+if(NOT out STREQUAL "{\"events\":0,\"run_logs\":0,\"runs\":0}\n")
+  message(FATAL_ERROR "unexpected maintenance output: '${out}'")
 endif()
 run(0 aoi rm "${catalog}" valley)
 run(0 match "${catalog}" "${WORK}/item.json")

@@ -89,10 +89,13 @@ void bind_ingest(py::module_& m) {
       "create_item",
       [](const std::string& href, const std::optional<std::string>& id, const std::optional<std::string>& collection,
          const std::optional<std::string>& datetime, const py::object& properties, bool statistics,
-         const std::optional<StorageOptions>& storage_options) {
+         const std::optional<StorageOptions>& storage_options, const std::optional<std::string>& sensor,
+         const std::optional<std::string>& collection_href) {
         CreateItemOptions options;
         options.id = id.value_or("");
         options.collection = collection.value_or("");
+        options.collection_href = collection_href.value_or("");
+        options.sensor = sensor.value_or("");
         options.datetime = datetime.value_or("");
         if (!properties.is_none()) {
           options.properties = to_json(properties);
@@ -108,7 +111,10 @@ void bind_ingest(py::module_& m) {
       },
       py::arg("href"), py::arg("id") = py::none(), py::arg("collection") = py::none(), py::arg("datetime") = py::none(),
       py::arg("properties") = py::none(), py::arg("statistics") = false, py::arg("storage_options") = py::none(),
-      "A STAC 1.1 Item for a GDAL-readable raster (path, file://, s3://, https://).");
+      py::arg("sensor") = py::none(), py::arg("collection_href") = py::none(),
+      "A STAC 1.1 Item for a GDAL-readable raster (path, file://, s3://, https://); `sensor` (one of\n"
+      "tessera.sensor_presets()) names the band table giving common names and wavelengths.");
+  m.def("sensor_presets", &sensor_presets, "The sensor names create_item(sensor=...) accepts.");
   m.def(
       "to_cog",
       [](const std::string& source, const std::string& destination,

@@ -34,8 +34,11 @@ void bind_service(py::module_& m) {
                        const std::string& viewer_dir, const std::string& basemap_path, int cache_max_age_seconds,
                        const std::string& pyramid_dir, const py::object& packages,
                        const py::object& package_executor_callable,
-                       const optional_ref<PythonGeoprocessingOptions>& geoprocessing) {
+                       const optional_ref<PythonGeoprocessingOptions>& geoprocessing, bool models,
+                       const py::bytes& callback_key) {
              ServiceOptions options;
+             options.models.enabled = models;
+             options.models.callback_key = std::string(callback_key);
              options.title = title;
              options.description = description;
              options.max_body_bytes = max_body_bytes;
@@ -82,9 +85,18 @@ void bind_service(py::module_& m) {
            // {"storage", "boundaries", "processors", "packages_url", "workers", "lock_timeout_ms", ...}
            py::arg("packages") = py::none(),
            // Hands package jobs to e.g. a Dask cluster (PackageJobs' executor).
-           py::arg("package_executor") = py::none(), py::arg("geoprocessing") = py::none(),
+           py::arg("package_executor") = py::none(), py::arg("geoprocessing") = py::none(), py::arg("models") = false,
+           py::arg("callback_key") = py::bytes(),
            // The catalog lives as long as the service.
            py::keep_alive<1, 2>())
+      .def(
+          "runner_callback",
+          [](const Service& self, const std::string& base_url) {
+            return RunnerCallback{self.run_tokens().runner_callback(base_url)};
+          },
+          py::arg("base_url"),
+          "The callback a tessera.Runner gives its models (Runner(callback=...)): each run's predictions URL on "
+          "this service at base_url and a token for that run only. Needs models=True.")
       .def(
           "handle",
           [](const Service& service, const std::string& method, const std::string& path, const Pairs& query,

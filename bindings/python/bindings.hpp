@@ -3,6 +3,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <pybind11/pybind11.h>
@@ -60,5 +61,11 @@ std::function<void(const nlohmann::json&)> package_executor(const py::object& ca
 // Catalog.load: a path, a FeatureCollection or Item dict, or any iterable of
 // Item dicts (consumed a batch at a time, so generators stream).
 py::dict load_items(Catalog& catalog, const py::object& source, const LoadOptions& options);
+
+// What Service.runner_callback() hands to Runner(callback=...): the
+// callback of RunnerOptions, opaque to Python (it mints run tokens).
+struct RunnerCallback {
+  std::function<std::pair<std::string, std::string>(const nlohmann::json& run)> callback;
+};
 
 }  // namespace tessera::python

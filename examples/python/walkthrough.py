@@ -5,7 +5,8 @@ Over a real country (Luxembourg, from Natural Earth's boundaries):
   2. a model registers the country as its area of interest;
   3. the scenes are ingested into an SQLite catalog, and every scene the model
      wants triggers a run request in the same transaction;
-  4. the local runner executes the model and records its output as a STAC prediction;
+  4. the local runner executes the model, which reports its STAC prediction through its run's
+     callback (an HTTP route of the service and a token for that run only: no catalog access);
   5. a STAC API search with a CQL2 filter;
   6. a dynamic mosaic of the search (NDVI from the two bands) rendered to a PNG;
   7. a Frictionless data package of the country: the newest scene clipped
@@ -15,9 +16,12 @@ and writes walkthrough.json (catalog, search id, allowed folder) for the viewer.
 Usage: python3 examples/python/walkthrough.py WORK_DIR COUNTRIES_SHAPEFILE
 """
 
+import http.server
 import json
 import pathlib
 import sys
+import threading
+import urllib.parse
 
 import numpy
 import rasterio
@@ -80,16 +84,31 @@ catalog.upsert_collection({
     "extent": {"spatial": {"bbox": [luxembourg["bbox"]]}, "temporal": {"interval": [["2024-06-01T00:00:00Z", None]]}},
 })
 model_script = work / "vegetation_model.py"
-model_script.write_text("""import json, pathlib, sys
+# The model knows nothing of the catalog: it reads the item file it is given and reports its label
+# item to its run's callback URL with its run's token (any language could: curl does the same).
+model_script.write_text("""import json, os, pathlib, sys, urllib.request
 item = json.load(open(sys.argv[-1]))
-out = pathlib.Path(sys.argv[-1]).with_suffix(".vegetation.geojson")
+out = pathlib.Path(os.environ["LABELS_DIR"]) / (item["id"] + ".vegetation.geojson")
 out.write_text(json.dumps({"type": "FeatureCollection", "features": [
     {"type": "Feature", "geometry": item["geometry"], "properties": {"class": "vegetation"}}]}))
-print("labelled", item["id"])
+label = {"type": "Feature", "stac_version": "1.1.0", "id": item["id"] + "-vegetation",
+         "geometry": item["geometry"], "bbox": item["bbox"],
+         "properties": {"datetime": item["properties"]["datetime"], "label:properties": ["class"],
+                        "label:description": "vegetation", "label:type": "vector", "label:tasks": ["segmentation"],
+                        "label:classes": [{"name": "class", "classes": ["vegetation", "other"]}]},
+         "links": [{"rel": "source", "href": "scenes/" + item["id"] + ".json"}],
+         "assets": {"labels": {"href": str(out), "type": "application/geo+json"}}}
+request = urllib.request.Request(os.environ["TESSERA_CALLBACK_URL"] + "?final=true", json.dumps(label).encode(),
+                                 {"Authorization": "Bearer " + os.environ["TESSERA_CALLBACK_TOKEN"],
+                                  "Content-Type": "application/json"}, method="POST")
+with urllib.request.urlopen(request, timeout=30) as answer:
+    print("labelled", item["id"], "reported", answer.status)
 """)
+(work / "labels").mkdir(exist_ok=True)
 matcher = tessera.Matcher(catalog)
 model = matcher.add_model({"id": "vegetation", "name": "vegetation mapper", "description": "NDVI classes",
-                           "command": [sys.executable, str(model_script)], "runner": {"timeout": 60}})
+                           "command": [sys.executable, str(model_script)], "runner": {"timeout": 60},
+                           "item_argument": "file", "env": {"LABELS_DIR": str(work / "labels")}})
 aoi = matcher.add_aoi({"model": model, "geometry": luxembourg["geometry"], "resolution": 50,
                        "wavelengths": [0.842], "max_cloud_cover": 25})
 print(f"   model '{model}' watches AOI {aoi}")
@@ -102,22 +121,38 @@ print(f"   loaded {report['loaded']} items; run requests for {sorted(pending)}")
 print("   (the others are too cloudy or do not reach the country)")
 
 # --- 4. Runner --------------------------------------------------------------------------------
-step(4, "The local runner executes the model for every request and records predictions")
-for record in tessera.Runner(matcher, work_dir=str(work / "runs")).run_pending():
-    if record["kind"] != "run_succeeded":
-        print("   ", record["item"], record["kind"], record["log"].strip())
-        continue
-    source = next(item for item in items if item["id"] == record["item"])
-    labels = pathlib.Path(record["command"][-1]).with_suffix(".vegetation.geojson")
-    matcher.add_prediction(model, record["aoi"], {
-        "type": "Feature", "stac_version": "1.1.0", "id": f"{record['item']}-vegetation",
-        "geometry": source["geometry"], "bbox": source["bbox"],
-        "properties": {"datetime": source["properties"]["datetime"], "label:properties": ["class"],
-                       "label:description": "vegetation", "label:type": "vector",
-                       "label:tasks": ["segmentation"],
-                       "label:classes": [{"name": "class", "classes": ["vegetation", "other"]}]},
-        "links": [{"rel": "source", "href": f"scenes/{record['item']}.json"}],
-        "assets": {"labels": {"href": str(labels), "type": "application/geo+json"}}})
+step(4, "The runner executes the model for every request; the model reports through its run's callback")
+
+
+class ServiceHandler(http.server.BaseHTTPRequestHandler):
+    """The service's model routes on a loopback port (what `tessera serve --models` serves)."""
+
+    def answer(self):
+        url = urllib.parse.urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, headers, content = service.handle(self.command, urllib.parse.unquote(url.path),
+                                                  urllib.parse.parse_qsl(url.query), list(self.headers.items()), body)
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = answer
+
+    def log_message(self, *args):
+        pass
+
+
+service = tessera.Service(catalog, tiles=False, stac=False, models=True)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ServiceHandler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+callback = service.runner_callback(f"http://127.0.0.1:{server.server_address[1]}")
+for record in tessera.Runner(matcher, work_dir=str(work / "runs"), callback=callback).run_pending():
+    print("   ", record["item"], record["state"], "(reported by the model)" if record.get("reported") else "",
+          record["log"].strip())
+server.shutdown()
 summary = matcher.summary(model)
 print(f"   {summary['predictions']} predictions recorded; latest for {summary['latest']['item']}")
 

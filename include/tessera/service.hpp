@@ -18,8 +18,8 @@
 
 #include "tessera/catalog.hpp"
 #include "tessera/export.hpp"
-#include "tessera/storage.hpp"
 #include "tessera/geoprocessing.hpp"
+#include "tessera/storage.hpp"
 
 namespace tessera {
 
@@ -107,6 +107,18 @@ struct TESSERA_API PackagesServiceOptions {
   static PackagesServiceOptions from_json(const nlohmann::json& options, std::string_view where = "packages");
 };
 
+// The model routes (/models/...: models, AOIs, runs and their logs,
+// predictions, summaries) over the catalog's matching tables, and the
+// callback models report through. See docs/matching.md.
+struct TESSERA_API ModelServiceOptions {
+  bool enabled = false;  // needs a SQLite or PgSTAC catalog
+  // The HMAC-SHA256 key run tokens are signed with (at least 32 bytes). A
+  // runner in another process (tessera runner --serve-url) must hold the
+  // same key. Empty: a random key made when the Service is built, so only an
+  // in-process runner (Service::run_callback) can give models tokens.
+  std::string callback_key;
+};
+
 struct TESSERA_API ServiceOptions {
   std::string title = "tessera";
   std::string description = "A STAC API served by tessera";
@@ -151,6 +163,31 @@ struct TESSERA_API ServiceOptions {
   // docs/geoprocessing.md); no registry: none. Their access control is their
   // own (restrictedAccess, a token per request), not require_auth's.
   GeoprocessingOptions geoprocessing;
+  ModelServiceOptions models;
+};
+
+// Short-lived tokens for one run's callback: HS256 JSON Web Tokens (cpp-jwt)
+// signed with the service's key, audience = the run's id, issuer
+// "tessera-run". They open POST /models/{model}/runs/{run}/predictions of
+// that run and nothing else (the service's other routes verify tokens
+// against its key set, which never holds this key).
+class TESSERA_API RunTokens {
+ public:
+  // InvalidInput for a key shorter than 32 bytes.
+  explicit RunTokens(std::string key);
+  // A key of 32 random bytes (OpenSSL's RAND_bytes).
+  static std::string random_key();
+  [[nodiscard]] std::string issue(std::string_view run, std::chrono::seconds lifetime) const;
+  // Whether `token` is a valid (signed, unexpired) token for `run`.
+  [[nodiscard]] bool verifies(std::string_view token, std::string_view run) const;
+  // A Runner's callback (RunnerOptions::callback) reporting to the service
+  // at `base_url` (no trailing '/'): the run's predictions URL and a token
+  // living the run's "timeout" (seconds) plus `grace`.
+  [[nodiscard]] std::function<std::pair<std::string, std::string>(const nlohmann::json& run)> runner_callback(
+      std::string base_url, std::chrono::seconds grace = std::chrono::minutes(10)) const;
+
+ private:
+  std::string key_;
 };
 
 // The STAC API over a catalog (landing page, conformance, collections,
@@ -179,6 +216,10 @@ class TESSERA_API Service {
   // 404, 405, 409, 413, 503 (a retryable failure) or 500 (never a stack trace
   // or a server path). Cached answers may be 304; folders redirect (301).
   [[nodiscard]] HttpResponse handle(const HttpRequest& request) const noexcept;
+
+  // The run tokens of the model routes (InvalidInput when they are off): an
+  // in-process runner's callback is run_tokens().runner_callback(url, ...).
+  [[nodiscard]] const RunTokens& run_tokens() const;
 
  private:
   struct Impl;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include <cpl_conv.h>
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <ogr_spatialref.h>
 
 #include "core/gdal_env.hpp"
+#include "ingest/band_presets.hpp"
 #include "storage/gdal_source.hpp"
 #include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
@@ -142,6 +144,77 @@ json stac_bbox(const OGRGeometry& geometry) {
   return json::array({envelope.MinX, envelope.MinY, envelope.MaxX, envelope.MaxY});
 }
 
+// RFC 7946: exterior rings counter-clockwise, holes clockwise.
+void orient_rings(OGRGeometry& geometry) {
+  const auto orient = [](OGRPolygon& polygon) {
+    for (int ring = 0; ring < polygon.getNumInteriorRings() + 1; ++ring) {
+      OGRLinearRing* linear_ring = ring == 0 ? polygon.getExteriorRing() : polygon.getInteriorRing(ring - 1);
+      if (linear_ring != nullptr && (linear_ring->isClockwise() != FALSE) == (ring == 0)) {
+        linear_ring->reverseWindingOrder();
+      }
+    }
+  };
+  const auto type = wkbFlatten(geometry.getGeometryType());
+  if (type == wkbPolygon) {
+    orient(*geometry.toPolygon());
+  } else if (type == wkbMultiPolygon) {
+    for (OGRPolygon* part : *geometry.toMultiPolygon()) {
+      orient(*part);
+    }
+  }
+}
+
+// The ground distance between pixel centres in metres: the square root of a
+// pixel's area, in the CRS's linear unit for projected CRSs, and for
+// geographic ones in metres on the ellipsoid at the raster's centre.
+std::optional<double> ground_sample_distance(const OGRSpatialReference& crs, const double transform[6], int width,
+                                             int height) {
+  const double pixel_area = std::abs(transform[1] * transform[5] - transform[2] * transform[4]);
+  if (!(pixel_area > 0) || !std::isfinite(pixel_area)) {
+    return std::nullopt;
+  }
+  if (crs.IsProjected() != FALSE) {
+    return std::sqrt(pixel_area) * crs.GetLinearUnits(nullptr);
+  }
+  if (crs.IsGeographic() == FALSE) {
+    return std::nullopt;
+  }
+  const double radians_per_unit = crs.GetAngularUnits(nullptr);
+  const double latitude = (transform[3] + transform[4] * width / 2.0 + transform[5] * height / 2.0) * radians_per_unit;
+  // Metres per unit east at that latitude times metres per unit north, on
+  // the sphere of the semi-major axis (well within a pixel's accuracy).
+  const double metres_per_unit = crs.GetSemiMajor(nullptr) * radians_per_unit;
+  return std::sqrt(pixel_area * metres_per_unit * metres_per_unit * std::abs(std::cos(latitude)));
+}
+
+// The name a preset looks a band up by: its description, else for a one-band
+// file the file name's "_" parts from the last ("..._B04.tif").
+std::optional<ingest::BandSpectrum> preset_spectrum(const std::string& preset, GDALRasterBand& band, int band_count,
+                                                    const std::string& href) {
+  if (const char* description = band.GetDescription(); description[0] != '\0') {
+    if (auto found = ingest::preset_band(preset, description)) {
+      return found;
+    }
+  }
+  if (band_count != 1) {
+    return std::nullopt;
+  }
+  std::string stem = href.substr(href.find_last_of('/') + 1);
+  stem = stem.substr(0, stem.find('.'));
+  for (std::size_t end = stem.size(); end > 0;) {
+    const std::size_t start = stem.rfind('_', end - 1);
+    const std::size_t from = start == std::string::npos ? 0 : start + 1;
+    if (auto found = ingest::preset_band(preset, std::string_view(stem).substr(from, end - from))) {
+      return found;
+    }
+    if (start == std::string::npos) {
+      break;
+    }
+    end = start;
+  }
+  return std::nullopt;
+}
+
 std::string default_datetime(GDALDataset& dataset) {
   // TIFFTAG_DATETIME is "YYYY:MM:DD HH:MM:SS".
   const char* tag = dataset.GetMetadataItem("TIFFTAG_DATETIME");
@@ -187,6 +260,7 @@ json create_item(const std::string& href, const CreateItemOptions& options) {
   } catch (const Error& error) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("raster '{}': footprint: {}", href, error.what()));
   }
+  orient_rings(*wgs84_geometry.ogr());
 
   json properties = options.properties.is_object() ? options.properties : json::object();
   properties["datetime"] = options.datetime.empty() ? default_datetime(*dataset) : options.datetime;
@@ -210,7 +284,17 @@ json create_item(const std::string& href, const CreateItemOptions& options) {
   properties["proj:bbox"] = {std::min(xs[0], xs[1]), std::min(ys[0], ys[1]), std::max(xs[0], xs[1]),
                              std::max(ys[0], ys[1])};
 
+  if (!properties.contains("gsd")) {
+    if (const auto gsd = ground_sample_distance(*crs, transform, width, height)) {
+      properties["gsd"] = *gsd;
+    }
+  }
+  if (!options.sensor.empty()) {
+    ingest::preset_band(options.sensor, "");  // an unknown preset fails here, before any band
+  }
+
   json bands = json::array();
+  bool spectral = false;
   for (int index = 1; index <= dataset->GetRasterCount(); ++index) {
     GDALRasterBand* band = dataset->GetRasterBand(index);
     json entry = {
@@ -221,6 +305,30 @@ json create_item(const std::string& href, const CreateItemOptions& options) {
     if (has_nodata != FALSE) {
       entry["nodata"] = std::isnan(nodata) ? json("nan") : json(nodata);
     }
+    // The raster's own metadata first, then the sensor's table for what it leaves out.
+    ingest::BandSpectrum spectrum =
+        ingest::raster_band_spectrum(*band, fmt::format("raster '{}' band {}", href, index));
+    if (!options.sensor.empty() && (!spectrum.center || spectrum.common_name.empty())) {
+      if (const auto preset = preset_spectrum(options.sensor, *band, dataset->GetRasterCount(), href)) {
+        if (!spectrum.center) {
+          spectrum.center = preset->center;
+          spectrum.full_width = preset->full_width;
+        }
+        if (spectrum.common_name.empty()) {
+          spectrum.common_name = preset->common_name;
+        }
+      }
+    }
+    if (!spectrum.common_name.empty()) {
+      entry["eo:common_name"] = spectrum.common_name;
+    }
+    if (spectrum.center) {
+      entry["eo:center_wavelength"] = *spectrum.center;
+    }
+    if (spectrum.full_width) {
+      entry["eo:full_width_half_max"] = *spectrum.full_width;
+    }
+    spectral = spectral || !spectrum.common_name.empty() || spectrum.center.has_value();
     if (options.statistics) {
       double minimum = 0;
       double maximum = 0;
@@ -253,11 +361,19 @@ json create_item(const std::string& href, const CreateItemOptions& options) {
       {"assets", {{"data", {{"href", href}, {"type", media_type(*dataset)}, {"roles", {"data"}}, {"bands", bands}}}}},
   };
   item["properties"]["bands"] = bands;
+  if (spectral) {
+    item["stac_extensions"].push_back("https://stac-extensions.github.io/eo/v2.0.0/schema.json");
+  }
   if (!options.collection.empty()) {
     item["collection"] = options.collection;
+    item["links"].push_back({{"rel", "collection"},
+                             {"href", options.collection_href.empty() ? "../collection.json" : options.collection_href},
+                             {"type", "application/json"}});
   }
   return item;
 }
+
+std::vector<std::string> sensor_presets() { return ingest::sensor_preset_names(); }
 
 void to_cog(const std::string& source, const std::string& destination, const StorageOptions& storage_options) {
   const storage::GdalSource input = storage::resolve_gdal_source(source, storage_options);

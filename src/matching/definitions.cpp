@@ -72,6 +72,10 @@ void check_variable_name(const std::string& what, const std::string& field, cons
   if (!valid) {
     invalid(what, field, fmt::format("'{}' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", name));
   }
+  // The runner's own: a model's definition could otherwise point its callback elsewhere.
+  if (name == "TESSERA_RUN_ID" || name == "TESSERA_CALLBACK_URL" || name == "TESSERA_CALLBACK_TOKEN") {
+    invalid(what, field, fmt::format("'{}' is set by the runner", name));
+  }
 }
 
 }  // namespace
@@ -139,6 +143,19 @@ json normalize_model(const json& model, const json* existing) {
     }
     check_variable_name(what, fmt::format("inherit_env[{}]", n), inherit[n].get_ref<const std::string&>());
   }
+  // What a batch executor needs (job queue, definition, image, resources):
+  // the model's to state, the executor's to read.
+  const json executor = model.value("executor", json::object());
+  if (!executor.is_object()) {
+    invalid(what, "executor", "must be an object (the executor's settings: queue, job definition, image, ...)");
+  }
+  const std::string item_argument = model.value("item_argument", json("href")).is_string()
+                                        ? model.value("item_argument", std::string("href"))
+                                        : std::string();
+  if (item_argument != "href" && item_argument != "file") {
+    invalid(what, "item_argument",
+            "must be \"href\" (the item's href when allowed, else its JSON file) or \"file\" (always the file)");
+  }
   const std::string now = now_text();
   return {{"id", id},
           {"name", *name},
@@ -146,6 +163,8 @@ json normalize_model(const json& model, const json* existing) {
           {"command", *command},
           {"env", env},
           {"inherit_env", inherit},
+          {"executor", executor},
+          {"item_argument", item_argument},
           {"runner", {{"timeout", timeout}, {"concurrency", static_cast<std::int64_t>(concurrency)}}},
           {"created", existing != nullptr ? existing->at("created") : json(now)},
           {"updated", now}};

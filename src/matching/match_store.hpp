@@ -6,6 +6,7 @@
 // looked up or ordered by.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,11 @@
 
 namespace tessera::matching {
 
+// The event kinds subscribers receive, as an SQL list.
+inline constexpr const char* kMatchingKindsSql =
+    "('run_requested', 'run_submitted', 'run_started', 'run_succeeded', 'run_failed', 'run_timed_out', "
+    "'run_cancelled', 'prediction_received', 'model_updated')";
+
 class MatchStore {
  public:
   virtual ~MatchStore() = default;
@@ -29,6 +35,8 @@ class MatchStore {
   virtual bool update_model(const nlohmann::json& model, const OutboxEvent& event) = 0;
   virtual std::optional<nlohmann::json> get_model(std::string_view id) = 0;
   virtual std::vector<nlohmann::json> models() = 0;  // by id
+  // Deletes the model and its AOIs; false when absent.
+  virtual bool delete_model(std::string_view id) = 0;
 
   // Conflict when the id exists.
   virtual void insert_aoi(const nlohmann::json& aoi) = 0;
@@ -44,6 +52,50 @@ class MatchStore {
   // Records a prediction {id, model, aoi, collection, item, created_us, doc} and its event in one transaction.
   virtual void insert_prediction(const nlohmann::json& prediction, std::int64_t created_us,
                                  const OutboxEvent& event) = 0;
+  // Runs: the document plus the columns looked up by (id, model, aoi, state, created_us).
+  // False when the id exists.
+  virtual bool insert_run(const nlohmann::json& run, std::int64_t created_us) = 0;
+  // Reads the run, lets `change` edit it (returning false leaves it as it was) and, when
+  // changed, writes it with the event `event_of(run)` in one transaction. The run as
+  // stored at the end, or nullopt when absent.
+  virtual std::optional<nlohmann::json> update_run(
+      std::string_view id, const std::function<bool(nlohmann::json&)>& change,
+      const std::function<OutboxEvent(const nlohmann::json&)>& event_of) = 0;
+  virtual std::optional<nlohmann::json> get_run(std::string_view id) = 0;
+  // Newest first (by created_us, then id): at most `limit` after the run `after`
+  // (empty: from the newest); filters empty mean any.
+  virtual std::vector<nlohmann::json> runs(std::string_view model, std::string_view aoi, std::string_view state,
+                                           std::size_t limit, std::string_view after) = 0;
+  virtual void append_run_log(std::string_view run, std::string_view text, std::int64_t created_us) = 0;
+  // Entries {seq, created_us, text} with seq > after_seq, oldest first.
+  virtual std::vector<nlohmann::json> run_logs(std::string_view run, std::int64_t after_seq, std::size_t limit) = 0;
+
+  // Subscriptions: {id, model ('' for every model), visibility_timeout, created, ...} with a
+  // cursor (the last event id handed out) of their own. Conflict when the id exists.
+  virtual void insert_subscription(const nlohmann::json& subscription, std::int64_t cursor) = 0;
+  virtual std::optional<nlohmann::json> get_subscription(std::string_view id) = 0;
+  virtual std::vector<nlohmann::json> subscriptions() = 0;    // by id
+  virtual bool delete_subscription(std::string_view id) = 0;  // with its deliveries
+  // Leases up to `limit` events to the subscriber until `visible_us`: first those delivered to
+  // it before, unacknowledged, whose lease has passed; then events after its cursor (of its
+  // model, of the matching kinds), moving the cursor. Oldest first; `deliveries` counts this
+  // subscriber's.
+  virtual std::vector<MatchEvent> receive(std::string_view subscription, std::size_t limit, std::int64_t now_us,
+                                          std::int64_t visible_us) = 0;
+  // False when the event was never delivered to the subscriber.
+  virtual bool acknowledge(std::string_view subscription, std::int64_t event) = 0;
+  // Delivers again every event from `from_event` on: the cursor goes back before it and the
+  // deliveries from it are forgotten.
+  virtual void replay(std::string_view subscription, std::int64_t from_event) = 0;
+  // The largest event id (0 when none).
+  virtual std::int64_t last_event_id() = 0;
+
+  // Retention: deletes acknowledged events acknowledged before `cutoff_us` that every
+  // subscriber has been handed and acknowledged, and runs that ended (a final state) last
+  // changed before it with their logs; never anything pending.
+  // The counts {"events", "runs", "run_logs"}.
+  virtual nlohmann::json prune(std::int64_t cutoff_us) = 0;
+
   // The documents of a model's predictions recorded in [start_us, end_us], oldest first.
   virtual std::vector<nlohmann::json> predictions(std::string_view model, std::int64_t start_us,
                                                   std::int64_t end_us) = 0;

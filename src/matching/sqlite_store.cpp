@@ -23,6 +23,18 @@ CREATE TABLE IF NOT EXISTS matching_aois (id TEXT PRIMARY KEY, model TEXT NOT NU
 CREATE TABLE IF NOT EXISTS matching_predictions (
   id TEXT PRIMARY KEY, model TEXT NOT NULL, aoi TEXT NOT NULL, created_us INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS matching_predictions_model ON matching_predictions (model, created_us);
+CREATE TABLE IF NOT EXISTS matching_runs (
+  id TEXT PRIMARY KEY, model TEXT NOT NULL, aoi TEXT NOT NULL, state TEXT NOT NULL, created_us INTEGER NOT NULL,
+  updated_us INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS matching_runs_created ON matching_runs (created_us, id);
+CREATE INDEX IF NOT EXISTS matching_runs_model_state ON matching_runs (model, state);
+CREATE TABLE IF NOT EXISTS matching_subscriptions (
+  id TEXT PRIMARY KEY, model TEXT NOT NULL, cursor INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS matching_deliveries (
+  subscription TEXT NOT NULL, event INTEGER NOT NULL, visible_us INTEGER NOT NULL, deliveries INTEGER NOT NULL,
+  acked_us INTEGER, PRIMARY KEY (subscription, event));
+CREATE TABLE IF NOT EXISTS matching_run_logs (
+  run TEXT NOT NULL, seq INTEGER NOT NULL, created_us INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (run, seq));
 )sql";
 
 bool is_unique_violation(const Error& error) { return error.code() == ErrorCode::kConflict; }
@@ -57,6 +69,18 @@ class SqliteStore final : public MatchStore {
   }
 
   std::vector<json> models() override { return documents("SELECT doc FROM matching_models ORDER BY id"); }
+
+  bool delete_model(std::string_view id) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    auto& aois = connection->cached("DELETE FROM matching_aois WHERE model = ?");
+    aois.bind(1, id).run();
+    auto& model = connection->cached("DELETE FROM matching_models WHERE id = ?");
+    model.bind(1, id).run();
+    const bool found = connection->changes() > 0;
+    transaction.commit();
+    return found;
+  }
 
   void insert_aoi(const json& aoi) override { insert_document("matching_aois", aoi, "aoi"); }
 
@@ -151,6 +175,226 @@ class SqliteStore final : public MatchStore {
         .run();
     write_event(*connection, event);
     transaction.commit();
+  }
+
+  bool insert_run(const json& run, std::int64_t created_us) override {
+    auto connection = pool_.acquire();
+    auto& insert = connection->cached(
+        "INSERT INTO matching_runs (id, model, aoi, state, created_us, updated_us, doc) VALUES (?1, ?2, ?3, ?4, ?5, "
+        "?5, ?6) ON CONFLICT (id) DO NOTHING");
+    insert.bind(1, run.at("id").get<std::string>())
+        .bind(2, run.at("model").get<std::string>())
+        .bind(3, run.at("aoi").get<std::string>())
+        .bind(4, run.at("state").get<std::string>())
+        .bind(5, created_us)
+        .bind(6, run.dump())
+        .run();
+    return connection->changes() > 0;
+  }
+
+  std::optional<json> update_run(std::string_view id, const std::function<bool(json&)>& change,
+                                 const std::function<OutboxEvent(const json&)>& event_of) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    auto& select = connection->cached("SELECT doc FROM matching_runs WHERE id = ?");
+    select.bind(1, id);
+    std::optional<json> run;
+    if (select.step()) {
+      run = json::parse(select.text(0));
+    }
+    select.reset();
+    if (!run || !change(*run)) {
+      return run;
+    }
+    auto& update = connection->cached("UPDATE matching_runs SET state = ?, doc = ?, updated_us = ? WHERE id = ?");
+    update.bind(1, run->at("state").get<std::string>())
+        .bind(2, run->dump())
+        .bind(3, outbox_now_micros())
+        .bind(4, id)
+        .run();
+    write_event(*connection, event_of(*run));
+    transaction.commit();
+    return run;
+  }
+
+  std::optional<json> get_run(std::string_view id) override {
+    return document("SELECT doc FROM matching_runs WHERE id = ?", id);
+  }
+
+  std::vector<json> runs(std::string_view model, std::string_view aoi, std::string_view state, std::size_t limit,
+                         std::string_view after) override {
+    auto connection = pool_.acquire();
+    auto& select = connection->cached(
+        "SELECT doc FROM matching_runs WHERE (?1 = '' OR model = ?1) AND (?2 = '' OR aoi = ?2) AND "
+        "(?3 = '' OR state = ?3) AND (?4 = '' OR (created_us, id) < (SELECT created_us, id FROM matching_runs "
+        "WHERE id = ?4)) ORDER BY created_us DESC, id DESC LIMIT ?5");
+    select.bind(1, model).bind(2, aoi).bind(3, state).bind(4, after).bind(5, static_cast<std::int64_t>(limit));
+    std::vector<json> found;
+    while (select.step()) {
+      found.push_back(json::parse(select.text(0)));
+    }
+    select.reset();
+    return found;
+  }
+
+  void append_run_log(std::string_view run, std::string_view text, std::int64_t created_us) override {
+    auto connection = pool_.acquire();
+    auto& insert = connection->cached(
+        "INSERT INTO matching_run_logs (run, seq, created_us, text) "
+        "SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3 FROM matching_run_logs WHERE run = ?1");
+    insert.bind(1, run).bind(2, created_us).bind(3, text).run();
+  }
+
+  std::vector<json> run_logs(std::string_view run, std::int64_t after_seq, std::size_t limit) override {
+    auto connection = pool_.acquire();
+    auto& select = connection->cached(
+        "SELECT seq, created_us, text FROM matching_run_logs WHERE run = ? AND seq > ? ORDER BY seq LIMIT ?");
+    select.bind(1, run).bind(2, after_seq).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<json> entries;
+    while (select.step()) {
+      entries.push_back(
+          {{"seq", select.int64(0)}, {"created_us", select.int64(1)}, {"text", std::string(select.text(2))}});
+    }
+    select.reset();
+    return entries;
+  }
+
+  void insert_subscription(const json& subscription, std::int64_t cursor) override {
+    auto connection = pool_.acquire();
+    Statement insert =
+        connection->prepare("INSERT INTO matching_subscriptions (id, model, cursor, doc) VALUES (?, ?, ?, ?)");
+    insert.bind(1, subscription.at("id").get<std::string>())
+        .bind(2, subscription.at("model").get<std::string>())
+        .bind(3, cursor)
+        .bind(4, subscription.dump());
+    try {
+      insert.run();
+    } catch (const Error& error) {
+      if (is_unique_violation(error)) {
+        throw Error(ErrorCode::kConflict,
+                    fmt::format("subscription '{}' already exists", subscription.at("id").get<std::string>()));
+      }
+      throw;
+    }
+  }
+
+  std::optional<json> get_subscription(std::string_view id) override {
+    return document("SELECT doc FROM matching_subscriptions WHERE id = ?", id);
+  }
+
+  std::vector<json> subscriptions() override { return documents("SELECT doc FROM matching_subscriptions ORDER BY id"); }
+
+  bool delete_subscription(std::string_view id) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    Statement deliveries = connection->prepare("DELETE FROM matching_deliveries WHERE subscription = ?");
+    deliveries.bind(1, id).run();
+    Statement subscription = connection->prepare("DELETE FROM matching_subscriptions WHERE id = ?");
+    subscription.bind(1, id).run();
+    const bool found = connection->changes() > 0;
+    transaction.commit();
+    return found;
+  }
+
+  std::vector<MatchEvent> receive(std::string_view subscription, std::size_t limit, std::int64_t now_us,
+                                  std::int64_t visible_us) override {
+    auto connection = pool_.acquire();
+    // The write transaction serialises receivers of one subscription.
+    WriteTransaction transaction(*connection);
+    Statement model_of = connection->prepare("SELECT model, cursor FROM matching_subscriptions WHERE id = ?");
+    model_of.bind(1, subscription);
+    if (!model_of.step()) {
+      return {};
+    }
+    const std::string model(model_of.text(0));
+    const std::int64_t cursor = model_of.int64(1);
+    model_of.reset();
+    // Leases that passed, then new events.
+    Statement again = connection->prepare(
+        "UPDATE matching_deliveries SET visible_us = ?1, deliveries = deliveries + 1 WHERE subscription = ?2 AND "
+        "event IN (SELECT event FROM matching_deliveries WHERE subscription = ?2 AND acked_us IS NULL AND "
+        "visible_us <= ?3 ORDER BY event LIMIT ?4)");
+    again.bind(1, visible_us).bind(2, subscription).bind(3, now_us).bind(4, static_cast<std::int64_t>(limit)).run();
+    const auto redelivered = static_cast<std::size_t>(connection->changes());
+    if (redelivered < limit) {
+      Statement fresh = connection->prepare(fmt::format(
+          "INSERT INTO matching_deliveries (subscription, event, visible_us, deliveries) SELECT ?1, id, ?2, 1 FROM "
+          "outbox WHERE id > ?3 AND (?4 = '' OR subject = ?4) AND kind IN {} ORDER BY id LIMIT ?5",
+          kMatchingKindsSql));
+      fresh.bind(1, subscription)
+          .bind(2, visible_us)
+          .bind(3, cursor)
+          .bind(4, model)
+          .bind(5, static_cast<std::int64_t>(limit - redelivered))
+          .run();
+      Statement advance = connection->prepare(
+          "UPDATE matching_subscriptions SET cursor = max(cursor, (SELECT coalesce(max(event), 0) FROM "
+          "matching_deliveries WHERE subscription = ?1)) WHERE id = ?1");
+      advance.bind(1, subscription).run();
+    }
+    Statement leased = connection->prepare(
+        "SELECT o.id, o.kind, o.subject, o.payload, o.created_us, d.deliveries FROM matching_deliveries d JOIN outbox "
+        "o "
+        "ON o.id = d.event WHERE d.subscription = ?1 AND d.acked_us IS NULL AND d.visible_us = ?2 ORDER BY o.id");
+    leased.bind(1, subscription).bind(2, visible_us);
+    std::vector<MatchEvent> events;
+    while (leased.step()) {
+      events.push_back(make_event(leased.int64(0), std::string(leased.text(1)), std::string(leased.text(2)),
+                                  leased.text(3), leased.int64(4), static_cast<int>(leased.int64(5)), false));
+    }
+    leased.reset();
+    transaction.commit();
+    return events;
+  }
+
+  bool acknowledge(std::string_view subscription, std::int64_t event) override {
+    auto connection = pool_.acquire();
+    Statement update = connection->prepare(
+        "UPDATE matching_deliveries SET acked_us = coalesce(acked_us, ?) WHERE subscription = ? AND event = ?");
+    update.bind(1, outbox_now_micros()).bind(2, subscription).bind(3, event).run();
+    return connection->changes() > 0;
+  }
+
+  void replay(std::string_view subscription, std::int64_t from_event) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    Statement forget = connection->prepare("DELETE FROM matching_deliveries WHERE subscription = ? AND event >= ?");
+    forget.bind(1, subscription).bind(2, from_event).run();
+    Statement rewind = connection->prepare("UPDATE matching_subscriptions SET cursor = ? WHERE id = ? AND cursor >= ?");
+    rewind.bind(1, from_event - 1).bind(2, subscription).bind(3, from_event).run();
+    transaction.commit();
+  }
+
+  std::int64_t last_event_id() override {
+    auto connection = pool_.acquire();
+    Statement last = connection->prepare("SELECT coalesce(max(id), 0) FROM outbox");
+    last.step();
+    return last.int64(0);
+  }
+
+  json prune(std::int64_t cutoff_us) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    const auto removed = [&](const char* sql) {
+      Statement statement = connection->prepare(sql);
+      statement.bind(1, cutoff_us).run();
+      return connection->changes();
+    };
+    json counts;
+    // Not before every subscriber has been handed an event and acknowledged it.
+    counts["events"] = removed(
+        "DELETE FROM outbox WHERE acked_us IS NOT NULL AND acked_us < ?1 "
+        "AND id <= coalesce((SELECT min(cursor) FROM matching_subscriptions), id) "
+        "AND id NOT IN (SELECT event FROM matching_deliveries WHERE acked_us IS NULL)");
+    removed("DELETE FROM matching_deliveries WHERE acked_us IS NOT NULL AND acked_us < ?1");
+    counts["run_logs"] = removed(
+        "DELETE FROM matching_run_logs WHERE run IN (SELECT id FROM matching_runs WHERE updated_us < ?1 AND state IN "
+        "('succeeded', 'failed', 'timed_out', 'cancelled'))");
+    counts["runs"] = removed(
+        "DELETE FROM matching_runs WHERE updated_us < ?1 AND state IN ('succeeded', 'failed', 'timed_out', "
+        "'cancelled')");
+    transaction.commit();
+    return counts;
   }
 
   std::vector<json> predictions(std::string_view model, std::int64_t start_us, std::int64_t end_us) override {

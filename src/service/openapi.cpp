@@ -3,8 +3,9 @@
 #include <string>
 
 #include "service/aggregation_routes.hpp"
-#include "service/package_routes.hpp"
 #include "service/geoprocessing_routes.hpp"
+#include "service/model_routes.hpp"
+#include "service/package_routes.hpp"
 #include "service/tile_openapi.hpp"
 #include "service/validate_routes.hpp"
 
@@ -297,6 +298,9 @@ json openapi_document(const ServiceOptions& options) {
   }
   if (options.geoprocessing.registry) {
     add_geoprocessing_openapi(paths, schemas);
+  }
+  if (options.models.enabled) {
+    add_model_openapi(paths);
   }
   return {{"openapi", "3.0.3"},
           {"info", {{"title", options.title}, {"description", options.description}, {"version", "1.0.0"}}},

@@ -7,6 +7,7 @@
 
 #include "service/geoprocessing_routes.hpp"
 #include "service/http_support.hpp"
+#include "service/model_routes.hpp"
 #include "service/package_routes.hpp"
 #include "service/stac_api.hpp"
 #include "service/stac_browser.hpp"
@@ -124,6 +125,12 @@ struct Service::Impl {
       }
       browser.emplace(options.browser_dir, options);
     }
+    if (options.models.enabled) {
+      if (catalog == nullptr) {
+        throw Error(ErrorCode::kInvalidInput, "ServiceOptions::models: the model routes need a catalog");
+      }
+      models.emplace(*catalog, options, auth);
+    }
     if (options.tiles) {
       tiles.emplace(catalog, options);
       viewer.emplace(options);
@@ -178,6 +185,12 @@ struct Service::Impl {
         return std::move(*response);
       }
     }
+    // A run's callback takes its run token, never the service's: before the token check.
+    if (models) {
+      if (auto response = models->handle_callback(request, segments)) {
+        return std::move(*response);
+      }
+    }
     auth.authorize(request, {});
     if (validate) {
       if (auto response = validate->handle(request, segments)) {
@@ -186,6 +199,11 @@ struct Service::Impl {
     }
     if (packages) {
       if (auto response = packages->handle(request, segments)) {
+        return std::move(*response);
+      }
+    }
+    if (models) {
+      if (auto response = models->handle(request, segments)) {
         return std::move(*response);
       }
     }
@@ -237,12 +255,13 @@ struct Service::Impl {
 
   ServiceOptions options;
   service::Authenticator auth;
-  std::optional<service::StacApi> stac;             // a catalog and options.stac
-  std::optional<service::StacBrowser> browser;      // options.browser_dir set
-  std::optional<service::TileRoutes> tiles;         // options.tiles
-  std::optional<service::ViewerRoutes> viewer;      // options.tiles
-  std::optional<service::ValidateRoutes> validate;  // a catalog
+  std::optional<service::StacApi> stac;                       // a catalog and options.stac
+  std::optional<service::StacBrowser> browser;                // options.browser_dir set
+  std::optional<service::TileRoutes> tiles;                   // options.tiles
+  std::optional<service::ViewerRoutes> viewer;                // options.tiles
+  std::optional<service::ValidateRoutes> validate;            // a catalog
   std::optional<service::GeoprocessingRoutes> geoprocessing;  // options.geoprocessing.registry
+  std::optional<service::ModelRoutes> models;                 // options.models.enabled
   // Last: its job workers stop (cancelling their jobs) before the rest goes.
   std::optional<service::PackageRoutes> packages;  // options.packages.storage set
 };
@@ -253,6 +272,13 @@ Service::Service(Catalog& catalog, ServiceOptions options)
 Service::Service(ServiceOptions options) : impl_(std::make_unique<Impl>(nullptr, std::move(options))) {}
 
 Service::~Service() = default;
+
+const RunTokens& Service::run_tokens() const {
+  if (!impl_->models) {
+    throw Error(ErrorCode::kInvalidInput, "run_tokens: this service has no model routes (ServiceOptions::models)");
+  }
+  return impl_->models->tokens();
+}
 
 HttpResponse Service::handle(const HttpRequest& request) const noexcept {
   try {

@@ -68,6 +68,62 @@ TEST_F(CApiMatching, ModelAoiMatchLoadEventsAck) {
   EXPECT_EQ(tsr_matcher_remove_aoi(matcher_, aoi.c_str()), TSR_OK);
 }
 
+TEST_F(CApiMatching, RunsLogsAndCancel) {
+  char* out = nullptr;
+  ASSERT_EQ(tsr_matcher_add_model(matcher_, make_model("echo", {"/bin/sh", "-c", "echo hello"}).dump().c_str(), &out),
+            TSR_OK);
+  const std::string model = take(out);
+  ASSERT_EQ(tsr_matcher_add_aoi(matcher_, make_aoi(model, square(0, 0, 10)).dump().c_str(), &out), TSR_OK);
+  take(out);
+  ASSERT_EQ(tsr_matcher_load_json(matcher_, make_imagery("a", "imagery", 1, 1).dump().c_str(), nullptr, &out), TSR_OK);
+  take(out);
+  ASSERT_EQ(tsr_runner_run_pending(matcher_, R"({"poll": 0.01})", &out), TSR_OK);
+  const json records = json::parse(take(out));
+  ASSERT_EQ(records.size(), 1U);
+  const std::string run = records[0]["id"];
+  ASSERT_EQ(tsr_matcher_runs(matcher_, (json{{"model", model}, {"state", "succeeded"}}).dump().c_str(), &out), TSR_OK);
+  const json page = json::parse(take(out));
+  ASSERT_EQ(page["runs"].size(), 1U);
+  EXPECT_EQ(page["runs"][0]["id"], run);
+  ASSERT_EQ(tsr_matcher_get_run(matcher_, run.c_str(), &out), TSR_OK);
+  EXPECT_EQ(json::parse(take(out))["state"], "succeeded");
+  ASSERT_EQ(tsr_matcher_run_logs(matcher_, run.c_str(), R"({"limit": 10})", &out), TSR_OK);
+  EXPECT_EQ(json::parse(take(out))["entries"][0]["text"], "hello\n");
+  out = nullptr;
+  EXPECT_EQ(tsr_matcher_cancel_run(matcher_, run.c_str(), &out), TSR_CONFLICT);
+  EXPECT_EQ(out, nullptr);
+  EXPECT_EQ(tsr_matcher_get_run(matcher_, "run-none", &out), TSR_NOT_FOUND);
+  EXPECT_EQ(tsr_matcher_runs(matcher_, R"({"limit": 0})", &out), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_matcher_run_logs(matcher_, run.c_str(), R"({"token": 3})", &out), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_matcher_cancel_run(matcher_, nullptr, &out), TSR_INVALID_INPUT);
+}
+
+TEST_F(CApiMatching, SubscriptionsReceiveAcknowledgeReplay) {
+  char* out = nullptr;
+  ASSERT_EQ(tsr_matcher_add_model(matcher_, make_model("s").dump().c_str(), &out), TSR_OK);
+  const std::string model = take(out);
+  ASSERT_EQ(tsr_matcher_add_subscription(matcher_, R"({"id": "sub", "from_start": true})", &out), TSR_OK);
+  EXPECT_EQ(json::parse(take(out))["id"], "sub");
+  ASSERT_EQ(tsr_matcher_add_aoi(matcher_, make_aoi(model, square(0, 0, 10)).dump().c_str(), &out), TSR_OK);
+  take(out);
+  ASSERT_EQ(tsr_matcher_load_json(matcher_, make_imagery("a", "imagery", 1, 1).dump().c_str(), nullptr, &out), TSR_OK);
+  take(out);
+  ASSERT_EQ(tsr_matcher_receive(matcher_, "sub", 10, &out), TSR_OK);
+  const json events = json::parse(take(out));
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0]["kind"], "run_requested");
+  const auto id = events[0]["id"].get<int64_t>();
+  EXPECT_EQ(tsr_matcher_acknowledge(matcher_, "sub", id), TSR_OK);
+  EXPECT_EQ(tsr_matcher_acknowledge(matcher_, "sub", id + 1000), TSR_NOT_FOUND);
+  EXPECT_EQ(tsr_matcher_replay(matcher_, "sub", id), TSR_OK);
+  ASSERT_EQ(tsr_matcher_receive(matcher_, "sub", 10, &out), TSR_OK);
+  EXPECT_EQ(json::parse(take(out)).size(), 1U);
+  EXPECT_EQ(tsr_matcher_receive(matcher_, "sub", 0, &out), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_matcher_delete_subscription(matcher_, "sub"), TSR_OK);
+  EXPECT_EQ(tsr_matcher_delete_subscription(matcher_, "sub"), TSR_NOT_FOUND);
+  EXPECT_EQ(tsr_matcher_add_subscription(matcher_, "[]", &out), TSR_INVALID_INPUT);
+}
+
 TEST_F(CApiMatching, ErrorsAreStatusesWithMessages) {
   char* out = nullptr;
   EXPECT_EQ(tsr_matcher_add_model(matcher_, "{not json", &out), TSR_INVALID_INPUT);

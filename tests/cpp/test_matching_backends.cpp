@@ -7,6 +7,8 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -29,6 +31,8 @@ using tessera::Matcher;
 using tessera::MatchEvent;
 using tessera::Runner;
 using tessera::RunnerOptions;
+using tessera::RunQuery;
+using tessera::RunState;
 using tessera::testing::expect_error;
 using tessera::testing::make_aoi;
 using tessera::testing::make_collection;
@@ -172,14 +176,27 @@ TEST_P(MatchingBackend, RunnerExecutesRecordsAndAcknowledges) {
   EXPECT_EQ(by_model[fails]["kind"], "run_failed");
   EXPECT_EQ(by_model[fails]["exit_code"], 3);
   EXPECT_EQ(by_model[fails]["log"], "oops\n");
-  EXPECT_EQ(by_model[sleeps]["kind"], "run_failed");
+  EXPECT_EQ(by_model[sleeps]["kind"], "run_timed_out");
+  EXPECT_EQ(by_model[sleeps]["state"], "timed_out");
   EXPECT_TRUE(by_model[sleeps]["timed_out"].get<bool>());
-  // The requests are acknowledged; the outcomes are events of their own.
-  for (const auto& model : {ok, fails, sleeps}) {
+  // The requests are acknowledged; each transition is an event of its own,
+  // the last one the run's end, with the run as payload.
+  const std::map<std::string, std::string> ends = {
+      {ok, "run_succeeded"}, {fails, "run_failed"}, {sleeps, "run_timed_out"}};
+  for (const auto& [model, end] : ends) {
     const auto events = pending(model);
-    ASSERT_EQ(events.size(), 1U) << model;
-    EXPECT_NE(events[0].kind, "run_requested");
+    ASSERT_GE(events.size(), 2U) << model;
+    EXPECT_EQ(events.front().kind, "run_submitted") << model;
+    EXPECT_EQ(events.back().kind, end) << model;
+    EXPECT_EQ(events.back().payload["id"], by_model[model]["id"]);
+    for (const auto& event : events) {
+      EXPECT_NE(event.kind, "run_requested");
+    }
   }
+  // The outputs are the runs' logs.
+  const json logs = matcher_->run_logs(by_model[fails]["id"].get<std::string>());
+  ASSERT_EQ(logs["entries"].size(), 1U) << logs.dump();
+  EXPECT_EQ(logs["entries"][0]["text"], "oops\n");
   EXPECT_EQ(Runner(*matcher_).run_pending().size(), 0U);
 }
 
@@ -248,13 +265,373 @@ TEST_P(MatchingBackend, RunnerChildEnvironmentIsAnAllowList) {
                              "aws-secret-77f2e0", "db-secret-41a", "named-token-9be1c"}) {
     EXPECT_EQ(log.find(absent), std::string::npos) << absent << " in\n" << log;
   }
-  // The stored event holds the same scrubbed log.
-  EventQuery query;
-  query.model = model;
-  query.kind = "run_succeeded";
-  const auto events = matcher_->events(query);
-  ASSERT_EQ(events.size(), 1U);
-  EXPECT_EQ(events[0].payload["log"], log);
+  // The run's id is the one variable the runner adds (no callback is configured here).
+  EXPECT_NE(log.find("TESSERA_RUN_ID=" + record["id"].get<std::string>()), std::string::npos) << log;
+  EXPECT_EQ(log.find("TESSERA_CALLBACK"), std::string::npos) << log;
+  // The stored log is the same scrubbed text.
+  std::string stored;
+  const json logs = matcher_->run_logs(record["id"].get<std::string>(), 1000);
+  for (const json& entry : logs["entries"]) {
+    stored += entry["text"].get<std::string>();
+  }
+  EXPECT_EQ(stored, log);
+}
+
+// An executor of a batch system in miniature: jobs it is given report
+// `submitted`, then `running` with output, then succeed, one step per status
+// call; it knows the jobs in `known` from the start (a previous runner's).
+class SteppingExecutor final : public tessera::RunExecutor {
+ public:
+  std::string submit(const tessera::RunRequest& request) override {
+    std::lock_guard lock(mutex_);
+    submitted.push_back(request);
+    const std::string job = "job-" + std::to_string(submitted.size());
+    steps_[job] = 0;
+    return job;
+  }
+  tessera::RunStatus status(const std::string& job) override {
+    std::lock_guard lock(mutex_);
+    tessera::RunStatus status;
+    const int step = steps_.count(job) > 0 ? steps_[job]++ : 3;
+    status.state = step == 0 ? RunState::kSubmitted : step < 3 ? RunState::kRunning : RunState::kSucceeded;
+    status.log = step == 1 || step == 2 ? "step " + std::to_string(step) + "\n" : "";
+    status.exit_code = step >= 3 ? 0 : -1;
+    return status;
+  }
+  void cancel(const std::string& job) override {
+    std::lock_guard lock(mutex_);
+    cancelled.push_back(job);
+  }
+  std::vector<tessera::RunRequest> submitted;
+  std::vector<std::string> cancelled;
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, int> steps_;
+};
+
+std::vector<std::string> kinds(const std::vector<tessera::MatchEvent>& events) {
+  std::vector<std::string> out;
+  for (const auto& event : events) {
+    out.push_back(event.kind);
+  }
+  return out;
+}
+
+// Executors return at submit and report later; every transition is an event
+// whose payload is the run, and the output lands in the run's log in order.
+TEST_P(MatchingBackend, RunLifecycleFollowsTheExecutorsReports) {
+  json definition = make_model("batch", {"segment"});
+  definition["executor"] = {{"queue", "gpu"}, {"image", "models/segment:1"}};
+  const std::string model = matcher_->add_model(definition);
+  matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("scene", "imagery", 1, 1)}, options).loaded, 1U);
+  auto executor = std::make_shared<SteppingExecutor>();
+  RunnerOptions runner_options;
+  runner_options.work_dir = (scratch_.path() / "work").string();
+  runner_options.poll_seconds = 0.01;
+  const json records = Runner(*matcher_, runner_options, executor).run_pending();
+  ASSERT_EQ(records.size(), 1U);
+  const json& run = records[0];
+  EXPECT_EQ(run["state"], "succeeded");
+  EXPECT_EQ(run["job"], "job-1");
+  EXPECT_EQ(run["log"], "step 1\nstep 2\n");
+  ASSERT_EQ(executor->submitted.size(), 1U);
+  EXPECT_EQ(executor->submitted[0].executor["queue"], "gpu");
+  EXPECT_EQ(executor->submitted[0].run_id, run["id"]);
+  EXPECT_EQ(kinds(pending(model)), (std::vector<std::string>{"run_submitted", "run_started", "run_succeeded"}));
+  for (const auto& event : pending(model)) {
+    EXPECT_EQ(event.payload["id"], run["id"]);
+  }
+  const json stored = matcher_->get_run(run["id"].get<std::string>());
+  for (const char* time : {"created", "submitted", "started", "finished"}) {
+    EXPECT_TRUE(stored[time].is_string()) << time << ": " << stored.dump();
+  }
+  // Logs page with limit/nextToken.
+  const std::string id = run["id"];
+  const json first = matcher_->run_logs(id, 1);
+  ASSERT_EQ(first["entries"].size(), 1U);
+  EXPECT_EQ(first["entries"][0]["text"], "step 1\n");
+  const json second = matcher_->run_logs(id, 1, first["nextToken"].get<std::string>());
+  EXPECT_EQ(second["entries"][0]["text"], "step 2\n");
+  EXPECT_TRUE(second["nextToken"].is_null());
+  expect_error([&] { matcher_->run_logs(id, 1, "x"); }, ErrorCode::kInvalidInput, "nextToken 'x'");
+  // A final run goes nowhere.
+  EXPECT_FALSE(matcher_->transition_run(id, RunState::kCancelled).has_value());
+  expect_error([&] { matcher_->cancel_run(id); }, ErrorCode::kConflict, "has already ended (succeeded)");
+  expect_error([&] { matcher_->get_run("run-nope"); }, ErrorCode::kNotFound, "run 'run-nope' not found");
+}
+
+// A runner that stopped after submitting leaves the request unacknowledged;
+// the next runner gets it again after the lease and polls the same job
+// instead of submitting a second one.
+TEST_P(MatchingBackend, ARedeliveredRequestPicksUpItsSubmittedJob) {
+  const std::string model = matcher_->add_model(make_model("batch", {"segment"}));
+  matcher_->add_aoi(make_aoi(model, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("scene", "imagery", 1, 1)}, options).loaded, 1U);
+  // What the stopped runner did: claimed (a short lease), opened the run, submitted it.
+  EventQuery claim;
+  claim.kind = "run_requested";
+  claim.claim = true;
+  claim.lease_seconds = 0.05;
+  const auto claimed = matcher_->events(claim);
+  ASSERT_EQ(claimed.size(), 1U);
+  const json run = matcher_->open_run(claimed[0]);
+  EXPECT_EQ(matcher_->open_run(claimed[0])["id"], run["id"]);  // the same run every time
+  ASSERT_TRUE(matcher_->transition_run(run["id"].get<std::string>(), RunState::kSubmitted, {{"job", "job-7"}}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto executor = std::make_shared<SteppingExecutor>();
+  RunnerOptions runner_options;
+  runner_options.poll_seconds = 0.01;
+  const json records = Runner(*matcher_, runner_options, executor).run_pending();
+  ASSERT_EQ(records.size(), 1U);
+  EXPECT_EQ(records[0]["id"], run["id"]);
+  EXPECT_EQ(records[0]["state"], "succeeded");
+  EXPECT_TRUE(executor->submitted.empty());
+  EventQuery requests;
+  requests.kind = "run_requested";
+  EXPECT_TRUE(matcher_->events(requests).empty());
+}
+
+// Cancelling a running run stops its job at the runner's next poll; runs
+// list newest first with filters and pages.
+TEST_P(MatchingBackend, RunsAreCancelledListedAndPaged) {
+  json slow_model = make_model("slow", {"/bin/sh", "-c", "echo begun; sleep 30"});
+  slow_model["runner"] = {{"concurrency", 2}};  // both of its runs at once
+  const std::string slow = matcher_->add_model(slow_model);
+  const std::string quick = matcher_->add_model(make_model("quick", {"/bin/true"}));
+  matcher_->add_aoi(make_aoi(slow, square(0, 0, 10)));
+  matcher_->add_aoi(make_aoi(quick, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("a", "imagery", 1, 1), make_imagery("b", "imagery", 1, 1)}, options).loaded,
+            2U);
+  RunnerOptions runner_options;
+  runner_options.work_dir = (scratch_.path() / "work").string();
+  runner_options.concurrency = 4;
+  auto running = std::async(std::launch::async, [&] { return Runner(*matcher_, runner_options).run_pending(); });
+  // Wait for a slow run to be running, then cancel both slow runs.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  RunQuery query;
+  query.model = slow;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const json page = matcher_->runs(query);
+    if (page["runs"].size() == 2 && page["runs"][0]["state"] == "running" && page["runs"][1]["state"] == "running") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const json slow_runs = matcher_->runs(query);
+  for (const json& run : slow_runs["runs"]) {
+    EXPECT_EQ(matcher_->cancel_run(run["id"].get<std::string>())["state"], "cancelled");
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const json records = running.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  ASSERT_EQ(records.size(), 4U);
+  int cancelled = 0;
+  for (const json& record : records) {
+    cancelled += record["kind"] == "run_cancelled" ? 1 : 0;
+  }
+  EXPECT_EQ(cancelled, 2);
+  // Filters and pages.
+  query.state = "cancelled";
+  query.limit = 1;
+  const json first = matcher_->runs(query);
+  ASSERT_EQ(first["runs"].size(), 1U);
+  ASSERT_TRUE(first["next"].is_string());
+  query.token = first["next"];
+  const json second = matcher_->runs(query);
+  ASSERT_EQ(second["runs"].size(), 1U);
+  EXPECT_NE(second["runs"][0]["id"], first["runs"][0]["id"]);
+  EXPECT_TRUE(second["next"].is_null());
+  RunQuery quick_runs;
+  quick_runs.model = quick;
+  quick_runs.state = "succeeded";
+  EXPECT_EQ(matcher_->runs(quick_runs)["runs"].size(), 2U);
+  quick_runs.state = "finished";
+  expect_error([&] { matcher_->runs(quick_runs); }, ErrorCode::kInvalidInput, "unknown run state 'finished'");
+  quick_runs.state.clear();
+  quick_runs.token = "run-missing";
+  expect_error([&] { matcher_->runs(quick_runs); }, ErrorCode::kInvalidInput, "token 'run-missing'");
+}
+
+// The command template executor drives a batch scheduler through its
+// submit/status/cancel commands (tests/scheduler/fake_scheduler.py, which runs
+// jobs detached and reports them queued first).
+TEST_P(MatchingBackend, CommandExecutorDrivesABatchScheduler) {
+  const std::string scheduler = std::string(TESSERA_SOURCE_DIR) + "/tests/scheduler/fake_scheduler.py";
+  const std::string state = (scratch_.path() / "scheduler").string();
+  tessera::CommandExecutorOptions commands = tessera::CommandExecutorOptions::from_json(
+      {{"submit", {"python3", scheduler, state, "submit", "/usr/bin/env", "QUEUE={executor.queue}", "{command}"}},
+       {"status", {"python3", scheduler, state, "status", "{job}"}},
+       {"cancel", {"python3", scheduler, state, "cancel", "{job}"}}});
+  json batch = make_model("batch", {"/bin/sh", "-c", "echo queue $QUEUE item $(basename $0)"});
+  batch["executor"] = {{"queue", "gpu"}};
+  json slow = make_model("slow", {"/bin/sh", "-c", "echo begun; sleep 30"});
+  slow["executor"] = {{"queue", "cpu"}};
+  const std::string quick = matcher_->add_model(batch);
+  const std::string sleeper = matcher_->add_model(slow);
+  matcher_->add_aoi(make_aoi(quick, square(0, 0, 10)));
+  matcher_->add_aoi(make_aoi(sleeper, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("scene", "imagery", 1, 1)}, options).loaded, 1U);
+  RunnerOptions runner_options;
+  runner_options.poll_seconds = 0.02;
+  runner_options.work_dir = (scratch_.path() / "work").string();
+  auto executor = std::make_shared<tessera::CommandExecutor>(commands);
+  auto running =
+      std::async(std::launch::async, [&] { return Runner(*matcher_, runner_options, executor).run_pending(); });
+  RunQuery slow_runs;
+  slow_runs.model = sleeper;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const json page = matcher_->runs(slow_runs);
+    if (!page["runs"].empty() && page["runs"][0]["state"] == "running") {
+      matcher_->cancel_run(page["runs"][0]["id"].get<std::string>());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const json records = running.get();
+  ASSERT_EQ(records.size(), 2U);
+  std::map<std::string, json> by_model;
+  for (const json& record : records) {
+    by_model[record["model"]] = record;
+  }
+  EXPECT_EQ(by_model[quick]["kind"], "run_succeeded") << by_model[quick].dump();
+  EXPECT_EQ(by_model[quick]["log"], "queue gpu item item.json\n");
+  EXPECT_EQ(by_model[quick]["job"].get<std::string>().rfind("job-", 0), 0U);
+  const auto quick_events = kinds(pending(quick));
+  EXPECT_EQ(quick_events.front(), "run_submitted");
+  EXPECT_EQ(quick_events.back(), "run_succeeded");
+  EXPECT_EQ(by_model[sleeper]["kind"], "run_cancelled") << by_model[sleeper].dump();
+  // The scheduler was told: the job is marked cancelled.
+  const std::string job = by_model[sleeper]["job"];
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(state) / job / "cancelled"));
+  // Bad templates and settings are named.
+  expect_error(
+      [] {
+        tessera::CommandExecutorOptions::from_json({{"submit", {"x"}}, {"status", {"y"}}});
+      },
+      ErrorCode::kInvalidInput, "cancel: required");
+  expect_error(
+      [] {
+        tessera::CommandExecutorOptions::from_json({{"submit", json::array()}});
+      },
+      ErrorCode::kInvalidInput, "submit: must be a non-empty array of strings");
+}
+
+// Retention deletes what is done with and older than the age: acknowledged
+// events, ended runs and their logs; never a pending event or a live run.
+TEST_P(MatchingBackend, RetentionPrunesOnlyWhatIsDone) {
+  const std::string done = matcher_->add_model(make_model("done", {"/bin/sh", "-c", "echo finished"}));
+  const std::string waiting = matcher_->add_model(make_model("waiting"));
+  matcher_->add_aoi(make_aoi(done, square(0, 0, 10)));
+  LoadOptions options;
+  options.outbox = matcher_->outbox_hook();
+  ASSERT_EQ(catalog_->load({make_imagery("a", "imagery", 1, 1)}, options).loaded, 1U);
+  RunnerOptions runner_options;
+  runner_options.poll_seconds = 0.01;
+  const json records = Runner(*matcher_, runner_options).run_pending();
+  ASSERT_EQ(records.size(), 1U);
+  const std::string ended = records[0]["id"];
+  // Then a request nobody ran yet, and a run still going (submitted).
+  matcher_->add_aoi(make_aoi(waiting, square(0, 0, 10)));
+  ASSERT_EQ(catalog_->load({make_imagery("b", "imagery", 1, 1)}, options).loaded, 1U);
+  EventQuery claim;
+  claim.kind = "run_requested";
+  claim.model = done;
+  claim.claim = true;
+  const auto claimed = matcher_->events(claim);
+  ASSERT_EQ(claimed.size(), 1U);
+  const std::string live = matcher_->open_run(claimed[0])["id"];
+  ASSERT_TRUE(matcher_->transition_run(live, RunState::kSubmitted, {{"job", "j"}}));
+  // Nothing of this test is 30 days old (the PgSTAC database holds other tests' rows too).
+  EXPECT_EQ(matcher_->prune(Matcher::kDefaultRetention)["runs"], 0);
+  EXPECT_EQ(matcher_->get_run(ended)["state"], "succeeded");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const json pruned = matcher_->prune(std::chrono::seconds(0));
+  EXPECT_GE(pruned["events"], 1) << pruned.dump();  // the acknowledged request of the ended run, at least
+  EXPECT_GE(pruned["runs"], 1);
+  EXPECT_GE(pruned["run_logs"], 1);
+  expect_error([&] { matcher_->get_run(ended); }, ErrorCode::kNotFound, "not found");
+  EXPECT_EQ(matcher_->get_run(live)["state"], "submitted");
+  // The waiting model's request and the live run's, unacknowledged, stay.
+  EventQuery requests;
+  requests.kind = "run_requested";
+  requests.model = waiting;
+  EXPECT_EQ(matcher_->events(requests).size(), 1U);
+  requests.model = done;
+  EXPECT_EQ(matcher_->events(requests).size(), 1U);
+  expect_error([&] { matcher_->prune(std::chrono::seconds(-1)); }, ErrorCode::kInvalidInput, "must not be negative");
+}
+
+// Subscribers have cursors and acknowledgements of their own: two
+// subscribers both receive every event; what one does not acknowledge in
+// time comes back to it alone; replay delivers again; retention keeps what a
+// subscriber has not acknowledged.
+TEST_P(MatchingBackend, SubscribersEachReceiveEveryEvent) {
+  const std::string model = matcher_->add_model(make_model("watched"));
+  const std::string other = matcher_->add_model(make_model("other"));
+  const json everything = matcher_->add_subscription({{"id", "all"}, {"visibility_timeout", 0.05}});
+  const json watcher = matcher_->add_subscription({{"model", model}});
+  EXPECT_EQ(watcher["visibility_timeout"], 300);
+  const auto first = matcher_->emit("run_requested", model, {{"n", 1}});
+  matcher_->emit("run_requested", other, {{"n", 2}});
+  matcher_->emit("something_else", model, {{"n", 3}});  // not a matching event
+  const auto ids = [](const std::vector<MatchEvent>& events) {
+    std::vector<std::int64_t> out;
+    for (const auto& event : events) {
+      out.push_back(event.id);
+    }
+    return out;
+  };
+  const auto all = matcher_->receive("all");
+  ASSERT_EQ(all.size(), 2U);
+  const auto watched = matcher_->receive(watcher["id"].get<std::string>());
+  EXPECT_EQ(ids(watched), std::vector<std::int64_t>{first});
+  // Leased: nothing more now for either.
+  EXPECT_TRUE(matcher_->receive(watcher["id"].get<std::string>()).empty());
+  EXPECT_TRUE(matcher_->receive("all").empty());
+  matcher_->acknowledge("all", all[0].id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  // The unacknowledged one comes back after the visibility timeout, counted.
+  const auto again = matcher_->receive("all");
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_EQ(again[0].id, all[1].id);
+  EXPECT_EQ(again[0].deliveries, 2);
+  matcher_->acknowledge("all", again[0].id);
+  matcher_->acknowledge("all", again[0].id);  // twice is harmless
+  expect_error([&] { matcher_->acknowledge("all", 999999); }, ErrorCode::kNotFound, "never delivered");
+  // Replay: from the first event on, again.
+  matcher_->replay("all", first);
+  EXPECT_EQ(ids(matcher_->receive("all")), ids(all));
+  // A subscriber that joined later starts after what was there; from_start takes it all.
+  EXPECT_TRUE(matcher_->receive(matcher_->add_subscription({{"id", "late"}})["id"].get<std::string>()).empty());
+  EXPECT_GE(
+      matcher_->receive(matcher_->add_subscription({{"id", "early"}, {"from_start", true}})["id"].get<std::string>())
+          .size(),
+      2U);  // the PgSTAC database holds other tests' events too
+  // Retention keeps events a subscriber still holds unacknowledged, even when acknowledged globally.
+  matcher_->ack(first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(matcher_->prune(std::chrono::seconds(0))["events"], 0);
+  expect_error([&] { matcher_->add_subscription({{"id", "all"}}); }, ErrorCode::kConflict, "already exists");
+  expect_error([&] { matcher_->add_subscription({{"model", "nobody"}}); }, ErrorCode::kNotFound, "nobody");
+  expect_error(
+      [&] {
+        matcher_->add_subscription({{"visibility_timeout", -1}});
+      },
+      ErrorCode::kInvalidInput, "visibility_timeout");
+  EXPECT_EQ(matcher_->subscriptions().size(), 4U);
+  matcher_->delete_subscription("late");
+  expect_error([&] { matcher_->receive("late"); }, ErrorCode::kNotFound, "subscription 'late' not found");
 }
 
 TEST_P(MatchingBackend, RunnerModelEnvironmentIsValidated) {

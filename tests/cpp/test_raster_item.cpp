@@ -1,6 +1,8 @@
 // STAC Items from rasters, and COG conversion to local and S3 destinations.
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 
 #include <random>
 
@@ -25,10 +27,11 @@ namespace {
 
 // A small GeoTIFF: `epsg` CRS, origin (x, y), square pixels of `size`.
 fs::path make_tiff(const fs::path& path, int epsg, double x, double y, double size, int width = 100, int height = 80,
-                   bool georeferenced = true) {
+                   bool georeferenced = true, int band_count = 2,
+                   const std::function<void(GDALDataset&)>& describe = nullptr) {
   GDALAllRegister();
   GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
-  GDALDatasetUniquePtr dataset(driver->Create(path.c_str(), width, height, 2, GDT_UInt16, nullptr));
+  GDALDatasetUniquePtr dataset(driver->Create(path.c_str(), width, height, band_count, GDT_UInt16, nullptr));
   if (georeferenced) {
     double transform[6] = {x, size, 0, y, 0, -size};
     dataset->SetGeoTransform(transform);
@@ -40,13 +43,16 @@ fs::path make_tiff(const fs::path& path, int epsg, double x, double y, double si
   for (std::size_t n = 0; n < values.size(); ++n) {
     values[n] = static_cast<std::uint16_t>(n % 1000);
   }
-  for (int band = 1; band <= 2; ++band) {
+  for (int band = 1; band <= band_count; ++band) {
     dataset->GetRasterBand(band)->SetNoDataValue(0);
     EXPECT_EQ(dataset->GetRasterBand(band)->RasterIO(GF_Write, 0, 0, width, height, values.data(), width, height,
                                                      GDT_UInt16, 0, 0),
               CE_None);
   }
   dataset->GetRasterBand(1)->SetDescription("red");
+  if (describe) {
+    describe(*dataset);
+  }
   return path;
 }
 
@@ -80,6 +86,103 @@ TEST(CreateItem, UtmRasterGivesAValidProjectedItem) {
   catalog->upsert_collection(tessera::testing::make_collection("rasters"));
   const auto report = catalog->load({item});
   EXPECT_EQ(report.loaded, 1U) << report.to_json().dump();
+}
+
+// Twice the signed area of a ring (the shoelace sum): positive when counter-clockwise.
+double signed_area(const json& ring) {
+  double sum = 0;
+  for (std::size_t n = 0; n + 1 < ring.size(); ++n) {
+    sum += ring[n][0].get<double>() * ring[n + 1][1].get<double>() -
+           ring[n + 1][0].get<double>() * ring[n][1].get<double>();
+  }
+  return sum;
+}
+
+TEST(CreateItem, LinksItsCollectionWindsRingsCounterClockwiseAndStatesGsd) {
+  TempDir dir;
+  // A north-up raster's outline is walked clockwise; the item's ring must not be.
+  const auto tiff = make_tiff(dir.path() / "scene.tif", 32633, 500000, 5200000, 30);
+  tessera::CreateItemOptions options;
+  options.collection = "rasters";
+  const json item = tessera::create_item(tiff.string(), options);
+  EXPECT_GT(signed_area(item["geometry"]["coordinates"][0]), 0) << "exterior ring is clockwise";
+  ASSERT_EQ(item["links"].size(), 1U);
+  EXPECT_EQ(item["links"][0]["rel"], "collection");
+  EXPECT_EQ(item["links"][0]["href"], "../collection.json");
+  EXPECT_DOUBLE_EQ(item["properties"]["gsd"].get<double>(), 30.0);
+  options.collection_href = "https://stac.example.com/collections/rasters";
+  EXPECT_EQ(tessera::create_item(tiff.string(), options)["links"][0]["href"], options.collection_href);
+  // No collection, no link; a gsd the caller gives is kept.
+  tessera::CreateItemOptions plain;
+  plain.properties = {{"gsd", 10}};
+  const json without = tessera::create_item(tiff.string(), plain);
+  EXPECT_TRUE(without["links"].empty());
+  EXPECT_EQ(without["properties"]["gsd"], 10);
+  // Split at the antimeridian: every part counter-clockwise.
+  const auto dateline = make_tiff(dir.path() / "dateline.tif", 32660, 600000, 7000000, 4000, 100, 20);
+  const json split = tessera::create_item(dateline.string());
+  for (const json& polygon : split["geometry"]["coordinates"]) {
+    EXPECT_GT(signed_area(polygon[0]), 0) << polygon.dump();
+  }
+  // A geographic raster: the pixel's ground size at its centre (0.001° at 60°N: ~111 m by ~56 m).
+  const auto geographic = make_tiff(dir.path() / "geo.tif", 4326, 10, 60.05, 0.001);
+  const double gsd = tessera::create_item(geographic.string())["properties"]["gsd"].get<double>();
+  EXPECT_NEAR(gsd, 0.001 * 111319.5 * std::sqrt(0.5), 0.5);
+}
+
+TEST(CreateItem, BandsGetCommonNamesAndWavelengthsFromMetadataOrASensorPreset) {
+  TempDir dir;
+  // Wavelengths in the raster's own metadata (the Sentinel-2 driver's and gdal_edit's keys), in nm,
+  // and a colour interpretation.
+  const auto described =
+      make_tiff(dir.path() / "described.tif", 32633, 500000, 5200000, 10, 20, 20, true, 3, [](GDALDataset& dataset) {
+        GDALRasterBand* first = dataset.GetRasterBand(1);
+        first->SetMetadataItem("WAVELENGTH", "842");
+        first->SetMetadataItem("WAVELENGTH_UNIT", "nm");
+        first->SetMetadataItem("BANDWIDTH", "145");
+        first->SetMetadataItem("BANDWIDTH_UNIT", "nm");
+        dataset.GetRasterBand(2)->SetColorInterpretation(GCI_GreenBand);
+      });
+  const json item = tessera::create_item(described.string());
+  const json& bands = item["properties"]["bands"];
+  EXPECT_NEAR(bands[0]["eo:center_wavelength"].get<double>(), 0.842, 1e-9);
+  EXPECT_NEAR(bands[0]["eo:full_width_half_max"].get<double>(), 0.145, 1e-9);
+  EXPECT_EQ(bands[1]["eo:common_name"], "green");
+  EXPECT_FALSE(bands[2].contains("eo:common_name"));
+  EXPECT_EQ(item["assets"]["data"]["bands"], bands);
+  EXPECT_NE(item["stac_extensions"].dump().find("/eo/v2.0.0/"), std::string::npos);
+
+  // A one-band Sentinel-2 file named by its band, with the sentinel-2 preset.
+  const auto red = make_tiff(dir.path() / "T33UUP_20230501T100031_B04.tif", 32633, 500000, 5200000, 10, 20, 20, true, 1,
+                             [](GDALDataset& dataset) { dataset.GetRasterBand(1)->SetDescription(""); });
+  tessera::CreateItemOptions options;
+  options.sensor = "sentinel-2";
+  const json band = tessera::create_item(red.string(), options)["properties"]["bands"][0];
+  EXPECT_EQ(band["eo:common_name"], "red");
+  EXPECT_DOUBLE_EQ(band["eo:center_wavelength"].get<double>(), 0.665);
+  // Described bands of a Landsat stack.
+  const auto landsat =
+      make_tiff(dir.path() / "landsat.tif", 32633, 500000, 5200000, 30, 20, 20, true, 2, [](GDALDataset& dataset) {
+        dataset.GetRasterBand(1)->SetDescription("SR_B5");
+        dataset.GetRasterBand(2)->SetDescription("SR_B4");
+      });
+  options.sensor = "landsat-oli";
+  const json stack = tessera::create_item(landsat.string(), options)["properties"]["bands"];
+  EXPECT_EQ(stack[0]["eo:common_name"], "nir08");
+  EXPECT_EQ(stack[1]["eo:common_name"], "red");
+  // Without spectral information no EO extension is claimed.
+  const json bare = tessera::create_item(make_tiff(dir.path() / "bare.tif", 32633, 0, 0, 10, 5, 5).string());
+  EXPECT_EQ(bare["stac_extensions"].dump().find("/eo/"), std::string::npos);
+
+  options.sensor = "spot-5";
+  expect_error([&] { tessera::create_item(red.string(), options); }, ErrorCode::kInvalidInput,
+               "unknown preset 'spot-5' (accepted: sentinel-2, landsat-oli)");
+  const auto broken = make_tiff(dir.path() / "broken.tif", 32633, 0, 0, 10, 5, 5, true, 1, [](GDALDataset& dataset) {
+    dataset.GetRasterBand(1)->SetMetadataItem("WAVELENGTH", "blue");
+  });
+  expect_error([&] { tessera::create_item(broken.string()); }, ErrorCode::kInvalidInput,
+               "band 1: band metadata WAVELENGTH: 'blue' is not a positive number");
+  EXPECT_EQ(tessera::sensor_presets(), (std::vector<std::string>{"sentinel-2", "landsat-oli"}));
 }
 
 TEST(CreateItem, AntimeridianRasterIsSplit) {

@@ -6,13 +6,17 @@ In CI a missing PgSTAC server fails the pgstac cases instead of skipping them.
 """
 
 import json
+from pathlib import Path
 import sys
 import time
 
+import jsonschema
 import pytest
 
 import tessera
 from stac_fixtures import collection, item
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def square(x, y, size):
@@ -157,24 +161,76 @@ def test_runner_executes_commands_and_records_outcomes(mt, catalog, tmp_path):
     by_model = {r["model"]: r for r in records}
     assert by_model[ok]["kind"] == "run_succeeded" and by_model[ok]["log"] == "segmented scene\n"
     assert by_model[failing]["kind"] == "run_failed" and by_model[failing]["exit_code"] == 4
-    assert by_model[slow]["kind"] == "run_failed" and by_model[slow]["timed_out"]
-    assert [e["kind"] for e in mt.events(model=ok)] == ["run_succeeded"]
+    assert by_model[slow]["kind"] == "run_timed_out" and by_model[slow]["timed_out"]
+    kinds = [e["kind"] for e in mt.events(model=ok)]
+    assert kinds[0] == "run_submitted" and kinds[-1] == "run_succeeded", kinds
+    run = mt.get_run(by_model[ok]["id"])
+    assert run["state"] == "succeeded" and run["exit_code"] == 0
+    assert "".join(e["text"] for e in mt.run_logs(run["id"])["entries"]) == "segmented scene\n"
+    assert [r["id"] for r in mt.runs(model=failing, state="failed")["runs"]] == [by_model[failing]["id"]]
     assert tessera.Runner(mt).run_pending() == []
+    # Every event matches the documented schema of its kind.
+    schema = json.loads((ROOT / "docs" / "schemas" / "matching-events.schema.json").read_text())
+    for event in mt.events(limit=1000):
+        jsonschema.validate(event, schema)
+    assert tessera.run_state_names() == ["requested", "submitted", "running", "succeeded", "failed", "timed_out",
+                                         "cancelled"]
+
+
+class BatchSystem:
+    """A pluggable executor: jobs queue, run (with output) and succeed one status call at a time."""
+
+    def __init__(self):
+        self.submitted = []
+        self.calls = {}
+
+    def submit(self, request):
+        self.submitted.append(request)
+        job = f"job-{len(self.submitted)}"
+        self.calls[job] = 0
+        return job
+
+    def status(self, job):
+        self.calls[job] += 1
+        step = self.calls[job]
+        if step == 1:
+            return {"state": "submitted"}
+        if step == 2:
+            return {"state": "running", "log": "queued as " + job + "\n"}
+        return {"state": "succeeded", "exit_code": 0, "seconds": 1.5}
+
+    def cancel(self, job):
+        raise AssertionError("nothing is cancelled here")
 
 
 def test_runner_takes_a_pluggable_executor(mt):
-    model = mt.add_model({"name": "batch", "command": ["submit-job"]})
+    model = mt.add_model({"name": "batch", "command": ["submit-job"], "executor": {"queue": "gpu-small"}})
     mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30})
     mt.load([imagery("scene", 1, 1)])
-    seen = []
-
-    def batch_system(request):
-        seen.append(request)
-        return {"exit_code": 0, "log": "queued as job 42"}
-
-    records = tessera.Runner(mt, executor=batch_system).run_pending()
+    batch_system = BatchSystem()
+    records = tessera.Runner(mt, executor=batch_system, poll=0.01).run_pending()
     assert [r["kind"] for r in records] == ["run_succeeded"]
-    assert seen[0]["command"][0] == "submit-job" and seen[0]["item"] == "scene"
+    assert records[0]["job"] == "job-1" and records[0]["log"] == "queued as job-1\n"
+    [request] = batch_system.submitted
+    assert request["command"][0] == "submit-job" and request["item"] == "scene"
+    assert request["executor"] == {"queue": "gpu-small"} and request["run"] == records[0]["id"]
+    assert [e["kind"] for e in mt.events(model=model)] == ["run_submitted", "run_started", "run_succeeded"]
+    with pytest.raises(tessera.InvalidInput, match="submit, status and cancel"):
+        tessera.Runner(mt, executor=lambda request: "job")
+
+
+def test_retention_prunes_what_is_done(mt):
+    model = mt.add_model({"name": "quick", "command": ["/bin/true"]})
+    mt.add_aoi({"model": model, "geometry": square(0, 0, 10), "resolution": 30})
+    mt.load([imagery("scene", 1, 1)])
+    [record] = tessera.Runner(mt, poll=0.01).run_pending()
+    assert mt.prune() == {"events": 0, "runs": 0, "run_logs": 0}
+    time.sleep(0.01)
+    assert mt.prune(older_than_days=0) == {"events": 1, "runs": 1, "run_logs": 0}
+    with pytest.raises(tessera.NotFound):
+        mt.get_run(record["id"])
+    # The run's transition events were never acknowledged: they stay.
+    assert [e["kind"] for e in mt.events(model=model)][-1] == "run_succeeded"
 
 
 def test_predictions_and_summary(mt, catalog):

@@ -14,6 +14,7 @@ from ._errors import (
 from ._tessera import (
     Catalog,
     Colormap,
+    CommandExecutor,
     Environment,
     GeoprocessingContext,
     GeoprocessingOptions,
@@ -52,6 +53,8 @@ from ._tessera import (
     read_tile,
     reconcile,
     run_loader,
+    run_state_names,
+    sensor_presets,
     set_log_callback,
     statistics,
     tile,
@@ -61,6 +64,7 @@ from ._tessera import (
     validate,
     zonal_statistics,
 )
+from .dask_executor import DaskExecutor
 
 __all__ = [
     "PackageJobs",
@@ -78,6 +82,9 @@ __all__ = [
     "Pyramid",
     "Matcher",
     "Runner",
+    "CommandExecutor",
+    "DaskExecutor",
+    "run_state_names",
     "Service",
     "GeoprocessingContext",
     "GeoprocessingOptions",
@@ -118,6 +125,7 @@ __all__ = [
     "error_code_names",
     "ingest",
     "ingest_messages",
+    "sensor_presets",
     "set_log_callback",
     "to_cog",
 ]
