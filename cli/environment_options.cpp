@@ -7,7 +7,8 @@ namespace tessera::cli {
 void add_environment_variables(CLI::App& command, const std::string& prefix) {
   for (CLI::Option* option : command.get_options()) {
     const std::vector<std::string>& names = option->get_lnames();
-    if (names.empty() || names.front() == "help") {
+    // An option given its own variable keeps it.
+    if (names.empty() || names.front() == "help" || !option->get_envname().empty()) {
       continue;
     }
     std::string variable = prefix;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "environment_options.hpp"
 #include "progress.hpp"
 #include "tessera/error.hpp"
 #include "tessera/ingest.hpp"
@@ -38,25 +39,18 @@ void add_generator_flags(CLI::App* command, GeneratorArgs& args) {
       ->add_option("--item-generator", args.kind,
                    "What makes items of raster objects: builtin (create_item, COG into --cog-prefix), command "
                    "(--item-command) or none")
-      ->check(CLI::IsMember({"none", "builtin", "command"}))
-      ->envname("TESSERA_ITEM_GENERATOR");
-  command->add_option("--item-collection", args.collection, "Collection of the generated items")
-      ->envname("TESSERA_ITEM_COLLECTION");
-  command
-      ->add_option("--cog-prefix", args.cog_prefix,
-                   "builtin: storage URI or folder the COGs are written to (default: the item points at the upload)")
-      ->envname("TESSERA_COG_PREFIX");
-  command
-      ->add_option("--item-command", args.command,
-                   "command: the program and its arguments, a JSON array of strings or words split at whitespace "
-                   "(no shell); it gets the object URI as last argument, the item-like JSON on stdin, and prints "
-                   "the item")
-      ->envname("TESSERA_ITEM_COMMAND");
+      ->check(CLI::IsMember({"none", "builtin", "command"}));
+  command->add_option("--item-collection", args.collection, "Collection of the generated items");
+  command->add_option(
+      "--cog-prefix", args.cog_prefix,
+      "builtin: storage URI or folder the COGs are written to (default: the item points at the upload)");
+  command->add_option("--item-command", args.command,
+                      "command: the program and its arguments, a JSON array of strings or words split at whitespace "
+                      "(no shell); it gets the object URI as last argument, the item-like JSON on stdin, and prints "
+                      "the item");
   command->add_option("--item-command-timeout", args.timeout, "Seconds before the item command is killed")
-      ->check(CLI::Range(1.0, 86400.0))
-      ->envname("TESSERA_ITEM_COMMAND_TIMEOUT");
-  command->add_flag("--item-statistics", args.statistics, "builtin: per-band statistics in the items")
-      ->envname("TESSERA_ITEM_STATISTICS");
+      ->check(CLI::Range(1.0, 86400.0));
+  command->add_flag("--item-statistics", args.statistics, "builtin: per-band statistics in the items");
 }
 
 ItemGeneratorOptions generator_of(const GeneratorArgs& args) {
@@ -106,54 +100,37 @@ void add_loader(CLI::App& app) {
       "loader",
       "Load items from an SQS queue (item JSON, S3 events, SNS envelopes) as a long-running service; every "
       "flag can also be set by the TESSERA_* variable named in its help, and the flag wins");
-  command->add_option("--catalog", args->catalog, "Catalog URI")->required()->envname("TESSERA_CATALOG");
-  command->add_option("--queue", args->queue, "SQS queue URL")->required()->envname("TESSERA_QUEUE");
-  command
-      ->add_option("--dead-letter-queue", args->dead_letter_queue,
-                   "SQS queue URL for messages that fail for good (the reason in message attributes)")
-      ->envname("TESSERA_DEAD_LETTER_QUEUE");
-  command->add_option("--batch-size", args->batch_size, "Messages loaded together")
-      ->check(CLI::Range(1, 100000))
-      ->envname("TESSERA_BATCH_SIZE");
+  command->add_option("--catalog", args->catalog, "Catalog URI")->required();
+  command->add_option("--queue", args->queue, "SQS queue URL")->required();
+  command->add_option("--dead-letter-queue", args->dead_letter_queue,
+                      "SQS queue URL for messages that fail for good (the reason in message attributes)");
+  command->add_option("--batch-size", args->batch_size, "Messages loaded together")->check(CLI::Range(1, 100000));
   command->add_option("--batch-window", args->batch_window, "Seconds spent filling a batch after its first message")
-      ->check(CLI::Range(0.0, 3600.0))
-      ->envname("TESSERA_BATCH_WINDOW");
-  command
-      ->add_option("--max-receive-count", args->max_receive_count,
-                   "Messages received more often go to the dead-letter queue unloaded (0: no limit)")
-      ->envname("TESSERA_MAX_RECEIVE_COUNT");
+      ->check(CLI::Range(0.0, 3600.0));
+  command->add_option("--max-receive-count", args->max_receive_count,
+                      "Messages received more often go to the dead-letter queue unloaded (0: no limit)");
   command->add_option("--concurrency", args->concurrency, "Batches received and loaded at once")
-      ->check(CLI::Range(1, 64))
-      ->envname("TESSERA_CONCURRENCY");
-  command->add_flag("--until-empty", args->until_empty, "Exit once a long poll finds the queue empty")
-      ->envname("TESSERA_UNTIL_EMPTY");
-  command->add_option("--wait-seconds", args->wait_seconds, "Long-poll wait")
-      ->check(CLI::Range(1, 20))
-      ->envname("TESSERA_WAIT_SECONDS");
+      ->check(CLI::Range(1, 64));
+  command->add_flag("--until-empty", args->until_empty, "Exit once a long poll finds the queue empty");
+  command->add_option("--wait-seconds", args->wait_seconds, "Long-poll wait")->check(CLI::Range(1, 20));
   command
       ->add_option("--visibility-timeout", args->visibility_timeout,
                    "Seconds a batch's messages stay invisible, renewed while it loads")
-      ->check(CLI::Range(10, 43200))
-      ->envname("TESSERA_VISIBILITY_TIMEOUT");
+      ->check(CLI::Range(10, 43200));
   command
       ->add_option("--endpoint", args->endpoint,
                    "SQS endpoint URL (default: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, the queue URL's host)")
       ->envname("TESSERA_QUEUE_ENDPOINT");
   command->add_option("--region", args->region, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION)")
       ->envname("TESSERA_QUEUE_REGION");
-  command->add_option("--mode", args->mode, "insert, ignore or upsert")
-      ->check(CLI::IsMember(load_mode_names()))
-      ->envname("TESSERA_MODE");
-  command
-      ->add_option("--dead-letter", args->dead_letter,
-                   "Without a dead-letter queue: where failures go (storage URI/folder or .ndjson file)")
-      ->envname("TESSERA_DEAD_LETTER");
-  command
-      ->add_flag("--tombstone", args->tombstone,
-                 "ObjectRemoved events mark the items (tessera:removed) instead of deleting them")
-      ->envname("TESSERA_TOMBSTONE");
-  command->add_flag("-q,--quiet", args->quiet, "No per-batch lines on stderr")->envname("TESSERA_QUIET");
+  command->add_option("--mode", args->mode, "insert, ignore or upsert")->check(CLI::IsMember(load_mode_names()));
+  command->add_option("--dead-letter", args->dead_letter,
+                      "Without a dead-letter queue: where failures go (storage URI/folder or .ndjson file)");
+  command->add_flag("--tombstone", args->tombstone,
+                    "ObjectRemoved events mark the items (tessera:removed) instead of deleting them");
+  command->add_flag("-q,--quiet", args->quiet, "No per-batch lines on stderr");
   add_generator_flags(command, args->generator);
+  add_environment_variables(*command);
   command->callback([args] {
     auto catalog = Catalog::open(args->catalog);
     LoaderOptions options;
@@ -249,11 +226,12 @@ void add_reconcile(CLI::App& app) {
       "reconcile",
       "Compare the item objects under a storage prefix with the catalog: missing, orphaned and stale "
       "items (ndjson on stdout), a summary on stderr; exit 2 when drift is left");
-  command->add_option("--catalog", args->catalog, "Catalog URI")->required()->envname("TESSERA_CATALOG");
+  command->add_option("--catalog", args->catalog, "Catalog URI")->required();
   command->add_option("STORAGE_PREFIX", args->prefix, "A folder, file:// or s3://bucket/prefix")->required();
   command->add_flag("--fix", args->fix, "Load the missing and stale objects, delete the orphaned items");
   command->add_flag("-q,--quiet", args->quiet, "No progress");
   add_generator_flags(command, args->generator);
+  add_environment_variables(*command);
   command->callback([args] {
     auto catalog = Catalog::open(args->catalog);
     ReconcileOptions options;
