@@ -750,7 +750,8 @@ const RasterCase kRasters[] = {
 };
 
 std::filesystem::path tms_data(const std::string& name) {
-  return std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / "tms" / name;
+  // Not __FILE__: ccache with CCACHE_BASEDIR makes it relative to the build folder.
+  return std::filesystem::path(TESSERA_SOURCE_DIR) / "tests" / "data" / "tms" / name;
 }
 
 TileMatrixSet load_tms(const std::string& name) {
