@@ -47,6 +47,31 @@ json merged_body(const json& current, const json& link_body) {
   return merged;
 }
 
+// The page a paging link (`rel` next or prev) of `call`'s answer names.
+PageCall linked_call(const json& link, const PageCall& call, const std::string& rel) {
+  const auto href = link.find("href");
+  if (href == link.end() || !href->is_string()) {
+    bad_answer(call, fmt::format("its '{}' link has no href", rel));
+  }
+  const json method_value = link.value("method", json("GET"));
+  const std::string method = method_value.is_string() ? method_value.get<std::string>() : std::string();
+  PageCall linked{href->get<std::string>(), json()};
+  if (method == "POST") {
+    const json link_body = link.value("body", json::object());
+    if (!link_body.is_object()) {
+      bad_answer(call, fmt::format("its '{}' link's body is not an object", rel));
+    }
+    const json merge = link.value("merge", json(false));
+    linked.body = merge == true ? merged_body(call.body, link_body) : link_body;
+    if (linked.body.empty()) {
+      linked.body = call.body;  // a POST link without a body repeats the request
+    }
+  } else if (method != "GET") {
+    bad_answer(call, fmt::format("its '{}' link's method is neither GET nor POST", rel));
+  }
+  return linked;
+}
+
 }  // namespace
 
 bool Conformance::declares(std::string_view suffix) const {
@@ -194,31 +219,18 @@ RemotePage read_page(const std::string& body, const PageCall& call, std::size_t 
     return result;
   }
   for (const auto& link : *links) {
-    if (!link.is_object() || link.value("rel", json()) != "next") {
+    if (!link.is_object()) {
       continue;
     }
-    const auto href = link.find("href");
-    if (href == link.end() || !href->is_string()) {
-      bad_answer(call, "its 'next' link has no href");
+    const json rel = link.value("rel", json());
+    // IANA makes "previous" a synonym of "prev"; stac-fastapi-pgstac writes it
+    // (its issue 159).
+    std::optional<PageCall>* target = rel == "next"                        ? &result.next
+                                      : rel == "prev" || rel == "previous" ? &result.prev
+                                                                           : nullptr;
+    if (target != nullptr && !target->has_value()) {
+      *target = linked_call(link, call, rel.get<std::string>());
     }
-    const json method_value = link.value("method", json("GET"));
-    const std::string method = method_value.is_string() ? method_value.get<std::string>() : std::string();
-    PageCall next{href->get<std::string>(), json()};
-    if (method == "POST") {
-      const json link_body = link.value("body", json::object());
-      if (!link_body.is_object()) {
-        bad_answer(call, "its 'next' link's body is not an object");
-      }
-      const json merge = link.value("merge", json(false));
-      next.body = merge == true ? merged_body(call.body, link_body) : link_body;
-      if (next.body.empty()) {
-        next.body = call.body;  // a POST link without a body repeats the request
-      }
-    } else if (method != "GET") {
-      bad_answer(call, "its 'next' link's method is neither GET nor POST");
-    }
-    result.next = std::move(next);
-    break;
   }
   return result;
 }

@@ -52,6 +52,7 @@ struct RemotePage {
   std::vector<std::string> items;  // each Feature as compact JSON text
   std::optional<std::int64_t> number_matched;
   std::optional<PageCall> next;
+  std::optional<PageCall> prev;  // when the server links the page before
 };
 
 // Unsupported naming the conformance class the server does not declare for
@@ -66,7 +67,7 @@ PageCall first_call(const SearchRequest& request, const SearchEndpoint& endpoint
 
 // Reads a response body of `call`. Io naming the URL for invalid or
 // truncated JSON, no `features` array, a feature that is not an object, more
-// features than `limit`, or a malformed `next` link.
+// features than `limit`, or a malformed `next` or `prev` link.
 RemotePage read_page(const std::string& body, const PageCall& call, std::size_t limit);
 
 // The `next` call as a token position, with the identities of the pages
