@@ -20,8 +20,8 @@ using nlohmann::json;
 using tessera::Catalog;
 using tessera::ErrorCode;
 using tessera::LoadMode;
-using tessera::testing::CatalogReadConformance;
 using tessera::testing::CatalogLocalConformance;
+using tessera::testing::CatalogReadConformance;
 using tessera::testing::expect_error;
 using tessera::testing::ids_of;
 using tessera::testing::make_collection;
@@ -29,7 +29,6 @@ using tessera::testing::make_item;
 using tessera::testing::pgstac_exec;
 using tessera::testing::pgstac_search_ids;
 using tessera::testing::TempDir;
-
 
 // --- Collections ------------------------------------------------------------
 

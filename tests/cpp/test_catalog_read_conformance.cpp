@@ -137,7 +137,7 @@ TEST_P(CatalogReadConformance, PagesNeitherSkipNorRepeatWhileItemsAreInserted) {
   std::vector<std::string> seen = ids_of(page);
   // New items sorting before and after the cursor arrive between pages.
   store().load({make_item("new-late", "a", "2030-01-01T00:00:00Z", 10, 40),
-                  make_item("new-early", "a", "2000-01-01T00:00:00Z", 10, 40)});
+                make_item("new-early", "a", "2000-01-01T00:00:00Z", 10, 40)});
   while (page.contains("next")) {
     page = search({{"token", page["next"]}, {"limit", 5}});
     for (const auto& id : ids_of(page)) {
@@ -740,7 +740,6 @@ TEST_P(CatalogReadConformance, QueryExtension) {
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"a00", "a01", "a02", "a03", "a04", "a05"}));
 }
-
 
 // Issue 17: a property whose queryable type is number compares and sorts as
 // a number on both backends, as pgstac reads it through to_float: string

@@ -533,10 +533,9 @@ TEST(StacApiCatalogFaults, PrevLinksBecomePrevTokens) {
   std::string base;
   const FakeApi paged(kFullConformance, [&base](const httplib::Request& request, httplib::Response& response) {
     const bool second = json::parse(request.body).value("token", "") == "2";
-    const json link = second ? json{{"rel", "previous"}, {"href", base + "/search"}, {"method", "POST"},
-                                    {"body", {{"token", "1"}}}, {"merge", true}}
-                             : json{{"rel", "next"}, {"href", base + "/search"}, {"method", "POST"},
-                                    {"body", {{"token", "2"}}}, {"merge", true}};
+    json link = {{"href", base + "/search"}, {"method", "POST"}, {"merge", true}};
+    link["rel"] = second ? "previous" : "next";
+    link["body"] = {{"token", second ? "1" : "2"}};
     const json page = {{"type", "FeatureCollection"}, {"features", {feature(second ? 2 : 1)}}, {"links", {link}}};
     response.set_content(page.dump(), "application/json");
   });

@@ -273,6 +273,28 @@ PageCall call_from_position(const json& position, const std::string& origin, std
   return call;
 }
 
+PageCall with_limit(PageCall call, std::size_t limit) {
+  if (call.body.is_object()) {
+    call.body["limit"] = limit;
+    return call;
+  }
+  const std::size_t query = call.href.find('?');
+  std::vector<std::string> parameters;
+  if (query != std::string::npos) {
+    std::string_view rest = std::string_view(call.href).substr(query + 1);
+    while (!rest.empty()) {
+      const std::size_t end = std::min(rest.find('&'), rest.size());
+      if (const std::string_view parameter = rest.substr(0, end);
+          !parameter.empty() && parameter != "limit" && !parameter.starts_with("limit=")) {
+        parameters.emplace_back(parameter);
+      }
+      rest.remove_prefix(std::min(end + 1, rest.size()));
+    }
+  }
+  parameters.push_back(fmt::format("limit={}", limit));
+  return {call.href.substr(0, query) + "?" + join(parameters, '&'), json()};
+}
+
 void check_not_seen(const PageCall& next, const std::vector<std::string>& seen, std::string_view shown_url) {
   if (std::find(seen.begin(), seen.end(), next.identity()) != seen.end()) {
     throw Error(ErrorCode::kIo,

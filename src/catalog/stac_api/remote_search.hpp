@@ -79,6 +79,11 @@ nlohmann::json position_of(const PageCall& next, std::vector<std::string> seen);
 // call another host). `seen` receives the walk's identities.
 PageCall call_from_position(const nlohmann::json& position, const std::string& origin, std::vector<std::string>& seen);
 
+// `call` asking for `limit` items: a page token read back with another
+// limit than its page's (the request's limit wins over the token's). The
+// POST body's `limit`, or the GET query's `limit` parameter, replaced.
+PageCall with_limit(PageCall call, std::size_t limit);
+
 // Io when `next` is a page the walk has read already.
 void check_not_seen(const PageCall& next, const std::vector<std::string>& seen, std::string_view shown_url);
 

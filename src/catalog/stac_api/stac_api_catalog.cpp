@@ -199,8 +199,13 @@ SearchPage StacApiCatalog::search_page(const json& request_json) {
     return std::move(*cached);
   }
   std::vector<std::string> seen;
-  const PageCall call = request.position ? call_from_position(*request.position, origin_, seen)
-                                         : first_call(request, *search_, request.limit);
+  PageCall call = request.position ? call_from_position(*request.position, origin_, seen)
+                                   : first_call(request, *search_, request.limit);
+  // The page as the server linked it, for finding links that loop.
+  const std::string identity = call.identity();
+  if (request.position) {
+    call = with_limit(std::move(call), request.limit);
+  }
   RemotePage page = fetch_page(call, request.limit);
   SearchPage result{std::move(request), std::move(page.items), std::nullopt, {}, {}};
   if (result.request.count_matched) {
@@ -211,7 +216,7 @@ SearchPage StacApiCatalog::search_page(const json& request_json) {
     result.prev_token = encode_page_token(result.request, position_of(*page.prev, {}));
   }
   if (page.next) {
-    seen.push_back(call.identity());
+    seen.push_back(identity);
     check_not_seen(*page.next, seen, url_for_message(call.href));
     result.next_token = encode_page_token(result.request, position_of(*page.next, std::move(seen)));
   }
