@@ -2,7 +2,10 @@
 // service over a SQLite catalog on loopback (in process, cpp-httplib): its
 // searches, items, collections and registered searches equal the local
 // catalog's, a mosaic tile through it equals the local one pixel for pixel
-// and the area cache saves the per-tile searches. Then fault servers: down,
+// and the area cache saves the per-tile searches; new items it finds match
+// AOIs of its local store, and datasets found by searching it package as the
+// local catalog's. The read part of the catalog conformance suite runs on it
+// too (Remote/CatalogReadConformance.*). Then fault servers: down,
 // slow, 429 with Retry-After, truncated JSON, a looping next link, an
 // oversized page, a token naming another host, a missing conformance class.
 // And assets read through a host's href signer from a store wanting signatures.
@@ -239,6 +242,34 @@ TEST_F(StacApiCatalogTest, MatchingKeepsItsTablesInTheLocalStore) {
   const auto matches = matcher.match(remote_->get_item("a", "s2-1"));
   ASSERT_EQ(matches.size(), 1U);
   EXPECT_EQ(matcher.aois(model).size(), 1U);
+}
+
+TEST_F(StacApiCatalogTest, NewItemsFoundByARemoteSearchMatchAoisOfASharedStore) {
+  // The AOIs live in a store file that every catalog opened on it shares (as
+  // the processes of a deployment would); the items come from the server.
+  const tessera::testing::TempDir folder;
+  tessera::CatalogOptions options;
+  options.stac_api.search_store = (folder.path() / "store.db").string();
+  std::string aoi;
+  {
+    const auto setup = Catalog::open(server_->uri(), options);
+    tessera::Matcher matcher(*setup);
+    const std::string model = matcher.add_model(tessera::testing::make_model("flood"));
+    aoi = matcher.add_aoi(tessera::testing::make_aoi(model, tessera::testing::square(20, 50, 1)));
+  }
+  ASSERT_TRUE(local_
+                  ->load({tessera::testing::make_imagery("over", "a", 20.2, 50.2, 0.5),
+                          tessera::testing::make_imagery("beside", "a", 30.2, 50.2, 0.5)})
+                  .failed.empty());
+  const auto remote = Catalog::open(server_->uri(), options);
+  const tessera::Matcher matcher(*remote);
+  const json found = remote->search({{"ids", {"over", "beside"}}, {"sortby", "id"}});
+  ASSERT_EQ(ids_of(found), (std::vector<std::string>{"beside", "over"}));
+  const auto matches = matcher.match_batch(found["features"].get<std::vector<json>>());
+  ASSERT_EQ(matches.size(), 2U);
+  EXPECT_TRUE(matches[0].empty());
+  ASSERT_EQ(matches[1].size(), 1U);
+  EXPECT_EQ(matches[1][0].aoi, aoi);
 }
 
 TEST_F(StacApiCatalogTest, TheAreaCacheAnswersNeighbouringSearches) {
