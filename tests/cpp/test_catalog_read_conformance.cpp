@@ -28,7 +28,9 @@ using tessera::testing::CatalogReadConformance;
 using tessera::testing::expect_error;
 using tessera::testing::ids_of;
 using tessera::testing::make_collection;
+using tessera::testing::kPagingOrders;
 using tessera::testing::make_item;
+using tessera::testing::pages_of;
 using tessera::testing::pgstac_search_ids;
 using tessera::testing::sorted;
 
