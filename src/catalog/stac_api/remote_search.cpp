@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "catalog/stac_api/http_client.hpp"
+#include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::catalog::stac_api {
@@ -72,6 +73,20 @@ PageCall linked_call(const json& link, const PageCall& call, const std::string& 
   return linked;
 }
 
+// The searched time as a STAC API server reads it: an RFC 3339 instant, or
+// "start/end" with ".." for an open end. Bare dates (their whole day, as
+// tessera and pgstac read them) and the [start, end] array, which servers
+// need not take, go as the instants tessera reads them as.
+std::string server_datetime(const TimeRange& range) {
+  if (range.start && range.end && *range.start == *range.end) {
+    return format_rfc3339_micros(*range.start);
+  }
+  const auto end = [](const std::optional<std::int64_t>& at) {
+    return at ? format_rfc3339_micros(*at) : std::string("..");
+  };
+  return end(range.start) + "/" + end(range.end);
+}
+
 }  // namespace
 
 bool Conformance::declares(std::string_view suffix) const {
@@ -126,8 +141,8 @@ PageCall first_call(const SearchRequest& request, const SearchEndpoint& endpoint
   } else if (const auto it = query.find("intersects"); it != query.end()) {
     body["intersects"] = *it;
   }
-  if (const auto it = query.find("datetime"); it != query.end()) {
-    body["datetime"] = *it;
+  if (request.datetime) {
+    body["datetime"] = server_datetime(*request.datetime);
   }
   if (request.filter) {
     // The query extension is part of the parsed filter already.
