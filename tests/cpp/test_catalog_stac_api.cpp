@@ -2,7 +2,10 @@
 // service over a SQLite catalog on loopback (in process, cpp-httplib): its
 // searches, items, collections and registered searches equal the local
 // catalog's, a mosaic tile through it equals the local one pixel for pixel
-// and the area cache saves the per-tile searches. Then fault servers: down,
+// and the area cache saves the per-tile searches; new items it finds match
+// AOIs of its local store, and datasets found by searching it package as the
+// local catalog's. The read part of the catalog conformance suite runs on it
+// too (Remote/CatalogReadConformance.*). Then fault servers: down,
 // slow, 429 with Retry-After, truncated JSON, a looping next link, an
 // oversized page, a token naming another host, a missing conformance class.
 // And assets read through a host's href signer from a store wanting signatures.
@@ -27,13 +30,17 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "catalog_conformance.hpp"
 #include "catalog_fixtures.hpp"
+#include "loopback_server.hpp"
 #include "matching_fixtures.hpp"
 #include "tessera/catalog.hpp"
 #include "tessera/environment.hpp"
 #include "tessera/matching.hpp"
 #include "tessera/mosaic.hpp"
+#include "tessera/packaging.hpp"
 #include "tessera/service.hpp"
+#include "tessera/storage.hpp"
 #include "tessera/tessera.h"
 #include "tessera/tiling.hpp"
 #include "tessera/tms.hpp"
@@ -46,75 +53,10 @@ using nlohmann::json;
 using tessera::Catalog;
 using tessera::ErrorCode;
 using tessera::testing::expect_error;
-
-// An HTTP server on a loopback port for the test's lifetime, answering
-// every request with `handler`; counts the requests it got.
-class LoopbackServer {
- public:
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
-  explicit LoopbackServer(Handler handler) : handler_(std::move(handler)) {
-    const auto counted = [this](const httplib::Request& request, httplib::Response& response) {
-      ++requests_;
-      if (request.method == "POST" && request.path.ends_with("/search")) {
-        ++searches_;
-      } else if (request.method == "GET" && request.path.ends_with("/search")) {
-        ++searches_;
-      }
-      handler_(request, response);
-    };
-    server_.Get(R"(/.*)", counted);
-    server_.Post(R"(/.*)", counted);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // stop() before the loop runs would be lost and the join would hang.
-    while (!server_.is_running()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  }
-  ~LoopbackServer() {
-    server_.stop();
-    thread_.join();
-  }
-  LoopbackServer(const LoopbackServer&) = delete;
-  LoopbackServer& operator=(const LoopbackServer&) = delete;
-
-  [[nodiscard]] std::string uri() const { return fmt::format("stac+http://127.0.0.1:{}", port_); }
-  [[nodiscard]] std::string base() const { return fmt::format("http://127.0.0.1:{}", port_); }
-  [[nodiscard]] int requests() const { return requests_.load(); }
-  [[nodiscard]] int searches() const { return searches_.load(); }
-
- private:
-  Handler handler_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  std::atomic<int> requests_{0};
-  std::atomic<int> searches_{0};
-};
-
-// tessera's service over `catalog`, as `tessera serve` wraps it.
-LoopbackServer::Handler service_handler(const tessera::Service& service) {
-  return [&service](const httplib::Request& from, httplib::Response& to) {
-    tessera::HttpRequest request;
-    request.method = from.method;
-    request.path = from.path;
-    request.query.assign(from.params.begin(), from.params.end());
-    request.headers.assign(from.headers.begin(), from.headers.end());
-    request.body = from.body;
-    tessera::HttpResponse response = service.handle(request);
-    to.status = response.status;
-    const std::string* content_type = response.header("Content-Type");
-    to.set_content(std::move(response.body), content_type != nullptr ? *content_type : "application/json");
-  };
-}
-
-std::vector<std::string> ids_of(const json& collection) {
-  std::vector<std::string> ids;
-  for (const auto& feature : collection["features"]) {
-    ids.push_back(feature["id"].get<std::string>());
-  }
-  return ids;
-}
+using tessera::testing::ids_of;
+using tessera::testing::LoopbackServer;
+using tessera::testing::ServedCatalog;
+using tessera::testing::service_handler;
 
 // The features of a search result without their links (the server adds its
 // own: self, parent, tiles).
@@ -233,6 +175,19 @@ TEST_F(StacApiCatalogTest, PagesWalkLikeTheLocalCatalogs) {
   }
 }
 
+TEST_F(StacApiCatalogTest, PagesFromTheAreaCacheWalkBackByPrevTokens) {
+  const json request = {{"limit", 2}, {"bbox", {-5, 39, 3, 45}}};
+  const int before = server_->searches();
+  const auto pages = tessera::testing::pages_of(*remote_, request);
+  EXPECT_EQ(server_->searches() - before, 1);  // the area, then pages from the cache
+  ASSERT_GT(pages.size(), 2U);
+  EXPECT_FALSE(pages[0].contains("prev"));
+  for (std::size_t n = pages.size() - 1; n > 0; --n) {
+    const json previous = remote_->search({{"token", pages[n].at("prev")}});
+    EXPECT_EQ(ids_of(previous), ids_of(pages[n - 1])) << "page " << n;
+  }
+}
+
 TEST_F(StacApiCatalogTest, ItemsCollectionsAndQueryables) {
   json item = remote_->get_item("a", "item-01");
   ASSERT_TRUE(item.contains("links"));
@@ -287,6 +242,34 @@ TEST_F(StacApiCatalogTest, MatchingKeepsItsTablesInTheLocalStore) {
   const auto matches = matcher.match(remote_->get_item("a", "s2-1"));
   ASSERT_EQ(matches.size(), 1U);
   EXPECT_EQ(matcher.aois(model).size(), 1U);
+}
+
+TEST_F(StacApiCatalogTest, NewItemsFoundByARemoteSearchMatchAoisOfASharedStore) {
+  // The AOIs live in a store file that every catalog opened on it shares (as
+  // the processes of a deployment would); the items come from the server.
+  const tessera::testing::TempDir folder;
+  tessera::CatalogOptions options;
+  options.stac_api.search_store = (folder.path() / "store.db").string();
+  std::string aoi;
+  {
+    const auto setup = Catalog::open(server_->uri(), options);
+    tessera::Matcher matcher(*setup);
+    const std::string model = matcher.add_model(tessera::testing::make_model("flood"));
+    aoi = matcher.add_aoi(tessera::testing::make_aoi(model, tessera::testing::square(20, 50, 1)));
+  }
+  ASSERT_TRUE(local_
+                  ->load({tessera::testing::make_imagery("over", "a", 20.2, 50.2, 0.5),
+                          tessera::testing::make_imagery("beside", "a", 30.2, 50.2, 0.5)})
+                  .failed.empty());
+  const auto remote = Catalog::open(server_->uri(), options);
+  const tessera::Matcher matcher(*remote);
+  const json found = remote->search({{"ids", {"over", "beside"}}, {"sortby", "id"}});
+  ASSERT_EQ(ids_of(found), (std::vector<std::string>{"beside", "over"}));
+  const auto matches = matcher.match_batch(found["features"].get<std::vector<json>>());
+  ASSERT_EQ(matches.size(), 2U);
+  EXPECT_TRUE(matches[0].empty());
+  ASSERT_EQ(matches[1].size(), 1U);
+  EXPECT_EQ(matches[1][0].aoi, aoi);
 }
 
 TEST_F(StacApiCatalogTest, TheAreaCacheAnswersNeighbouringSearches) {
@@ -576,6 +559,27 @@ TEST(StacApiCatalogFaults, BadAnswersAreClearErrors) {
   expect_error([&] { remote->search(json::object()); }, ErrorCode::kIo, "max_response_bytes");
 }
 
+TEST(StacApiCatalogFaults, PrevLinksBecomePrevTokens) {
+  // Two pages; the second links the first as stac-fastapi-pgstac does ("previous", a POST body).
+  std::string base;
+  const FakeApi paged(kFullConformance, [&base](const httplib::Request& request, httplib::Response& response) {
+    const bool second = json::parse(request.body).value("token", "") == "2";
+    json link = {{"href", base + "/search"}, {"method", "POST"}, {"merge", true}};
+    link["rel"] = second ? "previous" : "next";
+    link["body"] = {{"token", second ? "1" : "2"}};
+    const json page = {{"type", "FeatureCollection"}, {"features", {feature(second ? 2 : 1)}}, {"links", {link}}};
+    response.set_content(page.dump(), "application/json");
+  });
+  base = paged.base;
+  const auto remote = Catalog::open(paged.server->uri(), fast_options());
+  const json first = remote->search({{"limit", 1}});
+  EXPECT_FALSE(first.contains("prev"));
+  const json second = remote->search({{"token", first.at("next")}});
+  EXPECT_EQ(ids_of(second), std::vector<std::string>{"f2"});
+  EXPECT_FALSE(second.contains("next"));
+  EXPECT_EQ(ids_of(remote->search({{"token", second.at("prev")}})), std::vector<std::string>{"f1"});
+}
+
 TEST(StacApiCatalogFaults, ALoopingNextLinkStops) {
   std::string base;
   const FakeApi looping(kFullConformance, [&base](const httplib::Request&, httplib::Response& response) {
@@ -621,6 +625,30 @@ TEST(StacApiCatalogFaults, MissingConformanceIsUnsupported) {
   EXPECT_EQ(remote->search({{"ids", {"x"}}})["features"].size(), 0U);
 }
 
+// --- The conformance suite's read part over a remote catalog ------------------
+
+// Each local backend served by tessera's service on loopback and searched
+// through stac+http://: the remote catalog answers the read cases of the
+// conformance suite (test_catalog_read_conformance.cpp) as the local one does.
+std::vector<tessera::testing::ReadCatalogBackend> remote_read_backends() {
+  std::vector<tessera::testing::ReadCatalogBackend> backends;
+  for (const auto& local : tessera::testing::catalog_backends()) {
+    backends.push_back(
+        {"stac_api_" + local.name, local.name, [open = local.open](const std::filesystem::path& scratch) {
+           tessera::testing::CatalogUnderTest under_test{open(scratch), nullptr, nullptr};
+           auto served = std::make_shared<ServedCatalog>(*under_test.store);
+           under_test.remote = Catalog::open(served->uri());
+           under_test.serving = std::move(served);
+           return under_test;
+         }});
+  }
+  return backends;
+}
+
+using tessera::testing::CatalogReadConformance;
+INSTANTIATE_TEST_SUITE_P(Remote, CatalogReadConformance, ::testing::ValuesIn(remote_read_backends()),
+                         [](const auto& backend) { return backend.param.name; });
+
 // --- A mosaic tile through the remote catalog ---------------------------------
 
 // The 3x3 tiles of zoom 9 around `scene`'s centre: those of `actual` equal
@@ -665,9 +693,8 @@ TEST(StacApiCatalogMosaic, TilesEqualTheLocalCatalogsPixelForPixel) {
   tessera::Environment environment(config);
   const tessera::Environment::Scope scope(environment);
   const auto local = Catalog::open(sample.catalog_uri);
-  const tessera::Service service(*local);
-  const LoopbackServer server(service_handler(service));
-  const auto remote = Catalog::open(server.uri());
+  const ServedCatalog served(*local);
+  const auto remote = Catalog::open(served.uri());
 
   const json search = {{"collections", {sample.collection}}};
   const std::string id = remote->register_search(search);
@@ -676,9 +703,9 @@ TEST(StacApiCatalogMosaic, TilesEqualTheLocalCatalogsPixelForPixel) {
   options.assets = {"data"};
   const tessera::Mosaic local_mosaic(*local, search, options);
   const auto remote_mosaic = tessera::Mosaic::from_registered(*remote, id, options);
-  const int searches_before = server.searches();
+  const int searches_before = served.server().searches();
   EXPECT_GT(expect_equal_tiles(local_mosaic, remote_mosaic, sample.scenes.front()), 0);
-  EXPECT_LE(server.searches() - searches_before, 4);  // 9 tiles, a few areas
+  EXPECT_LE(served.server().searches() - searches_before, 4);  // 9 tiles, a few areas
 }
 
 // Assets behind a store that wants a signature on every read (a SAS token,
@@ -718,8 +745,7 @@ TEST(StacApiCatalogMosaic, AssetsAreReadThroughTheHostsHrefSigner) {
   ASSERT_EQ(items.size(), sample.scenes.size());
   const auto loaded = hosted->load(items);
   ASSERT_TRUE(loaded.failed.empty()) << loaded.to_json().dump();
-  const tessera::Service service(*hosted);
-  const LoopbackServer api(service_handler(service));
+  const ServedCatalog api(*hosted);
   const auto remote = Catalog::open(api.uri());
   const json search = {{"collections", {sample.collection}}};
   tessera::MosaicOptions options;
@@ -795,6 +821,84 @@ TEST(StacApiCatalogMosaic, AssetsAreReadThroughTheHostsHrefSigner) {
   ASSERT_EQ(tsr_set_href_signer(c_environment, nullptr, nullptr), TSR_OK);
   EXPECT_EQ(tsr_environment_use(nullptr), TSR_OK);
   tsr_environment_destroy(&c_environment);
+}
+
+// --- A package of datasets found by searching the remote catalog -------------
+
+// The package's dataset as a host finds it: the "data" assets of the items
+// `search` matches, page after page by the catalog's tokens.
+json imagery_found_by(Catalog& catalog, json search) {
+  json sources = json::array();
+  for (int page = 0; page < 100; ++page) {
+    const json result = catalog.search(search);
+    for (const auto& feature : result["features"]) {
+      sources.push_back(feature["assets"]["data"]["href"]);
+    }
+    if (!result.contains("next")) {
+      break;
+    }
+    search = {{"token", result["next"]}};
+  }
+  return json::array({{{"name", "imagery"},
+                       {"version", "1"},
+                       {"license", {{"name", "CC0-1.0"}}},
+                       {"sources", std::move(sources)},
+                       {"type", "raster"}}});
+}
+
+// A datapackage.json without the time it was written.
+json without_created(json package) {
+  package.erase("created");
+  return package;
+}
+
+TEST(StacApiCatalogPackaging, DatasetsFoundByARemoteSearchPackageAsLocalOnes) {
+  const tessera::testing::TempDir folder;
+  const auto sample = tessera::testing::write_sample_data(folder.path() / "data");
+  tessera::ReaderConfig config;
+  config.allowed_roots = {folder.path().string()};
+  tessera::Environment environment(config);
+  const tessera::Environment::Scope scope(environment);
+  const auto local = Catalog::open(sample.catalog_uri);
+  const ServedCatalog served(*local);
+  const auto remote = Catalog::open(served.uri());
+
+  // A district over the June scene and a corner of the July one; one item a
+  // page, so the remote walk follows the server's next links.
+  const json district = {
+      {"type", "FeatureCollection"},
+      {"features",
+       {{{"type", "Feature"},
+         {"properties", {{"name", "District"}}},
+         {"geometry",
+          {{"type", "Polygon"},
+           {"coordinates", {{{10.2, 45.2}, {10.8, 45.2}, {10.8, 45.8}, {10.2, 45.8}, {10.2, 45.2}}}}}}}}}};
+  const json search = {{"collections", {sample.collection}}, {"bbox", {10.2, 45.2, 10.8, 45.8}}, {"limit", 1}};
+  const json local_datasets = imagery_found_by(*local, search);
+  ASSERT_EQ(local_datasets[0]["sources"].size(), 2U);
+  const json remote_datasets = imagery_found_by(*remote, search);
+  EXPECT_EQ(remote_datasets, local_datasets);
+
+  // Each packager takes its locks in its own catalog: the remote one's in its local store.
+  json packages[2];
+  std::unique_ptr<tessera::Storage> storages[2];
+  Catalog* catalogs[2] = {local.get(), remote.get()};
+  const json* datasets[2] = {&local_datasets, &remote_datasets};
+  for (int n = 0; n < 2; ++n) {
+    storages[n] = tessera::Storage::open((folder.path() / fmt::format("packages-{}", n)).string());
+    tessera::Packager packager(*storages[n], catalogs[n]);
+    packager.add_boundaries_geojson(district);
+    tessera::BuildOptions options;
+    options.job_id = "district-imagery";
+    packages[n] = packager.build("District", *datasets[n], options);
+    EXPECT_EQ(packager.job_status("district-imagery")["status"], "completed");
+  }
+  ASSERT_EQ(packages[0]["resources"].size(), 2U) << packages[0].dump(2);
+  EXPECT_EQ(without_created(packages[1]), without_created(packages[0]));
+  for (const auto& resource : packages[0]["resources"]) {
+    const std::string key = "district/" + resource["path"].get<std::string>();
+    EXPECT_TRUE(storages[1]->get(key) == storages[0]->get(key)) << key;
+  }
 }
 
 }  // namespace

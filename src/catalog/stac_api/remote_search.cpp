@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "catalog/stac_api/http_client.hpp"
+#include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
 
 namespace tessera::catalog::stac_api {
@@ -45,6 +46,45 @@ json merged_body(const json& current, const json& link_body) {
     merged[name] = value;
   }
   return merged;
+}
+
+// The page a paging link (`rel` next or prev) of `call`'s answer names.
+PageCall linked_call(const json& link, const PageCall& call, const std::string& rel) {
+  const auto href = link.find("href");
+  if (href == link.end() || !href->is_string()) {
+    bad_answer(call, fmt::format("its '{}' link has no href", rel));
+  }
+  const json method_value = link.value("method", json("GET"));
+  const std::string method = method_value.is_string() ? method_value.get<std::string>() : std::string();
+  PageCall linked{href->get<std::string>(), json()};
+  if (method == "POST") {
+    const json link_body = link.value("body", json::object());
+    if (!link_body.is_object()) {
+      bad_answer(call, fmt::format("its '{}' link's body is not an object", rel));
+    }
+    const json merge = link.value("merge", json(false));
+    linked.body = merge == true ? merged_body(call.body, link_body) : link_body;
+    if (linked.body.empty()) {
+      linked.body = call.body;  // a POST link without a body repeats the request
+    }
+  } else if (method != "GET") {
+    bad_answer(call, fmt::format("its '{}' link's method is neither GET nor POST", rel));
+  }
+  return linked;
+}
+
+// The searched time as a STAC API server reads it: an RFC 3339 instant, or
+// "start/end" with ".." for an open end. Bare dates (their whole day, as
+// tessera and pgstac read them) and the [start, end] array, which servers
+// need not take, go as the instants tessera reads them as.
+std::string server_datetime(const TimeRange& range) {
+  if (range.start && range.end && *range.start == *range.end) {
+    return format_rfc3339_micros(*range.start);
+  }
+  const auto end = [](const std::optional<std::int64_t>& at) {
+    return at ? format_rfc3339_micros(*at) : std::string("..");
+  };
+  return end(range.start) + "/" + end(range.end);
 }
 
 }  // namespace
@@ -101,8 +141,8 @@ PageCall first_call(const SearchRequest& request, const SearchEndpoint& endpoint
   } else if (const auto it = query.find("intersects"); it != query.end()) {
     body["intersects"] = *it;
   }
-  if (const auto it = query.find("datetime"); it != query.end()) {
-    body["datetime"] = *it;
+  if (request.datetime) {
+    body["datetime"] = server_datetime(*request.datetime);
   }
   if (request.filter) {
     // The query extension is part of the parsed filter already.
@@ -194,31 +234,18 @@ RemotePage read_page(const std::string& body, const PageCall& call, std::size_t 
     return result;
   }
   for (const auto& link : *links) {
-    if (!link.is_object() || link.value("rel", json()) != "next") {
+    if (!link.is_object()) {
       continue;
     }
-    const auto href = link.find("href");
-    if (href == link.end() || !href->is_string()) {
-      bad_answer(call, "its 'next' link has no href");
+    const json rel = link.value("rel", json());
+    // IANA makes "previous" a synonym of "prev"; stac-fastapi-pgstac writes it
+    // (its issue 159).
+    std::optional<PageCall>* target = rel == "next"                        ? &result.next
+                                      : rel == "prev" || rel == "previous" ? &result.prev
+                                                                           : nullptr;
+    if (target != nullptr && !target->has_value()) {
+      *target = linked_call(link, call, rel.get<std::string>());
     }
-    const json method_value = link.value("method", json("GET"));
-    const std::string method = method_value.is_string() ? method_value.get<std::string>() : std::string();
-    PageCall next{href->get<std::string>(), json()};
-    if (method == "POST") {
-      const json link_body = link.value("body", json::object());
-      if (!link_body.is_object()) {
-        bad_answer(call, "its 'next' link's body is not an object");
-      }
-      const json merge = link.value("merge", json(false));
-      next.body = merge == true ? merged_body(call.body, link_body) : link_body;
-      if (next.body.empty()) {
-        next.body = call.body;  // a POST link without a body repeats the request
-      }
-    } else if (method != "GET") {
-      bad_answer(call, "its 'next' link's method is neither GET nor POST");
-    }
-    result.next = std::move(next);
-    break;
   }
   return result;
 }
@@ -259,6 +286,28 @@ PageCall call_from_position(const json& position, const std::string& origin, std
     seen.push_back(identity.get<std::string>());
   }
   return call;
+}
+
+PageCall with_limit(PageCall call, std::size_t limit) {
+  if (call.body.is_object()) {
+    call.body["limit"] = limit;
+    return call;
+  }
+  const std::size_t query = call.href.find('?');
+  std::vector<std::string> parameters;
+  if (query != std::string::npos) {
+    std::string_view rest = std::string_view(call.href).substr(query + 1);
+    while (!rest.empty()) {
+      const std::size_t end = std::min(rest.find('&'), rest.size());
+      if (const std::string_view parameter = rest.substr(0, end);
+          !parameter.empty() && parameter != "limit" && !parameter.starts_with("limit=")) {
+        parameters.emplace_back(parameter);
+      }
+      rest.remove_prefix(std::min(end + 1, rest.size()));
+    }
+  }
+  parameters.push_back(fmt::format("limit={}", limit));
+  return {call.href.substr(0, query) + "?" + join(parameters, '&'), json()};
 }
 
 void check_not_seen(const PageCall& next, const std::vector<std::string>& seen, std::string_view shown_url) {

@@ -52,6 +52,7 @@ struct RemotePage {
   std::vector<std::string> items;  // each Feature as compact JSON text
   std::optional<std::int64_t> number_matched;
   std::optional<PageCall> next;
+  std::optional<PageCall> prev;  // when the server links the page before
 };
 
 // Unsupported naming the conformance class the server does not declare for
@@ -66,7 +67,7 @@ PageCall first_call(const SearchRequest& request, const SearchEndpoint& endpoint
 
 // Reads a response body of `call`. Io naming the URL for invalid or
 // truncated JSON, no `features` array, a feature that is not an object, more
-// features than `limit`, or a malformed `next` link.
+// features than `limit`, or a malformed `next` or `prev` link.
 RemotePage read_page(const std::string& body, const PageCall& call, std::size_t limit);
 
 // The `next` call as a token position, with the identities of the pages
@@ -77,6 +78,11 @@ nlohmann::json position_of(const PageCall& next, std::vector<std::string> seen);
 // backend wrote with an href on `origin` (a token must never make tessera
 // call another host). `seen` receives the walk's identities.
 PageCall call_from_position(const nlohmann::json& position, const std::string& origin, std::vector<std::string>& seen);
+
+// `call` asking for `limit` items: a page token read back with another
+// limit than its page's (the request's limit wins over the token's). The
+// POST body's `limit`, or the GET query's `limit` parameter, replaced.
+PageCall with_limit(PageCall call, std::size_t limit);
 
 // Io when `next` is a page the walk has read already.
 void check_not_seen(const PageCall& next, const std::vector<std::string>& seen, std::string_view shown_url);

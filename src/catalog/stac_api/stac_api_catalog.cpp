@@ -174,15 +174,15 @@ RemotePage StacApiCatalog::fetch_page(const PageCall& call, std::size_t limit) {
                 fmt::format("STAC API search {}: HTTP {}: {}", shown, response.status, error_excerpt(response.body)));
   }
   RemotePage page = read_page(response.body, call, limit);
-  if (page.next) {
-    const std::string shown = url_for_message(call.href);
-    if (url_origin(page.next->href) != origin_) {
+  const std::string shown = url_for_message(call.href);
+  for (const auto& [linked, rel] : {std::pair{&page.next, "next"}, std::pair{&page.prev, "prev"}}) {
+    if (*linked && url_origin((*linked)->href) != origin_) {
       throw Error(ErrorCode::kIo,
-                  fmt::format("STAC API search {}: its 'next' link names another server than the catalog's", shown));
+                  fmt::format("STAC API search {}: its '{}' link names another server than the catalog's", shown, rel));
     }
-    if (page.items.empty()) {
-      throw Error(ErrorCode::kIo, fmt::format("STAC API search {}: an empty page with a 'next' link", shown));
-    }
+  }
+  if (page.next && page.items.empty()) {
+    throw Error(ErrorCode::kIo, fmt::format("STAC API search {}: an empty page with a 'next' link", shown));
   }
   return page;
 }
@@ -199,15 +199,24 @@ SearchPage StacApiCatalog::search_page(const json& request_json) {
     return std::move(*cached);
   }
   std::vector<std::string> seen;
-  const PageCall call = request.position ? call_from_position(*request.position, origin_, seen)
-                                         : first_call(request, *search_, request.limit);
+  PageCall call = request.position ? call_from_position(*request.position, origin_, seen)
+                                   : first_call(request, *search_, request.limit);
+  // The page as the server linked it, for finding links that loop.
+  const std::string identity = call.identity();
+  if (request.position) {
+    call = with_limit(std::move(call), request.limit);
+  }
   RemotePage page = fetch_page(call, request.limit);
   SearchPage result{std::move(request), std::move(page.items), std::nullopt, {}, {}};
   if (result.request.count_matched) {
     result.number_matched = page.number_matched;
   }
+  if (page.prev) {
+    // Walking back starts a walk of its own: the pages ahead are no loop.
+    result.prev_token = encode_page_token(result.request, position_of(*page.prev, {}));
+  }
   if (page.next) {
-    seen.push_back(call.identity());
+    seen.push_back(identity);
     check_not_seen(*page.next, seen, url_for_message(call.href));
     result.next_token = encode_page_token(result.request, position_of(*page.next, std::move(seen)));
   }
@@ -269,6 +278,9 @@ std::optional<SearchPage> StacApiCatalog::cached_search(SearchRequest& request) 
   }
   if (matched > offset + page.items.size()) {
     page.next_token = encode_page_token(page.request, json{{"area", offset + page.items.size()}});
+  }
+  if (offset > 0) {
+    page.prev_token = encode_page_token(page.request, json{{"area", offset > limit ? offset - limit : 0}});
   }
   return page;
 }
