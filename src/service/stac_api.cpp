@@ -592,31 +592,36 @@ HttpResponse StacApi::item_collection(json search, const std::string& base, cons
   if (!post) {
     links.push_back(link("self", self, kGeoJson));
   }
-  if (const auto next = page.find("next"); next != page.end() && next->is_string()) {
-    // The token carries the query; limit and fields ride along so the next
-    // page has the same shape.
+  // The token carries the query; limit and fields ride along so the pages
+  // either way have the same shape.
+  for (const char* rel : {"next", "prev"}) {
+    const auto token = page.find(rel);
+    if (token == page.end()) {
+      continue;
+    }
+    if (!token->is_string()) {
+      page.erase(token);
+      continue;
+    }
     if (post) {
-      json body = {{"token", *next}, {"limit", search["limit"]}};
+      json body = {{"token", *token}, {"limit", search["limit"]}};
       if (search.contains("fields")) {
         body["fields"] = search["fields"];
       }
-      json next_link = link("next", self, kGeoJson);
-      next_link["method"] = "POST";
-      next_link["body"] = std::move(body);
-      next_link["merge"] = true;
-      links.push_back(std::move(next_link));
+      json page_link = link(rel, self, kGeoJson);
+      page_link["method"] = "POST";
+      page_link["body"] = std::move(body);
+      page_link["merge"] = true;
+      links.push_back(std::move(page_link));
     } else {
-      std::string href = fmt::format("{}?token={}&limit={}", self, query_escape(next->get<std::string>()),
+      std::string href = fmt::format("{}?token={}&limit={}", self, query_escape(token->get<std::string>()),
                                      search["limit"].get<std::int64_t>());
       if (const auto fields = search.find("fields"); fields != search.end() && fields->is_string()) {
         href += "&fields=" + query_escape(fields->get<std::string>());  // as the GET request gave them
       }
-      links.push_back(link("next", href, kGeoJson));
+      links.push_back(link(rel, href, kGeoJson));
     }
-    page.erase("next");
-  }
-  if (const auto prev = page.find("prev"); prev != page.end()) {
-    page.erase(prev);
+    page.erase(token);
   }
   page["links"] = std::move(links);
   return json_response(200, page, kGeoJson);

@@ -244,22 +244,6 @@ TEST_P(CatalogLocalConformance, PropertyIndexesKeepAnswersTheSame) {
                "characters");
 }
 
-// --- Paging back ---------------------------------------------------------------
-
-TEST_P(CatalogLocalConformance, PrevTokensWalkBackTheSamePages) {
-  load_standard_items();
-  for (const json& sortby : tessera::testing::kPagingOrders) {
-    const auto pages = tessera::testing::pages_of(*catalog_, {{"limit", 4}, {"sortby", sortby}});
-    ASSERT_GT(pages.size(), 2U);
-    EXPECT_FALSE(pages[0].contains("prev"));
-    for (std::size_t n = pages.size() - 1; n > 0; --n) {
-      ASSERT_TRUE(pages[n].contains("prev"));
-      const auto previous = search({{"token", pages[n]["prev"]}});
-      EXPECT_EQ(ids_of(previous), ids_of(pages[n - 1])) << sortby.dump() << " page " << n;
-    }
-  }
-}
-
 // --- Typed queryables -------------------------------------------------------
 
 TEST_P(CatalogLocalConformance, IndexedPropertiesSortByTheirTypeWhoeverLoadedThem) {

@@ -112,6 +112,20 @@ TEST_P(CatalogReadConformance, PagingVisitsEveryItemOnce) {
   }
 }
 
+TEST_P(CatalogReadConformance, PrevTokensWalkBackTheSamePages) {
+  load_standard_items();
+  for (const json& sortby : kPagingOrders) {
+    const auto pages = pages_of(*catalog_, {{"limit", 4}, {"sortby", sortby}});
+    ASSERT_GT(pages.size(), 2U);
+    EXPECT_FALSE(pages[0].contains("prev"));
+    for (std::size_t n = pages.size() - 1; n > 0; --n) {
+      ASSERT_TRUE(pages[n].contains("prev"));
+      const auto previous = search({{"token", pages[n]["prev"]}});
+      EXPECT_EQ(ids_of(previous), ids_of(pages[n - 1])) << sortby.dump() << " page " << n;
+    }
+  }
+}
+
 TEST_P(CatalogReadConformance, ATokenAloneKeepsTheLimitAndFieldsOfItsPage) {
   load_standard_items();
   json page = search({{"limit", 4}, {"fields", {{"exclude", {"assets"}}}}, {"sortby", "id"}});
