@@ -467,18 +467,21 @@ void add_serve_command(CLI::App& app) {
   command->add_flag("--push", args->push,
                     "Also deliver the events of push subscriptions (webhooks, SNS topics) from this process (implies "
                     "--models)");
-  command->add_option("--push-timeout", args->push_options.timeout_seconds, "Seconds each webhook POST may take (--push)")
+  command
+      ->add_option("--push-timeout", args->push_options.timeout_seconds, "Seconds each webhook POST may take (--push)")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 300.0));
-  command->add_option("--push-poll", args->push_options.poll_seconds,
-                      "Seconds between passes when no event was due (--push)")
+  command
+      ->add_option("--push-poll", args->push_options.poll_seconds,
+                   "Seconds between passes when no event was due (--push)")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 3600.0));
   command->add_flag("--push-allow-loopback", args->push_options.allow_loopback,
                     "Also deliver to http://127.0.0.1, http://localhost and loopback addresses (tests)");
-  command->add_option("--push-sns-endpoint", args->push_sns_endpoint,
-                      "SNS endpoint URL for SNS subscriptions (default: AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL or AWS's "
-                      "for the region; credentials from the AWS_* variables)");
+  command->add_option(
+      "--push-sns-endpoint", args->push_sns_endpoint,
+      "SNS endpoint URL for SNS subscriptions (default: AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL or AWS's "
+      "for the region; credentials from the AWS_* variables)");
   add_environment_variables(*command);
   command->callback([args] { serve(*args); });
 }

@@ -164,9 +164,9 @@ struct EventPusher::Impl {
         continue;
       }
       // The first retry after backoff_seconds, each next one after twice as long, at most max_backoff_seconds.
-      const double delay = std::min(subscription["backoff_seconds"].get<double>() *
-                                        std::ldexp(1.0, std::min(event.deliveries - 1, 30)),
-                                    subscription["max_backoff_seconds"].get<double>());
+      const double delay =
+          std::min(subscription["backoff_seconds"].get<double>() * std::ldexp(1.0, std::min(event.deliveries - 1, 30)),
+                   subscription["max_backoff_seconds"].get<double>());
       store->retry_at(id, event.id, catalog::outbox_now_micros() + static_cast<std::int64_t>(delay * 1e6));
       counts["retried"] = counts["retried"].get<int>() + 1;
     }

@@ -103,9 +103,8 @@ class MatchStore {
                                                    std::size_t limit) = 0;
 
   // Retention: deletes acknowledged events acknowledged before `cutoff_us` that every
-  // subscriber has been handed and acknowledged and none holds as a dead letter, and runs that ended (a final state) last
-  // changed before it with their logs; never anything pending.
-  // The counts {"events", "runs", "run_logs"}.
+  // subscriber has been handed and acknowledged and none holds as a dead letter, and runs that ended (a final state)
+  // last changed before it with their logs; never anything pending. The counts {"events", "runs", "run_logs"}.
   virtual nlohmann::json prune(std::int64_t cutoff_us) = 0;
 
   // The documents of a model's predictions recorded in [start_us, end_us], oldest first.

@@ -469,9 +469,8 @@ std::vector<MatchEvent> Matcher::receive(std::string_view subscription, std::siz
   }
   const json stored = impl_->require_subscription(subscription);
   if (matching::is_push_subscription(stored)) {
-    throw Error(ErrorCode::kConflict,
-                fmt::format("subscription '{}' is pushed ({}): its pusher receives its events", subscription,
-                            stored.contains("webhook") ? "webhook" : "sns"));
+    throw Error(ErrorCode::kConflict, fmt::format("subscription '{}' is pushed ({}): its pusher receives its events",
+                                                  subscription, stored.contains("webhook") ? "webhook" : "sns"));
   }
   const std::int64_t now = catalog::outbox_now_micros();
   const auto lease = static_cast<std::int64_t>(stored["visibility_timeout"].get<double>() * 1e6);

@@ -380,13 +380,14 @@ class PgStore final : public MatchStore {
     std::vector<json> letters;
     for (int row = 0; row < PQntuples(rows.get()); ++row) {
       const int attempts = std::stoi(PQgetvalue(rows.get(), row, 5));
-      letters.push_back({{"event", make_event(std::stoll(PQgetvalue(rows.get(), row, 0)), PQgetvalue(rows.get(), row, 1),
-                                              PQgetvalue(rows.get(), row, 2), PQgetvalue(rows.get(), row, 3),
-                                              std::stoll(PQgetvalue(rows.get(), row, 4)), attempts, false)
-                                       .to_json()},
-                         {"attempts", attempts},
-                         {"error", PQgetvalue(rows.get(), row, 6)},
-                         {"failed_us", std::stoll(PQgetvalue(rows.get(), row, 7))}});
+      letters.push_back(
+          {{"event", make_event(std::stoll(PQgetvalue(rows.get(), row, 0)), PQgetvalue(rows.get(), row, 1),
+                                PQgetvalue(rows.get(), row, 2), PQgetvalue(rows.get(), row, 3),
+                                std::stoll(PQgetvalue(rows.get(), row, 4)), attempts, false)
+                         .to_json()},
+           {"attempts", attempts},
+           {"error", PQgetvalue(rows.get(), row, 6)},
+           {"failed_us", std::stoll(PQgetvalue(rows.get(), row, 7))}});
     }
     return letters;
   }

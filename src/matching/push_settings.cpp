@@ -70,10 +70,11 @@ void read_push_settings(const json& subscription, const std::string& model, json
     }
     check_webhook_url(settings["url"].get<std::string>(), "webhook.url");
     const auto secret = settings.find("secret");
-    if (secret == settings.end() || !secret->is_string() || secret->get_ref<const std::string&>().size() < kMinSecretBytes ||
+    if (secret == settings.end() || !secret->is_string() ||
+        secret->get_ref<const std::string&>().size() < kMinSecretBytes ||
         secret->get_ref<const std::string&>().size() > kMaxSecretBytes) {
-      invalid("webhook.secret",
-              fmt::format("required, a string of {} to {} bytes (the HMAC-SHA256 key)", kMinSecretBytes, kMaxSecretBytes));
+      invalid("webhook.secret", fmt::format("required, a string of {} to {} bytes (the HMAC-SHA256 key)",
+                                            kMinSecretBytes, kMaxSecretBytes));
     }
     stored["webhook"] = {{"url", settings["url"]}, {"secret", *secret}};
   } else {
@@ -91,13 +92,15 @@ void read_push_settings(const json& subscription, const std::string& model, json
       }
       stored_sns["topic_arn"] = *arn;
     } else if (!model.empty() && model_topic_name(model).empty()) {
-      invalid("sns.topic_arn",
-              fmt::format("required: model '{}' cannot name a topic (tessera-model-<model> takes [A-Za-z0-9_-])", model));
+      invalid(
+          "sns.topic_arn",
+          fmt::format("required: model '{}' cannot name a topic (tessera-model-<model> takes [A-Za-z0-9_-])", model));
     }
     stored["sns"] = stored_sns;
   }
   const json attempts = subscription.value("max_attempts", json(5));
-  if (!attempts.is_number_integer() || attempts.get<std::int64_t>() < 1 || attempts.get<std::int64_t>() > kMaxAttempts) {
+  if (!attempts.is_number_integer() || attempts.get<std::int64_t>() < 1 ||
+      attempts.get<std::int64_t>() > kMaxAttempts) {
     invalid("max_attempts", fmt::format("must be a whole number from 1 to {}", kMaxAttempts));
   }
   stored["max_attempts"] = attempts;
@@ -123,9 +126,9 @@ bool is_push_subscription(const json& subscription) {
 
 std::string model_topic_name(std::string_view model) {
   std::string name = fmt::format("tessera-model-{}", model);
-  const bool valid = !model.empty() && name.size() <= 256 &&
-                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
-                         std::string::npos;
+  const bool valid =
+      !model.empty() && name.size() <= 256 &&
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == std::string::npos;
   return valid ? name : std::string();
 }
 

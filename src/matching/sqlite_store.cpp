@@ -397,7 +397,11 @@ class SqliteStore final : public MatchStore {
     Statement record = connection->prepare(
         "INSERT OR REPLACE INTO matching_dead_letters (subscription, event, attempts, error, failed_us) "
         "VALUES (?, ?, ?, ?, ?)");
-    record.bind(1, subscription).bind(2, event).bind(3, static_cast<std::int64_t>(attempts)).bind(4, error).bind(5, now_us);
+    record.bind(1, subscription)
+        .bind(2, event)
+        .bind(3, static_cast<std::int64_t>(attempts))
+        .bind(4, error)
+        .bind(5, now_us);
     record.run();
     transaction.commit();
   }

@@ -218,7 +218,8 @@ std::string post_webhook(const WebhookPost& post) {
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &discard);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(post.timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(post.timeout.count(), 10000)));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<long long>(post.timeout.count(), 10000)));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   // Straight to the receiver's address, checked: no proxy from the
   // environment (its address would be checked instead) and no redirects.
