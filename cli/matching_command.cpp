@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -9,6 +11,7 @@
 
 #include "commands.hpp"
 #include "tessera/error.hpp"
+#include "tessera/geoprocessing.hpp"
 #include "tessera/matching.hpp"
 #include "tessera/service.hpp"
 
@@ -110,20 +113,37 @@ void add_matching_commands(CLI::App& app) {
 
   struct MaintenanceArgs {
     std::string catalog;
+    std::string geoprocessing_tasks;
     double older_than_days = 30;
   };
   auto maintenance_args = std::make_shared<MaintenanceArgs>();
   auto* maintenance = app.add_subcommand(
-      "maintenance", "Retention: delete acknowledged events, ended runs and their logs older than an age");
-  maintenance->add_option("CATALOG", maintenance_args->catalog, "Catalog URI")->required();
+      "maintenance",
+      "Retention: delete acknowledged events, ended runs and their logs (CATALOG) and geoprocessing tasks and their "
+      "logs (--geoprocessing-tasks) older than an age; nothing pending is deleted");
+  maintenance->add_option("CATALOG", maintenance_args->catalog, "Catalog URI");
+  maintenance->add_option("--geoprocessing-tasks", maintenance_args->geoprocessing_tasks,
+                          "The task file of tessera serve --geoprocessing-tasks");
   maintenance->add_option("--older-than-days", maintenance_args->older_than_days, "Age (days) of what is deleted")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   maintenance->callback([maintenance_args] {
-    auto catalog = Catalog::open(maintenance_args->catalog);
-    Matcher matcher(*catalog);
-    const auto age = std::chrono::seconds(static_cast<std::int64_t>(maintenance_args->older_than_days * 86400));
-    std::cout << matcher.prune(age).dump() << "\n";
+    if (maintenance_args->catalog.empty() && maintenance_args->geoprocessing_tasks.empty()) {
+      throw Error(ErrorCode::kInvalidInput, "maintenance: give a CATALOG, --geoprocessing-tasks FILE or both");
+    }
+    json pruned = json::object();
+    if (!maintenance_args->catalog.empty()) {
+      auto catalog = Catalog::open(maintenance_args->catalog);
+      Matcher matcher(*catalog);
+      const auto age = std::chrono::seconds(static_cast<std::int64_t>(maintenance_args->older_than_days * 86400));
+      pruned = matcher.prune(age);
+    }
+    if (!maintenance_args->geoprocessing_tasks.empty()) {
+      // The task store keeps whole days.
+      const int days = std::max(1, static_cast<int>(std::ceil(maintenance_args->older_than_days)));
+      pruned["geoprocessing_tasks"] = prune_geoprocessing_tasks(maintenance_args->geoprocessing_tasks, days);
+    }
+    std::cout << pruned.dump() << "\n";
   });
 
   struct RunnerArgs {

@@ -14,7 +14,7 @@
 #include <openssl/rand.h>
 
 #include "catalog/stac_api/http_client.hpp"
-#include "packaging/sha256.hpp"
+#include "core/sha256.hpp"
 #include "service/bounded_json.hpp"
 #include "service/geoprocessing_tasks.hpp"
 #include "service/http_support.hpp"
@@ -161,9 +161,9 @@ std::string sketch_hash(const json& sketch) {
     for (const json& child : sketch["features"]) {
       text += '\n' + sketch_hash(child);
     }
-    return packaging::sha256_hex(text);
+    return core::sha256_hex(text);
   }
-  return packaging::sha256_hex("feature\n" + sketch["geometry"].dump() + '\n' + sketch["properties"].dump());
+  return core::sha256_hex("feature\n" + sketch["geometry"].dump() + '\n' + sketch["properties"].dump());
 }
 
 // A geometryUri prefix: https://host/... (http only to a loopback host when
@@ -502,7 +502,7 @@ struct GeoprocessingRoutes::Impl {
     std::string cache_path;
     if (!cache_key.empty() && shared->cache) {
       cache_path = fmt::format("geoprocessing-cache/{}/{}.json", info.endpoint,
-                               packaging::sha256_hex(cache_key + '\n' + sketch_hash(sketch)));
+                               core::sha256_hex(cache_key + '\n' + sketch_hash(sketch)));
       // A cached answer is a finished task of its own, not a run: it does not
       // count against the rate limit. One that cannot be read is a miss.
       json cached = shared->cache->exists(cache_path) ? json::parse(shared->cache->get(cache_path), nullptr, false)

@@ -441,6 +441,12 @@ def test_prune_keeps_recent_tasks(served):
     run = subprocess.run([cli_path(), "geoprocessing", "prune", "--tasks", str(folder / "tasks.sqlite")],
                          capture_output=True, text=True, check=True)
     assert json.loads(run.stdout) == {"removed": 0}
+    # The one maintenance command prunes the task file too (with or without a catalog).
+    run = subprocess.run([cli_path(), "maintenance", "--geoprocessing-tasks", str(folder / "tasks.sqlite")],
+                         capture_output=True, text=True, check=True)
+    assert json.loads(run.stdout) == {"geoprocessing_tasks": 0}
+    refused = subprocess.run([cli_path(), "maintenance"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "--geoprocessing-tasks" in refused.stderr
     assert math.isfinite(json.loads(call("GET", f"{base}geoprocessing/")[2])["services"][0]["medianDuration"])
 
 
