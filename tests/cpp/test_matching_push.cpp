@@ -87,7 +87,9 @@ class WebhookReceiver {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    server_.wait_until_ready();
+    while (!server_.is_running()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   ~WebhookReceiver() {
     server_.stop();
@@ -146,6 +148,10 @@ PushOptions loopback_options() {
 class MatchingPush : public ::testing::TestWithParam<tessera::testing::CatalogBackend> {
  protected:
   MatchingPush() : catalog_(GetParam().open(scratch_.path())), matcher_(std::make_unique<Matcher>(*catalog_)) {
+    // A shared database keeps other tests' subscriptions: start from none.
+    for (const json& subscription : matcher_->subscriptions()) {
+      matcher_->delete_subscription(subscription["id"].get<std::string>());
+    }
     catalog_->create_collection(make_collection("imagery"));
   }
 
@@ -356,6 +362,6 @@ TEST_P(MatchingPush, WebhooksAreCheckedAndTheirSecretsKept) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MatchingPush, ::testing::ValuesIn(tessera::testing::catalog_backends()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& test) { return test.param.name; });
 
 }  // namespace
