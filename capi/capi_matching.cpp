@@ -281,6 +281,29 @@ tsr_status tsr_matcher_replay(tsr_matcher matcher, const char* subscription_id, 
   });
 }
 
+tsr_status tsr_matcher_dead_letters(tsr_matcher matcher, const char* subscription_id, const char* query_json,
+                                    char** out_dead_letters_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    TSR_REQUIRE(subscription_id);
+    const json settings = optional_object(query_json, __func__, "query_json");
+    TSR_REQUIRE(out_dead_letters_json);
+    hand_out(impl.dead_letters(subscription_id, field(settings, "limit", std::size_t{100}, __func__),
+                               field(settings, "token", std::string(), __func__)),
+             out_dead_letters_json);
+  });
+}
+
+tsr_status tsr_matcher_push_pending(tsr_matcher matcher, const char* options_json, char** out_counts_json) {
+  return guarded([&] {
+    auto& impl = matcher_of(matcher, __func__);
+    const json settings = optional_object(options_json, __func__, "options_json");
+    TSR_REQUIRE(out_counts_json);
+    tessera::EventPusher pusher(impl, tessera::PushOptions::from_json(settings));
+    hand_out(pusher.push_pending(), out_counts_json);
+  });
+}
+
 tsr_status tsr_matcher_prune(tsr_matcher matcher, const char* options_json, char** out_counts_json) {
   return guarded([&] {
     auto& impl = matcher_of(matcher, __func__);

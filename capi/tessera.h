@@ -357,7 +357,10 @@ TSR_API tsr_status tsr_matcher_run_logs(tsr_matcher matcher, const char* run_id,
 
 /* Subscribers: each has a cursor and acknowledgements of its own.
  * subscription_json: {"id"?, "model"? (absent: every model),
- * "visibility_timeout"? (seconds, 300), "from_start"?}; out: it as stored. */
+ * "visibility_timeout"? (seconds, 300), "from_start"?}; out: it as stored.
+ * A push subscription adds "webhook": {"url": "https://...", "secret"} or
+ * "sns": {"topic_arn"?} and "max_attempts"?, "backoff_seconds"?,
+ * "max_backoff_seconds"? (docs/matching.md); the secret is never handed out. */
 TSR_API tsr_status tsr_matcher_add_subscription(tsr_matcher matcher, const char* subscription_json,
                                                 char** out_subscription_json);
 TSR_API tsr_status tsr_matcher_delete_subscription(tsr_matcher matcher, const char* subscription_id);
@@ -368,6 +371,16 @@ TSR_API tsr_status tsr_matcher_receive(tsr_matcher matcher, const char* subscrip
 TSR_API tsr_status tsr_matcher_acknowledge(tsr_matcher matcher, const char* subscription_id, int64_t event_id);
 /* Delivers every event from `from_event_id` on to the subscriber again. */
 TSR_API tsr_status tsr_matcher_replay(tsr_matcher matcher, const char* subscription_id, int64_t from_event_id);
+/* A push subscription's dead letters. `query_json` may be NULL or {"limit",
+ * "token"}; out: {"dead_letters": [{"event", "attempts", "error", "failed"}],
+ * "next": token or null}. */
+TSR_API tsr_status tsr_matcher_dead_letters(tsr_matcher matcher, const char* subscription_id, const char* query_json,
+                                            char** out_dead_letters_json);
+/* One pass of an event pusher over every push subscription. `options_json`
+ * may be NULL or {"timeout", "batch", "poll", "allow_loopback", "sns":
+ * {"endpoint", "region", "access_key_id", "secret_access_key",
+ * "session_token"}}; out: {"delivered", "retried", "dead_lettered"}. */
+TSR_API tsr_status tsr_matcher_push_pending(tsr_matcher matcher, const char* options_json, char** out_counts_json);
 
 /* Retention: deletes acknowledged events, ended runs and their logs older than
  * {"older_than_days": n} (default 30; `options_json` may be NULL); nothing

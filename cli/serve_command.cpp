@@ -96,6 +96,10 @@ struct ServeArgs {
   std::size_t runner_concurrency = 4;
   std::string runner_work_dir;
   std::string callback_key_file;
+  // The event pusher of push subscriptions (webhooks, SNS) in this process.
+  bool push = false;
+  PushOptions push_options;
+  std::string push_sns_endpoint;
 };
 
 // Brings every pyramid of a folder up to date with the catalog's item
@@ -166,7 +170,7 @@ void serve(const ServeArgs& args) {
   // The STAC API needs a catalog; the tiles of COGs and the viewer do not.
   const bool stac = !args.no_stac && !args.catalog.empty();
   if (!stac && args.no_tiles && args.packages.storage.empty() && args.services.empty() && !args.models &&
-      !args.runner) {
+      !args.runner && !args.push) {
     throw Error(ErrorCode::kInvalidInput, args.catalog.empty() ? "serve: nothing to serve: --no-tiles without --catalog"
                                                                : "serve: nothing to serve: --no-tiles with --no-stac");
   }
@@ -212,7 +216,7 @@ void serve(const ServeArgs& args) {
   } else if (!args.geoprocessing.tasks_path.empty()) {
     throw Error(ErrorCode::kInvalidInput, "serve: --geoprocessing-tasks needs --services");
   }
-  options.models.enabled = args.models || args.runner;
+  options.models.enabled = args.models || args.runner || args.push;
   if (!args.callback_key_file.empty()) {
     options.models.callback_key = read_callback_key(args.callback_key_file);
   }
@@ -303,6 +307,24 @@ void serve(const ServeArgs& args) {
       }
     });
   }
+  // Push subscriptions' events leave from a thread of their own, never from a request.
+  std::atomic<bool> push_stop{false};
+  std::unique_ptr<Matcher> push_matcher;
+  std::thread push_thread;
+  if (args.push) {
+    push_matcher = std::make_unique<Matcher>(*catalog);
+    PushOptions push_options = args.push_options;
+    if (!args.push_sns_endpoint.empty()) {
+      push_options.sns["endpoint"] = args.push_sns_endpoint;
+    }
+    push_thread = std::thread([&push_matcher, push_options, &push_stop] {
+      try {
+        EventPusher(*push_matcher, push_options).serve(push_stop);
+      } catch (const std::exception& error) {
+        std::cerr << "tessera serve: event pusher stopped: " << error.what() << std::endl;
+      }
+    });
+  }
   std::cout << "http://" << args.host << ":" << port << "/" << std::endl;
   if (!options.browser_dir.empty()) {
     std::cout << "STAC Browser: http://" << args.host << ":" << port << "/browser/" << std::endl;
@@ -314,6 +336,10 @@ void serve(const ServeArgs& args) {
   runner_stop = true;
   if (runner_thread.joinable()) {
     runner_thread.join();
+  }
+  push_stop = true;
+  if (push_thread.joinable()) {
+    push_thread.join();
   }
   // When the server stopped on its own, the signal thread still waits.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
@@ -438,6 +464,24 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--callback-key-file", args->callback_key_file,
                       "File holding the key (at least 32 bytes) run tokens are signed with; share it with a "
                       "`tessera runner --serve-url` of another process (default: a random key)");
+  command->add_flag("--push", args->push,
+                    "Also deliver the events of push subscriptions (webhooks, SNS topics) from this process (implies "
+                    "--models)");
+  command
+      ->add_option("--push-timeout", args->push_options.timeout_seconds, "Seconds each webhook POST may take (--push)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 300.0));
+  command
+      ->add_option("--push-poll", args->push_options.poll_seconds,
+                   "Seconds between passes when no event was due (--push)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
+  command->add_flag("--push-allow-loopback", args->push_options.allow_loopback,
+                    "Also deliver to http://127.0.0.1, http://localhost and loopback addresses (tests)");
+  command->add_option(
+      "--push-sns-endpoint", args->push_sns_endpoint,
+      "SNS endpoint URL for SNS subscriptions (default: AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL or AWS's "
+      "for the region; credentials from the AWS_* variables)");
   add_environment_variables(*command);
   command->callback([args] { serve(*args); });
 }

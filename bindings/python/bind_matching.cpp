@@ -334,7 +334,36 @@ void bind_matching(py::module_& m) {
           py::arg("subscription_id"), py::arg("event_id"))
       .def(
           "replay", [](Matcher& self, const std::string& id, std::int64_t from_event) { self.replay(id, from_event); },
-          py::arg("subscription_id"), py::arg("from_event_id"), "Deliver every event from this id on again.")
+          py::arg("subscription_id"), py::arg("from_event_id"),
+          "Deliver every event from this id on again (a push subscription's dead letters from it included).")
+      .def(
+          "dead_letters",
+          [](const Matcher& self, const std::string& id, std::size_t limit, const std::optional<std::string>& token) {
+            json page;
+            {
+              py::gil_scoped_release release;
+              page = self.dead_letters(id, limit, token.value_or(""));
+            }
+            return from_json(page);
+          },
+          py::arg("subscription_id"), py::arg("limit") = 100, py::arg("token") = py::none(),
+          "A push subscription's dead letters: {'dead_letters': [{'event', 'attempts', 'error', 'failed'}], "
+          "'next': str or None}.")
+      .def(
+          "push_pending",
+          [](Matcher& self, const std::optional<py::dict>& options) {
+            const PushOptions parsed = PushOptions::from_json(options ? to_json(*options) : json::object());
+            json counts;
+            {
+              py::gil_scoped_release release;
+              counts = EventPusher(self, parsed).push_pending();
+            }
+            return from_json(counts);
+          },
+          py::arg("options") = py::none(),
+          "One pass over the push subscriptions (webhooks, SNS topics): {'delivered', 'retried', 'dead_lettered'}. "
+          "options: {timeout, batch, poll, allow_loopback, sns: {endpoint, region, access_key_id, "
+          "secret_access_key, session_token}}.")
       .def(
           "prune",
           [](Matcher& self, double older_than_days) {

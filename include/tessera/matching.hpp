@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -185,6 +186,17 @@ class TESSERA_API Matcher {
   // default 300), "from_start"? (true: from the first event kept; default:
   // from the next event)}. Returns it as stored. Conflict if the id exists,
   // NotFound for an unknown model.
+  // A push subscription also has one of
+  //   "webhook": {"url": "https://...", "secret": at least 16 bytes} (each
+  //     event POSTed, signed: X-Tessera-Signature: sha256=<HMAC-SHA256 hex>;
+  //     http:// only to 127.0.0.1, localhost or [::1], for tests), or
+  //   "sns": {"topic_arn"?} (each event published to the topic; without an
+  //     ARN, to "tessera-model-<model>" of the event's model, created on use),
+  // and "max_attempts"? (1-100, default 5), "backoff_seconds"? (the first
+  // retry's delay, default 10, doubled each attempt), "max_backoff_seconds"?
+  // (default 3600). An EventPusher delivers its events; after max_attempts
+  // failures an event becomes one of its dead letters. The webhook's secret
+  // is never returned.
   nlohmann::json add_subscription(const nlohmann::json& subscription);
   nlohmann::json get_subscription(std::string_view id) const;  // NotFound if absent
   nlohmann::json subscriptions() const;                        // by id
@@ -192,11 +204,18 @@ class TESSERA_API Matcher {
   // Up to `limit` events for the subscriber, oldest first, leased for its
   // visibility timeout: events it received and did not acknowledge in time
   // first, then the ones after its cursor. At least once, per subscriber.
+  // Conflict for a push subscription (its pusher receives them).
   std::vector<MatchEvent> receive(std::string_view subscription, std::size_t limit = 100);
   // NotFound when the event was never delivered to the subscriber; twice is harmless.
   void acknowledge(std::string_view subscription, std::int64_t event_id);
-  // Delivers every event from `from_event_id` on again.
+  // Delivers every event from `from_event_id` on again (dead letters from it
+  // included).
   void replay(std::string_view subscription, std::int64_t from_event_id);
+  // The events a push subscription gave up on, oldest first:
+  // {"dead_letters": [{"event": event JSON, "attempts", "error", "failed"}],
+  //  "next": token or null}; `token` is a previous page's next.
+  nlohmann::json dead_letters(std::string_view subscription, std::size_t limit = 100,
+                              std::string_view token = {}) const;
 
   // --- Retention ------------------------------------------------------------
   // Deletes what is older than `age` and done with: acknowledged events
@@ -227,6 +246,55 @@ class TESSERA_API Matcher {
   nlohmann::json summary(std::string_view model, std::string_view start = {}, std::string_view end = {}) const;
 
   [[nodiscard]] Catalog& catalog() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// --- Push -----------------------------------------------------------------------
+
+struct TESSERA_API PushOptions {
+  double timeout_seconds = 10;  // each webhook POST (SNS calls: their client's own)
+  std::size_t batch = 10;       // events per subscription per pass
+  double poll_seconds = 1;      // serve(): the pause after a pass that delivered nothing
+  // http:// webhooks to 127.0.0.1, localhost or [::1] and connections to
+  // loopback addresses (tests). Otherwise webhooks are https:// and reach
+  // public addresses only.
+  bool allow_loopback = false;
+  // Where and as whom SNS is called: "endpoint", "region", "access_key_id",
+  // "secret_access_key", "session_token"; what is missing comes from the
+  // AWS_* variables (AWS_ENDPOINT_URL_SNS, AWS_REGION, AWS_ACCESS_KEY_ID, ...).
+  std::map<std::string, std::string> sns;
+
+  // {"timeout"?, "batch"?, "poll"?, "allow_loopback"?, "sns"?: {...}};
+  // InvalidInput naming the field.
+  static PushOptions from_json(const nlohmann::json& options);
+};
+
+// Delivers the events of push subscriptions (webhooks, SNS topics) with the
+// subscribers' cursors and leases: each event received for a subscription is
+// POSTed (or published) and acknowledged once the receiver took it (2xx);
+// a failed attempt comes back after the subscription's backoff, doubled each
+// time; after max_attempts failures the event becomes a dead letter. A
+// pusher that dies leaves its events leased: they come back after the
+// visibility timeout, so nothing is lost across restarts (at least once:
+// receivers dedupe by event id). Several pushers may share a catalog.
+class TESSERA_API EventPusher {
+ public:
+  // The matcher must outlive the pusher.
+  explicit EventPusher(Matcher& matcher, PushOptions options = {});
+  ~EventPusher();
+  EventPusher(const EventPusher&) = delete;
+  EventPusher& operator=(const EventPusher&) = delete;
+
+  // One pass over every push subscription; {"delivered", "retried",
+  // "dead_lettered"}: the counts of this pass.
+  nlohmann::json push_pending();
+  // Passes until `stop` is set; a pass that fails (the database gone) is
+  // logged and tried again after poll_seconds.
+  void serve(const std::atomic<bool>& stop);
 
   struct Impl;
 

@@ -75,7 +75,7 @@ class MatchStore {
   virtual void insert_subscription(const nlohmann::json& subscription, std::int64_t cursor) = 0;
   virtual std::optional<nlohmann::json> get_subscription(std::string_view id) = 0;
   virtual std::vector<nlohmann::json> subscriptions() = 0;    // by id
-  virtual bool delete_subscription(std::string_view id) = 0;  // with its deliveries
+  virtual bool delete_subscription(std::string_view id) = 0;  // with its deliveries and dead letters
   // Leases up to `limit` events to the subscriber until `visible_us`: first those delivered to
   // it before, unacknowledged, whose lease has passed; then events after its cursor (of its
   // model, of the matching kinds), moving the cursor. Oldest first; `deliveries` counts this
@@ -85,15 +85,26 @@ class MatchStore {
   // False when the event was never delivered to the subscriber.
   virtual bool acknowledge(std::string_view subscription, std::int64_t event) = 0;
   // Delivers again every event from `from_event` on: the cursor goes back before it and the
-  // deliveries from it are forgotten.
+  // deliveries and dead letters from it are forgotten.
   virtual void replay(std::string_view subscription, std::int64_t from_event) = 0;
   // The largest event id (0 when none).
   virtual std::int64_t last_event_id() = 0;
 
+  // Push subscriptions. The subscriber's unacknowledged delivery of `event` comes back at
+  // `visible_us` (its next attempt).
+  virtual void retry_at(std::string_view subscription, std::int64_t event, std::int64_t visible_us) = 0;
+  // Gives up on a delivery: in one transaction, the delivery becomes a dead letter of the
+  // subscriber (its attempts and the last error), not delivered again until a replay.
+  virtual void dead_letter(std::string_view subscription, std::int64_t event, int attempts, const std::string& error,
+                           std::int64_t now_us) = 0;
+  // The subscriber's dead letters of events after `after_event`, oldest first:
+  // {"event": MatchEvent JSON, "attempts", "error", "failed_us"}.
+  virtual std::vector<nlohmann::json> dead_letters(std::string_view subscription, std::int64_t after_event,
+                                                   std::size_t limit) = 0;
+
   // Retention: deletes acknowledged events acknowledged before `cutoff_us` that every
-  // subscriber has been handed and acknowledged, and runs that ended (a final state) last
-  // changed before it with their logs; never anything pending.
-  // The counts {"events", "runs", "run_logs"}.
+  // subscriber has been handed and acknowledged and none holds as a dead letter, and runs that ended (a final state)
+  // last changed before it with their logs; never anything pending. The counts {"events", "runs", "run_logs"}.
   virtual nlohmann::json prune(std::int64_t cutoff_us) = 0;
 
   // The documents of a model's predictions recorded in [start_us, end_us], oldest first.

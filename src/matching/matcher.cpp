@@ -1,3 +1,4 @@
+#include <charconv>
 #include <limits>
 #include <mutex>
 
@@ -10,6 +11,7 @@
 #include "matching/aoi_index.hpp"
 #include "matching/match_store.hpp"
 #include "matching/predictions.hpp"
+#include "matching/push.hpp"
 #include "tessera/datetime.hpp"
 #include "tessera/error.hpp"
 #include "tessera/geometry.hpp"
@@ -177,6 +179,15 @@ struct Matcher::Impl {
     }
     store->insert_prediction(prediction, now, {std::string(kPredictionReceived), std::string(model), payload.dump()});
     return prediction["id"].get<std::string>();
+  }
+
+  // As stored: the webhook's secret included.
+  json require_subscription(std::string_view id) const {
+    auto found = store->get_subscription(id);
+    if (!found) {
+      throw Error(ErrorCode::kNotFound, fmt::format("subscription '{}' not found", id));
+    }
+    return *found;
   }
 
   json require_model(std::string_view id) const {
@@ -428,20 +439,23 @@ json Matcher::add_subscription(const json& subscription) {
   if (!from_start.is_boolean()) {
     throw Error(ErrorCode::kInvalidInput, "subscription: from_start: must be true or false");
   }
+  matching::read_push_settings(subscription, model.get<std::string>(), stored);
   stored["created"] = format_rfc3339_micros(catalog::outbox_now_micros());
   impl_->store->insert_subscription(stored, from_start.get<bool>() ? 0 : impl_->store->last_event_id());
-  return stored;
+  return matching::without_secrets(std::move(stored));
 }
 
 json Matcher::get_subscription(std::string_view id) const {
-  auto found = impl_->store->get_subscription(id);
-  if (!found) {
-    throw Error(ErrorCode::kNotFound, fmt::format("subscription '{}' not found", id));
-  }
-  return *found;
+  return matching::without_secrets(impl_->require_subscription(id));
 }
 
-json Matcher::subscriptions() const { return impl_->store->subscriptions(); }
+json Matcher::subscriptions() const {
+  json shown = json::array();
+  for (json& subscription : impl_->store->subscriptions()) {
+    shown.push_back(matching::without_secrets(std::move(subscription)));
+  }
+  return shown;
+}
 
 void Matcher::delete_subscription(std::string_view id) {
   if (!impl_->store->delete_subscription(id)) {
@@ -453,7 +467,11 @@ std::vector<MatchEvent> Matcher::receive(std::string_view subscription, std::siz
   if (limit == 0 || limit > kMaxPage) {
     throw Error(ErrorCode::kInvalidInput, fmt::format("receive: limit must be 1 to {}", kMaxPage));
   }
-  const json stored = get_subscription(subscription);
+  const json stored = impl_->require_subscription(subscription);
+  if (matching::is_push_subscription(stored)) {
+    throw Error(ErrorCode::kConflict, fmt::format("subscription '{}' is pushed ({}): its pusher receives its events",
+                                                  subscription, stored.contains("webhook") ? "webhook" : "sns"));
+  }
   const std::int64_t now = catalog::outbox_now_micros();
   const auto lease = static_cast<std::int64_t>(stored["visibility_timeout"].get<double>() * 1e6);
   return impl_->store->receive(subscription, limit, now, now + lease);
@@ -472,6 +490,34 @@ void Matcher::replay(std::string_view subscription, std::int64_t from_event_id) 
     throw Error(ErrorCode::kInvalidInput, "replay: the first event id must be at least 1");
   }
   impl_->store->replay(subscription, from_event_id);
+}
+
+json Matcher::dead_letters(std::string_view subscription, std::size_t limit, std::string_view token) const {
+  if (limit == 0 || limit > kMaxPage) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("dead letters: limit must be 1 to {}", kMaxPage));
+  }
+  impl_->require_subscription(subscription);
+  std::int64_t after = 0;
+  if (!token.empty()) {
+    const auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), after);
+    if (error != std::errc() || end != token.data() + token.size() || after < 0) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("dead letters: token '{}' is not one this service gave", token));
+    }
+  }
+  std::vector<json> letters = impl_->store->dead_letters(subscription, after, limit + 1);
+  json next = nullptr;
+  if (letters.size() > limit) {
+    letters.resize(limit);
+    next = std::to_string(letters.back()["event"]["id"].get<std::int64_t>());
+  }
+  json shown = json::array();
+  for (json& letter : letters) {
+    letter["failed"] = format_rfc3339_micros(letter["failed_us"].get<std::int64_t>());
+    letter.erase("failed_us");
+    shown.push_back(std::move(letter));
+  }
+  return {{"dead_letters", shown}, {"next", next}};
 }
 
 json Matcher::prune(std::chrono::seconds age) {

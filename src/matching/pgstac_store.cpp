@@ -20,7 +20,7 @@ using nlohmann::json;
 namespace {
 
 // tessera's own schema in the pgstac database; pgstac's schema is untouched.
-constexpr std::array<const char*, 10> kSchema = {
+constexpr std::array<const char*, 11> kSchema = {
     "CREATE TABLE IF NOT EXISTS tessera.models (id text PRIMARY KEY, doc jsonb NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tessera.aois (id text PRIMARY KEY, model text NOT NULL, doc jsonb NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tessera.predictions (id text PRIMARY KEY, model text NOT NULL, aoi text NOT NULL, "
@@ -35,7 +35,9 @@ constexpr std::array<const char*, 10> kSchema = {
     "CREATE TABLE IF NOT EXISTS tessera.subscriptions (id text PRIMARY KEY, model text NOT NULL, cursor bigint NOT "
     "NULL, doc jsonb NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tessera.deliveries (subscription text NOT NULL, event bigint NOT NULL, visible_us "
-    "bigint NOT NULL, deliveries integer NOT NULL, acked_us bigint, PRIMARY KEY (subscription, event))"};
+    "bigint NOT NULL, deliveries integer NOT NULL, acked_us bigint, PRIMARY KEY (subscription, event))",
+    "CREATE TABLE IF NOT EXISTS tessera.dead_letters (subscription text NOT NULL, event bigint NOT NULL, attempts "
+    "integer NOT NULL, error text NOT NULL, failed_us bigint NOT NULL, PRIMARY KEY (subscription, event))"};
 
 constexpr const char* kOutboxColumns = "id, kind, subject, payload::text, created_us, deliveries, acked_us";
 
@@ -264,6 +266,7 @@ class PgStore final : public MatchStore {
     bool found = false;
     with_transaction(pool_, [&](PgConnection& connection) {
       connection.exec("DELETE FROM tessera.deliveries WHERE subscription = $1", {std::string(id)});
+      connection.exec("DELETE FROM tessera.dead_letters WHERE subscription = $1", {std::string(id)});
       found =
           PQntuples(connection.exec("DELETE FROM tessera.subscriptions WHERE id = $1 RETURNING id", {std::string(id)})
                         .get()) > 0;
@@ -332,8 +335,10 @@ class PgStore final : public MatchStore {
   void replay(std::string_view subscription, std::int64_t from_event) override {
     with_transaction(pool_, [&](PgConnection& connection) {
       const std::string id(subscription);
-      connection.exec("DELETE FROM tessera.deliveries WHERE subscription = $1 AND event >= $2",
-                      {id, std::to_string(from_event)});
+      for (const char* sql : {"DELETE FROM tessera.deliveries WHERE subscription = $1 AND event >= $2",
+                              "DELETE FROM tessera.dead_letters WHERE subscription = $1 AND event >= $2"}) {
+        connection.exec(sql, {id, std::to_string(from_event)});
+      }
       connection.exec("UPDATE tessera.subscriptions SET cursor = $2 WHERE id = $1 AND cursor >= $3",
                       {id, std::to_string(from_event - 1), std::to_string(from_event)});
     });
@@ -342,6 +347,49 @@ class PgStore final : public MatchStore {
   std::int64_t last_event_id() override {
     auto connection = pool_.acquire();
     return std::stoll(connection->scalar("SELECT coalesce(max(id), 0)::text FROM tessera.outbox", {}).value_or("0"));
+  }
+
+  void retry_at(std::string_view subscription, std::int64_t event, std::int64_t visible_us) override {
+    auto connection = pool_.acquire();
+    connection->exec(
+        "UPDATE tessera.deliveries SET visible_us = $3 WHERE subscription = $1 AND event = $2 AND acked_us IS NULL",
+        {std::string(subscription), std::to_string(event), std::to_string(visible_us)});
+  }
+
+  void dead_letter(std::string_view subscription, std::int64_t event, int attempts, const std::string& error,
+                   std::int64_t now_us) override {
+    with_transaction(pool_, [&](PgConnection& connection) {
+      const std::string id(subscription);
+      connection.exec("DELETE FROM tessera.deliveries WHERE subscription = $1 AND event = $2",
+                      {id, std::to_string(event)});
+      connection.exec(
+          "INSERT INTO tessera.dead_letters (subscription, event, attempts, error, failed_us) VALUES ($1, $2, $3, $4, "
+          "$5) ON CONFLICT (subscription, event) DO UPDATE SET attempts = EXCLUDED.attempts, error = EXCLUDED.error, "
+          "failed_us = EXCLUDED.failed_us",
+          {id, std::to_string(event), std::to_string(attempts), error, std::to_string(now_us)});
+    });
+  }
+
+  std::vector<json> dead_letters(std::string_view subscription, std::int64_t after_event, std::size_t limit) override {
+    auto connection = pool_.acquire();
+    const Result rows = connection->exec(
+        "SELECT o.id, o.kind, o.subject, o.payload::text, o.created_us, l.attempts, l.error, l.failed_us FROM "
+        "tessera.dead_letters l JOIN tessera.outbox o ON o.id = l.event WHERE l.subscription = $1 AND l.event > $2 "
+        "ORDER BY l.event LIMIT $3",
+        {std::string(subscription), std::to_string(after_event), std::to_string(limit)});
+    std::vector<json> letters;
+    for (int row = 0; row < PQntuples(rows.get()); ++row) {
+      const int attempts = std::stoi(PQgetvalue(rows.get(), row, 5));
+      letters.push_back(
+          {{"event", make_event(std::stoll(PQgetvalue(rows.get(), row, 0)), PQgetvalue(rows.get(), row, 1),
+                                PQgetvalue(rows.get(), row, 2), PQgetvalue(rows.get(), row, 3),
+                                std::stoll(PQgetvalue(rows.get(), row, 4)), attempts, false)
+                         .to_json()},
+           {"attempts", attempts},
+           {"error", PQgetvalue(rows.get(), row, 6)},
+           {"failed_us", std::stoll(PQgetvalue(rows.get(), row, 7))}});
+    }
+    return letters;
   }
 
   json prune(std::int64_t cutoff_us) override {
@@ -353,7 +401,8 @@ class PgStore final : public MatchStore {
       counts["events"] = removed(
           "DELETE FROM tessera.outbox WHERE acked_us IS NOT NULL AND acked_us < $1 "
           "AND id <= coalesce((SELECT min(cursor) FROM tessera.subscriptions), id) "
-          "AND id NOT IN (SELECT event FROM tessera.deliveries WHERE acked_us IS NULL) RETURNING id");
+          "AND id NOT IN (SELECT event FROM tessera.deliveries WHERE acked_us IS NULL) "
+          "AND id NOT IN (SELECT event FROM tessera.dead_letters) RETURNING id");
       removed("DELETE FROM tessera.deliveries WHERE acked_us IS NOT NULL AND acked_us < $1 RETURNING event");
       counts["run_logs"] = removed(
           "DELETE FROM tessera.run_logs WHERE run IN (SELECT id FROM tessera.runs WHERE updated_us < $1 AND state IN "

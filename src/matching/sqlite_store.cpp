@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS matching_subscriptions (
 CREATE TABLE IF NOT EXISTS matching_deliveries (
   subscription TEXT NOT NULL, event INTEGER NOT NULL, visible_us INTEGER NOT NULL, deliveries INTEGER NOT NULL,
   acked_us INTEGER, PRIMARY KEY (subscription, event));
+CREATE TABLE IF NOT EXISTS matching_dead_letters (
+  subscription TEXT NOT NULL, event INTEGER NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL,
+  failed_us INTEGER NOT NULL, PRIMARY KEY (subscription, event));
 CREATE TABLE IF NOT EXISTS matching_run_logs (
   run TEXT NOT NULL, seq INTEGER NOT NULL, created_us INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (run, seq));
 )sql";
@@ -287,8 +290,11 @@ class SqliteStore final : public MatchStore {
   bool delete_subscription(std::string_view id) override {
     auto connection = pool_.acquire();
     WriteTransaction transaction(*connection);
-    Statement deliveries = connection->prepare("DELETE FROM matching_deliveries WHERE subscription = ?");
-    deliveries.bind(1, id).run();
+    for (const char* sql : {"DELETE FROM matching_deliveries WHERE subscription = ?",
+                            "DELETE FROM matching_dead_letters WHERE subscription = ?"}) {
+      Statement forget = connection->prepare(sql);
+      forget.bind(1, id).run();
+    }
     Statement subscription = connection->prepare("DELETE FROM matching_subscriptions WHERE id = ?");
     subscription.bind(1, id).run();
     const bool found = connection->changes() > 0;
@@ -358,8 +364,11 @@ class SqliteStore final : public MatchStore {
   void replay(std::string_view subscription, std::int64_t from_event) override {
     auto connection = pool_.acquire();
     WriteTransaction transaction(*connection);
-    Statement forget = connection->prepare("DELETE FROM matching_deliveries WHERE subscription = ? AND event >= ?");
-    forget.bind(1, subscription).bind(2, from_event).run();
+    for (const char* sql : {"DELETE FROM matching_deliveries WHERE subscription = ? AND event >= ?",
+                            "DELETE FROM matching_dead_letters WHERE subscription = ? AND event >= ?"}) {
+      Statement forget = connection->prepare(sql);
+      forget.bind(1, subscription).bind(2, from_event).run();
+    }
     Statement rewind = connection->prepare("UPDATE matching_subscriptions SET cursor = ? WHERE id = ? AND cursor >= ?");
     rewind.bind(1, from_event - 1).bind(2, subscription).bind(3, from_event).run();
     transaction.commit();
@@ -370,6 +379,52 @@ class SqliteStore final : public MatchStore {
     Statement last = connection->prepare("SELECT coalesce(max(id), 0) FROM outbox");
     last.step();
     return last.int64(0);
+  }
+
+  void retry_at(std::string_view subscription, std::int64_t event, std::int64_t visible_us) override {
+    auto connection = pool_.acquire();
+    Statement update = connection->prepare(
+        "UPDATE matching_deliveries SET visible_us = ? WHERE subscription = ? AND event = ? AND acked_us IS NULL");
+    update.bind(1, visible_us).bind(2, subscription).bind(3, event).run();
+  }
+
+  void dead_letter(std::string_view subscription, std::int64_t event, int attempts, const std::string& error,
+                   std::int64_t now_us) override {
+    auto connection = pool_.acquire();
+    WriteTransaction transaction(*connection);
+    Statement close = connection->prepare("DELETE FROM matching_deliveries WHERE subscription = ? AND event = ?");
+    close.bind(1, subscription).bind(2, event).run();
+    Statement record = connection->prepare(
+        "INSERT OR REPLACE INTO matching_dead_letters (subscription, event, attempts, error, failed_us) "
+        "VALUES (?, ?, ?, ?, ?)");
+    record.bind(1, subscription)
+        .bind(2, event)
+        .bind(3, static_cast<std::int64_t>(attempts))
+        .bind(4, error)
+        .bind(5, now_us);
+    record.run();
+    transaction.commit();
+  }
+
+  std::vector<json> dead_letters(std::string_view subscription, std::int64_t after_event, std::size_t limit) override {
+    auto connection = pool_.acquire();
+    Statement select = connection->prepare(
+        "SELECT o.id, o.kind, o.subject, o.payload, o.created_us, l.attempts, l.error, l.failed_us FROM "
+        "matching_dead_letters l JOIN outbox o ON o.id = l.event WHERE l.subscription = ? AND l.event > ? "
+        "ORDER BY l.event LIMIT ?");
+    select.bind(1, subscription).bind(2, after_event).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<json> letters;
+    while (select.step()) {
+      const int attempts = static_cast<int>(select.int64(5));
+      letters.push_back({{"event", make_event(select.int64(0), std::string(select.text(1)), std::string(select.text(2)),
+                                              select.text(3), select.int64(4), attempts, false)
+                                       .to_json()},
+                         {"attempts", attempts},
+                         {"error", std::string(select.text(6))},
+                         {"failed_us", select.int64(7)}});
+    }
+    select.reset();
+    return letters;
   }
 
   json prune(std::int64_t cutoff_us) override {
@@ -385,7 +440,8 @@ class SqliteStore final : public MatchStore {
     counts["events"] = removed(
         "DELETE FROM outbox WHERE acked_us IS NOT NULL AND acked_us < ?1 "
         "AND id <= coalesce((SELECT min(cursor) FROM matching_subscriptions), id) "
-        "AND id NOT IN (SELECT event FROM matching_deliveries WHERE acked_us IS NULL)");
+        "AND id NOT IN (SELECT event FROM matching_deliveries WHERE acked_us IS NULL) "
+        "AND id NOT IN (SELECT event FROM matching_dead_letters)");
     removed("DELETE FROM matching_deliveries WHERE acked_us IS NOT NULL AND acked_us < ?1");
     counts["run_logs"] = removed(
         "DELETE FROM matching_run_logs WHERE run IN (SELECT id FROM matching_runs WHERE updated_us < ?1 AND state IN "

@@ -273,6 +273,18 @@ HttpResponse ModelRoutes::subscription_route(const HttpRequest& request,
     }
     return json_response(200, matcher_.get_subscription(id));
   }
+  if (segments.size() == 3 && segments[2] == "dead-letters") {
+    require_method(request, {"GET"});
+    json page = matcher_.dead_letters(id, limit_of(request), query_or(request, "token"));
+    json links = json::array({{{"rel", "self"}, {"href", base_url(request) + request.path}}});
+    if (page["next"].is_string()) {
+      links.push_back({{"rel", "next"},
+                       {"href", fmt::format("{}{}?limit={}&token={}", base_url(request), request.path,
+                                            limit_of(request), query_escape(page["next"].get<std::string>()))}});
+    }
+    page["links"] = links;
+    return json_response(200, page);
+  }
   if (segments.size() == 3 && segments[2] == "receive") {
     require_method(request, {"POST"});
     write();
@@ -435,8 +447,12 @@ void add_model_openapi(json& paths) {
   json summary = op("Counts, classes, the latest prediction and run counts with the median run time");
   summary["parameters"] = {query_parameter("start", "string"), query_parameter("end", "string")};
   paths["/models/{model}/summary"] = {{"parameters", {path_parameter("model")}}, {"get", summary}};
-  paths["/subscriptions"] = {{"get", op("The subscriptions")},
-                             {"post", op("Subscribe to a model's events (or every model's)", true)}};
+  json subscribe = op("Subscribe to a model's events (or every model's): pulled, or pushed to a webhook or SNS", true);
+  subscribe["description"] =
+      "{\"id\"?, \"model\"?, \"visibility_timeout\"?, \"from_start\"?} and, for a push subscription, "
+      "\"webhook\": {\"url\": https URL, \"secret\": HMAC key} or \"sns\": {\"topic_arn\"?}, with "
+      "\"max_attempts\"?, \"backoff_seconds\"?, \"max_backoff_seconds\"?. The secret is never returned.";
+  paths["/subscriptions"] = {{"get", op("The subscriptions (webhook secrets left out)")}, {"post", subscribe}};
   paths["/subscriptions/{subscription}"] = {{"parameters", {path_parameter("subscription")}},
                                             {"get", op("A subscription")},
                                             {"delete", op("Delete a subscription", true)}};
@@ -449,7 +465,11 @@ void add_model_openapi(json& paths) {
                                                 {"post", op("Acknowledge received events: {\"events\": [ids]}", true)}};
   paths["/subscriptions/{subscription}/replay"] = {
       {"parameters", {path_parameter("subscription")}},
-      {"post", op("Deliver every event from {\"from\": id} on again", true)}};
+      {"post", op("Deliver every event from {\"from\": id} on again (dead letters from it included)", true)}};
+  json dead_letters = op("The events a push subscription gave up on after max_attempts, oldest first");
+  dead_letters["parameters"] = {query_parameter("limit", "integer"), query_parameter("token", "string")};
+  paths["/subscriptions/{subscription}/dead-letters"] = {{"parameters", {path_parameter("subscription")}},
+                                                         {"get", dead_letters}};
 }
 
 }  // namespace tessera::service

@@ -601,11 +601,23 @@ std::string SnsClient::subscribe(const std::string& topic_arn, const std::string
   return parse_xml_member(call(parameters), "SubscriptionArn");
 }
 
-std::string SnsClient::publish(const std::string& topic_arn, const std::string& message, const std::string& subject) {
+std::string SnsClient::publish(const std::string& topic_arn, const std::string& message, const std::string& subject,
+                               const std::map<std::string, std::string>& string_attributes) {
+  if (string_attributes.size() > 10) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("SNS publish: {} message attributes, at most 10", string_attributes.size()));
+  }
   std::vector<std::pair<std::string, std::string>> parameters = {
       {"Action", "Publish"}, {"TopicArn", topic_arn}, {"Message", message}};
   if (!subject.empty()) {
     parameters.emplace_back("Subject", subject);
+  }
+  int entry = 0;
+  for (const auto& [name, value] : string_attributes) {
+    const std::string prefix = fmt::format("MessageAttributes.entry.{}.", ++entry);
+    parameters.emplace_back(prefix + "Name", name);
+    parameters.emplace_back(prefix + "Value.DataType", "String");
+    parameters.emplace_back(prefix + "Value.StringValue", value);
   }
   return parse_xml_member(call(parameters), "MessageId");
 }

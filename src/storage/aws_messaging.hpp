@@ -134,8 +134,10 @@ class SnsClient {
   // `raw_delivery` sends the message without the SNS envelope.
   std::string subscribe(const std::string& topic_arn, const std::string& protocol, const std::string& endpoint,
                         bool raw_delivery = false);
-  // The published message's id.
-  std::string publish(const std::string& topic_arn, const std::string& message, const std::string& subject = {});
+  // The published message's id. `string_attributes`: message attributes of
+  // type String (at most 10, as SNS allows), which reach subscribed queues.
+  std::string publish(const std::string& topic_arn, const std::string& message, const std::string& subject = {},
+                      const std::map<std::string, std::string>& string_attributes = {});
 
  private:
   std::string call(const std::vector<std::pair<std::string, std::string>>& parameters);

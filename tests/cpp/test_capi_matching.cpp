@@ -124,6 +124,44 @@ TEST_F(CApiMatching, SubscriptionsReceiveAcknowledgeReplay) {
   EXPECT_EQ(tsr_matcher_add_subscription(matcher_, "[]", &out), TSR_INVALID_INPUT);
 }
 
+// A webhook nobody answers (the discard port on loopback): one attempt, a
+// dead letter; replay hands it to the pusher again.
+TEST_F(CApiMatching, PushPendingDeadLettersAndReplay) {
+  char* out = nullptr;
+  ASSERT_EQ(tsr_matcher_add_model(matcher_, make_model("p").dump().c_str(), &out), TSR_OK);
+  const std::string model = take(out);
+  const json subscription = {{"id", "hook"},
+                             {"from_start", true},
+                             {"max_attempts", 1},
+                             {"webhook", {{"url", "http://127.0.0.1:9/hook"}, {"secret", "sixteen-bytes-secret"}}}};
+  ASSERT_EQ(tsr_matcher_add_subscription(matcher_, subscription.dump().c_str(), &out), TSR_OK);
+  EXPECT_EQ(take(out).find("sixteen-bytes-secret"), std::string::npos);
+  ASSERT_EQ(tsr_matcher_add_aoi(matcher_, make_aoi(model, square(0, 0, 10)).dump().c_str(), &out), TSR_OK);
+  take(out);
+  ASSERT_EQ(tsr_matcher_load_json(matcher_, make_imagery("a", "imagery", 1, 1).dump().c_str(), nullptr, &out), TSR_OK);
+  take(out);
+  ASSERT_EQ(tsr_matcher_push_pending(matcher_, R"({"allow_loopback": true, "timeout": 2})", &out), TSR_OK);
+  EXPECT_EQ(json::parse(take(out)), (json{{"delivered", 0}, {"retried", 0}, {"dead_lettered", 1}}));
+  ASSERT_EQ(tsr_matcher_dead_letters(matcher_, "hook", nullptr, &out), TSR_OK);
+  const json letters = json::parse(take(out))["dead_letters"];
+  ASSERT_EQ(letters.size(), 1U);
+  EXPECT_EQ(letters[0]["event"]["kind"], "run_requested");
+  EXPECT_EQ(letters[0]["attempts"], 1);
+  EXPECT_EQ(tsr_matcher_receive(matcher_, "hook", 10, &out), TSR_CONFLICT);
+  ASSERT_EQ(tsr_matcher_replay(matcher_, "hook", letters[0]["event"]["id"].get<int64_t>()), TSR_OK);
+  ASSERT_EQ(tsr_matcher_dead_letters(matcher_, "hook", R"({"limit": 10})", &out), TSR_OK);
+  EXPECT_TRUE(json::parse(take(out))["dead_letters"].empty());
+  // Without allow_loopback the http:// webhook is not even tried.
+  ASSERT_EQ(tsr_matcher_push_pending(matcher_, nullptr, &out), TSR_OK);
+  EXPECT_EQ(json::parse(take(out))["dead_lettered"], 1);
+  ASSERT_EQ(tsr_matcher_dead_letters(matcher_, "hook", nullptr, &out), TSR_OK);
+  EXPECT_NE(take(out).find("allows loopback"), std::string::npos);
+  EXPECT_EQ(tsr_matcher_push_pending(matcher_, R"({"batch": 0})", &out), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_matcher_push_pending(matcher_, nullptr, nullptr), TSR_INVALID_INPUT);
+  EXPECT_EQ(tsr_matcher_dead_letters(matcher_, "nobody", nullptr, &out), TSR_NOT_FOUND);
+  EXPECT_EQ(tsr_matcher_dead_letters(matcher_, nullptr, nullptr, &out), TSR_INVALID_INPUT);
+}
+
 TEST_F(CApiMatching, ErrorsAreStatusesWithMessages) {
   char* out = nullptr;
   EXPECT_EQ(tsr_matcher_add_model(matcher_, "{not json", &out), TSR_INVALID_INPUT);

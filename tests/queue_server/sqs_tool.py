@@ -3,6 +3,9 @@
     sqs_tool.py ENDPOINT create NAME          prints the queue URL
     sqs_tool.py ENDPOINT send QUEUE_URL       sends each line of stdin as a message
     sqs_tool.py ENDPOINT drain QUEUE_URL      prints each message left as JSON {"body", "attributes"}, deleting it
+    sqs_tool.py ENDPOINT subscribe QUEUE_URL TOPIC_NAME
+                                              subscribes the queue to the SNS topic (created when missing; raw
+                                              delivery), prints the topic's ARN
 """
 import json
 import sys
@@ -10,9 +13,10 @@ import sys
 import boto3
 
 
-def main(endpoint, command, target):
-    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="tessera",
-                       aws_secret_access_key="tessera-secret")
+def main(endpoint, command, target, topic=None):
+    credentials = {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "tessera",
+                   "aws_secret_access_key": "tessera-secret"}
+    sqs = boto3.client("sqs", **credentials)
     if command == "create":
         print(sqs.create_queue(QueueName=target)["QueueUrl"])
     elif command == "send":
@@ -32,9 +36,16 @@ def main(endpoint, command, target):
                 attributes = {k: v.get("StringValue") for k, v in message.get("MessageAttributes", {}).items()}
                 print(json.dumps({"body": message["Body"], "attributes": attributes}))
                 sqs.delete_message(QueueUrl=target, ReceiptHandle=message["ReceiptHandle"])
+    elif command == "subscribe":
+        sns = boto3.client("sns", **credentials)
+        topic_arn = sns.create_topic(Name=topic)["TopicArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
+                      Attributes={"RawMessageDelivery": "true"})
+        print(topic_arn)
     else:
         sys.exit(f"unknown command {command}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
