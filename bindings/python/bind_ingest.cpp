@@ -4,6 +4,7 @@
 
 #include "bindings.hpp"
 #include "json_convert.hpp"
+#include "python_callable.hpp"
 #include "tessera/error.hpp"
 #include "tessera/ingest.hpp"
 #include "tessera/matching.hpp"
@@ -35,12 +36,13 @@ ItemGeneratorOptions item_generator_of(const py::object& setting) {
   if (!callable.is_none()) {
     options.kind = ItemGeneratorOptions::Kind::kCallable;
     // Called from the loader's threads: it takes the GIL, and its exceptions
-    // become the object's failure (dead-lettered with the message).
-    options.callable = [callable](const std::string& uri, const nlohmann::json& item_like) {
+    // become the object's failure (dead-lettered with the message). Held, so
+    // the options can be copied (reconcile does) with the GIL released.
+    options.callable = [held = hold(callable)](const std::string& uri, const nlohmann::json& item_like) {
       py::gil_scoped_acquire acquire;
       std::string failure;
       try {
-        return to_json(callable(uri, from_json(item_like)));
+        return to_json((*held)(uri, from_json(item_like)));
       } catch (py::error_already_set& error) {
         failure = error.what();
       }
@@ -69,6 +71,7 @@ std::string message_text(const py::handle& message) {
 // as the stub shows them) and the options, and answers in Python.
 template <typename Inputs, typename Run>
 void def_ingest(py::module_& m, const char* name, const char* inputs_name, Run run, const char* doc) {
+  const IngestOptions defaults;
   m.def(
       name,
       [run](Catalog& catalog, const Inputs& inputs, const std::string& mode, std::size_t batch_size,
@@ -91,8 +94,8 @@ void def_ingest(py::module_& m, const char* name, const char* inputs_name, Run r
       },
       py::arg("catalog"), py::arg(inputs_name), py::arg("mode") = "upsert", py::arg("batch_size") = 500,
       py::arg("dead_letter") = py::none(), py::arg("storage_options") = py::none(), py::arg("parallel_fetches") = 16,
-      py::arg("matcher") = py::none(), py::arg("max_message_bytes") = IngestOptions{}.max_message_bytes,
-      py::arg("max_object_bytes") = IngestOptions{}.max_object_bytes, py::arg("item_generator") = py::none(), doc);
+      py::arg("matcher") = py::none(), py::arg("max_message_bytes") = defaults.max_message_bytes,
+      py::arg("max_object_bytes") = defaults.max_object_bytes, py::arg("item_generator") = py::none(), doc);
 }
 
 }  // namespace
@@ -159,7 +162,8 @@ void bind_ingest(py::module_& m) {
       "per source file or object. With a Matcher, each match writes a run_requested event with its item. "
       "`item_generator` (as for run_loader) makes items of the rasters found (.tif, ...): a callable (uri, "
       "item_like) -> item, or a dict {'kind': 'builtin' | 'command', 'collection', 'cog_prefix', 'command': [...], "
-      "..., 'callable'}; without it a raster file given as a source fails.");
+      "..., 'callable'}; without it, rasters in folders and prefixes are passed over and a raster given as a "
+      "source fails.");
   def_ingest<py::list>(
       m, "ingest_messages", "messages",
       [](Catalog& catalog, const py::list& messages, const IngestOptions& options) {
