@@ -52,17 +52,15 @@ tessera::IngestOptions ingest_options_of(const tsr_ingest_options* options) {
     parsed.max_object_bytes = options->max_object_bytes;
   }
   if (options->storage_options_json != nullptr) {
-    const json settings = json::parse(options->storage_options_json, nullptr, false);
-    if (!settings.is_object()) {
-      throw Error(ErrorCode::kInvalidInput, "tsr_ingest_options.storage_options_json: expected a JSON object");
+    parsed.storage_options = storage_options_of(json::parse(options->storage_options_json, nullptr, false),
+                                                "tsr_ingest_options.storage_options_json");
+  }
+  if (options->version >= 3 && options->item_generator_json != nullptr) {
+    const json settings = json::parse(options->item_generator_json, nullptr, false);
+    if (settings.is_discarded()) {
+      throw Error(ErrorCode::kInvalidInput, "tsr_ingest_options.item_generator_json: not valid JSON");
     }
-    for (const auto& [name, value] : settings.items()) {
-      if (!value.is_string()) {
-        throw Error(ErrorCode::kInvalidInput,
-                    "tsr_ingest_options.storage_options_json: '" + name + "' is not a string");
-      }
-      parsed.storage_options[name] = value.get<std::string>();
-    }
+    parsed.item_generator = tessera::ItemGeneratorOptions::from_json(settings);
   }
   return parsed;
 }
@@ -87,7 +85,7 @@ tsr_status tsr_ingest_options_init(tsr_ingest_options* options, unsigned int ver
       throw Error(ErrorCode::kInvalidInput, "tsr_ingest_options_init: unknown version");
     }
     const tessera::IngestOptions defaults;
-    // A caller built against version 1 has a shorter struct: only its fields are written.
+    // A caller built against an older version has a shorter struct: only its fields are written.
     options->version = version;
     options->mode = "upsert";
     options->batch_size = defaults.batch_size;
@@ -97,6 +95,9 @@ tsr_status tsr_ingest_options_init(tsr_ingest_options* options, unsigned int ver
     if (version >= 2) {
       options->max_message_bytes = defaults.max_message_bytes;
       options->max_object_bytes = defaults.max_object_bytes;
+    }
+    if (version >= 3) {
+      options->item_generator_json = nullptr;
     }
   });
 }

@@ -234,7 +234,7 @@ TSR_API tsr_status tsr_catalog_refresh(tsr_catalog catalog);
 
 /* ---- Ingest ------------------------------------------------------------- */
 
-#define TSR_INGEST_OPTIONS_VERSION 2
+#define TSR_INGEST_OPTIONS_VERSION 3
 
 typedef struct tsr_ingest_options {
   unsigned int version;             /* TSR_INGEST_OPTIONS_VERSION */
@@ -247,6 +247,12 @@ typedef struct tsr_ingest_options {
   size_t max_message_bytes;
   /* Version 2: a larger fetched object fails unread; default 256 MiB. */
   size_t max_object_bytes;
+  /* Version 3: what makes items of raster files and objects (a .tif in a
+   * folder or prefix, an S3 event for one), as JSON: {"kind": "builtin" |
+   * "command" | "none", "collection", "cog_prefix", "statistics", "command":
+   * [argv...], "timeout_seconds", "max_output_bytes", "raster_extensions":
+   * [...]} (docs/ingest.md); NULL: none, rasters fail. */
+  const char* item_generator_json;
 } tsr_ingest_options;
 
 TSR_API tsr_status tsr_ingest_options_init(tsr_ingest_options* options, unsigned int version);

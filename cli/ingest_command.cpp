@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "item_generator_flags.hpp"
 #include "progress.hpp"
 #include "tessera/error.hpp"
 #include "tessera/ingest.hpp"
@@ -18,6 +19,7 @@ void add_ingest_command(CLI::App& app) {
     std::string dead_letter;
     bool messages = false;
     bool quiet = false;
+    GeneratorArgs generator;
   };
   auto args = std::make_shared<Args>();
   auto* command = app.add_subcommand(
@@ -30,12 +32,14 @@ void add_ingest_command(CLI::App& app) {
   command->add_option("--dead-letter", args->dead_letter, "Where failures go: a storage URI/folder or a .ndjson file");
   command->add_flag("--messages", args->messages, "SOURCES are ndjson files of queue messages, one per line");
   command->add_flag("-q,--quiet", args->quiet, "No progress");
+  add_generator_flags(command, args->generator);
   command->callback([args] {
     auto catalog = Catalog::open(args->catalog);
     IngestOptions options;
     options.mode = load_mode_from_name(args->mode);
     options.batch_size = args->batch_size;
     options.dead_letter = args->dead_letter;
+    options.item_generator = generator_of(args->generator);
     ProgressBar bar("ingest", 0, !args->quiet);
     options.progress = [&bar](std::size_t done) { bar.update(done); };
     IngestReport report;

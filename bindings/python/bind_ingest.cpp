@@ -4,6 +4,7 @@
 
 #include "bindings.hpp"
 #include "json_convert.hpp"
+#include "python_callable.hpp"
 #include "tessera/error.hpp"
 #include "tessera/ingest.hpp"
 #include "tessera/matching.hpp"
@@ -11,24 +12,6 @@
 
 namespace tessera::python {
 namespace {
-
-IngestOptions make_options(const std::string& mode, std::size_t batch_size,
-                           const std::optional<std::string>& dead_letter,
-                           const std::optional<StorageOptions>& storage_options, std::size_t parallel_fetches,
-                           const Matcher* matcher, std::size_t max_message_bytes, std::size_t max_object_bytes) {
-  IngestOptions options;
-  options.max_message_bytes = max_message_bytes;
-  options.max_object_bytes = max_object_bytes;
-  options.mode = load_mode_from_name(mode);
-  options.batch_size = batch_size;
-  options.dead_letter = dead_letter.value_or("");
-  options.storage_options = storage_options.value_or(StorageOptions{});
-  options.parallel_fetches = parallel_fetches;
-  if (matcher != nullptr) {
-    options.outbox = matcher->outbox_hook();
-  }
-  return options;
-}
 
 // `item_generator`: None, a callable (uri, item_like) -> item, or a dict of
 // ItemGeneratorOptions settings whose optional "callable" member is one.
@@ -53,12 +36,13 @@ ItemGeneratorOptions item_generator_of(const py::object& setting) {
   if (!callable.is_none()) {
     options.kind = ItemGeneratorOptions::Kind::kCallable;
     // Called from the loader's threads: it takes the GIL, and its exceptions
-    // become the object's failure (dead-lettered with the message).
-    options.callable = [callable](const std::string& uri, const nlohmann::json& item_like) {
+    // become the object's failure (dead-lettered with the message). Held, so
+    // the options can be copied (reconcile does) with the GIL released.
+    options.callable = [held = hold(callable)](const std::string& uri, const nlohmann::json& item_like) {
       py::gil_scoped_acquire acquire;
       std::string failure;
       try {
-        return to_json(callable(uri, from_json(item_like)));
+        return to_json((*held)(uri, from_json(item_like)));
       } catch (py::error_already_set& error) {
         failure = error.what();
       }
@@ -80,6 +64,38 @@ std::string message_text(const py::handle& message) {
     return to_json(message).dump();
   }
   throw Error(ErrorCode::kInvalidInput, "ingest_messages: each message must be a str, bytes or dict");
+}
+
+// Defines ingest or ingest_messages: `name`(catalog, <inputs_name>, <the
+// IngestOptions keywords both take>). `run` gets the inputs (typed Inputs,
+// as the stub shows them) and the options, and answers in Python.
+template <typename Inputs, typename Run>
+void def_ingest(py::module_& m, const char* name, const char* inputs_name, Run run, const char* doc) {
+  const IngestOptions defaults;
+  m.def(
+      name,
+      [run](Catalog& catalog, const Inputs& inputs, const std::string& mode, std::size_t batch_size,
+            const std::optional<std::string>& dead_letter, const std::optional<StorageOptions>& storage_options,
+            std::size_t parallel_fetches, const optional_ref<const Matcher>& matcher, std::size_t max_message_bytes,
+            std::size_t max_object_bytes, const py::object& item_generator) {
+        IngestOptions options;
+        options.max_message_bytes = max_message_bytes;
+        options.max_object_bytes = max_object_bytes;
+        options.mode = load_mode_from_name(mode);
+        options.batch_size = batch_size;
+        options.dead_letter = dead_letter.value_or("");
+        options.storage_options = storage_options.value_or(StorageOptions{});
+        options.parallel_fetches = parallel_fetches;
+        if (const Matcher* outbox = pointer_of(matcher); outbox != nullptr) {
+          options.outbox = outbox->outbox_hook();
+        }
+        options.item_generator = item_generator_of(item_generator);
+        return run(catalog, inputs, options);
+      },
+      py::arg("catalog"), py::arg(inputs_name), py::arg("mode") = "upsert", py::arg("batch_size") = 500,
+      py::arg("dead_letter") = py::none(), py::arg("storage_options") = py::none(), py::arg("parallel_fetches") = 16,
+      py::arg("matcher") = py::none(), py::arg("max_message_bytes") = defaults.max_message_bytes,
+      py::arg("max_object_bytes") = defaults.max_object_bytes, py::arg("item_generator") = py::none(), doc);
 }
 
 }  // namespace
@@ -124,12 +140,9 @@ void bind_ingest(py::module_& m) {
       },
       py::arg("src"), py::arg("dst"), py::arg("storage_options") = py::none(),
       "Convert a raster to a Cloud-Optimized GeoTIFF at a local path or storage URI (file://, s3://).");
-  m.def(
-      "ingest",
-      [](Catalog& catalog, const py::object& sources, const std::string& mode, std::size_t batch_size,
-         const std::optional<std::string>& dead_letter, const std::optional<StorageOptions>& storage_options,
-         std::size_t parallel_fetches, const optional_ref<const Matcher>& matcher, std::size_t max_message_bytes,
-         std::size_t max_object_bytes) {
+  def_ingest<py::object>(
+      m, "ingest", "sources",
+      [](Catalog& catalog, const py::object& sources, const IngestOptions& options) {
         std::vector<std::string> paths;
         if (py::isinstance<py::str>(sources) || py::hasattr(sources, "__fspath__")) {
           paths.push_back(py::str(py::module_::import("os").attr("fspath")(sources)).cast<std::string>());
@@ -138,8 +151,6 @@ void bind_ingest(py::module_& m) {
             paths.push_back(py::str(py::module_::import("os").attr("fspath")(source)).cast<std::string>());
           }
         }
-        const IngestOptions options = make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches,
-                                                   pointer_of(matcher), max_message_bytes, max_object_bytes);
         IngestReport report;
         {
           py::gil_scoped_release release;
@@ -147,24 +158,19 @@ void bind_ingest(py::module_& m) {
         }
         return from_json(report.to_json());
       },
-      py::arg("catalog"), py::arg("sources"), py::arg("mode") = "upsert", py::arg("batch_size") = 500,
-      py::arg("dead_letter") = py::none(), py::arg("storage_options") = py::none(), py::arg("parallel_fetches") = 16,
-      py::arg("matcher") = py::none(), py::arg("max_message_bytes") = IngestOptions{}.max_message_bytes,
-      py::arg("max_object_bytes") = IngestOptions{}.max_object_bytes,
       "Load items from files, folders and storage prefixes (file:// or s3://). Returns a report with one result "
-      "per source file or object. With a Matcher, each match writes a run_requested event with its item.");
-  m.def(
-      "ingest_messages",
-      [](Catalog& catalog, const py::list& messages, const std::string& mode, std::size_t batch_size,
-         const std::optional<std::string>& dead_letter, const std::optional<StorageOptions>& storage_options,
-         std::size_t parallel_fetches, const optional_ref<const Matcher>& matcher, std::size_t max_message_bytes,
-         std::size_t max_object_bytes) {
+      "per source file or object. With a Matcher, each match writes a run_requested event with its item. "
+      "`item_generator` (as for run_loader) makes items of the rasters found (.tif, ...): a callable (uri, "
+      "item_like) -> item, or a dict {'kind': 'builtin' | 'command', 'collection', 'cog_prefix', 'command': [...], "
+      "..., 'callable'}; without it, rasters in folders and prefixes are passed over and a raster given as a "
+      "source fails.");
+  def_ingest<py::list>(
+      m, "ingest_messages", "messages",
+      [](Catalog& catalog, const py::list& messages, const IngestOptions& options) {
         std::vector<std::string> texts;
         for (const auto& message : messages) {
           texts.push_back(message_text(message));
         }
-        const IngestOptions options = make_options(mode, batch_size, dead_letter, storage_options, parallel_fetches,
-                                                   pointer_of(matcher), max_message_bytes, max_object_bytes);
         IngestReport report;
         {
           py::gil_scoped_release release;
@@ -172,12 +178,8 @@ void bind_ingest(py::module_& m) {
         }
         return from_json(report.to_json()["results"]);
       },
-      py::arg("catalog"), py::arg("messages"), py::arg("mode") = "upsert", py::arg("batch_size") = 500,
-      py::arg("dead_letter") = py::none(), py::arg("storage_options") = py::none(), py::arg("parallel_fetches") = 16,
-      py::arg("matcher") = py::none(), py::arg("max_message_bytes") = IngestOptions{}.max_message_bytes,
-      py::arg("max_object_bytes") = IngestOptions{}.max_object_bytes,
       "Load queue messages (STAC Items, S3 event notifications, SNS envelopes, dead-letter records). Returns one "
-      "result per message.");
+      "result per message. `item_generator` (as for ingest) makes items of the rasters S3 events name.");
   m.def(
       "validate",
       [](Catalog& catalog, const py::object& items) {

@@ -10,10 +10,14 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
+
+#include "tessera/error.hpp"
 
 extern char** environ;
 
@@ -21,28 +25,20 @@ namespace tessera::core {
 
 namespace {
 
-// Closes a file descriptor once.
-struct Fd {
-  int fd = -1;
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-};
-
 struct SpawnActions {
   posix_spawn_file_actions_t actions;
   SpawnActions() { posix_spawn_file_actions_init(&actions); }
   ~SpawnActions() { posix_spawn_file_actions_destroy(&actions); }
+  SpawnActions(const SpawnActions&) = delete;
+  SpawnActions& operator=(const SpawnActions&) = delete;
 };
 
 struct SpawnAttributes {
   posix_spawnattr_t attributes;
   SpawnAttributes() { posix_spawnattr_init(&attributes); }
   ~SpawnAttributes() { posix_spawnattr_destroy(&attributes); }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
 };
 
 // A child that stops reading its stdin makes a write fail with EPIPE instead
@@ -98,68 +94,88 @@ std::vector<std::string> current_environment() {
   return variables;
 }
 
-// Reads what is there into `into`, keeping at most `limit` bytes. False at
-// the end of the stream.
-bool drain(int fd, std::string& into, std::size_t limit, bool& truncated) {
-  char buffer[8192];
+// A pipe whose ends close on exec: {read end, write end}.
+std::pair<int, int> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    throw Error(ErrorCode::kIo, fmt::format("pipe: {}", std::strerror(errno)));
+  }
+  return {fds[0], fds[1]};
+}
+
+// This process's ends never block: their owner polls.
+void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+}  // namespace
+
+void ChildProcess::Fd::reset() {
+  if (fd >= 0) {
+    ::close(fd);
+    fd = -1;
+  }
+}
+
+ChildProcess::ReadResult ChildProcess::read_some(int fd, std::string& into, std::size_t limit, std::size_t& kept,
+                                                 bool& truncated) {
+  char buffer[65536];  // a whole default pipe buffer at once
   for (;;) {
     const ssize_t count = ::read(fd, buffer, sizeof buffer);
     if (count < 0 && errno == EINTR) {
       continue;
     }
-    if (count <= 0) {
-      return false;
+    if (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return ReadResult::kNothing;
     }
-    const std::size_t room = limit > into.size() ? limit - into.size() : 0;
+    if (count <= 0) {
+      return ReadResult::kEnd;
+    }
+    const std::size_t room = limit > kept ? limit - kept : 0;
     const auto size = static_cast<std::size_t>(count);
+    const std::size_t taken = std::min(room, size);
     truncated = truncated || size > room;
-    into.append(buffer, std::min(room, size));
-    return true;
+    into.append(buffer, taken);
+    kept += taken;
+    return ReadResult::kData;
   }
 }
 
-}  // namespace
-
-ChildProcessResult run_child_process(const ChildProcessRequest& request) {
-  ChildProcessResult result;
-  const auto started = std::chrono::steady_clock::now();
+ChildProcess::ChildProcess(const ChildProcessRequest& request)
+    : input_text_(request.input),
+      max_output_bytes_(request.max_output_bytes),
+      max_error_bytes_(request.max_error_bytes) {
   if (request.argv.empty()) {
-    result.start_error = "no command";
-    return result;
+    throw Error(ErrorCode::kInvalidInput, "no command");
   }
-  int output_fds[2];
-  int error_fds[2];
-  int input_fds[2];
-  if (::pipe2(output_fds, O_CLOEXEC) != 0) {
-    result.start_error = fmt::format("pipe: {}", std::strerror(errno));
-    return result;
+  // The child's ends, closed here once it has them.
+  Fd output_write;
+  Fd error_write;
+  Fd input_read;
+  std::tie(output_pipe_.fd, output_write.fd) = make_pipe();
+  set_nonblocking(output_pipe_.fd);
+  if (!request.merge_stderr) {
+    std::tie(error_pipe_.fd, error_write.fd) = make_pipe();
+    set_nonblocking(error_pipe_.fd);
   }
-  Fd output_read{output_fds[0]};
-  Fd output_write{output_fds[1]};
-  if (::pipe2(error_fds, O_CLOEXEC) != 0) {
-    result.start_error = fmt::format("pipe: {}", std::strerror(errno));
-    return result;
+  if (!input_text_.empty()) {
+    std::tie(input_read.fd, input_pipe_.fd) = make_pipe();
+    set_nonblocking(input_pipe_.fd);
   }
-  Fd error_read{error_fds[0]};
-  Fd error_write{error_fds[1]};
-  if (::pipe2(input_fds, O_CLOEXEC) != 0) {
-    result.start_error = fmt::format("pipe: {}", std::strerror(errno));
-    return result;
-  }
-  Fd input_read{input_fds[0]};
-  Fd input_write{input_fds[1]};
   SpawnActions actions;
-  posix_spawn_file_actions_adddup2(&actions.actions, input_read.fd, STDIN_FILENO);
+  if (input_read.fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions.actions, input_read.fd, STDIN_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions.actions, output_write.fd, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions.actions, request.merge_stderr ? output_write.fd : error_write.fd,
                                    STDERR_FILENO);
-  SpawnAttributes attributes;
-  // Its own process group, so a timeout kills whatever it started too.
-  posix_spawnattr_setflags(&attributes.attributes, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attributes.attributes, 0);
   if (!request.work_dir.empty()) {
     posix_spawn_file_actions_addchdir_np(&actions.actions, request.work_dir.c_str());
   }
+  SpawnAttributes attributes;
+  // Its own process group, so ending it kills whatever it started too.
+  posix_spawnattr_setflags(&attributes.attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes.attributes, 0);
   std::vector<char*> argv;
   for (const auto& argument : request.argv) {
     argv.push_back(const_cast<char*>(argument.c_str()));
@@ -176,94 +192,138 @@ ChildProcessResult run_child_process(const ChildProcessRequest& request) {
   if (program.find('/') == std::string::npos) {
     program = find_on_path(program, environment);
   }
-  pid_t pid = 0;
+  started_ = std::chrono::steady_clock::now();
+  deadline_ = started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(request.timeout_seconds));
   const int spawned = program.empty() ? ENOENT
-                                      : ::posix_spawn(&pid, program.c_str(), &actions.actions, &attributes.attributes,
+                                      : ::posix_spawn(&pid_, program.c_str(), &actions.actions, &attributes.attributes,
                                                       argv.data(), envp.data());
-  output_write.reset();
-  error_write.reset();
-  input_read.reset();
   if (spawned != 0) {
-    result.start_error = fmt::format("cannot start '{}': {}", request.argv[0], std::strerror(spawned));
+    pid_ = 0;
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("cannot start '{}': {}", request.argv[0], std::strerror(spawned)));
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) {
+    end();
+  }
+}
+
+bool ChildProcess::transfer(int wait_ms) {
+  // Closed streams are -1, which poll passes over; with none left it only waits.
+  pollfd fds[3] = {{output_pipe_.fd, POLLIN, 0}, {error_pipe_.fd, POLLIN, 0}, {input_pipe_.fd, POLLOUT, 0}};
+  if (::poll(fds, 3, wait_ms) <= 0) {
+    return false;
+  }
+  if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && read_output() == ReadResult::kEnd) {
+    output_pipe_.reset();
+  }
+  if ((fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && read_error() == ReadResult::kEnd) {
+    error_pipe_.reset();
+  }
+  if ((fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+    const SigpipeBlock no_sigpipe;
+    const ssize_t count = ::write(input_pipe_.fd, input_text_.data() + written_, input_text_.size() - written_);
+    if (count > 0) {
+      written_ += static_cast<std::size_t>(count);
+    }
+    // All written, or the child closed its stdin: it has what it takes.
+    if (written_ == input_text_.size() || (count < 0 && errno != EAGAIN && errno != EINTR)) {
+      input_pipe_.reset();
+    }
+  }
+  return output_pipe_.fd >= 0 || error_pipe_.fd >= 0 || input_pipe_.fd >= 0;
+}
+
+bool ChildProcess::exited() const {
+  if (exit_code_) {
+    return true;
+  }
+  siginfo_t info{};
+  int waited = 0;
+  do {
+    waited = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
+  } while (waited < 0 && errno == EINTR);
+  return waited < 0 || info.si_pid == pid_;
+}
+
+int ChildProcess::end() {
+  if (exit_code_) {
+    return *exit_code_;
+  }
+  ::kill(-pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  input_pipe_.reset();
+  // What the group wrote before it died: the pipes hold at most their
+  // buffers now (a bounded number of reads, should something that left the
+  // group still write).
+  for (int read = 0; read < 64 && output_pipe_.fd >= 0; ++read) {
+    const ReadResult got = read_output();
+    if (got == ReadResult::kEnd) {
+      output_pipe_.reset();
+    } else if (got == ReadResult::kNothing) {
+      break;
+    }
+  }
+  for (int read = 0; read < 64 && error_pipe_.fd >= 0; ++read) {
+    const ReadResult got = read_error();
+    if (got == ReadResult::kEnd) {
+      error_pipe_.reset();
+    } else if (got == ReadResult::kNothing) {
+      break;
+    }
+  }
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+  return *exit_code_;
+}
+
+ChildProcess::ReadResult ChildProcess::read_output() {
+  return read_some(output_pipe_.fd, output_, max_output_bytes_, output_kept_, output_truncated_);
+}
+
+ChildProcess::ReadResult ChildProcess::read_error() {
+  std::size_t kept = error_.size();  // stderr is never taken
+  return read_some(error_pipe_.fd, error_, max_error_bytes_, kept, error_truncated_);
+}
+
+std::string ChildProcess::take_output() { return std::exchange(output_, {}); }
+
+ChildProcessResult run_child_process(const ChildProcessRequest& request) {
+  ChildProcessResult result;
+  std::optional<ChildProcess> child;
+  try {
+    child.emplace(request);
+  } catch (const Error& error) {
+    result.start_error = error.what();
     return result;
   }
-  ::fcntl(input_write.fd, F_SETFL, ::fcntl(input_write.fd, F_GETFL) | O_NONBLOCK);
-  std::size_t written = 0;
-  if (request.input.empty()) {
-    input_write.reset();
-  }
-  SigpipeBlock no_sigpipe;
-  const auto deadline = started + std::chrono::duration<double>(request.timeout_seconds);
-  bool error_truncated = false;
-  // Whether the child has exited, without reaping it: its pid (the group's id)
-  // must stay taken until the group is killed below.
-  const auto exited = [&] {
-    siginfo_t info{};
-    int waited = 0;
-    do {
-      waited = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
-    } while (waited < 0 && errno == EINTR);
-    return waited < 0 || info.si_pid == pid;
-  };
   // Until the child exits or the time is up. Short polls: a child that exits
   // while something it started keeps the output open is noticed within 50 ms.
   for (;;) {
     const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        std::chrono::duration_cast<std::chrono::milliseconds>(child->deadline() - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      result.timed_out = !exited();
+      result.timed_out = !child->exited();
       break;
     }
     const int wait_ms = static_cast<int>(std::min<std::int64_t>(left.count() + 1, 50));
-    pollfd fds[3] = {{output_read.fd, POLLIN, 0}, {error_read.fd, POLLIN, 0}, {input_write.fd, POLLOUT, 0}};
-    const int ready = ::poll(fds, 3, wait_ms);
-    if (ready > 0) {
-      if ((fds[0].revents & (POLLIN | POLLHUP)) != 0 &&
-          !drain(output_read.fd, result.output, request.max_output_bytes, result.output_truncated)) {
-        output_read.reset();
-      }
-      if ((fds[1].revents & (POLLIN | POLLHUP)) != 0 &&
-          !drain(error_read.fd, result.error, request.max_error_bytes, error_truncated)) {
-        error_read.reset();
-      }
-      if ((fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-        const ssize_t count = ::write(input_write.fd, request.input.data() + written, request.input.size() - written);
-        if (count > 0) {
-          written += static_cast<std::size_t>(count);
-        }
-        // All written, or the child closed its stdin: it has what it takes.
-        if (written == request.input.size() || (count < 0 && errno != EAGAIN && errno != EINTR)) {
-          input_write.reset();
-        }
-      }
-      if (output_read.fd >= 0 || error_read.fd >= 0 || input_write.fd >= 0) {
-        continue;
-      }
-    }
-    if (exited()) {
+    if (!child->transfer(wait_ms) && child->exited()) {
       break;
     }
   }
-  // Whatever the run started dies with it: the whole process group, on a
-  // timeout and after a normal exit alike.
-  ::kill(-pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  // What the group wrote before it died.
-  for (Fd* stream : {&output_read, &error_read}) {
-    std::string& into = stream == &output_read ? result.output : result.error;
-    const std::size_t limit = stream == &output_read ? request.max_output_bytes : request.max_error_bytes;
-    bool& truncated = stream == &output_read ? result.output_truncated : error_truncated;
-    pollfd poll_fd{stream->fd, POLLIN, 0};
-    while (stream->fd >= 0 && ::poll(&poll_fd, 1, 0) > 0 && (poll_fd.revents & POLLIN) != 0 &&
-           drain(stream->fd, into, limit, truncated)) {
-    }
-  }
+  // Whatever the run started dies with it, after a normal exit too.
+  const int exit_code = child->end();
   if (!result.timed_out) {
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+    result.exit_code = exit_code;
   }
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.output = child->take_output();
+  result.output_truncated = child->output_truncated();
+  result.error = child->error();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - child->started()).count();
   return result;
 }
 

@@ -30,6 +30,35 @@ void check_version(std::optional<std::int64_t> stored) {
   }
 }
 
+// Where a keyset page starts: after this (source, collection, item_id), or
+// at it for the first page.
+struct PageStart {
+  std::string source;
+  std::string collection;
+  std::string item_id;
+  bool first = true;
+};
+
+// SourceRecords::scan over keyset pages: `page_at` reads the (at most `page`)
+// records from a start on, each page is visited with no connection held,
+// until a short page.
+void scan_pages(const std::string& prefix, std::size_t page,
+                const std::function<std::vector<SourceRecord>(const PageStart&)>& page_at,
+                const std::function<void(const std::vector<SourceRecord>&)>& visit) {
+  PageStart start{prefix, "", "", true};
+  while (true) {
+    const std::vector<SourceRecord> records = page_at(start);
+    if (records.empty()) {
+      return;
+    }
+    start = {records.back().source, records.back().collection, records.back().item_id, false};
+    visit(records);
+    if (records.size() < page) {
+      return;
+    }
+  }
+}
+
 // --- SQLite -------------------------------------------------------------------
 
 using catalog::sqlite::Connection;
@@ -176,42 +205,28 @@ class SqliteRecords final : public SourceRecords {
 
   void scan(const std::string& prefix, const std::string& token, std::size_t page,
             const std::function<void(const std::vector<SourceRecord>&)>& visit) override {
-    // Keyset pages: each query starts after the last row of the previous one.
-    std::string after_source = prefix;
-    std::string after_collection;
-    std::string after_id;
-    bool first = true;
-    while (true) {
-      std::vector<SourceRecord> records;
-      {
-        auto connection = pool_.acquire();
-        auto& query = connection->cached(fmt::format(
-            "SELECT {} FROM ingest_sources WHERE removed = 0 AND seen != ?6 AND substr(source, 1, length(?1)) = ?1 "
-            "AND (source, collection, item_id) {} (?2, ?3, ?4) ORDER BY source, collection, item_id LIMIT ?5",
-            kColumns, first ? ">=" : ">"));
-        query.bind(1, prefix)
-            .bind(2, after_source)
-            .bind(3, after_collection)
-            .bind(4, after_id)
-            .bind(5, static_cast<std::int64_t>(page))
-            .bind(6, token);
-        while (query.step()) {
-          records.push_back(sqlite_record(query));
-        }
-        query.reset();
-      }
-      if (records.empty()) {
-        return;
-      }
-      first = false;
-      after_source = records.back().source;
-      after_collection = records.back().collection;
-      after_id = records.back().item_id;
-      visit(records);
-      if (records.size() < page) {
-        return;
-      }
-    }
+    scan_pages(
+        prefix, page,
+        [&](const PageStart& after) {
+          std::vector<SourceRecord> records;
+          auto connection = pool_.acquire();
+          auto& query = connection->cached(fmt::format(
+              "SELECT {} FROM ingest_sources WHERE removed = 0 AND seen != ?6 AND substr(source, 1, length(?1)) = ?1 "
+              "AND (source, collection, item_id) {} (?2, ?3, ?4) ORDER BY source, collection, item_id LIMIT ?5",
+              kColumns, after.first ? ">=" : ">"));
+          query.bind(1, prefix)
+              .bind(2, after.source)
+              .bind(3, after.collection)
+              .bind(4, after.item_id)
+              .bind(5, static_cast<std::int64_t>(page))
+              .bind(6, token);
+          while (query.step()) {
+            records.push_back(sqlite_record(query));
+          }
+          query.reset();
+          return records;
+        },
+        visit);
   }
 
  private:
@@ -377,33 +392,18 @@ class PgRecords final : public SourceRecords {
 
   void scan(const std::string& prefix, const std::string& token, std::size_t page,
             const std::function<void(const std::vector<SourceRecord>&)>& visit) override {
-    std::string after_source = prefix;
-    std::string after_collection;
-    std::string after_id;
-    bool first = true;
-    while (true) {
-      std::vector<SourceRecord> records;
-      {
-        auto connection = pool_.acquire();
-        records = pg_records(connection->exec(
-            fmt::format("SELECT {} FROM tessera.ingest_sources WHERE NOT removed AND seen <> $6 AND "
-                        "left(source, length($1)) = $1 AND (source, collection, item_id) {} ($2, $3, $4) ORDER BY "
-                        "source, collection, item_id LIMIT $5",
-                        kColumns, first ? ">=" : ">"),
-            {prefix, after_source, after_collection, after_id, std::to_string(page), token}));
-      }
-      if (records.empty()) {
-        return;
-      }
-      first = false;
-      after_source = records.back().source;
-      after_collection = records.back().collection;
-      after_id = records.back().item_id;
-      visit(records);
-      if (records.size() < page) {
-        return;
-      }
-    }
+    scan_pages(
+        prefix, page,
+        [&](const PageStart& after) {
+          auto connection = pool_.acquire();
+          return pg_records(connection->exec(
+              fmt::format("SELECT {} FROM tessera.ingest_sources WHERE NOT removed AND seen <> $6 AND "
+                          "left(source, length($1)) = $1 AND (source, collection, item_id) {} ($2, $3, $4) ORDER BY "
+                          "source, collection, item_id LIMIT $5",
+                          kColumns, after.first ? ">=" : ">"),
+              {prefix, after.source, after.collection, after.item_id, std::to_string(page), token}));
+        },
+        visit);
   }
 
  private:

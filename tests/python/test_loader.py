@@ -4,11 +4,16 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 import uuid
+
+import numpy
 
 import pytest
 
 import tessera
+from raster_fixtures import write_plain
+from rasterio.transform import from_origin
 from stac_fixtures import collection, item
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -168,3 +173,77 @@ def test_cli_reconcile_takes_the_generator_flags(tmp_path, catalog):
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.splitlines()[0])["kind"] == "missing"
     assert catalog.get_item("a", "made")["assets"]["data"]["href"] == f"file://{folder / 'made.tif'}"
+
+
+# A command generator: completes the item-like JSON on stdin (geometry, datetime, the URI it got as last
+# argument) and prints it.
+COMPLETE_ITEM = [sys.executable, "-c",
+                 "import json, sys; i = json.load(sys.stdin); "
+                 "i.update(geometry={'type': 'Point', 'coordinates': [0, 0]}, bbox=[0, 0, 0, 0]); "
+                 "i['properties'].update(datetime='2024-01-01T00:00:00Z', uploaded=sys.argv[1]); print(json.dumps(i))"]
+
+
+def raw_geotiff(path):
+    """A plain (not cloud-optimised) GeoTIFF, as an upload would be."""
+    return write_plain(path, numpy.full((1, 32, 32), 7, dtype="uint8"), from_origin(500000, 5200000, 30, 30),
+                       crs="EPSG:32633")
+
+
+def test_ingest_makes_items_of_rasters_with_the_item_generator(catalog, tmp_path):
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    raw_geotiff(folder / "scene.tif")
+    (folder / "one.json").write_text(json.dumps(item("one", "a", "2022-01-01T00:00:00Z", 0, 0)))
+    # Without a generator a folder's rasters are not sources.
+    assert [r["source"] for r in tessera.ingest(catalog, folder)["results"]] == [str(folder / "one.json")]
+    report = tessera.ingest(catalog, folder, item_generator={"kind": "builtin", "collection": "a"})
+    assert report["loaded"] == 2, report
+    scene = catalog.get_item("a", "scene")
+    assert scene["assets"]["data"]["href"] == f"file://{folder / 'scene.tif'}"
+    assert scene["properties"]["proj:code"] == "EPSG:32633"
+    # A command generator, and a callable, for a raster given as a file.
+    other = raw_geotiff(tmp_path / "other.tif")
+    report = tessera.ingest(catalog, [other], item_generator={"kind": "command", "collection": "a",
+                                                              "command": COMPLETE_ITEM})
+    assert report["loaded"] == 1, report
+    assert catalog.get_item("a", "other")["properties"]["uploaded"] == f"file://{other}"
+    seen = []
+
+    def generate(uri, item_like):
+        seen.append(uri)
+        return tessera.create_item(uri, id="called", collection="a")
+
+    assert tessera.ingest(catalog, [other], item_generator=generate)["loaded"] == 1
+    assert seen == [f"file://{other}"]
+    assert catalog.get_item("a", "called")["assets"]["data"]["href"] == f"file://{other}"
+    with pytest.raises(tessera.InvalidInput, match="item_generator"):
+        tessera.ingest(catalog, [other], item_generator={"kind": "sometimes"})
+
+
+def test_cli_ingest_takes_the_generator_flags(tmp_path, catalog):
+    cli = os.environ.get("TESSERA_CLI", str(REPO / "build" / "dev" / "cli" / "tessera"))
+    if not os.path.exists(cli):
+        pytest.fail(f"the tessera CLI is not built at {cli} (set TESSERA_CLI)")
+    uri = f"sqlite://{tmp_path / 'c.db'}"
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    raw_geotiff(folder / "scene.tif")
+    run = subprocess.run([cli, "ingest", uri, str(folder), "--item-generator", "builtin", "--item-collection", "a",
+                          "--quiet"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "loaded 1," in run.stderr
+    assert catalog.get_item("a", "scene")["assets"]["data"]["href"] == f"file://{folder / 'scene.tif'}"
+    # A command generator over a file:// prefix.
+    prefix = tmp_path / "prefix"
+    prefix.mkdir()
+    raw_geotiff(prefix / "made.tif")
+    run = subprocess.run([cli, "ingest", uri, f"file://{prefix}", "--item-generator", "command", "--item-collection",
+                          "a", "--item-command", json.dumps(COMPLETE_ITEM), "--quiet"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert catalog.get_item("a", "made")["properties"]["uploaded"] == f"file://{prefix / 'made.tif'}"
+    # A bad flag value is refused before anything loads.
+    run = subprocess.run([cli, "ingest", uri, str(folder), "--item-generator", "command"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode != 0
+    assert "command" in run.stderr
