@@ -2,13 +2,28 @@
 
 tessera's loader (tessera.run_loader: receive, load, delete) into SQLite and PgSTAC, against a
 pypgstac-based loader loop doing the same on PgSTAC the way eoapi-cdk's StacItemLoader does
-(receive a batch of messages, pypgstac Loader.load_items, delete the batch). Both read one
-item per message from the same queue server (moto in server mode, scripts/queue_server.sh),
-with batches of --batch-size messages, one loader each, and stop once a 1 s long poll finds
-the queue empty (the same rule both sides). A "queue only" loop (receive and delete,
-nothing loaded) shows what the queue server itself costs. The pypgstac loop runs in a venv
-of its own with pinned packages (bench/peer_env.py, bench/PEERS.md).
+(receive a batch of messages, json.loads each body, pypgstac Loader.load_items with upsert,
+delete the batch). Both read one item per message from the same queue server, with batches of
+--batch-size messages (received and deleted 10 per call, as SQS allows), one loader each, and
+stop once a 1 s long poll finds the queue empty. The time counted runs from the start to the
+deletion of the last batch (the final empty poll is the same second on both sides and is
+left out).
 
+Where the time goes:
+- "queue only": the pypgstac loop's receive and delete calls (boto3) with nothing loaded;
+- "load only": the same items given to each catalog directly, in batches of --batch-size, no
+  queue (tessera.ingest_messages, the loader's own load step; pypgstac json.loads +
+  Loader.load_items), with the pypgstac loop's JSON parsing timed apart;
+- the pypgstac loop reports its receive / parse / load / delete seconds.
+tessera's loader is also run with --concurrency workers (several batches in flight on one
+catalog), which overlaps queue round trips with catalog writes.
+
+The queue server is ElasticMQ (scripts/elasticmq_server.sh; started on a free port unless
+--queue-endpoint names a running one). moto, the test suite's queue server, answers ~15
+messages/s and would time itself rather than the loaders. The pypgstac loop runs in a venv of
+its own with pinned packages (bench/peer_env.py, bench/PEERS.md).
+
+    scripts/elasticmq_server.sh install     # once: ElasticMQ from Maven Central
     python3 bench/loader_bench.py /tmp/tessera-loader-bench \
         --pgstac postgresql://tessera:tessera@127.0.0.1:55533/pgstac --items 5000 --runs 3
 """
@@ -17,6 +32,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -28,8 +45,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 PEER = "pypgstac"
+# pypgstac at the version of the test cluster's pgstac schema (0.10.0): pypgstac refuses a
+# database of another pgstac version.
 PEER_PINS = ["pypgstac[psycopg]==0.10.0", "boto3==1.44.18"]
 CREDENTIALS = {"region": "us-east-1", "access_key_id": "tessera", "secret_access_key": "tessera-secret"}
+SQS_BATCH = 10  # entries per SQS batch call and messages per receive: the AWS limits
+VISIBILITY_SECONDS = 60
+FINAL_POLL_SECONDS = 1
 
 
 def item(n, collection):
@@ -48,11 +70,19 @@ def item(n, collection):
     }
 
 
+def message_bodies(count, collection):
+    return [json.dumps(item(n, collection)) for n in range(count)]
+
+
 def collection_json(collection):
     return {"type": "Collection", "stac_version": "1.1.0", "id": collection, "description": collection,
             "license": "proprietary", "links": [],
             "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]},
                        "temporal": {"interval": [["2024-01-01T00:00:00Z", None]]}}}
+
+
+def chunks(values, size):
+    return [values[start:start + size] for start in range(0, len(values), size)]
 
 
 # --- In the peer venv: the queue chores and the pypgstac loop ----------------------------------------
@@ -66,12 +96,12 @@ def sqs_client(endpoint):
 
 
 def receive_batch(sqs, queue, batch_size):
-    """Up to batch_size messages: a 1 s long poll for the first, then what is at hand."""
+    """Up to batch_size messages: a long poll for the first, then what is at hand."""
     messages = []
-    wait = 1
+    wait = FINAL_POLL_SECONDS
     while len(messages) < batch_size:
-        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=min(10, batch_size - len(messages)),
-                                  WaitTimeSeconds=wait, VisibilityTimeout=60).get("Messages", [])
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=min(SQS_BATCH, batch_size - len(messages)),
+                                  WaitTimeSeconds=wait, VisibilityTimeout=VISIBILITY_SECONDS).get("Messages", [])
         if not got:
             break
         messages.extend(got)
@@ -80,59 +110,104 @@ def receive_batch(sqs, queue, batch_size):
 
 
 def delete_batch(sqs, queue, messages):
-    for start in range(0, len(messages), 10):
-        entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages[start:start + 10])]
-        sqs.delete_message_batch(QueueUrl=queue, Entries=entries)
+    for part in chunks(messages, SQS_BATCH):
+        entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(part)]
+        assert not sqs.delete_message_batch(QueueUrl=queue, Entries=entries).get("Failed")
+
+
+def pypgstac_loader(dsn):
+    from pypgstac.db import PgstacDB
+    from pypgstac.load import Loader
+
+    return Loader(db=PgstacDB(dsn=dsn))
+
+
+def queue_loop(sqs, queue, batch_size, loader):
+    """The StacItemLoader loop; loader None receives and deletes only. Seconds per step, and
+    the time from the start to the last batch's deletion."""
+    from pypgstac.load import Methods
+
+    spent = {"receive": 0.0, "parse": 0.0, "load": 0.0, "delete": 0.0}
+    loaded = 0
+    start = last_delete = time.perf_counter()
+    while True:
+        mark = time.perf_counter()
+        messages = receive_batch(sqs, queue, batch_size)
+        spent["receive"] += time.perf_counter() - mark
+        if not messages:
+            break
+        if loader is not None:
+            mark = time.perf_counter()
+            items = [json.loads(m["Body"]) for m in messages]
+            spent["parse"] += time.perf_counter() - mark
+            mark = time.perf_counter()
+            loader.load_items(iter(items), insert_mode=Methods.upsert)
+            spent["load"] += time.perf_counter() - mark
+        mark = time.perf_counter()
+        delete_batch(sqs, queue, messages)
+        last_delete = time.perf_counter()
+        spent["delete"] += last_delete - mark
+        loaded += len(messages)
+    # The receive time holds the final empty long poll: it is not part of the drain.
+    spent["receive"] -= time.perf_counter() - last_delete
+    return {"items": loaded, "seconds": last_delete - start, "steps": spent}
 
 
 def peer_command(argv):
-    command, endpoint, queue = argv[:3]
-    sqs = sqs_client(endpoint) if command != "pgstac-version" else None
-    if command == "pgstac-version":
+    command = argv[0]
+    if command == "versions":
         from pypgstac.db import PgstacDB
 
-        print(PgstacDB(dsn=argv[3]).version)
+        db = PgstacDB(dsn=argv[1])
+        print(json.dumps({"pgstac": db.version, "postgresql": db.query_one("SHOW server_version")}))
     elif command == "create":
-        print(sqs.create_queue(QueueName=queue, Attributes={"VisibilityTimeout": "60"})["QueueUrl"])
+        endpoint, name = argv[1:3]
+        attributes = {"VisibilityTimeout": str(VISIBILITY_SECONDS)}
+        print(sqs_client(endpoint).create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    elif command == "delete":
+        endpoint, queue = argv[1:3]
+        sqs_client(endpoint).delete_queue(QueueUrl=queue)
     elif command == "fill":
-        count, collection = int(argv[3]), argv[4]
-        for start in range(0, count, 10):
-            entries = [{"Id": str(n), "MessageBody": json.dumps(item(n, collection))}
-                       for n in range(start, min(count, start + 10))]
+        endpoint, queue, count, collection = argv[1], argv[2], int(argv[3]), argv[4]
+        sqs = sqs_client(endpoint)
+        for part in chunks(message_bodies(count, collection), SQS_BATCH):
+            entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(part)]
             assert not sqs.send_message_batch(QueueUrl=queue, Entries=entries).get("Failed")
     elif command in ("pypgstac", "queue-only"):
-        batch_size = int(argv[3])
-        loader = None
-        if command == "pypgstac":
-            from pypgstac.db import PgstacDB
-            from pypgstac.load import Loader, Methods
+        endpoint, queue, batch_size = argv[1], argv[2], int(argv[3])
+        loader = pypgstac_loader(argv[4]) if command == "pypgstac" else None
+        print(json.dumps(queue_loop(sqs_client(endpoint), queue, batch_size, loader)))
+    elif command == "pypgstac-load":
+        from pypgstac.load import Methods
 
-            db = PgstacDB(dsn=argv[4])
-            loader = Loader(db=db)
-        loaded = 0
-        start = time.perf_counter()
-        while True:
-            messages = receive_batch(sqs, queue, batch_size)
-            if not messages:
-                break
-            if loader is not None:
-                items = [json.loads(m["Body"]) for m in messages]
-                loader.load_items(iter(items), insert_mode=Methods.upsert)
-            delete_batch(sqs, queue, messages)
-            loaded += len(messages)
-        print(json.dumps({"items": loaded, "seconds": time.perf_counter() - start}))
+        dsn, count, collection, batch_size = argv[1], int(argv[2]), argv[3], int(argv[4])
+        loader = pypgstac_loader(dsn)
+        spent = {"parse": 0.0, "load": 0.0}
+        for bodies in chunks(message_bodies(count, collection), batch_size):
+            mark = time.perf_counter()
+            items = [json.loads(body) for body in bodies]
+            spent["parse"] += time.perf_counter() - mark
+            mark = time.perf_counter()
+            loader.load_items(iter(items), insert_mode=Methods.upsert)
+            spent["load"] += time.perf_counter() - mark
+        print(json.dumps({"items": count, "seconds": spent["parse"] + spent["load"], "steps": spent}))
     else:
         raise SystemExit(f"unknown peer command {command}")
 
 
 # --- The benchmark (tessera's Python) ------------------------------------------------------------
 
-def moto_pin():
-    """The queue server's moto version, as scripts/setup.sh pins it."""
-    for line in (REPO / "tests" / "queue_server" / "requirements.txt").read_text().splitlines():
-        if line.startswith("moto=="):
-            return line.split("==")[1]
-    return "unknown"
+def elasticmq_pin():
+    """The ElasticMQ version bench/elasticmq/pom.xml pins (what scripts/elasticmq_server.sh runs)."""
+    found = re.search(r"<elasticmq.version>(.*)</elasticmq.version>",
+                      (REPO / "bench" / "elasticmq" / "pom.xml").read_text())
+    return found.group(1) if found else "unknown"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def peer(python, *argv):
@@ -143,14 +218,126 @@ def peer(python, *argv):
     return run.stdout.strip().splitlines()
 
 
+def git_commit(path):
+    run = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                         check=False)
+    return run.stdout.strip() or "unknown"
+
+
+class Bench:
+    def __init__(self, args, python, endpoint, tessera):
+        self.args, self.python, self.endpoint, self.tessera = args, python, endpoint, tessera
+        self.collection = f"loader-bench-{os.getpid()}"
+        self.pg = tessera.Catalog.open(args.pgstac)
+
+    def fresh_pgstac_collection(self):
+        self.drop_pgstac_collection()
+        self.pg.upsert_collection(collection_json(self.collection))
+
+    def drop_pgstac_collection(self):
+        try:
+            self.pg.delete_collection(self.collection, cascade=True)
+        except self.tessera.NotFound:
+            pass
+
+    def sqlite_catalog(self, name):
+        path = Path(self.args.work_dir) / f"{name}.db"
+        path.unlink(missing_ok=True)
+        catalog = self.tessera.Catalog.open(f"sqlite://{path}")
+        catalog.upsert_collection(collection_json(self.collection))
+        return catalog
+
+    def catalog(self, target, name):
+        if target == "sqlite":
+            return self.sqlite_catalog(name)
+        self.fresh_pgstac_collection()
+        return self.pg
+
+    def filled_queue(self):
+        queue = peer(self.python, "create", self.endpoint, f"bench-{uuid.uuid4().hex[:12]}")[0]
+        peer(self.python, "fill", self.endpoint, queue, self.args.items, self.collection)
+        return queue
+
+    def tessera_loader(self, target, concurrency, name):
+        catalog = self.catalog(target, name)
+        queue = self.filled_queue()
+        last_batch = []
+
+        def on_batch(summary):
+            if summary["received"]:
+                last_batch.append(time.perf_counter())
+
+        start = time.perf_counter()
+        totals = self.tessera.run_loader(
+            catalog, queue, queue_options={"endpoint": self.endpoint, **CREDENTIALS},
+            batch_size=self.args.batch_size, batch_window_seconds=5, wait_seconds=FINAL_POLL_SECONDS,
+            visibility_timeout_seconds=VISIBILITY_SECONDS, concurrency=concurrency, until_empty=True,
+            on_batch=on_batch)
+        peer(self.python, "delete", self.endpoint, queue)
+        return {"items": totals["loaded"], "seconds": max(last_batch) - start}
+
+    def pypgstac_loop(self, command):
+        if command == "pypgstac":
+            self.fresh_pgstac_collection()
+        queue = self.filled_queue()
+        extra = [self.args.pgstac] if command == "pypgstac" else []
+        report = json.loads(peer(self.python, command, self.endpoint, queue, self.args.batch_size, *extra)[-1])
+        peer(self.python, "delete", self.endpoint, queue)
+        return report
+
+    def tessera_load_only(self, target, name):
+        catalog = self.catalog(target, name)
+        batches = chunks(message_bodies(self.args.items, self.collection), self.args.batch_size)
+        loaded = 0
+        start = time.perf_counter()
+        for bodies in batches:
+            results = self.tessera.ingest_messages(catalog, bodies, batch_size=self.args.batch_size)
+            loaded += sum(result["loaded"] for result in results)
+        return {"items": loaded, "seconds": time.perf_counter() - start}
+
+    def pypgstac_load_only(self):
+        self.fresh_pgstac_collection()
+        return json.loads(peer(self.python, "pypgstac-load", self.args.pgstac, self.args.items, self.collection,
+                               self.args.batch_size)[-1])
+
+    def configurations(self):
+        """name -> a function timing one run."""
+        runs = {
+            "tessera_sqlite": lambda: self.tessera_loader("sqlite", 1, "loader-sqlite"),
+            "tessera_pgstac": lambda: self.tessera_loader("pgstac", 1, "-"),
+        }
+        for workers in self.args.concurrency:
+            if workers > 1:
+                runs[f"tessera_sqlite_c{workers}"] = (
+                    lambda workers=workers: self.tessera_loader("sqlite", workers, f"loader-sqlite-c{workers}"))
+                runs[f"tessera_pgstac_c{workers}"] = lambda workers=workers: self.tessera_loader("pgstac", workers, "-")
+        runs.update({
+            "pypgstac": lambda: self.pypgstac_loop("pypgstac"),
+            "queue_only": lambda: self.pypgstac_loop("queue-only"),
+            "load_only_tessera_sqlite": lambda: self.tessera_load_only("sqlite", "load-sqlite"),
+            "load_only_tessera_pgstac": lambda: self.tessera_load_only("pgstac", "-"),
+            "load_only_pypgstac": self.pypgstac_load_only,
+        })
+        return runs
+
+
+def median_steps(reports):
+    names = reports[0].get("steps", {}).keys()
+    return {name: statistics.median(report["steps"][name] for report in reports) for name in names}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("work_dir")
     parser.add_argument("--pgstac", required=True, help="PgSTAC database URL")
-    parser.add_argument("--queue-endpoint", help="a running SQS server (default: start one)")
+    parser.add_argument("--queue-endpoint", help="a running SQS server (default: start ElasticMQ on a free port)")
+    parser.add_argument("--queue-server", help="what runs at --queue-endpoint, for the report "
+                                               "(default: the ElasticMQ version bench/elasticmq/pom.xml pins)")
     parser.add_argument("--items", type=int, default=5000)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[4],
+                        help="tessera loader worker counts to time besides 1")
     args = parser.parse_args()
 
     import peer_env
@@ -160,64 +347,47 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     python = peer_env.ensure_venv(work, PEER, PEER_PINS)
     endpoint = args.queue_endpoint
-    queue_dir = work / "queue"
+    queue_dir = work / "elasticmq"
+    server_script = REPO / "scripts" / "elasticmq_server.sh"
     if endpoint is None:
-        port = 57000 + os.getpid() % 900
-        endpoint = subprocess.run([str(REPO / "scripts" / "queue_server.sh"), "start", str(queue_dir), str(port)],
+        endpoint = subprocess.run([str(server_script), "start", str(queue_dir), str(free_port())],
                                   capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-    collection = f"loader-bench-{os.getpid()}"
-    results = {name: [] for name in ("tessera_sqlite", "tessera_pgstac", "pypgstac", "queue_only")}
-    pg = tessera.Catalog.open(args.pgstac)
+    load_before = os.getloadavg()
+    bench = Bench(args, python, endpoint, tessera)
+    runs = bench.configurations()
+    reports = {name: [] for name in runs}
     try:
         for run in range(args.runs):
-            for name in results:
-                queue = peer(python, "create", endpoint, f"bench-{uuid.uuid4().hex[:12]}")[0]
-                peer(python, "fill", endpoint, queue, args.items, collection)
-                if name == "tessera_pgstac" or name == "pypgstac":
-                    try:
-                        pg.delete_collection(collection, cascade=True)
-                    except tessera.NotFound:
-                        pass
-                    pg.upsert_collection(collection_json(collection))
-                if name.startswith("tessera"):
-                    if name == "tessera_sqlite":
-                        path = work / f"loader-{run}.db"
-                        path.unlink(missing_ok=True)
-                        catalog = tessera.Catalog.open(f"sqlite://{path}")
-                        catalog.upsert_collection(collection_json(collection))
-                    else:
-                        catalog = pg
-                    start = time.perf_counter()
-                    totals = tessera.run_loader(catalog, queue, queue_options={"endpoint": endpoint, **CREDENTIALS},
-                                                batch_size=args.batch_size, batch_window_seconds=5, wait_seconds=1,
-                                                until_empty=True)
-                    seconds = time.perf_counter() - start
-                    loaded = totals["loaded"]
-                else:
-                    extra = [args.pgstac] if name == "pypgstac" else []
-                    report = json.loads(peer(python, name, endpoint, queue, args.batch_size, *extra)[-1])
-                    seconds, loaded = report["seconds"], report["items"]
-                if loaded != args.items:
-                    raise SystemExit(f"{name} run {run}: {loaded} of {args.items} items")
-                results[name].append(args.items / seconds)
-                print(f"{name} run {run}: {args.items / seconds:,.0f} items/s ({seconds:.2f} s)", file=sys.stderr,
+            for name, time_one in runs.items():
+                report = time_one()
+                if report["items"] != args.items:
+                    raise SystemExit(f"{name} run {run}: {report['items']} of {args.items} items")
+                reports[name].append(report)
+                print(f"{name} run {run}: {args.items / report['seconds']:,.0f} items/s ({report['seconds']:.2f} s)"
+                      f"{' ' + json.dumps(report['steps']) if 'steps' in report else ''}", file=sys.stderr,
                       flush=True)
     finally:
-        try:
-            pg.delete_collection(collection, cascade=True)
-        except tessera.NotFound:
-            pass
+        bench.drop_pgstac_collection()
         if args.queue_endpoint is None:
-            subprocess.run([str(REPO / "scripts" / "queue_server.sh"), "stop", "--purge", str(queue_dir)],
-                           check=False)
-    medians = {name: statistics.median(values) for name, values in results.items()}
+            subprocess.run([str(server_script), "stop", "--purge", str(queue_dir)], check=False)
+    medians = {name: args.items / statistics.median(r["seconds"] for r in values) for name, values in reports.items()}
+    versions = peer_env.installed_versions(python, ["pypgstac", "boto3"])
+    versions.update(json.loads(peer(python, "versions", args.pgstac)[-1]))
+    versions.update({"tessera": tessera.__version__, "tessera_package": str(Path(tessera.__file__).parent),
+                     "tessera_commit": git_commit(Path(tessera.__file__).resolve().parent),
+                     "queue_server": args.queue_server or f"ElasticMQ {elasticmq_pin()}"})
     print(json.dumps({
         "items": args.items, "batch_size": args.batch_size, "runs": args.runs,
         "items_per_second": medians,
-        "ratio_pgstac_vs_pypgstac": medians["tessera_pgstac"] / medians["pypgstac"],
-        "versions": {"tessera": tessera.__version__, **peer_env.installed_versions(python, ["pypgstac", "boto3"]),
-                     "moto": moto_pin(), "pgstac": peer(python, "pgstac-version", endpoint, "-", args.pgstac)[0]},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "pypgstac_loop_seconds": median_steps(reports["pypgstac"]),
+        "queue_only_seconds": median_steps(reports["queue_only"]),
+        "load_only_pypgstac_seconds": median_steps(reports["load_only_pypgstac"]),
+        "ratio_pgstac_vs_pypgstac": {name: value / medians["pypgstac"] for name, value in medians.items()
+                                     if name.startswith("tessera_pgstac")},
+        "ratio_load_only_pgstac_vs_pypgstac": medians["load_only_tessera_pgstac"] / medians["load_only_pypgstac"],
+        "versions": versions,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "load_average_before": load_before, "load_average_after": os.getloadavg()},
     }, indent=2))
 
 
