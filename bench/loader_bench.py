@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -45,8 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 PEER = "pypgstac"
-# pypgstac at the version of the test cluster's pgstac schema (0.10.0): pypgstac refuses a
-# database of another pgstac version.
+# pypgstac at the version of the test cluster's pgstac schema (0.10.0), as a deployment pairs them.
 PEER_PINS = ["pypgstac[psycopg]==0.10.0", "boto3==1.44.18"]
 CREDENTIALS = {"region": "us-east-1", "access_key_id": "tessera", "secret_access_key": "tessera-secret"}
 SQS_BATCH = 10  # entries per SQS batch call and messages per receive: the AWS limits
@@ -160,6 +160,17 @@ def peer_command(argv):
 
         db = PgstacDB(dsn=argv[1])
         print(json.dumps({"pgstac": db.version, "postgresql": db.query_one("SHOW server_version")}))
+    elif command in ("create-database", "drop-database"):
+        import psycopg
+        from psycopg import sql
+
+        dsn, name = argv[1], argv[2]
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            if command == "create-database":
+                connection.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
+                                                                                  sql.Identifier(argv[3])))
+            else:
+                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     elif command == "create":
         endpoint, name = argv[1:3]
         attributes = {"VisibilityTimeout": str(VISIBILITY_SECONDS)}
@@ -218,6 +229,10 @@ def peer(python, *argv):
     return run.stdout.strip().splitlines()
 
 
+def with_database(url, name):
+    return urllib.parse.urlsplit(url)._replace(path="/" + name).geturl()
+
+
 def git_commit(path):
     run = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          check=False)
@@ -239,6 +254,11 @@ class Bench:
             self.pg.delete_collection(self.collection, cascade=True)
         except self.tessera.NotFound:
             pass
+
+    def close(self):
+        """Drops the bench's collection and closes the PgSTAC catalog (its connections)."""
+        self.drop_pgstac_collection()
+        self.pg = None
 
     def sqlite_catalog(self, name):
         path = Path(self.args.work_dir) / f"{name}.db"
@@ -330,12 +350,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("work_dir")
     parser.add_argument("--pgstac", required=True, help="PgSTAC database URL")
+    parser.add_argument("--template", help="load into a clone of this template database of the --pgstac "
+                                           "cluster (CREATE DATABASE ... TEMPLATE), dropped at the end, so that "
+                                           "tests sharing the cluster neither disturb the bench nor see it")
     parser.add_argument("--queue-endpoint", help="a running SQS server (default: start ElasticMQ on a free port)")
     parser.add_argument("--queue-server", help="what runs at --queue-endpoint, for the report "
                                                "(default: the ElasticMQ version bench/elasticmq/pom.xml pins)")
     parser.add_argument("--items", type=int, default=5000)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--warmup-items", type=int, default=5000,
+                        help="messages sent and drained once, untimed, before the runs (the JVM's JIT)")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[4],
                         help="tessera loader worker counts to time besides 1")
     args = parser.parse_args()
@@ -352,11 +377,24 @@ def main():
     if endpoint is None:
         endpoint = subprocess.run([str(server_script), "start", str(queue_dir), str(free_port())],
                                   capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    cluster_url = args.pgstac
+    if args.template:
+        database = f"tessera_loader_bench_{os.getpid()}"
+        peer(python, "create-database", cluster_url, database, args.template)
+        args.pgstac = with_database(cluster_url, database)
+    versions = peer_env.installed_versions(python, ["pypgstac", "boto3"])
+    versions.update(json.loads(peer(python, "versions", args.pgstac)[-1]))
     load_before = os.getloadavg()
-    bench = Bench(args, python, endpoint, tessera)
-    runs = bench.configurations()
-    reports = {name: [] for name in runs}
+    bench = None
     try:
+        bench = Bench(args, python, endpoint, tessera)
+        runs = bench.configurations()
+        reports = {name: [] for name in runs}
+        if args.warmup_items > 0:
+            queue = peer(python, "create", endpoint, f"warmup-{uuid.uuid4().hex[:12]}")[0]
+            peer(python, "fill", endpoint, queue, args.warmup_items, bench.collection)
+            peer(python, "queue-only", endpoint, queue, args.batch_size)
+            peer(python, "delete", endpoint, queue)
         for run in range(args.runs):
             for name, time_one in runs.items():
                 report = time_one()
@@ -367,12 +405,13 @@ def main():
                       f"{' ' + json.dumps(report['steps']) if 'steps' in report else ''}", file=sys.stderr,
                       flush=True)
     finally:
-        bench.drop_pgstac_collection()
+        if bench is not None:
+            bench.close()
+        if args.template:
+            peer(python, "drop-database", cluster_url, database)
         if args.queue_endpoint is None:
             subprocess.run([str(server_script), "stop", "--purge", str(queue_dir)], check=False)
     medians = {name: args.items / statistics.median(r["seconds"] for r in values) for name, values in reports.items()}
-    versions = peer_env.installed_versions(python, ["pypgstac", "boto3"])
-    versions.update(json.loads(peer(python, "versions", args.pgstac)[-1]))
     versions.update({"tessera": tessera.__version__, "tessera_package": str(Path(tessera.__file__).parent),
                      "tessera_commit": git_commit(Path(tessera.__file__).resolve().parent),
                      "queue_server": args.queue_server or f"ElasticMQ {elasticmq_pin()}"})
