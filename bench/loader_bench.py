@@ -11,11 +11,12 @@ left out).
 
 Where the time goes:
 - "queue only": the pypgstac loop's receive and delete calls (boto3) with nothing loaded;
-- "load only": the same items given to each catalog directly, in batches of --batch-size, no
-  queue (tessera.ingest_messages, the loader's own load step; pypgstac json.loads +
-  Loader.load_items), with the pypgstac loop's JSON parsing timed apart;
-- the pypgstac loop reports its receive / parse / load / delete seconds.
-tessera's loader is also run with --concurrency workers (several batches in flight on one
+- "load only": the same items given to each catalog directly, no queue (tessera.ingest_messages,
+  the loader's own load step; pypgstac json.loads + Loader.load_items), in batches of
+  --batch-size, and on PgSTAC also in one batch of all (the difference is the per-batch cost);
+- the pypgstac loop's receive / parse / load / delete seconds, and every run's CPU seconds in
+  the loader's process and (when the bench started it) in the queue server.
+tessera's loader also runs with --concurrency workers (several batches in flight on one
 catalog), which overlaps queue round trips with catalog writes.
 
 The queue server is ElasticMQ (scripts/elasticmq_server.sh; started on a free port unless
@@ -24,7 +25,7 @@ messages/s and would time itself rather than the loaders. The pypgstac loop runs
 its own with pinned packages (bench/peer_env.py, bench/PEERS.md).
 
     scripts/elasticmq_server.sh install     # once: ElasticMQ from Maven Central
-    python3 bench/loader_bench.py /tmp/tessera-loader-bench \
+    python3 bench/loader_bench.py /tmp/tessera-loader-bench --template pgstac_template \
         --pgstac postgresql://tessera:tessera@127.0.0.1:55533/pgstac --items 5000 --runs 3
 """
 
@@ -129,6 +130,7 @@ def queue_loop(sqs, queue, batch_size, loader):
 
     spent = {"receive": 0.0, "parse": 0.0, "load": 0.0, "delete": 0.0}
     loaded = 0
+    cpu = time.process_time()
     start = last_delete = time.perf_counter()
     while True:
         mark = time.perf_counter()
@@ -150,7 +152,7 @@ def queue_loop(sqs, queue, batch_size, loader):
         loaded += len(messages)
     # The receive time holds the final empty long poll: it is not part of the drain.
     spent["receive"] -= time.perf_counter() - last_delete
-    return {"items": loaded, "seconds": last_delete - start, "steps": spent}
+    return {"items": loaded, "seconds": last_delete - start, "steps": spent, "loader_cpu": time.process_time() - cpu}
 
 
 def peer_command(argv):
@@ -194,6 +196,7 @@ def peer_command(argv):
         dsn, count, collection, batch_size = argv[1], int(argv[2]), argv[3], int(argv[4])
         loader = pypgstac_loader(dsn)
         spent = {"parse": 0.0, "load": 0.0}
+        cpu = time.process_time()
         for bodies in chunks(message_bodies(count, collection), batch_size):
             mark = time.perf_counter()
             items = [json.loads(body) for body in bodies]
@@ -201,7 +204,8 @@ def peer_command(argv):
             mark = time.perf_counter()
             loader.load_items(iter(items), insert_mode=Methods.upsert)
             spent["load"] += time.perf_counter() - mark
-        print(json.dumps({"items": count, "seconds": spent["parse"] + spent["load"], "steps": spent}))
+        print(json.dumps({"items": count, "seconds": spent["parse"] + spent["load"], "steps": spent,
+                          "loader_cpu": time.process_time() - cpu}))
     else:
         raise SystemExit(f"unknown peer command {command}")
 
@@ -233,6 +237,15 @@ def with_database(url, name):
     return urllib.parse.urlsplit(url)._replace(path="/" + name).geturl()
 
 
+def process_cpu_seconds(pid):
+    """User + system CPU seconds of a process (Linux /proc), or None when it is not ours to read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def git_commit(path):
     run = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          check=False)
@@ -240,8 +253,9 @@ def git_commit(path):
 
 
 class Bench:
-    def __init__(self, args, python, endpoint, tessera):
+    def __init__(self, args, python, endpoint, tessera, server_pid):
         self.args, self.python, self.endpoint, self.tessera = args, python, endpoint, tessera
+        self.server_pid = server_pid  # the queue server's, when the bench started it
         self.collection = f"loader-bench-{os.getpid()}"
         self.pg = tessera.Catalog.open(args.pgstac)
 
@@ -273,6 +287,15 @@ class Bench:
         self.fresh_pgstac_collection()
         return self.pg
 
+    def server_cpu(self):
+        return process_cpu_seconds(self.server_pid) if self.server_pid else None
+
+    def with_server_cpu(self, report, before):
+        """The report with the queue server's CPU seconds since `before` (when known)."""
+        if before is not None:
+            report["queue_server_cpu"] = self.server_cpu() - before
+        return report
+
     def filled_queue(self):
         queue = peer(self.python, "create", self.endpoint, f"bench-{uuid.uuid4().hex[:12]}")[0]
         peer(self.python, "fill", self.endpoint, queue, self.args.items, self.collection)
@@ -287,38 +310,46 @@ class Bench:
             if summary["received"]:
                 last_batch.append(time.perf_counter())
 
+        server_cpu = self.server_cpu()
+        cpu = time.process_time()
         start = time.perf_counter()
         totals = self.tessera.run_loader(
             catalog, queue, queue_options={"endpoint": self.endpoint, **CREDENTIALS},
             batch_size=self.args.batch_size, batch_window_seconds=5, wait_seconds=FINAL_POLL_SECONDS,
             visibility_timeout_seconds=VISIBILITY_SECONDS, concurrency=concurrency, until_empty=True,
             on_batch=on_batch)
+        report = self.with_server_cpu(
+            {"items": totals["loaded"], "seconds": max(last_batch) - start, "loader_cpu": time.process_time() - cpu},
+            server_cpu)
         peer(self.python, "delete", self.endpoint, queue)
-        return {"items": totals["loaded"], "seconds": max(last_batch) - start}
+        return report
 
     def pypgstac_loop(self, command):
         if command == "pypgstac":
             self.fresh_pgstac_collection()
         queue = self.filled_queue()
         extra = [self.args.pgstac] if command == "pypgstac" else []
+        server_cpu = self.server_cpu()
         report = json.loads(peer(self.python, command, self.endpoint, queue, self.args.batch_size, *extra)[-1])
+        report = self.with_server_cpu(report, server_cpu)
         peer(self.python, "delete", self.endpoint, queue)
         return report
 
-    def tessera_load_only(self, target, name):
+    def tessera_load_only(self, target, name, batch_size):
         catalog = self.catalog(target, name)
-        batches = chunks(message_bodies(self.args.items, self.collection), self.args.batch_size)
+        batches = chunks(message_bodies(self.args.items, self.collection), batch_size)
         loaded = 0
+        cpu = time.process_time()
         start = time.perf_counter()
         for bodies in batches:
-            results = self.tessera.ingest_messages(catalog, bodies, batch_size=self.args.batch_size)
+            results = self.tessera.ingest_messages(catalog, bodies, batch_size=batch_size)
             loaded += sum(result["loaded"] for result in results)
-        return {"items": loaded, "seconds": time.perf_counter() - start}
+        return {"items": loaded, "seconds": time.perf_counter() - start, "loader_cpu": time.process_time() - cpu}
 
-    def pypgstac_load_only(self):
+    def pypgstac_load_only(self, batch_size):
         self.fresh_pgstac_collection()
         return json.loads(peer(self.python, "pypgstac-load", self.args.pgstac, self.args.items, self.collection,
-                               self.args.batch_size)[-1])
+                               batch_size)[-1])
 
     def configurations(self):
         """name -> a function timing one run."""
@@ -334,9 +365,12 @@ class Bench:
         runs.update({
             "pypgstac": lambda: self.pypgstac_loop("pypgstac"),
             "queue_only": lambda: self.pypgstac_loop("queue-only"),
-            "load_only_tessera_sqlite": lambda: self.tessera_load_only("sqlite", "load-sqlite"),
-            "load_only_tessera_pgstac": lambda: self.tessera_load_only("pgstac", "-"),
-            "load_only_pypgstac": self.pypgstac_load_only,
+            "load_only_tessera_sqlite": lambda: self.tessera_load_only("sqlite", "load-sqlite", self.args.batch_size),
+            "load_only_tessera_pgstac": lambda: self.tessera_load_only("pgstac", "-", self.args.batch_size),
+            "load_only_pypgstac": lambda: self.pypgstac_load_only(self.args.batch_size),
+            # All items in one batch: what a batch's fixed costs take from the rows above.
+            "load_only_one_batch_tessera_pgstac": lambda: self.tessera_load_only("pgstac", "-", self.args.items),
+            "load_only_one_batch_pypgstac": lambda: self.pypgstac_load_only(self.args.items),
         })
         return runs
 
@@ -344,6 +378,12 @@ class Bench:
 def median_steps(reports):
     names = reports[0].get("steps", {}).keys()
     return {name: statistics.median(report["steps"][name] for report in reports) for name in names}
+
+
+def median_cpu(reports):
+    """Median CPU seconds of the loader's process and of the queue server, where measured."""
+    keys = [key for key in ("loader_cpu", "queue_server_cpu") if key in reports[0]]
+    return {key: statistics.median(report[key] for report in reports) for key in keys}
 
 
 def main():
@@ -377,6 +417,8 @@ def main():
     if endpoint is None:
         endpoint = subprocess.run([str(server_script), "start", str(queue_dir), str(free_port())],
                                   capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    # The queue server's CPU per run is known when the bench started it.
+    server_pid = int((queue_dir / "elasticmq.pid").read_text()) if args.queue_endpoint is None else None
     cluster_url = args.pgstac
     if args.template:
         database = f"tessera_loader_bench_{os.getpid()}"
@@ -387,7 +429,7 @@ def main():
     load_before = os.getloadavg()
     bench = None
     try:
-        bench = Bench(args, python, endpoint, tessera)
+        bench = Bench(args, python, endpoint, tessera, server_pid)
         runs = bench.configurations()
         reports = {name: [] for name in runs}
         if args.warmup_items > 0:
@@ -401,9 +443,9 @@ def main():
                 if report["items"] != args.items:
                     raise SystemExit(f"{name} run {run}: {report['items']} of {args.items} items")
                 reports[name].append(report)
-                print(f"{name} run {run}: {args.items / report['seconds']:,.0f} items/s ({report['seconds']:.2f} s)"
-                      f"{' ' + json.dumps(report['steps']) if 'steps' in report else ''}", file=sys.stderr,
-                      flush=True)
+                details = {key: value for key, value in report.items() if key not in ("items", "seconds")}
+                print(f"{name} run {run}: {args.items / report['seconds']:,.0f} items/s ({report['seconds']:.2f} s) "
+                      f"{json.dumps(details)}", file=sys.stderr, flush=True)
     finally:
         if bench is not None:
             bench.close()
@@ -421,6 +463,7 @@ def main():
         "pypgstac_loop_seconds": median_steps(reports["pypgstac"]),
         "queue_only_seconds": median_steps(reports["queue_only"]),
         "load_only_pypgstac_seconds": median_steps(reports["load_only_pypgstac"]),
+        "median_cpu_seconds": {name: median_cpu(values) for name, values in reports.items()},
         "ratio_pgstac_vs_pypgstac": {name: value / medians["pypgstac"] for name, value in medians.items()
                                      if name.startswith("tessera_pgstac")},
         "ratio_load_only_pgstac_vs_pypgstac": medians["load_only_tessera_pgstac"] / medians["load_only_pypgstac"],
