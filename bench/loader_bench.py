@@ -30,6 +30,7 @@ its own with pinned packages (bench/peer_env.py, bench/PEERS.md).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -412,24 +413,26 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     python = peer_env.ensure_venv(work, PEER, PEER_PINS)
     endpoint = args.queue_endpoint
-    queue_dir = work / "elasticmq"
-    server_script = REPO / "scripts" / "elasticmq_server.sh"
-    if endpoint is None:
-        endpoint = subprocess.run([str(server_script), "start", str(queue_dir), str(free_port())],
-                                  capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-    # The queue server's CPU per run is known when the bench started it.
-    server_pid = int((queue_dir / "elasticmq.pid").read_text()) if args.queue_endpoint is None else None
+    server_pid = None  # the queue server's CPU per run is known when the bench started it
     cluster_url = args.pgstac
-    if args.template:
-        database = f"tessera_loader_bench_{os.getpid()}"
-        peer(python, "create-database", cluster_url, database, args.template)
-        args.pgstac = with_database(cluster_url, database)
-    versions = peer_env.installed_versions(python, ["pypgstac", "boto3"])
-    versions.update(json.loads(peer(python, "versions", args.pgstac)[-1]))
-    load_before = os.getloadavg()
-    bench = None
-    try:
+    with contextlib.ExitStack() as cleanup:  # undone in reverse order, whatever fails
+        if endpoint is None:
+            queue_dir = work / "elasticmq"
+            server_script = REPO / "scripts" / "elasticmq_server.sh"
+            cleanup.callback(subprocess.run, [str(server_script), "stop", "--purge", str(queue_dir)], check=False)
+            endpoint = subprocess.run([str(server_script), "start", str(queue_dir), str(free_port())],
+                                      capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+            server_pid = int((queue_dir / "elasticmq.pid").read_text())
+        if args.template:
+            database = f"tessera_loader_bench_{os.getpid()}"
+            cleanup.callback(peer, python, "drop-database", cluster_url, database)
+            peer(python, "create-database", cluster_url, database, args.template)
+            args.pgstac = with_database(cluster_url, database)
+        versions = peer_env.installed_versions(python, ["pypgstac", "boto3"])
+        versions.update(json.loads(peer(python, "versions", args.pgstac)[-1]))
+        load_before = os.getloadavg()
         bench = Bench(args, python, endpoint, tessera, server_pid)
+        cleanup.callback(bench.close)
         runs = bench.configurations()
         reports = {name: [] for name in runs}
         if args.warmup_items > 0:
@@ -446,13 +449,6 @@ def main():
                 details = {key: value for key, value in report.items() if key not in ("items", "seconds")}
                 print(f"{name} run {run}: {args.items / report['seconds']:,.0f} items/s ({report['seconds']:.2f} s) "
                       f"{json.dumps(details)}", file=sys.stderr, flush=True)
-    finally:
-        if bench is not None:
-            bench.close()
-        if args.template:
-            peer(python, "drop-database", cluster_url, database)
-        if args.queue_endpoint is None:
-            subprocess.run([str(server_script), "stop", "--purge", str(queue_dir)], check=False)
     medians = {name: args.items / statistics.median(r["seconds"] for r in values) for name, values in reports.items()}
     versions.update({"tessera": tessera.__version__, "tessera_package": str(Path(tessera.__file__).parent),
                      "tessera_commit": git_commit(Path(tessera.__file__).resolve().parent),
