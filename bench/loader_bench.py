@@ -14,6 +14,8 @@ Where the time goes:
 - "load only": the same items given to each catalog directly, no queue (tessera.ingest_messages,
   the loader's own load step; pypgstac json.loads + Loader.load_items), in batches of
   --batch-size, and on PgSTAC also in one batch of all (the difference is the per-batch cost);
+  "catalog load only": tessera's Catalog.load of the same batches as ndjson files, without the
+  ingest step's source records and ordering checks;
 - the pypgstac loop's receive / parse / load / delete seconds, and every run's CPU seconds in
   the loader's process and (when the bench started it) in the queue server.
 tessera's loader also runs with --concurrency workers (several batches in flight on one
@@ -347,6 +349,25 @@ class Bench:
             loaded += sum(result["loaded"] for result in results)
         return {"items": loaded, "seconds": time.perf_counter() - start, "loader_cpu": time.process_time() - cpu}
 
+    def tessera_catalog_load_only(self, target, name):
+        """Catalog.load of ndjson files of --batch-size items, upsert: the catalog's write without the
+        ingest step's bookkeeping (source records looked up and stored, ordering by `updated`)."""
+        catalog = self.catalog(target, name)
+        files = []
+        for n, bodies in enumerate(chunks(message_bodies(self.args.items, self.collection), self.args.batch_size)):
+            path = Path(self.args.work_dir) / f"batch-{n}.ndjson"
+            path.write_text("\n".join(bodies) + "\n")
+            files.append(path)
+        loaded = 0
+        cpu = time.process_time()
+        start = time.perf_counter()
+        for path in files:
+            loaded += catalog.load(str(path), mode="upsert", batch_size=self.args.batch_size)["loaded"]
+        report = {"items": loaded, "seconds": time.perf_counter() - start, "loader_cpu": time.process_time() - cpu}
+        for path in files:
+            path.unlink()
+        return report
+
     def pypgstac_load_only(self, batch_size):
         self.fresh_pgstac_collection()
         return json.loads(peer(self.python, "pypgstac-load", self.args.pgstac, self.args.items, self.collection,
@@ -369,6 +390,8 @@ class Bench:
             "load_only_tessera_sqlite": lambda: self.tessera_load_only("sqlite", "load-sqlite", self.args.batch_size),
             "load_only_tessera_pgstac": lambda: self.tessera_load_only("pgstac", "-", self.args.batch_size),
             "load_only_pypgstac": lambda: self.pypgstac_load_only(self.args.batch_size),
+            "catalog_load_only_tessera_sqlite": lambda: self.tessera_catalog_load_only("sqlite", "catalog-sqlite"),
+            "catalog_load_only_tessera_pgstac": lambda: self.tessera_catalog_load_only("pgstac", "-"),
             # All items in one batch: what a batch's fixed costs take from the rows above.
             "load_only_one_batch_tessera_pgstac": lambda: self.tessera_load_only("pgstac", "-", self.args.items),
             "load_only_one_batch_pypgstac": lambda: self.pypgstac_load_only(self.args.items),
