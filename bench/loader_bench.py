@@ -474,7 +474,8 @@ def main():
                       f"{json.dumps(details)}", file=sys.stderr, flush=True)
     medians = {name: args.items / statistics.median(r["seconds"] for r in values) for name, values in reports.items()}
     versions.update({"tessera": tessera.__version__, "tessera_package": str(Path(tessera.__file__).parent),
-                     "tessera_commit": git_commit(Path(tessera.__file__).resolve().parent),
+                     # The checkout holding the package, at the time of the run (the install may be older).
+                     "tessera_repo_head": git_commit(Path(tessera.__file__).resolve().parent),
                      "queue_server": args.queue_server or f"ElasticMQ {elasticmq_pin()}"})
     print(json.dumps({
         "items": args.items, "batch_size": args.batch_size, "runs": args.runs,
