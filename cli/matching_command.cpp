@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "environment_options.hpp"
 #include "tessera/error.hpp"
 #include "tessera/geoprocessing.hpp"
 #include "tessera/matching.hpp"
@@ -126,7 +127,7 @@ void add_matching_commands(CLI::App& app) {
                           "The task file of tessera serve --geoprocessing-tasks");
   maintenance->add_option("--older-than-days", maintenance_args->older_than_days, "Age (days) of what is deleted")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 36500.0));
   maintenance->callback([maintenance_args] {
     if (maintenance_args->catalog.empty() && maintenance_args->geoprocessing_tasks.empty()) {
       throw Error(ErrorCode::kInvalidInput, "maintenance: give a CATALOG, --geoprocessing-tasks FILE or both");
@@ -139,7 +140,7 @@ void add_matching_commands(CLI::App& app) {
       pruned = matcher.prune(age);
     }
     if (!maintenance_args->geoprocessing_tasks.empty()) {
-      // The task store keeps whole days.
+      // The task store keeps whole days, at least one.
       const int days = std::max(1, static_cast<int>(std::ceil(maintenance_args->older_than_days)));
       pruned["geoprocessing_tasks"] = prune_geoprocessing_tasks(maintenance_args->geoprocessing_tasks, days);
     }
@@ -160,11 +161,11 @@ void add_matching_commands(CLI::App& app) {
   auto runner_args = std::make_shared<RunnerArgs>();
   auto* runner = app.add_subcommand(
       "runner", "Execute the pending run requests with the models' commands; one JSON line per finished run");
-  runner->add_option("CATALOG", runner_args->catalog, "Catalog URI")->required();
-  runner->add_option("--concurrency", runner_args->concurrency, "Runs at once")->check(CLI::PositiveNumber);
+  runner->add_option("CATALOG", runner_args->catalog, "Catalog URI")->required()->envname("TESSERA_CATALOG");
+  runner->add_option("--concurrency", runner_args->concurrency, "Runs at once")->check(CLI::Range(1, 1024));
   runner->add_option("--max-runs", runner_args->max_runs, "Stop after this many runs (0: all pending)");
   runner->add_option("--lease", runner_args->lease, "Seconds a claimed request is held (0: longest timeout + 60)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 7.0 * 86400));
   runner->add_option("--work-dir", runner_args->work_dir, "Folder for item JSON files of items without an href");
   runner->add_option("--serve-url", runner_args->serve_url,
                      "Base URL of the `tessera serve --models` models report to: each run gets TESSERA_CALLBACK_URL "
@@ -175,6 +176,8 @@ void add_matching_commands(CLI::App& app) {
   runner->add_option("--command-executor", runner_args->command_executor,
                      "JSON file {submit, status, cancel, command_timeout?}: run through a batch system's commands "
                      "instead of local processes (docs/matching.md)");
+  // A long-running service (--follow) in containers: every flag from TESSERA_*.
+  add_environment_variables(*runner);
   runner->callback([runner_args] {
     auto catalog = Catalog::open(runner_args->catalog);
     Matcher matcher(*catalog);

@@ -48,6 +48,20 @@ std::string default_browser_dir() {
   return std::filesystem::is_regular_file(dist / "index.html", error) ? dist.string() : std::string();
 }
 
+// The URL this server answers at on this machine: a wildcard host is reached
+// at loopback, an IPv6 address goes in brackets.
+std::string local_url(const std::string& host, int port) {
+  std::string address = host;
+  if (host == "0.0.0.0") {
+    address = "127.0.0.1";
+  } else if (host == "::") {
+    address = "[::1]";
+  } else if (host.find(':') != std::string::npos) {
+    address = "[" + host + "]";
+  }
+  return "http://" + address + ":" + std::to_string(port);
+}
+
 // The map viewer (examples/tile_server/viewer, target tile_server_viewer):
 // the folder this build bundles it into; "" when that folder has not been
 // built. ($TESSERA_VIEWER_DIR is --viewer-dir's variable.)
@@ -95,6 +109,7 @@ struct ServeArgs {
   bool runner = false;
   std::size_t runner_concurrency = 4;
   std::string runner_work_dir;
+  std::string callback_url;
   std::string callback_key_file;
   // The event pusher of push subscriptions (webhooks, SNS) in this process.
   bool push = false;
@@ -288,6 +303,16 @@ void serve(const ServeArgs& args) {
     sigwait(&stop_signals, &signal);
     server.stop();
   });
+  const std::string base_url = local_url(args.host, port);
+  // A runner or pusher that dies takes the server down with it (exit status
+  // 1), so a supervisor restarts the whole rather than runs and events
+  // silently stalling behind a healthy /healthz.
+  std::atomic<bool> worker_failed{false};
+  const auto stop_serving = [&server, &worker_failed](const char* worker, const std::exception& error) {
+    std::cerr << "tessera serve: " << worker << " stopped: " << error.what() << std::endl;
+    worker_failed = true;
+    server.stop();
+  };
   // Runs report back to this server: its runner gives each model the run's
   // callback URL and token, and nothing of the catalog.
   std::atomic<bool> runner_stop{false};
@@ -298,12 +323,13 @@ void serve(const ServeArgs& args) {
     RunnerOptions runner_options;
     runner_options.concurrency = args.runner_concurrency;
     runner_options.work_dir = args.runner_work_dir;
-    runner_options.callback = service.run_tokens().runner_callback("http://" + args.host + ":" + std::to_string(port));
-    runner_thread = std::thread([&runner_matcher, runner_options, &runner_stop] {
+    runner_options.callback =
+        service.run_tokens().runner_callback(args.callback_url.empty() ? base_url : args.callback_url);
+    runner_thread = std::thread([&runner_matcher, runner_options, &runner_stop, &stop_serving] {
       try {
         Runner(*runner_matcher, runner_options).serve(runner_stop);
       } catch (const std::exception& error) {
-        std::cerr << "tessera serve: runner stopped: " << error.what() << std::endl;
+        stop_serving("runner", error);
       }
     });
   }
@@ -317,20 +343,20 @@ void serve(const ServeArgs& args) {
     if (!args.push_sns_endpoint.empty()) {
       push_options.sns["endpoint"] = args.push_sns_endpoint;
     }
-    push_thread = std::thread([&push_matcher, push_options, &push_stop] {
+    push_thread = std::thread([&push_matcher, push_options, &push_stop, &stop_serving] {
       try {
         EventPusher(*push_matcher, push_options).serve(push_stop);
       } catch (const std::exception& error) {
-        std::cerr << "tessera serve: event pusher stopped: " << error.what() << std::endl;
+        stop_serving("event pusher", error);
       }
     });
   }
-  std::cout << "http://" << args.host << ":" << port << "/" << std::endl;
+  std::cout << base_url << "/" << std::endl;
   if (!options.browser_dir.empty()) {
-    std::cout << "STAC Browser: http://" << args.host << ":" << port << "/browser/" << std::endl;
+    std::cout << "STAC Browser: " << base_url << "/browser/" << std::endl;
   }
   if (!options.viewer_dir.empty()) {
-    std::cout << "map viewer: http://" << args.host << ":" << port << "/viewer/" << std::endl;
+    std::cout << "map viewer: " << base_url << "/viewer/" << std::endl;
   }
   server.listen_after_bind();
   runner_stop = true;
@@ -344,6 +370,9 @@ void serve(const ServeArgs& args) {
   // When the server stopped on its own, the signal thread still waits.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
+  if (worker_failed) {
+    throw Error(ErrorCode::kUnavailable, "serve: stopped because a background worker failed (see above)");
+  }
 }
 
 }  // namespace
@@ -459,8 +488,11 @@ void add_serve_command(CLI::App& app) {
                     "run's callback URL and token");
   command->add_option("--runner-concurrency", args->runner_concurrency, "Runs at once (--runner)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1024));
   command->add_option("--runner-work-dir", args->runner_work_dir, "Where each run's private folder is made (--runner)");
+  command->add_option("--callback-url", args->callback_url,
+                      "Base URL models reach this server at to report (--runner; default: http://HOST:PORT, "
+                      "127.0.0.1 for a wildcard --host), e.g. the https URL of a proxy in front of it");
   command->add_option("--callback-key-file", args->callback_key_file,
                       "File holding the key (at least 32 bytes) run tokens are signed with; share it with a "
                       "`tessera runner --serve-url` of another process (default: a random key)");

@@ -115,7 +115,7 @@ struct TESSERA_API ModelServiceOptions {
   // The HMAC-SHA256 key run tokens are signed with (at least 32 bytes). A
   // runner in another process (tessera runner --serve-url) must hold the
   // same key. Empty: a random key made when the Service is built, so only an
-  // in-process runner (Service::run_callback) can give models tokens.
+  // in-process runner (run_tokens().runner_callback) can give models tokens.
   std::string callback_key;
 };
 
