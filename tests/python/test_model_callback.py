@@ -5,6 +5,7 @@ POST a STAC label item to their run's predictions route and end their run; their
 other route (the service runs with --require-auth, so reads need a token too)."""
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -199,3 +200,45 @@ def test_python_and_shell_models_report_through_the_callback(served, tmp_path):
     # Events of the run, in order, each with the run.
     kinds = [event["kind"] for event in matcher.events(model=python_model["id"])]
     assert kinds[0] == "run_submitted" and "prediction_received" in kinds and kinds[-1] == "run_succeeded", kinds
+
+
+def test_runs_report_to_the_callback_url_given_and_a_wildcard_host_prints_a_reachable_url(tmp_path):
+    # The server listens on every address; models are told the URL the operator gave (a name, as a proxy
+    # or another host would use), and the printed URL is one a client on this machine can open.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    admin = Signer("rsa")
+    keys = tmp_path / "jwks.json"
+    keys.write_text(json.dumps(jwks(admin)))
+    writer = admin.token(scope="models:write")
+    catalog_path = tmp_path / "catalog.db"
+    catalog = tessera.Catalog.open(f"sqlite://{catalog_path}")
+    catalog.upsert_collection(collection("imagery"))
+    process = subprocess.Popen(
+        [cli_path(), "serve", "--catalog", f"sqlite://{catalog_path}", "--host", "0.0.0.0", "--port", str(port),
+         "--no-tiles", "--no-browser", "--jwks", str(keys), "--issuer", ISSUER, "--runner",
+         "--callback-url", f"http://localhost:{port}", "--runner-work-dir", str(tmp_path / "runs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = process.stdout.readline().strip().rstrip("/")
+        assert base == f"http://127.0.0.1:{port}", (base, process.stderr.read() if not base else "")
+        label_file = tmp_path / "label.json"
+        label_file.write_text(json.dumps(label_item("cb-label", item("scene", "imagery", "2024-05-01T10:00:00Z",
+                                                                       1, 1)["geometry"])))
+        status, model = request("POST", f"{base}/models", {
+            "name": "callback-url", "command": ["/bin/sh", "-c", 'echo "url $TESSERA_CALLBACK_URL"; ' + SHELL_MODEL],
+            "env": {"LABEL_FILE": str(label_file)}}, writer)
+        assert status == 201, model
+        square = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}
+        assert request("POST", f"{base}/models/{model['id']}/aois", {"geometry": square, "resolution": 30},
+                       writer)[0] == 201
+        assert tessera.Matcher(catalog).load([item("scene", "imagery", "2024-05-01T10:00:00Z", 1, 1, gsd=10)])[
+            "loaded"] == 1
+        [run] = wait_for_runs(base, model["id"], writer, 1)
+        logs = run_log(base, model["id"], run["id"], writer)
+        assert f"url http://localhost:{port}/models/{model['id']}/runs/{run['id']}/predictions" in logs, logs
+        assert run["state"] == "succeeded" and "reported 201" in logs, (run, logs)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
