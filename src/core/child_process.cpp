@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -173,9 +174,14 @@ ChildProcess::ChildProcess(const ChildProcessRequest& request)
     posix_spawn_file_actions_addchdir_np(&actions.actions, request.work_dir.c_str());
   }
   SpawnAttributes attributes;
-  // Its own process group, so ending it kills whatever it started too.
-  posix_spawnattr_setflags(&attributes.attributes, POSIX_SPAWN_SETPGROUP);
+  // Its own process group, so ending it kills whatever it started too; no
+  // blocked signals (a server blocks SIGINT/SIGTERM in its threads, and a
+  // child would inherit the mask of the thread starting it).
+  posix_spawnattr_setflags(&attributes.attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
   posix_spawnattr_setpgroup(&attributes.attributes, 0);
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  posix_spawnattr_setsigmask(&attributes.attributes, &no_signals);
   std::vector<char*> argv;
   for (const auto& argument : request.argv) {
     argv.push_back(const_cast<char*>(argument.c_str()));
@@ -255,8 +261,11 @@ int ChildProcess::end() {
   }
   ::kill(-pid_, SIGKILL);
   int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  rusage usage{};
+  while (::wait4(pid_, &status, 0, &usage) < 0 && errno == EINTR) {
   }
+  cpu_seconds_ = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                 static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   input_pipe_.reset();
   // What the group wrote before it died: the pipes hold at most their
   // buffers now (a bounded number of reads, should something that left the
@@ -286,11 +295,13 @@ ChildProcess::ReadResult ChildProcess::read_output() {
 }
 
 ChildProcess::ReadResult ChildProcess::read_error() {
-  std::size_t kept = error_.size();  // stderr is never taken
+  std::size_t kept = error_.size();  // the limit holds between two take_error()
   return read_some(error_pipe_.fd, error_, max_error_bytes_, kept, error_truncated_);
 }
 
 std::string ChildProcess::take_output() { return std::exchange(output_, {}); }
+
+std::string ChildProcess::take_error() { return std::exchange(error_, {}); }
 
 ChildProcessResult run_child_process(const ChildProcessRequest& request) {
   ChildProcessResult result;

@@ -5,7 +5,8 @@
 // ends), input on stdin, stdout and stderr captured up to a limit each.
 // ChildProcess is the started child, polled by its owner (matching's
 // LocalProcessExecutor keeps one per run); run_child_process runs one to
-// its end (ingest's item command).
+// its end (ingest's item command); the geoprocessing command services
+// stream a child's stderr into their task logs.
 
 #include <sys/types.h>
 
@@ -61,8 +62,13 @@ class ChildProcess {
   // The output (with stderr when merged) read since the last take_output().
   std::string take_output();
   [[nodiscard]] bool output_truncated() const { return output_truncated_; }
-  // stderr (when not merged), as read so far.
+  // stderr (when not merged), as read so far (since the last take_error()).
   [[nodiscard]] const std::string& error() const { return error_; }
+  // stderr read since the last call, for owners that stream it (a task's
+  // log): at most max_error_bytes between two calls.
+  std::string take_error();
+  // CPU time (user + system) the child used, known once it ended.
+  [[nodiscard]] double cpu_seconds() const { return cpu_seconds_; }
 
  private:
   // A file descriptor, closed once.
@@ -98,6 +104,7 @@ class ChildProcess {
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point deadline_;
   std::optional<int> exit_code_;  // once ended
+  double cpu_seconds_ = 0;
 };
 
 struct ChildProcessResult {

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 
 #include <cerrno>
@@ -139,6 +140,32 @@ TEST(ChildProcess, IsPolledWithoutBlockingAndEndsItsGroupWhenDestroyed) {
     EXPECT_FALSE(sleeper.exited());
   }
   EXPECT_TRUE(gone(grandchild));
+}
+
+TEST(ChildProcess, ChildrenStartWithNoBlockedSignalsAndReportCpuTimeAndStreamStderr) {
+  // A server's threads block SIGINT/SIGTERM; what they start must not inherit that.
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGTERM);
+  sigaddset(&blocked, SIGINT);
+  sigset_t previous;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &blocked, &previous), 0);
+  ChildProcessRequest request = shell(
+      "grep SigBlk /proc/self/status; echo first >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; "
+      "echo second >&2");
+  ChildProcess child(request);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  std::string streamed;
+  while (!child.exited()) {
+    child.transfer(50);
+    streamed += child.take_error();
+  }
+  EXPECT_EQ(child.end(), 0);
+  streamed += child.take_error();
+  EXPECT_EQ(streamed, "first\nsecond\n");
+  EXPECT_TRUE(child.error().empty());  // taken
+  EXPECT_EQ(child.take_output(), "SigBlk:\t0000000000000000\n");
+  EXPECT_GT(child.cpu_seconds(), 0.0);
 }
 
 }  // namespace
