@@ -385,7 +385,7 @@ TEST_P(CatalogReadConformance, BadSearchRequestsAreInvalidInput) {
       {json::parse(R"({"query": []})"), "query: expected an object"},
   };
   for (const auto& [request, fragment] : cases) {
-    expect_error([&] { search(request); }, ErrorCode::kInvalidInput, fragment);
+    expect_error([&, &request = request] { search(request); }, ErrorCode::kInvalidInput, fragment);
   }
   // A polygon of one vertex more than CatalogOptions::max_geometry_vertices
   // (a circle), as intersects and inside a filter; one vertex fewer passes.
@@ -692,7 +692,7 @@ TEST_P(CatalogReadConformance, PgstacFilterForms) {
       {{{"upper", {{"property", "platform"}}}}, "predicate"},
   };
   for (const auto& [filter, fragment] : bad) {
-    expect_error([&] { search({{"filter", filter}}); }, ErrorCode::kInvalidInput, fragment);
+    expect_error([&, &filter = filter] { search({{"filter", filter}}); }, ErrorCode::kInvalidInput, fragment);
   }
 }
 
