@@ -49,6 +49,16 @@ std::string_view view_of(protozero::data_view view) { return {view.data(), view.
   throw Error(ErrorCode::kInvalidInput, fmt::format("geobuf: {}", what));
 }
 
+// protozero only asserts a field's wire type (in debug builds) and reads
+// past it otherwise: a field of another type than its tag's is refused.
+protozero::pbf_reader& typed(protozero::pbf_reader& message, protozero::pbf_wire_type type) {
+  if (message.wire_type() != type) {
+    throw Error(ErrorCode::kInvalidInput, fmt::format("geobuf: field {} has wire type {}, expected {}", message.tag(),
+                                                      static_cast<int>(message.wire_type()), static_cast<int>(type)));
+  }
+  return message;
+}
+
 class Decoder {
  public:
   Decoder(std::string_view bytes, std::size_t max_coordinates) : budget_(max_coordinates) {
@@ -57,19 +67,19 @@ class Decoder {
     while (data.next()) {
       switch (data.tag()) {
         case data_field::kKeys:
-          keys_.emplace_back(view_of(data.get_view()));
+          keys_.emplace_back(view_of(typed(data, protozero::pbf_wire_type::length_delimited).get_view()));
           break;
         case data_field::kDimensions:
-          dimensions_ = data.get_uint32();
+          dimensions_ = typed(data, protozero::pbf_wire_type::varint).get_uint32();
           break;
         case data_field::kPrecision:
-          precision_ = data.get_uint32();
+          precision_ = typed(data, protozero::pbf_wire_type::varint).get_uint32();
           break;
         case data_field::kFeatureCollection:
         case data_field::kFeature:
         case data_field::kGeometry:
           body_tag_ = data.tag();
-          body_ = view_of(data.get_view());
+          body_ = view_of(typed(data, protozero::pbf_wire_type::length_delimited).get_view());
           has_body = true;
           break;
         default:
@@ -108,16 +118,16 @@ class Decoder {
       set = true;
       switch (message.tag()) {
         case value_field::kString:
-          result = std::string(view_of(message.get_view()));
+          result = std::string(view_of(typed(message, protozero::pbf_wire_type::length_delimited).get_view()));
           break;
         case value_field::kDouble:
-          result = message.get_double();
+          result = typed(message, protozero::pbf_wire_type::fixed64).get_double();
           break;
         case value_field::kPosInt:
-          result = message.get_uint64();
+          result = typed(message, protozero::pbf_wire_type::varint).get_uint64();
           break;
         case value_field::kNegInt: {
-          const std::uint64_t magnitude = message.get_uint64();
+          const std::uint64_t magnitude = typed(message, protozero::pbf_wire_type::varint).get_uint64();
           if (magnitude > static_cast<std::uint64_t>(INT64_MAX)) {
             malformed(fmt::format("{}: negative integer out of range", where));
           }
@@ -125,10 +135,10 @@ class Decoder {
           break;
         }
         case value_field::kBool:
-          result = message.get_bool();
+          result = typed(message, protozero::pbf_wire_type::varint).get_bool();
           break;
         case value_field::kJson: {
-          const std::string_view text = view_of(message.get_view());
+          const std::string_view text = view_of(typed(message, protozero::pbf_wire_type::length_delimited).get_view());
           result = service::parse_bounded_json(text);
           if (result.is_discarded()) {
             malformed(fmt::format("{}: json_value is not JSON nested at most {} deep", where, service::kMaxJsonDepth));
@@ -161,7 +171,7 @@ class Decoder {
   }
 
   static void read_packed(protozero::pbf_reader& message, std::vector<std::uint32_t>& into) {
-    for (const std::uint32_t index : message.get_packed_uint32()) {
+    for (const std::uint32_t index : typed(message, protozero::pbf_wire_type::length_delimited).get_packed_uint32()) {
       into.push_back(index);
     }
   }
@@ -173,11 +183,12 @@ class Decoder {
     while (message.next()) {
       switch (message.tag()) {
         case collection_field::kFeatures:
-          result["features"].push_back(
-              feature(message.get_message(), fmt::format("features[{}]", result["features"].size())));
+          result["features"].push_back(feature(typed(message, protozero::pbf_wire_type::length_delimited).get_message(),
+                                               fmt::format("features[{}]", result["features"].size())));
           break;
         case collection_field::kValues:
-          values.push_back(value(message.get_message(), "feature collection"));
+          values.push_back(
+              value(typed(message, protozero::pbf_wire_type::length_delimited).get_message(), "feature collection"));
           break;
         case collection_field::kCustomProperties:
           read_packed(message, custom);
@@ -198,16 +209,17 @@ class Decoder {
     while (message.next()) {
       switch (message.tag()) {
         case feature_field::kGeometry:
-          result["geometry"] = geometry(message.get_message(), where + ".geometry", 0);
+          result["geometry"] = geometry(typed(message, protozero::pbf_wire_type::length_delimited).get_message(),
+                                        where + ".geometry", 0);
           break;
         case feature_field::kId:
-          result["id"] = std::string(view_of(message.get_view()));
+          result["id"] = std::string(view_of(typed(message, protozero::pbf_wire_type::length_delimited).get_view()));
           break;
         case feature_field::kIntId:
-          result["id"] = message.get_sint64();
+          result["id"] = typed(message, protozero::pbf_wire_type::varint).get_sint64();
           break;
         case feature_field::kValues:
-          values.push_back(value(message.get_message(), where));
+          values.push_back(value(typed(message, protozero::pbf_wire_type::length_delimited).get_message(), where));
           break;
         case feature_field::kProperties:
           read_packed(message, properties);
@@ -257,13 +269,14 @@ class Decoder {
     while (message.next()) {
       switch (message.tag()) {
         case geometry_field::kType:
-          type = message.get_enum();
+          type = typed(message, protozero::pbf_wire_type::varint).get_enum();
           break;
         case geometry_field::kLengths:
           read_packed(message, lengths);
           break;
         case geometry_field::kCoords:
-          for (const std::int64_t coordinate : message.get_packed_sint64()) {
+          for (const std::int64_t coordinate :
+               typed(message, protozero::pbf_wire_type::length_delimited).get_packed_sint64()) {
             if (budget_ == 0) {
               malformed("more coordinates than the limit");
             }
@@ -272,11 +285,11 @@ class Decoder {
           }
           break;
         case geometry_field::kGeometries:
-          geometries.push_back(
-              geometry(message.get_message(), fmt::format("{}.geometries[{}]", where, geometries.size()), depth + 1));
+          geometries.push_back(geometry(typed(message, protozero::pbf_wire_type::length_delimited).get_message(),
+                                        fmt::format("{}.geometries[{}]", where, geometries.size()), depth + 1));
           break;
         case geometry_field::kValues:
-          values.push_back(value(message.get_message(), where));
+          values.push_back(value(typed(message, protozero::pbf_wire_type::length_delimited).get_message(), where));
           break;
         case geometry_field::kCustomProperties:
           read_packed(message, custom);
