@@ -9,8 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -18,6 +16,7 @@ import tessera
 from jwt_fixtures import ISSUER, Signer, jwks
 from stac_fixtures import collection, item
 from test_serve import cli_path
+from test_serve_auth import request as http_request
 
 # Host variables a model must never see.
 HOST_SECRETS = {
@@ -28,16 +27,8 @@ HOST_SECRETS = {
 
 
 def request(method, url, body=None, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method=method),
-                                    timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    status, _, payload = http_request(method, url, body, token)
+    return status, json.loads(payload or b"null")
 
 
 def label_item(item_id, geometry):

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 
 import numpy
@@ -26,6 +25,7 @@ import tessera
 from conftest import RangeRequestHandler
 from jwt_fixtures import ISSUER, Signer, jwks
 from test_serve import cli_path
+from test_serve_auth import request  # (status, headers, body)
 
 SQUARE = {"type": "Polygon", "coordinates": [[[10.1, 45.1], [10.5, 45.1], [10.5, 45.5], [10.1, 45.5], [10.1, 45.1]]]}
 FAR = {"type": "Polygon", "coordinates": [[[30, 10], [31, 10], [31, 11], [30, 11], [30, 10]]]}
@@ -48,20 +48,6 @@ def serve_folder(folder, handler=RangeRequestHandler):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
-def request(method, url, body=None, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method=method),
-                                    timeout=60) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
 
 def get_json(url):
     status, _, body = request("GET", url)
